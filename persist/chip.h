@@ -1,0 +1,201 @@
+/*
+ * chip.h — the simulated chip memory of one card, and its card image file.
+ *
+ * A chip has four regions, sized when the card is made (masked):
+ *
+ *   ROM   written only while the chip is being masked; read-only afterwards.
+ *   NVM   EEPROM, page based. Every write is counted per page (wear), and all
+ *         writes made since the last commit become durable together.
+ *   RAM   volatile; cleared at every power-on and reset. Modules reserve
+ *         their fixed RAM blocks once (chip_ram_reserve) and may use the rest
+ *         as an arena; nothing in RAM survives chip_power_on().
+ *   OTP   one-time programmable bits: a write may set bits, never clear one.
+ *
+ * Persistence model. The chip keeps two copies of NVM+OTP: the working copy
+ * that code reads and writes, and the last committed copy. chip_commit() makes
+ * the working copy durable: it writes a complete new image file beside the old
+ * one, fsyncs it and renames it over the old one, so a host process killed at
+ * any instant leaves either the previous or the new image on disk, never a mix.
+ * The card object commits once per APDU, so everything one command writes is
+ * atomic. chip_power_on() discards uncommitted work, which is exactly what a
+ * power cut does to a command that had not finished.
+ *
+ * Tear injection (tests only). chip_set_tear(chip, n) arms a power cut after
+ * the n-th NVM/OTP page write from now. When it fires the chip goes "dead":
+ * every later read or write fails with CHIP_ERR_POWER and chip_commit() refuses,
+ * until chip_power_on(), which rolls back to the last committed state. Code
+ * above this layer therefore must check every write's result and unwind.
+ *
+ * NVM heap. NVM beyond the fixed system area is managed as a heap of blocks,
+ * each tagged with a kind and an id so that modules can find their data again
+ * after the card is reopened (chip_nvm_find). The heap's metadata lives in NVM
+ * itself and so commits and rolls back with everything else.
+ *
+ * All functions are reentrant: a chip holds all of its state, so many chips
+ * can live in one process.
+ */
+#ifndef CARDVM_CHIP_H
+#define CARDVM_CHIP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Result codes. 0 is success; errors are negative. */
+enum chip_status {
+    CHIP_OK = 0,
+    CHIP_ERR_RANGE = -1,     /* offset/length outside the region */
+    CHIP_ERR_ROM = -2,       /* ROM write after masking */
+    CHIP_ERR_OTP = -3,       /* OTP write would clear a burnt bit */
+    CHIP_ERR_POWER = -4,     /* power was cut (tear injection) */
+    CHIP_ERR_FULL = -5,      /* no space left in the region */
+    CHIP_ERR_IO = -6,        /* image file could not be read or written */
+    CHIP_ERR_FORMAT = -7,    /* not a card image, truncated, bad checksum */
+    CHIP_ERR_VERSION = -8,   /* card image of another format version */
+    CHIP_ERR_ARG = -9,       /* bad argument (sizes, pointers) */
+    CHIP_ERR_NOMEM = -10,    /* host allocation failed */
+};
+
+/* Human-readable text of a chip_status. Never NULL. */
+const char *chip_strerror(int status);
+
+/* Sizes and identity chosen when the chip is made. */
+typedef struct chip_geometry {
+    uint32_t rom_size;       /* bytes */
+    uint32_t nvm_size;       /* bytes, a multiple of nvm_page_size */
+    uint32_t nvm_page_size;  /* bytes, power of two, 16..4096 */
+    uint32_t ram_size;       /* bytes */
+    uint32_t otp_size;       /* bytes */
+} chip_geometry;
+
+/* Defaults like a real secure element: ROM 256 KiB, NVM 128 KiB in 64-byte
+ * pages, RAM 8 KiB, OTP 64 bytes. */
+void chip_geometry_default(chip_geometry *g);
+
+typedef struct chip chip;
+
+/* Durability of chip_commit(). CHIP_SYNC_FULL fsyncs the new file and its
+ * directory before returning (the default). CHIP_SYNC_OFF skips fsync, for
+ * benchmarks and bulk campaigns on throw-away images; a killed *process* still
+ * leaves a whole image (rename is atomic), a crashed *host* might not. */
+enum chip_sync { CHIP_SYNC_FULL = 0, CHIP_SYNC_OFF = 1 };
+
+/*
+ * Make a new chip in masking state (ROM writable), all regions zero, bound to
+ * the image file `path` (not written until chip_commit). Fails with
+ * CHIP_ERR_ARG on unusable geometry. `path` may be NULL for a chip that only
+ * lives in memory (tests, benchmarks); chip_commit then only moves the working
+ * copy to the committed copy.
+ */
+int chip_create(const chip_geometry *g, const char *path, chip **out);
+
+/*
+ * Open an existing image. Validates magic, format version, sizes, length and
+ * checksums before anything is used; a bad file is never rewritten. On error,
+ * `err` (if not NULL) receives a one-line message naming the file and the
+ * problem. The chip is powered off until chip_power_on().
+ */
+int chip_open(const char *path, chip **out, char *err, size_t errlen);
+
+/* Free the chip. Uncommitted work is lost (as if power were cut). */
+void chip_close(chip *c);
+
+/* End masking: ROM becomes read-only for ever (persisted in the image). */
+void chip_end_masking(chip *c);
+int chip_is_masking(const chip *c);
+
+const chip_geometry *chip_get_geometry(const chip *c);
+const char *chip_path(const chip *c);
+void chip_set_sync(chip *c, enum chip_sync mode);
+
+/* Power. chip_power_on() rolls NVM/OTP back to the last commit, clears RAM,
+ * and disarms a fired tear. Called for cold and warm reset alike. */
+void chip_power_on(chip *c);
+int chip_is_powered(const chip *c);   /* 0 after a tear fired */
+
+/* Make all NVM/OTP writes since the last commit durable (see top). Also
+ * persists wear counters. A no-op (no file I/O) when nothing changed. */
+int chip_commit(chip *c);
+/* Drop all writes since the last commit (the command failed). */
+void chip_rollback(chip *c);
+/* Nonzero when there are uncommitted NVM/OTP writes. */
+int chip_is_dirty(const chip *c);
+
+/* ---- region access. Reads never count as writes. ---- */
+int chip_rom_read(const chip *c, uint32_t off, void *buf, size_t len);
+int chip_rom_write(chip *c, uint32_t off, const void *buf, size_t len);
+/* Direct read-only view of ROM (for executing masked code in place). */
+const uint8_t *chip_rom_view(const chip *c);
+
+int chip_nvm_read(const chip *c, uint32_t off, void *buf, size_t len);
+/* Writes count one page write per page touched; the tear hook counts them. */
+int chip_nvm_write(chip *c, uint32_t off, const void *buf, size_t len);
+int chip_nvm_fill(chip *c, uint32_t off, uint8_t value, size_t len);
+/* Direct read-only view of the working NVM copy (fast reads for the VM).
+ * Valid until chip_close. Writes must go through chip_nvm_write. */
+const uint8_t *chip_nvm_view(const chip *c);
+
+int chip_otp_read(const chip *c, uint32_t off, void *buf, size_t len);
+/* Burns: new = old | value. Refused (CHIP_ERR_OTP, nothing written) if a byte
+ * of `buf` lacks a bit already burnt, i.e. if the write would clear a bit. */
+int chip_otp_write(chip *c, uint32_t off, const void *buf, size_t len);
+/* Burn bit `bit` (0 = lsb of byte 0). Burning a burnt bit is a no-op. */
+int chip_otp_burn_bit(chip *c, uint32_t bit);
+int chip_otp_bit(const chip *c, uint32_t bit);   /* 1, 0, or <0 on error */
+
+/* RAM. Reserve a fixed block once, after open/create (offsets are stable for
+ * the life of the chip object); the block is zeroed at every power-on. */
+int chip_ram_reserve(chip *c, uint32_t size, uint32_t *off);
+uint8_t *chip_ram(chip *c);              /* whole RAM, size from geometry */
+uint32_t chip_ram_reserved(const chip *c); /* bytes reserved so far */
+
+/* ---- NVM heap ----
+ * The first CHIP_NVM_SYSTEM_SIZE bytes of NVM are a fixed system area that the
+ * LOADER lays out (mode, counters, serial...). The heap starts after it.
+ * Block payloads are addressed by their NVM offset (stable until freed). */
+#define CHIP_NVM_SYSTEM_SIZE 256u
+
+/* Allocate `size` payload bytes tagged (kind, id). Returns the payload offset.
+ * CHIP_ERR_FULL when no free block is large enough. The payload is zeroed. */
+int chip_nvm_alloc(chip *c, uint16_t kind, uint16_t id, uint32_t size, uint32_t *off);
+/* Free the block whose payload starts at `off`; the payload is overwritten
+ * with zeros first so that freed secrets do not stay in the image. */
+int chip_nvm_free(chip *c, uint32_t off);
+/* Find the n-th (0-based) block of `kind` (and `id` unless id == 0xFFFF).
+ * Returns CHIP_OK and fills off/size, or CHIP_ERR_RANGE when there is none. */
+int chip_nvm_find(const chip *c, uint16_t kind, uint16_t id, unsigned n,
+                  uint32_t *off, uint32_t *size);
+/* Iterate over all used blocks: start with *cursor = 0; returns CHIP_OK per
+ * block, CHIP_ERR_RANGE at the end. */
+int chip_nvm_next(const chip *c, uint32_t *cursor, uint16_t *kind, uint16_t *id,
+                  uint32_t *off, uint32_t *size);
+
+/* ---- statistics ---- */
+typedef struct chip_stats {
+    uint64_t nvm_page_writes;      /* lifetime, all pages */
+    uint32_t nvm_max_page_writes;  /* most-written page (wear) */
+    uint64_t otp_writes;           /* lifetime OTP write operations */
+    uint32_t nvm_heap_free;        /* bytes free in the NVM heap */
+    uint32_t nvm_heap_largest;     /* largest allocatable block */
+    uint32_t nvm_heap_used;        /* payload bytes in use */
+    uint32_t ram_free;             /* RAM not reserved */
+    uint32_t otp_bits_burnt;
+    uint64_t commits;              /* lifetime commits of this image */
+} chip_stats;
+void chip_get_stats(const chip *c, chip_stats *s);
+
+/* ---- tear injection (tests) ----
+ * Arm a power cut after the n-th page write (n >= 1) from now; n = 0 disarms.
+ * chip_page_writes_since_arm() counts writes since the last arm/power-on, so a
+ * scenario can be run once unarmed to learn how many writes it makes. */
+void chip_set_tear(chip *c, uint32_t n);
+uint32_t chip_page_writes_since_arm(const chip *c);
+int chip_tear_fired(const chip *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
