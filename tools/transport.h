@@ -28,6 +28,8 @@ int transport_atr(transport *t, uint8_t *atr, size_t *len);
 int transport_reset(transport *t, int cold);
 /* APDU trace with timestamps to `f` (NULL: off). */
 void transport_set_trace(transport *t, FILE *f);
+/* Text of the last failure ("" when none). */
+const char *transport_error(const transport *t);
 /* The in-process card, or NULL for a reader (for commands that need it). */
 struct card *transport_card(transport *t);
 void transport_close(transport *t);

@@ -1,0 +1,150 @@
+/*
+ * cardvm.c — the `cardvm` command line tool: global options and the table of
+ * subcommands. Each subcommand lives in its own tools/cmd_*.c file.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cmd_create(int argc, char **argv);
+int cmd_send(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+#ifdef CARDVM_HAVE_CMD_ASM
+int cmd_asm(int argc, char **argv);
+#endif
+#ifdef CARDVM_HAVE_CMD_DISASM
+int cmd_disasm(int argc, char **argv);
+#endif
+#ifdef CARDVM_HAVE_CMD_PCSCD
+int cmd_pcscd(int argc, char **argv);
+#endif
+#ifdef CARDVM_HAVE_CMD_VICC
+int cmd_vicc(int argc, char **argv);
+#endif
+
+typedef struct subcommand {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} subcommand;
+
+static const subcommand subcommands[] = {
+    {"create", cmd_create, "make a new card image"},
+    {"send", cmd_send, "power a card on and send APDUs (hex), one response line each"},
+    {"info", cmd_info, "show a card image: regions, free space, wear"},
+#ifdef CARDVM_HAVE_CMD_ASM
+    {"asm", cmd_asm, "assemble a package from its text form (.s -> .cvp)"},
+#endif
+#ifdef CARDVM_HAVE_CMD_DISASM
+    {"disasm", cmd_disasm, "print a package (.cvp) as assembler text"},
+#endif
+#ifdef CARDVM_HAVE_CMD_PCSCD
+    {"pcscd", cmd_pcscd, "run a private pcscd with one virtual reader per card image"},
+#endif
+#ifdef CARDVM_HAVE_CMD_VICC
+    {"vicc", cmd_vicc, "connect a card image to vsmartcard's vpcd (127.0.0.1)"},
+#endif
+};
+
+static FILE *trace_stream;
+FILE *cli_trace(void) { return trace_stream; }
+void cli_set_trace(FILE *f) { trace_stream = f; }
+
+void cli_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "cardvm %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) return 1;
+    return 0;
+}
+
+int cli_parse_size(const char *s, unsigned long *out)
+{
+    char *end;
+    unsigned long v = strtoul(s, &end, 0);
+    if (end == s) return -1;
+    if (*end == 'K' || *end == 'k') { v *= 1024ul; end++; }
+    else if (*end == 'M' || *end == 'm') { v *= 1024ul * 1024ul; end++; }
+    if (*end) return -1;
+    *out = v;
+    return 0;
+}
+
+transport *cli_open_card(const char *image, const char *reader)
+{
+    char err[512] = "";
+    transport *t = NULL;
+    int rc = reader ? transport_open_reader(reader, &t, err, sizeof err)
+                    : transport_open_image(image, &t, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "cardvm: %s\n", err[0] ? err : "cannot open the card");
+        return NULL;
+    }
+    transport_set_trace(t, trace_stream);
+    if (trace_stream) {
+        uint8_t atr[33];
+        size_t n;
+        if (transport_atr(t, atr, &n) == 0) {
+            fprintf(trace_stream, "ATR ");
+            for (size_t i = 0; i < n; i++) fprintf(trace_stream, "%02X", atr[i]);
+            fputc('\n', trace_stream);
+        }
+    }
+    return t;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: cardvm [--trace] COMMAND [ARGS...]\n"
+               "       cardvm COMMAND --help\n\n"
+               "A simulated secure element and its host tools.\n\n"
+               "Commands:\n");
+    for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
+        fprintf(f, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
+    fprintf(f, "\nGlobal options:\n"
+               "  --trace   print every APDU sent and received, with its time, on stderr\n"
+               "  --help    this text\n"
+               "  --version print the version\n");
+}
+
+int main(int argc, char **argv)
+{
+    /* --trace may come anywhere; take it out so subcommands never see it. */
+    int n = 0;
+    for (int i = 0; i < argc; i++) {
+        if (i > 0 && !strcmp(argv[i], "--trace")) {
+            trace_stream = stderr;
+            continue;
+        }
+        argv[n++] = argv[i];
+    }
+    argc = n;
+    argv[argc] = NULL;
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("cardvm 0.1.0\n");
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
+        if (!strcmp(argv[1], subcommands[i].name)) return subcommands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "cardvm: unknown command '%s' (see cardvm --help)\n", argv[1]);
+    return 2;
+}

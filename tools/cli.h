@@ -1,0 +1,34 @@
+/*
+ * cli.h — what the `cardvm` subcommands share: the command table entry, the
+ * common options (--trace, --reader), and opening the card a command names.
+ *
+ * Every subcommand is `int cmd_NAME(int argc, char **argv)` with argv[0] the
+ * subcommand's name; it returns the process exit status (0 success, 1 a
+ * failure the user should read about on stderr, 2 a usage error).
+ */
+#ifndef CARDVM_CLI_H
+#define CARDVM_CLI_H
+
+#include <stdio.h>
+
+#include "transport.h"
+
+/* The APDU trace stream chosen by the global --trace option, or NULL. */
+FILE *cli_trace(void);
+void cli_set_trace(FILE *f);
+
+/* Open the card named by `image` (in process) or, when `reader` is not NULL,
+ * the PC/SC reader; applies --trace. Prints the error and returns NULL on
+ * failure. */
+transport *cli_open_card(const char *image, const char *reader);
+
+/* Print "cardvm CMD: message" on stderr. */
+void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* True when argv has -h or --help. */
+int cli_wants_help(int argc, char **argv);
+
+/* Parse an unsigned size with optional K/M suffix (1024-based). */
+int cli_parse_size(const char *s, unsigned long *out);
+
+#endif

@@ -1,0 +1,88 @@
+/* cmd_send.c — `cardvm send`: one power session, APDUs in order. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apdu.h"
+#include "card.h"
+#include "cli.h"
+
+static void help(FILE *f)
+{
+    fprintf(f,
+            "usage: cardvm send IMAGE APDU...\n"
+            "       cardvm send --reader NAME APDU...\n\n"
+            "Power the card on, send each APDU (hex, spaces allowed inside one\n"
+            "argument) in order within that one power session, and print one line\n"
+            "per response: the response data in uppercase hex followed by SW1SW2\n"
+            "(e.g. 9000, or 6F10...9000). Every APDU's changes are committed to the\n"
+            "image as it is answered. All APDUs are checked before the card is\n"
+            "opened: malformed hex changes nothing.\n\n"
+            "Options:\n"
+            "  --reader NAME  send through pcscd to this PC/SC reader (name or unique prefix)\n"
+            "  --trace        print each APDU with its time on stderr\n");
+}
+
+int cmd_send(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        help(stdout);
+        return 0;
+    }
+    static const struct option opts[] = {{"reader", required_argument, 0, 'r'}, {0, 0, 0, 0}};
+    const char *reader = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        if (c == 'r') reader = optarg;
+        else { help(stderr); return 2; }
+    }
+    const char *image = NULL;
+    if (!reader) {
+        if (optind >= argc) { help(stderr); return 2; }
+        image = argv[optind++];
+    }
+    int count = argc - optind;
+    if (count < 1) {
+        cli_error("send", "no APDU given");
+        return 2;
+    }
+    uint8_t **cmds = calloc((size_t)count, sizeof *cmds);
+    size_t *lens = calloc((size_t)count, sizeof *lens);
+    uint8_t *rsp = malloc(CARD_MAX_RESPONSE);
+    char *line = malloc(2 * CARD_MAX_RESPONSE + 1);
+    int status = 0;
+    if (!cmds || !lens || !rsp || !line) { cli_error("send", "out of memory"); status = 1; goto out; }
+    for (int i = 0; i < count; i++) {
+        size_t cap = strlen(argv[optind + i]) / 2 + 1;
+        cmds[i] = malloc(cap);
+        long n = cmds[i] ? hex_decode(argv[optind + i], cmds[i], cap) : -1;
+        if (n < 1) {
+            cli_error("send", "APDU %d is not hex: '%s'", i + 1, argv[optind + i]);
+            status = 2;
+            goto out;
+        }
+        lens[i] = (size_t)n;
+    }
+    transport *t = cli_open_card(image, reader);
+    if (!t) { status = 1; goto out; }
+    for (int i = 0; i < count; i++) {
+        size_t rlen;
+        if (transport_transmit(t, cmds[i], lens[i], rsp, CARD_MAX_RESPONSE, &rlen) != 0) {
+            cli_error("send", "APDU %d: no response (%s)", i + 1, transport_error(t));
+            status = 1;
+            break;
+        }
+        hex_encode(rsp, rlen, line);
+        printf("%s\n", line);
+    }
+    fflush(stdout);
+    transport_close(t);
+out:
+    if (cmds) for (int i = 0; i < count; i++) free(cmds[i]);
+    free(cmds);
+    free(lens);
+    free(rsp);
+    free(line);
+    return status;
+}
