@@ -346,9 +346,9 @@ int chip_open(const char *path, chip **out, char *err, size_t errlen)
     ssize_t n = pread(fd, h, sizeof h, 0);
     if (n != (ssize_t)sizeof h || memcmp(h, IMAGE_MAGIC, 8) != 0) {
         close(fd);
-        set_err(err, errlen, path, n >= 8 && memcmp(h, IMAGE_MAGIC, 8) != 0
-                                       ? "not a cardvm card image (bad magic)"
-                                       : "not a cardvm card image (too short)");
+        set_err(err, errlen, path, n < 8 ? "not a cardvm card image (too short)"
+                                   : memcmp(h, IMAGE_MAGIC, 8) != 0 ? "not a cardvm card image (bad magic)"
+                                                                    : "card image is truncated (incomplete header)");
         return CHIP_ERR_FORMAT;
     }
     if (get16(h + 8) != IMAGE_FORMAT_VERSION) {
