@@ -21,6 +21,7 @@
 #define CARDVM_TRANSPORT_PCSC_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "transport.h"
 

@@ -6,10 +6,13 @@
  * declared with it in reader.conf:
  *
  *   FRIENDLYNAME "cardvm card1.img"
- *   DEVICENAME   /abs/path/card1.img      <- the card image
+ *   DEVICENAME   cardvm:/abs/path/card1.img   <- the card image
  *   LIBPATH      /path/libifd-cardvm.so
  *
- * One reader = one image = one card, in one slot. Several readers (up to
+ * (A plain path works too, but pcscd skips an entry whose DEVICENAME does not
+ * exist when it starts, unless the name has a colon; with the "cardvm:"
+ * prefix the reader is there from the start and the card appears with the
+ * file.) One reader = one image = one card, in one slot. Several readers (up to
  * IFD_CARDVM_MAX_READERS, pcsc-lite's own limit) live in one pcscd.
  *
  * Presence. The card is "inserted" while its image file exists and opens
@@ -55,6 +58,9 @@
 #define IFD_CARDVM_VENDOR "cardvm"
 #define IFD_CARDVM_IFD_TYPE "cardvm virtual reader"
 #define IFD_CARDVM_VERSION 0x00010000u
+
+/* Optional DEVICENAME prefix (see IFDHCreateChannelByName). */
+#define IFD_CARDVM_DEVICE_PREFIX "cardvm:"
 
 /* Exported entry points; everything else in the library is hidden. */
 #define IFD_EXPORT __attribute__((visibility("default")))
@@ -257,8 +263,14 @@ static void reader_note_own_commit(virtual_reader *r)
 
 IFD_EXPORT RESPONSECODE IFDHCreateChannelByName(DWORD Lun, LPSTR DeviceName)
 {
-    if (!DeviceName || !DeviceName[0]) return IFD_COMMUNICATION_ERROR;
-    if (strlen(DeviceName) >= PATH_MAX) return IFD_COMMUNICATION_ERROR;
+    if (!DeviceName) return IFD_COMMUNICATION_ERROR;
+    /* "cardvm:/path": pcscd drops a reader.conf entry whose DEVICENAME does
+     * not exist yet, unless the name contains a colon. The prefix keeps the
+     * reader (with no card) until the image is created. */
+    const char *image_path = DeviceName;
+    if (strncmp(image_path, IFD_CARDVM_DEVICE_PREFIX, strlen(IFD_CARDVM_DEVICE_PREFIX)) == 0)
+        image_path += strlen(IFD_CARDVM_DEVICE_PREFIX);
+    if (!image_path[0] || strlen(image_path) >= PATH_MAX) return IFD_COMMUNICATION_ERROR;
 
     pthread_mutex_lock(&driver.lock);
     driver_init_locked();
@@ -273,7 +285,7 @@ IFD_EXPORT RESPONSECODE IFDHCreateChannelByName(DWORD Lun, LPSTR DeviceName)
     }
     if (!r) {
         pthread_mutex_unlock(&driver.lock);
-        fprintf(stderr, "ifd-cardvm: %s: more than %d readers\n", DeviceName, IFD_CARDVM_MAX_READERS);
+        fprintf(stderr, "ifd-cardvm: %s: more than %d readers\n", image_path, IFD_CARDVM_MAX_READERS);
         return IFD_COMMUNICATION_ERROR;
     }
     pthread_mutex_lock(&r->lock);
@@ -281,7 +293,7 @@ IFD_EXPORT RESPONSECODE IFDHCreateChannelByName(DWORD Lun, LPSTR DeviceName)
     r->reader_key = reader_key_of(Lun);
     /* The path is used as given: reader.conf should name it absolutely
      * (pcscd's working directory is "/"). */
-    snprintf(r->image_path, sizeof r->image_path, "%s", DeviceName);
+    snprintf(r->image_path, sizeof r->image_path, "%s", image_path);
     r->card = NULL;
     memset(&r->card_file, 0, sizeof r->card_file);
     memset(&r->failed_file, 0, sizeof r->failed_file);
