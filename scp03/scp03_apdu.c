@@ -76,6 +76,12 @@ int scp03_i_cla_secured(uint8_t cla)
     return (cla & 0x0Cu) != 0;
 }
 
+int scp03_i_cla_sm_unsupported(uint8_t cla)
+{
+    /* b4 set: ISO/IEC 7816-4 secure messaging, not GP's; SCP03 cannot verify it */
+    return !(cla & 0x40u) && (cla & 0x08u) != 0;
+}
+
 uint8_t scp03_i_cla_plain(uint8_t cla)
 {
     if (cla & 0x40u) {
@@ -94,8 +100,12 @@ uint8_t scp03_i_cla_sm(uint8_t cla)
 
 uint8_t scp03_i_cla_for_mac(uint8_t cla)
 {
-    /* keep the proprietary-class bit b8 and command chaining b5 */
-    return (uint8_t)((cla & 0x90u) | 0x04u);
+    if (cla & 0x40u) {
+        /* further coding: keep b8 (proprietary) and b5 (chaining) */
+        return (uint8_t)((cla & 0x90u) | 0x04u);
+    }
+    /* first coding: drop the channel, b4 b3 = 01; every other bit stays covered */
+    return (uint8_t)((cla & 0xF0u) | 0x04u);
 }
 
 size_t scp03_i_put_lc(uint8_t *p, size_t nc, int extended)

@@ -270,7 +270,7 @@ int scp03_card_external_authenticate(scp03_card_session *s, const uint8_t *apdu,
         scp03_card_reset(s);
         return reply_sw(out, out_len, sw, SCP03_SW_WRONG_LENGTH);
     }
-    if (!scp03_i_cla_secured(apdu[0])) {
+    if (!scp03_i_cla_secured(apdu[0]) || scp03_i_cla_sm_unsupported(apdu[0])) {
         /* the C-MAC on EXTERNAL AUTHENTICATE is mandatory */
         return abort_reply(s, out, out_len, sw);
     }
@@ -321,7 +321,7 @@ static int unwrap_command(scp03_card_session *s, const uint8_t *apdu, size_t len
      * exceeds the level, which GP allows). Anything malformed is treated as
      * tampering, since a flipped length bit must not be a way out. */
     scp03_apdu p;
-    if (scp03_i_apdu_parse(apdu, len, &p) != 0 || p.nc < 8) {
+    if (scp03_i_cla_sm_unsupported(cla) || scp03_i_apdu_parse(apdu, len, &p) != 0 || p.nc < 8) {
         return abort_reply(s, out, out_len, sw);
     }
     size_t body = p.nc - 8;
@@ -415,7 +415,7 @@ int scp03_card_command(scp03_card_session *s, const scp03_card_config *cfg,
     if (cla == 0xFF) {
         return reply_sw(out, out_len, sw, SCP03_SW_CLA);
     }
-    if ((cla & 0x80u) && ins == 0x50) {
+    if ((cla & 0x80u) && ins == 0x50 && !scp03_i_cla_secured(cla)) {
         if (cfg == NULL) {
             *sw = SCP03_SW_INTERNAL;
             return SCP03_ERR_PARAM;

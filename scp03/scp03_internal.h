@@ -57,6 +57,7 @@ int scp03_i_apdu_parse(const uint8_t *apdu, size_t len, scp03_apdu *p);
 
 /* CLA helpers covering both interindustry codings. */
 int scp03_i_cla_secured(uint8_t cla);
+int scp03_i_cla_sm_unsupported(uint8_t cla); /* ISO secure messaging bits (b4) */
 uint8_t scp03_i_cla_plain(uint8_t cla);   /* secure messaging indication removed */
 uint8_t scp03_i_cla_sm(uint8_t cla);      /* GP secure messaging indication set */
 uint8_t scp03_i_cla_for_mac(uint8_t cla); /* channel 0, first interindustry, b3 set */
