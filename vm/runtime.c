@@ -1,0 +1,1149 @@
+/*
+ * runtime.c — a card's VM: memory (objects in NVM and RAM), packages,
+ * applet instances, transactions, and the command entry points.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "natives.h"
+#include "opcodes.h"
+#include "vm_internal.h"
+
+const char *vm_strerror(int status)
+{
+    switch (status) {
+    case VM_OK: return "ok";
+    case VM_ERR_ARG: return "bad argument";
+    case VM_ERR_VERIFY: return "package refused by the verifier";
+    case VM_ERR_FULL: return "memory full";
+    case VM_ERR_EXISTS: return "AID already present";
+    case VM_ERR_NOTFOUND: return "not found";
+    case VM_ERR_STATE: return "not allowed in this state";
+    case VM_ERR_POWER: return "power cut";
+    case VM_ERR_CORRUPT: return "NVM content corrupt";
+    case VM_ERR_NOMEM: return "out of host memory";
+    case VM_ERR_DEPENDENCY: return "package dependency";
+    default: return "unknown error";
+    }
+}
+
+void vm_config_default(vm_config *cfg)
+{
+    cfg->budget = 10000000u;
+    cfg->ram_size = 4096;
+    cfg->commit_capacity = 1024;
+    cfg->package_quota = 0;
+    cfg->stack_slots = 1024;
+    cfg->max_frames = 64;
+}
+
+static int chip_rc(int rc)
+{
+    if (rc == CHIP_OK)
+        return VM_OK;
+    if (rc == CHIP_ERR_POWER)
+        return VM_ERR_POWER;
+    if (rc == CHIP_ERR_FULL)
+        return VM_ERR_FULL;
+    return VM_ERR_CORRUPT;
+}
+
+int vm_set_reason(vm_runtime *rt, uint16_t cls, uint16_t reason)
+{
+    rt->exc_reason[cls - VM_SC_Object] = reason;
+    return cls;
+}
+
+/* ---- RAM arena ---- */
+
+static int ram_alloc(vm_runtime *rt, uint32_t bytes, uint32_t *off)
+{
+    uint32_t n = (bytes + VM_RAM_GRANULE - 1) / VM_RAM_GRANULE, run = 0;
+    if (n == 0)
+        n = 1;
+    for (uint32_t g = 0; g < rt->ram_granules; g++) {
+        run = rt->ram_map[g] ? 0 : run + 1;
+        if (run == n) {
+            uint32_t first = g + 1 - n;
+            memset(rt->ram_map + first, 1, n);
+            *off = VM_RAM_ARENA + first * VM_RAM_GRANULE;
+            memset(vm_ram(rt) + *off, 0, n * VM_RAM_GRANULE);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static void ram_mark(vm_runtime *rt, uint32_t off, uint32_t bytes, uint8_t used)
+{
+    if (off < VM_RAM_ARENA || bytes == 0)
+        return;
+    uint32_t first = (off - VM_RAM_ARENA) / VM_RAM_GRANULE;
+    uint32_t n = (bytes + VM_RAM_GRANULE - 1) / VM_RAM_GRANULE;
+    for (uint32_t g = first; g < first + n && g < rt->ram_granules; g++)
+        rt->ram_map[g] = used;
+}
+
+uint32_t vm_ram_free(vm_runtime *rt)
+{
+    uint32_t n = 0;
+    for (uint32_t g = 0; g < rt->ram_granules; g++)
+        n += !rt->ram_map[g];
+    return n * VM_RAM_GRANULE;
+}
+
+/* ---- handle table ---- */
+
+static int ensure_cap(vm_runtime *rt, uint32_t need)
+{
+    if (need <= rt->obj_cap)
+        return 0;
+    uint32_t cap = rt->obj_cap ? rt->obj_cap : 64;
+    while (cap < need)
+        cap *= 2;
+    if (cap > 65536)
+        cap = 65536;
+    if (cap < need)
+        return -1;
+    vm_obj *n = realloc(rt->objs, cap * sizeof *n);
+    if (!n)
+        return -1;
+    memset(n + rt->obj_cap, 0, (cap - rt->obj_cap) * sizeof *n);
+    rt->objs = n;
+    rt->obj_cap = cap;
+    return 0;
+}
+
+static int find_free_handle(vm_runtime *rt, uint16_t *h)
+{
+    uint32_t start = rt->obj_hint < VM_H_FIRST_DYNAMIC ? VM_H_FIRST_DYNAMIC : rt->obj_hint;
+    for (uint32_t pass = 0; pass < 2; pass++) {
+        for (uint32_t i = pass ? VM_H_FIRST_DYNAMIC : start; i < 65536; i++) {
+            if (i >= rt->obj_cap && ensure_cap(rt, i + 1) != 0)
+                return -1;
+            if (rt->objs[i].kind == VM_OBJ_FREE) {
+                *h = (uint16_t)i;
+                rt->obj_hint = i + 1;
+                return 0;
+            }
+        }
+    }
+    return -1;
+}
+
+static void set_system_objects(vm_runtime *rt)
+{
+    vm_obj *o = &rt->objs[VM_H_APDU_BUFFER];
+    memset(o, 0, sizeof *o);
+    o->kind = VM_OBJ_BYTES;
+    o->flags = VM_OF_GLOBAL | VM_OF_CLEAR_RESET;
+    o->data = vm_ram(rt) + VM_RAM_APDU;
+    o->length = VM_APDU_BUFFER_SIZE;
+    o = &rt->objs[VM_H_INSTALL_ARRAY];
+    memset(o, 0, sizeof *o);
+    o->kind = VM_OBJ_BYTES;
+    o->flags = VM_OF_GLOBAL | VM_OF_CLEAR_RESET;
+    o->data = vm_ram(rt) + VM_RAM_INSTALL;
+    o->length = 0;
+    o = &rt->objs[VM_H_APDU];
+    memset(o, 0, sizeof *o);
+    o->kind = VM_OBJ_SYSTEM;
+    o->flags = VM_OF_GLOBAL;
+    o->cls = VM_SC_APDU;
+    for (unsigned c = VM_SC_FIRST_THROWABLE; c <= VM_SC_LAST_THROWABLE; c++) {
+        o = &rt->objs[VM_H_EXC_FIRST + (c - VM_SC_FIRST_THROWABLE)];
+        memset(o, 0, sizeof *o);
+        o->kind = VM_OBJ_SYSTEM;
+        o->flags = VM_OF_GLOBAL;
+        o->cls = (uint16_t)c;
+    }
+}
+
+/* ---- undo log ---- */
+
+enum { LOG_WRITE = 1, LOG_ALLOC = 2 };
+
+static int log_reserve(vm_runtime *rt, uint32_t n)
+{
+    if (rt->log_len + n <= rt->log_cap)
+        return 0;
+    uint32_t cap = rt->log_cap ? rt->log_cap : 1024;
+    while (cap < rt->log_len + n)
+        cap *= 2;
+    uint8_t *nl = realloc(rt->log, cap);
+    if (!nl)
+        return -1;
+    rt->log = nl;
+    rt->log_cap = cap;
+    return 0;
+}
+
+static void log_put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+
+static uint32_t log_get32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static void free_object(vm_runtime *rt, uint16_t h, int zero_nvm);
+
+/* Undo every logged change newer than `mark`, newest first. */
+static int undo_to(vm_runtime *rt, uint32_t mark)
+{
+    while (rt->log_len > mark) {
+        uint16_t reclen = vm_rd16(rt->log + rt->log_len - 2);
+        uint8_t *r = rt->log + rt->log_len - reclen;
+        if (r[0] == LOG_WRITE) {
+            uint32_t off = log_get32(r + 1);
+            uint16_t len = vm_rd16(r + 5);
+            int rc = chip_rc(chip_nvm_write(rt->chip, off, r + 7, len));
+            if (rc)
+                return rc;
+        } else if (r[0] == LOG_ALLOC) {
+            free_object(rt, vm_rd16(r + 1), 1);
+        }
+        rt->log_len -= reclen;
+    }
+    return VM_OK;
+}
+
+int vm_nvm_store(vm_runtime *rt, uint32_t off, const void *src, uint32_t len, int logged)
+{
+    if (logged && (rt->tx_open || rt->guard)) {
+        if (rt->tx_open && rt->cfg.commit_capacity && rt->tx_bytes + len > rt->cfg.commit_capacity)
+            return vm_set_reason(rt, VM_SC_TransactionException, VM_TX_BUFFER_FULL);
+        uint32_t reclen = 1 + 4 + 2 + len + 2;
+        if (reclen > 0xFFFF || log_reserve(rt, reclen) != 0)
+            return vm_set_reason(rt, VM_SC_TransactionException, VM_TX_BUFFER_FULL);
+        uint8_t *r = rt->log + rt->log_len;
+        r[0] = LOG_WRITE;
+        log_put32(r + 1, off);
+        vm_wr16(r + 5, (uint16_t)len);
+        memcpy(r + 7, rt->nvm + off, len);
+        vm_wr16(r + 7 + len, (uint16_t)reclen);
+        rt->log_len += reclen;
+        if (rt->tx_open)
+            rt->tx_bytes += len;
+    }
+    return chip_rc(chip_nvm_write(rt->chip, off, src, len));
+}
+
+int vm_obj_store(vm_runtime *rt, vm_obj *o, uint32_t byte_off, const void *src, uint32_t len, int logged)
+{
+    if (o->flags & VM_OF_PERSISTENT)
+        return vm_nvm_store(rt, o->nvm_off + VM_OBJ_HDR + byte_off, src, len, logged);
+    memcpy(o->data + byte_off, src, len);
+    return VM_OK;
+}
+
+int vm_obj_fill(vm_runtime *rt, vm_obj *o, uint32_t byte_off, uint8_t value, uint32_t len)
+{
+    if (o->flags & VM_OF_PERSISTENT)
+        return chip_rc(chip_nvm_fill(rt->chip, o->nvm_off + VM_OBJ_HDR + byte_off, value, len));
+    memset(o->data + byte_off, value, len);
+    return VM_OK;
+}
+
+int vm_tx_begin(vm_runtime *rt)
+{
+    if (rt->tx_open)
+        return vm_set_reason(rt, VM_SC_TransactionException, VM_TX_IN_PROGRESS);
+    rt->tx_open = 1;
+    rt->tx_mark = rt->log_len;
+    rt->tx_bytes = 0;
+    return VM_OK;
+}
+
+int vm_tx_commit(vm_runtime *rt)
+{
+    if (!rt->tx_open)
+        return vm_set_reason(rt, VM_SC_TransactionException, VM_TX_NOT_IN_PROGRESS);
+    rt->tx_open = 0;
+    if (!rt->guard)
+        rt->log_len = rt->tx_mark;
+    return VM_OK;
+}
+
+int vm_tx_abort(vm_runtime *rt)
+{
+    if (!rt->tx_open)
+        return vm_set_reason(rt, VM_SC_TransactionException, VM_TX_NOT_IN_PROGRESS);
+    rt->tx_open = 0;
+    return undo_to(rt, rt->tx_mark);
+}
+
+/* ---- objects ---- */
+
+static void free_object(vm_runtime *rt, uint16_t h, int zero_nvm)
+{
+    if (h >= rt->obj_cap || h < VM_H_FIRST_DYNAMIC)
+        return;
+    vm_obj *o = &rt->objs[h];
+    if (o->kind == VM_OBJ_FREE)
+        return;
+    if (o->ram_len)
+        ram_mark(rt, o->ram_off, o->ram_len, 0);
+    if (o->pkg && o->pkg <= VM_MAX_PACKAGES) {
+        vm_lpkg *lp = &rt->pkgs[o->pkg];
+        uint32_t sz = o->nvm_size;
+        lp->nvm_used -= sz < lp->nvm_used ? sz : lp->nvm_used;
+        lp->ram_used -= o->ram_len < lp->ram_used ? o->ram_len : lp->ram_used;
+    }
+    if (zero_nvm && o->nvm_off)
+        chip_nvm_free(rt->chip, o->nvm_off);
+    memset(o, 0, sizeof *o);
+    rt->obj_live--;
+    if (h < rt->obj_hint)
+        rt->obj_hint = h;
+}
+
+int vm_alloc(vm_runtime *rt, uint8_t kind, uint8_t flags, uint16_t cls, uint16_t length, uint32_t data_bytes,
+             uint32_t ram_bytes, uint16_t *handle)
+{
+    uint8_t owner = rt->ctx;
+    vm_lpkg *lp = owner ? &rt->pkgs[owner] : NULL;
+    uint32_t payload = VM_OBJ_HDR + ((flags & VM_OF_PERSISTENT) ? data_bytes : 0);
+    uint32_t ram_off = 0;
+    uint16_t h;
+    uint32_t off;
+    int rc;
+
+    if (lp && rt->cfg.package_quota && lp->nvm_used + payload > rt->cfg.package_quota)
+        return vm_set_reason(rt, VM_SC_SystemException, VM_SYS_NO_RESOURCE);
+    if (find_free_handle(rt, &h) != 0)
+        return vm_set_reason(rt, VM_SC_SystemException, VM_SYS_NO_RESOURCE);
+    if (ram_bytes && ram_alloc(rt, ram_bytes, &ram_off) != 0)
+        return vm_set_reason(rt, VM_SC_SystemException, VM_SYS_NO_TRANSIENT_SPACE);
+    rc = chip_nvm_alloc(rt->chip, VM_TAG_OBJECT, h, payload, &off);
+    if (rc != CHIP_OK) {
+        if (ram_bytes)
+            ram_mark(rt, ram_off, ram_bytes, 0);
+        if (rc == CHIP_ERR_FULL)
+            return vm_set_reason(rt, VM_SC_SystemException, VM_SYS_NO_RESOURCE);
+        return chip_rc(rc);
+    }
+    uint8_t hdr[VM_OBJ_HDR];
+    hdr[0] = kind;
+    hdr[1] = flags;
+    hdr[2] = owner;
+    hdr[3] = 0;
+    vm_wr16(hdr + 4, cls);
+    vm_wr16(hdr + 6, length);
+    log_put32(hdr + 8, ram_off);
+    rc = chip_rc(chip_nvm_write(rt->chip, off, hdr, sizeof hdr));
+    if (rc)
+        return rc;
+    if (rt->tx_open || rt->guard) {
+        if (log_reserve(rt, 5) != 0)
+            return vm_set_reason(rt, VM_SC_SystemException, VM_SYS_NO_RESOURCE);
+        uint8_t *r = rt->log + rt->log_len;
+        r[0] = LOG_ALLOC;
+        vm_wr16(r + 1, h);
+        vm_wr16(r + 3, 5);
+        rt->log_len += 5;
+    }
+    vm_obj *o = &rt->objs[h];
+    o->kind = kind;
+    o->flags = flags;
+    o->pkg = owner;
+    o->cls = cls;
+    o->length = length;
+    o->nvm_off = off;
+    o->ram_off = ram_off;
+    o->ram_len = ram_bytes;
+    o->nvm_size = payload;
+    o->data = (flags & VM_OF_PERSISTENT) ? (uint8_t *)(uintptr_t)(rt->nvm + off + VM_OBJ_HDR)
+                                         : vm_ram(rt) + ram_off;
+    rt->obj_live++;
+    if (lp) {
+        lp->nvm_used += payload;
+        lp->ram_used += ram_bytes;
+    }
+    *handle = h;
+    return VM_OK;
+}
+
+/* ---- packages ---- */
+
+static void resolve_cp(vm_runtime *rt, vm_lpkg *lp)
+{
+    const vm_package *p = &lp->pkg;
+    for (unsigned i = 0; i < p->cp_count; i++) {
+        const uint8_t *e = p->cp + 4u * i;
+        vm_cpr *r = &lp->cpr[i];
+        memset(r, 0, sizeof *r);
+        r->tag = e[0];
+        switch (e[0]) {
+        case VM_CP_CLASS: case VM_CP_SFIELD: case VM_CP_SMETHOD:
+            r->a = vm_be16(e + 1);
+            break;
+        case VM_CP_IFIELD:
+            r->a = e[1];
+            r->b = e[2];
+            break;
+        case VM_CP_VMETHOD:
+            r->a = e[1];
+            r->b = e[2];
+            r->c = vm_be16(p->classes[e[1]].vtable + 2u * e[2]);
+            break;
+        case VM_CP_NATIVE: {
+            uint8_t n = 0, ret = 0;
+            r->a = vm_be16(e + 1);
+            if (vm_native_lookup(r->a, &n, &ret, NULL) != 0 && rt->ext &&
+                r->a >= VM_EXT_TOKEN_FIRST && r->a - VM_EXT_TOKEN_FIRST < rt->ext->count) {
+                n = rt->ext->entries[r->a - VM_EXT_TOKEN_FIRST].nargs;
+                ret = rt->ext->entries[r->a - VM_EXT_TOKEN_FIRST].returns ? 1 : 0;
+            }
+            r->b = n;
+            r->c = ret;
+            break;
+        }
+        default:
+            break;
+        }
+    }
+}
+
+static void unload_slot(vm_runtime *rt, unsigned slot)
+{
+    vm_lpkg *lp = &rt->pkgs[slot];
+    vm_pkg_free(&lp->pkg);
+    free(lp->cpr);
+    free(lp->blob);
+    memset(lp, 0, sizeof *lp);
+}
+
+/* Set up host state of slot from a blob (already verified, or re-checked by
+ * hash at reload). */
+static int attach_package(vm_runtime *rt, unsigned slot, const uint8_t *blob, uint32_t len, uint8_t privileged,
+                          uint32_t rec_off)
+{
+    vm_lpkg *lp = &rt->pkgs[slot];
+    memset(lp, 0, sizeof *lp);
+    lp->blob = malloc(len);
+    if (!lp->blob)
+        return VM_ERR_NOMEM;
+    memcpy(lp->blob, blob, len);
+    if (vm_pkg_parse(lp->blob, len, &lp->pkg, NULL, 0) != VM_OK) {
+        free(lp->blob);
+        lp->blob = NULL;
+        return VM_ERR_CORRUPT;
+    }
+    lp->cpr = calloc(lp->pkg.cp_count ? lp->pkg.cp_count : 1, sizeof *lp->cpr);
+    if (!lp->cpr) {
+        vm_pkg_free(&lp->pkg);
+        free(lp->blob);
+        lp->blob = NULL;
+        return VM_ERR_NOMEM;
+    }
+    lp->used = 1;
+    lp->privileged = privileged;
+    lp->rec_off = rec_off;
+    lp->statics_off = rec_off + VM_PKG_REC_HDR + len;
+    lp->nvm_used += VM_PKG_REC_HDR + len + 2u * lp->pkg.static_count;
+    resolve_cp(rt, lp);
+    return VM_OK;
+}
+
+static int find_package(vm_runtime *rt, const uint8_t *aid, uint8_t len)
+{
+    for (unsigned s = 1; s <= VM_MAX_PACKAGES; s++)
+        if (rt->pkgs[s].used && rt->pkgs[s].pkg.aid.len == len && !memcmp(rt->pkgs[s].pkg.aid.b, aid, len))
+            return (int)s;
+    return -1;
+}
+
+static int find_instance(vm_runtime *rt, const uint8_t *aid, uint8_t len, int partial)
+{
+    for (unsigned i = 0; i < VM_MAX_INSTANCES; i++)
+        if (rt->insts[i].used && rt->insts[i].aid.len == len && !memcmp(rt->insts[i].aid.b, aid, len))
+            return (int)i;
+    if (partial)
+        for (unsigned i = 0; i < VM_MAX_INSTANCES; i++)
+            if (rt->insts[i].used && rt->insts[i].aid.len >= len && !memcmp(rt->insts[i].aid.b, aid, len))
+                return (int)i;
+    return -1;
+}
+
+void vm_set_extension(vm_runtime *rt, const vm_extension *ext)
+{
+    rt->ext = ext;
+    for (unsigned s = 1; s <= VM_MAX_PACKAGES; s++)
+        if (rt->pkgs[s].used)
+            resolve_cp(rt, &rt->pkgs[s]);
+}
+
+int vm_load_package(vm_runtime *rt, const uint8_t *blob, size_t len, unsigned flags, char *err, size_t errlen)
+{
+    vm_package p;
+    int rc = vm_pkg_parse(blob, len, &p, err, errlen);
+    if (rc != VM_OK)
+        return rc;
+    rc = vm_pkg_verify(&p, rt->ext, flags, err, errlen);
+    if (rc != VM_OK)
+        goto out;
+    if (find_package(rt, p.aid.b, p.aid.len) >= 0) {
+        if (err && errlen)
+            snprintf(err, errlen, "package AID already loaded");
+        rc = VM_ERR_EXISTS;
+        goto out;
+    }
+    for (unsigned i = 0; i < p.import_count; i++) {
+        int s = find_package(rt, p.imports[i].aid.b, p.imports[i].aid.len);
+        if (s < 0 || rt->pkgs[s].pkg.major != p.imports[i].major || rt->pkgs[s].pkg.minor < p.imports[i].minor) {
+            if (err && errlen)
+                snprintf(err, errlen, "import %u not present in a compatible version", i);
+            rc = VM_ERR_DEPENDENCY;
+            goto out;
+        }
+    }
+    unsigned slot = 0;
+    for (unsigned s = 1; s <= VM_MAX_PACKAGES && !slot; s++)
+        if (!rt->pkgs[s].used)
+            slot = s;
+    uint32_t size = VM_PKG_REC_HDR + (uint32_t)len + 2u * p.static_count;
+    if (!slot || (rt->cfg.package_quota && size > rt->cfg.package_quota)) {
+        if (err && errlen)
+            snprintf(err, errlen, "no room for another package");
+        rc = VM_ERR_FULL;
+        goto out;
+    }
+    uint32_t off;
+    rc = chip_rc(chip_nvm_alloc(rt->chip, VM_TAG_PACKAGE, (uint16_t)slot, size, &off));
+    if (rc != VM_OK) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s", rc == VM_ERR_FULL ? "NVM full" : vm_strerror(rc));
+        goto out;
+    }
+    uint8_t hdr[VM_PKG_REC_HDR] = { (uint8_t)(flags & VM_LOAD_PRIVILEGED ? 1 : 0), (uint8_t)slot, 0, 0 };
+    log_put32(hdr + 4, (uint32_t)len);
+    if ((rc = chip_rc(chip_nvm_write(rt->chip, off, hdr, sizeof hdr))) != VM_OK ||
+        (rc = chip_rc(chip_nvm_write(rt->chip, off + VM_PKG_REC_HDR, blob, len))) != VM_OK ||
+        (p.static_count &&
+         (rc = chip_rc(chip_nvm_write(rt->chip, off + VM_PKG_REC_HDR + (uint32_t)len, p.statics,
+                                      2u * p.static_count))) != VM_OK)) {
+        if (rc != VM_ERR_POWER)
+            chip_nvm_free(rt->chip, off);
+        goto out;
+    }
+    rc = attach_package(rt, slot, blob, (uint32_t)len, (flags & VM_LOAD_PRIVILEGED) ? 1 : 0, off);
+    if (rc != VM_OK)
+        chip_nvm_free(rt->chip, off);
+out:
+    vm_pkg_free(&p);
+    return rc;
+}
+
+int vm_delete_package(vm_runtime *rt, const uint8_t *aid, uint8_t aid_len)
+{
+    int s = find_package(rt, aid, aid_len);
+    if (s < 0)
+        return VM_ERR_NOTFOUND;
+    for (unsigned i = 0; i < VM_MAX_INSTANCES; i++)
+        if (rt->insts[i].used && rt->insts[i].pkg == s)
+            return VM_ERR_STATE;
+    for (unsigned t = 1; t <= VM_MAX_PACKAGES; t++) {
+        if (!rt->pkgs[t].used || (int)t == s)
+            continue;
+        const vm_package *p = &rt->pkgs[t].pkg;
+        for (unsigned i = 0; i < p->import_count; i++)
+            if (p->imports[i].aid.len == aid_len && !memcmp(p->imports[i].aid.b, aid, aid_len))
+                return VM_ERR_DEPENDENCY;
+    }
+    for (uint32_t h = VM_H_FIRST_DYNAMIC; h < rt->obj_cap; h++)
+        if (rt->objs[h].kind != VM_OBJ_FREE && rt->objs[h].pkg == s) {
+            uint32_t off = rt->objs[h].nvm_off;
+            int rc = chip_rc(chip_nvm_free(rt->chip, off));
+            if (rc)
+                return rc;
+            free_object(rt, (uint16_t)h, 0);
+        }
+    int rc = chip_rc(chip_nvm_free(rt->chip, rt->pkgs[s].rec_off));
+    if (rc)
+        return rc;
+    unload_slot(rt, (unsigned)s);
+    return VM_OK;
+}
+
+int vm_package_info_at(vm_runtime *rt, unsigned index, vm_package_info *out)
+{
+    unsigned n = 0;
+    for (unsigned s = 1; s <= VM_MAX_PACKAGES; s++) {
+        if (!rt->pkgs[s].used)
+            continue;
+        if (n++ != index)
+            continue;
+        const vm_lpkg *lp = &rt->pkgs[s];
+        memset(out, 0, sizeof *out);
+        memcpy(out->aid, lp->pkg.aid.b, lp->pkg.aid.len);
+        out->aid_len = lp->pkg.aid.len;
+        out->kind = lp->pkg.kind;
+        out->major = lp->pkg.major;
+        out->minor = lp->pkg.minor;
+        out->privileged = lp->privileged;
+        out->applet_count = lp->pkg.applet_count;
+        out->blob_size = lp->pkg.len;
+        out->nvm_used = lp->nvm_used;
+        out->ram_used = lp->ram_used;
+        return VM_OK;
+    }
+    return VM_ERR_NOTFOUND;
+}
+
+int vm_applet_info_at(vm_runtime *rt, unsigned index, vm_applet_info *out)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < VM_MAX_INSTANCES; i++) {
+        if (!rt->insts[i].used)
+            continue;
+        if (n++ != index)
+            continue;
+        const vm_inst *in = &rt->insts[i];
+        const vm_lpkg *lp = &rt->pkgs[in->pkg];
+        memset(out, 0, sizeof *out);
+        memcpy(out->aid, in->aid.b, in->aid.len);
+        out->aid_len = in->aid.len;
+        memcpy(out->pkg_aid, lp->pkg.aid.b, lp->pkg.aid.len);
+        out->pkg_aid_len = lp->pkg.aid.len;
+        out->selected = rt->selected == (int)i;
+        return VM_OK;
+    }
+    return VM_ERR_NOTFOUND;
+}
+
+/* ---- create / reset ---- */
+
+static void clear_caches(vm_runtime *rt)
+{
+    for (unsigned s = 1; s <= VM_MAX_PACKAGES; s++)
+        if (rt->pkgs[s].used || rt->pkgs[s].blob)
+            unload_slot(rt, s);
+    memset(rt->insts, 0, sizeof rt->insts);
+    if (rt->objs)
+        memset(rt->objs, 0, rt->obj_cap * sizeof *rt->objs);
+    rt->obj_live = 0;
+    rt->obj_hint = VM_H_FIRST_DYNAMIC;
+}
+
+int vm_reset(vm_runtime *rt)
+{
+    rt->tx_open = 0;
+    rt->guard = 0;
+    rt->log_len = 0;
+    rt->selected = -1;
+    rt->installing = 0;
+    rt->nvm = chip_nvm_view(rt->chip);
+    memset(vm_ram(rt), 0, rt->ram_size);
+    memset(rt->ram_map, 0, rt->ram_granules);
+    clear_caches(rt);
+    if (ensure_cap(rt, VM_H_FIRST_DYNAMIC) != 0)
+        return VM_ERR_NOMEM;
+    set_system_objects(rt);
+
+    uint32_t cursor = 0, off, size;
+    uint16_t kind, id;
+    int rc = VM_OK;
+    while (chip_nvm_next(rt->chip, &cursor, &kind, &id, &off, &size) == CHIP_OK) {
+        const uint8_t *b = rt->nvm + off;
+        if (kind == VM_TAG_PACKAGE) {
+            uint32_t len = log_get32(b + 4);
+            if (id < 1 || id > VM_MAX_PACKAGES || rt->pkgs[id].used || size < VM_PKG_REC_HDR ||
+                len > size - VM_PKG_REC_HDR) {
+                rc = VM_ERR_CORRUPT;
+                continue;
+            }
+            int r = attach_package(rt, id, b + VM_PKG_REC_HDR, len, b[0] & 1, off);
+            if (r != VM_OK)
+                rc = r;
+        } else if (kind == VM_TAG_OBJECT) {
+            if (id < VM_H_FIRST_DYNAMIC || size < VM_OBJ_HDR || ensure_cap(rt, (uint32_t)id + 1) != 0) {
+                rc = VM_ERR_CORRUPT;
+                continue;
+            }
+            vm_obj *o = &rt->objs[id];
+            memset(o, 0, sizeof *o);
+            o->kind = b[0];
+            o->flags = b[1];
+            o->pkg = b[2];
+            o->cls = vm_rd16(b + 4);
+            o->length = vm_rd16(b + 6);
+            o->nvm_off = off;
+            o->nvm_size = size;
+            o->ram_off = log_get32(b + 8);
+            o->data = (o->flags & VM_OF_PERSISTENT) ? (uint8_t *)(uintptr_t)(b + VM_OBJ_HDR) : vm_ram(rt) + o->ram_off;
+            if (o->kind == VM_OBJ_PIN)
+                o->ram_len = 1;
+            else if (!(o->flags & VM_OF_PERSISTENT))
+                o->ram_len = (uint32_t)o->length * (o->kind == VM_OBJ_SHORTS ? 2u : 1u);
+            if (o->ram_len) {
+                if (o->ram_off < VM_RAM_ARENA || o->ram_off + o->ram_len > rt->ram_size) {
+                    memset(o, 0, sizeof *o);
+                    rc = VM_ERR_CORRUPT;
+                    continue;
+                }
+                ram_mark(rt, o->ram_off, o->ram_len, 1);
+            }
+            rt->obj_live++;
+            if (o->pkg && o->pkg <= VM_MAX_PACKAGES) {
+                rt->pkgs[o->pkg].nvm_used += size;
+                rt->pkgs[o->pkg].ram_used += o->ram_len;
+            }
+        } else if (kind == VM_TAG_INSTANCE) {
+            if (id >= VM_MAX_INSTANCES || size < VM_INST_REC_SIZE || b[0] < VM_AID_MIN || b[0] > VM_AID_MAX) {
+                rc = VM_ERR_CORRUPT;
+                continue;
+            }
+            vm_inst *in = &rt->insts[id];
+            in->used = 1;
+            in->aid.len = b[0];
+            memcpy(in->aid.b, b + 1, b[0]);
+            in->pkg = b[17];
+            in->applet = b[18];
+            in->obj = vm_rd16(b + 20);
+            in->rec_off = off;
+        }
+    }
+    /* Instances must point at loaded packages. */
+    for (unsigned i = 0; i < VM_MAX_INSTANCES; i++) {
+        vm_inst *in = &rt->insts[i];
+        if (in->used && (in->pkg < 1 || in->pkg > VM_MAX_PACKAGES || !rt->pkgs[in->pkg].used ||
+                         in->applet >= rt->pkgs[in->pkg].pkg.applet_count)) {
+            in->used = 0;
+            rc = VM_ERR_CORRUPT;
+        }
+    }
+    return rc;
+}
+
+int vm_create(chip *c, const vm_config *cfg, vm_runtime **out)
+{
+    if (!c || !out)
+        return VM_ERR_ARG;
+    vm_runtime *rt = calloc(1, sizeof *rt);
+    if (!rt)
+        return VM_ERR_NOMEM;
+    if (cfg)
+        rt->cfg = *cfg;
+    else
+        vm_config_default(&rt->cfg);
+    if (rt->cfg.stack_slots < 64)
+        rt->cfg.stack_slots = 64;
+    if (rt->cfg.max_frames < 4)
+        rt->cfg.max_frames = 4;
+    rt->chip = c;
+    const chip_geometry *g = chip_get_geometry(c);
+    uint32_t avail = g->ram_size - chip_ram_reserved(c);
+    if (rt->cfg.ram_size > avail)
+        rt->cfg.ram_size = avail;
+    if (rt->cfg.ram_size < VM_RAM_ARENA + 64 || chip_ram_reserve(c, rt->cfg.ram_size, &rt->ram_base) != CHIP_OK) {
+        free(rt);
+        return VM_ERR_FULL;
+    }
+    rt->ram_size = rt->cfg.ram_size;
+    rt->ram_granules = (rt->ram_size - VM_RAM_ARENA) / VM_RAM_GRANULE;
+    rt->ram_map = calloc(rt->ram_granules, 1);
+    rt->stack = calloc(rt->cfg.stack_slots, sizeof *rt->stack);
+    rt->frames = calloc(rt->cfg.max_frames, sizeof *rt->frames);
+    rt->budget = rt->cfg.budget;
+    rt->selected = -1;
+    if (!rt->ram_map || !rt->stack || !rt->frames) {
+        vm_destroy(rt);
+        return VM_ERR_NOMEM;
+    }
+    vm_crypto_init();
+    int rc = vm_reset(rt);
+    if (rc == VM_ERR_NOMEM) {
+        vm_destroy(rt);
+        return rc;
+    }
+    *out = rt;
+    return rc;
+}
+
+void vm_destroy(vm_runtime *rt)
+{
+    if (!rt)
+        return;
+    clear_caches(rt);
+    free(rt->objs);
+    free(rt->ram_map);
+    free(rt->stack);
+    free(rt->frames);
+    free(rt->log);
+    free(rt);
+}
+
+chip *vm_chip(vm_runtime *rt) { return rt->chip; }
+
+void vm_set_budget(vm_runtime *rt, uint32_t budget) { rt->budget = budget; }
+
+void vm_get_stats(vm_runtime *rt, vm_stats *out)
+{
+    out->bytecodes = rt->executed;
+    out->last_bytecodes = rt->last_executed;
+    out->objects = rt->obj_live;
+    out->ram_free = vm_ram_free(rt);
+}
+
+/* ---- running applet code ---- */
+
+static uint16_t exception_sw(vm_runtime *rt, uint16_t h)
+{
+    if (h >= VM_H_EXC_FIRST && h < VM_H_FIRST_DYNAMIC) {
+        uint16_t cls = (uint16_t)(VM_SC_FIRST_THROWABLE + (h - VM_H_EXC_FIRST));
+        uint16_t reason = rt->exc_reason[cls - VM_SC_Object];
+        if (cls == VM_SC_ISOException)
+            return reason;
+        if (cls == VM_SC_SystemException && (reason == VM_SYS_NO_RESOURCE || reason == VM_SYS_NO_TRANSIENT_SPACE))
+            return VM_SW_NO_MEMORY;
+    }
+    return VM_SW_UNKNOWN;
+}
+
+/* Run a method in package `slot`'s context; map the outcome to a SW.
+ * Aborts a transaction left open. Returns <0 only for fatal errors. */
+static int run_method(vm_runtime *rt, unsigned slot, uint16_t method, const uint16_t *args, unsigned nargs,
+                      uint16_t *ret, uint16_t *sw)
+{
+    rt->ctx = (uint8_t)slot;
+    int r = vm_run(rt, &rt->pkgs[slot], method, args, nargs, ret);
+    if (r < 0)
+        return r;
+    if (rt->tx_open) {
+        int rc = vm_tx_abort(rt);
+        if (rc < 0)
+            return rc;
+    }
+    if (r == VM_RUN_DONE)
+        *sw = VM_SW_OK;
+    else if (r == VM_RUN_THROWN)
+        *sw = exception_sw(rt, rt->uncaught);
+    else
+        *sw = VM_SW_UNKNOWN;
+    return VM_OK;
+}
+
+/* Load a command into the APDU buffer. 0, or -1 when malformed. */
+static int apdu_setup(vm_runtime *rt, const uint8_t *apdu, size_t len, uint8_t *resp, size_t cap)
+{
+    if (!apdu || len < 4 || len > VM_APDU_BUFFER_SIZE)
+        return -1;
+    uint16_t lc = 0, le = 0;
+    if (len == 5) {
+        le = apdu[4] ? apdu[4] : 256;
+    } else if (len > 5) {
+        lc = apdu[4];
+        if (lc == 0 || (len != 5u + lc && len != 6u + lc))
+            return -1;
+        if (len == 6u + lc)
+            le = apdu[len - 1] ? apdu[len - 1] : 256;
+    }
+    uint8_t *buf = vm_ram(rt) + VM_RAM_APDU;
+    memset(buf, 0, VM_APDU_BUFFER_SIZE);
+    memcpy(buf, apdu, len < 5 + (size_t)lc ? len : 5 + (size_t)lc);
+    rt->apdu_len = (uint16_t)len;
+    rt->apdu_lc = lc;
+    rt->apdu_le = le;
+    rt->apdu_state = 0;
+    rt->resp = resp;
+    rt->resp_cap = cap;
+    rt->resp_len = 0;
+    return 0;
+}
+
+static void clear_deselect_transients(vm_runtime *rt, unsigned slot)
+{
+    for (uint32_t h = VM_H_FIRST_DYNAMIC; h < rt->obj_cap; h++) {
+        vm_obj *o = &rt->objs[h];
+        if (o->kind != VM_OBJ_FREE && o->pkg == slot && o->ram_len &&
+            (o->kind == VM_OBJ_PIN || (o->flags & VM_OF_CLEAR_DESELECT)))
+            memset(vm_ram(rt) + o->ram_off, 0, o->ram_len);
+    }
+}
+
+int vm_deselect(vm_runtime *rt)
+{
+    if (rt->selected < 0)
+        return VM_OK;
+    vm_inst *in = &rt->insts[rt->selected];
+    const vm_applet_decl *a = &rt->pkgs[in->pkg].pkg.applets[in->applet];
+    int rc = VM_OK;
+    if (a->deselect != 0xFFFF) {
+        uint16_t sw, args[1] = { in->obj };
+        rt->resp = NULL;
+        rt->resp_cap = 0;
+        rc = run_method(rt, in->pkg, a->deselect, args, 1, NULL, &sw);
+    }
+    clear_deselect_transients(rt, in->pkg);
+    rt->selected = -1;
+    return rc < 0 ? rc : VM_OK;
+}
+
+static int process_common(vm_runtime *rt, unsigned slot, uint16_t method, const uint16_t *args, unsigned nargs,
+                          const uint8_t *apdu, size_t apdu_len, uint8_t *resp, size_t resp_cap, size_t *resp_len,
+                          uint16_t *sw)
+{
+    *resp_len = 0;
+    if (apdu_setup(rt, apdu, apdu_len, resp, resp_cap) != 0) {
+        *sw = 0x6700;
+        return VM_OK;
+    }
+    int rc = run_method(rt, slot, method, args, nargs, NULL, sw);
+    if (rc < 0)
+        return rc;
+    /* The data sent stays part of the response only on success, like a card
+     * that sends data and SW together. */
+    *resp_len = *sw == VM_SW_OK ? rt->resp_len : 0;
+    rt->resp = NULL;
+    return VM_OK;
+}
+
+int vm_select(vm_runtime *rt, const uint8_t *aid, uint8_t aid_len, const uint8_t *apdu, size_t apdu_len,
+              uint8_t *resp, size_t resp_cap, size_t *resp_len, uint16_t *sw)
+{
+    if (resp_len)
+        *resp_len = 0;
+    if (!aid || !sw || aid_len > VM_AID_MAX)
+        return VM_ERR_ARG;
+    int idx = find_instance(rt, aid, aid_len, 1);
+    if (idx < 0) {
+        *sw = VM_SW_NOT_FOUND;
+        return VM_OK;
+    }
+    int rc = vm_deselect(rt);
+    if (rc < 0)
+        return rc;
+    vm_inst *in = &rt->insts[idx];
+    const vm_applet_decl *a = &rt->pkgs[in->pkg].pkg.applets[in->applet];
+    uint16_t args[2] = { in->obj, VM_H_APDU };
+    if (a->select != 0xFFFF) {
+        uint16_t ok = 0, ssw;
+        rt->resp = NULL;
+        rt->resp_cap = 0;
+        rc = run_method(rt, in->pkg, a->select, args, 1, &ok, &ssw);
+        if (rc < 0)
+            return rc;
+        if (ssw != VM_SW_OK || !ok) {
+            clear_deselect_transients(rt, in->pkg);
+            *sw = VM_SW_SELECT_FAILED;
+            return VM_OK;
+        }
+    }
+    rt->selected = idx;
+    if (!apdu) {
+        *sw = VM_SW_OK;
+        return VM_OK;
+    }
+    size_t dummy;
+    rt->selecting = 1;
+    rc = process_common(rt, in->pkg, a->process, args, 2, apdu, apdu_len, resp, resp_cap,
+                        resp_len ? resp_len : &dummy, sw);
+    rt->selecting = 0;
+    return rc;
+}
+
+int vm_process(vm_runtime *rt, const uint8_t *apdu, size_t apdu_len, uint8_t *resp, size_t resp_cap,
+               size_t *resp_len, uint16_t *sw)
+{
+    if (!resp_len || !sw)
+        return VM_ERR_ARG;
+    *resp_len = 0;
+    if (rt->selected < 0) {
+        *sw = VM_SW_SELECT_FAILED;
+        return VM_OK;
+    }
+    vm_inst *in = &rt->insts[rt->selected];
+    const vm_applet_decl *a = &rt->pkgs[in->pkg].pkg.applets[in->applet];
+    uint16_t args[2] = { in->obj, VM_H_APDU };
+    return process_common(rt, in->pkg, a->process, args, 2, apdu, apdu_len, resp, resp_cap, resp_len, sw);
+}
+
+int vm_invoke(vm_runtime *rt, const uint8_t *pkg_aid, uint8_t pkg_aid_len, uint16_t method, const uint8_t *apdu,
+              size_t apdu_len, uint8_t *resp, size_t resp_cap, size_t *resp_len, uint16_t *sw)
+{
+    if (!resp_len || !sw)
+        return VM_ERR_ARG;
+    int s = find_package(rt, pkg_aid, pkg_aid_len);
+    if (s < 0)
+        return VM_ERR_NOTFOUND;
+    const vm_package *p = &rt->pkgs[s].pkg;
+    if (method >= p->method_count || p->methods[method].flags != VM_MF_STATIC || p->methods[method].nargs != 1)
+        return VM_ERR_ARG;
+    uint16_t args[1] = { VM_H_APDU };
+    return process_common(rt, (unsigned)s, method, args, 1, apdu, apdu_len, resp, resp_cap, resp_len, sw);
+}
+
+/* ---- install / delete instances ---- */
+
+int vm_register_instance(vm_runtime *rt, uint16_t obj)
+{
+    if (!rt->installing || rt->inst_registered >= 0)
+        return vm_set_reason(rt, VM_SC_SystemException, VM_SYS_ILLEGAL_VALUE);
+    const vm_lpkg *lp = &rt->pkgs[rt->inst_pkg];
+    if (obj == 0 || obj >= rt->obj_cap)
+        return vm_set_reason(rt, VM_SC_NullPointerException, 0);
+    const vm_obj *o = &rt->objs[obj];
+    if (o->kind != VM_OBJ_INSTANCE || o->pkg != rt->inst_pkg ||
+        !vm_is_instance_of(rt, lp, o->cls, lp->pkg.applets[rt->inst_applet].cls))
+        return vm_set_reason(rt, VM_SC_SecurityException, 0);
+    int idx = -1;
+    for (unsigned i = 0; i < VM_MAX_INSTANCES && idx < 0; i++)
+        if (!rt->insts[i].used)
+            idx = (int)i;
+    if (idx < 0)
+        return vm_set_reason(rt, VM_SC_SystemException, VM_SYS_NO_RESOURCE);
+    uint8_t rec[VM_INST_REC_SIZE] = { 0 };
+    rec[0] = rt->inst_aid.len;
+    memcpy(rec + 1, rt->inst_aid.b, rt->inst_aid.len);
+    rec[17] = rt->inst_pkg;
+    rec[18] = rt->inst_applet;
+    vm_wr16(rec + 20, obj);
+    uint32_t off;
+    int rc = chip_nvm_alloc(rt->chip, VM_TAG_INSTANCE, (uint16_t)idx, sizeof rec, &off);
+    if (rc == CHIP_ERR_FULL)
+        return vm_set_reason(rt, VM_SC_SystemException, VM_SYS_NO_RESOURCE);
+    if (rc != CHIP_OK)
+        return chip_rc(rc);
+    if ((rc = chip_rc(chip_nvm_write(rt->chip, off, rec, sizeof rec))) != VM_OK)
+        return rc;
+    vm_inst *in = &rt->insts[idx];
+    in->used = 1;
+    in->aid = rt->inst_aid;
+    in->pkg = rt->inst_pkg;
+    in->applet = rt->inst_applet;
+    in->obj = obj;
+    in->rec_off = off;
+    rt->inst_registered = idx;
+    return VM_OK;
+}
+
+int vm_install(vm_runtime *rt, const uint8_t *pkg_aid, uint8_t pkg_aid_len, const uint8_t *applet_aid,
+               uint8_t applet_aid_len, const uint8_t *instance_aid, uint8_t instance_aid_len,
+               const uint8_t *params, uint8_t params_len, uint16_t *sw)
+{
+    if (!sw || !applet_aid)
+        return VM_ERR_ARG;
+    int s = find_package(rt, pkg_aid, pkg_aid_len);
+    if (s < 0)
+        return VM_ERR_NOTFOUND;
+    const vm_package *p = &rt->pkgs[s].pkg;
+    int ai = -1;
+    for (unsigned i = 0; i < p->applet_count; i++)
+        if (p->applets[i].aid.len == applet_aid_len && !memcmp(p->applets[i].aid.b, applet_aid, applet_aid_len))
+            ai = (int)i;
+    if (ai < 0)
+        return VM_ERR_NOTFOUND;
+    if (!instance_aid_len) {
+        instance_aid = applet_aid;
+        instance_aid_len = applet_aid_len;
+    }
+    if (instance_aid_len < VM_AID_MIN || instance_aid_len > VM_AID_MAX)
+        return VM_ERR_ARG;
+    if (find_instance(rt, instance_aid, instance_aid_len, 0) >= 0)
+        return VM_ERR_EXISTS;
+
+    memcpy(vm_ram(rt) + VM_RAM_INSTALL, params, params_len);
+    rt->objs[VM_H_INSTALL_ARRAY].length = params_len;
+    rt->installing = 1;
+    rt->inst_pkg = (uint8_t)s;
+    rt->inst_applet = (uint8_t)ai;
+    rt->inst_aid.len = instance_aid_len;
+    memcpy(rt->inst_aid.b, instance_aid, instance_aid_len);
+    rt->inst_registered = -1;
+    rt->guard = 1;
+    rt->log_len = 0;
+    rt->resp = NULL;
+    rt->resp_cap = 0;
+
+    uint16_t args[3] = { VM_H_INSTALL_ARRAY, 0, params_len };
+    int rc = run_method(rt, (unsigned)s, p->applets[ai].install, args, 3, NULL, sw);
+    if (rc >= 0 && *sw == VM_SW_OK && rt->inst_registered < 0)
+        *sw = VM_SW_UNKNOWN;   /* install() did not call register() */
+    if (rc >= 0 && *sw != VM_SW_OK) {
+        /* Leave nothing behind: drop the instance record, undo the writes
+         * and free the objects the install made. */
+        if (rt->inst_registered >= 0) {
+            vm_inst *in = &rt->insts[rt->inst_registered];
+            rc = chip_rc(chip_nvm_free(rt->chip, in->rec_off));
+            memset(in, 0, sizeof *in);
+        }
+        if (rc >= 0)
+            rc = undo_to(rt, 0);
+    }
+    rt->guard = 0;
+    rt->log_len = 0;
+    rt->installing = 0;
+    memset(vm_ram(rt) + VM_RAM_INSTALL, 0, VM_INSTALL_ARRAY_SIZE);
+    rt->objs[VM_H_INSTALL_ARRAY].length = 0;
+    return rc < 0 ? rc : VM_OK;
+}
+
+int vm_delete_instance(vm_runtime *rt, const uint8_t *aid, uint8_t aid_len)
+{
+    int idx = find_instance(rt, aid, aid_len, 0);
+    if (idx < 0)
+        return VM_ERR_NOTFOUND;
+    if (rt->selected == idx) {
+        int rc = vm_deselect(rt);
+        if (rc < 0)
+            return rc;
+    }
+    int rc = chip_rc(chip_nvm_free(rt->chip, rt->insts[idx].rec_off));
+    if (rc)
+        return rc;
+    memset(&rt->insts[idx], 0, sizeof rt->insts[idx]);
+    return VM_OK;
+}
+
+/* ---- extension call helpers ---- */
+
+uint16_t vm_call_arg(const vm_native_call *call, unsigned i)
+{
+    return i < call->nargs ? call->args[i] : 0;
+}
+
+void vm_call_return(vm_native_call *call, uint16_t value) { call->ret = value; }
+
+vm_runtime *vm_call_runtime(vm_native_call *call) { return call->rt; }
+
+void vm_call_throw(vm_native_call *call, uint16_t sw)
+{
+    call->result = vm_set_reason(call->rt, VM_SC_ISOException, sw);
+}
+
+static vm_obj *call_bytes_obj(vm_native_call *call, unsigned i)
+{
+    vm_runtime *rt = call->rt;
+    uint16_t h = vm_call_arg(call, i);
+    if (h == 0 || h >= rt->obj_cap)
+        return NULL;
+    vm_obj *o = &rt->objs[h];
+    if (o->kind != VM_OBJ_BYTES || (o->pkg != rt->ctx && !(o->flags & VM_OF_GLOBAL)))
+        return NULL;
+    return o;
+}
+
+int vm_call_bytes(vm_native_call *call, unsigned i, const uint8_t **data, uint16_t *len)
+{
+    vm_obj *o = call_bytes_obj(call, i);
+    if (!o)
+        return -1;
+    *data = o->data;
+    *len = o->length;
+    return 0;
+}
+
+int vm_call_write(vm_native_call *call, unsigned i, uint16_t off, const void *src, uint16_t len)
+{
+    vm_obj *o = call_bytes_obj(call, i);
+    if (!o || (uint32_t)off + len > o->length)
+        return -1;
+    int rc = vm_obj_store(call->rt, o, off, src, len, 1);
+    if (rc > 0)
+        call->result = rc;
+    return rc ? -1 : 0;
+}

@@ -1,0 +1,287 @@
+/*
+ * vm.h — the cardvm bytecode virtual machine: the module's manual.
+ *
+ * cardvm runs Java Card style applets on a simulated chip (persist/chip.h).
+ * A `vm_runtime` is bound to one chip and holds everything the VM knows about
+ * that card: there is no global mutable state, so many cards can live in one
+ * process. The embedder (the card object and the LOADER) drives it:
+ *
+ *   vm_create(chip)            once, after chip_open/chip_create + power-on
+ *   vm_load_package(blob)      verify a package and store it in NVM
+ *   vm_install(...)            create an applet instance (install(bArray...))
+ *   vm_select / vm_process     run commands; each returns response + SW
+ *   vm_reset()                 after every chip_power_on() (cold/warm reset)
+ *
+ * Persistence model (see persist/chip.h). The card commits all NVM writes
+ * once per APDU (chip_commit), and a power cut rolls the whole APDU back.
+ * The VM therefore never commits: it only writes the working NVM copy.
+ * Inside one command it gives Java Card semantics on top: writes made inside
+ * beginTransaction..commitTransaction are logged and undone by an abort
+ * (explicit, or implied by an uncaught exception, a budget overrun, the end
+ * of process() with a transaction still open); writes outside transactions
+ * stay. Host-side caches (object table, loaded code) mirror NVM: whenever the
+ * embedder rolls the chip back (chip_power_on or chip_rollback) it must call
+ * vm_reset(), which rebuilds them from NVM.
+ *
+ * Status words. vm_process and friends return VM_OK whenever the applet
+ * ran to some end, with the ISO status word in *sw:
+ *   9000     normal end
+ *   xxxx     ISOException.throwIt(xxxx) not caught by the applet
+ *   6A84     memory exhausted (SystemException.NO_RESOURCE not caught)
+ *   6F00     any other uncaught exception (null pointer, array index,
+ *            arithmetic, class cast, security, transaction), and the
+ *            instruction budget running out
+ *   6999     the applet refused selection (select() returned false)
+ *   6A82     no such applet (vm_select)
+ * Negative results (VM_ERR_*) are for the embedder: a fired power cut
+ * (VM_ERR_POWER: power the chip on and call vm_reset), bad arguments, or
+ * corrupt NVM.
+ *
+ * Threading: a runtime is not thread safe; use one thread per card.
+ */
+#ifndef CARDVM_VM_H
+#define CARDVM_VM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "chip.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- results ---- */
+enum vm_status {
+    VM_OK = 0,
+    VM_ERR_ARG = -1,       /* bad argument */
+    VM_ERR_VERIFY = -2,    /* package refused by the verifier */
+    VM_ERR_FULL = -3,      /* NVM, RAM, handle or slot space exhausted */
+    VM_ERR_EXISTS = -4,    /* package or instance AID already present */
+    VM_ERR_NOTFOUND = -5,  /* no such package / applet / instance */
+    VM_ERR_STATE = -6,     /* not allowed now (e.g. package still has instances) */
+    VM_ERR_POWER = -7,     /* power cut fired during the call (tear injection) */
+    VM_ERR_CORRUPT = -8,   /* NVM content the VM cannot make sense of */
+    VM_ERR_NOMEM = -9,     /* host allocation failed */
+    VM_ERR_DEPENDENCY = -10, /* an import is missing, or a package is imported */
+};
+const char *vm_strerror(int status);
+
+/* Status words the VM itself produces. */
+#define VM_SW_OK            0x9000
+#define VM_SW_UNKNOWN       0x6F00
+#define VM_SW_NO_MEMORY     0x6A84
+#define VM_SW_NOT_FOUND     0x6A82
+#define VM_SW_SELECT_FAILED 0x6999
+
+/* ---- package kinds (byte 5 of a package, docs/package-format.md) ---- */
+enum vm_pkg_kind {
+    VM_PKG_APPLET = 1,        /* package with applets                  */
+    VM_PKG_LIBRARY = 2,       /* code and statics only, no applet      */
+    VM_PKG_CUSTOMIZATION = 3, /* the customization software (seed 000) */
+    VM_PKG_UPDATE = 4,        /* a software update / patch (seed 000)  */
+};
+
+#define VM_AID_MIN 5
+#define VM_AID_MAX 16
+
+/* ---- configuration ---- */
+typedef struct vm_config {
+    uint32_t budget;          /* bytecodes per command; default 10,000,000 */
+    uint32_t ram_size;        /* chip RAM the VM reserves: APDU buffer,
+                                 install parameters, transient arrays.
+                                 Default 4096 (clamped to what is free). */
+    uint32_t commit_capacity; /* bytes of old values one transaction may log;
+                                 default 1024 (TransactionException
+                                 BUFFER_FULL beyond) */
+    uint32_t package_quota;   /* NVM bytes one package may own (blob,
+                                 statics, objects); 0 = no limit */
+    uint16_t stack_slots;     /* 16-bit words for frames and operand
+                                 stacks; default 1024 */
+    uint16_t max_frames;      /* call depth; default 64 */
+} vm_config;
+
+void vm_config_default(vm_config *cfg);
+
+typedef struct vm_runtime vm_runtime;
+
+/*
+ * Bind a new runtime to a powered chip. Reserves `cfg->ram_size` bytes of
+ * chip RAM (call it once per chip object, right after open/create, like
+ * every chip_ram_reserve user) and loads what earlier sessions left in NVM
+ * (packages, instances, objects). cfg may be NULL for defaults.
+ */
+int vm_create(chip *c, const vm_config *cfg, vm_runtime **out);
+void vm_destroy(vm_runtime *rt);
+chip *vm_chip(vm_runtime *rt);
+
+/*
+ * After chip_power_on() or chip_rollback(): forget the open transaction (the
+ * chip has already dropped its writes), deselect the current applet without
+ * calling deselect(), clear the VM's RAM (transient arrays, PIN validated
+ * flags) and rebuild every cache from NVM.
+ */
+int vm_reset(vm_runtime *rt);
+
+/* ---- the privileged native extension (for the LOADER) ----
+ *
+ * Native tokens 0x8000..0x80FF are not part of the VM: their handlers come
+ * from a table the embedder plugs in. Bytecode may use them only if the
+ * package was loaded with VM_LOAD_PRIVILEGED (the verifier refuses them
+ * otherwise), and they run only while a table is installed (otherwise the
+ * call throws SecurityException). The LOADER uses this for the customization
+ * API (vector table, install, keys). Token 0x8000 + i is entries[i].
+ */
+typedef struct vm_native_call vm_native_call;
+
+typedef struct vm_ext_entry {
+    const char *name;     /* for the assembler/disassembler, e.g. "Loader.setVector" */
+    uint8_t nargs;        /* 16-bit argument words */
+    uint8_t returns;      /* 0: void, 1: one word */
+    void (*fn)(void *ctx, vm_native_call *call);
+} vm_ext_entry;
+
+typedef struct vm_extension {
+    const vm_ext_entry *entries;
+    uint16_t count;       /* at most 256 */
+    void *ctx;            /* passed to every fn */
+} vm_extension;
+
+/* Install (or with NULL remove) the extension table. The table must stay
+ * valid while installed. */
+void vm_set_extension(vm_runtime *rt, const vm_extension *ext);
+
+/* Inside an extension handler: */
+uint16_t vm_call_arg(const vm_native_call *call, unsigned i);   /* word i */
+void vm_call_return(vm_native_call *call, uint16_t value);
+/* Byte array argument `i`: read-only view and length; 0, or -1 when the
+ * word is not a byte array the caller's context may reach. */
+int vm_call_bytes(vm_native_call *call, unsigned i, const uint8_t **data, uint16_t *len);
+/* Write into byte array argument `i` (firewall and bounds checked). */
+int vm_call_write(vm_native_call *call, unsigned i, uint16_t off, const void *src, uint16_t len);
+/* End the handler by throwing ISOException(sw) into the bytecode. */
+void vm_call_throw(vm_native_call *call, uint16_t sw);
+vm_runtime *vm_call_runtime(vm_native_call *call);
+
+/* ---- packages ---- */
+enum vm_load_flags {
+    VM_LOAD_PRIVILEGED = 1,   /* may use extension tokens 0x8000.. */
+};
+
+/*
+ * Verify a package without loading it (no runtime needed). `ext` gives the
+ * arity of extension tokens (NULL: none allowed). On failure returns
+ * VM_ERR_VERIFY and writes "offset N: reason" into err.
+ */
+int vm_verify(const uint8_t *blob, size_t len, const vm_extension *ext,
+              unsigned flags, char *err, size_t errlen);
+
+/*
+ * Verify a package, then store it in NVM with its static fields initialised.
+ * Refused (VM_ERR_VERIFY, VM_ERR_EXISTS for a loaded AID, VM_ERR_DEPENDENCY
+ * for a missing import, VM_ERR_FULL) without any NVM change.
+ */
+int vm_load_package(vm_runtime *rt, const uint8_t *blob, size_t len,
+                    unsigned flags, char *err, size_t errlen);
+
+/* Delete a package: its blob, statics and every object it owns. Refused with
+ * VM_ERR_STATE while an instance of it exists, VM_ERR_DEPENDENCY while
+ * another package imports it. */
+int vm_delete_package(vm_runtime *rt, const uint8_t *aid, uint8_t aid_len);
+
+typedef struct vm_package_info {
+    uint8_t aid[VM_AID_MAX];
+    uint8_t aid_len;
+    uint8_t kind;             /* enum vm_pkg_kind */
+    uint8_t major, minor;
+    uint8_t privileged;
+    uint8_t applet_count;     /* applet classes declared */
+    uint32_t blob_size;       /* bytes of the package blob */
+    uint32_t nvm_used;        /* NVM bytes owned: blob, statics, objects */
+    uint32_t ram_used;        /* transient RAM bytes owned */
+} vm_package_info;
+
+/* Enumerate: index 0..; VM_ERR_NOTFOUND past the end. */
+int vm_package_info_at(vm_runtime *rt, unsigned index, vm_package_info *out);
+
+/* ---- applets ---- */
+
+/*
+ * Create an applet instance: runs the static install(bArray, bOffset,
+ * bLength) of the applet class `applet_aid` declared in package `pkg_aid`;
+ * the applet must call Applet.register(), which registers it under
+ * `instance_aid` (or applet_aid when instance_aid_len is 0). `params` is
+ * copied into the global install array (at most 255 bytes). *sw gets 9000
+ * or the status word of the failure; on failure every NVM write of the
+ * install is undone.
+ */
+int vm_install(vm_runtime *rt, const uint8_t *pkg_aid, uint8_t pkg_aid_len,
+               const uint8_t *applet_aid, uint8_t applet_aid_len,
+               const uint8_t *instance_aid, uint8_t instance_aid_len,
+               const uint8_t *params, uint8_t params_len, uint16_t *sw);
+
+/* Delete an applet instance (deselecting it first). Its objects stay until
+ * the package is deleted (they may be referenced from statics). */
+int vm_delete_instance(vm_runtime *rt, const uint8_t *aid, uint8_t aid_len);
+
+typedef struct vm_applet_info {
+    uint8_t aid[VM_AID_MAX];
+    uint8_t aid_len;
+    uint8_t pkg_aid[VM_AID_MAX];
+    uint8_t pkg_aid_len;
+    uint8_t selected;
+} vm_applet_info;
+
+int vm_applet_info_at(vm_runtime *rt, unsigned index, vm_applet_info *out);
+
+/*
+ * SELECT by AID (exact match, or the first instance whose AID starts with the
+ * given partial AID). Deselects the current applet (deselect()), calls the
+ * new one's select() and, when `apdu` is not NULL, passes the SELECT command
+ * to its process() (Applet.selectingApplet() is true there). *sw is 6A82 when
+ * no instance matches (the current applet stays selected), 6999 when
+ * select() refuses (nothing is selected then).
+ */
+int vm_select(vm_runtime *rt, const uint8_t *aid, uint8_t aid_len,
+              const uint8_t *apdu, size_t apdu_len,
+              uint8_t *resp, size_t resp_cap, size_t *resp_len, uint16_t *sw);
+
+/* Deselect the current applet (calls deselect(), clears its
+ * CLEAR_ON_DESELECT arrays and unverifies its PINs). */
+int vm_deselect(vm_runtime *rt);
+
+/*
+ * Run one command APDU (short form: CLA INS P1 P2 [Lc data] [Le], at most
+ * 261 bytes) through the selected applet's process(). The response data the
+ * applet sends go to resp (resp_cap >= 256 recommended). With no applet
+ * selected, *sw = 6999. Any transaction still open when process() ends is
+ * aborted.
+ */
+int vm_process(vm_runtime *rt, const uint8_t *apdu, size_t apdu_len,
+               uint8_t *resp, size_t resp_cap, size_t *resp_len, uint16_t *sw);
+
+/*
+ * Run static method number `method` (a `void m(APDU)` method) of package
+ * `pkg_aid` on a command, in that package's firewall context. This is how
+ * the LOADER's vector table reaches bytecode entry points of masked or
+ * customization packages.
+ */
+int vm_invoke(vm_runtime *rt, const uint8_t *pkg_aid, uint8_t pkg_aid_len,
+              uint16_t method, const uint8_t *apdu, size_t apdu_len,
+              uint8_t *resp, size_t resp_cap, size_t *resp_len, uint16_t *sw);
+
+/* ---- statistics ---- */
+typedef struct vm_stats {
+    uint64_t bytecodes;       /* executed since vm_create */
+    uint64_t last_bytecodes;  /* executed by the last command */
+    uint32_t objects;         /* live objects in the handle table */
+    uint32_t ram_free;        /* free bytes in the VM's transient arena */
+} vm_stats;
+void vm_get_stats(vm_runtime *rt, vm_stats *out);
+
+/* Change the per-command budget (bytecodes) at run time. */
+void vm_set_budget(vm_runtime *rt, uint32_t budget);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
