@@ -297,7 +297,7 @@ def case_opensc(ctx):
         # data; an unknown instruction.
         out = run(["opensc-tool", "-r", index, "-s", "00A4040008A00000015100000000",
                    "-s", "80CA006600", "-s", "80FF000000"], env).stdout
-        sws = re.findall(r"SW1=0x([0-9a-f]{2}), SW2=0x([0-9a-f]{2})", out.lower())
+        sws = [(a.lower(), b.lower()) for a, b in re.findall(r"SW1=0x([0-9a-f]{2}), SW2=0x([0-9a-f]{2})", out, re.I)]
         check(sws == [("90", "00"), ("90", "00"), ("6d", "00")], f"opensc-tool -s answers {sws}:\n{out}")
         check("6F 10 84 08 A0 00 00 01 51 00 00 00" in out, f"FCI shown:\n{out}")
         check("66 2A 73 28" in out, f"card data shown:\n{out}")
