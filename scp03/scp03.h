@@ -330,7 +330,10 @@ int scp03_card_command(scp03_card_session *s, const scp03_card_config *cfg,
  * under R-ENCRYPTION. Error status words (anything but 9000, 62xx, 63xx) get
  * no R-MAC and, when R-MAC is on, no data either: only the SW. When the
  * command was not secured, the response passes through unchanged. out needs
- * len + SCP03_WRAP_OVERHEAD + 2 bytes. Wrap before any T=0 61xx chunking. */
+ * len + SCP03_WRAP_OVERHEAD + 2 bytes. Wrap before any T=0 61xx chunking.
+ * out may be data itself (in place). SCP03_ERR_CRYPTO (only possible with a
+ * corrupted session) still leaves a response to send in out: 6F00, and the
+ * session is aborted. */
 int scp03_card_wrap_response(scp03_card_session *s, const uint8_t *data, size_t len, uint16_t sw,
                              uint8_t *out, size_t out_cap, size_t *out_len);
 

@@ -448,6 +448,18 @@ int scp03_card_command(scp03_card_session *s, const scp03_card_config *cfg,
 
 /* ---- responses ---- */
 
+/* The response cannot be protected (a corrupted schedule): nothing of it may
+ * leave unprotected, so the answer becomes 6F00 and the session ends. */
+static int wrap_failed(scp03_card_session *s, uint8_t *out, size_t n, size_t *out_len)
+{
+    scp03_wipe(out, n);
+    session_abort(s);
+    out[0] = (uint8_t)(SCP03_SW_INTERNAL >> 8);
+    out[1] = (uint8_t)SCP03_SW_INTERNAL;
+    *out_len = 2;
+    return SCP03_ERR_CRYPTO;
+}
+
 int scp03_card_wrap_response(scp03_card_session *s, const uint8_t *data, size_t len, uint16_t sw,
                              uint8_t *out, size_t out_cap, size_t *out_len)
 {
@@ -489,14 +501,12 @@ int scp03_card_wrap_response(scp03_card_session *s, const uint8_t *data, size_t 
         memcpy(icv_in, s->counter, 16);
         icv_in[0] = 0x80;
         if (scp03_i_cbc(&s->enc, icv_in, 0, out, out, n) != SCP03_OK) {
-            scp03_wipe(out, n);
-            return SCP03_ERR_CRYPTO;
+            return wrap_failed(s, out, n, out_len);
         }
     }
     uint8_t mac[16];
     if (scp03_i_cmac3(&s->rmac, s->chain, 16, out, n, swb, 2, mac) != SCP03_OK) {
-        scp03_wipe(out, n);
-        return SCP03_ERR_CRYPTO;
+        return wrap_failed(s, out, n, out_len);
     }
     memcpy(out + n, mac, 8);
     out[n + 8] = swb[0];

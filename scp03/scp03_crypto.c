@@ -15,6 +15,7 @@
 #include "scp03_internal.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <string.h>
 #include <tomcrypt.h>
 
@@ -177,6 +178,16 @@ int scp03_i_key_setup(scp03_aes_key *k, const uint8_t *key, size_t key_len)
     return err == CRYPT_OK ? SCP03_OK : SCP03_ERR_CRYPTO;
 }
 
+/* A schedule with a round count AES does not have is not one libtomcrypt
+ * made (a zeroed or corrupted session in RAM): its block function would run
+ * off the end of the key, so refuse it. */
+static int sched_ok(const scp03_aes_key *k)
+{
+    struct rijndael_key rk;
+    memcpy(&rk.Nr, (const uint8_t *)k->sched + offsetof(struct rijndael_key, Nr), sizeof rk.Nr);
+    return rk.Nr == 10 || rk.Nr == 12 || rk.Nr == 14;
+}
+
 /* The state omac_init() leaves, rebuilt from the kept schedule. */
 static void omac_from_key(omac_state *st, int idx, const scp03_aes_key *k)
 {
@@ -208,7 +219,7 @@ int scp03_i_cmac3(const scp03_aes_key *k, const uint8_t *a, size_t alen, const u
                   size_t blen, const uint8_t *c, size_t clen, uint8_t mac[16])
 {
     int idx = aes_index();
-    if (idx < 0) {
+    if (idx < 0 || !sched_ok(k)) {
         return SCP03_ERR_CRYPTO;
     }
     omac_state st;
@@ -241,7 +252,7 @@ int scp03_i_cbc(const scp03_aes_key *k, const uint8_t icv_in[16], int decrypt, c
                 uint8_t *out, size_t len)
 {
     int idx = aes_index();
-    if (idx < 0) {
+    if (idx < 0 || !sched_ok(k)) {
         return SCP03_ERR_CRYPTO;
     }
     if ((len % 16u) != 0) {
