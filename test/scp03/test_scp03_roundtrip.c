@@ -364,7 +364,8 @@ static void test_context_rejects(void **state)
     memset(&h, 0, sizeof h);
     assert_int_equal(scp03_host_export_context(&h, &c), SCP03_ERR_STATE);
     assert_int_equal(fixture_open(&f, &h, 0x01), 0);
-    scp03_card_session before = f.s;
+    scp03_card_session before;
+    memcpy(&before, &f.s, sizeof before);
     static const uint8_t bad_levels[] = { 0x02, 0x10, 0x12, 0x23, 0x31, 0x80, 0xFF };
     for (size_t i = 0; i < sizeof bad_levels; i++) {
         fill_context(&c, bad_levels[i], 16, 1, 1);
