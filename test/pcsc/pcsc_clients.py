@@ -83,12 +83,20 @@ class PrivatePcscd:
         args += self.extra + self.images
         self.log_path = os.path.join(self.ctx.tmp, f"pcscd-{len(os.listdir(self.ctx.tmp))}.log")
         self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        env = dict(os.environ)
+        preload = os.environ.get("CARDVM_TEST_PCSCD_PRELOAD")
+        if preload:
+            # Sanitizer build: the driver needs the sanitizer runtimes, which
+            # must come first in pcscd (not built with them). pcscd's own
+            # allocations are not ours to leak-check.
+            env["LD_PRELOAD"] = preload
+            env["ASAN_OPTIONS"] = "detect_leaks=0"
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, text=True, env=env)
         threading.Thread(target=self._pump, daemon=True).start()
         end = time.monotonic() + timeout
         while True:
             try:
-                line = self.lines.get(timeout=max(0.1, end - time.monotonic()))
+                line = self.lines.get(timeout=0.2)
             except queue.Empty:
                 line = None
             if line is None:
