@@ -165,6 +165,9 @@ int scp03_i_key_setup(scp03_aes_key *k, const uint8_t *key, size_t key_len)
         return SCP03_ERR_PARAM;
     }
     omac_state st;
+    /* AES-128/192 leave the tail of the schedule arrays unwritten: zero it,
+     * so no stale stack bytes travel into the session struct */
+    memset(&st.key.rijndael, 0, sizeof(struct rijndael_key));
     int err = omac_init(&st, idx, key, (unsigned long)key_len);
     if (err == CRYPT_OK) {
         memset(k, 0, sizeof *k);
