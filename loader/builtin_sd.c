@@ -13,56 +13,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "atr.h"
-#include "card_os.h"
+#include "loader_internal.h"
 
 #define SD_DATA_KIND 0x5D00u        /* NVM heap blocks: one per stored tag */
 #define SD_DATA_MAX 16u
 
 static const uint8_t sd_aid[] = {0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00, 0x00};
 
-struct card_os {
+/* The built-in SD's whole state is one RAM byte: "selected". */
+typedef struct builtin_sd {
     chip *chip;
-    uint32_t ram_off;   /* RAM: [0] = 1 when the SD is selected */
-};
+    uint8_t *selected;
+} builtin_sd;
 
-int card_os_attach(chip *c, card_os **out)
-{
-    card_os *os = calloc(1, sizeof *os);
-    if (!os) return CHIP_ERR_NOMEM;
-    os->chip = c;
-    int rc = chip_ram_reserve(c, 8, &os->ram_off);
-    if (rc) {
-        free(os);
-        return rc;
-    }
-    *out = os;
-    return CHIP_OK;
-}
-
-void card_os_detach(card_os *os) { free(os); }
-
-void card_os_atr(card_os *os, uint8_t *atr, size_t *atr_len)
-{
-    rom_identity_atr(os->chip, atr, atr_len);
-}
-
-static uint8_t *selected(card_os *os) { return chip_ram(os->chip) + os->ram_off; }
-
-/* The security domain is the default application, selected at reset. */
-void card_os_reset(card_os *os) { *selected(os) = 1; }
-
-static uint16_t do_select(card_os *os, const apdu_command *a, uint8_t *out, size_t cap, size_t *len)
+static uint16_t do_select(builtin_sd *os, const apdu_command *a, uint8_t *out, size_t cap, size_t *len)
 {
     if (a->p1 != 0x04) return SW_INCORRECT_P1P2;
     if (a->p2 != 0x00 && a->p2 != 0x0C) return SW_INCORRECT_P1P2;
     if (a->nc > 16) return SW_WRONG_LENGTH;
     if (a->nc < 5 && a->nc != 0) return SW_FILE_NOT_FOUND;
     if (a->nc > sizeof sd_aid || memcmp(a->data, sd_aid, a->nc) != 0) {
-        *selected(os) = 0;
+        *os->selected = 0;
         return SW_FILE_NOT_FOUND;
     }
-    *selected(os) = 1;
+    *os->selected = 1;
     if (a->p2 == 0x0C) return SW_OK;
     /* FCI: 6F { 84 AID, A5 { 9F6E? no: 9F65 max command length } } */
     static const uint8_t fci[] = {0x6F, 0x10, 0x84, 0x08, 0xA0, 0x00, 0x00, 0x01, 0x51, 0x00,
@@ -73,7 +47,7 @@ static uint16_t do_select(card_os *os, const apdu_command *a, uint8_t *out, size
     return SW_OK;
 }
 
-static uint16_t do_get_data(card_os *os, const apdu_command *a, uint8_t *out, size_t cap, size_t *len)
+static uint16_t do_get_data(builtin_sd *os, const apdu_command *a, uint8_t *out, size_t cap, size_t *len)
 {
     uint16_t tag = (uint16_t)(a->p1 << 8 | a->p2);
     size_t n = 0;
@@ -116,7 +90,7 @@ static uint16_t do_get_data(card_os *os, const apdu_command *a, uint8_t *out, si
     return SW_OK;
 }
 
-static uint16_t do_put_data(card_os *os, const apdu_command *a)
+static uint16_t do_put_data(builtin_sd *os, const apdu_command *a)
 {
     uint16_t tag = (uint16_t)(a->p1 << 8 | a->p2);
     if (tag != 0x0042 && tag != 0x0045) return SW_INCORRECT_P1P2;
@@ -134,14 +108,15 @@ static uint16_t do_put_data(card_os *os, const apdu_command *a)
     return rc ? SW_MEMORY_FAILURE : SW_OK;
 }
 
-uint16_t card_os_process(card_os *os, const apdu_command *a, uint8_t *out, size_t cap,
-                         size_t *out_len)
+uint16_t builtin_sd_process(chip *c, uint8_t *selected, const apdu_command *a, uint8_t *out,
+                            size_t cap, size_t *out_len)
 {
+    builtin_sd sd = {c, selected}, *os = &sd;
     *out_len = 0;
     if (apdu_cla_channel(a->cla) != 0) return a->cla == 0xFF ? SW_CLA_NOT_SUPPORTED
                                                              : SW_LOGICAL_CHANNEL_NOT_SUPPORTED;
     if (a->ins == 0xA4 && (a->cla & 0x80) == 0) return do_select(os, a, out, cap, out_len);
-    if (!*selected(os)) return SW_CONDITIONS_NOT_SATISFIED;
+    if (!*os->selected) return SW_CONDITIONS_NOT_SATISFIED;
     if (apdu_cla_secure(a->cla)) return SW_SECURE_MESSAGING_NOT_SUPPORTED;
     if ((a->cla & 0xFC) != 0x80 && !(a->cla == 0x00 && a->ins == 0xCA)) return SW_CLA_NOT_SUPPORTED;
     switch (a->ins) {

@@ -224,18 +224,18 @@ static void set_err(char *err, size_t errlen, const char *path, const char *what
 static uint32_t body_crc(chip *c)
 {
     if (!c->rom_crc_valid || chip_is_masking(c)) {
-        c->rom_crc_state = crc32_update(CRC32_INIT, c->rom, c->geo.rom_size);
+        c->rom_crc_state = image_crc32_update(IMAGE_CRC32_INIT, c->rom, c->geo.rom_size);
         c->rom_crc_valid = !chip_is_masking(c);
     }
     uint32_t s = c->rom_crc_state;
-    s = crc32_update(s, c->nvm_committed, c->geo.nvm_size);
-    s = crc32_update(s, c->otp_committed, c->geo.otp_size);
+    s = image_crc32_update(s, c->nvm_committed, c->geo.nvm_size);
+    s = image_crc32_update(s, c->otp_committed, c->geo.otp_size);
     uint8_t w[4];
     for (uint32_t i = 0; i < c->pages; i++) {
         put32(w, c->wear[i]);
-        s = crc32_update(s, w, 4);
+        s = image_crc32_update(s, w, 4);
     }
-    return crc32_final(s);
+    return image_crc32_final(s);
 }
 
 static void build_header(chip *c, uint8_t *h, uint32_t crc)
@@ -255,7 +255,7 @@ static void build_header(chip *c, uint8_t *h, uint32_t crc)
     put64(h + 48, c->nvm_page_writes);
     put64(h + 56, c->otp_writes);
     put32(h + 64, crc);
-    put32(h + 124, crc32_final(crc32_update(CRC32_INIT, h, 124)));
+    put32(h + 124, image_crc32_final(image_crc32_update(IMAGE_CRC32_INIT, h, 124)));
 }
 
 static int write_all(int fd, const void *buf, size_t len)
@@ -360,7 +360,7 @@ int chip_open(const char *path, chip **out, char *err, size_t errlen)
         return CHIP_ERR_VERSION;
     }
     if (get16(h + 10) != IMAGE_HEADER_SIZE ||
-        get32(h + 124) != crc32_final(crc32_update(CRC32_INIT, h, 124))) {
+        get32(h + 124) != image_crc32_final(image_crc32_update(IMAGE_CRC32_INIT, h, 124))) {
         close(fd);
         set_err(err, errlen, path, "card image header checksum mismatch (corrupt header)");
         return CHIP_ERR_FORMAT;

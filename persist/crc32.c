@@ -48,7 +48,7 @@ static const uint32_t crc32_table[256] = {
     0xB40BBE37u, 0xC30C8EA1u, 0x5A05DF1Bu, 0x2D02EF8Du
 };
 
-uint32_t crc32_update(uint32_t state, const void *data, size_t len)
+uint32_t image_crc32_update(uint32_t state, const void *data, size_t len)
 {
     const uint8_t *p = data;
     while (len--) state = crc32_table[(state ^ *p++) & 0xFFu] ^ (state >> 8);

@@ -1,0 +1,271 @@
+/*
+ * isd.c — USER mode: the LOADER routes SELECT between the issuer security
+ * domain and the applets, and *is* the issuer security domain: every
+ * command to it passes through the SCP03 card side (scp03/), which answers
+ * INITIALIZE UPDATE and EXTERNAL AUTHENTICATE itself and unwraps the rest.
+ *
+ * Commands of the security domain (after unwrapping):
+ *   80 CA  GET DATA: the LOADER's tags (loader.c) and 0066 card recognition
+ *          data, 00CF key diversification data, 00C1 sequence counter,
+ *          00E0 key information template
+ *   80 xx  a vectored command of the masked ROM code (the ROM descriptor
+ *          lists which INS use which vector slot): runs the bytecode method
+ *          the vector table names; an empty slot answers 6985
+ */
+#include <string.h>
+#include <tomcrypt.h>
+
+#include "loader_internal.h"
+
+#define ISD_MAX_KEYSETS 16
+
+typedef struct isd_config {
+    scp03_card_config cfg;
+    scp03_keyset sets[ISD_MAX_KEYSETS];
+    uint8_t aid[16];
+    card_os *os;
+} isd_config;
+
+static int commit_counter(void *ctx, uint8_t kvn, uint32_t value)
+{
+    isd_config *ic = ctx;
+    /* Durable before the challenge leaves the card: commit now, not with the
+     * response, so no power cut can hand out a challenge twice. */
+    int rc = keystore_set_counter(ic->os->chip, kvn, value);
+    if (!rc) rc = chip_commit(ic->os->chip);
+    return rc;
+}
+
+static int random_bytes(void *ctx, uint8_t *out, size_t len)
+{
+    (void)ctx;
+    return rng_get_bytes(out, (unsigned long)len, NULL) == len ? 0 : -1;
+}
+
+static int isd_config_load(card_os *os, isd_config *ic)
+{
+    memset(ic, 0, sizeof *ic);
+    uint8_t sys[SYS_SIZE];
+    if (chip_nvm_read(os->chip, 0, sys, sizeof sys)) return -1;
+    size_t n = 0;
+    if (keystore_load(os->chip, ic->sets, ISD_MAX_KEYSETS, &n)) return -1;
+    ic->os = os;
+    ic->cfg.keysets = ic->sets;
+    ic->cfg.n_keysets = n;
+    uint8_t alen = sys[SYS_ISD_AID_LEN];
+    if (alen < 5 || alen > 16) return -1;
+    memcpy(ic->aid, sys + SYS_ISD_AID, alen);
+    ic->cfg.aid = ic->aid;
+    ic->cfg.aid_len = alen;
+    ic->cfg.i_param = sys[SYS_SCP_I];
+    memcpy(ic->cfg.div_data, sys + SYS_DIV_DATA, SCP03_DIV_DATA_LEN);
+    ic->cfg.commit_counter = commit_counter;
+    ic->cfg.commit_ctx = ic;
+    ic->cfg.random = random_bytes;
+    return 0;
+}
+
+static void isd_config_wipe(isd_config *ic) { scp03_wipe(ic, sizeof *ic); }
+
+static int is_sw_data(uint16_t sw)
+{
+    return sw == SW_OK || (sw >> 8) == 0x62 || (sw >> 8) == 0x63;
+}
+
+static uint16_t isd_get_data(card_os *os, const isd_config *ic, const apdu_command *a,
+                             uint8_t *out, size_t cap, size_t *len)
+{
+    uint16_t tag = (uint16_t)(a->p1 << 8 | a->p2);
+    size_t n = 0;
+    switch (tag) {
+    case 0x0066: {
+        /* Card recognition data: GP 2.3.1 card, SCP03 with our i. */
+        static const uint8_t head[] = {
+            0x66, 0x2A, 0x73, 0x28,
+            0x06, 0x07, 0x2A, 0x86, 0x48, 0x86, 0xFC, 0x6B, 0x01,
+            0x60, 0x0C, 0x06, 0x0A, 0x2A, 0x86, 0x48, 0x86, 0xFC, 0x6B, 0x02, 0x02, 0x03, 0x01,
+            0x63, 0x09, 0x06, 0x07, 0x2A, 0x86, 0x48, 0x86, 0xFC, 0x6B, 0x03,
+            0x64, 0x0B, 0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xFC, 0x6B, 0x04, 0x03};
+        memcpy(out, head, sizeof head);
+        n = sizeof head;
+        out[n++] = ic->cfg.i_param;
+        break;
+    }
+    case 0x00CF:
+        out[n++] = 0xCF;
+        out[n++] = SCP03_DIV_DATA_LEN;
+        memcpy(out + n, ic->cfg.div_data, SCP03_DIV_DATA_LEN);
+        n += SCP03_DIV_DATA_LEN;
+        break;
+    case 0x00C1: {
+        if (ic->cfg.n_keysets == 0) return SW_REFERENCED_DATA_NOT_FOUND;
+        uint32_t ctr = ic->sets[0].counter;
+        out[n++] = 0xC1;
+        out[n++] = 3;
+        out[n++] = (uint8_t)(ctr >> 16);
+        out[n++] = (uint8_t)(ctr >> 8);
+        out[n++] = (uint8_t)ctr;
+        break;
+    }
+    case 0x00E0: {
+        /* Key information template: one C0 per key: id, version, type 88 (AES), length. */
+        out[n++] = 0xE0;
+        size_t lenpos = n++;
+        for (size_t k = 0; k < ic->cfg.n_keysets; k++) {
+            for (uint8_t id = 1; id <= 3; id++) {
+                uint8_t c0[] = {0xC0, 0x04, id, ic->sets[k].kvn, 0x88, ic->sets[k].key_len};
+                memcpy(out + n, c0, sizeof c0);
+                n += sizeof c0;
+            }
+        }
+        out[lenpos] = (uint8_t)(n - lenpos - 1);
+        break;
+    }
+    default:
+        return loader_get_data(os, a, out, cap, len);
+    }
+    *len = n;
+    return SW_OK;
+}
+
+/* A vectored command: the ROM descriptor maps INS to a slot, the vector
+ * table (301, maybe redirected by an update, 303) maps the slot to code. */
+static int vectored_slot(const card_os *os, uint8_t ins)
+{
+    for (unsigned i = 0; i < os->rom.n_vectored; i++)
+        if (os->rom.vectored_ins[i] == ins) return os->rom.vectored_slot[i];
+    return -1;
+}
+
+static uint16_t run_vector(card_os *os, int slot, const uint8_t *apdu, size_t n,
+                           uint8_t *out, size_t cap, size_t *len)
+{
+    uint8_t aid[16], aid_len;
+    uint16_t method, sw;
+    if (vectors_get(os->chip, (uint8_t)slot, aid, &aid_len, &method) != CHIP_OK) return SW_MEMORY_FAILURE;
+    if (aid_len == 0) return SW_CONDITIONS_NOT_SATISFIED;   /* no vector: the ROM code is unreachable */
+    os->applet_ran = 1;
+    int rc = vm_invoke(os->vm, aid, aid_len, method, apdu, n, out, cap, len, &sw);
+    if (rc == VM_ERR_POWER) return 0;
+    return rc ? vm_status_to_sw(rc) : sw;
+}
+
+static uint16_t isd_dispatch(card_os *os, isd_config *ic, const uint8_t *raw, size_t raw_len,
+                             uint8_t *out, size_t cap, size_t *len)
+{
+    apdu_command a;
+    uint16_t sw = apdu_parse(raw, raw_len, &a);
+    if (sw != SW_OK) return sw;
+    if ((a.cla & 0xF0) != 0x80 && !(a.cla == 0x00 && a.ins == 0xCA)) return SW_CLA_NOT_SUPPORTED;
+    if (a.ins == 0xCA) return a.nc ? SW_WRONG_LENGTH : isd_get_data(os, ic, &a, out, cap, len);
+    int slot = vectored_slot(os, a.ins);
+    if (slot >= 0) {
+        if (raw_len > 261) return SW_WRONG_LENGTH;
+        return run_vector(os, slot, raw, raw_len, out, cap, len);
+    }
+    return SW_INS_NOT_SUPPORTED;
+}
+
+static uint16_t select_isd_fci(const isd_config *ic, uint8_t *out, size_t *len)
+{
+    size_t n = 0;
+    out[n++] = 0x6F;
+    size_t l6f = n++;
+    out[n++] = 0x84;
+    out[n++] = (uint8_t)ic->cfg.aid_len;
+    memcpy(out + n, ic->aid, ic->cfg.aid_len);
+    n += ic->cfg.aid_len;
+    static const uint8_t a5[] = {0xA5, 0x04, 0x9F, 0x65, 0x01, 0xFF};
+    memcpy(out + n, a5, sizeof a5);
+    n += sizeof a5;
+    out[l6f] = (uint8_t)(n - 2);
+    *len = n;
+    return SW_OK;
+}
+
+static uint16_t do_select(card_os *os, isd_config *ic, const apdu_command *a, const uint8_t *raw,
+                          size_t raw_len, uint8_t *out, size_t cap, size_t *len)
+{
+    loader_ram *ram = loader_ram_of(os);
+    if (a->p1 != 0x04 || (a->p2 != 0x00 && a->p2 != 0x0C)) return SW_INCORRECT_P1P2;
+    if (a->nc > 16) return SW_WRONG_LENGTH;
+    if (a->nc == 0 || (a->nc <= ic->cfg.aid_len && memcmp(a->data, ic->aid, a->nc) == 0)) {
+        if (!ram->isd_selected) vm_deselect(os->vm);
+        ram->isd_selected = 1;
+        scp03_card_reset(&ram->session);
+        if (a->p2 == 0x0C) return SW_OK;
+        return select_isd_fci(ic, out, len);
+    }
+    if (a->nc < 5) return SW_FILE_NOT_FOUND;
+    uint16_t sw;
+    os->applet_ran = 1;
+    int rc = vm_select(os->vm, a->data, (uint8_t)a->nc, raw, raw_len, out, cap, len, &sw);
+    if (rc == VM_ERR_POWER) return 0;
+    if (rc) return vm_status_to_sw(rc);
+    if (sw != VM_SW_NOT_FOUND) {
+        /* Another application is selected (or none, if it refused). */
+        ram->isd_selected = 0;
+        scp03_card_reset(&ram->session);
+    }
+    return sw;
+}
+
+uint16_t isd_process(card_os *os, const apdu_command *a, uint8_t *out, size_t cap, size_t *len)
+{
+    loader_ram *ram = loader_ram_of(os);
+    size_t raw_len = apdu_encode(a, os->apdu, sizeof os->apdu);
+    if (raw_len == 0) return SW_WRONG_LENGTH;
+    isd_config ic;
+    uint16_t sw;
+    if (isd_config_load(os, &ic) != 0) {
+        isd_config_wipe(&ic);
+        return SW_MEMORY_FAILURE;
+    }
+    if (a->ins == 0xA4 && (a->cla & 0xFC) == 0x00) {
+        sw = do_select(os, &ic, a, os->apdu, raw_len, out, cap, len);
+        isd_config_wipe(&ic);
+        return sw;
+    }
+    if (!ram->isd_selected) {
+        isd_config_wipe(&ic);
+        if (raw_len > 261) return SW_WRONG_LENGTH;
+        os->applet_ran = 1;
+        int rc = vm_process(os->vm, os->apdu, raw_len, out, cap, len, &sw);
+        if (rc == VM_ERR_POWER) return 0;
+        return rc ? vm_status_to_sw(rc) : sw;
+    }
+
+    size_t plain_len = 0;
+    int r = scp03_card_command(&ram->session, &ic.cfg, os->apdu, raw_len, os->work, sizeof os->work,
+                               &plain_len, &sw);
+    if (!chip_is_powered(os->chip)) {
+        isd_config_wipe(&ic);
+        return 0;
+    }
+    if (r == SCP03_CARD_REPLY) {
+        /* The module built the whole response: data || SW. */
+        size_t n = plain_len >= 2 ? plain_len - 2 : 0;
+        memcpy(out, os->work, n);
+        *len = n;
+        isd_config_wipe(&ic);
+        return sw;
+    }
+    if (r != SCP03_CARD_PROCESS) {
+        isd_config_wipe(&ic);
+        return sw ? sw : SW_UNKNOWN;
+    }
+    uint8_t *plain_rsp = os->work + APDU_MAX_COMMAND;   /* after the plain command */
+    size_t rlen = 0;
+    memcpy(os->apdu, os->work, plain_len);
+    sw = isd_dispatch(os, &ic, os->apdu, plain_len, plain_rsp, sizeof os->work - APDU_MAX_COMMAND - 64, &rlen);
+    isd_config_wipe(&ic);
+    if (!chip_is_powered(os->chip)) return 0;
+    if (!is_sw_data(sw)) rlen = 0;
+    size_t wrapped = 0;
+    if (scp03_card_wrap_response(&ram->session, plain_rsp, rlen, sw, out, cap, &wrapped) != SCP03_OK ||
+        wrapped < 2)
+        return SW_UNKNOWN;
+    sw = (uint16_t)(out[wrapped - 2] << 8 | out[wrapped - 1]);
+    *len = wrapped - 2;
+    return sw;
+}

@@ -1,0 +1,108 @@
+/*
+ * loader_internal.h — shared between the LOADER's files; not installed.
+ *
+ *   loader.c    card OS entry points (card_os.h), mode dispatch, GET DATA
+ *   issuer.c    ISSUER mode: SELF TEST, WRITE SERIAL, UNLOCK, RESET
+ *   custom.c    CUSTOMIZATION mode: the privileged API, ENTER USER MODE
+ *   isd.c       USER mode: SELECT routing, the issuer security domain
+ *   keystore.c  key sets and common keys in NVM
+ *   seal.c      the sealed customization software format (both sides)
+ *   mask.c      building an ISSUER-mode image (host side)
+ */
+#ifndef CARDVM_LOADER_INTERNAL_H
+#define CARDVM_LOADER_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "apdu.h"
+#include "card_os.h"
+#include "chip.h"
+#include "layout.h"
+#include "loader.h"
+#include "scp03.h"
+#include "vm.h"
+
+/* What lives in chip RAM (cleared at every power-on and reset). */
+typedef struct loader_ram {
+    uint8_t isd_selected;        /* the security domain is the current application */
+    uint8_t reserved[7];
+    scp03_card_session session;  /* the ISD's secure channel */
+} loader_ram;
+
+/* Work the customization software asked for through the privileged API that
+ * touches the VM itself; run after the bytecode returns (the VM is not
+ * reentrant), and undone with the rest of the APDU if one step fails. */
+typedef struct loader_deferred {
+    enum { DEFER_NONE, DEFER_LOAD, DEFER_INSTALL } op;
+    uint8_t data[3 + 3 * 16 + 256];   /* DEFER_INSTALL: the install record */
+    size_t len;
+} loader_deferred;
+
+#define CARD_OS_WORK (2u * 65536u + 128u)   /* plain command, then plain response */
+
+typedef struct rom_descriptor {
+    int present;
+    uint8_t tries;
+    uint8_t n_vectored;
+    uint8_t vectored_ins[LOADER_MAX_VECTORED];
+    uint8_t vectored_slot[LOADER_MAX_VECTORED];
+    uint8_t n_masked;
+    uint32_t masked_off[LOADER_MAX_MASKED];
+    uint32_t masked_len[LOADER_MAX_MASKED];
+} rom_descriptor;
+
+struct card_os {
+    chip *chip;
+    vm_runtime *vm;              /* NULL on a chip without LOADER */
+    rom_descriptor rom;
+    uint32_t ram_off;
+    vm_extension ext;
+    loader_deferred deferred;
+    int applet_ran;              /* this command ran applet/vectored bytecode */
+    uint8_t apdu[APDU_MAX_COMMAND];   /* re-encoded command for the VM / SCP03 */
+    uint8_t work[CARD_OS_WORK];       /* unwrapped command, plain response */
+};
+
+loader_ram *loader_ram_of(card_os *os);
+
+/* Lifecycle (loader.c) */
+enum loader_mode loader_mode_of(const chip *c);
+int loader_set_mode(chip *c, enum loader_mode m);   /* burns OTP + mirror */
+uint16_t loader_get_data(card_os *os, const apdu_command *a, uint8_t *out, size_t cap, size_t *len);
+uint16_t chip_status_to_sw(int chip_status);
+uint16_t vm_status_to_sw(int vm_status);
+
+/* The built-in security domain of a chip without LOADER (builtin_sd.c). */
+uint16_t builtin_sd_process(chip *c, uint8_t *selected, const apdu_command *a, uint8_t *out,
+                            size_t cap, size_t *out_len);
+
+/* Modes */
+uint16_t issuer_process(card_os *os, const apdu_command *a, uint8_t *out, size_t cap, size_t *len);
+uint16_t custom_process(card_os *os, const apdu_command *a, uint8_t *out, size_t cap, size_t *len);
+uint16_t isd_process(card_os *os, const apdu_command *a, uint8_t *out, size_t cap, size_t *len);
+void custom_init_extension(card_os *os);
+extern const vm_ext_entry loader_extension_entries[];
+extern const uint16_t loader_extension_count;
+
+/* Key store (keystore.c) */
+int keystore_load(const chip *c, scp03_keyset *sets, size_t cap, size_t *n);
+int keystore_put(chip *c, const scp03_keyset *ks);
+int keystore_delete(chip *c, uint8_t kvn);
+int keystore_put_common(chip *c, uint8_t id, const uint8_t *key, size_t len);
+int keystore_get_common(const chip *c, uint8_t id, uint8_t *key, size_t *len);
+int keystore_set_counter(chip *c, uint8_t kvn, uint32_t value);
+
+/* Vector table (custom.c) */
+int vectors_set(chip *c, uint8_t slot, const uint8_t *aid, uint8_t aid_len, uint16_t method);
+int vectors_get(const chip *c, uint8_t slot, uint8_t *aid, uint8_t *aid_len, uint16_t *method);
+
+/* The ROM descriptor (loader.c) */
+void rom_descriptor_read(const chip *c, rom_descriptor *d);
+
+/* Sealed customization software (seal.c): card side */
+int seal_open(const uint8_t *sealed, size_t sealed_len, const uint8_t key[32],
+              uint8_t **plain, size_t *plain_len);
+void transport_key_derive(const uint8_t unlock_key[32], uint8_t kt[16]);
+
+#endif
