@@ -8,7 +8,7 @@ started (which stops pcscd by its pid). Nothing else is ever signalled; the
 system's pcscd, if any, is not touched.
 
 usage: pcsc_clients.py --cardvm PATH --driver PATH --data DIR CASE
-cases: scan scriptor opensc pyscard send readers restart lifecycle
+cases: scan scriptor opensc pyscard send readers restart lifecycle vicc
 Exit 0 pass, 1 fail, 77 skipped (pcscd not installed).
 """
 import argparse
@@ -477,6 +477,91 @@ def case_lifecycle(ctx):
     check("usage: cardvm pcscd" in r.stdout, "help")
 
 
+class FakeVpcd:
+    """The reader side of vsmartcard's vpcd protocol, on 127.0.0.1, just
+    enough to drive `cardvm vicc`: 2-byte big-endian length + payload; a
+    1-byte payload is a control code (0 off, 1 on, 2 reset, 4 ATR)."""
+
+    def __init__(self):
+        import socket
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(1)
+        self.listener.settimeout(15)
+        self.port = self.listener.getsockname()[1]
+        self.conn = None
+
+    def accept(self):
+        self.conn, _ = self.listener.accept()
+        self.conn.settimeout(15)
+
+    def _recv(self, n):
+        buf = b""
+        while len(buf) < n:
+            chunk = self.conn.recv(n - len(buf))
+            check(chunk, "vicc closed the connection")
+            buf += chunk
+        return buf
+
+    def send(self, payload):
+        self.conn.sendall(len(payload).to_bytes(2, "big") + payload)
+
+    def exchange(self, payload):
+        self.send(payload)
+        n = int.from_bytes(self._recv(2), "big")
+        return self._recv(n)
+
+    def close(self):
+        if self.conn:
+            self.conn.close()
+        self.listener.close()
+
+
+def case_vicc(ctx):
+    """`cardvm vicc` speaks vpcd's protocol: ATR, power, APDUs, reconnects."""
+    card = ctx.create("vicc.img")
+    atr = bytes.fromhex(ctx.atr_of(card))
+    vpcd = FakeVpcd()
+    proc = subprocess.Popen([ctx.cardvm, "vicc", card, "--port", str(vpcd.port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        vpcd.accept()
+        vpcd.send(b"\x01")                                     # power on
+        check(vpcd.exchange(b"\x04") == atr, "ATR request")      # ATR
+        check(vpcd.exchange(bytes.fromhex("00A4040008A000000151000000")) == bytes.fromhex("6112"), "SELECT")
+        fci = vpcd.exchange(bytes.fromhex("00C0000012"))
+        check(fci[:2] == b"\x6f\x10" and fci[-2:] == b"\x90\x00", f"GET RESPONSE {fci.hex()}")
+        payload = bytes(range(255))
+        echo = vpcd.exchange(bytes.fromhex("80EE0000FF") + payload + b"\x00")
+        check(echo == payload + b"\x90\x00", "255-byte echo")
+        check(vpcd.exchange(bytes.fromhex("80DA00420177")) == b"\x90\x00", "PUT DATA")
+        vpcd.send(b"\x02")                                     # reset
+        check(vpcd.exchange(bytes.fromhex("80CA004200")) == bytes.fromhex("420177 9000".replace(" ", "")),
+              "NVM kept over reset")
+        vpcd.send(b"\x00")                                     # power off
+        # vpcd goes away and comes back: vicc reconnects.
+        vpcd.conn.close()
+        vpcd.accept()
+        vpcd.send(b"\x01")
+        check(vpcd.exchange(b"\x04") == atr, "ATR after reconnect")
+        # Committed per APDU: visible in process while vicc runs.
+        out = ctx.cardvm_run("send", card, "80CA004200").stdout.strip()
+        check(out == "4201779000", f"in process: {out}")
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGTERM)
+        try:
+            rc = proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            rc = None
+        vpcd.close()
+    check(rc == 0, f"cardvm vicc stops with 0 on SIGTERM, got {rc}: {proc.stderr.read()}")
+    r = ctx.cardvm_run("vicc", "--once", "--port", "1", card, ok=False)
+    check(r.returncode == 1 and "127.0.0.1:1" in r.stderr, f"no vpcd: error, got {r.returncode} {r.stderr}")
+
+
 CASES = {
     "scan": case_scan,
     "scriptor": case_scriptor,
@@ -486,6 +571,7 @@ CASES = {
     "readers": case_readers,
     "restart": case_restart,
     "lifecycle": case_lifecycle,
+    "vicc": case_vicc,
 }
 
 
@@ -496,7 +582,7 @@ def main():
     ap.add_argument("--data", required=True)
     ap.add_argument("case", choices=sorted(CASES))
     args = ap.parse_args()
-    if not find_pcscd():
+    if args.case != "vicc" and not find_pcscd():
         print("pcscd is not installed: skipped")
         return SKIP
     tmp = tempfile.mkdtemp(prefix=f"cardvm-pcsc-{args.case}.")
