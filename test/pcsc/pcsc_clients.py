@@ -179,10 +179,21 @@ class Context:
             raise TestFailure(f"cardvm {' '.join(args)} failed ({r.returncode}): {r.stderr.strip()}")
         return r
 
-    def create(self, name, *extra):
+    def create(self, name, *extra, blank=True):
+        """A card image. blank: the empty masked chip whose built-in security
+        domain the expected answers here describe (`cardvm create --blank`,
+        where cardvm has that option); otherwise a card through its full
+        lifecycle."""
         p = self.path(name)
+        if blank and self.has_blank_option():
+            extra = ("--blank",) + extra
         self.cardvm_run("create", *extra, p)
         return p
+
+    def has_blank_option(self):
+        if not hasattr(self, "_blank"):
+            self._blank = "--blank" in self.cardvm_run("create", "--help").stdout
+        return self._blank
 
     def atr_of(self, image):
         out = self.cardvm_run("info", image).stdout
@@ -361,6 +372,17 @@ def case_send(ctx):
         check(r.returncode != 0 and "ambiguous" in r.stderr, f"ambiguous prefix refused: {r.stderr}")
         r = ctx.cardvm_run("send", "--reader", "no such reader", "80CA004200", env=env, ok=False)
         check(r.returncode != 0 and d.reader(card) in r.stderr, f"unknown reader lists readers: {r.stderr}")
+        # A card through its full lifecycle (the LOADER as card OS) answers
+        # through pcscd exactly as in process too.
+        if ctx.has_blank_option():
+            full = ctx.create("full.img", "--quiet", blank=False)
+            full_twin = ctx.path("full-twin.img")
+            shutil.copyfile(full, full_twin)
+            reads = ["00A4040008A000000151000000", "00C0000000", "80CA006600", "80CA9F7F00", "80CA004500"]
+            inproc = ctx.cardvm_run("send", full_twin, *reads).stdout
+            with PrivatePcscd(ctx, [full]) as f:
+                via_reader = ctx.cardvm_run("send", "--reader", f.reader(full), *reads, env=f.env()).stdout
+            check(via_reader == inproc, f"full card through pcscd:\n{via_reader}\nvs in process:\n{inproc}")
     # No pcscd at that socket any more.
     r = ctx.cardvm_run("send", "--reader", "cardvm", "80CA004200", env=env, ok=False)
     check(r.returncode != 0, "send without pcscd fails")
