@@ -42,6 +42,11 @@ int loader_seal(const uint8_t *package, size_t len, const uint8_t key[LOADER_UNL
                 const uint8_t *iv, uint8_t **sealed, size_t *sealed_len,
                 uint8_t hash[LOADER_HASH_LEN]);
 
+/* KT, the key that protects key data sent to the customization software,
+ * derived from the unlocking key (docs/loader.md says how). The client's
+ * tools use it as the DEK of GlobalPlatform key blocks. */
+void loader_transport_key(const uint8_t unlock_key[LOADER_UNLOCK_KEY_LEN], uint8_t kt[16]);
+
 /* ---- masking (the manufacturer's step) ---- */
 typedef struct loader_vectored_command {
     uint8_t ins;       /* CLA 80, this INS, while the security domain is selected */

@@ -95,3 +95,8 @@ void transport_key_derive(const uint8_t unlock_key[32], uint8_t kt[16])
     if (scp03_derive(unlock_key, 32, 0x80, context, sizeof context - 1, kt, 16) != SCP03_OK)
         memset(kt, 0, 16);
 }
+
+void loader_transport_key(const uint8_t unlock_key[LOADER_UNLOCK_KEY_LEN], uint8_t kt[16])
+{
+    transport_key_derive(unlock_key, kt);
+}

@@ -11,6 +11,8 @@
 int cmd_create(int argc, char **argv);
 int cmd_send(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_seal(int argc, char **argv);
+int cmd_mask(int argc, char **argv);
 #ifdef CARDVM_HAVE_CMD_ASM
 int cmd_asm(int argc, char **argv);
 #endif
@@ -33,7 +35,9 @@ typedef struct subcommand {
 static const subcommand subcommands[] = {
     {"create", cmd_create, "make a new card image"},
     {"send", cmd_send, "power a card on and send APDUs (hex), one response line each"},
-    {"info", cmd_info, "show a card image: regions, free space, wear"},
+    {"info", cmd_info, "show a card image: lifecycle, keys, vectors, regions, free space, wear"},
+    {"seal", cmd_seal, "encrypt customization software with the unlocking key (client)"},
+    {"mask", cmd_mask, "build an ISSUER-mode card image from ROM part and sealed software (manufacturer)"},
 #ifdef CARDVM_HAVE_CMD_ASM
     {"asm", cmd_asm, "assemble a package from its text form (.s -> .cvp)"},
 #endif

@@ -1,0 +1,65 @@
+/*
+ * lifecycle.h — the whole life of a card from the host's side, as
+ * `cardvm create` and the demo run it: seal (client), mask (manufacturer),
+ * then APDUs: SELF TEST and WRITE SERIAL (card mounter), UNLOCK, the
+ * customization commands and ENTER USER MODE (client).
+ */
+#ifndef CARDVM_LIFECYCLE_H
+#define CARDVM_LIFECYCLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "loader.h"
+#include "transport.h"
+
+typedef struct lifecycle_keyset {
+    uint8_t kvn;
+    uint8_t key_len;
+    uint8_t enc[32], mac[32], dek[32];
+} lifecycle_keyset;
+
+typedef struct lifecycle_params {
+    uint8_t unlock_key[32];
+    uint8_t serial[8];
+    uint8_t isd_aid[16];
+    uint8_t isd_aid_len;
+    uint8_t scp_i;
+    uint8_t div_data[10];
+    lifecycle_keyset keysets[8];
+    size_t n_keysets;
+    int has_kos, has_kmac;
+    uint8_t kos[16], kmac[16];
+    /* Extra packages to load during customization (302), and applets to
+     * install from them: "pkgAID:appletAID[:instanceAID]". */
+    const uint8_t *const *packages;
+    const size_t *package_lens;
+    size_t n_packages;
+} lifecycle_params;
+
+/* The default customization software and masked ROM package, assembled at
+ * build time from examples/customization/ and examples/masked/. */
+extern const uint8_t lifecycle_custom_package[];
+extern const size_t lifecycle_custom_package_len;
+extern const uint8_t lifecycle_masked_package[];
+extern const size_t lifecycle_masked_package_len;
+
+/* Defaults of `cardvm create`: ISD A000000151000000, KVN 30 with
+ * ENC = MAC = DEK = 404142...4F, i = 70, serial 0000000000000001. */
+void lifecycle_defaults(lifecycle_params *p);
+
+/* Masked ROM part of the default card: the "os" package and the vectored
+ * commands it serves. */
+void lifecycle_mask_defaults(loader_mask_params *m);
+
+/* Send one APDU, print "name  >> cmd  << rsp" to log when not NULL, return
+ * the SW (or -1 when the card is mute). The response data go to rsp. */
+int lifecycle_apdu(transport *t, FILE *log, const char *name, const uint8_t *cmd, size_t len,
+                   uint8_t *rsp, size_t *rsp_len);
+
+/* From a masked card in ISSUER mode to USER mode, through APDUs. Returns 0,
+ * or -1 after printing what failed to stderr. */
+int lifecycle_personalize(transport *t, const lifecycle_params *p, FILE *log);
+
+#endif
