@@ -54,7 +54,7 @@ enum loader_mode {
 #define LOADER_VECTOR_SLOTS 16u
 
 /* ---- NVM system area (CHIP_NVM_SYSTEM_SIZE = 256 bytes at NVM 0) ---- */
-#define SYS_MAGIC 0u               /* 4  "CVMS"                             */
+#define SYS_MAGIC 0u               /* 4  "LDRS"                             */
 #define SYS_VERSION 4u             /* 1  1                                  */
 #define SYS_MODE 5u                /* 1  enum loader_mode, mirror of OTP    */
 #define SYS_TRIES_LEFT 6u          /* 1  UNLOCK tries left                  */

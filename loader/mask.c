@@ -60,7 +60,7 @@ int loader_mask(const char *path, const loader_mask_params *p, char *err, size_t
     if (!rc) rc = chip_rom_write(c, ROM_LOADER_OFFSET, d, sizeof d);
 
     /* NVM system area with the defaults the customization may change. */
-    uint8_t sys[SYS_SIZE] = {'C', 'V', 'M', 'S', 1, LOADER_MODE_ISSUER};
+    uint8_t sys[SYS_SIZE] = {'L', 'D', 'R', 'S', 1, LOADER_MODE_ISSUER};
     sys[SYS_TRIES_LEFT] = sys[SYS_TRIES_MAX] = d[5];
     static const uint8_t default_isd[] = {0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00, 0x00};
     sys[SYS_ISD_AID_LEN] = sizeof default_isd;

@@ -5,13 +5,17 @@
 #include "atr.h"
 #include "chip.h"
 #include "cli.h"
+#include "loader.h"
+#include "vm.h"
 
 static void help(FILE *f)
 {
     fprintf(f,
             "usage: cardvm info IMAGE\n\n"
-            "Print a card image's memory regions, free space, wear (page writes)\n"
-            "and ATR. The image is only read, never written.\n");
+            "Print a card image's lifecycle mode, serial number, OTP trace, UNLOCK\n"
+            "tries, security domain, key sets (versions only), vector table, packages\n"
+            "and applets, memory regions, free space, wear (page writes) and ATR.\n"
+            "The image is only read, never written.\n");
 }
 
 static void kib(char *buf, size_t n, uint64_t bytes)
@@ -63,6 +67,43 @@ int cmd_info(int argc, char **argv)
     char hex[67];
     hex_encode(atr, n, hex);
     printf("ATR:          %s\n", hex);
+
+    loader_info li;
+    if (loader_read_info(c, &li) == 0) {
+        printf("mode:         %s\n", loader_mode_name(li.mode));
+        printf("OTP trace:    %02X (%s%s%s%s%s)\n", li.otp_trace,
+               li.otp_trace & 1 ? "issuer " : "", li.otp_trace & 2 ? "serial " : "",
+               li.otp_trace & 4 ? "customization " : "", li.otp_trace & 8 ? "user " : "",
+               li.otp_trace & 16 ? "terminated" : "");
+        hex_encode(li.serial, 8, hex);
+        printf("serial:       %s\n", li.serial_written ? hex : "(not written)");
+        if (li.mode != LOADER_MODE_NONE) {
+            printf("UNLOCK tries: %u of %u left\n", li.tries_left, li.tries_max);
+            hex_encode(li.isd_aid, li.isd_aid_len, hex);
+            printf("security domain: %s, SCP03 i=%02X\n", hex, li.scp_i);
+            printf("key sets:     ");
+            for (unsigned k = 0; k < li.n_keysets; k++) printf("%sKVN %02X", k ? ", " : "", li.kvns[k]);
+            printf("%s%s%s\n", li.n_keysets ? "" : "none", li.has_kos ? ", Kos" : "", li.has_kmac ? ", K-MAC" : "");
+            printf("customization software: %s\n", li.has_sealed ? "sealed copy present (201)" : "erased");
+            printf("vector table: %d slot(s) set, %u vectored command(s) in ROM\n", li.vectors_set, li.n_vectored);
+            vm_runtime *vm;
+            if (vm_create(c, NULL, &vm) == VM_OK) {
+                static const char *kinds[] = {"?", "applet", "library", "customization", "update"};
+                vm_package_info pi;
+                for (unsigned i = 0; vm_package_info_at(vm, i, &pi) == VM_OK; i++) {
+                    hex_encode(pi.aid, pi.aid_len, hex);
+                    printf("package:      %s v%u.%u %s, %u bytes, %u bytes of NVM\n", hex, pi.major, pi.minor,
+                           pi.kind <= 4 ? kinds[pi.kind] : "?", pi.blob_size, pi.nvm_used);
+                }
+                vm_applet_info ai;
+                for (unsigned i = 0; vm_applet_info_at(vm, i, &ai) == VM_OK; i++) {
+                    hex_encode(ai.aid, ai.aid_len, hex);
+                    printf("applet:       %s\n", hex);
+                }
+                vm_destroy(vm);
+            }
+        }
+    }
     chip_close(c);
     return 0;
 }
