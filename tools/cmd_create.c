@@ -238,7 +238,7 @@ int cmd_create(int argc, char **argv)
     /* The client seals; the manufacturer masks with the sealed bytes only. */
     uint8_t *sealed = NULL, hash[32];
     size_t sealed_len;
-    if (loader_seal(lifecycle_custom_package, lifecycle_custom_package_len, lp.unlock_key, NULL, &sealed,
+    if (loader_seal(example_custom_package, example_custom_package_len, lp.unlock_key, NULL, &sealed,
                     &sealed_len, hash)) {
         cli_error("create", "sealing the customization software failed");
         status = 1;

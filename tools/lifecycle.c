@@ -32,8 +32,8 @@ void lifecycle_mask_defaults(loader_mask_params *m)
 {
     static const uint8_t *masked[1];
     static size_t masked_len[1];
-    masked[0] = lifecycle_masked_package;
-    masked_len[0] = lifecycle_masked_package_len;
+    masked[0] = example_masked_os_package;
+    masked_len[0] = example_masked_os_package_len;
     memset(m, 0, sizeof *m);
     chip_geometry_default(&m->geometry);
     m->masked = masked;
@@ -131,7 +131,7 @@ int lifecycle_personalize(transport *t, const lifecycle_params *p, FILE *log)
     if (log) fprintf(log, "client (unlocking key):\n");
     uint8_t *sealed = NULL, hash[32];
     size_t sealed_len;
-    if (loader_seal(lifecycle_custom_package, lifecycle_custom_package_len, p->unlock_key, NULL,
+    if (loader_seal(example_custom_package, example_custom_package_len, p->unlock_key, NULL,
                     &sealed, &sealed_len, hash))
         return -1;
     free(sealed);   /* only the hash is needed here: the card holds its own sealed copy */

@@ -38,12 +38,7 @@ typedef struct lifecycle_params {
     size_t n_packages;
 } lifecycle_params;
 
-/* The default customization software and masked ROM package, assembled at
- * build time from examples/customization/ and examples/masked/. */
-extern const uint8_t lifecycle_custom_package[];
-extern const size_t lifecycle_custom_package_len;
-extern const uint8_t lifecycle_masked_package[];
-extern const size_t lifecycle_masked_package_len;
+#include "packages.h"   /* the default customization software and masked OS */
 
 /* Defaults of `cardvm create`: ISD A000000151000000, KVN 30 with
  * ENC = MAC = DEK = 404142...4F, i = 70, serial 0000000000000001. */
