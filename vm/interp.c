@@ -562,7 +562,7 @@ loop:
                 vm_obj *o;
                 DEREF(o, sp[-1]);
                 uint16_t idx = vm_rd16(pc + 2);
-                if (!cast_ok(rt, P, o, pc[1], idx ? cpr[idx].a : 0))
+                if (!cast_ok(rt, P, o, pc[1], (pc[1] == VM_T_CLASS || pc[1] == VM_T_REFERENCE) ? cpr[idx].a : 0))
                     THROW(VM_SC_ClassCastException);
             }
             pc += 4;
@@ -573,7 +573,7 @@ loop:
                 vm_obj *o;
                 DEREF(o, sp[-1]);
                 uint16_t idx = vm_rd16(pc + 2);
-                sp[-1] = (uint16_t)cast_ok(rt, P, o, pc[1], idx ? cpr[idx].a : 0);
+                sp[-1] = (uint16_t)cast_ok(rt, P, o, pc[1], (pc[1] == VM_T_CLASS || pc[1] == VM_T_REFERENCE) ? cpr[idx].a : 0);
             }
             pc += 4;
             vmbreak;
