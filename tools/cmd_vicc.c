@@ -82,6 +82,12 @@ static int read_full(int fd, uint8_t *buf, size_t n)
 {
     size_t got = 0;
     while (got < n) {
+        /* vpcd writes a message's length and payload separately; with Nagle
+         * on its side, the payload waits for our ACK of the length, which
+         * Linux delays by up to 40 ms. Acknowledge at once (the option does
+         * not stick, so it is set before every read). */
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
         ssize_t r = read(fd, buf + got, n - got);
         if (r == 0) return -1; /* vpcd closed */
         if (r < 0) {
