@@ -1,0 +1,713 @@
+/*
+ * test_lifecycle.c — the masked LOADER and the secure customization of
+ * seed 000. Tests named claim_NN_... prove claim NN (docs/seed-fidelity.md).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "apdu.h"
+#include "card.h"
+#include "layout.h"
+#include "loader.h"
+#include "packages.h"
+#include "scp03.h"
+#include "tear.h"
+#include "vm.h"
+
+static char tmpdir[256];
+static char issuer_template[512];   /* an ISSUER-mode image, masked once */
+static uint8_t *sealed_bytes;
+static size_t sealed_len;
+static uint8_t hash_code[32];
+static uint8_t unlock_key[32];
+static const uint8_t os_aid[] = {0xA0, 0x00, 0x00, 0x06, 0x99, 0x01, 0x00};
+static const uint8_t update_aid[] = {0xA0, 0x00, 0x00, 0x06, 0x99, 0x01, 0x01};
+static const loader_vectored_command vectored[] = {{0xF0, 0}, {0xF4, 1}};
+
+/* ---- helpers ---- */
+static const char *path_of(const char *name)
+{
+    static char buf[4][512];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
+    return buf[k];
+}
+
+static void copy_file(const char *from, const char *to)
+{
+    FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
+    assert_non_null(a);
+    assert_non_null(b);
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, a)) > 0) assert_int_equal(fwrite(buf, 1, n, b), n);
+    fclose(a);
+    fclose(b);
+}
+
+static uint8_t *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *b = malloc((size_t)n);
+    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return b;
+}
+
+static card *open_card(const char *path)
+{
+    card *c;
+    char err[256];
+    if (card_open(path, &c, err, sizeof err)) fail_msg("%s", err);
+    card_power(c, CARD_COLD, NULL, NULL);
+    return c;
+}
+
+static card *issuer_card(const char *name)
+{
+    copy_file(issuer_template, path_of(name));
+    return open_card(path_of(name));
+}
+
+/* Transmit raw bytes; returns SW, data to rsp (if not NULL). */
+static int tx(card *c, const uint8_t *cmd, size_t len, uint8_t *rsp, size_t *rlen)
+{
+    static uint8_t buf[CARD_MAX_RESPONSE];
+    size_t n;
+    if (card_transmit(c, cmd, len, buf, sizeof buf, &n) != 0) return -1;
+    if (rsp) memcpy(rsp, buf, n - 2);
+    if (rlen) *rlen = n - 2;
+    return buf[n - 2] << 8 | buf[n - 1];
+}
+
+static int txh(card *c, const char *hex, uint8_t *rsp, size_t *rlen)
+{
+    uint8_t cmd[600];
+    long n = hex_decode(hex, cmd, sizeof cmd);
+    assert_true(n >= 4);
+    return tx(c, cmd, (size_t)n, rsp, rlen);
+}
+
+static int cmd80(card *c, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data, size_t n)
+{
+    uint8_t b[300];
+    apdu_command a = {.cla = 0x80, .ins = ins, .p1 = p1, .p2 = p2, .data = data, .nc = (uint32_t)n};
+    size_t len = apdu_encode(&a, b, sizeof b);
+    return tx(c, b, len, NULL, NULL);
+}
+
+static enum loader_mode mode_of(card *c)
+{
+    loader_info li;
+    assert_int_equal(loader_read_info(card_chip(c), &li), 0);
+    return li.mode;
+}
+
+static int unlock(card *c, const uint8_t *key, const uint8_t *hash)
+{
+    uint8_t d[64];
+    memcpy(d, key, 32);
+    memcpy(d + 32, hash, 32);
+    return cmd80(c, 0x14, 0, 0, d, 64);
+}
+
+static uint8_t kt_of_unlock_key(uint8_t kt[16])
+{
+    loader_transport_key(unlock_key, kt);
+    return 0;
+}
+
+static int put_default_keyset(card *c)
+{
+    uint8_t kt[16], key[16], data[128];
+    kt_of_unlock_key(kt);
+    for (int i = 0; i < 16; i++) key[i] = (uint8_t)(0x40 + i);
+    size_t n;
+    assert_int_equal(scp03_put_key_data(kt, 16, 0x30, key, key, key, 16, data, sizeof data, &n), SCP03_OK);
+    return cmd80(c, 0x36, 0, 0, data, n);
+}
+
+static int set_vector(card *c, uint8_t slot, const uint8_t *aid, uint8_t aid_len, uint16_t method)
+{
+    uint8_t d[32] = {slot, (uint8_t)(method >> 8), (uint8_t)method, aid_len};
+    memcpy(d + 4, aid, aid_len);
+    return cmd80(c, 0x30, 0, 0, d, 4u + aid_len);
+}
+
+static int load_package(card *c, const uint8_t *pkg, size_t len)
+{
+    uint8_t block[250];
+    size_t pos = 0;
+    unsigned no = 0;
+    while (pos < len) {
+        size_t n = 0;
+        if (no == 0) {
+            block[n++] = 0xC4;
+            if (len < 128) block[n++] = (uint8_t)len;
+            else if (len < 256) { block[n++] = 0x81; block[n++] = (uint8_t)len; }
+            else { block[n++] = 0x82; block[n++] = (uint8_t)(len >> 8); block[n++] = (uint8_t)len; }
+        }
+        size_t take = len - pos < 200 - n ? len - pos : 200 - n;
+        memcpy(block + n, pkg + pos, take);
+        pos += take;
+        int sw = cmd80(c, 0x32, (uint8_t)no++, pos == len ? 0x80 : 0x00, block, n + take);
+        if (sw != 0x9000) return sw;
+    }
+    return 0x9000;
+}
+
+static card *customization_card(const char *name)
+{
+    card *c = issuer_card(name);
+    assert_int_equal(cmd80(c, 0x12, 0, 0, (const uint8_t *)"\0\0\0\0\0\0\0\x07", 8), 0x9000);
+    assert_int_equal(unlock(c, unlock_key, hash_code), 0x9000);
+    return c;
+}
+
+static card *user_card(const char *name)
+{
+    card *c = customization_card(name);
+    assert_int_equal(put_default_keyset(c), 0x9000);
+    assert_int_equal(set_vector(c, 0, os_aid, sizeof os_aid, 0), 0x9000);
+    assert_int_equal(set_vector(c, 1, os_aid, sizeof os_aid, 1), 0x9000);
+    assert_int_equal(cmd80(c, 0x3E, 0, 0, NULL, 0), 0x9000);
+    return c;
+}
+
+static int has_bytes(const uint8_t *hay, size_t n, const uint8_t *needle, size_t m)
+{
+    for (size_t i = 0; i + m <= n; i++)
+        if (memcmp(hay + i, needle, m) == 0) return 1;
+    return 0;
+}
+
+/* ---- claims ---- */
+
+static void claim_01_chip_accepts_unlock_key_and_runs_customization(void **s)
+{
+    (void)s;
+    card *c = issuer_card("c01.img");
+    assert_int_equal(mode_of(c), LOADER_MODE_ISSUER);
+    assert_int_equal(unlock(c, unlock_key, hash_code), 0x9000);
+    assert_int_equal(mode_of(c), LOADER_MODE_CUSTOMIZATION);
+    /* The customization software runs: it takes a vector table entry. */
+    assert_int_equal(set_vector(c, 0, os_aid, sizeof os_aid, 0), 0x9000);
+    /* and refuses what it does not implement */
+    assert_int_equal(cmd80(c, 0x44, 0, 0, NULL, 0), 0x6D00);
+    card_close(c);
+}
+
+static void claim_02_masked_rom_and_rewritable_nvm(void **s)
+{
+    (void)s;
+    card *c = issuer_card("c02.img");
+    chip *ch = card_chip(c);
+    assert_false(chip_is_masking(ch));
+    assert_int_equal(chip_rom_write(ch, ROM_LOADER_OFFSET, "x", 1), CHIP_ERR_ROM);
+    assert_memory_equal(chip_rom_view(ch) + ROM_LOADER_OFFSET, "CVML", 4);
+    /* The sealed customization software is in the rewritable NVM. */
+    assert_true(has_bytes(chip_nvm_view(ch), chip_get_geometry(ch)->nvm_size, sealed_bytes + 28, 64));
+    card_close(c);
+}
+
+static void claim_03_masking_takes_only_the_sealed_software(void **s)
+{
+    (void)s;
+    size_t n;
+    uint8_t *img = slurp(issuer_template, &n);
+    /* Nothing of the plain customization software is in the masked image. */
+    assert_false(has_bytes(img, n, example_custom_package + 40, 32));
+    assert_true(has_bytes(img, n, sealed_bytes, sealed_len));
+    free(img);
+    /* Masking refuses plain software (it is not sealed). */
+    loader_mask_params m = {0};
+    chip_geometry_default(&m.geometry);
+    m.sealed = example_custom_package;
+    m.sealed_len = example_custom_package_len;
+    char err[256];
+    assert_int_not_equal(loader_mask(path_of("c03.img"), &m, err, sizeof err), 0);
+    assert_non_null(strstr(err, "not sealed"));
+}
+
+/* Packages on the card, seen from a second chip object on the image file. */
+static int package_kind_present(const char *image, int kind, const uint8_t *aid, size_t aid_len)
+{
+    chip *ch;
+    char err[256];
+    assert_int_equal(chip_open(image, &ch, err, sizeof err), CHIP_OK);
+    chip_power_on(ch);
+    vm_runtime *vm;
+    assert_int_equal(vm_create(ch, NULL, &vm), VM_OK);
+    vm_package_info pi;
+    int found = 0;
+    for (unsigned i = 0; vm_package_info_at(vm, i, &pi) == VM_OK; i++)
+        found |= aid ? (pi.aid_len == aid_len && !memcmp(pi.aid, aid, aid_len)) : pi.kind == kind;
+    vm_destroy(vm);
+    chip_close(ch);
+    return found;
+}
+
+static void claim_04_decrypted_software_stored_then_second_part_added(void **s)
+{
+    (void)s;
+    card *c = customization_card("c04.img");
+    assert_true(package_kind_present(path_of("c04.img"), VM_PKG_CUSTOMIZATION, NULL, 0));   /* part 300 */
+    assert_false(package_kind_present(path_of("c04.img"), 0, update_aid, sizeof update_aid));
+    assert_int_equal(load_package(c, example_os_update_package, example_os_update_package_len), 0x9000);
+    assert_true(package_kind_present(path_of("c04.img"), 0, update_aid, sizeof update_aid)); /* 302/303 */
+    card_close(c);
+}
+
+static void claim_05_enter_user_mode_erases_201_and_300(void **s)
+{
+    (void)s;
+    card *c = user_card("c05.img");
+    assert_int_equal(mode_of(c), LOADER_MODE_USER);
+    card_close(c);
+    size_t n;
+    uint8_t *img = slurp(path_of("c05.img"), &n);
+    assert_false(has_bytes(img, n, sealed_bytes + 28, sealed_len - 28));   /* 201: ciphertext */
+    for (size_t off = 0; off + 24 <= example_custom_package_len; off += 24)
+        assert_false(has_bytes(img, n, example_custom_package + off, 24)); /* 300: any 24 bytes of it */
+    free(img);
+}
+
+static void claim_06_07_completed_software_executes(void **s)
+{
+    (void)s;
+    card *c = user_card("c06.img");
+    uint8_t r[64];
+    size_t rl;
+    assert_int_equal(txh(c, "00A4040008A000000151000000", NULL, NULL), 0x6112);
+    assert_int_equal(txh(c, "80F0000000", r, &rl), 0x9000);         /* masked ROM code via vector */
+    assert_int_equal(rl, 6);
+    assert_memory_equal(r, "CVOS\x01\x00", 6);
+    assert_int_equal(txh(c, "80F400000301020300", r, &rl), 0x9000);
+    assert_int_equal(rl, 2);
+    assert_int_equal(r[0], 10);                                       /* Fletcher-16 of 01 02 03 */
+    assert_int_equal(r[1], 6);
+    card_close(c);
+}
+
+static void claim_08_software_amendments_redirect_vectors(void **s)
+{
+    (void)s;
+    card *c = customization_card("c08.img");
+    assert_int_equal(put_default_keyset(c), 0x9000);
+    assert_int_equal(load_package(c, example_os_update_package, example_os_update_package_len), 0x9000);
+    assert_int_equal(set_vector(c, 0, update_aid, sizeof update_aid, 0), 0x9000);
+    assert_int_equal(cmd80(c, 0x3E, 0, 0, NULL, 0), 0x9000);
+    uint8_t r[16];
+    size_t rl;
+    assert_int_equal(txh(c, "80F0000000", r, &rl), 0x9000);
+    assert_memory_equal(r, "CVOS\x02\x00", 6);                         /* the update runs */
+    assert_int_equal(txh(c, "80F4000000", r, &rl), 0x6985);           /* slot 1 never set */
+    card_close(c);
+}
+
+static void claim_09_card_mounter_needs_no_key(void **s)
+{
+    (void)s;
+    card *c = issuer_card("c09.img");
+    uint8_t r[64];
+    size_t rl;
+    assert_int_equal(txh(c, "8010000000", r, &rl), 0x9000);
+    static const uint8_t ok[] = {0xDF, 0x30, 1, 0, 0xDF, 0x31, 1, 0, 0xDF, 0x32, 1, 0};
+    assert_int_equal(rl, sizeof ok);
+    assert_memory_equal(r, ok, sizeof ok);
+    assert_int_equal(txh(c, "801200000711223344556677", NULL, NULL), 0x6700);
+    assert_int_equal(txh(c, "80120000081122334455667788", NULL, NULL), 0x9000);
+    assert_int_equal(txh(c, "80CADF2000", r, &rl), 0x9000);
+    assert_memory_equal(r, "\xDF\x20\x08\x11\x22\x33\x44\x55\x66\x77\x88", 11);
+    assert_int_equal(txh(c, "80160000", NULL, NULL), 0x9000);
+    assert_int_equal(mode_of(c), LOADER_MODE_ISSUER);
+    card_close(c);
+}
+
+static void claim_10_smartcard_with_the_chip(void **s)
+{
+    (void)s;
+    card *c = issuer_card("c10.img");
+    uint8_t atr[33];
+    size_t n;
+    card_power(c, CARD_COLD, atr, &n);
+    assert_true(n >= 7);
+    assert_int_equal(atr[0], 0x3B);
+    card_close(c);
+}
+
+static void claim_11_customization_writes_complementary_code(void **s)
+{
+    (void)s;
+    card *c = customization_card("c11.img");
+    chip_stats before, after;
+    chip_get_stats(card_chip(c), &before);
+    assert_int_equal(load_package(c, example_os_update_package, example_os_update_package_len), 0x9000);
+    chip_get_stats(card_chip(c), &after);
+    assert_true(after.nvm_heap_used > before.nvm_heap_used);
+    /* An out-of-order block is refused and nothing is loaded. */
+    assert_int_equal(cmd80(c, 0x32, 3, 0x80, (const uint8_t *)"\x01", 1), 0x6985);
+    card_close(c);
+}
+
+static void claim_12_without_key_only_service_commands(void **s)
+{
+    (void)s;
+    card *c = issuer_card("c12.img");
+    chip *ch = card_chip(c);
+    size_t nvm = chip_get_geometry(ch)->nvm_size;
+    uint8_t *before = malloc(nvm);
+    memcpy(before, chip_nvm_view(ch), nvm);
+    for (int ins = 0; ins < 256; ins++) {
+        if (ins == 0x10 || ins == 0x12 || ins == 0x14 || ins == 0x16 || ins == 0xCA || ins == 0xC0) continue;
+        uint8_t cmd[] = {0x80, (uint8_t)ins, 0, 0, 2, 0x12, 0x34};
+        int sw = tx(c, cmd, sizeof cmd, NULL, NULL);
+        if (sw == 0x9000 || (sw >> 8) == 0x61) fail_msg("INS %02X accepted in ISSUER mode", ins);
+        cmd[0] = 0x00;
+        sw = tx(c, cmd, sizeof cmd, NULL, NULL);
+        if (sw == 0x9000 || (sw >> 8) == 0x61) fail_msg("CLA 00 INS %02X accepted in ISSUER mode", ins);
+    }
+    assert_memory_equal(before, chip_nvm_view(ch), nvm);
+    assert_int_equal(mode_of(c), LOADER_MODE_ISSUER);
+    free(before);
+    card_close(c);
+}
+
+/* ---- negative paths ---- */
+
+static void test_wrong_key_and_wrong_hash_count_down_to_terminated(void **s)
+{
+    (void)s;
+    card *c = issuer_card("neg_tries.img");
+    uint8_t bad_key[32], bad_hash[32], r[8];
+    size_t rl;
+    memcpy(bad_key, unlock_key, 32);
+    bad_key[31] ^= 1;
+    memcpy(bad_hash, hash_code, 32);
+    bad_hash[0] ^= 0x80;
+    assert_int_equal(unlock(c, bad_key, hash_code), 0x63C4);
+    assert_int_equal(unlock(c, unlock_key, bad_hash), 0x63C3);
+    assert_int_equal(txh(c, "80CADF2400", r, &rl), 0x9000);
+    assert_int_equal(r[3], 3);
+    card_close(c);
+    c = open_card(path_of("neg_tries.img"));                /* persisted */
+    assert_int_equal(unlock(c, bad_key, bad_hash), 0x63C2);
+    assert_int_equal(unlock(c, bad_key, hash_code), 0x63C1);
+    assert_int_equal(unlock(c, bad_key, hash_code), 0x63C0);
+    assert_int_equal(mode_of(c), LOADER_MODE_TERMINATED);
+    /* TERMINATED: GET DATA only, even the right key is refused. */
+    assert_int_equal(unlock(c, unlock_key, hash_code), 0x6985);
+    assert_int_equal(txh(c, "8010000000", NULL, NULL), 0x6985);
+    assert_int_equal(txh(c, "00A4040008A000000151000000", NULL, NULL), 0x6985);
+    assert_int_equal(txh(c, "80CADF2100", r, &rl), 0x9000);
+    assert_int_equal(r[3], LOADER_MODE_TERMINATED);
+    card_close(c);
+}
+
+static void test_truncated_unlock_costs_no_try(void **s)
+{
+    (void)s;
+    card *c = issuer_card("neg_trunc.img");
+    uint8_t d[64];
+    memcpy(d, unlock_key, 32);
+    memcpy(d + 32, hash_code, 32);
+    assert_int_equal(cmd80(c, 0x14, 0, 0, d, 63), 0x6700);
+    assert_int_equal(cmd80(c, 0x14, 0, 0, d, 32), 0x6700);
+    assert_int_equal(cmd80(c, 0x14, 1, 0, d, 64), 0x6A86);
+    uint8_t r[8];
+    size_t rl;
+    assert_int_equal(txh(c, "80CADF2400", r, &rl), 0x9000);
+    assert_int_equal(r[3], 5);
+    card_close(c);
+}
+
+static void test_unlock_in_customization_and_user_mode_refused(void **s)
+{
+    (void)s;
+    card *c = customization_card("neg_unlock2.img");
+    assert_int_equal(unlock(c, unlock_key, hash_code), 0x6985);
+    card_close(c);
+    c = user_card("neg_unlock3.img");
+    assert_true(unlock(c, unlock_key, hash_code) != 0x9000);
+    assert_int_equal(mode_of(c), LOADER_MODE_USER);
+    card_close(c);
+}
+
+static void test_write_serial_twice_refused(void **s)
+{
+    (void)s;
+    card *c = issuer_card("neg_serial.img");
+    assert_int_equal(txh(c, "80120000080102030405060708", NULL, NULL), 0x9000);
+    assert_int_equal(txh(c, "80120000080102030405060708", NULL, NULL), 0x6985);
+    assert_int_equal(txh(c, "8012000007010203040506", NULL, NULL), 0x6700);
+    card_close(c);
+}
+
+static void test_enter_user_mode_twice_and_without_keys_refused(void **s)
+{
+    (void)s;
+    card *c = customization_card("neg_user.img");
+    assert_int_equal(cmd80(c, 0x3E, 0, 0, NULL, 0), 0x6985);     /* no key set yet */
+    assert_int_equal(put_default_keyset(c), 0x9000);
+    assert_int_equal(cmd80(c, 0x3E, 0, 0, NULL, 0), 0x9000);
+    int sw = cmd80(c, 0x3E, 0, 0, NULL, 0);
+    assert_true(sw != 0x9000);
+    assert_int_equal(mode_of(c), LOADER_MODE_USER);
+    card_close(c);
+}
+
+static void test_customization_commands_in_wrong_mode(void **s)
+{
+    (void)s;
+    static const uint8_t ins[] = {0x30, 0x32, 0x34, 0x36, 0x38, 0x3A, 0x3E};
+    card *c = issuer_card("neg_wrong_mode.img");
+    for (size_t i = 0; i < sizeof ins; i++) assert_int_equal(cmd80(c, ins[i], 0, 0, (const uint8_t *)"\x01", 1), 0x6985);
+    card_close(c);
+    c = user_card("neg_wrong_mode2.img");
+    for (size_t i = 0; i < sizeof ins; i++) {
+        int sw = cmd80(c, ins[i], 0, 0, (const uint8_t *)"\x01", 1);
+        if (sw == 0x9000) fail_msg("INS %02X accepted in USER mode", ins[i]);
+    }
+    card_close(c);
+}
+
+static void test_wrong_key_data_under_kt_refused(void **s)
+{
+    (void)s;
+    card *c = customization_card("neg_kt.img");
+    uint8_t wrong_kt[16] = {1}, key[16] = {2}, data[128];
+    size_t n;
+    assert_int_equal(scp03_put_key_data(wrong_kt, 16, 0x31, key, key, key, 16, data, sizeof data, &n), SCP03_OK);
+    assert_int_equal(cmd80(c, 0x36, 0, 0, data, n), 0x6982);   /* KCV mismatch */
+    loader_info li;
+    loader_read_info(card_chip(c), &li);
+    assert_int_equal(li.n_keysets, 0);
+    card_close(c);
+}
+
+static void test_customization_entered_only_once_per_otp(void **s)
+{
+    (void)s;
+    card *c = user_card("neg_once.img");
+    chip *ch = card_chip(c);
+    /* Someone rewrites the NVM mode mirror back to CUSTOMIZATION: the OTP
+     * trace disagrees, and the card answers nothing but GET DATA. */
+    uint8_t m = LOADER_MODE_CUSTOMIZATION;
+    assert_int_equal(chip_nvm_write(ch, SYS_MODE, &m, 1), CHIP_OK);
+    assert_int_equal(chip_commit(ch), CHIP_OK);
+    assert_int_equal(set_vector(c, 0, os_aid, sizeof os_aid, 0), 0x6985);
+    assert_int_equal(txh(c, "00A4040008A000000151000000", NULL, NULL), 0x6985);
+    assert_int_equal(txh(c, "80CADF2100", NULL, NULL), 0x9000);
+    card_close(c);
+}
+
+static void test_any_bytes_in_every_mode_get_a_status_word(void **s)
+{
+    (void)s;
+    card *cards[3] = {issuer_card("fz1.img"), customization_card("fz2.img"), user_card("fz3.img")};
+    srand(77);
+    uint8_t cmd[300];
+    for (int k = 0; k < 3; k++) {
+        for (int i = 0; i < 4000; i++) {
+            size_t n = (size_t)(rand() % 280);
+            for (size_t j = 0; j < n; j++) cmd[j] = (uint8_t)rand();
+            if (n > 1 && i % 2) cmd[0] = (uint8_t)(i % 4 ? 0x80 : 0x00);
+            if (n > 4 && i % 3 == 0) cmd[4] = (uint8_t)(n - 5);
+            int sw = tx(cards[k], cmd, n, NULL, NULL);
+            assert_true(sw > 0);
+        }
+        card_close(cards[k]);
+    }
+}
+
+/* ---- power cuts ---- */
+typedef struct tear_ctx {
+    card *c;
+    const char *stage;   /* "issuer", "custom", "custom+keys" */
+    int which;
+} tear_ctx;
+
+static void *tear_setup(void *arg)
+{
+    tear_ctx *t = calloc(1, sizeof *t);
+    const tear_ctx *proto = arg;
+    *t = *proto;
+    if (!strcmp(t->stage, "issuer")) t->c = issuer_card("tear.img");
+    else t->c = customization_card("tear.img");
+    if (!strcmp(t->stage, "custom+keys")) assert_int_equal(put_default_keyset(t->c), 0x9000);
+    return t;
+}
+static chip *tear_chip(void *ctx) { return card_chip(((tear_ctx *)ctx)->c); }
+static void tear_power(void *ctx) { card_power(((tear_ctx *)ctx)->c, CARD_COLD, NULL, NULL); }
+static void tear_teardown(void *ctx)
+{
+    tear_ctx *t = ctx;
+    card_close(t->c);
+    free(t);
+}
+
+enum { T_SERIAL, T_UNLOCK, T_VECTOR, T_LOAD, T_KEYS, T_COMMON, T_SD, T_USER, T_BAD_UNLOCK };
+
+static int tear_run(void *ctx)
+{
+    tear_ctx *t = ctx;
+    uint8_t kt[16], key[16] = {9}, d[64];
+    size_t n;
+    switch (t->which) {
+    case T_SERIAL: return cmd80(t->c, 0x12, 0, 0, (const uint8_t *)"ABCDEFGH", 8) == 0x9000 ? 0 : 1;
+    case T_UNLOCK: return unlock(t->c, unlock_key, hash_code) == 0x9000 ? 0 : 1;
+    case T_BAD_UNLOCK: return unlock(t->c, hash_code, hash_code) == 0x63C4 ? 0 : 1;
+    case T_VECTOR: return set_vector(t->c, 3, os_aid, sizeof os_aid, 1) == 0x9000 ? 0 : 1;
+    case T_LOAD: return load_package(t->c, example_os_update_package, example_os_update_package_len) == 0x9000 ? 0 : 1;
+    case T_KEYS: return put_default_keyset(t->c) == 0x9000 ? 0 : 1;
+    case T_COMMON:
+        kt_of_unlock_key(kt);
+        assert_int_equal(scp03_key_block_encrypt(kt, 16, key, 16, d, sizeof d, &n), SCP03_OK);
+        return cmd80(t->c, 0x38, 1, 0, d, n) == 0x9000 ? 0 : 1;
+    case T_SD: {
+        uint8_t r[] = {0x70, 5, 0xA0, 0, 0, 0, 0x99};
+        return cmd80(t->c, 0x3A, 0, 0, r, sizeof r) == 0x9000 ? 0 : 1;
+    }
+    case T_USER: return cmd80(t->c, 0x3E, 0, 0, NULL, 0) == 0x9000 ? 0 : 1;
+    }
+    return 1;
+}
+
+/* After reopening the image: OTP and NVM agree, and the card is either in
+ * the state before the command (which then succeeds when retried) or after. */
+static int tear_check(void *ctx, uint32_t cut)
+{
+    tear_ctx *t = ctx;
+    card_close(t->c);
+    t->c = open_card(path_of("tear.img"));
+    chip *ch = card_chip(t->c);
+    loader_info li;
+    if (loader_read_info(ch, &li)) return 1;
+    uint8_t mirror;
+    chip_nvm_read(ch, SYS_MODE, &mirror, 1);
+    if (mirror != li.mode) return 2;                   /* OTP trace consistent with NVM */
+    int done;
+    switch (t->which) {
+    case T_SERIAL: done = li.serial_written; if (done && memcmp(li.serial, "ABCDEFGH", 8)) return 3; break;
+    case T_UNLOCK: done = li.mode == LOADER_MODE_CUSTOMIZATION; if (!done && li.tries_left != 5) return 4; break;
+    case T_BAD_UNLOCK: done = li.tries_left == 4; if (!done && li.tries_left != 5) return 5; break;
+    case T_VECTOR: done = li.vectors_set == 1; break;
+    case T_LOAD:
+        done = package_kind_present(path_of("tear.img"), 0, update_aid, sizeof update_aid);
+        break;
+    case T_KEYS: done = li.n_keysets == 1; if (li.n_keysets > 1) return 7; break;
+    case T_COMMON: done = li.has_kos; break;
+    case T_SD: done = li.isd_aid_len == 5; if (!done && li.isd_aid_len != 8) return 8; break;
+    case T_USER: done = li.mode == LOADER_MODE_USER; if (done == li.has_sealed) return 9; break;
+    default: return 10;
+    }
+    if (cut == 0 && !done) return 11;
+    if (!done && t->which != T_LOAD && tear_run(t) != 0) return 12;   /* the old state works on */
+    return 0;
+}
+
+static void sweep(const char *name, const char *stage, int which)
+{
+    tear_ctx proto = {NULL, stage, which};
+    tear_scenario sc = {name, tear_setup, tear_chip, tear_run, tear_power, tear_check, tear_teardown};
+    uint32_t writes = tear_sweep(&sc, &proto);
+    print_message("%-28s %u write indexes\n", name, writes);
+    assert_true(writes > 0);
+}
+
+static void tear_write_serial(void **s) { (void)s; sweep("WRITE SERIAL", "issuer", T_SERIAL); }
+static void tear_unlock(void **s) { (void)s; sweep("UNLOCK", "issuer", T_UNLOCK); }
+static void tear_failed_unlock(void **s) { (void)s; sweep("UNLOCK (wrong key)", "issuer", T_BAD_UNLOCK); }
+static void tear_set_vector(void **s) { (void)s; sweep("SET VECTOR", "custom", T_VECTOR); }
+static void tear_load_package(void **s) { (void)s; sweep("LOAD PACKAGE", "custom", T_LOAD); }
+static void tear_put_key_set(void **s) { (void)s; sweep("PUT KEY SET", "custom", T_KEYS); }
+static void tear_put_common_key(void **s) { (void)s; sweep("PUT COMMON KEY", "custom", T_COMMON); }
+static void tear_set_security_domain(void **s) { (void)s; sweep("SET SECURITY DOMAIN", "custom", T_SD); }
+static void tear_enter_user_mode(void **s) { (void)s; sweep("ENTER USER MODE", "custom+keys", T_USER); }
+
+static int setup_all(void **s)
+{
+    (void)s;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/cardvm-test-loader-XXXXXX");
+    if (!mkdtemp(tmpdir)) return -1;
+    for (int i = 0; i < 32; i++) unlock_key[i] = (uint8_t)(0xA0 ^ i);
+    static const uint8_t iv[16] = {1, 2, 3};
+    if (loader_seal(example_custom_package, example_custom_package_len, unlock_key, iv, &sealed_bytes,
+                    &sealed_len, hash_code))
+        return -1;
+    loader_mask_params m = {0};
+    chip_geometry_default(&m.geometry);
+    m.sealed = sealed_bytes;
+    m.sealed_len = sealed_len;
+    const uint8_t *masked[] = {example_masked_os_package};
+    size_t masked_len[] = {example_masked_os_package_len};
+    m.masked = masked;
+    m.masked_len = masked_len;
+    m.n_masked = 1;
+    m.vectored = vectored;
+    m.n_vectored = 2;
+    snprintf(issuer_template, sizeof issuer_template, "%s/issuer-template.img", tmpdir);
+    char err[256];
+    if (loader_mask(issuer_template, &m, err, sizeof err)) {
+        fprintf(stderr, "mask: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown_all(void **s)
+{
+    (void)s;
+    free(sealed_bytes);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(claim_01_chip_accepts_unlock_key_and_runs_customization),
+        cmocka_unit_test(claim_02_masked_rom_and_rewritable_nvm),
+        cmocka_unit_test(claim_03_masking_takes_only_the_sealed_software),
+        cmocka_unit_test(claim_04_decrypted_software_stored_then_second_part_added),
+        cmocka_unit_test(claim_05_enter_user_mode_erases_201_and_300),
+        cmocka_unit_test(claim_06_07_completed_software_executes),
+        cmocka_unit_test(claim_08_software_amendments_redirect_vectors),
+        cmocka_unit_test(claim_09_card_mounter_needs_no_key),
+        cmocka_unit_test(claim_10_smartcard_with_the_chip),
+        cmocka_unit_test(claim_11_customization_writes_complementary_code),
+        cmocka_unit_test(claim_12_without_key_only_service_commands),
+        cmocka_unit_test(test_wrong_key_and_wrong_hash_count_down_to_terminated),
+        cmocka_unit_test(test_truncated_unlock_costs_no_try),
+        cmocka_unit_test(test_unlock_in_customization_and_user_mode_refused),
+        cmocka_unit_test(test_write_serial_twice_refused),
+        cmocka_unit_test(test_enter_user_mode_twice_and_without_keys_refused),
+        cmocka_unit_test(test_customization_commands_in_wrong_mode),
+        cmocka_unit_test(test_wrong_key_data_under_kt_refused),
+        cmocka_unit_test(test_customization_entered_only_once_per_otp),
+        cmocka_unit_test(test_any_bytes_in_every_mode_get_a_status_word),
+        cmocka_unit_test(tear_write_serial),
+        cmocka_unit_test(tear_unlock),
+        cmocka_unit_test(tear_failed_unlock),
+        cmocka_unit_test(tear_set_vector),
+        cmocka_unit_test(tear_load_package),
+        cmocka_unit_test(tear_put_key_set),
+        cmocka_unit_test(tear_put_common_key),
+        cmocka_unit_test(tear_set_security_domain),
+        cmocka_unit_test(tear_enter_user_mode),
+    };
+    return cmocka_run_group_tests_name("loader", tests, setup_all, teardown_all);
+}
