@@ -482,12 +482,12 @@ static int start_pcscd(pcscd_run *run)
     return 0;
 }
 
-/* Did pcscd exit? Reaps it and says how. */
-static int pcscd_exited(pcscd_run *run, int block)
+/* Did pcscd exit? Reaps it (without waiting) and says how. */
+static int pcscd_exited(pcscd_run *run)
 {
     if (run->pcscd_pid <= 0) return 1;
     int status;
-    pid_t r = waitpid(run->pcscd_pid, &status, block ? 0 : WNOHANG);
+    pid_t r = waitpid(run->pcscd_pid, &status, WNOHANG);
     if (r == run->pcscd_pid) {
         if (WIFEXITED(status)) run_error("pcscd (pid %ld) exited with status %d", (long)r, WEXITSTATUS(status));
         else if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
@@ -521,7 +521,7 @@ static int wait_for_readers(pcscd_run *run)
 {
     setenv("PCSCLITE_CSOCK_NAME", run->socket_path, 1);
     for (long waited = 0;; waited += 50) {
-        if (stop_signal || pcscd_exited(run, 0)) return -1;
+        if (stop_signal || pcscd_exited(run)) return -1;
         if (waited >= PCSCD_START_TIMEOUT_MS) {
             run_error("pcscd did not list all %zu readers within %d s (see its log above)", run->reader_count,
                       PCSCD_START_TIMEOUT_MS / 1000);
@@ -685,7 +685,7 @@ int cmd_pcscd(int argc, char **argv)
 
     /* Poll rather than block in waitpid: a signal landing just before a
      * blocking call would be missed until pcscd exits on its own. */
-    while (!stop_signal && !pcscd_exited(&run, 0)) sleep_ms(100);
+    while (!stop_signal && !pcscd_exited(&run)) sleep_ms(100);
     if (stop_signal) status = 0;
 
 out:
