@@ -1,0 +1,85 @@
+/*
+ * cmd_disasm.c — `cardvm disasm`: print a package as assembler text.
+ *
+ *   cardvm disasm [-o OUT.s] [--verify] IN.cvp
+ *
+ * The text assembles back to the same bytes (cardvm asm). --verify also
+ * runs the on-card verifier and reports its verdict on stderr (exit 1 when
+ * the package is refused; the text is printed either way).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vm_asm.h"
+
+static void disasm_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: cardvm disasm [-o OUT.s] [--verify] IN.cvp\n"
+            "  Print a cardvm package as assembler text (cardvm asm reproduces it\n"
+            "  byte for byte).\n"
+            "  -o FILE    write the text to FILE instead of standard output\n"
+            "  --verify   also run the on-card verifier and report its verdict\n");
+}
+
+int cmd_disasm(int argc, char **argv)
+{
+    const char *in = NULL, *out = NULL;
+    int verify = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            disasm_usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "-o") && i + 1 < argc) {
+            out = argv[++i];
+        } else if (!strcmp(argv[i], "--verify")) {
+            verify = 1;
+        } else if (argv[i][0] == '-' || in) {
+            disasm_usage(stderr);
+            return 2;
+        } else {
+            in = argv[i];
+        }
+    }
+    if (!in) {
+        disasm_usage(stderr);
+        return 2;
+    }
+    FILE *f = fopen(in, "rb");
+    if (!f) {
+        fprintf(stderr, "cardvm disasm: cannot read %s\n", in);
+        return 1;
+    }
+    size_t cap = 70000, len;
+    uint8_t *blob = malloc(cap);
+    len = blob ? fread(blob, 1, cap, f) : 0;
+    fclose(f);
+    if (!blob) {
+        fprintf(stderr, "cardvm disasm: out of memory\n");
+        return 1;
+    }
+    char *text = NULL, err[512];
+    if (vm_disasm(blob, len, NULL, &text, err, sizeof err) != VM_OK) {
+        fprintf(stderr, "cardvm disasm: %s: %s\n", in, err);
+        free(blob);
+        return 1;
+    }
+    int status = 0;
+    if (verify) {
+        if (vm_verify(blob, len, NULL, 0, err, sizeof err) != VM_OK) {
+            fprintf(stderr, "cardvm disasm: %s: refused by the verifier: %s\n", in, err);
+            status = 1;
+        } else {
+            fprintf(stderr, "cardvm disasm: %s: verified\n", in);
+        }
+    }
+    FILE *o = out ? fopen(out, "w") : stdout;
+    if (!o || fputs(text, o) < 0 || (out && fclose(o) != 0)) {
+        fprintf(stderr, "cardvm disasm: cannot write %s\n", out ? out : "standard output");
+        status = 1;
+    }
+    free(text);
+    free(blob);
+    return status;
+}
