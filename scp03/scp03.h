@@ -92,7 +92,7 @@ extern "C" {
 #define SCP03_SW_CONDITIONS 0x6985u      /* sequence counter exhausted */
 #define SCP03_SW_WRONG_P1P2 0x6A86u      /* bad P2, or a security level not allowed by "i" */
 #define SCP03_SW_NOT_FOUND 0x6A88u       /* no key set with that version number */
-#define SCP03_SW_CLA 0x6E00u             /* CLA FF, or a secured INITIALIZE UPDATE */
+#define SCP03_SW_CLA 0x6E00u             /* CLA FF; secured CLA given to scp03_card_initialize_update */
 #define SCP03_SW_INTERNAL 0x6F00u        /* bad configuration, random source failed */
 
 /* Security level bits: EXTERNAL AUTHENTICATE P1 and the GP API's Current
