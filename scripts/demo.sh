@@ -1,21 +1,41 @@
 #!/usr/bin/env bash
-# The main job: the card's life end to end on a default card image in
-# ./demo-card/ (created fresh each run).
+# The main job: a card's whole life, end to end, on a default card image in
+# ./demo-card/card.img (made fresh each run), each party doing its own step.
+# Every APDU is printed with its status word.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/deps.sh
+./scripts/deps.sh >/dev/null
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
-CARDVM=./build/bin/cardvm
+CARDVM=$PWD/build/bin/cardvm
 DIR=demo-card
 IMG=$DIR/card.img
 mkdir -p "$DIR"
-rm -f "$IMG"
+rm -f "$DIR"/card.img "$DIR"/*.sealed "$DIR"/*.cvp
 
 step() { printf '\n== %s\n' "$*"; }
-step "create a card image: $IMG"
-$CARDVM create "$IMG"
-step "SELECT the security domain, PUT DATA / GET DATA, CPLC"
-$CARDVM --trace send "$IMG" 00A4040008A000000151000000 80DA00420412345678 80CA004200 80CA9F7F00
-step "card image information"
-$CARDVM info "$IMG"
+send() { $CARDVM --trace send "$@" 2>&1 >/dev/null | grep -v '^ATR' | sed 's/^[0-9:.]* /  /'; }
+
+step "1. client: assemble the customization software, seal it with the unlocking key"
+$CARDVM asm examples/customization/custom.s -o "$DIR/custom.cvp"
+KEY=C0C1C2C3C4C5C6C7C8C9CACBCCCDCECFD0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF
+HASH=$($CARDVM seal "$DIR/custom.cvp" --unlock-key $KEY -o "$DIR/custom.sealed" | awk '{print $3}')
+echo "  hash code $HASH (the client keeps it, with the key)"
+
+step "2. manufacturer: mask an ISSUER-mode chip (ROM part + sealed software only)"
+$CARDVM mask "$IMG" --sealed "$DIR/custom.sealed"
+$CARDVM info "$IMG" | grep -E "^(mode|OTP trace|serial|customization)" | sed 's/^/  /'
+
+step "3. card mounter: electrical test, serial number; nothing else works without the key"
+send "$IMG" 8010000000 80120000080000000000000042 80CADF2000 00A4040008A000000151000000 8030000001FF
+
+step "4. client: UNLOCK, customization (security domain, keys, vector table), ENTER USER MODE"
+$CARDVM personalize "$IMG" --unlock-key $KEY --hash $HASH
+
+step "5. USER mode: security domain, the masked OS through its vectors, an SCP03 INITIALIZE UPDATE"
+send "$IMG" 00A4040008A00000015100000000 80F0000000 80F400000548656C6C6F00 80CA00E000 \
+     8050300008000102030405060700 80CADF2100
+step "card image after its lifecycle"
+$CARDVM info "$IMG" | sed 's/^/  /'
+echo
+echo "demo done: $IMG"

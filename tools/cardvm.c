@@ -36,6 +36,7 @@ static const subcommand subcommands[] = {
     {"create", cmd_create, "make a new card image"},
     {"send", cmd_send, "power a card on and send APDUs (hex), one response line each"},
     {"info", cmd_info, "show a card image: lifecycle, keys, vectors, regions, free space, wear"},
+    {"personalize", cmd_create, "UNLOCK, customize and enter USER mode (client, on a masked card)"},
     {"seal", cmd_seal, "encrypt customization software with the unlocking key (client)"},
     {"mask", cmd_mask, "build an ISSUER-mode card image from ROM part and sealed software (manufacturer)"},
 #ifdef CARDVM_HAVE_CMD_ASM
@@ -115,7 +116,7 @@ static void usage(FILE *f)
                "A simulated secure element and its host tools.\n\n"
                "Commands:\n");
     for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
-        fprintf(f, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
+        fprintf(f, "  %-12s %s\n", subcommands[i].name, subcommands[i].summary);
     fprintf(f, "\nGlobal options:\n"
                "  --trace   print every APDU sent and received, with its time, on stderr\n"
                "  --help    this text\n"

@@ -11,6 +11,17 @@
 #include "lifecycle.h"
 #include "scp03.h"
 
+static void personalize_help(FILE *f)
+{
+    fprintf(f,
+            "usage: cardvm personalize IMAGE --unlock-key HEX --hash HEX [options]\n\n"
+            "The client's step on a masked card whose serial number is written:\n"
+            "UNLOCK with the unlocking key and the hash code (from cardvm seal), the\n"
+            "customization commands (security domain, key sets, vector table, extra\n"
+            "packages) and ENTER USER MODE. Options as for cardvm create:\n"
+            "--isd-aid, --keys, --scp-i, --div-data, --kos, --kmac, --load, --quiet.\n");
+}
+
 static void help(FILE *f)
 {
     fprintf(f,
@@ -115,12 +126,13 @@ static int create_blank(const char *path, const chip_geometry *g, const uint8_t 
 
 int cmd_create(int argc, char **argv)
 {
+    int personalize = !strcmp(argv[0], "personalize");
     if (cli_wants_help(argc, argv)) {
-        help(stdout);
+        if (personalize) personalize_help(stdout); else help(stdout);
         return 0;
     }
     enum { O_ISD = 256, O_KEYS, O_SCPI, O_DIV, O_SERIAL, O_UNLOCK, O_KOS, O_KMAC, O_LOAD, O_BLANK,
-           O_ISSUER, O_QUIET, O_HIST, O_FORCE };
+           O_ISSUER, O_QUIET, O_HIST, O_FORCE, O_HASH };
     static const struct option opts[] = {
         {"rom-size", required_argument, 0, 'r'}, {"nvm-size", required_argument, 0, 'n'},
         {"page-size", required_argument, 0, 'p'}, {"ram-size", required_argument, 0, 'm'},
@@ -131,7 +143,7 @@ int cmd_create(int argc, char **argv)
         {"kos", required_argument, 0, O_KOS}, {"kmac", required_argument, 0, O_KMAC},
         {"load", required_argument, 0, O_LOAD}, {"blank", no_argument, 0, O_BLANK},
         {"issuer", no_argument, 0, O_ISSUER}, {"quiet", no_argument, 0, O_QUIET},
-        {"force", no_argument, 0, O_FORCE}, {0, 0, 0, 0},
+        {"force", no_argument, 0, O_FORCE}, {"hash", required_argument, 0, O_HASH}, {0, 0, 0, 0},
     };
     lifecycle_params lp;
     lifecycle_defaults(&lp);
@@ -140,7 +152,7 @@ int cmd_create(int argc, char **argv)
     uint8_t atr[33], hist[32];
     size_t atr_len = atr_default(atr);
     long hist_len = -1;
-    int force = 0, blank = 0, issuer_only = 0, quiet = 0, user_keys = 0, c, status = 2;
+    int have_hash = 0, force = 0, blank = 0, issuer_only = 0, quiet = 0, user_keys = 0, c, status = 2;
     const uint8_t *pkgs[16];
     size_t pkg_lens[16];
     uint8_t *owned[16];
@@ -211,6 +223,7 @@ int cmd_create(int argc, char **argv)
         case O_ISSUER: issuer_only = 1; break;
         case O_QUIET: quiet = 1; break;
         case O_FORCE: force = 1; break;
+        case O_HASH: if (parse_hex_exact(optarg, lp.hash_code, 32, "--hash")) goto out; have_hash = 1; break;
         default: help(stderr); goto out;
         }
     }
@@ -220,6 +233,20 @@ int cmd_create(int argc, char **argv)
     }
     const char *path = argv[optind];
     struct stat st;
+    if (personalize) {
+        if (!have_hash) {
+            cli_error("personalize", "--hash is required (the hash code cardvm seal printed)");
+            goto out;
+        }
+        lp.packages = pkgs;
+        lp.package_lens = pkg_lens;
+        lp.n_packages = n_pkgs;
+        transport *t = cli_open_card(path, NULL);
+        if (!t) { status = 1; goto out; }
+        status = lifecycle_customize(t, &lp, quiet ? NULL : stdout) ? 1 : 0;
+        transport_close(t);
+        goto out;
+    }
     if (!force && stat(path, &st) == 0) {
         cli_error("create", "%s exists (use --force to replace it)", path);
         status = 1;
@@ -244,6 +271,7 @@ int cmd_create(int argc, char **argv)
         status = 1;
         goto out;
     }
+    memcpy(lp.hash_code, hash, 32);
     if (log) fprintf(log, "client: sealed the customization software (%zu bytes), hash code computed\n", sealed_len);
     mp.sealed = sealed;
     mp.sealed_len = sealed_len;
@@ -264,7 +292,8 @@ int cmd_create(int argc, char **argv)
     if (!issuer_only) {
         transport *t = cli_open_card(path, NULL);
         if (!t) { status = 1; goto out; }
-        rc = lifecycle_personalize(t, &lp, log);
+        rc = lifecycle_mount(t, &lp, log);
+        if (!rc) rc = lifecycle_customize(t, &lp, log);
         transport_close(t);
         if (rc) { status = 1; goto out; }
         if (log) fprintf(log, "card %s is in USER mode\n", path);

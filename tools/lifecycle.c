@@ -114,29 +114,25 @@ static int load_package(transport *t, FILE *log, const uint8_t *pkg, size_t len)
     return 0;
 }
 
-int lifecycle_personalize(transport *t, const lifecycle_params *p, FILE *log)
+int lifecycle_mount(transport *t, const lifecycle_params *p, FILE *log)
 {
-    uint8_t cmd[300], data[256], rsp[512];
+    uint8_t cmd[300], rsp[512];
     size_t rlen;
-    /* The card mounter: electrical test and serial number. */
     if (log) fprintf(log, "card mounter (no key):\n");
     if (lifecycle_apdu(t, log, "SELF TEST", cmd, mk(cmd, 0x10, 0, 0, NULL, 0), rsp, &rlen) != 0x9000 ||
         rlen != 12 || rsp[3] || rsp[7] || rsp[11]) {
         fprintf(stderr, "cardvm: SELF TEST failed\n");
         return -1;
     }
-    if (expect(t, log, "WRITE SERIAL NUMBER", cmd, mk(cmd, 0x12, 0, 0, p->serial, 8), 0x9000)) return -1;
+    return expect(t, log, "WRITE SERIAL NUMBER", cmd, mk(cmd, 0x12, 0, 0, p->serial, 8), 0x9000);
+}
 
-    /* The client: UNLOCK with the unlocking key and the hash code. */
-    if (log) fprintf(log, "client (unlocking key):\n");
-    uint8_t *sealed = NULL, hash[32];
-    size_t sealed_len;
-    if (loader_seal(example_custom_package, example_custom_package_len, p->unlock_key, NULL,
-                    &sealed, &sealed_len, hash))
-        return -1;
-    free(sealed);   /* only the hash is needed here: the card holds its own sealed copy */
+int lifecycle_customize(transport *t, const lifecycle_params *p, FILE *log)
+{
+    uint8_t cmd[300], data[256];
+    if (log) fprintf(log, "client (unlocking key and hash code):\n");
     memcpy(data, p->unlock_key, 32);
-    memcpy(data + 32, hash, 32);
+    memcpy(data + 32, p->hash_code, 32);
     int rc = expect(t, log, "UNLOCK", cmd, mk(cmd, 0x14, 0, 0, data, 64), 0x9000);
     scp03_wipe(data, 64);
     if (rc) return -1;

@@ -22,6 +22,7 @@ typedef struct lifecycle_keyset {
 
 typedef struct lifecycle_params {
     uint8_t unlock_key[32];
+    uint8_t hash_code[32];          /* SHA-256 of the plain customization software */
     uint8_t serial[8];
     uint8_t isd_aid[16];
     uint8_t isd_aid_len;
@@ -53,8 +54,10 @@ void lifecycle_mask_defaults(loader_mask_params *m);
 int lifecycle_apdu(transport *t, FILE *log, const char *name, const uint8_t *cmd, size_t len,
                    uint8_t *rsp, size_t *rsp_len);
 
-/* From a masked card in ISSUER mode to USER mode, through APDUs. Returns 0,
- * or -1 after printing what failed to stderr. */
-int lifecycle_personalize(transport *t, const lifecycle_params *p, FILE *log);
+/* The card mounter's part, without key: SELF TEST and WRITE SERIAL NUMBER. */
+int lifecycle_mount(transport *t, const lifecycle_params *p, FILE *log);
+/* The client's part: UNLOCK, the customization commands, ENTER USER MODE.
+ * Returns 0, or -1 after printing what failed to stderr. */
+int lifecycle_customize(transport *t, const lifecycle_params *p, FILE *log);
 
 #endif
