@@ -318,7 +318,9 @@ void scp03_card_reset(scp03_card_session *s);
  *   adjusted, Le kept, same short/extended form) is returned with
  *   SCP03_CARD_PROCESS. A security error answers 6982 and aborts the session.
  *
- * out must hold at least max(len, SCP03_CARD_REPLY_MAX) bytes. *sw is the
+ * out must hold at least max(len, SCP03_CARD_REPLY_MAX) bytes; it may be the
+ * apdu buffer itself (a card has one APDU buffer), but must not otherwise
+ * overlap it. *sw is the
  * status word of a reply, 9000 for PROCESS. Negative returns are caller bugs
  * (then *sw = 6F00 when sw is not NULL and the session is unchanged). */
 int scp03_card_command(scp03_card_session *s, const scp03_card_config *cfg,
