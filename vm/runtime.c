@@ -1046,7 +1046,8 @@ int vm_install(vm_runtime *rt, const uint8_t *pkg_aid, uint8_t pkg_aid_len, cons
     if (find_instance(rt, instance_aid, instance_aid_len, 0) >= 0)
         return VM_ERR_EXISTS;
 
-    memcpy(vm_ram(rt) + VM_RAM_INSTALL, params, params_len);
+    if (params_len)
+        memcpy(vm_ram(rt) + VM_RAM_INSTALL, params, params_len);
     rt->objs[VM_H_INSTALL_ARRAY].length = params_len;
     rt->installing = 1;
     rt->inst_pkg = (uint8_t)s;
