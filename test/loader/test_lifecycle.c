@@ -532,6 +532,51 @@ static void test_any_bytes_in_every_mode_get_a_status_word(void **s)
     }
 }
 
+/* DESIGN.md section 10: a command that fails leaves the card as it was. Random
+ * and mutated APDUs in every mode; whenever the answer is an error status
+ * word, NVM and OTP must be byte for byte what they were. */
+static void test_error_status_words_leave_card_unchanged(void **s)
+{
+    (void)s;
+    card *cards[3] = {issuer_card("inv1.img"), customization_card("inv2.img"), user_card("inv3.img")};
+    static const uint8_t ins_pool[] = {0x10, 0x12, 0x14, 0x16, 0x30, 0x32, 0x34, 0x36, 0x38, 0x3A,
+                                       0x3E, 0x50, 0x82, 0xA4, 0xCA, 0xC0, 0xE4, 0xE6, 0xE8, 0xF0,
+                                       0xF2, 0xF4, 0xD8, 0x5A, 0x5C};
+    srand(4242);
+    uint8_t cmd[300];
+    for (int k = 0; k < 3; k++) {
+        chip *ch = card_chip(cards[k]);
+        size_t nvm = chip_get_geometry(ch)->nvm_size, otp = chip_get_geometry(ch)->otp_size;
+        uint8_t *before = malloc(nvm), obefore[64];
+        for (int i = 0; i < 3000; i++) {
+            size_t n = 4 + (size_t)(rand() % 80);
+            for (size_t j = 0; j < n; j++) cmd[j] = (uint8_t)rand();
+            cmd[0] = (uint8_t)((rand() % 3) == 0 ? 0x00 : (rand() % 2 ? 0x80 : 0x84));
+            cmd[1] = ins_pool[rand() % sizeof ins_pool];
+            if (n > 5 && rand() % 2) cmd[4] = (uint8_t)(n - 5);        /* mostly well-formed */
+            memcpy(before, chip_nvm_view(ch), nvm);
+            chip_otp_read(ch, 0, obefore, otp);
+            uint8_t r[300];
+            size_t rl;
+            int sw = tx(cards[k], cmd, n, r, &rl);
+            assert_true(sw > 0);
+            int ok = sw == 0x9000 || (sw >> 8) == 0x61 || (sw >> 8) == 0x62 || (sw >> 8) == 0x63 ||
+                     (sw >> 8) == 0x6C;
+            if (!ok) {
+                uint8_t oafter[64];
+                chip_otp_read(ch, 0, oafter, otp);
+                if (memcmp(before, chip_nvm_view(ch), nvm) || memcmp(obefore, oafter, otp)) {
+                    char hex[700];
+                    hex_encode(cmd, n, hex);
+                    fail_msg("mode %d: %s answered %04X but changed the card", k + 1, hex, sw);
+                }
+            }
+        }
+        free(before);
+        card_close(cards[k]);
+    }
+}
+
 /* ---- power cuts ---- */
 typedef struct tear_ctx {
     card *c;
@@ -699,6 +744,7 @@ int main(void)
         cmocka_unit_test(test_wrong_key_data_under_kt_refused),
         cmocka_unit_test(test_customization_entered_only_once_per_otp),
         cmocka_unit_test(test_any_bytes_in_every_mode_get_a_status_word),
+        cmocka_unit_test(test_error_status_words_leave_card_unchanged),
         cmocka_unit_test(tear_write_serial),
         cmocka_unit_test(tear_unlock),
         cmocka_unit_test(tear_failed_unlock),
