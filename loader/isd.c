@@ -15,6 +15,7 @@
 #include <string.h>
 #include <tomcrypt.h>
 
+#include "isd_gp.h"
 #include "loader_internal.h"
 
 #define ISD_MAX_KEYSETS 16
@@ -156,6 +157,12 @@ static uint16_t isd_dispatch(card_os *os, isd_config *ic, const uint8_t *raw, si
     apdu_command a;
     uint16_t sw = apdu_parse(raw, raw_len, &a);
     if (sw != SW_OK) return sw;
+    if (isd_gp_handles(a.ins, a.p1)) {
+        loader_ram *ram = loader_ram_of(os);
+        isd_gp_ctx g = {os, &ram->session, ic->sets, ic->cfg.n_keysets, ic->aid, (uint8_t)ic->cfg.aid_len,
+                        ram->isd_gp};
+        return isd_gp_command(&g, &a, out, cap, len);
+    }
     if ((a.cla & 0xF0) != 0x80 && !(a.cla == 0x00 && a.ins == 0xCA)) return SW_CLA_NOT_SUPPORTED;
     if (a.ins == 0xCA) return a.nc ? SW_WRONG_LENGTH : isd_get_data(os, ic, &a, out, cap, len);
     int slot = vectored_slot(os, a.ins);
@@ -193,11 +200,13 @@ static uint16_t do_select(card_os *os, isd_config *ic, const apdu_command *a, co
         if (!ram->isd_selected) vm_deselect(os->vm);
         ram->isd_selected = 1;
         scp03_card_reset(&ram->session);
+        isd_gp_forget(ram->isd_gp);
         if (a->p2 == 0x0C) return SW_OK;
         return select_isd_fci(ic, out, len);
     }
     if (a->nc < 5) return SW_FILE_NOT_FOUND;
-    uint16_t sw;
+    uint16_t sw = isd_gp_select_check(os, a->data, (uint8_t)a->nc);
+    if (sw) return sw;   /* INSTALLED but not SELECTABLE, or LOCKED */
     os->applet_ran = 1;
     int rc = vm_select(os->vm, a->data, (uint8_t)a->nc, raw, raw_len, out, cap, len, &sw);
     if (rc == VM_ERR_POWER) return 0;
@@ -248,6 +257,10 @@ uint16_t isd_process(card_os *os, const apdu_command *a, uint8_t *out, size_t ca
         memcpy(out, os->work, n);
         *len = n;
         isd_config_wipe(&ic);
+        if (a->ins == 0x82 && sw == SW_OK && scp03_card_state(&ram->session) == SCP03_STATE_ACTIVE) {
+            /* A new session: an interrupted load of an earlier one goes. */
+            if (isd_gp_session_opened(os, ram->isd_gp) != CHIP_OK) return chip_is_powered(os->chip) ? SW_MEMORY_FAILURE : 0;
+        }
         return sw;
     }
     if (r != SCP03_CARD_PROCESS) {

@@ -28,6 +28,7 @@ typedef struct loader_ram {
     uint8_t isd_selected;        /* the security domain is the current application */
     uint8_t reserved[7];
     scp03_card_session session;  /* the ISD's secure channel */
+    uint8_t isd_gp[8];           /* isd_gp.c: GET STATUS continuation */
 } loader_ram;
 
 /* Work the customization software asked for through the privileged API that
