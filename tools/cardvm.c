@@ -25,6 +25,12 @@ int cmd_pcscd(int argc, char **argv);
 #ifdef CARDVM_HAVE_CMD_VICC
 int cmd_vicc(int argc, char **argv);
 #endif
+#ifdef CARDVM_HAVE_CMD_GP
+int cmd_gp(int argc, char **argv);
+#endif
+#ifdef CARDVM_HAVE_CMD_SCRIPT
+int cmd_script(int argc, char **argv);
+#endif
 
 typedef struct subcommand {
     const char *name;
@@ -50,6 +56,12 @@ static const subcommand subcommands[] = {
 #endif
 #ifdef CARDVM_HAVE_CMD_VICC
     {"vicc", cmd_vicc, "connect a card image to vsmartcard's vpcd (127.0.0.1)"},
+#endif
+#ifdef CARDVM_HAVE_CMD_GP
+    {"gp", cmd_gp, "GlobalPlatform content management over SCP03: list, load, install, delete, put-key"},
+#endif
+#ifdef CARDVM_HAVE_CMD_SCRIPT
+    {"script", cmd_script, "run a script: secure channel, load, install, APDUs with expected answers"},
 #endif
 };
 
