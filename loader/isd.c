@@ -157,6 +157,7 @@ static uint16_t isd_dispatch(card_os *os, isd_config *ic, const uint8_t *raw, si
     apdu_command a;
     uint16_t sw = apdu_parse(raw, raw_len, &a);
     if (sw != SW_OK) return sw;
+    if (broadcast_routes(os, a.ins)) return broadcast_command(os, &a, out, cap, len);   /* seed 004 */
     if (isd_gp_handles(a.ins, a.p1)) {
         loader_ram *ram = loader_ram_of(os);
         isd_gp_ctx g = {os, &ram->session, ic->sets, ic->cfg.n_keysets, ic->aid, (uint8_t)ic->cfg.aid_len,

@@ -220,6 +220,7 @@ uint16_t card_os_process(card_os *os, const apdu_command *a, uint8_t *out, size_
         return get_data ? loader_get_data(os, a, out, cap, out_len) : SW_CONDITIONS_NOT_SATISFIED;
     uint16_t sw;
     os->applet_ran = 0;
+    os->keep_writes_on_error = 0;
     switch (m) {
     case LOADER_MODE_ISSUER:
         sw = issuer_process(os, a, out, cap, out_len);
@@ -229,6 +230,7 @@ uint16_t card_os_process(card_os *os, const apdu_command *a, uint8_t *out, size_
         break;
     default:
         sw = isd_process(os, a, out, cap, out_len);
+        broadcast_after_command(os, sw);
         break;
     }
     /* A LOADER command that fails leaves the card as it was (DESIGN.md
@@ -236,7 +238,8 @@ uint16_t card_os_process(card_os *os, const apdu_command *a, uint8_t *out, size_
      * outside a transaction even when an exception ends the command. The
      * 63Cx of a failed UNLOCK is a warning and keeps its try decrement. */
     int error = !(sw == SW_OK || (sw >> 8) == 0x61 || (sw >> 8) == 0x62 || (sw >> 8) == 0x63);
-    if (sw != 0 && error && !os->applet_ran && chip_is_powered(os->chip) && chip_is_dirty(os->chip)) {
+    if (sw != 0 && error && !os->applet_ran && !os->keep_writes_on_error && chip_is_powered(os->chip) &&
+        chip_is_dirty(os->chip)) {
         chip_rollback(os->chip);
         if (os->vm) vm_reset(os->vm);
         *out_len = 0;

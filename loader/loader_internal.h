@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "apdu.h"
+#include "broadcast.h"
 #include "card_os.h"
 #include "chip.h"
 #include "layout.h"
@@ -29,6 +30,7 @@ typedef struct loader_ram {
     uint8_t reserved[7];
     scp03_card_session session;  /* the ISD's secure channel */
     uint8_t isd_gp[8];           /* isd_gp.c: GET STATUS continuation */
+    broadcast_ram bc;            /* broadcast.c: seed 004 restore data and state */
 } loader_ram;
 
 /* Work the customization software asked for through the privileged API that
@@ -61,6 +63,7 @@ struct card_os {
     vm_extension ext;
     loader_deferred deferred;
     int applet_ran;              /* this command ran applet/vectored bytecode */
+    int keep_writes_on_error;    /* an error answer that must keep its NVM writes (broadcast abort) */
     uint8_t apdu[APDU_MAX_COMMAND];   /* re-encoded command for the VM / SCP03 */
     uint8_t work[CARD_OS_WORK];       /* unwrapped command, plain response */
 };
