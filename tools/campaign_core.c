@@ -96,6 +96,13 @@ int campaign_design(const uint8_t *datasend, size_t len, uint8_t profile, const 
                     const uint8_t kmac[16], const campaign_action *act, size_t chunk,
                     campaign *out, apdu_list *pse)
 {
+    return campaign_design_bk(datasend, len, profile, kos, kmac, act, chunk, NULL, out, pse);
+}
+
+int campaign_design_bk(const uint8_t *datasend, size_t len, uint8_t profile, const uint8_t kos[16],
+                       const uint8_t kmac[16], const campaign_action *act, size_t chunk, const uint8_t bk[32],
+                       campaign *out, apdu_list *pse)
+{
     if (!datasend || !len || len > BCM_MAX_PENDING - 64 || !kos || !out || !pse || chunk < 16 || chunk > 4096)
         return CAMPAIGN_ERR_PARAM;
     if (profile != BROADCAST_PROFILE_FIG3 && profile != BROADCAST_PROFILE_FIG4) return CAMPAIGN_ERR_PARAM;
@@ -120,6 +127,10 @@ int campaign_design(const uint8_t *datasend, size_t len, uint8_t profile, const 
     if (random_bytes(out->id, 8) || random_bytes(bk_enc, 16) || random_bytes(bk_mac, 16) ||
         random_bytes(out->counter, 8) || random_bytes(out->chain, 16))
         goto done;
+    if (bk) {
+        memcpy(bk_enc, bk, 16);
+        memcpy(bk_mac, bk + 16, 16);
+    }
     /* Counter: 8 random bytes then zeros, so no campaign can wrap it. */
     vm_sha256(datasend, len, out->hash);
     build_action(act, out->action, &out->action_len);
@@ -381,7 +392,9 @@ int campaign_build_paut(const campaign *c, const uint8_t master[16], const campa
     d[BCM_SIZE + 2] = (uint8_t)(c->size >> 8);
     d[BCM_SIZE + 3] = (uint8_t)c->size;
     memcpy(d + BCM_KEYS, c->keys, c->keys_len);
-    n = plain_apdu(a, BROADCAST_INS_CHANGE_MODE, BROADCAST_P1_TO_BROADCAST, 0, d, BCM_KEYS + c->keys_len);
+    apdu_command cm = {.cla = 0x80, .ins = BROADCAST_INS_CHANGE_MODE, .p1 = BROADCAST_P1_TO_BROADCAST,
+                       .data = d, .nc = (uint32_t)(BCM_KEYS + c->keys_len), .ne = 256};   /* Le: the R-MAC */
+    n = apdu_encode(&cm, a, sizeof a);
     scp03_wipe(d, sizeof d);
     if (scp03_host_wrap(h, a, n, w, sizeof w, &wn) != SCP03_OK || apdu_list_add(paut, w, wn)) goto done;
     /* AUTHORIZE_ACTION: MAC of DATASEND || action, Le 00 for ST */

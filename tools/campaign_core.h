@@ -68,6 +68,11 @@ int campaign_design(const uint8_t *datasend, size_t len, uint8_t profile, const 
                     const uint8_t kmac[16], const campaign_action *act, size_t chunk,
                     campaign *out, apdu_list *pse);
 
+/* The same with chosen BK-ENC || BK-MAC (tests, reproducible examples). */
+int campaign_design_bk(const uint8_t *datasend, size_t len, uint8_t profile, const uint8_t kos[16],
+                       const uint8_t kmac[16], const campaign_action *act, size_t chunk, const uint8_t bk[32],
+                       campaign *out, apdu_list *pse);
+
 /* Text files (docs/broadcast.md): the campaign record and P_SE. */
 int campaign_save(const char *path, const campaign *c);
 int campaign_load(const char *path, campaign *c);

@@ -1,0 +1,43 @@
+/*
+ * campaign_cards.h — making many USER-mode cards for a campaign (tests,
+ * examples, `cardvm campaign enroll`): the customization software is sealed
+ * and the chip masked once (an ISSUER-mode template image); each card is a
+ * copy of it that goes through its real lifecycle APDUs (SELF TEST, WRITE
+ * SERIAL, UNLOCK, customization, ENTER USER MODE) with its own serial number,
+ * diversification data and static keys derived from the master key
+ * (campaign_derive_keys), plus the common keys Kos and K-MAC.
+ */
+#ifndef CARDVM_CAMPAIGN_CARDS_H
+#define CARDVM_CAMPAIGN_CARDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "campaign_core.h"
+#include "chip.h"
+
+typedef struct campaign_factory {
+    char template_path[1024];
+    uint8_t unlock_key[32];
+    uint8_t hash_code[32];
+    uint8_t kos[16], kmac[16];
+    uint8_t master[16];
+    /* Packages loaded during customization of every card (may be empty). */
+    const uint8_t *const *packages;
+    const size_t *package_lens;
+    size_t n_packages;
+    int fast;                  /* CHIP_SYNC_OFF on the copies (throw-away images) */
+} campaign_factory;
+
+/* Seal and mask the template at template_path. geometry NULL: defaults. */
+int campaign_factory_init(campaign_factory *f, const char *template_path, const chip_geometry *geometry,
+                          const uint8_t master[16], const uint8_t kos[16], const uint8_t kmac[16]);
+
+/* Make the card `id` (serial, div data, KVN, i, ISD AID) at path. */
+int campaign_factory_make(const campaign_factory *f, const char *path, const campaign_card *id);
+
+/* The default identity of card number n: serial 43 56 00 00 + n (BE),
+ * div data from the serial, KVN 30, i 70, ISD A000000151000000, counter 0. */
+void campaign_card_default(uint32_t n, campaign_card *id);
+
+#endif
