@@ -1,0 +1,554 @@
+/*
+ * cmd_campaign.c — `cardvm campaign ROLE ...`: the broadcast OS update of
+ * seed 004 (FIG. 5), one subcommand per role.
+ *
+ *   design    the design system: DATASEND + profile -> campaign record + P_SE
+ *   enroll    the factory (simulation): N USER cards and their registry rows
+ *   server    the management server and its HSM: P_AUT per card (from the
+ *             registry's known counter); --record verifies the terminals'
+ *             ST and reissues P_AUT to the cards whose counter moved
+ *   terminal  plays P_AUT's first part, P_SE and AUTHORIZE_ACTION to one card
+ *   run       all of it over every card of the registry, in one process,
+ *             resumable: cards already updated by this campaign are skipped
+ *   status    counts per status
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <tomcrypt.h>
+
+#include "apdu.h"
+#include "broadcast.h"
+#include "campaign_cards.h"
+#include "campaign_core.h"
+#include "campaign_registry.h"
+#include "card.h"
+#include "cli.h"
+#include "packages.h"
+
+static void help(FILE *f)
+{
+    fprintf(f,
+            "usage: cardvm campaign ROLE [options]   (seed 004 broadcast update, docs/broadcast.md)\n\n"
+            "  design   --package FILE.cvp | --example os-update, --profile 3|4, --kos HEX [--kmac HEX]\n"
+            "           [--install APPLET[:INSTANCE]] [--vector SLOT:METHOD] [--replace] [--chunk N]\n"
+            "           --campaign OUT.cvc --pse OUT.pse\n"
+            "  enroll   --registry DB --dir DIR --count N --master HEX --kos HEX --kmac HEX\n"
+            "           [--first N] [--load FILE.cvp] [--fast]\n"
+            "  server   --registry DB --master HEX --campaign C.cvc [--record]\n"
+            "  terminal --registry DB --pse P.pse --serial HEX [--image FILE]\n"
+            "  run      --registry DB --master HEX --campaign C.cvc --pse P.pse [--fast] [--quiet]\n"
+            "  status   --registry DB [--campaign C.cvc]\n");
+}
+
+typedef struct opts {
+    const char *package, *example, *campaign, *pse, *registry, *dir, *serial, *image, *load;
+    int profile, record, fast, quiet, replace, have_master, have_kos, have_kmac;
+    unsigned long count, first, chunk;
+    uint8_t master[16], kos[16], kmac[16];
+    campaign_action act;
+} opts;
+
+static int hex16(const char *s, uint8_t out[16])
+{
+    return hex_decode(s, out, 16) == 16 ? 0 : -1;
+}
+
+static int parse(int argc, char **argv, opts *o)
+{
+    enum { O_PKG = 256, O_EX, O_PROF, O_KOS, O_KMAC, O_INST, O_VEC, O_REPL, O_CHUNK, O_CAMP, O_PSE, O_REG, O_DIR,
+           O_COUNT, O_FIRST, O_MASTER, O_REC, O_SER, O_IMG, O_FAST, O_QUIET, O_LOAD };
+    static const struct option lo[] = {
+        {"package", 1, 0, O_PKG}, {"example", 1, 0, O_EX}, {"profile", 1, 0, O_PROF}, {"kos", 1, 0, O_KOS},
+        {"kmac", 1, 0, O_KMAC}, {"install", 1, 0, O_INST}, {"vector", 1, 0, O_VEC}, {"replace", 0, 0, O_REPL},
+        {"chunk", 1, 0, O_CHUNK}, {"campaign", 1, 0, O_CAMP}, {"pse", 1, 0, O_PSE}, {"registry", 1, 0, O_REG},
+        {"dir", 1, 0, O_DIR}, {"count", 1, 0, O_COUNT}, {"first", 1, 0, O_FIRST}, {"master", 1, 0, O_MASTER},
+        {"record", 0, 0, O_REC}, {"serial", 1, 0, O_SER}, {"image", 1, 0, O_IMG}, {"fast", 0, 0, O_FAST},
+        {"quiet", 0, 0, O_QUIET}, {"load", 1, 0, O_LOAD}, {0, 0, 0, 0}};
+    memset(o, 0, sizeof *o);
+    o->profile = 3;
+    o->count = 1000;
+    o->first = 1;
+    o->chunk = 224;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        switch (c) {
+        case O_PKG: o->package = optarg; break;
+        case O_EX: o->example = optarg; break;
+        case O_PROF: o->profile = atoi(optarg); break;
+        case O_KOS: if (hex16(optarg, o->kos)) return -1; o->have_kos = 1; break;
+        case O_KMAC: if (hex16(optarg, o->kmac)) return -1; o->have_kmac = 1; break;
+        case O_MASTER: if (hex16(optarg, o->master)) return -1; o->have_master = 1; break;
+        case O_INST: {
+            char buf[128];
+            snprintf(buf, sizeof buf, "%s", optarg);
+            char *colon = strchr(buf, ':');
+            if (colon) *colon = 0;
+            long n = hex_decode(buf, o->act.applet, 16);
+            if (n < 5) return -1;
+            o->act.applet_len = (uint8_t)n;
+            if (colon) {
+                n = hex_decode(colon + 1, o->act.instance, 16);
+                if (n < 5) return -1;
+                o->act.instance_len = (uint8_t)n;
+            }
+            o->act.flags |= BROADCAST_ACT_INSTALL;
+            break;
+        }
+        case O_VEC: {
+            unsigned s, m;
+            if (sscanf(optarg, "%u:%u", &s, &m) != 2 || s >= 16 || m > 0xFFFF) return -1;
+            o->act.slot = (uint8_t)s;
+            o->act.method = (uint16_t)m;
+            o->act.flags |= BROADCAST_ACT_VECTOR;
+            break;
+        }
+        case O_REPL: o->act.flags |= BROADCAST_ACT_REPLACE; break;
+        case O_CHUNK: o->chunk = strtoul(optarg, NULL, 0); break;
+        case O_CAMP: o->campaign = optarg; break;
+        case O_PSE: o->pse = optarg; break;
+        case O_REG: o->registry = optarg; break;
+        case O_DIR: o->dir = optarg; break;
+        case O_COUNT: o->count = strtoul(optarg, NULL, 0); break;
+        case O_FIRST: o->first = strtoul(optarg, NULL, 0); break;
+        case O_REC: o->record = 1; break;
+        case O_SER: o->serial = optarg; break;
+        case O_IMG: o->image = optarg; break;
+        case O_FAST: o->fast = 1; break;
+        case O_QUIET: o->quiet = 1; break;
+        case O_LOAD: o->load = optarg; break;
+        default: return -1;
+        }
+    }
+    return optind == argc ? 0 : -1;
+}
+
+static uint8_t *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    uint8_t *b = NULL;
+    if (!fseek(f, 0, SEEK_END)) {
+        long n = ftell(f);
+        if (n > 0 && !fseek(f, 0, SEEK_SET) && (b = malloc((size_t)n)) && fread(b, 1, (size_t)n, f) != (size_t)n) {
+            free(b);
+            b = NULL;
+        }
+        *len = (size_t)n;
+    }
+    fclose(f);
+    return b;
+}
+
+/* ---- design ---- */
+static int do_design(opts *o)
+{
+    if (!o->campaign || !o->pse || !o->have_kos || (o->profile == 4 && !o->have_kmac) ||
+        (!o->package && !o->example)) {
+        cli_error("campaign", "design: needs --package or --example, --kos (and --kmac for --profile 4), "
+                              "--campaign and --pse");
+        return 2;
+    }
+    uint8_t *owned = NULL;
+    const uint8_t *ds;
+    size_t len = 0;
+    if (o->package) {
+        if (!(owned = read_all(o->package, &len))) {
+            cli_error("campaign", "cannot read %s", o->package);
+            return 1;
+        }
+        ds = owned;
+    } else if (!strcmp(o->example, "os-update")) {
+        ds = example_os_update_package;
+        len = example_os_update_package_len;
+    } else {
+        cli_error("campaign", "--example: os-update");
+        return 2;
+    }
+    campaign c;
+    apdu_list pse = {0};
+    int rc = campaign_design(ds, len, (uint8_t)o->profile, o->kos, o->have_kmac ? o->kmac : NULL, &o->act, o->chunk,
+                             &c, &pse);
+    free(owned);
+    if (rc) {
+        cli_error("campaign", "design failed (%d): not a package, bad chunk size or profile", rc);
+        apdu_list_free(&pse);
+        return 1;
+    }
+    if (campaign_save(o->campaign, &c) || pse_save(o->pse, &pse)) {
+        cli_error("campaign", "cannot write %s / %s", o->campaign, o->pse);
+        apdu_list_free(&pse);
+        return 1;
+    }
+    char id[17];
+    campaign_hex(c.id, 8, id);
+    printf("campaign %s: profile FIG.%d, DATASEND %zu bytes, P_SE %zu commands (%zu bytes), same for all cards\n",
+           id, o->profile, len, pse.n, pse.len);
+    apdu_list_free(&pse);
+    scp03_wipe(&c, sizeof c);
+    return 0;
+}
+
+/* ---- enroll ---- */
+static void progress(const char *what, unsigned long done, unsigned long total, time_t t0, int quiet)
+{
+    if (quiet || !total) return;
+    if (done != total && done % 50) return;
+    int w = 40, k = (int)(done * (unsigned long)w / total);
+    double el = difftime(time(NULL), t0);
+    fprintf(stderr, "\r%-8s [%.*s%*s] %lu/%lu  %.0fs", what, k, "########################################", w - k, "",
+            done, total, el);
+    if (done == total) fputc('\n', stderr);
+    fflush(stderr);
+}
+
+static int do_enroll(opts *o)
+{
+    if (!o->registry || !o->dir || !o->have_master || !o->have_kos || !o->have_kmac || !o->count) {
+        cli_error("campaign", "enroll: needs --registry, --dir, --count, --master, --kos, --kmac");
+        return 2;
+    }
+    mkdir(o->dir, 0777);
+    char tpl[1024];
+    snprintf(tpl, sizeof tpl, "%s/issuer-template.img", o->dir);
+    campaign_factory f;
+    if (campaign_factory_init(&f, tpl, NULL, o->master, o->kos, o->kmac)) return 1;
+    f.fast = o->fast;
+    uint8_t *pkg = NULL;
+    size_t pkg_len = 0;
+    const uint8_t *pkgs[1];
+    size_t lens[1];
+    if (o->load) {
+        if (!(pkg = read_all(o->load, &pkg_len))) {
+            cli_error("campaign", "cannot read %s", o->load);
+            return 1;
+        }
+        pkgs[0] = pkg;
+        lens[0] = pkg_len;
+        f.packages = pkgs;
+        f.package_lens = lens;
+        f.n_packages = 1;
+    }
+    registry *r;
+    if (registry_open(o->registry, &r)) {
+        cli_error("campaign", "cannot open registry %s", o->registry);
+        free(pkg);
+        return 1;
+    }
+    time_t t0 = time(NULL);
+    int status = 0;
+    registry_begin(r);
+    for (unsigned long i = 0; i < o->count; i++) {
+        campaign_card id;
+        campaign_card_default((uint32_t)(o->first + i), &id);
+        char path[1200], s[17];
+        campaign_hex(id.serial, 8, s);
+        snprintf(path, sizeof path, "%s/card-%s.img", o->dir, s);
+        if (campaign_factory_make(&f, path, &id) || registry_add(r, &id, path)) {
+            cli_error("campaign", "enroll: card %s failed", s);
+            status = 1;
+            break;
+        }
+        progress("enroll", i + 1, o->count, t0, o->quiet);
+    }
+    registry_commit(r);
+    registry_close(r);
+    remove(tpl);
+    free(pkg);
+    scp03_wipe(&f, sizeof f);
+    if (!status) printf("enrolled %lu cards in %s (registry %s)\n", o->count, o->dir, o->registry);
+    return status;
+}
+
+/* ---- server ---- */
+static int issue_paut(registry *r, const campaign *c, const char *cid, const uint8_t master[16], registry_card *rc)
+{
+    uint8_t hc[8];
+    if (rng_get_bytes(hc, 8, NULL) != 8) return CAMPAIGN_ERR_CRYPTO;
+    apdu_list p = {0};
+    int rv = campaign_build_paut(c, master, &rc->id, hc, &p, NULL);
+    if (!rv) rv = registry_set_paut(r, rc->id.serial, cid, hc, &p, rc->attempts + 1);
+    if (!rv) {
+        memcpy(rc->hc, hc, 8);
+        apdu_list_free(&rc->paut);
+        rc->paut = p;
+        rc->attempts++;
+    } else {
+        apdu_list_free(&p);
+    }
+    return rv;
+}
+
+/* Verify the reply a terminal brought back; record ST. */
+static int record_reply(registry *r, const campaign *c, const uint8_t master[16], registry_card *rc,
+                        const uint8_t *reply, size_t reply_len)
+{
+    scp03_host_session h;
+    apdu_list p = {0};
+    int rv = campaign_build_paut(c, master, &rc->id, rc->hc, &p, &h);   /* same host session again */
+    apdu_list_free(&p);
+    if (rv) return rv;
+    campaign_st st;
+    rv = campaign_check_st(c, &rc->id, &h, reply, reply_len, &st);
+    scp03_host_close(&h);
+    if (rv) return registry_set_status(r, rc->id.serial, "failed", rc->id.counter, NULL, 0, 0) ? CAMPAIGN_ERR_IO : rv;
+    uint8_t stb[64];
+    size_t n = 0;
+    stb[n++] = st.action;
+    memcpy(stb + n, st.hash, 32);
+    n += 32;
+    memcpy(stb + n, st.serial, 8);
+    n += 8;
+    stb[n++] = (uint8_t)(st.counter >> 16);
+    stb[n++] = (uint8_t)(st.counter >> 8);
+    stb[n++] = (uint8_t)st.counter;
+    memcpy(stb + n, st.campaign, 8);
+    n += 8;
+    return registry_set_status(r, rc->id.serial, "updated", st.counter, stb, n, 1);
+}
+
+static int open_reg_campaign(opts *o, registry **r, campaign *c, char cid[17])
+{
+    if (!o->registry || !o->campaign || !o->have_master) {
+        cli_error("campaign", "needs --registry, --campaign and --master");
+        return 2;
+    }
+    if (campaign_load(o->campaign, c)) {
+        cli_error("campaign", "%s: not a campaign record", o->campaign);
+        return 1;
+    }
+    campaign_hex(c->id, 8, cid);
+    if (registry_open(o->registry, r)) {
+        cli_error("campaign", "cannot open registry %s", o->registry);
+        return 1;
+    }
+    return 0;
+}
+
+static int do_server(opts *o)
+{
+    registry *r;
+    campaign c;
+    char cid[17];
+    int st = open_reg_campaign(o, &r, &c, cid);
+    if (st) return st;
+    long total = registry_count(r, NULL, NULL);
+    uint8_t (*serials)[8] = malloc((size_t)(total > 0 ? total : 1) * 8);
+    size_t n = serials ? registry_serials(r, serials, (size_t)total) : 0;
+    unsigned long issued = 0, updated = 0, failed = 0, reissued = 0;
+    registry_begin(r);
+    for (size_t i = 0; i < n; i++) {
+        registry_card rc;
+        if (registry_get(r, serials[i], &rc)) continue;
+        int same = !strcmp(rc.campaign, cid);
+        if (o->record) {
+            if (same && !strcmp(rc.status, "played")) {
+                if (record_reply(r, &c, o->master, &rc, rc.reply, rc.reply_len) == 0) updated++;
+                else failed++;
+            } else if (same && !strcmp(rc.status, "stale")) {
+                if (!issue_paut(r, &c, cid, o->master, &rc)) reissued++;
+            }
+        } else if (!same || (strcmp(rc.status, "updated") && strcmp(rc.status, "prepared"))) {
+            if (!same) rc.attempts = 0;
+            if (!issue_paut(r, &c, cid, o->master, &rc)) issued++;
+        }
+        apdu_list_free(&rc.paut);
+    }
+    registry_commit(r);
+    if (o->record) printf("recorded: %lu updated, %lu failed, %lu P_AUT reissued\n", updated, failed, reissued);
+    else printf("issued %lu P_AUT for campaign %s\n", issued, cid);
+    free(serials);
+    registry_close(r);
+    return 0;
+}
+
+/* ---- terminal ---- */
+static int send_transport(void *ctx, const uint8_t *cmd, size_t n, uint8_t *rsp, size_t cap, size_t *rlen)
+{
+    return transport_transmit(ctx, cmd, n, rsp, cap, rlen);
+}
+
+static int do_terminal(opts *o)
+{
+    if (!o->registry || !o->pse || !o->serial) {
+        cli_error("campaign", "terminal: needs --registry, --pse and --serial");
+        return 2;
+    }
+    uint8_t serial[8];
+    if (hex_decode(o->serial, serial, 8) != 8) return 2;
+    registry *r;
+    if (registry_open(o->registry, &r)) return 1;
+    registry_card rc;
+    apdu_list pse = {0};
+    int status = 1;
+    if (registry_get(r, serial, &rc) || !rc.paut.n || strcmp(rc.status, "prepared")) {
+        cli_error("campaign", "terminal: no P_AUT waiting for card %s", o->serial);
+        goto out;
+    }
+    if (pse_load(o->pse, &pse)) {
+        cli_error("campaign", "%s: not a P_SE file", o->pse);
+        goto out;
+    }
+    transport *t = cli_open_card(o->image ? o->image : rc.image, NULL);
+    if (!t) goto out;
+    uint8_t st[600];
+    size_t stn = 0;
+    uint32_t rep = 0;
+    uint16_t sw = 0;
+    int rv = campaign_play(send_transport, t, &rc.paut, &pse, st, sizeof st, &stn, &rep, &sw);
+    transport_close(t);
+    if (rv == CAMPAIGN_OK) {
+        registry_set_status(r, serial, "played", rc.id.counter, st, stn, 0);
+        char h[1300];
+        campaign_hex(st, stn, h);
+        printf("ST (for the server, under R-MAC/R-ENC): %s\n", h);
+        status = 0;
+    } else if (rv == CAMPAIGN_ERR_STALE) {
+        registry_set_status(r, serial, "stale", rep, NULL, 0, 0);
+        printf("card %s: sequence counter moved (now %u): the server must reissue P_AUT\n", o->serial, rep);
+    } else {
+        registry_set_status(r, serial, "failed", rc.id.counter, NULL, 0, 0);
+        printf("card %s: failed with SW %04X\n", o->serial, sw);
+    }
+out:
+    apdu_list_free(&rc.paut);
+    apdu_list_free(&pse);
+    registry_close(r);
+    return status;
+}
+
+/* ---- run ---- */
+static int send_card(void *ctx, const uint8_t *cmd, size_t n, uint8_t *rsp, size_t cap, size_t *rlen)
+{
+    return card_transmit(ctx, cmd, n, rsp, cap, rlen);
+}
+
+static int do_run(opts *o)
+{
+    registry *r;
+    campaign c;
+    char cid[17];
+    int st = open_reg_campaign(o, &r, &c, cid);
+    if (st) return st;
+    apdu_list pse = {0};
+    if (!o->pse || pse_load(o->pse, &pse)) {
+        cli_error("campaign", "run: --pse: not a P_SE file");
+        registry_close(r);
+        return 1;
+    }
+    long total = registry_count(r, NULL, NULL);
+    uint8_t (*serials)[8] = malloc((size_t)(total > 0 ? total : 1) * 8);
+    size_t n = serials ? registry_serials(r, serials, (size_t)total) : 0;
+    unsigned long updated = 0, failed = 0, retried = 0, skipped = 0;
+    time_t t0 = time(NULL);
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    registry_begin(r);
+    for (size_t i = 0; i < n; i++) {
+        registry_card rc;
+        if (registry_get(r, serials[i], &rc)) continue;
+        if (!strcmp(rc.campaign, cid) && !strcmp(rc.status, "updated")) {
+            skipped++;
+            apdu_list_free(&rc.paut);
+            progress("run", i + 1, n, t0, o->quiet);
+            continue;
+        }
+        if (strcmp(rc.campaign, cid)) rc.attempts = 0;
+        card *cd = NULL;
+        char err[256];
+        int ok = 0;
+        if (card_open(rc.image, &cd, err, sizeof err) == 0) {
+            if (o->fast) chip_set_sync(card_chip(cd), CHIP_SYNC_OFF);
+            for (int attempt = 0; attempt < 2 && !ok; attempt++) {
+                int need = strcmp(rc.campaign, cid) || strcmp(rc.status, "prepared") || !rc.paut.n || attempt;
+                if (need && issue_paut(r, &c, cid, o->master, &rc)) break;
+                card_power(cd, CARD_COLD, NULL, NULL);
+                uint8_t reply[600];
+                size_t rn = 0;
+                uint32_t rep = 0;
+                uint16_t sw = 0;
+                int rv = campaign_play(send_card, cd, &rc.paut, &pse, reply, sizeof reply, &rn, &rep, &sw);
+                if (rv == CAMPAIGN_OK) {
+                    ok = record_reply(r, &c, o->master, &rc, reply, rn) == 0;
+                    break;
+                }
+                if (rv != CAMPAIGN_ERR_STALE) break;
+                /* the counter moved: the server learns it and reissues once */
+                rc.id.counter = rep;
+                registry_set_status(r, rc.id.serial, "stale", rep, NULL, 0, 0);
+                retried++;
+            }
+            card_close(cd);
+        }
+        if (ok) updated++;
+        else {
+            failed++;
+            registry_set_status(r, rc.id.serial, "failed", rc.id.counter, NULL, 0, 0);
+        }
+        apdu_list_free(&rc.paut);
+        if ((i + 1) % 100 == 0) {   /* resumable: progress is durable every 100 cards */
+            registry_commit(r);
+            registry_begin(r);
+        }
+        progress("run", i + 1, n, t0, o->quiet);
+    }
+    registry_commit(r);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    double secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+    printf("campaign %s: %zu cards: %lu updated, %lu failed, %lu retried, %lu already updated; %.2f s (%.0f cards/s)\n",
+           cid, n, updated, failed, retried, skipped, secs, secs > 0 ? (double)(updated) / secs : 0.0);
+    free(serials);
+    apdu_list_free(&pse);
+    registry_close(r);
+    return failed ? 1 : 0;
+}
+
+static int do_status(opts *o)
+{
+    if (!o->registry) return 2;
+    registry *r;
+    if (registry_open(o->registry, &r)) return 1;
+    printf("cards: %ld\n", registry_count(r, NULL, NULL));
+    if (o->campaign) {
+        campaign c;
+        char cid[17];
+        if (!campaign_load(o->campaign, &c)) {
+            campaign_hex(c.id, 8, cid);
+            static const char *sts[] = {"prepared", "played", "stale", "updated", "failed"};
+            for (int i = 0; i < 5; i++) printf("%-9s %ld\n", sts[i], registry_count(r, cid, sts[i]));
+        }
+    }
+    registry_close(r);
+    return 0;
+}
+
+int cmd_campaign(int argc, char **argv)
+{
+    if (argc < 2 || cli_wants_help(argc, argv)) {
+        help(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *role = argv[1];
+    opts o;
+    if (parse(argc - 1, argv + 1, &o)) {
+        help(stderr);
+        return 2;
+    }
+    int rc;
+    if (!strcmp(role, "design")) rc = do_design(&o);
+    else if (!strcmp(role, "enroll")) rc = do_enroll(&o);
+    else if (!strcmp(role, "server")) rc = do_server(&o);
+    else if (!strcmp(role, "terminal")) rc = do_terminal(&o);
+    else if (!strcmp(role, "run")) rc = do_run(&o);
+    else if (!strcmp(role, "status")) rc = do_status(&o);
+    else {
+        help(stderr);
+        rc = 2;
+    }
+    scp03_wipe(&o, sizeof o);
+    return rc;
+}
