@@ -550,6 +550,24 @@ static uint16_t do_install(const isd_gp_ctx *g, const apdu_command *a, uint8_t *
 }
 
 /* ---- DELETE ---- */
+/* Packages the card's own code stands on: masked in ROM, or named by the
+ * vector table (the vectored commands would lose their code). */
+static int protected_package(card_os *os, const uint8_t *aid, uint8_t len)
+{
+    for (uint8_t slot = 0; slot < LOADER_VECTOR_SLOTS; slot++) {
+        uint8_t va[16], vl;
+        uint16_t m;
+        if (vectors_get(os->chip, slot, va, &vl, &m) == CHIP_OK && vl == len && memcmp(va, aid, len) == 0) return 1;
+    }
+    const uint8_t *rom = chip_rom_view(os->chip);
+    for (unsigned i = 0; i < os->rom.n_masked; i++) {
+        const uint8_t *b = rom + os->rom.masked_off[i];
+        /* package header: "CVPK" format kind flags(2) major minor, AID len, AID */
+        if (os->rom.masked_len[i] >= 11u + len && b[10] == len && memcmp(b + 11, aid, len) == 0) return 1;
+    }
+    return 0;
+}
+
 static uint16_t delete_instance(const isd_gp_ctx *g, const uint8_t *aid, uint8_t len)
 {
     int rc = vm_delete_instance(g->os->vm, aid, len);
@@ -576,7 +594,8 @@ static uint16_t do_delete(const isd_gp_ctx *g, const apdu_command *a, uint8_t *o
     if (is_instance) {
         sw = delete_instance(g, aid, al);
     } else if (find_package(vm, aid, al, &pi) == 0) {
-        if (pi.privileged || (pi.kind != VM_PKG_APPLET && pi.kind != VM_PKG_LIBRARY))
+        if (pi.privileged || (pi.kind != VM_PKG_APPLET && pi.kind != VM_PKG_LIBRARY) ||
+            protected_package(g->os, aid, al))
             return SW_CONDITIONS_NOT_SATISFIED;
         if (a->p2 == 0x80) {
             /* related objects: every instance of the package */

@@ -193,8 +193,10 @@ int gp_open(gp_session *gp, const gp_keys *keys, uint8_t level, const uint8_t *i
     if (*sw != 0x9000) return 0;
     int r = scp03_host_check_initialize_update_response(&gp->h, rsp, rl);
     if (r != SCP03_OK) {
-        snprintf(gp->err, sizeof gp->err, r == SCP03_ERR_AUTH ? "card cryptogram mismatch: wrong keys"
-                                          : "unexpected INITIALIZE UPDATE response (%d)", r);
+        if (r == SCP03_ERR_AUTH || r == SCP03_ERR_CHALLENGE)
+            snprintf(gp->err, sizeof gp->err, "card cryptogram mismatch: wrong keys");
+        else
+            snprintf(gp->err, sizeof gp->err, "unexpected INITIALIZE UPDATE response (%d)", r);
         return -1;
     }
     if (scp03_host_external_authenticate(&gp->h, level, apdu, sizeof apdu, &n) != SCP03_OK) {
@@ -318,9 +320,19 @@ int gp_load_package(gp_session *gp, const uint8_t *blob, size_t len, int with_ha
 {
     uint8_t aid[16], al;
     *failed_block = -1;
-    if (len > 0xFFFF || gp_package_aids(blob, len, aid, &al, NULL, NULL)) {
-        snprintf(gp->err, sizeof gp->err, "not a package file (.cvp)");
+    if (len > 0xFFFF) {
+        snprintf(gp->err, sizeof gp->err, "package larger than 64 KiB");
         return -1;
+    }
+    if (gp_package_aids(blob, len, aid, &al, NULL, NULL)) {
+        /* not well formed: send it anyway (the card is the judge) when the
+         * header names an AID */
+        if (len < 16 || memcmp(blob, "CVPK", 4) || blob[10] < 5 || blob[10] > 16 || len < 11u + blob[10]) {
+            snprintf(gp->err, sizeof gp->err, "not a package file (.cvp)");
+            return -1;
+        }
+        al = blob[10];
+        memcpy(aid, blob + 11, al);
     }
     uint8_t d[128];
     size_t n = 0;
