@@ -539,6 +539,37 @@ static void step_E38_wrong_mac_erases_pending(void **s)
     card_close(c);
 }
 
+/* E40 refused (the applet to install does not exist): nothing of the
+ * activation stays, and the pending data is erased durably. */
+static void neg_activation_failure_leaves_old_state(void **s)
+{
+    (void)s;
+    card *c = fresh_card("actfail.img");
+    campaign cp;
+    apdu_list pse = {0};
+    campaign_action ins = {.flags = BROADCAST_ACT_INSTALL | BROADCAST_ACT_VECTOR, .applet_len = 8};
+    memset(ins.applet, 0xEE, 8);
+    assert_int_equal(campaign_design_bk(example_os_update_package, example_os_update_package_len, 3, kos, NULL, &ins,
+                                        64, bk, &cp, &pse), 0);
+    unsigned pk = package_count(c);
+    uint16_t sw;
+    assert_int_equal(run_campaign(&cp, &pse, c, &sw), CAMPAIGN_ERR_CARD);
+    assert_int_not_equal(sw, 0x9000);
+    assert_false(pending_present(c));
+    assert_int_equal(package_count(c), pk);
+    assert_int_equal(vector0_is_update(c), 0);
+    /* durable: reopen the image */
+    card_close(c);
+    card *c2;
+    char err[256];
+    assert_int_equal(card_open(path_of("actfail.img"), &c2, err, sizeof err), 0);
+    card_power(c2, CARD_COLD, NULL, NULL);
+    assert_false(pending_present(c2));
+    assert_int_equal(package_count(c2), pk);
+    card_close(c2);
+    apdu_list_free(&pse);
+}
+
 static void neg_authorize_without_pending(void **s)
 {
     (void)s;
@@ -853,6 +884,7 @@ int main(void)
         cmocka_unit_test(neg_tampered_di),
         cmocka_unit_test(neg_reordered_and_missing_cmdi),
         cmocka_unit_test(neg_authorize_without_pending),
+        cmocka_unit_test(neg_activation_failure_leaves_old_state),
         cmocka_unit_test(neg_reset_in_broadcast_mode),
         cmocka_unit_test(neg_other_command_in_broadcast_mode_aborts),
         cmocka_unit_test(fig5_replayed_paut_is_refused),
