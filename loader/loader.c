@@ -118,6 +118,13 @@ int card_os_attach(chip *c, card_os **out)
         rc = vm_create(c, NULL, &os->vm);
         if (rc) rc = CHIP_ERR_FORMAT;
         else custom_init_extension(os);
+        /* Masked packages run in place from ROM (verified at every open).
+         * EXISTS: an image from before, with the package copied in NVM. */
+        for (unsigned i = 0; !rc && i < os->rom.n_masked; i++) {
+            int vrc = vm_register_rom_package(os->vm, os->rom.masked_off[i], os->rom.masked_len[i], NULL, 0);
+            if (vrc && vrc != VM_ERR_EXISTS) rc = CHIP_ERR_FORMAT;
+        }
+        if (rc && os->vm) vm_destroy(os->vm);
     }
     if (rc) {
         free(os);

@@ -14,6 +14,11 @@ static void put32le(uint8_t *p, uint32_t v)
     for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
 }
 
+static uint32_t get32le(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 static int fail(char *err, size_t errlen, const char *msg, int rc)
 {
     if (err && errlen) snprintf(err, errlen, "%s", msg);
@@ -78,12 +83,13 @@ int loader_mask(const char *path, const loader_mask_params *p, char *err, size_t
                                                      : chip_strerror(rc), rc);
     }
 
-    /* The masked bytecode is part of the chip from now on. */
+    /* The masked bytecode runs in place from ROM: verify it there and create
+     * its statics records now (later opens find them, writing nothing). */
     vm_runtime *vm;
     rc = vm_create(c, NULL, &vm);
     for (size_t i = 0; !rc && i < p->n_masked; i++) {
         char verr[160];
-        int vrc = vm_load_package(vm, p->masked[i], p->masked_len[i], 0, verr, sizeof verr);
+        int vrc = vm_register_rom_package(vm, get32le(d + 40 + 8 * i), get32le(d + 44 + 8 * i), verr, sizeof verr);
         if (vrc) {
             char msg[256];
             snprintf(msg, sizeof msg, "masked package %zu refused: %s", i + 1, verr[0] ? verr : vm_strerror(vrc));

@@ -92,8 +92,8 @@ int cmd_info(int argc, char **argv)
                 vm_package_info pi;
                 for (unsigned i = 0; vm_package_info_at(vm, i, &pi) == VM_OK; i++) {
                     hex_encode(pi.aid, pi.aid_len, hex);
-                    printf("package:      %s v%u.%u %s, %u bytes, %u bytes of NVM\n", hex, pi.major, pi.minor,
-                           pi.kind <= 4 ? kinds[pi.kind] : "?", pi.blob_size, pi.nvm_used);
+                    printf("package:      %s v%u.%u %s, %u bytes%s, %u bytes of NVM\n", hex, pi.major, pi.minor,
+                           pi.kind <= 4 ? kinds[pi.kind] : "?", pi.blob_size, pi.masked ? " masked (ROM)" : "", pi.nvm_used);
                 }
                 vm_applet_info ai;
                 for (unsigned i = 0; vm_applet_info_at(vm, i, &ai) == VM_OK; i++) {

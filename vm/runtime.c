@@ -413,40 +413,65 @@ static void unload_slot(vm_runtime *rt, unsigned slot)
     vm_lpkg *lp = &rt->pkgs[slot];
     vm_pkg_free(&lp->pkg);
     free(lp->cpr);
-    free(lp->blob);
+    if (!lp->masked)
+        free((void *)(uintptr_t)lp->blob);
     memset(lp, 0, sizeof *lp);
 }
 
 /* Set up host state of slot from a blob (already verified, or re-checked by
- * hash at reload). */
+ * hash at reload). A masked package's blob is used in place (ROM view), its
+ * statics are in the VM_TAG_ROMPKG record at rec_off. The NVM/RAM counters
+ * already gathered for the slot (objects met earlier in a vm_reset scan) are
+ * kept. */
 static int attach_package(vm_runtime *rt, unsigned slot, const uint8_t *blob, uint32_t len, uint8_t privileged,
-                          uint32_t rec_off)
+                          uint32_t rec_off, uint8_t masked)
 {
     vm_lpkg *lp = &rt->pkgs[slot];
+    uint32_t nvm_used = lp->nvm_used, ram_used = lp->ram_used;
+    uint8_t *copy = NULL;
     memset(lp, 0, sizeof *lp);
-    lp->blob = malloc(len);
-    if (!lp->blob)
-        return VM_ERR_NOMEM;
-    memcpy(lp->blob, blob, len);
-    if (vm_pkg_parse(lp->blob, len, &lp->pkg, NULL, 0) != VM_OK) {
-        free(lp->blob);
-        lp->blob = NULL;
+    lp->nvm_used = nvm_used;
+    lp->ram_used = ram_used;
+    if (!masked) {
+        copy = malloc(len);
+        if (!copy)
+            return VM_ERR_NOMEM;
+        memcpy(copy, blob, len);
+        blob = copy;
+    }
+    if (vm_pkg_parse(blob, len, &lp->pkg, NULL, 0) != VM_OK) {
+        free(copy);
         return VM_ERR_CORRUPT;
     }
     lp->cpr = calloc(lp->pkg.cp_count ? lp->pkg.cp_count : 1, sizeof *lp->cpr);
     if (!lp->cpr) {
         vm_pkg_free(&lp->pkg);
-        free(lp->blob);
-        lp->blob = NULL;
+        free(copy);
         return VM_ERR_NOMEM;
     }
+    lp->blob = blob;
     lp->used = 1;
+    lp->masked = masked;
     lp->privileged = privileged;
     lp->rec_off = rec_off;
-    lp->statics_off = rec_off + VM_PKG_REC_HDR + len;
-    lp->nvm_used += VM_PKG_REC_HDR + len + 2u * lp->pkg.static_count;
+    if (masked) {
+        lp->statics_off = rec_off + VM_ROMPKG_REC_HDR;
+        lp->nvm_used += VM_ROMPKG_REC_HDR + 2u * lp->pkg.static_count;
+    } else {
+        lp->statics_off = rec_off + VM_PKG_REC_HDR + len;
+        lp->nvm_used += VM_PKG_REC_HDR + len + 2u * lp->pkg.static_count;
+    }
     resolve_cp(rt, lp);
     return VM_OK;
+}
+
+/* A slot no package uses and no masked package has reserved; 0 if none. */
+static unsigned free_slot(const vm_runtime *rt)
+{
+    for (unsigned s = 1; s <= VM_MAX_PACKAGES; s++)
+        if (!rt->pkgs[s].used && !rt->rom_rec[s])
+            return s;
+    return 0;
 }
 
 static int find_package(vm_runtime *rt, const uint8_t *aid, uint8_t len)
@@ -457,14 +482,21 @@ static int find_package(vm_runtime *rt, const uint8_t *aid, uint8_t len)
     return -1;
 }
 
+/* An instance that can run: its package is attached (always true once
+ * vm_reset has checked the instances; kept as a guard). */
+static int inst_live(const vm_runtime *rt, unsigned i)
+{
+    return rt->insts[i].used && rt->pkgs[rt->insts[i].pkg].used;
+}
+
 static int find_instance(vm_runtime *rt, const uint8_t *aid, uint8_t len, int partial)
 {
     for (unsigned i = 0; i < VM_MAX_INSTANCES; i++)
-        if (rt->insts[i].used && rt->insts[i].aid.len == len && !memcmp(rt->insts[i].aid.b, aid, len))
+        if (inst_live(rt, i) && rt->insts[i].aid.len == len && !memcmp(rt->insts[i].aid.b, aid, len))
             return (int)i;
     if (partial)
         for (unsigned i = 0; i < VM_MAX_INSTANCES; i++)
-            if (rt->insts[i].used && rt->insts[i].aid.len >= len && !memcmp(rt->insts[i].aid.b, aid, len))
+            if (inst_live(rt, i) && rt->insts[i].aid.len >= len && !memcmp(rt->insts[i].aid.b, aid, len))
                 return (int)i;
     return -1;
 }
@@ -501,10 +533,7 @@ int vm_load_package(vm_runtime *rt, const uint8_t *blob, size_t len, unsigned fl
             goto out;
         }
     }
-    unsigned slot = 0;
-    for (unsigned s = 1; s <= VM_MAX_PACKAGES && !slot; s++)
-        if (!rt->pkgs[s].used)
-            slot = s;
+    unsigned slot = free_slot(rt);
     uint32_t size = VM_PKG_REC_HDR + (uint32_t)len + 2u * p.static_count;
     if (!slot || (rt->cfg.package_quota && size > rt->cfg.package_quota)) {
         if (err && errlen)
@@ -530,7 +559,7 @@ int vm_load_package(vm_runtime *rt, const uint8_t *blob, size_t len, unsigned fl
             chip_nvm_free(rt->chip, off);
         goto out;
     }
-    rc = attach_package(rt, slot, blob, (uint32_t)len, (flags & VM_LOAD_PRIVILEGED) ? 1 : 0, off);
+    rc = attach_package(rt, slot, blob, (uint32_t)len, (flags & VM_LOAD_PRIVILEGED) ? 1 : 0, off, 0);
     if (rc != VM_OK)
         chip_nvm_free(rt->chip, off);
 out:
@@ -538,11 +567,155 @@ out:
     return rc;
 }
 
+/* ---- masked packages (executed in place from ROM) ---- */
+
+/* The slot whose VM_TAG_ROMPKG record names this AID, or 0. */
+static unsigned rom_slot_of(const vm_runtime *rt, const vm_aid *aid)
+{
+    for (unsigned s = 1; s <= VM_MAX_PACKAGES; s++) {
+        const uint8_t *r = rt->rom_rec[s] ? rt->nvm + rt->rom_rec[s] : NULL;
+        if (r && r[12] == aid->len && !memcmp(r + 13, aid->b, aid->len))
+            return s;
+    }
+    return 0;
+}
+
+static int rom_region_ok(vm_runtime *rt, uint32_t off, uint32_t len)
+{
+    const chip_geometry *g = chip_get_geometry(rt->chip);
+    return chip_rom_view(rt->chip) && len != 0 && off <= g->rom_size && len <= g->rom_size - off;
+}
+
+/* vm_reset: attach the masked package of slot s from its record (the blob
+ * was verified when the record was made; the parser re-checks its hash). */
+static int rom_reattach(vm_runtime *rt, unsigned s)
+{
+    const uint8_t *r = rt->nvm + rt->rom_rec[s];
+    uint32_t off = log_get32(r + 4), len = log_get32(r + 8);
+    if (!rom_region_ok(rt, off, len))
+        return VM_ERR_CORRUPT;
+    int rc = attach_package(rt, s, chip_rom_view(rt->chip) + off, len, 0, rt->rom_rec[s], 1);
+    if (rc == VM_OK && (rt->pkgs[s].pkg.aid.len != r[12] || memcmp(rt->pkgs[s].pkg.aid.b, r + 13, r[12]) ||
+                        rt->rom_rec_size[s] < VM_ROMPKG_REC_HDR + 2u * rt->pkgs[s].pkg.static_count)) {
+        unload_slot(rt, s);
+        rc = VM_ERR_CORRUPT;
+    }
+    return rc;
+}
+
+/* Verify (when asked) and attach the ROM package at [off, off+len), finding
+ * its statics record or creating it (the only NVM write, once per card). */
+static int rom_attach(vm_runtime *rt, uint32_t off, uint32_t len, int verify, char *err, size_t errlen)
+{
+    if (!rom_region_ok(rt, off, len)) {
+        if (err && errlen)
+            snprintf(err, errlen, "region outside ROM");
+        return VM_ERR_ARG;
+    }
+    const uint8_t *blob = chip_rom_view(rt->chip) + off;
+    vm_package p;
+    int rc = vm_pkg_parse(blob, len, &p, err, errlen);
+    if (rc != VM_OK)
+        return rc;
+    if (verify && (rc = vm_pkg_verify(&p, rt->ext, 0, err, errlen)) != VM_OK)
+        goto out;
+    int s = find_package(rt, p.aid.b, p.aid.len);
+    if (s >= 0 && rt->pkgs[s].masked && rt->pkgs[s].blob == blob && rt->pkgs[s].pkg.len == len) {
+        rc = VM_OK;   /* already attached from its record by vm_reset */
+        goto out;
+    }
+    if (s >= 0) {
+        if (err && errlen)
+            snprintf(err, errlen, "package AID already loaded");
+        rc = VM_ERR_EXISTS;
+        goto out;
+    }
+    for (unsigned i = 0; i < p.import_count; i++) {
+        int t = find_package(rt, p.imports[i].aid.b, p.imports[i].aid.len);
+        if (t < 0 || rt->pkgs[t].pkg.major != p.imports[i].major || rt->pkgs[t].pkg.minor < p.imports[i].minor) {
+            if (err && errlen)
+                snprintf(err, errlen, "import %u not present in a compatible version", i);
+            rc = VM_ERR_DEPENDENCY;
+            goto out;
+        }
+    }
+    uint32_t size = VM_ROMPKG_REC_HDR + 2u * p.static_count;
+    unsigned slot = rom_slot_of(rt, &p.aid);
+    uint8_t hdr[VM_ROMPKG_REC_HDR] = { 2, 0, 0, 0 };
+    log_put32(hdr + 4, off);
+    log_put32(hdr + 8, len);
+    if (slot) {
+        /* Its record exists but did not attach (another ROM region?). */
+        if (rt->rom_rec_size[slot] < size) {
+            if (err && errlen)
+                snprintf(err, errlen, "statics record of the masked package is corrupt");
+            rc = VM_ERR_CORRUPT;
+            goto out;
+        }
+        if ((rc = chip_rc(chip_nvm_write(rt->chip, rt->rom_rec[slot] + 4, hdr + 4, 8))) != VM_OK)
+            goto out;
+    } else {
+        slot = free_slot(rt);
+        if (!slot) {
+            if (err && errlen)
+                snprintf(err, errlen, "no room for another package");
+            rc = VM_ERR_FULL;
+            goto out;
+        }
+        uint32_t roff;
+        rc = chip_rc(chip_nvm_alloc(rt->chip, VM_TAG_ROMPKG, (uint16_t)slot, size, &roff));
+        if (rc != VM_OK) {
+            if (err && errlen)
+                snprintf(err, errlen, "%s", rc == VM_ERR_FULL ? "NVM full" : vm_strerror(rc));
+            goto out;
+        }
+        hdr[1] = (uint8_t)slot;
+        hdr[12] = p.aid.len;
+        memcpy(hdr + 13, p.aid.b, p.aid.len);
+        if ((rc = chip_rc(chip_nvm_write(rt->chip, roff, hdr, sizeof hdr))) != VM_OK ||
+            (p.static_count &&
+             (rc = chip_rc(chip_nvm_write(rt->chip, roff + VM_ROMPKG_REC_HDR, p.statics,
+                                          2u * p.static_count))) != VM_OK)) {
+            if (rc != VM_ERR_POWER)
+                chip_nvm_free(rt->chip, roff);
+            goto out;
+        }
+        rt->rom_rec[slot] = roff;
+        rt->rom_rec_size[slot] = size;
+    }
+    rc = attach_package(rt, slot, blob, len, 0, rt->rom_rec[slot], 1);
+out:
+    vm_pkg_free(&p);
+    return rc;
+}
+
+int vm_register_rom_package(vm_runtime *rt, uint32_t rom_offset, uint32_t len, char *err, size_t errlen)
+{
+    if (err && errlen)
+        err[0] = 0;
+    if (!rt)
+        return VM_ERR_ARG;
+    int rc = rom_attach(rt, rom_offset, len, 1, err, errlen);
+    if (rc != VM_OK)
+        return rc;
+    for (unsigned i = 0; i < rt->rom_count; i++)
+        if (rt->rom[i].off == rom_offset && rt->rom[i].len == len)
+            return VM_OK;
+    if (rt->rom_count < VM_MAX_PACKAGES) {
+        rt->rom[rt->rom_count].off = rom_offset;
+        rt->rom[rt->rom_count].len = len;
+        rt->rom_count++;
+    }
+    return VM_OK;
+}
+
 int vm_delete_package(vm_runtime *rt, const uint8_t *aid, uint8_t aid_len)
 {
     int s = find_package(rt, aid, aid_len);
     if (s < 0)
         return VM_ERR_NOTFOUND;
+    if (rt->pkgs[s].masked)
+        return VM_ERR_STATE;   /* ROM code is part of the chip */
     for (unsigned i = 0; i < VM_MAX_INSTANCES; i++)
         if (rt->insts[i].used && rt->insts[i].pkg == s)
             return VM_ERR_STATE;
@@ -586,6 +759,7 @@ int vm_package_info_at(vm_runtime *rt, unsigned index, vm_package_info *out)
         out->minor = lp->pkg.minor;
         out->privileged = lp->privileged;
         out->applet_count = lp->pkg.applet_count;
+        out->masked = lp->masked;
         out->blob_size = lp->pkg.len;
         out->nvm_used = lp->nvm_used;
         out->ram_used = lp->ram_used;
@@ -598,7 +772,7 @@ int vm_applet_info_at(vm_runtime *rt, unsigned index, vm_applet_info *out)
 {
     unsigned n = 0;
     for (unsigned i = 0; i < VM_MAX_INSTANCES; i++) {
-        if (!rt->insts[i].used)
+        if (!inst_live(rt, i))
             continue;
         if (n++ != index)
             continue;
@@ -617,12 +791,15 @@ int vm_applet_info_at(vm_runtime *rt, unsigned index, vm_applet_info *out)
 
 /* ---- create / reset ---- */
 
+static int rom_attach(vm_runtime *rt, uint32_t off, uint32_t len, int verify, char *err, size_t errlen);
+
 static void clear_caches(vm_runtime *rt)
 {
     for (unsigned s = 1; s <= VM_MAX_PACKAGES; s++)
         if (rt->pkgs[s].used || rt->pkgs[s].blob)
             unload_slot(rt, s);
     memset(rt->insts, 0, sizeof rt->insts);
+    memset(rt->rom_rec, 0, sizeof rt->rom_rec);
     if (rt->objs)
         memset(rt->objs, 0, rt->obj_cap * sizeof *rt->objs);
     rt->obj_live = 0;
@@ -656,9 +833,17 @@ int vm_reset(vm_runtime *rt)
                 rc = VM_ERR_CORRUPT;
                 continue;
             }
-            int r = attach_package(rt, id, b + VM_PKG_REC_HDR, len, b[0] & 1, off);
+            int r = attach_package(rt, id, b + VM_PKG_REC_HDR, len, b[0] & 1, off, 0);
             if (r != VM_OK)
                 rc = r;
+        } else if (kind == VM_TAG_ROMPKG) {
+            if (id < 1 || id > VM_MAX_PACKAGES || rt->rom_rec[id] || size < VM_ROMPKG_REC_HDR ||
+                b[12] < VM_AID_MIN || b[12] > VM_AID_MAX) {
+                rc = VM_ERR_CORRUPT;
+                continue;
+            }
+            rt->rom_rec[id] = off;
+            rt->rom_rec_size[id] = size;
         } else if (kind == VM_TAG_OBJECT) {
             if (id < VM_H_FIRST_DYNAMIC || size < VM_OBJ_HDR || ensure_cap(rt, (uint32_t)id + 1) != 0) {
                 rc = VM_ERR_CORRUPT;
@@ -706,6 +891,24 @@ int vm_reset(vm_runtime *rt)
             in->obj = vm_rd16(b + 20);
             in->rec_off = off;
         }
+    }
+    /* Masked packages come back from ROM, as their records say. A slot is
+     * either an NVM package or a masked one. */
+    for (unsigned s = 1; s <= VM_MAX_PACKAGES; s++) {
+        if (!rt->rom_rec[s])
+            continue;
+        int r = rt->pkgs[s].used ? VM_ERR_CORRUPT : rom_reattach(rt, s);
+        if (r == VM_ERR_NOMEM)
+            return r;
+        if (r != VM_OK)
+            rc = r;
+    }
+    /* And those registered since (a record rolled back by a power cut is
+     * made again). */
+    for (unsigned i = 0; i < rt->rom_count; i++) {
+        int r = rom_attach(rt, rt->rom[i].off, rt->rom[i].len, 0, NULL, 0);
+        if (r != VM_OK && rc == VM_OK)
+            rc = r;
     }
     /* Instances must point at loaded packages. */
     for (unsigned i = 0; i < VM_MAX_INSTANCES; i++) {

@@ -183,9 +183,24 @@ int vm_verify(const uint8_t *blob, size_t len, const vm_extension *ext,
 int vm_load_package(vm_runtime *rt, const uint8_t *blob, size_t len,
                     unsigned flags, char *err, size_t errlen);
 
+/*
+ * Register a masked package whose blob lives in chip ROM at
+ * [rom_offset, rom_offset + len): it is verified in place (like
+ * vm_load_package, not privileged) and executed from ROM; no copy of the blob
+ * goes to NVM. Its static fields live in a small NVM record keyed by the
+ * package AID, created at the first registration (normally at masking time,
+ * which commits) and found again on every later registration, which then
+ * writes nothing. Call it after every vm_create (the record keeps the
+ * package's slot, so instances and objects of it are kept meanwhile); the
+ * runtime remembers the region and vm_reset re-attaches it.
+ * VM_ERR_VERIFY (message in err), VM_ERR_EXISTS (AID already loaded),
+ * VM_ERR_DEPENDENCY, VM_ERR_FULL, VM_ERR_ARG (region outside ROM).
+ */
+int vm_register_rom_package(vm_runtime *rt, uint32_t rom_offset, uint32_t len, char *err, size_t errlen);
+
 /* Delete a package: its blob, statics and every object it owns. Refused with
- * VM_ERR_STATE while an instance of it exists, VM_ERR_DEPENDENCY while
- * another package imports it. */
+ * VM_ERR_STATE while an instance of it exists or when it is masked (ROM),
+ * VM_ERR_DEPENDENCY while another package imports it. */
 int vm_delete_package(vm_runtime *rt, const uint8_t *aid, uint8_t aid_len);
 
 typedef struct vm_package_info {
@@ -195,8 +210,10 @@ typedef struct vm_package_info {
     uint8_t major, minor;
     uint8_t privileged;
     uint8_t applet_count;     /* applet classes declared */
+    uint8_t masked;           /* 1: executed in place from ROM (cannot be deleted) */
     uint32_t blob_size;       /* bytes of the package blob */
-    uint32_t nvm_used;        /* NVM bytes owned: blob, statics, objects */
+    uint32_t nvm_used;        /* NVM bytes owned: blob (not for masked
+                                 packages), statics, objects */
     uint32_t ram_used;        /* transient RAM bytes owned */
 } vm_package_info;
 

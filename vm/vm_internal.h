@@ -27,6 +27,7 @@
 #define VM_TAG_PACKAGE  0x5601u
 #define VM_TAG_OBJECT   0x5602u
 #define VM_TAG_INSTANCE 0x5603u
+#define VM_TAG_ROMPKG   0x5604u  /* statics of a masked (ROM) package */
 
 #define VM_MAX_PACKAGES 32      /* slots 1..32; 0 is the system (JCRE) */
 #define VM_MAX_INSTANCES 32
@@ -111,7 +112,8 @@ typedef struct vm_cpr {
 typedef struct vm_lpkg {
     uint8_t used;
     uint8_t privileged;
-    uint8_t *blob;           /* verified host copy */
+    uint8_t masked;          /* blob executed in place from ROM */
+    const uint8_t *blob;     /* verified host copy, or the ROM view */
     vm_package pkg;
     vm_cpr *cpr;
     uint32_t rec_off;        /* NVM payload offset of the package record */
@@ -123,6 +125,16 @@ typedef struct vm_lpkg {
 /* NVM package record: flags u8, slot u8, 0 u16, blob length u32, blob,
  * static words. */
 #define VM_PKG_REC_HDR 8
+
+/* NVM record of a masked package (VM_TAG_ROMPKG, id = its slot, which it
+ * keeps for the life of the card): flags u8 (2), slot u8, 0 u16, ROM offset
+ * u32, length u32, aid len u8, aid[16], 0[3], then the static words. The
+ * blob stays in ROM; vm_reset re-attaches it from this record. */
+#define VM_ROMPKG_REC_HDR 32
+
+typedef struct vm_rom_region {
+    uint32_t off, len;
+} vm_rom_region;
 
 typedef struct vm_inst {
     uint8_t used;
@@ -178,6 +190,13 @@ struct vm_runtime {
     uint32_t obj_hint;       /* where to start looking for a free handle */
 
     vm_lpkg pkgs[VM_MAX_PACKAGES + 1];
+    /* masked packages: the ROM regions registered (re-attached by vm_reset)
+     * and, per slot, the payload offset of its VM_TAG_ROMPKG record (0 =
+     * none; such a slot is reserved even before its package is registered) */
+    vm_rom_region rom[VM_MAX_PACKAGES];
+    unsigned rom_count;
+    uint32_t rom_rec[VM_MAX_PACKAGES + 1];
+    uint32_t rom_rec_size[VM_MAX_PACKAGES + 1];
     vm_inst insts[VM_MAX_INSTANCES];
     int selected;            /* instance index, -1 = none */
     const vm_extension *ext;

@@ -1,0 +1,314 @@
+/*
+ * test_vm_rom.c — masked packages executed in place from ROM
+ * (vm_register_rom_package): they run, their statics persist across
+ * reopen and reset, registration on later opens writes nothing to NVM, they
+ * cannot be deleted, a corrupt ROM blob is refused, instances of a masked
+ * applet survive reopen, and an NVM package may import a masked library.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "vmtest.h"
+
+/* A library with a static counter; method 0 (bump) adds P1 to it and sends
+ * the new value (2 bytes). */
+static const char *ROM_LIB =
+    ".package A0000006990200 1.0 library\n"
+    ".static count 5\n"
+    ".method bump static args=1\n"
+    "    aload_0\n"
+    "    invokestatic APDU.getBuffer\n"
+    "    astore_1\n"
+    "    getstatic_s count\n"
+    "    aload_1\n"
+    "    sconst_2\n"
+    "    baload\n"
+    "    sadd\n"
+    "    putstatic_s count\n"
+    "    aload_1\n"
+    "    sconst_0\n"
+    "    getstatic_s count\n"
+    "    invokestatic Util.setShort\n"
+    "    pop\n"
+    "    aload_0\n"
+    "    sconst_0\n"
+    "    sconst_2\n"
+    "    invokestatic APDU.setOutgoingAndSend\n"
+    "    return\n"
+    ".end\n";
+
+/* An NVM package importing it. */
+static const char *NVM_USER =
+    ".package A0000006990300 1.0 library\n"
+    ".import A0000006990200 1.0\n"
+    ".method nothing static args=1\n"
+    "    return\n"
+    ".end\n";
+
+typedef struct rom_card {
+    char dir[256], path[300];
+    chip *c;
+    vm_runtime *rt;
+    uint32_t off[4], len[4];
+    unsigned n;
+} rom_card;
+
+/* Mask: write the blobs to ROM, register them (creating the statics
+ * records), commit, end masking. */
+static void rom_card_mask(rom_card *k, const uint8_t *const *blobs, const size_t *lens, unsigned n)
+{
+    snprintf(k->dir, sizeof k->dir, "/tmp/cardvm-vmrom-XXXXXX");
+    assert_non_null(mkdtemp(k->dir));
+    snprintf(k->path, sizeof k->path, "%s/card.img", k->dir);
+    chip_geometry g;
+    chip_geometry_default(&g);
+    assert_int_equal(chip_create(&g, k->path, &k->c), CHIP_OK);
+    chip_set_sync(k->c, CHIP_SYNC_OFF);
+    uint32_t at = 256;
+    k->n = n;
+    for (unsigned i = 0; i < n; i++) {
+        assert_int_equal(chip_rom_write(k->c, at, blobs[i], lens[i]), CHIP_OK);
+        k->off[i] = at;
+        k->len[i] = (uint32_t)lens[i];
+        at += (uint32_t)lens[i];
+    }
+    assert_int_equal(vm_create(k->c, NULL, &k->rt), VM_OK);
+    for (unsigned i = 0; i < n; i++) {
+        char err[160];
+        int rc = vm_register_rom_package(k->rt, k->off[i], k->len[i], err, sizeof err);
+        if (rc)
+            fail_msg("register %u: %d %s", i, rc, err);
+    }
+    chip_end_masking(k->c);
+    assert_int_equal(chip_commit(k->c), CHIP_OK);
+}
+
+static void rom_card_close(rom_card *k)
+{
+    vm_destroy(k->rt);
+    k->rt = NULL;
+    chip_close(k->c);
+    k->c = NULL;
+}
+
+/* Reopen from the file; register the masked packages again. */
+static void rom_card_reopen(rom_card *k)
+{
+    char err[160];
+    assert_int_equal(chip_commit(k->c), CHIP_OK);
+    rom_card_close(k);
+    assert_int_equal(chip_open(k->path, &k->c, err, sizeof err), CHIP_OK);
+    chip_set_sync(k->c, CHIP_SYNC_OFF);
+    chip_power_on(k->c);
+    assert_int_equal(vm_create(k->c, NULL, &k->rt), VM_OK);
+    for (unsigned i = 0; i < k->n; i++)
+        assert_int_equal(vm_register_rom_package(k->rt, k->off[i], k->len[i], err, sizeof err), VM_OK);
+}
+
+static void rom_card_free(rom_card *k)
+{
+    if (k->rt)
+        rom_card_close(k);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", k->dir);
+    if (system(cmd) != 0) {
+    }
+}
+
+static uint16_t bump(rom_card *k, uint8_t by)
+{
+    static const uint8_t aid[] = { 0xA0, 0, 0, 0x06, 0x99, 0x02, 0x00 };
+    uint8_t apdu[5] = { 0x80, 0x10, by, 0, 2 }, resp[256];
+    size_t rlen = 0;
+    uint16_t sw = 0;
+    assert_int_equal(vm_invoke(k->rt, aid, sizeof aid, 0, apdu, sizeof apdu, resp, sizeof resp, &rlen, &sw), VM_OK);
+    assert_int_equal(sw, 0x9000);
+    assert_int_equal(rlen, 2);
+    assert_int_equal(chip_commit(k->c), CHIP_OK);
+    return (uint16_t)(resp[0] << 8 | resp[1]);
+}
+
+static int is_masked(vm_runtime *rt, const uint8_t *aid, uint8_t aid_len, vm_package_info *out)
+{
+    for (unsigned i = 0; vm_package_info_at(rt, i, out) == VM_OK; i++)
+        if (out->aid_len == aid_len && !memcmp(out->aid, aid, aid_len))
+            return out->masked;
+    return -1;
+}
+
+static void test_rom_package_runs_and_persists(void **state)
+{
+    (void)state;
+    static const uint8_t aid[] = { 0xA0, 0, 0, 0x06, 0x99, 0x02, 0x00 };
+    uint8_t *blob;
+    size_t len;
+    vt_asm(ROM_LIB, &blob, &len);
+    rom_card k;
+    memset(&k, 0, sizeof k);
+    const uint8_t *blobs[1] = { blob };
+    rom_card_mask(&k, blobs, &len, 1);
+
+    vm_package_info pi;
+    assert_int_equal(is_masked(k.rt, aid, sizeof aid, &pi), 1);
+    assert_int_equal(pi.blob_size, len);
+    assert_true(pi.nvm_used < 64);   /* statics record only, no blob */
+
+    assert_int_equal(bump(&k, 1), 6);
+    assert_int_equal(bump(&k, 2), 8);
+
+    /* Statics survive a power cycle (vm_reset re-attaches from ROM) ... */
+    chip_power_on(k.c);
+    assert_int_equal(vm_reset(k.rt), VM_OK);
+    assert_int_equal(bump(&k, 1), 9);
+
+    /* ... and a reopen; registering again writes nothing. */
+    assert_int_equal(chip_commit(k.c), CHIP_OK);
+    rom_card_close(&k);
+    char err[160];
+    assert_int_equal(chip_open(k.path, &k.c, err, sizeof err), CHIP_OK);
+    chip_set_sync(k.c, CHIP_SYNC_OFF);
+    chip_power_on(k.c);
+    chip_stats st0, st1;
+    chip_get_stats(k.c, &st0);
+    assert_int_equal(vm_create(k.c, NULL, &k.rt), VM_OK);
+    assert_int_equal(vm_register_rom_package(k.rt, k.off[0], k.len[0], err, sizeof err), VM_OK);
+    chip_get_stats(k.c, &st1);
+    assert_int_equal(st1.nvm_page_writes, st0.nvm_page_writes);
+    assert_int_equal(is_masked(k.rt, aid, sizeof aid, &pi), 1);
+    assert_int_equal(bump(&k, 10), 19);
+
+    /* Registering twice is harmless. */
+    assert_int_equal(vm_register_rom_package(k.rt, k.off[0], k.len[0], err, sizeof err), VM_OK);
+
+    /* Cannot be deleted. */
+    assert_int_equal(vm_delete_package(k.rt, aid, sizeof aid), VM_ERR_STATE);
+    assert_int_equal(is_masked(k.rt, aid, sizeof aid, &pi), 1);
+
+    /* An NVM package may import it; it still cannot go. */
+    uint8_t *ublob;
+    size_t ulen;
+    vt_asm(NVM_USER, &ublob, &ulen);
+    assert_int_equal(vm_load_package(k.rt, ublob, ulen, 0, err, sizeof err), VM_OK);
+    static const uint8_t uaid[] = { 0xA0, 0, 0, 0x06, 0x99, 0x03, 0x00 };
+    assert_int_equal(is_masked(k.rt, uaid, sizeof uaid, &pi), 0);
+    rom_card_reopen(&k);
+    assert_int_equal(is_masked(k.rt, uaid, sizeof uaid, &pi), 0);
+    assert_int_equal(is_masked(k.rt, aid, sizeof aid, &pi), 1);
+    assert_int_equal(bump(&k, 1), 20);
+    assert_int_equal(vm_delete_package(k.rt, uaid, sizeof uaid), VM_OK);
+    assert_int_equal(vm_delete_package(k.rt, aid, sizeof aid), VM_ERR_STATE);
+
+    free(ublob);
+    free(blob);
+    rom_card_free(&k);
+}
+
+/* The counter example masked in ROM: an instance of a masked applet is
+ * installed in NVM and keeps working across reopen. */
+static void test_rom_applet_instance(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *blob = vt_example("counter", &len);
+    rom_card k;
+    memset(&k, 0, sizeof k);
+    const uint8_t *blobs[1] = { blob };
+    rom_card_mask(&k, blobs, &len, 1);
+    vm_package_info pi;
+    assert_int_equal(vm_package_info_at(k.rt, 0, &pi), VM_OK);
+    assert_int_equal(pi.masked, 1);
+    assert_int_equal(pi.applet_count, 1);
+    static const uint8_t pkg[] = { 0xA0, 0, 0, 0, 0x62, 0x02, 0x00 };
+    static const uint8_t app[] = { 0xA0, 0, 0, 0, 0x62, 0x02, 0x01, 0x01 };
+    uint16_t sw = 0;
+    assert_int_equal(vm_install(k.rt, pkg, sizeof pkg, app, sizeof app, NULL, 0, NULL, 0, &sw), VM_OK);
+    assert_int_equal(sw, 0x9000);
+    uint8_t resp[256];
+    size_t rlen;
+    static const uint8_t add5[] = { 0x80, 0x01, 0x05, 0x00, 0x00 }, get[] = { 0x80, 0x02, 0x00, 0x00, 0x00 };
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(vm_select(k.rt, app, sizeof app, NULL, 0, resp, sizeof resp, &rlen, &sw), VM_OK);
+        assert_int_equal(sw, 0x9000);
+        assert_int_equal(vm_process(k.rt, add5, sizeof add5, resp, sizeof resp, &rlen, &sw), VM_OK);
+        assert_int_equal(sw, 0x9000);
+        assert_int_equal(vm_process(k.rt, get, sizeof get, resp, sizeof resp, &rlen, &sw), VM_OK);
+        assert_int_equal(sw, 0x9000);
+        assert_int_equal(rlen, 2);
+        assert_int_equal(resp[1], 5 * (round + 1));
+        vm_applet_info ai;
+        assert_int_equal(vm_applet_info_at(k.rt, 0, &ai), VM_OK);
+        assert_memory_equal(ai.pkg_aid, pkg, sizeof pkg);
+        /* the package has an instance, and is masked anyway */
+        assert_int_equal(vm_delete_package(k.rt, pkg, sizeof pkg), VM_ERR_STATE);
+        rom_card_reopen(&k);
+    }
+    /* Without registering the ROM package again, vm_create still finds it
+     * (its NVM record names the ROM region) and the instance with it. */
+    assert_int_equal(chip_commit(k.c), CHIP_OK);
+    rom_card_close(&k);
+    char err[160];
+    assert_int_equal(chip_open(k.path, &k.c, err, sizeof err), CHIP_OK);
+    chip_set_sync(k.c, CHIP_SYNC_OFF);
+    chip_power_on(k.c);
+    assert_int_equal(vm_create(k.c, NULL, &k.rt), VM_OK);
+    assert_int_equal(vm_select(k.rt, app, sizeof app, NULL, 0, resp, sizeof resp, &rlen, &sw), VM_OK);
+    assert_int_equal(sw, 0x9000);
+    assert_int_equal(vm_process(k.rt, get, sizeof get, resp, sizeof resp, &rlen, &sw), VM_OK);
+    assert_int_equal(resp[1], 10);
+    free(blob);
+    rom_card_free(&k);
+}
+
+static void test_rom_corrupt_refused(void **state)
+{
+    (void)state;
+    uint8_t *blob;
+    size_t len;
+    vt_asm(ROM_LIB, &blob, &len);
+    rom_card k;
+    memset(&k, 0, sizeof k);
+    snprintf(k.dir, sizeof k.dir, "/tmp/cardvm-vmrom-XXXXXX");
+    assert_non_null(mkdtemp(k.dir));
+    snprintf(k.path, sizeof k.path, "%s/card.img", k.dir);
+    chip_geometry g;
+    chip_geometry_default(&g);
+    assert_int_equal(chip_create(&g, k.path, &k.c), CHIP_OK);
+    chip_set_sync(k.c, CHIP_SYNC_OFF);
+    blob[len / 2] ^= 0x40;   /* breaks the SHA-256 trailer */
+    assert_int_equal(chip_rom_write(k.c, 256, blob, len), CHIP_OK);
+    blob[len / 2] ^= 0x40;
+    assert_int_equal(vm_create(k.c, NULL, &k.rt), VM_OK);
+    uint8_t *snap = malloc(chip_get_geometry(k.c)->nvm_size);
+    assert_non_null(snap);
+    memcpy(snap, chip_nvm_view(k.c), chip_get_geometry(k.c)->nvm_size);
+    char err[160] = "";
+    assert_int_equal(vm_register_rom_package(k.rt, 256, (uint32_t)len, err, sizeof err), VM_ERR_VERIFY);
+    assert_true(err[0] != 0);
+    /* outside ROM */
+    assert_int_equal(vm_register_rom_package(k.rt, chip_get_geometry(k.c)->rom_size - 4, 64, err, sizeof err),
+                     VM_ERR_ARG);
+    assert_int_equal(memcmp(snap, chip_nvm_view(k.c), chip_get_geometry(k.c)->nvm_size), 0);
+    vm_package_info pi;
+    assert_int_equal(vm_package_info_at(k.rt, 0, &pi), VM_ERR_NOTFOUND);
+    /* A blob that parses but fails verification (bad method code). */
+    free(snap);
+    free(blob);
+    rom_card_free(&k);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rom_package_runs_and_persists),
+        cmocka_unit_test(test_rom_applet_instance),
+        cmocka_unit_test(test_rom_corrupt_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
