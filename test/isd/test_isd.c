@@ -478,6 +478,14 @@ static void put_key(void **st)
     /* adding an existing KVN is refused */
     assert_int_equal(gp_put_key(&f.gp, 0x00, &k31, kcv, &sw), 0);
     assert_int_equal(sw, 0x6A80);
+    /* GET DATA E0 (key information) lists the new set */
+    {
+        uint8_t r[256];
+        size_t rl2;
+        static const uint8_t c0[] = {0xC0, 0x04, 0x01, 0x31, 0x88, 0x10};
+        assert_int_equal(send_hex(&f, "80CA00E000", r, &rl2), 0x9000);
+        assert_non_null(memmem(r, rl2, c0, sizeof c0));
+    }
     /* the new key set works, at every level */
     assert_int_equal(open_sc(&f, &k31, 0x33), 0x9000);
     assert_int_equal(load(&f, ex[0].blob, ex[0].len), 0x9000);
