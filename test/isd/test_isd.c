@@ -205,7 +205,7 @@ static int listed(fx *f, uint8_t p1, const char *aid)
 /* A summary of what the card holds: heap, packages, applications, key sets. */
 static void card_summary(fx *f, char *out, size_t cap)
 {
-    char a[2048], p[2048];
+    char a[1536], p[1536];
     status_list(f, 0x40, a, sizeof a);
     status_list(f, 0x20, p, sizeof p);
     loader_info li;
