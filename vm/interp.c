@@ -9,16 +9,34 @@
  * references (null, a live handle, the firewall), array bounds, object
  * kinds, division by zero, stack space for calls, and the budget.
  *
- * Registers of the loop: pc (current instruction), sp (next free stack
- * word), lv (locals of the current frame), f (current frame). Stack words
- * are uint16_t; arithmetic is done in 32 bits and truncated, which gives
- * Java Card's wrap-around semantics for short.
+ * Translation: at its first call a method is translated into threaded ops
+ * (vm_xop, vm_internal.h): handler addresses, decoded operands, resolved
+ * statics/field slots and branch targets, and superinstructions for the
+ * common sequences (locals compared and branched on, array element loads
+ * and stores through locals, constant arithmetic, loop increments). Fusion
+ * never crosses a branch target, a handler range boundary or a handler
+ * entry, and a fused op does all its checks (that may throw) before its
+ * first local write, so exceptions see the state of the original code at
+ * the fused sequence's first instruction, whose offset the op keeps.
  *
- * Dispatch: with GCC/Clang, a table of label addresses (computed goto), one
- * indirect jump per instruction at the end of each handler; otherwise a
- * switch in a loop. The budget is decremented per instruction and tested
- * at taken branches and calls: every runaway program passes there.
+ * Registers of the loop: ip (current op), sp (next free stack word), lv
+ * (locals of the current frame), f (current frame). Stack words are
+ * uint16_t; arithmetic is done in 32 bits and truncated, which gives Java
+ * Card's wrap-around semantics for short.
+ *
+ * Dispatch: with GCC/Clang, direct threading (each op holds its handler's
+ * label address; one indirect jump at the end of each handler); otherwise a
+ * switch over op ids in a loop.
+ *
+ * Budget: counted in original bytecodes. Each op knows the number of
+ * bytecodes from it to the next control transfer (branch, switch, return,
+ * athrow): that "chain" is charged when the op is entered by a jump, a call,
+ * a handler or at method entry, so straight-line code pays nothing per op.
+ * A taken branch and a call first test the budget: every runaway program
+ * passes there. The count is exact except that a run cut short by an
+ * exception is counted whole, and the budget may be overrun by one run.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "natives.h"
@@ -78,31 +96,428 @@ static int call_extension(vm_runtime *rt, const vm_lpkg *P, uint16_t token, uint
     return call.result;
 }
 
+/* ---- translation into threaded ops ---- */
+
+/* Op ids: 0..255 are the original opcodes (sload stands for every local load,
+ * sstore for every local store, sspush for every constant, sinc for sinc_w,
+ * the short branches for the _w ones); superinstructions follow. */
+enum {
+    X_LOAD2 = 256,     /* push la, lb                                   */
+    X_BALOAD_LL,       /* push la[lb] (byte/boolean array)              */
+    X_SALOAD_LL,       /* push la[lb] (short array)                     */
+    X_LOAD_BALOAD_LL,  /* push lc; push la[lb]                          */
+    X_SALOAD_LL_ST,    /* lc = la[lb]                                   */
+    X_SALOAD_LLK_ST,   /* lc = la[lb + k]                               */
+    X_SASTORE_LLL,     /* la[lb] = lc                                   */
+    X_SASTORE_LLKL,    /* la[lb + k] = lc                               */
+    X_BASTORE_LLL,     /* la[lb] = (byte)lc                             */
+    X_ADD_LL,          /* push la + lb                                  */
+    X_SUB_LL,          /* push la - lb                                  */
+    X_ADDK,            /* top += a                                      */
+    X_ANDK,            /* top &= a                                      */
+    X_ORK,             /* top |= a                                      */
+    X_MULK,            /* top *= a                                      */
+    X_REMK,            /* top %= a (a != 0), by reciprocal u.m          */
+    X_REMK_ST,         /* lc = pop % a                                  */
+    X_ADDK_ST,         /* lc = pop + a                                  */
+    X_LADDK_ST,        /* lc = la + b                                   */
+    X_MOV,             /* lb = la                                       */
+    X_SETK,            /* lb = a                                        */
+    X_RSUB_KL,         /* push a - lb                                   */
+    X_INC_LOAD,        /* la += b; push la                              */
+    X_INC_GOTO,        /* la += b; goto t                               */
+    X_IFCMP_LL,        /* 6 ops: if (la ? lb) goto t                    */
+    X_IFCMP_LK = X_IFCMP_LL + 6,      /* if (la ? b) goto t            */
+    X_INC_IFCMP_LK = X_IFCMP_LK + 6,  /* la += b; if (la ? c) goto t   */
+    X_IF_L = X_INC_IFCMP_LK + 6,      /* if (la ? 0) goto t            */
+    X_COUNT = X_IF_L + 6
+};
+
+/* Condition codes, in the order of the 6-op groups above. */
+enum { C_EQ, C_NE, C_LT, C_GE, C_GT, C_LE };
+
+/* A decoded original instruction. */
+enum { K_OTHER, K_LOAD, K_STORE, K_CONST, K_INC, K_CMPBR, K_IFZ, K_GOTO, K_BINOP };
+typedef struct xins {
+    uint16_t pc, next;
+    uint8_t op, kind, cond, leader;
+    int32_t v;       /* local index, constant, or branch target pc */
+    int32_t w;       /* sinc delta */
+    uint16_t chain;
+} xins;
+
+static int cond_of(uint8_t op)
+{
+    switch (op) {
+    case OP_ifeq: case OP_ifeq_w: case OP_ifnull: case OP_ifnull_w:
+    case OP_if_scmpeq: case OP_if_scmpeq_w: case OP_if_acmpeq: case OP_if_acmpeq_w: return C_EQ;
+    case OP_ifne: case OP_ifne_w: case OP_ifnonnull: case OP_ifnonnull_w:
+    case OP_if_scmpne: case OP_if_scmpne_w: case OP_if_acmpne: case OP_if_acmpne_w: return C_NE;
+    case OP_iflt: case OP_iflt_w: case OP_if_scmplt: case OP_if_scmplt_w: return C_LT;
+    case OP_ifge: case OP_ifge_w: case OP_if_scmpge: case OP_if_scmpge_w: return C_GE;
+    case OP_ifgt: case OP_ifgt_w: case OP_if_scmpgt: case OP_if_scmpgt_w: return C_GT;
+    default: return C_LE;
+    }
+}
+
+/* The short form of a branch (the _w forms share its handler). */
+static uint8_t short_branch(uint8_t op)
+{
+    if (op >= OP_ifeq_w && op <= OP_ifnonnull_w)
+        return (uint8_t)(OP_ifeq + (op - OP_ifeq_w));
+    if (op >= OP_if_acmpeq_w && op <= OP_if_scmple_w)
+        return (uint8_t)(OP_if_acmpeq + (op - OP_if_acmpeq_w));
+    if (op == OP_goto_w)
+        return OP_goto;
+    return op;
+}
+
+static void decode(const uint8_t *code, uint32_t pc, xins *d)
+{
+    uint8_t op = code[pc];
+    const vm_opinfo *oi = &vm_opinfo_table[op];
+    memset(d, 0, sizeof *d);
+    d->pc = (uint16_t)pc;
+    d->op = op;
+    d->kind = K_OTHER;
+    if (op >= OP_sload_0 && op <= OP_sload_3) { d->kind = K_LOAD; d->v = op - OP_sload_0; }
+    else if (op >= OP_aload_0 && op <= OP_aload_3) { d->kind = K_LOAD; d->v = op - OP_aload_0; }
+    else if (op == OP_sload || op == OP_aload) { d->kind = K_LOAD; d->v = code[pc + 1]; }
+    else if (op >= OP_sstore_0 && op <= OP_sstore_3) { d->kind = K_STORE; d->v = op - OP_sstore_0; }
+    else if (op >= OP_astore_0 && op <= OP_astore_3) { d->kind = K_STORE; d->v = op - OP_astore_0; }
+    else if (op == OP_sstore || op == OP_astore) { d->kind = K_STORE; d->v = code[pc + 1]; }
+    else if (op == OP_aconst_null) { d->kind = K_CONST; d->v = 0; }
+    else if (op >= OP_sconst_m1 && op <= OP_sconst_5) { d->kind = K_CONST; d->v = (int)op - OP_sconst_0; }
+    else if (op == OP_bspush) { d->kind = K_CONST; d->v = (int8_t)code[pc + 1]; }
+    else if (op == OP_sspush) { d->kind = K_CONST; d->v = (int16_t)vm_rd16(code + pc + 1); }
+    else if (op == OP_sinc) { d->kind = K_INC; d->v = code[pc + 1]; d->w = (int8_t)code[pc + 2]; }
+    else if (op == OP_sinc_w) { d->kind = K_INC; d->v = code[pc + 1]; d->w = (int16_t)vm_rd16(code + pc + 2); }
+    else if (op == OP_sadd || op == OP_ssub || op == OP_sand || op == OP_sor || op == OP_smul || op == OP_srem)
+        d->kind = K_BINOP;
+    else if (oi->fmt == OPF_BR1 || oi->fmt == OPF_BR2) {
+        int32_t off = oi->fmt == OPF_BR1 ? (int8_t)code[pc + 1] : (int16_t)vm_rd16(code + pc + 1);
+        d->v = (int32_t)pc + off;
+        uint8_t sop = short_branch(op);
+        d->cond = (uint8_t)cond_of(op);
+        d->kind = sop == OP_goto ? K_GOTO : (sop >= OP_if_acmpeq && sop <= OP_if_scmple) ? K_CMPBR : K_IFZ;
+    }
+}
+
+static int is_transfer(uint8_t op)
+{
+    const vm_opinfo *oi = &vm_opinfo_table[op];
+    return oi->fmt == OPF_BR1 || oi->fmt == OPF_BR2 || op == OP_stableswitch || op == OP_slookupswitch ||
+           op == OP_return || op == OP_sreturn || op == OP_areturn || op == OP_athrow;
+}
+
+/* Reciprocal for x % k with |x| <= 32768, 2 <= |k| <= 32768:
+ * floor(x * ceil(2^32 / |k|) / 2^32) == floor(x / |k|) for 0 <= x < 2^16. */
+static uint32_t rem_recip(int32_t k)
+{
+    uint32_t ak = (uint32_t)(k < 0 ? -k : k);
+    return (uint32_t)((0xFFFFFFFFull + ak) / ak);
+}
+
+static inline int32_t rem_by(int32_t x, int32_t k, uint32_t m)
+{
+    uint32_t ak = (uint32_t)(k < 0 ? -k : k);
+    uint32_t ax = (uint32_t)(x < 0 ? -x : x);
+    uint32_t q = (uint32_t)(((uint64_t)ax * m) >> 32);
+    int32_t r = (int32_t)(ax - q * ak);
+    return x < 0 ? -r : r;
+}
+
+static int avail_run(const xins *in, unsigned i, unsigned j)
+{
+    for (unsigned k = 1; k < j; k++)
+        if (in[i + k].leader)
+            return 0;
+    return 1;
+}
+
+/* Translate method `mi` of P. Handler addresses come from `disp`, indexed by
+ * op id. Returns 0, or -1 when out of host memory. */
+static int xlate(vm_lpkg *P, unsigned mi, const void *const *disp)
+{
+    if (!P->x) {
+        P->x = calloc(P->pkg.method_count ? P->pkg.method_count : 1, sizeof *P->x);
+        if (!P->x)
+            return -1;
+    }
+    vm_xmeth *xm = &P->x[mi];
+    const vm_method *m = &P->pkg.methods[mi];
+    const uint8_t *code = m->code;
+    uint32_t len = m->code_len;
+    xins *in = calloc(len + 1, sizeof *in);
+    uint16_t *idx = calloc(len + 1, sizeof *idx);   /* pc -> instruction number */
+    uint16_t *map = calloc(len + 1, sizeof *map);
+    vm_xop *ops = calloc(len + 1, sizeof *ops);
+    int32_t *tgt = calloc(len + 1, sizeof *tgt);   /* per op: branch target pc, or -1 */
+    uint8_t *lead = calloc(len + 1, 1);
+    if (!in || !idx || !map || !ops || !lead || !tgt) {
+        free(in); free(idx); free(map); free(ops); free(lead); free(tgt);
+        return -1;
+    }
+    unsigned n = 0;
+    for (uint32_t pc = 0; pc < len;) {
+        uint32_t l = vm_insn_length(code, len, pc);
+        if (l == 0)
+            break;   /* not for verified code */
+        decode(code, pc, &in[n]);
+        in[n].next = (uint16_t)(pc + l);
+        idx[pc] = (uint16_t)n;
+        if (in[n].kind == K_CMPBR || in[n].kind == K_IFZ || in[n].kind == K_GOTO)
+            lead[in[n].v] = 1;
+        if (is_transfer(in[n].op))
+            lead[pc + l] = 1;
+        n++;
+        pc += l;
+    }
+    /* Switch targets and exception ranges are leaders too. */
+    for (unsigned i = 0; i < n; i++) {
+        const uint8_t *p = code + in[i].pc;
+        if (in[i].op == OP_stableswitch) {
+            int16_t lo = (int16_t)vm_rd16(p + 3), hi = (int16_t)vm_rd16(p + 5);
+            lead[in[i].pc + (int16_t)vm_rd16(p + 1)] = 1;
+            for (int32_t k = 0; k <= (int32_t)hi - lo; k++)
+                lead[in[i].pc + (int16_t)vm_rd16(p + 7 + 2 * k)] = 1;
+        } else if (in[i].op == OP_slookupswitch) {
+            unsigned np = vm_rd16(p + 3);
+            lead[in[i].pc + (int16_t)vm_rd16(p + 1)] = 1;
+            for (unsigned k = 0; k < np; k++)
+                lead[in[i].pc + (int16_t)vm_rd16(p + 7 + 4 * k)] = 1;
+        }
+    }
+    for (unsigned i = 0; i < m->handler_count; i++) {
+        vm_handler h = vm_method_handler(m, i);
+        lead[h.start] = lead[h.end <= len ? h.end : len] = lead[h.handler] = 1;
+    }
+    for (unsigned i = 0; i < n; i++)
+        in[i].leader = lead[in[i].pc];
+    /* Chains, backwards. */
+    for (unsigned i = n; i-- > 0;)
+        in[i].chain = (uint16_t)(1 + ((is_transfer(in[i].op) || i + 1 >= n) ? 0 : in[i + 1].chain));
+
+    /* Emit. `avail(j)`: instructions i..i+j-1 exist and none but the first
+     * is a leader. */
+    unsigned no = 0;
+#define AV(j) (i + (j) <= n && avail_run(in, i, (j)))
+#define K(j) in[i + (j)].kind
+#define O(j) in[i + (j)].op
+#define V(j) in[i + (j)].v
+    for (unsigned i = 0; i < n;) {
+        vm_xop *o = &ops[no];
+        unsigned used = 1;
+        unsigned id = in[i].op;
+        o->bc = code + in[i].pc;
+        o->chain = in[i].chain;
+        o->u.t = NULL;
+        int32_t tpc = -1;   /* branch target pc to resolve */
+        const vm_cpr *cpr = P->cpr;
+        /* Longest patterns first. */
+        if (AV(6) && K(0) == K_LOAD && K(1) == K_LOAD && K(2) == K_CONST && O(3) == OP_sadd && O(4) == OP_saload &&
+            K(5) == K_STORE) {
+            id = X_SALOAD_LLK_ST; o->a = (int16_t)V(0); o->b = (int16_t)V(1); o->u.k = V(2); o->c = (int16_t)V(5);
+            used = 6;
+        } else if (AV(6) && K(0) == K_LOAD && K(1) == K_LOAD && K(2) == K_CONST && O(3) == OP_sadd &&
+                   K(4) == K_LOAD && O(5) == OP_sastore) {
+            id = X_SASTORE_LLKL; o->a = (int16_t)V(0); o->b = (int16_t)V(1); o->u.k = V(2); o->c = (int16_t)V(4);
+            used = 6;
+        } else if (AV(4) && K(0) == K_INC && K(1) == K_LOAD && V(1) == V(0) && K(2) == K_CONST && K(3) == K_CMPBR &&
+                   O(3) != OP_if_acmpeq && O(3) != OP_if_acmpne && O(3) != OP_if_acmpeq_w && O(3) != OP_if_acmpne_w) {
+            id = X_INC_IFCMP_LK + in[i + 3].cond; o->a = (int16_t)V(0); o->b = (int16_t)in[i].w; o->c = (int16_t)V(2);
+            tpc = V(3);
+            used = 4;
+        } else if (AV(4) && K(0) == K_LOAD && K(1) == K_LOAD && K(2) == K_LOAD && O(3) == OP_baload) {
+            id = X_LOAD_BALOAD_LL; o->c = (int16_t)V(0); o->a = (int16_t)V(1); o->b = (int16_t)V(2);
+            used = 4;
+        } else if (AV(4) && K(0) == K_LOAD && K(1) == K_LOAD && O(2) == OP_saload && K(3) == K_STORE) {
+            id = X_SALOAD_LL_ST; o->a = (int16_t)V(0); o->b = (int16_t)V(1); o->c = (int16_t)V(3);
+            used = 4;
+        } else if (AV(4) && K(0) == K_LOAD && K(1) == K_LOAD && K(2) == K_LOAD && (O(3) == OP_sastore || O(3) == OP_bastore)) {
+            id = O(3) == OP_sastore ? X_SASTORE_LLL : X_BASTORE_LLL;
+            o->a = (int16_t)V(0); o->b = (int16_t)V(1); o->c = (int16_t)V(2);
+            used = 4;
+        } else if (AV(4) && K(0) == K_LOAD && K(1) == K_CONST && O(2) == OP_sadd && K(3) == K_STORE) {
+            id = X_LADDK_ST; o->a = (int16_t)V(0); o->b = (int16_t)V(1); o->c = (int16_t)V(3);
+            used = 4;
+        } else if (AV(3) && K(0) == K_CONST && O(1) == OP_srem && K(2) == K_STORE && V(0) >= 2) {
+            id = X_REMK_ST; o->a = (int16_t)V(0); o->u.m = rem_recip(V(0)); o->c = (int16_t)V(2);
+            used = 3;
+        } else if (AV(3) && K(0) == K_CONST && O(1) == OP_sadd && K(2) == K_STORE) {
+            id = X_ADDK_ST; o->a = (int16_t)V(0); o->c = (int16_t)V(2);
+            used = 3;
+        } else if (AV(3) && K(0) == K_LOAD && K(1) == K_LOAD && K(2) == K_CMPBR) {
+            id = X_IFCMP_LL + in[i + 2].cond; o->a = (int16_t)V(0); o->b = (int16_t)V(1); tpc = V(2);
+            used = 3;
+        } else if (AV(3) && K(0) == K_LOAD && K(1) == K_CONST && K(2) == K_CMPBR) {
+            id = X_IFCMP_LK + in[i + 2].cond; o->a = (int16_t)V(0); o->b = (int16_t)V(1); tpc = V(2);
+            used = 3;
+        } else if (AV(3) && K(0) == K_LOAD && K(1) == K_LOAD && (O(2) == OP_baload || O(2) == OP_saload)) {
+            id = O(2) == OP_baload ? X_BALOAD_LL : X_SALOAD_LL; o->a = (int16_t)V(0); o->b = (int16_t)V(1);
+            used = 3;
+        } else if (AV(3) && K(0) == K_LOAD && K(1) == K_LOAD && (O(2) == OP_sadd || O(2) == OP_ssub)) {
+            id = O(2) == OP_sadd ? X_ADD_LL : X_SUB_LL; o->a = (int16_t)V(0); o->b = (int16_t)V(1);
+            used = 3;
+        } else if (AV(3) && K(0) == K_CONST && K(1) == K_LOAD && O(2) == OP_ssub) {
+            id = X_RSUB_KL; o->a = (int16_t)V(0); o->b = (int16_t)V(1);
+            used = 3;
+        } else if (AV(2) && K(0) == K_INC && K(1) == K_GOTO) {
+            id = X_INC_GOTO; o->a = (int16_t)V(0); o->b = (int16_t)in[i].w; tpc = V(1);
+            used = 2;
+        } else if (AV(2) && K(0) == K_INC && K(1) == K_LOAD && V(1) == V(0)) {
+            id = X_INC_LOAD; o->a = (int16_t)V(0); o->b = (int16_t)in[i].w;
+            used = 2;
+        } else if (AV(2) && K(0) == K_LOAD && K(1) == K_IFZ) {
+            id = X_IF_L + in[i + 1].cond; o->a = (int16_t)V(0); tpc = V(1);
+            used = 2;
+        } else if (AV(2) && K(0) == K_CONST && K(1) == K_BINOP &&
+                   (O(1) != OP_srem || V(0) >= 2 || V(0) <= -2)) {
+            o->a = (int16_t)V(0);
+            switch (O(1)) {
+            case OP_sadd: id = X_ADDK; break;
+            case OP_ssub: id = X_ADDK; o->a = (int16_t)(uint16_t)(0u - (uint32_t)V(0)); break;
+            case OP_sand: id = X_ANDK; break;
+            case OP_sor: id = X_ORK; break;
+            case OP_smul: id = X_MULK; break;
+            default: id = X_REMK; o->u.m = rem_recip(V(0)); break;
+            }
+            used = 2;
+        } else if (AV(2) && K(0) == K_LOAD && K(1) == K_STORE) {
+            id = X_MOV; o->a = (int16_t)V(0); o->b = (int16_t)V(1);
+            used = 2;
+        } else if (AV(2) && K(0) == K_CONST && K(1) == K_STORE) {
+            id = X_SETK; o->a = (int16_t)V(0); o->b = (int16_t)V(1);
+            used = 2;
+        } else if (AV(2) && K(0) == K_LOAD && K(1) == K_LOAD) {
+            id = X_LOAD2; o->a = (int16_t)V(0); o->b = (int16_t)V(1);
+            used = 2;
+        } else {
+            /* One instruction, operands decoded. */
+            const uint8_t *p = code + in[i].pc;
+            switch (in[i].kind) {
+            case K_LOAD: id = OP_sload; o->a = (int16_t)V(0); break;
+            case K_STORE: id = OP_sstore; o->a = (int16_t)V(0); break;
+            case K_CONST: id = OP_sspush; o->a = (int16_t)V(0); break;
+            case K_INC: id = OP_sinc; o->a = (int16_t)V(0); o->b = (int16_t)in[i].w; break;
+            case K_CMPBR: case K_IFZ: case K_GOTO: id = short_branch(in[i].op); tpc = V(0); break;
+            default:
+                switch (in[i].op) {
+                case OP_getstatic_a: case OP_getstatic_b: case OP_getstatic_s:
+                case OP_putstatic_a: case OP_putstatic_b: case OP_putstatic_s:
+                    o->a = (int16_t)cpr[vm_rd16(p + 1)].a;
+                    break;
+                case OP_getfield_a: case OP_getfield_b: case OP_getfield_s:
+                case OP_getfield_a_this: case OP_getfield_b_this: case OP_getfield_s_this:
+                case OP_putfield_a: case OP_putfield_b: case OP_putfield_s:
+                case OP_putfield_a_this: case OP_putfield_b_this: case OP_putfield_s_this:
+                    o->a = (int16_t)cpr[p[1]].b;
+                    break;
+                case OP_getfield_a_w: case OP_getfield_b_w: case OP_getfield_s_w:
+                case OP_putfield_a_w: case OP_putfield_b_w: case OP_putfield_s_w:
+                    o->a = (int16_t)cpr[vm_rd16(p + 1)].b;
+                    break;
+                case OP_invokestatic: case OP_invokespecial: case OP_invokevirtual: case OP_new: case OP_anewarray:
+                    o->a = (int16_t)vm_rd16(p + 1);
+                    break;
+                default:
+                    break;
+                }
+                /* Fold the _w field forms onto the short ones (operand decoded). */
+                if (id >= OP_getfield_a_w && id <= OP_getfield_s_w)
+                    id = OP_getfield_a + (id - OP_getfield_a_w);
+                else if (id >= OP_putfield_a_w && id <= OP_putfield_s_w)
+                    id = OP_putfield_a + (id - OP_putfield_a_w);
+                break;
+            }
+        }
+        o->h = (const void *)(uintptr_t)id;
+        tgt[no] = tpc;
+        map[in[i].pc] = (uint16_t)no;
+        i += used;
+        no++;
+    }
+#undef AV
+#undef K
+#undef O
+#undef V
+    /* Resolve branch targets and handler addresses. */
+    for (unsigned k = 0; k < no; k++) {
+        vm_xop *o = &ops[k];
+        if (tgt[k] >= 0)
+            o->u.t = &ops[map[tgt[k]]];
+        o->h = disp[(uintptr_t)o->h];
+    }
+    free(tgt);
+    free(in);
+    free(idx);
+    free(lead);
+    xm->map = map;
+    xm->ops = ops;
+    return 0;
+}
+
+void vm_xfree(vm_lpkg *lp)
+{
+    if (!lp->x)
+        return;
+    for (unsigned i = 0; i < lp->pkg.method_count; i++) {
+        free(lp->x[i].ops);
+        free(lp->x[i].map);
+    }
+    free(lp->x);
+    lp->x = NULL;
+}
+
 int vm_run(vm_runtime *rt, const vm_lpkg *P, uint16_t method, const uint16_t *args, unsigned nargs,
            uint16_t *ret)
 {
 #if VM_COMPUTED_GOTO
-    /* Unknown opcodes first, then each known one overrides its slot. */
+    /* Unknown ids first, then each known one overrides its slot. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Woverride-init"
-    static const void *const disp[256] = {
-        [0 ... 255] = &&L_illegal,
+    static const void *const disp[X_COUNT] = {
+        [0 ... X_COUNT - 1] = &&L_illegal,
 #define VM_LABEL(name, code, fmt, pop, push) [code] = &&L_##name,
         VM_OPCODES(VM_LABEL)
 #undef VM_LABEL
+        [X_LOAD2] = &&L_X_LOAD2, [X_BALOAD_LL] = &&L_X_BALOAD_LL, [X_SALOAD_LL] = &&L_X_SALOAD_LL,
+        [X_LOAD_BALOAD_LL] = &&L_X_LOAD_BALOAD_LL, [X_SALOAD_LL_ST] = &&L_X_SALOAD_LL_ST,
+        [X_SALOAD_LLK_ST] = &&L_X_SALOAD_LLK_ST, [X_SASTORE_LLL] = &&L_X_SASTORE_LLL,
+        [X_SASTORE_LLKL] = &&L_X_SASTORE_LLKL, [X_BASTORE_LLL] = &&L_X_BASTORE_LLL,
+        [X_ADD_LL] = &&L_X_ADD_LL, [X_SUB_LL] = &&L_X_SUB_LL, [X_ADDK] = &&L_X_ADDK, [X_ANDK] = &&L_X_ANDK,
+        [X_ORK] = &&L_X_ORK, [X_MULK] = &&L_X_MULK, [X_REMK] = &&L_X_REMK, [X_REMK_ST] = &&L_X_REMK_ST,
+        [X_ADDK_ST] = &&L_X_ADDK_ST, [X_LADDK_ST] = &&L_X_LADDK_ST, [X_MOV] = &&L_X_MOV, [X_SETK] = &&L_X_SETK,
+        [X_RSUB_KL] = &&L_X_RSUB_KL, [X_INC_LOAD] = &&L_X_INC_LOAD, [X_INC_GOTO] = &&L_X_INC_GOTO,
+#define VM_COND_LABELS(G) [G + C_EQ] = &&L_##G##_EQ, [G + C_NE] = &&L_##G##_NE, [G + C_LT] = &&L_##G##_LT, \
+        [G + C_GE] = &&L_##G##_GE, [G + C_GT] = &&L_##G##_GT, [G + C_LE] = &&L_##G##_LE,
+        VM_COND_LABELS(X_IFCMP_LL)
+        VM_COND_LABELS(X_IFCMP_LK)
+        VM_COND_LABELS(X_INC_IFCMP_LK)
+        VM_COND_LABELS(X_IF_L)
+#undef VM_COND_LABELS
     };
 #pragma GCC diagnostic pop
-#define vmdispatch()  goto *disp[*pc];
+#define vmdispatch()  goto *ip->h;
 #define vmcase(name)  L_##name:
+#define vmxcase(name) L_##name:
+#define vmccase(G, C, name) L_##name:
 #define vmdefault     L_illegal:
-#define vmbreak       budget--; goto *disp[*pc]
+#define vmbreak       goto *ip->h
 #else
-#define vmdispatch()  switch (*pc)
+    static const void *disp[X_COUNT];
+    if (!disp[1])
+        for (unsigned i = 0; i < X_COUNT; i++)
+            disp[i] = (const void *)(uintptr_t)i;
+#define vmdispatch()  switch ((unsigned)(uintptr_t)ip->h)
 #define vmcase(name)  case OP_##name:
+#define vmxcase(name) case name:
+#define vmccase(G, C, name) case G + C:
 #define vmdefault     default:
-#define vmbreak       budget--; break
+#define vmbreak       break
 #endif
 
+    vm_lpkg *const PX = (vm_lpkg *)(uintptr_t)P;   /* for its translation cache */
     const vm_method *const methods = P->pkg.methods;
     const vm_class *const classes = P->pkg.classes;
     const vm_cpr *const cpr = P->cpr;
@@ -117,7 +532,8 @@ int vm_run(vm_runtime *rt, const vm_lpkg *P, uint16_t method, const uint16_t *ar
     const int64_t budget0 = budget;
     vm_frame *f = f0;
     const vm_method *callee = &methods[method];
-    const uint8_t *pc;
+    unsigned callee_i = method;
+    const vm_xop *ip;
     uint16_t *sp, *lv;
     uint16_t exc = 0;
     int rc, result = VM_RUN_DONE;
@@ -138,8 +554,18 @@ int vm_run(vm_runtime *rt, const vm_lpkg *P, uint16_t method, const uint16_t *ar
             THROW(VM_SC_SecurityException);                                      \
     }
 #define CHECK(rcexpr) { rc = (rcexpr); if (rc) goto throw_rc; }
-#define BRANCH1(cond) { if (cond) { pc += (int8_t)pc[1]; if (budget <= 0) goto out_of_budget; } else pc += 2; vmbreak; }
-#define BRANCH2(cond) { if (cond) { pc += (int16_t)vm_rd16(pc + 1); if (budget <= 0) goto out_of_budget; } else pc += 3; vmbreak; }
+#define NEXT { ip++; vmbreak; }
+    /* A jump charges the budget with the bytecodes of the straight run it
+     * enters; a taken branch first checks that budget is left. */
+#define JUMP(target) { ip = (target); if (budget <= 0) goto out_of_budget; budget -= ip->chain; vmbreak; }
+#define BR(cond) { if (cond) JUMP(ip->u.t) ip++; budget -= ip->chain; vmbreak; }
+    /* Byte/short array element access for the fused ops. */
+#define ARRAY(o, h, okkind)                                                      \
+    {                                                                            \
+        DEREF(o, h);                                                             \
+        if (!(okkind))                                                           \
+            THROW(VM_SC_SecurityException);                                      \
+    }
 
     /* Entry frame: the arguments become the first locals. */
     if (callee->nargs + callee->max_locals + callee->max_stack > rt->cfg.stack_slots || nargs != callee->nargs) {
@@ -148,6 +574,8 @@ int vm_run(vm_runtime *rt, const vm_lpkg *P, uint16_t method, const uint16_t *ar
         rt->uncaught = exc;
         return VM_RUN_THROWN;
     }
+    if ((!PX->x || !PX->x[method].ops) && xlate(PX, method, disp) != 0)
+        return VM_ERR_NOMEM;
     lv = rt->stack;
     for (unsigned i = 0; i < nargs; i++)
         lv[i] = args[i];
@@ -155,52 +583,24 @@ int vm_run(vm_runtime *rt, const vm_lpkg *P, uint16_t method, const uint16_t *ar
         lv[i] = 0;
     f->m = callee;
     f->code = callee->code;
+    f->x = &PX->x[method];
     f->lv = lv;
     f->base = lv + callee->nargs + callee->max_locals;
     f->pkg = P;
     sp = f->base;
-    pc = callee->code;
+    ip = f->x->ops;
+    budget -= ip->chain;
 
 loop:
     for (;;) {
         vmdispatch() {
-        vmcase(nop) { pc += 1; vmbreak; }
+        vmcase(nop) NEXT
 
-        /* ---- constants ---- */
-        vmcase(aconst_null) { *sp++ = 0; pc += 1; vmbreak; }
-        vmcase(sconst_m1) { *sp++ = 0xFFFF; pc += 1; vmbreak; }
-        vmcase(sconst_0) { *sp++ = 0; pc += 1; vmbreak; }
-        vmcase(sconst_1) { *sp++ = 1; pc += 1; vmbreak; }
-        vmcase(sconst_2) { *sp++ = 2; pc += 1; vmbreak; }
-        vmcase(sconst_3) { *sp++ = 3; pc += 1; vmbreak; }
-        vmcase(sconst_4) { *sp++ = 4; pc += 1; vmbreak; }
-        vmcase(sconst_5) { *sp++ = 5; pc += 1; vmbreak; }
-        vmcase(bspush) { *sp++ = (uint16_t)(int16_t)(int8_t)pc[1]; pc += 2; vmbreak; }
-        vmcase(sspush) { *sp++ = vm_rd16(pc + 1); pc += 3; vmbreak; }
-
-        /* ---- locals ---- */
-        vmcase(aload)
-        vmcase(sload) { *sp++ = lv[pc[1]]; pc += 2; vmbreak; }
-        vmcase(aload_0)
-        vmcase(sload_0) { *sp++ = lv[0]; pc += 1; vmbreak; }
-        vmcase(aload_1)
-        vmcase(sload_1) { *sp++ = lv[1]; pc += 1; vmbreak; }
-        vmcase(aload_2)
-        vmcase(sload_2) { *sp++ = lv[2]; pc += 1; vmbreak; }
-        vmcase(aload_3)
-        vmcase(sload_3) { *sp++ = lv[3]; pc += 1; vmbreak; }
-        vmcase(astore)
-        vmcase(sstore) { lv[pc[1]] = *--sp; pc += 2; vmbreak; }
-        vmcase(astore_0)
-        vmcase(sstore_0) { lv[0] = *--sp; pc += 1; vmbreak; }
-        vmcase(astore_1)
-        vmcase(sstore_1) { lv[1] = *--sp; pc += 1; vmbreak; }
-        vmcase(astore_2)
-        vmcase(sstore_2) { lv[2] = *--sp; pc += 1; vmbreak; }
-        vmcase(astore_3)
-        vmcase(sstore_3) { lv[3] = *--sp; pc += 1; vmbreak; }
-        vmcase(sinc) { lv[pc[1]] = (uint16_t)(lv[pc[1]] + (int8_t)pc[2]); pc += 3; vmbreak; }
-        vmcase(sinc_w) { lv[pc[1]] = (uint16_t)(lv[pc[1]] + vm_rd16(pc + 2)); pc += 4; vmbreak; }
+        /* ---- constants and locals (every form decoded into a) ---- */
+        vmcase(sspush) { *sp++ = (uint16_t)ip->a; NEXT }
+        vmcase(sload) { *sp++ = lv[ip->a]; NEXT }
+        vmcase(sstore) { lv[ip->a] = *--sp; NEXT }
+        vmcase(sinc) { lv[ip->a] = (uint16_t)(lv[ip->a] + ip->b); NEXT }
 
         /* ---- arrays ---- */
         vmcase(baload) {
@@ -213,8 +613,7 @@ loop:
                 THROW(VM_SC_ArrayIndexOutOfBoundsException);
             sp[-2] = (uint16_t)(int16_t)(int8_t)o->data[i];
             sp--;
-            pc += 1;
-            vmbreak;
+            NEXT
         }
         vmcase(saload) {
             vm_obj *o;
@@ -226,8 +625,7 @@ loop:
                 THROW(VM_SC_ArrayIndexOutOfBoundsException);
             sp[-2] = vm_rd16(o->data + 2u * i);
             sp--;
-            pc += 1;
-            vmbreak;
+            NEXT
         }
         vmcase(aaload) {
             vm_obj *o;
@@ -239,8 +637,7 @@ loop:
                 THROW(VM_SC_ArrayIndexOutOfBoundsException);
             sp[-2] = vm_rd16(o->data + 2u * i);
             sp--;
-            pc += 1;
-            vmbreak;
+            NEXT
         }
         vmcase(bastore) {
             vm_obj *o;
@@ -256,8 +653,7 @@ loop:
             else
                 o->data[i] = b;
             sp -= 3;
-            pc += 1;
-            vmbreak;
+            NEXT
         }
         vmcase(sastore) {
             vm_obj *o;
@@ -275,8 +671,7 @@ loop:
                 vm_wr16(o->data + 2u * i, sp[-1]);
             }
             sp -= 3;
-            pc += 1;
-            vmbreak;
+            NEXT
         }
         vmcase(aastore) {
             vm_obj *o, *v;
@@ -295,8 +690,7 @@ loop:
             vm_wr16(w, sp[-1]);
             CHECK(vm_obj_store(rt, o, 2u * i, w, 2, 1))
             sp -= 3;
-            pc += 1;
-            vmbreak;
+            NEXT
         }
         vmcase(arraylength) {
             vm_obj *o;
@@ -304,10 +698,10 @@ loop:
             if (o->kind < VM_OBJ_BYTES || o->kind > VM_OBJ_REFS)
                 THROW(VM_SC_SecurityException);
             sp[-1] = o->length;
-            pc += 1;
-            vmbreak;
+            NEXT
         }
         vmcase(newarray) {
+            const uint8_t *pc = ip->bc;
             int16_t n = (int16_t)sp[-1];
             uint8_t kind = pc[1] == VM_T_SHORT ? VM_OBJ_SHORTS : pc[1] == VM_T_BYTE ? VM_OBJ_BYTES : VM_OBJ_BOOLS;
             uint16_t h;
@@ -317,30 +711,29 @@ loop:
                            (uint32_t)n * (kind == VM_OBJ_SHORTS ? 2u : 1u), 0, &h))
             RELOAD();
             sp[-1] = h;
-            pc += 2;
-            vmbreak;
+            NEXT
         }
         vmcase(anewarray) {
             int16_t n = (int16_t)sp[-1];
             uint16_t h;
             if (n < 0)
                 THROW(VM_SC_NegativeArraySizeException);
-            CHECK(vm_alloc(rt, VM_OBJ_REFS, VM_OF_PERSISTENT, cpr[vm_rd16(pc + 1)].a, (uint16_t)n, 2u * (uint32_t)n,
+            CHECK(vm_alloc(rt, VM_OBJ_REFS, VM_OF_PERSISTENT, cpr[(uint16_t)ip->a].a, (uint16_t)n, 2u * (uint32_t)n,
                            0, &h))
             RELOAD();
             sp[-1] = h;
-            pc += 3;
-            vmbreak;
+            NEXT
         }
 
         /* ---- stack ---- */
-        vmcase(pop) { sp--; pc += 1; vmbreak; }
-        vmcase(pop2) { sp -= 2; pc += 1; vmbreak; }
-        vmcase(dup) { sp[0] = sp[-1]; sp++; pc += 1; vmbreak; }
-        vmcase(dup2) { sp[0] = sp[-2]; sp[1] = sp[-1]; sp += 2; pc += 1; vmbreak; }
+        vmcase(pop) { sp--; NEXT }
+        vmcase(pop2) { sp -= 2; NEXT }
+        vmcase(dup) { sp[0] = sp[-1]; sp++; NEXT }
+        vmcase(dup2) { sp[0] = sp[-2]; sp[1] = sp[-1]; sp += 2; NEXT }
         vmcase(dup_x) {
             /* Duplicate the top m words and insert the copy n words down
              * (n == 0: on top). */
+            const uint8_t *pc = ip->bc;
             unsigned m = pc[1] >> 4, n = pc[1] & 15;
             uint16_t tmp[4];
             memcpy(tmp, sp - m, m * sizeof *sp);
@@ -351,32 +744,30 @@ loop:
                 memcpy(sp - n, tmp, m * sizeof *sp);
             }
             sp += m;
-            pc += 2;
-            vmbreak;
+            NEXT
         }
         vmcase(swap_x) {
             /* Swap the top m words with the n words below them. */
+            const uint8_t *pc = ip->bc;
             unsigned m = pc[1] >> 4, n = pc[1] & 15;
             uint16_t tmp[2];
             memcpy(tmp, sp - m, m * sizeof *sp);
             memmove(sp - n, sp - m - n, n * sizeof *sp);
             memcpy(sp - m - n, tmp, m * sizeof *sp);
-            pc += 2;
-            vmbreak;
+            NEXT
         }
 
         /* ---- arithmetic (16-bit, wrapping) ---- */
-        vmcase(sadd) { sp[-2] = (uint16_t)(sp[-2] + sp[-1]); sp--; pc += 1; vmbreak; }
-        vmcase(ssub) { sp[-2] = (uint16_t)(sp[-2] - sp[-1]); sp--; pc += 1; vmbreak; }
-        vmcase(smul) { sp[-2] = (uint16_t)((uint32_t)sp[-2] * sp[-1]); sp--; pc += 1; vmbreak; }
+        vmcase(sadd) { sp[-2] = (uint16_t)(sp[-2] + sp[-1]); sp--; NEXT }
+        vmcase(ssub) { sp[-2] = (uint16_t)(sp[-2] - sp[-1]); sp--; NEXT }
+        vmcase(smul) { sp[-2] = (uint16_t)((uint32_t)sp[-2] * sp[-1]); sp--; NEXT }
         vmcase(sdiv) {
             int32_t a = (int16_t)sp[-2], b = (int16_t)sp[-1];
             if (b == 0)
                 THROW(VM_SC_ArithmeticException);
             sp[-2] = (uint16_t)(a / b);   /* -32768 / -1 = 32768 wraps to -32768 */
             sp--;
-            pc += 1;
-            vmbreak;
+            NEXT
         }
         vmcase(srem) {
             int32_t a = (int16_t)sp[-2], b = (int16_t)sp[-1];
@@ -384,81 +775,59 @@ loop:
                 THROW(VM_SC_ArithmeticException);
             sp[-2] = (uint16_t)(a % b);
             sp--;
-            pc += 1;
-            vmbreak;
+            NEXT
         }
-        vmcase(sneg) { sp[-1] = (uint16_t)(0u - sp[-1]); pc += 1; vmbreak; }
+        vmcase(sneg) { sp[-1] = (uint16_t)(0u - sp[-1]); NEXT }
         /* Shifts use the low 5 bits of the count, on the value widened to
          * 32 bits, then truncate: so sshl by 16..31 gives 0 and sushr of a
          * negative short keeps its high bits (Java Card semantics). */
         vmcase(sshl) {
             sp[-2] = (uint16_t)((uint32_t)(int32_t)(int16_t)sp[-2] << (sp[-1] & 31));
             sp--;
-            pc += 1;
-            vmbreak;
+            NEXT
         }
         vmcase(sshr) {
             sp[-2] = (uint16_t)((int32_t)(int16_t)sp[-2] >> (sp[-1] & 31));
             sp--;
-            pc += 1;
-            vmbreak;
+            NEXT
         }
         vmcase(sushr) {
             sp[-2] = (uint16_t)((uint32_t)(int32_t)(int16_t)sp[-2] >> (sp[-1] & 31));
             sp--;
-            pc += 1;
-            vmbreak;
+            NEXT
         }
-        vmcase(sand) { sp[-2] &= sp[-1]; sp--; pc += 1; vmbreak; }
-        vmcase(sor) { sp[-2] |= sp[-1]; sp--; pc += 1; vmbreak; }
-        vmcase(sxor) { sp[-2] ^= sp[-1]; sp--; pc += 1; vmbreak; }
-        vmcase(s2b) { sp[-1] = (uint16_t)(int16_t)(int8_t)(uint8_t)sp[-1]; pc += 1; vmbreak; }
+        vmcase(sand) { sp[-2] &= sp[-1]; sp--; NEXT }
+        vmcase(sor) { sp[-2] |= sp[-1]; sp--; NEXT }
+        vmcase(sxor) { sp[-2] ^= sp[-1]; sp--; NEXT }
+        vmcase(s2b) { sp[-1] = (uint16_t)(int16_t)(int8_t)(uint8_t)sp[-1]; NEXT }
 
-        /* ---- branches (offsets from the opcode) ---- */
-        vmcase(ifeq) { sp--; BRANCH1((int16_t)*sp == 0) }
-        vmcase(ifne) { sp--; BRANCH1((int16_t)*sp != 0) }
-        vmcase(iflt) { sp--; BRANCH1((int16_t)*sp < 0) }
-        vmcase(ifge) { sp--; BRANCH1((int16_t)*sp >= 0) }
-        vmcase(ifgt) { sp--; BRANCH1((int16_t)*sp > 0) }
-        vmcase(ifle) { sp--; BRANCH1((int16_t)*sp <= 0) }
-        vmcase(ifnull) { sp--; BRANCH1(*sp == 0) }
-        vmcase(ifnonnull) { sp--; BRANCH1(*sp != 0) }
-        vmcase(if_acmpeq) { sp -= 2; BRANCH1(sp[0] == sp[1]) }
-        vmcase(if_acmpne) { sp -= 2; BRANCH1(sp[0] != sp[1]) }
-        vmcase(if_scmpeq) { sp -= 2; BRANCH1(sp[0] == sp[1]) }
-        vmcase(if_scmpne) { sp -= 2; BRANCH1(sp[0] != sp[1]) }
-        vmcase(if_scmplt) { sp -= 2; BRANCH1((int16_t)sp[0] < (int16_t)sp[1]) }
-        vmcase(if_scmpge) { sp -= 2; BRANCH1((int16_t)sp[0] >= (int16_t)sp[1]) }
-        vmcase(if_scmpgt) { sp -= 2; BRANCH1((int16_t)sp[0] > (int16_t)sp[1]) }
-        vmcase(if_scmple) { sp -= 2; BRANCH1((int16_t)sp[0] <= (int16_t)sp[1]) }
-        vmcase(goto) { BRANCH1(1) }
-        vmcase(ifeq_w) { sp--; BRANCH2((int16_t)*sp == 0) }
-        vmcase(ifne_w) { sp--; BRANCH2((int16_t)*sp != 0) }
-        vmcase(iflt_w) { sp--; BRANCH2((int16_t)*sp < 0) }
-        vmcase(ifge_w) { sp--; BRANCH2((int16_t)*sp >= 0) }
-        vmcase(ifgt_w) { sp--; BRANCH2((int16_t)*sp > 0) }
-        vmcase(ifle_w) { sp--; BRANCH2((int16_t)*sp <= 0) }
-        vmcase(ifnull_w) { sp--; BRANCH2(*sp == 0) }
-        vmcase(ifnonnull_w) { sp--; BRANCH2(*sp != 0) }
-        vmcase(if_acmpeq_w) { sp -= 2; BRANCH2(sp[0] == sp[1]) }
-        vmcase(if_acmpne_w) { sp -= 2; BRANCH2(sp[0] != sp[1]) }
-        vmcase(if_scmpeq_w) { sp -= 2; BRANCH2(sp[0] == sp[1]) }
-        vmcase(if_scmpne_w) { sp -= 2; BRANCH2(sp[0] != sp[1]) }
-        vmcase(if_scmplt_w) { sp -= 2; BRANCH2((int16_t)sp[0] < (int16_t)sp[1]) }
-        vmcase(if_scmpge_w) { sp -= 2; BRANCH2((int16_t)sp[0] >= (int16_t)sp[1]) }
-        vmcase(if_scmpgt_w) { sp -= 2; BRANCH2((int16_t)sp[0] > (int16_t)sp[1]) }
-        vmcase(if_scmple_w) { sp -= 2; BRANCH2((int16_t)sp[0] <= (int16_t)sp[1]) }
-        vmcase(goto_w) { BRANCH2(1) }
+        /* ---- branches (targets resolved; _w forms share these) ---- */
+        vmcase(ifeq) { sp--; BR((int16_t)*sp == 0) }
+        vmcase(ifne) { sp--; BR((int16_t)*sp != 0) }
+        vmcase(iflt) { sp--; BR((int16_t)*sp < 0) }
+        vmcase(ifge) { sp--; BR((int16_t)*sp >= 0) }
+        vmcase(ifgt) { sp--; BR((int16_t)*sp > 0) }
+        vmcase(ifle) { sp--; BR((int16_t)*sp <= 0) }
+        vmcase(ifnull) { sp--; BR(*sp == 0) }
+        vmcase(ifnonnull) { sp--; BR(*sp != 0) }
+        vmcase(if_acmpeq) { sp -= 2; BR(sp[0] == sp[1]) }
+        vmcase(if_acmpne) { sp -= 2; BR(sp[0] != sp[1]) }
+        vmcase(if_scmpeq) { sp -= 2; BR(sp[0] == sp[1]) }
+        vmcase(if_scmpne) { sp -= 2; BR(sp[0] != sp[1]) }
+        vmcase(if_scmplt) { sp -= 2; BR((int16_t)sp[0] < (int16_t)sp[1]) }
+        vmcase(if_scmpge) { sp -= 2; BR((int16_t)sp[0] >= (int16_t)sp[1]) }
+        vmcase(if_scmpgt) { sp -= 2; BR((int16_t)sp[0] > (int16_t)sp[1]) }
+        vmcase(if_scmple) { sp -= 2; BR((int16_t)sp[0] <= (int16_t)sp[1]) }
+        vmcase(goto) JUMP(ip->u.t)
         vmcase(stableswitch) {
+            const uint8_t *pc = ip->bc;
             int16_t key = (int16_t)*--sp;
             int16_t lo = (int16_t)vm_rd16(pc + 3), hi = (int16_t)vm_rd16(pc + 5);
             const uint8_t *off = (key < lo || key > hi) ? pc + 1 : pc + 7 + 2 * (key - lo);
-            pc += (int16_t)vm_rd16(off);
-            if (budget <= 0)
-                goto out_of_budget;
-            vmbreak;
+            JUMP(&f->x->ops[f->x->map[(pc - f->code) + (int16_t)vm_rd16(off)]])
         }
         vmcase(slookupswitch) {
+            const uint8_t *pc = ip->bc;
             int16_t key = (int16_t)*--sp;
             unsigned lo = 0, hi = vm_rd16(pc + 3);
             const uint8_t *pairs = pc + 5, *off = pc + 1;
@@ -474,90 +843,73 @@ loop:
                 else
                     hi = mid;
             }
-            pc += (int16_t)vm_rd16(off);
-            if (budget <= 0)
-                goto out_of_budget;
-            vmbreak;
+            JUMP(&f->x->ops[f->x->map[(pc - f->code) + (int16_t)vm_rd16(off)]])
         }
 
-        /* ---- fields ---- */
+        /* ---- fields (static index / field slot decoded into a) ---- */
         vmcase(getstatic_a)
         vmcase(getstatic_b)
-        vmcase(getstatic_s) {
-            *sp++ = vm_rd16(statics + 2u * cpr[vm_rd16(pc + 1)].a);
-            pc += 3;
-            vmbreak;
-        }
+        vmcase(getstatic_s) { *sp++ = vm_rd16(statics + 2u * (uint16_t)ip->a); NEXT }
         vmcase(putstatic_a)
         vmcase(putstatic_s) {
             uint8_t w[2];
             vm_wr16(w, *--sp);
-            CHECK(vm_nvm_store(rt, P->statics_off + 2u * cpr[vm_rd16(pc + 1)].a, w, 2, 1))
-            pc += 3;
-            vmbreak;
+            CHECK(vm_nvm_store(rt, P->statics_off + 2u * (uint16_t)ip->a, w, 2, 1))
+            NEXT
         }
         vmcase(putstatic_b) {
             uint8_t w[2];
             vm_wr16(w, (uint16_t)(int16_t)(int8_t)(uint8_t)*--sp);
-            CHECK(vm_nvm_store(rt, P->statics_off + 2u * cpr[vm_rd16(pc + 1)].a, w, 2, 1))
-            pc += 3;
-            vmbreak;
+            CHECK(vm_nvm_store(rt, P->statics_off + 2u * (uint16_t)ip->a, w, 2, 1))
+            NEXT
         }
-#define GETFIELD(objh, idx, len)                                                 \
+#define GETFIELD(objh)                                                           \
     {                                                                            \
         vm_obj *o;                                                               \
         DEREF(o, objh);                                                          \
-        unsigned slot = cpr[idx].b;                                              \
+        unsigned slot = (uint16_t)ip->a;                                         \
         if (o->kind != VM_OBJ_INSTANCE || slot >= o->length)                     \
             THROW(VM_SC_SecurityException);                                      \
         *sp++ = vm_rd16(o->data + 2u * slot);                                    \
-        pc += (len);                                                             \
-        vmbreak;                                                                 \
+        NEXT                                                                     \
     }
-#define PUTFIELD(objh, idx, len, value)                                          \
+#define PUTFIELD(objh, value)                                                    \
     {                                                                            \
         vm_obj *o;                                                               \
         DEREF(o, objh);                                                          \
-        unsigned slot = cpr[idx].b;                                              \
+        unsigned slot = (uint16_t)ip->a;                                         \
         uint8_t w[2];                                                            \
         if (o->kind != VM_OBJ_INSTANCE || slot >= o->length)                     \
             THROW(VM_SC_SecurityException);                                      \
         vm_wr16(w, (value));                                                     \
         CHECK(vm_obj_store(rt, o, 2u * slot, w, 2, 1))                           \
-        pc += (len);                                                             \
-        vmbreak;                                                                 \
+        NEXT                                                                     \
     }
 #define AS_BYTE(v) ((uint16_t)(int16_t)(int8_t)(uint8_t)(v))
         vmcase(getfield_a)
         vmcase(getfield_b)
-        vmcase(getfield_s) { sp--; GETFIELD(*sp, pc[1], 2) }
-        vmcase(getfield_a_w)
-        vmcase(getfield_b_w)
-        vmcase(getfield_s_w) { sp--; GETFIELD(*sp, vm_rd16(pc + 1), 3) }
+        vmcase(getfield_s) { sp--; GETFIELD(*sp) }
         vmcase(getfield_a_this)
         vmcase(getfield_b_this)
-        vmcase(getfield_s_this) GETFIELD(lv[0], pc[1], 2)
+        vmcase(getfield_s_this) GETFIELD(lv[0])
         vmcase(putfield_a)
-        vmcase(putfield_s) { sp -= 2; PUTFIELD(sp[0], pc[1], 2, sp[1]) }
-        vmcase(putfield_b) { sp -= 2; PUTFIELD(sp[0], pc[1], 2, AS_BYTE(sp[1])) }
-        vmcase(putfield_a_w)
-        vmcase(putfield_s_w) { sp -= 2; PUTFIELD(sp[0], vm_rd16(pc + 1), 3, sp[1]) }
-        vmcase(putfield_b_w) { sp -= 2; PUTFIELD(sp[0], vm_rd16(pc + 1), 3, AS_BYTE(sp[1])) }
+        vmcase(putfield_s) { sp -= 2; PUTFIELD(sp[0], sp[1]) }
+        vmcase(putfield_b) { sp -= 2; PUTFIELD(sp[0], AS_BYTE(sp[1])) }
         vmcase(putfield_a_this)
-        vmcase(putfield_s_this) { sp -= 1; PUTFIELD(lv[0], pc[1], 2, sp[0]) }
-        vmcase(putfield_b_this) { sp -= 1; PUTFIELD(lv[0], pc[1], 2, AS_BYTE(sp[0])) }
+        vmcase(putfield_s_this) { sp -= 1; PUTFIELD(lv[0], sp[0]) }
+        vmcase(putfield_b_this) { sp -= 1; PUTFIELD(lv[0], AS_BYTE(sp[0])) }
 
         /* ---- objects ---- */
         vmcase(new) {
-            uint16_t cls = cpr[vm_rd16(pc + 1)].a, h;
+            uint16_t cls = cpr[(uint16_t)ip->a].a, h;
             CHECK(vm_alloc(rt, VM_OBJ_INSTANCE, VM_OF_PERSISTENT, cls, classes[cls].field_count,
                            2u * classes[cls].field_count, 0, &h))
             RELOAD();
             *sp++ = h;
-            pc += 3;
-            vmbreak;
+            NEXT
         }
         vmcase(checkcast) {
+            const uint8_t *pc = ip->bc;
             if (sp[-1] != 0) {
                 vm_obj *o;
                 DEREF(o, sp[-1]);
@@ -565,18 +917,17 @@ loop:
                 if (!cast_ok(rt, P, o, pc[1], (pc[1] == VM_T_CLASS || pc[1] == VM_T_REFERENCE) ? cpr[idx].a : 0))
                     THROW(VM_SC_ClassCastException);
             }
-            pc += 4;
-            vmbreak;
+            NEXT
         }
         vmcase(instanceof) {
+            const uint8_t *pc = ip->bc;
             if (sp[-1] != 0) {
                 vm_obj *o;
                 DEREF(o, sp[-1]);
                 uint16_t idx = vm_rd16(pc + 2);
                 sp[-1] = (uint16_t)cast_ok(rt, P, o, pc[1], (pc[1] == VM_T_CLASS || pc[1] == VM_T_REFERENCE) ? cpr[idx].a : 0);
             }
-            pc += 4;
-            vmbreak;
+            NEXT
         }
         vmcase(athrow) {
             vm_obj *o;
@@ -589,11 +940,11 @@ loop:
 
         /* ---- calls ---- */
         vmcase(invokestatic) {
-            const vm_cpr *e = &cpr[vm_rd16(pc + 1)];
+            const vm_cpr *e = &cpr[(uint16_t)ip->a];
             if (e->tag == VM_CP_NATIVE) {
                 uint16_t r = 0;
                 sp -= e->b;
-                f->pc = pc;
+                f->ip = ip;
                 if (e->a >= VM_EXT_TOKEN_FIRST)
                     rc = call_extension(rt, P, e->a, sp, e->b, &r);
                 else
@@ -603,27 +954,27 @@ loop:
                     goto throw_rc;
                 if (e->c)
                     *sp++ = r;
-                pc += 3;
-                vmbreak;
+                NEXT
             }
-            callee = &methods[e->a];
+            callee_i = e->a;
             goto do_call;
         }
         vmcase(invokespecial) {
-            callee = &methods[cpr[vm_rd16(pc + 1)].a];
-            if (sp[-(int)callee->nargs] == 0)
+            callee_i = cpr[(uint16_t)ip->a].a;
+            if (sp[-(int)methods[callee_i].nargs] == 0)
                 THROW(VM_SC_NullPointerException);
             goto do_call;
         }
         vmcase(invokevirtual) {
-            const vm_cpr *e = &cpr[vm_rd16(pc + 1)];
+            const vm_cpr *e = &cpr[(uint16_t)ip->a];
             const vm_method *expect = &methods[e->c];
             vm_obj *o;
             DEREF(o, sp[-(int)expect->nargs]);
             if (o->kind != VM_OBJ_INSTANCE || o->cls >= P->pkg.class_count ||
                 e->b >= classes[o->cls].vtable_count)
                 THROW(VM_SC_SecurityException);
-            callee = &methods[vm_rd16(classes[o->cls].vtable + 2u * e->b)];
+            callee_i = vm_rd16(classes[o->cls].vtable + 2u * e->b);
+            callee = &methods[callee_i];
             if (callee->nargs != expect->nargs || callee->flags != expect->flags)
                 THROW(VM_SC_SecurityException);
             goto do_call;
@@ -642,7 +993,7 @@ loop:
             f--;
             lv = f->lv;
             *sp++ = v;
-            pc = f->pc + 3;
+            ip = f->ip + 1;
             vmbreak;
         }
         vmcase(return) {
@@ -651,10 +1002,178 @@ loop:
             sp = f->lv;
             f--;
             lv = f->lv;
-            pc = f->pc + 3;
+            ip = f->ip + 1;
             vmbreak;
         }
 
+        /* ---- superinstructions (interp.c, xlate) ---- */
+        vmxcase(X_LOAD2) { sp[0] = lv[ip->a]; sp[1] = lv[ip->b]; sp += 2; NEXT }
+        vmxcase(X_BALOAD_LL) {
+            vm_obj *o;
+            ARRAY(o, lv[ip->a], o->kind == VM_OBJ_BYTES || o->kind == VM_OBJ_BOOLS);
+            uint16_t i = lv[ip->b];
+            if (i >= o->length)
+                THROW(VM_SC_ArrayIndexOutOfBoundsException);
+            *sp++ = (uint16_t)(int16_t)(int8_t)o->data[i];
+            NEXT
+        }
+        vmxcase(X_LOAD_BALOAD_LL) {
+            vm_obj *o;
+            ARRAY(o, lv[ip->a], o->kind == VM_OBJ_BYTES || o->kind == VM_OBJ_BOOLS);
+            uint16_t i = lv[ip->b];
+            if (i >= o->length)
+                THROW(VM_SC_ArrayIndexOutOfBoundsException);
+            sp[0] = lv[ip->c];
+            sp[1] = (uint16_t)(int16_t)(int8_t)o->data[i];
+            sp += 2;
+            NEXT
+        }
+        vmxcase(X_SALOAD_LL) {
+            vm_obj *o;
+            ARRAY(o, lv[ip->a], o->kind == VM_OBJ_SHORTS);
+            uint16_t i = lv[ip->b];
+            if (i >= o->length)
+                THROW(VM_SC_ArrayIndexOutOfBoundsException);
+            *sp++ = vm_rd16(o->data + 2u * i);
+            NEXT
+        }
+        vmxcase(X_SALOAD_LL_ST) {
+            vm_obj *o;
+            ARRAY(o, lv[ip->a], o->kind == VM_OBJ_SHORTS);
+            uint16_t i = lv[ip->b];
+            if (i >= o->length)
+                THROW(VM_SC_ArrayIndexOutOfBoundsException);
+            lv[ip->c] = vm_rd16(o->data + 2u * i);
+            NEXT
+        }
+        vmxcase(X_SALOAD_LLK_ST) {
+            vm_obj *o;
+            ARRAY(o, lv[ip->a], o->kind == VM_OBJ_SHORTS);
+            uint16_t i = (uint16_t)(lv[ip->b] + ip->u.k);
+            if (i >= o->length)
+                THROW(VM_SC_ArrayIndexOutOfBoundsException);
+            lv[ip->c] = vm_rd16(o->data + 2u * i);
+            NEXT
+        }
+#define SASTORE_AT(o, i, v)                                                      \
+    {                                                                            \
+        if ((i) >= o->length)                                                    \
+            THROW(VM_SC_ArrayIndexOutOfBoundsException);                         \
+        if (o->flags & VM_OF_PERSISTENT) {                                       \
+            uint8_t w[2];                                                        \
+            vm_wr16(w, (v));                                                     \
+            CHECK(vm_obj_store(rt, o, 2u * (i), w, 2, 1))                        \
+        } else {                                                                 \
+            vm_wr16(o->data + 2u * (i), (v));                                    \
+        }                                                                        \
+    }
+        vmxcase(X_SASTORE_LLL) {
+            vm_obj *o;
+            ARRAY(o, lv[ip->a], o->kind == VM_OBJ_SHORTS);
+            uint16_t i = lv[ip->b];
+            SASTORE_AT(o, i, lv[ip->c]);
+            NEXT
+        }
+        vmxcase(X_SASTORE_LLKL) {
+            vm_obj *o;
+            ARRAY(o, lv[ip->a], o->kind == VM_OBJ_SHORTS);
+            uint16_t i = (uint16_t)(lv[ip->b] + ip->u.k);
+            SASTORE_AT(o, i, lv[ip->c]);
+            NEXT
+        }
+        vmxcase(X_BASTORE_LLL) {
+            vm_obj *o;
+            ARRAY(o, lv[ip->a], o->kind == VM_OBJ_BYTES || o->kind == VM_OBJ_BOOLS);
+            uint16_t i = lv[ip->b];
+            uint8_t b = (uint8_t)lv[ip->c];
+            if (i >= o->length)
+                THROW(VM_SC_ArrayIndexOutOfBoundsException);
+            if (o->flags & VM_OF_PERSISTENT)
+                CHECK(vm_obj_store(rt, o, i, &b, 1, 1))
+            else
+                o->data[i] = b;
+            NEXT
+        }
+        vmxcase(X_ADD_LL) { *sp++ = (uint16_t)(lv[ip->a] + lv[ip->b]); NEXT }
+        vmxcase(X_SUB_LL) { *sp++ = (uint16_t)(lv[ip->a] - lv[ip->b]); NEXT }
+        vmxcase(X_ADDK) { sp[-1] = (uint16_t)(sp[-1] + ip->a); NEXT }
+        vmxcase(X_ANDK) { sp[-1] &= (uint16_t)ip->a; NEXT }
+        vmxcase(X_ORK) { sp[-1] |= (uint16_t)ip->a; NEXT }
+        vmxcase(X_MULK) { sp[-1] = (uint16_t)((uint32_t)sp[-1] * (uint16_t)ip->a); NEXT }
+        vmxcase(X_REMK) { sp[-1] = (uint16_t)rem_by((int16_t)sp[-1], ip->a, ip->u.m); NEXT }
+        vmxcase(X_REMK_ST) { sp--; lv[ip->c] = (uint16_t)rem_by((int16_t)*sp, ip->a, ip->u.m); NEXT }
+        vmxcase(X_ADDK_ST) { sp--; lv[ip->c] = (uint16_t)(*sp + ip->a); NEXT }
+        vmxcase(X_LADDK_ST) { lv[ip->c] = (uint16_t)(lv[ip->a] + ip->b); NEXT }
+        vmxcase(X_MOV) { lv[ip->b] = lv[ip->a]; NEXT }
+        vmxcase(X_SETK) { lv[ip->b] = (uint16_t)ip->a; NEXT }
+        vmxcase(X_RSUB_KL) { *sp++ = (uint16_t)(ip->a - lv[ip->b]); NEXT }
+        vmxcase(X_INC_LOAD) { uint16_t v = (uint16_t)(lv[ip->a] + ip->b); lv[ip->a] = v; *sp++ = v; NEXT }
+        vmxcase(X_INC_GOTO) { lv[ip->a] = (uint16_t)(lv[ip->a] + ip->b); JUMP(ip->u.t) }
+#define CONDS(G, PRE, X, Y)                                                      \
+        vmccase(G, C_EQ, G##_EQ) { PRE; BR((X) == (Y)) }                         \
+        vmccase(G, C_NE, G##_NE) { PRE; BR((X) != (Y)) }                         \
+        vmccase(G, C_LT, G##_LT) { PRE; BR((X) < (Y)) }                          \
+        vmccase(G, C_GE, G##_GE) { PRE; BR((X) >= (Y)) }                         \
+        vmccase(G, C_GT, G##_GT) { PRE; BR((X) > (Y)) }                          \
+        vmccase(G, C_LE, G##_LE) { PRE; BR((X) <= (Y)) }
+        CONDS(X_IFCMP_LL, (void)0, (int16_t)lv[ip->a], (int16_t)lv[ip->b])
+        CONDS(X_IFCMP_LK, (void)0, (int16_t)lv[ip->a], ip->b)
+        CONDS(X_INC_IFCMP_LK, lv[ip->a] = (uint16_t)(lv[ip->a] + ip->b), (int16_t)lv[ip->a], ip->c)
+        CONDS(X_IF_L, (void)0, (int16_t)lv[ip->a], 0)
+#undef CONDS
+
+        /* Forms the translation folds into others (never in ops). */
+        vmcase(aconst_null)
+        vmcase(sconst_m1)
+        vmcase(sconst_0)
+        vmcase(sconst_1)
+        vmcase(sconst_2)
+        vmcase(sconst_3)
+        vmcase(sconst_4)
+        vmcase(sconst_5)
+        vmcase(bspush)
+        vmcase(aload)
+        vmcase(aload_0)
+        vmcase(aload_1)
+        vmcase(aload_2)
+        vmcase(aload_3)
+        vmcase(sload_0)
+        vmcase(sload_1)
+        vmcase(sload_2)
+        vmcase(sload_3)
+        vmcase(astore)
+        vmcase(astore_0)
+        vmcase(astore_1)
+        vmcase(astore_2)
+        vmcase(astore_3)
+        vmcase(sstore_0)
+        vmcase(sstore_1)
+        vmcase(sstore_2)
+        vmcase(sstore_3)
+        vmcase(sinc_w)
+        vmcase(ifeq_w)
+        vmcase(ifne_w)
+        vmcase(iflt_w)
+        vmcase(ifge_w)
+        vmcase(ifgt_w)
+        vmcase(ifle_w)
+        vmcase(ifnull_w)
+        vmcase(ifnonnull_w)
+        vmcase(if_acmpeq_w)
+        vmcase(if_acmpne_w)
+        vmcase(if_scmpeq_w)
+        vmcase(if_scmpne_w)
+        vmcase(if_scmplt_w)
+        vmcase(if_scmpge_w)
+        vmcase(if_scmpgt_w)
+        vmcase(if_scmple_w)
+        vmcase(goto_w)
+        vmcase(getfield_a_w)
+        vmcase(getfield_b_w)
+        vmcase(getfield_s_w)
+        vmcase(putfield_a_w)
+        vmcase(putfield_b_w)
+        vmcase(putfield_s_w)
         vmdefault {
             /* Unreachable for verified code. */
             THROW(VM_SC_SecurityException);
@@ -665,23 +1184,33 @@ loop:
 do_call: {
         /* The arguments on the caller's stack become the callee's first
          * locals; its other locals are zeroed and its stack follows. */
+        callee = &methods[callee_i];
         uint16_t *nlv = sp - callee->nargs;
         uint16_t *nbase = nlv + callee->nargs + callee->max_locals;
         if (f + 1 >= f_end || nbase + callee->max_stack > stack_end)
             THROW(VM_SC_StackOverflowError);
+        const vm_xmeth *xm = &PX->x[callee_i];
+        if (!xm->ops) {
+            if (xlate(PX, callee_i, disp) != 0) {
+                result = VM_ERR_NOMEM;
+                goto finish;
+            }
+            xm = &PX->x[callee_i];
+        }
         for (uint16_t *q = sp; q < nbase; q++)
             *q = 0;
-        f->pc = pc;
+        f->ip = ip;
         f++;
         f->m = callee;
         f->code = callee->code;
+        f->x = xm;
         f->lv = lv = nlv;
         f->base = sp = nbase;
         f->pkg = P;
-        pc = callee->code;
+        ip = xm->ops;
         if (budget <= 0)
             goto out_of_budget;
-        budget--;
+        budget -= ip->chain;
         goto resume;
     }
 
@@ -692,11 +1221,11 @@ throw_rc:
     }
     exc = (uint16_t)(VM_H_EXC_FIRST + (rc - VM_SC_FIRST_THROWABLE));
 throw_exc:
-    /* Find a handler, innermost frame first. pc is the throwing (or, in
-     * callers, the invoking) instruction. */
+    /* Find a handler, innermost frame first. ip is the throwing (or, in
+     * callers, the invoking) op; its first bytecode gives the offset. */
     for (;;) {
         const vm_method *m = f->m;
-        uint32_t off = (uint32_t)(pc - f->code);
+        uint32_t off = (uint32_t)(ip->bc - f->code);
         uint16_t ecls = exc < ncap ? objs[exc].cls : VM_SC_Throwable;
         for (unsigned i = 0; i < m->handler_count; i++) {
             vm_handler h = vm_method_handler(m, i);
@@ -707,7 +1236,8 @@ throw_exc:
             sp = f->base;
             *sp++ = exc;
             lv = f->lv;
-            pc = f->code + h.handler;
+            ip = &f->x->ops[f->x->map[h.handler]];
+            budget -= ip->chain;
             goto resume;
         }
         if (f == f0) {
@@ -716,7 +1246,7 @@ throw_exc:
             goto finish;
         }
         f--;
-        pc = f->pc;
+        ip = f->ip;
     }
 
 resume:
@@ -734,8 +1264,11 @@ finish:
 #undef THROW
 #undef DEREF
 #undef CHECK
-#undef BRANCH1
-#undef BRANCH2
+#undef NEXT
+#undef JUMP
+#undef BR
+#undef ARRAY
+#undef SASTORE_AT
 #undef RELOAD
 #undef GETFIELD
 #undef PUTFIELD

@@ -411,6 +411,7 @@ static void resolve_cp(vm_runtime *rt, vm_lpkg *lp)
 static void unload_slot(vm_runtime *rt, unsigned slot)
 {
     vm_lpkg *lp = &rt->pkgs[slot];
+    vm_xfree(lp);
     vm_pkg_free(&lp->pkg);
     free(lp->cpr);
     if (!lp->masked)

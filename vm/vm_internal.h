@@ -109,6 +109,31 @@ typedef struct vm_cpr {
     uint8_t pad;
 } vm_cpr;
 
+/* Translated code (interp.c): each method is translated, at its first call,
+ * into an array of ops for direct threading: the handler address, operands
+ * decoded (locals, constants, resolved statics and field slots), branch
+ * targets resolved to ops, and common bytecode sequences fused into
+ * superinstructions. `bc` is the op's first original instruction (exception
+ * ranges and the rare ops read it); `chain` is the number of original
+ * bytecodes from this op to the next control transfer, charged to the
+ * budget when the op is entered by a jump, call or handler. */
+typedef struct vm_xop {
+    const void *h;                /* handler (label address, or id) */
+    union {
+        const struct vm_xop *t;   /* branch target */
+        int32_t k;                /* extra immediate */
+        uint32_t m;               /* reciprocal for srem by a constant */
+    } u;
+    const uint8_t *bc;
+    int16_t a, b, c;
+    uint16_t chain;
+} vm_xop;
+
+typedef struct vm_xmeth {
+    vm_xop *ops;                  /* NULL until first call */
+    uint16_t *map;                /* original pc -> op index (instruction starts) */
+} vm_xmeth;
+
 typedef struct vm_lpkg {
     uint8_t used;
     uint8_t privileged;
@@ -116,6 +141,7 @@ typedef struct vm_lpkg {
     const uint8_t *blob;     /* verified host copy, or the ROM view */
     vm_package pkg;
     vm_cpr *cpr;
+    vm_xmeth *x;             /* per method, translated lazily (interp.c) */
     uint32_t rec_off;        /* NVM payload offset of the package record */
     uint32_t statics_off;    /* NVM offset of the static words */
     uint32_t nvm_used;       /* NVM bytes owned (blocks' payloads) */
@@ -154,7 +180,8 @@ typedef struct vm_inst {
 typedef struct vm_frame {
     const vm_method *m;
     const uint8_t *code;
-    const uint8_t *pc;       /* the caller's invoke instruction, while suspended */
+    const vm_xmeth *x;       /* its translation */
+    const vm_xop *ip;        /* the invoke op, while suspended */
     uint16_t *lv;            /* locals (the arguments first) */
     uint16_t *base;          /* operand stack bottom */
     const vm_lpkg *pkg;      /* whose constant pool the code uses */
@@ -254,6 +281,7 @@ int vm_register_instance(vm_runtime *rt, uint16_t obj);
 int vm_is_instance_of(const vm_runtime *rt, const vm_lpkg *pkg, uint16_t cls, uint16_t target);
 
 /* interp.c */
+void vm_xfree(vm_lpkg *lp);   /* drop the translations of a package */
 int vm_run(vm_runtime *rt, const vm_lpkg *pkg, uint16_t method, const uint16_t *args, unsigned nargs,
            uint16_t *ret);
 
