@@ -126,11 +126,15 @@ enum {
     X_RSUB_KL,         /* push a - lb                                   */
     X_INC_LOAD,        /* la += b; push la                              */
     X_INC_GOTO,        /* la += b; goto t                               */
+    X_UBALOAD_LL,      /* push la[lb] & 0xFF                            */
+    X_LOAD_UBALOAD_LL, /* push lc; push la[lb] & 0xFF                   */
+    X_ADD_REMK_ST,     /* lc = (pop + pop) % a (a != 0), reciprocal u.m */
     X_IFCMP_LL,        /* 6 ops: if (la ? lb) goto t                    */
     X_IFCMP_LK = X_IFCMP_LL + 6,      /* if (la ? b) goto t            */
     X_INC_IFCMP_LK = X_IFCMP_LK + 6,  /* la += b; if (la ? c) goto t   */
     X_IF_L = X_INC_IFCMP_LK + 6,      /* if (la ? 0) goto t            */
-    X_COUNT = X_IF_L + 6
+    X_INC_IFCMP_LKSUBL = X_IF_L + 6,  /* la += (s1)b; if (la ? c - l[b >> 8]) goto t */
+    X_COUNT = X_INC_IFCMP_LKSUBL + 6
 };
 
 /* Condition codes, in the order of the 6-op groups above. */
@@ -315,7 +319,18 @@ static int xlate(vm_lpkg *P, unsigned mi, const void *const *disp)
         int32_t tpc = -1;   /* branch target pc to resolve */
         const vm_cpr *cpr = P->cpr;
         /* Longest patterns first. */
-        if (AV(6) && K(0) == K_LOAD && K(1) == K_LOAD && K(2) == K_CONST && O(3) == OP_sadd && O(4) == OP_saload &&
+        if (AV(6) && K(0) == K_LOAD && K(1) == K_LOAD && K(2) == K_LOAD && O(3) == OP_baload && K(4) == K_CONST &&
+            V(4) == 0xFF && O(5) == OP_sand) {
+            id = X_LOAD_UBALOAD_LL; o->c = (int16_t)V(0); o->a = (int16_t)V(1); o->b = (int16_t)V(2);
+            used = 6;
+        } else if (AV(6) && K(0) == K_INC && in[i].w >= -128 && in[i].w <= 127 && K(1) == K_LOAD && V(1) == V(0) &&
+                   K(2) == K_CONST && K(3) == K_LOAD && O(4) == OP_ssub && K(5) == K_CMPBR && O(5) != OP_if_acmpeq &&
+                   O(5) != OP_if_acmpne && O(5) != OP_if_acmpeq_w && O(5) != OP_if_acmpne_w) {
+            id = X_INC_IFCMP_LKSUBL + in[i + 5].cond; o->a = (int16_t)V(0);
+            o->b = (int16_t)(uint16_t)((V(3) << 8) | (uint8_t)in[i].w); o->c = (int16_t)V(2);
+            tpc = V(5);
+            used = 6;
+        } else if (AV(6) && K(0) == K_LOAD && K(1) == K_LOAD && K(2) == K_CONST && O(3) == OP_sadd && O(4) == OP_saload &&
             K(5) == K_STORE) {
             id = X_SALOAD_LLK_ST; o->a = (int16_t)V(0); o->b = (int16_t)V(1); o->u.k = V(2); o->c = (int16_t)V(5);
             used = 6;
@@ -327,6 +342,14 @@ static int xlate(vm_lpkg *P, unsigned mi, const void *const *disp)
                    O(3) != OP_if_acmpeq && O(3) != OP_if_acmpne && O(3) != OP_if_acmpeq_w && O(3) != OP_if_acmpne_w) {
             id = X_INC_IFCMP_LK + in[i + 3].cond; o->a = (int16_t)V(0); o->b = (int16_t)in[i].w; o->c = (int16_t)V(2);
             tpc = V(3);
+            used = 4;
+        } else if (AV(5) && K(0) == K_LOAD && K(1) == K_LOAD && O(2) == OP_baload && K(3) == K_CONST && V(3) == 0xFF &&
+                   O(4) == OP_sand) {
+            id = X_UBALOAD_LL; o->a = (int16_t)V(0); o->b = (int16_t)V(1);
+            used = 5;
+        } else if (AV(4) && O(0) == OP_sadd && K(1) == K_CONST && (V(1) >= 2 || V(1) <= -2) && O(2) == OP_srem &&
+                   K(3) == K_STORE) {
+            id = X_ADD_REMK_ST; o->a = (int16_t)V(1); o->u.m = rem_recip(V(1)); o->c = (int16_t)V(3);
             used = 4;
         } else if (AV(4) && K(0) == K_LOAD && K(1) == K_LOAD && K(2) == K_LOAD && O(3) == OP_baload) {
             id = X_LOAD_BALOAD_LL; o->c = (int16_t)V(0); o->a = (int16_t)V(1); o->b = (int16_t)V(2);
@@ -341,7 +364,7 @@ static int xlate(vm_lpkg *P, unsigned mi, const void *const *disp)
         } else if (AV(4) && K(0) == K_LOAD && K(1) == K_CONST && O(2) == OP_sadd && K(3) == K_STORE) {
             id = X_LADDK_ST; o->a = (int16_t)V(0); o->b = (int16_t)V(1); o->c = (int16_t)V(3);
             used = 4;
-        } else if (AV(3) && K(0) == K_CONST && O(1) == OP_srem && K(2) == K_STORE && V(0) >= 2) {
+        } else if (AV(3) && K(0) == K_CONST && O(1) == OP_srem && K(2) == K_STORE && (V(0) >= 2 || V(0) <= -2)) {
             id = X_REMK_ST; o->a = (int16_t)V(0); o->u.m = rem_recip(V(0)); o->c = (int16_t)V(2);
             used = 3;
         } else if (AV(3) && K(0) == K_CONST && O(1) == OP_sadd && K(2) == K_STORE) {
@@ -489,12 +512,15 @@ int vm_run(vm_runtime *rt, const vm_lpkg *P, uint16_t method, const uint16_t *ar
         [X_ORK] = &&L_X_ORK, [X_MULK] = &&L_X_MULK, [X_REMK] = &&L_X_REMK, [X_REMK_ST] = &&L_X_REMK_ST,
         [X_ADDK_ST] = &&L_X_ADDK_ST, [X_LADDK_ST] = &&L_X_LADDK_ST, [X_MOV] = &&L_X_MOV, [X_SETK] = &&L_X_SETK,
         [X_RSUB_KL] = &&L_X_RSUB_KL, [X_INC_LOAD] = &&L_X_INC_LOAD, [X_INC_GOTO] = &&L_X_INC_GOTO,
+        [X_UBALOAD_LL] = &&L_X_UBALOAD_LL, [X_LOAD_UBALOAD_LL] = &&L_X_LOAD_UBALOAD_LL,
+        [X_ADD_REMK_ST] = &&L_X_ADD_REMK_ST,
 #define VM_COND_LABELS(G) [G + C_EQ] = &&L_##G##_EQ, [G + C_NE] = &&L_##G##_NE, [G + C_LT] = &&L_##G##_LT, \
         [G + C_GE] = &&L_##G##_GE, [G + C_GT] = &&L_##G##_GT, [G + C_LE] = &&L_##G##_LE,
         VM_COND_LABELS(X_IFCMP_LL)
         VM_COND_LABELS(X_IFCMP_LK)
         VM_COND_LABELS(X_INC_IFCMP_LK)
         VM_COND_LABELS(X_IF_L)
+        VM_COND_LABELS(X_INC_IFCMP_LKSUBL)
 #undef VM_COND_LABELS
     };
 #pragma GCC diagnostic pop
@@ -538,7 +564,13 @@ int vm_run(vm_runtime *rt, const vm_lpkg *P, uint16_t method, const uint16_t *ar
     uint16_t exc = 0;
     int rc, result = VM_RUN_DONE;
 
-#define RELOAD() (objs = rt->objs, ncap = rt->obj_cap)
+    /* One-entry caches of the last byte/boolean array and short array the
+     * fused ops reached (validated: live, reachable from ctx, right kind).
+     * Arrays never change kind or length; a handle is freed or the table
+     * moved only inside natives and allocations, which RELOAD. */
+    uint32_t bh = 0x10000u, shh = 0x10000u;
+    vm_obj *bo = NULL, *so = NULL;
+#define RELOAD() (objs = rt->objs, ncap = rt->obj_cap, bh = shh = 0x10000u)
     /* Raise a system exception (reason 0) from the loop. */
 #define THROW(cls) { rc = vm_set_reason(rt, (cls), 0); goto throw_rc; }
     /* o = the object behind handle h, or throw. */
@@ -565,6 +597,28 @@ int vm_run(vm_runtime *rt, const vm_lpkg *P, uint16_t method, const uint16_t *ar
         DEREF(o, h);                                                             \
         if (!(okkind))                                                           \
             THROW(VM_SC_SecurityException);                                      \
+    }
+#define BARRAY(o, h)                                                             \
+    {                                                                            \
+        uint16_t hb_ = (h);                                                      \
+        if (hb_ == bh) {                                                         \
+            o = bo;                                                              \
+        } else {                                                                 \
+            ARRAY(o, hb_, o->kind == VM_OBJ_BYTES || o->kind == VM_OBJ_BOOLS);   \
+            bh = hb_;                                                            \
+            bo = o;                                                              \
+        }                                                                        \
+    }
+#define SARRAY(o, h)                                                             \
+    {                                                                            \
+        uint16_t hs_ = (h);                                                      \
+        if (hs_ == shh) {                                                        \
+            o = so;                                                              \
+        } else {                                                                 \
+            ARRAY(o, hs_, o->kind == VM_OBJ_SHORTS);                             \
+            shh = hs_;                                                           \
+            so = o;                                                              \
+        }                                                                        \
     }
 
     /* Entry frame: the arguments become the first locals. */
@@ -1010,7 +1064,7 @@ loop:
         vmxcase(X_LOAD2) { sp[0] = lv[ip->a]; sp[1] = lv[ip->b]; sp += 2; NEXT }
         vmxcase(X_BALOAD_LL) {
             vm_obj *o;
-            ARRAY(o, lv[ip->a], o->kind == VM_OBJ_BYTES || o->kind == VM_OBJ_BOOLS);
+            BARRAY(o, lv[ip->a]);
             uint16_t i = lv[ip->b];
             if (i >= o->length)
                 THROW(VM_SC_ArrayIndexOutOfBoundsException);
@@ -1019,7 +1073,7 @@ loop:
         }
         vmxcase(X_LOAD_BALOAD_LL) {
             vm_obj *o;
-            ARRAY(o, lv[ip->a], o->kind == VM_OBJ_BYTES || o->kind == VM_OBJ_BOOLS);
+            BARRAY(o, lv[ip->a]);
             uint16_t i = lv[ip->b];
             if (i >= o->length)
                 THROW(VM_SC_ArrayIndexOutOfBoundsException);
@@ -1028,9 +1082,34 @@ loop:
             sp += 2;
             NEXT
         }
+        vmxcase(X_UBALOAD_LL) {
+            vm_obj *o;
+            BARRAY(o, lv[ip->a]);
+            uint16_t i = lv[ip->b];
+            if (i >= o->length)
+                THROW(VM_SC_ArrayIndexOutOfBoundsException);
+            *sp++ = o->data[i];
+            NEXT
+        }
+        vmxcase(X_LOAD_UBALOAD_LL) {
+            vm_obj *o;
+            BARRAY(o, lv[ip->a]);
+            uint16_t i = lv[ip->b];
+            if (i >= o->length)
+                THROW(VM_SC_ArrayIndexOutOfBoundsException);
+            sp[0] = lv[ip->c];
+            sp[1] = o->data[i];
+            sp += 2;
+            NEXT
+        }
+        vmxcase(X_ADD_REMK_ST) {
+            sp -= 2;
+            lv[ip->c] = (uint16_t)rem_by((int16_t)(uint16_t)(sp[0] + sp[1]), ip->a, ip->u.m);
+            NEXT
+        }
         vmxcase(X_SALOAD_LL) {
             vm_obj *o;
-            ARRAY(o, lv[ip->a], o->kind == VM_OBJ_SHORTS);
+            SARRAY(o, lv[ip->a]);
             uint16_t i = lv[ip->b];
             if (i >= o->length)
                 THROW(VM_SC_ArrayIndexOutOfBoundsException);
@@ -1039,7 +1118,7 @@ loop:
         }
         vmxcase(X_SALOAD_LL_ST) {
             vm_obj *o;
-            ARRAY(o, lv[ip->a], o->kind == VM_OBJ_SHORTS);
+            SARRAY(o, lv[ip->a]);
             uint16_t i = lv[ip->b];
             if (i >= o->length)
                 THROW(VM_SC_ArrayIndexOutOfBoundsException);
@@ -1048,7 +1127,7 @@ loop:
         }
         vmxcase(X_SALOAD_LLK_ST) {
             vm_obj *o;
-            ARRAY(o, lv[ip->a], o->kind == VM_OBJ_SHORTS);
+            SARRAY(o, lv[ip->a]);
             uint16_t i = (uint16_t)(lv[ip->b] + ip->u.k);
             if (i >= o->length)
                 THROW(VM_SC_ArrayIndexOutOfBoundsException);
@@ -1069,21 +1148,21 @@ loop:
     }
         vmxcase(X_SASTORE_LLL) {
             vm_obj *o;
-            ARRAY(o, lv[ip->a], o->kind == VM_OBJ_SHORTS);
+            SARRAY(o, lv[ip->a]);
             uint16_t i = lv[ip->b];
             SASTORE_AT(o, i, lv[ip->c]);
             NEXT
         }
         vmxcase(X_SASTORE_LLKL) {
             vm_obj *o;
-            ARRAY(o, lv[ip->a], o->kind == VM_OBJ_SHORTS);
+            SARRAY(o, lv[ip->a]);
             uint16_t i = (uint16_t)(lv[ip->b] + ip->u.k);
             SASTORE_AT(o, i, lv[ip->c]);
             NEXT
         }
         vmxcase(X_BASTORE_LLL) {
             vm_obj *o;
-            ARRAY(o, lv[ip->a], o->kind == VM_OBJ_BYTES || o->kind == VM_OBJ_BOOLS);
+            BARRAY(o, lv[ip->a]);
             uint16_t i = lv[ip->b];
             uint8_t b = (uint8_t)lv[ip->c];
             if (i >= o->length)
@@ -1120,6 +1199,8 @@ loop:
         CONDS(X_IFCMP_LK, (void)0, (int16_t)lv[ip->a], ip->b)
         CONDS(X_INC_IFCMP_LK, lv[ip->a] = (uint16_t)(lv[ip->a] + ip->b), (int16_t)lv[ip->a], ip->c)
         CONDS(X_IF_L, (void)0, (int16_t)lv[ip->a], 0)
+        CONDS(X_INC_IFCMP_LKSUBL, lv[ip->a] = (uint16_t)(lv[ip->a] + (int8_t)(uint8_t)ip->b), (int16_t)lv[ip->a],
+              (int16_t)(uint16_t)(ip->c - lv[(uint16_t)ip->b >> 8]))
 #undef CONDS
 
         /* Forms the translation folds into others (never in ops). */
@@ -1211,7 +1292,11 @@ do_call: {
         if (budget <= 0)
             goto out_of_budget;
         budget -= ip->chain;
+#if VM_COMPUTED_GOTO
+        goto *ip->h;
+#else
         goto resume;
+#endif
     }
 
 throw_rc:
@@ -1268,6 +1353,8 @@ finish:
 #undef JUMP
 #undef BR
 #undef ARRAY
+#undef BARRAY
+#undef SARRAY
 #undef SASTORE_AT
 #undef RELOAD
 #undef GETFIELD
