@@ -7,7 +7,7 @@
  *   kvn, scp_i INTEGER        key version number, SCP03 i parameter
  *   isd_aid TEXT              security domain AID (pseudo-random challenge)
  *   counter INTEGER           last known sequence counter
- *   status TEXT               enrolled | prepared | played | stale | updated | failed
+ *   status TEXT               enrolled | prepared | playing | played | stale | updated | failed
  *   image TEXT                card image path (simulation; a real fleet has none)
  *   campaign TEXT             campaign id the status refers to
  *   host_challenge TEXT, p_aut BLOB   the P_AUT issued (apdu_list bytes)

@@ -458,6 +458,12 @@ static int do_run(opts *o)
             continue;
         }
         if (strcmp(rc.campaign, cid)) rc.attempts = 0;
+        /* A card left "playing" by an interrupted run may have been updated
+         * without the registry knowing: its new P_AUT replaces the package
+         * (activation is then idempotent) instead of failing on "exists". */
+        int uncertain = !strcmp(rc.campaign, cid) && (!strcmp(rc.status, "playing") || !strcmp(rc.status, "failed"));
+        campaign cr = c;
+        if (uncertain) cr.action[0] |= BROADCAST_ACT_REPLACE;
         card *cd = NULL;
         char err[256];
         int ok = 0;
@@ -465,7 +471,12 @@ static int do_run(opts *o)
             if (o->fast) chip_set_sync(card_chip(cd), CHIP_SYNC_OFF);
             for (int attempt = 0; attempt < 2 && !ok; attempt++) {
                 int need = strcmp(rc.campaign, cid) || strcmp(rc.status, "prepared") || !rc.paut.n || attempt;
-                if (need && issue_paut(r, &c, cid, o->master, &rc)) break;
+                if (need && issue_paut(r, &cr, cid, o->master, &rc)) break;
+                /* durable before the card changes: a resume knows it was in flight */
+                if (registry_set_status(r, rc.id.serial, "playing", rc.id.counter, NULL, 0, 0) ||
+                    registry_commit(r) || registry_begin(r))
+                    break;
+                strcpy(rc.status, "playing");
                 card_power(cd, CARD_COLD, NULL, NULL);
                 uint8_t reply[600];
                 size_t rn = 0;
@@ -473,7 +484,7 @@ static int do_run(opts *o)
                 uint16_t sw = 0;
                 int rv = campaign_play(send_card, cd, &rc.paut, &pse, reply, sizeof reply, &rn, &rep, &sw);
                 if (rv == CAMPAIGN_OK) {
-                    ok = record_reply(r, &c, o->master, &rc, reply, rn) == 0;
+                    ok = record_reply(r, &cr, o->master, &rc, reply, rn) == 0;
                     break;
                 }
                 if (rv != CAMPAIGN_ERR_STALE) break;
@@ -490,10 +501,8 @@ static int do_run(opts *o)
             registry_set_status(r, rc.id.serial, "failed", rc.id.counter, NULL, 0, 0);
         }
         apdu_list_free(&rc.paut);
-        if ((i + 1) % 100 == 0) {   /* resumable: progress is durable every 100 cards */
-            registry_commit(r);
-            registry_begin(r);
-        }
+        registry_commit(r);   /* resumable: each card's result is durable */
+        registry_begin(r);
         progress("run", i + 1, n, t0, o->quiet);
     }
     registry_commit(r);
@@ -518,8 +527,8 @@ static int do_status(opts *o)
         char cid[17];
         if (!campaign_load(o->campaign, &c)) {
             campaign_hex(c.id, 8, cid);
-            static const char *sts[] = {"prepared", "played", "stale", "updated", "failed"};
-            for (int i = 0; i < 5; i++) printf("%-9s %ld\n", sts[i], registry_count(r, cid, sts[i]));
+            static const char *sts[] = {"prepared", "playing", "played", "stale", "updated", "failed"};
+            for (int i = 0; i < 6; i++) printf("%-9s %ld\n", sts[i], registry_count(r, cid, sts[i]));
         }
     }
     registry_close(r);
