@@ -51,6 +51,9 @@ static void make_templates(void)
         snprintf(templates[m], sizeof templates[m], "%s/mode%d.img", dir, m);
         loader_mask_params mp;
         lifecycle_mask_defaults(&mp);
+        /* Small memories: every input copies and opens a whole image. */
+        mp.geometry.rom_size = 8192;
+        mp.geometry.nvm_size = 16384;
         mp.sealed = sealed;
         mp.sealed_len = sealed_len;
         char err[256];
