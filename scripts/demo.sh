@@ -35,6 +35,14 @@ $CARDVM personalize "$IMG" --unlock-key $KEY --hash $HASH
 step "5. USER mode: security domain, the masked OS through its vectors, an SCP03 INITIALIZE UPDATE"
 send "$IMG" 00A4040008A00000015100000000 80F0000000 80F400000548656C6C6F00 80CA00E000 \
      8050300008000102030405060700 80CADF2100
+step "6. issuer: load, install, run and delete an applet over SCP03 (GlobalPlatform, scripted)"
+$CARDVM script examples/scripts/hello.script "$IMG"
+echo "  cardvm gp: load and install the counter applet at level 33, then list the card"
+$CARDVM gp "$IMG" --kvn 30 --sl 33 --load build/examples/applets/counter.cvp --install --list
+
+step "7. broadcast OS update (seed 004): one P_SE for a fleet of 20 cards, FIG.3 then FIG.4"
+examples/campaign/run.sh build 20
+
 step "card image after its lifecycle"
 $CARDVM info "$IMG" | sed 's/^/  /'
 echo
