@@ -12,6 +12,7 @@
 #include "apdu.h"
 #include "atr.h"
 #include "card.h"
+#include "lifecycle.h"
 
 static double now(void)
 {
@@ -89,6 +90,37 @@ int main(void)
     printf("cardvm foundation benchmark (in process, card_transmit)\n");
     rate(c, "SELECT", select, sizeof select);
     rate(c, "ECHO 255 bytes", echo, sizeof echo);
+    card_close(c);
+
+    /* The same path on a USER-mode card: the LOADER as security domain,
+     * every command through the SCP03 layer, an applet through the VM. */
+    lifecycle_params lp;
+    lifecycle_defaults(&lp);
+    uint8_t *sealed, hash[32];
+    size_t sealed_len;
+    loader_mask_params mp;
+    lifecycle_mask_defaults(&mp);
+    if (loader_seal(example_custom_package, example_custom_package_len, lp.unlock_key, NULL, &sealed,
+                    &sealed_len, lp.hash_code))
+        return 1;
+    (void)hash;
+    mp.sealed = sealed;
+    mp.sealed_len = sealed_len;
+    char err[256];
+    transport *t;
+    if (loader_mask(path, &mp, err, sizeof err) || transport_open_image(path, &t, err, sizeof err) ||
+        lifecycle_mount(t, &lp, NULL) || lifecycle_customize(t, &lp, NULL))
+        return 1;
+    transport_close(t);
+    free(sealed);
+    if (card_open(path, &c, err, sizeof err)) return 1;
+    card_power(c, CARD_COLD, NULL, NULL);
+    static const uint8_t vec[] = {0x80, 0xF0, 0x00, 0x00, 0x00};
+    static const uint8_t gd[] = {0x80, 0xCA, 0x00, 0x66, 0x00};
+    printf("USER-mode card (LOADER security domain, SCP03 layer, VM)\n");
+    rate(c, "SELECT security domain", select, sizeof select);
+    rate(c, "GET DATA 66", gd, sizeof gd);
+    rate(c, "vectored 80F0 (bytecode)", vec, sizeof vec);
     card_close(c);
     printf("committed page write (one page + commit of a %u KiB image)\n", (256 + 128) );
     page_write_cost("  fsync on (default)", path, CHIP_SYNC_FULL);
