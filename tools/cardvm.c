@@ -34,6 +34,9 @@ int cmd_script(int argc, char **argv);
 #ifdef CARDVM_HAVE_CMD_CAMPAIGN
 int cmd_campaign(int argc, char **argv);
 #endif
+#ifdef CARDVM_HAVE_CMD_CONFORM
+int cmd_conform(int argc, char **argv);
+#endif
 
 typedef struct subcommand {
     const char *name;
@@ -68,6 +71,9 @@ static const subcommand subcommands[] = {
 #endif
 #ifdef CARDVM_HAVE_CMD_CAMPAIGN
     {"campaign", cmd_campaign, "broadcast OS update (seed 004): design, enroll, server, terminal, run, status"},
+#endif
+#ifdef CARDVM_HAVE_CMD_CONFORM
+    {"conform", cmd_conform, "run the conformance scripts (GP/SCP03, lifecycle, broadcast, ISO 7816); text and JUnit reports"},
 #endif
 };
 
