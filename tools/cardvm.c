@@ -45,7 +45,7 @@ typedef struct subcommand {
 } subcommand;
 
 static const subcommand subcommands[] = {
-    {"create", cmd_create, "make a new card image"},
+    {"create", cmd_create, "make a USER-mode card through its real lifecycle (or --blank, --issuer)"},
     {"send", cmd_send, "power a card on and send APDUs (hex), one response line each"},
     {"info", cmd_info, "show a card image: lifecycle, keys, vectors, regions, free space, wear"},
     {"personalize", cmd_create, "UNLOCK, customize and enter USER mode (client, on a masked card)"},
