@@ -98,6 +98,36 @@ int cli_wants_help(int argc, char **argv)
     return 0;
 }
 
+uint8_t *cli_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 1u << 16, n = 0;
+    uint8_t *b = malloc(cap + 1);
+    while (b) {
+        n += fread(b + n, 1, cap - n, f);
+        if (n < cap || ferror(f)) break;
+        uint8_t *nb = cap >= CLI_FILE_MAX ? NULL : realloc(b, 2 * cap + 1);
+        if (!nb) {
+            free(b);
+            b = NULL;
+            break;
+        }
+        b = nb;
+        cap *= 2;
+    }
+    if (b && ferror(f)) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    if (b) {
+        b[n] = 0;
+        *len = n;
+    }
+    return b;
+}
+
 int cli_parse_size(const char *s, unsigned long *out)
 {
     char *end;

@@ -9,6 +9,7 @@
 #ifndef CARDVM_CLI_H
 #define CARDVM_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "transport.h"
@@ -21,6 +22,12 @@ void cli_set_trace(FILE *f);
  * the PC/SC reader; applies --trace. Prints the error and returns NULL on
  * failure. */
 transport *cli_open_card(const char *image, const char *reader);
+
+/* Read a whole file (or pipe) into a malloc'ed buffer with a NUL after the
+ * last byte, so text callers can use it as a string. NULL when it cannot be
+ * read or is larger than CLI_FILE_MAX; *len is the byte count. */
+#define CLI_FILE_MAX (64u * 1024u * 1024u)
+uint8_t *cli_read_file(const char *path, size_t *len);
 
 /* Print "cardvm CMD: message" on stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

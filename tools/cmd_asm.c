@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "vm_asm.h"
 
 static void asm_usage(FILE *f)
@@ -21,29 +22,6 @@ static void asm_usage(FILE *f)
             "  (format: docs/package-format.md).\n"
             "  -o FILE    output file (default: IN with the extension .cvp)\n"
             "  --verify   also run the on-card verifier over the result\n");
-}
-
-static char *asm_read(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 65536, n = 0;
-    char *b = malloc(cap);
-    for (size_t k; b && (k = fread(b + n, 1, cap - n, f)) > 0;) {
-        n += k;
-        if (n == cap) {
-            char *nb = realloc(b, cap *= 2);
-            if (!nb) {
-                free(b);
-                b = NULL;
-            }
-            b = nb;
-        }
-    }
-    fclose(f);
-    *len = n;
-    return b;
 }
 
 int cmd_asm(int argc, char **argv)
@@ -82,7 +60,7 @@ int cmd_asm(int argc, char **argv)
         out = outbuf;
     }
     size_t len;
-    char *src = asm_read(in, &len);
+    char *src = (char *)cli_read_file(in, &len);
     if (!src) {
         fprintf(stderr, "cardvm asm: cannot read %s\n", in);
         return 1;

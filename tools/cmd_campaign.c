@@ -127,23 +127,6 @@ static int parse(int argc, char **argv, opts *o)
     return optind == argc ? 0 : -1;
 }
 
-static uint8_t *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    uint8_t *b = NULL;
-    if (!fseek(f, 0, SEEK_END)) {
-        long n = ftell(f);
-        if (n > 0 && !fseek(f, 0, SEEK_SET) && (b = malloc((size_t)n)) && fread(b, 1, (size_t)n, f) != (size_t)n) {
-            free(b);
-            b = NULL;
-        }
-        *len = (size_t)n;
-    }
-    fclose(f);
-    return b;
-}
-
 /* ---- design ---- */
 static int do_design(opts *o)
 {
@@ -157,7 +140,7 @@ static int do_design(opts *o)
     const uint8_t *ds;
     size_t len = 0;
     if (o->package) {
-        if (!(owned = read_all(o->package, &len))) {
+        if (!(owned = cli_read_file(o->package, &len))) {
             cli_error("campaign", "cannot read %s", o->package);
             return 1;
         }
@@ -223,7 +206,7 @@ static int do_enroll(opts *o)
     const uint8_t *pkgs[1];
     size_t lens[1];
     if (o->load) {
-        if (!(pkg = read_all(o->load, &pkg_len))) {
+        if (!(pkg = cli_read_file(o->load, &pkg_len))) {
             cli_error("campaign", "cannot read %s", o->load);
             return 1;
         }

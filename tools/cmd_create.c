@@ -85,24 +85,6 @@ static int parse_keyset(const char *s, lifecycle_keyset *ks)
     return 0;
 }
 
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    uint8_t *b = NULL;
-    if (fseek(f, 0, SEEK_END) == 0) {
-        long n = ftell(f);
-        if (n > 0 && n < 16 * 1024 * 1024 && fseek(f, 0, SEEK_SET) == 0 && (b = malloc((size_t)n)) &&
-            fread(b, 1, (size_t)n, f) != (size_t)n) {
-            free(b);
-            b = NULL;
-        }
-        *len = (size_t)n;
-    }
-    fclose(f);
-    return b;
-}
-
 static int create_blank(const char *path, const chip_geometry *g, const uint8_t *atr, size_t atr_len)
 {
     chip *ch;
@@ -211,7 +193,7 @@ int cmd_create(int argc, char **argv)
         case O_KOS: if (parse_hex_exact(optarg, lp.kos, 16, "--kos")) goto out; lp.has_kos = 1; break;
         case O_KMAC: if (parse_hex_exact(optarg, lp.kmac, 16, "--kmac")) goto out; lp.has_kmac = 1; break;
         case O_LOAD:
-            if (n_pkgs >= 16 || !(owned[n_pkgs] = read_file(optarg, &pkg_lens[n_pkgs]))) {
+            if (n_pkgs >= 16 || !(owned[n_pkgs] = cli_read_file(optarg, &pkg_lens[n_pkgs]))) {
                 cli_error("create", "--load %s: cannot read it", optarg);
                 status = 1;
                 goto out;

@@ -64,18 +64,6 @@ static int keyarg(const char *what, const char *s, uint8_t *out, uint8_t *len)
     return 0;
 }
 
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    uint8_t *b = malloc(65536 + 1);
-    size_t n = b ? fread(b, 1, 65536 + 1, f) : 0;
-    fclose(f);
-    if (!b || n > 65535) { free(b); return NULL; }
-    *len = n;
-    return b;
-}
-
 static void print_aid(const uint8_t *a, size_t n) { gp_hex(stdout, a, n); }
 
 static int list(gp_session *gp)
@@ -236,7 +224,8 @@ int cmd_gp(int argc, char **argv)
     size_t blob_len = 0;
     uint8_t lpkg[16], lpkg_len = 0, lapplets[8][17], nlapplets = 0;
     if (load) {
-        blob = slurp(load, &blob_len);
+        blob = cli_read_file(load, &blob_len);
+        if (blob && blob_len > 65535) { free(blob); blob = NULL; }   /* a LOAD file data block holds at most 64 KiB - 1 */
         if (!blob || gp_package_aids(blob, blob_len, lpkg, &lpkg_len, lapplets, &nlapplets)) {
             cli_error("gp", "%s: cannot read a package file (.cvp)", load);
             free(blob);

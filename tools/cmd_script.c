@@ -149,26 +149,6 @@ static int check_sw(script *s, const char *cmd, const char *expect, uint16_t sw)
     return 0;
 }
 
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 1 << 16, n = 0;
-    uint8_t *b = malloc(cap + 1);
-    while (b) {
-        size_t m = fread(b + n, 1, cap - n, f);
-        n += m;
-        if (n < cap) break;
-        uint8_t *nb = realloc(b, 2 * cap + 1);
-        if (!nb) { free(b); b = NULL; break; }
-        b = nb;
-        cap *= 2;
-    }
-    fclose(f);
-    if (b) { b[n] = 0; *len = n; }
-    return b;
-}
-
 /* A package: FILE.cvp as is, FILE.s assembled; relative to the script, then
  * to each --path directory. */
 static uint8_t *load_package_file(script *s, const char *name, size_t *len)
@@ -182,7 +162,7 @@ static uint8_t *load_package_file(script *s, const char *name, size_t *len)
         else if (i == -1) snprintf(path, sizeof path, "%s/%s", s->dir, name);
         else if (i < s->npaths) snprintf(path, sizeof path, "%s/%s", s->paths[i], name);
         else snprintf(path, sizeof path, "%s", name);
-        b = read_file(path, &n);
+        b = cli_read_file(path, &n);
         if (b) found = path;
     }
     if (!b) { fail(s, "load: cannot read '%s'", name); return NULL; }
@@ -465,7 +445,7 @@ int cmd_script(int argc, char **argv)
     }
     if (optind != argc) { cli_error("script", "unexpected argument '%s'", argv[optind]); return 2; }
     size_t len;
-    char *text = (char *)read_file(s.file, &len);
+    char *text = (char *)cli_read_file(s.file, &len);
     if (!text) { cli_error("script", "cannot read %s", s.file); return 1; }
     snprintf(s.dir, sizeof s.dir, "%s", s.file);
     char *slash = strrchr(s.dir, '/');

@@ -9,22 +9,6 @@
 #include "lifecycle.h"
 #include "scp03.h"
 
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    uint8_t *b = NULL;
-    long n = -1;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && n < 16 * 1024 * 1024 &&
-        fseek(f, 0, SEEK_SET) == 0 && (b = malloc((size_t)n)) && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    *len = n > 0 ? (size_t)n : 0;
-    return b;
-}
-
 static int spit(const char *path, const uint8_t *b, size_t n)
 {
     FILE *f = fopen(path, "wb");
@@ -67,7 +51,7 @@ int cmd_seal(int argc, char **argv)
         return 2;
     }
     size_t len;
-    uint8_t *pkg = slurp(argv[optind], &len);
+    uint8_t *pkg = cli_read_file(argv[optind], &len);
     if (!pkg) {
         cli_error("seal", "cannot read %s", argv[optind]);
         return 1;
@@ -135,7 +119,7 @@ int cmd_mask(int argc, char **argv)
         switch (c) {
         case 's': sealed_path = optarg; break;
         case 'M':
-            if (n_masked >= LOADER_MAX_MASKED || !(owned[n_masked] = slurp(optarg, &masked_len[n_masked]))) {
+            if (n_masked >= LOADER_MAX_MASKED || !(owned[n_masked] = cli_read_file(optarg, &masked_len[n_masked]))) {
                 cli_error("mask", "--masked %s: cannot read it (at most %u packages)", optarg, LOADER_MAX_MASKED);
                 goto out;
             }
@@ -188,7 +172,7 @@ int cmd_mask(int argc, char **argv)
         mp.n_vectored = n_vec;
     }
     size_t sealed_len;
-    uint8_t *sealed = slurp(sealed_path, &sealed_len);
+    uint8_t *sealed = cli_read_file(sealed_path, &sealed_len);
     if (!sealed) {
         cli_error("mask", "cannot read %s", sealed_path);
         status = 1;
