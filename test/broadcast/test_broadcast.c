@@ -22,6 +22,7 @@
 #include "packages.h"
 #include "scp03.h"
 #include "tear.h"
+#include "testfiles.h"
 
 /* from loader_internal.h (the vector table) */
 int vectors_get(const chip *c, uint8_t slot, uint8_t *aid, uint8_t *aid_len, uint16_t *method);
@@ -56,35 +57,9 @@ static const char *path_of(const char *name)
     return buf[k];
 }
 
-static void copy_file(const char *from, const char *to)
-{
-    FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
-    assert_non_null(a);
-    assert_non_null(b);
-    char buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, a)) > 0) assert_int_equal(fwrite(buf, 1, n, b), n);
-    fclose(a);
-    fclose(b);
-}
-
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)n);
-    if (fread(b, 1, (size_t)n, f) != (size_t)n) n = 0;
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
 static card *fresh_card(const char *name)
 {
-    copy_file(user_template, path_of(name));
+    assert_int_equal(test_copy_file(user_template, path_of(name)), 0);
     card *c;
     char err[256];
     if (card_open(path_of(name), &c, err, sizeof err)) fail_msg("%s", err);
@@ -242,7 +217,7 @@ static int group_setup(void **s)
     campaign_card_default(1, &ident);
     snprintf(user_template, sizeof user_template, "%s/user.img", tmpdir);
     if (campaign_factory_make(&factory, user_template, &ident)) return -1;
-    hello = slurp(HELLO_CVP, &hello_len);
+    hello = test_read_file(HELLO_CVP, &hello_len);
     if (!hello || !hello_len) return -1;
     campaign_action vec = {.flags = BROADCAST_ACT_VECTOR, .slot = 0, .method = 0};
     if (campaign_design_bk(example_os_update_package, example_os_update_package_len, 3, kos, NULL, &vec, 64, bk,

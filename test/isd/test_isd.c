@@ -20,6 +20,7 @@
 #include "loader.h"
 #include "scp03.h"
 #include "tear.h"
+#include "testfiles.h"
 
 static const char *cardvm_bin, *applets_dir;
 static char tmpdir[256], tmpl[512];
@@ -49,32 +50,6 @@ static size_t hx(const char *s, uint8_t *out, size_t cap)
     return n;
 }
 
-static void copy_file(const char *from, const char *to)
-{
-    FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
-    assert_non_null(a);
-    assert_non_null(b);
-    static char buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, a)) > 0) assert_int_equal(fwrite(buf, 1, n, b), n);
-    fclose(a);
-    fclose(b);
-}
-
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)n);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
 typedef struct fx {
     char path[512];
     transport *t;
@@ -94,7 +69,7 @@ static void fx_open(fx *f, const char *name)
 {
     memset(f, 0, sizeof *f);
     snprintf(f->path, sizeof f->path, "%s/%s", tmpdir, name);
-    copy_file(tmpl, f->path);
+    assert_int_equal(test_copy_file(tmpl, f->path), 0);
     fx_reopen(f);
 }
 
@@ -770,7 +745,7 @@ static int setup_all(void **st)
     for (size_t i = 0; i < N_EX; i++) {
         char p[1024];
         snprintf(p, sizeof p, "%s/%s.cvp", applets_dir, ex[i].name);
-        ex[i].blob = slurp(p, &ex[i].len);
+        ex[i].blob = test_read_file(p, &ex[i].len);
         if (!ex[i].blob) { fprintf(stderr, "missing %s\n", p); return -1; }
     }
     return 0;

@@ -18,6 +18,7 @@
 #include "packages.h"
 #include "scp03.h"
 #include "tear.h"
+#include "testfiles.h"
 #include "vm.h"
 
 static char tmpdir[256];
@@ -40,32 +41,6 @@ static const char *path_of(const char *name)
     return buf[k];
 }
 
-static void copy_file(const char *from, const char *to)
-{
-    FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
-    assert_non_null(a);
-    assert_non_null(b);
-    char buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, a)) > 0) assert_int_equal(fwrite(buf, 1, n, b), n);
-    fclose(a);
-    fclose(b);
-}
-
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)n);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
 static card *open_card(const char *path)
 {
     card *c;
@@ -77,7 +52,7 @@ static card *open_card(const char *path)
 
 static card *issuer_card(const char *name)
 {
-    copy_file(issuer_template, path_of(name));
+    assert_int_equal(test_copy_file(issuer_template, path_of(name)), 0);
     return open_card(path_of(name));
 }
 
@@ -186,13 +161,6 @@ static card *user_card(const char *name)
     return c;
 }
 
-static int has_bytes(const uint8_t *hay, size_t n, const uint8_t *needle, size_t m)
-{
-    for (size_t i = 0; i + m <= n; i++)
-        if (memcmp(hay + i, needle, m) == 0) return 1;
-    return 0;
-}
-
 /* ---- claims ---- */
 
 static void claim_01_chip_accepts_unlock_key_and_runs_customization(void **s)
@@ -218,7 +186,7 @@ static void claim_02_masked_rom_and_rewritable_nvm(void **s)
     assert_int_equal(chip_rom_write(ch, ROM_LOADER_OFFSET, "x", 1), CHIP_ERR_ROM);
     assert_memory_equal(chip_rom_view(ch) + ROM_LOADER_OFFSET, "CVML", 4);
     /* The sealed customization software is in the rewritable NVM. */
-    assert_true(has_bytes(chip_nvm_view(ch), chip_get_geometry(ch)->nvm_size, sealed_bytes + 28, 64));
+    assert_true(test_has_bytes(chip_nvm_view(ch), chip_get_geometry(ch)->nvm_size, sealed_bytes + 28, 64));
     card_close(c);
 }
 
@@ -226,10 +194,11 @@ static void claim_03_masking_takes_only_the_sealed_software(void **s)
 {
     (void)s;
     size_t n;
-    uint8_t *img = slurp(issuer_template, &n);
+    uint8_t *img = test_read_file(issuer_template, &n);
+    assert_non_null(img);
     /* Nothing of the plain customization software is in the masked image. */
-    assert_false(has_bytes(img, n, example_custom_package + 40, 32));
-    assert_true(has_bytes(img, n, sealed_bytes, sealed_len));
+    assert_false(test_has_bytes(img, n, example_custom_package + 40, 32));
+    assert_true(test_has_bytes(img, n, sealed_bytes, sealed_len));
     free(img);
     /* Masking refuses plain software (it is not sealed). */
     loader_mask_params m = {0};
@@ -277,10 +246,11 @@ static void claim_05_enter_user_mode_erases_201_and_300(void **s)
     assert_int_equal(mode_of(c), LOADER_MODE_USER);
     card_close(c);
     size_t n;
-    uint8_t *img = slurp(path_of("c05.img"), &n);
-    assert_false(has_bytes(img, n, sealed_bytes + 28, sealed_len - 28));   /* 201: ciphertext */
+    uint8_t *img = test_read_file(path_of("c05.img"), &n);
+    assert_non_null(img);
+    assert_false(test_has_bytes(img, n, sealed_bytes + 28, sealed_len - 28));   /* 201: ciphertext */
     for (size_t off = 0; off + 24 <= example_custom_package_len; off += 24)
-        assert_false(has_bytes(img, n, example_custom_package + off, 24)); /* 300: any 24 bytes of it */
+        assert_false(test_has_bytes(img, n, example_custom_package + off, 24)); /* 300: any 24 bytes of it */
     free(img);
 }
 

@@ -15,6 +15,7 @@
 
 #include "chip.h"
 #include "tear.h"
+#include "testfiles.h"
 
 static char tmpdir[256];
 
@@ -142,20 +143,6 @@ static void test_uncommitted_writes_roll_back(void **state)
 }
 
 /* ---- image header errors: message, error code, file untouched ---- */
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)n + 1);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
 static void spit(const char *path, const uint8_t *b, size_t len)
 {
     FILE *f = fopen(path, "wb");
@@ -167,13 +154,15 @@ static void spit(const char *path, const uint8_t *b, size_t len)
 static void expect_refused(const char *path, int code, const char *words)
 {
     size_t before_len, after_len;
-    uint8_t *before = slurp(path, &before_len);
+    uint8_t *before = test_read_file(path, &before_len);
+    assert_non_null(before);
     chip *c = NULL;
     char err[256] = "";
     assert_int_equal(chip_open(path, &c, err, sizeof err), code);
     assert_null(c);
     if (!strstr(err, words)) fail_msg("message '%s' does not say '%s'", err, words);
-    uint8_t *after = slurp(path, &after_len);
+    uint8_t *after = test_read_file(path, &after_len);
+    assert_non_null(after);
     assert_int_equal(before_len, after_len);
     assert_memory_equal(before, after, before_len);
     free(before);
@@ -199,7 +188,8 @@ static void test_image_header_errors(void **state)
     assert_int_equal(chip_commit(c), CHIP_OK);
     chip_close(c);
     size_t len;
-    uint8_t *good = slurp(tmp_path("good.img"), &len);
+    uint8_t *good = test_read_file(tmp_path("good.img"), &len);
+    assert_non_null(good);
 
     spit(tmp_path("text.img"), (const uint8_t *)"hello, I am not a card\n", 23);
     expect_refused(tmp_path("text.img"), CHIP_ERR_FORMAT, "bad magic");
