@@ -57,11 +57,24 @@ static const char *mode_name(int m)
     }
 }
 
-/* The default suite: CARDVM_CONFORMANCE_DIR, else test/conformance next to
+/* The default suite: CARDVM_CONFORMANCE_DIR, else the installed copy beside
+ * the binary (BIN/../share/cardvm/conformance), else test/conformance next to
  * this source file (its path is compiled in), else ./test/conformance. */
 static void default_suite(char *out, size_t cap) /* cap >= 1024 */
 {
     if (CARDVM_CONFORMANCE_DIR[0]) { snprintf(out, cap, "%s", CARDVM_CONFORMANCE_DIR); return; }
+    char exe[700];
+    ssize_t en = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (en > 0) {
+        exe[en] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            struct stat st;
+            snprintf(out, cap, "%s/../share/cardvm/conformance", exe);
+            if (stat(out, &st) == 0 && S_ISDIR(st.st_mode)) return;
+        }
+    }
     char src[900];
     snprintf(src, sizeof src, "%s", __FILE__);
     char *t = strstr(src, "/tools/cmd_conform.c");

@@ -13,4 +13,7 @@ cc -std=c11 -Wall -Werror "$SRC/consumer.c" -o "$T/consumer" $(pkg-config --cfla
 out=$("$T/consumer" "$T/card.img")
 [ "$out" = "ATR 15 bytes, SELECT -> 9000" ] || { echo "FAIL: $out"; exit 1; }
 test -f "$T/prefix/lib/cardvm/libifd-cardvm.so" || { echo "FAIL: driver not installed"; exit 1; }
-echo "install: ok ($out)"
+# The installed conformance suite runs from the installed binary alone.
+(cd "$T" && "$T/prefix/bin/cardvm" conform --junit "$T/conform.xml" >/dev/null) || { echo "FAIL: installed conform"; exit 1; }
+grep -q 'failures="0"' "$T/conform.xml" || { echo "FAIL: conform report"; exit 1; }
+echo "install: ok ($out; installed conformance suite passed)"
