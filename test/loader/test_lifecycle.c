@@ -560,6 +560,7 @@ static void *tear_setup(void *arg)
     const tear_ctx *proto = arg;
     *t = *proto;
     if (!strcmp(t->stage, "issuer")) t->c = issuer_card("tear.img");
+    else if (!strcmp(t->stage, "user")) t->c = user_card("tear.img");
     else t->c = customization_card("tear.img");
     if (!strcmp(t->stage, "custom+keys")) assert_int_equal(put_default_keyset(t->c), 0x9000);
     return t;
@@ -573,7 +574,7 @@ static void tear_teardown(void *ctx)
     free(t);
 }
 
-enum { T_SERIAL, T_UNLOCK, T_VECTOR, T_LOAD, T_KEYS, T_COMMON, T_SD, T_USER, T_BAD_UNLOCK };
+enum { T_SERIAL, T_UNLOCK, T_VECTOR, T_LOAD, T_KEYS, T_COMMON, T_SD, T_USER, T_BAD_UNLOCK, T_INIT_UPDATE };
 
 static int tear_run(void *ctx)
 {
@@ -596,6 +597,16 @@ static int tear_run(void *ctx)
         return cmd80(t->c, 0x3A, 0, 0, r, sizeof r) == 0x9000 ? 0 : 1;
     }
     case T_USER: return cmd80(t->c, 0x3E, 0, 0, NULL, 0) == 0x9000 ? 0 : 1;
+    case T_INIT_UPDATE: {
+        /* The pseudo-random challenge's counter is committed before use:
+         * the response must carry the counter that is durable. */
+        uint8_t r[64];
+        size_t rl;
+        if (txh(t->c, "00A4040008A000000151000000", NULL, NULL) != 0x6112) return 1;
+        if (txh(t->c, "80503000080102030405060708", NULL, NULL) != 0x6120) return 1;
+        if (txh(t->c, "00C0000020", r, &rl) != 0x9000 || rl != 32) return 1;
+        return r[29] == 0 && r[30] == 0 && r[31] == 1 ? 0 : 2;
+    }
     }
     return 1;
 }
@@ -626,6 +637,16 @@ static int tear_check(void *ctx, uint32_t cut)
     case T_COMMON: done = li.has_kos; break;
     case T_SD: done = li.isd_aid_len == 5; if (!done && li.isd_aid_len != 8) return 8; break;
     case T_USER: done = li.mode == LOADER_MODE_USER; if (done == li.has_sealed) return 9; break;
+    case T_INIT_UPDATE: {
+        uint8_t r[16];
+        size_t rl;
+        card_power(t->c, CARD_COLD, NULL, NULL);
+        txh(t->c, "00A4040008A000000151000000", NULL, NULL);
+        if (txh(t->c, "80CA00C100", r, &rl) != 0x9000 || rl != 5) return 13;
+        done = r[4] == 1;
+        if (!done && r[4] != 0) return 14;
+        break;
+    }
     default: return 10;
     }
     if (cut == 0 && !done) return 11;
@@ -651,6 +672,7 @@ static void tear_put_key_set(void **s) { (void)s; sweep("PUT KEY SET", "custom",
 static void tear_put_common_key(void **s) { (void)s; sweep("PUT COMMON KEY", "custom", T_COMMON); }
 static void tear_set_security_domain(void **s) { (void)s; sweep("SET SECURITY DOMAIN", "custom", T_SD); }
 static void tear_enter_user_mode(void **s) { (void)s; sweep("ENTER USER MODE", "custom+keys", T_USER); }
+static void tear_initialize_update_counter(void **s) { (void)s; sweep("INITIALIZE UPDATE counter", "user", T_INIT_UPDATE); }
 
 static int setup_all(void **s)
 {
@@ -724,6 +746,7 @@ int main(void)
         cmocka_unit_test(tear_put_common_key),
         cmocka_unit_test(tear_set_security_domain),
         cmocka_unit_test(tear_enter_user_mode),
+        cmocka_unit_test(tear_initialize_update_counter),
     };
     return cmocka_run_group_tests_name("loader", tests, setup_all, teardown_all);
 }
