@@ -45,8 +45,10 @@
 
 #if defined(__GNUC__)
 #define VM_COMPUTED_GOTO 1
+#define VM_LIKELY(x) __builtin_expect(!!(x), 1)
 #else
 #define VM_COMPUTED_GOTO 0
+#define VM_LIKELY(x) (x)
 #endif
 
 int vm_is_instance_of(const vm_runtime *rt, const vm_lpkg *pkg, uint16_t cls, uint16_t target)
@@ -129,12 +131,17 @@ enum {
     X_UBALOAD_LL,      /* push la[lb] & 0xFF                            */
     X_LOAD_UBALOAD_LL, /* push lc; push la[lb] & 0xFF                   */
     X_ADD_REMK_ST,     /* lc = (pop + pop) % a (a != 0), reciprocal u.m */
+    X_ACC_UBALOAD_REMK_ST, /* ld = (lc + (la[lb] & 0xFF)) % e, recip. u.m */
+    X_LADD_REMK_ST,    /* lc = (la + lb) % e (e != 0), reciprocal u.m   */
+    X_SASTORE2_LLKLL,  /* la[lb] = lc; la[lb + e] = ld                  */
     X_IFCMP_LL,        /* 6 ops: if (la ? lb) goto t                    */
     X_IFCMP_LK = X_IFCMP_LL + 6,      /* if (la ? b) goto t            */
     X_INC_IFCMP_LK = X_IFCMP_LK + 6,  /* la += b; if (la ? c) goto t   */
     X_IF_L = X_INC_IFCMP_LK + 6,      /* if (la ? 0) goto t            */
     X_INC_IFCMP_LKSUBL = X_IF_L + 6,  /* la += (s1)b; if (la ? c - l[b >> 8]) goto t */
-    X_COUNT = X_INC_IFCMP_LKSUBL + 6
+    /* lc = la[lb]; ld = la[lb + e]; if (lc ? ld) goto t (c, d, a, b distinct) */
+    X_SALOAD2_IFCMP = X_INC_IFCMP_LKSUBL + 6,
+    X_COUNT = X_SALOAD2_IFCMP + 6
 };
 
 /* Condition codes, in the order of the 6-op groups above. */
@@ -222,13 +229,22 @@ static uint32_t rem_recip(int32_t k)
     return (uint32_t)((0xFFFFFFFFull + ak) / ak);
 }
 
-static inline int32_t rem_by(int32_t x, int32_t k, uint32_t m)
+/* x % k for the op's divisor operand kf = |k| (as uint16: 32768 fits); the
+ * sign of k does not matter to the remainder. */
+static inline int32_t rem_by(int32_t x, int16_t kf, uint32_t m)
 {
-    uint32_t ak = (uint32_t)(k < 0 ? -k : k);
-    uint32_t ax = (uint32_t)(x < 0 ? -x : x);
+    uint32_t ak = (uint16_t)kf;
+    if (VM_LIKELY(x >= 0))
+        return (int32_t)((uint32_t)x - (uint32_t)(((uint64_t)(uint32_t)x * m) >> 32) * ak);
+    uint32_t ax = (uint32_t)-x;
     uint32_t q = (uint32_t)(((uint64_t)ax * m) >> 32);
-    int32_t r = (int32_t)(ax - q * ak);
-    return x < 0 ? -r : r;
+    return -(int32_t)(ax - q * ak);
+}
+
+/* The divisor operand for rem_by. */
+static int16_t rem_k(int32_t k)
+{
+    return (int16_t)(uint16_t)(k < 0 ? -k : k);
 }
 
 static int avail_run(const xins *in, unsigned i, unsigned j)
@@ -313,13 +329,39 @@ static int xlate(vm_lpkg *P, unsigned mi, const void *const *disp)
         vm_xop *o = &ops[no];
         unsigned used = 1;
         unsigned id = in[i].op;
-        o->bc = code + in[i].pc;
+        o->pc = in[i].pc;
         o->chain = in[i].chain;
         o->u.t = NULL;
         int32_t tpc = -1;   /* branch target pc to resolve */
         const vm_cpr *cpr = P->cpr;
         /* Longest patterns first. */
-        if (AV(6) && K(0) == K_LOAD && K(1) == K_LOAD && K(2) == K_LOAD && O(3) == OP_baload && K(4) == K_CONST &&
+        if (AV(13) && K(0) == K_LOAD && K(1) == K_LOAD && O(2) == OP_saload && K(3) == K_STORE &&
+            K(4) == K_LOAD && V(4) == V(0) && K(5) == K_LOAD && V(5) == V(1) && K(6) == K_CONST && O(7) == OP_sadd &&
+            O(8) == OP_saload && K(9) == K_STORE && K(10) == K_LOAD && V(10) == V(3) && K(11) == K_LOAD &&
+            V(11) == V(9) && K(12) == K_CMPBR && O(12) != OP_if_acmpeq && O(12) != OP_if_acmpne &&
+            O(12) != OP_if_acmpeq_w && O(12) != OP_if_acmpne_w && V(3) != V(0) && V(3) != V(1) && V(9) != V(0) &&
+            V(9) != V(1) && V(3) != V(9)) {
+            id = X_SALOAD2_IFCMP + in[i + 12].cond; o->a = (int16_t)V(0); o->b = (int16_t)V(1);
+            o->c = (int16_t)V(3); o->d = (int16_t)V(9); o->e = (int16_t)V(6); tpc = V(12);
+            used = 13;
+        } else if (AV(10) && K(0) == K_LOAD && K(1) == K_LOAD && K(2) == K_LOAD && O(3) == OP_baload &&
+                   K(4) == K_CONST && V(4) == 0xFF && O(5) == OP_sand && O(6) == OP_sadd && K(7) == K_CONST &&
+                   (V(7) >= 2 || V(7) <= -2) && O(8) == OP_srem && K(9) == K_STORE) {
+            id = X_ACC_UBALOAD_REMK_ST; o->c = (int16_t)V(0); o->a = (int16_t)V(1); o->b = (int16_t)V(2);
+            o->e = rem_k(V(7)); o->u.m = rem_recip(V(7)); o->d = (int16_t)V(9);
+            used = 10;
+        } else if (AV(10) && K(0) == K_LOAD && K(1) == K_LOAD && K(2) == K_LOAD && O(3) == OP_sastore &&
+                   K(4) == K_LOAD && V(4) == V(0) && K(5) == K_LOAD && V(5) == V(1) && K(6) == K_CONST &&
+                   O(7) == OP_sadd && K(8) == K_LOAD && O(9) == OP_sastore) {
+            id = X_SASTORE2_LLKLL; o->a = (int16_t)V(0); o->b = (int16_t)V(1); o->c = (int16_t)V(2);
+            o->e = (int16_t)V(6); o->d = (int16_t)V(8);
+            used = 10;
+        } else if (AV(6) && K(0) == K_LOAD && K(1) == K_LOAD && O(2) == OP_sadd && K(3) == K_CONST &&
+                   (V(3) >= 2 || V(3) <= -2) && O(4) == OP_srem && K(5) == K_STORE) {
+            id = X_LADD_REMK_ST; o->a = (int16_t)V(0); o->b = (int16_t)V(1); o->e = rem_k(V(3));
+            o->u.m = rem_recip(V(3)); o->c = (int16_t)V(5);
+            used = 6;
+        } else if (AV(6) && K(0) == K_LOAD && K(1) == K_LOAD && K(2) == K_LOAD && O(3) == OP_baload && K(4) == K_CONST &&
             V(4) == 0xFF && O(5) == OP_sand) {
             id = X_LOAD_UBALOAD_LL; o->c = (int16_t)V(0); o->a = (int16_t)V(1); o->b = (int16_t)V(2);
             used = 6;
@@ -349,7 +391,7 @@ static int xlate(vm_lpkg *P, unsigned mi, const void *const *disp)
             used = 5;
         } else if (AV(4) && O(0) == OP_sadd && K(1) == K_CONST && (V(1) >= 2 || V(1) <= -2) && O(2) == OP_srem &&
                    K(3) == K_STORE) {
-            id = X_ADD_REMK_ST; o->a = (int16_t)V(1); o->u.m = rem_recip(V(1)); o->c = (int16_t)V(3);
+            id = X_ADD_REMK_ST; o->a = rem_k(V(1)); o->u.m = rem_recip(V(1)); o->c = (int16_t)V(3);
             used = 4;
         } else if (AV(4) && K(0) == K_LOAD && K(1) == K_LOAD && K(2) == K_LOAD && O(3) == OP_baload) {
             id = X_LOAD_BALOAD_LL; o->c = (int16_t)V(0); o->a = (int16_t)V(1); o->b = (int16_t)V(2);
@@ -365,7 +407,7 @@ static int xlate(vm_lpkg *P, unsigned mi, const void *const *disp)
             id = X_LADDK_ST; o->a = (int16_t)V(0); o->b = (int16_t)V(1); o->c = (int16_t)V(3);
             used = 4;
         } else if (AV(3) && K(0) == K_CONST && O(1) == OP_srem && K(2) == K_STORE && (V(0) >= 2 || V(0) <= -2)) {
-            id = X_REMK_ST; o->a = (int16_t)V(0); o->u.m = rem_recip(V(0)); o->c = (int16_t)V(2);
+            id = X_REMK_ST; o->a = rem_k(V(0)); o->u.m = rem_recip(V(0)); o->c = (int16_t)V(2);
             used = 3;
         } else if (AV(3) && K(0) == K_CONST && O(1) == OP_sadd && K(2) == K_STORE) {
             id = X_ADDK_ST; o->a = (int16_t)V(0); o->c = (int16_t)V(2);
@@ -403,7 +445,7 @@ static int xlate(vm_lpkg *P, unsigned mi, const void *const *disp)
             case OP_sand: id = X_ANDK; break;
             case OP_sor: id = X_ORK; break;
             case OP_smul: id = X_MULK; break;
-            default: id = X_REMK; o->u.m = rem_recip(V(0)); break;
+            default: id = X_REMK; o->a = rem_k(V(0)); o->u.m = rem_recip(V(0)); break;
             }
             used = 2;
         } else if (AV(2) && K(0) == K_LOAD && K(1) == K_STORE) {
@@ -513,7 +555,8 @@ int vm_run(vm_runtime *rt, const vm_lpkg *P, uint16_t method, const uint16_t *ar
         [X_ADDK_ST] = &&L_X_ADDK_ST, [X_LADDK_ST] = &&L_X_LADDK_ST, [X_MOV] = &&L_X_MOV, [X_SETK] = &&L_X_SETK,
         [X_RSUB_KL] = &&L_X_RSUB_KL, [X_INC_LOAD] = &&L_X_INC_LOAD, [X_INC_GOTO] = &&L_X_INC_GOTO,
         [X_UBALOAD_LL] = &&L_X_UBALOAD_LL, [X_LOAD_UBALOAD_LL] = &&L_X_LOAD_UBALOAD_LL,
-        [X_ADD_REMK_ST] = &&L_X_ADD_REMK_ST,
+        [X_ADD_REMK_ST] = &&L_X_ADD_REMK_ST, [X_ACC_UBALOAD_REMK_ST] = &&L_X_ACC_UBALOAD_REMK_ST,
+        [X_LADD_REMK_ST] = &&L_X_LADD_REMK_ST, [X_SASTORE2_LLKLL] = &&L_X_SASTORE2_LLKLL,
 #define VM_COND_LABELS(G) [G + C_EQ] = &&L_##G##_EQ, [G + C_NE] = &&L_##G##_NE, [G + C_LT] = &&L_##G##_LT, \
         [G + C_GE] = &&L_##G##_GE, [G + C_GT] = &&L_##G##_GT, [G + C_LE] = &&L_##G##_LE,
         VM_COND_LABELS(X_IFCMP_LL)
@@ -521,6 +564,7 @@ int vm_run(vm_runtime *rt, const vm_lpkg *P, uint16_t method, const uint16_t *ar
         VM_COND_LABELS(X_INC_IFCMP_LK)
         VM_COND_LABELS(X_IF_L)
         VM_COND_LABELS(X_INC_IFCMP_LKSUBL)
+        VM_COND_LABELS(X_SALOAD2_IFCMP)
 #undef VM_COND_LABELS
     };
 #pragma GCC diagnostic pop
@@ -755,7 +799,7 @@ loop:
             NEXT
         }
         vmcase(newarray) {
-            const uint8_t *pc = ip->bc;
+            const uint8_t *pc = f->code + ip->pc;
             int16_t n = (int16_t)sp[-1];
             uint8_t kind = pc[1] == VM_T_SHORT ? VM_OBJ_SHORTS : pc[1] == VM_T_BYTE ? VM_OBJ_BYTES : VM_OBJ_BOOLS;
             uint16_t h;
@@ -787,7 +831,7 @@ loop:
         vmcase(dup_x) {
             /* Duplicate the top m words and insert the copy n words down
              * (n == 0: on top). */
-            const uint8_t *pc = ip->bc;
+            const uint8_t *pc = f->code + ip->pc;
             unsigned m = pc[1] >> 4, n = pc[1] & 15;
             uint16_t tmp[4];
             memcpy(tmp, sp - m, m * sizeof *sp);
@@ -802,7 +846,7 @@ loop:
         }
         vmcase(swap_x) {
             /* Swap the top m words with the n words below them. */
-            const uint8_t *pc = ip->bc;
+            const uint8_t *pc = f->code + ip->pc;
             unsigned m = pc[1] >> 4, n = pc[1] & 15;
             uint16_t tmp[2];
             memcpy(tmp, sp - m, m * sizeof *sp);
@@ -874,14 +918,14 @@ loop:
         vmcase(if_scmple) { sp -= 2; BR((int16_t)sp[0] <= (int16_t)sp[1]) }
         vmcase(goto) JUMP(ip->u.t)
         vmcase(stableswitch) {
-            const uint8_t *pc = ip->bc;
+            const uint8_t *pc = f->code + ip->pc;
             int16_t key = (int16_t)*--sp;
             int16_t lo = (int16_t)vm_rd16(pc + 3), hi = (int16_t)vm_rd16(pc + 5);
             const uint8_t *off = (key < lo || key > hi) ? pc + 1 : pc + 7 + 2 * (key - lo);
             JUMP(&f->x->ops[f->x->map[(pc - f->code) + (int16_t)vm_rd16(off)]])
         }
         vmcase(slookupswitch) {
-            const uint8_t *pc = ip->bc;
+            const uint8_t *pc = f->code + ip->pc;
             int16_t key = (int16_t)*--sp;
             unsigned lo = 0, hi = vm_rd16(pc + 3);
             const uint8_t *pairs = pc + 5, *off = pc + 1;
@@ -963,7 +1007,7 @@ loop:
             NEXT
         }
         vmcase(checkcast) {
-            const uint8_t *pc = ip->bc;
+            const uint8_t *pc = f->code + ip->pc;
             if (sp[-1] != 0) {
                 vm_obj *o;
                 DEREF(o, sp[-1]);
@@ -974,7 +1018,7 @@ loop:
             NEXT
         }
         vmcase(instanceof) {
-            const uint8_t *pc = ip->bc;
+            const uint8_t *pc = f->code + ip->pc;
             if (sp[-1] != 0) {
                 vm_obj *o;
                 DEREF(o, sp[-1]);
@@ -1173,6 +1217,28 @@ loop:
                 o->data[i] = b;
             NEXT
         }
+        vmxcase(X_SASTORE2_LLKLL) {
+            vm_obj *o;
+            SARRAY(o, lv[ip->a]);
+            uint16_t i = lv[ip->b];
+            SASTORE_AT(o, i, lv[ip->c]);
+            i = (uint16_t)(i + ip->e);
+            SASTORE_AT(o, i, lv[ip->d]);
+            NEXT
+        }
+        vmxcase(X_ACC_UBALOAD_REMK_ST) {
+            vm_obj *o;
+            BARRAY(o, lv[ip->a]);
+            uint16_t i = lv[ip->b];
+            if (i >= o->length)
+                THROW(VM_SC_ArrayIndexOutOfBoundsException);
+            lv[ip->d] = (uint16_t)rem_by((int16_t)(uint16_t)(lv[ip->c] + o->data[i]), ip->e, ip->u.m);
+            NEXT
+        }
+        vmxcase(X_LADD_REMK_ST) {
+            lv[ip->c] = (uint16_t)rem_by((int16_t)(uint16_t)(lv[ip->a] + lv[ip->b]), ip->e, ip->u.m);
+            NEXT
+        }
         vmxcase(X_ADD_LL) { *sp++ = (uint16_t)(lv[ip->a] + lv[ip->b]); NEXT }
         vmxcase(X_SUB_LL) { *sp++ = (uint16_t)(lv[ip->a] - lv[ip->b]); NEXT }
         vmxcase(X_ADDK) { sp[-1] = (uint16_t)(sp[-1] + ip->a); NEXT }
@@ -1201,6 +1267,24 @@ loop:
         CONDS(X_IF_L, (void)0, (int16_t)lv[ip->a], 0)
         CONDS(X_INC_IFCMP_LKSUBL, lv[ip->a] = (uint16_t)(lv[ip->a] + (int8_t)(uint8_t)ip->b), (int16_t)lv[ip->a],
               (int16_t)(uint16_t)(ip->c - lv[(uint16_t)ip->b >> 8]))
+        /* Second element's check after the first store, as the bytecode. */
+#define SALOAD2(X, Y)                                                            \
+        {                                                                        \
+            vm_obj *o;                                                           \
+            SARRAY(o, lv[ip->a]);                                                \
+            uint16_t i = lv[ip->b];                                              \
+            if (i >= o->length)                                                  \
+                THROW(VM_SC_ArrayIndexOutOfBoundsException);                     \
+            X = vm_rd16(o->data + 2u * i);                                       \
+            lv[ip->c] = X;                                                       \
+            i = (uint16_t)(i + ip->e);                                           \
+            if (i >= o->length)                                                  \
+                THROW(VM_SC_ArrayIndexOutOfBoundsException);                     \
+            Y = vm_rd16(o->data + 2u * i);                                       \
+            lv[ip->d] = Y;                                                       \
+        }
+        CONDS(X_SALOAD2_IFCMP, uint16_t x_; uint16_t y_; SALOAD2(x_, y_), (int16_t)x_, (int16_t)y_)
+#undef SALOAD2
 #undef CONDS
 
         /* Forms the translation folds into others (never in ops). */
@@ -1310,7 +1394,7 @@ throw_exc:
      * callers, the invoking) op; its first bytecode gives the offset. */
     for (;;) {
         const vm_method *m = f->m;
-        uint32_t off = (uint32_t)(ip->bc - f->code);
+        uint32_t off = ip->pc;
         uint16_t ecls = exc < ncap ? objs[exc].cls : VM_SC_Throwable;
         for (unsigned i = 0; i < m->handler_count; i++) {
             vm_handler h = vm_method_handler(m, i);

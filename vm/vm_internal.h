@@ -113,8 +113,9 @@ typedef struct vm_cpr {
  * into an array of ops for direct threading: the handler address, operands
  * decoded (locals, constants, resolved statics and field slots), branch
  * targets resolved to ops, and common bytecode sequences fused into
- * superinstructions. `bc` is the op's first original instruction (exception
- * ranges and the rare ops read it); `chain` is the number of original
+ * superinstructions. `pc` is the offset of the op's first original
+ * instruction (exception ranges and the rare ops read it; code_len is
+ * 16-bit); `chain` is the number of original
  * bytecodes from this op to the next control transfer, charged to the
  * budget when the op is entered by a jump, call or handler. */
 typedef struct vm_xop {
@@ -124,8 +125,8 @@ typedef struct vm_xop {
         int32_t k;                /* extra immediate */
         uint32_t m;               /* reciprocal for srem by a constant */
     } u;
-    const uint8_t *bc;
-    int16_t a, b, c;
+    int16_t a, b, c, d, e;        /* decoded operands */
+    uint16_t pc;
     uint16_t chain;
 } vm_xop;
 

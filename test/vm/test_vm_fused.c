@@ -66,6 +66,39 @@ static const char *SRC =
     "    sspush 32760\n sstore 4\n sconst_0\n sstore 5\n"
     "w:  sinc 5 1\n sinc 4 1\n sload 4\n sconst_0\n if_scmpgt w\n"    /* runs until wrap: 8 */
     "    aload_0\n sload_1\n sload_2\n sload 4\n sload 5\n invokestatic out\n return\n"
+    ".end\n"
+    /* 4: element pairs (load-load-compare, store-store): the second element's
+     * exception comes after the first element's local/array write */
+    ".method pairs static args=1\n"
+    "    sconst_4\n newarray short\n astore_1\n sconst_3\n sstore_2\n sconst_0\n sstore 5\n sspush 4660\n sstore 6\n"
+    "    aload_1\n sconst_3\n bspush -5\n sastore\n sconst_1\n sstore 7\n"
+    "t1: aload_1\n sload_2\n saload\n sstore 5\n aload_1\n sload_2\n sconst_1\n sadd\n saload\n sstore 6\n"
+    "    sload 5\n sload 6\n if_scmple t1e\n"
+    "    sconst_0\n sstore 7\n"
+    "t1e: goto n2\n"
+    "h1: pop\n"
+    "n2: bspush 7\n sstore_3\n bspush 9\n sstore 4\n"
+    "t2: aload_1\n sload_2\n sload_3\n sastore\n aload_1\n sload_2\n sconst_1\n sadd\n sload 4\n sastore\n"
+    "t2e: goto n3\n"
+    "h2: pop\n sinc 7 16\n"
+    "n3: aload_0\n sload 5\n sload 6\n aload_1\n sconst_3\n saload\n sload 7\n invokestatic out\n return\n"
+    ".catch t1 t1e h1 ArrayIndexOutOfBoundsException\n"
+    ".catch t2 t2e h2 ArrayIndexOutOfBoundsException\n"
+    ".end\n"
+    /* 5: fused accumulate-and-remainder, and a compare-and-swap that runs */
+    ".method arith static args=1\n"
+    "    sconst_4\n newarray byte\n astore 8\n aload 8\n sconst_1\n sconst_m1\n bastore\n"
+    "    bspush -100\n sstore 7\n sspush -32768\n sstore 9\n sspush 32767\n sstore 10\n sspush 32767\n sstore 11\n"
+    "    sload 7\n aload 8\n sconst_1\n baload\n sspush 255\n sand\n sadd\n sspush 255\n srem\n sstore 7\n"   /* 155 */
+    "    sload 9\n aload 8\n sconst_0\n baload\n sspush 255\n sand\n sadd\n bspush -7\n srem\n sstore 9\n"  /* -1 */
+    "    sload 10\n sload 11\n sadd\n sspush -32768\n srem\n sstore 10\n"                                     /* -2 */
+    "    sconst_2\n newarray short\n astore_1\n aload_1\n sconst_0\n sconst_3\n sastore\n aload_1\n sconst_1\n sconst_1\n sastore\n"
+    "    sconst_0\n sstore_2\n"
+    "    aload_1\n sload_2\n saload\n sstore 5\n aload_1\n sload_2\n sconst_1\n sadd\n saload\n sstore 6\n"
+    "    sload 5\n sload 6\n if_scmple done\n"
+    "    aload_1\n sload_2\n sload 6\n sastore\n aload_1\n sload_2\n sconst_1\n sadd\n sload 5\n sastore\n"
+    "done: aload_0\n sload 7\n sload 9\n sload 10\n"
+    "    aload_1\n sconst_0\n saload\n bspush 4\n sshl\n aload_1\n sconst_1\n saload\n sor\n invokestatic out\n return\n"
     ".end\n";
 
 static void run(vt_card *k, uint16_t m, const uint8_t *expect)
@@ -109,6 +142,12 @@ static void test_fused(void **state)
     vt_reset(&k);
     run(&k, 3, loops);
     run(&k, 1, rem);
+    /* l5 = s[3] = -5 (written before the throw), l6 untouched, s[3] = 7
+     * (stored before the throw), both handlers ran: 1 + 16 */
+    static const uint8_t pairs[8] = { 0xFF, 0xFB, 0x12, 0x34, 0, 7, 0, 17 };
+    run(&k, 4, pairs);
+    static const uint8_t arith[8] = { 0, 155, 0xFF, 0xFF, 0xFF, 0xFE, 0, 0x13 };
+    run(&k, 5, arith);
     vt_card_free(&k);
 }
 
