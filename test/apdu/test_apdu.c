@@ -10,7 +10,7 @@
 
 static apdu_command parse_hex(const char *hex, uint16_t want_sw)
 {
-    uint8_t b[300];
+    static uint8_t b[300];   /* the parsed command points into it */
     long n = hex_decode(hex, b, sizeof b);
     assert_true(n >= 0);
     apdu_command a;
