@@ -88,6 +88,12 @@ size_t apdu_encode(const apdu_command *c, uint8_t *buf, size_t cap)
     return i;
 }
 
+int apdu_sw_is_success(uint16_t sw)
+{
+    unsigned sw1 = sw >> 8;
+    return sw == SW_OK || sw1 == 0x61 || sw1 == 0x62 || sw1 == 0x63;
+}
+
 int apdu_cla_channel(uint8_t cla)
 {
     if (cla == 0xFF) return -1;

@@ -49,6 +49,12 @@ enum {
     SW_UNKNOWN = 0x6F00,
 };
 
+/* Nonzero for a normal or warning status word (9000, 61xx, 62xx, 63xx):
+ * the command completed, and response data may go with it (ISO/IEC 7816-4
+ * 5.1.3). Everything else is an error, which carries no data and, for the
+ * card's own commands, leaves the card as it was. */
+int apdu_sw_is_success(uint16_t sw);
+
 /* Largest encodable command: header, 3-byte Lc, 65535 data bytes, 2-byte Le. */
 #define APDU_MAX_COMMAND (4u + 3u + 65535u + 2u)
 

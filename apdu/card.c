@@ -158,12 +158,6 @@ static size_t deliver_held(card *c, uint32_t room, uint8_t *rsp)
     return n + put_sw(rsp + n, sw);
 }
 
-/* Data goes out only with a normal or warning status (ISO 7816-4 5.1.3). */
-static int sw_carries_data(uint16_t sw)
-{
-    return sw == SW_OK || (sw >> 8) == 0x62 || (sw >> 8) == 0x63;
-}
-
 static int is_get_response(const apdu_command *a)
 {
     return a->ins == 0xC0 && (a->cla & 0xFC) == 0x00 && a->p1 == 0 && a->p2 == 0 && a->iso_case <= 2;
@@ -201,7 +195,7 @@ static size_t respond(card *c, const uint8_t *cmd, size_t cmd_len, uint8_t *rsp,
         memset(c->out, 0, out_len);
         return put_sw(rsp, SW_MEMORY_FAILURE);
     }
-    if (!sw_carries_data(sw)) out_len = 0;
+    if (!apdu_sw_is_success(sw)) out_len = 0;
     if (out_len == 0) return put_sw(rsp, sw);
 
     uint32_t ne = a.ne;

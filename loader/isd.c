@@ -68,11 +68,6 @@ static int isd_config_load(card_os *os, isd_config *ic)
 
 static void isd_config_wipe(isd_config *ic) { scp03_wipe(ic, sizeof *ic); }
 
-static int is_sw_data(uint16_t sw)
-{
-    return sw == SW_OK || (sw >> 8) == 0x62 || (sw >> 8) == 0x63;
-}
-
 static uint16_t isd_get_data(card_os *os, const isd_config *ic, const apdu_command *a,
                              uint8_t *out, size_t cap, size_t *len)
 {
@@ -274,7 +269,7 @@ uint16_t isd_process(card_os *os, const apdu_command *a, uint8_t *out, size_t ca
     sw = isd_dispatch(os, &ic, os->apdu, plain_len, plain_rsp, sizeof os->work - APDU_MAX_COMMAND - 64, &rlen);
     isd_config_wipe(&ic);
     if (!chip_is_powered(os->chip)) return 0;
-    if (!is_sw_data(sw)) rlen = 0;
+    if (!apdu_sw_is_success(sw)) rlen = 0;
     size_t wrapped = 0;
     if (scp03_card_wrap_response(&ram->session, plain_rsp, rlen, sw, out, cap, &wrapped) != SCP03_OK ||
         wrapped < 2)

@@ -243,9 +243,10 @@ uint16_t card_os_process(card_os *os, const apdu_command *a, uint8_t *out, size_
     /* A LOADER command that fails leaves the card as it was (DESIGN.md
      * section 10). Applet code is different: Java Card keeps writes made
      * outside a transaction even when an exception ends the command. The
-     * 63Cx of a failed UNLOCK is a warning and keeps its try decrement. */
-    int error = !(sw == SW_OK || (sw >> 8) == 0x61 || (sw >> 8) == 0x62 || (sw >> 8) == 0x63);
-    if (sw != 0 && error && !os->applet_ran && !os->keep_writes_on_error && chip_is_powered(os->chip) &&
+     * 63Cx of a failed UNLOCK is a warning and keeps its try decrement.
+     * vm_reset re-reads the VM's caches from the rolled-back NVM; it also
+     * clears the VM's transient RAM, as a card reset would (docs/loader.md). */
+    if (sw != 0 && !apdu_sw_is_success(sw) && !os->applet_ran && !os->keep_writes_on_error && chip_is_powered(os->chip) &&
         chip_is_dirty(os->chip)) {
         chip_rollback(os->chip);
         if (os->vm) vm_reset(os->vm);
