@@ -128,6 +128,33 @@ uint8_t *cli_read_file(const char *path, size_t *len)
     return b;
 }
 
+int cli_parse_in_out(int argc, char **argv, void (*usage)(FILE *), const char **in, const char **out,
+                     int *verify)
+{
+    *in = *out = NULL;
+    *verify = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "-o") && i + 1 < argc) {
+            *out = argv[++i];
+        } else if (!strcmp(argv[i], "--verify")) {
+            *verify = 1;
+        } else if (argv[i][0] == '-' || *in) {
+            usage(stderr);
+            return 2;
+        } else {
+            *in = argv[i];
+        }
+    }
+    if (!*in) {
+        usage(stderr);
+        return 2;
+    }
+    return -1;
+}
+
 int cli_parse_size(const char *s, unsigned long *out)
 {
     char *end;

@@ -29,6 +29,11 @@ transport *cli_open_card(const char *image, const char *reader);
 #define CLI_FILE_MAX (64u * 1024u * 1024u)
 uint8_t *cli_read_file(const char *path, size_t *len);
 
+/* The options of `asm` and `disasm`: IN, -o OUT, --verify, --help. Returns
+ * -1 when the command should go on, else the exit status (usage printed). */
+int cli_parse_in_out(int argc, char **argv, void (*usage)(FILE *), const char **in, const char **out,
+                     int *verify);
+
 /* Print "cardvm CMD: message" on stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

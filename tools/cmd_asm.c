@@ -26,27 +26,10 @@ static void asm_usage(FILE *f)
 
 int cmd_asm(int argc, char **argv)
 {
-    const char *in = NULL, *out = NULL;
-    int verify = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            asm_usage(stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "-o") && i + 1 < argc) {
-            out = argv[++i];
-        } else if (!strcmp(argv[i], "--verify")) {
-            verify = 1;
-        } else if (argv[i][0] == '-' || in) {
-            asm_usage(stderr);
-            return 2;
-        } else {
-            in = argv[i];
-        }
-    }
-    if (!in) {
-        asm_usage(stderr);
-        return 2;
-    }
+    const char *in, *out;
+    int verify;
+    int done = cli_parse_in_out(argc, argv, asm_usage, &in, &out, &verify);
+    if (done >= 0) return done;
     char outbuf[4096];
     if (!out) {
         const char *dot = strrchr(in, '.'), *slash = strrchr(in, '/');

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "vm_asm.h"
 
 static void disasm_usage(FILE *f)
@@ -25,38 +26,14 @@ static void disasm_usage(FILE *f)
 
 int cmd_disasm(int argc, char **argv)
 {
-    const char *in = NULL, *out = NULL;
-    int verify = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            disasm_usage(stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "-o") && i + 1 < argc) {
-            out = argv[++i];
-        } else if (!strcmp(argv[i], "--verify")) {
-            verify = 1;
-        } else if (argv[i][0] == '-' || in) {
-            disasm_usage(stderr);
-            return 2;
-        } else {
-            in = argv[i];
-        }
-    }
-    if (!in) {
-        disasm_usage(stderr);
-        return 2;
-    }
-    FILE *f = fopen(in, "rb");
-    if (!f) {
-        fprintf(stderr, "cardvm disasm: cannot read %s\n", in);
-        return 1;
-    }
-    size_t cap = 70000, len;
-    uint8_t *blob = malloc(cap);
-    len = blob ? fread(blob, 1, cap, f) : 0;
-    fclose(f);
+    const char *in, *out;
+    int verify;
+    int done = cli_parse_in_out(argc, argv, disasm_usage, &in, &out, &verify);
+    if (done >= 0) return done;
+    size_t len;
+    uint8_t *blob = cli_read_file(in, &len);
     if (!blob) {
-        fprintf(stderr, "cardvm disasm: out of memory\n");
+        fprintf(stderr, "cardvm disasm: cannot read %s\n", in);
         return 1;
     }
     char *text = NULL, err[512];
