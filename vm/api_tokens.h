@@ -61,6 +61,13 @@ typedef struct jc_api_class {
     uint8_t token;
     uint16_t flags;          /* ACC_INTERFACE 0x0200, ACC_ABSTRACT 0x0400, ... */
     const char *super_name;  /* NULL for java/lang/Object and interfaces */
+    /* 16-bit field slots an instance of this class holds, superclasses'
+     * included, before the fields a subclass declares. API objects keep
+     * their state in ordinary slots (shorts, and references to ordinary
+     * arrays: a PIN's value and try counter in a persistent byte array, its
+     * validated flag in a CLEAR_ON_RESET array), so subclassing,
+     * transactions and power-cut safety work for them as for any object. */
+    uint8_t native_slots;
     const char *const *interfaces;   /* NULL-terminated names, or NULL */
     const jc_api_method *methods;
     uint16_t method_count;
