@@ -19,6 +19,30 @@
  * then throws what the specification gives for an unsupported feature
  * (CryptoException.NO_SUCH_ALGORITHM for crypto factories, else
  * SystemException.ILLEGAL_VALUE) and docs/cap.md says so.
+ *
+ * Exceptions from an implementation. Besides a VM_SC_* class id (reason set
+ * with vm_set_reason), fn may return JC_API_EXC(pkg, token, reason): the
+ * API class `token` of jc_api_packages[pkg] with its reason, all in the
+ * return value (so APDUException, PINException, ... need no runtime state).
+ * The engine throws that class's JCRE-owned instance with the reason set
+ * (CardRuntimeException and CardException keep the reason in their native
+ * slot). The API implementations use this form only (vm/api_impl.h).
+ *
+ * Interfaces. Methods of API interfaces are listed with kind
+ * JC_VIRTUAL_METHOD and the interface's method tokens; an interface's
+ * listing repeats its superinterfaces' methods with the same tokens, as the
+ * export files do. An API class implements an API interface method by name
+ * and descriptor: jc_api_interface_method() finds it (OwnerPIN for PIN,
+ * the hidden key class for AESKey/SecretKey/Key).
+ *
+ * Inherited members. Like the export files, a class's listing repeats the
+ * public virtual methods it inherits (equals, getReason...), with the
+ * superclass's token and the superclass's fn.
+ *
+ * Hidden classes (flags & JC_API_HIDDEN): classes of the card's own that no
+ * export file names, e.g. the class of the AES key objects KeyBuilder
+ * returns. They have class tokens after the exported ones; the linker must
+ * refuse a CAP that names them.
  */
 #ifndef CARDVM_VM_API_TOKENS_H
 #define CARDVM_VM_API_TOKENS_H
@@ -36,6 +60,28 @@ enum jc_member_kind {
     JC_STATIC_FIELD = 4,
     JC_INSTANCE_FIELD = 5,
 };
+
+/* Access flags (export file values). */
+#define JC_ACC_PUBLIC    0x0001
+#define JC_ACC_PRIVATE   0x0002
+#define JC_ACC_PROTECTED 0x0004
+#define JC_ACC_STATIC    0x0008
+#define JC_ACC_FINAL     0x0010
+#define JC_ACC_INTERFACE 0x0200
+#define JC_ACC_ABSTRACT  0x0400
+#define JC_ACC_SHAREABLE 0x0800
+#define JC_ACC_REMOTE    0x1000
+#define JC_API_HIDDEN    0x8000   /* class flag: not exported (see above) */
+
+/* An exception thrown by an implementation: API class `token` of
+ * jc_api_packages[pkg], reason `reason` (positive, never clashes with the
+ * VM_SC_* ids below 0x1000). */
+#define JC_API_EXC(pkg, token, reason) \
+    (0x40000000 | ((int)(pkg) << 22) | ((int)(token) << 16) | (int)(uint16_t)(reason))
+#define JC_API_EXC_IS(rc)       (((rc) & 0x40000000) != 0)
+#define JC_API_EXC_PKG(rc)      ((unsigned)(((rc) >> 22) & 0xFF))
+#define JC_API_EXC_TOKEN(rc)    ((uint8_t)(((rc) >> 16) & 0x3F))
+#define JC_API_EXC_REASON(rc)   ((uint16_t)((rc) & 0xFFFF))
 
 typedef struct jc_api_method {
     const char *name;        /* "getBuffer" */
@@ -98,5 +144,15 @@ const jc_api_class *jc_api_class_by_token(const jc_api_package *p, uint8_t token
 const jc_api_method *jc_api_method_by_token(const jc_api_class *c, uint8_t token, uint8_t kind);
 /* Class by full name ("javacard/framework/Applet") across all packages. */
 const jc_api_class *jc_api_class_by_name(const char *name, const jc_api_package **pkg);
+
+/* Method by name and descriptor in one class, or NULL. */
+const jc_api_method *jc_api_method_by_name(const jc_api_class *c, const char *name, const char *desc,
+                                           uint8_t kind);
+/* 1 if class c is, extends or implements (directly or through its
+ * superclasses) the class or interface named iface. */
+int jc_api_implements(const jc_api_class *c, const char *iface);
+/* The virtual method of API class c that implements method `token` of API
+ * interface iface, or NULL (c does not implement iface, no such token). */
+const jc_api_method *jc_api_interface_method(const jc_api_class *c, const jc_api_class *iface, uint8_t token);
 
 #endif

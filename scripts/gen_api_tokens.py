@@ -1,0 +1,405 @@
+#!/usr/bin/env python3
+"""gen_api_tokens.py — write vm/api_tokens.c, the card's built-in Java Card API
+token tables (the contract is vm/api_tokens.h).
+
+A DEVELOPER TOOL, RUN BY HAND. Its output, vm/api_tokens.c, is committed: the
+product builds without ../shared (a user's clone has no such folder), so the
+build never runs this script. Re-run it when the token facts or the set of
+implemented methods change:
+
+    python3 scripts/gen_api_tokens.py [--tokens DIR] [--impl vm/api_impl.h] \
+        [--out vm/api_tokens.c]
+
+Inputs:
+  * DIR/jc305u3_<package>.json (default ../shared/javacard/tokens): the facts
+    of the Java Card 3.0.5u3 export files — package AIDs and versions, class,
+    method and field tokens, descriptors, access flags.
+  * vm/api_impl.h: the C implementations. A method is bound to the function
+    whose name the rule below gives, if api_impl.h declares it; otherwise its
+    fn stays NULL (not implemented, docs/cap.md says what the applet gets).
+        api_<Class>_<method>[__<args>]
+    <Class> is the simple class name ('$' -> '_'), <method> the method name
+    ('<init>' -> 'init'); the __<args> suffix is added only when the class
+    declares the name more than once, and spells the argument descriptor
+    with '[' -> 'a' and 'Lpkg/Name;' -> 'Name' (Applet.register([BSB)V ->
+    api_Applet_register__aBSB). A method an export file lists in a class
+    but inherits (equals, getReason, ...) binds to the nearest superclass
+    implementation.
+  * HIDDEN below: the card's own classes, not in any export file (the class
+    of the objects KeyBuilder returns). They get tokens after the exported
+    ones and JC_API_HIDDEN, so no CAP can link against them.
+
+A ctest (test/cap/test_cap_api_tokens) re-runs this script when ../shared
+exists and fails if the committed file differs from its output.
+"""
+import argparse
+import json
+import os
+import re
+import sys
+
+PACKAGES = [
+    "java.lang",
+    "javacard.framework",
+    "javacard.security",
+    "javacardx.crypto",
+    "javacardx.apdu",
+]
+
+CLASS_FLAGS = {
+    "public": 0x0001, "final": 0x0010, "interface": 0x0200,
+    "abstract": 0x0400, "shareable": 0x0800, "remote": 0x1000,
+}
+MEMBER_FLAGS = {
+    "public": 0x0001, "private": 0x0002, "protected": 0x0004,
+    "static": 0x0008, "final": 0x0010, "abstract": 0x0400,
+}
+HIDDEN_FLAG = 0x8000
+
+KIND = {
+    "static": "JC_STATIC_METHOD",
+    "virtual": "JC_VIRTUAL_METHOD",
+    "interface": "JC_VIRTUAL_METHOD",
+    "constructor": "JC_CONSTRUCTOR",
+}
+
+# Hidden slots of the API classes' state (superclasses' included), see
+# api_tokens.h and api_impl.h for what each slot holds.
+NATIVE_SLOTS = {
+    "javacard/framework/CardRuntimeException": 1,   # reason
+    "javacard/framework/CardException": 1,          # reason
+    "javacard/framework/AID": 1,                    # ref byte[] of the AID
+    "javacard/framework/OwnerPIN": 2,               # ref state byte[], ref validated boolean[1]
+    "javacard/security/AESKeyImpl": 4,              # type, size, ref key byte[], initialized
+    "javacardx/crypto/Cipher": 4,                   # algorithm, mode, key ref, ref state byte[]
+    "javacard/security/MessageDigest": 2,           # algorithm, ref state byte[]
+    "javacard/security/Signature": 4,               # algorithm, mode, key ref, ref state byte[]
+    "javacard/security/RandomData": 2,              # algorithm, ref seed byte[]
+}
+
+# The card's own classes (not exported): (package, simple name, the API
+# interface whose methods it implements, by name and descriptor).
+HIDDEN = [
+    ("javacard.security", "AESKeyImpl", "javacard/security/AESKey"),
+]
+
+
+def slashed(dotted):
+    return dotted.replace(".", "/") if dotted else None
+
+
+def words(desc_args):
+    n, i = 0, 0
+    while i < len(desc_args):
+        c = desc_args[i]
+        if c == "[":
+            while desc_args[i] == "[":
+                i += 1
+            if desc_args[i] == "L":
+                i = desc_args.index(";", i)
+            i += 1
+            n += 1
+        elif c == "L":
+            i = desc_args.index(";", i) + 1
+            n += 1
+        else:
+            n += 2 if c in "IJ" else 1
+            i += 1
+    return n
+
+
+def split_desc(desc):
+    m = re.fullmatch(r"\((.*)\)(.+)", desc)
+    return m.group(1), m.group(2)
+
+
+def mangle(args):
+    out, i = [], 0
+    while i < len(args):
+        c = args[i]
+        if c == "[":
+            out.append("a")
+            i += 1
+        elif c == "L":
+            j = args.index(";", i)
+            out.append(args[i + 1:j].split("/")[-1].replace("$", "_"))
+            i = j + 1
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def c_name(cls_simple, meth, desc, overloaded):
+    base = "api_%s_%s" % (cls_simple.replace("$", "_"), "init" if meth == "<init>" else meth)
+    if overloaded:
+        base += "__" + (mangle(split_desc(desc)[0]) or "v")
+    return base
+
+
+def cstr(s):
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def load(tokens_dir):
+    pkgs = []
+    for p in PACKAGES:
+        with open(os.path.join(tokens_dir, "jc305u3_%s.json" % p)) as f:
+            pkgs.append(json.load(f))
+    return pkgs
+
+
+def add_hidden(pkgs):
+    by_name = {}
+    for d in pkgs:
+        for c in d["classes"]:
+            by_name[slashed(d["package"]) + "/" + c["name"]] = (d, c)
+    for pkg, simple, iface in HIDDEN:
+        d = next(x for x in pkgs if x["package"] == pkg)
+        _, ic = by_name[iface]
+        obj = by_name["java/lang/Object"][1]
+        methods = [dict(m) for m in obj["methods"] if m["kind"] == "virtual"]
+        tok = 1 + max(m["token"] for m in methods)
+        for m in ic["methods"]:
+            methods.append({"name": m["name"], "descriptor": m["descriptor"], "token": tok,
+                            "access": ["public"], "kind": "virtual"})
+            tok += 1
+        token = 1 + max(c["token"] for c in d["classes"])
+        d["classes"].append({
+            "name": simple, "token": token, "access": ["final"], "hidden": True,
+            "is_interface": False, "superclass": "java.lang.Object", "supers": ["java.lang.Object"],
+            "interfaces": [iface.replace("/", ".")] + ic["interfaces"],
+            "fields": [], "methods": methods,
+        })
+
+
+def generate(pkgs, impl_names):
+    # full slashed name -> (package json, class json)
+    classes = {}
+    for d in pkgs:
+        for c in d["classes"]:
+            classes[slashed(d["package"]) + "/" + c["name"]] = c
+
+    def super_of(c):
+        if c["is_interface"] or not c["supers"]:
+            return None
+        return slashed(c["supers"][-1])
+
+    def chain(full):
+        out = []
+        while full:
+            out.append(full)
+            full = super_of(classes[full])
+        return out
+
+    def slots(full):
+        for name in chain(full):
+            if name in NATIVE_SLOTS:
+                return NATIVE_SLOTS[name]
+        return 0
+
+    def bind(full, m, kind):
+        """The implementing C function of method m listed in class full."""
+        for name in (chain(full) if kind != "static" else [full]):
+            c = classes[name]
+            same = [x for x in c["methods"] if x["name"] == m["name"]]
+            if not any(x["descriptor"] == m["descriptor"] for x in same):
+                break
+            fn = c_name(c["name"], m["name"], m["descriptor"], len(same) > 1)
+            if fn in impl_names:
+                return fn
+            if kind == "constructor":
+                break
+        return None
+
+    out = []
+    w = out.append
+    w("/*")
+    w(" * api_tokens.c — GENERATED by scripts/gen_api_tokens.py from the Java Card")
+    w(" * 3.0.5u3 export-file facts (../shared/javacard/tokens/jc305u3_*.json) and the")
+    w(" * implementations declared in vm/api_impl.h. Do not edit: change the")
+    w(" * generator or api_impl.h and re-run it (see its header). The contract is")
+    w(" * vm/api_tokens.h.")
+    w(" */")
+    w('#include <string.h>')
+    w("")
+    w('#include "api_tokens.h"')
+    w('#include "api_impl.h"')
+    w("")
+    bound = 0
+    total = 0
+    pkg_rows = []
+    for d in pkgs:
+        pname = slashed(d["package"])
+        pid = pname.replace("/", "_")
+        rows = {}
+        for c in sorted(d["classes"], key=lambda c: c["token"]):
+            full = pname + "/" + c["name"]
+            cid = "%s_%s" % (pid, c["name"].replace("$", "_"))
+            if c["interfaces"]:
+                w("static const char *const %s_ifaces[] = { %s, NULL };" % (
+                    cid, ", ".join(cstr(slashed(i)) for i in c["interfaces"])))
+            if c["methods"]:
+                w("static const jc_api_method %s_methods[] = {" % cid)
+                for m in c["methods"]:
+                    args, ret = split_desc(m["descriptor"])
+                    kind = m["kind"]
+                    n = words(args) + (0 if kind == "static" else 1)
+                    r = 0 if ret == "V" else 2 if ret in ("I",) else 1
+                    flags = 0
+                    for a in m["access"]:
+                        flags |= MEMBER_FLAGS[a]
+                    fn = bind(full, m, kind)
+                    total += 1
+                    if fn:
+                        bound += 1
+                    w("    { %s, %s, %d, %s, 0x%04X, %d, %d, %s }," % (
+                        cstr(m["name"]), cstr(m["descriptor"]), m["token"], KIND[kind],
+                        flags, n, r, fn or "NULL"))
+                w("};")
+            if c["fields"]:
+                w("static const jc_api_field %s_fields[] = {" % cid)
+                for f in c["fields"]:
+                    flags = 0
+                    for a in f["access"]:
+                        flags |= MEMBER_FLAGS[a]
+                    kind = "JC_STATIC_FIELD" if f["kind"] == "static" else "JC_INSTANCE_FIELD"
+                    w("    { %s, %s, %d, %s, 0x%04X }," % (
+                        cstr(f["name"]), cstr(f["descriptor"]), f["token"], kind, flags))
+                w("};")
+            flags = 0
+            for a in c["access"]:
+                flags |= CLASS_FLAGS[a]
+            if c.get("hidden"):
+                flags |= HIDDEN_FLAG
+            sup = super_of(c)
+            rows[c["token"]] = (
+                "    [%d] = { %s, %d, 0x%04X, %s, %d, %s, %s, %d, %s, %d }," % (
+                    c["token"], cstr(full), c["token"], flags, cstr(sup) if sup else "NULL",
+                    slots(full), cid + "_ifaces" if c["interfaces"] else "NULL",
+                    cid + "_methods" if c["methods"] else "NULL", len(c["methods"]),
+                    cid + "_fields" if c["fields"] else "NULL", len(c["fields"])))
+        w("static const jc_api_class %s_classes[] = {" % pid)
+        for t in sorted(rows):
+            w(rows[t])
+        w("};")
+        w("")
+        aid = bytes.fromhex(d["aid"])
+        pkg_rows.append("    { %s, { %s }, %d, %d, %d, %s_classes, %d }," % (
+            cstr(pname), ", ".join("0x%02X" % b for b in aid), len(aid), d["major"], d["minor"],
+            pid, max(rows) + 1))
+    w("const jc_api_package jc_api_packages[] = {")
+    out.extend(pkg_rows)
+    w("};")
+    w("const unsigned jc_api_package_count = sizeof jc_api_packages / sizeof jc_api_packages[0];")
+    w("")
+    w(LOOKUPS)
+    return "\n".join(out) + "\n", bound, total
+
+
+LOOKUPS = r"""const jc_api_package *jc_api_find_package(const uint8_t *aid, uint8_t aid_len)
+{
+    for (unsigned i = 0; i < jc_api_package_count; i++) {
+        const jc_api_package *p = &jc_api_packages[i];
+        if (p->aid_len == aid_len && memcmp(p->aid, aid, aid_len) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+const jc_api_class *jc_api_class_by_token(const jc_api_package *p, uint8_t token)
+{
+    if (!p || token >= p->class_count || !p->classes[token].name)
+        return NULL;
+    return &p->classes[token];
+}
+
+const jc_api_method *jc_api_method_by_token(const jc_api_class *c, uint8_t token, uint8_t kind)
+{
+    if (!c)
+        return NULL;
+    for (uint16_t i = 0; i < c->method_count; i++)
+        if (c->methods[i].token == token && c->methods[i].kind == kind)
+            return &c->methods[i];
+    return NULL;
+}
+
+const jc_api_class *jc_api_class_by_name(const char *name, const jc_api_package **pkg)
+{
+    for (unsigned i = 0; i < jc_api_package_count; i++) {
+        const jc_api_package *p = &jc_api_packages[i];
+        for (uint16_t t = 0; t < p->class_count; t++) {
+            if (p->classes[t].name && strcmp(p->classes[t].name, name) == 0) {
+                if (pkg)
+                    *pkg = p;
+                return &p->classes[t];
+            }
+        }
+    }
+    return NULL;
+}
+
+const jc_api_method *jc_api_method_by_name(const jc_api_class *c, const char *name, const char *desc,
+                                           uint8_t kind)
+{
+    if (!c)
+        return NULL;
+    for (uint16_t i = 0; i < c->method_count; i++) {
+        const jc_api_method *m = &c->methods[i];
+        if (m->kind == kind && strcmp(m->name, name) == 0 && strcmp(m->desc, desc) == 0)
+            return m;
+    }
+    return NULL;
+}
+
+int jc_api_implements(const jc_api_class *c, const char *iface)
+{
+    for (; c; c = c->super_name ? jc_api_class_by_name(c->super_name, NULL) : NULL) {
+        if (strcmp(c->name, iface) == 0)
+            return 1;
+        for (const char *const *i = c->interfaces; i && *i; i++)
+            if (strcmp(*i, iface) == 0)
+                return 1;
+    }
+    return 0;
+}
+
+const jc_api_method *jc_api_interface_method(const jc_api_class *c, const jc_api_class *iface, uint8_t token)
+{
+    const jc_api_method *im = jc_api_method_by_token(iface, token, JC_VIRTUAL_METHOD);
+    if (!im || !jc_api_implements(c, iface->name))
+        return NULL;
+    return jc_api_method_by_name(c, im->name, im->desc, JC_VIRTUAL_METHOD);
+}"""
+
+
+def impl_declared(path):
+    if not os.path.exists(path):
+        return set()
+    with open(path) as f:
+        text = f.read()
+    return set(re.findall(r"\bint\s+(api_\w+)\s*\(", text))
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(here)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--tokens", default=os.path.join(root, "..", "shared", "javacard", "tokens"))
+    ap.add_argument("--impl", default=os.path.join(root, "vm", "api_impl.h"))
+    ap.add_argument("--out", default=os.path.join(root, "vm", "api_tokens.c"))
+    a = ap.parse_args()
+    pkgs = load(a.tokens)
+    add_hidden(pkgs)
+    impl = impl_declared(a.impl)
+    text, bound, total = generate(pkgs, impl)
+    if a.out == "-":
+        sys.stdout.write(text)
+    else:
+        with open(a.out, "w") as f:
+            f.write(text)
+    sys.stderr.write("%d methods, %d implemented\n" % (total, bound))
+
+
+if __name__ == "__main__":
+    main()
