@@ -1,0 +1,882 @@
+/*
+ * cap_verify_code.c — bytecode verification of one CAP method (see
+ * cap_verify.h): a linear pass for instruction boundaries, operands,
+ * constant-pool kinds and the positions RefLocation must list, then a
+ * dataflow over basic blocks that types every stack word and local.
+ *
+ * The type lattice is kept small on purpose. All 16-bit integral values
+ * (boolean, byte, short) are one class; references are null, an object or
+ * any reference, and the three array kinds the element opcodes care about
+ * (byte/boolean, short, reference). What matters for the card's safety is
+ * that no path can turn a number into a reference, and that an element
+ * opcode meets an array of its own kind; which class an object belongs to
+ * is checked again by the runtime where it matters (field access by token,
+ * checkcast), so it is not tracked here.
+ */
+#include "cap_verify_internal.h"
+#include "opcodes.h"
+#include "vm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define OP_INVOKEINTERFACE 0x8E
+
+/* Stack and local types. */
+enum {
+    T_TOP = 0,     /* unusable (uninitialised local, merged conflict) */
+    T_SHORT,       /* boolean, byte, short */
+    T_NULL,
+    T_REF,         /* any reference */
+    T_ABYTE,       /* byte[] or boolean[] */
+    T_ASHORT,
+    T_AREF,
+};
+
+static int is_ref(uint8_t t) { return t >= T_NULL; }
+
+static uint8_t kind_to_t(uint8_t k)
+{
+    switch (k) {
+    case CVT_BOOL: case CVT_BYTE: case CVT_SHORT: return T_SHORT;
+    case CVT_REF: return T_REF;
+    case CVT_ABOOL: case CVT_ABYTE: return T_ABYTE;
+    case CVT_ASHORT: return T_ASHORT;
+    case CVT_AREF: return T_AREF;
+    default: return T_TOP;
+    }
+}
+
+/* May a value of type t go where the declared type k is wanted? */
+static int assignable(uint8_t t, uint8_t k)
+{
+    uint8_t want = kind_to_t(k);
+    switch (want) {
+    case T_SHORT: return t == T_SHORT;
+    case T_REF: return is_ref(t);
+    case T_ABYTE: case T_ASHORT: case T_AREF: return t == T_NULL || t == want;
+    default: return 0;
+    }
+}
+
+static uint8_t merge_ref(uint8_t a, uint8_t b)
+{
+    if (a == b)
+        return a;
+    if (a == T_NULL)
+        return b;
+    if (b == T_NULL)
+        return a;
+    return T_REF;
+}
+
+typedef struct frame {
+    uint16_t sp;
+    uint8_t *stack;   /* max_stack */
+    uint8_t *locals;  /* nlocals */
+} frame;
+
+typedef struct mctx {
+    cv_ctx *c;
+    const cv_method *m;
+    const uint8_t *code;        /* first bytecode */
+    uint32_t code_at;           /* its method offset */
+    uint32_t len;
+    unsigned max_stack, nlocals, nargs;
+    int is_static;
+    cv_sig sig;
+    uint8_t *start;             /* 1 at each instruction start */
+    uint16_t *block;            /* block index at a block start, else 0xFFFF */
+    uint32_t nblocks;
+    uint8_t *states;            /* nblocks x (2 + max_stack + nlocals) */
+    uint8_t *seen;              /* block has a state */
+    uint32_t *work;
+    uint32_t nwork;
+    uint8_t *inwork;
+    unsigned hfirst, hcount;    /* this method's handlers */
+} mctx;
+
+#define FAIL(pc, ...) return cv_fail_code(x->c, x->m, (pc), __VA_ARGS__)
+
+static size_t state_size(const mctx *x) { return 2u + x->max_stack + x->nlocals; }
+
+static uint8_t *state_of(const mctx *x, uint32_t b) { return x->states + (size_t)b * state_size(x); }
+
+static void load_state(const mctx *x, uint32_t b, frame *f)
+{
+    const uint8_t *s = state_of(x, b);
+    f->sp = (uint16_t)(s[0] | s[1] << 8);
+    memcpy(f->stack, s + 2, x->max_stack);
+    memcpy(f->locals, s + 2 + x->max_stack, x->nlocals);
+}
+
+/* Merge frame f into the state at block b; queue b when it changed. */
+static int merge_into(mctx *x, uint32_t pc_from, uint32_t target, const frame *f)
+{
+    uint32_t b = x->block[target];
+    uint8_t *s = state_of(x, b);
+    int changed = 0;
+    if (!x->seen[b]) {
+        s[0] = (uint8_t)f->sp;
+        s[1] = (uint8_t)(f->sp >> 8);
+        memcpy(s + 2, f->stack, x->max_stack);
+        memcpy(s + 2 + x->max_stack, f->locals, x->nlocals);
+        x->seen[b] = 1;
+        changed = 1;
+    } else {
+        uint16_t sp = (uint16_t)(s[0] | s[1] << 8);
+        if (sp != f->sp)
+            FAIL(pc_from, "stack height %u meets height %u at pc %u", f->sp, sp, target);
+        for (unsigned i = 0; i < sp; i++) {
+            uint8_t a = s[2 + i], bb = f->stack[i];
+            if (a == bb)
+                continue;
+            if (!is_ref(a) || !is_ref(bb))
+                FAIL(pc_from, "stack word %u: a short meets a reference at pc %u", i, target);
+            uint8_t m = merge_ref(a, bb);
+            if (m != a) {
+                s[2 + i] = m;
+                changed = 1;
+            }
+        }
+        uint8_t *l = s + 2 + x->max_stack;
+        for (unsigned i = 0; i < x->nlocals; i++) {
+            uint8_t a = l[i], bb = f->locals[i];
+            if (a == bb || a == T_TOP)
+                continue;
+            uint8_t m = (is_ref(a) && is_ref(bb)) ? merge_ref(a, bb) : T_TOP;
+            if (m != a) {
+                l[i] = m;
+                changed = 1;
+            }
+        }
+    }
+    if (changed && !x->inwork[b]) {
+        x->inwork[b] = 1;
+        x->work[x->nwork++] = target;
+    }
+    return 0;
+}
+
+/* ---- linear pass ---- */
+
+static uint32_t insn_len(const mctx *x, uint32_t pc)
+{
+    if (x->code[pc] == OP_INVOKEINTERFACE)
+        return pc + 5 <= x->len ? 5 : 0;
+    return vm_insn_length(x->code, x->len, pc);
+}
+
+static int cp_index_of(const mctx *x, uint32_t pc, uint16_t *idx, int *width)
+{
+    uint8_t op = x->code[pc];
+    if (op == OP_INVOKEINTERFACE) {
+        *idx = vm_be16(x->code + pc + 2);
+        *width = 2;
+        return 1;
+    }
+    const vm_opinfo *oi = &vm_opinfo_table[op];
+    switch (oi->fmt) {
+    case OPF_CP1: *idx = x->code[pc + 1]; *width = 1; return 1;
+    case OPF_CP2: *idx = vm_be16(x->code + pc + 1); *width = 2; return 1;
+    case OPF_CAST:
+        /* Primitive array casts carry index 0, which is no reference. */
+        if (x->code[pc + 1] != VM_T_CLASS && x->code[pc + 1] != VM_T_REFERENCE)
+            return 0;
+        *idx = vm_be16(x->code + pc + 2);
+        *width = 2;
+        return 1;
+    default: return 0;
+    }
+}
+
+/* Branch targets of the instruction at pc into out (at most n), count. */
+static int targets_of(const mctx *x, uint32_t pc, int32_t *out, unsigned cap, unsigned *count)
+{
+    const uint8_t *p = x->code + pc;
+    const vm_opinfo *oi = &vm_opinfo_table[p[0]];
+    *count = 0;
+    if (p[0] == OP_INVOKEINTERFACE)
+        return 0;
+    switch (oi->fmt) {
+    case OPF_BR1: out[(*count)++] = (int32_t)pc + (int8_t)p[1]; break;
+    case OPF_BR2: out[(*count)++] = (int32_t)pc + (int16_t)vm_be16(p + 1); break;
+    case OPF_TSWITCH: {
+        int16_t lo = (int16_t)vm_be16(p + 3), hi = (int16_t)vm_be16(p + 5);
+        unsigned n = (unsigned)(hi - lo + 1);
+        if (n + 1 > cap)
+            return -1;
+        out[(*count)++] = (int32_t)pc + (int16_t)vm_be16(p + 1);
+        for (unsigned i = 0; i < n; i++)
+            out[(*count)++] = (int32_t)pc + (int16_t)vm_be16(p + 7 + 2 * i);
+        break;
+    }
+    case OPF_LSWITCH: {
+        unsigned n = vm_be16(p + 3);
+        if (n + 1 > cap)
+            return -1;
+        out[(*count)++] = (int32_t)pc + (int16_t)vm_be16(p + 1);
+        for (unsigned i = 0; i < n; i++) {
+            out[(*count)++] = (int32_t)pc + (int16_t)vm_be16(p + 7 + 4 * i);
+            if (i > 0 && (int16_t)vm_be16(p + 5 + 4 * i) <= (int16_t)vm_be16(p + 1 + 4 * i))
+                return -2;
+        }
+        break;
+    }
+    default: break;
+    }
+    return 0;
+}
+
+static int ends_path(uint8_t op)
+{
+    return op == OP_goto || op == OP_goto_w || op == OP_stableswitch || op == OP_slookupswitch ||
+           op == OP_areturn || op == OP_sreturn || op == OP_return || op == OP_athrow;
+}
+
+static int cp_tag(const mctx *x, uint16_t idx) { return x->c->v->cp[4u * idx]; }
+
+/* The constant-pool kind each opcode needs (0: none). */
+static int cp_kind_for(uint8_t op)
+{
+    switch (op) {
+    case OP_getstatic_a: case OP_getstatic_b: case OP_getstatic_s:
+    case OP_putstatic_a: case OP_putstatic_b: case OP_putstatic_s:
+        return CAP_CP_STATIC_FIELDREF;
+    case OP_getfield_a: case OP_getfield_b: case OP_getfield_s:
+    case OP_putfield_a: case OP_putfield_b: case OP_putfield_s:
+    case OP_getfield_a_w: case OP_getfield_b_w: case OP_getfield_s_w:
+    case OP_putfield_a_w: case OP_putfield_b_w: case OP_putfield_s_w:
+    case OP_getfield_a_this: case OP_getfield_b_this: case OP_getfield_s_this:
+    case OP_putfield_a_this: case OP_putfield_b_this: case OP_putfield_s_this:
+        return CAP_CP_INSTANCE_FIELDREF;
+    case OP_invokevirtual: return CAP_CP_VIRTUAL_METHODREF;
+    case OP_invokestatic: return CAP_CP_STATIC_METHODREF;
+    case OP_new: case OP_anewarray: case OP_checkcast: case OP_instanceof: case OP_INVOKEINTERFACE:
+        return CAP_CP_CLASSREF;
+    default: return 0;
+    }
+}
+
+static int linear_pass(mctx *x)
+{
+    cv_ctx *c = x->c;
+    uint32_t pc = 0;
+    while (pc < x->len) {
+        uint8_t op = x->code[pc];
+        if (op != OP_INVOKEINTERFACE && !vm_opinfo_table[op].name)
+            FAIL(pc, "opcode %02X is not supported (unknown, an int instruction, or jsr/ret)", op);
+        uint32_t n = insn_len(x, pc);
+        if (n == 0)
+            FAIL(pc, "instruction %02X runs past the end of the method", op);
+        x->start[pc] = 1;
+        uint16_t idx;
+        int width;
+        if (cp_index_of(x, pc, &idx, &width)) {
+            if (idx >= c->v->cp_count)
+                FAIL(pc, "constant-pool index %u out of range (%u entries)", idx, c->v->cp_count);
+            int want = cp_kind_for(op);
+            int have = cp_tag(x, idx);
+            if (op == OP_invokespecial) {
+                if (have != CAP_CP_SUPER_METHODREF && have != CAP_CP_STATIC_METHODREF)
+                    FAIL(pc, "invokespecial needs a super or static method reference, entry %u has tag %d",
+                         idx, have);
+            } else if (want && have != want) {
+                FAIL(pc, "opcode %02X needs constant-pool tag %d, entry %u has tag %d", op, want, idx, have);
+            }
+            uint32_t at = x->code_at + pc + (op == OP_INVOKEINTERFACE || vm_opinfo_table[op].fmt == OPF_CAST ? 2 : 1);
+            c->operand_marks[at] = (uint8_t)width;
+        } else if (vm_opinfo_table[op].fmt == OPF_CAST && op != OP_INVOKEINTERFACE && vm_be16(x->code + pc + 2) != 0) {
+            FAIL(pc, "primitive array cast with a constant-pool index");
+        }
+        pc += n;
+    }
+    return 0;
+}
+
+/* ---- dataflow ---- */
+
+static int pop(mctx *x, frame *f, uint32_t pc, uint8_t *t)
+{
+    if (f->sp == 0)
+        FAIL(pc, "stack underflow");
+    *t = f->stack[--f->sp];
+    return 0;
+}
+
+static int push(mctx *x, frame *f, uint32_t pc, uint8_t t)
+{
+    if (f->sp >= x->max_stack)
+        FAIL(pc, "stack overflow (max_stack %u)", x->max_stack);
+    f->stack[f->sp++] = t;
+    return 0;
+}
+
+#define POP(t) do { if (pop(x, f, pc, &(t))) return VM_ERR_VERIFY; } while (0)
+#define PUSH(t) do { if (push(x, f, pc, (t))) return VM_ERR_VERIFY; } while (0)
+#define POP_SHORT() do { uint8_t t_; POP(t_); if (t_ != T_SHORT) FAIL(pc, "a short is needed, the stack holds a %s", tname(t_)); } while (0)
+#define POP_REF(var) do { POP(var); if (!is_ref(var)) FAIL(pc, "a reference is needed, the stack holds a %s", tname(var)); } while (0)
+
+static const char *tname(uint8_t t)
+{
+    switch (t) {
+    case T_SHORT: return "short";
+    case T_NULL: return "null";
+    case T_REF: return "reference";
+    case T_ABYTE: return "byte array";
+    case T_ASHORT: return "short array";
+    case T_AREF: return "reference array";
+    default: return "unusable value";
+    }
+}
+
+static int local_index(mctx *x, uint32_t pc, unsigned i)
+{
+    if (i >= x->nlocals)
+        FAIL(pc, "local %u out of range (%u)", i, x->nlocals);
+    return 0;
+}
+
+static int pop_array(mctx *x, frame *f, uint32_t pc, uint8_t want)
+{
+    uint8_t t;
+    POP(t);
+    if (t != T_NULL && t != want)
+        FAIL(pc, "a %s is needed, the stack holds a %s", tname(want), tname(t));
+    return 0;
+}
+
+/* Pop a call's arguments (declared types, last first). */
+static int pop_args(mctx *x, frame *f, uint32_t pc, const cv_sig *s)
+{
+    for (unsigned i = s->nparams; i-- > 0;) {
+        uint8_t t;
+        if (s->params[i] == CVT_INT || s->params[i] == CVT_AINT)
+            FAIL(pc, "call with an int argument: int is not supported on this card");
+        POP(t);
+        if (!assignable(t, s->params[i]))
+            FAIL(pc, "argument %u: a %s where the method wants type %u", i, tname(t), s->params[i]);
+    }
+    return 0;
+}
+
+static int push_result(mctx *x, frame *f, uint32_t pc, uint8_t ret)
+{
+    if (ret == CVT_VOID)
+        return 0;
+    uint8_t t = kind_to_t(ret);
+    if (t == T_TOP)
+        FAIL(pc, "call returning int: int is not supported on this card");
+    PUSH(t);
+    return 0;
+}
+
+/* Field type checks: _a wants a reference type, _b boolean/byte, _s short. */
+static int field_kind_ok(uint8_t variant, uint8_t k)
+{
+    switch (variant) {
+    case 'a': return kind_to_t(k) >= T_NULL;
+    case 'b': return k == CVT_BOOL || k == CVT_BYTE;
+    case 's': return k == CVT_SHORT;
+    default: return 0;
+    }
+}
+
+static uint8_t field_variant(uint8_t op)
+{
+    switch (op) {
+    case OP_getstatic_a: case OP_putstatic_a: case OP_getfield_a: case OP_putfield_a:
+    case OP_getfield_a_w: case OP_putfield_a_w: case OP_getfield_a_this: case OP_putfield_a_this:
+        return 'a';
+    case OP_getstatic_b: case OP_putstatic_b: case OP_getfield_b: case OP_putfield_b:
+    case OP_getfield_b_w: case OP_putfield_b_w: case OP_getfield_b_this: case OP_putfield_b_this:
+        return 'b';
+    default:
+        return 's';
+    }
+}
+
+/* Execute the instruction at pc on f. *next_ok: falls through. */
+static int step(mctx *x, frame *f, uint32_t pc)
+{
+    cv_ctx *c = x->c;
+    const uint8_t *p = x->code + pc;
+    uint8_t op = p[0];
+    uint8_t a, b, t;
+
+    switch (op) {
+    case OP_nop: break;
+    case OP_aconst_null: PUSH(T_NULL); break;
+    case OP_sconst_m1: case OP_sconst_0: case OP_sconst_1: case OP_sconst_2:
+    case OP_sconst_3: case OP_sconst_4: case OP_sconst_5: case OP_bspush: case OP_sspush:
+        PUSH(T_SHORT);
+        break;
+    case OP_aload: case OP_aload_0: case OP_aload_1: case OP_aload_2: case OP_aload_3: {
+        unsigned i = op == OP_aload ? p[1] : (unsigned)(op - OP_aload_0);
+        if (local_index(x, pc, i))
+            return VM_ERR_VERIFY;
+        if (!is_ref(f->locals[i]))
+            FAIL(pc, "aload of local %u, which holds a %s", i, tname(f->locals[i]));
+        PUSH(f->locals[i]);
+        break;
+    }
+    case OP_sload: case OP_sload_0: case OP_sload_1: case OP_sload_2: case OP_sload_3: {
+        unsigned i = op == OP_sload ? p[1] : (unsigned)(op - OP_sload_0);
+        if (local_index(x, pc, i))
+            return VM_ERR_VERIFY;
+        if (f->locals[i] != T_SHORT)
+            FAIL(pc, "sload of local %u, which holds a %s", i, tname(f->locals[i]));
+        PUSH(T_SHORT);
+        break;
+    }
+    case OP_astore: case OP_astore_0: case OP_astore_1: case OP_astore_2: case OP_astore_3: {
+        unsigned i = op == OP_astore ? p[1] : (unsigned)(op - OP_astore_0);
+        if (local_index(x, pc, i))
+            return VM_ERR_VERIFY;
+        POP_REF(t);
+        f->locals[i] = t;
+        break;
+    }
+    case OP_sstore: case OP_sstore_0: case OP_sstore_1: case OP_sstore_2: case OP_sstore_3: {
+        unsigned i = op == OP_sstore ? p[1] : (unsigned)(op - OP_sstore_0);
+        if (local_index(x, pc, i))
+            return VM_ERR_VERIFY;
+        POP_SHORT();
+        f->locals[i] = T_SHORT;
+        break;
+    }
+    case OP_sinc: case OP_sinc_w:
+        if (local_index(x, pc, p[1]))
+            return VM_ERR_VERIFY;
+        if (f->locals[p[1]] != T_SHORT)
+            FAIL(pc, "sinc of local %u, which holds a %s", p[1], tname(f->locals[p[1]]));
+        break;
+    case OP_aaload: POP_SHORT(); if (pop_array(x, f, pc, T_AREF)) return VM_ERR_VERIFY; PUSH(T_REF); break;
+    case OP_baload: POP_SHORT(); if (pop_array(x, f, pc, T_ABYTE)) return VM_ERR_VERIFY; PUSH(T_SHORT); break;
+    case OP_saload: POP_SHORT(); if (pop_array(x, f, pc, T_ASHORT)) return VM_ERR_VERIFY; PUSH(T_SHORT); break;
+    case OP_aastore:
+        POP_REF(t);
+        POP_SHORT();
+        if (pop_array(x, f, pc, T_AREF))
+            return VM_ERR_VERIFY;
+        break;
+    case OP_bastore: case OP_sastore:
+        POP_SHORT();
+        POP_SHORT();
+        if (pop_array(x, f, pc, op == OP_bastore ? T_ABYTE : T_ASHORT))
+            return VM_ERR_VERIFY;
+        break;
+    case OP_pop: POP(t); break;
+    case OP_pop2: POP(t); POP(t); break;
+    case OP_dup: POP(t); PUSH(t); PUSH(t); break;
+    case OP_dup2: POP(a); POP(b); PUSH(b); PUSH(a); PUSH(b); PUSH(a); break;
+    case OP_dup_x: {
+        unsigned m = p[1] >> 4, n = p[1] & 0x0F;
+        if (m < 1 || m > 4 || (n != 0 && (n < m || n > m + 4)))
+            FAIL(pc, "dup_x %u,%u out of range", m, n);
+        unsigned depth = n ? n : m;
+        if (f->sp < depth)
+            FAIL(pc, "stack underflow");
+        if (f->sp + m > x->max_stack)
+            FAIL(pc, "stack overflow (max_stack %u)", x->max_stack);
+        uint8_t top[4];
+        memcpy(top, f->stack + f->sp - m, m);
+        if (n == 0) {
+            memcpy(f->stack + f->sp, top, m);
+        } else {
+            uint8_t *ins = f->stack + f->sp - n;
+            memmove(ins + m, ins, n);
+            memcpy(ins, top, m);
+        }
+        f->sp = (uint16_t)(f->sp + m);
+        break;
+    }
+    case OP_swap_x: {
+        unsigned m = p[1] >> 4, n = p[1] & 0x0F;
+        if (m < 1 || m > 2 || n < 1 || n > 2)
+            FAIL(pc, "swap_x %u,%u out of range", m, n);
+        if (f->sp < m + n)
+            FAIL(pc, "stack underflow");
+        uint8_t tmp[4];
+        uint8_t *base = f->stack + f->sp - m - n;
+        memcpy(tmp, base, n);                /* the lower n words */
+        memmove(base, base + n, m);          /* the top m words go down */
+        memcpy(base + m, tmp, n);
+        break;
+    }
+    case OP_sadd: case OP_ssub: case OP_smul: case OP_sdiv: case OP_srem: case OP_sshl:
+    case OP_sshr: case OP_sushr: case OP_sand: case OP_sor: case OP_sxor:
+        POP_SHORT();
+        POP_SHORT();
+        PUSH(T_SHORT);
+        break;
+    case OP_sneg: case OP_s2b: POP_SHORT(); PUSH(T_SHORT); break;
+    case OP_ifeq: case OP_ifne: case OP_iflt: case OP_ifge: case OP_ifgt: case OP_ifle:
+    case OP_ifeq_w: case OP_ifne_w: case OP_iflt_w: case OP_ifge_w: case OP_ifgt_w: case OP_ifle_w:
+    case OP_stableswitch: case OP_slookupswitch:
+        POP_SHORT();
+        break;
+    case OP_ifnull: case OP_ifnonnull: case OP_ifnull_w: case OP_ifnonnull_w:
+        POP_REF(t);
+        break;
+    case OP_if_acmpeq: case OP_if_acmpne: case OP_if_acmpeq_w: case OP_if_acmpne_w:
+        POP_REF(t);
+        POP_REF(t);
+        break;
+    case OP_if_scmpeq: case OP_if_scmpne: case OP_if_scmplt: case OP_if_scmpge: case OP_if_scmpgt:
+    case OP_if_scmple: case OP_if_scmpeq_w: case OP_if_scmpne_w: case OP_if_scmplt_w:
+    case OP_if_scmpge_w: case OP_if_scmpgt_w: case OP_if_scmple_w:
+        POP_SHORT();
+        POP_SHORT();
+        break;
+    case OP_goto: case OP_goto_w: break;
+    case OP_return:
+        if (x->sig.ret != CVT_VOID)
+            FAIL(pc, "return in a method that returns a value");
+        break;
+    case OP_sreturn:
+        if (x->sig.ret != CVT_BOOL && x->sig.ret != CVT_BYTE && x->sig.ret != CVT_SHORT)
+            FAIL(pc, "sreturn in a method that does not return a short");
+        POP_SHORT();
+        break;
+    case OP_areturn:
+        if (kind_to_t(x->sig.ret) < T_NULL)
+            FAIL(pc, "areturn in a method that does not return a reference");
+        POP(t);
+        if (!assignable(t, x->sig.ret))
+            FAIL(pc, "areturn of a %s", tname(t));
+        break;
+    case OP_getstatic_a: case OP_getstatic_b: case OP_getstatic_s:
+    case OP_putstatic_a: case OP_putstatic_b: case OP_putstatic_s:
+    case OP_getfield_a: case OP_getfield_b: case OP_getfield_s:
+    case OP_putfield_a: case OP_putfield_b: case OP_putfield_s:
+    case OP_getfield_a_w: case OP_getfield_b_w: case OP_getfield_s_w:
+    case OP_putfield_a_w: case OP_putfield_b_w: case OP_putfield_s_w:
+    case OP_getfield_a_this: case OP_getfield_b_this: case OP_getfield_s_this:
+    case OP_putfield_a_this: case OP_putfield_b_this: case OP_putfield_s_this: {
+        const vm_opinfo *oi = &vm_opinfo_table[op];
+        uint16_t idx = oi->fmt == OPF_CP1 ? p[1] : vm_be16(p + 1);
+        uint8_t var = field_variant(op);
+        int is_put = strncmp(oi->name, "put", 3) == 0;
+        int is_this = strstr(oi->name, "_this") != NULL;
+        int is_static = strstr(oi->name, "static") != NULL;
+        uint8_t k = c->cp_known[idx] ? c->cp_sigs[idx].ret : 0;
+        if (k && !field_kind_ok(var, k))
+            FAIL(pc, "%s on a field of type %u", oi->name, k);
+        if (k == 0)   /* a field of an unresolved import: shape only */
+            k = var == 'a' ? CVT_REF : var == 'b' ? CVT_BYTE : CVT_SHORT;
+        if (is_put) {
+            POP(t);
+            if (!assignable(t, k))
+                FAIL(pc, "%s stores a %s into a field of type %u", oi->name, tname(t), k);
+        }
+        if (is_this) {
+            if (x->is_static)
+                FAIL(pc, "%s in a static method", oi->name);
+            if (!is_ref(f->locals[0]))
+                FAIL(pc, "%s with local 0 holding a %s", oi->name, tname(f->locals[0]));
+        } else if (!is_static) {
+            POP_REF(t);
+            if (t == T_ABYTE || t == T_ASHORT || t == T_AREF)
+                FAIL(pc, "%s on an array", oi->name);
+        }
+        if (!is_put)
+            PUSH(kind_to_t(k));
+        break;
+    }
+    case OP_invokevirtual: case OP_invokespecial: case OP_invokestatic: {
+        uint16_t idx = vm_be16(p + 1);
+        const cv_sig *s = &c->cp_sigs[idx];
+        if (!c->cp_known[idx])
+            FAIL(pc, "call into a package that is not on the card");
+        if (op == OP_invokespecial && cp_tag(x, idx) == CAP_CP_STATIC_METHODREF) {
+            /* Only a constructor or a private method. */
+            const uint8_t *e = c->v->cp + 4u * idx;
+            if (!(e[1] & 0x80)) {
+                const cv_method *tm = cv_method_at(c, vm_be16(e + 2));
+                if (!tm || (tm->access & CV_ACC_STATIC))
+                    FAIL(pc, "invokespecial of a static method");
+            }
+        }
+        if (op == OP_invokestatic) {
+            const uint8_t *e = c->v->cp + 4u * idx;
+            if (!(e[1] & 0x80)) {
+                const cv_method *tm = cv_method_at(c, vm_be16(e + 2));
+                if (!tm || !(tm->access & CV_ACC_STATIC))
+                    FAIL(pc, "invokestatic of an instance method");
+            }
+        }
+        if (pop_args(x, f, pc, s))
+            return VM_ERR_VERIFY;
+        if (op != OP_invokestatic)
+            POP_REF(t);
+        if (push_result(x, f, pc, s->ret))
+            return VM_ERR_VERIFY;
+        break;
+    }
+    case OP_INVOKEINTERFACE: {
+        uint16_t idx = vm_be16(p + 2);
+        uint16_t ref = vm_be16(c->v->cp + 4u * idx + 1);
+        cv_sig s;
+        int r = cv_interface_method(c, ref, p[4], &s);
+        if (r == -2)
+            FAIL(pc, "call into a package that is not on the card");
+        if (r != 0 || cv_class_kind(c, ref) != 1)
+            FAIL(pc, "invokeinterface: no method token %u in interface %04X", p[4], ref);
+        unsigned words = 1;
+        for (unsigned i = 0; i < s.nparams; i++)
+            words += s.params[i] == CVT_INT ? 2 : 1;
+        if (p[1] != words)
+            FAIL(pc, "invokeinterface nargs %u, the method takes %u words", p[1], words);
+        if (pop_args(x, f, pc, &s))
+            return VM_ERR_VERIFY;
+        POP_REF(t);
+        if (push_result(x, f, pc, s.ret))
+            return VM_ERR_VERIFY;
+        break;
+    }
+    case OP_new: {
+        uint16_t idx = vm_be16(p + 1);
+        int k = cv_class_kind(c, vm_be16(c->v->cp + 4u * idx + 1));
+        if (k == 1)
+            FAIL(pc, "new of an interface");
+        PUSH(T_REF);
+        break;
+    }
+    case OP_newarray:
+        POP_SHORT();
+        if (p[1] == VM_T_BOOLEAN || p[1] == VM_T_BYTE)
+            PUSH(T_ABYTE);
+        else if (p[1] == VM_T_SHORT)
+            PUSH(T_ASHORT);
+        else if (p[1] == VM_T_INT)
+            FAIL(pc, "newarray of int: int is not supported on this card");
+        else
+            FAIL(pc, "newarray of element type %u", p[1]);
+        break;
+    case OP_anewarray: POP_SHORT(); PUSH(T_AREF); break;
+    case OP_arraylength:
+        POP(t);
+        if (t != T_NULL && t != T_ABYTE && t != T_ASHORT && t != T_AREF)
+            FAIL(pc, "arraylength of a %s", tname(t));
+        PUSH(T_SHORT);
+        break;
+    case OP_athrow: POP_REF(t); break;
+    case OP_checkcast: case OP_instanceof: {
+        uint8_t at = p[1];
+        POP_REF(t);
+        uint8_t r;
+        switch (at) {
+        case VM_T_CLASS: r = T_REF; break;
+        case VM_T_BOOLEAN: case VM_T_BYTE: r = T_ABYTE; break;
+        case VM_T_SHORT: r = T_ASHORT; break;
+        case VM_T_REFERENCE: r = T_AREF; break;
+        case VM_T_INT: FAIL(pc, "cast to int[]: int is not supported on this card");
+        default: FAIL(pc, "cast to element type %u", at);
+        }
+        PUSH(op == OP_checkcast ? r : T_SHORT);
+        break;
+    }
+    default:
+        FAIL(pc, "opcode %02X is not supported", op);
+    }
+    return 0;
+}
+
+static int run_dataflow(mctx *x)
+{
+    const cap_view *v = x->c->v;
+    size_t ss = state_size(x);
+    uint8_t *buf = malloc(x->max_stack + x->nlocals + 1);
+    if (!buf)
+        return VM_ERR_NOMEM;
+    frame f = { 0, buf, buf + x->max_stack };
+    frame hf;
+    uint8_t *hbuf = malloc(x->max_stack + x->nlocals + 1);
+    if (!hbuf) {
+        free(buf);
+        return VM_ERR_NOMEM;
+    }
+    hf.stack = hbuf;
+    hf.locals = hbuf + x->max_stack;
+    int rc = 0;
+    (void)ss;
+
+    /* Entry: the arguments, then unusable locals. */
+    memset(f.stack, T_TOP, x->max_stack);
+    memset(f.locals, T_TOP, x->nlocals);
+    unsigned li = 0;
+    if (!x->is_static)
+        f.locals[li++] = T_REF;
+    for (unsigned i = 0; i < x->sig.nparams; i++)
+        f.locals[li++] = kind_to_t(x->sig.params[i]);
+    f.sp = 0;
+    if ((rc = merge_into(x, 0, 0, &f)) != 0)
+        goto out;
+
+    while (x->nwork) {
+        uint32_t pc = x->work[--x->nwork];
+        x->inwork[x->block[pc]] = 0;
+        load_state(x, x->block[pc], &f);
+        for (;;) {
+            uint8_t op = x->code[pc];
+            /* Exception handlers covering pc see its locals. */
+            for (unsigned h = 0; h < x->hcount; h++) {
+                const cap_handler *hd = &v->handlers[x->hfirst + h];
+                uint32_t s = hd->start - x->code_at, e = hd->end - x->code_at;
+                if (pc < s || pc >= e)
+                    continue;
+                hf.sp = 1;
+                memset(hf.stack, T_TOP, x->max_stack);
+                hf.stack[0] = T_REF;
+                memcpy(hf.locals, f.locals, x->nlocals);
+                if ((rc = merge_into(x, pc, hd->handler - x->code_at, &hf)) != 0)
+                    goto out;
+            }
+            if ((rc = step(x, &f, pc)) != 0)
+                goto out;
+            int32_t tg[1];
+            unsigned cnt = 0;
+            const vm_opinfo *oi = &vm_opinfo_table[op];
+            if (op != OP_INVOKEINTERFACE &&
+                (oi->fmt == OPF_BR1 || oi->fmt == OPF_BR2 || oi->fmt == OPF_TSWITCH || oi->fmt == OPF_LSWITCH)) {
+                /* Targets were checked in the linear pass; walk them again. */
+                const uint8_t *p = x->code + pc;
+                if (oi->fmt == OPF_BR1 || oi->fmt == OPF_BR2) {
+                    (void)targets_of(x, pc, tg, 1, &cnt);
+                    if ((rc = merge_into(x, pc, (uint32_t)tg[0], &f)) != 0)
+                        goto out;
+                } else {
+                    uint32_t def = (uint32_t)((int32_t)pc + (int16_t)vm_be16(p + 1));
+                    if ((rc = merge_into(x, pc, def, &f)) != 0)
+                        goto out;
+                    if (oi->fmt == OPF_TSWITCH) {
+                        int16_t lo = (int16_t)vm_be16(p + 3), hi = (int16_t)vm_be16(p + 5);
+                        for (int32_t i = 0; i <= hi - lo; i++)
+                            if ((rc = merge_into(x, pc, (uint32_t)((int32_t)pc + (int16_t)vm_be16(p + 7 + 2 * i)), &f)) != 0)
+                                goto out;
+                    } else {
+                        unsigned n = vm_be16(p + 3);
+                        for (unsigned i = 0; i < n; i++)
+                            if ((rc = merge_into(x, pc, (uint32_t)((int32_t)pc + (int16_t)vm_be16(p + 7 + 4 * i)), &f)) != 0)
+                                goto out;
+                    }
+                }
+            }
+            if (ends_path(op))
+                break;
+            uint32_t next = pc + insn_len(x, pc);
+            if (next >= x->len) {
+                rc = cv_fail_code(x->c, x->m, pc, "execution falls off the end of the method");
+                goto out;
+            }
+            if (x->block[next] != 0xFFFF) {
+                if ((rc = merge_into(x, pc, next, &f)) != 0)
+                    goto out;
+                break;
+            }
+            pc = next;
+        }
+    }
+out:
+    free(buf);
+    free(hbuf);
+    return rc;
+}
+
+int cv_verify_method(cv_ctx *c, const cv_method *m)
+{
+    const cap_view *v = c->v;
+    cap_method_header h;
+    if (cap_method_header_at(v, m->offset, &h) != 0)
+        return cv_fail(c, CAP_Method, m->offset, "no method header");
+    mctx xs;
+    mctx *x = &xs;
+    memset(x, 0, sizeof *x);
+    x->c = c;
+    x->m = m;
+    x->code_at = h.code_offset;
+    x->code = v->methods + h.code_offset;
+    x->len = m->bytecode_count;
+    x->max_stack = h.max_stack;
+    x->nargs = h.nargs;
+    x->nlocals = (unsigned)h.nargs + h.max_locals;
+    x->is_static = (m->access & CV_ACC_STATIC) != 0;
+    x->hfirst = m->handler_index;
+    x->hcount = m->handler_count;
+    if (cv_decode_type(&c->d, m->type_offset, &x->sig) != 0)
+        return cv_fail(c, CAP_Descriptor, m->type_offset, "bad method type");
+    for (unsigned i = 0; i < x->sig.nparams; i++)
+        if (x->sig.params[i] == CVT_INT || x->sig.params[i] == CVT_AINT)
+            FAIL(0, "int parameter: int is not supported on this card");
+    if (x->sig.ret == CVT_INT || x->sig.ret == CVT_AINT)
+        FAIL(0, "int result: int is not supported on this card");
+
+    int rc = VM_ERR_NOMEM;
+    x->start = calloc(x->len, 1);
+    x->block = malloc(x->len * sizeof *x->block);
+    if (!x->start || !x->block)
+        goto out;
+    memset(x->block, 0xFF, x->len * sizeof *x->block);
+    if ((rc = linear_pass(x)) != 0)
+        goto out;
+
+    /* Block starts: entry, branch targets, handler starts and entries. */
+    int32_t *tg = malloc(65536u * sizeof *tg);
+    if (!tg) {
+        rc = VM_ERR_NOMEM;
+        goto out;
+    }
+    x->block[0] = 0;
+    for (uint32_t pc = 0; pc < x->len; pc += insn_len(x, pc)) {
+        unsigned cnt;
+        int r = targets_of(x, pc, tg, 65536u, &cnt);
+        if (r < 0) {
+            free(tg);
+            rc = cv_fail_code(c, m, pc, r == -2 ? "slookupswitch keys not in increasing order"
+                                                : "switch table too large");
+            goto out;
+        }
+        for (unsigned i = 0; i < cnt; i++) {
+            if (tg[i] < 0 || (uint32_t)tg[i] >= x->len || !x->start[tg[i]]) {
+                int bad = (int)tg[i];
+                free(tg);
+                rc = cv_fail_code(c, m, pc, "branch target %d is not an instruction of the method", bad);
+                goto out;
+            }
+            x->block[tg[i]] = 0;
+        }
+    }
+    free(tg);
+    for (unsigned i = 0; i < x->hcount; i++) {
+        const cap_handler *hd = &v->handlers[x->hfirst + i];
+        uint32_t s = hd->start - x->code_at, e = hd->end - x->code_at, en = hd->handler - x->code_at;
+        unsigned hoff = 1u + 8u * (x->hfirst + i);
+        if (!x->start[s] || (e < x->len && !x->start[e]) || !x->start[en]) {
+            rc = cv_fail(c, CAP_Method, hoff, "handler %u: range or entry not on an instruction boundary",
+                         x->hfirst + i);
+            goto out;
+        }
+        x->block[en] = 0;
+    }
+    for (uint32_t pc = 0; pc < x->len; pc++)
+        if (x->block[pc] == 0)
+            x->block[pc] = (uint16_t)x->nblocks++;
+    x->states = calloc(x->nblocks, state_size(x));
+    x->seen = calloc(x->nblocks, 1);
+    x->inwork = calloc(x->nblocks, 1);
+    x->work = malloc(x->nblocks * sizeof *x->work);
+    if (!x->states || !x->seen || !x->inwork || !x->work) {
+        rc = VM_ERR_NOMEM;
+        goto out;
+    }
+    rc = run_dataflow(x);
+out:
+    free(x->start);
+    free(x->block);
+    free(x->states);
+    free(x->seen);
+    free(x->inwork);
+    free(x->work);
+    return rc;
+}
