@@ -22,8 +22,19 @@
  *                 (applications without one are SELECTABLE, privileges 0)
  *   KIND_GP_ELF   one per load file loaded over LOAD: aid len, aid[16],
  *                 module count, then len+aid of each executable module
+ *   KIND_GP_CAP   the same for a load file of CAP components (a Java Card
+ *                 package): its modules are the Applet component's applet
+ *                 classes (the first VM_MAX_APPLETS are listed), and INSTALL
+ *                 [for install] gives its applets the Java Card install
+ *                 bArray (below)
  *   KIND_GP_LOAD  the INSTALL [for load] of the load in progress: aid len,
  *                 aid[16], hash len, hash[32]
+ * INSTALL [for install] of an applet of a CAP package passes install() the
+ * bArray of the Java Card RE specification (3.0.5 §11.1.3 with GP 2.3.1
+ * §11.5.2.3.7): instance AID length and bytes, privileges length and bytes
+ * as the command gave them (1 or 3), application specific parameters (C9)
+ * length and bytes. A `.cvp` package's install() gets the C9 value alone.
+ *
  * The load file itself arrives in the LOADER's staging area (staging.c).
  * A refused final LOAD discards the staged bytes and the record durably
  * before the error goes out; an interrupted load (power cut, reset, SELECT,
@@ -33,6 +44,7 @@
 #include <string.h>
 #include <tomcrypt.h>
 
+#include "cap_format.h"
 #include "isd_gp.h"
 #include "package.h"
 #include "staging.h"
@@ -40,6 +52,7 @@
 #define KIND_GP_APP 0x4C10u
 #define KIND_GP_ELF 0x4C11u
 #define KIND_GP_LOAD 0x4C12u
+#define KIND_GP_CAP 0x4C13u
 #define GP_APP_SIZE 21u
 #define GP_ELF_SIZE (18u + VM_MAX_APPLETS * 17u)
 #define GP_LOAD_SIZE 50u
@@ -266,7 +279,8 @@ static long status_entry(const isd_gp_ctx *g, uint8_t p1, int gp_fmt, unsigned i
     const uint8_t *mods = NULL;
     uint8_t nmods = 0;
     uint32_t off;
-    if (p1 == 0x10 && find_record(g->os->chip, KIND_GP_ELF, pi.aid, pi.aid_len, &off) == 0) {
+    if (p1 == 0x10 && (find_record(g->os->chip, KIND_GP_ELF, pi.aid, pi.aid_len, &off) == 0 ||
+                       find_record(g->os->chip, KIND_GP_CAP, pi.aid, pi.aid_len, &off) == 0)) {
         mods = chip_nvm_view(g->os->chip) + off + 18;
         nmods = chip_nvm_view(g->os->chip)[off + 17];
         if (nmods > VM_MAX_APPLETS) nmods = 0;
@@ -388,7 +402,7 @@ static uint16_t finish_load(const isd_gp_ctx *g, const uint8_t *rec)
     const uint8_t *blob;
     size_t blen;
     uint16_t sw = SW_OK;
-    int rc, ok;
+    int rc, ok, is_cap = 0;
     char err[128];
     vm_package pkg;
     uint8_t mod[GP_ELF_SIZE];
@@ -397,6 +411,7 @@ static uint16_t finish_load(const isd_gp_ctx *g, const uint8_t *rec)
         sw = SW_CONDITIONS_NOT_SATISFIED;
         goto refuse;
     }
+    is_cap = cap_is_load_file(blob, blen);
     if (rec[17]) {
         uint8_t h[32];
         hash_state hs;
@@ -407,24 +422,45 @@ static uint16_t finish_load(const isd_gp_ctx *g, const uint8_t *rec)
             goto refuse;
         }
     }
-    if (vm_pkg_parse(blob, blen, &pkg, err, sizeof err) != 0) {
-        sw = SW_WRONG_DATA;
-        goto refuse;
-    }
-    ok = pkg.aid.len == rec[0] && memcmp(pkg.aid.b, rec + 1, rec[0]) == 0 &&
+    if (is_cap) {
+        /* only the AIDs here; vm_load_package verifies everything */
+        cap_view v;
+        if (cap_parse(blob, blen, &v, err, sizeof err) != 0) {
+            cap_view_free(&v);
+            sw = SW_WRONG_DATA;
+            goto refuse;
+        }
+        ok = v.pkg_aid.len == rec[0] && memcmp(v.pkg_aid.b, rec + 1, rec[0]) == 0;
+        mod[0] = v.pkg_aid.len;
+        memcpy(mod + 1, v.pkg_aid.b, v.pkg_aid.len);
+        mod[17] = v.applet_count < VM_MAX_APPLETS ? v.applet_count : VM_MAX_APPLETS;
+        for (unsigned k = 0; k < mod[17]; k++) {
+            mod[18 + 17 * k] = v.applets[k].aid.len;
+            memcpy(mod + 19 + 17 * k, v.applets[k].aid.b, v.applets[k].aid.len);
+        }
+        cap_view_free(&v);
+    } else {
+        if (vm_pkg_parse(blob, blen, &pkg, err, sizeof err) != 0) {
+            sw = SW_WRONG_DATA;
+            goto refuse;
+        }
+        ok = pkg.aid.len == rec[0] && memcmp(pkg.aid.b, rec + 1, rec[0]) == 0 &&
              (pkg.kind == VM_PKG_APPLET || pkg.kind == VM_PKG_LIBRARY);
-    mod[0] = pkg.aid.len;
-    memcpy(mod + 1, pkg.aid.b, pkg.aid.len);
-    mod[17] = pkg.applet_count;
-    for (unsigned k = 0; k < pkg.applet_count && k < VM_MAX_APPLETS; k++) {
-        mod[18 + 17 * k] = pkg.applets[k].aid.len;
-        memcpy(mod + 19 + 17 * k, pkg.applets[k].aid.b, pkg.applets[k].aid.len);
+        mod[0] = pkg.aid.len;
+        memcpy(mod + 1, pkg.aid.b, pkg.aid.len);
+        mod[17] = pkg.applet_count;
+        for (unsigned k = 0; k < pkg.applet_count && k < VM_MAX_APPLETS; k++) {
+            mod[18 + 17 * k] = pkg.applets[k].aid.len;
+            memcpy(mod + 19 + 17 * k, pkg.applets[k].aid.b, pkg.applets[k].aid.len);
+        }
+        vm_pkg_free(&pkg);
     }
-    vm_pkg_free(&pkg);
     if (!ok) {
         sw = SW_WRONG_DATA;
         goto refuse;
     }
+    /* VM_ERR_VERIFY 6A80, VM_ERR_FULL 6A84, VM_ERR_DEPENDENCY (an import
+     * the card lacks) and VM_ERR_EXISTS 6985 */
     rc = vm_load_package(g->os->vm, blob, blen, 0, err, sizeof err);
     if (rc == VM_ERR_POWER) return 0;
     if (rc) {
@@ -432,7 +468,7 @@ static uint16_t finish_load(const isd_gp_ctx *g, const uint8_t *rec)
         goto refuse;
     }
     uint32_t off;
-    rc = chip_nvm_alloc(c, KIND_GP_ELF, 0, GP_ELF_SIZE, &off);
+    rc = chip_nvm_alloc(c, is_cap ? KIND_GP_CAP : KIND_GP_ELF, 0, GP_ELF_SIZE, &off);
     if (!rc) rc = chip_nvm_write(c, off, mod, sizeof mod);
     if (!rc) rc = load_discard(c);
     return rc ? map_chip(rc) : SW_OK;
@@ -498,8 +534,27 @@ static uint16_t install_for_install(const isd_gp_ctx *g, const apdu_command *a, 
     r.state = (a->p1 & 0x08) ? LC_APP_SELECTABLE : LC_APP_INSTALLED;
     if (!aid_ok(r.aid_len) || (r.aid_len == g->isd_aid_len && !memcmp(r.aid, g->isd_aid, r.aid_len)))
         return SW_CONDITIONS_NOT_SATISFIED;
+    const uint8_t *install_params = c9;
+    uint8_t install_len = c9l, barray[255];
+    uint32_t cap_off;
+    if (find_record(g->os->chip, KIND_GP_CAP, elf, el, &cap_off) == 0) {
+        /* the Java Card install bArray (see the top of this file) */
+        if (3u + r.aid_len + pl + c9l > sizeof barray) return SW_WRONG_DATA;
+        size_t n = 0;
+        barray[n++] = r.aid_len;
+        memcpy(barray + n, r.aid, r.aid_len);
+        n += r.aid_len;
+        barray[n++] = pl;
+        memcpy(barray + n, priv, pl);
+        n += pl;
+        barray[n++] = c9l;
+        if (c9l) memcpy(barray + n, c9, c9l);
+        n += c9l;
+        install_params = barray;
+        install_len = (uint8_t)n;
+    }
     uint16_t sw = SW_UNKNOWN;
-    int rc = vm_install(g->os->vm, elf, el, mod, ml, app, al, c9, c9l, &sw);
+    int rc = vm_install(g->os->vm, elf, el, mod, ml, app, al, install_params, install_len, &sw);
     if (rc == VM_ERR_POWER || !chip_is_powered(g->os->chip)) return 0;
     if (rc == VM_ERR_NOTFOUND) return SW_REFERENCED_DATA_NOT_FOUND;
     if (rc) return vm_status_to_sw(rc);
@@ -613,6 +668,7 @@ static uint16_t do_delete(const isd_gp_ctx *g, const apdu_command *a, uint8_t *o
         if (rc == VM_ERR_POWER || !chip_is_powered(g->os->chip)) return 0;
         if (rc) return vm_status_to_sw(rc);
         rc = record_free(g->os->chip, KIND_GP_ELF, aid, al);
+        if (!rc) rc = record_free(g->os->chip, KIND_GP_CAP, aid, al);
         sw = rc ? map_chip(rc) : SW_OK;
     }
     if (sw == SW_OK) {

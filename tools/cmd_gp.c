@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cap_file.h"
 #include "cli.h"
 #include "gp_host.h"
 
@@ -24,14 +25,19 @@ static void help(FILE *f)
             "  --isd AID          the security domain (default: the default application)\n"
             "Actions:\n"
             "  -l, --list         list the ISD, applications and load files\n"
-            "  --load FILE.cvp    INSTALL [for load] and LOAD a package\n"
+            "  --load FILE        INSTALL [for load] and LOAD a package: a CAP file\n"
+            "                     (FILE.cap, a Java Card converter's zip) or FILE.cvp\n"
             "  --no-hash          do not send the load file data block hash\n"
+            "  --no-descriptor    leave a CAP file's Descriptor component out\n"
             "  --install          INSTALL [for install and make selectable]; with\n"
             "    --package AID    the load file (default: the one of --load)\n"
-            "    --applet AID     the applet class (default: the only one of --load)\n"
-            "    --create AID     the instance AID (default: the applet AID)\n"
-            "    --params HEX     install parameters (sent as C9)\n"
-            "    --privs HEX      privileges, 3 bytes (default 000000)\n"
+            "    --applet AID     the applet class (default: the only one of --load;\n"
+            "                     for a CAP file with several, each of them)\n"
+            "    --instance-aid AID  the instance AID (default: the applet AID);\n"
+            "                     also --create AID\n"
+            "    --params HEX     application parameters (sent as C9)\n"
+            "    --privileges HEX privileges, 1 or 3 bytes (default 00 for a CAP\n"
+            "                     file, 000000 otherwise); also --privs\n"
             "  --delete AID       delete an application or load file; repeatable\n"
             "  --force            delete a load file together with its applications\n"
             "  --put-key KVN      add key set KVN (or replace the one --replace names)\n"
@@ -100,7 +106,7 @@ static int list(gp_session *gp)
 enum {
     O_KEY = 256, O_KEY_ENC, O_KEY_MAC, O_KEY_DEK, O_KVN, O_SL, O_ISD, O_LOAD, O_NOHASH, O_INSTALL, O_PACKAGE,
     O_APPLET, O_CREATE, O_PARAMS, O_PRIVS, O_DELETE, O_FORCE, O_PUTKEY, O_NEWKEY, O_NEWENC, O_NEWMAC, O_NEWDEK,
-    O_REPLACE, O_LOCK, O_UNLOCK, O_APDU, O_READER
+    O_REPLACE, O_LOCK, O_UNLOCK, O_APDU, O_READER, O_NODESC
 };
 
 #define MAX_MULTI 16
@@ -117,6 +123,8 @@ int cmd_gp(int argc, char **argv)
         {"install", no_argument, 0, O_INSTALL}, {"package", required_argument, 0, O_PACKAGE},
         {"applet", required_argument, 0, O_APPLET}, {"create", required_argument, 0, O_CREATE},
         {"params", required_argument, 0, O_PARAMS}, {"privs", required_argument, 0, O_PRIVS},
+        {"privileges", required_argument, 0, O_PRIVS}, {"instance-aid", required_argument, 0, O_CREATE},
+        {"no-descriptor", no_argument, 0, O_NODESC},
         {"delete", required_argument, 0, O_DELETE}, {"force", no_argument, 0, O_FORCE},
         {"put-key", required_argument, 0, O_PUTKEY}, {"new-key", required_argument, 0, O_NEWKEY},
         {"new-key-enc", required_argument, 0, O_NEWENC}, {"new-key-mac", required_argument, 0, O_NEWMAC},
@@ -132,7 +140,8 @@ int cmd_gp(int argc, char **argv)
     size_t isd_len = 0, pkg_len = 0, applet_len = 0, inst_len = 0, params_len = 0, n;
     const char *reader = NULL, *load = NULL, *deletes[MAX_MULTI], *apdus[MAX_MULTI], *locks[MAX_MULTI];
     int ndel = 0, napdu = 0, nlock = 0, lockv[MAX_MULTI], do_list = 0, do_install = 0, force = 0, hash = 1;
-    int put_kvn = -1, replace = 0, verbose = 0;
+    int put_kvn = -1, replace = 0, verbose = 0, nodesc = 0;
+    size_t privs_len = 0;
     uint8_t b[32];
     int c;
     optind = 1;
@@ -165,7 +174,11 @@ int cmd_gp(int argc, char **argv)
         case O_APPLET: if (hexarg("--applet", optarg, applet, 16, &applet_len, 5, 16)) return 2; break;
         case O_CREATE: if (hexarg("--create", optarg, inst, 16, &inst_len, 5, 16)) return 2; break;
         case O_PARAMS: if (hexarg("--params", optarg, params, 180, &params_len, 0, 180)) return 2; break;
-        case O_PRIVS: if (hexarg("--privs", optarg, privs, 3, &n, 3, 3)) return 2; break;
+        case O_PRIVS:
+            if (hexarg("--privileges", optarg, privs, 3, &privs_len, 1, 3)) return 2;
+            if (privs_len == 2) { cli_error("gp", "--privileges: 1 or 3 bytes"); return 2; }
+            break;
+        case O_NODESC: nodesc = 1; break;
         case O_DELETE:
             if (ndel >= MAX_MULTI) { cli_error("gp", "too many --delete"); return 2; }
             deletes[ndel++] = optarg;
@@ -223,25 +236,54 @@ int cmd_gp(int argc, char **argv)
     uint8_t *blob = NULL;
     size_t blob_len = 0;
     uint8_t lpkg[16], lpkg_len = 0, lapplets[8][17], nlapplets = 0;
+    int is_cap = 0;
     if (load) {
         blob = cli_read_file(load, &blob_len);
+        if (blob && capfile_is_zip(blob, blob_len)) {
+            /* a CAP file: the card gets its components, not the zip */
+            capfile cf;
+            char err[300];
+            free(blob);
+            blob = NULL;
+            if (capfile_read(load, nodesc ? CAPFILE_NO_DESCRIPTOR : 0, &cf, err, sizeof err)) {
+                cli_error("gp", "%s", err);
+                capfile_free(&cf);
+                return 1;
+            }
+            blob = cf.load_file;
+            blob_len = cf.len;
+            cf.load_file = NULL;
+            capfile_free(&cf);
+            is_cap = 1;
+        }
         if (blob && blob_len > 65535) { free(blob); blob = NULL; }   /* a LOAD file data block holds at most 64 KiB - 1 */
         if (!blob || gp_package_aids(blob, blob_len, lpkg, &lpkg_len, lapplets, &nlapplets)) {
-            cli_error("gp", "%s: cannot read a package file (.cvp)", load);
+            cli_error("gp", "%s: cannot read a package file (.cap or .cvp)", load);
             free(blob);
             return 1;
         }
     }
+    if (!privs_len) privs_len = is_cap ? 1 : 3;
+    /* applet classes to install: the one given, the only one, or (CAP) all */
+    uint8_t targets[8][17];
+    unsigned ntargets = 0;
     if (do_install) {
         if (!pkg_len) {
             if (!lpkg_len) { cli_error("gp", "--install needs --package (or --load)"); free(blob); return 2; }
             memcpy(pkg, lpkg, lpkg_len);
             pkg_len = lpkg_len;
         }
-        if (!applet_len) {
-            if (nlapplets != 1) { cli_error("gp", "--install needs --applet"); free(blob); return 2; }
-            memcpy(applet, lapplets[0] + 1, lapplets[0][0]);
-            applet_len = lapplets[0][0];
+        if (applet_len) {
+            targets[0][0] = (uint8_t)applet_len;
+            memcpy(targets[0] + 1, applet, applet_len);
+            ntargets = 1;
+        } else if (nlapplets == 1 || (is_cap && nlapplets > 1 && !inst_len)) {
+            memcpy(targets, lapplets, sizeof targets);
+            ntargets = nlapplets;
+        } else {
+            cli_error("gp", "--install needs --applet%s", nlapplets > 1 ? " (the package has several)" : "");
+            free(blob);
+            return 2;
         }
     }
 
@@ -276,13 +318,19 @@ int cmd_gp(int argc, char **argv)
             goto out;
         }
     }
-    if (do_install) {
-        if (gp_install(&gp, 0x0C, pkg, pkg_len, applet, applet_len, inst_len ? inst : NULL, inst_len, privs, params,
-                       params_len, &sw)) {
+    for (unsigned i = 0; do_install && i < ntargets; i++) {
+        gp_install_req r = {0x0C,    pkg,     pkg_len,   targets[i] + 1, targets[i][0], inst_len ? inst : NULL,
+                            inst_len, privs,  privs_len, params,         params_len};
+        if (gp_install_send(&gp, &r, &sw)) {
             cli_error("gp", "INSTALL: %s", gp.err);
             goto out;
         }
-        if (sw != 0x9000) { cli_error("gp", "INSTALL [for install and make selectable]: %04X", sw); goto out; }
+        if (sw != 0x9000) {
+            char hex[33];
+            for (unsigned k = 0; k < targets[i][0]; k++) snprintf(hex + 2 * k, 3, "%02X", targets[i][1 + k]);
+            cli_error("gp", "INSTALL [for install and make selectable] of %s: %04X", hex, sw);
+            goto out;
+        }
     }
     if (put_kvn >= 0) {
         uint8_t kcv[10];

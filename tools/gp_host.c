@@ -5,6 +5,7 @@
 #include <tomcrypt.h>
 
 #include "apdu.h"
+#include "cap_format.h"
 #include "gp_host.h"
 #include "package.h"
 
@@ -295,11 +296,34 @@ int gp_get_status(gp_session *gp, uint8_t p1, gp_entry *e, size_t cap, size_t *n
 }
 
 /* ---- loading ---- */
+static int cap_package_aids(const uint8_t *blob, size_t len, uint8_t aid[16], uint8_t *aid_len,
+                            uint8_t applets[8][17], uint8_t *n_applets)
+{
+    cap_view v;
+    char err[128];
+    int rc = cap_parse(blob, len, &v, err, sizeof err);
+    if (rc == 0) {
+        memcpy(aid, v.pkg_aid.b, v.pkg_aid.len);
+        *aid_len = v.pkg_aid.len;
+        if (applets && n_applets) {
+            *n_applets = 0;
+            for (unsigned i = 0; i < v.applet_count && i < 8; i++) {
+                applets[i][0] = v.applets[i].aid.len;
+                memcpy(applets[i] + 1, v.applets[i].aid.b, v.applets[i].aid.len);
+                (*n_applets)++;
+            }
+        }
+    }
+    cap_view_free(&v);
+    return rc ? -1 : 0;
+}
+
 int gp_package_aids(const uint8_t *blob, size_t len, uint8_t aid[16], uint8_t *aid_len, uint8_t applets[8][17],
                     uint8_t *n_applets)
 {
     vm_package p;
     char err[128];
+    if (cap_is_load_file(blob, len)) return cap_package_aids(blob, len, aid, aid_len, applets, n_applets);
     if (vm_pkg_parse(blob, len, &p, err, sizeof err) != 0) return -1;
     memcpy(aid, p.aid.b, p.aid.len);
     *aid_len = p.aid.len;
@@ -327,12 +351,18 @@ int gp_load_package(gp_session *gp, const uint8_t *blob, size_t len, int with_ha
     if (gp_package_aids(blob, len, aid, &al, NULL, NULL)) {
         /* not well formed: send it anyway (the card is the judge) when the
          * header names an AID */
-        if (len < 16 || memcmp(blob, "CVPK", 4) || blob[10] < 5 || blob[10] > 16 || len < 11u + blob[10]) {
-            snprintf(gp->err, sizeof gp->err, "not a package file (.cvp)");
+        if (cap_is_load_file(blob, len) && len >= 13 && blob[12] >= 5 && blob[12] <= 16 && len >= 13u + blob[12]) {
+            /* Header component: tag, size, magic, CAP version, flags,
+             * package version, AID length, AID */
+            al = blob[12];
+            memcpy(aid, blob + 13, al);
+        } else if (len < 16 || memcmp(blob, "CVPK", 4) || blob[10] < 5 || blob[10] > 16 || len < 11u + blob[10]) {
+            snprintf(gp->err, sizeof gp->err, "not a package file (.cvp) or CAP load file");
             return -1;
+        } else {
+            al = blob[10];
+            memcpy(aid, blob + 11, al);
         }
-        al = blob[10];
-        memcpy(aid, blob + 11, al);
     }
     uint8_t d[128];
     size_t n = 0;
@@ -390,25 +420,38 @@ int gp_install(gp_session *gp, uint8_t p1, const uint8_t *pkg, size_t pkg_len, c
                size_t applet_len, const uint8_t *instance, size_t instance_len, const uint8_t priv[3],
                const uint8_t *params, size_t params_len, uint16_t *sw)
 {
+    static const uint8_t nopriv[3] = {0};
+    gp_install_req r = {p1, pkg, pkg_len, applet, applet_len, instance, instance_len, priv ? priv : nopriv, 3,
+                        params, params_len};
+    return gp_install_send(gp, &r, sw);
+}
+
+int gp_install_send(gp_session *gp, const gp_install_req *r, uint16_t *sw)
+{
     uint8_t d[255];
     size_t n = 0;
+    static const uint8_t nopriv[1] = {0};
+    const uint8_t *pkg = r->pkg, *applet = r->applet, *instance = r->instance, *priv = r->privs,
+                  *params = r->params;
+    size_t pkg_len = r->pkg_len, applet_len = r->applet_len, instance_len = r->instance_len,
+           priv_len = r->privs_len, params_len = r->params_len;
     if (!instance) { instance = applet; instance_len = applet_len; }
-    if (pkg_len > 16 || applet_len > 16 || instance_len > 16 || params_len > 180) {
-        snprintf(gp->err, sizeof gp->err, "INSTALL: AID or parameters too long");
+    if (!priv) { priv = nopriv; priv_len = 1; }
+    if (pkg_len > 16 || applet_len > 16 || instance_len > 16 || params_len > 180 || (priv_len != 1 && priv_len != 3)) {
+        snprintf(gp->err, sizeof gp->err, "INSTALL: AID, privileges or parameters too long");
         return -1;
     }
     d[n++] = (uint8_t)pkg_len; memcpy(d + n, pkg, pkg_len); n += pkg_len;
     d[n++] = (uint8_t)applet_len; memcpy(d + n, applet, applet_len); n += applet_len;
     d[n++] = (uint8_t)instance_len; memcpy(d + n, instance, instance_len); n += instance_len;
-    static const uint8_t nopriv[3] = {0};
-    d[n++] = 3; memcpy(d + n, priv ? priv : nopriv, 3); n += 3;
+    d[n++] = (uint8_t)priv_len; memcpy(d + n, priv, priv_len); n += priv_len;
     d[n++] = (uint8_t)(params_len + 2);
     d[n++] = 0xC9;
     d[n++] = (uint8_t)params_len;
     if (params_len) memcpy(d + n, params, params_len);
     n += params_len;
     d[n++] = 0;   /* token */
-    return gp_cmd(gp, 0x80, 0xE6, p1, 0x00, d, n, NULL, 0, NULL, sw);
+    return gp_cmd(gp, 0x80, 0xE6, r->p1, 0x00, d, n, NULL, 0, NULL, sw);
 }
 
 int gp_make_selectable(gp_session *gp, const uint8_t *aid, size_t aid_len, uint16_t *sw)

@@ -82,11 +82,13 @@ int gp_get_status(gp_session *gp, uint8_t p1, gp_entry *e, size_t cap, size_t *n
 const char *gp_state_name(uint8_t kind, uint8_t state);
 
 /* ---- loading ---- */
-/* The AID (and applet AIDs) declared by a package file. 0 or -1. */
+/* The AID (and applet AIDs) declared by a package file: a `.cvp` package or
+ * a CAP load file (components, as tools/cap/cap_file.h makes it from a CAP
+ * file). 0 or -1. */
 int gp_package_aids(const uint8_t *blob, size_t len, uint8_t aid[16], uint8_t *aid_len, uint8_t applets[8][17],
                     uint8_t *n_applets);
 
-/* INSTALL [for load] (with the SHA-256 load file data block hash when
+/* INSTALL [for load] of the package or CAP load file (with the SHA-256 load file data block hash when
  * with_hash) and the LOAD blocks; stops at the first status word that is
  * not 9000 (its block number in *failed_block, -1 for the INSTALL). */
 int gp_load_package(gp_session *gp, const uint8_t *blob, size_t len, int with_hash, uint16_t *sw,
@@ -97,6 +99,24 @@ int gp_load_package(gp_session *gp, const uint8_t *blob, size_t len, int with_ha
 int gp_install(gp_session *gp, uint8_t p1, const uint8_t *pkg, size_t pkg_len, const uint8_t *applet,
                size_t applet_len, const uint8_t *instance, size_t instance_len, const uint8_t priv[3],
                const uint8_t *params, size_t params_len, uint16_t *sw);
+/* The same with every field: privileges of 1 byte (GP 2.1.1 style, what
+ * most Java Card tools send; privs NULL = one byte 00) or 3 bytes. An
+ * applet of a CAP package receives instance AID, privileges and params in
+ * its install bArray exactly as sent here. */
+typedef struct gp_install_req {
+    uint8_t p1;                         /* 0C install and make selectable, 04 install */
+    const uint8_t *pkg;
+    size_t pkg_len;
+    const uint8_t *applet;              /* executable module (applet class AID) */
+    size_t applet_len;
+    const uint8_t *instance;            /* NULL: the applet AID */
+    size_t instance_len;
+    const uint8_t *privs;
+    size_t privs_len;                   /* 1 or 3 */
+    const uint8_t *params;              /* application specific (C9 value) */
+    size_t params_len;
+} gp_install_req;
+int gp_install_send(gp_session *gp, const gp_install_req *r, uint16_t *sw);
 int gp_make_selectable(gp_session *gp, const uint8_t *aid, size_t aid_len, uint16_t *sw);
 
 int gp_delete(gp_session *gp, const uint8_t *aid, size_t aid_len, int related, uint16_t *sw);
