@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cap_file.h"
 #include "cli.h"
 #include "gp_host.h"
 #include "vm_asm.h"
@@ -149,8 +150,9 @@ static int check_sw(script *s, const char *cmd, const char *expect, uint16_t sw)
     return 0;
 }
 
-/* A package: FILE.cvp as is, FILE.s assembled; relative to the script, then
- * to each --path directory. */
+/* A package: FILE.cap (a CAP file: its components in load order, without
+ * Debug), FILE.cvp as is, FILE.s assembled; relative to the script, then to
+ * each --path directory. */
 static uint8_t *load_package_file(script *s, const char *name, size_t *len)
 {
     char path[2048];
@@ -167,7 +169,17 @@ static uint8_t *load_package_file(script *s, const char *name, size_t *len)
     }
     if (!b) { fail(s, "load: cannot read '%s'", name); return NULL; }
     size_t nl = strlen(name);
-    if (nl > 2 && !strcmp(name + nl - 2, ".s")) {
+    if (capfile_is_zip(b, n)) {
+        capfile cf;
+        char err[300];
+        int rc = capfile_read_bytes(b, n, 0, &cf, err, sizeof err);
+        free(b);
+        b = cf.load_file;
+        n = cf.len;
+        cf.load_file = NULL;
+        capfile_free(&cf);
+        if (rc) { free(b); fail(s, "load: %s: %s", name, err); return NULL; }
+    } else if (nl > 2 && !strcmp(name + nl - 2, ".s")) {
         uint8_t *out;
         size_t ol;
         char err[512];
@@ -405,7 +417,7 @@ static void help(FILE *f)
             "expected) with exit status 1.\n\n"
             "Commands: echo TEXT | reset [warm] | isd AID | open KVN KEY LEVEL |\n"
             "  open KVN ENC MAC DEK LEVEL | close | select [AID] | send APDU |\n"
-            "  load FILE.cvp|FILE.s [nohash] | install PKG APPLET [INSTANCE|-] [PARAMS|-] [PRIVS] |\n"
+            "  load FILE.cap|FILE.cvp|FILE.s [nohash] | install PKG APPLET [INSTANCE|-] [PARAMS|-] [PRIVS] |\n"
             "  delete AID [related] | lock AID | unlock AID | put-key OLD NEW KEY |\n"
             "  put-key OLD NEW ENC MAC DEK | list | present AID | absent AID\n"
             "  Each may end with '-> PATTERN': hex, ?? = any byte, * = any bytes\n"
