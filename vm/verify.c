@@ -23,6 +23,7 @@
  * interpreter validates every reference it dereferences (handle range,
  * object kind, firewall), so a forged reference gains nothing.
  */
+#include "cap_verify.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -641,6 +642,16 @@ int vm_method_stack_need(const vm_package *p, const vm_method *m, const vm_exten
 
 int vm_verify(const uint8_t *blob, size_t len, const vm_extension *ext, unsigned flags, char *err, size_t errlen)
 {
+    /* A CAP load file (bare or in its C4 wrapper): the CAP verifier, with
+     * the built-in API packages; without a card, user-package imports
+     * cannot be resolved and are checked for shape only. */
+    if (cap_is_load_file(blob, len) ||
+        (blob && len > 4 && blob[0] == 0xC4 && cap_is_load_file(blob + (blob[1] < 0x80 ? 2 : blob[1] == 0x81 ? 3 : 4),
+                                                               len - (blob[1] < 0x80 ? 2 : blob[1] == 0x81 ? 3 : 4)))) {
+        cap_link_env env;
+        cap_link_env_builtin(&env);
+        return vm_cap_verify_load_file(blob, len, &env, CAP_VERIFY_UNRESOLVED_IMPORTS_OK, err, errlen);
+    }
     vm_package p;
     int rc = vm_pkg_parse(blob, len, &p, err, errlen);
     if (rc != VM_OK)
