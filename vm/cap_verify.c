@@ -272,13 +272,19 @@ static int desc_decode(const uint8_t *info, uint16_t size, uint16_t cp_count, cv
         return -1;
     }
     NEED(2u + 2u * d->cp_type_count, "constant_pool_types");
-    /* Each type_descriptor must be whole. */
+    /* Each type_descriptor must be whole and well formed, used or not. */
     size_t tp = pos + 2u + 2u * d->cp_type_count;
     while (tp < size) {
         unsigned n = info[tp];
+        cv_sig s;
         if (n == 0 || (size_t)size - tp - 1 < (n + 1) / 2u) {
             *bad = (unsigned)tp;
             *why = "type_descriptor runs past the component";
+            return -1;
+        }
+        if (cv_decode_type(d, (uint16_t)(tp - pos), &s) != 0) {
+            *bad = (unsigned)tp;
+            *why = "malformed type_descriptor";
             return -1;
         }
         tp += 1u + (n + 1) / 2u;
@@ -566,6 +572,10 @@ static int check_methods(cv_ctx *c)
                 return cv_fail(c, CAP_Descriptor, 0, "interface method token %u has code", m->token);
             if ((m->access & CV_ACC_STATIC) || !(m->access & CV_ACC_MABSTRACT))
                 return cv_fail(c, CAP_Descriptor, 0, "interface method token %u is not abstract", m->token);
+            cv_sig s;
+            if (cv_decode_type(d, m->type_offset, &s) != 0)
+                return cv_fail(c, CAP_Descriptor, m->type_offset, "bad type of interface method token %u",
+                               m->token);
             continue;
         }
         with_info++;
@@ -1059,6 +1069,7 @@ static int check_static_field(cv_ctx *c)
     const cap_view *v = c->v;
     const uint8_t *p = v->sf_array_inits;
     unsigned pos = 6;
+    uint32_t bytes = 0;
     for (unsigned i = 0; i < v->sf_array_init_count; i++) {
         uint8_t type = p[0];
         uint16_t n = vm_be16(p + 1);
@@ -1066,7 +1077,12 @@ static int check_static_field(cv_ctx *c)
             return cv_fail(c, CAP_StaticField, pos, "int array initialiser: int is not supported on this card");
         p += 3u + n;
         pos += 3u + n;
+        bytes += n;
     }
+    if (bytes != v->array_init_size)
+        return cv_fail(c, CAP_Directory, 2u * (v->cap_minor >= 2 ? 12u : 11u) + 4u,
+                       "array_init_size %u, the StaticField initialisers hold %u bytes",
+                       v->array_init_size, (unsigned)bytes);
     return 0;
 }
 
