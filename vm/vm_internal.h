@@ -20,6 +20,8 @@
 #define CARDVM_VM_INTERNAL_H
 
 #include <stdint.h>
+#include "api_tokens.h"
+#include "cap_format.h"
 #include "chip.h"
 #include "package.h"
 #include "vm.h"
@@ -135,6 +137,8 @@ typedef struct vm_xmeth {
     uint16_t *map;                /* original pc -> op index (instruction starts) */
 } vm_xmeth;
 
+struct cap_pkg;   /* a linked CAP package (below) */
+
 typedef struct vm_lpkg {
     uint8_t used;
     uint8_t privileged;
@@ -147,6 +151,11 @@ typedef struct vm_lpkg {
     uint32_t statics_off;    /* NVM offset of the static words */
     uint32_t nvm_used;       /* NVM bytes owned (blocks' payloads) */
     uint32_t ram_used;
+    /* A CAP package: its linked model (NULL for .cvp). `pkg` then holds
+     * only the identity the package-generic code reads (aid, version,
+     * kind, imports, applet AIDs); code, classes and constant pool live in
+     * `cap`. */
+    struct cap_pkg *cap;
 } vm_lpkg;
 
 /* NVM package record: flags u8, slot u8, 0 u16, blob length u32, blob,
@@ -247,6 +256,7 @@ struct vm_runtime {
     uint8_t apdu_state;      /* see natives.c */
     uint16_t apdu_len;       /* bytes of command in the buffer */
     uint16_t apdu_lc, apdu_le;
+    uint16_t apdu_out_len;   /* APDU.setOutgoingLength (api_framework.c) */
     uint8_t *resp;
     size_t resp_cap, resp_len;
     uint16_t uncaught;       /* handle of the uncaught exception */
@@ -260,6 +270,21 @@ struct vm_runtime {
 
     uint32_t budget;
     uint64_t executed, last_executed;
+
+    /* CAP execution (cap_run.c) */
+    uint16_t thrown;         /* object a hook's exception result refers to */
+    uint16_t cap_top;        /* first free word of rt->stack (CAP frames) */
+    uint16_t cap_depth;      /* CAP frames active */
+    int64_t cap_budget;      /* bytecodes left in this command */
+    struct {
+        uint16_t cls, h, reason;
+    } api_exc[16];           /* singletons of API exception classes */
+    int8_t active_inst;      /* applet instance active now, -1 none */
+    uint8_t ctx_depth;       /* context switches on the frame stack */
+    struct {
+        uint8_t ctx;
+        int8_t inst;
+    } ctx_stack[16];         /* contexts to return to (SIO calls) */
 };
 
 /* RAM of the VM block. */
@@ -289,6 +314,182 @@ int vm_run(vm_runtime *rt, const vm_lpkg *pkg, uint16_t method, const uint16_t *
 /* natives.c */
 int vm_native(vm_runtime *rt, uint16_t token, uint16_t *args, uint16_t *ret);
 void vm_crypto_init(void);
+
+/* ==== CAP packages ====
+ *
+ * Stored form. A CAP package is one VM_TAG_PACKAGE block like a .cvp one:
+ * the record header (flags, slot, 0, length), the load file exactly as it
+ * was verified (components concatenated, no C4 wrapper; cap_is_load_file()
+ * tells the two formats apart), then the static field image
+ * (cap_view.sf_image_size bytes, big-endian shorts and handles, byte
+ * fields one byte, at the offsets the CAP's static field refs give). The
+ * image is initialised once at load (StaticField component: references
+ * null except the array-initialised ones, which get arrays owned by the
+ * package; primitives zero then the non-default values) in the same NVM
+ * transaction as the record. Nothing else of the package is persistent.
+ *
+ * Linked form (host cache, struct cap_pkg). Built by cap_link() at load and
+ * at every vm_reset: the blob is parsed again into a cap_view (pointers
+ * into the host copy) and linked against the built-in API tables
+ * (vm/api_tokens.h) and the user packages it imports (their Export
+ * components): vm_reset links packages in dependency order.
+ *
+ * Class identity across packages (vm_obj.cls, resolved classrefs):
+ *   0x0000..0x00FE  a .cvp package's own class (index; owner = obj->pkg)
+ *   0x0100..        VM_SC_* system classes (.cvp view of the API; the APDU
+ *                   object and the exception singletons carry these)
+ *   0x8000 | s<<8 | i   class i (Class component order) of the CAP package
+ *                       in slot s (s <= 32)
+ *   0xE000 | p<<8 | t   API class token t of jc_api_packages[p]
+ * vm_cap_class_is() answers "is class a a subclass of / implements b" over
+ * all of them (a VM_SC_* class is the API class of the same name).
+ *
+ * Instances. Every object of a class (user or API) is a VM_OBJ_INSTANCE of
+ * 16-bit slots: the API superclasses' `native_slots` first, then each
+ * user class's declared cells in superclass-first order. An instance
+ * field ref (class C, token t) resolves to slot first_slot(C) + t.
+ *
+ * Virtual calls. Each linked class has flattened public and package
+ * method tables: entry t is the cap_target for virtual token t (public)
+ * or t & 0x7F (package), inherited entries copied from the superclass;
+ * a token below the API superclass's count resolves to the API method
+ * (jc_api_method.fn: a C function). invokeinterface maps (interface,
+ * method token) through the class's implemented_interface_info to a public
+ * virtual token. Static calls and super calls are resolved in the CP.
+ *
+ * Firewall (JCRE 3.0.5 ch. 6). The context is a package slot (rt->ctx; 0 =
+ * the JCRE). Objects belong to the context that created them (vm_obj.pkg).
+ * Field, array and virtual-call access to another context's object throws
+ * SecurityException unless the object is global (VM_OF_GLOBAL: APDU
+ * buffer, install array, the JCRE entry point objects: APDU object,
+ * exception singletons) or owned by the JCRE. invokeinterface on an object
+ * of a Shareable interface runs the callee in the object's owner's context
+ * (and the active applet becomes the instance that owns it); the caller's
+ * context is restored on return. API functions run in the caller's context
+ * (objects they create belong to it).
+ */
+#define VM_CLS_API(p, t) ((uint16_t)(0xE000u | ((unsigned)(p) << 8) | (t)))
+#define VM_CLS_USER(s, i) ((uint16_t)(0x8000u | ((unsigned)(s) << 8) | (i)))
+static inline int vm_cls_is_api(uint16_t c) { return (c & 0xE000u) == 0xE000u; }
+static inline int vm_cls_is_user(uint16_t c) { return c >= 0x8000u && c < 0xE000u; }
+
+/* What an API function returns to throw (jc_api_fn results > 0): a
+ * VM_SC_* class id (reason through vm_set_reason), or an API exception
+ * class with its reason in one int. The engine throws the JCRE-owned
+ * singleton of that class (vm_exception_object) with the reason set. */
+#define JC_API_EXC(p, t, r) ((int)(0x40000000 | (((p) & 0x3F) << 24) | (((t) & 0xFF) << 16) | ((r) & 0xFFFF)))
+#define JC_API_EXC_IS(rc) ((rc) >= 0x40000000)
+#define JC_API_EXC_CLASS(rc) VM_CLS_API(((rc) >> 24) & 0x3F, ((rc) >> 16) & 0xFF)
+#define JC_API_EXC_REASON(rc) ((uint16_t)((rc) & 0xFFFF))
+
+/* What a call site or method table entry reaches. */
+typedef struct cap_target {
+    const jc_api_method *api;   /* a built-in method (its fn may be NULL) */
+    uint16_t offset;            /* else: method offset in package `slot`;
+                                   0xFFFF: none (abstract) */
+    uint8_t slot;
+    uint8_t pad;
+} cap_target;
+
+/* A class of a CAP package, linked. */
+typedef struct cap_rclass {
+    const cap_class *info;      /* in the package's view */
+    uint16_t id;                /* VM_CLS_USER(slot, index) */
+    uint16_t super_id;          /* global id; 0xFFFF for an interface */
+    uint16_t first_slot;        /* instance slots of the superclasses */
+    uint16_t size;              /* instance slots in all */
+    uint16_t public_count, package_count;   /* flattened table sizes */
+    cap_target *public_vt;
+    cap_target *package_vt;
+    /* implemented interfaces (superinterfaces included, as the CAP lists
+     * them): global ids and, per interface, its method token -> public
+     * virtual token map (u1 count, u1 token[count] in the view) */
+    uint8_t iface_count;
+    uint16_t *iface_ids;
+    const uint8_t **iface_maps;
+} cap_rclass;
+
+/* A constant-pool entry, resolved at link time. */
+typedef struct cap_cpr {
+    uint8_t tag;                /* enum cap_cp_tag */
+    uint8_t token;              /* virtual method / field token */
+    uint16_t cls;               /* classref: the class; field/method refs:
+                                   the class named */
+    uint16_t a;                 /* instance field: slot; static field: byte
+                                   offset in package `slot`'s image */
+    uint8_t slot;
+    uint8_t nargs;              /* virtual method refs: argument words */
+    cap_target t;               /* static and super method refs */
+} cap_cpr;
+
+typedef struct cap_pkg {
+    cap_view view;              /* over the host copy of the blob */
+    uint16_t class_count;
+    cap_rclass *classes;        /* in view.classes order */
+    cap_cpr *cpr;               /* view.cp_count */
+    uint8_t import_slot[CAP_MAX_IMPORTS];   /* user import: its slot, else 0 */
+    int8_t import_api[CAP_MAX_IMPORTS];     /* API import: jc_api_packages index, else -1 */
+} cap_pkg;
+
+/* cap_link.c */
+/* Link the blob stored for `slot` (already in lp->blob) into lp->cap.
+ * VM_ERR_DEPENDENCY when an import is missing, VM_ERR_VERIFY when a
+ * reference does not resolve (message in err), VM_ERR_NOMEM. */
+int vm_cap_link(vm_runtime *rt, unsigned slot, char *err, size_t errlen);
+void vm_cap_unlink(vm_lpkg *lp);
+/* Load a CAP load file (vm_load_package's CAP branch). */
+int vm_cap_load(vm_runtime *rt, const uint8_t *blob, size_t len, unsigned flags, char *err, size_t errlen);
+/* The linked class of a global id, or NULL for API / system / .cvp ids. */
+const cap_rclass *vm_cap_rclass(const vm_runtime *rt, uint16_t cls);
+/* The API class of a VM_CLS_API or VM_SC_* id, or NULL; *pkg_index set. */
+const jc_api_class *vm_api_class(uint16_t cls, unsigned *pkg_index);
+/* Nonzero when class `cls` is `target` or a subclass of it, or implements
+ * the interface `target` (all id kinds above). */
+int vm_cap_class_is(const vm_runtime *rt, uint16_t cls, uint16_t target);
+
+/* cap_run.c: the CAP dispatch loop and the engine hooks of the API.
+ *
+ * Results of hooks that can throw: 0, or the class id of the exception to
+ * throw (an API function returns it as is); when that exception is an
+ * object the bytecode threw (a user exception escaping a call from C),
+ * rt->thrown holds its handle, otherwise 0 and the engine throws the
+ * JCRE-owned singleton of the class (VM_SC_* ids; reason through
+ * vm_set_reason). < 0: fatal (VM_ERR_POWER...). */
+
+/* Run a CAP method (target.offset in package target.slot) with args
+ * (`this` first for instance methods) in the current context. Returns
+ * enum vm_run_result or < 0; *ret gets the returned word. */
+int vm_cap_run(vm_runtime *rt, cap_target target, const uint16_t *args, unsigned nargs, uint16_t *ret);
+/* The object behind `ref` as the current context may use it: NULL with
+ * *exc = VM_SC_NullPointerException or VM_SC_SecurityException. */
+vm_obj *vm_ref(vm_runtime *rt, uint16_t ref, int *exc);
+/* Slot `i` of an instance (API objects: their native slots are 0..n-1).
+ * Firewall-checked; writes are transactional like putfield. */
+int vm_field_get(vm_runtime *rt, uint16_t ref, uint16_t i, uint16_t *v);
+int vm_field_set(vm_runtime *rt, uint16_t ref, uint16_t i, uint16_t v);
+/* A new instance of a class (API or user id), owned by the current
+ * context, every slot 0 (no constructor runs). */
+int vm_new_object(vm_runtime *rt, uint16_t cls, uint16_t *ref);
+/* Invoke virtual method `token` (public) of args[0]'s class from C, in the
+ * current context. */
+int vm_call_virtual(vm_runtime *rt, uint8_t token, uint16_t *args, unsigned nargs, uint16_t *ret);
+/* The same in the context of args[0]'s owner (the active applet becomes
+ * its instance); the JCRE's calls to getShareableInterfaceObject. */
+int vm_call_virtual_as_owner(vm_runtime *rt, uint8_t token, uint16_t *args, unsigned nargs, uint16_t *ret);
+/* The applet instance active now (index in rt->insts, -1 none), and the one
+ * active in the previous context (before the last context switch; -1: the
+ * JCRE). */
+int vm_active_instance(const vm_runtime *rt);
+int vm_previous_instance(const vm_runtime *rt);
+/* The JCRE-owned singleton of an exception class (VM_SC_* or API id) with
+ * its reason set: what the engine throws for an API function's result.
+ * 0 when the class has none. Singletons of API classes without a VM_SC_*
+ * twin live in the handle table only (entry point objects, temporary). */
+uint16_t vm_exception_object(vm_runtime *rt, uint16_t cls, uint16_t reason);
+/* Reason of a thrown object (singleton or an instance of a
+ * CardException/CardRuntimeException subclass: native slot 0). */
+int vm_exception_reason(vm_runtime *rt, uint16_t h, uint16_t *reason);
+int vm_exception_set_reason(vm_runtime *rt, uint16_t h, uint16_t reason);
 
 /* SystemException / TransactionException reasons (Java Card values). */
 #define VM_SYS_ILLEGAL_VALUE 1

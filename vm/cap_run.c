@@ -1,0 +1,922 @@
+/*
+ * cap_run.c — the dispatch loop of CAP bytecode (JCVM 3.0.5 ch. 7) and the
+ * engine services the API implementations call (vm_internal.h, "CAP
+ * packages").
+ *
+ * The code has passed the CAP verifier, so the loop does not re-check what
+ * it proved (opcodes, operands, branch targets, stack depth, types); it
+ * checks what depends on values: null, handles, the firewall, array
+ * bounds and kinds, division by zero, stack space for calls and the
+ * budget. A call is a C recursion (bounded by max_frames); frames live on
+ * rt->stack: the arguments the caller pushed become the callee's first
+ * locals.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "vm_internal.h"
+
+int vm_cap_lookup_virtual(const vm_runtime *rt, uint16_t cls, uint8_t token, cap_target *t);
+uint16_t vm_api_class_id(const jc_api_class *c);
+
+/* ---- exceptions ---- */
+
+static uint16_t sys_singleton(uint16_t sc)
+{
+    if (sc >= VM_SC_FIRST_THROWABLE && sc <= VM_SC_LAST_THROWABLE)
+        return (uint16_t)(VM_H_EXC_FIRST + (sc - VM_SC_FIRST_THROWABLE));
+    return 0;
+}
+
+/* The VM_SC_* twin of an API class (same simple name), or 0. */
+static uint16_t api_to_sys(uint16_t cls)
+{
+    const jc_api_class *a = vm_api_class(cls, NULL);
+    if (!a)
+        return 0;
+    const char *simple = strrchr(a->name, '/');
+    simple = simple ? simple + 1 : a->name;
+    for (uint16_t sc = VM_SC_FIRST_THROWABLE; sc <= VM_SC_LAST_THROWABLE; sc++) {
+        const char *n = vm_sys_class_name(sc);
+        if (n && !strcmp(n, simple))
+            return sc;
+    }
+    return 0;
+}
+
+uint16_t vm_exception_object(vm_runtime *rt, uint16_t cls, uint16_t reason)
+{
+    uint16_t sc = cls >= VM_SC_Object && cls < VM_SC_END ? cls : api_to_sys(cls);
+    if (sc) {
+        uint16_t h = sys_singleton(sc);
+        if (h)
+            rt->exc_reason[sc - VM_SC_Object] = reason;
+        return h;
+    }
+    if (!vm_cls_is_api(cls))
+        return 0;
+    unsigned i, n = sizeof rt->api_exc / sizeof rt->api_exc[0];
+    for (i = 0; i < n; i++)
+        if (rt->api_exc[i].h && rt->api_exc[i].cls == cls) {
+            rt->api_exc[i].reason = reason;
+            return rt->api_exc[i].h;
+        }
+    for (i = 0; i < n && rt->api_exc[i].h; i++)
+        ;
+    if (i == n)
+        return sys_singleton(VM_SC_SystemException);
+    /* A handle-table-only object: it has no NVM block and vanishes at
+     * reset, like any temporary JCRE entry point object. */
+    uint16_t h = 0;
+    for (uint32_t k = rt->obj_cap; k-- > VM_H_FIRST_DYNAMIC;)
+        if (rt->objs[k].kind == VM_OBJ_FREE) {
+            h = (uint16_t)k;
+            break;
+        }
+    if (!h)
+        return sys_singleton(VM_SC_SystemException);
+    vm_obj *o = &rt->objs[h];
+    memset(o, 0, sizeof *o);
+    o->kind = VM_OBJ_SYSTEM;
+    o->flags = VM_OF_GLOBAL;
+    o->cls = cls;
+    rt->obj_live++;
+    rt->api_exc[i].cls = cls;
+    rt->api_exc[i].h = h;
+    rt->api_exc[i].reason = reason;
+    return h;
+}
+
+int vm_exception_reason(vm_runtime *rt, uint16_t h, uint16_t *reason)
+{
+    if (h >= VM_H_EXC_FIRST && h < VM_H_FIRST_DYNAMIC) {
+        *reason = rt->exc_reason[VM_SC_FIRST_THROWABLE + (h - VM_H_EXC_FIRST) - VM_SC_Object];
+        return 0;
+    }
+    for (unsigned i = 0; i < sizeof rt->api_exc / sizeof rt->api_exc[0]; i++)
+        if (rt->api_exc[i].h == h && h) {
+            *reason = rt->api_exc[i].reason;
+            return 0;
+        }
+    if (h && h < rt->obj_cap && rt->objs[h].kind == VM_OBJ_INSTANCE && rt->objs[h].length >= 1) {
+        *reason = vm_rd16(rt->objs[h].data);
+        return 0;
+    }
+    return -1;
+}
+
+int vm_exception_set_reason(vm_runtime *rt, uint16_t h, uint16_t reason)
+{
+    if (h >= VM_H_EXC_FIRST && h < VM_H_FIRST_DYNAMIC) {
+        rt->exc_reason[VM_SC_FIRST_THROWABLE + (h - VM_H_EXC_FIRST) - VM_SC_Object] = reason;
+        return 0;
+    }
+    for (unsigned i = 0; i < sizeof rt->api_exc / sizeof rt->api_exc[0]; i++)
+        if (rt->api_exc[i].h == h && h) {
+            rt->api_exc[i].reason = reason;
+            return 0;
+        }
+    if (h && h < rt->obj_cap && rt->objs[h].kind == VM_OBJ_INSTANCE && rt->objs[h].length >= 1) {
+        uint8_t b[2];
+        vm_wr16(b, reason);
+        return vm_obj_store(rt, &rt->objs[h], 0, b, 2, 1);
+    }
+    return -1;
+}
+
+/* The object to throw for a hook/API result > 0. */
+static uint16_t thrown_object(vm_runtime *rt, int r)
+{
+    if (rt->thrown) {
+        uint16_t h = rt->thrown;
+        rt->thrown = 0;
+        return h;
+    }
+    if (JC_API_EXC_IS(r))
+        return vm_exception_object(rt, JC_API_EXC_CLASS(r), JC_API_EXC_REASON(r));
+    uint16_t sc = (uint16_t)r;
+    if (sc >= VM_SC_Object && sc < VM_SC_END)
+        return vm_exception_object(rt, sc, rt->exc_reason[sc - VM_SC_Object]);
+    return vm_exception_object(rt, (uint16_t)r, 0);
+}
+
+/* Class id of what a thrown handle is. */
+static uint16_t object_class(const vm_runtime *rt, uint16_t h)
+{
+    return h && h < rt->obj_cap ? rt->objs[h].cls : 0xFFFF;
+}
+
+/* ---- object access ---- */
+
+vm_obj *vm_ref(vm_runtime *rt, uint16_t ref, int *exc)
+{
+    if (ref == 0) {
+        *exc = VM_SC_NullPointerException;
+        return NULL;
+    }
+    vm_obj *o;
+    if (ref >= rt->obj_cap || (o = &rt->objs[ref])->kind == VM_OBJ_FREE) {
+        *exc = VM_SC_SecurityException;
+        return NULL;
+    }
+    if (o->pkg != rt->ctx && rt->ctx != 0 && !(o->flags & VM_OF_GLOBAL)) {
+        *exc = VM_SC_SecurityException;
+        return NULL;
+    }
+    return o;
+}
+
+int vm_field_get(vm_runtime *rt, uint16_t ref, uint16_t i, uint16_t *v)
+{
+    int exc;
+    vm_obj *o = vm_ref(rt, ref, &exc);
+    if (!o)
+        return exc;
+    if (o->kind != VM_OBJ_INSTANCE || i >= o->length)
+        return VM_SC_SecurityException;
+    *v = vm_rd16(o->data + 2u * i);
+    return 0;
+}
+
+int vm_field_set(vm_runtime *rt, uint16_t ref, uint16_t i, uint16_t v)
+{
+    int exc;
+    vm_obj *o = vm_ref(rt, ref, &exc);
+    if (!o)
+        return exc;
+    if (o->kind != VM_OBJ_INSTANCE || i >= o->length)
+        return VM_SC_SecurityException;
+    uint8_t b[2];
+    vm_wr16(b, v);
+    return vm_obj_store(rt, o, 2u * i, b, 2, 1);
+}
+
+static unsigned class_slots(const vm_runtime *rt, uint16_t cls)
+{
+    const cap_rclass *rc = vm_cap_rclass(rt, cls);
+    if (rc)
+        return rc->size;
+    const jc_api_class *a = vm_api_class(cls, NULL);
+    return a ? a->native_slots : 0;
+}
+
+int vm_new_object(vm_runtime *rt, uint16_t cls, uint16_t *ref)
+{
+    unsigned n = class_slots(rt, cls);
+    return vm_alloc(rt, VM_OBJ_INSTANCE, VM_OF_PERSISTENT, cls, (uint16_t)n, 2u * n, 0, ref);
+}
+
+int vm_active_instance(const vm_runtime *rt)
+{
+    return rt->active_inst;
+}
+
+int vm_previous_instance(const vm_runtime *rt)
+{
+    return rt->ctx_depth ? rt->ctx_stack[rt->ctx_depth - 1].inst : -1;
+}
+
+/* ---- the loop ---- */
+
+static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint16_t *ret, int *has_ret);
+
+/* Call a target whose arguments are at args[0..nargs-1] (on rt->stack, at
+ * the caller's stack top). 0, >0 a thrown handle in rt->uncaught
+ * (VM_RUN_THROWN), VM_RUN_BUDGET, <0 fatal. */
+static int call_target(vm_runtime *rt, cap_target t, uint16_t *args, unsigned nargs, uint16_t *ret,
+                       int *has_ret)
+{
+    *has_ret = 0;
+    if (t.api) {
+        *has_ret = t.api->returns != 0;
+        if (!t.api->fn) {
+            /* Not implemented on this card: constructors of the API's
+             * stateless classes are no-ops; anything else is refused the
+             * way the specification refuses an unsupported feature. */
+            if (t.api->kind == JC_CONSTRUCTOR && t.api->nargs == 1)
+                return VM_RUN_DONE;
+            rt->uncaught = vm_exception_object(rt, VM_SC_SystemException, VM_SYS_ILLEGAL_VALUE);
+            return VM_RUN_THROWN;
+        }
+        rt->thrown = 0;
+        int r = t.api->fn(rt, args, ret);
+        if (r < 0)
+            return r;
+        if (r > 0) {
+            rt->uncaught = thrown_object(rt, r);
+            return VM_RUN_THROWN;
+        }
+        return VM_RUN_DONE;
+    }
+    if (t.offset == 0xFFFF) {
+        rt->uncaught = vm_exception_object(rt, VM_SC_SecurityException, 0);
+        return VM_RUN_THROWN;
+    }
+    return exec(rt, t, args, nargs, ret, has_ret);
+}
+
+int vm_cap_run(vm_runtime *rt, cap_target target, const uint16_t *args, unsigned nargs, uint16_t *ret)
+{
+    int outer = rt->cap_depth == 0;
+    if (outer) {
+        rt->cap_top = 0;
+        rt->cap_budget = rt->budget;
+    }
+    if ((uint32_t)rt->cap_top + nargs > rt->cfg.stack_slots) {
+        rt->uncaught = vm_exception_object(rt, VM_SC_StackOverflowError, 0);
+        return VM_RUN_THROWN;
+    }
+    uint16_t *a = rt->stack + rt->cap_top;
+    memcpy(a, args, nargs * sizeof *a);
+    uint16_t saved_top = rt->cap_top;
+    rt->cap_top = (uint16_t)(rt->cap_top + nargs);
+    uint16_t r0 = 0;
+    int has_ret;
+    int r = call_target(rt, target, a, nargs, ret ? ret : &r0, &has_ret);
+    rt->cap_top = saved_top;
+    if (outer) {
+        uint64_t used = (uint64_t)((int64_t)rt->budget - (rt->cap_budget > 0 ? rt->cap_budget : 0));
+        rt->last_executed = used;
+        rt->executed += used;
+    }
+    return r;
+}
+
+/* Call from C: 0, an exception class (rt->thrown = the object), <0. */
+static int call_from_c(vm_runtime *rt, cap_target t, uint16_t *args, unsigned nargs, uint16_t *ret)
+{
+    int r = vm_cap_run(rt, t, args, nargs, ret);
+    if (r < 0)
+        return r;
+    if (r == VM_RUN_THROWN) {
+        rt->thrown = rt->uncaught;
+        uint16_t c = object_class(rt, rt->uncaught);
+        return c ? c : VM_SC_SecurityException;
+    }
+    if (r == VM_RUN_BUDGET) {
+        rt->thrown = 0;
+        return VM_ERR_STATE;
+    }
+    return 0;
+}
+
+int vm_call_virtual(vm_runtime *rt, uint8_t token, uint16_t *args, unsigned nargs, uint16_t *ret)
+{
+    int exc;
+    vm_obj *o = vm_ref(rt, args[0], &exc);
+    if (!o)
+        return exc;
+    cap_target t;
+    if (vm_cap_lookup_virtual(rt, o->cls, token, &t) != 0)
+        return VM_SC_SecurityException;
+    return call_from_c(rt, t, args, nargs, ret);
+}
+
+static int instance_of_package(const vm_runtime *rt, unsigned slot)
+{
+    for (unsigned i = 0; i < VM_MAX_INSTANCES; i++)
+        if (rt->insts[i].used && rt->insts[i].pkg == slot)
+            return (int)i;
+    return -1;
+}
+
+static int ctx_push(vm_runtime *rt, uint8_t ctx, int inst)
+{
+    if (rt->ctx_depth >= sizeof rt->ctx_stack / sizeof rt->ctx_stack[0])
+        return -1;
+    rt->ctx_stack[rt->ctx_depth].ctx = rt->ctx;
+    rt->ctx_stack[rt->ctx_depth].inst = rt->active_inst;
+    rt->ctx_depth++;
+    rt->ctx = ctx;
+    rt->active_inst = (int8_t)inst;
+    return 0;
+}
+
+static void ctx_pop(vm_runtime *rt)
+{
+    rt->ctx_depth--;
+    rt->ctx = rt->ctx_stack[rt->ctx_depth].ctx;
+    rt->active_inst = rt->ctx_stack[rt->ctx_depth].inst;
+}
+
+int vm_call_virtual_as_owner(vm_runtime *rt, uint8_t token, uint16_t *args, unsigned nargs, uint16_t *ret)
+{
+    if (args[0] == 0)
+        return VM_SC_NullPointerException;
+    if (args[0] >= rt->obj_cap || rt->objs[args[0]].kind == VM_OBJ_FREE)
+        return VM_SC_SecurityException;
+    vm_obj *o = &rt->objs[args[0]];
+    cap_target t;
+    if (vm_cap_lookup_virtual(rt, o->cls, token, &t) != 0)
+        return VM_SC_SecurityException;
+    if (ctx_push(rt, o->pkg, instance_of_package(rt, o->pkg)) != 0)
+        return VM_SC_SecurityException;
+    int r = call_from_c(rt, t, args, nargs, ret);
+    ctx_pop(rt);
+    return r;
+}
+
+/* Array element size by kind. */
+static unsigned elem_size(uint8_t kind)
+{
+    return kind == VM_OBJ_SHORTS || kind == VM_OBJ_REFS ? 2u : 1u;
+}
+
+static int is_array(uint8_t kind)
+{
+    return kind >= VM_OBJ_BYTES && kind <= VM_OBJ_REFS;
+}
+
+/* checkcast / instanceof on a non-null object. atype: 0 class, 10..13
+ * primitive arrays, 14 reference array of class `cls`. */
+static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_t cls)
+{
+    switch (atype) {
+    case 0:
+        if (o->kind == VM_OBJ_INSTANCE || o->kind == VM_OBJ_SYSTEM || o->kind == VM_OBJ_PIN)
+            return vm_cap_class_is(rt, o->cls, cls);
+        {
+            /* arrays are Objects */
+            const jc_api_class *a = vm_api_class(cls, NULL);
+            return a && !strcmp(a->name, "java/lang/Object");
+        }
+    case 10: return o->kind == VM_OBJ_BOOLS;
+    case 11: return o->kind == VM_OBJ_BYTES;
+    case 12: return o->kind == VM_OBJ_SHORTS;
+    case 14: return o->kind == VM_OBJ_REFS && vm_cap_class_is(rt, o->cls, cls);
+    default: return 0;
+    }
+}
+
+#define RD16(p) ((uint16_t)(((p)[0] << 8) | (p)[1]))
+
+static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint16_t *ret, int *has_ret)
+{
+    vm_lpkg *lp = &rt->pkgs[t.slot];
+    cap_pkg *P = lp->cap;
+    const uint8_t *M = P->view.methods;
+    const cap_cpr *cpr = P->cpr;
+    cap_method_header mh;
+    if (cap_method_header_at(&P->view, t.offset, &mh) != 0 || (mh.flags & CAP_ACC_ABSTRACT)) {
+        rt->uncaught = vm_exception_object(rt, VM_SC_SecurityException, 0);
+        return VM_RUN_THROWN;
+    }
+    (void)nargs;
+    if (rt->cap_depth >= rt->cfg.max_frames ||
+        (size_t)(lv - rt->stack) + mh.nargs + mh.max_locals + mh.max_stack > rt->cfg.stack_slots) {
+        rt->uncaught = vm_exception_object(rt, VM_SC_StackOverflowError, 0);
+        return VM_RUN_THROWN;
+    }
+    rt->cap_depth++;
+    uint16_t *base = lv + mh.nargs + mh.max_locals;
+    memset(lv + mh.nargs, 0, mh.max_locals * sizeof *lv);
+    uint16_t saved_top = rt->cap_top;
+    rt->cap_top = (uint16_t)(base + mh.max_stack - rt->stack);
+    uint16_t *sp = base;
+    const uint8_t *pc = M + mh.code_offset;
+    const uint8_t *insn = pc;
+    uint16_t statics_off = 0;
+    (void)statics_off;
+    int64_t budget = rt->cap_budget;
+    int result = VM_RUN_DONE;
+    uint16_t exc = 0;
+    int r;
+    vm_obj *o;
+    int xc;
+
+#define THROW_SC(sc) do { exc = vm_exception_object(rt, (sc), rt->exc_reason[(sc) - VM_SC_Object]); goto throw_it; } while (0)
+#define THROW_NEW(sc, reason) do { exc = vm_exception_object(rt, (sc), (reason)); goto throw_it; } while (0)
+#define REF(o_, h_) do { if (!((o_) = vm_ref(rt, (h_), &xc))) THROW_NEW((uint16_t)xc, 0); } while (0)
+#define CHECK(expr) do { r = (expr); if (r < 0) { result = r; goto out; } if (r > 0) { exc = thrown_object(rt, r); goto throw_it; } } while (0)
+#define BRANCH(off) do { pc = insn + (off); if (--budget <= 0) goto out_of_budget; } while (0)
+
+    for (;;) {
+        insn = pc;
+        if (--budget <= 0)
+            goto out_of_budget;
+        uint8_t op = *pc++;
+        switch (op) {
+        case 0x00: break;                                   /* nop */
+        case 0x01: *sp++ = 0; break;                        /* aconst_null */
+        case 0x02: case 0x03: case 0x04: case 0x05: case 0x06: case 0x07: case 0x08:
+            *sp++ = (uint16_t)(int16_t)(op - 0x03); break;  /* sconst_m1..5 */
+        case 0x10: *sp++ = (uint16_t)(int16_t)(int8_t)*pc++; break;   /* bspush */
+        case 0x11: *sp++ = RD16(pc); pc += 2; break;        /* sspush */
+        case 0x15: case 0x16: *sp++ = lv[*pc++]; break;     /* aload sload */
+        case 0x18: case 0x19: case 0x1A: case 0x1B: *sp++ = lv[op - 0x18]; break;
+        case 0x1C: case 0x1D: case 0x1E: case 0x1F: *sp++ = lv[op - 0x1C]; break;
+        case 0x28: case 0x29: lv[*pc++] = *--sp; break;     /* astore sstore */
+        case 0x2B: case 0x2C: case 0x2D: case 0x2E: lv[op - 0x2B] = *--sp; break;
+        case 0x2F: case 0x30: case 0x31: case 0x32: lv[op - 0x2F] = *--sp; break;
+        case 0x24: case 0x25: case 0x26: {                  /* aaload baload saload */
+            uint16_t idx = sp[-1], h = sp[-2];
+            sp -= 2;
+            REF(o, h);
+            if (!is_array(o->kind))
+                THROW_NEW(VM_SC_SecurityException, 0);
+            if ((int16_t)idx < 0 || idx >= o->length)
+                THROW_NEW(VM_SC_ArrayIndexOutOfBoundsException, 0);
+            if (op == 0x25)
+                *sp++ = (uint16_t)(int16_t)(int8_t)o->data[idx];
+            else
+                *sp++ = vm_rd16(o->data + 2u * idx);
+            break;
+        }
+        case 0x37: case 0x38: case 0x39: {                  /* aastore bastore sastore */
+            uint16_t v = sp[-1], idx = sp[-2], h = sp[-3];
+            sp -= 3;
+            REF(o, h);
+            if (!is_array(o->kind))
+                THROW_NEW(VM_SC_SecurityException, 0);
+            if ((int16_t)idx < 0 || idx >= o->length)
+                THROW_NEW(VM_SC_ArrayIndexOutOfBoundsException, 0);
+            if (op == 0x38) {
+                uint8_t b = (uint8_t)v;
+                if (o->kind == VM_OBJ_BOOLS)
+                    b &= 1;
+                CHECK(vm_obj_store(rt, o, idx, &b, 1, 1));
+            } else {
+                if (op == 0x37 && v) {
+                    vm_obj *e = v < rt->obj_cap ? &rt->objs[v] : NULL;
+                    if (!e || e->kind == VM_OBJ_FREE)
+                        THROW_NEW(VM_SC_SecurityException, 0);
+                    if (!cast_ok(rt, e, 0, o->cls))
+                        THROW_NEW(VM_SC_ArrayStoreException, 0);
+                }
+                uint8_t b[2];
+                vm_wr16(b, v);
+                CHECK(vm_obj_store(rt, o, 2u * idx, b, 2, 1));
+            }
+            break;
+        }
+        case 0x3B: sp--; break;                             /* pop */
+        case 0x3C: sp -= 2; break;                          /* pop2 */
+        case 0x3D: sp[0] = sp[-1]; sp++; break;             /* dup */
+        case 0x3E: sp[0] = sp[-2]; sp[1] = sp[-1]; sp += 2; break;   /* dup2 */
+        case 0x3F: {                                        /* dup_x mn */
+            unsigned m = *pc >> 4, n = *pc & 15;
+            pc++;
+            uint16_t top[8];
+            memcpy(top, sp - m, m * sizeof *sp);
+            if (n == 0) {
+                memcpy(sp, top, m * sizeof *sp);
+            } else {
+                /* insert a copy of the top m words n words down */
+                memmove(sp - n + m, sp - n, n * sizeof *sp);
+                memcpy(sp - n, top, m * sizeof *sp);
+            }
+            sp += m;
+            break;
+        }
+        case 0x40: {                                        /* swap_x mn */
+            unsigned m = *pc >> 4, n = *pc & 15;
+            pc++;
+            uint16_t tmp[8];
+            memcpy(tmp, sp - m, m * sizeof *sp);
+            memmove(sp - n, sp - m - n, n * sizeof *sp);
+            memcpy(sp - m - n, tmp, m * sizeof *sp);
+            break;
+        }
+        case 0x41: sp[-2] = (uint16_t)(sp[-2] + sp[-1]); sp--; break;
+        case 0x43: sp[-2] = (uint16_t)(sp[-2] - sp[-1]); sp--; break;
+        case 0x45: sp[-2] = (uint16_t)((int16_t)sp[-2] * (int16_t)sp[-1]); sp--; break;
+        case 0x47: case 0x49: {                             /* sdiv srem */
+            int16_t b = (int16_t)sp[-1], a = (int16_t)sp[-2];
+            if (b == 0)
+                THROW_NEW(VM_SC_ArithmeticException, 0);
+            int32_t q = (int32_t)a / b, m = (int32_t)a % b;
+            sp[-2] = (uint16_t)(op == 0x47 ? q : m);
+            sp--;
+            break;
+        }
+        case 0x4B: sp[-1] = (uint16_t)(-(int16_t)sp[-1]); break;
+        case 0x4D: sp[-2] = (uint16_t)((uint32_t)(int32_t)(int16_t)sp[-2] << (sp[-1] & 31)); sp--; break;
+        case 0x4F: sp[-2] = (uint16_t)((int32_t)(int16_t)sp[-2] >> (sp[-1] & 31)); sp--; break;
+        case 0x51: sp[-2] = (uint16_t)((uint32_t)(int32_t)(int16_t)sp[-2] >> (sp[-1] & 31)); sp--; break;
+        case 0x53: sp[-2] &= sp[-1]; sp--; break;
+        case 0x55: sp[-2] |= sp[-1]; sp--; break;
+        case 0x57: sp[-2] ^= sp[-1]; sp--; break;
+        case 0x59: lv[pc[0]] = (uint16_t)(lv[pc[0]] + (int8_t)pc[1]); pc += 2; break;   /* sinc */
+        case 0x96: lv[pc[0]] = (uint16_t)(lv[pc[0]] + (int16_t)RD16(pc + 1)); pc += 3; break;  /* sinc_w */
+        case 0x5B: sp[-1] = (uint16_t)(int16_t)(int8_t)sp[-1]; break;  /* s2b */
+
+        /* branches: 1-byte (0x60..0x70) and 2-byte (0x98..0xA8) offsets */
+        case 0x60: case 0x61: case 0x62: case 0x63: case 0x64: case 0x65:
+        case 0x98: case 0x99: case 0x9A: case 0x9B: case 0x9C: case 0x9D: {
+            int wide = op >= 0x98;
+            int off = wide ? (int16_t)RD16(pc) : (int8_t)pc[0];
+            pc += wide ? 2 : 1;
+            int16_t v = (int16_t)*--sp;
+            int c;
+            switch ((op - (wide ? 0x98 : 0x60))) {
+            case 0: c = v == 0; break;
+            case 1: c = v != 0; break;
+            case 2: c = v < 0; break;
+            case 3: c = v >= 0; break;
+            case 4: c = v > 0; break;
+            default: c = v <= 0; break;
+            }
+            if (c)
+                BRANCH(off);
+            break;
+        }
+        case 0x66: case 0x67: case 0x9E: case 0x9F: {       /* ifnull ifnonnull */
+            int wide = op >= 0x9E;
+            int off = wide ? (int16_t)RD16(pc) : (int8_t)pc[0];
+            pc += wide ? 2 : 1;
+            uint16_t v = *--sp;
+            if ((op == 0x66 || op == 0x9E) ? v == 0 : v != 0)
+                BRANCH(off);
+            break;
+        }
+        case 0x68: case 0x69: case 0xA0: case 0xA1: {       /* if_acmpeq/ne */
+            int wide = op >= 0xA0;
+            int off = wide ? (int16_t)RD16(pc) : (int8_t)pc[0];
+            pc += wide ? 2 : 1;
+            uint16_t b = sp[-1], a = sp[-2];
+            sp -= 2;
+            if ((op == 0x68 || op == 0xA0) ? a == b : a != b)
+                BRANCH(off);
+            break;
+        }
+        case 0x6A: case 0x6B: case 0x6C: case 0x6D: case 0x6E: case 0x6F:
+        case 0xA2: case 0xA3: case 0xA4: case 0xA5: case 0xA6: case 0xA7: {
+            int wide = op >= 0xA2;
+            int off = wide ? (int16_t)RD16(pc) : (int8_t)pc[0];
+            pc += wide ? 2 : 1;
+            int16_t b = (int16_t)sp[-1], a = (int16_t)sp[-2];
+            sp -= 2;
+            int c;
+            switch (op - (wide ? 0xA2 : 0x6A)) {
+            case 0: c = a == b; break;
+            case 1: c = a != b; break;
+            case 2: c = a < b; break;
+            case 3: c = a >= b; break;
+            case 4: c = a > b; break;
+            default: c = a <= b; break;
+            }
+            if (c)
+                BRANCH(off);
+            break;
+        }
+        case 0x70: BRANCH((int8_t)pc[0]); break;            /* goto */
+        case 0xA8: BRANCH((int16_t)RD16(pc)); break;        /* goto_w */
+        case 0x73: {                                        /* stableswitch */
+            int16_t def = (int16_t)RD16(pc), low = (int16_t)RD16(pc + 2), high = (int16_t)RD16(pc + 4);
+            int16_t k = (int16_t)*--sp;
+            if (k < low || k > high)
+                BRANCH(def);
+            else
+                BRANCH((int16_t)RD16(pc + 6 + 2 * (k - low)));
+            break;
+        }
+        case 0x75: {                                        /* slookupswitch */
+            int16_t def = (int16_t)RD16(pc);
+            uint16_t npairs = RD16(pc + 2);
+            int16_t k = (int16_t)*--sp;
+            const uint8_t *pairs = pc + 4;
+            int off = def;
+            unsigned lo = 0, hi = npairs;
+            while (lo < hi) {
+                unsigned mid = (lo + hi) / 2;
+                int16_t key = (int16_t)RD16(pairs + 4 * mid);
+                if (key == k) {
+                    off = (int16_t)RD16(pairs + 4 * mid + 2);
+                    break;
+                }
+                if (key < k)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            BRANCH(off);
+            break;
+        }
+        case 0x77: case 0x78:                               /* areturn sreturn */
+            *ret = sp[-1];
+            *has_ret = 1;
+            goto out;
+        case 0x7A:                                          /* return */
+            goto out;
+
+        /* statics: u2 CP index; byte offsets into the owner's image */
+        case 0x7B: case 0x7C: case 0x7D: {
+            const cap_cpr *c = &cpr[RD16(pc)];
+            pc += 2;
+            const uint8_t *p = rt->nvm + rt->pkgs[c->slot].statics_off + c->a;
+            *sp++ = op == 0x7C ? (uint16_t)(int16_t)(int8_t)p[0] : vm_rd16(p);
+            break;
+        }
+        case 0x7F: case 0x80: case 0x81: {
+            const cap_cpr *c = &cpr[RD16(pc)];
+            pc += 2;
+            uint16_t v = *--sp;
+            uint8_t b[2];
+            vm_wr16(b, v);
+            uint32_t off = rt->pkgs[c->slot].statics_off + c->a;
+            if (op == 0x80)
+                CHECK(vm_nvm_store(rt, off, b + 1, 1, 1));
+            else
+                CHECK(vm_nvm_store(rt, off, b, 2, 1));
+            break;
+        }
+
+        /* instance fields: getfield (u1 / _w u2 index, objectref on the
+         * stack), _this (objectref = local 0) */
+        case 0x83: case 0x84: case 0x85:
+        case 0xA9: case 0xAA: case 0xAB:
+        case 0xAD: case 0xAE: case 0xAF: {
+            unsigned idx;
+            uint16_t h;
+            if (op >= 0xAD) { idx = *pc++; h = lv[0]; }
+            else if (op >= 0xA9) { idx = RD16(pc); pc += 2; h = *--sp; }
+            else { idx = *pc++; h = *--sp; }
+            unsigned kind = op >= 0xAD ? op - 0xAD : op >= 0xA9 ? op - 0xA9 : op - 0x83;
+            REF(o, h);
+            uint16_t slot = cpr[idx].a;
+            if (o->kind != VM_OBJ_INSTANCE || slot >= o->length)
+                THROW_NEW(VM_SC_SecurityException, 0);
+            uint16_t v = vm_rd16(o->data + 2u * slot);
+            *sp++ = kind == 1 ? (uint16_t)(int16_t)(int8_t)v : v;
+            break;
+        }
+        case 0x87: case 0x88: case 0x89:
+        case 0xB1: case 0xB2: case 0xB3:
+        case 0xB5: case 0xB6: case 0xB7: {
+            unsigned idx;
+            uint16_t h, v = *--sp;
+            if (op >= 0xB5) { idx = *pc++; h = lv[0]; }
+            else if (op >= 0xB1) { idx = RD16(pc); pc += 2; h = *--sp; }
+            else { idx = *pc++; h = *--sp; }
+            unsigned kind = op >= 0xB5 ? op - 0xB5 : op >= 0xB1 ? op - 0xB1 : op - 0x87;
+            REF(o, h);
+            uint16_t slot = cpr[idx].a;
+            if (o->kind != VM_OBJ_INSTANCE || slot >= o->length)
+                THROW_NEW(VM_SC_SecurityException, 0);
+            if (kind == 1)
+                v = (uint16_t)(int16_t)(int8_t)v;
+            uint8_t b[2];
+            vm_wr16(b, v);
+            CHECK(vm_obj_store(rt, o, 2u * slot, b, 2, 1));
+            break;
+        }
+
+        /* calls */
+        case 0x8B: case 0x8C: case 0x8D: case 0x8E: {
+            cap_target tg;
+            unsigned n;
+            const cap_cpr *c;
+            int switched = 0;
+            if (op == 0x8E) {
+                n = pc[0];
+                c = &cpr[RD16(pc + 1)];
+                uint8_t mtok = pc[3];
+                pc += 4;
+                uint16_t h = sp[-(int)n];
+                if (h == 0)
+                    THROW_NEW(VM_SC_NullPointerException, 0);
+                if (h >= rt->obj_cap || rt->objs[h].kind == VM_OBJ_FREE)
+                    THROW_NEW(VM_SC_SecurityException, 0);
+                o = &rt->objs[h];
+                /* interface method token -> the class's public token */
+                int vtok = -1;
+                const cap_rclass *rc = vm_cap_rclass(rt, o->cls);
+                for (const cap_rclass *k = rc; k && vtok < 0; k = vm_cap_rclass(rt, k->super_id))
+                    for (unsigned i = 0; i < k->iface_count; i++)
+                        if (k->iface_ids[i] == c->cls && mtok < k->iface_maps[i][0]) {
+                            vtok = k->iface_maps[i][1 + mtok];
+                            break;
+                        }
+                if (vtok < 0) {
+                    /* an API object implementing an API interface: by
+                     * name and descriptor */
+                    const jc_api_class *ic = vm_api_class(c->cls, NULL);
+                    const jc_api_method *im = ic ? jc_api_method_by_token(ic, mtok, JC_VIRTUAL_METHOD) : NULL;
+                    const jc_api_class *oc = vm_api_class(o->cls, NULL);
+                    for (int g = 0; im && oc && vtok < 0 && g < 16; g++) {
+                        for (unsigned i = 0; i < oc->method_count; i++)
+                            if (oc->methods[i].kind == JC_VIRTUAL_METHOD && !strcmp(oc->methods[i].name, im->name) &&
+                                !strcmp(oc->methods[i].desc, im->desc)) {
+                                vtok = oc->methods[i].token;
+                                break;
+                            }
+                        oc = oc->super_name ? jc_api_class_by_name(oc->super_name, NULL) : NULL;
+                    }
+                }
+                if (vtok < 0 || vm_cap_lookup_virtual(rt, o->cls, (uint8_t)vtok, &tg) != 0)
+                    THROW_NEW(VM_SC_SecurityException, 0);
+                if (o->pkg != rt->ctx && rt->ctx != 0 && !(o->flags & VM_OF_GLOBAL)) {
+                    /* another context's object: only through a Shareable
+                     * interface, and the call runs in the owner's context */
+                    uint16_t shareable = 0;
+                    const jc_api_class *sh = jc_api_class_by_name("javacard/framework/Shareable", NULL);
+                    if (sh)
+                        shareable = vm_api_class_id(sh);
+                    if (!shareable || !vm_cap_class_is(rt, c->cls, shareable) || o->pkg == 0)
+                        THROW_NEW(VM_SC_SecurityException, 0);
+                    if (ctx_push(rt, o->pkg, instance_of_package(rt, o->pkg)) != 0)
+                        THROW_NEW(VM_SC_SecurityException, 0);
+                    switched = 1;
+                }
+            } else {
+                c = &cpr[RD16(pc)];
+                pc += 2;
+                if (op == 0x8B) {
+                    n = c->nargs;
+                    uint16_t h = sp[-(int)n];
+                    REF(o, h);
+                    uint16_t cls = o->cls;
+                    if (is_array(o->kind))
+                        cls = VM_CLS_API(0, 0);   /* java.lang.Object */
+                    if (vm_cap_lookup_virtual(rt, cls, c->token, &tg) != 0)
+                        THROW_NEW(VM_SC_SecurityException, 0);
+                } else {
+                    tg = c->t;
+                    if (tg.api) {
+                        n = tg.api->nargs;
+                    } else {
+                        cap_method_header th;
+                        const cap_pkg *tp = rt->pkgs[tg.slot].cap;
+                        if (!tp || cap_method_header_at(&tp->view, tg.offset, &th) != 0)
+                            THROW_NEW(VM_SC_SecurityException, 0);
+                        n = th.nargs;
+                    }
+                    if (op == 0x8C && n && sp[-(int)n] == 0)
+                        THROW_NEW(VM_SC_NullPointerException, 0);
+                }
+            }
+            uint16_t rv = 0;
+            sp -= n;
+            rt->cap_budget = budget;
+            uint16_t saved = rt->cap_top;
+            rt->cap_top = (uint16_t)(sp + n - rt->stack);
+            int has_rv;
+            r = call_target(rt, tg, sp, n, &rv, &has_rv);
+            rt->cap_top = saved;
+            budget = rt->cap_budget;
+            if (switched)
+                ctx_pop(rt);
+            if (r < 0) {
+                result = r;
+                goto out;
+            }
+            if (r == VM_RUN_BUDGET)
+                goto out_of_budget;
+            if (r == VM_RUN_THROWN) {
+                exc = rt->uncaught;
+                goto throw_it;
+            }
+            if (has_rv)
+                *sp++ = rv;
+            break;
+        }
+
+        case 0x8F: {                                        /* new */
+            const cap_cpr *c = &cpr[RD16(pc)];
+            pc += 2;
+            uint16_t h;
+            CHECK(vm_new_object(rt, c->cls, &h));
+            *sp++ = h;
+            break;
+        }
+        case 0x90: {                                        /* newarray */
+            uint8_t at = *pc++;
+            int16_t n = (int16_t)sp[-1];
+            if (n < 0)
+                THROW_NEW(VM_SC_NegativeArraySizeException, 0);
+            uint8_t kind = at == 10 ? VM_OBJ_BOOLS : at == 11 ? VM_OBJ_BYTES : VM_OBJ_SHORTS;
+            uint16_t h;
+            CHECK(vm_alloc(rt, kind, VM_OF_PERSISTENT, 0, (uint16_t)n, (uint32_t)n * elem_size(kind), 0, &h));
+            sp[-1] = h;
+            break;
+        }
+        case 0x91: {                                        /* anewarray */
+            const cap_cpr *c = &cpr[RD16(pc)];
+            pc += 2;
+            int16_t n = (int16_t)sp[-1];
+            if (n < 0)
+                THROW_NEW(VM_SC_NegativeArraySizeException, 0);
+            uint16_t h;
+            CHECK(vm_alloc(rt, VM_OBJ_REFS, VM_OF_PERSISTENT, c->cls, (uint16_t)n, 2u * (uint32_t)n, 0, &h));
+            sp[-1] = h;
+            break;
+        }
+        case 0x92: {                                        /* arraylength */
+            REF(o, sp[-1]);
+            if (!is_array(o->kind))
+                THROW_NEW(VM_SC_SecurityException, 0);
+            sp[-1] = o->length;
+            break;
+        }
+        case 0x93: {                                        /* athrow */
+            uint16_t h = sp[-1];
+            if (h == 0)
+                THROW_NEW(VM_SC_NullPointerException, 0);
+            if (h >= rt->obj_cap || rt->objs[h].kind == VM_OBJ_FREE)
+                THROW_NEW(VM_SC_SecurityException, 0);
+            exc = h;
+            goto throw_it;
+        }
+        case 0x94: case 0x95: {                             /* checkcast instanceof */
+            uint8_t at = pc[0];
+            uint16_t idx = RD16(pc + 1);
+            pc += 3;
+            uint16_t h = sp[-1];
+            if (h == 0) {
+                if (op == 0x95)
+                    sp[-1] = 0;
+                break;
+            }
+            REF(o, h);
+            int ok = cast_ok(rt, o, at, (at == 0 || at == 14) ? cpr[idx].cls : 0);
+            if (op == 0x95)
+                sp[-1] = (uint16_t)ok;
+            else if (!ok)
+                THROW_NEW(VM_SC_ClassCastException, 0);
+            break;
+        }
+        default:
+            /* the verifier refuses every other opcode (int, jsr/ret...) */
+            THROW_NEW(VM_SC_SecurityException, 0);
+        }
+        continue;
+
+    throw_it: {
+            /* package-wide handler table: the first handler whose range
+             * covers the faulting instruction and whose type matches */
+            uint16_t at = (uint16_t)(insn - M);
+            uint16_t ecls = object_class(rt, exc);
+            const cap_view *v = &P->view;
+            int found = -1;
+            for (unsigned i = 0; i < v->handler_count && found < 0; i++) {
+                const cap_handler *hd = &v->handlers[i];
+                if (at < hd->start || at >= hd->end)
+                    continue;
+                if (hd->catch_type == 0 || vm_cap_class_is(rt, ecls, cpr[hd->catch_type].cls))
+                    found = (int)i;
+            }
+            if (found < 0) {
+                rt->uncaught = exc;
+                result = VM_RUN_THROWN;
+                goto out;
+            }
+            sp = base;
+            *sp++ = exc;
+            pc = M + v->handlers[found].handler;
+            continue;
+        }
+    }
+
+out_of_budget:
+    result = VM_RUN_BUDGET;
+out:
+    rt->cap_budget = budget;
+    rt->cap_top = saved_top;
+    rt->cap_depth--;
+    return result;
+#undef THROW_SC
+#undef THROW_NEW
+#undef REF
+#undef CHECK
+#undef BRANCH
+}
