@@ -37,6 +37,9 @@ int cmd_campaign(int argc, char **argv);
 #ifdef CARDVM_HAVE_CMD_CONFORM
 int cmd_conform(int argc, char **argv);
 #endif
+#ifdef CARDVM_HAVE_CMD_VERIFY
+int cmd_verify(int argc, char **argv);
+#endif
 
 typedef struct subcommand {
     const char *name;
@@ -53,6 +56,9 @@ static const subcommand subcommands[] = {
     {"mask", cmd_mask, "build an ISSUER-mode card image from ROM part and sealed software (manufacturer)"},
 #ifdef CARDVM_HAVE_CMD_ASM
     {"asm", cmd_asm, "assemble a package from its text form (.s -> .cvp)"},
+#endif
+#ifdef CARDVM_HAVE_CMD_VERIFY
+    {"verify", cmd_verify, "run the card's verifier on a CAP file (or .cvp) and say why it would refuse it"},
 #endif
 #ifdef CARDVM_HAVE_CMD_DISASM
     {"disasm", cmd_disasm, "print a package (.cvp) as assembler text"},
