@@ -396,7 +396,8 @@ static uint8_t field_variant(uint8_t op)
     }
 }
 
-/* Execute the instruction at pc on f. *next_ok: falls through. */
+/* Execute the instruction at pc on f: 0, VM_ERR_VERIFY, or 1 when the
+ * path cannot be followed further (host flag, unresolved import). */
 static int step(mctx *x, frame *f, uint32_t pc)
 {
     cv_ctx *c = x->c;
@@ -620,7 +621,7 @@ static int step(mctx *x, frame *f, uint32_t pc)
         cv_sig s;
         int r = cv_interface_method(c, ref, p[4], &s);
         if (r == -2)
-            FAIL(pc, "call into a package that is not on the card");
+            return 1;   /* host, unresolved import: the result's type is unknown, the path ends here */
         if (r != 0 || cv_class_kind(c, ref) != 1)
             FAIL(pc, "invokeinterface: no method token %u in interface %04X", p[4], ref);
         unsigned words = 1;
@@ -733,8 +734,13 @@ static int run_dataflow(mctx *x)
                 if ((rc = merge_into(x, pc, hd->handler - x->code_at, &hf)) != 0)
                     goto out;
             }
-            if ((rc = step(x, &f, pc)) != 0)
+            if ((rc = step(x, &f, pc)) != 0) {
+                if (rc == 1) {
+                    rc = 0;
+                    break;
+                }
                 goto out;
+            }
             int32_t tg[1];
             unsigned cnt = 0;
             const vm_opinfo *oi = &vm_opinfo_table[op];
