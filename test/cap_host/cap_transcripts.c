@@ -50,6 +50,7 @@
 #include <unistd.h>
 
 #include "cap_file.h"
+#include "cap_verify.h"
 #include "gp_host.h"
 #include "testfiles.h"
 #include "transcript.h"
@@ -202,6 +203,39 @@ static const char *base_name(const char *p)
     return s ? s + 1 : p;
 }
 
+/* Why a card may have refused a load: the same verifier on the host, with
+ * the packages loaded before as libraries. */
+typedef struct host_libs {
+    cap_view v[8];
+    unsigned n;
+} host_libs;
+
+static const cap_view *host_find(void *ctx, const uint8_t *aid, uint8_t aid_len)
+{
+    host_libs *h = ctx;
+    for (unsigned i = 0; i < h->n; i++)
+        if (h->v[i].pkg_aid.len == aid_len && !memcmp(h->v[i].pkg_aid.b, aid, aid_len)) return &h->v[i];
+    return NULL;
+}
+
+static void explain_refusal(const pkg *p, unsigned upto)
+{
+    host_libs h;
+    char err[512] = "";
+    memset(&h, 0, sizeof h);
+    for (unsigned i = 0; i < upto && i < 8; i++)
+        if (cap_parse(p[i].f.load_file, p[i].f.len, &h.v[h.n], err, sizeof err) == 0) h.n++;
+    cap_link_env env;
+    cap_link_env_builtin(&env);
+    env.find_user = host_find;
+    env.ctx = &h;
+    err[0] = 0;
+    int rc = vm_cap_verify_load_file(p[upto].f.load_file, p[upto].f.len, &env, 0, err, sizeof err);
+    if (rc) printf("        host verifier: %s\n", err[0] ? err : "refused");
+    else printf("        host verifier: accepted (so the card's linker or storage refused it)\n");
+    for (unsigned i = 0; i < 8; i++) cap_view_free(&h.v[i]);
+}
+
 static int load_all(card_link *c, pkg *p, unsigned n)
 {
     for (unsigned i = 0; i < n; i++) {
@@ -214,6 +248,7 @@ static int load_all(card_link *c, pkg *p, unsigned n)
         if (sw != 0x9000) {
             if (blk < 0) printf("    load %s: INSTALL [for load]: %04X\n", base_name(p[i].path), sw);
             else printf("    load %s: LOAD block %d: %04X\n", base_name(p[i].path), blk, sw);
+            if (blk >= 0) explain_refusal(p, i);
             return -1;
         }
         p[i].loaded = 1;
