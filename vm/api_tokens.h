@@ -76,12 +76,14 @@ enum jc_member_kind {
 /* An exception thrown by an implementation: API class `token` of
  * jc_api_packages[pkg], reason `reason` (positive, never clashes with the
  * VM_SC_* ids below 0x1000). */
-#define JC_API_EXC(pkg, token, reason) \
-    (0x40000000 | ((int)(pkg) << 22) | ((int)(token) << 16) | (int)(uint16_t)(reason))
-#define JC_API_EXC_IS(rc)       (((rc) & 0x40000000) != 0)
-#define JC_API_EXC_PKG(rc)      ((unsigned)(((rc) >> 22) & 0xFF))
-#define JC_API_EXC_TOKEN(rc)    ((uint8_t)(((rc) >> 16) & 0x3F))
-#define JC_API_EXC_REASON(rc)   ((uint16_t)((rc) & 0xFFFF))
+/* Token-identical to the engine's copy in vm_internal.h (a macro may be
+ * defined twice only with the same body): package in bits 24..29, class
+ * token in 16..23, reason in 0..15. */
+#define JC_API_EXC(p, t, r) ((int)(0x40000000 | (((p) & 0x3F) << 24) | (((t) & 0xFF) << 16) | ((r) & 0xFFFF)))
+#define JC_API_EXC_IS(rc) ((rc) >= 0x40000000)
+#define JC_API_EXC_REASON(rc) ((uint16_t)((rc) & 0xFFFF))
+#define JC_API_EXC_PKG(rc)      ((unsigned)(((rc) >> 24) & 0x3F))
+#define JC_API_EXC_TOKEN(rc)    ((uint8_t)(((rc) >> 16) & 0xFF))
 
 typedef struct jc_api_method {
     const char *name;        /* "getBuffer" */

@@ -1,0 +1,1058 @@
+/*
+ * api_framework.c — javacard.framework (Java Card 3.0.5 classic): the
+ * exception classes, Applet, AID, OwnerPIN, Util, JCSystem and APDU.
+ *
+ * Object state (native slots, api_tokens.h):
+ *   CardRuntimeException, CardException  [0] reason
+ *   AID       [0] ref byte[] holding the AID bytes (its length is the AID's)
+ *   OwnerPIN  [0] ref persistent byte[4 + max]: try limit, tries left, max
+ *                 size, PIN length, PIN bytes
+ *             [1] ref boolean[1] CLEAR_ON_RESET: the validated flag
+ * The APDU object is the JCRE's singleton; its state is the command's
+ * (vm_runtime apdu_*), see the APDU section.
+ */
+#include <string.h>
+
+#include "api_support.h"
+
+#define THIS(var) vm_obj *var; API_TRY(api_this(rt, a[0], &var))
+#define BYTES(var, h) vm_obj *var; API_TRY(api_bytes(rt, (h), &var))
+#define RANGE(o, off, len) API_TRY(api_range((o), (off), (len)))
+
+/* ---- exceptions ---- */
+
+/* The constructors: slot 0 of a new instance. */
+static int set_reason(vm_runtime *rt, uint16_t h, uint16_t reason)
+{
+    vm_obj *o;
+    API_TRY(api_this(rt, h, &o));
+    return api_slot_set(rt, o, 0, reason);
+}
+
+/* getReason/setReason also reach the JCRE-owned singletons, whose reason
+ * the engine keeps (vm_exception_reason). */
+static int get_reason(vm_runtime *rt, uint16_t h, uint16_t *ret)
+{
+    if (h == 0)
+        return API_NPE;
+    if (vm_exception_reason(rt, h, ret) != 0)
+        return API_SECURITY;
+    return 0;
+}
+
+int api_CardRuntimeException_init(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)ret;
+    return set_reason(rt, a[0], a[1]);
+}
+int api_CardRuntimeException_getReason(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    return get_reason(rt, a[0], ret);
+}
+int api_CardRuntimeException_setReason(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)ret;
+    if (a[0] == 0)
+        return API_NPE;
+    return vm_exception_set_reason(rt, a[0], a[1]) < 0 ? API_SECURITY : 0;
+}
+int api_CardException_init(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    return api_CardRuntimeException_init(rt, a, ret);
+}
+int api_CardException_getReason(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    return get_reason(rt, a[0], ret);
+}
+int api_CardException_setReason(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    return api_CardRuntimeException_setReason(rt, a, ret);
+}
+int api_UserException_init__v(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)ret;
+    return set_reason(rt, a[0], 0);
+}
+int api_UserException_init__S(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    return api_CardRuntimeException_init(rt, a, ret);
+}
+
+#define REASON_EXCEPTION(cls, pkg, token)                                        \
+    int api_##cls##_init(vm_runtime *rt, uint16_t *a, uint16_t *ret)             \
+    {                                                                            \
+        return api_CardRuntimeException_init(rt, a, ret);                        \
+    }                                                                            \
+    int api_##cls##_throwIt(vm_runtime *rt, uint16_t *a, uint16_t *ret)          \
+    {                                                                            \
+        (void)rt; (void)ret;                                                     \
+        return JC_API_EXC((pkg), (token), a[0]);                                 \
+    }
+REASON_EXCEPTION(ISOException, JC_PKG_FRAMEWORK, JC_FW_ISOException)
+REASON_EXCEPTION(PINException, JC_PKG_FRAMEWORK, JC_FW_PINException)
+REASON_EXCEPTION(APDUException, JC_PKG_FRAMEWORK, JC_FW_APDUException)
+REASON_EXCEPTION(SystemException, JC_PKG_FRAMEWORK, JC_FW_SystemException)
+REASON_EXCEPTION(TransactionException, JC_PKG_FRAMEWORK, JC_FW_TransactionException)
+REASON_EXCEPTION(CryptoException, JC_PKG_SECURITY, JC_SEC_CryptoException)
+
+int api_CardRuntimeException_throwIt(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)rt; (void)ret;
+    return JC_API_EXC(JC_PKG_FRAMEWORK, JC_FW_CardRuntimeException, a[0]);
+}
+int api_CardException_throwIt(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)rt; (void)ret;
+    return JC_API_EXC(JC_PKG_FRAMEWORK, JC_FW_CardException, a[0]);
+}
+int api_UserException_throwIt(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)rt; (void)ret;
+    return JC_API_EXC(JC_PKG_FRAMEWORK, JC_FW_UserException, a[0]);
+}
+
+/* ---- Applet ---- */
+
+int api_Applet_init(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)rt; (void)a; (void)ret;
+    return 0;
+}
+
+/* The base class has no applet to create. */
+int api_Applet_install(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)rt; (void)a; (void)ret;
+    return API_ISO(0x6A81);
+}
+
+int api_Applet_reSelectingApplet(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)a;
+    /* SELECT of the applet already selected: vm_select deselects and
+     * selects again, so the runtime never re-selects in place. */
+    *ret = 0;
+    (void)rt;
+    return 0;
+}
+
+int api_Applet_register__v(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)ret;
+    if (!rt->installing || rt->inst_registered >= 0)
+        return API_SYSTEM(JC_SYS_ILLEGAL_AID);
+    int rc = vm_register_instance(rt, a[0]);
+    if (rc == VM_SC_SystemException)
+        return API_SYSTEM(JC_SYS_ILLEGAL_AID);
+    return rc;
+}
+
+int api_Applet_register__aBSB(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    BYTES(arr, a[1]);
+    int8_t len = (int8_t)a[3];
+    if (len < VM_AID_MIN || len > VM_AID_MAX)
+        return API_SYSTEM(JC_SYS_ILLEGAL_AID);
+    RANGE(arr, a[2], (uint16_t)len);
+    if (!rt->installing || rt->inst_registered >= 0)
+        return API_SYSTEM(JC_SYS_ILLEGAL_AID);
+    for (unsigned i = 0; i < VM_MAX_INSTANCES; i++)
+        if (rt->insts[i].used && rt->insts[i].aid.len == len &&
+            memcmp(rt->insts[i].aid.b, arr->data + a[2], (size_t)len) == 0)
+            return API_SYSTEM(JC_SYS_ILLEGAL_AID);
+    rt->inst_aid.len = (uint8_t)len;
+    memcpy(rt->inst_aid.b, arr->data + a[2], (size_t)len);
+    return api_Applet_register__v(rt, a, ret);
+}
+
+int api_Applet_selectingApplet(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)a;
+    *ret = rt->selecting;
+    return 0;
+}
+
+int api_Applet_select(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)rt; (void)a;
+    *ret = 1;
+    return 0;
+}
+
+int api_Applet_deselect(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)rt; (void)a; (void)ret;
+    return 0;
+}
+
+int api_Applet_getShareableInterfaceObject(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)rt; (void)a;
+    *ret = 0;
+    return 0;
+}
+
+/* ---- AID ---- */
+
+static int aid_of(vm_runtime *rt, uint16_t h, const uint8_t **b, uint8_t *len)
+{
+    vm_obj *o;
+    API_TRY(api_this(rt, h, &o));
+    if (!(*b = api_aid_bytes(rt, o, len)))
+        return API_SECURITY;
+    return 0;
+}
+
+int api_AID_init(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)ret;
+    THIS(self);
+    BYTES(src, a[1]);
+    int8_t len = (int8_t)a[3];
+    RANGE(src, a[2], (uint16_t)len);
+    if (len < VM_AID_MIN || len > VM_AID_MAX)
+        return API_SYSTEM(JC_SYS_ILLEGAL_VALUE);
+    uint16_t arr;
+    API_TRY(api_new_array(rt, VM_OBJ_BYTES, VM_OF_PERSISTENT, (uint16_t)len, 0, &arr));
+    API_TRY(api_store(rt, &rt->objs[arr], 0, src->data + a[2], (uint32_t)len, 1));
+    return api_slot_set(rt, self, 0, arr);
+}
+
+/* equals(byte[], short, byte) and partialEquals: a null array is "not
+ * equal", not an error (JC API). */
+static int aid_compare(vm_runtime *rt, uint16_t *a, uint16_t *ret, int partial)
+{
+    const uint8_t *b;
+    uint8_t len;
+    API_TRY(aid_of(rt, a[0], &b, &len));
+    *ret = 0;
+    if (a[1] == 0)
+        return 0;
+    BYTES(arr, a[1]);
+    int8_t n = (int8_t)a[3];
+    RANGE(arr, a[2], (uint16_t)n);
+    if (partial ? (uint8_t)n <= len : (uint8_t)n == len)
+        *ret = memcmp(arr->data + a[2], b, (size_t)n) == 0;
+    return 0;
+}
+
+int api_AID_equals__aBSB(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    return aid_compare(rt, a, ret, 0);
+}
+
+int api_AID_partialEquals(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    return aid_compare(rt, a, ret, 1);
+}
+
+int api_AID_equals__Object(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    const uint8_t *b, *ob;
+    uint8_t len, olen;
+    API_TRY(aid_of(rt, a[0], &b, &len));
+    *ret = 0;
+    if (a[1] == 0 || a[1] >= rt->obj_cap || !api_is_class(&rt->objs[a[1]], JC_PKG_FRAMEWORK, JC_FW_AID))
+        return 0;
+    if (!(ob = api_aid_bytes(rt, &rt->objs[a[1]], &olen)))
+        return 0;
+    *ret = olen == len && memcmp(ob, b, len) == 0;
+    return 0;
+}
+
+int api_AID_RIDEquals(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    const uint8_t *b, *ob;
+    uint8_t len, olen;
+    API_TRY(aid_of(rt, a[0], &b, &len));
+    if (a[1] == 0)
+        return API_NPE;
+    *ret = 0;
+    if (a[1] >= rt->obj_cap || !(ob = api_aid_bytes(rt, &rt->objs[a[1]], &olen)))
+        return 0;
+    *ret = memcmp(ob, b, 5) == 0;
+    return 0;
+}
+
+int api_AID_getBytes(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    const uint8_t *b;
+    uint8_t len;
+    API_TRY(aid_of(rt, a[0], &b, &len));
+    BYTES(dst, a[1]);
+    RANGE(dst, a[2], len);
+    API_TRY(api_store(rt, dst, a[2], b, len, 1));
+    *ret = len;
+    return 0;
+}
+
+int api_AID_getPartialBytes(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    const uint8_t *b;
+    uint8_t len;
+    API_TRY(aid_of(rt, a[0], &b, &len));
+    int16_t from = (int16_t)a[1];
+    BYTES(dst, a[2]);
+    int8_t want = (int8_t)a[4];
+    if (from < 0 || from > len || want < 0)
+        return API_AIOOBE;
+    uint8_t n = want == 0 || want > len - from ? (uint8_t)(len - from) : (uint8_t)want;
+    RANGE(dst, a[3], n);
+    API_TRY(api_store(rt, dst, a[3], b + from, n, 1));
+    *ret = n;
+    return 0;
+}
+
+/* ---- OwnerPIN ---- */
+
+enum { PIN_LIMIT = 0, PIN_TRIES = 1, PIN_MAX = 2, PIN_LEN = 3, PIN_VALUE = 4 };
+
+static int pin_parts(vm_runtime *rt, uint16_t h, vm_obj **state, vm_obj **validated)
+{
+    vm_obj *self;
+    API_TRY(api_this(rt, h, &self));
+    uint16_t s = api_slot(self, 0), v = api_slot(self, 1);
+    if (s == 0 || v == 0 || s >= rt->obj_cap || v >= rt->obj_cap)
+        return API_SECURITY;   /* constructor never ran */
+    *state = &rt->objs[s];
+    *validated = &rt->objs[v];
+    if ((*state)->kind != VM_OBJ_BYTES || (*state)->length < PIN_VALUE || (*validated)->kind != VM_OBJ_BOOLS)
+        return API_SECURITY;
+    return 0;
+}
+#define PIN(s, v) vm_obj *s, *v; API_TRY(pin_parts(rt, a[0], &s, &v))
+
+/* The try counter and the validated flag never take part in a
+ * transaction (JC API, OwnerPIN): written unlogged. */
+static int pin_put(vm_runtime *rt, vm_obj *o, unsigned at, uint8_t value)
+{
+    return api_store(rt, o, at, &value, 1, 0);
+}
+
+int api_OwnerPIN_init(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)ret;
+    THIS(self);
+    int8_t limit = (int8_t)a[1], max = (int8_t)a[2];
+    if (limit < 1 || max < 1)
+        return API_PIN(JC_PIN_ILLEGAL_VALUE);
+    uint16_t s, v;
+    API_TRY(api_new_array(rt, VM_OBJ_BYTES, VM_OF_PERSISTENT, (uint16_t)(PIN_VALUE + max), 0, &s));
+    uint8_t head[PIN_VALUE] = { (uint8_t)limit, (uint8_t)limit, (uint8_t)max, 0 };
+    API_TRY(api_store(rt, &rt->objs[s], 0, head, sizeof head, 1));
+    API_TRY(api_new_array(rt, VM_OBJ_BOOLS, VM_OF_CLEAR_RESET, 1, 0, &v));
+    self = &rt->objs[a[0]];
+    API_TRY(api_slot_set(rt, self, 0, s));
+    return api_slot_set(rt, self, 1, v);
+}
+
+int api_OwnerPIN_check(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    PIN(s, v);
+    *ret = 0;
+    API_TRY(pin_put(rt, v, 0, 0));
+    uint8_t tries = s->data[PIN_TRIES];
+    if (tries == 0)
+        return 0;
+    /* Durably spend the try before looking at the candidate: a power cut
+     * during the comparison must not give a free try. */
+    API_TRY(pin_put(rt, s, PIN_TRIES, (uint8_t)(tries - 1)));
+    BYTES(cand, a[1]);
+    int8_t len = (int8_t)a[3];
+    RANGE(cand, a[2], (uint16_t)len);
+    uint8_t pinlen = s->data[PIN_LEN];
+    uint8_t diff = (uint8_t)((uint8_t)len ^ pinlen);
+    /* constant time over the stored PIN's length */
+    for (uint8_t i = 0; i < pinlen; i++)
+        diff |= (uint8_t)((i < (uint8_t)len ? cand->data[a[2] + i] : 0) ^ s->data[PIN_VALUE + i]);
+    if (diff != 0 || len < 0)
+        return 0;
+    API_TRY(pin_put(rt, s, PIN_TRIES, s->data[PIN_LIMIT]));
+    API_TRY(pin_put(rt, v, 0, 1));
+    *ret = 1;
+    return 0;
+}
+
+int api_OwnerPIN_getTriesRemaining(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    PIN(s, v);
+    (void)v;
+    *ret = s->data[PIN_TRIES];
+    return 0;
+}
+
+int api_OwnerPIN_isValidated(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    PIN(s, v);
+    (void)s;
+    *ret = v->data[0] != 0;
+    return 0;
+}
+
+int api_OwnerPIN_getValidatedFlag(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    return api_OwnerPIN_isValidated(rt, a, ret);
+}
+
+int api_OwnerPIN_setValidatedFlag(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)ret;
+    PIN(s, v);
+    (void)s;
+    return pin_put(rt, v, 0, a[1] ? 1 : 0);
+}
+
+int api_OwnerPIN_reset(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)ret;
+    PIN(s, v);
+    if (!v->data[0])
+        return 0;
+    API_TRY(pin_put(rt, v, 0, 0));
+    return pin_put(rt, s, PIN_TRIES, s->data[PIN_LIMIT]);
+}
+
+int api_OwnerPIN_resetAndUnblock(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)ret;
+    PIN(s, v);
+    API_TRY(pin_put(rt, v, 0, 0));
+    return pin_put(rt, s, PIN_TRIES, s->data[PIN_LIMIT]);
+}
+
+/* The new value and the reset counter are one update: inside a
+ * transaction both are conditional on its commit (JC API). */
+int api_OwnerPIN_update(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)ret;
+    PIN(s, v);
+    BYTES(src, a[1]);
+    int8_t len = (int8_t)a[3];
+    RANGE(src, a[2], (uint16_t)len);
+    if (len > (int8_t)s->data[PIN_MAX])
+        return API_PIN(JC_PIN_ILLEGAL_VALUE);
+    uint8_t buf[4 + 127];
+    buf[0] = s->data[PIN_LIMIT];
+    buf[1] = s->data[PIN_LIMIT];
+    buf[2] = s->data[PIN_MAX];
+    buf[3] = (uint8_t)len;
+    memcpy(buf + PIN_VALUE, src->data + a[2], (size_t)len);
+    int rc = api_store(rt, s, 0, buf, PIN_VALUE + (uint32_t)len, 1);
+    memset(buf, 0, sizeof buf);
+    API_TRY(rc);
+    return pin_put(rt, v, 0, 0);
+}
+
+/* ---- Util ---- */
+
+static int copy(vm_runtime *rt, uint16_t *a, uint16_t *ret, int atomic)
+{
+    BYTES(src, a[0]);
+    BYTES(dst, a[2]);
+    RANGE(src, a[1], a[4]);
+    RANGE(dst, a[3], a[4]);
+    uint16_t len = a[4];
+    /* Through a buffer: overlapping copies act as if the source were
+     * copied to a temporary first (JC API), and a persistent destination
+     * gets one logged write per chunk. */
+    uint8_t tmp[256];
+    int backwards = src == dst && a[3] > a[1];
+    for (uint16_t done = 0; done < len;) {
+        uint16_t n = (uint16_t)((size_t)(len - done) > sizeof tmp ? sizeof tmp : (size_t)(len - done));
+        uint16_t at = backwards ? (uint16_t)(len - done - n) : done;
+        memcpy(tmp, src->data + a[1] + at, n);
+        API_TRY(api_store(rt, dst, (uint32_t)a[3] + at, tmp, n, atomic));
+        done = (uint16_t)(done + n);
+    }
+    *ret = (uint16_t)(a[3] + len);
+    return 0;
+}
+
+int api_Util_arrayCopy(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    /* Atomic: a persistent destination is all or nothing even outside a
+     * transaction. Our writes land at the end of the APDU, and a power
+     * cut rolls the whole command back, so logging inside a transaction
+     * is all that is needed. */
+    return copy(rt, a, ret, 1);
+}
+
+int api_Util_arrayCopyNonAtomic(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    return copy(rt, a, ret, 0);
+}
+
+int api_Util_arrayCompare(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    BYTES(src, a[0]);
+    BYTES(dst, a[2]);
+    RANGE(src, a[1], a[4]);
+    RANGE(dst, a[3], a[4]);
+    int16_t r = 0;
+    for (uint16_t i = 0; i < a[4] && !r; i++) {
+        int8_t x = (int8_t)src->data[a[1] + i], y = (int8_t)dst->data[a[3] + i];
+        r = (int16_t)(x < y ? -1 : x > y ? 1 : 0);
+    }
+    *ret = (uint16_t)r;
+    return 0;
+}
+
+static int fill(vm_runtime *rt, uint16_t *a, uint16_t *ret, int atomic)
+{
+    BYTES(o, a[0]);
+    RANGE(o, a[1], a[2]);
+    uint8_t tmp[256];
+    memset(tmp, (uint8_t)a[3], sizeof tmp);
+    for (uint16_t done = 0; done < a[2];) {
+        uint16_t n = (uint16_t)((size_t)(a[2] - done) > sizeof tmp ? sizeof tmp : (size_t)(a[2] - done));
+        API_TRY(api_store(rt, o, (uint32_t)a[1] + done, tmp, n, atomic));
+        done = (uint16_t)(done + n);
+    }
+    *ret = (uint16_t)(a[1] + a[2]);
+    return 0;
+}
+
+int api_Util_arrayFill(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    return fill(rt, a, ret, 1);
+}
+
+int api_Util_arrayFillNonAtomic(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    return fill(rt, a, ret, 0);
+}
+
+int api_Util_getShort(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    BYTES(o, a[0]);
+    RANGE(o, a[1], 2);
+    *ret = vm_rd16(o->data + a[1]);
+    return 0;
+}
+
+int api_Util_setShort(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    BYTES(o, a[0]);
+    RANGE(o, a[1], 2);
+    uint8_t w[2];
+    vm_wr16(w, a[2]);
+    API_TRY(api_store(rt, o, a[1], w, 2, 1));
+    *ret = (uint16_t)(a[1] + 2);
+    return 0;
+}
+
+int api_Util_makeShort(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)rt;
+    *ret = (uint16_t)(((a[0] & 0xFF) << 8) | (a[1] & 0xFF));
+    return 0;
+}
+
+/* ---- JCSystem ---- */
+
+int api_JCSystem_getVersion(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)rt; (void)a;
+    *ret = 0x0305;
+    return 0;
+}
+
+int api_JCSystem_isTransient(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    *ret = 0;
+    if (a[0] == 0 || a[0] >= rt->obj_cap)
+        return 0;
+    uint8_t f = rt->objs[a[0]].flags;
+    *ret = (f & VM_OF_PERSISTENT) ? 0 : (f & VM_OF_CLEAR_RESET) ? 1 : (f & VM_OF_CLEAR_DESELECT) ? 2 : 0;
+    return 0;
+}
+
+static int make_transient(vm_runtime *rt, uint16_t *a, uint16_t *ret, uint8_t kind)
+{
+    int16_t n = (int16_t)a[0];
+    uint8_t event = (uint8_t)a[1];
+    if (n < 0)
+        return API_NEGSIZE;
+    if (event != 1 && event != 2)
+        return API_SYSTEM(JC_SYS_ILLEGAL_VALUE);
+    /* CLEAR_ON_DESELECT arrays belong to the selected applet's context */
+    if (event == 2 && rt->ctx != 0 && !rt->installing &&
+        (rt->selected < 0 || rt->insts[rt->selected].pkg != rt->ctx))
+        return API_SYSTEM(JC_SYS_ILLEGAL_TRANSIENT);
+    uint16_t h;
+    API_TRY(api_new_array(rt, kind, event == 1 ? VM_OF_CLEAR_RESET : VM_OF_CLEAR_DESELECT, (uint16_t)n, 0, &h));
+    *ret = h;
+    return 0;
+}
+
+int api_JCSystem_makeTransientBooleanArray(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    return make_transient(rt, a, ret, VM_OBJ_BOOLS);
+}
+int api_JCSystem_makeTransientByteArray(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    return make_transient(rt, a, ret, VM_OBJ_BYTES);
+}
+int api_JCSystem_makeTransientShortArray(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    return make_transient(rt, a, ret, VM_OBJ_SHORTS);
+}
+int api_JCSystem_makeTransientObjectArray(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    return make_transient(rt, a, ret, VM_OBJ_REFS);
+}
+
+/* A CLEAR_ON_RESET array every context may use (JC 3.0.5 global arrays). */
+int api_JCSystem_makeGlobalArray(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    static const uint8_t kinds[] = { 0, VM_OBJ_BOOLS, VM_OBJ_BYTES, VM_OBJ_SHORTS, 0, VM_OBJ_REFS };
+    uint8_t type = (uint8_t)a[0];
+    int16_t n = (int16_t)a[1];
+    if (type >= sizeof kinds || kinds[type] == 0)
+        return API_SYSTEM(JC_SYS_ILLEGAL_VALUE);
+    if (n < 0)
+        return API_NEGSIZE;
+    uint16_t h;
+    API_TRY(api_new_array(rt, kinds[type], VM_OF_CLEAR_RESET | VM_OF_GLOBAL, (uint16_t)n, 1, &h));
+    *ret = h;
+    return 0;
+}
+
+int api_JCSystem_getAID(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)a;
+    int inst = api_current_instance(rt);
+    *ret = 0;
+    if (inst < 0)
+        return 0;
+    return api_instance_aid(rt, inst, ret);
+}
+
+int api_JCSystem_lookupAID(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    BYTES(arr, a[0]);
+    int8_t len = (int8_t)a[2];
+    RANGE(arr, a[1], (uint16_t)len);
+    *ret = 0;
+    for (unsigned i = 0; i < VM_MAX_INSTANCES; i++)
+        if (rt->insts[i].used && rt->insts[i].aid.len == (uint8_t)len &&
+            memcmp(rt->insts[i].aid.b, arr->data + a[1], (size_t)len) == 0)
+            return api_instance_aid(rt, (int)i, ret);
+    return 0;
+}
+
+int api_JCSystem_getPreviousContextAID(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)a;
+    int inst = vm_previous_instance(rt);
+    *ret = 0;
+    if (inst < 0 || inst >= VM_MAX_INSTANCES || !rt->insts[inst].used)
+        return 0;
+    return api_instance_aid(rt, inst, ret);
+}
+
+/* The server applet's getShareableInterfaceObject(clientAID, parameter),
+ * run in the server's context; null when no such applet. */
+int api_JCSystem_getAppletShareableInterfaceObject(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    enum { APPLET_GET_SIO_TOKEN = 5 };
+    vm_obj *server_aid;
+    API_TRY(api_this(rt, a[0], &server_aid));
+    uint8_t len;
+    const uint8_t *b = api_aid_bytes(rt, server_aid, &len);
+    *ret = 0;
+    if (!b)
+        return 0;
+    int server = -1;
+    for (unsigned i = 0; i < VM_MAX_INSTANCES && server < 0; i++)
+        if (rt->insts[i].used && rt->insts[i].aid.len == len && memcmp(rt->insts[i].aid.b, b, len) == 0)
+            server = (int)i;
+    if (server < 0)
+        return 0;
+    int client = api_current_instance(rt);
+    uint16_t client_aid = 0;
+    if (client >= 0)
+        API_TRY(api_instance_aid(rt, client, &client_aid));
+    uint16_t args[3] = { rt->insts[server].obj, client_aid, (uint16_t)(int16_t)(int8_t)a[1] };
+    return vm_call_virtual_as_owner(rt, APPLET_GET_SIO_TOKEN, args, 3, ret);
+}
+
+int api_JCSystem_isAppletActive(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    vm_obj *o;
+    API_TRY(api_this(rt, a[0], &o));
+    uint8_t len;
+    const uint8_t *b = api_aid_bytes(rt, o, &len);
+    *ret = 0;
+    if (b && rt->selected >= 0 && rt->insts[rt->selected].aid.len == len &&
+        memcmp(rt->insts[rt->selected].aid.b, b, len) == 0)
+        *ret = 1;
+    return 0;
+}
+
+int api_JCSystem_getAssignedChannel(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)rt; (void)a;
+    *ret = 0;   /* the basic channel: the runtime has no logical channels yet */
+    return 0;
+}
+
+static int from_tx(vm_runtime *rt, int rc)
+{
+    if (rc == VM_SC_TransactionException)
+        return JC_API_EXC(JC_PKG_FRAMEWORK, JC_FW_TransactionException,
+                          rt->exc_reason[VM_SC_TransactionException - VM_SC_Object]);
+    return rc;
+}
+
+int api_JCSystem_beginTransaction(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)a; (void)ret;
+    return from_tx(rt, vm_tx_begin(rt));
+}
+int api_JCSystem_commitTransaction(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)a; (void)ret;
+    return from_tx(rt, vm_tx_commit(rt));
+}
+int api_JCSystem_abortTransaction(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)a; (void)ret;
+    return from_tx(rt, vm_tx_abort(rt));
+}
+int api_JCSystem_getTransactionDepth(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)a;
+    *ret = rt->tx_open;
+    return 0;
+}
+
+static uint16_t clamp_short(int64_t v)
+{
+    return (uint16_t)(v < 0 ? 0 : v > 32767 ? 32767 : v);
+}
+
+int api_JCSystem_getMaxCommitCapacity(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)a;
+    *ret = clamp_short(rt->cfg.commit_capacity);
+    return 0;
+}
+
+int api_JCSystem_getUnusedCommitCapacity(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)a;
+    uint32_t used = rt->tx_open ? rt->tx_bytes : 0;
+    *ret = clamp_short(used < rt->cfg.commit_capacity ? (int64_t)(rt->cfg.commit_capacity - used) : 0);
+    return 0;
+}
+
+int api_JCSystem_getAvailableMemory__B(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    int64_t n = api_available_memory(rt, (uint8_t)a[0]);
+    if (n < 0)
+        return API_SYSTEM(JC_SYS_ILLEGAL_VALUE);
+    *ret = clamp_short(n);
+    return 0;
+}
+
+/* The int count as two shorts, high word first (JC 3.0.5). */
+int api_JCSystem_getAvailableMemory__aSSB(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)ret;
+    vm_obj *o;
+    API_TRY(api_object(rt, a[0], &o));
+    if (o->kind != VM_OBJ_SHORTS)
+        return API_CLASSCAST;
+    int16_t off = (int16_t)a[1];
+    if (off < 0 || off + 2 > o->length)
+        return API_AIOOBE;
+    int64_t n = api_available_memory(rt, (uint8_t)a[2]);
+    if (n < 0)
+        return API_SYSTEM(JC_SYS_ILLEGAL_VALUE);
+    if (n > 0x7FFFFFFF)
+        n = 0x7FFFFFFF;
+    uint8_t w[4];
+    vm_wr16(w, (uint16_t)(n >> 16));
+    vm_wr16(w + 2, (uint16_t)n);
+    return api_store(rt, o, 2u * (uint16_t)off, w, 4, 1);
+}
+
+int api_JCSystem_isObjectDeletionSupported(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)rt; (void)a;
+    *ret = 0;
+    return 0;
+}
+
+/* Not supported (isObjectDeletionSupported() is false): the JC API gives
+ * SystemException.ILLEGAL_USE. */
+int api_JCSystem_requestObjectDeletion(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)rt; (void)a; (void)ret;
+    return API_SYSTEM(JC_SYS_ILLEGAL_USE);
+}
+
+/* ---- APDU ----
+ *
+ * The state machine of the JC API (STATE_INITIAL .. STATE_FULL_OUTGOING in
+ * rt->apdu_state) over the command the runtime placed in the APDU buffer
+ * (rt->apdu_len bytes; Nc = rt->apdu_lc, Ne = rt->apdu_le). The response
+ * goes to rt->resp; rt->resp_len counts the bytes sent. */
+
+enum {
+    ST_INITIAL = 0, ST_PARTIAL_INCOMING = 1, ST_FULL_INCOMING = 2, ST_OUTGOING = 3,
+    ST_OUTGOING_LENGTH_KNOWN = 4, ST_PARTIAL_OUTGOING = 5, ST_FULL_OUTGOING = 6,
+};
+
+static uint8_t *apdu_buf(vm_runtime *rt) { return vm_ram(rt) + VM_RAM_APDU; }
+
+/* Extended length: a 0 byte where a short Lc/Le would be. */
+static int apdu_extended(vm_runtime *rt)
+{
+    return rt->apdu_len > 5 && apdu_buf(rt)[4] == 0;
+}
+
+static uint16_t apdu_cdata(vm_runtime *rt)
+{
+    return apdu_extended(rt) ? 7 : 5;
+}
+
+static uint8_t apdu_cla(vm_runtime *rt) { return apdu_buf(rt)[0]; }
+
+static uint16_t apdu_in_room(uint16_t at)
+{
+    return at >= VM_APDU_BUFFER_SIZE ? 0 : (uint16_t)(VM_APDU_BUFFER_SIZE - at);
+}
+
+int api_APDU_getBuffer(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)rt; (void)a;
+    *ret = VM_H_APDU_BUFFER;
+    return 0;
+}
+
+int api_APDU_getNAD(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)rt; (void)a;
+    *ret = 0;
+    return 0;
+}
+
+int api_APDU_getCurrentState(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)a;
+    *ret = (uint16_t)(int16_t)(int8_t)rt->apdu_state;
+    return 0;
+}
+
+int api_APDU_setIncomingAndReceive(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)a;
+    if (rt->apdu_state != ST_INITIAL)
+        return API_APDU(JC_APDU_ILLEGAL_USE);
+    uint16_t cdata = apdu_cdata(rt), nc = rt->apdu_lc;
+    uint16_t room = apdu_in_room(cdata);
+    uint16_t got = nc < room ? nc : room;
+    rt->apdu_state = got == nc ? ST_FULL_INCOMING : ST_PARTIAL_INCOMING;
+    *ret = got;
+    return 0;
+}
+
+int api_APDU_receiveBytes(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    int16_t off = (int16_t)a[1];
+    if (rt->apdu_state != ST_PARTIAL_INCOMING && rt->apdu_state != ST_FULL_INCOMING)
+        return API_APDU(JC_APDU_ILLEGAL_USE);
+    if (off < 0 || off >= (int16_t)VM_APDU_BUFFER_SIZE)
+        return API_APDU(JC_APDU_BUFFER_BOUNDS);
+    /* The runtime hands the whole command over in the buffer, so once
+     * setIncomingAndReceive has run nothing is left to receive. */
+    rt->apdu_state = ST_FULL_INCOMING;
+    *ret = 0;
+    return 0;
+}
+
+static int apdu_incoming_known(vm_runtime *rt)
+{
+    return rt->apdu_state == ST_PARTIAL_INCOMING || rt->apdu_state == ST_FULL_INCOMING;
+}
+
+int api_APDU_getIncomingLength(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)a;
+    if (!apdu_incoming_known(rt))
+        return API_APDU(JC_APDU_ILLEGAL_USE);
+    *ret = rt->apdu_lc;
+    return 0;
+}
+
+int api_APDU_getOffsetCdata(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)a;
+    if (!apdu_incoming_known(rt))
+        return API_APDU(JC_APDU_ILLEGAL_USE);
+    *ret = apdu_cdata(rt);
+    return 0;
+}
+
+int api_APDU_setOutgoing(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)a;
+    if (rt->apdu_state >= ST_OUTGOING && rt->apdu_state <= ST_FULL_OUTGOING)
+        return API_APDU(JC_APDU_ILLEGAL_USE);
+    rt->apdu_state = ST_OUTGOING;
+    *ret = rt->apdu_le > 32767 ? 32767 : rt->apdu_le;
+    return 0;
+}
+
+int api_APDU_setOutgoingNoChaining(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    return api_APDU_setOutgoing(rt, a, ret);
+}
+
+int api_APDU_setOutgoingLength(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)ret;
+    int16_t len = (int16_t)a[1];
+    if (rt->apdu_state != ST_OUTGOING)
+        return API_APDU(JC_APDU_ILLEGAL_USE);
+    if (len < 0 || (size_t)len > rt->resp_cap)
+        return API_APDU(JC_APDU_BAD_LENGTH);
+    rt->apdu_out_len = (uint16_t)len;
+    rt->apdu_state = ST_OUTGOING_LENGTH_KNOWN;
+    return 0;
+}
+
+static int apdu_send(vm_runtime *rt, const uint8_t *src, uint16_t len)
+{
+    if (rt->apdu_state != ST_OUTGOING_LENGTH_KNOWN && rt->apdu_state != ST_PARTIAL_OUTGOING)
+        return API_APDU(JC_APDU_ILLEGAL_USE);
+    if (rt->resp_len + len > rt->apdu_out_len || !rt->resp || rt->resp_len + len > rt->resp_cap)
+        return API_APDU(JC_APDU_ILLEGAL_USE);
+    memcpy(rt->resp + rt->resp_len, src, len);
+    rt->resp_len += len;
+    rt->apdu_state = rt->resp_len == rt->apdu_out_len ? ST_FULL_OUTGOING : ST_PARTIAL_OUTGOING;
+    return 0;
+}
+
+int api_APDU_sendBytes(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)ret;
+    int16_t off = (int16_t)a[1], len = (int16_t)a[2];
+    if (off < 0 || len < 0 || off + len > (int32_t)VM_APDU_BUFFER_SIZE)
+        return API_APDU(JC_APDU_BUFFER_BOUNDS);
+    return apdu_send(rt, apdu_buf(rt) + off, (uint16_t)len);
+}
+
+int api_APDU_sendBytesLong(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)ret;
+    BYTES(src, a[1]);
+    RANGE(src, a[2], a[3]);
+    return apdu_send(rt, src->data + a[2], a[3]);
+}
+
+int api_APDU_setOutgoingAndSend(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    uint16_t b[2] = { a[0], a[2] };
+    API_TRY(api_APDU_setOutgoing(rt, a, ret));
+    API_TRY(api_APDU_setOutgoingLength(rt, b, ret));
+    uint16_t c[3] = { a[0], a[1], a[2] };
+    return api_APDU_sendBytes(rt, c, ret);
+}
+
+int api_APDU_isCommandChainingCLA(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)a;
+    *ret = (apdu_cla(rt) & 0x80) == 0 && (apdu_cla(rt) & 0x10) != 0;
+    return 0;
+}
+
+/* Secure messaging bits: b4b3 of a first interindustry CLA, b6 of a
+ * further interindustry CLA (ISO 7816-4; the JC API reads them the same
+ * way in a proprietary CLA). */
+int api_APDU_isSecureMessagingCLA(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)a;
+    uint8_t cla = apdu_cla(rt);
+    *ret = (cla & 0x40) ? (cla & 0x20) != 0 : (cla & 0x0C) != 0;
+    return 0;
+}
+
+int api_APDU_isISOInterindustryCLA(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)a;
+    *ret = (apdu_cla(rt) & 0x80) == 0;
+    return 0;
+}
+
+int api_APDU_isValidCLA(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)a;
+    *ret = apdu_cla(rt) != 0xFF;
+    return 0;
+}
+
+int api_APDU_getInBlockSize(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)rt; (void)a;
+    *ret = 254;   /* T=1: the IFSC the card announces */
+    return 0;
+}
+
+int api_APDU_getOutBlockSize(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)rt; (void)a;
+    *ret = 254;
+    return 0;
+}
+
+int api_APDU_getProtocol(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)rt; (void)a;
+    *ret = 1;   /* PROTOCOL_T1 | PROTOCOL_MEDIA_DEFAULT (contact) */
+    return 0;
+}
+
+int api_APDU_waitExtension(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)rt; (void)a; (void)ret;
+    return 0;
+}
+
+/* Channel number coded in the CLA (ISO 7816-4: b2b1 of a first, b4..b1
+ * + 4 of a further interindustry CLA). */
+int api_APDU_getCLAChannel(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)a;
+    uint8_t cla = apdu_cla(rt);
+    *ret = (cla & 0x40) ? (uint16_t)(4 + (cla & 0x0F)) : (uint16_t)(cla & 0x03);
+    return 0;
+}
+
+/* Only the selected applet's context may ask, and not during install. */
+static int apdu_owner_check(vm_runtime *rt)
+{
+    if (rt->installing)
+        return API_SECURITY;
+    if (rt->ctx != 0 && (rt->selected < 0 || rt->insts[rt->selected].pkg != rt->ctx))
+        return API_SECURITY;
+    return 0;
+}
+
+int api_APDU_getCurrentAPDU(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)a;
+    API_TRY(apdu_owner_check(rt));
+    *ret = VM_H_APDU;
+    return 0;
+}
+
+int api_APDU_getCurrentAPDUBuffer(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)a;
+    API_TRY(apdu_owner_check(rt));
+    *ret = VM_H_APDU_BUFFER;
+    return 0;
+}
