@@ -54,7 +54,7 @@ static const jc_api_class *sys_to_api(uint16_t sc, unsigned *pkg_index)
 const jc_api_class *vm_api_class(uint16_t cls, unsigned *pkg_index)
 {
     if (vm_cls_is_api(cls)) {
-        unsigned p = (cls >> 8) & 0x3Fu, t = cls & 0xFFu;
+        unsigned p = (cls >> 8) & 0x1Fu, t = cls & 0xFFu;
         if (p >= jc_api_package_count || t >= jc_api_packages[p].class_count ||
             !jc_api_packages[p].classes[t].name)
             return NULL;

@@ -16,8 +16,6 @@
 
 #include "vm_internal.h"
 
-int vm_cap_lookup_virtual(const vm_runtime *rt, uint16_t cls, uint8_t token, cap_target *t);
-uint16_t vm_api_class_id(const jc_api_class *c);
 
 /* ---- exceptions ---- */
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cap_verify.h"
 #include "natives.h"
 #include "opcodes.h"
 #include "vm_internal.h"
@@ -412,6 +413,7 @@ static void unload_slot(vm_runtime *rt, unsigned slot)
 {
     vm_lpkg *lp = &rt->pkgs[slot];
     vm_xfree(lp);
+    vm_cap_unlink(lp);
     vm_pkg_free(&lp->pkg);
     free(lp->cpr);
     if (!lp->masked)
@@ -439,6 +441,45 @@ static int attach_package(vm_runtime *rt, unsigned slot, const uint8_t *blob, ui
             return VM_ERR_NOMEM;
         memcpy(copy, blob, len);
         blob = copy;
+    }
+    if (!masked && cap_is_load_file(blob, len)) {
+        /* Identity only; vm_cap_link() builds the rest once the imports
+         * are attached. */
+        cap_view v;
+        if (cap_parse(blob, len, &v, NULL, 0) != 0) {
+            cap_view_free(&v);
+            free(copy);
+            return VM_ERR_CORRUPT;
+        }
+        vm_package *p = &lp->pkg;
+        p->blob = blob;
+        p->len = len;
+        p->kind = v.applet_count ? VM_PKG_APPLET : VM_PKG_LIBRARY;
+        p->major = v.pkg_major;
+        p->minor = v.pkg_minor;
+        p->aid = v.pkg_aid;
+        for (unsigned i = 0; i < v.import_count && p->import_count < VM_MAX_IMPORTS; i++) {
+            if (jc_api_find_package(v.imports[i].aid.b, v.imports[i].aid.len))
+                continue;   /* ROM packages cannot be deleted anyway */
+            vm_import *im = &p->imports[p->import_count++];
+            im->aid = v.imports[i].aid;
+            im->major = v.imports[i].major;
+            im->minor = v.imports[i].minor;
+        }
+        p->applet_count = (uint8_t)(v.applet_count < VM_MAX_APPLETS ? v.applet_count : VM_MAX_APPLETS);
+        for (unsigned i = 0; i < p->applet_count; i++) {
+            p->applets[i].aid = v.applets[i].aid;
+            p->applets[i].install = p->applets[i].process = p->applets[i].select = p->applets[i].deselect = 0xFFFF;
+        }
+        uint32_t image = v.sf_image_size;
+        cap_view_free(&v);
+        lp->blob = blob;
+        lp->used = 1;
+        lp->privileged = privileged;
+        lp->rec_off = rec_off;
+        lp->statics_off = rec_off + VM_PKG_REC_HDR + len;
+        lp->nvm_used += VM_PKG_REC_HDR + len + image;
+        return VM_OK;
     }
     if (vm_pkg_parse(blob, len, &lp->pkg, NULL, 0) != VM_OK) {
         free(copy);
@@ -510,8 +551,12 @@ void vm_set_extension(vm_runtime *rt, const vm_extension *ext)
             resolve_cp(rt, &rt->pkgs[s]);
 }
 
+static int cap_load(vm_runtime *rt, const uint8_t *blob, size_t len, unsigned flags, char *err, size_t errlen);
+
 int vm_load_package(vm_runtime *rt, const uint8_t *blob, size_t len, unsigned flags, char *err, size_t errlen)
 {
+    if (cap_is_load_file(blob, len))
+        return cap_load(rt, blob, len, flags, err, errlen);
     vm_package p;
     int rc = vm_pkg_parse(blob, len, &p, err, errlen);
     if (rc != VM_OK)
@@ -565,6 +610,166 @@ int vm_load_package(vm_runtime *rt, const uint8_t *blob, size_t len, unsigned fl
         chip_nvm_free(rt->chip, off);
 out:
     vm_pkg_free(&p);
+    return rc;
+}
+
+
+/* ---- CAP packages (vm_internal.h, "CAP packages") ---- */
+
+static const cap_view *find_user_view(void *ctx, const uint8_t *aid, uint8_t aid_len)
+{
+    vm_runtime *rt = ctx;
+    int s = find_package(rt, aid, aid_len);
+    return s > 0 && rt->pkgs[s].cap ? &rt->pkgs[s].cap->view : NULL;
+}
+
+/* Arrays of the StaticField component's array_init_info and the static
+ * image, written to NVM at `image_off`. Objects made here are logged
+ * (rt->guard) so a failure can undo them. */
+static int cap_init_statics(vm_runtime *rt, unsigned slot, uint32_t image_off)
+{
+    const cap_view *v = &rt->pkgs[slot].cap->view;
+    uint32_t n = v->sf_image_size;
+    if (!n)
+        return VM_OK;
+    uint8_t *img = calloc(n, 1);
+    if (!img)
+        return VM_ERR_NOMEM;
+    memcpy(img + (n - v->sf_nondefault_count), v->sf_nondefault, v->sf_nondefault_count);
+    const uint8_t *p = v->sf_array_inits;
+    int rc = VM_OK;
+    uint8_t saved_ctx = rt->ctx;
+    rt->ctx = (uint8_t)slot;   /* the arrays belong to the package */
+    for (unsigned i = 0; i < v->sf_array_init_count && rc == VM_OK; i++) {
+        uint8_t type = p[0];
+        uint16_t count = vm_be16(p + 1);
+        const uint8_t *vals = p + 3;
+        p += 3 + count;
+        uint8_t kind = type == 2 ? VM_OBJ_BOOLS : type == 3 ? VM_OBJ_BYTES : type == 4 ? VM_OBJ_SHORTS : 0;
+        if (!kind) {
+            rc = VM_ERR_VERIFY;
+            break;
+        }
+        uint16_t elems = kind == VM_OBJ_SHORTS ? count / 2 : count;
+        uint16_t h;
+        rc = vm_alloc(rt, kind, VM_OF_PERSISTENT, 0, elems, count, 0, &h);
+        if (rc > 0)
+            rc = VM_ERR_FULL;
+        if (rc == VM_OK && count)
+            rc = vm_obj_store(rt, &rt->objs[h], 0, vals, count, 0);
+        if (rc == VM_OK)
+            vm_wr16(img + 2 * i, h);
+    }
+    rt->ctx = saved_ctx;
+    if (rc == VM_OK)
+        rc = chip_rc(chip_nvm_write(rt->chip, image_off, img, n));
+    free(img);
+    return rc;
+}
+
+static int cap_load(vm_runtime *rt, const uint8_t *blob, size_t len, unsigned flags, char *err, size_t errlen)
+{
+    cap_view v;
+    int rc = cap_parse(blob, len, &v, err, errlen);
+    if (rc != VM_OK) {
+        cap_view_free(&v);
+        return rc;
+    }
+    cap_link_env env;
+    cap_link_env_builtin(&env);
+    env.find_user = find_user_view;
+    env.ctx = rt;
+    rc = vm_cap_verify(&v, &env, 0, err, errlen);
+    if (rc != VM_OK)
+        goto out;
+    if (find_package(rt, v.pkg_aid.b, v.pkg_aid.len) >= 0) {
+        if (err && errlen)
+            snprintf(err, errlen, "package AID already loaded");
+        rc = VM_ERR_EXISTS;
+        goto out;
+    }
+    unsigned slot = free_slot(rt);
+    uint32_t size = VM_PKG_REC_HDR + (uint32_t)len + v.sf_image_size;
+    if (!slot || len > 0xFFFFFFu || (rt->cfg.package_quota && size > rt->cfg.package_quota)) {
+        if (err && errlen)
+            snprintf(err, errlen, "no room for another package");
+        rc = VM_ERR_FULL;
+        goto out;
+    }
+    uint32_t off;
+    rc = chip_rc(chip_nvm_alloc(rt->chip, VM_TAG_PACKAGE, (uint16_t)slot, size, &off));
+    if (rc != VM_OK) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s", rc == VM_ERR_FULL ? "NVM full" : vm_strerror(rc));
+        goto out;
+    }
+    uint8_t hdr[VM_PKG_REC_HDR] = { (uint8_t)(flags & VM_LOAD_PRIVILEGED ? 1 : 0), (uint8_t)slot, 0, 0 };
+    log_put32(hdr + 4, (uint32_t)len);
+    if ((rc = chip_rc(chip_nvm_write(rt->chip, off, hdr, sizeof hdr))) != VM_OK ||
+        (rc = chip_rc(chip_nvm_write(rt->chip, off + VM_PKG_REC_HDR, blob, len))) != VM_OK) {
+        if (rc != VM_ERR_POWER)
+            chip_nvm_free(rt->chip, off);
+        goto out;
+    }
+    rc = attach_package(rt, slot, blob, (uint32_t)len, (flags & VM_LOAD_PRIVILEGED) ? 1 : 0, off, 0);
+    if (rc == VM_OK)
+        rc = vm_cap_link(rt, slot, err, errlen);
+    if (rc == VM_OK) {
+        rt->guard = 1;
+        rt->log_len = 0;
+        rc = cap_init_statics(rt, slot, off + VM_PKG_REC_HDR + (uint32_t)len);
+        if (rc != VM_OK && rc != VM_ERR_POWER)
+            (void)undo_to(rt, 0);
+        rt->guard = 0;
+        rt->log_len = 0;
+        if (rc == VM_ERR_FULL && err && errlen)
+            snprintf(err, errlen, "NVM full (static arrays)");
+    }
+    if (rc != VM_OK) {
+        if (rc != VM_ERR_POWER)
+            chip_nvm_free(rt->chip, off);
+        if (rt->pkgs[slot].used || rt->pkgs[slot].blob)
+            unload_slot(rt, slot);
+    }
+out:
+    cap_view_free(&v);
+    return rc;
+}
+
+/* After a vm_reset scan: link the CAP packages, each after the user
+ * packages it imports. */
+static int cap_link_all(vm_runtime *rt)
+{
+    int rc = VM_OK, progress = 1;
+    while (progress) {
+        progress = 0;
+        for (unsigned s = 1; s <= VM_MAX_PACKAGES; s++) {
+            vm_lpkg *lp = &rt->pkgs[s];
+            if (!lp->used || lp->masked || lp->cap || !cap_is_load_file(lp->blob, lp->pkg.len))
+                continue;
+            int ready = 1;
+            for (unsigned i = 0; i < lp->pkg.import_count && ready; i++) {
+                int t = find_package(rt, lp->pkg.imports[i].aid.b, lp->pkg.imports[i].aid.len);
+                ready = t > 0 && rt->pkgs[t].cap;
+            }
+            if (!ready)
+                continue;
+            int r = vm_cap_link(rt, s, NULL, 0);
+            if (r == VM_ERR_NOMEM)
+                return r;
+            if (r != VM_OK) {
+                unload_slot(rt, s);
+                rc = VM_ERR_CORRUPT;
+            }
+            progress = 1;
+        }
+    }
+    for (unsigned s = 1; s <= VM_MAX_PACKAGES; s++)
+        if (rt->pkgs[s].used && !rt->pkgs[s].masked && !rt->pkgs[s].cap &&
+            cap_is_load_file(rt->pkgs[s].blob, rt->pkgs[s].pkg.len)) {
+            unload_slot(rt, s);   /* an import never came back */
+            rc = VM_ERR_CORRUPT;
+        }
     return rc;
 }
 
@@ -809,6 +1014,11 @@ static void clear_caches(vm_runtime *rt)
 
 int vm_reset(vm_runtime *rt)
 {
+    rt->ctx_depth = 0;
+    rt->cap_depth = 0;
+    rt->active_inst = -1;
+    rt->thrown = 0;
+    memset(rt->api_exc, 0, sizeof rt->api_exc);
     rt->tx_open = 0;
     rt->guard = 0;
     rt->log_len = 0;
@@ -911,6 +1121,13 @@ int vm_reset(vm_runtime *rt)
         if (r != VM_OK && rc == VM_OK)
             rc = r;
     }
+    {
+        int r = cap_link_all(rt);
+        if (r == VM_ERR_NOMEM)
+            return r;
+        if (r != VM_OK)
+            rc = r;
+    }
     /* Instances must point at loaded packages. */
     for (unsigned i = 0; i < VM_MAX_INSTANCES; i++) {
         vm_inst *in = &rt->insts[i];
@@ -995,6 +1212,20 @@ void vm_get_stats(vm_runtime *rt, vm_stats *out)
 
 /* ---- running applet code ---- */
 
+/* Status word of an exception a CAP applet did not catch. Reasons are the
+ * Java Card API's numbering here (SystemException.NO_RESOURCE is 5). */
+static uint16_t cap_exception_sw(vm_runtime *rt, uint16_t h)
+{
+    uint16_t cls = h < rt->obj_cap ? rt->objs[h].cls : 0, reason = 0;
+    if (vm_exception_reason(rt, h, &reason) != 0)
+        return VM_SW_UNKNOWN;
+    if (vm_cap_class_is(rt, cls, VM_SC_ISOException))
+        return reason;
+    if (vm_cap_class_is(rt, cls, VM_SC_SystemException) && (reason == 5 || reason == 2))
+        return VM_SW_NO_MEMORY;
+    return VM_SW_UNKNOWN;
+}
+
 static uint16_t exception_sw(vm_runtime *rt, uint16_t h)
 {
     if (h >= VM_H_EXC_FIRST && h < VM_H_FIRST_DYNAMIC) {
@@ -1029,6 +1260,54 @@ static int run_method(vm_runtime *rt, unsigned slot, uint16_t method, const uint
     else
         *sw = VM_SW_UNKNOWN;
     return VM_OK;
+}
+
+/* Run a CAP method in package `slot`'s context, as the applet instance
+ * `inst` (-1: none yet, install()); map the outcome to a SW like
+ * run_method. */
+static int run_cap(vm_runtime *rt, unsigned slot, int inst, cap_target t, const uint16_t *args, unsigned nargs,
+                   uint16_t *ret, uint16_t *sw)
+{
+    rt->ctx = (uint8_t)slot;
+    rt->active_inst = (int8_t)inst;
+    rt->ctx_depth = 0;
+    rt->thrown = 0;
+    int r = vm_cap_run(rt, t, args, nargs, ret);
+    rt->ctx_depth = 0;
+    if (r < 0)
+        return r;
+    if (rt->tx_open) {
+        int rc = vm_tx_abort(rt);
+        if (rc < 0)
+            return rc;
+    }
+    if (r == VM_RUN_DONE)
+        *sw = VM_SW_OK;
+    else if (r == VM_RUN_THROWN)
+        *sw = cap_exception_sw(rt, rt->uncaught);
+    else
+        *sw = VM_SW_UNKNOWN;
+    return VM_OK;
+}
+
+/* Token of an Applet method (select, process, deselect...) in the API
+ * tables. */
+static int applet_token(const char *name)
+{
+    const jc_api_class *a = jc_api_class_by_name("javacard/framework/Applet", NULL);
+    for (unsigned i = 0; a && i < a->method_count; i++)
+        if (a->methods[i].kind == JC_VIRTUAL_METHOD && !strcmp(a->methods[i].name, name))
+            return a->methods[i].token;
+    return -1;
+}
+
+/* The method an instance's class has for Applet method `name`. */
+static int cap_applet_method(vm_runtime *rt, const vm_inst *in, const char *name, cap_target *t)
+{
+    int tok = applet_token(name);
+    if (tok < 0 || in->obj >= rt->obj_cap)
+        return -1;
+    return vm_cap_lookup_virtual(rt, rt->objs[in->obj].cls, (uint8_t)tok, t);
 }
 
 /* Load a command into the APDU buffer. 0, or -1 when malformed. */
@@ -1076,7 +1355,15 @@ int vm_deselect(vm_runtime *rt)
     vm_inst *in = &rt->insts[rt->selected];
     const vm_applet_decl *a = &rt->pkgs[in->pkg].pkg.applets[in->applet];
     int rc = VM_OK;
-    if (a->deselect != 0xFFFF) {
+    cap_target t;
+    if (rt->pkgs[in->pkg].cap) {
+        if (cap_applet_method(rt, in, "deselect", &t) == 0) {
+            uint16_t sw, args[1] = { in->obj };
+            rt->resp = NULL;
+            rt->resp_cap = 0;
+            rc = run_cap(rt, in->pkg, rt->selected, t, args, 1, NULL, &sw);
+        }
+    } else if (a->deselect != 0xFFFF) {
         uint16_t sw, args[1] = { in->obj };
         rt->resp = NULL;
         rt->resp_cap = 0;
@@ -1096,7 +1383,17 @@ static int process_common(vm_runtime *rt, unsigned slot, uint16_t method, const 
         *sw = 0x6700;
         return VM_OK;
     }
-    int rc = run_method(rt, slot, method, args, nargs, NULL, sw);
+    int rc;
+    if (rt->pkgs[slot].cap) {
+        cap_target t;
+        if (rt->selected < 0 || cap_applet_method(rt, &rt->insts[rt->selected], "process", &t) != 0) {
+            *sw = VM_SW_UNKNOWN;
+            return VM_OK;
+        }
+        rc = run_cap(rt, slot, rt->selected, t, args, nargs, NULL, sw);
+    } else {
+        rc = run_method(rt, slot, method, args, nargs, NULL, sw);
+    }
     if (rc < 0)
         return rc;
     /* The data sent stays part of the response only on success, like a card
@@ -1124,7 +1421,28 @@ int vm_select(vm_runtime *rt, const uint8_t *aid, uint8_t aid_len, const uint8_t
     vm_inst *in = &rt->insts[idx];
     const vm_applet_decl *a = &rt->pkgs[in->pkg].pkg.applets[in->applet];
     uint16_t args[2] = { in->obj, VM_H_APDU };
-    if (a->select != 0xFFFF) {
+    cap_target st;
+    if (rt->pkgs[in->pkg].cap) {
+        uint16_t ok = 0, ssw;
+        rt->resp = NULL;
+        rt->resp_cap = 0;
+        rt->selecting = 1;
+        if (cap_applet_method(rt, in, "select", &st) != 0) {
+            ssw = VM_SW_UNKNOWN;
+        } else {
+            rc = run_cap(rt, in->pkg, idx, st, args, 1, &ok, &ssw);
+            if (rc < 0) {
+                rt->selecting = 0;
+                return rc;
+            }
+        }
+        rt->selecting = 0;
+        if (ssw != VM_SW_OK || !ok) {
+            clear_deselect_transients(rt, in->pkg);
+            *sw = VM_SW_SELECT_FAILED;
+            return VM_OK;
+        }
+    } else if (a->select != 0xFFFF) {
         uint16_t ok = 0, ssw;
         rt->resp = NULL;
         rt->resp_cap = 0;
@@ -1191,8 +1509,13 @@ int vm_register_instance(vm_runtime *rt, uint16_t obj)
     if (obj == 0 || obj >= rt->obj_cap)
         return vm_set_reason(rt, VM_SC_NullPointerException, 0);
     const vm_obj *o = &rt->objs[obj];
-    if (o->kind != VM_OBJ_INSTANCE || o->pkg != rt->inst_pkg ||
-        !vm_is_instance_of(rt, lp, o->cls, lp->pkg.applets[rt->inst_applet].cls))
+    if (lp->cap) {
+        /* any applet object of the package being installed */
+        if (o->kind != VM_OBJ_INSTANCE || o->pkg != rt->inst_pkg || !vm_cls_is_user(o->cls) ||
+            ((o->cls >> 8) & 0x7Fu) != rt->inst_pkg || !vm_cap_class_is(rt, o->cls, VM_SC_Applet))
+            return vm_set_reason(rt, VM_SC_SecurityException, 0);
+    } else if (o->kind != VM_OBJ_INSTANCE || o->pkg != rt->inst_pkg ||
+               !vm_is_instance_of(rt, lp, o->cls, lp->pkg.applets[rt->inst_applet].cls))
         return vm_set_reason(rt, VM_SC_SecurityException, 0);
     int idx = -1;
     for (unsigned i = 0; i < VM_MAX_INSTANCES && idx < 0; i++)
@@ -1235,10 +1558,18 @@ int vm_install(vm_runtime *rt, const uint8_t *pkg_aid, uint8_t pkg_aid_len, cons
     if (s < 0)
         return VM_ERR_NOTFOUND;
     const vm_package *p = &rt->pkgs[s].pkg;
+    const cap_pkg *cp = rt->pkgs[s].cap;
     int ai = -1;
-    for (unsigned i = 0; i < p->applet_count; i++)
-        if (p->applets[i].aid.len == applet_aid_len && !memcmp(p->applets[i].aid.b, applet_aid, applet_aid_len))
-            ai = (int)i;
+    if (cp) {
+        for (unsigned i = 0; i < cp->view.applet_count && i < VM_MAX_APPLETS; i++)
+            if (cp->view.applets[i].aid.len == applet_aid_len &&
+                !memcmp(cp->view.applets[i].aid.b, applet_aid, applet_aid_len))
+                ai = (int)i;
+    } else {
+        for (unsigned i = 0; i < p->applet_count; i++)
+            if (p->applets[i].aid.len == applet_aid_len && !memcmp(p->applets[i].aid.b, applet_aid, applet_aid_len))
+                ai = (int)i;
+    }
     if (ai < 0)
         return VM_ERR_NOTFOUND;
     if (!instance_aid_len) {
@@ -1265,7 +1596,13 @@ int vm_install(vm_runtime *rt, const uint8_t *pkg_aid, uint8_t pkg_aid_len, cons
     rt->resp_cap = 0;
 
     uint16_t args[3] = { VM_H_INSTALL_ARRAY, 0, params_len };
-    int rc = run_method(rt, (unsigned)s, p->applets[ai].install, args, 3, NULL, sw);
+    int rc;
+    if (cp) {
+        cap_target t = { NULL, cp->view.applets[ai].install_offset, (uint8_t)s, 0 };
+        rc = run_cap(rt, (unsigned)s, -1, t, args, 3, NULL, sw);
+    } else {
+        rc = run_method(rt, (unsigned)s, p->applets[ai].install, args, 3, NULL, sw);
+    }
     if (rc >= 0 && *sw == VM_SW_OK && rt->inst_registered < 0)
         *sw = VM_SW_UNKNOWN;   /* install() did not call register() */
     if (rc >= 0 && *sw != VM_SW_OK) {

@@ -439,6 +439,11 @@ int vm_cap_link(vm_runtime *rt, unsigned slot, char *err, size_t errlen);
 void vm_cap_unlink(vm_lpkg *lp);
 /* Load a CAP load file (vm_load_package's CAP branch). */
 int vm_cap_load(vm_runtime *rt, const uint8_t *blob, size_t len, unsigned flags, char *err, size_t errlen);
+/* Virtual method `token` (0x80 set: package-visible) of a class (user,
+ * API or VM_SC_* id): 0 and *t, or -1. */
+int vm_cap_lookup_virtual(const vm_runtime *rt, uint16_t cls, uint8_t token, cap_target *t);
+/* Global id of an API class table entry. */
+uint16_t vm_api_class_id(const jc_api_class *c);
 /* The linked class of a global id, or NULL for API / system / .cvp ids. */
 const cap_rclass *vm_cap_rclass(const vm_runtime *rt, uint16_t cls);
 /* The API class of a VM_CLS_API or VM_SC_* id, or NULL; *pkg_index set. */

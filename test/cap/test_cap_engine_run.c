@@ -1,0 +1,168 @@
+/* test_cap_engine_run.c — the engine milestones, in process: every shared
+ * test applet's CAP (four converter variants) loaded with vm_load_package,
+ * installed with the transcript's bArray and replayed against its
+ * transcript through vm_select / vm_process (no ISD: commands before the
+ * first SELECT get the VM's 6999, as the transcripts expect). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "cap_format.h"
+#include "cap_testfile.h"
+#include "testfiles.h"
+#include "transcript.h"
+#include "vm.h"
+#include "vmtest.h"
+
+static const char *const variants[] = { "jc305u3", "jc305u3-nodebug", "jc222", "jc222-nodebug" };
+
+/* The applet AID the JCA gives to class `simple` ("CounterApplet"). */
+static int jca_applet_aid(const char *jca_path, const char *simple, uint8_t *aid, uint8_t *aid_len)
+{
+    size_t len;
+    char *text = (char *)test_read_file(jca_path, &len);
+    if (!text)
+        return -1;
+    int found = -1, in_applet = 0;
+    for (char *line = strtok(text, "\n"); line && found < 0; line = strtok(NULL, "\n")) {
+        const char *s = line + strspn(line, " \t");
+        if (!strncmp(s, ".applet {", 9))
+            in_applet = 1;
+        else if (*s == '}')
+            in_applet = 0;
+        else if (in_applet && s[0] == '0') {
+            uint8_t n = 0;
+            const char *p = s;
+            while (p[0] == '0' && p[1] == 'x' && n < 16) {
+                char *end;
+                aid[n++] = (uint8_t)strtoul(p + 2, &end, 16);
+                p = end + (*end == ':');
+            }
+            while (*p == ' ' || *p == '\t')
+                p++;
+            size_t sl = strlen(simple);
+            if (!strncmp(p, simple, sl) && (p[sl] == ';' || p[sl] == ' ')) {
+                *aid_len = n;
+                found = 0;
+            }
+        }
+    }
+    free(text);
+    return found;
+}
+
+static void load_cap(vt_card *k, const char *path)
+{
+    size_t len;
+    uint8_t *lf = cap_test_load_file(path, &len);
+    if (!lf)
+        fail_msg("cannot read %s", path);
+    char err[256] = "";
+    int rc = vm_load_package(k->rt, lf, len, 0, err, sizeof err);
+    if (rc != VM_OK)
+        fail_msg("%s: load refused: %s (%s)", path, vm_strerror(rc), err);
+    vt_commit(k);
+    free(lf);
+}
+
+/* Load `caps` (NULL-terminated names in load order) of applet folder
+ * `applet`, variant `variant`, install per the transcript and replay it. */
+static void replay(const char *applet, const char *variant, const char *const *caps, const char *apdu_name)
+{
+    const char *shared = cap_test_shared_dir();
+    if (!shared) {
+        print_message("SKIP: ../shared/javacard absent (no shared test material)\n");
+        skip();
+    }
+    char path[1024];
+    transcript tr;
+    char err[256];
+    snprintf(path, sizeof path, "%s/applets/%s/%s", shared, applet, apdu_name);
+    if (transcript_load(path, &tr, err, sizeof err) != 0)
+        fail_msg("%s", err);
+
+    vt_card k;
+    vt_card_new(&k, NULL);
+    for (unsigned i = 0; caps[i]; i++) {
+        snprintf(path, sizeof path, "%s/applets/%s/%s/%s.cap", shared, applet, variant, caps[i]);
+        load_cap(&k, path);
+    }
+    for (unsigned i = 0; i < tr.n_installs; i++) {
+        const tr_install *in = &tr.installs[i];
+        const char *simple = strrchr(in->class_name, '.');
+        simple = simple ? simple + 1 : in->class_name;
+        uint8_t aid[16], aid_len = 0;
+        int got = -1;
+        for (unsigned c = 0; caps[c] && got < 0; c++) {
+            snprintf(path, sizeof path, "%s/applets/%s/%s/%s.jca", shared, applet, variant, caps[c]);
+            got = jca_applet_aid(path, simple, aid, &aid_len);
+        }
+        if (got < 0)
+            fail_msg("no applet AID for %s", in->class_name);
+        uint16_t sw = 0;
+        int rc = vm_install(k.rt, in->pkg, in->pkg_len, aid, aid_len, in->instance, in->instance_len,
+                            in->barray, (uint8_t)in->barray_len, &sw);
+        if (rc != VM_OK || sw != 0x9000)
+            fail_msg("%s %s: install of %s: %s, SW %04X", applet, variant, in->class_name, vm_strerror(rc), sw);
+        vt_commit(&k);
+    }
+    unsigned failures = 0;
+    for (size_t i = 0; i < tr.n_steps; i++) {
+        const tr_step *st = &tr.steps[i];
+        if (st->kind == TR_RESET) {
+            vt_reset(&k);
+            continue;
+        }
+        uint8_t resp[300];
+        size_t rlen = 0;
+        uint16_t sw = vt_send(&k, st->cmd, st->cmd_len, resp, &rlen);
+        resp[rlen] = (uint8_t)(sw >> 8);
+        resp[rlen + 1] = (uint8_t)sw;
+        if (!transcript_match(st->expect, resp, rlen + 2)) {
+            char got[700];
+            for (size_t j = 0; j < rlen + 2; j++)
+                snprintf(got + 2 * j, 3, "%02X", resp[j]);
+            print_error("%s %s line %u: expected %s, got %s\n", applet, variant, st->line, st->expect, got);
+            failures++;
+        }
+    }
+    transcript_free(&tr);
+    vt_card_free(&k);
+    if (failures)
+        fail_msg("%s %s: %u answers differ from the transcript", applet, variant, failures);
+}
+
+#define ONE(applet, ...)                                                      \
+    static void test_##applet(void **state)                                   \
+    {                                                                         \
+        (void)state;                                                          \
+        static const char *const caps[] = { __VA_ARGS__, NULL };              \
+        for (unsigned v = 0; v < sizeof variants / sizeof variants[0]; v++)   \
+            replay(#applet, variants[v], caps, #applet ".apdu");              \
+    }
+
+ONE(counter, "counter")
+ONE(objects, "objects")
+ONE(pinaes, "pinaes")
+ONE(libshare, "loyalty", "loyaltysrv", "shop")
+ONE(apdukit, "apdukit")
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_counter),
+        cmocka_unit_test(test_objects),
+        cmocka_unit_test(test_pinaes),
+        cmocka_unit_test(test_libshare),
+        cmocka_unit_test(test_apdukit),
+    };
+    /* `test_cap_engine_run counter` runs one applet */
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
