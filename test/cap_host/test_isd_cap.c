@@ -1,0 +1,411 @@
+/*
+ * test_isd_cap.c — the issuer security domain with Java Card CAP load files
+ * (loader/isd_gp.c), driven by the host side the tools use (tools/gp_host.c,
+ * tools/cap/cap_file.c) on cards made by `cardvm create`.
+ *
+ * Expected values come from the specifications and the shared material:
+ * package and applet AIDs and versions are the CAP files' own (the Header
+ * and Applet components, and the transcripts' @install lines), status words
+ * are GPCS 2.3.1's and the issue's (6A80 refused, 6985 missing import or
+ * package in use), and "nothing stored" is the card's free NVM and GET
+ * STATUS unchanged.
+ *
+ * argv[1] = the cardvm binary, argv[2] = the shared folder (exit 77 when
+ * absent). Optional argv[3..] = names of the tests to run (default: all).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "card.h"
+#include "cap_file.h"
+#include "gp_host.h"
+#include "tear.h"
+#include "testfiles.h"
+#include "transport.h"
+
+static const char *cardvm_bin;
+static char javacard_dir[1024], tmpdir[256], tmpl[512];
+
+/* ---- fixtures ---- */
+typedef struct fx {
+    char path[512];
+    transport *t;
+    gp_session gp;
+} fx;
+
+static void fx_reopen(fx *f)
+{
+    char err[256];
+    if (f->t) transport_close(f->t);
+    f->t = NULL;
+    if (transport_open_image(f->path, &f->t, err, sizeof err)) fail_msg("%s", err);
+    gp_init(&f->gp, f->t, NULL);
+}
+
+static void fx_open(fx *f, const char *name)
+{
+    memset(f, 0, sizeof *f);
+    snprintf(f->path, sizeof f->path, "%s/%s", tmpdir, name);
+    assert_int_equal(test_copy_file(tmpl, f->path), 0);
+    fx_reopen(f);
+}
+
+static void fx_close(fx *f)
+{
+    gp_close(&f->gp);
+    if (f->t) transport_close(f->t);
+    f->t = NULL;
+    unlink(f->path);
+}
+
+static chip *fx_chip(fx *f) { return card_chip(transport_card(f->t)); }
+
+static unsigned open_default(fx *f)
+{
+    gp_keys k;
+    uint16_t sw = 0;
+    gp_default_keys(&k);
+    if (gp_open(&f->gp, &k, 0x03, NULL, 0, &sw)) return 0xFFFF;
+    return f->gp.open ? 0x9000 : sw;
+}
+
+static void cap_of(const char *rel, capfile *c)
+{
+    char p[1200], err[400];
+    snprintf(p, sizeof p, "%s/applets/%s", javacard_dir, rel);
+    if (capfile_read(p, 0, c, err, sizeof err)) fail_msg("%s", err);
+}
+
+static unsigned load_cap(fx *f, const capfile *c)
+{
+    uint16_t sw = 0;
+    int blk;
+    if (gp_load_package(&f->gp, c->load_file, c->len, 1, &sw, &blk)) return 0xFFFF;
+    return sw;
+}
+
+static unsigned install_cap(fx *f, const capfile *c, unsigned applet, const uint8_t *instance, size_t il)
+{
+    static const uint8_t priv = 0;
+    gp_install_req r = {0x0C, c->pkg_aid, c->pkg_aid_len, c->applets[applet].aid, c->applets[applet].aid_len,
+                        instance, il, &priv, 1, NULL, 0};
+    uint16_t sw = 0;
+    if (gp_install_send(&f->gp, &r, &sw)) return 0xFFFF;
+    return sw;
+}
+
+static unsigned delete_aid(fx *f, const uint8_t *aid, size_t n, int related)
+{
+    uint16_t sw = 0;
+    if (gp_delete(&f->gp, aid, n, related, &sw)) return 0xFFFF;
+    return sw;
+}
+
+static void hexs(const uint8_t *b, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++) sprintf(out + 2 * i, "%02X", b[i]);
+    out[2 * n] = 0;
+}
+
+/* The card as GET STATUS and the NVM heap describe it. */
+static void card_summary(fx *f, char *out, size_t cap)
+{
+    static gp_entry e[64];
+    static const uint8_t cats[] = {0x40, 0x10};
+    chip_stats st;
+    chip_get_stats(fx_chip(f), &st);
+    snprintf(out, cap, "heap %u |", st.nvm_heap_free);
+    for (int c = 0; c < 2; c++) {
+        size_t n;
+        uint16_t sw;
+        assert_int_equal(gp_get_status(&f->gp, cats[c], e, 64, &n, &sw), 0);
+        assert_int_equal(sw, 0x9000);
+        for (size_t i = 0; i < n; i++) {
+            char a[40];
+            hexs(e[i].aid, e[i].aid_len, a);
+            snprintf(out + strlen(out), cap - strlen(out), " %s", a);
+        }
+    }
+}
+
+static int status_has(fx *f, uint8_t p1, const uint8_t *aid, size_t n, gp_entry *found)
+{
+    static gp_entry e[64];
+    size_t cnt;
+    uint16_t sw;
+    assert_int_equal(gp_get_status(&f->gp, p1, e, 64, &cnt, &sw), 0);
+    assert_int_equal(sw, 0x9000);
+    for (size_t i = 0; i < cnt; i++)
+        if (e[i].aid_len == n && !memcmp(e[i].aid, aid, n)) {
+            if (found) *found = e[i];
+            return 1;
+        }
+    return 0;
+}
+
+/* ---- tests ---- */
+
+/* INSTALL [for load] naming another AID than the Header's: the last LOAD
+ * block is refused (6A80) and nothing stays. */
+static void load_aid_mismatch_refused(void **st)
+{
+    (void)st;
+    fx f;
+    capfile c;
+    fx_open(&f, "mismatch.img");
+    cap_of("counter/jc222-nodebug/counter.cap", &c);
+    assert_int_equal(open_default(&f), 0x9000);
+    char before[4096], after[4096];
+    card_summary(&f, before, sizeof before);
+    uint8_t other[16];
+    memcpy(other, c.pkg_aid, c.pkg_aid_len);
+    other[c.pkg_aid_len - 1] ^= 0x01;
+    uint8_t d[64];
+    size_t n = 0;
+    uint16_t sw;
+    d[n++] = c.pkg_aid_len;
+    memcpy(d + n, other, c.pkg_aid_len);
+    n += c.pkg_aid_len;
+    d[n++] = 0; d[n++] = 0; d[n++] = 0; d[n++] = 0;
+    assert_int_equal(gp_cmd(&f.gp, 0x80, 0xE6, 0x02, 0x00, d, n, NULL, 0, NULL, &sw), 0);
+    assert_int_equal(sw, 0x9000);
+    /* LOAD blocks by hand (gp_load_package would name the Header's AID) */
+    uint8_t *lf = malloc(c.len + 4);
+    lf[0] = 0xC4; lf[1] = 0x82; lf[2] = (uint8_t)(c.len >> 8); lf[3] = (uint8_t)c.len;
+    memcpy(lf + 4, c.load_file, c.len);
+    size_t total = c.len + 4;
+    unsigned blk = 0;
+    for (size_t off = 0; off < total; off += 200, blk++) {
+        size_t m = total - off < 200 ? total - off : 200;
+        int last = off + m == total;
+        assert_int_equal(gp_cmd(&f.gp, 0x80, 0xE8, last ? 0x80 : 0x00, (uint8_t)blk, lf + off, m, NULL, 0, NULL, &sw), 0);
+        assert_int_equal(sw, last ? 0x6A80 : 0x9000);
+    }
+    free(lf);
+    card_summary(&f, after, sizeof after);
+    assert_string_equal(before, after);
+    capfile_free(&c);
+    fx_close(&f);
+}
+
+/* A client whose library is not on the card: 6985, nothing stored. */
+static void missing_import_refused(void **st)
+{
+    (void)st;
+    fx f;
+    capfile shop;
+    fx_open(&f, "noimport.img");
+    cap_of("libshare/jc305u3-nodebug/shop.cap", &shop);
+    assert_int_equal(open_default(&f), 0x9000);
+    char before[4096], after[4096];
+    card_summary(&f, before, sizeof before);
+    assert_int_equal(load_cap(&f, &shop), 0x6985);
+    card_summary(&f, after, sizeof after);
+    assert_string_equal(before, after);
+    capfile_free(&shop);
+    fx_close(&f);
+}
+
+/* Load and install counter; GET STATUS shows the package with its version
+ * and applet class, and the instance from it; SELECT answers 9000. */
+static void load_install_status_select(void **st)
+{
+    (void)st;
+    fx f;
+    capfile c;
+    fx_open(&f, "counter.img");
+    cap_of("counter/jc305u3/counter.cap", &c);
+    assert_int_equal(open_default(&f), 0x9000);
+    assert_int_equal(load_cap(&f, &c), 0x9000);
+    gp_entry e;
+    assert_true(status_has(&f, 0x10, c.pkg_aid, c.pkg_aid_len, &e));
+    assert_true(e.has_version);
+    assert_int_equal(e.version[0], 1);   /* the converter's "1.0" */
+    assert_int_equal(e.version[1], 0);
+    assert_int_equal(e.n_modules, 1);
+    assert_int_equal(e.modules[0][0], c.applets[0].aid_len);
+    assert_memory_equal(e.modules[0] + 1, c.applets[0].aid, c.applets[0].aid_len);
+    assert_int_equal(install_cap(&f, &c, 0, NULL, 0), 0x9000);
+    assert_true(status_has(&f, 0x40, c.applets[0].aid, c.applets[0].aid_len, &e));
+    assert_int_equal(e.state, 0x07);
+    assert_int_equal(e.elf_len, c.pkg_aid_len);
+    assert_memory_equal(e.elf, c.pkg_aid, c.pkg_aid_len);
+    /* a second instance under another AID (the JC bArray carries it to
+     * register()) */
+    uint8_t inst2[8];
+    memcpy(inst2, c.applets[0].aid, 8);
+    inst2[7] ^= 0x10;
+    assert_int_equal(install_cap(&f, &c, 0, inst2, 8), 0x9000);
+    assert_true(status_has(&f, 0x40, inst2, 8, NULL));
+    /* the counter transcript's first exchange after SELECT: counter 0,
+     * installs 2 (both instances), tshorts[0] 0 */
+    uint8_t rsp[300];
+    size_t rl;
+    uint16_t sw;
+    assert_int_equal(gp_select(&f.gp, inst2, 8, rsp, sizeof rsp, &rl, &sw), 0);
+    assert_int_equal(sw, 0x9000);
+    static const uint8_t get[] = {0x80, 0x11, 0x00, 0x00, 0x06};
+    assert_int_equal(gp_send(&f.gp, get, sizeof get, rsp, sizeof rsp, &rl, &sw), 0);
+    assert_int_equal(sw, 0x9000);
+    assert_int_equal(rl, 6);
+    static const uint8_t want[] = {0x00, 0x00, 0x00, 0x02, 0x00, 0x00};
+    assert_memory_equal(rsp, want, 6);
+    capfile_free(&c);
+    fx_close(&f);
+}
+
+/* Library, server, client load in order; the library cannot go while the
+ * others import it (6985); the client and server can, then the library. */
+static void library_in_use_not_deleted(void **st)
+{
+    (void)st;
+    fx f;
+    capfile lib, srv, cli;
+    fx_open(&f, "libshare.img");
+    cap_of("libshare/jc222/loyalty.cap", &lib);
+    cap_of("libshare/jc222/loyaltysrv.cap", &srv);
+    cap_of("libshare/jc222/shop.cap", &cli);
+    assert_int_equal(open_default(&f), 0x9000);
+    char before[4096], after[4096];
+    card_summary(&f, before, sizeof before);
+    assert_int_equal(load_cap(&f, &lib), 0x9000);
+    assert_int_equal(load_cap(&f, &srv), 0x9000);
+    assert_int_equal(load_cap(&f, &cli), 0x9000);
+    assert_int_equal(delete_aid(&f, lib.pkg_aid, lib.pkg_aid_len, 0), 0x6985);
+    assert_int_equal(delete_aid(&f, lib.pkg_aid, lib.pkg_aid_len, 1), 0x6985);
+    assert_true(status_has(&f, 0x20, lib.pkg_aid, lib.pkg_aid_len, NULL));
+    assert_int_equal(delete_aid(&f, cli.pkg_aid, cli.pkg_aid_len, 1), 0x9000);
+    assert_int_equal(delete_aid(&f, srv.pkg_aid, srv.pkg_aid_len, 1), 0x9000);
+    assert_int_equal(delete_aid(&f, lib.pkg_aid, lib.pkg_aid_len, 0), 0x9000);
+    card_summary(&f, after, sizeof after);
+    assert_string_equal(before, after);
+    capfile_free(&lib);
+    capfile_free(&srv);
+    capfile_free(&cli);
+    fx_close(&f);
+}
+
+/* ---- power cuts over CAP LOAD + INSTALL ---- */
+typedef struct tear_ctx {
+    fx f;
+    capfile c;
+    char before[4096];
+} tear_ctx;
+
+static void *tear_setup(void *arg)
+{
+    (void)arg;
+    tear_ctx *t = calloc(1, sizeof *t);
+    fx_open(&t->f, "tear.img");
+    cap_of("counter/jc222-nodebug/counter.cap", &t->c);
+    assert_int_equal(open_default(&t->f), 0x9000);
+    card_summary(&t->f, t->before, sizeof t->before);
+    return t;
+}
+static chip *tear_chip(void *ctx) { return fx_chip(&((tear_ctx *)ctx)->f); }
+static void tear_power(void *ctx) { transport_reset(((tear_ctx *)ctx)->f.t, 1); }
+static void tear_teardown(void *ctx)
+{
+    tear_ctx *t = ctx;
+    capfile_free(&t->c);
+    fx_close(&t->f);
+    free(t);
+}
+
+static int tear_run(void *ctx)
+{
+    tear_ctx *t = ctx;
+    if (load_cap(&t->f, &t->c) != 0x9000) return 1;
+    return install_cap(&t->f, &t->c, 0, NULL, 0) == 0x9000 ? 0 : 1;
+}
+
+/* Reopen the image: nothing, the package alone, or package and instance;
+ * never half a package. Whatever state, finishing the job works and the
+ * applet answers. */
+static int tear_check(void *ctx, uint32_t cut)
+{
+    tear_ctx *t = ctx;
+    fx_reopen(&t->f);
+    if (open_default(&t->f) != 0x9000) return 1;
+    int loaded = status_has(&t->f, 0x20, t->c.pkg_aid, t->c.pkg_aid_len, NULL);
+    int installed = status_has(&t->f, 0x40, t->c.applets[0].aid, t->c.applets[0].aid_len, NULL);
+    if (cut == 0 && !installed) return 2;
+    if (installed && !loaded) return 3;
+    if (!loaded) {
+        char now[4096];
+        card_summary(&t->f, now, sizeof now);
+        if (strcmp(now, t->before) != 0) {
+            fprintf(stderr, "cut %u:\n before %s\n now    %s\n", cut, t->before, now);
+            return 4;
+        }
+        if (load_cap(&t->f, &t->c) != 0x9000) return 5;
+    }
+    if (!installed && install_cap(&t->f, &t->c, 0, NULL, 0) != 0x9000) return 6;
+    uint8_t rsp[300];
+    size_t rl;
+    uint16_t sw;
+    if (gp_select(&t->f.gp, t->c.applets[0].aid, t->c.applets[0].aid_len, rsp, sizeof rsp, &rl, &sw) ||
+        sw != 0x9000)
+        return 7;
+    static const uint8_t get[] = {0x80, 0x11, 0x00, 0x00, 0x06};
+    static const uint8_t want[] = {0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x90, 0x00};
+    if (transport_transmit(t->f.t, get, sizeof get, rsp, sizeof rsp, &rl) || rl != 8 || memcmp(rsp, want, 8))
+        return 8;
+    return 0;
+}
+
+static void tear_cap_load_install(void **st)
+{
+    (void)st;
+    tear_scenario sc = {"CAP LOAD+INSTALL", tear_setup, tear_chip, tear_run, tear_power, tear_check, tear_teardown};
+    uint32_t writes = tear_sweep(&sc, NULL);
+    print_message("CAP LOAD+INSTALL: %u write indexes\n", writes);
+    assert_true(writes > 0);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: test_isd_cap CARDVM SHARED_DIR [TEST...]\n");
+        return 2;
+    }
+    cardvm_bin = argv[1];
+    snprintf(javacard_dir, sizeof javacard_dir, "%s/javacard", argv[2]);
+    struct stat sb;
+    if (stat(javacard_dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        printf("SKIP: %s not found (the shared Java Card test material is not beside this clone)\n", javacard_dir);
+        return 77;
+    }
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/cardvm-test-isd-cap-XXXXXX");
+    if (!mkdtemp(tmpdir)) return 1;
+    snprintf(tmpl, sizeof tmpl, "%s/template.img", tmpdir);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "'%s' create '%s' --quiet", cardvm_bin, tmpl);
+    if (system(cmd) != 0) return 1;
+    const struct CMUnitTest all[] = {
+        cmocka_unit_test(load_aid_mismatch_refused),
+        cmocka_unit_test(missing_import_refused),
+        cmocka_unit_test(load_install_status_select),
+        cmocka_unit_test(library_in_use_not_deleted),
+        cmocka_unit_test(tear_cap_load_install),
+    };
+    struct CMUnitTest chosen[sizeof all / sizeof all[0]];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        int want = argc == 3;
+        for (int a = 3; a < argc; a++)
+            if (!strcmp(argv[a], all[i].name)) want = 1;
+        if (want) chosen[n++] = all[i];
+    }
+    int rc = _cmocka_run_group_tests("isd_cap", chosen, n, NULL, NULL);
+    unlink(tmpl);
+    rmdir(tmpdir);
+    return rc;
+}
