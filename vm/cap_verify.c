@@ -74,9 +74,11 @@ int cv_decode_type(const cv_desc *d, uint16_t type_offset, cv_sig *out)
         return -1;
     const uint8_t *p = d->types + type_offset + 1;
     uint8_t seq[CV_MAX_PARAMS + 1];
+    uint16_t cls[CV_MAX_PARAMS + 1];
     unsigned count = 0;
     for (unsigned i = 0; i < n;) {
         unsigned t = nibble(p, i++);
+        uint16_t k = CV_CLS_ANY;
         switch (t) {
         case CVT_VOID: case CVT_BOOL: case CVT_BYTE: case CVT_SHORT: case CVT_INT:
         case CVT_ABOOL: case CVT_ABYTE: case CVT_ASHORT: case CVT_AINT:
@@ -84,13 +86,15 @@ int cv_decode_type(const cv_desc *d, uint16_t type_offset, cv_sig *out)
         case CVT_REF: case CVT_AREF:
             if (i + 4 > n)
                 return -1;
-            i += 4;     /* the class_ref: types are checked by kind */
+            k = (uint16_t)(nibble(p, i) << 12 | nibble(p, i + 1) << 8 | nibble(p, i + 2) << 4 | nibble(p, i + 3));
+            i += 4;
             break;
         default:
             return -1;
         }
         if (count > CV_MAX_PARAMS)
             return -1;
+        cls[count] = k;
         seq[count++] = (uint8_t)t;
     }
     /* A padding nibble, when n is odd, must be 0. */
@@ -98,31 +102,39 @@ int cv_decode_type(const cv_desc *d, uint16_t type_offset, cv_sig *out)
         return -1;
     out->nparams = (uint8_t)(count - 1);
     memcpy(out->params, seq, count - 1);
+    memcpy(out->pcls, cls, (count - 1) * sizeof cls[0]);
     out->ret = seq[count - 1];
+    out->rcls = cls[count - 1];
     for (unsigned i = 0; i + 1 < count; i++)
         if (seq[i] == CVT_VOID)
             return -1;
     return 0;
 }
 
-/* JVM descriptor ("(S[B)V" or "[B") of the API tables. */
-static int jvm_type(const char **s)
+/* JVM descriptor ("(S[B)V" or "[B") of the API tables. A class type's
+ * name is left in *name / *name_len (element class for arrays). */
+static int jvm_type(const char **s, const char **name, size_t *name_len)
 {
     const char *p = *s;
     int t;
+    *name = NULL;
+    *name_len = 0;
     switch (*p) {
     case 'V': t = CVT_VOID; p++; break;
     case 'Z': t = CVT_BOOL; p++; break;
     case 'B': t = CVT_BYTE; p++; break;
     case 'S': t = CVT_SHORT; p++; break;
     case 'I': t = CVT_INT; p++; break;
-    case 'L':
-        p = strchr(p, ';');
-        if (!p)
+    case 'L': {
+        const char *e = strchr(p, ';');
+        if (!e)
             return -1;
-        p++;
+        *name = p + 1;
+        *name_len = (size_t)(e - p - 1);
+        p = e + 1;
         t = CVT_REF;
         break;
+    }
     case '[':
         p++;
         switch (*p) {
@@ -132,8 +144,13 @@ static int jvm_type(const char **s)
         case 'I': t = CVT_AINT; p++; break;
         case 'L': case '[': {
             const char *q = p;
-            if (jvm_type(&q) < 0)
+            int et = jvm_type(&q, name, name_len);
+            if (et < 0)
                 return -1;
+            if (et != CVT_REF) {     /* arrays of arrays: no class */
+                *name = NULL;
+                *name_len = 0;
+            }
             p = q;
             t = CVT_AREF;
             break;
@@ -148,36 +165,7 @@ static int jvm_type(const char **s)
     return t;
 }
 
-static int jvm_sig(const char *desc, cv_sig *out)
-{
-    memset(out, 0, sizeof *out);
-    if (!desc)
-        return -1;
-    const char *p = desc;
-    if (*p != '(') {
-        int t = jvm_type(&p);
-        if (t < 0 || *p)
-            return -1;
-        out->ret = (uint8_t)t;
-        return 0;
-    }
-    p++;
-    while (*p && *p != ')') {
-        int t = jvm_type(&p);
-        if (t < 0 || t == CVT_VOID || out->nparams >= CV_MAX_PARAMS)
-            return -1;
-        out->params[out->nparams++] = (uint8_t)t;
-    }
-    if (*p != ')')
-        return -1;
-    p++;
-    int t = jvm_type(&p);
-    if (t < 0 || *p)
-        return -1;
-    out->ret = (uint8_t)t;
-    return 0;
-}
-
+/* Same kinds (classes are compared through the hierarchy, not here). */
 static int sig_equal(const cv_sig *a, const cv_sig *b)
 {
     return a->nparams == b->nparams && a->ret == b->ret &&
@@ -342,6 +330,7 @@ static int field_type(const cv_desc *d, const uint8_t *f, cv_sig *out)
         if (k < CVT_BOOL || k > CVT_INT)
             return -1;
         out->ret = (uint8_t)k;
+        out->rcls = CV_CLS_ANY;
         return 0;
     }
     if (cv_decode_type(d, t, out) != 0 || out->nparams != 0 || out->ret == CVT_VOID)
@@ -480,6 +469,274 @@ int cv_class_kind(cv_ctx *c, uint16_t ref)
     return (e.user->access & CV_ACC_CINTERFACE) ? 1 : 0;
 }
 
+/* ---- the class hierarchy ---- */
+
+/* A class wherever it lives: in the verified package (ref = class offset),
+ * in the API (api), or in an imported library (imp, ref = its offset). */
+typedef struct cv_node {
+    int kind;                 /* NODE_* */
+    uint16_t ref;
+    const jc_api_class *api;
+    int imp;
+} cv_node;
+enum { NODE_OURS = 1, NODE_API = 2, NODE_LIB = 3 };
+
+static int node_of(cv_ctx *c, uint16_t ref, cv_node *n)
+{
+    memset(n, 0, sizeof *n);
+    if (ref == CV_CLS_ANY)
+        return -1;
+    if (!CAP_REF_EXTERNAL(ref)) {
+        if (!cap_class_at(c->v, ref))
+            return -1;
+        n->kind = NODE_OURS;
+        n->ref = ref;
+        return 0;
+    }
+    cv_ext x;
+    if (ext_resolve(c, CAP_REF_PKG_TOKEN(ref), CAP_REF_CLASS_TOKEN(ref), &x) != 0 || x.unresolved)
+        return -1;
+    if (x.api) {
+        n->kind = NODE_API;
+        n->api = x.api;
+        return 0;
+    }
+    n->kind = NODE_LIB;
+    n->imp = (int)(x.imp - c->imports);
+    n->ref = x.user->this_ref;
+    return 0;
+}
+
+static int node_super(cv_ctx *c, const cv_node *n, cv_node *out)
+{
+    cv_node r;
+    memset(&r, 0, sizeof r);
+    if (n->kind == NODE_OURS) {
+        const cap_class *k = cap_class_at(c->v, n->ref);
+        if (!k || (k->flags & CAP_ACC_INTERFACE) || k->super_ref == 0xFFFF)
+            return -1;
+        if (node_of(c, k->super_ref, &r) != 0)
+            return -1;
+    } else if (n->kind == NODE_API) {
+        if (!n->api->super_name)
+            return -1;
+        r.kind = NODE_API;
+        r.api = api_class_by_name(c->env, n->api->super_name);
+        if (!r.api)
+            return -1;
+    } else if (n->kind == NODE_LIB) {
+        const cap_view *lv = c->imports[n->imp].user;
+        const cap_class *k = cap_class_at(lv, n->ref);
+        if (!k || (k->flags & CAP_ACC_INTERFACE))
+            return -1;
+        uint16_t s = k->super_ref;
+        if (!CAP_REF_EXTERNAL(s)) {
+            r.kind = NODE_LIB;
+            r.imp = n->imp;
+            r.ref = s;
+        } else {
+            /* The library's own import: followed into the API only. */
+            uint8_t pt = CAP_REF_PKG_TOKEN(s);
+            if (pt >= lv->import_count)
+                return -1;
+            const jc_api_package *p = api_find(c->env, lv->imports[pt].aid.b, lv->imports[pt].aid.len);
+            r.kind = NODE_API;
+            r.api = p ? api_class(p, CAP_REF_CLASS_TOKEN(s)) : NULL;
+            if (!r.api)
+                return -1;
+        }
+    } else {
+        return -1;
+    }
+    *out = r;
+    return 0;
+}
+
+static int node_eq(const cv_node *a, const cv_node *b)
+{
+    if (a->kind != b->kind)
+        return 0;
+    if (a->kind == NODE_API)
+        return a->api == b->api;
+    return a->ref == b->ref && (a->kind != NODE_LIB || a->imp == b->imp);
+}
+
+static int node_is_interface(cv_ctx *c, const cv_node *n)
+{
+    if (n->kind == NODE_API)
+        return (n->api->flags & API_ACC_INTERFACE) != 0;
+    const cap_class *k = cap_class_at(n->kind == NODE_OURS ? c->v : c->imports[n->imp].user, n->ref);
+    return k && (k->flags & CAP_ACC_INTERFACE);
+}
+
+static int node_is_object(const cv_node *n)
+{
+    return n->kind == NODE_API && strcmp(n->api->name, "java/lang/Object") == 0;
+}
+
+/* The class_ref by which the verified package names an API class: through
+ * the import of the API package holding it. CV_CLS_ANY when not imported. */
+static uint16_t api_class_ref(cv_ctx *c, const jc_api_class *k)
+{
+    for (unsigned pi = 0; c->env && pi < c->env->api_count; pi++) {
+        const jc_api_package *p = &c->env->api[pi];
+        if (k < p->classes || k >= p->classes + p->class_count)
+            continue;
+        for (unsigned i = 0; i < c->v->import_count; i++)
+            if (c->imports[i].api == p)
+                return (uint16_t)(0x8000u | i << 8 | k->token);
+    }
+    return CV_CLS_ANY;
+}
+
+static uint16_t node_to_ref(cv_ctx *c, const cv_node *n)
+{
+    if (n->kind == NODE_OURS)
+        return n->ref;
+    if (n->kind == NODE_API)
+        return api_class_ref(c, n->api);
+    if (n->kind == NODE_LIB) {
+        const cv_dclass *k = desc_class_by_ref(&c->imports[n->imp].user_desc, n->ref);
+        if (k)
+            return (uint16_t)(0x8000u | (unsigned)n->imp << 8 | k->token);
+    }
+    return CV_CLS_ANY;
+}
+
+/* An import the card does not have (host flag only): nothing to check. */
+static int ref_unresolved(cv_ctx *c, uint16_t ref)
+{
+    if (ref == CV_CLS_ANY || !CAP_REF_EXTERNAL(ref))
+        return 0;
+    uint8_t pt = CAP_REF_PKG_TOKEN(ref);
+    return pt < c->v->import_count && !c->imports[pt].api && !c->imports[pt].user &&
+           (c->flags & CAP_VERIFY_UNRESOLVED_IMPORTS_OK);
+}
+
+int cv_assignable_class(cv_ctx *c, uint16_t from, uint16_t to)
+{
+    if (to == CV_CLS_ANY)
+        return 1;
+    if (ref_unresolved(c, to) || ref_unresolved(c, from))
+        return 1;
+    cv_node tn, fn;
+    if (node_of(c, to, &tn) != 0)
+        return 0;
+    if (node_is_interface(c, &tn) || node_is_object(&tn))
+        return 1;
+    if (from == CV_CLS_ANY || node_of(c, from, &fn) != 0)
+        return 0;
+    for (unsigned depth = 0; depth < 64; depth++) {
+        if (node_eq(&fn, &tn))
+            return 1;
+        if (node_super(c, &fn, &fn) != 0)
+            return 0;
+    }
+    return 0;
+}
+
+uint16_t cv_lub_class(cv_ctx *c, uint16_t a, uint16_t b)
+{
+    if (a == b)
+        return a;
+    if (a == CV_CLS_ANY || b == CV_CLS_ANY)
+        return CV_CLS_ANY;
+    if (cv_assignable_class(c, a, b))
+        return b;
+    if (cv_assignable_class(c, b, a))
+        return a;
+    cv_node n;
+    if (node_of(c, a, &n) != 0)
+        return CV_CLS_ANY;
+    for (unsigned depth = 0; depth < 64 && node_super(c, &n, &n) == 0; depth++) {
+        uint16_t r = node_to_ref(c, &n);
+        if (r != CV_CLS_ANY && cv_assignable_class(c, b, r))
+            return r;
+    }
+    return CV_CLS_ANY;
+}
+
+/* A JVM descriptor of the API tables, classes named in our encoding. */
+static int jvm_sig(cv_ctx *c, const char *desc, cv_sig *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!desc)
+        return -1;
+    const char *p = desc, *name;
+    size_t nl;
+    char buf[128];
+#define CLASS_OF(dst)                                                   \
+    do {                                                                \
+        (dst) = CV_CLS_ANY;                                             \
+        if (name && nl < sizeof buf) {                                  \
+            memcpy(buf, name, nl);                                      \
+            buf[nl] = 0;                                                \
+            const jc_api_class *k_ = api_class_by_name(c->env, buf);   \
+            if (k_)                                                     \
+                (dst) = api_class_ref(c, k_);                           \
+        }                                                               \
+    } while (0)
+    if (*p != '(') {
+        int t = jvm_type(&p, &name, &nl);
+        if (t < 0 || *p)
+            return -1;
+        out->ret = (uint8_t)t;
+        CLASS_OF(out->rcls);
+        return 0;
+    }
+    p++;
+    while (*p && *p != ')') {
+        int t = jvm_type(&p, &name, &nl);
+        if (t < 0 || t == CVT_VOID || out->nparams >= CV_MAX_PARAMS)
+            return -1;
+        CLASS_OF(out->pcls[out->nparams]);
+        out->params[out->nparams++] = (uint8_t)t;
+    }
+    if (*p != ')')
+        return -1;
+    p++;
+    int t = jvm_type(&p, &name, &nl);
+    if (t < 0 || *p)
+        return -1;
+    out->ret = (uint8_t)t;
+    CLASS_OF(out->rcls);
+#undef CLASS_OF
+    return 0;
+}
+
+/* A library's type (class_refs in the library's encoding) into ours. */
+static uint16_t lib_ref_to_ours(cv_ctx *c, int imp, uint16_t lref)
+{
+    if (lref == CV_CLS_ANY)
+        return CV_CLS_ANY;
+    cv_node n;
+    memset(&n, 0, sizeof n);
+    if (!CAP_REF_EXTERNAL(lref)) {
+        n.kind = NODE_LIB;
+        n.imp = imp;
+        n.ref = lref;
+        return node_to_ref(c, &n);
+    }
+    const cap_view *lv = c->imports[imp].user;
+    uint8_t pt = CAP_REF_PKG_TOKEN(lref);
+    if (pt >= lv->import_count)
+        return CV_CLS_ANY;
+    const jc_api_package *p = api_find(c->env, lv->imports[pt].aid.b, lv->imports[pt].aid.len);
+    const jc_api_class *k = p ? api_class(p, CAP_REF_CLASS_TOKEN(lref)) : NULL;
+    return k ? api_class_ref(c, k) : CV_CLS_ANY;
+}
+
+static int lib_type(cv_ctx *c, const cv_import *imp, uint16_t type_offset, cv_sig *out)
+{
+    if (cv_decode_type(&imp->user_desc, type_offset, out) != 0)
+        return -1;
+    int i = (int)(imp - c->imports);
+    for (unsigned k = 0; k < out->nparams; k++)
+        out->pcls[k] = lib_ref_to_ours(c, i, out->pcls[k]);
+    out->rcls = lib_ref_to_ours(c, i, out->rcls);
+    return 0;
+}
+
 int cv_interface_method(cv_ctx *c, uint16_t ref, uint8_t token, cv_sig *out)
 {
     if (!CAP_REF_EXTERNAL(ref)) {
@@ -498,12 +755,12 @@ int cv_interface_method(cv_ctx *c, uint16_t ref, uint8_t token, cv_sig *out)
         const jc_api_method *m = api_method(e.api, token, JC_VIRTUAL_METHOD);
         if (!m)
             return -1;
-        return jvm_sig(m->desc, out) == 0 ? 0 : -1;
+        return jvm_sig(c, m->desc, out) == 0 ? 0 : -1;
     }
     const cv_method *m = desc_method(&e.imp->user_desc, e.user, token, 0);
     if (!m)
         return -1;
-    return cv_decode_type(&e.imp->user_desc, m->type_offset, out) == 0 ? 0 : -1;
+    return lib_type(c, e.imp, m->type_offset, out) == 0 ? 0 : -1;
 }
 
 /* ---- imports ---- */
@@ -786,6 +1043,14 @@ static int check_classes(cv_ctx *c)
     return 0;
 }
 
+static int lib_field_type(cv_ctx *c, const cv_import *imp, const uint8_t *f, cv_sig *out)
+{
+    if (field_type(&imp->user_desc, f, out) != 0)
+        return -1;
+    out->rcls = lib_ref_to_ours(c, (int)(imp - c->imports), out->rcls);
+    return 0;
+}
+
 /* ---- constant pool ---- */
 
 /* The authoritative type of a CP member entry (not the one the CAP's own
@@ -826,14 +1091,14 @@ static int cp_member(cv_ctx *c, unsigned i, cv_sig *out, const char **why)
                     *why = "no such instance field in the API class";
                     return -1;
                 }
-                return jvm_sig(f->desc, out) == 0 ? 0 : -1;
+                return jvm_sig(c, f->desc, out) == 0 ? 0 : -1;
             }
             const uint8_t *f = desc_field(x.user, token, 0);
             if (!f || !(f[1] & (CV_ACC_PUBLIC | CV_ACC_PROTECTED))) {
                 *why = "no such instance field in the library class";
                 return -1;
             }
-            return field_type(&x.imp->user_desc, f, out) == 0 ? 0 : -1;
+            return lib_field_type(c, x.imp, f, out);
         }
         /* Virtual or super method: the token resolves in the class or,
          * inherited, a superclass. A super call starts at the superclass. */
@@ -872,7 +1137,7 @@ static int cp_member(cv_ctx *c, unsigned i, cv_sig *out, const char **why)
                     *why = "no such virtual method in the API class";
                     return -1;
                 }
-                return jvm_sig(m->desc, out) == 0 ? 0 : -1;
+                return jvm_sig(c, m->desc, out) == 0 ? 0 : -1;
             }
             /* A library class: its own methods (inherited tokens from
              * the library's supers are not followed here). */
@@ -881,7 +1146,7 @@ static int cp_member(cv_ctx *c, unsigned i, cv_sig *out, const char **why)
                 *why = "no such virtual method in the library class";
                 return -1;
             }
-            return cv_decode_type(&x.imp->user_desc, m->type_offset, out) == 0 ? 0 : -1;
+            return lib_type(c, x.imp, m->type_offset, out) == 0 ? 0 : -1;
         }
         *why = "no such virtual method";
         return -1;
@@ -931,7 +1196,7 @@ static int cp_member(cv_ctx *c, unsigned i, cv_sig *out, const char **why)
                 *why = "no such static field in the API class";
                 return -1;
             }
-            return jvm_sig(f->desc, out) == 0 ? 0 : -1;
+            return jvm_sig(c, f->desc, out) == 0 ? 0 : -1;
         }
         const jc_api_method *m = api_method(x.api, token, JC_STATIC_METHOD);
         if (!m)
@@ -940,7 +1205,7 @@ static int cp_member(cv_ctx *c, unsigned i, cv_sig *out, const char **why)
             *why = "no such static method or constructor in the API class";
             return -1;
         }
-        return jvm_sig(m->desc, out) == 0 ? 0 : -1;
+        return jvm_sig(c, m->desc, out) == 0 ? 0 : -1;
     }
     const cv_desc *ud = &x.imp->user_desc;
     if (tag == CAP_CP_STATIC_FIELDREF) {
@@ -949,13 +1214,13 @@ static int cp_member(cv_ctx *c, unsigned i, cv_sig *out, const char **why)
             *why = "no such static field in the library class";
             return -1;
         }
-        return field_type(ud, f, out) == 0 ? 0 : -1;
+        return lib_field_type(c, x.imp, f, out);
     }
     for (unsigned j = 0; j < x.user->method_count; j++) {
         const cv_method *m = &ud->methods[x.user->first_method + j];
         if (m->token == token && (m->access & (CV_ACC_STATIC | CV_ACC_INIT)) &&
             (m->access & (CV_ACC_PUBLIC | CV_ACC_PROTECTED)))
-            return cv_decode_type(ud, m->type_offset, out) == 0 ? 0 : -1;
+            return lib_type(c, x.imp, m->type_offset, out) == 0 ? 0 : -1;
     }
     *why = "no such static method in the library class";
     return -1;
@@ -1001,7 +1266,9 @@ static int check_constant_pool(cv_ctx *c)
          * bytecode is checked against the claim. */
         if (r == 0 && !sig_equal(&have, &want))
             return cv_fail(c, CAP_ConstantPool, off, "entry %u: type differs from the member it names", i);
-        c->cp_sigs[i] = have;
+        /* The bytecode is typed by the member itself (its classes in our
+         * encoding), the CAP's own claim only for unresolved imports. */
+        c->cp_sigs[i] = r == 0 ? want : have;
         c->cp_known[i] = 1;
     }
     return 0;

@@ -22,20 +22,28 @@
 
 #define OP_INVOKEINTERFACE 0x8E
 
-/* Stack and local types. */
+/* Stack and local types: a kind in the low byte and, for references and
+ * reference arrays, a class_ref above it (CV_CLS_ANY: any class). Kinds
+ * without a class always carry 0, so they compare as plain values. */
+typedef uint32_t vt;
 enum {
     T_TOP = 0,     /* unusable (uninitialised local, merged conflict) */
     T_SHORT,       /* boolean, byte, short */
     T_NULL,
-    T_REF,         /* any reference */
+    T_REF,         /* an object of a class */
     T_ABYTE,       /* byte[] or boolean[] */
     T_ASHORT,
-    T_AREF,
+    T_AREF,        /* array of references of a class */
 };
+#define VT(k, cls) ((vt)(k) | (vt)(cls) << 8)
+#define VK(t) ((uint8_t)((t) & 0xFF))
+#define VC(t) ((uint16_t)((t) >> 8))
 
-static int is_ref(uint8_t t) { return t >= T_NULL; }
+static int is_ref(vt t) { return VK(t) >= T_NULL; }
+static int is_array(vt t) { return VK(t) == T_ABYTE || VK(t) == T_ASHORT || VK(t) == T_AREF; }
 
-static uint8_t kind_to_t(uint8_t k)
+/* The stack kind of a declared type kind (T_TOP for int and void). */
+static uint8_t kind_of(uint8_t k)
 {
     switch (k) {
     case CVT_BOOL: case CVT_BYTE: case CVT_SHORT: return T_SHORT;
@@ -47,19 +55,34 @@ static uint8_t kind_to_t(uint8_t k)
     }
 }
 
-/* May a value of type t go where the declared type k is wanted? */
-static int assignable(uint8_t t, uint8_t k)
+static vt type_of(uint8_t k, uint16_t cls)
 {
-    uint8_t want = kind_to_t(k);
+    uint8_t t = kind_of(k);
+    return (t == T_REF || t == T_AREF) ? VT(t, cls) : (vt)t;
+}
+
+/* May a value of type t go where the declared type (k, cls) is wanted? */
+static int assignable(cv_ctx *c, vt t, uint8_t k, uint16_t cls)
+{
+    uint8_t want = kind_of(k);
     switch (want) {
     case T_SHORT: return t == T_SHORT;
-    case T_REF: return is_ref(t);
-    case T_ABYTE: case T_ASHORT: case T_AREF: return t == T_NULL || t == want;
+    case T_REF:
+        if (t == T_NULL)
+            return 1;
+        if (VK(t) == T_REF)
+            return cv_assignable_class(c, VC(t), cls);
+        /* An array is an Object (and nothing more specific). */
+        return is_array(t) && cv_assignable_class(c, CV_CLS_ANY, cls);
+    case T_ABYTE: case T_ASHORT: return t == T_NULL || t == want;
+    case T_AREF:
+        return t == T_NULL || (VK(t) == T_AREF && cv_assignable_class(c, VC(t), cls));
     default: return 0;
     }
 }
 
-static uint8_t merge_ref(uint8_t a, uint8_t b)
+/* Two references meeting: their common type. */
+static vt merge_ref(cv_ctx *c, vt a, vt b)
 {
     if (a == b)
         return a;
@@ -67,13 +90,15 @@ static uint8_t merge_ref(uint8_t a, uint8_t b)
         return b;
     if (b == T_NULL)
         return a;
-    return T_REF;
+    if (VK(a) == VK(b) && (VK(a) == T_REF || VK(a) == T_AREF))
+        return VT(VK(a), cv_lub_class(c, VC(a), VC(b)));
+    return VT(T_REF, CV_CLS_ANY);
 }
 
 typedef struct frame {
     uint16_t sp;
-    uint8_t *stack;   /* max_stack */
-    uint8_t *locals;  /* nlocals */
+    vt *stack;        /* max_stack */
+    vt *locals;       /* nlocals */
 } frame;
 
 typedef struct mctx {
@@ -88,7 +113,7 @@ typedef struct mctx {
     uint8_t *start;             /* 1 at each instruction start */
     uint16_t *block;            /* block index at a block start, else 0xFFFF */
     uint32_t nblocks;
-    uint8_t *states;            /* nblocks x (2 + max_stack + nlocals) */
+    vt *states;                 /* nblocks x (1 + max_stack + nlocals): sp, stack, locals */
     uint8_t *seen;              /* block has a state */
     uint32_t *work;
     uint32_t nwork;
@@ -98,53 +123,52 @@ typedef struct mctx {
 
 #define FAIL(pc, ...) return cv_fail_code(x->c, x->m, (pc), __VA_ARGS__)
 
-static size_t state_size(const mctx *x) { return 2u + x->max_stack + x->nlocals; }
+static size_t state_size(const mctx *x) { return 1u + x->max_stack + x->nlocals; }
 
-static uint8_t *state_of(const mctx *x, uint32_t b) { return x->states + (size_t)b * state_size(x); }
+static vt *state_of(const mctx *x, uint32_t b) { return x->states + (size_t)b * state_size(x); }
 
 static void load_state(const mctx *x, uint32_t b, frame *f)
 {
-    const uint8_t *s = state_of(x, b);
-    f->sp = (uint16_t)(s[0] | s[1] << 8);
-    memcpy(f->stack, s + 2, x->max_stack);
-    memcpy(f->locals, s + 2 + x->max_stack, x->nlocals);
+    const vt *s = state_of(x, b);
+    f->sp = (uint16_t)s[0];
+    memcpy(f->stack, s + 1, x->max_stack * sizeof(vt));
+    memcpy(f->locals, s + 1 + x->max_stack, x->nlocals * sizeof(vt));
 }
 
 /* Merge frame f into the state at block b; queue b when it changed. */
 static int merge_into(mctx *x, uint32_t pc_from, uint32_t target, const frame *f)
 {
     uint32_t b = x->block[target];
-    uint8_t *s = state_of(x, b);
+    vt *s = state_of(x, b);
     int changed = 0;
     if (!x->seen[b]) {
-        s[0] = (uint8_t)f->sp;
-        s[1] = (uint8_t)(f->sp >> 8);
-        memcpy(s + 2, f->stack, x->max_stack);
-        memcpy(s + 2 + x->max_stack, f->locals, x->nlocals);
+        s[0] = f->sp;
+        memcpy(s + 1, f->stack, x->max_stack * sizeof(vt));
+        memcpy(s + 1 + x->max_stack, f->locals, x->nlocals * sizeof(vt));
         x->seen[b] = 1;
         changed = 1;
     } else {
-        uint16_t sp = (uint16_t)(s[0] | s[1] << 8);
+        uint16_t sp = (uint16_t)s[0];
         if (sp != f->sp)
             FAIL(pc_from, "stack height %u meets height %u at pc %u", f->sp, sp, target);
         for (unsigned i = 0; i < sp; i++) {
-            uint8_t a = s[2 + i], bb = f->stack[i];
+            vt a = s[1 + i], bb = f->stack[i];
             if (a == bb)
                 continue;
             if (!is_ref(a) || !is_ref(bb))
                 FAIL(pc_from, "stack word %u: a short meets a reference at pc %u", i, target);
-            uint8_t m = merge_ref(a, bb);
+            vt m = merge_ref(x->c, a, bb);
             if (m != a) {
-                s[2 + i] = m;
+                s[1 + i] = m;
                 changed = 1;
             }
         }
-        uint8_t *l = s + 2 + x->max_stack;
+        vt *l = s + 1 + x->max_stack;
         for (unsigned i = 0; i < x->nlocals; i++) {
-            uint8_t a = l[i], bb = f->locals[i];
+            vt a = l[i], bb = f->locals[i];
             if (a == bb || a == T_TOP)
                 continue;
-            uint8_t m = (is_ref(a) && is_ref(bb)) ? merge_ref(a, bb) : T_TOP;
+            vt m = (is_ref(a) && is_ref(bb)) ? merge_ref(x->c, a, bb) : (vt)T_TOP;
             if (m != a) {
                 l[i] = m;
                 changed = 1;
@@ -296,7 +320,7 @@ static int linear_pass(mctx *x)
 
 /* ---- dataflow ---- */
 
-static int pop(mctx *x, frame *f, uint32_t pc, uint8_t *t)
+static int pop(mctx *x, frame *f, uint32_t pc, vt *t)
 {
     if (f->sp == 0)
         FAIL(pc, "stack underflow");
@@ -304,7 +328,7 @@ static int pop(mctx *x, frame *f, uint32_t pc, uint8_t *t)
     return 0;
 }
 
-static int push(mctx *x, frame *f, uint32_t pc, uint8_t t)
+static int push(mctx *x, frame *f, uint32_t pc, vt t)
 {
     if (f->sp >= x->max_stack)
         FAIL(pc, "stack overflow (max_stack %u)", x->max_stack);
@@ -314,12 +338,12 @@ static int push(mctx *x, frame *f, uint32_t pc, uint8_t t)
 
 #define POP(t) do { if (pop(x, f, pc, &(t))) return VM_ERR_VERIFY; } while (0)
 #define PUSH(t) do { if (push(x, f, pc, (t))) return VM_ERR_VERIFY; } while (0)
-#define POP_SHORT() do { uint8_t t_; POP(t_); if (t_ != T_SHORT) FAIL(pc, "a short is needed, the stack holds a %s", tname(t_)); } while (0)
+#define POP_SHORT() do { vt t_; POP(t_); if (t_ != T_SHORT) FAIL(pc, "a short is needed, the stack holds a %s", tname(t_)); } while (0)
 #define POP_REF(var) do { POP(var); if (!is_ref(var)) FAIL(pc, "a reference is needed, the stack holds a %s", tname(var)); } while (0)
 
-static const char *tname(uint8_t t)
+static const char *tname(vt t)
 {
-    switch (t) {
+    switch (VK(t)) {
     case T_SHORT: return "short";
     case T_NULL: return "null";
     case T_REF: return "reference";
@@ -337,11 +361,12 @@ static int local_index(mctx *x, uint32_t pc, unsigned i)
     return 0;
 }
 
-static int pop_array(mctx *x, frame *f, uint32_t pc, uint8_t want)
+static int pop_array(mctx *x, frame *f, uint32_t pc, uint8_t want, vt *got)
 {
-    uint8_t t;
+    vt t;
     POP(t);
-    if (t != T_NULL && t != want)
+    *got = t;
+    if (t != T_NULL && VK(t) != want)
         FAIL(pc, "a %s is needed, the stack holds a %s", tname(want), tname(t));
     return 0;
 }
@@ -350,24 +375,23 @@ static int pop_array(mctx *x, frame *f, uint32_t pc, uint8_t want)
 static int pop_args(mctx *x, frame *f, uint32_t pc, const cv_sig *s)
 {
     for (unsigned i = s->nparams; i-- > 0;) {
-        uint8_t t;
+        vt t;
         if (s->params[i] == CVT_INT || s->params[i] == CVT_AINT)
             FAIL(pc, "call with an int argument: int is not supported on this card");
         POP(t);
-        if (!assignable(t, s->params[i]))
+        if (!assignable(x->c, t, s->params[i], s->pcls[i]))
             FAIL(pc, "argument %u: a %s where the method wants type %u", i, tname(t), s->params[i]);
     }
     return 0;
 }
 
-static int push_result(mctx *x, frame *f, uint32_t pc, uint8_t ret)
+static int push_result(mctx *x, frame *f, uint32_t pc, uint8_t ret, uint16_t rcls)
 {
     if (ret == CVT_VOID)
         return 0;
-    uint8_t t = kind_to_t(ret);
-    if (t == T_TOP)
+    if (kind_of(ret) == T_TOP)
         FAIL(pc, "call returning int: int is not supported on this card");
-    PUSH(t);
+    PUSH(type_of(ret, rcls));
     return 0;
 }
 
@@ -375,7 +399,7 @@ static int push_result(mctx *x, frame *f, uint32_t pc, uint8_t ret)
 static int field_kind_ok(uint8_t variant, uint8_t k)
 {
     switch (variant) {
-    case 'a': return kind_to_t(k) >= T_NULL;
+    case 'a': return kind_of(k) >= T_NULL;
     case 'b': return k == CVT_BOOL || k == CVT_BYTE;
     case 's': return k == CVT_SHORT;
     default: return 0;
@@ -398,12 +422,29 @@ static uint8_t field_variant(uint8_t op)
 
 /* Execute the instruction at pc on f: 0, VM_ERR_VERIFY, or 1 when the
  * path cannot be followed further (host flag, unresolved import). */
+/* The object a field access or call works on: of class cls or below. */
+static int check_receiver(mctx *x, uint32_t pc, vt t, uint16_t cls, const char *what)
+{
+    if (!is_ref(t))
+        FAIL(pc, "%s: a reference is needed, the stack holds a %s", what, tname(t));
+    if (t == T_NULL)
+        return 0;
+    if (VK(t) == T_REF) {
+        if (!cv_assignable_class(x->c, VC(t), cls))
+            FAIL(pc, "%s on an object of class %04X, which is no %04X", what, VC(t), cls);
+        return 0;
+    }
+    if (!cv_assignable_class(x->c, CV_CLS_ANY, cls))
+        FAIL(pc, "%s on an array", what);
+    return 0;
+}
+
 static int step(mctx *x, frame *f, uint32_t pc)
 {
     cv_ctx *c = x->c;
     const uint8_t *p = x->code + pc;
     uint8_t op = p[0];
-    uint8_t a, b, t;
+    vt a, b, t, arr;
 
     switch (op) {
     case OP_nop: break;
@@ -452,19 +493,25 @@ static int step(mctx *x, frame *f, uint32_t pc)
         if (f->locals[p[1]] != T_SHORT)
             FAIL(pc, "sinc of local %u, which holds a %s", p[1], tname(f->locals[p[1]]));
         break;
-    case OP_aaload: POP_SHORT(); if (pop_array(x, f, pc, T_AREF)) return VM_ERR_VERIFY; PUSH(T_REF); break;
-    case OP_baload: POP_SHORT(); if (pop_array(x, f, pc, T_ABYTE)) return VM_ERR_VERIFY; PUSH(T_SHORT); break;
-    case OP_saload: POP_SHORT(); if (pop_array(x, f, pc, T_ASHORT)) return VM_ERR_VERIFY; PUSH(T_SHORT); break;
+    case OP_aaload:
+        POP_SHORT();
+        if (pop_array(x, f, pc, T_AREF, &arr))
+            return VM_ERR_VERIFY;
+        PUSH(VT(T_REF, arr == T_NULL ? CV_CLS_ANY : VC(arr)));
+        break;
+    case OP_baload: POP_SHORT(); if (pop_array(x, f, pc, T_ABYTE, &arr)) return VM_ERR_VERIFY; PUSH(T_SHORT); break;
+    case OP_saload: POP_SHORT(); if (pop_array(x, f, pc, T_ASHORT, &arr)) return VM_ERR_VERIFY; PUSH(T_SHORT); break;
     case OP_aastore:
         POP_REF(t);
         POP_SHORT();
-        if (pop_array(x, f, pc, T_AREF))
+        /* Element class: checked at run time (covariant arrays). */
+        if (pop_array(x, f, pc, T_AREF, &arr))
             return VM_ERR_VERIFY;
         break;
     case OP_bastore: case OP_sastore:
         POP_SHORT();
         POP_SHORT();
-        if (pop_array(x, f, pc, op == OP_bastore ? T_ABYTE : T_ASHORT))
+        if (pop_array(x, f, pc, op == OP_bastore ? T_ABYTE : T_ASHORT, &arr))
             return VM_ERR_VERIFY;
         break;
     case OP_pop: POP(t); break;
@@ -480,14 +527,14 @@ static int step(mctx *x, frame *f, uint32_t pc)
             FAIL(pc, "stack underflow");
         if (f->sp + m > x->max_stack)
             FAIL(pc, "stack overflow (max_stack %u)", x->max_stack);
-        uint8_t top[4];
-        memcpy(top, f->stack + f->sp - m, m);
+        vt top[4];
+        memcpy(top, f->stack + f->sp - m, m * sizeof(vt));
         if (n == 0) {
-            memcpy(f->stack + f->sp, top, m);
+            memcpy(f->stack + f->sp, top, m * sizeof(vt));
         } else {
-            uint8_t *ins = f->stack + f->sp - n;
-            memmove(ins + m, ins, n);
-            memcpy(ins, top, m);
+            vt *ins = f->stack + f->sp - n;
+            memmove(ins + m, ins, n * sizeof(vt));
+            memcpy(ins, top, m * sizeof(vt));
         }
         f->sp = (uint16_t)(f->sp + m);
         break;
@@ -498,11 +545,11 @@ static int step(mctx *x, frame *f, uint32_t pc)
             FAIL(pc, "swap_x %u,%u out of range", m, n);
         if (f->sp < m + n)
             FAIL(pc, "stack underflow");
-        uint8_t tmp[4];
-        uint8_t *base = f->stack + f->sp - m - n;
-        memcpy(tmp, base, n);                /* the lower n words */
-        memmove(base, base + n, m);          /* the top m words go down */
-        memcpy(base + m, tmp, n);
+        vt tmp[4];
+        vt *base = f->stack + f->sp - m - n;
+        memcpy(tmp, base, n * sizeof(vt));            /* the lower n words */
+        memmove(base, base + n, m * sizeof(vt));      /* the top m words go down */
+        memcpy(base + m, tmp, n * sizeof(vt));
         break;
     }
     case OP_sadd: case OP_ssub: case OP_smul: case OP_sdiv: case OP_srem: case OP_sshl:
@@ -541,10 +588,10 @@ static int step(mctx *x, frame *f, uint32_t pc)
         POP_SHORT();
         break;
     case OP_areturn:
-        if (kind_to_t(x->sig.ret) < T_NULL)
+        if (kind_of(x->sig.ret) < T_NULL)
             FAIL(pc, "areturn in a method that does not return a reference");
         POP(t);
-        if (!assignable(t, x->sig.ret))
+        if (!assignable(c, t, x->sig.ret, x->sig.rcls))
             FAIL(pc, "areturn of a %s", tname(t));
         break;
     case OP_getstatic_a: case OP_getstatic_b: case OP_getstatic_s:
@@ -562,27 +609,32 @@ static int step(mctx *x, frame *f, uint32_t pc)
         int is_this = strstr(oi->name, "_this") != NULL;
         int is_static = strstr(oi->name, "static") != NULL;
         uint8_t k = c->cp_known[idx] ? c->cp_sigs[idx].ret : 0;
+        uint16_t kcls = c->cp_known[idx] ? c->cp_sigs[idx].rcls : CV_CLS_ANY;
+        /* The class the field is declared in (instance fields). */
+        uint16_t owner = vm_be16(c->v->cp + 4u * idx + 1);
         if (k && !field_kind_ok(var, k))
             FAIL(pc, "%s on a field of type %u", oi->name, k);
         if (k == 0)   /* a field of an unresolved import: shape only */
             k = var == 'a' ? CVT_REF : var == 'b' ? CVT_BYTE : CVT_SHORT;
         if (is_put) {
             POP(t);
-            if (!assignable(t, k))
+            if (!assignable(c, t, k, kcls))
                 FAIL(pc, "%s stores a %s into a field of type %u", oi->name, tname(t), k);
         }
         if (is_this) {
             if (x->is_static)
                 FAIL(pc, "%s in a static method", oi->name);
-            if (!is_ref(f->locals[0]))
-                FAIL(pc, "%s with local 0 holding a %s", oi->name, tname(f->locals[0]));
+            if (check_receiver(x, pc, f->locals[0], owner, oi->name))
+                return VM_ERR_VERIFY;
         } else if (!is_static) {
-            POP_REF(t);
-            if (t == T_ABYTE || t == T_ASHORT || t == T_AREF)
+            POP(t);
+            if (check_receiver(x, pc, t, owner, oi->name))
+                return VM_ERR_VERIFY;
+            if (is_array(t))
                 FAIL(pc, "%s on an array", oi->name);
         }
         if (!is_put)
-            PUSH(kind_to_t(k));
+            PUSH(type_of(k, kcls));
         break;
     }
     case OP_invokevirtual: case OP_invokespecial: case OP_invokestatic: {
@@ -590,17 +642,21 @@ static int step(mctx *x, frame *f, uint32_t pc)
         const cv_sig *s = &c->cp_sigs[idx];
         if (!c->cp_known[idx])
             FAIL(pc, "call into a package that is not on the card");
+        /* The class the receiver must belong to. */
+        const uint8_t *e = c->v->cp + 4u * idx;
+        uint16_t owner = vm_be16(e + 1);
         if (op == OP_invokespecial && cp_tag(x, idx) == CAP_CP_STATIC_METHODREF) {
             /* Only a constructor or a private method. */
-            const uint8_t *e = c->v->cp + 4u * idx;
             if (!(e[1] & 0x80)) {
                 const cv_method *tm = cv_method_at(c, vm_be16(e + 2));
                 if (!tm || (tm->access & CV_ACC_STATIC))
                     FAIL(pc, "invokespecial of a static method");
+                owner = tm->class_ref;
+            } else {
+                owner = (uint16_t)(e[1] << 8 | e[2]);
             }
         }
         if (op == OP_invokestatic) {
-            const uint8_t *e = c->v->cp + 4u * idx;
             if (!(e[1] & 0x80)) {
                 const cv_method *tm = cv_method_at(c, vm_be16(e + 2));
                 if (!tm || !(tm->access & CV_ACC_STATIC))
@@ -609,9 +665,12 @@ static int step(mctx *x, frame *f, uint32_t pc)
         }
         if (pop_args(x, f, pc, s))
             return VM_ERR_VERIFY;
-        if (op != OP_invokestatic)
-            POP_REF(t);
-        if (push_result(x, f, pc, s->ret))
+        if (op != OP_invokestatic) {
+            POP(t);
+            if (check_receiver(x, pc, t, owner, "call"))
+                return VM_ERR_VERIFY;
+        }
+        if (push_result(x, f, pc, s->ret, s->rcls))
             return VM_ERR_VERIFY;
         break;
     }
@@ -632,16 +691,16 @@ static int step(mctx *x, frame *f, uint32_t pc)
         if (pop_args(x, f, pc, &s))
             return VM_ERR_VERIFY;
         POP_REF(t);
-        if (push_result(x, f, pc, s.ret))
+        if (push_result(x, f, pc, s.ret, s.rcls))
             return VM_ERR_VERIFY;
         break;
     }
     case OP_new: {
         uint16_t idx = vm_be16(p + 1);
-        int k = cv_class_kind(c, vm_be16(c->v->cp + 4u * idx + 1));
-        if (k == 1)
+        uint16_t cls = vm_be16(c->v->cp + 4u * idx + 1);
+        if (cv_class_kind(c, cls) == 1)
             FAIL(pc, "new of an interface");
-        PUSH(T_REF);
+        PUSH(VT(T_REF, cls));
         break;
     }
     case OP_newarray:
@@ -655,10 +714,13 @@ static int step(mctx *x, frame *f, uint32_t pc)
         else
             FAIL(pc, "newarray of element type %u", p[1]);
         break;
-    case OP_anewarray: POP_SHORT(); PUSH(T_AREF); break;
+    case OP_anewarray:
+        POP_SHORT();
+        PUSH(VT(T_AREF, vm_be16(c->v->cp + 4u * vm_be16(p + 1) + 1)));
+        break;
     case OP_arraylength:
         POP(t);
-        if (t != T_NULL && t != T_ABYTE && t != T_ASHORT && t != T_AREF)
+        if (t != T_NULL && !is_array(t))
             FAIL(pc, "arraylength of a %s", tname(t));
         PUSH(T_SHORT);
         break;
@@ -666,16 +728,17 @@ static int step(mctx *x, frame *f, uint32_t pc)
     case OP_checkcast: case OP_instanceof: {
         uint8_t at = p[1];
         POP_REF(t);
-        uint8_t r;
+        vt r;
+        uint16_t cls = (at == VM_T_CLASS || at == VM_T_REFERENCE) ? vm_be16(c->v->cp + 4u * vm_be16(p + 2) + 1) : 0;
         switch (at) {
-        case VM_T_CLASS: r = T_REF; break;
+        case VM_T_CLASS: r = VT(T_REF, cls); break;
         case VM_T_BOOLEAN: case VM_T_BYTE: r = T_ABYTE; break;
         case VM_T_SHORT: r = T_ASHORT; break;
-        case VM_T_REFERENCE: r = T_AREF; break;
+        case VM_T_REFERENCE: r = VT(T_AREF, cls); break;
         case VM_T_INT: FAIL(pc, "cast to int[]: int is not supported on this card");
         default: FAIL(pc, "cast to element type %u", at);
         }
-        PUSH(op == OP_checkcast ? r : T_SHORT);
+        PUSH(op == OP_checkcast ? r : (vt)T_SHORT);
         break;
     }
     default:
@@ -687,30 +750,24 @@ static int step(mctx *x, frame *f, uint32_t pc)
 static int run_dataflow(mctx *x)
 {
     const cap_view *v = x->c->v;
-    size_t ss = state_size(x);
-    uint8_t *buf = malloc(x->max_stack + x->nlocals + 1);
-    if (!buf)
-        return VM_ERR_NOMEM;
-    frame f = { 0, buf, buf + x->max_stack };
-    frame hf;
-    uint8_t *hbuf = malloc(x->max_stack + x->nlocals + 1);
-    if (!hbuf) {
+    vt *buf = calloc(x->max_stack + x->nlocals + 1u, sizeof(vt));
+    vt *hbuf = calloc(x->max_stack + x->nlocals + 1u, sizeof(vt));
+    if (!buf || !hbuf) {
         free(buf);
+        free(hbuf);
         return VM_ERR_NOMEM;
     }
-    hf.stack = hbuf;
-    hf.locals = hbuf + x->max_stack;
+    frame f = { 0, buf, buf + x->max_stack };
+    frame hf = { 0, hbuf, hbuf + x->max_stack };
     int rc = 0;
-    (void)ss;
 
-    /* Entry: the arguments, then unusable locals. */
-    memset(f.stack, T_TOP, x->max_stack);
-    memset(f.locals, T_TOP, x->nlocals);
+    /* Entry: "this" (an object of the declaring class), the arguments,
+     * then unusable locals. */
     unsigned li = 0;
     if (!x->is_static)
-        f.locals[li++] = T_REF;
+        f.locals[li++] = VT(T_REF, x->m->class_ref);
     for (unsigned i = 0; i < x->sig.nparams; i++)
-        f.locals[li++] = kind_to_t(x->sig.params[i]);
+        f.locals[li++] = type_of(x->sig.params[i], x->sig.pcls[i]);
     f.sp = 0;
     if ((rc = merge_into(x, 0, 0, &f)) != 0)
         goto out;
@@ -728,9 +785,9 @@ static int run_dataflow(mctx *x)
                 if (pc < s || pc >= e)
                     continue;
                 hf.sp = 1;
-                memset(hf.stack, T_TOP, x->max_stack);
-                hf.stack[0] = T_REF;
-                memcpy(hf.locals, f.locals, x->nlocals);
+                memset(hf.stack, 0, x->max_stack * sizeof(vt));
+                hf.stack[0] = VT(T_REF, hd->catch_type ? vm_be16(v->cp + 4u * hd->catch_type + 1) : CV_CLS_ANY);
+                memcpy(hf.locals, f.locals, x->nlocals * sizeof(vt));
                 if ((rc = merge_into(x, pc, hd->handler - x->code_at, &hf)) != 0)
                     goto out;
             }
@@ -868,7 +925,7 @@ int cv_verify_method(cv_ctx *c, const cv_method *m)
     for (uint32_t pc = 0; pc < x->len; pc++)
         if (x->block[pc] == 0)
             x->block[pc] = (uint16_t)x->nblocks++;
-    x->states = calloc(x->nblocks, state_size(x));
+    x->states = calloc(x->nblocks, state_size(x) * sizeof(vt));
     x->seen = calloc(x->nblocks, 1);
     x->inwork = calloc(x->nblocks, 1);
     x->work = malloc(x->nblocks * sizeof *x->work);

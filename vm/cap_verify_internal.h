@@ -37,11 +37,18 @@ enum cv_kind {
 
 #define CV_MAX_PARAMS 64
 
-/* A method or field type. Fields: nparams 0, ret = the field's type. */
+/* "Any class": java.lang.Object, or a class the verifier cannot name. */
+#define CV_CLS_ANY 0xFFFFu
+
+/* A method or field type. Fields: nparams 0, ret = the field's type. The
+ * class of a reference (or of an array's elements) is a class_ref in the
+ * verified package's encoding, CV_CLS_ANY when unknown or not a class. */
 typedef struct cv_sig {
     uint8_t nparams;
     uint8_t params[CV_MAX_PARAMS];
+    uint16_t pcls[CV_MAX_PARAMS];
     uint8_t ret;
+    uint16_t rcls;
 } cv_sig;
 
 typedef struct cv_method {
@@ -114,6 +121,12 @@ int cv_class_kind(cv_ctx *c, uint16_t class_ref);
 /* The method of interface `iface_ref` with this token: its type. 0, -1 when
  * absent, -2 when the interface lies in an unresolved import. */
 int cv_interface_method(cv_ctx *c, uint16_t iface_ref, uint8_t token, cv_sig *out);
+
+/* Class hierarchy, on class_refs of the verified package: may a value of
+ * class `from` go where class `to` is wanted (subclass, or `to` is an
+ * interface or Object)? And the nearest common superclass of two. */
+int cv_assignable_class(cv_ctx *c, uint16_t from, uint16_t to);
+uint16_t cv_lub_class(cv_ctx *c, uint16_t a, uint16_t b);
 
 /* Bytecode of one method (cap_verify_code.c): 0 or VM_ERR_*. */
 int cv_verify_method(cv_ctx *c, const cv_method *m);

@@ -760,6 +760,63 @@ static void test_bytecode_mutations(void **state)
     assert_true(total > 50);
 }
 
+/* Is class `sub` (a class offset) `sup` or below it? Walks super_class_ref
+ * in the Class component (§6.9: class_info starts bitfield, super ref). */
+static int is_subclass(const lfile *f, uint16_t sub, uint16_t sup)
+{
+    size_t cl = info_at(f, CAP_Class);
+    for (unsigned depth = 0; depth < 64; depth++) {
+        if (sub == sup)
+            return 1;
+        if (sub & 0x8000)
+            return 0;
+        sub = be16(f->b + cl + sub + 1);
+    }
+    return 0;
+}
+
+/* A field access on "this" redirected to an instance field of a class
+ * "this" does not belong to: the object would be read or written through
+ * another class's layout (a short stored into a reference slot). The CP
+ * index operand stays where it was, so only the types can tell. */
+static void test_field_of_another_class(void **state)
+{
+    (void)state;
+    if (skip_without_shared())
+        skip();
+    lfile f;
+    assert_int_equal(lf_read("applets/objects/jc305u3/objects.cap", &f), 0);
+    static tmethod ms[MAX_METHODS];
+    unsigned nm = walk_methods(&f, ms, MAX_METHODS);
+    size_t cp = info_at(&f, CAP_ConstantPool);
+    unsigned ncp = be16(f.b + cp), mutants = 0;
+    for (unsigned i = 0; i < nm; i++) {
+        if (ms[i].access & 0x08)
+            continue;   /* static: no "this" */
+        size_t at = code_at(&f, &ms[i]);
+        for (uint32_t pc = 0; pc < ms[i].bytecode_count; pc += insn_len(f.b + at, ms[i].bytecode_count, pc)) {
+            uint8_t op = f.b[at + pc];
+            if (!(op >= OP_getfield_a_this && op <= OP_getfield_s_this) &&
+                !(op >= OP_putfield_a_this && op <= OP_putfield_s_this))
+                continue;
+            for (unsigned e = 0; e < ncp && e < 256; e++) {
+                const uint8_t *ent = f.b + cp + 2 + 4 * e;
+                uint16_t owner = be16(ent + 1);
+                if (ent[0] != CAP_CP_INSTANCE_FIELDREF || (owner & 0x8000) ||
+                    is_subclass(&f, ms[i].class_ref, owner))
+                    continue;
+                lfile m = lf_copy(&f);
+                m.b[at + pc + 1] = (uint8_t)e;
+                expect_refused(&m, NULL, "field of another class through this", pc);
+                free(m.b);
+                mutants++;
+            }
+        }
+    }
+    assert_true(mutants > 0);
+    free(f.b);
+}
+
 /* Every opcode the card does not have, in place of every method's first
  * instruction: int instructions (iadd 0x42, iload 0x17, ...), jsr/ret, and
  * unassigned values. */
@@ -977,6 +1034,7 @@ int main(void)
         cmocka_unit_test(test_cp_entries_of_the_wrong_kind),
         cmocka_unit_test(test_cp_tokens_out_of_range),
         cmocka_unit_test(test_bytecode_mutations),
+        cmocka_unit_test(test_field_of_another_class),
         cmocka_unit_test(test_unknown_opcodes),
         cmocka_unit_test(test_stack_and_locals_limits),
         cmocka_unit_test(test_handler_mutations),
