@@ -12,7 +12,8 @@
  * Names: a transcript (counter, pinaes, objects, libshare, apdukit,
  * apdukit-channels: ../shared/javacard/applets/<folder>/<name>.apdu, the
  * folder being the name up to its first '-'), or `public` (every CAP under
- * ../shared/javacard/public: load, install each applet, SELECT it -> 9000).
+ * ../shared/javacard/public: load, install each applet, SELECT it -> 9000;
+ * `public:TEXT` only those whose file name contains TEXT).
  * Variants: jc222 jc222-nodebug jc305u3 jc305u3-nodebug (default: all four).
  * Other options: --first (stop a transcript at its first mismatch),
  * --trace (APDUs on stderr), --workdir DIR (images; default a temp folder).
@@ -498,7 +499,7 @@ static int run_public_cap(runner *r, const char *path)
     return ok ? 0 : -1;
 }
 
-static int run_public_dir(runner *r, const char *dir, int *fails)
+static int run_public_dir(runner *r, const char *dir, const char *filter, int *fails)
 {
     DIR *d = opendir(dir);
     if (!d) return 0;
@@ -516,8 +517,8 @@ static int run_public_dir(runner *r, const char *dir, int *fails)
         if (w < 0 || (size_t)w >= sizeof p) continue;
         size_t l = strlen(p);
         if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
-            count += run_public_dir(r, p, fails);
-        } else if (l > 4 && !strcmp(p + l - 4, ".cap")) {
+            count += run_public_dir(r, p, filter, fails);
+        } else if (l > 4 && !strcmp(p + l - 4, ".cap") && (!filter || strstr(names[i], filter))) {
             count++;
             if (run_public_cap(r, p)) (*fails)++;
         }
@@ -529,7 +530,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: cap_transcripts --shared DIR (--cardvm CARDVM | --reader NAME) [--variant V]... [--first]\n"
                "                       [--trace] [--workdir DIR] NAME...\n"
-               "NAME: counter pinaes objects libshare apdukit apdukit-channels public\n");
+               "NAME: counter pinaes objects libshare apdukit apdukit-channels public public:TEXT\n");
 }
 
 int main(int argc, char **argv)
@@ -581,10 +582,10 @@ int main(int argc, char **argv)
     }
     int fails = 0, runs = 0;
     for (int i = optind; i < argc; i++) {
-        if (!strcmp(argv[i], "public")) {
+        if (!strncmp(argv[i], "public", 6) && (argv[i][6] == 0 || argv[i][6] == ':')) {
             char d[1200];
             snprintf(d, sizeof d, "%s/javacard/public", r.shared);
-            runs += run_public_dir(&r, d, &fails);
+            runs += run_public_dir(&r, d, argv[i][6] ? argv[i] + 7 : NULL, &fails);
             continue;
         }
         for (int v = 0; v < nvar; v++) {
