@@ -796,9 +796,10 @@ int api_JCSystem_requestObjectDeletion(vm_runtime *rt, uint16_t *a, uint16_t *re
 /* ---- APDU ----
  *
  * The state machine of the JC API (STATE_INITIAL .. STATE_FULL_OUTGOING in
- * rt->apdu_state) over the command the runtime placed in the APDU buffer
- * (rt->apdu_len bytes; Nc = rt->apdu_lc, Ne = rt->apdu_le). The response
- * goes to rt->resp; rt->resp_len counts the bytes sent. */
+ * rt->apdu_state) over the command api_apdu_begin took: its header (and
+ * what data fits) in the APDU buffer, the whole of it at rt->apdu_cmd for
+ * receiveBytes, Nc = rt->apdu_lc, Ne = rt->apdu_le (Le absent: 0). The
+ * response goes to rt->resp; rt->resp_len counts the bytes sent. */
 
 enum {
     ST_INITIAL = 0, ST_PARTIAL_INCOMING = 1, ST_FULL_INCOMING = 2, ST_OUTGOING = 3,
@@ -807,22 +808,77 @@ enum {
 
 static uint8_t *apdu_buf(vm_runtime *rt) { return vm_ram(rt) + VM_RAM_APDU; }
 
-/* Extended length: a 0 byte where a short Lc/Le would be. */
-static int apdu_extended(vm_runtime *rt)
+/* ISO 7816-3 cases: 1 (header), 2S/2E (Le), 3S/3E (Lc data), 4S/4E (Lc data
+ * Le). An extended command has 00 where a short Lc/Le would be. A short
+ * Le of 00 means 256; an extended one of 0000 means 65536 (kept as 32767,
+ * all a short can say). */
+int api_apdu_begin(vm_runtime *rt, const uint8_t *apdu, size_t len, uint8_t *resp, size_t cap)
 {
-    return rt->apdu_len > 5 && apdu_buf(rt)[4] == 0;
+    uint32_t nc = 0, ne = 0, cdata = 5;
+    if (!apdu || len < 4 || len > 7u + 65535u + 2u)
+        return -1;
+    if (len == 5) {
+        ne = apdu[4] ? apdu[4] : 256;
+    } else if (len > 5 && apdu[4] != 0) {
+        nc = apdu[4];
+        if (len != 5u + nc && len != 6u + nc)
+            return -1;
+        if (len == 6u + nc)
+            ne = apdu[len - 1] ? apdu[len - 1] : 256;
+    } else if (len > 5) {
+        cdata = 7;
+        if (len == 7) {
+            ne = vm_rd16(apdu + 5);
+            ne = ne ? ne : 65536;
+        } else {
+            nc = vm_rd16(apdu + 5);
+            if (nc == 0 || len < 7u + nc || (len != 7u + nc && len != 9u + nc))
+                return -1;
+            if (len == 9u + nc) {
+                ne = vm_rd16(apdu + len - 2);
+                ne = ne ? ne : 65536;
+            }
+        }
+    }
+    uint8_t *buf = apdu_buf(rt);
+    memset(buf, 0, VM_APDU_BUFFER_SIZE);
+    size_t head = len < cdata ? len : cdata;
+    memcpy(buf, apdu, head);
+    rt->apdu_cmd = apdu;
+    rt->apdu_cmd_len = (uint32_t)len;
+    rt->apdu_len = (uint16_t)(len > VM_APDU_BUFFER_SIZE ? VM_APDU_BUFFER_SIZE : len);
+    rt->apdu_lc = (uint16_t)nc;
+    rt->apdu_le = (uint16_t)(ne > 32767 && cdata == 7 ? 32767 : ne);
+    rt->apdu_cla = apdu[0];
+    rt->apdu_cdata = (uint8_t)cdata;
+    rt->apdu_in_got = 0;
+    rt->apdu_out_len = 0;
+    rt->apdu_state = ST_INITIAL;
+    rt->resp = resp;
+    rt->resp_cap = cap;
+    rt->resp_len = 0;
+    /* the .cvp natives read a short command's data from the buffer */
+    if (cdata == 5 && nc)
+        memcpy(buf + 5, apdu + 5, nc);
+    return 0;
 }
 
-static uint16_t apdu_cdata(vm_runtime *rt)
-{
-    return apdu_extended(rt) ? 7 : 5;
-}
+static uint16_t apdu_cdata(vm_runtime *rt) { return rt->apdu_cdata ? rt->apdu_cdata : 5; }
 
-static uint8_t apdu_cla(vm_runtime *rt) { return apdu_buf(rt)[0]; }
+static uint8_t apdu_cla(vm_runtime *rt) { return rt->apdu_cla; }
 
-static uint16_t apdu_in_room(uint16_t at)
+/* Copy the next command data bytes (at most what fits from `at`) into the
+ * buffer; returns how many. */
+static uint16_t apdu_pull(vm_runtime *rt, uint16_t at)
 {
-    return at >= VM_APDU_BUFFER_SIZE ? 0 : (uint16_t)(VM_APDU_BUFFER_SIZE - at);
+    uint32_t left = (uint32_t)rt->apdu_lc - rt->apdu_in_got;
+    uint32_t room = at >= VM_APDU_BUFFER_SIZE ? 0 : VM_APDU_BUFFER_SIZE - at;
+    uint32_t n = left < room ? left : room;
+    if (n && rt->apdu_cmd)
+        memcpy(apdu_buf(rt) + at, rt->apdu_cmd + apdu_cdata(rt) + rt->apdu_in_got, n);
+    rt->apdu_in_got = (uint16_t)(rt->apdu_in_got + n);
+    rt->apdu_state = rt->apdu_in_got == rt->apdu_lc ? ST_FULL_INCOMING : ST_PARTIAL_INCOMING;
+    return (uint16_t)n;
 }
 
 int api_APDU_getBuffer(vm_runtime *rt, uint16_t *a, uint16_t *ret)
@@ -851,11 +907,7 @@ int api_APDU_setIncomingAndReceive(vm_runtime *rt, uint16_t *a, uint16_t *ret)
     (void)a;
     if (rt->apdu_state != ST_INITIAL)
         return API_APDU(JC_APDU_ILLEGAL_USE);
-    uint16_t cdata = apdu_cdata(rt), nc = rt->apdu_lc;
-    uint16_t room = apdu_in_room(cdata);
-    uint16_t got = nc < room ? nc : room;
-    rt->apdu_state = got == nc ? ST_FULL_INCOMING : ST_PARTIAL_INCOMING;
-    *ret = got;
+    *ret = apdu_pull(rt, apdu_cdata(rt));
     return 0;
 }
 
@@ -866,10 +918,7 @@ int api_APDU_receiveBytes(vm_runtime *rt, uint16_t *a, uint16_t *ret)
         return API_APDU(JC_APDU_ILLEGAL_USE);
     if (off < 0 || off >= (int16_t)VM_APDU_BUFFER_SIZE)
         return API_APDU(JC_APDU_BUFFER_BOUNDS);
-    /* The runtime hands the whole command over in the buffer, so once
-     * setIncomingAndReceive has run nothing is left to receive. */
-    rt->apdu_state = ST_FULL_INCOMING;
-    *ret = 0;
+    *ret = apdu_pull(rt, (uint16_t)off);
     return 0;
 }
 

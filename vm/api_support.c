@@ -130,8 +130,10 @@ int api_new_instance(vm_runtime *rt, unsigned pkg, uint8_t token, int jcre, uint
     const jc_api_class *c = jc_api_class_by_token(&jc_api_packages[pkg], token);
     if (!c)
         return API_SECURITY;
-    return alloc_as(rt, jcre, VM_OBJ_INSTANCE, VM_OF_PERSISTENT, api_class_id(pkg, token), c->native_slots,
-                    2u * c->native_slots, h);
+    /* the JCRE's own instances are entry point objects: every context may
+     * call their methods (JCRE 3.0.5 §6.2.1) */
+    return alloc_as(rt, jcre, VM_OBJ_INSTANCE, (uint8_t)(VM_OF_PERSISTENT | (jcre ? VM_OF_GLOBAL : 0)),
+                    api_class_id(pkg, token), c->native_slots, 2u * c->native_slots, h);
 }
 
 int api_new_array(vm_runtime *rt, uint8_t kind, uint8_t flags, uint16_t length, int jcre, uint16_t *h)

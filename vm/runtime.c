@@ -1313,29 +1313,7 @@ static int cap_applet_method(vm_runtime *rt, const vm_inst *in, const char *name
 /* Load a command into the APDU buffer. 0, or -1 when malformed. */
 static int apdu_setup(vm_runtime *rt, const uint8_t *apdu, size_t len, uint8_t *resp, size_t cap)
 {
-    if (!apdu || len < 4 || len > VM_APDU_BUFFER_SIZE)
-        return -1;
-    uint16_t lc = 0, le = 0;
-    if (len == 5) {
-        le = apdu[4] ? apdu[4] : 256;
-    } else if (len > 5) {
-        lc = apdu[4];
-        if (lc == 0 || (len != 5u + lc && len != 6u + lc))
-            return -1;
-        if (len == 6u + lc)
-            le = apdu[len - 1] ? apdu[len - 1] : 256;
-    }
-    uint8_t *buf = vm_ram(rt) + VM_RAM_APDU;
-    memset(buf, 0, VM_APDU_BUFFER_SIZE);
-    memcpy(buf, apdu, len < 5 + (size_t)lc ? len : 5 + (size_t)lc);
-    rt->apdu_len = (uint16_t)len;
-    rt->apdu_lc = lc;
-    rt->apdu_le = le;
-    rt->apdu_state = 0;
-    rt->resp = resp;
-    rt->resp_cap = cap;
-    rt->resp_len = 0;
-    return 0;
+    return api_apdu_begin(rt, apdu, len, resp, cap);
 }
 
 static void clear_deselect_transients(vm_runtime *rt, unsigned slot)
@@ -1400,6 +1378,7 @@ static int process_common(vm_runtime *rt, unsigned slot, uint16_t method, const 
      * that sends data and SW together. */
     *resp_len = *sw == VM_SW_OK ? rt->resp_len : 0;
     rt->resp = NULL;
+    rt->apdu_cmd = NULL;
     return VM_OK;
 }
 

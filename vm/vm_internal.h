@@ -257,6 +257,11 @@ struct vm_runtime {
     uint16_t apdu_len;       /* bytes of command in the buffer */
     uint16_t apdu_lc, apdu_le;
     uint16_t apdu_out_len;   /* APDU.setOutgoingLength (api_framework.c) */
+    const uint8_t *apdu_cmd; /* the whole command while it runs (api_apdu_begin) */
+    uint32_t apdu_cmd_len;
+    uint16_t apdu_in_got;    /* command data bytes delivered to the applet */
+    uint8_t apdu_cla;        /* CLA as received (the buffer may be overwritten) */
+    uint8_t apdu_cdata;      /* offset of the command data: 5, or 7 (extended) */
     uint8_t *resp;
     size_t resp_cap, resp_len;
     uint16_t uncaught;       /* handle of the uncaught exception */
@@ -310,6 +315,12 @@ int vm_is_instance_of(const vm_runtime *rt, const vm_lpkg *pkg, uint16_t cls, ui
 void vm_xfree(vm_lpkg *lp);   /* drop the translations of a package */
 int vm_run(vm_runtime *rt, const vm_lpkg *pkg, uint16_t method, const uint16_t *args, unsigned nargs,
            uint16_t *ret);
+
+/* api_framework.c: take a command APDU (short or extended, ISO 7816-3
+ * cases 1-4) for the APDU class: header and the data that fit into the
+ * APDU buffer, Nc/Ne, state INITIAL, response sink. 0, or -1 when
+ * malformed. rt->apdu_cmd points into `apdu` until the caller clears it. */
+int api_apdu_begin(vm_runtime *rt, const uint8_t *apdu, size_t len, uint8_t *resp, size_t cap);
 
 /* natives.c */
 int vm_native(vm_runtime *rt, uint16_t token, uint16_t *args, uint16_t *ret);
