@@ -845,7 +845,8 @@ static int check_methods(cv_ctx *c)
     for (uint32_t i = 0; i < d->method_count; i++)
         if (!d->methods[i].class_is_interface)
             c->by_offset[c->by_offset_count++] = &d->methods[i];
-    qsort(c->by_offset, c->by_offset_count, sizeof *c->by_offset, cmp_method_offset);
+    if (c->by_offset_count > 1)
+        qsort(c->by_offset, c->by_offset_count, sizeof *c->by_offset, cmp_method_offset);
 
     /* The method_infos tile the Method component after the handler table:
      * no gap, no overlap, each as long as the Descriptor says. */
