@@ -97,8 +97,10 @@ int cmd_info(int argc, char **argv)
                 }
                 vm_applet_info ai;
                 for (unsigned i = 0; vm_applet_info_at(vm, i, &ai) == VM_OK; i++) {
+                    char pkg[33];
                     hex_encode(ai.aid, ai.aid_len, hex);
-                    printf("applet:       %s\n", hex);
+                    hex_encode(ai.pkg_aid, ai.pkg_aid_len, pkg);
+                    printf("applet:       %s of package %s\n", hex, pkg);
                 }
                 vm_destroy(vm);
             }
