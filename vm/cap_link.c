@@ -263,7 +263,17 @@ static int link_class(linker *L, unsigned idx, uint8_t *state)
     const cap_class *k = rc->info;
     rc->id = VM_CLS_USER(L->slot, idx);
     if (k->flags & CAP_ACC_INTERFACE) {
+        /* superinterfaces (all of them, as the CAP lists them) */
         rc->super_id = 0xFFFF;
+        if (k->interface_count) {
+            rc->iface_ids = calloc(k->interface_count, sizeof *rc->iface_ids);
+            rc->iface_maps = calloc(k->interface_count, sizeof *rc->iface_maps);
+            if (!rc->iface_ids || !rc->iface_maps)
+                return VM_ERR_NOMEM;
+            for (unsigned i = 0; i < k->interface_count; i++)
+                rc->iface_ids[i] = resolve_class_ref(L, vm_be16(k->interfaces + 2 * i));
+            rc->iface_count = k->interface_count;
+        }
         state[idx] = 2;
         return 0;
     }

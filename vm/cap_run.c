@@ -721,7 +721,7 @@ static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint
                 const cap_rclass *rc = vm_cap_rclass(rt, o->cls);
                 for (const cap_rclass *k = rc; k && vtok < 0; k = vm_cap_rclass(rt, k->super_id))
                     for (unsigned i = 0; i < k->iface_count; i++)
-                        if (k->iface_ids[i] == c->cls && mtok < k->iface_maps[i][0]) {
+                        if (k->iface_ids[i] == c->cls && k->iface_maps[i] && mtok < k->iface_maps[i][0]) {
                             vtok = k->iface_maps[i][1 + mtok];
                             break;
                         }
@@ -762,7 +762,15 @@ static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint
                 if (op == 0x8B) {
                     n = c->nargs;
                     uint16_t h = sp[-(int)n];
-                    REF(o, h);
+                    if (h == 0)
+                        THROW_NEW(VM_SC_NullPointerException, 0);
+                    if (h >= rt->obj_cap || (o = &rt->objs[h])->kind == VM_OBJ_FREE)
+                        THROW_NEW(VM_SC_SecurityException, 0);
+                    /* JCRE-owned objects an applet can reach are entry
+                     * points (AID objects, the APDU object): their methods
+                     * are callable from every context */
+                    if (o->pkg != rt->ctx && rt->ctx != 0 && o->pkg != 0 && !(o->flags & VM_OF_GLOBAL))
+                        THROW_NEW(VM_SC_SecurityException, 0);
                     uint16_t cls = o->cls;
                     if (is_array(o->kind))
                         cls = VM_CLS_API(0, 0);   /* java.lang.Object */
@@ -865,7 +873,10 @@ static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint
                     sp[-1] = 0;
                 break;
             }
-            REF(o, h);
+            /* a type test reveals no content: allowed on any object (an
+             * SIO of another context is cast to its interface) */
+            if (h >= rt->obj_cap || (o = &rt->objs[h])->kind == VM_OBJ_FREE)
+                THROW_NEW(VM_SC_SecurityException, 0);
             int ok = cast_ok(rt, o, at, (at == 0 || at == 14) ? cpr[idx].cls : 0);
             if (op == 0x95)
                 sp[-1] = (uint16_t)ok;

@@ -56,6 +56,23 @@ static int jca_applet_aid(const char *jca_path, const char *simple, uint8_t *aid
     return found;
 }
 
+/* One command the way the card routes it (SELECT by AID to vm_select),
+ * with room for extended-length responses; commits afterwards. */
+static uint16_t send(vt_card *k, const uint8_t *apdu, size_t len, uint8_t *resp, size_t cap, size_t *rlen)
+{
+    uint16_t sw = 0;
+    int rc;
+    *rlen = 0;
+    if (len >= 5 && apdu[1] == 0xA4 && apdu[2] == 0x04 && apdu[4] + 5u <= len && apdu[4] >= 1)
+        rc = vm_select(k->rt, apdu + 5, apdu[4], apdu, len, resp, cap, rlen, &sw);
+    else
+        rc = vm_process(k->rt, apdu, len, resp, cap, rlen, &sw);
+    if (rc != VM_OK)
+        fail_msg("vm call failed: %s", vm_strerror(rc));
+    vt_commit(k);
+    return sw;
+}
+
 static void load_cap(vt_card *k, const char *path)
 {
     size_t len;
@@ -118,16 +135,21 @@ static void replay(const char *applet, const char *variant, const char *const *c
             vt_reset(&k);
             continue;
         }
-        uint8_t resp[300];
+        static uint8_t resp[65538];
         size_t rlen = 0;
-        uint16_t sw = vt_send(&k, st->cmd, st->cmd_len, resp, &rlen);
+        uint16_t sw = send(&k, st->cmd, st->cmd_len, resp, sizeof resp - 2, &rlen);
         resp[rlen] = (uint8_t)(sw >> 8);
         resp[rlen + 1] = (uint8_t)sw;
         if (!transcript_match(st->expect, resp, rlen + 2)) {
-            char got[700];
-            for (size_t j = 0; j < rlen + 2; j++)
+            char got[96];
+            size_t shown = rlen + 2 < 40 ? rlen + 2 : 40;
+            for (size_t j = 0; j < shown; j++)
                 snprintf(got + 2 * j, 3, "%02X", resp[j]);
-            print_error("%s %s line %u: expected %s, got %s\n", applet, variant, st->line, st->expect, got);
+            if (shown < rlen + 2)
+                strcat(got, "...");
+            print_error("%s %s line %u: expected %.80s%s (%zu digits), got %s (%zu bytes)\n", applet, variant,
+                        st->line, st->expect, strlen(st->expect) > 80 ? "..." : "", strlen(st->expect), got,
+                        rlen + 2);
             failures++;
         }
     }
