@@ -357,6 +357,7 @@ int api_OwnerPIN_check(vm_runtime *rt, uint16_t *a, uint16_t *ret)
     /* Durably spend the try before looking at the candidate: a power cut
      * during the comparison must not give a free try. */
     API_TRY(pin_put(rt, s, PIN_TRIES, (uint8_t)(tries - 1)));
+    API_TRY(api_make_durable(rt));
     BYTES(cand, a[1]);
     int8_t len = (int8_t)a[3];
     RANGE(cand, a[2], (uint16_t)len);

@@ -204,3 +204,13 @@ int64_t api_available_memory(vm_runtime *rt, uint8_t memory_type)
         return vm_ram_free(rt);
     return -1;
 }
+
+int api_make_durable(vm_runtime *rt)
+{
+    if (rt->tx_open || rt->guard)
+        return 0;
+    int rc = chip_commit(rt->chip);
+    if (rc == CHIP_OK)
+        return 0;
+    return rc == CHIP_ERR_POWER ? VM_ERR_POWER : VM_ERR_CORRUPT;
+}

@@ -117,6 +117,14 @@ int api_instance_aid(vm_runtime *rt, int inst, uint16_t *h);
 /* AID bytes of an AID object (its byte[] slot), or NULL. */
 const uint8_t *api_aid_bytes(vm_runtime *rt, const vm_obj *aid, uint8_t *len);
 
+/* Make what this command wrote so far durable now (chip_commit), for
+ * the few writes the API must not let a power cut undo (the PIN try
+ * counter). Outside a transaction and an install only: there, everything
+ * written so far is already final in Java Card terms; inside one, an early
+ * commit would persist half a transaction, so the write stays part of the
+ * command's commit. 0, or < 0 (VM_ERR_POWER when the power was cut). */
+int api_make_durable(vm_runtime *rt);
+
 /* Available bytes of a JCSystem.MEMORY_TYPE_* for the current context
  * (also the .cvp native getAvailableMemory). -1 for an unknown type. */
 int64_t api_available_memory(vm_runtime *rt, uint8_t memory_type);

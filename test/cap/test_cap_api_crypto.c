@@ -1,0 +1,313 @@
+/* test_cap_api_crypto.c — the crypto subset of the built-in API
+ * (vm/api_security.c) called through its token table on a real runtime,
+ * against published vectors: FIPS-197 appendix C (AES-128, AES-256),
+ * NIST SP 800-38A F.1.1 / F.2.1 (ECB, CBC), FIPS 180-2 appendix B
+ * (SHA-256), and the CBC-MAC of the shared pinaes transcript (recomputed
+ * there with an independent library). Error cases follow the JC 3.0.5 API:
+ * CryptoException reasons ILLEGAL_USE (5) for unaligned NOPAD input,
+ * UNINITIALIZED_KEY (2), NO_SUCH_ALGORITHM (3). */
+#include "api_test.h"
+
+#define SEC "javacard/security/"
+#define KEYI "javacard/security/AESKeyImpl"
+#define CIPHER "javacardx/crypto/Cipher"
+
+enum { TYPE_AES = 15, TYPE_AES_TRANSIENT_RESET = 13, ECB = 14, CBC = 13, ENCRYPT = 2, DECRYPT = 1,
+       MAC_AES_128_NOPAD = 18, SIGN = 1, VERIFY = 2, SHA_256 = 4 };
+
+static uint16_t aes_key(vm_runtime *rt, uint8_t type, const char *hex)
+{
+    uint8_t k[32];
+    uint16_t n = at_hex(hex, k), key, ret;
+    assert_int_equal(at_call(rt, SEC "KeyBuilder", "buildKey", "(BSZ)Ljavacard/security/Key;", &key, type,
+                             n * 8, 0), 0);
+    assert_int_equal(at_call(rt, KEYI, "setKey", "([BS)V", NULL, key, at_bytes(rt, k, n), 0), 0);
+    assert_int_equal(at_call(rt, KEYI, "getSize", "()S", &ret, key), 0);
+    assert_int_equal(ret, n * 8);
+    return key;
+}
+
+static uint16_t cipher(vm_runtime *rt, uint8_t alg)
+{
+    uint16_t c;
+    assert_int_equal(at_call(rt, CIPHER, "getInstance", "(BZ)Ljavacardx/crypto/Cipher;", &c, alg, 0), 0);
+    return c;
+}
+
+/* doFinal of hex input; compares with hex output. */
+static void expect_final(vm_runtime *rt, uint16_t c, const char *in_hex, const char *out_hex)
+{
+    uint8_t in[64], want[64];
+    uint16_t n = at_hex(in_hex, in), m = at_hex(out_hex, want), ret;
+    uint16_t ib = at_bytes(rt, in, n), ob = at_bytes(rt, NULL, 64);
+    assert_int_equal(at_call(rt, CIPHER, "doFinal", "([BSS[BS)S", &ret, c, ib, 0, n, ob, 0), 0);
+    assert_int_equal(ret, m);
+    assert_memory_equal(at_data(rt, ob), want, m);
+}
+
+static void test_aes_ecb_fips197(void **state)
+{
+    (void)state;
+    vt_card k;
+    vt_card_new(&k, NULL);
+    uint16_t key = aes_key(k.rt, TYPE_AES, "000102030405060708090a0b0c0d0e0f");
+    uint16_t c = cipher(k.rt, ECB);
+    assert_int_equal(at_call(k.rt, CIPHER, "init", "(Ljavacard/security/Key;B)V", NULL, c, key, ENCRYPT), 0);
+    expect_final(k.rt, c, "00112233445566778899aabbccddeeff", "69c4e0d86a7b0430d8cdb78070b4c55a");
+    assert_int_equal(at_call(k.rt, CIPHER, "init", "(Ljavacard/security/Key;B)V", NULL, c, key, DECRYPT), 0);
+    expect_final(k.rt, c, "69c4e0d86a7b0430d8cdb78070b4c55a", "00112233445566778899aabbccddeeff");
+    /* AES-256, FIPS-197 C.3 */
+    uint16_t key256 = aes_key(k.rt, TYPE_AES, "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+    assert_int_equal(at_call(k.rt, CIPHER, "init", "(Ljavacard/security/Key;B)V", NULL, c, key256, ENCRYPT), 0);
+    expect_final(k.rt, c, "00112233445566778899aabbccddeeff", "8ea2b7ca516745bfeafc49904b496089");
+    /* SP 800-38A F.1.1, two blocks */
+    uint16_t k2 = aes_key(k.rt, TYPE_AES, "2b7e151628aed2a6abf7158809cf4f3c");
+    assert_int_equal(at_call(k.rt, CIPHER, "init", "(Ljavacard/security/Key;B)V", NULL, c, k2, ENCRYPT), 0);
+    expect_final(k.rt, c, "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51",
+                 "3ad77bb40d7a3660a89ecaf32466ef97f5d3d58503b9699de785895a96fdbaaf");
+    vt_card_free(&k);
+}
+
+static void test_aes_cbc_sp800_38a(void **state)
+{
+    (void)state;
+    vt_card k;
+    vt_card_new(&k, NULL);
+    vm_runtime *rt = k.rt;
+    uint16_t key = aes_key(rt, TYPE_AES, "2b7e151628aed2a6abf7158809cf4f3c");
+    uint8_t iv[16];
+    at_hex("000102030405060708090a0b0c0d0e0f", iv);
+    uint16_t ivb = at_bytes(rt, iv, 16);
+    uint16_t c = cipher(rt, CBC);
+    const char *init_iv = "(Ljavacard/security/Key;B[BSS)V";
+    assert_int_equal(at_call(rt, CIPHER, "init", init_iv, NULL, c, key, ENCRYPT, ivb, 0, 16), 0);
+    const char *pt = "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51";
+    const char *ct = "7649abac8119b246cee98e9b12e9197d5086cb9b507219ee95db113a917678b2";
+    expect_final(rt, c, pt, ct);
+    /* doFinal leaves the state init() made: the same again */
+    expect_final(rt, c, pt, ct);
+
+    /* the same in pieces: update of 21 bytes gives one block and keeps 5
+     * pending; doFinal of the other 11 completes the second block */
+    uint8_t in[32], want[32];
+    at_hex(pt, in);
+    at_hex(ct, want);
+    uint16_t ib = at_bytes(rt, in, 32), ob = at_bytes(rt, NULL, 32), ret;
+    assert_int_equal(at_call(rt, CIPHER, "update", "([BSS[BS)S", &ret, c, ib, 0, 21, ob, 0), 0);
+    assert_int_equal(ret, 16);
+    assert_int_equal(at_call(rt, CIPHER, "doFinal", "([BSS[BS)S", &ret, c, ib, 21, 11, ob, 16), 0);
+    assert_int_equal(ret, 16);
+    assert_memory_equal(at_data(rt, ob), want, 32);
+
+    /* decrypt in place (input and output the same array) */
+    assert_int_equal(at_call(rt, CIPHER, "init", init_iv, NULL, c, key, DECRYPT, ivb, 0, 16), 0);
+    assert_int_equal(at_call(rt, CIPHER, "doFinal", "([BSS[BS)S", &ret, c, ob, 0, 32, ob, 0), 0);
+    assert_memory_equal(at_data(rt, ob), in, 32);
+
+    /* an IV on ECB, or of the wrong length: ILLEGAL_VALUE */
+    uint16_t e = cipher(rt, ECB);
+    assert_int_equal(at_call(rt, CIPHER, "init", init_iv, NULL, e, key, ENCRYPT, ivb, 0, 16), AT_CRYPTO(1));
+    assert_int_equal(at_call(rt, CIPHER, "init", init_iv, NULL, c, key, ENCRYPT, ivb, 0, 8), AT_CRYPTO(1));
+    vt_card_free(&k);
+}
+
+static void test_cipher_errors(void **state)
+{
+    (void)state;
+    vt_card k;
+    vt_card_new(&k, NULL);
+    vm_runtime *rt = k.rt;
+    uint16_t c = cipher(rt, ECB), ret;
+    uint16_t buf = at_bytes(rt, NULL, 32);
+    /* not initialised */
+    assert_int_equal(at_call(rt, CIPHER, "doFinal", "([BSS[BS)S", &ret, c, buf, 0, 16, buf, 0), AT_CRYPTO(4));
+    /* a key never set */
+    uint16_t key;
+    assert_int_equal(at_call(rt, SEC "KeyBuilder", "buildKey", "(BSZ)Ljavacard/security/Key;", &key, TYPE_AES,
+                             128, 0), 0);
+    assert_int_equal(at_call(rt, KEYI, "isInitialized", "()Z", &ret, key), 0);
+    assert_int_equal(ret, 0);
+    assert_int_equal(at_call(rt, CIPHER, "init", "(Ljavacard/security/Key;B)V", NULL, c, key, ENCRYPT),
+                     AT_CRYPTO(2));
+    assert_int_equal(at_call(rt, KEYI, "getKey", "([BS)B", &ret, key, buf, 0), AT_CRYPTO(2));
+    /* 5 bytes without padding: ILLEGAL_USE (the pinaes transcript's 6F05) */
+    key = aes_key(rt, TYPE_AES, "000102030405060708090a0b0c0d0e0f");
+    assert_int_equal(at_call(rt, CIPHER, "init", "(Ljavacard/security/Key;B)V", NULL, c, key, ENCRYPT), 0);
+    assert_int_equal(at_call(rt, CIPHER, "doFinal", "([BSS[BS)S", &ret, c, buf, 0, 5, buf, 0), AT_CRYPTO(5));
+    /* bad mode */
+    assert_int_equal(at_call(rt, CIPHER, "init", "(Ljavacard/security/Key;B)V", NULL, c, key, 3), AT_CRYPTO(1));
+    /* output out of bounds */
+    assert_int_equal(at_call(rt, CIPHER, "doFinal", "([BSS[BS)S", &ret, c, buf, 0, 16, buf, 20), API_AIOOBE);
+    /* getKey gives back what setKey got; clearKey uninitialises */
+    assert_int_equal(at_call(rt, KEYI, "getKey", "([BS)B", &ret, key, buf, 1), 0);
+    assert_int_equal(ret, 16);
+    for (unsigned i = 0; i < 16; i++)
+        assert_int_equal(at_data(rt, buf)[1 + i], i);
+    assert_int_equal(at_call(rt, KEYI, "clearKey", "()V", NULL, key), 0);
+    assert_int_equal(at_call(rt, KEYI, "isInitialized", "()Z", &ret, key), 0);
+    assert_int_equal(ret, 0);
+    assert_int_equal(at_call(rt, KEYI, "getType", "()B", &ret, key), 0);
+    assert_int_equal(ret, TYPE_AES);
+    vt_card_free(&k);
+}
+
+static void test_unsupported_algorithms(void **state)
+{
+    (void)state;
+    vt_card k;
+    vt_card_new(&k, NULL);
+    vm_runtime *rt = k.rt;
+    uint16_t r;
+    /* ALG_AES_CBC_PKCS5 24, ALG_DES_CBC_NOPAD 1 */
+    assert_int_equal(at_call(rt, CIPHER, "getInstance", "(BZ)Ljavacardx/crypto/Cipher;", &r, 24, 0), AT_CRYPTO(3));
+    assert_int_equal(at_call(rt, CIPHER, "getInstance", "(BZ)Ljavacardx/crypto/Cipher;", &r, 1, 0), AT_CRYPTO(3));
+    /* MessageDigest.ALG_SHA 1, Signature.ALG_AES_CMAC_128 49, RandomData 3 */
+    assert_int_equal(at_call(rt, SEC "MessageDigest", "getInstance", "(BZ)Ljavacard/security/MessageDigest;", &r,
+                             1, 0), AT_CRYPTO(3));
+    assert_int_equal(at_call(rt, SEC "Signature", "getInstance", "(BZ)Ljavacard/security/Signature;", &r, 49, 0),
+                     AT_CRYPTO(3));
+    assert_int_equal(at_call(rt, SEC "RandomData", "getInstance", "(B)Ljavacard/security/RandomData;", &r, 3),
+                     AT_CRYPTO(3));
+    /* KeyBuilder.TYPE_DES 3, and an AES length that does not exist */
+    assert_int_equal(at_call(rt, SEC "KeyBuilder", "buildKey", "(BSZ)Ljavacard/security/Key;", &r, 3, 64, 0),
+                     AT_CRYPTO(3));
+    assert_int_equal(at_call(rt, SEC "KeyBuilder", "buildKey", "(BSZ)Ljavacard/security/Key;", &r, TYPE_AES, 100,
+                             0), AT_CRYPTO(3));
+    assert_int_equal(at_call(rt, SEC "Checksum", "getInstance", "(BZ)Ljavacard/security/Checksum;", &r, 1, 0),
+                     AT_CRYPTO(3));
+    vt_card_free(&k);
+}
+
+/* A CLEAR_ON_RESET key loses its value, and so its initialized state, on
+ * reset; a persistent one keeps both. */
+static void test_transient_key_cleared_on_reset(void **state)
+{
+    (void)state;
+    vt_card k;
+    vt_card_new(&k, NULL);
+    uint16_t tkey = aes_key(k.rt, TYPE_AES_TRANSIENT_RESET, "000102030405060708090a0b0c0d0e0f");
+    uint16_t pkey = aes_key(k.rt, TYPE_AES, "000102030405060708090a0b0c0d0e0f");
+    uint16_t ret;
+    vt_commit(&k);
+    vt_reset(&k);
+    assert_int_equal(at_call(k.rt, KEYI, "isInitialized", "()Z", &ret, tkey), 0);
+    assert_int_equal(ret, 0);
+    assert_int_equal(at_call(k.rt, KEYI, "isInitialized", "()Z", &ret, pkey), 0);
+    assert_int_equal(ret, 1);
+    vt_card_free(&k);
+}
+
+static void digest(vm_runtime *rt, uint16_t md, const char *msg, const char *hex)
+{
+    uint8_t want[32];
+    at_hex(hex, want);
+    size_t n = strlen(msg);
+    uint16_t in = at_bytes(rt, msg, (uint16_t)n), out = at_bytes(rt, NULL, 40), ret;
+    /* in two pieces: the state must survive between calls */
+    uint16_t first = (uint16_t)(n / 3);
+    assert_int_equal(at_call(rt, SEC "MessageDigest", "update", "([BSS)V", NULL, md, in, 0, first), 0);
+    assert_int_equal(at_call(rt, SEC "MessageDigest", "doFinal", "([BSS[BS)S", &ret, md, in, first, n - first, out, 8),
+                     0);
+    assert_int_equal(ret, 32);
+    assert_memory_equal(at_data(rt, out) + 8, want, 32);
+}
+
+static void test_sha256_fips180(void **state)
+{
+    (void)state;
+    vt_card k;
+    vt_card_new(&k, NULL);
+    uint16_t md, ret;
+    assert_int_equal(at_call(k.rt, SEC "MessageDigest", "getInstance", "(BZ)Ljavacard/security/MessageDigest;", &md,
+                             SHA_256, 0), 0);
+    digest(k.rt, md, "abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    digest(k.rt, md, "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+           "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    digest(k.rt, md, "", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    /* reset drops what update gave */
+    uint16_t junk = at_bytes(k.rt, "zzz", 3);
+    assert_int_equal(at_call(k.rt, SEC "MessageDigest", "update", "([BSS)V", NULL, md, junk, 0, 3), 0);
+    assert_int_equal(at_call(k.rt, SEC "MessageDigest", "reset", "()V", NULL, md), 0);
+    digest(k.rt, md, "abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert_int_equal(at_call(k.rt, SEC "MessageDigest", "getLength", "()B", &ret, md), 0);
+    assert_int_equal(ret, 32);
+    assert_int_equal(at_call(k.rt, SEC "MessageDigest", "getAlgorithm", "()B", &ret, md), 0);
+    assert_int_equal(ret, SHA_256);
+    vt_card_free(&k);
+}
+
+static void test_aes_cbc_mac(void **state)
+{
+    (void)state;
+    vt_card k;
+    vt_card_new(&k, NULL);
+    vm_runtime *rt = k.rt;
+    uint16_t key = aes_key(rt, TYPE_AES, "000102030405060708090a0b0c0d0e0f"), sig, ret;
+    assert_int_equal(at_call(rt, SEC "Signature", "getInstance", "(BZ)Ljavacard/security/Signature;", &sig,
+                             MAC_AES_128_NOPAD, 0), 0);
+    uint8_t msg[32], want[16];
+    at_hex("6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51", msg);
+    at_hex("552d46cb2375d6bd85ce8b0bbc57141f", want);
+    uint16_t in = at_bytes(rt, msg, 32), out = at_bytes(rt, NULL, 16);
+    const char *init = "(Ljavacard/security/Key;B)V";
+    assert_int_equal(at_call(rt, SEC "Signature", "init", init, NULL, sig, key, SIGN), 0);
+    assert_int_equal(at_call(rt, SEC "Signature", "sign", "([BSS[BS)S", &ret, sig, in, 0, 32, out, 0), 0);
+    assert_int_equal(ret, 16);
+    assert_memory_equal(at_data(rt, out), want, 16);
+    /* update + sign in pieces: the same MAC */
+    assert_int_equal(at_call(rt, SEC "Signature", "update", "([BSS)V", NULL, sig, in, 0, 7), 0);
+    assert_int_equal(at_call(rt, SEC "Signature", "sign", "([BSS[BS)S", &ret, sig, in, 7, 25, out, 0), 0);
+    assert_memory_equal(at_data(rt, out), want, 16);
+    /* unaligned: ILLEGAL_USE (the transcript's uncaught 6F00) */
+    assert_int_equal(at_call(rt, SEC "Signature", "sign", "([BSS[BS)S", &ret, sig, in, 0, 5, out, 0), AT_CRYPTO(5));
+    /* sign in verify mode: INVALID_INIT */
+    assert_int_equal(at_call(rt, SEC "Signature", "init", init, NULL, sig, key, VERIFY), 0);
+    assert_int_equal(at_call(rt, SEC "Signature", "sign", "([BSS[BS)S", &ret, sig, in, 0, 32, out, 0), AT_CRYPTO(4));
+    const char *vdesc = "([BSS[BSS)Z";
+    assert_int_equal(at_call(rt, SEC "Signature", "verify", vdesc, &ret, sig, in, 0, 32, out, 0, 16), 0);
+    assert_int_equal(ret, 1);
+    assert_int_equal(at_call(rt, SEC "Signature", "verify", vdesc, &ret, sig, in, 0, 32, out, 0, 15), 0);
+    assert_int_equal(ret, 0);
+    uint8_t bad[16];
+    memcpy(bad, want, 16);
+    bad[15] ^= 1;
+    uint16_t badb = at_bytes(rt, bad, 16);
+    assert_int_equal(at_call(rt, SEC "Signature", "verify", vdesc, &ret, sig, in, 0, 32, badb, 0, 16), 0);
+    assert_int_equal(ret, 0);
+    assert_int_equal(at_call(rt, SEC "Signature", "getLength", "()S", &ret, sig), 0);
+    assert_int_equal(ret, 16);
+    vt_card_free(&k);
+}
+
+static void test_random(void **state)
+{
+    (void)state;
+    vt_card k;
+    vt_card_new(&k, NULL);
+    vm_runtime *rt = k.rt;
+    uint16_t rnd, ret;
+    assert_int_equal(at_call(rt, SEC "RandomData", "getInstance", "(B)Ljavacard/security/RandomData;", &rnd, 2), 0);
+    uint16_t a = at_bytes(rt, NULL, 32), b = at_bytes(rt, NULL, 32);
+    assert_int_equal(at_call(rt, SEC "RandomData", "generateData", "([BSS)V", NULL, rnd, a, 0, 32), 0);
+    assert_int_equal(at_call(rt, SEC "RandomData", "nextBytes", "([BSS)S", &ret, rnd, b, 4, 28), 0);
+    assert_int_equal(ret, 32);
+    /* 28 bytes of two independent draws agreeing: 2^-224 */
+    assert_memory_not_equal(at_data(rt, a) + 4, at_data(rt, b) + 4, 28);
+    assert_int_equal(at_call(rt, SEC "RandomData", "generateData", "([BSS)V", NULL, rnd, a, 30, 3), API_AIOOBE);
+    vt_card_free(&k);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_aes_ecb_fips197),
+        cmocka_unit_test(test_aes_cbc_sp800_38a),
+        cmocka_unit_test(test_cipher_errors),
+        cmocka_unit_test(test_unsupported_algorithms),
+        cmocka_unit_test(test_transient_key_cleared_on_reset),
+        cmocka_unit_test(test_sha256_fips180),
+        cmocka_unit_test(test_aes_cbc_mac),
+        cmocka_unit_test(test_random),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
