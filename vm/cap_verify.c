@@ -957,6 +957,12 @@ static int check_classes(cv_ctx *c)
             if (t.ret == CVT_INT || t.ret == CVT_AINT)
                 return cv_fail(c, CAP_Descriptor, 0, "class %u field %u: int is not supported on this card",
                                k->this_ref, j);
+            /* The runtime finds references by position (the first
+             * 2 x reference_count bytes of the static image; the
+             * reference token range of a class): a field's declared type
+             * must agree, or a number could sit where a reference is
+             * expected (or a reference escape the collector). */
+            int is_ref = t.ret == CVT_REF || t.ret >= CVT_ABOOL;
             if (f[1] & CV_ACC_STATIC) {
                 if (f[2] & 0x80)
                     return cv_fail(c, CAP_Descriptor, 0, "class %u static field %u is external", k->this_ref, j);
@@ -965,6 +971,15 @@ static int check_classes(cv_ctx *c)
                 if ((uint32_t)off + sz > v->sf_image_size)
                     return cv_fail(c, CAP_Descriptor, 0, "class %u static field at %u outside the %u-byte image",
                                    k->this_ref, off, v->sf_image_size);
+                uint32_t ref_area = 2u * v->sf_reference_count;
+                if (is_ref && ((off & 1) || (uint32_t)off + 2 > ref_area))
+                    return cv_fail(c, CAP_Descriptor, 0,
+                                   "class %u static reference field at %u outside the %u-byte reference area",
+                                   k->this_ref, off, (unsigned)ref_area);
+                if (!is_ref && off < ref_area)
+                    return cv_fail(c, CAP_Descriptor, 0,
+                                   "class %u static primitive field at %u inside the reference area",
+                                   k->this_ref, off);
             } else {
                 if (ci->flags & CAP_ACC_INTERFACE)
                     return cv_fail(c, CAP_Descriptor, 0, "interface %u has an instance field", k->this_ref);
@@ -974,6 +989,13 @@ static int check_classes(cv_ctx *c)
                 if (f[4] >= ci->declared_instance_size)
                     return cv_fail(c, CAP_Descriptor, 0, "class %u field token %u outside %u instance words",
                                    k->this_ref, f[4], ci->declared_instance_size);
+                int in_refs = ci->first_reference_token != 0xFF && f[4] >= ci->first_reference_token &&
+                              f[4] < ci->first_reference_token + ci->reference_count;
+                if (is_ref != in_refs)
+                    return cv_fail(c, CAP_Class, ci->offset,
+                                   "instance field token %u is a %s, the reference tokens are %u..%u",
+                                   f[4], is_ref ? "reference" : "primitive", ci->first_reference_token,
+                                   ci->first_reference_token + ci->reference_count);
             }
         }
     }
@@ -1169,6 +1191,7 @@ static int cp_member(cv_ctx *c, unsigned i, cv_sig *out, const char **why)
                 *why = "target is a virtual method";
                 return -1;
             }
+            c->cp_flags[i] = (m->access & CV_ACC_STATIC) ? CV_CPF_STATIC : (m->access & CV_ACC_INIT) ? CV_CPF_CTOR : 0;
             return cv_decode_type(&c->d, m->type_offset, out) == 0 ? 0 : -1;
         }
         for (unsigned k = 0; k < c->d.class_count; k++) {
@@ -1200,8 +1223,11 @@ static int cp_member(cv_ctx *c, unsigned i, cv_sig *out, const char **why)
             return jvm_sig(c, f->desc, out) == 0 ? 0 : -1;
         }
         const jc_api_method *m = api_method(x.api, token, JC_STATIC_METHOD);
-        if (!m)
+        c->cp_flags[i] = CV_CPF_STATIC;
+        if (!m) {
             m = api_method(x.api, token, JC_CONSTRUCTOR);
+            c->cp_flags[i] = CV_CPF_CTOR;
+        }
         if (!m) {
             *why = "no such static method or constructor in the API class";
             return -1;
@@ -1220,8 +1246,10 @@ static int cp_member(cv_ctx *c, unsigned i, cv_sig *out, const char **why)
     for (unsigned j = 0; j < x.user->method_count; j++) {
         const cv_method *m = &ud->methods[x.user->first_method + j];
         if (m->token == token && (m->access & (CV_ACC_STATIC | CV_ACC_INIT)) &&
-            (m->access & (CV_ACC_PUBLIC | CV_ACC_PROTECTED)))
+            (m->access & (CV_ACC_PUBLIC | CV_ACC_PROTECTED))) {
+            c->cp_flags[i] = (m->access & CV_ACC_STATIC) ? CV_CPF_STATIC : CV_CPF_CTOR;
             return lib_type(c, x.imp, m->type_offset, out) == 0 ? 0 : -1;
+        }
     }
     *why = "no such static method in the library class";
     return -1;
@@ -1233,7 +1261,8 @@ static int check_constant_pool(cv_ctx *c)
     if (v->cp_count) {
         c->cp_sigs = calloc(v->cp_count, sizeof *c->cp_sigs);
         c->cp_known = calloc(v->cp_count, 1);
-        if (!c->cp_sigs || !c->cp_known)
+        c->cp_flags = calloc(v->cp_count, 1);
+        if (!c->cp_sigs || !c->cp_known || !c->cp_flags)
             return VM_ERR_NOMEM;
     }
     const uint8_t *cpt = c->d.types + 2;
@@ -1399,6 +1428,7 @@ static void ctx_free(cv_ctx *c)
     free(c->by_offset);
     free(c->cp_sigs);
     free(c->cp_known);
+    free(c->cp_flags);
     free(c->operand_marks);
 }
 

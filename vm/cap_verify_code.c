@@ -422,6 +422,13 @@ static uint8_t field_variant(uint8_t op)
 
 /* Execute the instruction at pc on f: 0, VM_ERR_VERIFY, or 1 when the
  * path cannot be followed further (host flag, unresolved import). */
+/* An external static ref into an import the card does not have (host). */
+static int ref_unresolved_cp(const cv_ctx *c, const uint8_t *e)
+{
+    uint8_t pt = e[1] & 0x7F;
+    return pt < c->v->import_count && !c->imports[pt].api && !c->imports[pt].user;
+}
+
 /* The object a field access or call works on: of class cls or below. */
 static int check_receiver(mctx *x, uint32_t pc, vt t, uint16_t cls, const char *what)
 {
@@ -647,6 +654,8 @@ static int step(mctx *x, frame *f, uint32_t pc)
         uint16_t owner = vm_be16(e + 1);
         if (op == OP_invokespecial && cp_tag(x, idx) == CAP_CP_STATIC_METHODREF) {
             /* Only a constructor or a private method. */
+            if (c->cp_flags[idx] & CV_CPF_STATIC)
+                FAIL(pc, "invokespecial of a static method");
             if (!(e[1] & 0x80)) {
                 const cv_method *tm = cv_method_at(c, vm_be16(e + 2));
                 if (!tm || (tm->access & CV_ACC_STATIC))
@@ -657,6 +666,9 @@ static int step(mctx *x, frame *f, uint32_t pc)
             }
         }
         if (op == OP_invokestatic) {
+            if ((e[1] & 0x80) && c->cp_known[idx] && !(c->cp_flags[idx] & CV_CPF_STATIC) &&
+                !ref_unresolved_cp(c, e))
+                FAIL(pc, "invokestatic of a constructor");
             if (!(e[1] & 0x80)) {
                 const cv_method *tm = cv_method_at(c, vm_be16(e + 2));
                 if (!tm || !(tm->access & CV_ACC_STATIC))

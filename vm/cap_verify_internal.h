@@ -51,6 +51,9 @@ typedef struct cv_sig {
     uint16_t rcls;
 } cv_sig;
 
+#define CV_CPF_STATIC 1       /* a static method */
+#define CV_CPF_CTOR   2       /* a constructor (else: a private instance method) */
+
 typedef struct cv_method {
     uint16_t offset;          /* method offset; 0 for interface methods */
     uint16_t type_offset;
@@ -101,6 +104,7 @@ typedef struct cv_ctx {
     uint32_t by_offset_count;
     cv_sig *cp_sigs;          /* type of each field/method CP entry */
     uint8_t *cp_known;        /* 1: cp_sigs[i] is set */
+    uint8_t *cp_flags;        /* static method refs: CV_CPF_* of the target */
     uint8_t *operand_marks;   /* per Method byte: 1 = u1 CP operand, 2 = u2 */
 } cv_ctx;
 

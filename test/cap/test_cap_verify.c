@@ -817,6 +817,50 @@ static void test_field_of_another_class(void **state)
     free(f.b);
 }
 
+/* The runtime finds an object's references by their token range
+ * (first_reference_token, reference_count of class_info, §6.9); a range
+ * that disagrees with the fields' declared types would let a short sit in
+ * a reference slot. Shift the range or shrink it: refused. */
+static void test_reference_token_range(void **state)
+{
+    (void)state;
+    if (skip_without_shared())
+        skip();
+    unsigned mutants = 0;
+    for (unsigned c = 0; c < 3; c++) {
+        lfile f;
+        assert_int_equal(lf_read(mutation_caps[c], &f), 0);
+        size_t cl = info_at(&f, CAP_Class);
+        size_t end = cl + be16(f.b + cl - 2);
+        size_t pos = cl + (f.b[info_at(&f, CAP_Header) + 4] >= 2 ? 2u + be16(f.b + cl) : 0u);
+        while (pos < end) {
+            uint8_t bits = f.b[pos];
+            unsigned ni = bits & 0x0F;
+            if (bits & 0x80) {
+                pos += 1u + 2u * ni;
+                continue;
+            }
+            if (f.b[pos + 5] > 0) {
+                lfile m = lf_copy(&f);
+                m.b[pos + 4]++;
+                expect_refused(&m, NULL, "first_reference_token + 1", (unsigned)pos);
+                free(m.b);
+                m = lf_copy(&f);
+                m.b[pos + 5]--;
+                expect_refused(&m, NULL, "reference_count - 1", (unsigned)pos);
+                free(m.b);
+                mutants += 2;
+            }
+            unsigned pubc = f.b[pos + 7], pkgc = f.b[pos + 9];
+            pos += 10u + 2u * pubc + 2u * pkgc;
+            for (unsigned i = 0; i < ni; i++)
+                pos += 3u + f.b[pos + 2];
+        }
+        free(f.b);
+    }
+    assert_true(mutants >= 4);
+}
+
 /* Every opcode the card does not have, in place of every method's first
  * instruction: int instructions (iadd 0x42, iload 0x17, ...), jsr/ret, and
  * unassigned values. */
@@ -1035,6 +1079,7 @@ int main(void)
         cmocka_unit_test(test_cp_tokens_out_of_range),
         cmocka_unit_test(test_bytecode_mutations),
         cmocka_unit_test(test_field_of_another_class),
+        cmocka_unit_test(test_reference_token_range),
         cmocka_unit_test(test_unknown_opcodes),
         cmocka_unit_test(test_stack_and_locals_limits),
         cmocka_unit_test(test_handler_mutations),
