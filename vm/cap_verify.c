@@ -420,6 +420,7 @@ static const jc_api_field *api_field(const jc_api_class *k, uint8_t token, uint8
 }
 
 #define API_ACC_INTERFACE 0x0200
+#define API_ACC_ABSTRACT  0x0400
 
 /* An external class_ref's target: API class, or user package class. */
 typedef struct cv_ext {
@@ -735,6 +736,20 @@ static int lib_type(cv_ctx *c, const cv_import *imp, uint16_t type_offset, cv_si
         out->pcls[k] = lib_ref_to_ours(c, i, out->pcls[k]);
     out->rcls = lib_ref_to_ours(c, i, out->rcls);
     return 0;
+}
+
+int cv_class_abstract(cv_ctx *c, uint16_t ref)
+{
+    if (!CAP_REF_EXTERNAL(ref)) {
+        const cv_dclass *k = desc_class_by_ref(&c->d, ref);
+        return k && (k->access & CV_ACC_CABSTRACT);
+    }
+    cv_ext e;
+    if (ext_resolve(c, CAP_REF_PKG_TOKEN(ref), CAP_REF_CLASS_TOKEN(ref), &e) != 0 || e.unresolved)
+        return 0;
+    if (e.api)
+        return (e.api->flags & API_ACC_ABSTRACT) != 0;
+    return (e.user->access & CV_ACC_CABSTRACT) != 0;
 }
 
 int cv_interface_method(cv_ctx *c, uint16_t ref, uint8_t token, cv_sig *out)

@@ -34,12 +34,15 @@ enum {
     T_ABYTE,       /* byte[] or boolean[] */
     T_ASHORT,
     T_AREF,        /* array of references of a class */
+    T_UNINIT,      /* made by the `new` at pc (in the class bits), its
+                      constructor not called yet: usable only as that call's
+                      receiver (and by stack shuffles) */
 };
 #define VT(k, cls) ((vt)(k) | (vt)(cls) << 8)
 #define VK(t) ((uint8_t)((t) & 0xFF))
 #define VC(t) ((uint16_t)((t) >> 8))
 
-static int is_ref(vt t) { return VK(t) >= T_NULL; }
+static int is_ref(vt t) { return VK(t) >= T_NULL && VK(t) <= T_AREF; }
 static int is_array(vt t) { return VK(t) == T_ABYTE || VK(t) == T_ASHORT || VK(t) == T_AREF; }
 
 /* The stack kind of a declared type kind (T_TOP for int and void). */
@@ -344,6 +347,7 @@ static int push(mctx *x, frame *f, uint32_t pc, vt t)
 static const char *tname(vt t)
 {
     switch (VK(t)) {
+    case T_UNINIT: return "object before its constructor ran";
     case T_SHORT: return "short";
     case T_NULL: return "null";
     case T_REF: return "reference";
@@ -679,8 +683,28 @@ static int step(mctx *x, frame *f, uint32_t pc)
             return VM_ERR_VERIFY;
         if (op != OP_invokestatic) {
             POP(t);
-            if (check_receiver(x, pc, t, owner, "call"))
-                return VM_ERR_VERIFY;
+            int ctor = op == OP_invokespecial && cp_tag(x, idx) == CAP_CP_STATIC_METHODREF &&
+                       (c->cp_flags[idx] & CV_CPF_CTOR);
+            if (ctor && VK(t) == T_UNINIT) {
+                /* The constructor of the class `new` named: every copy of
+                 * that object is initialised from here on. */
+                uint16_t npc = VC(t);
+                uint16_t cls = vm_be16(c->v->cp + 4u * vm_be16(x->code + npc + 1) + 1);
+                if (cls != owner)
+                    FAIL(pc, "constructor of class %04X called on a new %04X", owner, cls);
+                vt done = VT(T_REF, cls);
+                for (unsigned i = 0; i < f->sp; i++)
+                    if (f->stack[i] == t)
+                        f->stack[i] = done;
+                for (unsigned i = 0; i < x->nlocals; i++)
+                    if (f->locals[i] == t)
+                        f->locals[i] = done;
+            } else {
+                if (ctor && !(x->m->access & CV_ACC_INIT))
+                    FAIL(pc, "constructor called on an object already made");
+                if (check_receiver(x, pc, t, owner, "call"))
+                    return VM_ERR_VERIFY;
+            }
         }
         if (push_result(x, f, pc, s->ret, s->rcls))
             return VM_ERR_VERIFY;
@@ -710,9 +734,9 @@ static int step(mctx *x, frame *f, uint32_t pc)
     case OP_new: {
         uint16_t idx = vm_be16(p + 1);
         uint16_t cls = vm_be16(c->v->cp + 4u * idx + 1);
-        if (cv_class_kind(c, cls) == 1)
-            FAIL(pc, "new of an interface");
-        PUSH(VT(T_REF, cls));
+        if (cv_class_kind(c, cls) == 1 || cv_class_abstract(c, cls))
+            FAIL(pc, "new of an interface or abstract class");
+        PUSH(VT(T_UNINIT, pc));
         break;
     }
     case OP_newarray:

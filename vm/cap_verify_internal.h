@@ -122,6 +122,8 @@ int cv_decode_type(const cv_desc *d, uint16_t type_offset, cv_sig *out);
 /* Resolve a class_ref to "is an interface" (1), a class (0), or -1 when it
  * names nothing. Unresolved imports (host flag) answer -2. */
 int cv_class_kind(cv_ctx *c, uint16_t class_ref);
+/* 1 when the class is abstract (cannot be instantiated). */
+int cv_class_abstract(cv_ctx *c, uint16_t class_ref);
 /* The method of interface `iface_ref` with this token: its type. 0, -1 when
  * absent, -2 when the interface lies in an unresolved import. */
 int cv_interface_method(cv_ctx *c, uint16_t iface_ref, uint8_t token, cv_sig *out);

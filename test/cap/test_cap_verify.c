@@ -861,6 +861,78 @@ static void test_reference_token_range(void **state)
     assert_true(mutants >= 4);
 }
 
+/* `new C; dup; ...; invokespecial C.<init>(...)V` with the constructor
+ * call replaced by pops of the same words: the object is then used before its
+ * constructor ran. (RefLocation would notice the vanished operand too; the
+ * message shows which check spoke first.) */
+static void test_object_used_before_constructor(void **state)
+{
+    (void)state;
+    if (skip_without_shared())
+        skip();
+    unsigned hits = 0;
+    for (unsigned c = 0; c < 2; c++) {
+        lfile f;
+        assert_int_equal(lf_read(mutation_caps[c], &f), 0);
+        static tmethod ms[MAX_METHODS];
+        unsigned nm = walk_methods(&f, ms, MAX_METHODS);
+        size_t cp = info_at(&f, CAP_ConstantPool);
+        size_t de = info_at(&f, CAP_Descriptor);
+        /* The Descriptor's type table: after the class descriptors. */
+        size_t tpos = de + 1;
+        for (unsigned i = 0; i < f.b[de]; i++) {
+            unsigned ni = f.b[tpos + 4], nf = be16(f.b + tpos + 5), nmth = be16(f.b + tpos + 7);
+            tpos += 9u + 2u * ni + 7u * nf + 12u * nmth;
+        }
+        size_t types = tpos;
+        for (unsigned i = 0; i < nm; i++) {
+            size_t at = code_at(&f, &ms[i]);
+            for (uint32_t pc = 0; pc < ms[i].bytecode_count; pc += insn_len(f.b + at, ms[i].bytecode_count, pc)) {
+                if (f.b[at + pc] != OP_invokespecial)
+                    continue;
+                uint16_t idx = be16(f.b + at + pc + 1);
+                if (f.b[cp + 2 + 4 * idx] != CAP_CP_STATIC_METHODREF)
+                    continue;
+                /* Its type: short/byte/boolean parameters, void. */
+                uint16_t toff = be16(f.b + types + 2 + 2 * idx);
+                unsigned nib = f.b[types + toff], words = 1, ok = 1;
+                for (unsigned k = 0; k < nib; k++) {
+                    uint8_t b = f.b[types + toff + 1 + k / 2];
+                    unsigned t = (k & 1) ? (b & 0x0F) : (b >> 4);
+                    if (k + 1 == nib)
+                        ok &= t == 1;
+                    else if (t >= 2 && t <= 4)
+                        words++;
+                    else
+                        ok = 0;
+                }
+                if (!ok || words > 6)
+                    continue;
+                /* The same stack effect without the call. */
+                lfile m = lf_copy(&f);
+                for (unsigned k = 0; k < 3; k++) {
+                    uint8_t op = OP_nop;
+                    if (words >= 2) {
+                        op = OP_pop2;
+                        words -= 2;
+                    } else if (words == 1) {
+                        op = OP_pop;
+                        words = 0;
+                    }
+                    m.b[at + pc + k] = op;
+                }
+                char err[256];
+                assert_int_equal(verify(&m, NULL, 0, err, sizeof err), VM_ERR_VERIFY);
+                if (strstr(err, "before its constructor ran"))
+                    hits++;
+                free(m.b);
+            }
+        }
+        free(f.b);
+    }
+    assert_true(hits >= 1);
+}
+
 /* Every opcode the card does not have, in place of every method's first
  * instruction: int instructions (iadd 0x42, iload 0x17, ...), jsr/ret, and
  * unassigned values. */
@@ -1080,6 +1152,7 @@ int main(void)
         cmocka_unit_test(test_bytecode_mutations),
         cmocka_unit_test(test_field_of_another_class),
         cmocka_unit_test(test_reference_token_range),
+        cmocka_unit_test(test_object_used_before_constructor),
         cmocka_unit_test(test_unknown_opcodes),
         cmocka_unit_test(test_stack_and_locals_limits),
         cmocka_unit_test(test_handler_mutations),
