@@ -6,7 +6,9 @@
  *                            10 load files and modules; P2 02 (GP TLV) or 00
  *                            (legacy), b1 = next occurrence; 6310 = more
  *   80 E6  INSTALL           P1 02 for load, 04 for install, 08 make
- *                            selectable, 0C install and make selectable
+ *                            selectable, 0C install and make selectable,
+ *                            0E the combined load, install and make
+ *                            selectable (P2 01 first, P2 03 last)
  *   80 E8  LOAD              P1 b8 last block, P2 block number
  *   80 E4  DELETE            4F AID; P2 80 = with related objects
  *   80 D8  PUT KEY           P1 old KVN (00 new), P2 81; AES keys under DEK
@@ -28,12 +30,20 @@
  *                 [for install] gives its applets the Java Card install
  *                 bArray (below)
  *   KIND_GP_LOAD  the INSTALL [for load] of the load in progress: aid len,
- *                 aid[16], hash len, hash[32]
+ *                 aid[16], hash len, hash[32], combined flag
  * INSTALL [for install] of an applet of a CAP package passes install() the
  * bArray of the Java Card RE specification (3.0.5 §11.1.3 with GP 2.3.1
  * §11.5.2.3.7): instance AID length and bytes, privileges length and bytes
  * as the command gave them (1 or 3), application specific parameters (C9)
  * length and bytes. A `.cvp` package's install() gets the C9 value alone.
+ *
+ * The combined process (GPCS 2.3.1 §9.3.8, P1 0E): the first INSTALL (P2
+ * 01, the [for load] data field) and the LOAD blocks stage the file as
+ * above; the last LOAD block stores nothing. The last INSTALL (P2 03, the
+ * [for install] data field, the load file AID may be empty) loads the
+ * staged file and installs the application in one command: if the install
+ * fails, the LOADER's rollback of the failed command takes the package
+ * back too, so the card keeps either both or neither.
  *
  * The load file itself arrives in the LOADER's staging area (staging.c).
  * A refused final LOAD discards the staged bytes and the record durably
@@ -55,7 +65,8 @@
 #define KIND_GP_CAP 0x4C13u
 #define GP_APP_SIZE 21u
 #define GP_ELF_SIZE (18u + VM_MAX_APPLETS * 17u)
-#define GP_LOAD_SIZE 50u
+#define GP_LOAD_SIZE 51u
+#define GP_LOAD_COMBINED 50u   /* record byte: 1 for the combined process */
 
 /* Life cycle states (GPCS 11.1.1) */
 #define LC_ELF_LOADED 0x01u
@@ -367,7 +378,7 @@ static uint16_t get_status(const isd_gp_ctx *g, const apdu_command *a, uint8_t *
 }
 
 /* ---- INSTALL ---- */
-static uint16_t install_for_load(const isd_gp_ctx *g, const apdu_command *a, uint8_t *out, size_t *len)
+static uint16_t install_for_load(const isd_gp_ctx *g, const apdu_command *a, uint8_t *out, size_t *len, int combined)
 {
     const uint8_t *p = a->data, *end = a->data + a->nc, *aid, *sd, *hash, *params, *token;
     uint8_t al, sl, hl, pl, tl;
@@ -388,6 +399,7 @@ static uint16_t install_for_load(const isd_gp_ctx *g, const apdu_command *a, uin
     memcpy(r + 1, aid, al);
     r[17] = hl;
     if (hl) memcpy(r + 18, hash, hl);
+    r[GP_LOAD_COMBINED] = (uint8_t)(combined != 0);
     if (!rc) rc = chip_nvm_write(c, off, r, sizeof r);
     if (rc) return map_chip(rc);
     out[0] = 0x00;
@@ -496,7 +508,8 @@ static uint16_t do_load(const isd_gp_ctx *g, const apdu_command *a, uint8_t *out
     if (last) {
         uint8_t rec[GP_LOAD_SIZE];
         memcpy(rec, chip_nvm_view(c) + off, sizeof rec);
-        sw = finish_load(g, rec);
+        /* the combined process loads at its last INSTALL */
+        if (!rec[GP_LOAD_COMBINED]) sw = finish_load(g, rec);
         if (sw != SW_OK) return sw;
     }
     out[0] = 0x00;
@@ -504,13 +517,24 @@ static uint16_t do_load(const isd_gp_ctx *g, const apdu_command *a, uint8_t *out
     return SW_OK;
 }
 
-static uint16_t install_for_install(const isd_gp_ctx *g, const apdu_command *a, uint8_t *out, size_t *len)
+/* loaded_elf: the load file the combined process just loaded (its AID may
+ * be left out of the data field), or NULL. */
+static uint16_t install_for_install(const isd_gp_ctx *g, const apdu_command *a, uint8_t *out, size_t *len,
+                                    const uint8_t *loaded_elf, uint8_t loaded_len)
 {
     const uint8_t *p = a->data, *end = a->data + a->nc, *elf, *mod, *app, *priv, *params, *token;
     uint8_t el, ml, al, pl, il, tl;
     if (lv(&p, end, &elf, &el) || lv(&p, end, &mod, &ml) || lv(&p, end, &app, &al) ||
         lv(&p, end, &priv, &pl) || lv(&p, end, &params, &il) || lv(&p, end, &token, &tl) || p != end)
         return SW_WRONG_DATA;
+    if (loaded_elf) {
+        if (el == 0) {
+            elf = loaded_elf;
+            el = loaded_len;
+        } else if (el != loaded_len || memcmp(elf, loaded_elf, el) != 0) {
+            return SW_WRONG_DATA;
+        }
+    }
     if (!aid_ok(el) || !aid_ok(ml) || (al != 0 && !aid_ok(al)) || (pl != 1 && pl != 3) || tl != 0)
         return SW_WRONG_DATA;
     if (priv[0] & 0x80) return SW_WRONG_DATA;   /* no supplementary security domains */
@@ -592,13 +616,36 @@ static uint16_t make_selectable(const isd_gp_ctx *g, const apdu_command *a, uint
     return SW_OK;
 }
 
+/* The last INSTALL [for load, install and make selectable]: load what the
+ * first one and the LOAD blocks staged, then install from it. */
+static uint16_t combined_finish(const isd_gp_ctx *g, const apdu_command *a, uint8_t *out, size_t *len)
+{
+    chip *c = g->os->chip;
+    uint32_t off, size;
+    const uint8_t *blob;
+    size_t blen;
+    if (chip_nvm_find(c, KIND_GP_LOAD, 0xFFFF, 0, &off, &size) != CHIP_OK || size < GP_LOAD_SIZE ||
+        !chip_nvm_view(c)[off + GP_LOAD_COMBINED] || staging_view(c, &blob, &blen) != 0)
+        return SW_CONDITIONS_NOT_SATISFIED;
+    uint8_t rec[GP_LOAD_SIZE];
+    memcpy(rec, chip_nvm_view(c) + off, sizeof rec);
+    uint16_t sw = finish_load(g, rec);
+    if (sw != SW_OK) return sw;
+    return install_for_install(g, a, out, len, rec + 1, rec[0]);
+}
+
 static uint16_t do_install(const isd_gp_ctx *g, const apdu_command *a, uint8_t *out, size_t *len)
 {
+    if (a->p1 == 0x0E) {
+        if (a->p2 == 0x01) return install_for_load(g, a, out, len, 1);
+        if (a->p2 == 0x03) return combined_finish(g, a, out, len);
+        return SW_INCORRECT_P1P2;
+    }
     if (a->p2 != 0x00) return SW_INCORRECT_P1P2;
     switch (a->p1) {
-    case 0x02: return install_for_load(g, a, out, len);
+    case 0x02: return install_for_load(g, a, out, len, 0);
     case 0x04:
-    case 0x0C: return install_for_install(g, a, out, len);
+    case 0x0C: return install_for_install(g, a, out, len, NULL, 0);
     case 0x08: return make_selectable(g, a, out, len);
     default: return SW_INCORRECT_P1P2;
     }

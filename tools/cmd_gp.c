@@ -29,6 +29,8 @@ static void help(FILE *f)
             "                     (FILE.cap, a Java Card converter's zip) or FILE.cvp\n"
             "  --no-hash          do not send the load file data block hash\n"
             "  --no-descriptor    leave a CAP file's Descriptor component out\n"
+            "  --one-step         with --load and --install: the combined INSTALL [for\n"
+            "                     load, install and make selectable] process (one applet)\n"
             "  --install          INSTALL [for install and make selectable]; with\n"
             "    --package AID    the load file (default: the one of --load)\n"
             "    --applet AID     the applet class (default: the only one of --load;\n"
@@ -106,7 +108,7 @@ static int list(gp_session *gp)
 enum {
     O_KEY = 256, O_KEY_ENC, O_KEY_MAC, O_KEY_DEK, O_KVN, O_SL, O_ISD, O_LOAD, O_NOHASH, O_INSTALL, O_PACKAGE,
     O_APPLET, O_CREATE, O_PARAMS, O_PRIVS, O_DELETE, O_FORCE, O_PUTKEY, O_NEWKEY, O_NEWENC, O_NEWMAC, O_NEWDEK,
-    O_REPLACE, O_LOCK, O_UNLOCK, O_APDU, O_READER, O_NODESC
+    O_REPLACE, O_LOCK, O_UNLOCK, O_APDU, O_READER, O_NODESC, O_ONESTEP
 };
 
 #define MAX_MULTI 16
@@ -124,7 +126,7 @@ int cmd_gp(int argc, char **argv)
         {"applet", required_argument, 0, O_APPLET}, {"create", required_argument, 0, O_CREATE},
         {"params", required_argument, 0, O_PARAMS}, {"privs", required_argument, 0, O_PRIVS},
         {"privileges", required_argument, 0, O_PRIVS}, {"instance-aid", required_argument, 0, O_CREATE},
-        {"no-descriptor", no_argument, 0, O_NODESC},
+        {"no-descriptor", no_argument, 0, O_NODESC}, {"one-step", no_argument, 0, O_ONESTEP},
         {"delete", required_argument, 0, O_DELETE}, {"force", no_argument, 0, O_FORCE},
         {"put-key", required_argument, 0, O_PUTKEY}, {"new-key", required_argument, 0, O_NEWKEY},
         {"new-key-enc", required_argument, 0, O_NEWENC}, {"new-key-mac", required_argument, 0, O_NEWMAC},
@@ -140,7 +142,7 @@ int cmd_gp(int argc, char **argv)
     size_t isd_len = 0, pkg_len = 0, applet_len = 0, inst_len = 0, params_len = 0, n;
     const char *reader = NULL, *load = NULL, *deletes[MAX_MULTI], *apdus[MAX_MULTI], *locks[MAX_MULTI];
     int ndel = 0, napdu = 0, nlock = 0, lockv[MAX_MULTI], do_list = 0, do_install = 0, force = 0, hash = 1;
-    int put_kvn = -1, replace = 0, verbose = 0, nodesc = 0;
+    int put_kvn = -1, replace = 0, verbose = 0, nodesc = 0, one_step = 0;
     size_t privs_len = 0;
     uint8_t b[32];
     int c;
@@ -179,6 +181,7 @@ int cmd_gp(int argc, char **argv)
             if (privs_len == 2) { cli_error("gp", "--privileges: 1 or 3 bytes"); return 2; }
             break;
         case O_NODESC: nodesc = 1; break;
+        case O_ONESTEP: one_step = 1; break;
         case O_DELETE:
             if (ndel >= MAX_MULTI) { cli_error("gp", "too many --delete"); return 2; }
             deletes[ndel++] = optarg;
@@ -287,6 +290,12 @@ int cmd_gp(int argc, char **argv)
         }
     }
 
+    if (one_step && (!load || !do_install || ntargets != 1)) {
+        cli_error("gp", "--one-step needs --load and --install of one applet");
+        free(blob);
+        return 2;
+    }
+
     transport *t = cli_open_card(image, reader);
     if (!t) { free(blob); return 1; }
     gp_session gp;
@@ -309,6 +318,20 @@ int cmd_gp(int argc, char **argv)
         if (gp_delete(&gp, aid, al, force, &sw)) { cli_error("gp", "DELETE: %s", gp.err); goto out; }
         if (sw != 0x9000) { cli_error("gp", "DELETE %s: %04X", deletes[i], sw); goto out; }
     }
+    if (one_step) {
+        int blk;
+        gp_install_req r = {0x0C, pkg_len ? pkg : NULL, pkg_len, targets[0] + 1, targets[0][0],
+                            inst_len ? inst : NULL, inst_len, privs, privs_len, params, params_len, 0};
+        if (gp_load_install(&gp, blob, blob_len, hash, &r, &sw, &blk)) { cli_error("gp", "LOAD: %s", gp.err); goto out; }
+        if (sw != 0x9000) {
+            if (blk == -1) cli_error("gp", "first INSTALL [for load, install and make selectable]: %04X", sw);
+            else if (blk == -2) cli_error("gp", "last INSTALL [for load, install and make selectable]: %04X", sw);
+            else cli_error("gp", "LOAD block %d: %04X", blk, sw);
+            goto out;
+        }
+        load = NULL;
+        do_install = 0;
+    }
     if (load) {
         int blk;
         if (gp_load_package(&gp, blob, blob_len, hash, &sw, &blk)) { cli_error("gp", "LOAD: %s", gp.err); goto out; }
@@ -320,7 +343,7 @@ int cmd_gp(int argc, char **argv)
     }
     for (unsigned i = 0; do_install && i < ntargets; i++) {
         gp_install_req r = {0x0C,    pkg,     pkg_len,   targets[i] + 1, targets[i][0], inst_len ? inst : NULL,
-                            inst_len, privs,  privs_len, params,         params_len};
+                            inst_len, privs,  privs_len, params,         params_len, 0};
         if (gp_install_send(&gp, &r, &sw)) {
             cli_error("gp", "INSTALL: %s", gp.err);
             goto out;

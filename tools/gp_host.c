@@ -339,8 +339,10 @@ int gp_package_aids(const uint8_t *blob, size_t len, uint8_t aid[16], uint8_t *a
     return 0;
 }
 
-int gp_load_package(gp_session *gp, const uint8_t *blob, size_t len, int with_hash, uint16_t *sw,
-                    int *failed_block)
+/* INSTALL (p1, p2 as given: [for load], or the first combined one) and
+ * the LOAD blocks. */
+static int load_blocks(gp_session *gp, uint8_t p1, uint8_t p2, const uint8_t *blob, size_t len, int with_hash,
+                       uint16_t *sw, int *failed_block)
 {
     uint8_t aid[16], al;
     *failed_block = -1;
@@ -384,7 +386,7 @@ int gp_load_package(gp_session *gp, const uint8_t *blob, size_t len, int with_ha
     }
     d[n++] = 0;   /* load parameters */
     d[n++] = 0;   /* token */
-    if (gp_cmd(gp, 0x80, 0xE6, 0x02, 0x00, d, n, NULL, 0, NULL, sw)) return -1;
+    if (gp_cmd(gp, 0x80, 0xE6, p1, p2, d, n, NULL, 0, NULL, sw)) return -1;
     if (*sw != 0x9000) return 0;
     /* Load File Data Block: C4 L <file>, in blocks that keep the wrapped
      * command short */
@@ -416,13 +418,31 @@ int gp_load_package(gp_session *gp, const uint8_t *blob, size_t len, int with_ha
     return rc;
 }
 
+int gp_load_package(gp_session *gp, const uint8_t *blob, size_t len, int with_hash, uint16_t *sw,
+                    int *failed_block)
+{
+    return load_blocks(gp, 0x02, 0x00, blob, len, with_hash, sw, failed_block);
+}
+
+int gp_load_install(gp_session *gp, const uint8_t *blob, size_t len, int with_hash, const gp_install_req *inst,
+                    uint16_t *sw, int *failed_block)
+{
+    if (load_blocks(gp, 0x0E, 0x01, blob, len, with_hash, sw, failed_block)) return -1;
+    if (*sw != 0x9000) return 0;
+    gp_install_req last = *inst;
+    last.p1 = 0x0E;
+    last.p2 = 0x03;
+    *failed_block = -2;
+    return gp_install_send(gp, &last, sw);
+}
+
 int gp_install(gp_session *gp, uint8_t p1, const uint8_t *pkg, size_t pkg_len, const uint8_t *applet,
                size_t applet_len, const uint8_t *instance, size_t instance_len, const uint8_t priv[3],
                const uint8_t *params, size_t params_len, uint16_t *sw)
 {
     static const uint8_t nopriv[3] = {0};
     gp_install_req r = {p1, pkg, pkg_len, applet, applet_len, instance, instance_len, priv ? priv : nopriv, 3,
-                        params, params_len};
+                        params, params_len, 0};
     return gp_install_send(gp, &r, sw);
 }
 
@@ -437,11 +457,14 @@ int gp_install_send(gp_session *gp, const gp_install_req *r, uint16_t *sw)
            priv_len = r->privs_len, params_len = r->params_len;
     if (!instance) { instance = applet; instance_len = applet_len; }
     if (!priv) { priv = nopriv; priv_len = 1; }
+    if (!pkg) pkg_len = 0;   /* the combined process's last INSTALL may leave it out */
     if (pkg_len > 16 || applet_len > 16 || instance_len > 16 || params_len > 180 || (priv_len != 1 && priv_len != 3)) {
         snprintf(gp->err, sizeof gp->err, "INSTALL: AID, privileges or parameters too long");
         return -1;
     }
-    d[n++] = (uint8_t)pkg_len; memcpy(d + n, pkg, pkg_len); n += pkg_len;
+    d[n++] = (uint8_t)pkg_len;
+    if (pkg_len) memcpy(d + n, pkg, pkg_len);
+    n += pkg_len;
     d[n++] = (uint8_t)applet_len; memcpy(d + n, applet, applet_len); n += applet_len;
     d[n++] = (uint8_t)instance_len; memcpy(d + n, instance, instance_len); n += instance_len;
     d[n++] = (uint8_t)priv_len; memcpy(d + n, priv, priv_len); n += priv_len;
@@ -451,7 +474,7 @@ int gp_install_send(gp_session *gp, const gp_install_req *r, uint16_t *sw)
     if (params_len) memcpy(d + n, params, params_len);
     n += params_len;
     d[n++] = 0;   /* token */
-    return gp_cmd(gp, 0x80, 0xE6, r->p1, 0x00, d, n, NULL, 0, NULL, sw);
+    return gp_cmd(gp, 0x80, 0xE6, r->p1, r->p2, d, n, NULL, 0, NULL, sw);
 }
 
 int gp_make_selectable(gp_session *gp, const uint8_t *aid, size_t aid_len, uint16_t *sw)

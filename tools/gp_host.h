@@ -115,8 +115,17 @@ typedef struct gp_install_req {
     size_t privs_len;                   /* 1 or 3 */
     const uint8_t *params;              /* application specific (C9 value) */
     size_t params_len;
+    uint8_t p2;                         /* 00; 03 for the combined process's last INSTALL */
 } gp_install_req;
 int gp_install_send(gp_session *gp, const gp_install_req *r, uint16_t *sw);
+/* The combined load, install and make selectable process (GPCS 2.3.1
+ * §9.3.8): INSTALL [for load, install and make selectable] P2 01 with the
+ * [for load] fields, the LOAD blocks, then the same INSTALL with P2 03 and
+ * inst's fields (inst->pkg may be NULL: the card takes the file just
+ * loaded). *failed_block: -1 the first INSTALL, a block number, or -2 the
+ * last INSTALL. */
+int gp_load_install(gp_session *gp, const uint8_t *blob, size_t len, int with_hash, const gp_install_req *inst,
+                    uint16_t *sw, int *failed_block);
 int gp_make_selectable(gp_session *gp, const uint8_t *aid, size_t aid_len, uint16_t *sw);
 
 int gp_delete(gp_session *gp, const uint8_t *aid, size_t aid_len, int related, uint16_t *sw);

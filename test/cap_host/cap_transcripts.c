@@ -305,7 +305,7 @@ static int install_one(card_link *c, const pkg *p, unsigned n, const tr_install 
         return -1;
     }
     gp_install_req req = {0x0C, owner->f.pkg_aid, owner->f.pkg_aid_len, a->aid, a->aid_len, in->instance,
-                          in->instance_len, f[1], fl[1], f[2], fl[2]};
+                          in->instance_len, f[1], fl[1], f[2], fl[2], 0};
     uint16_t sw = 0;
     if (gp_install_send(&c->gp, &req, &sw)) {
         printf("    install %s: %s\n", in->class_name, c->gp.err);
@@ -467,7 +467,7 @@ static int run_public_cap(runner *r, const char *path)
             uint8_t params[64];
             size_t np = public_params_of(a, params, sizeof params);
             gp_install_req req = {0x0C, p.f.pkg_aid, p.f.pkg_aid_len, a->aid, a->aid_len, NULL, 0, &priv, 1,
-                                  np ? params : NULL, np};
+                                  np ? params : NULL, np, 0};
             uint16_t sw = 0;
             if (!c.gp.open && open_channel(&c)) { ok = 0; break; }
             if (gp_install_send(&c.gp, &req, &sw) || sw != 0x9000) {

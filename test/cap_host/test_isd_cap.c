@@ -95,7 +95,7 @@ static unsigned install_cap(fx *f, const capfile *c, unsigned applet, const uint
 {
     static const uint8_t priv = 0;
     gp_install_req r = {0x0C, c->pkg_aid, c->pkg_aid_len, c->applets[applet].aid, c->applets[applet].aid_len,
-                        instance, il, &priv, 1, NULL, 0};
+                        instance, il, &priv, 1, NULL, 0, 0};
     uint16_t sw = 0;
     if (gp_install_send(&f->gp, &r, &sw)) return 0xFFFF;
     return sw;
@@ -292,6 +292,47 @@ static void library_in_use_not_deleted(void **st)
     fx_close(&f);
 }
 
+/* The combined load, install and make selectable process (GPCS 2.3.1
+ * §9.3.8, INSTALL P1 0E): the package and its application arrive together,
+ * or (the last INSTALL naming an applet class the package lacks) neither. */
+static void combined_load_install(void **st)
+{
+    (void)st;
+    fx f;
+    capfile c;
+    fx_open(&f, "combined.img");
+    cap_of("counter/jc222/counter.cap", &c);
+    assert_int_equal(open_default(&f), 0x9000);
+    char before[4096], after[4096];
+    card_summary(&f, before, sizeof before);
+    static const uint8_t priv = 0;
+    uint8_t wrong[8];
+    memcpy(wrong, c.applets[0].aid, 8);
+    wrong[7] ^= 0x40;
+    gp_install_req bad = {0, NULL, 0, wrong, 8, NULL, 0, &priv, 1, NULL, 0, 0};
+    uint16_t sw = 0;
+    int blk = 0;
+    assert_int_equal(gp_load_install(&f.gp, c.load_file, c.len, 1, &bad, &sw, &blk), 0);
+    assert_int_equal(blk, -2);
+    assert_int_equal(sw, 0x6A88);
+    assert_int_equal(open_default(&f), 0x9000);   /* the next session drops the staged file */
+    card_summary(&f, after, sizeof after);
+    assert_string_equal(before, after);
+    gp_install_req good = {0, NULL, 0, c.applets[0].aid, c.applets[0].aid_len, NULL, 0, &priv, 1, NULL, 0, 0};
+    assert_int_equal(gp_load_install(&f.gp, c.load_file, c.len, 1, &good, &sw, &blk), 0);
+    assert_int_equal(sw, 0x9000);
+    assert_true(status_has(&f, 0x20, c.pkg_aid, c.pkg_aid_len, NULL));
+    gp_entry e;
+    assert_true(status_has(&f, 0x40, c.applets[0].aid, c.applets[0].aid_len, &e));
+    assert_int_equal(e.state, 0x07);
+    uint8_t rsp[300];
+    size_t rl;
+    assert_int_equal(gp_select(&f.gp, c.applets[0].aid, c.applets[0].aid_len, rsp, sizeof rsp, &rl, &sw), 0);
+    assert_int_equal(sw, 0x9000);
+    capfile_free(&c);
+    fx_close(&f);
+}
+
 /* ---- power cuts over CAP LOAD + INSTALL ---- */
 typedef struct tear_ctx {
     fx f;
@@ -394,6 +435,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(missing_import_refused),
         cmocka_unit_test(load_install_status_select),
         cmocka_unit_test(library_in_use_not_deleted),
+        cmocka_unit_test(combined_load_install),
         cmocka_unit_test(tear_cap_load_install),
     };
     struct CMUnitTest chosen[sizeof all / sizeof all[0]];
