@@ -626,3 +626,21 @@ uint16_t vm_api_class_id(const jc_api_class *c)
 {
     return api_id(c);
 }
+
+void vm_cap_caches_init(vm_runtime *rt)
+{
+    static const char *const names[] = { "select", "deselect", "process", "getShareableInterfaceObject" };
+    const jc_api_class *a = jc_api_class_by_name("javacard/framework/Applet", NULL);
+    for (unsigned i = 0; i < 4; i++) {
+        rt->applet_tok[i] = -1;
+        for (unsigned m = 0; a && m < a->method_count; m++)
+            if (a->methods[m].kind == JC_VIRTUAL_METHOD && !strcmp(a->methods[m].name, names[i]))
+                rt->applet_tok[i] = a->methods[m].token;
+    }
+    for (unsigned i = 0; i < VM_SC_COUNT; i++) {
+        unsigned p;
+        const jc_api_class *c = sys_to_api((uint16_t)(VM_SC_Object + i), &p);
+        rt->sc_api[i] = c ? VM_CLS_API(p, c->token) : 0xFFFF;
+    }
+    memset(rt->api_vcache, 0, sizeof rt->api_vcache);
+}

@@ -214,6 +214,29 @@ int vm_previous_instance(const vm_runtime *rt)
     return rt->ctx_depth ? rt->ctx_stack[rt->ctx_depth - 1].inst : -1;
 }
 
+/* Virtual method lookup with the runtime's cache for API classes (the APDU
+ * object's methods run on every command). */
+static int virtual_target(vm_runtime *rt, uint16_t cls, uint8_t token, cap_target *t)
+{
+    if (vm_cls_is_user(cls))
+        return vm_cap_lookup_virtual(rt, cls, token, t);
+    if (cls >= VM_SC_Object && cls < VM_SC_END && rt->sc_api[cls - VM_SC_Object] != 0xFFFF)
+        cls = rt->sc_api[cls - VM_SC_Object];
+    unsigned k = (cls * 31u + token) & 63u;
+    if (rt->api_vcache[k].used && rt->api_vcache[k].cls == cls && rt->api_vcache[k].token == token) {
+        memset(t, 0, sizeof *t);
+        t->api = rt->api_vcache[k].m;
+        return 0;
+    }
+    if (vm_cap_lookup_virtual(rt, cls, token, t) != 0)
+        return -1;
+    rt->api_vcache[k].cls = cls;
+    rt->api_vcache[k].token = token;
+    rt->api_vcache[k].m = t->api;
+    rt->api_vcache[k].used = 1;
+    return 0;
+}
+
 /* ---- the loop ---- */
 
 static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint16_t *ret, int *has_ret);
@@ -305,7 +328,7 @@ int vm_call_virtual(vm_runtime *rt, uint8_t token, uint16_t *args, unsigned narg
     if (!o)
         return exc;
     cap_target t;
-    if (vm_cap_lookup_virtual(rt, o->cls, token, &t) != 0)
+    if (virtual_target(rt, o->cls, token, &t) != 0)
         return VM_SC_SecurityException;
     return call_from_c(rt, t, args, nargs, ret);
 }
@@ -741,7 +764,7 @@ static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint
                         oc = oc->super_name ? jc_api_class_by_name(oc->super_name, NULL) : NULL;
                     }
                 }
-                if (vtok < 0 || vm_cap_lookup_virtual(rt, o->cls, (uint8_t)vtok, &tg) != 0)
+                if (vtok < 0 || virtual_target(rt, o->cls, (uint8_t)vtok, &tg) != 0)
                     THROW_NEW(VM_SC_SecurityException, 0);
                 if (o->pkg != rt->ctx && rt->ctx != 0 && !(o->flags & VM_OF_GLOBAL)) {
                     /* another context's object: only through a Shareable
@@ -774,7 +797,7 @@ static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint
                     uint16_t cls = o->cls;
                     if (is_array(o->kind))
                         cls = VM_CLS_API(0, 0);   /* java.lang.Object */
-                    if (vm_cap_lookup_virtual(rt, cls, c->token, &tg) != 0)
+                    if (virtual_target(rt, cls, c->token, &tg) != 0)
                         THROW_NEW(VM_SC_SecurityException, 0);
                 } else {
                     tg = c->t;

@@ -1017,6 +1017,7 @@ int vm_reset(vm_runtime *rt)
     rt->ctx_depth = 0;
     rt->cap_depth = 0;
     rt->active_inst = -1;
+    vm_cap_caches_init(rt);
     rt->thrown = 0;
     memset(rt->api_exc, 0, sizeof rt->api_exc);
     rt->tx_open = 0;
@@ -1290,21 +1291,11 @@ static int run_cap(vm_runtime *rt, unsigned slot, int inst, cap_target t, const 
     return VM_OK;
 }
 
-/* Token of an Applet method (select, process, deselect...) in the API
- * tables. */
-static int applet_token(const char *name)
+/* The method an instance's class has for Applet method `which`
+ * (VM_APPLET_*). */
+static int cap_applet_method(vm_runtime *rt, const vm_inst *in, unsigned which, cap_target *t)
 {
-    const jc_api_class *a = jc_api_class_by_name("javacard/framework/Applet", NULL);
-    for (unsigned i = 0; a && i < a->method_count; i++)
-        if (a->methods[i].kind == JC_VIRTUAL_METHOD && !strcmp(a->methods[i].name, name))
-            return a->methods[i].token;
-    return -1;
-}
-
-/* The method an instance's class has for Applet method `name`. */
-static int cap_applet_method(vm_runtime *rt, const vm_inst *in, const char *name, cap_target *t)
-{
-    int tok = applet_token(name);
+    int tok = rt->applet_tok[which];
     if (tok < 0 || in->obj >= rt->obj_cap)
         return -1;
     return vm_cap_lookup_virtual(rt, rt->objs[in->obj].cls, (uint8_t)tok, t);
@@ -1335,7 +1326,7 @@ int vm_deselect(vm_runtime *rt)
     int rc = VM_OK;
     cap_target t;
     if (rt->pkgs[in->pkg].cap) {
-        if (cap_applet_method(rt, in, "deselect", &t) == 0) {
+        if (cap_applet_method(rt, in, VM_APPLET_DESELECT, &t) == 0) {
             uint16_t sw, args[1] = { in->obj };
             rt->resp = NULL;
             rt->resp_cap = 0;
@@ -1364,7 +1355,7 @@ static int process_common(vm_runtime *rt, unsigned slot, uint16_t method, const 
     int rc;
     if (rt->pkgs[slot].cap) {
         cap_target t;
-        if (rt->selected < 0 || cap_applet_method(rt, &rt->insts[rt->selected], "process", &t) != 0) {
+        if (rt->selected < 0 || cap_applet_method(rt, &rt->insts[rt->selected], VM_APPLET_PROCESS, &t) != 0) {
             *sw = VM_SW_UNKNOWN;
             return VM_OK;
         }
@@ -1406,7 +1397,7 @@ int vm_select(vm_runtime *rt, const uint8_t *aid, uint8_t aid_len, const uint8_t
         rt->resp = NULL;
         rt->resp_cap = 0;
         rt->selecting = 1;
-        if (cap_applet_method(rt, in, "select", &st) != 0) {
+        if (cap_applet_method(rt, in, VM_APPLET_SELECT, &st) != 0) {
             ssw = VM_SW_UNKNOWN;
         } else {
             rc = run_cap(rt, in->pkg, idx, st, args, 1, &ok, &ssw);

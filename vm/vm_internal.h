@@ -284,6 +284,17 @@ struct vm_runtime {
     struct {
         uint16_t cls, h, reason;
     } api_exc[16];           /* singletons of API exception classes */
+    /* per-APDU speed: virtual methods of API classes by (class, token),
+     * direct-mapped; the Applet method tokens (select, deselect,
+     * process); VM_SC_* ids as API class ids. Filled lazily / at
+     * vm_reset; const data only. */
+    struct {
+        uint16_t cls;
+        uint8_t token, used;
+        const jc_api_method *m;
+    } api_vcache[64];
+    int16_t applet_tok[4];
+    uint16_t sc_api[VM_SC_COUNT];
     int8_t active_inst;      /* applet instance active now, -1 none */
     uint8_t ctx_depth;       /* context switches on the frame stack */
     struct {
@@ -455,6 +466,9 @@ int vm_cap_load(vm_runtime *rt, const uint8_t *blob, size_t len, unsigned flags,
 int vm_cap_lookup_virtual(const vm_runtime *rt, uint16_t cls, uint8_t token, cap_target *t);
 /* Global id of an API class table entry. */
 uint16_t vm_api_class_id(const jc_api_class *c);
+/* Fill the runtime's lookup caches (vm_reset). */
+void vm_cap_caches_init(vm_runtime *rt);
+enum { VM_APPLET_SELECT, VM_APPLET_DESELECT, VM_APPLET_PROCESS, VM_APPLET_GET_SIO };
 /* The linked class of a global id, or NULL for API / system / .cvp ids. */
 const cap_rclass *vm_cap_rclass(const vm_runtime *rt, uint16_t cls);
 /* The API class of a VM_CLS_API or VM_SC_* id, or NULL; *pkg_index set. */
