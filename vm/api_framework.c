@@ -444,6 +444,37 @@ int api_OwnerPIN_update(vm_runtime *rt, uint16_t *a, uint16_t *ret)
     return pin_put(rt, v, 0, 0);
 }
 
+/* OWNER_PIN (1) only: the OwnerPINx kinds are interfaces no card class
+ * implements yet. */
+int api_OwnerPINBuilder_buildOwnerPIN(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    if ((uint8_t)a[2] != 1)
+        return API_SYSTEM(JC_SYS_ILLEGAL_VALUE);
+    uint16_t pin;
+    API_TRY(api_new_instance(rt, JC_PKG_FRAMEWORK, JC_FW_OwnerPIN, 0, &pin));
+    uint16_t args[3] = { pin, a[0], a[1] };
+    API_TRY(api_OwnerPIN_init(rt, args, ret));
+    *ret = pin;
+    return 0;
+}
+
+/* ---- SensitiveArrays: the card has no integrity-sensitive arrays ---- */
+
+int api_SensitiveArrays_isIntegritySensitiveArraysSupported(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)rt; (void)a;
+    *ret = 0;
+    return 0;
+}
+
+int api_SensitiveArrays_isIntegritySensitive(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    vm_obj *o;
+    API_TRY(api_object(rt, a[0], &o));
+    *ret = 0;
+    return 0;
+}
+
 /* ---- Util ---- */
 
 static int copy(vm_runtime *rt, uint16_t *a, uint16_t *ret, int atomic)

@@ -744,6 +744,12 @@ int api_MessageDigest_OneShot_open(vm_runtime *rt, uint16_t *a, uint16_t *ret)
     return NO_SUCH_ALGORITHM;
 }
 
+int api_InitializedMessageDigest_OneShot_open(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)rt; (void)a; (void)ret;
+    return NO_SUCH_ALGORITHM;
+}
+
 /* ---- RandomData: both algorithms draw from libtomcrypt's RNG, which
  * already is a secure one; a seed adds nothing to it. ---- */
 

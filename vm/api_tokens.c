@@ -367,7 +367,7 @@ static const jc_api_method javacard_framework_OwnerPINxWithPredecrement_methods[
     { "decrementTriesRemaining", "()B", 8, JC_VIRTUAL_METHOD, 0x0401, 1, 1, NULL },
 };
 static const jc_api_method javacard_framework_OwnerPINBuilder_methods[] = {
-    { "buildOwnerPIN", "(BBB)Ljavacard/framework/PIN;", 0, JC_STATIC_METHOD, 0x0009, 3, 1, NULL },
+    { "buildOwnerPIN", "(BBB)Ljavacard/framework/PIN;", 0, JC_STATIC_METHOD, 0x0009, 3, 1, api_OwnerPINBuilder_buildOwnerPIN },
     { "equals", "(Ljava/lang/Object;)Z", 0, JC_VIRTUAL_METHOD, 0x0001, 2, 1, api_Object_equals },
 };
 static const jc_api_field javacard_framework_OwnerPINBuilder_fields[] = {
@@ -377,8 +377,8 @@ static const jc_api_field javacard_framework_OwnerPINBuilder_fields[] = {
 };
 static const jc_api_method javacard_framework_SensitiveArrays_methods[] = {
     { "assertIntegrity", "(Ljava/lang/Object;)V", 0, JC_STATIC_METHOD, 0x0009, 1, 0, NULL },
-    { "isIntegritySensitive", "(Ljava/lang/Object;)Z", 1, JC_STATIC_METHOD, 0x0009, 1, 1, NULL },
-    { "isIntegritySensitiveArraysSupported", "()Z", 2, JC_STATIC_METHOD, 0x0009, 0, 1, NULL },
+    { "isIntegritySensitive", "(Ljava/lang/Object;)Z", 1, JC_STATIC_METHOD, 0x0009, 1, 1, api_SensitiveArrays_isIntegritySensitive },
+    { "isIntegritySensitiveArraysSupported", "()Z", 2, JC_STATIC_METHOD, 0x0009, 0, 1, api_SensitiveArrays_isIntegritySensitiveArraysSupported },
     { "makeIntegritySensitiveArray", "(BBS)Ljava/lang/Object;", 3, JC_STATIC_METHOD, 0x0009, 3, 1, NULL },
     { "clearArray", "(Ljava/lang/Object;)S", 4, JC_STATIC_METHOD, 0x0009, 1, 1, NULL },
     { "equals", "(Ljava/lang/Object;)Z", 0, JC_VIRTUAL_METHOD, 0x0001, 2, 1, api_Object_equals },
@@ -982,7 +982,7 @@ static const jc_api_method javacard_security_MessageDigest_OneShot_methods[] = {
     { "close", "()V", 6, JC_VIRTUAL_METHOD, 0x0001, 1, 0, NULL },
 };
 static const jc_api_method javacard_security_InitializedMessageDigest_OneShot_methods[] = {
-    { "open", "(B)Ljavacard/security/InitializedMessageDigest$OneShot;", 0, JC_STATIC_METHOD, 0x0019, 1, 1, NULL },
+    { "open", "(B)Ljavacard/security/InitializedMessageDigest$OneShot;", 0, JC_STATIC_METHOD, 0x0019, 1, 1, api_InitializedMessageDigest_OneShot_open },
     { "equals", "(Ljava/lang/Object;)Z", 0, JC_VIRTUAL_METHOD, 0x0001, 2, 1, api_Object_equals },
     { "doFinal", "([BSS[BS)S", 1, JC_VIRTUAL_METHOD, 0x0001, 6, 1, api_MessageDigest_doFinal },
     { "getAlgorithm", "()B", 2, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_MessageDigest_getAlgorithm },
