@@ -233,7 +233,8 @@ uint16_t isd_process(card_os *os, const apdu_command *a, uint8_t *out, size_t ca
     }
     if (!ram->isd_selected) {
         isd_config_wipe(&ic);
-        if (raw_len > 261) return SW_WRONG_LENGTH;
+        /* the VM judges the length: 6700 for what its APDU buffer cannot
+         * take (extended-length commands reach applets that accept them) */
         os->applet_ran = 1;
         int rc = vm_process(os->vm, os->apdu, raw_len, out, cap, len, &sw);
         if (rc == VM_ERR_POWER) return 0;
