@@ -215,33 +215,58 @@ static uint16_t do_select(card_os *os, isd_config *ic, const apdu_command *a, co
     return sw;
 }
 
-uint16_t isd_process(card_os *os, const apdu_command *a, uint8_t *out, size_t cap, size_t *len)
+/* What the transport rules say of a command before any application sees it:
+ * 0 when it may go on, else the status word (6700 malformed, 6E00 CLA FF,
+ * 6881 a logical channel other than the basic one, which cardvm does not
+ * open). */
+static uint16_t transport_refusal(const apdu_command *a)
+{
+    if (!a) return SW_WRONG_LENGTH;
+    if (a->cla == 0xFF) return SW_CLA_NOT_SUPPORTED;
+    if (apdu_cla_channel(a->cla) != 0) return SW_LOGICAL_CHANNEL_NOT_SUPPORTED;
+    return 0;
+}
+
+uint16_t isd_process(card_os *os, const uint8_t *cmd, size_t raw_len, const apdu_command *a, uint8_t *out,
+                     size_t cap, size_t *len)
 {
     loader_ram *ram = loader_ram_of(os);
-    size_t raw_len = apdu_encode(a, os->apdu, sizeof os->apdu);
-    if (raw_len == 0) return SW_WRONG_LENGTH;
+    uint16_t refusal = transport_refusal(a);
+    if (!ram->isd_selected) {
+        if (refusal) return refusal;
+        if (!(a->ins == 0xA4 && (a->cla & 0xFC) == 0x00)) {
+            if (raw_len > 261) return SW_WRONG_LENGTH;
+            os->applet_ran = 1;
+            uint16_t sw;
+            int rc = vm_process(os->vm, cmd, raw_len, out, cap, len, &sw);
+            if (rc == VM_ERR_POWER) return 0;
+            return rc ? vm_status_to_sw(rc) : sw;
+        }
+    }
+    if (refusal == SW_LOGICAL_CHANNEL_NOT_SUPPORTED) {
+        /* A command for the security domain on a channel that does not
+         * exist: inside a secure channel, a secure messaging error. The
+         * module cannot see it (its C-MAC leaves the channel bits out), so
+         * the session is closed here. */
+        scp03_card_abort(&ram->session);
+        return refusal;
+    }
     isd_config ic;
     uint16_t sw;
     if (isd_config_load(os, &ic) != 0) {
         isd_config_wipe(&ic);
         return SW_MEMORY_FAILURE;
     }
-    if (a->ins == 0xA4 && (a->cla & 0xFC) == 0x00) {
-        sw = do_select(os, &ic, a, os->apdu, raw_len, out, cap, len);
+    if (!refusal && a->ins == 0xA4 && (a->cla & 0xFC) == 0x00) {
+        sw = do_select(os, &ic, a, cmd, raw_len, out, cap, len);
         isd_config_wipe(&ic);
         return sw;
     }
-    if (!ram->isd_selected) {
-        isd_config_wipe(&ic);
-        if (raw_len > 261) return SW_WRONG_LENGTH;
-        os->applet_ran = 1;
-        int rc = vm_process(os->vm, os->apdu, raw_len, out, cap, len, &sw);
-        if (rc == VM_ERR_POWER) return 0;
-        return rc ? vm_status_to_sw(rc) : sw;
-    }
 
+    /* The bytes as they arrived, malformed or not: the SCP03 layer MACs
+     * the header as transmitted and closes its session on a bad length. */
     size_t plain_len = 0;
-    int r = scp03_card_command(&ram->session, &ic.cfg, os->apdu, raw_len, os->work, sizeof os->work,
+    int r = scp03_card_command(&ram->session, &ic.cfg, cmd, raw_len, os->work, sizeof os->work,
                                &plain_len, &sw);
     if (!chip_is_powered(os->chip)) {
         isd_config_wipe(&ic);
@@ -253,7 +278,7 @@ uint16_t isd_process(card_os *os, const apdu_command *a, uint8_t *out, size_t ca
         memcpy(out, os->work, n);
         *len = n;
         isd_config_wipe(&ic);
-        if (a->ins == 0x82 && sw == SW_OK && scp03_card_state(&ram->session) == SCP03_STATE_ACTIVE) {
+        if (a && a->ins == 0x82 && sw == SW_OK && scp03_card_state(&ram->session) == SCP03_STATE_ACTIVE) {
             /* A new session: an interrupted load of an earlier one goes. */
             if (isd_gp_session_opened(os, ram->isd_gp) != CHIP_OK) return chip_is_powered(os->chip) ? SW_MEMORY_FAILURE : 0;
         }

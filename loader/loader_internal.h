@@ -64,7 +64,7 @@ struct card_os {
     loader_deferred deferred;
     int applet_ran;              /* this command ran applet/vectored bytecode */
     int keep_writes_on_error;    /* an error answer that must keep its NVM writes (broadcast abort) */
-    uint8_t apdu[APDU_MAX_COMMAND];   /* re-encoded command for the VM / SCP03 */
+    uint8_t apdu[APDU_MAX_COMMAND];   /* the unwrapped plain command (ISD); re-encoded command (custom.c) */
     uint8_t work[CARD_OS_WORK];       /* unwrapped command, plain response */
 };
 
@@ -84,7 +84,10 @@ uint16_t builtin_sd_process(chip *c, uint8_t *selected, const apdu_command *a, u
 /* Modes */
 uint16_t issuer_process(card_os *os, const apdu_command *a, uint8_t *out, size_t cap, size_t *len);
 uint16_t custom_process(card_os *os, const apdu_command *a, uint8_t *out, size_t cap, size_t *len);
-uint16_t isd_process(card_os *os, const apdu_command *a, uint8_t *out, size_t cap, size_t *len);
+/* USER mode. cmd/len: the bytes as they arrived; a: their parse or NULL
+ * (card_os.h). */
+uint16_t isd_process(card_os *os, const uint8_t *cmd, size_t len, const apdu_command *a, uint8_t *out,
+                     size_t cap, size_t *out_len);
 void custom_init_extension(card_os *os);
 extern const vm_ext_entry loader_extension_entries[];
 extern const uint16_t loader_extension_count;
