@@ -362,6 +362,29 @@ def case_pyscard(ctx):
         check("pyscard client: ok" in r.stdout, f"pyscard client:\n{r.stdout}\n{r.stderr}")
 
 
+def case_gp(ctx):
+    """Issue #13 checks (gp_checks.py: its own SCP03 host) with pyscard
+    through a private pcscd, on a USER-mode card."""
+    py = python_with_pyscard()
+    card = ctx.create("gp.img", blank=False)
+    with PrivatePcscd(ctx, [card]) as d:
+        r = run([py, os.path.join(ctx.data, "gp_checks.py"), "--reader", d.reader(card)], d.env(), timeout=120,
+                ok=False)
+        print(r.stdout)
+        check(r.returncode == 0 and "gp checks: ok" in r.stdout, f"gp checks through pcscd:\n{r.stdout}\n{r.stderr}")
+
+
+def case_gp_inprocess(ctx):
+    """The same checks on the card in the cardvm process (`cardvm vicc`),
+    no pcscd in between."""
+    py = python_with_pyscard()
+    card = ctx.create("gp-vicc.img", blank=False)
+    r = run([py, os.path.join(ctx.data, "gp_checks.py"), "--vicc", ctx.cardvm, card], dict(os.environ),
+            timeout=120, ok=False)
+    print(r.stdout)
+    check(r.returncode == 0 and "gp checks: ok" in r.stdout, f"gp checks in process:\n{r.stdout}\n{r.stderr}")
+
+
 def case_send(ctx):
     """`cardvm send --reader` goes through libpcsclite and answers like in process."""
     card = ctx.create("send.img")
@@ -615,6 +638,8 @@ CASES = {
     "restart": case_restart,
     "lifecycle": case_lifecycle,
     "vicc": case_vicc,
+    "gp": case_gp,
+    "gp_inprocess": case_gp_inprocess,
 }
 
 
@@ -625,7 +650,7 @@ def main():
     ap.add_argument("--data", required=True)
     ap.add_argument("case", choices=sorted(CASES))
     args = ap.parse_args()
-    if args.case != "vicc" and not find_pcscd():
+    if args.case not in ("vicc", "gp_inprocess") and not find_pcscd():
         print("pcscd is not installed: skipped")
         return SKIP
     tmp = tempfile.mkdtemp(prefix=f"cardvm-pcsc-{args.case}.")
