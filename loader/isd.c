@@ -180,8 +180,11 @@ static uint16_t isd_dispatch(card_os *os, isd_config *ic, const uint8_t *raw, si
     if (a.ins == 0xCA) return a.nc ? SW_WRONG_LENGTH : isd_get_data(os, ic, &a, out, cap, len);
     int slot = vectored_slot(os, a.ins);
     if (slot >= 0) {
-        if (raw_len > 261) return SW_WRONG_LENGTH;
-        return run_vector(os, slot, raw, raw_len, out, cap, len);
+        /* bytecode reads a short APDU buffer (a short-encodable command
+         * sent in extended form is re-encoded short, as before) */
+        size_t vm_len = apdu_encode(&a, os->work, APDU_MAX_COMMAND);
+        if (vm_len == 0 || vm_len > 261) return SW_WRONG_LENGTH;
+        return run_vector(os, slot, os->work, vm_len, out, cap, len);
     }
     return SW_INS_NOT_SUPPORTED;
 }
@@ -254,10 +257,13 @@ uint16_t isd_process(card_os *os, const uint8_t *cmd, size_t raw_len, const apdu
     if (!ram->isd_selected) {
         if (refusal) return refusal;
         if (!(a->ins == 0xA4 && (a->cla & 0xFC) == 0x00)) {
-            if (raw_len > 261) return SW_WRONG_LENGTH;
+            /* Applets read a short APDU buffer: the parsed command,
+             * re-encoded (short whenever it fits), as before. */
+            size_t vm_len = apdu_encode(a, os->apdu, sizeof os->apdu);
+            if (vm_len == 0 || vm_len > 261) return SW_WRONG_LENGTH;
             os->applet_ran = 1;
             uint16_t sw;
-            int rc = vm_process(os->vm, cmd, raw_len, out, cap, len, &sw);
+            int rc = vm_process(os->vm, os->apdu, vm_len, out, cap, len, &sw);
             if (rc == VM_ERR_POWER) return 0;
             return rc ? vm_status_to_sw(rc) : sw;
         }
@@ -277,7 +283,8 @@ uint16_t isd_process(card_os *os, const uint8_t *cmd, size_t raw_len, const apdu
         return SW_MEMORY_FAILURE;
     }
     if (!refusal && a->ins == 0xA4 && (a->cla & 0xFC) == 0x00) {
-        sw = do_select(os, &ic, a, cmd, raw_len, out, cap, len);
+        size_t vm_len = apdu_encode(a, os->apdu, sizeof os->apdu);   /* for the applet's select() */
+        sw = vm_len ? do_select(os, &ic, a, os->apdu, vm_len, out, cap, len) : SW_WRONG_LENGTH;
         isd_config_wipe(&ic);
         return sw;
     }

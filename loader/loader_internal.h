@@ -79,7 +79,7 @@ struct card_os {
     loader_deferred deferred;
     int applet_ran;              /* this command ran applet/vectored bytecode */
     int keep_writes_on_error;    /* an error answer that must keep its NVM writes (broadcast abort) */
-    uint8_t apdu[APDU_MAX_COMMAND];   /* the unwrapped plain command (ISD); re-encoded command (custom.c) */
+    uint8_t apdu[APDU_MAX_COMMAND];   /* the short re-encoded command for the VM; the unwrapped plain command (ISD) */
     uint8_t work[CARD_OS_WORK];       /* unwrapped command, plain response */
 };
 
