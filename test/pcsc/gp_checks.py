@@ -197,6 +197,12 @@ class Scp03:
         body, le = b"", None
         if len(plain) == 5:
             le = plain[4:5]
+        elif len(plain) > 7 and plain[4] == 0:   # extended case 3/4: 00 Lc1 Lc2 data [Le1 Le2]
+            n = int.from_bytes(plain[5:7], "big")
+            body = plain[7:7 + n]
+            rest = plain[7 + n:]
+            le = rest if rest else None
+            extended = True
         elif len(plain) > 5:
             body = plain[5:5 + plain[4]]
             rest = plain[5 + plain[4]:]
@@ -208,8 +214,8 @@ class Scp03:
         lc_field = (b"\x00" + lc.to_bytes(2, "big")) if extended else bytes([lc])
         head = bytes([(cla & ~0x0C) | 0x04, ins, p1, p2]) + lc_field
         mac_full = aes_cmac(self.s_mac, self.chain + head + body)
-        if le is not None and extended:
-            le = (b"\x00" + le) if le != b"\x00" else b"\x00\x00"
+        if le is not None and extended and len(le) == 1:
+            le = b"\x00" + le if le != b"\x00" else b"\x00\x00"
         if commit:
             self.chain = mac_full
             self.counter = counter
@@ -422,12 +428,31 @@ def check_key_management(card):
     need(key_info(card, sc) == [(1, 0x30), (2, 0x30), (3, 0x30)], "left as found")
 
 
+def check_reader_extended(card):
+    """PC/SC part 10: the reader says it carries extended APDUs
+    (dwMaxAPDUDataSize > 255), and a wrapped command with 1000 data bytes
+    goes through unsplit and is MACed as sent."""
+    if isinstance(card, PyscardCard):
+        from smartcard.pcsc.PCSCPart10 import getFeatureRequest, getTlvProperties, hasFeature
+        features = getFeatureRequest(card.conn)
+        need(hasFeature(features, "FEATURE_GET_TLV_PROPERTIES"), f"features {features}")
+        props = getTlvProperties(card.conn)
+        need(props.get("PCSCv2_PART10_PROPERTY_dwMaxAPDUDataSize", 0) > 255, f"properties {props}")
+    sc = Scp03(card, level=0x03)
+    # GET STATUS ignores what follows its 4F search criterion (docs/gp.md)
+    crit = b"\x4F\x00" + bytes(998)
+    plain = bytes([0x80, 0xF2, 0x80, 0x02, 0x00]) + len(crit).to_bytes(2, "big") + crit + b"\x00\x00"
+    data, sw = sc.send(plain, extended=True)
+    need(sw == 0x9000 and gp_tlv.parse(data)[0][0] == 0xE3, f"1000-byte GET STATUS: {sw:04X}")
+
+
 CHECKS = [
     ("card recognition data (GET DATA 66) parses per GPCS Annex H", check_card_recognition_data),
     ("GET DATA 42 45 66 67 CF C1 E0 9F7F: one object of the tag, or 6A88", check_get_data_tags),
     ("every length/Lc/Le/CLA mutation of a wrapped command runs or closes the session", check_mutations),
     ("C-MAC over the command as transmitted (extended form)", check_extended_mac),
     ("PUT KEY forms and DELETE [key]", check_key_management),
+    ("extended APDUs: reader capability (PC/SC part 10) and a 1000-byte wrapped command", check_reader_extended),
 ]
 
 
