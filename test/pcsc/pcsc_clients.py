@@ -465,7 +465,8 @@ def case_readers(ctx):
         # The missing image is created: its card appears.
         ctx.cardvm_run("create", missing)
         wait_until(lambda: reader_states(env).get(d.reader(missing)) == "Yes", 5, "created image appears")
-        out = ctx.cardvm_run("send", "--reader", d.reader(missing), "00A4040008A000000151000000", env=env).stdout
+        out = ctx.cardvm_run("send", "--raw", "--reader", d.reader(missing), "00A4040008A000000151000000",
+                             env=env).stdout
         check(out.strip() == "6112", f"new card answers: {out}")
         # The corrupt one is repaired.
         ctx.cardvm_run("create", "--force", corrupt)
