@@ -170,14 +170,14 @@ static size_t respond(card *c, const uint8_t *cmd, size_t cmd_len, uint8_t *rsp,
     if (sw != SW_OK) {
         /* Malformed: still the OS's to judge (card_os.h), never a response. */
         drop_held(c);
-        size_t ignored = 0;
-        sw = card_os_process(c->os, cmd, cmd_len, NULL, c->out, CARD_MAX_RESPONSE - 2, &ignored);
+        size_t out_len = 0;   /* a malformed command gets no data */
+        sw = card_os_process(c->os, cmd, cmd_len, NULL, c->out, CARD_MAX_RESPONSE - 2, &out_len);
         if (!chip_is_powered(c->chip)) return 0;
         if (chip_is_dirty(c->chip) && chip_commit(c->chip) != CHIP_OK) {
             chip_rollback(c->chip);
             sw = SW_MEMORY_FAILURE;
         }
-        memset(c->out, 0, ignored);
+        memset(c->out, 0, out_len);
         return put_sw(rsp, apdu_sw_is_success(sw) ? SW_WRONG_LENGTH : sw);
     }
     const apdu_command a = parsed;
