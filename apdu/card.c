@@ -165,12 +165,22 @@ static int is_get_response(const apdu_command *a)
 
 static size_t respond(card *c, const uint8_t *cmd, size_t cmd_len, uint8_t *rsp, size_t cap)
 {
-    apdu_command a;
-    uint16_t sw = apdu_parse(cmd, cmd_len, &a);
+    apdu_command parsed;
+    uint16_t sw = apdu_parse(cmd, cmd_len, &parsed);
     if (sw != SW_OK) {
+        /* Malformed: still the OS's to judge (card_os.h), never a response. */
         drop_held(c);
-        return put_sw(rsp, sw);
+        size_t out_len = 0;   /* a malformed command gets no data */
+        sw = card_os_process(c->os, cmd, cmd_len, NULL, c->out, CARD_MAX_RESPONSE - 2, &out_len);
+        if (!chip_is_powered(c->chip)) return 0;
+        if (chip_is_dirty(c->chip) && chip_commit(c->chip) != CHIP_OK) {
+            chip_rollback(c->chip);
+            sw = SW_MEMORY_FAILURE;
+        }
+        memset(c->out, 0, out_len);
+        return put_sw(rsp, apdu_sw_is_success(sw) ? SW_WRONG_LENGTH : sw);
     }
+    const apdu_command a = parsed;
     uint32_t room = (uint32_t)((cap - 2) < CARD_MAX_RESPONSE - 2 ? cap - 2 : CARD_MAX_RESPONSE - 2);
 
     if (c->held.active && !c->held.wrong_le && is_get_response(&a)) {
@@ -187,7 +197,7 @@ static size_t respond(card *c, const uint8_t *cmd, size_t cmd_len, uint8_t *rsp,
     if (is_get_response(&a)) return put_sw(rsp, SW_CONDITIONS_NOT_SATISFIED);
 
     size_t out_len = 0;
-    sw = card_os_process(c->os, &a, c->out, CARD_MAX_RESPONSE - 2, &out_len);
+    sw = card_os_process(c->os, cmd, cmd_len, &a, c->out, CARD_MAX_RESPONSE - 2, &out_len);
     if (!chip_is_powered(c->chip)) return 0;   /* power cut mid-command: mute */
 
     if (chip_is_dirty(c->chip) && chip_commit(c->chip) != CHIP_OK) {

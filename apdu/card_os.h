@@ -26,10 +26,17 @@ void card_os_detach(card_os *os);
 void card_os_atr(card_os *os, uint8_t *atr, size_t *atr_len);
 /* Power-on or reset: RAM was cleared; end sessions, deselect applets. */
 void card_os_reset(card_os *os);
-/* Process one well-formed command. Response data goes to out (at most cap
- * bytes); returns the status word. NVM writes made here are committed by
- * the caller when this returns. */
-uint16_t card_os_process(card_os *os, const apdu_command *a, uint8_t *out, size_t cap,
-                         size_t *out_len);
+/* Process one command. cmd[0..len) are the bytes exactly as they arrived;
+ * `a` is their ISO/IEC 7816-4 parse (apdu_parse), or NULL when they are not
+ * a well-formed command. The OS judges a malformed command itself: plain,
+ * it answers 6700; addressed to a security domain with an open secure
+ * channel it is a secure messaging error that closes the channel, which
+ * only the layer that sees the bytes can tell (GP Amendment D; and a C-MAC
+ * covers the header as transmitted, short or extended). Response data goes
+ * to out (at most cap bytes; the card object ignores it after an error SW
+ * or when `a` was NULL); returns the status word. NVM writes made here are
+ * committed by the caller when this returns. */
+uint16_t card_os_process(card_os *os, const uint8_t *cmd, size_t len, const apdu_command *a,
+                         uint8_t *out, size_t cap, size_t *out_len);
 
 #endif

@@ -5,9 +5,12 @@
  * INITIALIZE UPDATE and EXTERNAL AUTHENTICATE itself and unwraps the rest.
  *
  * Commands of the security domain (after unwrapping):
- *   80 CA  GET DATA: the LOADER's tags (loader.c) and 0066 card recognition
- *          data, 00CF key diversification data, 00C1 sequence counter,
- *          00E0 key information template
+ *   80 CA  GET DATA: the LOADER's tags (loader.c: DF20..DF24, 9F7F CPLC)
+ *          and 0045 card image number (the serial), 0066 card recognition
+ *          data, 0067 card capability information, 00CF key diversification
+ *          data, 00C1 sequence counter, 00E0 key information template;
+ *          0042 (no issuer identification number is personalized) and any
+ *          other tag 6A88 (docs/gp.md)
  *   80 xx  a vectored command of the masked ROM code (the ROM descriptor
  *          lists which INS use which vector slot): runs the bytecode method
  *          the vector table names; an empty slot answers 6985
@@ -22,7 +25,12 @@
 
 typedef struct isd_config {
     scp03_card_config cfg;
+    /* Every key set, those that can open a session (ENC and MAC present)
+     * first, each group in ascending KVN order; cfg.keysets = the first
+     * cfg.n_keysets of them, so KVN 00 names the first usable one. */
     scp03_keyset sets[ISD_MAX_KEYSETS];
+    uint8_t absent[ISD_MAX_KEYSETS];
+    size_t n_all;
     uint8_t aid[16];
     card_os *os;
 } isd_config;
@@ -49,10 +57,25 @@ static int isd_config_load(card_os *os, isd_config *ic)
     uint8_t sys[SYS_SIZE];
     if (chip_nvm_read(os->chip, 0, sys, sizeof sys)) return -1;
     size_t n = 0;
-    if (keystore_load(os->chip, ic->sets, ISD_MAX_KEYSETS, &n)) return -1;
+    scp03_keyset all[ISD_MAX_KEYSETS];
+    uint8_t absent[ISD_MAX_KEYSETS];
+    if (keystore_load_masked(os->chip, all, absent, ISD_MAX_KEYSETS, &n)) {
+        scp03_wipe(all, sizeof all);
+        return -1;
+    }
+    size_t usable = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t k = 0; k < n; k++) {
+            int can_open = (absent[k] & 0x03) == 0;
+            if (can_open != (pass == 0)) continue;
+            ic->absent[ic->n_all] = absent[k];
+            ic->sets[ic->n_all++] = all[k];
+            usable += can_open;
+        }
+    scp03_wipe(all, sizeof all);
     ic->os = os;
     ic->cfg.keysets = ic->sets;
-    ic->cfg.n_keysets = n;
+    ic->cfg.n_keysets = usable;
     uint8_t alen = sys[SYS_ISD_AID_LEN];
     if (alen < 5 || alen > 16) return -1;
     memcpy(ic->aid, sys + SYS_ISD_AID, alen);
@@ -74,17 +97,22 @@ static uint16_t isd_get_data(card_os *os, const isd_config *ic, const apdu_comma
     uint16_t tag = (uint16_t)(a->p1 << 8 | a->p2);
     size_t n = 0;
     switch (tag) {
-    case 0x0066: {
-        /* Card recognition data: GP 2.3.1 card, SCP03 with our i. */
-        static const uint8_t head[] = {
-            0x66, 0x2A, 0x73, 0x28,
-            0x06, 0x07, 0x2A, 0x86, 0x48, 0x86, 0xFC, 0x6B, 0x01,
-            0x60, 0x0C, 0x06, 0x0A, 0x2A, 0x86, 0x48, 0x86, 0xFC, 0x6B, 0x02, 0x02, 0x03, 0x01,
-            0x63, 0x09, 0x06, 0x07, 0x2A, 0x86, 0x48, 0x86, 0xFC, 0x6B, 0x03,
-            0x64, 0x0B, 0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xFC, 0x6B, 0x04, 0x03};
-        memcpy(out, head, sizeof head);
-        n = sizeof head;
-        out[n++] = ic->cfg.i_param;
+    case 0x0066:
+        n = gp_card_recognition_data(ic->cfg.i_param, out);
+        break;
+    case 0x0067:
+        n = gp_card_capability(ic->cfg.i_param, 0x07, out);   /* AES-128, -192, -256 */
+        break;
+    case 0x0045: {
+        /* Card image number: the serial number the card mounter wrote to
+         * OTP, unique in the issuer's card base (GPCS 7.4.1.2). */
+        uint8_t trace = 0;
+        chip_otp_read(os->chip, 0, &trace, 1);
+        if (!((trace >> OTP_BIT_SERIAL) & 1)) return SW_REFERENCED_DATA_NOT_FOUND;
+        out[n++] = 0x45;
+        out[n++] = 8;
+        chip_otp_read(os->chip, OTP_SERIAL_OFFSET, out + n, 8);
+        n += 8;
         break;
     }
     case 0x00CF:
@@ -103,20 +131,9 @@ static uint16_t isd_get_data(card_os *os, const isd_config *ic, const apdu_comma
         out[n++] = (uint8_t)ctr;
         break;
     }
-    case 0x00E0: {
-        /* Key information template: one C0 per key: id, version, type 88 (AES), length. */
-        out[n++] = 0xE0;
-        size_t lenpos = n++;
-        for (size_t k = 0; k < ic->cfg.n_keysets; k++) {
-            for (uint8_t id = 1; id <= 3; id++) {
-                uint8_t c0[] = {0xC0, 0x04, id, ic->sets[k].kvn, 0x88, ic->sets[k].key_len};
-                memcpy(out + n, c0, sizeof c0);
-                n += sizeof c0;
-            }
-        }
-        out[lenpos] = (uint8_t)(n - lenpos - 1);
+    case 0x00E0:
+        n = gp_key_information(ic->sets, ic->absent, ic->n_all, out);
         break;
-    }
     default:
         return loader_get_data(os, a, out, cap, len);
     }
@@ -155,16 +172,19 @@ static uint16_t isd_dispatch(card_os *os, isd_config *ic, const uint8_t *raw, si
     if (broadcast_routes(os, a.ins)) return broadcast_command(os, &a, out, cap, len);   /* seed 004 */
     if (isd_gp_handles(a.ins, a.p1)) {
         loader_ram *ram = loader_ram_of(os);
-        isd_gp_ctx g = {os, &ram->session, ic->sets, ic->cfg.n_keysets, ic->aid, (uint8_t)ic->cfg.aid_len,
-                        ram->isd_gp};
+        isd_gp_ctx g = {os, &ram->session, ic->sets, ic->n_all, ic->aid, (uint8_t)ic->cfg.aid_len,
+                        ram->isd_gp, ic->absent, &ram->put_key};
         return isd_gp_command(&g, &a, out, cap, len);
     }
     if ((a.cla & 0xF0) != 0x80 && !(a.cla == 0x00 && a.ins == 0xCA)) return SW_CLA_NOT_SUPPORTED;
     if (a.ins == 0xCA) return a.nc ? SW_WRONG_LENGTH : isd_get_data(os, ic, &a, out, cap, len);
     int slot = vectored_slot(os, a.ins);
     if (slot >= 0) {
-        if (raw_len > 261) return SW_WRONG_LENGTH;
-        return run_vector(os, slot, raw, raw_len, out, cap, len);
+        /* bytecode reads a short APDU buffer (a short-encodable command
+         * sent in extended form is re-encoded short, as before) */
+        size_t vm_len = apdu_encode(&a, os->work, APDU_MAX_COMMAND);
+        if (vm_len == 0 || vm_len > 261) return SW_WRONG_LENGTH;
+        return run_vector(os, slot, os->work, vm_len, out, cap, len);
     }
     return SW_INS_NOT_SUPPORTED;
 }
@@ -215,34 +235,66 @@ static uint16_t do_select(card_os *os, isd_config *ic, const apdu_command *a, co
     return sw;
 }
 
-uint16_t isd_process(card_os *os, const apdu_command *a, uint8_t *out, size_t cap, size_t *len)
+/* What the transport rules say of a command before any application sees it:
+ * 0 when it may go on, else the status word (6700 malformed, 6E00 CLA FF,
+ * 6881 a logical channel other than the basic one, which cardvm does not
+ * open). */
+static uint16_t transport_refusal(const apdu_command *a)
+{
+    if (!a) return SW_WRONG_LENGTH;
+    if (a->cla == 0xFF) return SW_CLA_NOT_SUPPORTED;
+    if (apdu_cla_channel(a->cla) != 0) return SW_LOGICAL_CHANNEL_NOT_SUPPORTED;
+    return 0;
+}
+
+uint16_t isd_process(card_os *os, const uint8_t *cmd, size_t raw_len, const apdu_command *a, uint8_t *out,
+                     size_t cap, size_t *len)
 {
     loader_ram *ram = loader_ram_of(os);
-    size_t raw_len = apdu_encode(a, os->apdu, sizeof os->apdu);
-    if (raw_len == 0) return SW_WRONG_LENGTH;
+    /* A PUT KEY chain continues only with the next PUT KEY (GPCS 11.8.2.1). */
+    if (ram->put_key.active && !(a && a->ins == 0xD8)) isd_put_key_forget(&ram->put_key);
+    uint16_t refusal = transport_refusal(a);
+    if (!ram->isd_selected) {
+        if (refusal) return refusal;
+        if (!(a->ins == 0xA4 && (a->cla & 0xFC) == 0x00)) {
+            /* Applets read the parsed command re-encoded (short whenever
+             * it fits); the VM judges the length: 6700 for what its APDU
+             * buffer cannot take, extended commands reach applets that
+             * accept them. */
+            size_t vm_len = apdu_encode(a, os->apdu, sizeof os->apdu);
+            if (vm_len == 0) return SW_WRONG_LENGTH;
+            os->applet_ran = 1;
+            uint16_t sw;
+            int rc = vm_process(os->vm, os->apdu, vm_len, out, cap, len, &sw);
+            if (rc == VM_ERR_POWER) return 0;
+            return rc ? vm_status_to_sw(rc) : sw;
+        }
+    }
+    if (refusal == SW_LOGICAL_CHANNEL_NOT_SUPPORTED) {
+        /* A command for the security domain on a channel that does not
+         * exist: inside a secure channel, a secure messaging error. The
+         * module cannot see it (its C-MAC leaves the channel bits out), so
+         * the session is closed here. */
+        scp03_card_abort(&ram->session);
+        return refusal;
+    }
     isd_config ic;
     uint16_t sw;
     if (isd_config_load(os, &ic) != 0) {
         isd_config_wipe(&ic);
         return SW_MEMORY_FAILURE;
     }
-    if (a->ins == 0xA4 && (a->cla & 0xFC) == 0x00) {
-        sw = do_select(os, &ic, a, os->apdu, raw_len, out, cap, len);
+    if (!refusal && a->ins == 0xA4 && (a->cla & 0xFC) == 0x00) {
+        size_t vm_len = apdu_encode(a, os->apdu, sizeof os->apdu);   /* for the applet's select() */
+        sw = vm_len ? do_select(os, &ic, a, os->apdu, vm_len, out, cap, len) : SW_WRONG_LENGTH;
         isd_config_wipe(&ic);
         return sw;
     }
-    if (!ram->isd_selected) {
-        isd_config_wipe(&ic);
-        /* the VM judges the length: 6700 for what its APDU buffer cannot
-         * take (extended-length commands reach applets that accept them) */
-        os->applet_ran = 1;
-        int rc = vm_process(os->vm, os->apdu, raw_len, out, cap, len, &sw);
-        if (rc == VM_ERR_POWER) return 0;
-        return rc ? vm_status_to_sw(rc) : sw;
-    }
 
+    /* The bytes as they arrived, malformed or not: the SCP03 layer MACs
+     * the header as transmitted and closes its session on a bad length. */
     size_t plain_len = 0;
-    int r = scp03_card_command(&ram->session, &ic.cfg, os->apdu, raw_len, os->work, sizeof os->work,
+    int r = scp03_card_command(&ram->session, &ic.cfg, cmd, raw_len, os->work, sizeof os->work,
                                &plain_len, &sw);
     if (!chip_is_powered(os->chip)) {
         isd_config_wipe(&ic);
@@ -254,7 +306,7 @@ uint16_t isd_process(card_os *os, const apdu_command *a, uint8_t *out, size_t ca
         memcpy(out, os->work, n);
         *len = n;
         isd_config_wipe(&ic);
-        if (a->ins == 0x82 && sw == SW_OK && scp03_card_state(&ram->session) == SCP03_STATE_ACTIVE) {
+        if (a && a->ins == 0x82 && sw == SW_OK && scp03_card_state(&ram->session) == SCP03_STATE_ACTIVE) {
             /* A new session: an interrupted load of an earlier one goes. */
             if (isd_gp_session_opened(os, ram->isd_gp) != CHIP_OK) return chip_is_powered(os->chip) ? SW_MEMORY_FAILURE : 0;
         }

@@ -10,8 +10,10 @@
  *                            0E the combined load, install and make
  *                            selectable (P2 01 first, P2 03 last)
  *   80 E8  LOAD              P1 b8 last block, P2 block number
- *   80 E4  DELETE            4F AID; P2 80 = with related objects
- *   80 D8  PUT KEY           P1 old KVN (00 new), P2 81; AES keys under DEK
+ *   80 E4  DELETE            4F AID; P2 80 = with related objects;
+ *                            D0/D2 key id/KVN: DELETE [key] (isd_keys.c)
+ *   80 D8  PUT KEY           (isd_keys.c) P1 b8 more, KVN (00 new); P2 b8
+ *                            several keys, first key id; AES keys under DEK
  *   80 F0  SET STATUS        P1 40: P2 80 lock, 00 unlock an application
  *
  * Every command needs an authenticated session with at least C-MAC (6982);
@@ -681,6 +683,7 @@ static uint16_t delete_instance(const isd_gp_ctx *g, const uint8_t *aid, uint8_t
 
 static uint16_t do_delete(const isd_gp_ctx *g, const apdu_command *a, uint8_t *out, size_t *len)
 {
+    if (a->nc >= 1 && (a->data[0] == 0xD0 || a->data[0] == 0xD2)) return isd_delete_key(g, a, out, len);
     if (a->p1 != 0x00 || (a->p2 != 0x00 && a->p2 != 0x80)) return SW_INCORRECT_P1P2;
     if (a->nc < 2 || a->data[0] != 0x4F || a->data[1] != a->nc - 2 || !aid_ok(a->data[1])) return SW_WRONG_DATA;
     const uint8_t *aid = a->data + 2;
@@ -725,55 +728,6 @@ static uint16_t do_delete(const isd_gp_ctx *g, const apdu_command *a, uint8_t *o
     return sw;
 }
 
-/* ---- PUT KEY ---- */
-static uint16_t put_key(const isd_gp_ctx *g, const apdu_command *a, uint8_t *out, size_t *len)
-{
-    if ((a->p1 & 0x80) || a->p2 != 0x81) return SW_INCORRECT_P1P2;
-    unsigned skvn = scp03_card_kvn(g->session);
-    const scp03_keyset *ses = NULL, *old = NULL;
-    for (size_t i = 0; i < g->n_sets; i++) {
-        if (g->sets[i].kvn == skvn) ses = &g->sets[i];
-        if (a->p1 && g->sets[i].kvn == a->p1) old = &g->sets[i];
-    }
-    if (!ses) return SW_CONDITIONS_NOT_SATISFIED;   /* the session's key set is gone */
-    if (a->p1 && !old) return SW_REFERENCED_DATA_NOT_FOUND;
-    if (a->nc < 1) return SW_WRONG_DATA;
-    uint8_t nkvn = a->data[0];
-    if (nkvn == 0 || nkvn > 0x7F) return SW_WRONG_DATA;
-    for (size_t i = 0; i < g->n_sets; i++)
-        if (g->sets[i].kvn == nkvn && (!old || nkvn != old->kvn)) return SW_WRONG_DATA;
-    if (!old && g->n_sets >= 16) return SW_FILE_FULL;
-    scp03_keyset ks;
-    memset(&ks, 0, sizeof ks);
-    ks.kvn = nkvn;
-    ks.counter = old ? old->counter : 0;   /* never lower: pseudo-random challenges must not repeat */
-    uint8_t *dst[3] = {ks.enc, ks.mac, ks.dek};
-    const uint8_t *p = a->data + 1;
-    size_t left = a->nc - 1;
-    uint16_t sw = SW_OK;
-    out[0] = nkvn;
-    for (int k = 0; k < 3; k++) {
-        size_t used, kl;
-        int r = scp03_key_block_decrypt(ses->dek, ses->key_len, p, left, &used, dst[k], &kl);
-        if (r != SCP03_OK || (k > 0 && kl != ks.key_len)) { sw = SW_WRONG_DATA; break; }
-        ks.key_len = (uint8_t)kl;
-        /* the key check value closes the block */
-        memcpy(out + 1 + 3 * k, p + used - 3, 3);
-        p += used;
-        left -= used;
-    }
-    if (sw == SW_OK && left != 0) sw = SW_WRONG_DATA;
-    if (sw == SW_OK) {
-        int rc = CHIP_OK;
-        if (old && old->kvn != nkvn) rc = keystore_delete(g->os->chip, old->kvn);
-        if (!rc) rc = keystore_put(g->os->chip, &ks);
-        if (rc) sw = map_chip(rc);
-        else *len = 10;
-    }
-    scp03_wipe(&ks, sizeof ks);
-    return sw;
-}
-
 /* ---- SET STATUS ---- */
 static uint16_t set_status(const isd_gp_ctx *g, const apdu_command *a)
 {
@@ -808,7 +762,7 @@ uint16_t isd_gp_command(const isd_gp_ctx *g, const apdu_command *a, uint8_t *out
     case 0xE6: return do_install(g, a, out, len);
     case 0xE8: return do_load(g, a, out, len);
     case 0xE4: return do_delete(g, a, out, len);
-    case 0xD8: return put_key(g, a, out, len);
+    case 0xD8: return isd_put_key(g, a, out, len);
     case 0xF0: return set_status(g, a);
     default: return SW_INS_NOT_SUPPORTED;
     }

@@ -18,6 +18,8 @@ typedef struct isd_gp_ctx {
     const uint8_t *isd_aid;
     uint8_t isd_aid_len;
     uint8_t *ram;                  /* loader_ram.isd_gp (8 bytes) */
+    const uint8_t *absent;         /* per set: keys not present (layout.h) */
+    put_key_chain *chain;          /* loader_ram.put_key (isd_keys.c) */
 } isd_gp_ctx;
 
 /* 1 when INS (and, for F0, P1) is a content management command of
@@ -30,6 +32,14 @@ int isd_gp_handles(uint8_t ins, uint8_t p1);
  * power cut. */
 uint16_t isd_gp_command(const isd_gp_ctx *g, const apdu_command *a, uint8_t *out, size_t cap,
                         size_t *len);
+
+/* Key management (isd_keys.c), called by isd_gp_command with the session
+ * already checked: PUT KEY (GPCS 11.8) and DELETE [key] (11.2.2.3.2, the
+ * data field starts with D0 or D2). */
+uint16_t isd_put_key(const isd_gp_ctx *g, const apdu_command *a, uint8_t *out, size_t *len);
+uint16_t isd_delete_key(const isd_gp_ctx *g, const apdu_command *a, uint8_t *out, size_t *len);
+/* Ends a PUT KEY chain, wiping what it had received. */
+void isd_put_key_forget(put_key_chain *chain);
 
 /* A new secure channel session was opened (EXTERNAL AUTHENTICATE answered
  * 9000): forget an interrupted load of an earlier session (staged blocks,

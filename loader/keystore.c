@@ -7,7 +7,7 @@
 
 #include "loader_internal.h"
 
-static void record_encode(const scp03_keyset *ks, uint8_t r[KEYSET_RECORD_SIZE])
+static void record_encode(const scp03_keyset *ks, uint8_t absent, uint8_t r[KEYSET_RECORD_SIZE])
 {
     memset(r, 0, KEYSET_RECORD_SIZE);
     r[0] = ks->kvn;
@@ -16,6 +16,7 @@ static void record_encode(const scp03_keyset *ks, uint8_t r[KEYSET_RECORD_SIZE])
     memcpy(r + 34, ks->mac, 32);
     memcpy(r + 66, ks->dek, 32);
     for (int i = 0; i < 4; i++) r[98 + i] = (uint8_t)(ks->counter >> (8 * i));
+    r[102] = absent & KEYSET_ABSENT_ALL;
 }
 
 static int record_decode(const uint8_t r[KEYSET_RECORD_SIZE], scp03_keyset *ks)
@@ -32,7 +33,7 @@ static int record_decode(const uint8_t r[KEYSET_RECORD_SIZE], scp03_keyset *ks)
 }
 
 /* Key sets in ascending KVN order, so that KVN 00 (first key set) is stable. */
-int keystore_load(const chip *c, scp03_keyset *sets, size_t cap, size_t *n)
+int keystore_load_masked(const chip *c, scp03_keyset *sets, uint8_t *absent, size_t cap, size_t *n)
 {
     *n = 0;
     for (unsigned i = 0;; i++) {
@@ -43,13 +44,16 @@ int keystore_load(const chip *c, scp03_keyset *sets, size_t cap, size_t *n)
         int rc = chip_nvm_read(c, off, r, sizeof r);
         if (rc == CHIP_OK && record_decode(r, &sets[*n]) == 0) {
             size_t k = (*n)++;
+            uint8_t mask = r[102] & KEYSET_ABSENT_ALL;
             while (k > 0 && sets[k - 1].kvn > sets[k].kvn) {
                 scp03_keyset t = sets[k - 1];
                 sets[k - 1] = sets[k];
                 sets[k] = t;
                 scp03_wipe(&t, sizeof t);
+                if (absent) absent[k] = absent[k - 1];
                 k--;
             }
+            if (absent) absent[k] = mask;
         }
         scp03_wipe(r, sizeof r);
         if (rc) return rc;
@@ -57,7 +61,12 @@ int keystore_load(const chip *c, scp03_keyset *sets, size_t cap, size_t *n)
     return CHIP_OK;
 }
 
-int keystore_put(chip *c, const scp03_keyset *ks)
+int keystore_load(const chip *c, scp03_keyset *sets, size_t cap, size_t *n)
+{
+    return keystore_load_masked(c, sets, NULL, cap, n);
+}
+
+int keystore_put_masked(chip *c, const scp03_keyset *ks, uint8_t absent)
 {
     uint32_t off, size;
     int rc = CHIP_OK;
@@ -65,11 +74,13 @@ int keystore_put(chip *c, const scp03_keyset *ks)
         rc = chip_nvm_alloc(c, KIND_KEYSET, ks->kvn, KEYSET_RECORD_SIZE, &off);
     if (rc) return rc;
     uint8_t r[KEYSET_RECORD_SIZE];
-    record_encode(ks, r);
+    record_encode(ks, absent, r);
     rc = chip_nvm_write(c, off, r, sizeof r);
     scp03_wipe(r, sizeof r);
     return rc;
 }
+
+int keystore_put(chip *c, const scp03_keyset *ks) { return keystore_put_masked(c, ks, 0); }
 
 int keystore_delete(chip *c, uint8_t kvn)
 {

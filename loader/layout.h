@@ -78,8 +78,12 @@ enum loader_mode {
 #define KIND_STAGING 0x4C05u       /* package being loaded, block by block  */
 
 /* Stored key set (KIND_KEYSET), 104 bytes:
- *   kvn, key_len, enc[32], mac[32], dek[32], counter u32 LE, 2 reserved */
+ *   kvn, key_len, enc[32], mac[32], dek[32], counter u32 LE, absent, 1 reserved
+ * absent: bit id-1 set for a key (1 ENC, 2 MAC, 3 DEK) deleted by DELETE [key]
+ * or never put (PUT KEY of single keys); its bytes are zero. 0 in images
+ * written before the byte had a meaning: every key present. */
 #define KEYSET_RECORD_SIZE 104u
+#define KEYSET_ABSENT_ALL 0x07u
 /* Vector table (KIND_VECTORS): LOADER_VECTOR_SLOTS entries of 20 bytes:
  *   aid_len (0 = empty slot), aid[16], method u16 LE, 1 reserved */
 #define VECTOR_ENTRY_SIZE 20u

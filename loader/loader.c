@@ -212,19 +212,26 @@ uint16_t loader_get_data(card_os *os, const apdu_command *a, uint8_t *out, size_
     }
 }
 
-uint16_t card_os_process(card_os *os, const apdu_command *a, uint8_t *out, size_t cap,
-                         size_t *out_len)
+uint16_t card_os_process(card_os *os, const uint8_t *cmd, size_t len, const apdu_command *a,
+                         uint8_t *out, size_t cap, size_t *out_len)
 {
     *out_len = 0;
-    if (!os->rom.present)
+    if (!os->rom.present) {
+        if (!a) return SW_WRONG_LENGTH;
         return builtin_sd_process(os->chip, &loader_ram_of(os)->isd_selected, a, out, cap, out_len);
-    if (a->cla == 0xFF) return SW_CLA_NOT_SUPPORTED;
-    if (apdu_cla_channel(a->cla) != 0) return SW_LOGICAL_CHANNEL_NOT_SUPPORTED;
-
+    }
     enum loader_mode m = loader_mode_of(os->chip);
-    int get_data = a->ins == 0xCA && (a->cla & 0xFC) == 0x80 && a->nc == 0;
-    if (!mode_consistent(os->chip, m) || m == LOADER_MODE_TERMINATED || m == LOADER_MODE_NONE)
-        return get_data ? loader_get_data(os, a, out, cap, out_len) : SW_CONDITIONS_NOT_SATISFIED;
+    int consistent = mode_consistent(os->chip, m);
+    /* USER mode: the security domain judges even malformed bytes, CLA FF and
+     * channel bits itself, since inside a secure channel they close it. */
+    if (!(consistent && m == LOADER_MODE_USER)) {
+        if (!a) return SW_WRONG_LENGTH;
+        if (a->cla == 0xFF) return SW_CLA_NOT_SUPPORTED;
+        if (apdu_cla_channel(a->cla) != 0) return SW_LOGICAL_CHANNEL_NOT_SUPPORTED;
+        int get_data = a->ins == 0xCA && (a->cla & 0xFC) == 0x80 && a->nc == 0;
+        if (!consistent || m == LOADER_MODE_TERMINATED || m == LOADER_MODE_NONE)
+            return get_data ? loader_get_data(os, a, out, cap, out_len) : SW_CONDITIONS_NOT_SATISFIED;
+    }
     uint16_t sw;
     os->applet_ran = 0;
     os->keep_writes_on_error = 0;
@@ -236,7 +243,7 @@ uint16_t card_os_process(card_os *os, const apdu_command *a, uint8_t *out, size_
         sw = custom_process(os, a, out, cap, out_len);
         break;
     default:
-        sw = isd_process(os, a, out, cap, out_len);
+        sw = isd_process(os, cmd, len, a, out, cap, out_len);
         broadcast_after_command(os, sw);
         break;
     }

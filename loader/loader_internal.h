@@ -5,6 +5,8 @@
  *   issuer.c    ISSUER mode: SELF TEST, WRITE SERIAL, UNLOCK, RESET
  *   custom.c    CUSTOMIZATION mode: the privileged API, ENTER USER MODE
  *   isd.c       USER mode: SELECT routing, the issuer security domain
+ *   isd_keys.c  USER mode: PUT KEY and DELETE [key] of the ISD
+ *   gp_data.c   GlobalPlatform GET DATA objects (66, 67, E0) in BER-TLV
  *   keystore.c  key sets and common keys in NVM
  *   seal.c      the sealed customization software format (both sides)
  *   mask.c      building an ISSUER-mode image (host side)
@@ -24,6 +26,18 @@
 #include "scp03.h"
 #include "vm.h"
 
+/* A PUT KEY chain in progress (P1 b8 set: more PUT KEY commands follow,
+ * GPCS 11.8.2.1): the keys received so far, applied all together by the
+ * chain's last command. Secret: wiped by any other command, SELECT, reset. */
+typedef struct put_key_chain {
+    uint8_t active;
+    uint8_t ref_kvn;             /* P1 without b8: 00 add, else the KVN replaced */
+    uint8_t new_kvn;
+    uint8_t key_len;
+    uint8_t have;                /* bit id-1: key id received */
+    uint8_t keys[3][SCP03_KEY_MAX];
+} put_key_chain;
+
 /* What lives in chip RAM (cleared at every power-on and reset). */
 typedef struct loader_ram {
     uint8_t isd_selected;        /* the security domain is the current application */
@@ -31,6 +45,7 @@ typedef struct loader_ram {
     scp03_card_session session;  /* the ISD's secure channel */
     uint8_t isd_gp[8];           /* isd_gp.c: GET STATUS continuation */
     broadcast_ram bc;            /* broadcast.c: seed 004 restore data and state */
+    put_key_chain put_key;       /* isd_keys.c */
 } loader_ram;
 
 /* Work the customization software asked for through the privileged API that
@@ -64,7 +79,7 @@ struct card_os {
     loader_deferred deferred;
     int applet_ran;              /* this command ran applet/vectored bytecode */
     int keep_writes_on_error;    /* an error answer that must keep its NVM writes (broadcast abort) */
-    uint8_t apdu[APDU_MAX_COMMAND];   /* re-encoded command for the VM / SCP03 */
+    uint8_t apdu[APDU_MAX_COMMAND];   /* the short re-encoded command for the VM; the unwrapped plain command (ISD) */
     uint8_t work[CARD_OS_WORK];       /* unwrapped command, plain response */
 };
 
@@ -84,14 +99,33 @@ uint16_t builtin_sd_process(chip *c, uint8_t *selected, const apdu_command *a, u
 /* Modes */
 uint16_t issuer_process(card_os *os, const apdu_command *a, uint8_t *out, size_t cap, size_t *len);
 uint16_t custom_process(card_os *os, const apdu_command *a, uint8_t *out, size_t cap, size_t *len);
-uint16_t isd_process(card_os *os, const apdu_command *a, uint8_t *out, size_t cap, size_t *len);
+/* USER mode. cmd/len: the bytes as they arrived; a: their parse or NULL
+ * (card_os.h). */
+uint16_t isd_process(card_os *os, const uint8_t *cmd, size_t len, const apdu_command *a, uint8_t *out,
+                     size_t cap, size_t *out_len);
 void custom_init_extension(card_os *os);
 extern const vm_ext_entry loader_extension_entries[];
 extern const uint16_t loader_extension_count;
 
+/* GlobalPlatform data objects (gp_data.c). Each writes one whole object
+ * (tag, BER length, value) to out and returns its length; out needs the
+ * object's length + 5 bytes of room (content is built in place). */
+size_t gp_ber_len(uint8_t *p, size_t len);   /* 1..3 bytes */
+/* 66 card recognition data (GPCS Annex H.2 format 1): GP 2.3.1, SCP03 with i. */
+size_t gp_card_recognition_data(uint8_t scp_i, uint8_t *out);
+/* 67 card capability information (Annex H.4); aes_sizes: Table H-7 bits. */
+size_t gp_card_capability(uint8_t scp_i, uint8_t aes_sizes, uint8_t *out);
+/* E0 key information template (11.3.3.1): a C0 per key present; absent[k]
+ * has bit id-1 set for a key id (1 ENC, 2 MAC, 3 DEK) of sets[k] that is
+ * not there (NULL: all present). At most 16 sets: 16 * 18 + 4 bytes. */
+size_t gp_key_information(const scp03_keyset *sets, const uint8_t *absent, size_t n_sets, uint8_t *out);
+
 /* Key store (keystore.c) */
 int keystore_load(const chip *c, scp03_keyset *sets, size_t cap, size_t *n);
 int keystore_put(chip *c, const scp03_keyset *ks);
+/* The same with the absent-key masks (layout.h); absent may be NULL. */
+int keystore_load_masked(const chip *c, scp03_keyset *sets, uint8_t *absent, size_t cap, size_t *n);
+int keystore_put_masked(chip *c, const scp03_keyset *ks, uint8_t absent);
 int keystore_delete(chip *c, uint8_t kvn);
 int keystore_put_common(chip *c, uint8_t id, const uint8_t *key, size_t len);
 int keystore_get_common(const chip *c, uint8_t id, uint8_t *key, size_t *len);

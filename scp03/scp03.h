@@ -306,6 +306,12 @@ typedef struct scp03_card_session {
  * and whenever the application ends the session itself. */
 void scp03_card_reset(scp03_card_session *s);
 
+/* A secure messaging error the caller found itself (a wrapped command that
+ * arrived on a logical channel the card does not open, say): a pending or
+ * open session is wiped and left ABORTED, exactly as if the module had
+ * refused the command. Without a session it does nothing. */
+void scp03_card_abort(scp03_card_session *s);
+
 /* Entry point for every command APDU addressed to the security domain.
  *
  *   INITIALIZE UPDATE (CLA 80-83, INS 50) and, in the pending state,
@@ -317,6 +323,13 @@ void scp03_card_reset(scp03_card_session *s);
  *   and unpadded, and the plain APDU (secure messaging bit cleared, Lc
  *   adjusted, Le kept, same short/extended form) is returned with
  *   SCP03_CARD_PROCESS. A security error answers 6982 and aborts the session.
+ *
+ *   Pass the bytes exactly as they arrived, malformed or not: the C-MAC
+ *   covers the header as transmitted (an extended Lc is MACed as extended),
+ *   and in an open session a command with a wrong length (Lc that does not
+ *   match the data, trailing bytes, a truncated header) or CLA FF is a
+ *   secure messaging error that closes the session (Amendment D 5.6) — a
+ *   caller that parsed such bytes away first would keep it open.
  *
  * out must hold at least max(len, SCP03_CARD_REPLY_MAX) bytes; it may be the
  * apdu buffer itself (a card has one APDU buffer), but must not otherwise

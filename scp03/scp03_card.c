@@ -67,6 +67,13 @@ static int args_ok(const scp03_card_session *s, const uint8_t *apdu, size_t len,
 
 /* ---- session bookkeeping ---- */
 
+void scp03_card_abort(scp03_card_session *s)
+{
+    if (s != NULL && s->state != SCP03_STATE_NONE) {
+        session_abort(s);
+    }
+}
+
 void scp03_card_reset(scp03_card_session *s)
 {
     if (s != NULL) {
@@ -409,10 +416,18 @@ int scp03_card_command(scp03_card_session *s, const scp03_card_config *cfg,
         return SCP03_ERR_PARAM;
     }
     if (len < 4) {
+        if (s->state == SCP03_STATE_ACTIVE) {
+            return abort_reply(s, out, out_len, sw);   /* a truncated command in a session */
+        }
         return reply_sw(out, out_len, sw, SCP03_SW_WRONG_LENGTH);
     }
     uint8_t cla = apdu[0], ins = apdu[1];
     if (cla == 0xFF) {
+        /* Not a command at all; inside an open session it is one more way a
+         * command can be wrong, and every such way closes the session. */
+        if (s->state == SCP03_STATE_ACTIVE) {
+            session_abort(s);
+        }
         return reply_sw(out, out_len, sw, SCP03_SW_CLA);
     }
     if ((cla & 0x80u) && ins == 0x50 && !scp03_i_cla_secured(cla)) {

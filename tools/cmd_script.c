@@ -14,6 +14,7 @@
 #include "cap_file.h"
 #include "cli.h"
 #include "gp_host.h"
+#include "script_syntax.h"
 #include "vm_asm.h"
 
 #define MAX_TOK 16
@@ -279,7 +280,8 @@ static int run_line(script *s, char *line)
         }
         return 0;
     }
-    if (!strcmp(c, "send")) {
+    if (!strcmp(c, "send") || !strcmp(c, "send-raw")) {
+        int raw = c[4] == '-';   /* send-raw: the bytes as written, never wrapped, no 61xx fetching */
         uint8_t cmd[65536 + 16];
         size_t cl, rl;
         char hex[2048] = "";
@@ -287,15 +289,25 @@ static int run_line(script *s, char *line)
             if (strlen(hex) + strlen(tok[i]) + 1 >= sizeof hex) { fail(s, "send: APDU too long"); return -1; }
             strcat(hex, tok[i]);
         }
-        if (n < 2 || hex_tok(s, "send", hex, cmd, sizeof cmd, &cl, 4, sizeof cmd)) return -1;
+        if (n < 2 || hex_tok(s, c, hex, cmd, sizeof cmd, &cl, raw ? 1 : 4, sizeof cmd)) return -1;
         pattern p;
         if (pattern_parse(expect ? expect : "*9000", &p)) { fail(s, "bad expectation '%s'", expect); return -1; }
-        if (gp_send(&s->gp, cmd, cl, s->rsp, 65536, &rl, &sw)) { fail(s, "send %s: %s", hex, s->gp.err); return -1; }
+        if (raw) {
+            if (transport_transmit(s->t, cmd, cl, s->rsp, 65536 + 2, &rl) || rl < 2) {
+                fail(s, "send-raw %s: %s", hex, transport_error(s->t));
+                return -1;
+            }
+            rl -= 2;
+            sw = (uint16_t)(s->rsp[rl] << 8 | s->rsp[rl + 1]);
+        } else if (gp_send(&s->gp, cmd, cl, s->rsp, 65536, &rl, &sw)) {
+            fail(s, "send %s: %s", hex, s->gp.err);
+            return -1;
+        }
         s->rsp[rl] = (uint8_t)(sw >> 8);
         s->rsp[rl + 1] = (uint8_t)sw;
         if (s->verbose) { printf("  < "); gp_hex(stdout, s->rsp, rl + 2); printf("\n"); }
         if (!match_at(&p, 0, s->rsp, rl + 2)) {
-            fprintf(stderr, "%s:%u: send %s\n  got      ", s->file, s->line, hex);
+            fprintf(stderr, "%s:%u: %s %s\n  got      ", s->file, s->line, c, hex);
             gp_hex(stderr, s->rsp, rl + 2);
             fprintf(stderr, "\n  expected ");
             pattern_print(stderr, &p);
@@ -416,7 +428,7 @@ static void help(FILE *f)
             "answers. Stops at the first unmet expectation (FILE:LINE, sent, got,\n"
             "expected) with exit status 1.\n\n"
             "Commands: echo TEXT | reset [warm] | isd AID | open KVN KEY LEVEL |\n"
-            "  open KVN ENC MAC DEK LEVEL | close | select [AID] | send APDU |\n"
+            "  open KVN ENC MAC DEK LEVEL | close | select [AID] | send APDU | send-raw BYTES |\n"
             "  load FILE.cap|FILE.cvp|FILE.s [nohash] | install PKG APPLET [INSTANCE|-] [PARAMS|-] [PRIVS] |\n"
             "  delete AID [related] | lock AID | unlock AID | put-key OLD NEW KEY |\n"
             "  put-key OLD NEW ENC MAC DEK | list | present AID | absent AID\n"
@@ -427,7 +439,9 @@ static void help(FILE *f)
             "  --reader NAME   a PC/SC reader instead of IMAGE\n"
             "  -I, --path DIR  look for load files in DIR too; repeatable\n"
             "  -v, --verbose   print each command, and the plain APDUs\n"
-            "  --trace         print the APDUs on the wire\n");
+            "  --trace         print the APDUs on the wire\n"
+            "  --keep-going    after a failure, go on with the next check (the next\n"
+            "                  echo line); exit status 1 if any line failed\n");
 }
 
 int cmd_script(int argc, char **argv)
@@ -436,16 +450,19 @@ int cmd_script(int argc, char **argv)
     static const struct option opts[] = {{"reader", required_argument, 0, 'r'},
                                          {"path", required_argument, 0, 'I'},
                                          {"verbose", no_argument, 0, 'v'},
+                                         {"keep-going", no_argument, 0, 'k'},
                                          {0, 0, 0, 0}};
     static script s;
     memset(&s, 0, sizeof s);
     const char *reader = NULL;
+    int keep_going = 0;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "I:v", opts, NULL)) != -1) {
         if (c == 'r') reader = optarg;
         else if (c == 'I' && s.npaths < MAX_PATHS) s.paths[s.npaths++] = optarg;
         else if (c == 'v') s.verbose = 1;
+        else if (c == 'k') keep_going = 1;
         else { help(stderr); return 2; }
     }
     if (optind >= argc) { help(stderr); return 2; }
@@ -459,6 +476,11 @@ int cmd_script(int argc, char **argv)
     size_t len;
     char *text = (char *)cli_read_file(s.file, &len);
     if (!text) { cli_error("script", "cannot read %s", s.file); return 1; }
+    /* The whole file is checked before anything reaches the card. */
+    if (script_syntax_check(s.file, text, stderr)) {
+        free(text);
+        return 2;
+    }
     snprintf(s.dir, sizeof s.dir, "%s", s.file);
     char *slash = strrchr(s.dir, '/');
     if (slash) *slash = 0;
@@ -467,7 +489,7 @@ int cmd_script(int argc, char **argv)
     s.t = s.rsp ? cli_open_card(image, reader) : NULL;
     if (!s.t) { free(text); free(s.rsp); return 1; }
     gp_init(&s.gp, s.t, s.verbose ? stdout : NULL);
-    int status = 0;
+    int status = 0, skipping = 0;
     char *p = text;
     while (p && *p) {
         char *nl = strchr(p, '\n');
@@ -475,7 +497,17 @@ int cmd_script(int argc, char **argv)
         s.line++;
         char *hash = strchr(p, '#');
         if (hash) *hash = 0;
-        if (run_line(&s, p)) { status = 1; break; }
+        /* --keep-going: after a failure, go on with the next check (the
+         * next `echo` line), as `cardvm conform` reports every check. */
+        const char *w = p;
+        while (*w == ' ' || *w == '\t') w++;
+        if (skipping && !strncmp(w, "echo", 4) && (w[4] == 0 || w[4] == ' ' || w[4] == '\t')) skipping = 0;
+        if (!skipping && run_line(&s, p)) {
+            status = 1;
+            if (!keep_going) break;
+            skipping = 1;
+            fflush(stderr);
+        }
         p = nl ? nl + 1 : NULL;
     }
     fflush(stdout);

@@ -1,4 +1,7 @@
-/* cmd_send.c — `cardvm send`: one power session, APDUs in order. */
+/* cmd_send.c — `cardvm send`: one power session, APDUs in order. Like the
+ * script runner (tools/gp_host.c), it settles the transport's answers: 61xx
+ * is fetched with GET RESPONSE and 6Cxx re-sends the command with Le = xx,
+ * so one line is the whole response; --raw prints each answer as it came. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +20,36 @@ static void help(FILE *f)
             "per response: the response data in uppercase hex followed by SW1SW2\n"
             "(e.g. 9000, or 6F10...9000). Every APDU's changes are committed to the\n"
             "image as it is answered. All APDUs are checked before the card is\n"
-            "opened: malformed hex changes nothing.\n\n"
+            "opened: malformed hex changes nothing. As in scripts, 61xx is fetched\n"
+            "with GET RESPONSE and 6Cxx re-sends the command with Le = xx.\n\n"
             "Options:\n"
             "  --reader NAME  send through pcscd to this PC/SC reader (name or unique prefix)\n"
+            "  --raw          print each answer as the card gives it (61xx, 6Cxx too)\n"
             "  --trace        print each APDU with its time on stderr\n");
+}
+
+/* One command and, unless raw, the exchanges that settle 61xx and 6Cxx
+ * (ISO/IEC 7816-4 5.3.4): rsp gets data || SW. */
+static int exchange(transport *t, const uint8_t *cmd, size_t len, int raw, uint8_t *rsp, size_t cap,
+                    size_t *rlen)
+{
+    if (transport_transmit(t, cmd, len, rsp, cap, rlen) != 0 || *rlen < 2) return -1;
+    if (raw) return 0;
+    apdu_command a;
+    if (rsp[*rlen - 2] == 0x6C && apdu_parse(cmd, len, &a) == SW_OK && !a.extended && a.ne != 0) {
+        uint8_t again[APDU_MAX_COMMAND];
+        memcpy(again, cmd, len);
+        again[len - 1] = rsp[*rlen - 1];   /* the short Le is the last byte */
+        if (transport_transmit(t, again, len, rsp, cap, rlen) != 0 || *rlen < 2) return -1;
+    }
+    while (rsp[*rlen - 2] == 0x61) {
+        uint8_t gr[5] = {0x00, 0xC0, 0x00, 0x00, rsp[*rlen - 1]};
+        size_t n = *rlen - 2, m;
+        if (cap - n < 258) return 0;        /* no room: leave the 61xx as it is */
+        if (transport_transmit(t, gr, 5, rsp + n, cap - n, &m) != 0 || m < 2) return -1;
+        *rlen = n + m;
+    }
+    return 0;
 }
 
 int cmd_send(int argc, char **argv)
@@ -29,12 +58,15 @@ int cmd_send(int argc, char **argv)
         help(stdout);
         return 0;
     }
-    static const struct option opts[] = {{"reader", required_argument, 0, 'r'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {{"reader", required_argument, 0, 'r'},
+                                         {"raw", no_argument, 0, 'R'},
+                                         {0, 0, 0, 0}};
     const char *reader = NULL;
-    int c;
+    int c, raw = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
         if (c == 'r') reader = optarg;
+        else if (c == 'R') raw = 1;
         else { help(stderr); return 2; }
     }
     const char *image = NULL;
@@ -68,7 +100,7 @@ int cmd_send(int argc, char **argv)
     if (!t) { status = 1; goto out; }
     for (int i = 0; i < count; i++) {
         size_t rlen;
-        if (transport_transmit(t, cmds[i], lens[i], rsp, CARD_MAX_RESPONSE, &rlen) != 0) {
+        if (exchange(t, cmds[i], lens[i], raw, rsp, CARD_MAX_RESPONSE, &rlen) != 0) {
             cli_error("send", "APDU %d: no response (%s)", i + 1, transport_error(t));
             status = 1;
             break;

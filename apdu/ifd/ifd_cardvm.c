@@ -65,6 +65,12 @@
 /* Exported entry points; everything else in the library is hidden. */
 #define IFD_EXPORT __attribute__((visibility("default")))
 
+/* PC/SC part 10 TLV properties: the control code (the same class-2 number
+ * the CCID driver uses) and the largest command data field the card takes
+ * (extended length: Lc up to 65535; Le up to 65536). */
+#define IOCTL_GET_TLV_PROPERTIES SCARD_CTL_CODE(0x330000 + FEATURE_GET_TLV_PROPERTIES)
+#define CARDVM_MAX_APDU_DATA 65535u
+
 /* What identifies one version of the image file: every commit writes a new
  * file and renames it over the old one, so the inode changes; inode numbers
  * are reused, so size and both timestamps (nanoseconds) are compared too. */
@@ -535,14 +541,34 @@ IFD_EXPORT RESPONSECODE IFDHControl(DWORD Lun, DWORD dwControlCode, PUCHAR TxBuf
 {
     (void)TxBuffer;
     (void)TxLength;
-    (void)RxBuffer;
-    (void)RxLength;
     if (pdwBytesReturned) *pdwBytesReturned = 0;
     if (!reader_find(Lun)) return IFD_NO_SUCH_DEVICE;
     /* PC/SC part 10: clients (OpenSC among them) ask which reader features
-     * exist — PIN pad, display... A virtual reader has none: an empty TLV
-     * list, so clients fall back to plain APDUs without an error. */
-    if (dwControlCode == CM_IOCTL_GET_FEATURE_REQUEST) return IFD_SUCCESS;
+     * exist — PIN pad, display... A virtual reader has one: its TLV
+     * properties, which say that it carries extended APDUs
+     * (dwMaxAPDUDataSize), so hosts send long commands unsplit. */
+    if (dwControlCode == CM_IOCTL_GET_FEATURE_REQUEST) {
+        if (!RxBuffer || RxLength < 6) return IFD_ERROR_INSUFFICIENT_BUFFER;
+        uint32_t code = IOCTL_GET_TLV_PROPERTIES;   /* big endian, as part 10 wants */
+        RxBuffer[0] = FEATURE_GET_TLV_PROPERTIES;
+        RxBuffer[1] = 4;
+        RxBuffer[2] = (UCHAR)(code >> 24);
+        RxBuffer[3] = (UCHAR)(code >> 16);
+        RxBuffer[4] = (UCHAR)(code >> 8);
+        RxBuffer[5] = (UCHAR)code;
+        if (pdwBytesReturned) *pdwBytesReturned = 6;
+        return IFD_SUCCESS;
+    }
+    if (dwControlCode == IOCTL_GET_TLV_PROPERTIES) {
+        /* property tag, length, value little endian */
+        if (!RxBuffer || RxLength < 6) return IFD_ERROR_INSUFFICIENT_BUFFER;
+        uint32_t max = CARDVM_MAX_APDU_DATA;
+        RxBuffer[0] = PCSCv2_PART10_PROPERTY_dwMaxAPDUDataSize;
+        RxBuffer[1] = 4;
+        for (int i = 0; i < 4; i++) RxBuffer[2 + i] = (UCHAR)(max >> (8 * i));
+        if (pdwBytesReturned) *pdwBytesReturned = 6;
+        return IFD_SUCCESS;
+    }
     return IFD_ERROR_NOT_SUPPORTED;
 }
 

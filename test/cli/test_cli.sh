@@ -17,7 +17,13 @@ done
 "$CARDVM" create --blank "$T/c.img" >/dev/null || fail "create"
 "$CARDVM" create "$T/c.img" >/dev/null 2>&1 && fail "create over an existing image without --force"
 out=$("$CARDVM" send "$T/c.img" 00A4040008A000000151000000 80DA00420212 80DA0042021234 80CA004200)
-expect_eq "$out" "$(printf '6112\n6700\n9000\n420212349000')" "send output"
+# 61xx is fetched with GET RESPONSE, 6Cxx re-sent with the right Le (as in
+# scripts): the FCI 6F { 84 AID, A5 { 9F65 01 FF } }, 16 bytes
+expect_eq "$out" "$(printf '6F108408A000000151000000A5049F6501FF9000\n6700\n9000\n420212349000')" "send output"
+out=$("$CARDVM" send "$T/c.img" 00A4040008A000000151000000 80CA004201)
+expect_eq "$out" "$(printf '6F108408A000000151000000A5049F6501FF9000\n420212349000')" "send settles 61xx and 6Cxx"
+out=$("$CARDVM" send --raw "$T/c.img" 00A4040008A000000151000000 80CA004201)
+expect_eq "$out" "$(printf '6112\n6C04')" "send --raw prints 61xx and 6Cxx"
 
 before=$(sha256sum "$T/c.img")
 "$CARDVM" send "$T/c.img" 80CA004200 8OCA >/dev/null 2>&1; rc=$?

@@ -30,52 +30,67 @@ class Fail(Exception):
     pass
 
 
-def check_junit(path, expect_pass, expect_skip=()):
+def junit_cases(path):
+    """{script: [(check, state, text)]} from the JUnit report: one testcase
+    per check, classname conformance.SCRIPT."""
     root = ET.parse(path).getroot()
     suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
     if not suites:
         raise Fail(f"{path}: no testsuite")
-    cases = {}
+    scripts = {}
     for s in suites:
         for tc in s.iter("testcase"):
-            state = "pass"
-            if tc.find("failure") is not None or tc.find("error") is not None:
-                state = "fail"
-            elif tc.find("skipped") is not None:
+            state, text = "pass", ""
+            for tag in ("failure", "error"):
+                if tc.find(tag) is not None:
+                    state, text = "fail", tc.find(tag).text or ""
+            if state == "pass" and tc.find("skipped") is not None:
                 state = "skip"
-            cases[tc.get("name")] = state
-    failed = [n for n, s in cases.items() if s == "fail"]
+            cls = tc.get("classname", "")
+            if not cls.startswith("conformance."):
+                raise Fail(f"{path}: classname {cls!r}")
+            scripts.setdefault(cls[len("conformance."):], []).append((tc.get("name"), state, text))
+    return root, scripts
+
+
+def check_junit(path, expect_pass, expect_skip=()):
+    root, scripts = junit_cases(path)
+    failed = [(s, c) for s, cs in scripts.items() for c, st, _ in cs if st == "fail"]
     if failed:
         raise Fail(f"{path}: failures: {failed}")
     if int(root.get("failures", "0")) != 0:
         raise Fail(f"{path}: failures attribute {root.get('failures')}")
     for n in expect_pass:
-        if cases.get(n) != "pass":
-            raise Fail(f"{path}: {n} is {cases.get(n)}, expected pass ({cases})")
+        states = {st for _, st, _ in scripts.get(n, [])}
+        if states != {"pass"}:
+            raise Fail(f"{path}: {n}: {scripts.get(n)}, expected every check to pass")
     for n in expect_skip:
-        if cases.get(n) != "skip":
-            raise Fail(f"{path}: {n} is {cases.get(n)}, expected skip ({cases})")
-    return cases
+        states = {st for _, st, _ in scripts.get(n, [])}
+        if states != {"skip"}:
+            raise Fail(f"{path}: {n}: {scripts.get(n)}, expected every check skipped")
+    return scripts
 
 
 def suite_scripts(suite):
     return sorted(f[:-7] for f in os.listdir(suite) if f.endswith(".script"))
 
 
-def conform(cardvm, args, env=None):
-    r = subprocess.run([cardvm, "conform", *args], capture_output=True, text=True, env=env, timeout=120)
+def conform(cardvm, args, env=None, want=0):
+    r = subprocess.run([cardvm, "conform", *args], capture_output=True, text=True, env=env, timeout=180)
     sys.stdout.write(r.stdout)
     sys.stderr.write(r.stderr)
-    if r.returncode != 0:
-        raise Fail(f"cardvm conform {' '.join(args)} exited {r.returncode}")
+    if r.returncode != want:
+        raise Fail(f"cardvm conform {' '.join(args)} exited {r.returncode}, expected {want}")
     return r
 
 
 def case_inprocess(a, tmp):
     junit = os.path.join(tmp, "conform.xml")
     report = os.path.join(tmp, "conform.txt")
-    conform(a.cardvm, ["--suite", a.suite, "--junit", junit, "--report", report])
-    check_junit(junit, suite_scripts(a.suite))
+    conform(a.cardvm, ["--replace-suite", "--suite", a.suite, "--junit", junit, "--report", report])
+    scripts = check_junit(junit, suite_scripts(a.suite))
+    if sum(len(v) for v in scripts.values()) <= len(scripts):
+        raise Fail(f"one testcase per check expected, got {scripts}")
     text = open(report).read()
     if "0 failed" not in text:
         raise Fail(f"text report:\n{text}")
@@ -83,8 +98,54 @@ def case_inprocess(a, tmp):
     img = os.path.join(tmp, "user.img")
     subprocess.run([a.cardvm, "create", img], check=True, capture_output=True)
     junit2 = os.path.join(tmp, "user.xml")
-    conform(a.cardvm, [img, "--suite", a.suite, "--junit", junit2])
+    conform(a.cardvm, [img, "--replace-suite", "--suite", a.suite, "--junit", junit2])
     check_junit(junit2, [], ["lifecycle_issuer"])
+
+
+def sequence_counter(cardvm, img):
+    out = subprocess.run([cardvm, "send", img, "00A4040008A000000151000000", "80CA00C100"], check=True,
+                         capture_output=True, text=True).stdout.split()
+    return out[-1]
+
+
+def case_runner(a, tmp):
+    """The runner itself: every check reported, a failure does not stop the
+    script, a script with a syntax error sends nothing, --suite adds to the
+    built-in suite and --replace-suite replaces it."""
+    extra = os.path.join(tmp, "extra")
+    os.mkdir(extra)
+    with open(os.path.join(extra, "mixed.script"), "w") as f:
+        f.write("# requires: user\n"
+                "echo first passes\nsend 80CA00C100 -> C103??????9000\n"
+                "echo second fails\nsend 80CA00C100 -> 6A88\nsend 80CA00C100 -> 6A88\n"
+                "echo third passes after the failure\nsend 80CA00CF00 -> CF0A*9000\n")
+    with open(os.path.join(extra, "syntax.script"), "w") as f:
+        # The first line would move the sequence counter; the third is not the language.
+        f.write("# requires: user\necho moves the counter\nsend 8050300008 0102030405060708 -> *9000\n"
+                "echo broken\nsend 80CA00C1 -> C1*9000 extra\nfrob 12\n")
+    img = os.path.join(tmp, "runner.img")
+    subprocess.run([a.cardvm, "create", img], check=True, capture_output=True)
+    before = sequence_counter(a.cardvm, img)
+    junit = os.path.join(tmp, "runner.xml")
+    conform(a.cardvm, [img, "--replace-suite", "--suite", extra, "--junit", junit], want=1)
+    _, scripts = junit_cases(junit)
+    mixed = [(c, st) for c, st, _ in scripts["mixed"]]
+    if mixed != [("first passes", "pass"), ("second fails", "fail"), ("third passes after the failure", "pass")]:
+        raise Fail(f"mixed: {mixed}")
+    text = scripts["mixed"][1][2]
+    if "mixed.script:5:" not in text or "mixed.script:6:" in text:
+        raise Fail(f"the failing check reports its first failed line only: {text!r}")
+    syn = scripts["syntax"]
+    if len(syn) != 1 or syn[0][0] != "syntax" or syn[0][1] != "fail" or "syntax.script:6:" not in syn[0][2]:
+        raise Fail(f"syntax: {syn}")
+    if sequence_counter(a.cardvm, img) != before:
+        raise Fail("a script with a syntax error sent commands")
+    # --suite adds to the built-in suite (its path is compiled in).
+    junit2 = os.path.join(tmp, "added.xml")
+    conform(a.cardvm, ["--suite", extra, "--junit", junit2], want=1)
+    _, added = junit_cases(junit2)
+    if not set(suite_scripts(a.suite)) | {"mixed", "syntax"} <= set(added):
+        raise Fail(f"--suite adds: {sorted(added)}")
 
 
 def process_alive(pid):
@@ -139,10 +200,12 @@ def case_pcscd(a, tmp):
         cenv["PCSCLITE_CSOCK_NAME"] = sock
         scripts = suite_scripts(a.suite)
         ju = os.path.join(tmp, "user.xml")
-        conform(a.cardvm, ["--reader", readers[os.path.realpath(user)], "--suite", a.suite, "--junit", ju], cenv)
+        conform(a.cardvm, ["--reader", readers[os.path.realpath(user)], "--replace-suite", "--suite", a.suite,
+                           "--junit", ju], cenv)
         check_junit(ju, [s for s in scripts if s != "lifecycle_issuer"], ["lifecycle_issuer"])
         ji = os.path.join(tmp, "issuer.xml")
-        conform(a.cardvm, ["--reader", readers[os.path.realpath(issuer)], "--suite", a.suite, "--junit", ji], cenv)
+        conform(a.cardvm, ["--reader", readers[os.path.realpath(issuer)], "--replace-suite", "--suite", a.suite,
+                           "--junit", ji], cenv)
         check_junit(ji, ["lifecycle_issuer"])
     finally:
         if proc.poll() is None:
@@ -167,12 +230,12 @@ def main():
     p.add_argument("--cardvm", required=True)
     p.add_argument("--driver")
     p.add_argument("--suite", required=True)
-    p.add_argument("case", choices=["inprocess", "pcscd"])
+    p.add_argument("case", choices=["inprocess", "pcscd", "runner"])
     a = p.parse_args()
     a.cardvm = os.path.realpath(a.cardvm)
     with tempfile.TemporaryDirectory(prefix="cardvm-conformance-") as tmp:
         try:
-            rc = case_inprocess(a, tmp) if a.case == "inprocess" else case_pcscd(a, tmp)
+            rc = {"inprocess": case_inprocess, "pcscd": case_pcscd, "runner": case_runner}[a.case](a, tmp)
         except Fail as e:
             print(f"FAIL: {e}", file=sys.stderr)
             return 1

@@ -273,6 +273,20 @@ def parse_scriptor(out):
     return responses
 
 
+def check_crd(answer_hex, what):
+    """Card recognition data || 9000, parsed (GPCS Annex H): a GP 2.3.1 card
+    whose ISD speaks SCP03 with i = 70, every BER length exact."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import gp_tlv
+    check(answer_hex.endswith("9000"), f"{what}: {answer_hex} does not end in 9000")
+    try:
+        crd = gp_tlv.card_recognition_data(bytes.fromhex(answer_hex[:-4]))
+    except gp_tlv.TlvError as e:
+        raise TestFailure(f"{what}: malformed card recognition data {answer_hex}: {e}")
+    check(crd["version"] == [2, 3, 1] and crd["scp"] == [(3, 0x70)] and crd["scheme"],
+          f"{what}: card recognition data says {crd}")
+
+
 def case_scriptor(ctx):
     """scriptor runs an APDU script; every answer is the expected one."""
     need("scriptor")
@@ -290,6 +304,9 @@ def case_scriptor(ctx):
         for (cmd, want), (kind, answer) in zip(exchanges, got):
             if want == "ATR":
                 want = atr
+            if want == "CRD":
+                check_crd(answer, f"{cmd} through scriptor")
+                continue
             check(answer == want, f"{cmd}: expected {want}, scriptor got {answer}\n{r.stdout}")
 
 
@@ -319,7 +336,11 @@ def case_opensc(ctx):
         sws = [(a.lower(), b.lower()) for a, b in re.findall(r"SW1=0x([0-9a-f]{2}), SW2=0x([0-9a-f]{2})", out, re.I)]
         check(sws == [("90", "00"), ("90", "00"), ("6d", "00")], f"opensc-tool -s answers {sws}:\n{out}")
         check("6F 10 84 08 A0 00 00 01 51 00 00 00" in out, f"FCI shown:\n{out}")
-        check("66 2A 73 28" in out, f"card data shown:\n{out}")
+        m = re.search(r"Received \(SW1=0x90, SW2=0x00\)(?::\s*\n)?((?:\s*[0-9A-F]{2}(?: [0-9A-F]{2})*[^\n]*\n)+)", 
+                      out.split("Sending: 80 CA 00 66 00")[-1], re.I)
+        check(m, f"card data shown:\n{out}")
+        data = "".join(re.findall(r"\b[0-9A-F]{2}\b", "\n".join(l[:55] for l in m.group(1).splitlines()), re.I))
+        check_crd(data.upper() + "9000", "GET DATA 66 through opensc-tool")
 
 
 PYSCARD_CLIENT = "pyscard_client.py"
@@ -339,6 +360,29 @@ def case_pyscard(ctx):
     with PrivatePcscd(ctx, [card]) as d:
         r = run([py, os.path.join(ctx.data, PYSCARD_CLIENT), d.reader(card), ctx.atr_of(card)], d.env())
         check("pyscard client: ok" in r.stdout, f"pyscard client:\n{r.stdout}\n{r.stderr}")
+
+
+def case_gp(ctx):
+    """Issue #13 checks (gp_checks.py: its own SCP03 host) with pyscard
+    through a private pcscd, on a USER-mode card."""
+    py = python_with_pyscard()
+    card = ctx.create("gp.img", blank=False)
+    with PrivatePcscd(ctx, [card]) as d:
+        r = run([py, os.path.join(ctx.data, "gp_checks.py"), "--reader", d.reader(card)], d.env(), timeout=120,
+                ok=False)
+        print(r.stdout)
+        check(r.returncode == 0 and "gp checks: ok" in r.stdout, f"gp checks through pcscd:\n{r.stdout}\n{r.stderr}")
+
+
+def case_gp_inprocess(ctx):
+    """The same checks on the card in the cardvm process (`cardvm vicc`),
+    no pcscd in between."""
+    py = python_with_pyscard()
+    card = ctx.create("gp-vicc.img", blank=False)
+    r = run([py, os.path.join(ctx.data, "gp_checks.py"), "--vicc", ctx.cardvm, card], dict(os.environ),
+            timeout=120, ok=False)
+    print(r.stdout)
+    check(r.returncode == 0 and "gp checks: ok" in r.stdout, f"gp checks in process:\n{r.stdout}\n{r.stderr}")
 
 
 def case_send(ctx):
@@ -421,7 +465,8 @@ def case_readers(ctx):
         # The missing image is created: its card appears.
         ctx.cardvm_run("create", missing)
         wait_until(lambda: reader_states(env).get(d.reader(missing)) == "Yes", 5, "created image appears")
-        out = ctx.cardvm_run("send", "--reader", d.reader(missing), "00A4040008A000000151000000", env=env).stdout
+        out = ctx.cardvm_run("send", "--raw", "--reader", d.reader(missing), "00A4040008A000000151000000",
+                             env=env).stdout
         check(out.strip() == "6112", f"new card answers: {out}")
         # The corrupt one is repaired.
         ctx.cardvm_run("create", "--force", corrupt)
@@ -594,6 +639,8 @@ CASES = {
     "restart": case_restart,
     "lifecycle": case_lifecycle,
     "vicc": case_vicc,
+    "gp": case_gp,
+    "gp_inprocess": case_gp_inprocess,
 }
 
 
@@ -604,7 +651,7 @@ def main():
     ap.add_argument("--data", required=True)
     ap.add_argument("case", choices=sorted(CASES))
     args = ap.parse_args()
-    if args.case != "vicc" and not find_pcscd():
+    if args.case not in ("vicc", "gp_inprocess") and not find_pcscd():
         print("pcscd is not installed: skipped")
         return SKIP
     tmp = tempfile.mkdtemp(prefix=f"cardvm-pcsc-{args.case}.")

@@ -205,12 +205,28 @@ static void test_capabilities(void **state)
     assert_int_equal(drv.set_protocol(lun_of(0), SCARD_PROTOCOL_T1, 0, 0, 0, 0), IFD_SUCCESS);
     assert_int_equal(drv.set_protocol(lun_of(0), SCARD_PROTOCOL_T0, 0, 0, 0, 0), IFD_PROTOCOL_NOT_SUPPORTED);
 
-    /* No reader features (PC/SC part 10): success with nothing; the rest is
-     * not supported. */
+    /* PC/SC part 10: one feature, the TLV properties (tag 12, 4-byte control
+     * code, big endian); they hold dwMaxAPDUDataSize (tag 0A, 4 bytes, little
+     * endian): extended APDUs. The rest is not supported. */
     DWORD returned = 99;
     assert_int_equal(drv.control(lun_of(0), CM_IOCTL_GET_FEATURE_REQUEST, NULL, 0, v, sizeof v, &returned),
                      IFD_SUCCESS);
-    assert_int_equal(returned, 0);
+    assert_int_equal(returned, 6);
+    assert_int_equal(v[0], FEATURE_GET_TLV_PROPERTIES);
+    assert_int_equal(v[1], 4);
+    DWORD props_code = (DWORD)v[2] << 24 | (DWORD)v[3] << 16 | (DWORD)v[4] << 8 | v[5];
+    assert_int_equal(drv.control(lun_of(0), props_code, NULL, 0, v, sizeof v, &returned), IFD_SUCCESS);
+    int found = 0;
+    for (DWORD i = 0; i + 2 <= returned; i += 2u + v[i + 1]) {
+        if (v[i] != PCSCv2_PART10_PROPERTY_dwMaxAPDUDataSize) continue;
+        assert_int_equal(v[i + 1], 4);
+        uint32_t max = (uint32_t)v[i + 2] | (uint32_t)v[i + 3] << 8 | (uint32_t)v[i + 4] << 16 | (uint32_t)v[i + 5] << 24;
+        assert_true(max > 256);   /* more than a short APDU's 255 data bytes */
+        found = 1;
+    }
+    assert_true(found);
+    assert_int_equal(drv.control(lun_of(0), CM_IOCTL_GET_FEATURE_REQUEST, NULL, 0, v, 3, &returned),
+                     IFD_ERROR_INSUFFICIENT_BUFFER);
     assert_int_equal(drv.control(lun_of(0), SCARD_CTL_CODE(1), NULL, 0, v, sizeof v, &returned),
                      IFD_ERROR_NOT_SUPPORTED);
 

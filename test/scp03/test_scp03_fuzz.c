@@ -170,7 +170,7 @@ static void make_state(card_fixture *f, scp03_host_session *h, int st, uint8_t l
         return;
     }
     uint8_t hc[8] = { 1, 1, 2, 3, 5, 8, 13, 21 };
-    uint8_t apdu[64], out[64];
+    uint8_t apdu[64], out[4096];   /* card_send promises the card 4096 bytes of room */
     size_t n = 0, on = 0;
     uint16_t sw = 0;
     assert_int_equal(scp03_host_initialize_update(h, ks->kvn, hc, apdu, sizeof apdu, &n), SCP03_OK);

@@ -738,6 +738,103 @@ static void test_error_sw_not_protected(void **state)
     }
 }
 
+/* GP Amendment D 5.6: any secure messaging error closes the session. Every
+ * length, Lc, Le and CLA mutation of a wrapped command, given to the module
+ * as raw bytes, either runs (the plain command is the original one, Le aside,
+ * and the session goes on) or closes the session (6982 or 6E00, ABORTED, the
+ * next correctly wrapped command refused); none answers an error and leaves
+ * the session open. Channel bits are the caller's to route (the ISD closes
+ * the session for a channel it does not open: test/pcsc/gp_checks.py). */
+enum { MUT_COUNT = 23 };
+
+static size_t mutate(int k, const uint8_t *w, size_t n, uint8_t *m)
+{
+    size_t lc = w[4];                 /* short case 4: CLA INS P1 P2 Lc body(lc) Le */
+    const uint8_t *body = w + 5;
+    size_t i = 0;
+    memcpy(m, w, n);
+    switch (k) {
+    case 0: m[4] = (uint8_t)(lc + 1); return n;
+    case 1: m[4] = (uint8_t)(lc - 1); return n;
+    case 2: m[4] = 0; return n;
+    case 3: m[n] = 0x00; return n + 1;                    /* trailing byte */
+    case 4: m[n] = 0x00; m[n + 1] = 0x00; return n + 2;
+    case 5: return n - 2;                                 /* Le and last data byte gone: Lc too big */
+    case 6: return n - 1;                                 /* Le dropped: runs */
+    case 7: m[n - 1] = 0x01; return n;                    /* Le changed: runs */
+    case 8: return 3;                                     /* truncated header */
+    case 9: return 4;                                     /* header only */
+    case 10: case 11:                                     /* extended Lc, the short form's MAC */
+        memcpy(m, w, 4);
+        i = 4;
+        m[i++] = 0; m[i++] = 0; m[i++] = (uint8_t)lc;
+        memcpy(m + i, body, lc);
+        i += lc;
+        if (k == 10) { m[i++] = 0; m[i++] = 0; }
+        return i;
+    case 12: m[0] = 0x80; return n;                       /* secure messaging bit cleared */
+    case 13: m[0] = 0x8C; return n;                       /* ISO secure messaging */
+    case 14: m[0] = 0x04; return n;
+    case 15: m[0] = 0x00; return n;
+    case 16: m[0] = 0xFF; return n;
+    case 17: m[0] = 0xA4; return n;
+    case 18: m[0] = 0xC0; return n;                       /* further coding, no SM */
+    case 19: m[0] = 0x88; return n;
+    case 20: m[1] ^= 0x01; return n;                      /* INS */
+    case 21: m[4] = (uint8_t)(lc + 2); m[n] = 0; m[n + 1] = 0; return n + 2;   /* Lc grown with the bytes */
+    default: m[3] ^= 0x80; return n;                      /* P2 */
+    }
+}
+
+static void test_every_mutation_runs_or_closes(void **state)
+{
+    (void)state;
+    static const uint8_t levels[] = { 0x01, 0x03, 0x33 };
+    for (size_t li = 0; li < sizeof levels; li++) {
+        for (int k = 0; k < MUT_COUNT; k++) {
+            card_fixture f;
+            scp03_host_session h;
+            fixture_init(&f, 16, 0x70);
+            assert_int_equal(fixture_open(&f, &h, levels[li]), 0);
+            uint8_t good[512], m[520];
+            size_t n = wrap(&h, plain_case4, sizeof plain_case4, good);
+            size_t mn = mutate(k, good, n, m);
+            int rc = card_send(&f, m, mn, out, &out_len, &sw);
+            size_t next_len;
+            uint8_t next[512];
+            next_len = wrap(&h, plain_case3, sizeof plain_case3, next);
+            if (rc == SCP03_CARD_PROCESS) {
+                /* ran: the plain command is the one the host wrapped, Le aside */
+                if (out_len < sizeof plain_case4 - 1 ||
+                    memcmp(out, plain_case4, sizeof plain_case4 - 1) != 0) {
+                    fprintf(stderr, "level %02X mutation %d ran as something else\n", levels[li], k);
+                    print_hex("plain", out, out_len);
+                    fail();
+                }
+                assert_int_equal(scp03_card_state(&f.s), SCP03_STATE_ACTIVE);
+                size_t wl = 0;
+                assert_int_equal(scp03_card_wrap_response(&f.s, NULL, 0, 0x9000, out, sizeof out, &wl), SCP03_OK);
+                expect(&f, next, next_len, SCP03_CARD_PROCESS, 0x9000);
+            } else {
+                if (rc != SCP03_CARD_REPLY || (sw != 0x6982 && sw != 0x6E00) ||
+                    scp03_card_state(&f.s) != SCP03_STATE_ABORTED) {
+                    fprintf(stderr, "level %02X mutation %d: rc %d sw %04X state %u: an error that left the "
+                            "session open\n", levels[li], k, rc, sw, scp03_card_state(&f.s));
+                    fail();
+                }
+                expect(&f, next, next_len, SCP03_CARD_REPLY, 0x6982);
+            }
+        }
+    }
+    /* what the caller finds itself (a channel it does not open) closes too */
+    card_fixture f;
+    scp03_host_session h;
+    fixture_init(&f, 16, 0x70);
+    assert_int_equal(fixture_open(&f, &h, 0x01), 0);
+    scp03_card_abort(&f.s);
+    assert_aborted(&f, &h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -760,6 +857,7 @@ int main(void)
         cmocka_unit_test(test_random_mode),
         cmocka_unit_test(test_host_rejects),
         cmocka_unit_test(test_error_sw_not_protected),
+        cmocka_unit_test(test_every_mutation_runs_or_closes),
     };
     return cmocka_run_group_tests_name("scp03_negative", tests, NULL, NULL);
 }
