@@ -120,11 +120,11 @@ static void test_generator_output_committed(void **state)
     fd = mkstemp(doc);
     assert_true(fd >= 0);
     close(fd);
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "python3 '%s/scripts/gen_api_tokens.py' --tokens '%s/tokens' --impl '%s/vm/api_impl.h' "
+    char cmd[8192];
+    int len = snprintf(cmd, sizeof cmd, "python3 '%s/scripts/gen_api_tokens.py' --tokens '%s/tokens' --impl '%s/vm/api_impl.h' "
              "--out '%s' --doc '%s' 2>/dev/null && cmp -s '%s' '%s/vm/api_tokens.c' && cmp -s '%s' '%s/docs/cap-api.md'",
              root, shared, root, out, doc, out, root, doc, root);
-    int rc = system(cmd);
+    int rc = (size_t)len < sizeof cmd ? system(cmd) : -1;
     unlink(out);
     unlink(doc);
     if (rc != 0)
