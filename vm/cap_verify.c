@@ -621,10 +621,14 @@ int cv_assignable_class(cv_ctx *c, uint16_t from, uint16_t to)
     if (ref_unresolved(c, to) || ref_unresolved(c, from))
         return 1;
     cv_node tn, fn;
+    if (to == CV_CLS_THROWABLE)
+        return from == CV_CLS_THROWABLE || cv_is_throwable(c, from);
     if (node_of(c, to, &tn) != 0)
         return 0;
     if (node_is_interface(c, &tn) || node_is_object(&tn))
         return 1;
+    if (from == CV_CLS_THROWABLE)
+        return tn.kind == NODE_API && strcmp(tn.api->name, "java/lang/Throwable") == 0;
     if (from == CV_CLS_ANY || node_of(c, from, &fn) != 0)
         return 0;
     for (unsigned depth = 0; depth < 64; depth++) {
@@ -646,6 +650,8 @@ uint16_t cv_lub_class(cv_ctx *c, uint16_t a, uint16_t b)
         return b;
     if (cv_assignable_class(c, b, a))
         return a;
+    if (a == CV_CLS_THROWABLE || b == CV_CLS_THROWABLE)
+        return cv_is_throwable(c, a) && cv_is_throwable(c, b) ? CV_CLS_THROWABLE : CV_CLS_ANY;
     cv_node n;
     if (node_of(c, a, &n) != 0)
         return CV_CLS_ANY;
@@ -750,6 +756,22 @@ int cv_class_abstract(cv_ctx *c, uint16_t ref)
     if (e.api)
         return (e.api->flags & API_ACC_ABSTRACT) != 0;
     return (e.user->access & CV_ACC_CABSTRACT) != 0;
+}
+
+int cv_is_throwable(cv_ctx *c, uint16_t ref)
+{
+    if (ref == CV_CLS_THROWABLE || ref_unresolved(c, ref))
+        return 1;
+    cv_node n;
+    if (node_of(c, ref, &n) != 0)
+        return 0;
+    for (unsigned depth = 0; depth < 64; depth++) {
+        if (n.kind == NODE_API && strcmp(n.api->name, "java/lang/Throwable") == 0)
+            return 1;
+        if (node_super(c, &n, &n) != 0)
+            return 0;
+    }
+    return 0;
 }
 
 int cv_interface_method(cv_ctx *c, uint16_t ref, uint8_t token, cv_sig *out)

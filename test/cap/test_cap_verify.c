@@ -933,6 +933,42 @@ static void test_object_used_before_constructor(void **state)
     assert_true(hits >= 1);
 }
 
+/* `aload e; athrow` in an applet's instance method turned into
+ * `aload_0; athrow`: the applet itself thrown, which is no Throwable (a
+ * handler would then treat the applet as an exception object). */
+static void test_throw_of_a_non_throwable(void **state)
+{
+    (void)state;
+    if (skip_without_shared())
+        skip();
+    lfile f;
+    assert_int_equal(lf_read(mutation_caps[0], &f), 0);
+    static tmethod ms[MAX_METHODS];
+    unsigned nm = walk_methods(&f, ms, MAX_METHODS), mutants = 0;
+    for (unsigned i = 0; i < nm; i++) {
+        if (ms[i].access & 0x08)
+            continue;
+        size_t at = code_at(&f, &ms[i]);
+        uint32_t prev = 0, len = ms[i].bytecode_count;
+        for (uint32_t pc = 0; pc < len; prev = pc, pc += insn_len(f.b + at, len, pc)) {
+            if (pc == 0 || f.b[at + pc] != OP_athrow)
+                continue;
+            uint8_t op = f.b[at + prev];
+            if (!(op == OP_aload || (op >= OP_aload_0 && op <= OP_aload_3)))
+                continue;
+            lfile m = lf_copy(&f);
+            m.b[at + prev] = OP_aload_0;
+            if (op == OP_aload)
+                m.b[at + prev + 1] = OP_nop;
+            expect_refused(&m, NULL, "athrow of the applet", pc);
+            free(m.b);
+            mutants++;
+        }
+    }
+    assert_true(mutants >= 1);
+    free(f.b);
+}
+
 /* Every opcode the card does not have, in place of every method's first
  * instruction: int instructions (iadd 0x42, iload 0x17, ...), jsr/ret, and
  * unassigned values. */
@@ -1153,6 +1189,7 @@ int main(void)
         cmocka_unit_test(test_field_of_another_class),
         cmocka_unit_test(test_reference_token_range),
         cmocka_unit_test(test_object_used_before_constructor),
+        cmocka_unit_test(test_throw_of_a_non_throwable),
         cmocka_unit_test(test_unknown_opcodes),
         cmocka_unit_test(test_stack_and_locals_limits),
         cmocka_unit_test(test_handler_mutations),
