@@ -944,6 +944,30 @@ static int check_methods(cv_ctx *c)
                     c->operand_marks[hoff + 6] = 2;
                 }
             }
+            /* Try blocks nest (JCVM §6.9.1): two ranges are disjoint or the
+             * earlier one lies inside the later one (inner handlers first),
+             * and the stop bit says whether a later range contains it. */
+            for (unsigned k = 0; k < m->handler_count; k++) {
+                const cap_handler *a = &v->handlers[m->handler_index + k];
+                unsigned hoff = 1u + 8u * (m->handler_index + k);
+                int contained = 0;
+                for (unsigned l = k + 1; l < m->handler_count; l++) {
+                    const cap_handler *b = &v->handlers[m->handler_index + l];
+                    if (a->end <= b->start || b->end <= a->start)
+                        continue;
+                    if (b->start <= a->start && a->end <= b->end) {
+                        contained = 1;
+                        continue;
+                    }
+                    return cv_fail(c, CAP_Method, hoff, "handler %u's range %u..%u %s handler %u's %u..%u",
+                                   m->handler_index + k, a->start, a->end,
+                                   (a->start <= b->start && b->end <= a->end) ? "encloses the later" : "overlaps",
+                                   m->handler_index + l, b->start, b->end);
+                }
+                if (a->stop == contained)
+                    return cv_fail(c, CAP_Method, hoff + 2, "handler %u: stop bit %u, but a later range %s it",
+                                   m->handler_index + k, a->stop, contained ? "contains" : "does not contain");
+            }
             /* Handlers of one method are consecutive; methods take them in
              * offset order, so the whole table is used exactly once. */
             if (m->handler_index != handlers_seen)

@@ -1041,9 +1041,10 @@ static void test_stack_and_locals_limits(void **state)
     }
 }
 
-/* Handlers (§6.10): u2 start, u2 stop bit + active_length, u2 handler, u2
- * catch type. Ranges exchanged between handlers of different methods, an
- * empty range, and a catch type that is no class reference. */
+/* Handlers (§6.9.1): u2 start, u2 stop bit + active_length, u2 handler, u2
+ * catch type. Ranges exchanged between handlers of different methods,
+ * nested handlers swapped, stop bits flipped, an empty range, and a catch
+ * type that is no class reference. */
 static unsigned handler_mutations(const char *rel)
 {
     lfile f;
@@ -1071,6 +1072,36 @@ static unsigned handler_mutations(const char *rel)
             lfile m = lf_copy(&f);
             memcpy(m.b + meth + 1 + 8 * a, f.b + meth + 1 + 8 * b, 4);
             expect_refused(&m, NULL, "handler range of another method", a);
+            free(m.b);
+            mutants++;
+        }
+        /* Swapped with a later handler of the same method whose range
+         * meets this one: the enclosing try block would then come first,
+         * or the stop bits no longer describe the nesting (§6.9.1). */
+        for (unsigned b = a + 1; b < nh; b++) {
+            const uint8_t *hb = f.b + meth + 1 + 8 * b;
+            unsigned as = be16(ha), ae = as + (be16(ha + 2) & 0x7FFFu);
+            unsigned bs = be16(hb), be = bs + (be16(hb + 2) & 0x7FFFu);
+            if (owner[a] != owner[b] || ae <= bs || be <= as)
+                continue;
+            /* Two catch blocks of one try (same range, same stop bit) may
+             * come in either order. */
+            if (as == bs && ae == be && (ha[2] & 0x80) == (hb[2] & 0x80))
+                continue;
+            lfile m = lf_copy(&f);
+            memcpy(m.b + meth + 1 + 8 * a, hb, 8);
+            memcpy(m.b + meth + 1 + 8 * b, ha, 8);
+            char w[160];
+            snprintf(w, sizeof w, "%s: handlers %u and %u (nested) swapped", rel, a, b);
+            expect_refused(&m, NULL, w, a);
+            free(m.b);
+            mutants++;
+        }
+        /* The stop bit flipped. */
+        {
+            lfile m = lf_copy(&f);
+            m.b[meth + 1 + 8 * a + 2] ^= 0x80;
+            expect_refused(&m, NULL, "stop bit flipped", a);
             free(m.b);
             mutants++;
         }
