@@ -969,6 +969,50 @@ static void test_throw_of_a_non_throwable(void **state)
     free(f.b);
 }
 
+/* An overriding method whose type changes from ()S to ()B: its own code
+ * still verifies (sreturn serves both), but callers typed by the method
+ * it overrides (or the interface method it implements) would get a byte
+ * where they expect a short. Types are nibbles in the Descriptor (§6.13):
+ * parameters then result, so ()S is one nibble 4 (byte 0x40), ()B 3. */
+static void test_override_with_another_type(void **state)
+{
+    (void)state;
+    if (skip_without_shared())
+        skip();
+    lfile f;
+    assert_int_equal(lf_read("applets/objects/jc305u3/objects.cap", &f), 0);
+    size_t de = info_at(&f, CAP_Descriptor);
+    size_t tpos = de + 1;
+    for (unsigned i = 0; i < f.b[de]; i++) {
+        unsigned ni = f.b[tpos + 4], nf = be16(f.b + tpos + 5), nmth = be16(f.b + tpos + 7);
+        tpos += 9u + 2u * ni + 7u * nf + 12u * nmth;
+    }
+    size_t types = tpos, end = de + be16(f.b + de - 2);
+    uint16_t type_b = 0, type_s = 0;
+    for (size_t p = types + 2 + 2 * be16(f.b + types); p < end; p += 1u + (f.b[p] + 1u) / 2u) {
+        if (f.b[p] == 1 && f.b[p + 1] == 0x30)
+            type_b = (uint16_t)(p - types);
+        if (f.b[p] == 1 && f.b[p + 1] == 0x40)
+            type_s = (uint16_t)(p - types);
+    }
+    assert_true(type_b && type_s);
+    static tmethod ms[MAX_METHODS];
+    unsigned nm = walk_methods(&f, ms, MAX_METHODS), hits = 0;
+    for (unsigned i = 0; i < nm; i++) {
+        if ((ms[i].access & 0x08) || ms[i].token >= 0x80 || be16(f.b + ms[i].desc_pos + 4) != type_s)
+            continue;
+        lfile m = lf_copy(&f);
+        put16(m.b + ms[i].desc_pos + 4, type_b);
+        char err[256];
+        assert_int_equal(verify(&m, NULL, 0, err, sizeof err), VM_ERR_VERIFY);
+        if (strstr(err, "overrides a method of another type") || strstr(err, "does not implement"))
+            hits++;
+        free(m.b);
+    }
+    assert_true(hits >= 1);
+    free(f.b);
+}
+
 /* Every opcode the card does not have, in place of every method's first
  * instruction: int instructions (iadd 0x42, iload 0x17, ...), jsr/ret, and
  * unassigned values. */
@@ -1221,6 +1265,7 @@ int main(void)
         cmocka_unit_test(test_reference_token_range),
         cmocka_unit_test(test_object_used_before_constructor),
         cmocka_unit_test(test_throw_of_a_non_throwable),
+        cmocka_unit_test(test_override_with_another_type),
         cmocka_unit_test(test_unknown_opcodes),
         cmocka_unit_test(test_stack_and_locals_limits),
         cmocka_unit_test(test_handler_mutations),
