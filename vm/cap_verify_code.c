@@ -325,6 +325,7 @@ static int linear_pass(mctx *x)
 
 static int pop(mctx *x, frame *f, uint32_t pc, vt *t)
 {
+    *t = T_TOP;   /* defined on the failure path too (-O2 -Werror=maybe-uninitialized) */
     if (f->sp == 0)
         FAIL(pc, "stack underflow");
     *t = f->stack[--f->sp];
