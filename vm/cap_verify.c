@@ -621,10 +621,14 @@ int cv_assignable_class(cv_ctx *c, uint16_t from, uint16_t to)
     if (ref_unresolved(c, to) || ref_unresolved(c, from))
         return 1;
     cv_node tn, fn;
+    if (to == CV_CLS_THROWABLE)
+        return from == CV_CLS_THROWABLE || cv_is_throwable(c, from);
     if (node_of(c, to, &tn) != 0)
         return 0;
     if (node_is_interface(c, &tn) || node_is_object(&tn))
         return 1;
+    if (from == CV_CLS_THROWABLE)
+        return tn.kind == NODE_API && strcmp(tn.api->name, "java/lang/Throwable") == 0;
     if (from == CV_CLS_ANY || node_of(c, from, &fn) != 0)
         return 0;
     for (unsigned depth = 0; depth < 64; depth++) {
@@ -646,6 +650,8 @@ uint16_t cv_lub_class(cv_ctx *c, uint16_t a, uint16_t b)
         return b;
     if (cv_assignable_class(c, b, a))
         return a;
+    if (a == CV_CLS_THROWABLE || b == CV_CLS_THROWABLE)
+        return cv_is_throwable(c, a) && cv_is_throwable(c, b) ? CV_CLS_THROWABLE : CV_CLS_ANY;
     cv_node n;
     if (node_of(c, a, &n) != 0)
         return CV_CLS_ANY;
@@ -750,6 +756,22 @@ int cv_class_abstract(cv_ctx *c, uint16_t ref)
     if (e.api)
         return (e.api->flags & API_ACC_ABSTRACT) != 0;
     return (e.user->access & CV_ACC_CABSTRACT) != 0;
+}
+
+int cv_is_throwable(cv_ctx *c, uint16_t ref)
+{
+    if (ref == CV_CLS_THROWABLE || ref_unresolved(c, ref))
+        return 1;
+    cv_node n;
+    if (node_of(c, ref, &n) != 0)
+        return 0;
+    for (unsigned depth = 0; depth < 64; depth++) {
+        if (n.kind == NODE_API && strcmp(n.api->name, "java/lang/Throwable") == 0)
+            return 1;
+        if (node_super(c, &n, &n) != 0)
+            return 0;
+    }
+    return 0;
 }
 
 int cv_interface_method(cv_ctx *c, uint16_t ref, uint8_t token, cv_sig *out)
@@ -922,6 +944,30 @@ static int check_methods(cv_ctx *c)
                     c->operand_marks[hoff + 6] = 2;
                 }
             }
+            /* Try blocks nest (JCVM §6.9.1): two ranges are disjoint or the
+             * earlier one lies inside the later one (inner handlers first),
+             * and the stop bit says whether a later range contains it. */
+            for (unsigned k = 0; k < m->handler_count; k++) {
+                const cap_handler *a = &v->handlers[m->handler_index + k];
+                unsigned hoff = 1u + 8u * (m->handler_index + k);
+                int contained = 0;
+                for (unsigned l = k + 1; l < m->handler_count; l++) {
+                    const cap_handler *b = &v->handlers[m->handler_index + l];
+                    if (a->end <= b->start || b->end <= a->start)
+                        continue;
+                    if (b->start <= a->start && a->end <= b->end) {
+                        contained = 1;
+                        continue;
+                    }
+                    return cv_fail(c, CAP_Method, hoff, "handler %u's range %u..%u %s handler %u's %u..%u",
+                                   m->handler_index + k, a->start, a->end,
+                                   (a->start <= b->start && b->end <= a->end) ? "encloses the later" : "overlaps",
+                                   m->handler_index + l, b->start, b->end);
+                }
+                if (a->stop == contained)
+                    return cv_fail(c, CAP_Method, hoff + 2, "handler %u: stop bit %u, but a later range %s it",
+                                   m->handler_index + k, a->stop, contained ? "contains" : "does not contain");
+            }
             /* Handlers of one method are consecutive; methods take them in
              * offset order, so the whole table is used exactly once. */
             if (m->handler_index != handlers_seen)
@@ -940,6 +986,106 @@ static int check_methods(cv_ctx *c)
 }
 
 /* ---- Class component against the Descriptor ---- */
+
+/* The virtual method of this token in class `ref` or its superclasses:
+ * 0 with its type, -1 none, -2 in an import not at hand (host). */
+static int virtual_sig(cv_ctx *c, uint16_t ref, uint8_t token, cv_sig *out)
+{
+    for (unsigned depth = 0; depth < 64; depth++) {
+        if (ref == 0xFFFF)
+            return -1;
+        if (!CAP_REF_EXTERNAL(ref)) {
+            const cv_dclass *k = desc_class_by_ref(&c->d, ref);
+            const cv_method *m = k ? desc_method(&c->d, k, token, 0) : NULL;
+            if (m)
+                return cv_decode_type(&c->d, m->type_offset, out) == 0 ? 0 : -1;
+            const cap_class *ci = cap_class_at(c->v, ref);
+            if (!ci || (ci->flags & CAP_ACC_INTERFACE))
+                return -1;
+            ref = ci->super_ref;
+            continue;
+        }
+        if (token & 0x80)
+            return -1;      /* package-visible tokens stay in their package */
+        cv_ext x;
+        if (ext_resolve(c, CAP_REF_PKG_TOKEN(ref), CAP_REF_CLASS_TOKEN(ref), &x) != 0)
+            return -1;
+        if (x.unresolved)
+            return -2;
+        if (x.api) {
+            const jc_api_method *m = api_virtual(c->env, x.api, token);
+            return m && jvm_sig(c, m->desc, out) == 0 ? 0 : -1;
+        }
+        const cv_method *m = desc_method(&x.imp->user_desc, x.user, token, 0);
+        return m && lib_type(c, x.imp, m->type_offset, out) == 0 ? 0 : -1;
+    }
+    return -1;
+}
+
+/* May `sub` override (or implement) `sup`? Same kinds; a reference result
+ * of a subclass of the overridden one's, reference parameters of a
+ * superclass of its (the caller is typed by `sup`, the code by `sub`). */
+static int override_ok(cv_ctx *c, const cv_sig *sub, const cv_sig *sup)
+{
+    if (!sig_equal(sub, sup))
+        return 0;
+    if ((sub->ret == CVT_REF || sub->ret == CVT_AREF) && !cv_assignable_class(c, sub->rcls, sup->rcls))
+        return 0;
+    for (unsigned i = 0; i < sub->nparams; i++)
+        if ((sub->params[i] == CVT_REF || sub->params[i] == CVT_AREF) &&
+            !cv_assignable_class(c, sup->pcls[i], sub->pcls[i]))
+            return 0;
+    return 1;
+}
+
+/* Overrides and interface implementations keep the types callers were
+ * verified against: the runtime dispatches by token to whatever method
+ * the object's class has there. */
+static int check_overrides(cv_ctx *c)
+{
+    const cap_view *v = c->v;
+    const cv_desc *d = &c->d;
+    for (unsigned i = 0; i < d->class_count; i++) {
+        const cv_dclass *k = &d->classes[i];
+        const cap_class *ci = cap_class_at(v, k->this_ref);
+        if (!ci || (ci->flags & CAP_ACC_INTERFACE))
+            continue;
+        for (unsigned j = 0; j < k->method_count; j++) {
+            const cv_method *m = &d->methods[k->first_method + j];
+            if (m->access & (CV_ACC_STATIC | CV_ACC_INIT | CV_ACC_PRIVATE))
+                continue;
+            cv_sig sub, sup;
+            if (cv_decode_type(d, m->type_offset, &sub) != 0)
+                return cv_fail(c, CAP_Descriptor, m->type_offset, "bad method type");
+            int r = virtual_sig(c, ci->super_ref, m->token, &sup);
+            if (r == 0 && !override_ok(c, &sub, &sup))
+                return cv_fail(c, CAP_Class, ci->offset,
+                               "method token %u overrides a method of another type", m->token);
+        }
+        const uint8_t *p = ci->interfaces;
+        for (unsigned j = 0; j < ci->interface_count; j++) {
+            uint16_t ir = vm_be16(p);
+            uint8_t n = p[2];
+            for (unsigned q = 0; q < n; q++) {
+                cv_sig isig, impl;
+                int r = cv_interface_method(c, ir, (uint8_t)q, &isig);
+                if (r == -2)
+                    break;
+                if (r != 0)
+                    return cv_fail(c, CAP_Class, ci->offset, "interface %04X has no method token %u", ir, q);
+                r = virtual_sig(c, k->this_ref, p[3 + q], &impl);
+                if (r == -2)
+                    continue;
+                if (r != 0 || !override_ok(c, &impl, &isig))
+                    return cv_fail(c, CAP_Class, ci->offset,
+                                   "interface %04X method %u: token %u does not implement it with its type",
+                                   ir, q, p[3 + q]);
+            }
+            p += 3u + n;
+        }
+    }
+    return 0;
+}
 
 static int check_classes(cv_ctx *c)
 {
@@ -1503,6 +1649,8 @@ int vm_cap_verify(const cap_view *v, const cap_link_env *env, unsigned flags, ch
     if ((rc = check_methods(c)) != 0)
         goto out;
     if ((rc = check_classes(c)) != 0)
+        goto out;
+    if ((rc = check_overrides(c)) != 0)
         goto out;
     if ((rc = check_constant_pool(c)) != 0)
         goto out;

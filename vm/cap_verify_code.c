@@ -325,6 +325,7 @@ static int linear_pass(mctx *x)
 
 static int pop(mctx *x, frame *f, uint32_t pc, vt *t)
 {
+    *t = T_TOP;   /* defined on the failure path too (-O2 -Werror=maybe-uninitialized) */
     if (f->sp == 0)
         FAIL(pc, "stack underflow");
     *t = f->stack[--f->sp];
@@ -760,7 +761,12 @@ static int step(mctx *x, frame *f, uint32_t pc)
             FAIL(pc, "arraylength of a %s", tname(t));
         PUSH(T_SHORT);
         break;
-    case OP_athrow: POP_REF(t); break;
+    case OP_athrow:
+        /* Handlers trust the catch class they are typed with. */
+        POP_REF(t);
+        if (t != T_NULL && (VK(t) != T_REF || !cv_is_throwable(c, VC(t))))
+            FAIL(pc, "athrow of a %s that is not a Throwable", tname(t));
+        break;
     case OP_checkcast: case OP_instanceof: {
         uint8_t at = p[1];
         POP_REF(t);
@@ -822,7 +828,7 @@ static int run_dataflow(mctx *x)
                     continue;
                 hf.sp = 1;
                 memset(hf.stack, 0, x->max_stack * sizeof(vt));
-                hf.stack[0] = VT(T_REF, hd->catch_type ? vm_be16(v->cp + 4u * hd->catch_type + 1) : CV_CLS_ANY);
+                hf.stack[0] = VT(T_REF, hd->catch_type ? vm_be16(v->cp + 4u * hd->catch_type + 1) : CV_CLS_THROWABLE);
                 memcpy(hf.locals, f.locals, x->nlocals * sizeof(vt));
                 if ((rc = merge_into(x, pc, hd->handler - x->code_at, &hf)) != 0)
                     goto out;

@@ -39,6 +39,9 @@ enum cv_kind {
 
 /* "Any class": java.lang.Object, or a class the verifier cannot name. */
 #define CV_CLS_ANY 0xFFFFu
+/* "Some Throwable": what a catch-any (finally) handler receives. No class
+ * token is 0xFE in any package, so it names no real class. */
+#define CV_CLS_THROWABLE 0xFFFEu
 
 /* A method or field type. Fields: nparams 0, ret = the field's type. The
  * class of a reference (or of an array's elements) is a class_ref in the
@@ -122,6 +125,8 @@ int cv_decode_type(const cv_desc *d, uint16_t type_offset, cv_sig *out);
 /* Resolve a class_ref to "is an interface" (1), a class (0), or -1 when it
  * names nothing. Unresolved imports (host flag) answer -2. */
 int cv_class_kind(cv_ctx *c, uint16_t class_ref);
+/* 1 when the class is java.lang.Throwable or below it. */
+int cv_is_throwable(cv_ctx *c, uint16_t class_ref);
 /* 1 when the class is abstract (cannot be instantiated). */
 int cv_class_abstract(cv_ctx *c, uint16_t class_ref);
 /* The method of interface `iface_ref` with this token: its type. 0, -1 when

@@ -3,6 +3,7 @@
  * SELECT and a simple command, through vm_select / vm_process on one
  * card (VM only, no chip commit, like bench_vm; the commit is the same
  * for both formats). */
+#define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

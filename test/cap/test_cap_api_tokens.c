@@ -1,6 +1,7 @@
 /* test_cap_api_tokens.c — the built-in API token tables (vm/api_tokens.c):
- *  - the committed tables are what scripts/gen_api_tokens.py makes from the
- *    shared export-file facts (re-run when ../shared and python3 exist);
+ *  - the committed tables and docs/cap-api.md are what
+ *    scripts/gen_api_tokens.py makes from the shared export-file facts
+ *    (re-run when ../shared and python3 exist);
  *  - every API class, method and static field that a CAP file under
  *    ../shared/javacard references through its constant pool (converter
  *    output of both kits, the public applets, the benchmark) resolves in
@@ -112,18 +113,22 @@ static void test_generator_output_committed(void **state)
     char *cut = strstr(root, "/test/cap/");
     assert_non_null(cut);
     *cut = 0;
-    char out[] = "/tmp/cardvm-api-tokens-XXXXXX";
+    char out[] = "/tmp/cardvm-api-tokens-XXXXXX", doc[] = "/tmp/cardvm-api-doc-XXXXXX";
     int fd = mkstemp(out);
     assert_true(fd >= 0);
     close(fd);
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "python3 '%s/scripts/gen_api_tokens.py' --tokens '%s/tokens' --impl '%s/vm/api_impl.h' "
-             "--out '%s' 2>/dev/null && cmp -s '%s' '%s/vm/api_tokens.c'",
-             root, shared, root, out, out, root);
-    int rc = system(cmd);
+    fd = mkstemp(doc);
+    assert_true(fd >= 0);
+    close(fd);
+    char cmd[8192];
+    int len = snprintf(cmd, sizeof cmd, "python3 '%s/scripts/gen_api_tokens.py' --tokens '%s/tokens' --impl '%s/vm/api_impl.h' "
+             "--out '%s' --doc '%s' 2>/dev/null && cmp -s '%s' '%s/vm/api_tokens.c' && cmp -s '%s' '%s/docs/cap-api.md'",
+             root, shared, root, out, doc, out, root, doc, root);
+    int rc = (size_t)len < sizeof cmd ? system(cmd) : -1;
     unlink(out);
+    unlink(doc);
     if (rc != 0)
-        fail_msg("vm/api_tokens.c differs from scripts/gen_api_tokens.py's output: re-run the generator");
+        fail_msg("vm/api_tokens.c or docs/cap-api.md differs from scripts/gen_api_tokens.py's output: re-run it");
 }
 
 static const jc_api_class *api_class(const cap_view *v, uint16_t class_ref, const jc_api_package **pkg)

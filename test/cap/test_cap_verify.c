@@ -933,6 +933,86 @@ static void test_object_used_before_constructor(void **state)
     assert_true(hits >= 1);
 }
 
+/* `aload e; athrow` in an applet's instance method turned into
+ * `aload_0; athrow`: the applet itself thrown, which is no Throwable (a
+ * handler would then treat the applet as an exception object). */
+static void test_throw_of_a_non_throwable(void **state)
+{
+    (void)state;
+    if (skip_without_shared())
+        skip();
+    lfile f;
+    assert_int_equal(lf_read(mutation_caps[0], &f), 0);
+    static tmethod ms[MAX_METHODS];
+    unsigned nm = walk_methods(&f, ms, MAX_METHODS), mutants = 0;
+    for (unsigned i = 0; i < nm; i++) {
+        if (ms[i].access & 0x08)
+            continue;
+        size_t at = code_at(&f, &ms[i]);
+        uint32_t prev = 0, len = ms[i].bytecode_count;
+        for (uint32_t pc = 0; pc < len; prev = pc, pc += insn_len(f.b + at, len, pc)) {
+            if (pc == 0 || f.b[at + pc] != OP_athrow)
+                continue;
+            uint8_t op = f.b[at + prev];
+            if (!(op == OP_aload || (op >= OP_aload_0 && op <= OP_aload_3)))
+                continue;
+            lfile m = lf_copy(&f);
+            m.b[at + prev] = OP_aload_0;
+            if (op == OP_aload)
+                m.b[at + prev + 1] = OP_nop;
+            expect_refused(&m, NULL, "athrow of the applet", pc);
+            free(m.b);
+            mutants++;
+        }
+    }
+    assert_true(mutants >= 1);
+    free(f.b);
+}
+
+/* An overriding method whose type changes from ()S to ()B: its own code
+ * still verifies (sreturn serves both), but callers typed by the method
+ * it overrides (or the interface method it implements) would get a byte
+ * where they expect a short. Types are nibbles in the Descriptor (§6.13):
+ * parameters then result, so ()S is one nibble 4 (byte 0x40), ()B 3. */
+static void test_override_with_another_type(void **state)
+{
+    (void)state;
+    if (skip_without_shared())
+        skip();
+    lfile f;
+    assert_int_equal(lf_read("applets/objects/jc305u3/objects.cap", &f), 0);
+    size_t de = info_at(&f, CAP_Descriptor);
+    size_t tpos = de + 1;
+    for (unsigned i = 0; i < f.b[de]; i++) {
+        unsigned ni = f.b[tpos + 4], nf = be16(f.b + tpos + 5), nmth = be16(f.b + tpos + 7);
+        tpos += 9u + 2u * ni + 7u * nf + 12u * nmth;
+    }
+    size_t types = tpos, end = de + be16(f.b + de - 2);
+    uint16_t type_b = 0, type_s = 0;
+    for (size_t p = types + 2 + 2 * be16(f.b + types); p < end; p += 1u + (f.b[p] + 1u) / 2u) {
+        if (f.b[p] == 1 && f.b[p + 1] == 0x30)
+            type_b = (uint16_t)(p - types);
+        if (f.b[p] == 1 && f.b[p + 1] == 0x40)
+            type_s = (uint16_t)(p - types);
+    }
+    assert_true(type_b && type_s);
+    static tmethod ms[MAX_METHODS];
+    unsigned nm = walk_methods(&f, ms, MAX_METHODS), hits = 0;
+    for (unsigned i = 0; i < nm; i++) {
+        if ((ms[i].access & 0x08) || ms[i].token >= 0x80 || be16(f.b + ms[i].desc_pos + 4) != type_s)
+            continue;
+        lfile m = lf_copy(&f);
+        put16(m.b + ms[i].desc_pos + 4, type_b);
+        char err[256];
+        assert_int_equal(verify(&m, NULL, 0, err, sizeof err), VM_ERR_VERIFY);
+        if (strstr(err, "overrides a method of another type") || strstr(err, "does not implement"))
+            hits++;
+        free(m.b);
+    }
+    assert_true(hits >= 1);
+    free(f.b);
+}
+
 /* Every opcode the card does not have, in place of every method's first
  * instruction: int instructions (iadd 0x42, iload 0x17, ...), jsr/ret, and
  * unassigned values. */
@@ -1005,9 +1085,10 @@ static void test_stack_and_locals_limits(void **state)
     }
 }
 
-/* Handlers (§6.10): u2 start, u2 stop bit + active_length, u2 handler, u2
- * catch type. Ranges exchanged between handlers of different methods, an
- * empty range, and a catch type that is no class reference. */
+/* Handlers (§6.9.1): u2 start, u2 stop bit + active_length, u2 handler, u2
+ * catch type. Ranges exchanged between handlers of different methods,
+ * nested handlers swapped, stop bits flipped, an empty range, and a catch
+ * type that is no class reference. */
 static unsigned handler_mutations(const char *rel)
 {
     lfile f;
@@ -1035,6 +1116,36 @@ static unsigned handler_mutations(const char *rel)
             lfile m = lf_copy(&f);
             memcpy(m.b + meth + 1 + 8 * a, f.b + meth + 1 + 8 * b, 4);
             expect_refused(&m, NULL, "handler range of another method", a);
+            free(m.b);
+            mutants++;
+        }
+        /* Swapped with a later handler of the same method whose range
+         * meets this one: the enclosing try block would then come first,
+         * or the stop bits no longer describe the nesting (§6.9.1). */
+        for (unsigned b = a + 1; b < nh; b++) {
+            const uint8_t *hb = f.b + meth + 1 + 8 * b;
+            unsigned as = be16(ha), ae = as + (be16(ha + 2) & 0x7FFFu);
+            unsigned bs = be16(hb), be = bs + (be16(hb + 2) & 0x7FFFu);
+            if (owner[a] != owner[b] || ae <= bs || be <= as)
+                continue;
+            /* Two catch blocks of one try (same range, same stop bit) may
+             * come in either order. */
+            if (as == bs && ae == be && (ha[2] & 0x80) == (hb[2] & 0x80))
+                continue;
+            lfile m = lf_copy(&f);
+            memcpy(m.b + meth + 1 + 8 * a, hb, 8);
+            memcpy(m.b + meth + 1 + 8 * b, ha, 8);
+            char w[160];
+            snprintf(w, sizeof w, "%s: handlers %u and %u (nested) swapped", rel, a, b);
+            expect_refused(&m, NULL, w, a);
+            free(m.b);
+            mutants++;
+        }
+        /* The stop bit flipped. */
+        {
+            lfile m = lf_copy(&f);
+            m.b[meth + 1 + 8 * a + 2] ^= 0x80;
+            expect_refused(&m, NULL, "stop bit flipped", a);
             free(m.b);
             mutants++;
         }
@@ -1153,6 +1264,8 @@ int main(void)
         cmocka_unit_test(test_field_of_another_class),
         cmocka_unit_test(test_reference_token_range),
         cmocka_unit_test(test_object_used_before_constructor),
+        cmocka_unit_test(test_throw_of_a_non_throwable),
+        cmocka_unit_test(test_override_with_another_type),
         cmocka_unit_test(test_unknown_opcodes),
         cmocka_unit_test(test_stack_and_locals_limits),
         cmocka_unit_test(test_handler_mutations),
