@@ -419,7 +419,7 @@ int cmd_conform(int argc, char **argv)
             snprintf(k->script, sizeof k->script, "%s", e->name);
             k->path = e->path;
             if (m) {
-                snprintf(k->name, sizeof k->name, "%s", sc[i].name);
+                snprintf(k->name, sizeof k->name, "%.*s", (int)(sizeof k->name - 1), sc[i].name);
                 k->first_line = sc[i].first_line;
                 k->last_line = sc[i].last_line;
             } else {
