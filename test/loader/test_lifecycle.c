@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <tomcrypt.h>
 
 #include "apdu.h"
 #include "card.h"
@@ -27,6 +28,7 @@ static uint8_t *sealed_bytes;
 static size_t sealed_len;
 static uint8_t hash_code[32];
 static uint8_t unlock_key[32];
+static const uint8_t card_serial[8] = {0, 0, 0, 0, 0, 0, 0, 7};
 static const uint8_t os_aid[] = {0xA0, 0x00, 0x00, 0x06, 0x99, 0x01, 0x00};
 static const uint8_t update_aid[] = {0xA0, 0x00, 0x00, 0x06, 0x99, 0x01, 0x01};
 static const loader_vectored_command vectored[] = {{0xF0, 0}, {0xF4, 1}};
@@ -98,30 +100,159 @@ static int unlock(card *c, const uint8_t *key, const uint8_t *hash)
     return cmd80(c, 0x14, 0, 0, d, 64);
 }
 
-static uint8_t kt_of_unlock_key(uint8_t kt[16])
+/* ---- the customization channel, from the specifications ----
+ * The SCP03 data derivation (Amendment D 4.1.5; NIST SP 800-108 counter mode
+ * with AES-CMAC), written here from the spec text with libtomcrypt's OMAC
+ * rather than through scp03/: label = 11 zero bytes || constant, a zero
+ * byte, L (bits, 2 bytes big-endian), the counter i (1 byte), the context;
+ * one CMAC block per 128 bits of output. docs/loader.md fixes the constants
+ * 0x81 (K-CUST from the unlocking key, context "cardvm-custom" || serial),
+ * 0x82 / 0x83 / 0x84 (ENC / MAC / DEK from K-CUST, context "cardvm-custom"). */
+static void spec_kdf(const uint8_t *key, size_t key_len, uint8_t constant, const uint8_t *ctx, size_t ctx_len,
+                     uint8_t *out, size_t out_len)
 {
-    loader_transport_key(unlock_key, kt);
-    return 0;
+    assert_true(register_cipher(&aes_desc) >= 0);
+    uint8_t in[16 + 64];
+    memset(in, 0, 11);
+    in[11] = constant;
+    in[12] = 0x00;
+    in[13] = (uint8_t)((out_len * 8) >> 8);
+    in[14] = (uint8_t)(out_len * 8);
+    memcpy(in + 16, ctx, ctx_len);
+    for (size_t i = 0; i * 16 < out_len; i++) {
+        in[15] = (uint8_t)(i + 1);
+        uint8_t block[16];
+        unsigned long bl = sizeof block;
+        assert_int_equal(omac_memory(find_cipher("aes"), key, (unsigned long)key_len, in, 16 + ctx_len, block, &bl),
+                         CRYPT_OK);
+        memcpy(out + 16 * i, block, out_len - 16 * i < 16 ? out_len - 16 * i : 16);
+    }
+}
+
+typedef struct custom_keys {
+    uint8_t enc[32], mac[32], dek[32];
+} custom_keys;
+
+static void spec_custom_keys(const uint8_t key[32], const uint8_t serial[8], custom_keys *k)
+{
+    uint8_t ctx[13 + 8], root[32];
+    memcpy(ctx, "cardvm-custom", 13);
+    memcpy(ctx + 13, serial, 8);
+    spec_kdf(key, 32, 0x81, ctx, sizeof ctx, root, 32);
+    spec_kdf(root, 32, 0x82, ctx, 13, k->enc, 32);
+    spec_kdf(root, 32, 0x83, ctx, 13, k->mac, 32);
+    spec_kdf(root, 32, 0x84, ctx, 13, k->dek, 32);
+}
+
+/* A client's end of the channel to one card. */
+typedef struct chan {
+    card *c;
+    scp03_host_session h;
+    custom_keys k;
+} chan;
+
+static int tx_full(card *c, const uint8_t *cmd, size_t len, uint8_t *rsp, size_t *rlen)
+{
+    size_t n = 0;
+    int sw = tx(c, cmd, len, rsp, &n);
+    if (sw >= 0 && (sw >> 8) == 0x61) {
+        uint8_t gr[5] = {0x00, 0xC0, 0x00, 0x00, (uint8_t)sw};
+        sw = tx(c, gr, sizeof gr, rsp, &n);
+    }
+    if (rlen) *rlen = n;
+    return sw;
+}
+
+/* INITIALIZE UPDATE + EXTERNAL AUTHENTICATE with explicit keys and level;
+ * the SW that ended it (9000: open). */
+static int chan_open_with(chan *ch, card *c, const custom_keys *k, uint8_t level)
+{
+    memset(ch, 0, sizeof *ch);
+    ch->c = c;
+    ch->k = *k;
+    uint8_t cmd[64], rsp[64];
+    size_t n, rl;
+    static const uint8_t hc[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    assert_int_equal(scp03_host_init(&ch->h, k->enc, k->mac, 32, NULL, 0), SCP03_OK);
+    assert_int_equal(scp03_host_initialize_update(&ch->h, 0x3F, hc, cmd, sizeof cmd, &n), SCP03_OK);
+    int sw = tx_full(c, cmd, n, rsp, &rl);
+    if (sw != 0x9000) return sw;
+    rsp[rl] = 0x90;
+    rsp[rl + 1] = 0x00;
+    if (scp03_host_check_initialize_update_response(&ch->h, rsp, rl + 2) != SCP03_OK) return -2;
+    assert_int_equal(scp03_host_external_authenticate(&ch->h, level, cmd, sizeof cmd, &n), SCP03_OK);
+    return tx_full(c, cmd, n, NULL, NULL);
+}
+
+static int chan_open(chan *ch, card *c)
+{
+    custom_keys k;
+    spec_custom_keys(unlock_key, card_serial, &k);
+    return chan_open_with(ch, c, &k, 0x13);
+}
+
+/* Wrap (with Le 00), send, unwrap: the SW, -2 when the R-MAC is wrong. */
+static int chan_cmd_rsp(chan *ch, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data, size_t n,
+                        uint8_t *rsp, size_t *rlen)
+{
+    uint8_t plain[300], wrapped[400], raw[600], out[600];
+    apdu_command a = {.cla = 0x80, .ins = ins, .p1 = p1, .p2 = p2, .data = data, .nc = (uint32_t)n, .ne = 256};
+    size_t pl = apdu_encode(&a, plain, sizeof plain), wl, rl, ol;
+    assert_true(pl > 0);
+    assert_int_equal(scp03_host_wrap(&ch->h, plain, pl, wrapped, sizeof wrapped, &wl), SCP03_OK);
+    int sw = tx_full(ch->c, wrapped, wl, raw, &rl);
+    if (sw < 0) return sw;
+    raw[rl] = (uint8_t)(sw >> 8);
+    raw[rl + 1] = (uint8_t)sw;
+    uint16_t usw;
+    if (scp03_host_unwrap(&ch->h, raw, rl + 2, out, sizeof out, &ol, &usw) != SCP03_OK) return -2;
+    if (rsp) memcpy(rsp, out, ol);
+    if (rlen) *rlen = ol;
+    return usw;
+}
+
+static int chan_cmd(chan *ch, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data, size_t n)
+{
+    return chan_cmd_rsp(ch, ins, p1, p2, data, n, NULL, NULL);
+}
+
+/* One customization command in a channel of its own: the SW of the command,
+ * or of the step that refused the channel. */
+static int ccmd(card *c, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data, size_t n)
+{
+    chan ch;
+    int sw = chan_open(&ch, c);
+    if (sw == 0x9000) sw = chan_cmd(&ch, ins, p1, p2, data, n);
+    scp03_host_close(&ch.h);
+    return sw;
+}
+
+static size_t default_keyset_data(uint8_t *data, size_t cap)
+{
+    custom_keys k;
+    spec_custom_keys(unlock_key, card_serial, &k);
+    uint8_t key[16];
+    for (int i = 0; i < 16; i++) key[i] = (uint8_t)(0x40 + i);
+    size_t n;
+    assert_int_equal(scp03_put_key_data(k.dek, 32, 0x30, key, key, key, 16, data, cap, &n), SCP03_OK);
+    return n;
 }
 
 static int put_default_keyset(card *c)
 {
-    uint8_t kt[16], key[16], data[128];
-    kt_of_unlock_key(kt);
-    for (int i = 0; i < 16; i++) key[i] = (uint8_t)(0x40 + i);
-    size_t n;
-    assert_int_equal(scp03_put_key_data(kt, 16, 0x30, key, key, key, 16, data, sizeof data, &n), SCP03_OK);
-    return cmd80(c, 0x36, 0, 0, data, n);
+    uint8_t data[128];
+    size_t n = default_keyset_data(data, sizeof data);
+    return ccmd(c, 0x36, 0, 0, data, n);
 }
 
 static int set_vector(card *c, uint8_t slot, const uint8_t *aid, uint8_t aid_len, uint16_t method)
 {
     uint8_t d[32] = {slot, (uint8_t)(method >> 8), (uint8_t)method, aid_len};
     memcpy(d + 4, aid, aid_len);
-    return cmd80(c, 0x30, 0, 0, d, 4u + aid_len);
+    return ccmd(c, 0x30, 0, 0, d, 4u + aid_len);
 }
 
-static int load_package(card *c, const uint8_t *pkg, size_t len)
+static int load_package_in(chan *ch, const uint8_t *pkg, size_t len)
 {
     uint8_t block[250];
     size_t pos = 0;
@@ -137,16 +268,31 @@ static int load_package(card *c, const uint8_t *pkg, size_t len)
         size_t take = len - pos < 200 - n ? len - pos : 200 - n;
         memcpy(block + n, pkg + pos, take);
         pos += take;
-        int sw = cmd80(c, 0x32, (uint8_t)no++, pos == len ? 0x80 : 0x00, block, n + take);
+        int sw = chan_cmd(ch, 0x32, (uint8_t)no++, pos == len ? 0x80 : 0x00, block, n + take);
         if (sw != 0x9000) return sw;
     }
     return 0x9000;
 }
 
-static card *customization_card(const char *name)
+static int load_package(card *c, const uint8_t *pkg, size_t len)
+{
+    chan ch;
+    int sw = chan_open(&ch, c);
+    if (sw == 0x9000) sw = load_package_in(&ch, pkg, len);
+    scp03_host_close(&ch.h);
+    return sw;
+}
+
+static card *mounted_card(const char *name)
 {
     card *c = issuer_card(name);
-    assert_int_equal(cmd80(c, 0x12, 0, 0, (const uint8_t *)"\0\0\0\0\0\0\0\x07", 8), 0x9000);
+    assert_int_equal(cmd80(c, 0x12, 0, 0, card_serial, 8), 0x9000);
+    return c;
+}
+
+static card *customization_card(const char *name)
+{
+    card *c = mounted_card(name);
     assert_int_equal(unlock(c, unlock_key, hash_code), 0x9000);
     return c;
 }
@@ -157,7 +303,7 @@ static card *user_card(const char *name)
     assert_int_equal(put_default_keyset(c), 0x9000);
     assert_int_equal(set_vector(c, 0, os_aid, sizeof os_aid, 0), 0x9000);
     assert_int_equal(set_vector(c, 1, os_aid, sizeof os_aid, 1), 0x9000);
-    assert_int_equal(cmd80(c, 0x3E, 0, 0, NULL, 0), 0x9000);
+    assert_int_equal(ccmd(c, 0x3E, 0, 0, NULL, 0), 0x9000);
     return c;
 }
 
@@ -166,14 +312,14 @@ static card *user_card(const char *name)
 static void claim_01_chip_accepts_unlock_key_and_runs_customization(void **s)
 {
     (void)s;
-    card *c = issuer_card("c01.img");
+    card *c = mounted_card("c01.img");
     assert_int_equal(mode_of(c), LOADER_MODE_ISSUER);
     assert_int_equal(unlock(c, unlock_key, hash_code), 0x9000);
     assert_int_equal(mode_of(c), LOADER_MODE_CUSTOMIZATION);
     /* The customization software runs: it takes a vector table entry. */
     assert_int_equal(set_vector(c, 0, os_aid, sizeof os_aid, 0), 0x9000);
     /* and refuses what it does not implement */
-    assert_int_equal(cmd80(c, 0x44, 0, 0, NULL, 0), 0x6D00);
+    assert_int_equal(ccmd(c, 0x44, 0, 0, NULL, 0), 0x6D00);
     card_close(c);
 }
 
@@ -278,7 +424,7 @@ static void claim_08_software_amendments_redirect_vectors(void **s)
     assert_int_equal(put_default_keyset(c), 0x9000);
     assert_int_equal(load_package(c, example_os_update_package, example_os_update_package_len), 0x9000);
     assert_int_equal(set_vector(c, 0, update_aid, sizeof update_aid, 0), 0x9000);
-    assert_int_equal(cmd80(c, 0x3E, 0, 0, NULL, 0), 0x9000);
+    assert_int_equal(ccmd(c, 0x3E, 0, 0, NULL, 0), 0x9000);
     uint8_t r[16];
     size_t rl;
     assert_int_equal(txh(c, "80F0000000", r, &rl), 0x9000);
@@ -328,7 +474,7 @@ static void claim_11_customization_writes_complementary_code(void **s)
     chip_get_stats(card_chip(c), &after);
     assert_true(after.nvm_heap_used > before.nvm_heap_used);
     /* An out-of-order block is refused and nothing is loaded. */
-    assert_int_equal(cmd80(c, 0x32, 3, 0x80, (const uint8_t *)"\x01", 1), 0x6985);
+    assert_int_equal(ccmd(c, 0x32, 3, 0x80, (const uint8_t *)"\x01", 1), 0x6985);
     card_close(c);
 }
 
@@ -360,7 +506,7 @@ static void claim_12_without_key_only_service_commands(void **s)
 static void test_wrong_key_and_wrong_hash_count_down_to_terminated(void **s)
 {
     (void)s;
-    card *c = issuer_card("neg_tries.img");
+    card *c = mounted_card("neg_tries.img");
     uint8_t bad_key[32], bad_hash[32], r[8];
     size_t rl;
     memcpy(bad_key, unlock_key, 32);
@@ -429,10 +575,10 @@ static void test_enter_user_mode_twice_and_without_keys_refused(void **s)
 {
     (void)s;
     card *c = customization_card("neg_user.img");
-    assert_int_equal(cmd80(c, 0x3E, 0, 0, NULL, 0), 0x6985);     /* no key set yet */
+    assert_int_equal(ccmd(c, 0x3E, 0, 0, NULL, 0), 0x6985);      /* no key set yet */
     assert_int_equal(put_default_keyset(c), 0x9000);
-    assert_int_equal(cmd80(c, 0x3E, 0, 0, NULL, 0), 0x9000);
-    int sw = cmd80(c, 0x3E, 0, 0, NULL, 0);
+    assert_int_equal(ccmd(c, 0x3E, 0, 0, NULL, 0), 0x9000);
+    int sw = ccmd(c, 0x3E, 0, 0, NULL, 0);
     assert_true(sw != 0x9000);
     assert_int_equal(mode_of(c), LOADER_MODE_USER);
     card_close(c);
@@ -460,7 +606,7 @@ static void test_wrong_key_data_under_kt_refused(void **s)
     uint8_t wrong_kt[16] = {1}, key[16] = {2}, data[128];
     size_t n;
     assert_int_equal(scp03_put_key_data(wrong_kt, 16, 0x31, key, key, key, 16, data, sizeof data, &n), SCP03_OK);
-    assert_int_equal(cmd80(c, 0x36, 0, 0, data, n), 0x6982);   /* KCV mismatch */
+    assert_int_equal(ccmd(c, 0x36, 0, 0, data, n), 0x6982);    /* KCV mismatch */
     loader_info li;
     loader_read_info(card_chip(c), &li);
     assert_int_equal(li.n_keysets, 0);
@@ -560,6 +706,7 @@ static void *tear_setup(void *arg)
     const tear_ctx *proto = arg;
     *t = *proto;
     if (!strcmp(t->stage, "issuer")) t->c = issuer_card("tear.img");
+    else if (!strcmp(t->stage, "mounted")) t->c = mounted_card("tear.img");
     else if (!strcmp(t->stage, "user")) t->c = user_card("tear.img");
     else t->c = customization_card("tear.img");
     if (!strcmp(t->stage, "custom+keys")) assert_int_equal(put_default_keyset(t->c), 0x9000);
@@ -579,7 +726,8 @@ enum { T_SERIAL, T_UNLOCK, T_VECTOR, T_LOAD, T_KEYS, T_COMMON, T_SD, T_USER, T_B
 static int tear_run(void *ctx)
 {
     tear_ctx *t = ctx;
-    uint8_t kt[16], key[16] = {9}, d[64];
+    custom_keys ck;
+    uint8_t key[16] = {9}, d[64];
     size_t n;
     switch (t->which) {
     case T_SERIAL: return cmd80(t->c, 0x12, 0, 0, (const uint8_t *)"ABCDEFGH", 8) == 0x9000 ? 0 : 1;
@@ -589,14 +737,14 @@ static int tear_run(void *ctx)
     case T_LOAD: return load_package(t->c, example_os_update_package, example_os_update_package_len) == 0x9000 ? 0 : 1;
     case T_KEYS: return put_default_keyset(t->c) == 0x9000 ? 0 : 1;
     case T_COMMON:
-        kt_of_unlock_key(kt);
-        assert_int_equal(scp03_key_block_encrypt(kt, 16, key, 16, d, sizeof d, &n), SCP03_OK);
-        return cmd80(t->c, 0x38, 1, 0, d, n) == 0x9000 ? 0 : 1;
+        spec_custom_keys(unlock_key, card_serial, &ck);
+        assert_int_equal(scp03_key_block_encrypt(ck.dek, 32, key, 16, d, sizeof d, &n), SCP03_OK);
+        return ccmd(t->c, 0x38, 1, 0, d, n) == 0x9000 ? 0 : 1;
     case T_SD: {
         uint8_t r[] = {0x70, 5, 0xA0, 0, 0, 0, 0x99};
-        return cmd80(t->c, 0x3A, 0, 0, r, sizeof r) == 0x9000 ? 0 : 1;
+        return ccmd(t->c, 0x3A, 0, 0, r, sizeof r) == 0x9000 ? 0 : 1;
     }
-    case T_USER: return cmd80(t->c, 0x3E, 0, 0, NULL, 0) == 0x9000 ? 0 : 1;
+    case T_USER: return ccmd(t->c, 0x3E, 0, 0, NULL, 0) == 0x9000 ? 0 : 1;
     case T_INIT_UPDATE: {
         /* The pseudo-random challenge's counter is committed before use:
          * the response must carry the counter that is durable. */
@@ -664,8 +812,8 @@ static void sweep(const char *name, const char *stage, int which)
 }
 
 static void tear_write_serial(void **s) { (void)s; sweep("WRITE SERIAL", "issuer", T_SERIAL); }
-static void tear_unlock(void **s) { (void)s; sweep("UNLOCK", "issuer", T_UNLOCK); }
-static void tear_failed_unlock(void **s) { (void)s; sweep("UNLOCK (wrong key)", "issuer", T_BAD_UNLOCK); }
+static void tear_unlock(void **s) { (void)s; sweep("UNLOCK", "mounted", T_UNLOCK); }
+static void tear_failed_unlock(void **s) { (void)s; sweep("UNLOCK (wrong key)", "mounted", T_BAD_UNLOCK); }
 static void tear_set_vector(void **s) { (void)s; sweep("SET VECTOR", "custom", T_VECTOR); }
 static void tear_load_package(void **s) { (void)s; sweep("LOAD PACKAGE", "custom", T_LOAD); }
 static void tear_put_key_set(void **s) { (void)s; sweep("PUT KEY SET", "custom", T_KEYS); }
