@@ -693,6 +693,296 @@ static void test_error_status_words_leave_card_unchanged(void **s)
     }
 }
 
+/* ---- the customization channel (issue 16) ---- */
+
+/* NVM and OTP as they are now, to prove a refusal changed nothing. */
+typedef struct snapshot {
+    uint8_t *nvm;
+    uint8_t otp[64];
+    size_t nvm_size, otp_size;
+} snapshot;
+
+static void snap(card *c, snapshot *sn)
+{
+    chip *ch = card_chip(c);
+    sn->nvm_size = chip_get_geometry(ch)->nvm_size;
+    sn->otp_size = chip_get_geometry(ch)->otp_size;
+    sn->nvm = malloc(sn->nvm_size);
+    assert_non_null(sn->nvm);
+    memcpy(sn->nvm, chip_nvm_view(ch), sn->nvm_size);
+    assert_int_equal(chip_otp_read(ch, 0, sn->otp, sn->otp_size), CHIP_OK);
+}
+
+static void assert_unchanged(card *c, snapshot *sn)
+{
+    chip *ch = card_chip(c);
+    uint8_t otp[64];
+    assert_int_equal(chip_otp_read(ch, 0, otp, sn->otp_size), CHIP_OK);
+    assert_memory_equal(sn->nvm, chip_nvm_view(ch), sn->nvm_size);
+    assert_memory_equal(sn->otp, otp, sn->otp_size);
+    free(sn->nvm);
+    sn->nvm = NULL;
+}
+
+/* The key set follows the documented derivation (computed here from the
+ * spec text): it opens the channel; the same unlocking key with another
+ * serial number, or another constant, does not. The host library agrees. */
+static void custom_channel_keys_follow_sp800_108(void **s)
+{
+    (void)s;
+    custom_keys spec, lib;
+    spec_custom_keys(unlock_key, card_serial, &spec);
+    assert_int_equal(loader_customization_keys(unlock_key, card_serial, lib.enc, lib.mac, lib.dek), 0);
+    assert_memory_equal(&spec, &lib, sizeof spec);
+
+    card *c = customization_card("ch_kdf.img");
+    chan ch;
+    assert_int_equal(chan_open(&ch, c), 0x9000);
+    uint8_t r[64];
+    size_t rl;
+    assert_int_equal(chan_cmd_rsp(&ch, 0xCA, 0xDF, 0x21, NULL, 0, r, &rl), 0x9000);
+    assert_int_equal(rl, 4);
+    assert_int_equal(r[3], LOADER_MODE_CUSTOMIZATION);
+
+    static const uint8_t other_serial[8] = {0, 0, 0, 0, 0, 0, 0, 8};
+    custom_keys wrong;
+    spec_custom_keys(unlock_key, other_serial, &wrong);
+    assert_int_equal(chan_open_with(&ch, c, &wrong, 0x13), -2);    /* card cryptogram mismatch */
+    uint8_t root[32], ctx[21];
+    memcpy(ctx, "cardvm-custom", 13);
+    memcpy(ctx + 13, card_serial, 8);
+    spec_kdf(unlock_key, 32, 0x80, ctx, sizeof ctx, root, 32);     /* KT's constant, not 0x81 */
+    spec_kdf(root, 32, 0x82, ctx, 13, wrong.enc, 32);
+    spec_kdf(root, 32, 0x83, ctx, 13, wrong.mac, 32);
+    assert_int_equal(chan_open_with(&ch, c, &wrong, 0x13), -2);
+    card_close(c);
+}
+
+/* Outside the channel every customization command gets 6982 and changes
+ * nothing, in clear (CLA 80) or with a secure messaging CLA but no session. */
+static void custom_plain_commands_refused(void **s)
+{
+    (void)s;
+    card *c = customization_card("ch_plain.img");
+    uint8_t keys[128];
+    size_t kn = default_keyset_data(keys, sizeof keys);
+    uint8_t vec[] = {0, 0, 0, 7, 0xA0, 0, 0, 6, 0x99, 1, 0};
+    uint8_t sd[] = {0x70, 5, 0xA0, 0, 0, 0, 0x99};
+    uint8_t blk[] = {0xC4, 2, 1, 2};
+    const struct { uint8_t ins, p1, p2; const uint8_t *d; size_t n; } cmds[] = {
+        {0x30, 0, 0, vec, sizeof vec}, {0x32, 0, 0x80, blk, sizeof blk}, {0x34, 0, 0, vec, sizeof vec},
+        {0x36, 0, 0, keys, kn}, {0x38, 1, 0, keys + 1, 23}, {0x3A, 0, 0, sd, sizeof sd}, {0x3E, 0, 0, NULL, 0}};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        for (int cla = 0x80; cla <= 0x84; cla += 4) {
+            snapshot sn;
+            snap(c, &sn);
+            uint8_t b[300];
+            apdu_command a = {.cla = (uint8_t)cla, .ins = cmds[i].ins, .p1 = cmds[i].p1, .p2 = cmds[i].p2,
+                              .data = cmds[i].d, .nc = (uint32_t)cmds[i].n};
+            size_t len = apdu_encode(&a, b, sizeof b);
+            int sw = tx(c, b, len, NULL, NULL);
+            if (sw != 0x6982) fail_msg("CLA %02X INS %02X outside the channel answered %04X", cla, cmds[i].ins, sw);
+            assert_unchanged(c, &sn);
+        }
+    }
+    /* The service tags still answer in clear; the mode did not move. */
+    assert_int_equal(txh(c, "80CADF2100", NULL, NULL), 0x9000);
+    assert_int_equal(mode_of(c), LOADER_MODE_CUSTOMIZATION);
+    /* A channel below C-MAC + C-DECRYPTION is refused at EXTERNAL AUTHENTICATE. */
+    chan ch;
+    custom_keys k;
+    spec_custom_keys(unlock_key, card_serial, &k);
+    assert_int_equal(chan_open_with(&ch, c, &k, 0x01), 0x6982);
+    assert_int_equal(chan_cmd(&ch, 0x30, 0, 0, vec, sizeof vec), 0x6982);
+    card_close(c);
+}
+
+/* Every single bit flipped in a wrapped SET VECTOR (header, data, C-MAC):
+ * 6982, nothing changed, and the session is closed (the next, genuine,
+ * command is refused too). */
+static void custom_bit_flips_refused_and_close_the_session(void **s)
+{
+    (void)s;
+    card *c = customization_card("ch_flip.img");
+    uint8_t plain[64];
+    uint8_t vec[] = {2, 0, 1, 7, 0xA0, 0, 0, 6, 0x99, 1, 0};
+    apdu_command a = {.cla = 0x80, .ins = 0x30, .data = vec, .nc = sizeof vec};
+    size_t pl = apdu_encode(&a, plain, sizeof plain);
+    size_t wl_ref = 0;
+    for (size_t bit = 0;; bit++) {
+        chan ch;
+        assert_int_equal(chan_open(&ch, c), 0x9000);
+        uint8_t w[128];
+        size_t wl;
+        assert_int_equal(scp03_host_wrap(&ch.h, plain, pl, w, sizeof w, &wl), SCP03_OK);
+        wl_ref = wl;
+        if (bit >= 8 * wl) break;
+        if (bit / 8 == 4) continue;                 /* Lc: a length error, tested by the fuzzers */
+        if (bit / 8 == 0 && (bit % 8 == 2 || bit % 8 < 2)) continue;   /* SM bit / channel bits: not this session */
+        w[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+        snapshot sn;
+        snap(c, &sn);
+        int sw = tx(c, w, wl, NULL, NULL);
+        if (sw == 0x9000 || (sw >> 8) == 0x61) fail_msg("bit %zu flipped: accepted (%04X)", bit, sw);
+        assert_unchanged(c, &sn);
+        snap(c, &sn);
+        assert_int_equal(chan_cmd(&ch, 0x30, 0, 0, vec, sizeof vec), 0x6982);   /* session gone */
+        assert_unchanged(c, &sn);
+        scp03_host_close(&ch.h);
+    }
+    assert_true(wl_ref > 20);
+    loader_info li;
+    loader_read_info(card_chip(c), &li);
+    assert_int_equal(li.vectors_set, 0);
+    card_close(c);
+}
+
+/* A recorded session replayed: on the same card later, and on a copy of
+ * the card in the state the session started from. The random card
+ * challenge changes the cryptograms: EXTERNAL AUTHENTICATE fails and every
+ * command after it gets 6982, card unchanged. A command replayed inside its
+ * own session fails the MAC chaining. */
+static void custom_replayed_session_refused(void **s)
+{
+    (void)s;
+    card *c = customization_card("ch_replay.img");
+    card_close(c);
+    assert_int_equal(test_copy_file(path_of("ch_replay.img"), path_of("ch_replay2.img")), 0);
+    c = open_card(path_of("ch_replay.img"));
+
+    /* Record: the whole customization of the default card in one session. */
+    static uint8_t rec[16][400];
+    size_t rec_len[16], nrec = 0;
+    chan ch;
+    custom_keys k;
+    spec_custom_keys(unlock_key, card_serial, &k);
+    memset(&ch, 0, sizeof ch);
+    ch.c = c;
+    uint8_t cmd[400], rsp[64];
+    size_t n, rl;
+    static const uint8_t hc[8] = {9, 9, 9, 9, 9, 9, 9, 9};
+    assert_int_equal(scp03_host_init(&ch.h, k.enc, k.mac, 32, NULL, 0), SCP03_OK);
+    assert_int_equal(scp03_host_initialize_update(&ch.h, 0x3F, hc, rec[nrec], sizeof rec[0], &rec_len[nrec]), SCP03_OK);
+    assert_int_equal(tx_full(c, rec[nrec], rec_len[nrec], rsp, &rl), 0x9000);
+    nrec++;
+    rsp[rl] = 0x90;
+    rsp[rl + 1] = 0;
+    assert_int_equal(scp03_host_check_initialize_update_response(&ch.h, rsp, rl + 2), SCP03_OK);
+    assert_int_equal(scp03_host_external_authenticate(&ch.h, 0x13, rec[nrec], sizeof rec[0], &rec_len[nrec]), SCP03_OK);
+    assert_int_equal(tx_full(c, rec[nrec], rec_len[nrec], NULL, NULL), 0x9000);
+    nrec++;
+    uint8_t keys[128];
+    size_t kn = default_keyset_data(keys, sizeof keys);
+    uint8_t vec[] = {0, 0, 0, 7, 0xA0, 0, 0, 6, 0x99, 1, 0};
+    const struct { uint8_t ins; const uint8_t *d; size_t n; } steps[] = {
+        {0x36, keys, kn}, {0x30, vec, sizeof vec}, {0x3E, NULL, 0}};
+    for (size_t i = 0; i < 3; i++) {
+        apdu_command a = {.cla = 0x80, .ins = steps[i].ins, .data = steps[i].d, .nc = (uint32_t)steps[i].n, .ne = 256};
+        n = apdu_encode(&a, cmd, sizeof cmd);
+        assert_int_equal(scp03_host_wrap(&ch.h, cmd, n, rec[nrec], sizeof rec[0], &rec_len[nrec]), SCP03_OK);
+        assert_int_equal(tx_full(c, rec[nrec], rec_len[nrec], NULL, NULL), 0x9000);
+        nrec++;
+    }
+    assert_int_equal(mode_of(c), LOADER_MODE_USER);
+    card_close(c);
+
+    /* Replay on the copy: nothing but INITIALIZE UPDATE passes. */
+    c = open_card(path_of("ch_replay2.img"));
+    snapshot sn;
+    snap(c, &sn);
+    assert_int_equal(tx_full(c, rec[0], rec_len[0], NULL, NULL), 0x9000);
+    for (size_t i = 1; i < nrec; i++) {
+        int sw = tx_full(c, rec[i], rec_len[i], NULL, NULL);
+        if (sw == 0x9000) fail_msg("replayed command %zu accepted", i);
+    }
+    assert_unchanged(c, &sn);
+    assert_int_equal(mode_of(c), LOADER_MODE_CUSTOMIZATION);
+
+    /* Inside a live session, the same wrapped command twice. */
+    assert_int_equal(chan_open(&ch, c), 0x9000);
+    apdu_command a = {.cla = 0x80, .ins = 0x30, .data = vec, .nc = sizeof vec};
+    n = apdu_encode(&a, cmd, sizeof cmd);
+    uint8_t w[128];
+    size_t wl;
+    assert_int_equal(scp03_host_wrap(&ch.h, cmd, n, w, sizeof w, &wl), SCP03_OK);
+    assert_int_equal(tx_full(c, w, wl, NULL, NULL), 0x9000);
+    snap(c, &sn);
+    assert_int_equal(tx_full(c, w, wl, NULL, NULL), 0x6982);
+    assert_unchanged(c, &sn);
+    card_close(c);
+}
+
+/* The SCP03 session rules: an application error closes the customization
+ * session too; ENTER USER MODE is its last command, and afterwards the
+ * customization key set opens nothing while the issuer's key set works. */
+static void custom_errors_close_session_and_user_mode_ends_it(void **s)
+{
+    (void)s;
+    card *c = customization_card("ch_rules.img");
+    chan ch;
+    assert_int_equal(chan_open(&ch, c), 0x9000);
+    uint8_t bad[] = {0x20, 0, 0, 7, 0xA0, 0, 0, 6, 0x99, 1, 0};   /* slot 32: no such slot */
+    assert_int_equal(chan_cmd(&ch, 0x30, 0, 0, bad, sizeof bad), 0x6A80);
+    uint8_t vec[] = {0, 0, 0, 7, 0xA0, 0, 0, 6, 0x99, 1, 0};
+    assert_int_equal(chan_cmd(&ch, 0x30, 0, 0, vec, sizeof vec), 0x6982);
+
+    assert_int_equal(chan_open(&ch, c), 0x9000);
+    uint8_t keys[128];
+    size_t kn = default_keyset_data(keys, sizeof keys);
+    assert_int_equal(chan_cmd(&ch, 0x36, 0, 0, keys, kn), 0x9000);
+    assert_int_equal(chan_cmd(&ch, 0x30, 0, 0, vec, sizeof vec), 0x9000);
+    assert_int_equal(chan_cmd(&ch, 0x3E, 0, 0, NULL, 0), 0x9000);    /* R-MAC verified by the host */
+    assert_int_equal(mode_of(c), LOADER_MODE_USER);
+    assert_int_equal(chan_cmd(&ch, 0x30, 0, 0, vec, sizeof vec), 0x6982);
+    assert_int_equal(chan_open(&ch, c), 0x6A88);                     /* no KVN 3F in USER mode */
+    /* K-CUST is wiped with the customization software. */
+    uint8_t sys[32], zero[32] = {0};
+    assert_int_equal(chip_nvm_read(card_chip(c), SYS_TRANSPORT_KEY, sys, 32), CHIP_OK);
+    assert_memory_equal(sys, zero, 32);
+    card_close(c);
+}
+
+/* The whole seed-000 customization in one channel: security domain, key
+ * set, common keys, vector table, an update package (listed by GET DATA
+ * DF25 afterwards), ENTER USER MODE; then the card works as configured. */
+static void custom_whole_flow_in_one_session(void **s)
+{
+    (void)s;
+    card *c = customization_card("ch_flow.img");
+    chan ch;
+    assert_int_equal(chan_open(&ch, c), 0x9000);
+    uint8_t sd[] = {0x70, 8, 0xA0, 0, 0, 1, 0x51, 0, 0, 0};
+    assert_int_equal(chan_cmd(&ch, 0x3A, 0, 0, sd, sizeof sd), 0x9000);
+    uint8_t keys[128], d[64];
+    size_t kn = default_keyset_data(keys, sizeof keys), n;
+    assert_int_equal(chan_cmd(&ch, 0x36, 0, 0, keys, kn), 0x9000);
+    uint8_t kos[16] = {0x11}, kmac[16] = {0x22};
+    assert_int_equal(scp03_key_block_encrypt(ch.k.dek, 32, kos, 16, d, sizeof d, &n), SCP03_OK);
+    assert_int_equal(chan_cmd(&ch, 0x38, 1, 0, d, n), 0x9000);
+    assert_int_equal(scp03_key_block_encrypt(ch.k.dek, 32, kmac, 16, d, sizeof d, &n), SCP03_OK);
+    assert_int_equal(chan_cmd(&ch, 0x38, 2, 0, d, n), 0x9000);
+    uint8_t r[64];
+    size_t rl;
+    assert_int_equal(chan_cmd_rsp(&ch, 0xCA, 0xDF, 0x25, NULL, 0, r, &rl), 0x9000);
+    assert_int_equal(rl, 3);                                           /* nothing loaded yet */
+    assert_int_equal(load_package_in(&ch, example_os_update_package, example_os_update_package_len), 0x9000);
+    assert_int_equal(chan_cmd_rsp(&ch, 0xCA, 0xDF, 0x25, NULL, 0, r, &rl), 0x9000);
+    assert_int_equal(rl, 3 + 1 + sizeof update_aid);
+    assert_int_equal(r[3], sizeof update_aid);
+    assert_memory_equal(r + 4, update_aid, sizeof update_aid);
+    uint8_t vec[] = {0, 0, 0, 7, 0xA0, 0, 0, 6, 0x99, 1, 1};
+    assert_int_equal(chan_cmd(&ch, 0x30, 0, 0, vec, sizeof vec), 0x9000);
+    assert_int_equal(chan_cmd(&ch, 0x3E, 0, 0, NULL, 0), 0x9000);
+    loader_info li;
+    loader_read_info(card_chip(c), &li);
+    assert_int_equal(li.mode, LOADER_MODE_USER);
+    assert_true(li.has_kos && li.has_kmac);
+    assert_int_equal(li.n_keysets, 1);
+    assert_int_equal(txh(c, "80F0000000", r, &rl), 0x9000);
+    assert_memory_equal(r, "CVOS\x02\x00", 6);                        /* the update, through slot 0 */
+    card_close(c);
+}
+
 /* ---- power cuts ---- */
 typedef struct tear_ctx {
     card *c;
@@ -885,6 +1175,12 @@ int main(void)
         cmocka_unit_test(test_customization_entered_only_once_per_otp),
         cmocka_unit_test(test_any_bytes_in_every_mode_get_a_status_word),
         cmocka_unit_test(test_error_status_words_leave_card_unchanged),
+        cmocka_unit_test(custom_channel_keys_follow_sp800_108),
+        cmocka_unit_test(custom_plain_commands_refused),
+        cmocka_unit_test(custom_bit_flips_refused_and_close_the_session),
+        cmocka_unit_test(custom_replayed_session_refused),
+        cmocka_unit_test(custom_errors_close_session_and_user_mode_ends_it),
+        cmocka_unit_test(custom_whole_flow_in_one_session),
         cmocka_unit_test(tear_write_serial),
         cmocka_unit_test(tear_unlock),
         cmocka_unit_test(tear_failed_unlock),
