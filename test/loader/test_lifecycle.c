@@ -599,7 +599,7 @@ static void test_customization_commands_in_wrong_mode(void **s)
     card_close(c);
 }
 
-static void test_wrong_key_data_under_kt_refused(void **s)
+static void test_wrong_key_data_under_dek_refused(void **s)
 {
     (void)s;
     card *c = customization_card("neg_kt.img");
@@ -1000,6 +1000,13 @@ static void *tear_setup(void *arg)
     else if (!strcmp(t->stage, "user")) t->c = user_card("tear.img");
     else t->c = customization_card("tear.img");
     if (!strcmp(t->stage, "custom+keys")) assert_int_equal(put_default_keyset(t->c), 0x9000);
+    if (!strcmp(t->stage, "custom+hello")) {
+        size_t n;
+        uint8_t *pkg = test_read_file(HELLO_CVP, &n);
+        assert_non_null(pkg);
+        assert_int_equal(load_package(t->c, pkg, n), 0x9000);
+        free(pkg);
+    }
     return t;
 }
 static chip *tear_chip(void *ctx) { return card_chip(((tear_ctx *)ctx)->c); }
@@ -1011,7 +1018,28 @@ static void tear_teardown(void *ctx)
     free(t);
 }
 
-enum { T_SERIAL, T_UNLOCK, T_VECTOR, T_LOAD, T_KEYS, T_COMMON, T_SD, T_USER, T_BAD_UNLOCK, T_INIT_UPDATE };
+enum { T_SERIAL, T_UNLOCK, T_VECTOR, T_LOAD, T_KEYS, T_COMMON, T_SD, T_USER, T_BAD_UNLOCK, T_INIT_UPDATE, T_INSTALL };
+
+/* examples/applets/hello.s: package A0000000620100, applet A000000062010101 */
+static const uint8_t hello_install[] = {7, 0xA0, 0, 0, 0, 0x62, 1, 0, 8, 0xA0, 0, 0, 0, 0x62, 1, 1, 1,
+                                        8, 0xA0, 0, 0, 0, 0x62, 1, 1, 1};
+
+static int instance_present(const char *image)
+{
+    chip *ch;
+    char err[256];
+    assert_int_equal(chip_open(image, &ch, err, sizeof err), CHIP_OK);
+    chip_power_on(ch);
+    vm_runtime *vm;
+    assert_int_equal(vm_create(ch, NULL, &vm), VM_OK);
+    vm_applet_info ai;
+    int found = 0;
+    for (unsigned i = 0; vm_applet_info_at(vm, i, &ai) == VM_OK; i++)
+        found |= ai.aid_len == 8 && !memcmp(ai.aid, hello_install + 9, 8);
+    vm_destroy(vm);
+    chip_close(ch);
+    return found;
+}
 
 static int tear_run(void *ctx)
 {
@@ -1035,6 +1063,7 @@ static int tear_run(void *ctx)
         return ccmd(t->c, 0x3A, 0, 0, r, sizeof r) == 0x9000 ? 0 : 1;
     }
     case T_USER: return ccmd(t->c, 0x3E, 0, 0, NULL, 0) == 0x9000 ? 0 : 1;
+    case T_INSTALL: return ccmd(t->c, 0x34, 0, 0, hello_install, sizeof hello_install) == 0x9000 ? 0 : 1;
     case T_INIT_UPDATE: {
         /* The pseudo-random challenge's counter is committed before use:
          * the response must carry the counter that is durable. */
@@ -1075,6 +1104,7 @@ static int tear_check(void *ctx, uint32_t cut)
     case T_COMMON: done = li.has_kos; break;
     case T_SD: done = li.isd_aid_len == 5; if (!done && li.isd_aid_len != 8) return 8; break;
     case T_USER: done = li.mode == LOADER_MODE_USER; if (done == li.has_sealed) return 9; break;
+    case T_INSTALL: done = instance_present(path_of("tear.img")); break;
     case T_INIT_UPDATE: {
         uint8_t r[16];
         size_t rl;
@@ -1110,6 +1140,7 @@ static void tear_put_key_set(void **s) { (void)s; sweep("PUT KEY SET", "custom",
 static void tear_put_common_key(void **s) { (void)s; sweep("PUT COMMON KEY", "custom", T_COMMON); }
 static void tear_set_security_domain(void **s) { (void)s; sweep("SET SECURITY DOMAIN", "custom", T_SD); }
 static void tear_enter_user_mode(void **s) { (void)s; sweep("ENTER USER MODE", "custom+keys", T_USER); }
+static void tear_install_applet(void **s) { (void)s; sweep("INSTALL APPLET", "custom+hello", T_INSTALL); }
 static void tear_initialize_update_counter(void **s) { (void)s; sweep("INITIALIZE UPDATE counter", "user", T_INIT_UPDATE); }
 
 static int setup_all(void **s)
@@ -1171,7 +1202,7 @@ int main(void)
         cmocka_unit_test(test_write_serial_twice_refused),
         cmocka_unit_test(test_enter_user_mode_twice_and_without_keys_refused),
         cmocka_unit_test(test_customization_commands_in_wrong_mode),
-        cmocka_unit_test(test_wrong_key_data_under_kt_refused),
+        cmocka_unit_test(test_wrong_key_data_under_dek_refused),
         cmocka_unit_test(test_customization_entered_only_once_per_otp),
         cmocka_unit_test(test_any_bytes_in_every_mode_get_a_status_word),
         cmocka_unit_test(test_error_status_words_leave_card_unchanged),
@@ -1190,6 +1221,7 @@ int main(void)
         cmocka_unit_test(tear_put_common_key),
         cmocka_unit_test(tear_set_security_domain),
         cmocka_unit_test(tear_enter_user_mode),
+        cmocka_unit_test(tear_install_applet),
         cmocka_unit_test(tear_initialize_update_counter),
     };
     return cmocka_run_group_tests_name("loader", tests, setup_all, teardown_all);
