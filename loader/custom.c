@@ -1,11 +1,19 @@
 /*
  * custom.c — CUSTOMIZATION mode (seed 000, FIG. 3).
  *
- * The LOADER hands every command to the customization software (part 300,
- * a privileged bytecode package: static method 0 is its `process(APDU)`),
- * except GET DATA and ENTER USER MODE, which are masked ROM code. The
- * customization software completes the card through the privileged native
- * API below, which exists only while a CUSTOMIZATION-mode command runs:
+ * Every customization command arrives through the customization channel,
+ * an SCP03 session (scp03/, the same card side as the issuer security
+ * domain's) whose key set is derived from K-CUST, which UNLOCK derived from
+ * the unlocking key and the serial number (seal.c; docs/loader.md has the
+ * derivation and the session rules, custom_process below the why). Outside
+ * the channel only GET DATA answers.
+ *
+ * Unwrapped, the LOADER hands every command to the customization software
+ * (part 300, a privileged bytecode package: static method 0 is its
+ * `process(APDU)`), except GET DATA and ENTER USER MODE, which are masked ROM
+ * code. The customization software completes the card through the
+ * privileged native API below, which exists only while a CUSTOMIZATION-mode
+ * command runs:
  *
  *   token  name                      arguments (byte[] b, short off, short len, ...)
  *   8000   Loader.setVector          record: slot, method (2), aid_len, aid       (301)
@@ -13,8 +21,10 @@
  *   8002   Loader.install            record: pkg aid, applet aid, instance aid,
  *                                    params (each: length byte, bytes)
  *   8003   Loader.putKeySet          GP PUT KEY data: KVN, ENC, MAC, DEK key
- *                                    blocks, each AES-CBC under KT, with KCV
- *   8004   Loader.putCommonKey       one key block under KT; 4th: 1 Kos, 2 K-MAC
+ *                                    blocks, each AES-CBC under the channel's
+ *                                    DEK, with KCV
+ *   8004   Loader.putCommonKey       one key block under the channel's DEK;
+ *                                    4th: 1 Kos, 2 K-MAC
  *   8005   Loader.setSecurityDomain  record: i, aid_len, aid, [div data (10)]
  *
  * Errors end the native by throwing ISOException with the status word, which
@@ -23,8 +33,8 @@
  * reentrant: they are deferred until the bytecode returns, and if one fails
  * the whole APDU is rolled back.
  *
- * KT, the key-data transport key, is derived from the unlocking key at
- * UNLOCK (seal.c) and wiped at ENTER USER MODE.
+ * K-CUST lives in NVM (SYS_TRANSPORT_KEY) from UNLOCK to ENTER USER MODE,
+ * which wipes it; the channel's keys are re-derived from it when needed.
  */
 #include <string.h>
 #include <tomcrypt.h>

@@ -4,7 +4,9 @@
  *
  *   80 10 00 00        SELF TEST    RAM, NVM and OTP pattern checks; report
  *   80 12 00 00 08 sn  WRITE SERIAL once, into OTP; again 6985
- *   80 14 00 00 40 k h UNLOCK       unlocking key (32) || hash code (32)
+ *   80 14 00 00 40 k h UNLOCK       unlocking key (32) || hash code (32);
+ *                                   needs the serial number (K-CUST is
+ *                                   diversified by it), 6985 before
  *   80 16 00 00        RESET        software reset (RAM cleared)
  *   80 CA p1 p2        GET DATA     (loader.c)
  */

@@ -13,8 +13,10 @@
  *                 masked ROM part and the *sealed* software — it never sees
  *                 the unlocking key, the hash code or the plain software;
  *   (APDUs)       the card mounter writes the serial; the client UNLOCKs,
- *                 customizes and enters USER mode (loader_personalize does
- *                 the client's part for `cardvm create`).
+ *                 opens the customization channel (an SCP03 session keyed
+ *                 by loader_customization_keys), customizes through it and
+ *                 enters USER mode (tools/lifecycle.c does the client's part
+ *                 for `cardvm create` and `cardvm personalize`).
  */
 #ifndef CARDVM_LOADER_H
 #define CARDVM_LOADER_H
