@@ -58,20 +58,30 @@ static void log_line(FILE *log, const char *name, const uint8_t *cmd, size_t len
     else fprintf(log, "  -> no response\n");
 }
 
-int lifecycle_apdu(transport *t, FILE *log, const char *name, const uint8_t *cmd, size_t len,
-                   uint8_t *rsp, size_t *rsp_len)
+/* One APDU; the response data must fit `cap` bytes of rsp (a longer one is
+ * treated as no answer: the card is not what the client talks to). */
+static int apdu_capped(transport *t, FILE *log, const char *name, const uint8_t *cmd, size_t len, uint8_t *rsp,
+                       size_t cap, size_t *rsp_len)
 {
     uint8_t *buf = malloc(CARD_MAX_RESPONSE);
     size_t n = 0;
     int sw = -1;
-    if (buf && transport_transmit(t, cmd, len, buf, CARD_MAX_RESPONSE, &n) == 0 && n >= 2) {
+    if (buf && transport_transmit(t, cmd, len, buf, CARD_MAX_RESPONSE, &n) == 0 && n >= 2 &&
+        (!rsp || n - 2 <= cap)) {
         sw = buf[n - 2] << 8 | buf[n - 1];
         if (rsp) memcpy(rsp, buf, n - 2);
         if (rsp_len) *rsp_len = n - 2;
     }
     log_line(log, name, cmd, len, sw);
+    if (buf) scp03_wipe(buf, n);
     free(buf);
     return sw;
+}
+
+int lifecycle_apdu(transport *t, FILE *log, const char *name, const uint8_t *cmd, size_t len,
+                   uint8_t *rsp, size_t *rsp_len)
+{
+    return apdu_capped(t, log, name, cmd, len, rsp, CARD_MAX_RESPONSE, rsp_len);
 }
 
 static int expect(transport *t, FILE *log, const char *name, const uint8_t *cmd, size_t len, int want)
@@ -105,19 +115,19 @@ typedef struct custom_channel {
  * log shows the name and the wrapped bytes, as they cross the wire. Returns
  * the SW, or -1 (no answer, or a response that fails its R-MAC). */
 static int channel_send(custom_channel *ch, const char *name, const uint8_t *plain, size_t n,
-                        uint8_t *rsp, size_t *rsp_len)
+                        uint8_t *rsp, size_t cap, size_t *rsp_len)
 {
     uint8_t wrapped[300 + SCP03_WRAP_OVERHEAD + 4], raw[512], data[512];
     size_t wl, rl = 0, dl = 0;
     if (scp03_host_wrap(&ch->h, plain, n, wrapped, sizeof wrapped, &wl) != SCP03_OK) return -1;
-    int sw = lifecycle_apdu(ch->t, NULL, name, wrapped, wl, raw, &rl);
+    int sw = apdu_capped(ch->t, NULL, name, wrapped, wl, raw, sizeof raw - 2, &rl);
     if (sw >= 0 && (sw >> 8) == 0x61) {
         /* The R-MAC is response data: fetch it (T=0 style, no Le sent). */
         uint8_t gr[5] = {0x00, 0xC0, 0x00, 0x00, (uint8_t)sw};
-        sw = lifecycle_apdu(ch->t, NULL, "GET RESPONSE", gr, sizeof gr, raw, &rl);
+        sw = apdu_capped(ch->t, NULL, "GET RESPONSE", gr, sizeof gr, raw, sizeof raw - 2, &rl);
     }
     log_line(ch->log, name, wrapped, wl, sw);
-    if (sw < 0 || rl > sizeof raw - 2) return -1;
+    if (sw < 0) return -1;
     raw[rl] = (uint8_t)(sw >> 8);
     raw[rl + 1] = (uint8_t)sw;
     uint16_t usw;
@@ -125,7 +135,8 @@ static int channel_send(custom_channel *ch, const char *name, const uint8_t *pla
         fprintf(stderr, "cardvm: %s: the response failed its R-MAC\n", name);
         return -1;
     }
-    if (rsp) memcpy(rsp, data, dl);
+    if (rsp && dl > cap) usw = 0x6700;   /* longer than the command allows: refuse it */
+    else if (rsp) memcpy(rsp, data, dl);
     if (rsp_len) *rsp_len = dl;
     scp03_wipe(data, sizeof data);
     return usw;
@@ -133,7 +144,7 @@ static int channel_send(custom_channel *ch, const char *name, const uint8_t *pla
 
 static int channel_expect(custom_channel *ch, const char *name, const uint8_t *plain, size_t n)
 {
-    int sw = channel_send(ch, name, plain, n, NULL, NULL);
+    int sw = channel_send(ch, name, plain, n, NULL, 0, NULL);
     if (sw != 0x9000) {
         if (sw >= 0) fprintf(stderr, "cardvm: %s answered %04X, expected 9000\n", name, sw);
         return -1;
@@ -158,7 +169,7 @@ static int channel_open(custom_channel *ch, const lifecycle_params *p, const uin
         return -1;
     }
     if (ch->log) fprintf(ch->log, "customization channel: SCP03 with the key set derived from the unlocking key and serial\n");
-    int sw = lifecycle_apdu(ch->t, ch->log, "INITIALIZE UPDATE", cmd, n, rsp, &rl);
+    int sw = apdu_capped(ch->t, ch->log, "INITIALIZE UPDATE", cmd, n, rsp, sizeof rsp - 2, &rl);
     if (sw != 0x9000) {
         fprintf(stderr, "cardvm: INITIALIZE UPDATE answered %04X, expected 9000\n", sw < 0 ? 0 : sw);
         return -1;
@@ -208,7 +219,7 @@ int lifecycle_mount(transport *t, const lifecycle_params *p, FILE *log)
     uint8_t cmd[300], rsp[512];
     size_t rlen;
     if (log) fprintf(log, "card mounter (no key):\n");
-    if (lifecycle_apdu(t, log, "SELF TEST", cmd, mk(cmd, 0x10, 0, 0, NULL, 0), rsp, &rlen) != 0x9000 ||
+    if (apdu_capped(t, log, "SELF TEST", cmd, mk(cmd, 0x10, 0, 0, NULL, 0), rsp, sizeof rsp, &rlen) != 0x9000 ||
         rlen != 12 || rsp[3] || rsp[7] || rsp[11]) {
         fprintf(stderr, "cardvm: SELF TEST failed\n");
         return -1;
@@ -221,7 +232,7 @@ static int get_data(transport *t, uint16_t tag, uint8_t *v, size_t cap, size_t *
 {
     uint8_t cmd[8] = {0x80, 0xCA, (uint8_t)(tag >> 8), (uint8_t)tag, 0x00}, rsp[300];
     size_t rl;
-    int sw = lifecycle_apdu(t, NULL, "GET DATA", cmd, 5, rsp, &rl);
+    int sw = apdu_capped(t, NULL, "GET DATA", cmd, 5, rsp, sizeof rsp, &rl);
     size_t hl = tag > 0xFF ? 3 : 2;
     if (sw != 0x9000 || rl < hl || rsp[hl - 1] != rl - hl || rl - hl > cap) return -1;
     memcpy(v, rsp + hl, rl - hl);
@@ -331,11 +342,11 @@ int lifecycle_customize(transport *t, const lifecycle_params *p, FILE *log)
     }
     /* Additional software (302): only what the card does not have yet (a
      * load cut short restarts from block 0, which discards the partial one). */
-    uint8_t loaded[256];
+    uint8_t loaded[3 + 255];
     size_t nloaded = 0;
     if (!rc && p->n_packages) {
         static const uint8_t df25[] = {0x80, 0xCA, 0xDF, 0x25, 0x00};
-        int sw = channel_send(&ch, "GET DATA loaded packages", df25, sizeof df25, loaded, &nloaded);
+        int sw = channel_send(&ch, "GET DATA loaded packages", df25, sizeof df25, loaded, sizeof loaded, &nloaded);
         if (sw != 0x9000 || nloaded < 3 || loaded[2] != nloaded - 3) {
             if (sw >= 0) fprintf(stderr, "cardvm: GET DATA DF25 answered %04X\n", sw);
             rc = -1;
