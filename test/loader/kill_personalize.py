@@ -6,8 +6,9 @@ delay, N times, each time on a fresh copy of the same mounted ISSUER-mode
 card; `cardvm personalize` is then run again with the same arguments, and
 the card must end in USER mode with the same content as an uninterrupted
 run: the same `cardvm info` (less the wear and free-space figures, which
-depend on where the cut fell) and the same answers from the security
-domain, the vectored OS commands and the key information template.
+depend on where the cut fell), the same answers from the security domain,
+the vectored OS commands and the key information template, and the same
+`cardvm gp --list` through an SCP03 session with the personalized keys.
 
     kill_personalize.py CARDVM SOURCE_DIR [--kills N] [--seed S]
 
@@ -41,10 +42,14 @@ def run(args, ok=True):
 
 
 def content(cardvm, img):
+    """What the card holds: its info, the answers to PROBE, and (last, as it
+    moves the sequence counter) a GP session with the key set personalized,
+    which proves the key values, listing the card's content."""
     info = run([cardvm, "info", img]).stdout.splitlines()
     info = [l for l in info if not VOLATILE.match(l)]
     answers = run([cardvm, "send", img] + PROBE).stdout
-    return "\n".join(info) + "\n" + answers
+    gp = run([cardvm, "gp", img, "--list"]).stdout
+    return "\n".join(info) + "\n" + answers + gp
 
 
 def main():
