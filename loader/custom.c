@@ -426,7 +426,7 @@ uint16_t custom_process(card_os *os, const apdu_command *a, uint8_t *out, size_t
     }
     if (r != SCP03_CARD_PROCESS) return sw ? sw : SW_UNKNOWN;
 
-    apdu_command pa;
+    apdu_command pa = {0};
     int active = scp03_card_state(&ram->session) == SCP03_STATE_ACTIVE &&
                  (scp03_card_security_level(&ram->session) & LOADER_CUSTOM_MIN_LEVEL) == LOADER_CUSTOM_MIN_LEVEL;
     if (!active) {
