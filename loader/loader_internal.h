@@ -6,7 +6,8 @@
  *   custom.c    CUSTOMIZATION mode: the privileged API, ENTER USER MODE
  *   isd.c       USER mode: SELECT routing, the issuer security domain
  *   keystore.c  key sets and common keys in NVM
- *   seal.c      the sealed customization software format (both sides)
+ *   seal.c      the sealed customization software format and the
+ *               customization channel's key derivation (both sides)
  *   mask.c      building an ISSUER-mode image (host side)
  */
 #ifndef CARDVM_LOADER_INTERNAL_H

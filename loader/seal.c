@@ -1,6 +1,7 @@
 /*
- * seal.c — the sealed customization software (part 201) and the key that
- * protects key data during customization.
+ * seal.c — the sealed customization software (part 201), and the keys of
+ * the customization channel, both derived from the unlocking key (both
+ * sides: the client's tools and the card link this file).
  *
  * Why CBC with ISO/IEC 9797-1 padding method 2 and no MAC: the card checks
  * integrity with the hash code the client gives in UNLOCK (SHA-256 of the
