@@ -12,7 +12,8 @@ the vectored OS commands and the key information template, and the same
 
     kill_personalize.py CARDVM SOURCE_DIR [--kills N] [--seed S]
 
-N defaults to $CARDVM_KILLS or 200. The personalization loads an update
+N: $CARDVM_KILLS if set (it overrides --kills, so `CARDVM_KILLS=1000 ctest -R
+personalize_kill` works), else --kills, else 200. The personalization loads an update
 package and both common keys, so every customization command is cut.
 """
 import argparse
@@ -56,9 +57,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("cardvm")
     ap.add_argument("source")
-    ap.add_argument("--kills", type=int, default=int(os.environ.get("CARDVM_KILLS", "200")))
+    ap.add_argument("--kills", type=int, default=200)
     ap.add_argument("--seed", type=int, default=16)
     a = ap.parse_args()
+    if os.environ.get("CARDVM_KILLS"):
+        a.kills = int(os.environ["CARDVM_KILLS"])   # overrides ctest's count
     cardvm = os.path.realpath(a.cardvm)
     rnd = random.Random(a.seed)
     tmp = tempfile.mkdtemp(prefix="cardvm-kill-")
