@@ -409,7 +409,10 @@ uint16_t custom_process(card_os *os, const apdu_command *a, uint8_t *out, size_t
     uint8_t aid[17];
     if (custom_keyset(os, &ks) || chip_nvm_read(os->chip, SYS_CUSTOM_AID_LEN, aid, sizeof aid) || aid[0] < 5 ||
         aid[0] > 16) {
+        /* No channel can open (an image from before K-CUST): the service
+         * tags still answer in clear. */
         scp03_wipe(&ks, sizeof ks);
+        if (a->ins == 0xCA && !apdu_cla_secure(a->cla)) return a->nc ? SW_WRONG_LENGTH : loader_get_data(os, a, out, cap, len);
         return SW_CONDITIONS_NOT_SATISFIED;
     }
     scp03_card_config cfg = {.keysets = &ks, .n_keysets = 1, .aid = aid + 1, .aid_len = aid[0],
