@@ -1,11 +1,19 @@
 /*
  * custom.c — CUSTOMIZATION mode (seed 000, FIG. 3).
  *
- * The LOADER hands every command to the customization software (part 300,
- * a privileged bytecode package: static method 0 is its `process(APDU)`),
- * except GET DATA and ENTER USER MODE, which are masked ROM code. The
- * customization software completes the card through the privileged native
- * API below, which exists only while a CUSTOMIZATION-mode command runs:
+ * Every customization command arrives through the customization channel,
+ * an SCP03 session (scp03/, the same card side as the issuer security
+ * domain's) whose key set is derived from K-CUST, which UNLOCK derived from
+ * the unlocking key and the serial number (seal.c; docs/loader.md has the
+ * derivation and the session rules, custom_process below the why). Outside
+ * the channel only GET DATA answers.
+ *
+ * Unwrapped, the LOADER hands every command to the customization software
+ * (part 300, a privileged bytecode package: static method 0 is its
+ * `process(APDU)`), except GET DATA and ENTER USER MODE, which are masked ROM
+ * code. The customization software completes the card through the
+ * privileged native API below, which exists only while a CUSTOMIZATION-mode
+ * command runs:
  *
  *   token  name                      arguments (byte[] b, short off, short len, ...)
  *   8000   Loader.setVector          record: slot, method (2), aid_len, aid       (301)
@@ -13,8 +21,10 @@
  *   8002   Loader.install            record: pkg aid, applet aid, instance aid,
  *                                    params (each: length byte, bytes)
  *   8003   Loader.putKeySet          GP PUT KEY data: KVN, ENC, MAC, DEK key
- *                                    blocks, each AES-CBC under KT, with KCV
- *   8004   Loader.putCommonKey       one key block under KT; 4th: 1 Kos, 2 K-MAC
+ *                                    blocks, each AES-CBC under the channel's
+ *                                    DEK, with KCV
+ *   8004   Loader.putCommonKey       one key block under the channel's DEK;
+ *                                    4th: 1 Kos, 2 K-MAC
  *   8005   Loader.setSecurityDomain  record: i, aid_len, aid, [div data (10)]
  *
  * Errors end the native by throwing ISOException with the status word, which
@@ -23,10 +33,11 @@
  * reentrant: they are deferred until the bytecode returns, and if one fails
  * the whole APDU is rolled back.
  *
- * KT, the key-data transport key, is derived from the unlocking key at
- * UNLOCK (seal.c) and wiped at ENTER USER MODE.
+ * K-CUST lives in NVM (SYS_TRANSPORT_KEY) from UNLOCK to ENTER USER MODE,
+ * which wipes it; the channel's keys are re-derived from it when needed.
  */
 #include <string.h>
+#include <tomcrypt.h>
 
 #include "loader_internal.h"
 #include "staging.h"
@@ -119,12 +130,31 @@ static void nat_install(void *ctx, vm_native_call *call)
     os->deferred.len = n;
 }
 
-static int transport_key(card_os *os, uint8_t kt[16])
+/* The customization key set, re-derived from K-CUST (NVM) whenever it is
+ * needed: the card keeps one secret, not three. */
+static int custom_keyset(card_os *os, scp03_keyset *ks)
 {
-    if (chip_nvm_read(os->chip, SYS_TRANSPORT_KEY, kt, 16) != CHIP_OK) return -1;
+    uint8_t k_cust[32];
+    memset(ks, 0, sizeof *ks);
+    if (chip_nvm_read(os->chip, SYS_TRANSPORT_KEY, k_cust, sizeof k_cust) != CHIP_OK) return -1;
     uint8_t any = 0;
-    for (int i = 0; i < 16; i++) any |= kt[i];
-    return any ? 0 : -1;
+    for (size_t i = 0; i < sizeof k_cust; i++) any |= k_cust[i];
+    int rc = any ? custom_keys_derive(k_cust, ks->enc, ks->mac, ks->dek) : -1;
+    scp03_wipe(k_cust, sizeof k_cust);
+    ks->kvn = LOADER_CUSTOM_KVN;
+    ks->key_len = LOADER_CUSTOM_KEY_LEN;
+    return rc;
+}
+
+/* Key data in PUT KEY SET and PUT COMMON KEY is wrapped under the DEK of the
+ * customization key set, as GP PUT KEY data is under the session's DEK. */
+static int transport_key(card_os *os, uint8_t dek[32])
+{
+    scp03_keyset ks;
+    int rc = custom_keyset(os, &ks);
+    memcpy(dek, ks.dek, 32);
+    scp03_wipe(&ks, sizeof ks);
+    return rc;
 }
 
 static void nat_put_key_set(void *ctx, vm_native_call *call)
@@ -133,7 +163,7 @@ static void nat_put_key_set(void *ctx, vm_native_call *call)
     const uint8_t *r;
     uint16_t n;
     if (record_arg(call, &r, &n) || n < 1) return fail(call, SW_WRONG_DATA);
-    uint8_t kt[16];
+    uint8_t kt[32];
     if (transport_key(os, kt)) return fail(call, SW_CONDITIONS_NOT_SATISFIED);
     scp03_keyset ks;
     memset(&ks, 0, sizeof ks);
@@ -143,7 +173,7 @@ static void nat_put_key_set(void *ctx, vm_native_call *call)
     uint16_t sw = SW_OK;
     for (int i = 0; i < 3 && sw == SW_OK; i++) {
         size_t used, len;
-        int rc = scp03_key_block_decrypt(kt, 16, r + pos, n - pos, &used, dst[i], &len);
+        int rc = scp03_key_block_decrypt(kt, sizeof kt, r + pos, n - pos, &used, dst[i], &len);
         if (rc == SCP03_ERR_AUTH) sw = SW_SECURITY_NOT_SATISFIED;
         else if (rc || (i > 0 && len != klen)) sw = SW_WRONG_DATA;
         klen = len;
@@ -167,10 +197,10 @@ static void nat_put_common_key(void *ctx, vm_native_call *call)
     uint16_t n;
     uint16_t id = vm_call_arg(call, 3);
     if (record_arg(call, &r, &n) || (id != 1 && id != 2)) return fail(call, SW_WRONG_DATA);
-    uint8_t kt[16], key[SCP03_KEY_MAX];
+    uint8_t kt[32], key[SCP03_KEY_MAX];
     if (transport_key(os, kt)) return fail(call, SW_CONDITIONS_NOT_SATISFIED);
     size_t used, len;
-    int rc = scp03_key_block_decrypt(kt, 16, r, n, &used, key, &len);
+    int rc = scp03_key_block_decrypt(kt, sizeof kt, r, n, &used, key, &len);
     uint16_t sw = rc == SCP03_ERR_AUTH ? SW_SECURITY_NOT_SATISFIED : rc || used != n ? SW_WRONG_DATA : SW_OK;
     if (sw == SW_OK) {
         rc = keystore_put_common(os->chip, (uint8_t)id, key, len);
@@ -286,13 +316,36 @@ static uint16_t enter_user_mode(card_os *os, const apdu_command *a)
     return rc ? chip_status_to_sw(rc) : SW_OK;
 }
 
-uint16_t custom_process(card_os *os, const apdu_command *a, uint8_t *out, size_t cap, size_t *len)
+/* GET DATA inside the customization channel adds DF25: the packages loaded
+ * so far (302, 303), each as AID length || AID, so that an interrupted
+ * personalization learns what is missing without a second copy of it. */
+static uint16_t custom_get_data(card_os *os, const apdu_command *a, uint8_t *out, size_t cap, size_t *len)
 {
-    if ((a->cla & 0xFC) != 0x80) return a->ins == 0xA4 ? SW_CONDITIONS_NOT_SATISFIED : SW_CLA_NOT_SUPPORTED;
-    if (apdu_cla_secure(a->cla)) return SW_SECURE_MESSAGING_NOT_SUPPORTED;
-    if (a->ins == 0xCA) return a->nc ? SW_WRONG_LENGTH : loader_get_data(os, a, out, cap, len);
+    if (a->nc) return SW_WRONG_LENGTH;
+    if (a->p1 != 0xDF || a->p2 != 0x25) return loader_get_data(os, a, out, cap, len);
+    size_t n = 3;
+    vm_package_info pi;
+    for (unsigned i = 0; vm_package_info_at(os->vm, i, &pi) == VM_OK; i++) {
+        if (pi.masked || pi.kind == VM_PKG_CUSTOMIZATION) continue;
+        if (n + 1 + pi.aid_len > 3 + 255 || n + 1 + pi.aid_len > cap) return SW_FILE_FULL;
+        out[n++] = pi.aid_len;
+        memcpy(out + n, pi.aid, pi.aid_len);
+        n += pi.aid_len;
+    }
+    out[0] = 0xDF;
+    out[1] = 0x25;
+    out[2] = (uint8_t)(n - 3);
+    *len = n;
+    return SW_OK;
+}
+
+/* A customization command, unwrapped: ENTER USER MODE and GET DATA are
+ * masked ROM code, everything else goes to the customization software. */
+static uint16_t custom_dispatch(card_os *os, const apdu_command *a, uint8_t *out, size_t cap, size_t *len)
+{
+    if ((a->cla & 0xFC) != 0x80) return SW_CLA_NOT_SUPPORTED;
+    if (a->ins == 0xCA) return custom_get_data(os, a, out, cap, len);
     if (a->ins == 0x3E) return enter_user_mode(os, a);
-    if (a->ins == 0x10 || a->ins == 0x12 || a->ins == 0x14 || a->ins == 0x16) return SW_CONDITIONS_NOT_SATISFIED;
 
     uint8_t rec[17];
     if (chip_nvm_read(os->chip, SYS_CUSTOM_AID_LEN, rec, sizeof rec) || rec[0] < 5 || rec[0] > 16)
@@ -317,5 +370,88 @@ uint16_t custom_process(card_os *os, const apdu_command *a, uint8_t *out, size_t
         }
     }
     memset(&os->deferred, 0, sizeof os->deferred);
+    return sw;
+}
+
+static int random_bytes(void *ctx, uint8_t *out, size_t len)
+{
+    (void)ctx;
+    return rng_get_bytes(out, (unsigned long)len, NULL) == len ? 0 : -1;
+}
+
+/*
+ * The customization channel. Every command but the plain service commands
+ * passes the SCP03 card side with the customization key set (KVN 3F, i 60:
+ * random card challenge, so no counter needs NVM and a recorded session
+ * cannot be replayed). The channel must be ACTIVE at C-MAC + C-DECRYPTION
+ * or more for anything to reach the customization software; otherwise 6982
+ * and nothing changes. Stricter than GP, any error status word also ends the
+ * session: the host's picture of the card is stale after a refusal, so it
+ * must re-read the card's state in a new session. ENTER USER MODE is the
+ * session's last command: its response is wrapped under the customization
+ * keys, then the session ends, so nothing of it survives into USER mode.
+ */
+uint16_t custom_process(card_os *os, const apdu_command *a, uint8_t *out, size_t cap, size_t *len)
+{
+    if ((a->cla & 0xF0) != 0x80) return a->ins == 0xA4 ? SW_CONDITIONS_NOT_SATISFIED : SW_CLA_NOT_SUPPORTED;
+    if (a->ins == 0x10 || a->ins == 0x12 || a->ins == 0x14 || a->ins == 0x16) return SW_CONDITIONS_NOT_SATISFIED;
+
+    loader_ram *ram = loader_ram_of(os);
+    size_t raw_len = apdu_encode(a, os->apdu, sizeof os->apdu);
+    if (raw_len == 0) return SW_WRONG_LENGTH;
+    if (a->ins == 0x82 && apdu_cla_secure(a->cla) && scp03_card_state(&ram->session) == SCP03_STATE_PENDING &&
+        (a->p1 & LOADER_CUSTOM_MIN_LEVEL) != LOADER_CUSTOM_MIN_LEVEL) {
+        scp03_card_reset(&ram->session);   /* too weak a level for customization */
+        return SW_SECURITY_NOT_SATISFIED;
+    }
+
+    scp03_keyset ks;
+    uint8_t aid[17];
+    if (custom_keyset(os, &ks) || chip_nvm_read(os->chip, SYS_CUSTOM_AID_LEN, aid, sizeof aid) || aid[0] < 5 ||
+        aid[0] > 16) {
+        /* No channel can open (an image from before K-CUST): the service
+         * tags still answer in clear. */
+        scp03_wipe(&ks, sizeof ks);
+        if (a->ins == 0xCA && !apdu_cla_secure(a->cla)) return a->nc ? SW_WRONG_LENGTH : loader_get_data(os, a, out, cap, len);
+        return SW_CONDITIONS_NOT_SATISFIED;
+    }
+    scp03_card_config cfg = {.keysets = &ks, .n_keysets = 1, .aid = aid + 1, .aid_len = aid[0],
+                             .i_param = LOADER_CUSTOM_I, .random = random_bytes};
+    size_t plain_len = 0;
+    uint16_t sw;
+    int r = scp03_card_command(&ram->session, &cfg, os->apdu, raw_len, os->work, sizeof os->work, &plain_len, &sw);
+    scp03_wipe(&ks, sizeof ks);
+    if (r == SCP03_CARD_REPLY) {
+        size_t n = plain_len >= 2 ? plain_len - 2 : 0;
+        memcpy(out, os->work, n);
+        *len = n;
+        return sw;
+    }
+    if (r != SCP03_CARD_PROCESS) return sw ? sw : SW_UNKNOWN;
+
+    apdu_command pa = {0};
+    int active = scp03_card_state(&ram->session) == SCP03_STATE_ACTIVE &&
+                 (scp03_card_security_level(&ram->session) & LOADER_CUSTOM_MIN_LEVEL) == LOADER_CUSTOM_MIN_LEVEL;
+    if (!active) {
+        /* Outside the channel only GET DATA (the service tags) answers. */
+        if (a->ins != 0xCA || apdu_cla_secure(a->cla)) return SW_SECURITY_NOT_SATISFIED;
+        return a->nc ? SW_WRONG_LENGTH : loader_get_data(os, a, out, cap, len);
+    }
+    memcpy(os->apdu, os->work, plain_len);
+    uint8_t *plain_rsp = os->work + APDU_MAX_COMMAND;
+    size_t rlen = 0;
+    sw = apdu_parse(os->apdu, plain_len, &pa);
+    if (sw == SW_OK) sw = custom_dispatch(os, &pa, plain_rsp, sizeof os->work - APDU_MAX_COMMAND - 64, &rlen);
+    if (!chip_is_powered(os->chip)) return 0;
+    if (!apdu_sw_is_success(sw)) rlen = 0;
+    size_t wrapped = 0;
+    int wrc = scp03_card_wrap_response(&ram->session, plain_rsp, rlen, sw, out, cap, &wrapped);
+    if (!apdu_sw_is_success(sw) || pa.ins == 0x3E) scp03_card_reset(&ram->session);
+    if (wrc != SCP03_OK || wrapped < 2) {
+        scp03_card_reset(&ram->session);
+        return SW_UNKNOWN;
+    }
+    sw = (uint16_t)(out[wrapped - 2] << 8 | out[wrapped - 1]);
+    *len = wrapped - 2;
     return sw;
 }

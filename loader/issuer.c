@@ -4,7 +4,9 @@
  *
  *   80 10 00 00        SELF TEST    RAM, NVM and OTP pattern checks; report
  *   80 12 00 00 08 sn  WRITE SERIAL once, into OTP; again 6985
- *   80 14 00 00 40 k h UNLOCK       unlocking key (32) || hash code (32)
+ *   80 14 00 00 40 k h UNLOCK       unlocking key (32) || hash code (32);
+ *                                   needs the serial number (K-CUST is
+ *                                   diversified by it), 6985 before
  *   80 16 00 00        RESET        software reset (RAM cleared)
  *   80 CA p1 p2        GET DATA     (loader.c)
  */
@@ -98,6 +100,11 @@ static uint16_t unlock(card_os *os, const apdu_command *a)
     uint32_t off, size;
     if (tries == 0 || chip_nvm_find(c, KIND_SEALED, 0xFFFF, 0, &off, &size) != CHIP_OK)
         return SW_CONDITIONS_NOT_SATISFIED;
+    /* The customization channel's keys are diversified by the serial
+     * number: the card mounter's step comes first (costs no try). */
+    uint8_t serial[OTP_SERIAL_LEN];
+    if (chip_otp_bit(c, OTP_BIT_SERIAL) != 1 || chip_otp_read(c, OTP_SERIAL_OFFSET, serial, sizeof serial))
+        return SW_CONDITIONS_NOT_SATISFIED;
     uint8_t left = (uint8_t)(tries - 1);
     int rc = chip_nvm_write(c, SYS_TRIES_LEFT, &left, 1);
     if (rc) return chip_status_to_sw(rc);
@@ -151,13 +158,14 @@ static uint16_t unlock(card_os *os, const apdu_command *a)
         sw = SW_WRONG_DATA;
         goto out;
     }
-    uint8_t kt[16];
-    transport_key_derive(key, kt);
-    rc = chip_nvm_write(c, SYS_CUSTOM_AID_LEN, aid_rec, sizeof aid_rec);
-    if (!rc) rc = chip_nvm_write(c, SYS_TRANSPORT_KEY, kt, sizeof kt);
+    /* K-CUST: the customization channel's key set is derived from it. */
+    uint8_t k_cust[32];
+    rc = custom_root_derive(key, serial, k_cust) ? CHIP_ERR_ARG : CHIP_OK;
+    if (!rc) rc = chip_nvm_write(c, SYS_CUSTOM_AID_LEN, aid_rec, sizeof aid_rec);
+    if (!rc) rc = chip_nvm_write(c, SYS_TRANSPORT_KEY, k_cust, sizeof k_cust);
     if (!rc) rc = chip_nvm_write(c, SYS_TRIES_LEFT, &max, 1);
     if (!rc) rc = loader_set_mode(c, LOADER_MODE_CUSTOMIZATION);
-    scp03_wipe(kt, sizeof kt);
+    scp03_wipe(k_cust, sizeof k_cust);
     sw = rc ? chip_status_to_sw(rc) : SW_OK;
 out:
     scp03_wipe(key, sizeof key);

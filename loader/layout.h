@@ -65,8 +65,9 @@ enum loader_mode {
 #define SYS_DIV_DATA 26u           /* 10 key diversification data           */
 #define SYS_CUSTOM_AID_LEN 36u     /* 1  AID of the customization package   */
 #define SYS_CUSTOM_AID 37u         /* 16                                    */
-#define SYS_TRANSPORT_KEY 64u      /* 32 KT: key-data transport key, only
-                                         between UNLOCK and ENTER USER MODE */
+#define SYS_TRANSPORT_KEY 64u      /* 32 K-CUST: root of the customization
+                                         channel's keys (seal.c), only between
+                                         UNLOCK and ENTER USER MODE */
 #define SYS_STAGING_NEXT 96u       /* 1  next expected LOAD block number    */
 #define SYS_SIZE 128u
 

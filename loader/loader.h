@@ -13,8 +13,10 @@
  *                 masked ROM part and the *sealed* software — it never sees
  *                 the unlocking key, the hash code or the plain software;
  *   (APDUs)       the card mounter writes the serial; the client UNLOCKs,
- *                 customizes and enters USER mode (loader_personalize does
- *                 the client's part for `cardvm create`).
+ *                 opens the customization channel (an SCP03 session keyed
+ *                 by loader_customization_keys), customizes through it and
+ *                 enters USER mode (tools/lifecycle.c does the client's part
+ *                 for `cardvm create` and `cardvm personalize`).
  */
 #ifndef CARDVM_LOADER_H
 #define CARDVM_LOADER_H
@@ -42,10 +44,27 @@ int loader_seal(const uint8_t *package, size_t len, const uint8_t key[LOADER_UNL
                 const uint8_t *iv, uint8_t **sealed, size_t *sealed_len,
                 uint8_t hash[LOADER_HASH_LEN]);
 
-/* KT, the key that protects key data sent to the customization software,
- * derived from the unlocking key (docs/loader.md says how). The client's
- * tools use it as the DEK of GlobalPlatform key blocks. */
-void loader_transport_key(const uint8_t unlock_key[LOADER_UNLOCK_KEY_LEN], uint8_t kt[16]);
+/* ---- the customization channel (the client's step) ----
+ * In CUSTOMIZATION mode every customization command travels inside an SCP03
+ * session (at least C-MAC and C-DECRYPTION) opened with a static key set
+ * derived from the unlocking key and the card's serial number (NIST SP
+ * 800-108 counter mode, AES-CMAC; docs/loader.md gives the derivation). The
+ * DEK of that set also wraps key data (GP PUT KEY key blocks). */
+#define LOADER_CUSTOM_KVN 0x3Fu     /* KVN of the customization key set */
+#define LOADER_CUSTOM_I 0x60u       /* i: random card challenge, R-MAC and R-ENC available */
+#define LOADER_CUSTOM_MIN_LEVEL 0x03u   /* C-MAC | C-DECRYPTION */
+#define LOADER_CUSTOM_LEVEL 0x13u   /* the tools' default: C-MAC, C-DECRYPTION, R-MAC */
+#define LOADER_CUSTOM_KEY_LEN 32u   /* AES-256 static keys */
+/* Data derivation constants (outside SCP03's 00..07). */
+#define LOADER_DD_CUSTOM_ROOT 0x81u
+#define LOADER_DD_CUSTOM_ENC 0x82u
+#define LOADER_DD_CUSTOM_MAC 0x83u
+#define LOADER_DD_CUSTOM_DEK 0x84u
+
+/* The static key set of a card's customization channel, from the unlocking
+ * key and the card's serial number (GET DATA DF20). 0 or -1. */
+int loader_customization_keys(const uint8_t unlock_key[LOADER_UNLOCK_KEY_LEN], const uint8_t serial[8],
+                              uint8_t enc[32], uint8_t mac[32], uint8_t dek[32]);
 
 /* ---- masking (the manufacturer's step) ---- */
 typedef struct loader_vectored_command {

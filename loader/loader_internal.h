@@ -8,7 +8,8 @@
  *   isd_keys.c  USER mode: PUT KEY and DELETE [key] of the ISD
  *   gp_data.c   GlobalPlatform GET DATA objects (66, 67, E0) in BER-TLV
  *   keystore.c  key sets and common keys in NVM
- *   seal.c      the sealed customization software format (both sides)
+ *   seal.c      the sealed customization software format and the
+ *               customization channel's key derivation (both sides)
  *   mask.c      building an ISSUER-mode image (host side)
  */
 #ifndef CARDVM_LOADER_INTERNAL_H
@@ -42,7 +43,8 @@ typedef struct put_key_chain {
 typedef struct loader_ram {
     uint8_t isd_selected;        /* the security domain is the current application */
     uint8_t reserved[7];
-    scp03_card_session session;  /* the ISD's secure channel */
+    scp03_card_session session;  /* the ISD's secure channel; in CUSTOMIZATION
+                                    mode the customization channel (custom.c) */
     uint8_t isd_gp[8];           /* isd_gp.c: GET STATUS continuation */
     broadcast_ram bc;            /* broadcast.c: seed 004 restore data and state */
     put_key_chain put_key;       /* isd_keys.c */
@@ -141,6 +143,10 @@ void rom_descriptor_read(const chip *c, rom_descriptor *d);
 /* Sealed customization software (seal.c): card side */
 int seal_open(const uint8_t *sealed, size_t sealed_len, const uint8_t key[32],
               uint8_t **plain, size_t *plain_len);
-void transport_key_derive(const uint8_t unlock_key[32], uint8_t kt[16]);
+/* The customization channel's keys (seal.c): K-CUST from the unlocking key
+ * and the serial number (at UNLOCK), the SCP03 key set from K-CUST. 0 or -1;
+ * outputs are wiped on failure. */
+int custom_root_derive(const uint8_t unlock_key[32], const uint8_t serial[8], uint8_t k_cust[32]);
+int custom_keys_derive(const uint8_t k_cust[32], uint8_t enc[32], uint8_t mac[32], uint8_t dek[32]);
 
 #endif

@@ -1,6 +1,7 @@
 /*
- * seal.c — the sealed customization software (part 201) and the key that
- * protects key data during customization.
+ * seal.c — the sealed customization software (part 201), and the keys of
+ * the customization channel, both derived from the unlocking key (both
+ * sides: the client's tools and the card link this file).
  *
  * Why CBC with ISO/IEC 9797-1 padding method 2 and no MAC: the card checks
  * integrity with the hash code the client gives in UNLOCK (SHA-256 of the
@@ -84,19 +85,51 @@ int seal_open(const uint8_t *sealed, size_t sealed_len, const uint8_t key[32],
     return 0;
 }
 
-/* KT: the key that protects key data sent to the customization software.
- * KT = KDF(unlock key) with the SCP03 derivation (NIST SP 800-108 counter
- * mode, AES-256-CMAC), derivation constant 0x80 (outside SCP03's own set) and
- * the context "cardvm-KT", 128 bits. The card derives it at UNLOCK, keeps it
- * in NVM during CUSTOMIZATION only, and wipes it at ENTER USER MODE. */
-void transport_key_derive(const uint8_t unlock_key[32], uint8_t kt[16])
+/* The customization channel's keys (docs/loader.md, "The customization
+ * channel"). Two steps, both the SCP03 data derivation (NIST SP 800-108
+ * counter mode, PRF AES-CMAC), so that the card keeps one 32-byte secret
+ * between UNLOCK and ENTER USER MODE and still has a whole SCP03 key set:
+ *
+ *   K-CUST = KDF(unlocking key, 0x81, "cardvm-custom" || serial (8), 256 bits)
+ *   ENC    = KDF(K-CUST, 0x82, "cardvm-custom", 256 bits)
+ *   MAC    = KDF(K-CUST, 0x83, "cardvm-custom", 256 bits)
+ *   DEK    = KDF(K-CUST, 0x84, "cardvm-custom", 256 bits)
+ *
+ * The serial number in the first step diversifies the key set per card: one
+ * card's keys, even extracted, open no other card's channel. The constants
+ * lie outside SCP03's own (Amendment D Table 4-1) so no derived key can equal
+ * a session key or cryptogram of any channel. */
+static const uint8_t custom_label[] = "cardvm-custom";
+#define CUSTOM_LABEL_LEN (sizeof custom_label - 1)
+
+int custom_root_derive(const uint8_t unlock_key[32], const uint8_t serial[8], uint8_t k_cust[32])
 {
-    static const uint8_t context[] = "cardvm-KT";
-    if (scp03_derive(unlock_key, 32, 0x80, context, sizeof context - 1, kt, 16) != SCP03_OK)
-        memset(kt, 0, 16);
+    uint8_t ctx[CUSTOM_LABEL_LEN + 8];
+    memcpy(ctx, custom_label, CUSTOM_LABEL_LEN);
+    memcpy(ctx + CUSTOM_LABEL_LEN, serial, 8);
+    int rc = scp03_derive(unlock_key, 32, LOADER_DD_CUSTOM_ROOT, ctx, sizeof ctx, k_cust, 32);
+    if (rc != SCP03_OK) scp03_wipe(k_cust, 32);
+    return rc == SCP03_OK ? 0 : -1;
 }
 
-void loader_transport_key(const uint8_t unlock_key[LOADER_UNLOCK_KEY_LEN], uint8_t kt[16])
+int custom_keys_derive(const uint8_t k_cust[32], uint8_t enc[32], uint8_t mac[32], uint8_t dek[32])
 {
-    transport_key_derive(unlock_key, kt);
+    int rc = scp03_derive(k_cust, 32, LOADER_DD_CUSTOM_ENC, custom_label, CUSTOM_LABEL_LEN, enc, 32);
+    if (rc == SCP03_OK) rc = scp03_derive(k_cust, 32, LOADER_DD_CUSTOM_MAC, custom_label, CUSTOM_LABEL_LEN, mac, 32);
+    if (rc == SCP03_OK) rc = scp03_derive(k_cust, 32, LOADER_DD_CUSTOM_DEK, custom_label, CUSTOM_LABEL_LEN, dek, 32);
+    if (rc == SCP03_OK) return 0;
+    scp03_wipe(enc, 32);
+    scp03_wipe(mac, 32);
+    scp03_wipe(dek, 32);
+    return -1;
+}
+
+int loader_customization_keys(const uint8_t unlock_key[LOADER_UNLOCK_KEY_LEN], const uint8_t serial[8],
+                              uint8_t enc[32], uint8_t mac[32], uint8_t dek[32])
+{
+    uint8_t k_cust[32];
+    int rc = custom_root_derive(unlock_key, serial, k_cust);
+    if (!rc) rc = custom_keys_derive(k_cust, enc, mac, dek);
+    scp03_wipe(k_cust, sizeof k_cust);
+    return rc;
 }

@@ -2,13 +2,22 @@
 # The main job: a card's whole life, end to end, on a default card image in
 # ./demo-card/card.img (made fresh each run), each party doing its own step.
 # Every APDU is printed with its status word.
+#
+# CARDVM_DEMO_BUILD=DIR uses an existing build tree (no packages installed,
+# nothing built) and CARDVM_DEMO_DIR=DIR puts the card elsewhere: the tests
+# run the demo that way and search its whole output for key bytes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/deps.sh >/dev/null
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
-CARDVM=$PWD/build/bin/cardvm
-DIR=demo-card
+BUILD=${CARDVM_DEMO_BUILD:-}
+if [ -z "$BUILD" ]; then
+  BUILD=build
+  ./scripts/deps.sh >/dev/null
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build build -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
+fi
+BUILD=$(cd "$BUILD" && pwd)
+CARDVM=$BUILD/bin/cardvm
+DIR=${CARDVM_DEMO_DIR:-demo-card}
 IMG=$DIR/card.img
 mkdir -p "$DIR"
 rm -f "$DIR"/card.img "$DIR"/*.sealed "$DIR"/*.cvp
@@ -29,7 +38,7 @@ $CARDVM info "$IMG" | grep -E "^(mode|OTP trace|serial|customization)" | sed 's/
 step "3. card mounter: electrical test, serial number; nothing else works without the key"
 send "$IMG" 8010000000 80120000080000000000000042 80CADF2000 00A4040008A000000151000000 8030000001FF
 
-step "4. client: UNLOCK, customization (security domain, keys, vector table), ENTER USER MODE"
+step "4. client: UNLOCK, then in the customization channel (SCP03 keyed from the unlocking key and serial): security domain, keys, vector table, ENTER USER MODE"
 $CARDVM personalize "$IMG" --unlock-key $KEY --hash $HASH
 
 step "5. USER mode: security domain, the masked OS through its vectors, an SCP03 INITIALIZE UPDATE"
@@ -38,10 +47,10 @@ send "$IMG" 00A4040008A00000015100000000 80F0000000 80F400000548656C6C6F00 80CA0
 step "6. issuer: load, install, run and delete an applet over SCP03 (GlobalPlatform, scripted)"
 $CARDVM script examples/scripts/hello.script "$IMG"
 echo "  cardvm gp: load and install the counter applet at level 33, then list the card"
-$CARDVM gp "$IMG" --kvn 30 --sl 33 --load build/examples/applets/counter.cvp --install --list
+$CARDVM gp "$IMG" --kvn 30 --sl 33 --load "$BUILD/examples/applets/counter.cvp" --install --list
 
 step "7. broadcast OS update (seed 004): one P_SE for a fleet of 20 cards, FIG.3 then FIG.4"
-examples/campaign/run.sh build 20
+examples/campaign/run.sh "$BUILD" 20
 
 step "card image after its lifecycle"
 $CARDVM info "$IMG" | sed 's/^/  /'

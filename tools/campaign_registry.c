@@ -18,11 +18,15 @@ static const char schema[] =
     " image TEXT, campaign TEXT, host_challenge TEXT, p_aut BLOB, reply BLOB, st BLOB,"
     " attempts INTEGER NOT NULL DEFAULT 0);";
 
-int registry_open(const char *path, registry **out)
+int registry_open(const char *path, int create, registry **out)
 {
     registry *r = calloc(1, sizeof *r);
     if (!r) return CAMPAIGN_ERR_IO;
-    if (sqlite3_open(path, &r->db) != SQLITE_OK ||
+    /* Without `create` a missing file is an error: SQLite would otherwise
+     * make an empty database, and a mistyped --registry would look like a
+     * fleet with no cards. */
+    int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+    if (sqlite3_open_v2(path, &r->db, flags, NULL) != SQLITE_OK ||
         sqlite3_exec(r->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(r->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) != SQLITE_OK) {
         sqlite3_close(r->db);

@@ -37,7 +37,8 @@ typedef struct registry_card {
     int attempts;
 } registry_card;
 
-int registry_open(const char *path, registry **out);
+/* Opens the registry at path; with create == 0 the file must exist. */
+int registry_open(const char *path, int create, registry **out);
 void registry_close(registry *r);
 int registry_begin(registry *r);
 int registry_commit(registry *r);

@@ -37,7 +37,8 @@ static void help(FILE *f)
             "           [--install APPLET[:INSTANCE]] [--vector SLOT:METHOD] [--replace] [--chunk N]\n"
             "           --campaign OUT.cvc --pse OUT.pse\n"
             "  enroll   --registry DB --dir DIR --count N --master HEX --kos HEX --kmac HEX\n"
-            "           [--first N] [--load FILE.cvp] [--fast]\n"
+            "           [--first N] [--load FILE.cvp] [--fast] [--force]\n"
+            "           (refuses to replace cards already enrolled or on disk unless --force)\n"
             "  server   --registry DB --master HEX --campaign C.cvc [--record]\n"
             "  terminal --registry DB --pse P.pse --serial HEX [--image FILE]\n"
             "  run      --registry DB --master HEX --campaign C.cvc --pse P.pse [--fast] [--quiet]\n"
@@ -46,7 +47,7 @@ static void help(FILE *f)
 
 typedef struct opts {
     const char *package, *example, *campaign, *pse, *registry, *dir, *serial, *image, *load;
-    int profile, record, fast, quiet, replace, have_master, have_kos, have_kmac;
+    int profile, record, fast, quiet, replace, force, have_master, have_kos, have_kmac;
     unsigned long count, first, chunk;
     uint8_t master[16], kos[16], kmac[16];
     campaign_action act;
@@ -60,14 +61,14 @@ static int hex16(const char *s, uint8_t out[16])
 static int parse(int argc, char **argv, opts *o)
 {
     enum { O_PKG = 256, O_EX, O_PROF, O_KOS, O_KMAC, O_INST, O_VEC, O_REPL, O_CHUNK, O_CAMP, O_PSE, O_REG, O_DIR,
-           O_COUNT, O_FIRST, O_MASTER, O_REC, O_SER, O_IMG, O_FAST, O_QUIET, O_LOAD };
+           O_COUNT, O_FIRST, O_MASTER, O_REC, O_SER, O_IMG, O_FAST, O_QUIET, O_LOAD, O_FORCE };
     static const struct option lo[] = {
         {"package", 1, 0, O_PKG}, {"example", 1, 0, O_EX}, {"profile", 1, 0, O_PROF}, {"kos", 1, 0, O_KOS},
         {"kmac", 1, 0, O_KMAC}, {"install", 1, 0, O_INST}, {"vector", 1, 0, O_VEC}, {"replace", 0, 0, O_REPL},
         {"chunk", 1, 0, O_CHUNK}, {"campaign", 1, 0, O_CAMP}, {"pse", 1, 0, O_PSE}, {"registry", 1, 0, O_REG},
         {"dir", 1, 0, O_DIR}, {"count", 1, 0, O_COUNT}, {"first", 1, 0, O_FIRST}, {"master", 1, 0, O_MASTER},
         {"record", 0, 0, O_REC}, {"serial", 1, 0, O_SER}, {"image", 1, 0, O_IMG}, {"fast", 0, 0, O_FAST},
-        {"quiet", 0, 0, O_QUIET}, {"load", 1, 0, O_LOAD}, {0, 0, 0, 0}};
+        {"quiet", 0, 0, O_QUIET}, {"load", 1, 0, O_LOAD}, {"force", 0, 0, O_FORCE}, {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->profile = 3;
     o->count = 1000;
@@ -121,6 +122,7 @@ static int parse(int argc, char **argv, opts *o)
         case O_FAST: o->fast = 1; break;
         case O_QUIET: o->quiet = 1; break;
         case O_LOAD: o->load = optarg; break;
+        case O_FORCE: o->force = 1; break;
         default: return -1;
         }
     }
@@ -217,9 +219,40 @@ static int do_enroll(opts *o)
         f.n_packages = 1;
     }
     registry *r;
-    if (registry_open(o->registry, &r)) {
+    if (registry_open(o->registry, 1, &r)) {
         cli_error("campaign", "cannot open registry %s", o->registry);
         free(pkg);
+        remove(tpl);
+        scp03_wipe(&f, sizeof f);
+        return 1;
+    }
+    /* Enrolling makes fresh cards: over an existing one it would silently
+     * drop its applets and updates. Check them all before touching any. */
+    unsigned long existing = 0;
+    char first_existing[17] = "";
+    for (unsigned long i = 0; i < o->count; i++) {
+        campaign_card id;
+        campaign_card_default((uint32_t)(o->first + i), &id);
+        char path[1200], s[17];
+        campaign_hex(id.serial, 8, s);
+        snprintf(path, sizeof path, "%s/card-%s.img", o->dir, s);
+        registry_card rc;
+        struct stat st;
+        int known = registry_get(r, id.serial, &rc) == CAMPAIGN_OK;
+        apdu_list_free(&rc.paut);
+        if (known || stat(path, &st) == 0) {
+            if (!existing++) snprintf(first_existing, sizeof first_existing, "%s", s);
+        }
+    }
+    if (existing && !o->force) {
+        cli_error("campaign",
+                  "enroll: %lu of the %lu cards (first: %s) are already enrolled or on disk; nothing changed. "
+                  "--first N enrolls further cards, --force replaces these (their applets and updates are lost)",
+                  existing, o->count, first_existing);
+        registry_close(r);
+        remove(tpl);
+        free(pkg);
+        scp03_wipe(&f, sizeof f);
         return 1;
     }
     time_t t0 = time(NULL);
@@ -243,7 +276,11 @@ static int do_enroll(opts *o)
     remove(tpl);
     free(pkg);
     scp03_wipe(&f, sizeof f);
-    if (!status) printf("enrolled %lu cards in %s (registry %s)\n", o->count, o->dir, o->registry);
+    if (!status) {
+        printf("enrolled %lu cards in %s (registry %s)", o->count, o->dir, o->registry);
+        if (existing) printf(", %lu of them replaced (--force)", existing);
+        printf("\n");
+    }
     return status;
 }
 
@@ -305,8 +342,8 @@ static int open_reg_campaign(opts *o, registry **r, campaign *c, char cid[17])
         return 1;
     }
     campaign_hex(c->id, 8, cid);
-    if (registry_open(o->registry, r)) {
-        cli_error("campaign", "cannot open registry %s", o->registry);
+    if (registry_open(o->registry, 0, r)) {
+        cli_error("campaign", "cannot open registry %s (no such file, or not a registry)", o->registry);
         return 1;
     }
     return 0;
@@ -364,7 +401,10 @@ static int do_terminal(opts *o)
     uint8_t serial[8];
     if (hex_decode(o->serial, serial, 8) != 8) return 2;
     registry *r;
-    if (registry_open(o->registry, &r)) return 1;
+    if (registry_open(o->registry, 0, &r)) {
+        cli_error("campaign", "cannot open registry %s (no such file, or not a registry)", o->registry);
+        return 1;
+    }
     registry_card rc;
     apdu_list pse = {0};
     int status = 1;
@@ -503,8 +543,11 @@ static int do_status(opts *o)
 {
     if (!o->registry) return 2;
     registry *r;
-    if (registry_open(o->registry, &r)) return 1;
-    printf("cards: %ld\n", registry_count(r, NULL, NULL));
+    if (registry_open(o->registry, 0, &r)) {
+        cli_error("campaign", "cannot open registry %s (no such file, or not a registry)", o->registry);
+        return 1;
+    }
+    printf("enrolled: %ld cards\n", registry_count(r, NULL, NULL));
     if (o->campaign) {
         campaign c;
         char cid[17];

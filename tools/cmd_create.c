@@ -14,12 +14,18 @@
 static void personalize_help(FILE *f)
 {
     fprintf(f,
-            "usage: cardvm personalize IMAGE --unlock-key HEX --hash HEX [options]\n\n"
+            "usage: cardvm personalize IMAGE|--reader NAME --unlock-key HEX --hash HEX [options]\n\n"
             "The client's step on a masked card whose serial number is written:\n"
-            "UNLOCK with the unlocking key and the hash code (from cardvm seal), the\n"
-            "customization commands (security domain, key sets, vector table, extra\n"
-            "packages) and ENTER USER MODE. Options as for cardvm create:\n"
-            "--isd-aid, --keys, --scp-i, --div-data, --kos, --kmac, --load, --quiet.\n");
+            "UNLOCK with the unlocking key and the hash code (from cardvm seal), then\n"
+            "an SCP03 customization channel keyed from the unlocking key and the\n"
+            "serial number, and through it the customization commands (security\n"
+            "domain, key sets, vector table, extra packages) and ENTER USER MODE.\n"
+            "A card found in CUSTOMIZATION mode (an interrupted run) is resumed: the\n"
+            "channel is reopened, the idempotent steps redone and only missing\n"
+            "packages loaded. A card already in USER mode is left as it is.\n"
+            "Options as for cardvm create: --isd-aid, --keys, --scp-i, --div-data,\n"
+            "--kos, --kmac, --load, --quiet; --reader NAME reaches the card through\n"
+            "PC/SC instead of an image file.\n");
 }
 
 static void help(FILE *f)
@@ -114,7 +120,7 @@ int cmd_create(int argc, char **argv)
         return 0;
     }
     enum { O_ISD = 256, O_KEYS, O_SCPI, O_DIV, O_SERIAL, O_UNLOCK, O_KOS, O_KMAC, O_LOAD, O_BLANK,
-           O_ISSUER, O_QUIET, O_HIST, O_FORCE, O_HASH };
+           O_ISSUER, O_QUIET, O_HIST, O_FORCE, O_HASH, O_READER };
     static const struct option opts[] = {
         {"rom-size", required_argument, 0, 'r'}, {"nvm-size", required_argument, 0, 'n'},
         {"page-size", required_argument, 0, 'p'}, {"ram-size", required_argument, 0, 'm'},
@@ -125,7 +131,8 @@ int cmd_create(int argc, char **argv)
         {"kos", required_argument, 0, O_KOS}, {"kmac", required_argument, 0, O_KMAC},
         {"load", required_argument, 0, O_LOAD}, {"blank", no_argument, 0, O_BLANK},
         {"issuer", no_argument, 0, O_ISSUER}, {"quiet", no_argument, 0, O_QUIET},
-        {"force", no_argument, 0, O_FORCE}, {"hash", required_argument, 0, O_HASH}, {0, 0, 0, 0},
+        {"force", no_argument, 0, O_FORCE}, {"hash", required_argument, 0, O_HASH},
+        {"reader", required_argument, 0, O_READER}, {0, 0, 0, 0},
     };
     lifecycle_params lp;
     lifecycle_defaults(&lp);
@@ -134,6 +141,7 @@ int cmd_create(int argc, char **argv)
     uint8_t atr[33], hist[32];
     size_t atr_len = atr_default(atr);
     long hist_len = -1;
+    const char *reader = NULL;
     int have_hash = 0, force = 0, blank = 0, issuer_only = 0, quiet = 0, user_keys = 0, c, status = 2;
     const uint8_t *pkgs[16];
     size_t pkg_lens[16];
@@ -205,15 +213,19 @@ int cmd_create(int argc, char **argv)
         case O_ISSUER: issuer_only = 1; break;
         case O_QUIET: quiet = 1; break;
         case O_FORCE: force = 1; break;
+        case O_READER:
+            if (!personalize) { help(stderr); goto out; }
+            reader = optarg;
+            break;
         case O_HASH: if (parse_hex_exact(optarg, lp.hash_code, 32, "--hash")) goto out; have_hash = 1; break;
         default: help(stderr); goto out;
         }
     }
-    if (optind != argc - 1) {
-        help(stderr);
+    if (optind != argc - (reader ? 0 : 1)) {
+        if (personalize) personalize_help(stderr); else help(stderr);
         goto out;
     }
-    const char *path = argv[optind];
+    const char *path = reader ? NULL : argv[optind];
     struct stat st;
     if (personalize) {
         if (!have_hash) {
@@ -223,7 +235,7 @@ int cmd_create(int argc, char **argv)
         lp.packages = pkgs;
         lp.package_lens = pkg_lens;
         lp.n_packages = n_pkgs;
-        transport *t = cli_open_card(path, NULL);
+        transport *t = cli_open_card(path, reader);
         if (!t) { status = 1; goto out; }
         status = lifecycle_customize(t, &lp, quiet ? NULL : stdout) ? 1 : 0;
         transport_close(t);

@@ -105,7 +105,8 @@ static void help(FILE *f)
             "                 so the socket path is known in advance and stays the\n"
             "                 same across restarts (default: a new temporary folder)\n"
             "  --pcscd PATH   the pcscd program (default: pcscd from PATH or /usr/sbin)\n"
-            "  --debug        pcscd logs at debug level, with every APDU (on stderr)\n");
+            "  --debug        pcscd logs at debug level, the driver every APDU, secrets\n"
+            "                 sent in clear hidden (on stderr)\n");
 }
 
 static void run_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -431,8 +432,10 @@ static void pcscd_child(const pcscd_run *run, pid_t parent, int report_fd)
     argv[argc++] = (char *)"--config";
     argv[argc++] = (char *)run->conf_path;
     if (run->debug) {
+        /* The APDU log comes from the driver, which hides secrets sent in
+         * clear (apdu/apdu_redact.h); pcscd's own --apdu would show them. */
         argv[argc++] = (char *)"--debug";
-        argv[argc++] = (char *)"--apdu";
+        setenv("CARDVM_IFD_DEBUG", "1", 1);
     }
     argv[argc] = NULL;
     execv(run->pcscd_path, argv);

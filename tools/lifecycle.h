@@ -2,7 +2,8 @@
  * lifecycle.h — the whole life of a card from the host's side, as
  * `cardvm create` and the demo run it: seal (client), mask (manufacturer),
  * then APDUs: SELF TEST and WRITE SERIAL (card mounter), UNLOCK, the
- * customization commands and ENTER USER MODE (client).
+ * customization channel with the customization commands and ENTER USER MODE
+ * (client).
  */
 #ifndef CARDVM_LIFECYCLE_H
 #define CARDVM_LIFECYCLE_H
@@ -56,8 +57,13 @@ int lifecycle_apdu(transport *t, FILE *log, const char *name, const uint8_t *cmd
 
 /* The card mounter's part, without key: SELF TEST and WRITE SERIAL NUMBER. */
 int lifecycle_mount(transport *t, const lifecycle_params *p, FILE *log);
-/* The client's part: UNLOCK, the customization commands, ENTER USER MODE.
- * Returns 0, or -1 after printing what failed to stderr. */
+/* The client's part: UNLOCK (ISSUER mode only), then the customization
+ * channel (SCP03 keyed from the unlocking key and the serial number) and
+ * through it the customization commands and ENTER USER MODE. A card found in
+ * CUSTOMIZATION mode is resumed (idempotent steps redone, only missing
+ * packages loaded); one in USER mode is left alone. The log never shows a
+ * secret: UNLOCK prints as "UNLOCK <key hidden>". Returns 0, or -1 after
+ * printing what failed to stderr. */
 int lifecycle_customize(transport *t, const lifecycle_params *p, FILE *log);
 
 #endif

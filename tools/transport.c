@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "apdu.h"
+#include "apdu_redact.h"
 #include "card.h"
 #include "transport_impl.h"
 #ifdef CARDVM_HAVE_PCSC_TRANSPORT
@@ -15,22 +16,38 @@
 #endif
 
 /* ---- trace ---- */
-static void trace_line(FILE *f, const char *dir, const uint8_t *b, size_t n)
+static void trace_prefix(FILE *f, const char *dir)
 {
     struct timeval tv;
     gettimeofday(&tv, NULL);
     struct tm tm;
     localtime_r(&tv.tv_sec, &tm);
     fprintf(f, "%02d:%02d:%02d.%06ld %s ", tm.tm_hour, tm.tm_min, tm.tm_sec, (long)tv.tv_usec, dir);
+}
+
+static void trace_line(FILE *f, const char *dir, const uint8_t *b, size_t n)
+{
+    trace_prefix(f, dir);
     for (size_t i = 0; i < n; i++) fprintf(f, "%02X", b[i]);
     fputc('\n', f);
+    fflush(f);
+}
+
+/* Commands are traced through apdu_log_hex: the data of a command that
+ * carries secrets in clear (UNLOCK, PUT KEY outside a channel) is hidden. */
+static void trace_command(FILE *f, const uint8_t *b, size_t n)
+{
+    char line[2 * 65536 + 128];
+    apdu_log_hex(b, n, 0, line, sizeof line);
+    trace_prefix(f, "=>");
+    fprintf(f, "%s\n", line);
     fflush(f);
 }
 
 int transport_transmit(transport *t, const uint8_t *cmd, size_t len,
                        uint8_t *rsp, size_t cap, size_t *rsp_len)
 {
-    if (t->trace) trace_line(t->trace, "=>", cmd, len);
+    if (t->trace) trace_command(t->trace, cmd, len);
     t->error[0] = 0;
     int rc = t->ops->transmit(t, cmd, len, rsp, cap, rsp_len);
     if (t->trace) {

@@ -23,6 +23,13 @@
  * is parsed again only when it changes (size, mtime, inode), so a corrupt
  * image costs one stat per poll and one log line.
  *
+ * APDU log. With CARDVM_IFD_DEBUG=1 in pcscd's environment (`cardvm pcscd
+ * --debug` sets it) the driver logs every command and response. Commands
+ * go through apdu_log_hex: the data of one that carries secrets in clear
+ * (UNLOCK, PUT KEY outside a secure channel) is replaced by a note saying
+ * it was hidden. pcscd's own APDU log (--apdu) cannot mask anything; use
+ * this one instead.
+ *
  * Another writer. Card state is committed to the image per APDU (card.h),
  * so other processes (`cardvm info IMAGE`) see it at once. The reverse
  * direction needs care: if another process rewrites the image while this
@@ -49,6 +56,7 @@
 #include <ifdhandler.h>
 #include <reader.h>
 
+#include "apdu_redact.h"
 #include "card.h"
 
 /* pcsc-lite's PCSCLITE_MAX_READERS_CONTEXTS: pcscd never has more. */
@@ -128,6 +136,32 @@ static void reader_log(const virtual_reader *r, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "ifd-cardvm: %s: %s\n", r->image_path, msg);
     fflush(stderr);
+}
+
+static int apdu_debug_enabled(void)
+{
+    const char *v = getenv("CARDVM_IFD_DEBUG");
+    return v && *v && strcmp(v, "0") != 0;
+}
+
+static void log_apdu(const virtual_reader *r, const uint8_t *cmd, size_t len, const uint8_t *rsp, size_t rsp_len)
+{
+    static const char hexdig[] = "0123456789ABCDEF";
+    char *line = malloc(2 * (len > rsp_len ? len : rsp_len) + 128);
+    if (!line) return;
+    apdu_log_hex(cmd, len, 0, line, 2 * len + 128);
+    reader_log(r, "=> %s", line);
+    if (rsp) {
+        for (size_t i = 0; i < rsp_len; i++) {
+            line[2 * i] = hexdig[rsp[i] >> 4];
+            line[2 * i + 1] = hexdig[rsp[i] & 15];
+        }
+        line[2 * rsp_len] = 0;
+        reader_log(r, "<= %s", line);
+    } else {
+        reader_log(r, "<= (card mute)");
+    }
+    free(line);
 }
 
 /* ---- the Lun table ---- */
@@ -521,6 +555,7 @@ IFD_EXPORT RESPONSECODE IFDHTransmitToICC(DWORD Lun, SCARD_IO_HEADER SendPci, PU
         size_t rsp_len = 0;
         int status = card_transmit(r->card, TxBuffer, TxLength, RxBuffer, cap, &rsp_len);
         reader_note_own_commit(r);
+        if (apdu_debug_enabled()) log_apdu(r, TxBuffer, TxLength, status == 0 ? RxBuffer : NULL, rsp_len);
         if (status != 0 || rsp_len < 2 || rsp_len > cap) {
             rc = IFD_COMMUNICATION_ERROR; /* the card is mute */
         } else {

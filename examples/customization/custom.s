@@ -3,7 +3,9 @@
 ; The client seals this package with its unlocking key (cardvm seal); the
 ; manufacturer masks only the sealed bytes. After UNLOCK the LOADER runs
 ; method 0 for every CUSTOMIZATION-mode command (except GET DATA and ENTER
-; USER MODE, which are masked ROM code). It completes the card through the
+; USER MODE, which are masked ROM code) that arrived through the
+; customization channel (SCP03, docs/loader.md); it sees the command
+; unwrapped, with CLA 80. It completes the card through the
 ; LOADER's privileged natives, which exist in CUSTOMIZATION mode only:
 ;
 ;   80 30  SET VECTOR           slot, method (2), AID length, AID       (301)
@@ -11,8 +13,8 @@
 ;                               starts with C4 and the package length  (302, 303)
 ;   80 34  INSTALL APPLET       package AID, applet AID, instance AID,
 ;                               [parameters]: each a length and bytes
-;   80 36  PUT KEY SET          KVN, ENC, MAC, DEK key blocks under KT
-;   80 38  PUT COMMON KEY       P1 = 1 Kos, 2 K-MAC; a key block under KT
+;   80 36  PUT KEY SET          KVN, ENC, MAC, DEK key blocks under the DEK
+;   80 38  PUT COMMON KEY       P1 = 1 Kos, 2 K-MAC; a key block under the DEK
 ;   80 3A  SET SECURITY DOMAIN  i, AID length, AID, [diversification data]
 ;
 ; Any other INS answers 6D00; a CLA other than 80 answers 6E00.

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <tomcrypt.h>
 
 #include "apdu.h"
 #include "card.h"
@@ -27,6 +28,7 @@ static uint8_t *sealed_bytes;
 static size_t sealed_len;
 static uint8_t hash_code[32];
 static uint8_t unlock_key[32];
+static const uint8_t card_serial[8] = {0, 0, 0, 0, 0, 0, 0, 7};
 static const uint8_t os_aid[] = {0xA0, 0x00, 0x00, 0x06, 0x99, 0x01, 0x00};
 static const uint8_t update_aid[] = {0xA0, 0x00, 0x00, 0x06, 0x99, 0x01, 0x01};
 static const loader_vectored_command vectored[] = {{0xF0, 0}, {0xF4, 1}};
@@ -98,30 +100,159 @@ static int unlock(card *c, const uint8_t *key, const uint8_t *hash)
     return cmd80(c, 0x14, 0, 0, d, 64);
 }
 
-static uint8_t kt_of_unlock_key(uint8_t kt[16])
+/* ---- the customization channel, from the specifications ----
+ * The SCP03 data derivation (Amendment D 4.1.5; NIST SP 800-108 counter mode
+ * with AES-CMAC), written here from the spec text with libtomcrypt's OMAC
+ * rather than through scp03/: label = 11 zero bytes || constant, a zero
+ * byte, L (bits, 2 bytes big-endian), the counter i (1 byte), the context;
+ * one CMAC block per 128 bits of output. docs/loader.md fixes the constants
+ * 0x81 (K-CUST from the unlocking key, context "cardvm-custom" || serial),
+ * 0x82 / 0x83 / 0x84 (ENC / MAC / DEK from K-CUST, context "cardvm-custom"). */
+static void spec_kdf(const uint8_t *key, size_t key_len, uint8_t constant, const uint8_t *ctx, size_t ctx_len,
+                     uint8_t *out, size_t out_len)
 {
-    loader_transport_key(unlock_key, kt);
-    return 0;
+    assert_true(register_cipher(&aes_desc) >= 0);
+    uint8_t in[16 + 64];
+    memset(in, 0, 11);
+    in[11] = constant;
+    in[12] = 0x00;
+    in[13] = (uint8_t)((out_len * 8) >> 8);
+    in[14] = (uint8_t)(out_len * 8);
+    memcpy(in + 16, ctx, ctx_len);
+    for (size_t i = 0; i * 16 < out_len; i++) {
+        in[15] = (uint8_t)(i + 1);
+        uint8_t block[16];
+        unsigned long bl = sizeof block;
+        assert_int_equal(omac_memory(find_cipher("aes"), key, (unsigned long)key_len, in, 16 + ctx_len, block, &bl),
+                         CRYPT_OK);
+        memcpy(out + 16 * i, block, out_len - 16 * i < 16 ? out_len - 16 * i : 16);
+    }
+}
+
+typedef struct custom_keys {
+    uint8_t enc[32], mac[32], dek[32];
+} custom_keys;
+
+static void spec_custom_keys(const uint8_t key[32], const uint8_t serial[8], custom_keys *k)
+{
+    uint8_t ctx[13 + 8], root[32];
+    memcpy(ctx, "cardvm-custom", 13);
+    memcpy(ctx + 13, serial, 8);
+    spec_kdf(key, 32, 0x81, ctx, sizeof ctx, root, 32);
+    spec_kdf(root, 32, 0x82, ctx, 13, k->enc, 32);
+    spec_kdf(root, 32, 0x83, ctx, 13, k->mac, 32);
+    spec_kdf(root, 32, 0x84, ctx, 13, k->dek, 32);
+}
+
+/* A client's end of the channel to one card. */
+typedef struct chan {
+    card *c;
+    scp03_host_session h;
+    custom_keys k;
+} chan;
+
+static int tx_full(card *c, const uint8_t *cmd, size_t len, uint8_t *rsp, size_t *rlen)
+{
+    size_t n = 0;
+    int sw = tx(c, cmd, len, rsp, &n);
+    if (sw >= 0 && (sw >> 8) == 0x61) {
+        uint8_t gr[5] = {0x00, 0xC0, 0x00, 0x00, (uint8_t)sw};
+        sw = tx(c, gr, sizeof gr, rsp, &n);
+    }
+    if (rlen) *rlen = n;
+    return sw;
+}
+
+/* INITIALIZE UPDATE + EXTERNAL AUTHENTICATE with explicit keys and level;
+ * the SW that ended it (9000: open). */
+static int chan_open_with(chan *ch, card *c, const custom_keys *k, uint8_t level)
+{
+    memset(ch, 0, sizeof *ch);
+    ch->c = c;
+    ch->k = *k;
+    uint8_t cmd[64], rsp[64];
+    size_t n, rl;
+    static const uint8_t hc[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    assert_int_equal(scp03_host_init(&ch->h, k->enc, k->mac, 32, NULL, 0), SCP03_OK);
+    assert_int_equal(scp03_host_initialize_update(&ch->h, 0x3F, hc, cmd, sizeof cmd, &n), SCP03_OK);
+    int sw = tx_full(c, cmd, n, rsp, &rl);
+    if (sw != 0x9000) return sw;
+    rsp[rl] = 0x90;
+    rsp[rl + 1] = 0x00;
+    if (scp03_host_check_initialize_update_response(&ch->h, rsp, rl + 2) != SCP03_OK) return -2;
+    assert_int_equal(scp03_host_external_authenticate(&ch->h, level, cmd, sizeof cmd, &n), SCP03_OK);
+    return tx_full(c, cmd, n, NULL, NULL);
+}
+
+static int chan_open(chan *ch, card *c)
+{
+    custom_keys k;
+    spec_custom_keys(unlock_key, card_serial, &k);
+    return chan_open_with(ch, c, &k, 0x13);
+}
+
+/* Wrap (with Le 00), send, unwrap: the SW, -2 when the R-MAC is wrong. */
+static int chan_cmd_rsp(chan *ch, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data, size_t n,
+                        uint8_t *rsp, size_t *rlen)
+{
+    uint8_t plain[300], wrapped[400], raw[600], out[600];
+    apdu_command a = {.cla = 0x80, .ins = ins, .p1 = p1, .p2 = p2, .data = data, .nc = (uint32_t)n, .ne = 256};
+    size_t pl = apdu_encode(&a, plain, sizeof plain), wl, rl, ol;
+    assert_true(pl > 0);
+    assert_int_equal(scp03_host_wrap(&ch->h, plain, pl, wrapped, sizeof wrapped, &wl), SCP03_OK);
+    int sw = tx_full(ch->c, wrapped, wl, raw, &rl);
+    if (sw < 0) return sw;
+    raw[rl] = (uint8_t)(sw >> 8);
+    raw[rl + 1] = (uint8_t)sw;
+    uint16_t usw;
+    if (scp03_host_unwrap(&ch->h, raw, rl + 2, out, sizeof out, &ol, &usw) != SCP03_OK) return -2;
+    if (rsp) memcpy(rsp, out, ol);
+    if (rlen) *rlen = ol;
+    return usw;
+}
+
+static int chan_cmd(chan *ch, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data, size_t n)
+{
+    return chan_cmd_rsp(ch, ins, p1, p2, data, n, NULL, NULL);
+}
+
+/* One customization command in a channel of its own: the SW of the command,
+ * or of the step that refused the channel. */
+static int ccmd(card *c, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data, size_t n)
+{
+    chan ch;
+    int sw = chan_open(&ch, c);
+    if (sw == 0x9000) sw = chan_cmd(&ch, ins, p1, p2, data, n);
+    scp03_host_close(&ch.h);
+    return sw;
+}
+
+static size_t default_keyset_data(uint8_t *data, size_t cap)
+{
+    custom_keys k;
+    spec_custom_keys(unlock_key, card_serial, &k);
+    uint8_t key[16];
+    for (int i = 0; i < 16; i++) key[i] = (uint8_t)(0x40 + i);
+    size_t n;
+    assert_int_equal(scp03_put_key_data(k.dek, 32, 0x30, key, key, key, 16, data, cap, &n), SCP03_OK);
+    return n;
 }
 
 static int put_default_keyset(card *c)
 {
-    uint8_t kt[16], key[16], data[128];
-    kt_of_unlock_key(kt);
-    for (int i = 0; i < 16; i++) key[i] = (uint8_t)(0x40 + i);
-    size_t n;
-    assert_int_equal(scp03_put_key_data(kt, 16, 0x30, key, key, key, 16, data, sizeof data, &n), SCP03_OK);
-    return cmd80(c, 0x36, 0, 0, data, n);
+    uint8_t data[128];
+    size_t n = default_keyset_data(data, sizeof data);
+    return ccmd(c, 0x36, 0, 0, data, n);
 }
 
 static int set_vector(card *c, uint8_t slot, const uint8_t *aid, uint8_t aid_len, uint16_t method)
 {
     uint8_t d[32] = {slot, (uint8_t)(method >> 8), (uint8_t)method, aid_len};
     memcpy(d + 4, aid, aid_len);
-    return cmd80(c, 0x30, 0, 0, d, 4u + aid_len);
+    return ccmd(c, 0x30, 0, 0, d, 4u + aid_len);
 }
 
-static int load_package(card *c, const uint8_t *pkg, size_t len)
+static int load_package_in(chan *ch, const uint8_t *pkg, size_t len)
 {
     uint8_t block[250];
     size_t pos = 0;
@@ -137,16 +268,31 @@ static int load_package(card *c, const uint8_t *pkg, size_t len)
         size_t take = len - pos < 200 - n ? len - pos : 200 - n;
         memcpy(block + n, pkg + pos, take);
         pos += take;
-        int sw = cmd80(c, 0x32, (uint8_t)no++, pos == len ? 0x80 : 0x00, block, n + take);
+        int sw = chan_cmd(ch, 0x32, (uint8_t)no++, pos == len ? 0x80 : 0x00, block, n + take);
         if (sw != 0x9000) return sw;
     }
     return 0x9000;
 }
 
-static card *customization_card(const char *name)
+static int load_package(card *c, const uint8_t *pkg, size_t len)
+{
+    chan ch;
+    int sw = chan_open(&ch, c);
+    if (sw == 0x9000) sw = load_package_in(&ch, pkg, len);
+    scp03_host_close(&ch.h);
+    return sw;
+}
+
+static card *mounted_card(const char *name)
 {
     card *c = issuer_card(name);
-    assert_int_equal(cmd80(c, 0x12, 0, 0, (const uint8_t *)"\0\0\0\0\0\0\0\x07", 8), 0x9000);
+    assert_int_equal(cmd80(c, 0x12, 0, 0, card_serial, 8), 0x9000);
+    return c;
+}
+
+static card *customization_card(const char *name)
+{
+    card *c = mounted_card(name);
     assert_int_equal(unlock(c, unlock_key, hash_code), 0x9000);
     return c;
 }
@@ -157,7 +303,7 @@ static card *user_card(const char *name)
     assert_int_equal(put_default_keyset(c), 0x9000);
     assert_int_equal(set_vector(c, 0, os_aid, sizeof os_aid, 0), 0x9000);
     assert_int_equal(set_vector(c, 1, os_aid, sizeof os_aid, 1), 0x9000);
-    assert_int_equal(cmd80(c, 0x3E, 0, 0, NULL, 0), 0x9000);
+    assert_int_equal(ccmd(c, 0x3E, 0, 0, NULL, 0), 0x9000);
     return c;
 }
 
@@ -166,14 +312,14 @@ static card *user_card(const char *name)
 static void claim_01_chip_accepts_unlock_key_and_runs_customization(void **s)
 {
     (void)s;
-    card *c = issuer_card("c01.img");
+    card *c = mounted_card("c01.img");
     assert_int_equal(mode_of(c), LOADER_MODE_ISSUER);
     assert_int_equal(unlock(c, unlock_key, hash_code), 0x9000);
     assert_int_equal(mode_of(c), LOADER_MODE_CUSTOMIZATION);
     /* The customization software runs: it takes a vector table entry. */
     assert_int_equal(set_vector(c, 0, os_aid, sizeof os_aid, 0), 0x9000);
     /* and refuses what it does not implement */
-    assert_int_equal(cmd80(c, 0x44, 0, 0, NULL, 0), 0x6D00);
+    assert_int_equal(ccmd(c, 0x44, 0, 0, NULL, 0), 0x6D00);
     card_close(c);
 }
 
@@ -278,7 +424,7 @@ static void claim_08_software_amendments_redirect_vectors(void **s)
     assert_int_equal(put_default_keyset(c), 0x9000);
     assert_int_equal(load_package(c, example_os_update_package, example_os_update_package_len), 0x9000);
     assert_int_equal(set_vector(c, 0, update_aid, sizeof update_aid, 0), 0x9000);
-    assert_int_equal(cmd80(c, 0x3E, 0, 0, NULL, 0), 0x9000);
+    assert_int_equal(ccmd(c, 0x3E, 0, 0, NULL, 0), 0x9000);
     uint8_t r[16];
     size_t rl;
     assert_int_equal(txh(c, "80F0000000", r, &rl), 0x9000);
@@ -328,7 +474,7 @@ static void claim_11_customization_writes_complementary_code(void **s)
     chip_get_stats(card_chip(c), &after);
     assert_true(after.nvm_heap_used > before.nvm_heap_used);
     /* An out-of-order block is refused and nothing is loaded. */
-    assert_int_equal(cmd80(c, 0x32, 3, 0x80, (const uint8_t *)"\x01", 1), 0x6985);
+    assert_int_equal(ccmd(c, 0x32, 3, 0x80, (const uint8_t *)"\x01", 1), 0x6985);
     card_close(c);
 }
 
@@ -360,7 +506,7 @@ static void claim_12_without_key_only_service_commands(void **s)
 static void test_wrong_key_and_wrong_hash_count_down_to_terminated(void **s)
 {
     (void)s;
-    card *c = issuer_card("neg_tries.img");
+    card *c = mounted_card("neg_tries.img");
     uint8_t bad_key[32], bad_hash[32], r[8];
     size_t rl;
     memcpy(bad_key, unlock_key, 32);
@@ -429,10 +575,10 @@ static void test_enter_user_mode_twice_and_without_keys_refused(void **s)
 {
     (void)s;
     card *c = customization_card("neg_user.img");
-    assert_int_equal(cmd80(c, 0x3E, 0, 0, NULL, 0), 0x6985);     /* no key set yet */
+    assert_int_equal(ccmd(c, 0x3E, 0, 0, NULL, 0), 0x6985);      /* no key set yet */
     assert_int_equal(put_default_keyset(c), 0x9000);
-    assert_int_equal(cmd80(c, 0x3E, 0, 0, NULL, 0), 0x9000);
-    int sw = cmd80(c, 0x3E, 0, 0, NULL, 0);
+    assert_int_equal(ccmd(c, 0x3E, 0, 0, NULL, 0), 0x9000);
+    int sw = ccmd(c, 0x3E, 0, 0, NULL, 0);
     assert_true(sw != 0x9000);
     assert_int_equal(mode_of(c), LOADER_MODE_USER);
     card_close(c);
@@ -453,14 +599,14 @@ static void test_customization_commands_in_wrong_mode(void **s)
     card_close(c);
 }
 
-static void test_wrong_key_data_under_kt_refused(void **s)
+static void test_wrong_key_data_under_dek_refused(void **s)
 {
     (void)s;
     card *c = customization_card("neg_kt.img");
     uint8_t wrong_kt[16] = {1}, key[16] = {2}, data[128];
     size_t n;
     assert_int_equal(scp03_put_key_data(wrong_kt, 16, 0x31, key, key, key, 16, data, sizeof data, &n), SCP03_OK);
-    assert_int_equal(cmd80(c, 0x36, 0, 0, data, n), 0x6982);   /* KCV mismatch */
+    assert_int_equal(ccmd(c, 0x36, 0, 0, data, n), 0x6982);    /* KCV mismatch */
     loader_info li;
     loader_read_info(card_chip(c), &li);
     assert_int_equal(li.n_keysets, 0);
@@ -547,6 +693,296 @@ static void test_error_status_words_leave_card_unchanged(void **s)
     }
 }
 
+/* ---- the customization channel (issue 16) ---- */
+
+/* NVM and OTP as they are now, to prove a refusal changed nothing. */
+typedef struct snapshot {
+    uint8_t *nvm;
+    uint8_t otp[64];
+    size_t nvm_size, otp_size;
+} snapshot;
+
+static void snap(card *c, snapshot *sn)
+{
+    chip *ch = card_chip(c);
+    sn->nvm_size = chip_get_geometry(ch)->nvm_size;
+    sn->otp_size = chip_get_geometry(ch)->otp_size;
+    sn->nvm = malloc(sn->nvm_size);
+    assert_non_null(sn->nvm);
+    memcpy(sn->nvm, chip_nvm_view(ch), sn->nvm_size);
+    assert_int_equal(chip_otp_read(ch, 0, sn->otp, sn->otp_size), CHIP_OK);
+}
+
+static void assert_unchanged(card *c, snapshot *sn)
+{
+    chip *ch = card_chip(c);
+    uint8_t otp[64];
+    assert_int_equal(chip_otp_read(ch, 0, otp, sn->otp_size), CHIP_OK);
+    assert_memory_equal(sn->nvm, chip_nvm_view(ch), sn->nvm_size);
+    assert_memory_equal(sn->otp, otp, sn->otp_size);
+    free(sn->nvm);
+    sn->nvm = NULL;
+}
+
+/* The key set follows the documented derivation (computed here from the
+ * spec text): it opens the channel; the same unlocking key with another
+ * serial number, or another constant, does not. The host library agrees. */
+static void custom_channel_keys_follow_sp800_108(void **s)
+{
+    (void)s;
+    custom_keys spec, lib;
+    spec_custom_keys(unlock_key, card_serial, &spec);
+    assert_int_equal(loader_customization_keys(unlock_key, card_serial, lib.enc, lib.mac, lib.dek), 0);
+    assert_memory_equal(&spec, &lib, sizeof spec);
+
+    card *c = customization_card("ch_kdf.img");
+    chan ch;
+    assert_int_equal(chan_open(&ch, c), 0x9000);
+    uint8_t r[64];
+    size_t rl;
+    assert_int_equal(chan_cmd_rsp(&ch, 0xCA, 0xDF, 0x21, NULL, 0, r, &rl), 0x9000);
+    assert_int_equal(rl, 4);
+    assert_int_equal(r[3], LOADER_MODE_CUSTOMIZATION);
+
+    static const uint8_t other_serial[8] = {0, 0, 0, 0, 0, 0, 0, 8};
+    custom_keys wrong;
+    spec_custom_keys(unlock_key, other_serial, &wrong);
+    assert_int_equal(chan_open_with(&ch, c, &wrong, 0x13), -2);    /* card cryptogram mismatch */
+    uint8_t root[32], ctx[21];
+    memcpy(ctx, "cardvm-custom", 13);
+    memcpy(ctx + 13, card_serial, 8);
+    spec_kdf(unlock_key, 32, 0x80, ctx, sizeof ctx, root, 32);     /* KT's constant, not 0x81 */
+    spec_kdf(root, 32, 0x82, ctx, 13, wrong.enc, 32);
+    spec_kdf(root, 32, 0x83, ctx, 13, wrong.mac, 32);
+    assert_int_equal(chan_open_with(&ch, c, &wrong, 0x13), -2);
+    card_close(c);
+}
+
+/* Outside the channel every customization command gets 6982 and changes
+ * nothing, in clear (CLA 80) or with a secure messaging CLA but no session. */
+static void custom_plain_commands_refused(void **s)
+{
+    (void)s;
+    card *c = customization_card("ch_plain.img");
+    uint8_t keys[128];
+    size_t kn = default_keyset_data(keys, sizeof keys);
+    uint8_t vec[] = {0, 0, 0, 7, 0xA0, 0, 0, 6, 0x99, 1, 0};
+    uint8_t sd[] = {0x70, 5, 0xA0, 0, 0, 0, 0x99};
+    uint8_t blk[] = {0xC4, 2, 1, 2};
+    const struct { uint8_t ins, p1, p2; const uint8_t *d; size_t n; } cmds[] = {
+        {0x30, 0, 0, vec, sizeof vec}, {0x32, 0, 0x80, blk, sizeof blk}, {0x34, 0, 0, vec, sizeof vec},
+        {0x36, 0, 0, keys, kn}, {0x38, 1, 0, keys + 1, 23}, {0x3A, 0, 0, sd, sizeof sd}, {0x3E, 0, 0, NULL, 0}};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        for (int cla = 0x80; cla <= 0x84; cla += 4) {
+            snapshot sn;
+            snap(c, &sn);
+            uint8_t b[300];
+            apdu_command a = {.cla = (uint8_t)cla, .ins = cmds[i].ins, .p1 = cmds[i].p1, .p2 = cmds[i].p2,
+                              .data = cmds[i].d, .nc = (uint32_t)cmds[i].n};
+            size_t len = apdu_encode(&a, b, sizeof b);
+            int sw = tx(c, b, len, NULL, NULL);
+            if (sw != 0x6982) fail_msg("CLA %02X INS %02X outside the channel answered %04X", cla, cmds[i].ins, sw);
+            assert_unchanged(c, &sn);
+        }
+    }
+    /* The service tags still answer in clear; the mode did not move. */
+    assert_int_equal(txh(c, "80CADF2100", NULL, NULL), 0x9000);
+    assert_int_equal(mode_of(c), LOADER_MODE_CUSTOMIZATION);
+    /* A channel below C-MAC + C-DECRYPTION is refused at EXTERNAL AUTHENTICATE. */
+    chan ch;
+    custom_keys k;
+    spec_custom_keys(unlock_key, card_serial, &k);
+    assert_int_equal(chan_open_with(&ch, c, &k, 0x01), 0x6982);
+    assert_int_equal(chan_cmd(&ch, 0x30, 0, 0, vec, sizeof vec), 0x6982);
+    card_close(c);
+}
+
+/* Every single bit flipped in a wrapped SET VECTOR (header, data, C-MAC):
+ * 6982, nothing changed, and the session is closed (the next, genuine,
+ * command is refused too). */
+static void custom_bit_flips_refused_and_close_the_session(void **s)
+{
+    (void)s;
+    card *c = customization_card("ch_flip.img");
+    uint8_t plain[64];
+    uint8_t vec[] = {2, 0, 1, 7, 0xA0, 0, 0, 6, 0x99, 1, 0};
+    apdu_command a = {.cla = 0x80, .ins = 0x30, .data = vec, .nc = sizeof vec};
+    size_t pl = apdu_encode(&a, plain, sizeof plain);
+    size_t wl_ref = 0;
+    for (size_t bit = 0;; bit++) {
+        chan ch;
+        assert_int_equal(chan_open(&ch, c), 0x9000);
+        uint8_t w[128];
+        size_t wl;
+        assert_int_equal(scp03_host_wrap(&ch.h, plain, pl, w, sizeof w, &wl), SCP03_OK);
+        wl_ref = wl;
+        if (bit >= 8 * wl) break;
+        if (bit / 8 == 4) continue;                 /* Lc: a length error, tested by the fuzzers */
+        if (bit / 8 == 0 && (bit % 8 == 2 || bit % 8 < 2)) continue;   /* SM bit / channel bits: not this session */
+        w[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+        snapshot sn;
+        snap(c, &sn);
+        int sw = tx(c, w, wl, NULL, NULL);
+        if (sw == 0x9000 || (sw >> 8) == 0x61) fail_msg("bit %zu flipped: accepted (%04X)", bit, sw);
+        assert_unchanged(c, &sn);
+        snap(c, &sn);
+        assert_int_equal(chan_cmd(&ch, 0x30, 0, 0, vec, sizeof vec), 0x6982);   /* session gone */
+        assert_unchanged(c, &sn);
+        scp03_host_close(&ch.h);
+    }
+    assert_true(wl_ref > 20);
+    loader_info li;
+    loader_read_info(card_chip(c), &li);
+    assert_int_equal(li.vectors_set, 0);
+    card_close(c);
+}
+
+/* A recorded session replayed: on the same card later, and on a copy of
+ * the card in the state the session started from. The random card
+ * challenge changes the cryptograms: EXTERNAL AUTHENTICATE fails and every
+ * command after it gets 6982, card unchanged. A command replayed inside its
+ * own session fails the MAC chaining. */
+static void custom_replayed_session_refused(void **s)
+{
+    (void)s;
+    card *c = customization_card("ch_replay.img");
+    card_close(c);
+    assert_int_equal(test_copy_file(path_of("ch_replay.img"), path_of("ch_replay2.img")), 0);
+    c = open_card(path_of("ch_replay.img"));
+
+    /* Record: the whole customization of the default card in one session. */
+    static uint8_t rec[16][400];
+    size_t rec_len[16], nrec = 0;
+    chan ch;
+    custom_keys k;
+    spec_custom_keys(unlock_key, card_serial, &k);
+    memset(&ch, 0, sizeof ch);
+    ch.c = c;
+    uint8_t cmd[400], rsp[64];
+    size_t n, rl;
+    static const uint8_t hc[8] = {9, 9, 9, 9, 9, 9, 9, 9};
+    assert_int_equal(scp03_host_init(&ch.h, k.enc, k.mac, 32, NULL, 0), SCP03_OK);
+    assert_int_equal(scp03_host_initialize_update(&ch.h, 0x3F, hc, rec[nrec], sizeof rec[0], &rec_len[nrec]), SCP03_OK);
+    assert_int_equal(tx_full(c, rec[nrec], rec_len[nrec], rsp, &rl), 0x9000);
+    nrec++;
+    rsp[rl] = 0x90;
+    rsp[rl + 1] = 0;
+    assert_int_equal(scp03_host_check_initialize_update_response(&ch.h, rsp, rl + 2), SCP03_OK);
+    assert_int_equal(scp03_host_external_authenticate(&ch.h, 0x13, rec[nrec], sizeof rec[0], &rec_len[nrec]), SCP03_OK);
+    assert_int_equal(tx_full(c, rec[nrec], rec_len[nrec], NULL, NULL), 0x9000);
+    nrec++;
+    uint8_t keys[128];
+    size_t kn = default_keyset_data(keys, sizeof keys);
+    uint8_t vec[] = {0, 0, 0, 7, 0xA0, 0, 0, 6, 0x99, 1, 0};
+    const struct { uint8_t ins; const uint8_t *d; size_t n; } steps[] = {
+        {0x36, keys, kn}, {0x30, vec, sizeof vec}, {0x3E, NULL, 0}};
+    for (size_t i = 0; i < 3; i++) {
+        apdu_command a = {.cla = 0x80, .ins = steps[i].ins, .data = steps[i].d, .nc = (uint32_t)steps[i].n, .ne = 256};
+        n = apdu_encode(&a, cmd, sizeof cmd);
+        assert_int_equal(scp03_host_wrap(&ch.h, cmd, n, rec[nrec], sizeof rec[0], &rec_len[nrec]), SCP03_OK);
+        assert_int_equal(tx_full(c, rec[nrec], rec_len[nrec], NULL, NULL), 0x9000);
+        nrec++;
+    }
+    assert_int_equal(mode_of(c), LOADER_MODE_USER);
+    card_close(c);
+
+    /* Replay on the copy: nothing but INITIALIZE UPDATE passes. */
+    c = open_card(path_of("ch_replay2.img"));
+    snapshot sn;
+    snap(c, &sn);
+    assert_int_equal(tx_full(c, rec[0], rec_len[0], NULL, NULL), 0x9000);
+    for (size_t i = 1; i < nrec; i++) {
+        int sw = tx_full(c, rec[i], rec_len[i], NULL, NULL);
+        if (sw == 0x9000) fail_msg("replayed command %zu accepted", i);
+    }
+    assert_unchanged(c, &sn);
+    assert_int_equal(mode_of(c), LOADER_MODE_CUSTOMIZATION);
+
+    /* Inside a live session, the same wrapped command twice. */
+    assert_int_equal(chan_open(&ch, c), 0x9000);
+    apdu_command a = {.cla = 0x80, .ins = 0x30, .data = vec, .nc = sizeof vec};
+    n = apdu_encode(&a, cmd, sizeof cmd);
+    uint8_t w[128];
+    size_t wl;
+    assert_int_equal(scp03_host_wrap(&ch.h, cmd, n, w, sizeof w, &wl), SCP03_OK);
+    assert_int_equal(tx_full(c, w, wl, NULL, NULL), 0x9000);
+    snap(c, &sn);
+    assert_int_equal(tx_full(c, w, wl, NULL, NULL), 0x6982);
+    assert_unchanged(c, &sn);
+    card_close(c);
+}
+
+/* The SCP03 session rules: an application error closes the customization
+ * session too; ENTER USER MODE is its last command, and afterwards the
+ * customization key set opens nothing while the issuer's key set works. */
+static void custom_errors_close_session_and_user_mode_ends_it(void **s)
+{
+    (void)s;
+    card *c = customization_card("ch_rules.img");
+    chan ch;
+    assert_int_equal(chan_open(&ch, c), 0x9000);
+    uint8_t bad[] = {0x20, 0, 0, 7, 0xA0, 0, 0, 6, 0x99, 1, 0};   /* slot 32: no such slot */
+    assert_int_equal(chan_cmd(&ch, 0x30, 0, 0, bad, sizeof bad), 0x6A80);
+    uint8_t vec[] = {0, 0, 0, 7, 0xA0, 0, 0, 6, 0x99, 1, 0};
+    assert_int_equal(chan_cmd(&ch, 0x30, 0, 0, vec, sizeof vec), 0x6982);
+
+    assert_int_equal(chan_open(&ch, c), 0x9000);
+    uint8_t keys[128];
+    size_t kn = default_keyset_data(keys, sizeof keys);
+    assert_int_equal(chan_cmd(&ch, 0x36, 0, 0, keys, kn), 0x9000);
+    assert_int_equal(chan_cmd(&ch, 0x30, 0, 0, vec, sizeof vec), 0x9000);
+    assert_int_equal(chan_cmd(&ch, 0x3E, 0, 0, NULL, 0), 0x9000);    /* R-MAC verified by the host */
+    assert_int_equal(mode_of(c), LOADER_MODE_USER);
+    assert_int_equal(chan_cmd(&ch, 0x30, 0, 0, vec, sizeof vec), 0x6982);
+    assert_int_equal(chan_open(&ch, c), 0x6A88);                     /* no KVN 3F in USER mode */
+    /* K-CUST is wiped with the customization software. */
+    uint8_t sys[32], zero[32] = {0};
+    assert_int_equal(chip_nvm_read(card_chip(c), SYS_TRANSPORT_KEY, sys, 32), CHIP_OK);
+    assert_memory_equal(sys, zero, 32);
+    card_close(c);
+}
+
+/* The whole seed-000 customization in one channel: security domain, key
+ * set, common keys, vector table, an update package (listed by GET DATA
+ * DF25 afterwards), ENTER USER MODE; then the card works as configured. */
+static void custom_whole_flow_in_one_session(void **s)
+{
+    (void)s;
+    card *c = customization_card("ch_flow.img");
+    chan ch;
+    assert_int_equal(chan_open(&ch, c), 0x9000);
+    uint8_t sd[] = {0x70, 8, 0xA0, 0, 0, 1, 0x51, 0, 0, 0};
+    assert_int_equal(chan_cmd(&ch, 0x3A, 0, 0, sd, sizeof sd), 0x9000);
+    uint8_t keys[128], d[64];
+    size_t kn = default_keyset_data(keys, sizeof keys), n;
+    assert_int_equal(chan_cmd(&ch, 0x36, 0, 0, keys, kn), 0x9000);
+    uint8_t kos[16] = {0x11}, kmac[16] = {0x22};
+    assert_int_equal(scp03_key_block_encrypt(ch.k.dek, 32, kos, 16, d, sizeof d, &n), SCP03_OK);
+    assert_int_equal(chan_cmd(&ch, 0x38, 1, 0, d, n), 0x9000);
+    assert_int_equal(scp03_key_block_encrypt(ch.k.dek, 32, kmac, 16, d, sizeof d, &n), SCP03_OK);
+    assert_int_equal(chan_cmd(&ch, 0x38, 2, 0, d, n), 0x9000);
+    uint8_t r[64];
+    size_t rl;
+    assert_int_equal(chan_cmd_rsp(&ch, 0xCA, 0xDF, 0x25, NULL, 0, r, &rl), 0x9000);
+    assert_int_equal(rl, 3);                                           /* nothing loaded yet */
+    assert_int_equal(load_package_in(&ch, example_os_update_package, example_os_update_package_len), 0x9000);
+    assert_int_equal(chan_cmd_rsp(&ch, 0xCA, 0xDF, 0x25, NULL, 0, r, &rl), 0x9000);
+    assert_int_equal(rl, 3 + 1 + sizeof update_aid);
+    assert_int_equal(r[3], sizeof update_aid);
+    assert_memory_equal(r + 4, update_aid, sizeof update_aid);
+    uint8_t vec[] = {0, 0, 0, 7, 0xA0, 0, 0, 6, 0x99, 1, 1};
+    assert_int_equal(chan_cmd(&ch, 0x30, 0, 0, vec, sizeof vec), 0x9000);
+    assert_int_equal(chan_cmd(&ch, 0x3E, 0, 0, NULL, 0), 0x9000);
+    loader_info li;
+    loader_read_info(card_chip(c), &li);
+    assert_int_equal(li.mode, LOADER_MODE_USER);
+    assert_true(li.has_kos && li.has_kmac);
+    assert_int_equal(li.n_keysets, 1);
+    assert_int_equal(txh(c, "80F0000000", r, &rl), 0x9000);
+    assert_memory_equal(r, "CVOS\x02\x00", 6);                        /* the update, through slot 0 */
+    card_close(c);
+}
+
 /* ---- power cuts ---- */
 typedef struct tear_ctx {
     card *c;
@@ -560,9 +996,17 @@ static void *tear_setup(void *arg)
     const tear_ctx *proto = arg;
     *t = *proto;
     if (!strcmp(t->stage, "issuer")) t->c = issuer_card("tear.img");
+    else if (!strcmp(t->stage, "mounted")) t->c = mounted_card("tear.img");
     else if (!strcmp(t->stage, "user")) t->c = user_card("tear.img");
     else t->c = customization_card("tear.img");
     if (!strcmp(t->stage, "custom+keys")) assert_int_equal(put_default_keyset(t->c), 0x9000);
+    if (!strcmp(t->stage, "custom+hello")) {
+        size_t n;
+        uint8_t *pkg = test_read_file(HELLO_CVP, &n);
+        assert_non_null(pkg);
+        assert_int_equal(load_package(t->c, pkg, n), 0x9000);
+        free(pkg);
+    }
     return t;
 }
 static chip *tear_chip(void *ctx) { return card_chip(((tear_ctx *)ctx)->c); }
@@ -574,12 +1018,34 @@ static void tear_teardown(void *ctx)
     free(t);
 }
 
-enum { T_SERIAL, T_UNLOCK, T_VECTOR, T_LOAD, T_KEYS, T_COMMON, T_SD, T_USER, T_BAD_UNLOCK, T_INIT_UPDATE };
+enum { T_SERIAL, T_UNLOCK, T_VECTOR, T_LOAD, T_KEYS, T_COMMON, T_SD, T_USER, T_BAD_UNLOCK, T_INIT_UPDATE, T_INSTALL };
+
+/* examples/applets/hello.s: package A0000000620100, applet A000000062010101 */
+static const uint8_t hello_install[] = {7, 0xA0, 0, 0, 0, 0x62, 1, 0, 8, 0xA0, 0, 0, 0, 0x62, 1, 1, 1,
+                                        8, 0xA0, 0, 0, 0, 0x62, 1, 1, 1};
+
+static int instance_present(const char *image)
+{
+    chip *ch;
+    char err[256];
+    assert_int_equal(chip_open(image, &ch, err, sizeof err), CHIP_OK);
+    chip_power_on(ch);
+    vm_runtime *vm;
+    assert_int_equal(vm_create(ch, NULL, &vm), VM_OK);
+    vm_applet_info ai;
+    int found = 0;
+    for (unsigned i = 0; vm_applet_info_at(vm, i, &ai) == VM_OK; i++)
+        found |= ai.aid_len == 8 && !memcmp(ai.aid, hello_install + 9, 8);
+    vm_destroy(vm);
+    chip_close(ch);
+    return found;
+}
 
 static int tear_run(void *ctx)
 {
     tear_ctx *t = ctx;
-    uint8_t kt[16], key[16] = {9}, d[64];
+    custom_keys ck;
+    uint8_t key[16] = {9}, d[64];
     size_t n;
     switch (t->which) {
     case T_SERIAL: return cmd80(t->c, 0x12, 0, 0, (const uint8_t *)"ABCDEFGH", 8) == 0x9000 ? 0 : 1;
@@ -589,14 +1055,15 @@ static int tear_run(void *ctx)
     case T_LOAD: return load_package(t->c, example_os_update_package, example_os_update_package_len) == 0x9000 ? 0 : 1;
     case T_KEYS: return put_default_keyset(t->c) == 0x9000 ? 0 : 1;
     case T_COMMON:
-        kt_of_unlock_key(kt);
-        assert_int_equal(scp03_key_block_encrypt(kt, 16, key, 16, d, sizeof d, &n), SCP03_OK);
-        return cmd80(t->c, 0x38, 1, 0, d, n) == 0x9000 ? 0 : 1;
+        spec_custom_keys(unlock_key, card_serial, &ck);
+        assert_int_equal(scp03_key_block_encrypt(ck.dek, 32, key, 16, d, sizeof d, &n), SCP03_OK);
+        return ccmd(t->c, 0x38, 1, 0, d, n) == 0x9000 ? 0 : 1;
     case T_SD: {
         uint8_t r[] = {0x70, 5, 0xA0, 0, 0, 0, 0x99};
-        return cmd80(t->c, 0x3A, 0, 0, r, sizeof r) == 0x9000 ? 0 : 1;
+        return ccmd(t->c, 0x3A, 0, 0, r, sizeof r) == 0x9000 ? 0 : 1;
     }
-    case T_USER: return cmd80(t->c, 0x3E, 0, 0, NULL, 0) == 0x9000 ? 0 : 1;
+    case T_USER: return ccmd(t->c, 0x3E, 0, 0, NULL, 0) == 0x9000 ? 0 : 1;
+    case T_INSTALL: return ccmd(t->c, 0x34, 0, 0, hello_install, sizeof hello_install) == 0x9000 ? 0 : 1;
     case T_INIT_UPDATE: {
         /* The pseudo-random challenge's counter is committed before use:
          * the response must carry the counter that is durable. */
@@ -637,6 +1104,7 @@ static int tear_check(void *ctx, uint32_t cut)
     case T_COMMON: done = li.has_kos; break;
     case T_SD: done = li.isd_aid_len == 5; if (!done && li.isd_aid_len != 8) return 8; break;
     case T_USER: done = li.mode == LOADER_MODE_USER; if (done == li.has_sealed) return 9; break;
+    case T_INSTALL: done = instance_present(path_of("tear.img")); break;
     case T_INIT_UPDATE: {
         uint8_t r[16];
         size_t rl;
@@ -664,14 +1132,15 @@ static void sweep(const char *name, const char *stage, int which)
 }
 
 static void tear_write_serial(void **s) { (void)s; sweep("WRITE SERIAL", "issuer", T_SERIAL); }
-static void tear_unlock(void **s) { (void)s; sweep("UNLOCK", "issuer", T_UNLOCK); }
-static void tear_failed_unlock(void **s) { (void)s; sweep("UNLOCK (wrong key)", "issuer", T_BAD_UNLOCK); }
+static void tear_unlock(void **s) { (void)s; sweep("UNLOCK", "mounted", T_UNLOCK); }
+static void tear_failed_unlock(void **s) { (void)s; sweep("UNLOCK (wrong key)", "mounted", T_BAD_UNLOCK); }
 static void tear_set_vector(void **s) { (void)s; sweep("SET VECTOR", "custom", T_VECTOR); }
 static void tear_load_package(void **s) { (void)s; sweep("LOAD PACKAGE", "custom", T_LOAD); }
 static void tear_put_key_set(void **s) { (void)s; sweep("PUT KEY SET", "custom", T_KEYS); }
 static void tear_put_common_key(void **s) { (void)s; sweep("PUT COMMON KEY", "custom", T_COMMON); }
 static void tear_set_security_domain(void **s) { (void)s; sweep("SET SECURITY DOMAIN", "custom", T_SD); }
 static void tear_enter_user_mode(void **s) { (void)s; sweep("ENTER USER MODE", "custom+keys", T_USER); }
+static void tear_install_applet(void **s) { (void)s; sweep("INSTALL APPLET", "custom+hello", T_INSTALL); }
 static void tear_initialize_update_counter(void **s) { (void)s; sweep("INITIALIZE UPDATE counter", "user", T_INIT_UPDATE); }
 
 static int setup_all(void **s)
@@ -733,10 +1202,16 @@ int main(void)
         cmocka_unit_test(test_write_serial_twice_refused),
         cmocka_unit_test(test_enter_user_mode_twice_and_without_keys_refused),
         cmocka_unit_test(test_customization_commands_in_wrong_mode),
-        cmocka_unit_test(test_wrong_key_data_under_kt_refused),
+        cmocka_unit_test(test_wrong_key_data_under_dek_refused),
         cmocka_unit_test(test_customization_entered_only_once_per_otp),
         cmocka_unit_test(test_any_bytes_in_every_mode_get_a_status_word),
         cmocka_unit_test(test_error_status_words_leave_card_unchanged),
+        cmocka_unit_test(custom_channel_keys_follow_sp800_108),
+        cmocka_unit_test(custom_plain_commands_refused),
+        cmocka_unit_test(custom_bit_flips_refused_and_close_the_session),
+        cmocka_unit_test(custom_replayed_session_refused),
+        cmocka_unit_test(custom_errors_close_session_and_user_mode_ends_it),
+        cmocka_unit_test(custom_whole_flow_in_one_session),
         cmocka_unit_test(tear_write_serial),
         cmocka_unit_test(tear_unlock),
         cmocka_unit_test(tear_failed_unlock),
@@ -746,6 +1221,7 @@ int main(void)
         cmocka_unit_test(tear_put_common_key),
         cmocka_unit_test(tear_set_security_domain),
         cmocka_unit_test(tear_enter_user_mode),
+        cmocka_unit_test(tear_install_applet),
         cmocka_unit_test(tear_initialize_update_counter),
     };
     return cmocka_run_group_tests_name("loader", tests, setup_all, teardown_all);

@@ -629,6 +629,42 @@ def case_vicc(ctx):
     check(r.returncode == 1 and "127.0.0.1:1" in r.stderr, f"no vpcd: error, got {r.returncode} {r.stderr}")
 
 
+def case_secrets(ctx):
+    """Issue 16: `cardvm personalize --reader` through a private pcscd with
+    --debug: the driver's APDU log hides UNLOCK's data and a PUT KEY sent in
+    clear (and says so), and no key byte this test set is in pcscd's log or
+    in the client's --trace."""
+    unlock = "6B1F02D3C4B5A69788796A5B4C3D2E1F00F1E2D3C4B5A6978879605142332415"
+    enc, mac, dek = "11223344556677881122334455667788", "8877665544332211AABBCCDDEEFF0011", "0F1E2D3C4B5A69788796A5B4C3D2E1F0"
+    custom_s = os.path.join(ctx.data, "..", "..", "examples", "customization", "custom.s")
+    ctx.cardvm_run("asm", custom_s, "-o", ctx.path("custom.cvp"))
+    out = ctx.cardvm_run("seal", ctx.path("custom.cvp"), "--unlock-key", unlock, "-o", ctx.path("custom.sealed")).stdout
+    hash_code = out.split()[2]
+    card = ctx.path("secrets.img")
+    ctx.cardvm_run("mask", card, "--sealed", ctx.path("custom.sealed"))
+    ctx.cardvm_run("send", card, "80120000080102030405060708")
+    with PrivatePcscd(ctx, [card], extra=["--debug"]) as d:
+        env = d.env()
+        r = ctx.cardvm_run("--trace", "personalize", "--reader", d.reader(card), "--unlock-key", unlock,
+                           "--hash", hash_code, "--keys", f"31:{enc}:{mac}:{dek}", env=env)
+        client = r.stdout + r.stderr
+        check("UNLOCK                   <key hidden>" in r.stdout, f"personalize prints UNLOCK hidden: {r.stdout}")
+        check("INITIALIZE UPDATE" in r.stdout and "843E0000" in r.stdout, f"customization in the channel: {r.stdout}")
+        ctx.cardvm_run("send", "--reader", d.reader(card), "80D8008117" + enc + "00" * 8, env=env, ok=False)
+        d.stop()
+        log = d.read_log()
+    check("=> 8014000040 <64 bytes hidden: UNLOCK>" in log, f"driver log hides UNLOCK: {log[-3000:]}")
+    check("bytes hidden: PUT KEY>" in log, "driver log hides a PUT KEY in clear")
+    check("=> 80503F0008" in log, "driver log shows the other APDUs")
+    for text, what in ((log, "pcscd log"), (client, "personalize --trace")):
+        flat = re.sub(r"[\s:]", "", text).upper()
+        for key in (unlock, enc, mac, dek):
+            for i in range(0, len(key) - 11, 2):
+                check(key[i:i + 12] not in flat, f"{what} shows key bytes {key[i:i + 12]}")
+    info = ctx.cardvm_run("info", card).stdout
+    check("mode:         USER" in info, f"personalized through pcscd: {info}")
+
+
 CASES = {
     "scan": case_scan,
     "scriptor": case_scriptor,
@@ -641,6 +677,7 @@ CASES = {
     "vicc": case_vicc,
     "gp": case_gp,
     "gp_inprocess": case_gp_inprocess,
+    "secrets": case_secrets,
 }
 
 
