@@ -195,6 +195,46 @@ static void load_aid_mismatch_refused(void **st)
     fx_close(&f);
 }
 
+/* Load files the card must refuse (6A80) with nothing stored: bytecode
+ * whose operands name constant-pool entries that do not exist, and a load
+ * file without its last required component (RefLocation). */
+static void malformed_cap_refused(void **st)
+{
+    (void)st;
+    fx f;
+    capfile c;
+    fx_open(&f, "malformed.img");
+    cap_of("counter/jc222-nodebug/counter.cap", &c);
+    assert_int_equal(open_default(&f), 0x9000);
+    char before[4096], after[4096];
+    card_summary(&f, before, sizeof before);
+    const capfile_component *m = capfile_component_of(&c, 7);
+    const capfile_component *rl = capfile_component_of(&c, 9);
+    assert_non_null(m);
+    assert_non_null(rl);
+    uint8_t *bad = malloc(c.len);
+    memcpy(bad, c.load_file, c.len);
+    /* Method info: u1 handler_count, 8 bytes per handler, then methods;
+     * everything after the first method header becomes FF */
+    size_t code = m->offset + 3 + 1 + 8u * c.load_file[m->offset + 3] + 2;
+    memset(bad + code, 0xFF, m->offset + m->size - code);
+    capfile mut = c;
+    mut.load_file = bad;
+    assert_int_equal(load_cap(&f, &mut), 0x6A80);
+    card_summary(&f, after, sizeof after);
+    assert_string_equal(before, after);
+    /* RefLocation left out: the components after it move up */
+    memcpy(bad, c.load_file, rl->offset);
+    memcpy(bad + rl->offset, c.load_file + rl->offset + rl->size, c.len - rl->offset - rl->size);
+    mut.len = c.len - rl->size;
+    assert_int_equal(load_cap(&f, &mut), 0x6A80);
+    card_summary(&f, after, sizeof after);
+    assert_string_equal(before, after);
+    free(bad);
+    capfile_free(&c);
+    fx_close(&f);
+}
+
 /* A client whose library is not on the card: 6985, nothing stored. */
 static void missing_import_refused(void **st)
 {
@@ -453,6 +493,7 @@ int main(int argc, char **argv)
     if (system(cmd) != 0) return 1;
     const struct CMUnitTest all[] = {
         cmocka_unit_test(load_aid_mismatch_refused),
+        cmocka_unit_test(malformed_cap_refused),
         cmocka_unit_test(missing_import_refused),
         cmocka_unit_test(load_install_status_select),
         cmocka_unit_test(library_in_use_not_deleted),
