@@ -389,7 +389,7 @@ NOTES = {
     "javacard/framework/APDU.getOutBlockSize": "254 (T=1 IFSD)",
     "javacard/framework/APDU.getNAD": "0",
     "javacard/framework/APDU.waitExtension": "nothing to do (no T=0 waiting time)",
-    "javacard/framework/APDU.setOutgoingLength": "up to the response buffer the card passes; no ExtendedLength check",
+    "javacard/framework/APDU.setOutgoingLength": "over 256 only for applets that implement ExtendedLength, and up to the response buffer the card passes",
     "javacard/framework/OwnerPIN.check": "spends the try and commits it before comparing (outside transactions); compares in constant time",
     "javacard/security/KeyBuilder.buildKey": "TYPE_AES, TYPE_AES_TRANSIENT_RESET, TYPE_AES_TRANSIENT_DESELECT (128/192/256 bits), no key encryption; else CryptoException.NO_SUCH_ALGORITHM",
     "javacard/security/KeyBuilder.buildKeyWithSharedDomain": "CryptoException.NO_SUCH_ALGORITHM",

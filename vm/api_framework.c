@@ -992,13 +992,24 @@ int api_APDU_setOutgoingNoChaining(vm_runtime *rt, uint16_t *a, uint16_t *ret)
     return api_APDU_setOutgoing(rt, a, ret);
 }
 
+/* More than 256 response bytes only for an applet that implements
+ * javacardx.apdu.ExtendedLength (JC API APDU.setOutgoingLength). */
+static int apdu_extended_ok(vm_runtime *rt)
+{
+    int inst = api_current_instance(rt);
+    if (inst < 0 || !rt->insts[inst].obj || rt->insts[inst].obj >= rt->obj_cap)
+        return 1;
+    uint16_t cls = rt->objs[rt->insts[inst].obj].cls;
+    return vm_cap_class_is(rt, cls, api_class_id(JC_PKG_APDU, 0)) != 0;
+}
+
 int api_APDU_setOutgoingLength(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
     (void)ret;
     int16_t len = (int16_t)a[1];
     if (rt->apdu_state != ST_OUTGOING)
         return API_APDU(JC_APDU_ILLEGAL_USE);
-    if (len < 0 || (size_t)len > rt->resp_cap)
+    if (len < 0 || (size_t)len > rt->resp_cap || (len > 256 && !apdu_extended_ok(rt)))
         return API_APDU(JC_APDU_BAD_LENGTH);
     rt->apdu_out_len = (uint16_t)len;
     rt->apdu_state = ST_OUTGOING_LENGTH_KNOWN;
