@@ -724,8 +724,8 @@ int api_JCSystem_isAppletActive(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 
 int api_JCSystem_getAssignedChannel(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
-    (void)rt; (void)a;
-    *ret = 0;   /* the basic channel: the runtime has no logical channels yet */
+    (void)a;
+    *ret = rt->channel;   /* the channel of the running command (engine) */
     return 0;
 }
 
