@@ -813,16 +813,16 @@ int api_JCSystem_getAvailableMemory__aSSB(vm_runtime *rt, uint16_t *a, uint16_t 
 int api_JCSystem_isObjectDeletionSupported(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
     (void)rt; (void)a;
-    *ret = 0;
+    *ret = 1;
     return 0;
 }
 
-/* Not supported (isObjectDeletionSupported() is false): the JC API gives
- * SystemException.ILLEGAL_USE. */
+/* Runs the deletion service at once (outside transactions; api_gc.c). */
 int api_JCSystem_requestObjectDeletion(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
-    (void)rt; (void)a; (void)ret;
-    return API_SYSTEM(JC_SYS_ILLEGAL_USE);
+    (void)a; (void)ret;
+    unsigned freed;
+    return api_collect_garbage(rt, rt->ctx, &freed);
 }
 
 /* ---- APDU ----
