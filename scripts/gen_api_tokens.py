@@ -380,7 +380,6 @@ const jc_api_method *jc_api_interface_method(const jc_api_class *c, const jc_api
 NOTES = {
     "javacard/framework/Applet.reSelectingApplet": "always false: a SELECT of the selected applet deselects and selects it again",
     "javacard/framework/Applet.install": "ISOException 6A81: the base class has nothing to install",
-    "javacard/framework/JCSystem.getAssignedChannel": "0: the basic channel (no logical channels yet)",
     "javacard/framework/JCSystem.isObjectDeletionSupported": "true",
     "javacard/framework/JCSystem.requestObjectDeletion": "deletes the context's unreachable objects at once (conservative marking); a no-op inside a transaction",
     "javacard/framework/JCSystem.makeGlobalArray": "CLEAR_ON_RESET, owned by the JCRE, reachable from every context",

@@ -709,6 +709,7 @@ int api_JCSystem_getAppletShareableInterfaceObject(vm_runtime *rt, uint16_t *a, 
     return vm_call_virtual_as_owner(rt, APPLET_GET_SIO_TOKEN, args, 3, ret);
 }
 
+/* Selected on some logical channel (vm_instance_active). */
 int api_JCSystem_isAppletActive(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
     vm_obj *o;
@@ -716,9 +717,9 @@ int api_JCSystem_isAppletActive(vm_runtime *rt, uint16_t *a, uint16_t *ret)
     uint8_t len;
     const uint8_t *b = api_aid_bytes(rt, o, &len);
     *ret = 0;
-    if (b && rt->selected >= 0 && rt->insts[rt->selected].aid.len == len &&
-        memcmp(rt->insts[rt->selected].aid.b, b, len) == 0)
-        *ret = 1;
+    for (unsigned i = 0; b && i < VM_MAX_INSTANCES; i++)
+        if (rt->insts[i].used && rt->insts[i].aid.len == len && memcmp(rt->insts[i].aid.b, b, len) == 0)
+            *ret = vm_instance_active(rt, (int)i) != 0;
     return 0;
 }
 
