@@ -7,6 +7,7 @@
 #include <string.h>
 #include <tomcrypt.h>
 
+#include "api_support.h"
 #include "natives.h"
 #include "vm_internal.h"
 
@@ -272,23 +273,11 @@ int vm_native(vm_runtime *rt, uint16_t token, uint16_t *a, uint16_t *ret)
         return 0;
     }
     case 0x0306: {
-        uint32_t avail;
-        if (a[0] == 1) {
-            chip_stats st;
-            chip_get_stats(rt->chip, &st);
-            avail = st.nvm_heap_largest > VM_OBJ_HDR + 16 ? st.nvm_heap_largest - VM_OBJ_HDR - 16 : 0;
-            if (rt->cfg.package_quota) {
-                uint32_t used = rt->pkgs[rt->ctx].nvm_used;
-                uint32_t left = used < rt->cfg.package_quota ? rt->cfg.package_quota - used : 0;
-                left = left > VM_OBJ_HDR ? left - VM_OBJ_HDR : 0;
-                if (left < avail)
-                    avail = left;
-            }
-        } else if (a[0] == 2 || a[0] == 3) {
-            avail = vm_ram_free(rt);
-        } else {
+        /* .cvp numbering: 1 persistent, 2 and 3 transient */
+        int64_t avail = a[0] == 1 ? api_available_memory(rt, 0)
+                      : (a[0] == 2 || a[0] == 3) ? api_available_memory(rt, 1) : -1;
+        if (avail < 0)
             THROW(VM_SC_SystemException, VM_SYS_ILLEGAL_VALUE);
-        }
         *ret = (uint16_t)(avail > 32767 ? 32767 : avail);
         return 0;
     }

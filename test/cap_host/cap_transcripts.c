@@ -12,7 +12,8 @@
  * Names: a transcript (counter, pinaes, objects, libshare, apdukit,
  * apdukit-channels: ../shared/javacard/applets/<folder>/<name>.apdu, the
  * folder being the name up to its first '-'), or `public` (every CAP under
- * ../shared/javacard/public: load, install each applet, SELECT it -> 9000;
+ * ../shared/javacard/public: load, install each applet, SELECT it -> 9000,
+ * or the answer its code gives, see public_params;
  * `public:TEXT` only those whose file name contains TEXT).
  * Variants: jc222 jc222-nodebug jc305u3 jc305u3-nodebug (default: all four).
  * Other options: --first (stop a transcript at its first mismatch),
@@ -421,15 +422,38 @@ out:
 
 /* ---- public CAPs: load, install each applet, SELECT it ---- */
 
-/* Install parameters (C9) some public applets need, as their projects
- * document them (openjavacard-ndef's installation guide: the stub variant
- * takes its NDEF file's access bytes, the tiny one a static NDEF record). */
+/* What some public applets need at install, and what their SELECT answers
+ * when it is not 9000, read from their own bytecode (the CAP's Method and
+ * ConstantPool components) and documentation:
+ *   openjavacard-ndef tiny: a bare NDEF message (its installation guide's
+ *     example, the text record "Test");
+ *   openjavacard-ndef stub: install() refuses (6A80) application data
+ *     outside 6..17 bytes: one byte, then the AID of the backend applet
+ *     (5..16 bytes) it copies into a static array; process() on the SELECT
+ *     looks the backend up (JCSystem.lookupAID, then
+ *     getAppletShareableInterfaceObject) and throws ISOException 6985 when
+ *     it is absent, as here (no backend installed);
+ *   GlobalPlatformPro's Empty: process() is `sspush 0x6666; invokestatic
+ *     javacard.security.CryptoException.throwIt` for every command, the
+ *     SELECT included, and an uncaught exception other than ISOException
+ *     ends in 6F00 (JCRE 3.0.5). */
 static const struct {
     const char *applet, *params;
+    unsigned select_sw;
 } public_params[] = {
-    {"D27600017710021102000101", "3FABCDABCD"},
-    {"D27600017710021103000101", "100BD101075402656E54657374"},
+    {"D27600017710021103000101", "100BD101075402656E54657374", 0x9000},
+    {"D27600017710021102000101", "3FD2760000850101", 0x6985},
+    {"0102030405060708", "", 0x6F00},
 };
+
+static unsigned public_select_sw(const capfile_applet *a)
+{
+    char hex[40];
+    for (unsigned k = 0; k < a->aid_len; k++) sprintf(hex + 2 * k, "%02X", a->aid[k]);
+    for (size_t i = 0; i < sizeof public_params / sizeof public_params[0]; i++)
+        if (!strcmp(hex, public_params[i].applet)) return public_params[i].select_sw;
+    return 0x9000;
+}
 
 static size_t public_params_of(const capfile_applet *a, uint8_t *out, size_t cap)
 {
@@ -482,8 +506,9 @@ static int run_public_cap(runner *r, const char *path)
             cmd[5 + a->aid_len] = 0x00;
             size_t rl = 0;
             gp_close(&c.gp);   /* SELECT ends the channel */
+            unsigned want = public_select_sw(a);
             if (transport_transmit(c.t, cmd, 6u + a->aid_len, rsp, sizeof rsp, &rl) || rl < 2 ||
-                rsp[rl - 2] != 0x90 || rsp[rl - 1] != 0x00) {
+                rsp[rl - 2] != (uint8_t)(want >> 8) || rsp[rl - 1] != (uint8_t)want) {
                 printf("    SELECT ");
                 print_hex(a->aid, a->aid_len);
                 printf(": got ");

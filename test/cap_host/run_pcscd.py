@@ -7,7 +7,10 @@ PrivatePcscd is reused).
 usage: run_pcscd.py --cardvm CARDVM --driver LIBIFD --runner CAP_TRANSCRIPTS
                     --shared DIR [--variant V]... NAME...
 One pcscd per variant, with one fresh image (reader) per NAME; the runner
-replays NAME's transcript on its reader. Exit 0 pass, 1 fail, 77 skipped
+replays NAME's transcript on its reader. With the first variant's pcscd,
+one more fresh card gets counter.cap through `cardvm gp --reader` in the
+combined INSTALL [for load, install and make selectable] process
+(--one-step) and answers `cardvm send --reader` as counter.apdu says. Exit 0 pass, 1 fail, 77 skipped
 (../shared absent, or pcscd not installed).
 """
 import argparse
@@ -22,6 +25,23 @@ from pcsc_clients import Context, PrivatePcscd, TestFailure, find_pcscd  # noqa:
 
 SKIP = 77
 VARIANTS = ["jc222", "jc222-nodebug", "jc305u3", "jc305u3-nodebug"]
+
+
+def gp_one_step(args, pcscd, image, variant):
+    """cardvm gp --reader ... --load counter.cap --install --one-step, then
+    the counter transcript's first exchange after SELECT."""
+    cap = os.path.join(args.shared, "javacard", "applets", "counter", variant, "counter.cap")
+    reader = pcscd.reader(image)
+    gp = subprocess.run([args.cardvm, "gp", "--reader", reader, "--load", cap, "--install", "--one-step", "--list"],
+                        env=pcscd.env(), capture_output=True, text=True, timeout=120)
+    send = subprocess.run([args.cardvm, "send", "--reader", reader, "00A4040008F0434150574B0101", "8011000006"],
+                          env=pcscd.env(), capture_output=True, text=True, timeout=60)
+    ok = (gp.returncode == 0 and "APP: F0434150574B0101 (SELECTABLE)" in gp.stdout and
+          send.stdout.split()[-2:] == ["9000", "0000000100009000"])
+    print(f"{'PASS' if ok else 'FAIL'} gp --one-step counter {variant} through pcscd")
+    if not ok:
+        print(gp.stdout + gp.stderr + send.stdout + send.stderr)
+    return ok
 
 
 def main():
@@ -46,9 +66,14 @@ def main():
     fails = 0
     runs = 0
     try:
-        for variant in args.variant or VARIANTS:
+        for n, variant in enumerate(args.variant or VARIANTS):
             images = [ctx.create(f"{name}-{variant}.img", blank=False) for name in args.names]
-            with PrivatePcscd(ctx, images) as pcscd:
+            one_step = ctx.create(f"one-step-{variant}.img", blank=False) if n == 0 else None
+            with PrivatePcscd(ctx, images + ([one_step] if one_step else [])) as pcscd:
+                if one_step:
+                    runs += 1
+                    if not gp_one_step(args, pcscd, one_step, variant):
+                        fails += 1
                 for name, image in zip(args.names, images):
                     runs += 1
                     r = subprocess.run([args.runner, "--shared", args.shared, "--reader", pcscd.reader(image),

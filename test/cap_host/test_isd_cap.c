@@ -195,6 +195,46 @@ static void load_aid_mismatch_refused(void **st)
     fx_close(&f);
 }
 
+/* Load files the card must refuse (6A80) with nothing stored: bytecode
+ * whose operands name constant-pool entries that do not exist, and a load
+ * file without its last required component (RefLocation). */
+static void malformed_cap_refused(void **st)
+{
+    (void)st;
+    fx f;
+    capfile c;
+    fx_open(&f, "malformed.img");
+    cap_of("counter/jc222-nodebug/counter.cap", &c);
+    assert_int_equal(open_default(&f), 0x9000);
+    char before[4096], after[4096];
+    card_summary(&f, before, sizeof before);
+    const capfile_component *m = capfile_component_of(&c, 7);
+    const capfile_component *rl = capfile_component_of(&c, 9);
+    assert_non_null(m);
+    assert_non_null(rl);
+    uint8_t *bad = malloc(c.len);
+    memcpy(bad, c.load_file, c.len);
+    /* Method info: u1 handler_count, 8 bytes per handler, then methods;
+     * everything after the first method header becomes FF */
+    size_t code = m->offset + 3 + 1 + 8u * c.load_file[m->offset + 3] + 2;
+    memset(bad + code, 0xFF, m->offset + m->size - code);
+    capfile mut = c;
+    mut.load_file = bad;
+    assert_int_equal(load_cap(&f, &mut), 0x6A80);
+    card_summary(&f, after, sizeof after);
+    assert_string_equal(before, after);
+    /* RefLocation left out: the components after it move up */
+    memcpy(bad, c.load_file, rl->offset);
+    memcpy(bad + rl->offset, c.load_file + rl->offset + rl->size, c.len - rl->offset - rl->size);
+    mut.len = c.len - rl->size;
+    assert_int_equal(load_cap(&f, &mut), 0x6A80);
+    card_summary(&f, after, sizeof after);
+    assert_string_equal(before, after);
+    free(bad);
+    capfile_free(&c);
+    fx_close(&f);
+}
+
 /* A client whose library is not on the card: 6985, nothing stored. */
 static void missing_import_refused(void **st)
 {
@@ -337,13 +377,14 @@ static void combined_load_install(void **st)
 typedef struct tear_ctx {
     fx f;
     capfile c;
+    int combined;                /* the INSTALL [for load, install and make selectable] process */
     char before[4096];
 } tear_ctx;
 
 static void *tear_setup(void *arg)
 {
-    (void)arg;
     tear_ctx *t = calloc(1, sizeof *t);
+    t->combined = *(const int *)arg;
     fx_open(&t->f, "tear.img");
     cap_of("counter/jc222-nodebug/counter.cap", &t->c);
     assert_int_equal(open_default(&t->f), 0x9000);
@@ -363,6 +404,14 @@ static void tear_teardown(void *ctx)
 static int tear_run(void *ctx)
 {
     tear_ctx *t = ctx;
+    if (t->combined) {
+        static const uint8_t priv = 0;
+        gp_install_req r = {0, NULL, 0, t->c.applets[0].aid, t->c.applets[0].aid_len, NULL, 0, &priv, 1, NULL, 0, 0};
+        uint16_t sw = 0;
+        int blk;
+        if (gp_load_install(&t->f.gp, t->c.load_file, t->c.len, 1, &r, &sw, &blk)) return 1;
+        return sw == 0x9000 ? 0 : 1;
+    }
     if (load_cap(&t->f, &t->c) != 0x9000) return 1;
     return install_cap(&t->f, &t->c, 0, NULL, 0) == 0x9000 ? 0 : 1;
 }
@@ -379,6 +428,7 @@ static int tear_check(void *ctx, uint32_t cut)
     int installed = status_has(&t->f, 0x40, t->c.applets[0].aid, t->c.applets[0].aid_len, NULL);
     if (cut == 0 && !installed) return 2;
     if (installed && !loaded) return 3;
+    if (t->combined && loaded != installed) return 9;   /* both or neither */
     if (!loaded) {
         char now[4096];
         card_summary(&t->f, now, sizeof now);
@@ -405,9 +455,20 @@ static int tear_check(void *ctx, uint32_t cut)
 static void tear_cap_load_install(void **st)
 {
     (void)st;
+    int combined = 0;
     tear_scenario sc = {"CAP LOAD+INSTALL", tear_setup, tear_chip, tear_run, tear_power, tear_check, tear_teardown};
-    uint32_t writes = tear_sweep(&sc, NULL);
+    uint32_t writes = tear_sweep(&sc, &combined);
     print_message("CAP LOAD+INSTALL: %u write indexes\n", writes);
+    assert_true(writes > 0);
+}
+
+static void tear_cap_combined(void **st)
+{
+    (void)st;
+    int combined = 1;
+    tear_scenario sc = {"CAP combined", tear_setup, tear_chip, tear_run, tear_power, tear_check, tear_teardown};
+    uint32_t writes = tear_sweep(&sc, &combined);
+    print_message("CAP combined load/install: %u write indexes\n", writes);
     assert_true(writes > 0);
 }
 
@@ -432,11 +493,13 @@ int main(int argc, char **argv)
     if (system(cmd) != 0) return 1;
     const struct CMUnitTest all[] = {
         cmocka_unit_test(load_aid_mismatch_refused),
+        cmocka_unit_test(malformed_cap_refused),
         cmocka_unit_test(missing_import_refused),
         cmocka_unit_test(load_install_status_select),
         cmocka_unit_test(library_in_use_not_deleted),
         cmocka_unit_test(combined_load_install),
         cmocka_unit_test(tear_cap_load_install),
+        cmocka_unit_test(tear_cap_combined),
     };
     struct CMUnitTest chosen[sizeof all / sizeof all[0]];
     size_t n = 0;
