@@ -253,6 +253,28 @@ uint16_t isd_process(card_os *os, const uint8_t *cmd, size_t raw_len, const apdu
     loader_ram *ram = loader_ram_of(os);
     /* A PUT KEY chain continues only with the next PUT KEY (GPCS 11.8.2.1). */
     if (ram->put_key.active && !(a && a->ins == 0xD8)) isd_put_key_forget(&ram->put_key);
+    /* Logical channels (vm.h): the ISD lives on the basic channel; MANAGE
+     * CHANNEL and every command of channels 1..3 are the applets' side of
+     * the JCRE, which the VM keeps. */
+    int ch = a && a->cla != 0xFF ? apdu_cla_channel(a->cla) : 0;
+    if (a && a->cla != 0xFF && (ch > 0 || ((a->cla & 0x80) == 0 && a->ins == 0x70))) {
+        size_t vm_len = apdu_encode(a, os->apdu, sizeof os->apdu);   /* applets read it re-encoded */
+        if (vm_len == 0) return SW_WRONG_LENGTH;
+        uint16_t sw;
+        int rc;
+        os->applet_ran = 1;   /* deselect()/select()/process() may run */
+        if ((a->cla & 0x80) == 0 && a->ins == 0x70)
+            rc = vm_manage_channel(os->vm, (uint8_t)ch, a->p1, a->p2, out, cap, len, &sw);
+        else if (a->ins == 0xA4 && (a->cla & 0x80) == 0 && a->p1 == 0x04 && a->nc >= 5 && a->nc <= 16) {
+            sw = isd_gp_select_check(os, a->data, (uint8_t)a->nc);
+            if (sw) return sw;
+            rc = vm_select_on(os->vm, (uint8_t)ch, a->data, (uint8_t)a->nc, os->apdu, vm_len, out, cap, len, &sw);
+        } else {
+            rc = vm_process_on(os->vm, (uint8_t)ch, os->apdu, vm_len, out, cap, len, &sw);
+        }
+        if (rc == VM_ERR_POWER) return 0;
+        return rc ? vm_status_to_sw(rc) : sw;
+    }
     uint16_t refusal = transport_refusal(a);
     if (!ram->isd_selected) {
         if (refusal) return refusal;
@@ -278,8 +300,8 @@ uint16_t isd_process(card_os *os, const uint8_t *cmd, size_t raw_len, const apdu
         scp03_card_abort(&ram->session);
         return refusal;
     }
-    isd_config ic;
     uint16_t sw;
+    isd_config ic;
     if (isd_config_load(os, &ic) != 0) {
         isd_config_wipe(&ic);
         return SW_MEMORY_FAILURE;

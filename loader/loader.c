@@ -227,6 +227,7 @@ uint16_t card_os_process(card_os *os, const uint8_t *cmd, size_t len, const apdu
     if (!(consistent && m == LOADER_MODE_USER)) {
         if (!a) return SW_WRONG_LENGTH;
         if (a->cla == 0xFF) return SW_CLA_NOT_SUPPORTED;
+        /* logical channels exist for applets, in USER mode (isd_process) */
         if (apdu_cla_channel(a->cla) != 0) return SW_LOGICAL_CHANNEL_NOT_SUPPORTED;
         int get_data = a->ins == 0xCA && (a->cla & 0xFC) == 0x80 && a->nc == 0;
         if (!consistent || m == LOADER_MODE_TERMINATED || m == LOADER_MODE_NONE)

@@ -370,8 +370,14 @@ int vm_call_virtual(vm_runtime *rt, uint8_t token, uint16_t *args, unsigned narg
     return call_from_c(rt, t, args, nargs, ret);
 }
 
-static int instance_of_package(const vm_runtime *rt, unsigned slot)
+/* The applet instance that becomes active when the context switches to
+ * object h's owner: the instance h is, else the package's first one
+ * (contexts are per package). */
+static int instance_of_package(const vm_runtime *rt, unsigned slot, uint16_t h)
 {
+    for (unsigned i = 0; i < VM_MAX_INSTANCES; i++)
+        if (rt->insts[i].used && rt->insts[i].pkg == slot && rt->insts[i].obj == h)
+            return (int)i;
     for (unsigned i = 0; i < VM_MAX_INSTANCES; i++)
         if (rt->insts[i].used && rt->insts[i].pkg == slot)
             return (int)i;
@@ -407,7 +413,7 @@ int vm_call_virtual_as_owner(vm_runtime *rt, uint8_t token, uint16_t *args, unsi
     cap_target t;
     if (vm_cap_lookup_virtual(rt, o->cls, token, &t) != 0)
         return VM_SC_SecurityException;
-    if (ctx_push(rt, o->pkg, instance_of_package(rt, o->pkg)) != 0)
+    if (ctx_push(rt, o->pkg, instance_of_package(rt, o->pkg, args[0])) != 0)
         return VM_SC_SecurityException;
     int r = call_from_c(rt, t, args, nargs, ret);
     ctx_pop(rt);
@@ -788,7 +794,7 @@ static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint
                         shareable = vm_api_class_id(sh);
                     if (!shareable || !vm_cap_class_is(rt, c->cls, shareable) || o->pkg == 0)
                         THROW_NEW(VM_SC_SecurityException, 0);
-                    if (ctx_push(rt, o->pkg, instance_of_package(rt, o->pkg)) != 0)
+                    if (ctx_push(rt, o->pkg, instance_of_package(rt, o->pkg, h)) != 0)
                         THROW_NEW(VM_SC_SecurityException, 0);
                     switched = 1;
                 }
