@@ -54,6 +54,7 @@ struct chip {
     uint32_t *pending_list, npending;
     int dirty;                 /* any NVM/OTP write since commit */
     int otp_dirty, otp_pending;
+    int scrub;                 /* a heap block was freed: wipe old copies at commit */
     pager_page *rec_pages;     /* commit scratch: one entry per page */
     uint8_t *page_scratch;     /* chip_commit_now page images */
 
@@ -70,6 +71,7 @@ struct chip {
 #define PAGE_PENDING 2u
 
 static int range_ok(uint32_t off, size_t len, uint32_t size);
+static int lock_for_commit(chip *c);
 
 const char *chip_strerror(int status)
 {
@@ -387,9 +389,9 @@ static int file_commit(chip *c, const pager_page *pages, uint32_t n, const uint8
  * Its failure costs nothing (the log keeps everything and grows). */
 static void maybe_checkpoint(chip *c)
 {
-    if (c->pg && pager_checkpoint_due(c->pg)) {
+    if (c->pg && (c->scrub || pager_checkpoint_due(c->pg))) {
         pager_state st = committed_state(c);
-        (void)pager_checkpoint(c->pg, &st, c->durability == CHIP_DURABLE_FULL);
+        if (pager_checkpoint(c->pg, &st, c->durability == CHIP_DURABLE_FULL, c->scrub) == CHIP_OK) c->scrub = 0;
     }
 }
 
@@ -405,6 +407,8 @@ int chip_commit(chip *c)
     uint32_t ps = c->geo.nvm_page_size;
     int to_file = c->pg && (c->durability == CHIP_DURABLE_FULL || first || c->rom_dirty);
     if (to_file) {
+        int lrc = lock_for_commit(c);
+        if (lrc) return lrc;
         /* Pages of this commit: everything written, plus pages whose wear or
          * lab-mode commits the file does not have yet. */
         uint32_t n = 0;
@@ -467,7 +471,8 @@ int chip_commit_now(chip *c, uint32_t off, size_t len)
     }
     memcpy(img + (off - ((size_t)first << c->page_shift)), c->nvm + off, len);
     int rc = CHIP_OK;
-    if (c->durability == CHIP_DURABLE_FULL)
+    if (c->durability == CHIP_DURABLE_FULL) rc = lock_for_commit(c);
+    if (!rc && c->durability == CHIP_DURABLE_FULL)
         rc = file_commit(c, c->rec_pages, n, NULL, c->committed_flags, 0);
     if (!rc) {
         for (uint32_t i = 0; i < n; i++) {
@@ -486,21 +491,14 @@ int chip_save(chip *c)
 {
     if (!c->pg || c->read_only || c->durability != CHIP_DURABLE_LAB) return CHIP_OK;
     if (!c->npending && !c->otp_pending && c->file_written && !c->rom_dirty) return CHIP_OK;
-    if (!pager_is_locked(c->pg) && c->file_written) {
-        int changed;
-        int rc = pager_lock(c->pg, c->lock_wait_ms, &changed);
-        if (rc) {
-            copy_pager_error(c);
-            return rc;
-        }
-    }
+    int rc = lock_for_commit(c);
+    if (rc) return rc;
     uint32_t n = 0;
     for (uint32_t i = 0; i < c->npending; i++) {
         uint32_t p = c->pending_list[i];
         c->rec_pages[n++] = (pager_page){p, c->nvm_committed + ((size_t)p << c->page_shift)};
     }
-    int rc = file_commit(c, c->rec_pages, n, c->otp_pending ? c->otp_committed : NULL, c->committed_flags,
-                         0);
+    rc = file_commit(c, c->rec_pages, n, c->otp_pending ? c->otp_committed : NULL, c->committed_flags, 0);
     if (rc) return rc;
     clear_pending(c);
     maybe_checkpoint(c);
@@ -525,27 +523,57 @@ void chip_rollback(chip *c)
     c->dirty = 0;
 }
 
-int chip_power_on(chip *c)
+int chip_acquire(chip *c)
 {
-    if (c->pg && !c->read_only && c->file_written && !pager_is_locked(c->pg)) {
-        int changed = 0;
-        int rc = pager_lock(c->pg, c->lock_wait_ms, &changed);
+    if (!c->pg || c->read_only || !c->file_written || pager_is_locked(c->pg)) return CHIP_OK;
+    int changed = 0;
+    int rc = pager_lock(c->pg, c->lock_wait_ms, &changed);
+    if (rc) {
+        copy_pager_error(c);
+        return rc;
+    }
+    if (changed) {
+        /* Another writer committed since we read the file: start from its
+         * state, or its update would be lost. */
+        char err[400];
+        rc = load_from_file(c, err, sizeof err);
         if (rc) {
-            copy_pager_error(c);
-            c->powered = 0;
+            snprintf(c->err, sizeof c->err, "%s", err);
+            pager_unlock(c->pg);
             return rc;
         }
-        if (changed) {
-            char err[400];
-            rc = load_from_file(c, err, sizeof err);
-            if (rc) {
-                snprintf(c->err, sizeof c->err, "%s", err);
-                pager_unlock(c->pg);
-                c->powered = 0;
-                return rc;
-            }
-        }
     }
+    return CHIP_OK;
+}
+
+void chip_release(chip *c)
+{
+    if (c->durability == CHIP_DURABLE_LAB) (void)chip_save(c);
+    if (c->pg && c->file_written) pager_unlock(c->pg);
+}
+
+/* A commit by a chip that did not chip_acquire (direct chip users): take
+ * the lock now, but refuse if the file changed since it was read, since the
+ * working copy was built on a state that is no longer the latest. */
+static int lock_for_commit(chip *c)
+{
+    if (!c->pg || !c->file_written || pager_is_locked(c->pg)) return CHIP_OK;
+    int changed = 0;
+    int rc = pager_lock(c->pg, c->lock_wait_ms, &changed);
+    if (rc) {
+        copy_pager_error(c);
+        return rc;
+    }
+    if (changed) {
+        pager_unlock(c->pg);
+        snprintf(c->err, sizeof c->err, "%s: changed by another writer since it was read", c->path);
+        return CHIP_ERR_BUSY;
+    }
+    return CHIP_OK;
+}
+
+int chip_power_on(chip *c)
+{
     chip_rollback(c);
     memset(c->ram, 0, c->geo.ram_size);
     c->powered = 1;
@@ -559,8 +587,7 @@ void chip_power_off(chip *c)
 {
     chip_rollback(c);
     c->powered = 0;
-    if (c->durability == CHIP_DURABLE_LAB) (void)chip_save(c);
-    if (c->pg && c->file_written) pager_unlock(c->pg);
+    chip_release(c);
 }
 
 /* ---- tear injection ---- */
@@ -764,6 +791,7 @@ int chip_nvm_free(chip *c, uint32_t off)
         if (at + HEAP_HDR == off) {
             if (k == HEAP_KIND_FREE) return CHIP_ERR_ARG;
             uint32_t span = heap_span(s);
+            c->scrub = c->pg != NULL;
             int rc = chip_nvm_fill(c, off, 0, span - HEAP_HDR);
             if (rc) return rc;
             uint32_t next = at + span;

@@ -31,14 +31,16 @@
  * uncommitted), so no kill, power cut or crash can undo a try that was
  * compared.
  *
- * Writers and readers. A chip opened for writing takes the image's writer
- * lock at its first chip_power_on() and holds it until chip_power_off() or
+ * Writers and readers. A writer holds the image's lock from chip_acquire()
+ * (the card calls it at power-on) until chip_release() (power-off) or
  * chip_close(); a second writer waits (chip_set_lock_wait, default
  * CHIP_LOCK_WAIT_MS or $CARDVM_LOCK_WAIT_MS) and then fails with
  * CHIP_ERR_BUSY, "card image in use by pid N". When the lock is taken the chip
  * reloads the file if another writer changed it since it was read, so no
- * update is lost. A chip opened CHIP_OPEN_READ_ONLY takes no lock and sees
- * the last committed state; it refuses to commit.
+ * update is lost. A chip that commits without chip_acquire takes the lock at
+ * that commit and refuses (CHIP_ERR_BUSY) if the file changed since it was
+ * read. A chip opened CHIP_OPEN_READ_ONLY takes no lock and sees the last
+ * committed state; it refuses to commit.
  *
  * Durability. CHIP_DURABLE_FULL (default): every commit is synced before it
  * returns. CHIP_DURABLE_LAB: commits stay in memory and the card is saved to
@@ -167,13 +169,16 @@ void chip_set_io(chip *c, const chip_io *io);
  * "" when none. */
 const char *chip_error(const chip *c);
 
-/* Power. chip_power_on() takes the writer lock (first time; see top; may
- * fail with CHIP_ERR_BUSY or CHIP_ERR_IO, then the chip stays unpowered),
- * rolls NVM/OTP back to the last commit, clears RAM, and disarms a fired
- * tear. Called for cold and warm reset alike. chip_power_off() rolls back,
- * saves (lab mode) and releases the lock. */
+/* Power. chip_power_on() rolls NVM/OTP back to the last commit, clears RAM,
+ * and disarms a fired tear (returns CHIP_OK). Called for cold and warm reset
+ * alike. chip_power_off() rolls back and chip_release()s. */
 int chip_power_on(chip *c);
 void chip_power_off(chip *c);
+/* Writer lock (see top). chip_acquire must be called with no uncommitted
+ * work: it may reload the chip from the file. CHIP_ERR_BUSY after the wait;
+ * chip_error() names the holder. chip_release saves a lab-mode chip first. */
+int chip_acquire(chip *c);
+void chip_release(chip *c);
 int chip_is_powered(const chip *c);   /* 0 after a tear fired */
 
 /* Make all NVM/OTP writes since the last commit durable (see top). Also

@@ -186,6 +186,9 @@ static size_t record_size(const pager *pg, uint32_t npages, int with_otp)
 }
 
 /* ---- header slots ---- */
+/* Generation 1 (a new image) is in slot A, 2 in B, 3 in A... */
+static unsigned slot_of(uint64_t gen) { return (unsigned)((gen + 1) & 1); }
+
 typedef struct slot {
     uint32_t flags;
     chip_geometry geo;
@@ -362,7 +365,7 @@ int pager_open(const char *path, int read_only, const chip_io *io, pager **out,
         pager_close(pg);
         return CHIP_ERR_FORMAT;
     }
-    if ((uint64_t)st.st_size < pg->log_off) {
+    if ((uint64_t)st.st_size < pg->log_off + LOG_DEFAULT) {
         fail(pg, "card image is truncated", 0);
         set_err(err, errlen, pg->err);
         pager_close(pg);
@@ -452,7 +455,7 @@ static int read_once(pager *pg, pager_state *st, char *err, size_t errlen)
         return CHIP_ERR_IO;
     }
     uint64_t file_size = (uint64_t)sb.st_size;
-    if (file_size < pg->log_off) {
+    if (file_size < pg->log_off + LOG_DEFAULT) {
         fail(pg, "card image is truncated", 0);
         set_err(err, errlen, pg->err);
         return CHIP_ERR_FORMAT;
@@ -563,6 +566,15 @@ int pager_read(pager *pg, pager_state *st, char *err, size_t errlen)
 }
 
 /* ---- locking ---- */
+static void note_holder(pager *pg)
+{
+    uint8_t holder[8];
+    put32(holder, HOLDER_MAGIC);
+    put32(holder + 4, (uint32_t)getpid());
+    /* Informational only; failure to write it does not matter. */
+    if (pg->io.pwrite(pg->io.ctx, pg->fd, holder, sizeof holder, HOLDER_OFF) < 0) pg->err[0] = 0;
+}
+
 int pager_lock(pager *pg, unsigned wait_ms, int *changed)
 {
     *changed = 0;
@@ -618,11 +630,7 @@ int pager_lock(pager *pg, unsigned wait_ms, int *changed)
             *changed = 1;
     }
     if ((uint64_t)b.st_size != pg->log_end) *changed = 1;
-    uint8_t holder[8];
-    put32(holder, HOLDER_MAGIC);
-    put32(holder + 4, (uint32_t)getpid());
-    /* Informational only; failure to write it does not matter. */
-    if (pg->io.pwrite(pg->io.ctx, pg->fd, holder, sizeof holder, HOLDER_OFF) < 0) pg->err[0] = 0;
+    note_holder(pg);
     return CHIP_OK;
 }
 
@@ -701,7 +709,7 @@ int pager_write_all(pager *pg, const pager_state *st, int sync)
     slot_from_state(pg, st, gen, salt, pg->log_off, &s);
     uint8_t area[HEADER_AREA];
     memset(area, 0, sizeof area);
-    slot_encode(area + (gen & 1) * SLOT_SIZE, &s);
+    slot_encode(area + slot_of(gen) * SLOT_SIZE, &s);
     size_t table_len = (size_t)pg->pages * TABLE_ENTRY;
     uint8_t *table = malloc(table_len);
     if (!table) return CHIP_ERR_NOMEM;
@@ -730,6 +738,7 @@ int pager_write_all(pager *pg, const pager_state *st, int sync)
         }
         free(zeros);
     }
+    if (!rc) note_holder(pg);
     if (!rc && sync) rc = sync_file(pg);
     if (rc) return rc;
     pg->have_file = 1;
@@ -748,7 +757,7 @@ int pager_write_all(pager *pg, const pager_state *st, int sync)
 int pager_checkpoint_due(const pager *pg) { return pager_log_used(pg) + 8192u >= LOG_DEFAULT; }
 
 /* Copy every page the log holds into place, sync, then switch generation. */
-int pager_checkpoint(pager *pg, const pager_state *st, int sync)
+int pager_checkpoint(pager *pg, const pager_state *st, int sync, int wipe)
 {
     if (!pg->locked || pg->fd < 0) return CHIP_ERR_IO;
     const chip_geometry *g = &st->geo;
@@ -783,18 +792,30 @@ int pager_checkpoint(pager *pg, const pager_state *st, int sync)
     s.commits = pg->commits;
     uint8_t h[SLOT_SIZE];
     slot_encode(h, &s);
-    rc = write_at(pg, h, sizeof h, (gen & 1) * SLOT_SIZE);
+    rc = write_at(pg, h, sizeof h, slot_of(gen) * SLOT_SIZE);
     if (!rc && sync) rc = sync_file(pg);
     if (rc) return rc;
-    memcpy(pg->header_seen + (gen & 1) * SLOT_SIZE, h, SLOT_SIZE);
+    memcpy(pg->header_seen + slot_of(gen) * SLOT_SIZE, h, SLOT_SIZE);
     pg->gen = gen;
     pg->salt = salt;
     pg->chain = salt;
-    pg->commits = st->commits;
     pg->log_pos = pg->log_off;
     memset(pg->in_log, 0, pg->pages);
     pg->otp_in_log = 0;
-    return CHIP_OK;
+    if (wipe) {
+        /* Old records are dead (wrong salt) but still hold the bytes of
+         * erased data: overwrite the whole log region. */
+        uint8_t *zeros = calloc(1, 65536);
+        if (!zeros) return CHIP_ERR_NOMEM;
+        for (uint64_t at = pg->log_off; !rc && at < pg->log_end;) {
+            size_t n = pg->log_end - at < 65536 ? (size_t)(pg->log_end - at) : 65536;
+            rc = write_at(pg, zeros, n, at);
+            at += n;
+        }
+        free(zeros);
+        if (!rc && sync) rc = sync_file(pg);
+    }
+    return rc;
 }
 
 int pager_commit(pager *pg, const pager_record *r, int sync)

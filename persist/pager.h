@@ -109,8 +109,11 @@ int pager_commit(pager *pg, const pager_record *r, int sync);
 int pager_checkpoint_due(const pager *pg);
 /* Copy what the log holds into place and start a new log generation. `st`
  * is the committed state, equal to what the file holds. Failure is
- * harmless (the log still holds everything); the log just grows. */
-int pager_checkpoint(pager *pg, const pager_state *st, int sync);
+ * harmless (the log still holds everything); the log just grows. `wipe`
+ * then overwrites the whole log region with zeros, so that data erased from
+ * NVM (freed heap blocks: keys, decrypted software) leaves no copy in the
+ * file. */
+int pager_checkpoint(pager *pg, const pager_state *st, int sync, int wipe);
 
 /* The last error, "PATH: what: system error". Empty when none. */
 const char *pager_error(const pager *pg);
