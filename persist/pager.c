@@ -23,8 +23,7 @@
 #define FORMAT_VERSION 2u
 #define SLOT_SIZE 128u
 #define HEADER_AREA 512u
-#define HOLDER_OFF 256u           /* u32 'LOCK', u32 pid of the last writer */
-#define HOLDER_MAGIC 0x4B434F4Cu  /* "LOCK" */
+#define HOLDER_OFF 256u           /* byte whose POSIX lock names the holder */
 #define TABLE_ENTRY 8u            /* u32 wear, u32 CRC-32 of the page */
 #define LOG_ALIGN 4096u
 #define LOG_DEFAULT 131072u       /* preallocated log bytes: hundreds of commits */
@@ -566,13 +565,22 @@ int pager_read(pager *pg, pager_state *st, char *err, size_t errlen)
 }
 
 /* ---- locking ---- */
+/* Who holds the lock: flock does not say, so the holder also takes a POSIX
+ * record lock on one byte, which F_GETLK reports with its pid. Writing the
+ * pid into the file would change its mtime, which readers (the IFD handler)
+ * take for a new card. Informational only: a POSIX lock is dropped when the
+ * process closes any descriptor of the file, then the message has no pid. */
 static void note_holder(pager *pg)
 {
-    uint8_t holder[8];
-    put32(holder, HOLDER_MAGIC);
-    put32(holder + 4, (uint32_t)getpid());
-    /* Informational only; failure to write it does not matter. */
-    if (pg->io.pwrite(pg->io.ctx, pg->fd, holder, sizeof holder, HOLDER_OFF) < 0) pg->err[0] = 0;
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = HOLDER_OFF, .l_len = 1};
+    (void)fcntl(pg->fd, F_SETLK, &fl);
+}
+
+static long holder_pid(pager *pg)
+{
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = HOLDER_OFF, .l_len = 1};
+    if (fcntl(pg->fd, F_GETLK, &fl) != 0 || fl.l_type == F_UNLCK) return 0;
+    return (long)fl.l_pid;
 }
 
 int pager_lock(pager *pg, unsigned wait_ms, int *changed)
@@ -597,11 +605,9 @@ int pager_lock(pager *pg, unsigned wait_ms, int *changed)
         clock_gettime(CLOCK_MONOTONIC, &now);
         long long ms = (now.tv_sec - start.tv_sec) * 1000LL + (now.tv_nsec - start.tv_nsec) / 1000000;
         if (ms >= (long long)wait_ms) {
-            uint8_t h[8];
-            uint32_t pid = 0;
-            if (read_at(pg, h, 8, HOLDER_OFF) == 8 && get32(h) == HOLDER_MAGIC) pid = get32(h + 4);
-            if (pid)
-                snprintf(pg->err, sizeof pg->err, "%s: card image in use by pid %u", pg->path, pid);
+            long pid = holder_pid(pg);
+            if (pid > 0)
+                snprintf(pg->err, sizeof pg->err, "%s: card image in use by pid %ld", pg->path, pid);
             else
                 snprintf(pg->err, sizeof pg->err, "%s: card image in use by another process", pg->path);
             return CHIP_ERR_BUSY;
@@ -637,6 +643,8 @@ int pager_lock(pager *pg, unsigned wait_ms, int *changed)
 void pager_unlock(pager *pg)
 {
     if (!pg->locked) return;
+    struct flock fl = {.l_type = F_UNLCK, .l_whence = SEEK_SET, .l_start = HOLDER_OFF, .l_len = 1};
+    (void)fcntl(pg->fd, F_SETLK, &fl);
     flock(pg->fd, LOCK_UN);
     pg->locked = 0;
 }
@@ -686,12 +694,17 @@ int pager_write_all(pager *pg, const pager_state *st, int sync)
             return CHIP_ERR_IO;
         }
         if (flock(pg->fd, LOCK_EX | LOCK_NB) != 0) {
-            snprintf(pg->err, sizeof pg->err, "%s: card image in use by another process", pg->path);
+            long pid = holder_pid(pg);
+            if (pid > 0)
+                snprintf(pg->err, sizeof pg->err, "%s: card image in use by pid %ld", pg->path, pid);
+            else
+                snprintf(pg->err, sizeof pg->err, "%s: card image in use by another process", pg->path);
             close(pg->fd);
             pg->fd = -1;
             return CHIP_ERR_BUSY;
         }
         pg->locked = 1;
+        note_holder(pg);
     }
     if (!pg->locked) {
         fail(pg, "writing without the lock", 0);
@@ -738,7 +751,6 @@ int pager_write_all(pager *pg, const pager_state *st, int sync)
         }
         free(zeros);
     }
-    if (!rc) note_holder(pg);
     if (!rc && sync) rc = sync_file(pg);
     if (rc) return rc;
     pg->have_file = 1;

@@ -6,6 +6,7 @@
 #include "apdu.h"
 #include "card.h"
 #include "cli.h"
+#include "transport.h"
 
 static void help(FILE *f)
 {
@@ -75,6 +76,14 @@ int cmd_send(int argc, char **argv)
         }
         hex_encode(rsp, rlen, line);
         printf("%s\n", line);
+        /* 6581 from our own card: its commit failed (disk full, I/O error).
+         * The card rolled the command back; say why, and stop. */
+        struct card *cd = transport_card(t);
+        if (cd && rlen >= 2 && rsp[rlen - 2] == 0x65 && rsp[rlen - 1] == 0x81 && chip_error(card_chip(cd))[0]) {
+            cli_error("send", "APDU %d not committed: %s", i + 1, chip_error(card_chip(cd)));
+            status = 1;
+            break;
+        }
     }
     fflush(stdout);
     transport_close(t);

@@ -163,13 +163,13 @@ static void test_put_data_commits_per_apdu(void **s)
     /* A reader cannot write: the commit fails, the card answers 6581. */
     assert_string_equal(X(other, "80DA004203010203"), "6581");
     card_close(other);
-    /* A second writer waits for the lock, then gives up, naming the holder. */
+    /* A second writer waits for the lock, then gives up. (The holder's pid is
+     * named to other processes: test/cli.) */
     assert_int_equal(card_open(path, &other, err, sizeof err), 0);
     chip_set_lock_wait(card_chip(other), 50);
     assert_int_equal(card_power(other, CARD_COLD, NULL, NULL), CHIP_ERR_BUSY);
-    char want[64];
-    snprintf(want, sizeof want, "in use by pid %ld", (long)getpid());
-    if (!strstr(chip_error(card_chip(other)), want)) fail_msg("'%s'", chip_error(card_chip(other)));
+    if (!strstr(chip_error(card_chip(other)), "card image in use"))
+        fail_msg("'%s'", chip_error(card_chip(other)));
     /* Once the first card is powered off, the second one gets the image and
      * sees its latest state. */
     card_power_off(c);
