@@ -344,6 +344,10 @@ int vm_native(vm_runtime *rt, uint16_t token, uint16_t *a, uint16_t *ret)
          * cannot give a free try. */
         if ((rc = pin_set(rt, p, 2, (uint8_t)(tries - 1))) != 0)
             return rc;
+        /* ... and commit it now (Java Card: decrement, commit, compare), so
+         * that no kill or crash before the APDU's commit gives a free try. */
+        if ((rc = chip_commit_now(rt->chip, p->nvm_off + VM_OBJ_HDR + 2, 1)) != 0)
+            return rc == CHIP_ERR_POWER ? VM_ERR_POWER : VM_ERR_CORRUPT;
         if (a[3] == p->data[3] && !memcmp(arr->data + a[2], p->data + 4, a[3])) {
             if ((rc = pin_set(rt, p, 2, p->data[0])) != 0)
                 return rc;
