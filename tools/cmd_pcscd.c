@@ -105,7 +105,10 @@ static void help(FILE *f)
             "                 so the socket path is known in advance and stays the\n"
             "                 same across restarts (default: a new temporary folder)\n"
             "  --pcscd PATH   the pcscd program (default: pcscd from PATH or /usr/sbin)\n"
-            "  --debug        pcscd logs at debug level, with every APDU (on stderr)\n");
+            "  --debug        pcscd logs at debug level, with every APDU (on stderr)\n"
+            "  --lab          lab durability: each card is kept in memory while its\n"
+            "                 reader is powered and saved to its image at power-off\n"
+            "                 (no fsync per APDU; docs/image-format.md)\n");
 }
 
 static void run_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -614,7 +617,7 @@ int cmd_pcscd(int argc, char **argv)
     static const struct option opts[] = {
         {"driver", required_argument, 0, 'D'}, {"dir", required_argument, 0, 'd'},
         {"pcscd", required_argument, 0, 'p'},  {"debug", no_argument, 0, 'g'},
-        {0, 0, 0, 0},
+        {"lab", no_argument, 0, 'L'},          {0, 0, 0, 0},
     };
     pcscd_run run;
     memset(&run, 0, sizeof run);
@@ -627,6 +630,7 @@ int cmd_pcscd(int argc, char **argv)
         case 'd': dir_opt = optarg; break;
         case 'p': pcscd_opt = optarg; break;
         case 'g': run.debug = 1; break;
+        case 'L': setenv("CARDVM_DURABILITY", "lab", 1); break;   /* read by the IFD handler in pcscd */
         default: help(stderr); return 2;
         }
     }

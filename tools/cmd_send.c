@@ -21,7 +21,11 @@ static void help(FILE *f)
             "opened: malformed hex changes nothing.\n\n"
             "Options:\n"
             "  --reader NAME  send through pcscd to this PC/SC reader (name or unique prefix)\n"
-            "  --trace        print each APDU with its time on stderr\n");
+            "  --trace        print each APDU with its time on stderr\n"
+            "  --lab          lab durability: the card is kept in memory and saved to\n"
+            "                 the image once, at exit (no fsync per APDU)\n"
+            "The image is locked for the run: a second writer waits (up to\n"
+            "$CARDVM_LOCK_WAIT_MS, default 10000 ms), then fails naming the holder.\n");
 }
 
 int cmd_send(int argc, char **argv)
@@ -30,12 +34,15 @@ int cmd_send(int argc, char **argv)
         help(stdout);
         return 0;
     }
-    static const struct option opts[] = {{"reader", required_argument, 0, 'r'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {{"reader", required_argument, 0, 'r'}, {"lab", no_argument, 0, 'L'},
+                                         {0, 0, 0, 0}};
     const char *reader = NULL;
+    int lab = 0;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
         if (c == 'r') reader = optarg;
+        else if (c == 'L') lab = 1;
         else { help(stderr); return 2; }
     }
     const char *image = NULL;
@@ -67,6 +74,7 @@ int cmd_send(int argc, char **argv)
     }
     transport *t = cli_open_card(image, reader);
     if (!t) { status = 1; goto out; }
+    if (lab && transport_card(t)) chip_set_durability(card_chip(transport_card(t)), CHIP_DURABLE_LAB);
     for (int i = 0; i < count; i++) {
         size_t rlen;
         if (transport_transmit(t, cmds[i], lens[i], rsp, CARD_MAX_RESPONSE, &rlen) != 0) {
@@ -86,6 +94,14 @@ int cmd_send(int argc, char **argv)
         }
     }
     fflush(stdout);
+    if (status == 0 && transport_card(t)) {
+        /* Lab mode saves here; a failed save is a failed run. */
+        chip *ch = card_chip(transport_card(t));
+        if (chip_save(ch) != CHIP_OK) {
+            cli_error("send", "%s", chip_error(ch));
+            status = 1;
+        }
+    }
     transport_close(t);
 out:
     if (cmds) for (int i = 0; i < count; i++) free(cmds[i]);
