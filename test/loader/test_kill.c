@@ -322,9 +322,9 @@ static void kill_sweep(const char *name, const char *template, int (*child)(cons
         enum kill_at when = (enum kill_at)(i % 3);
         one_round(template, child, tries, when, (unsigned)rand() % span, &t);
     }
-    print_message("%-7s %u kills: %u at or after the comparison, %u finished, %u counted before it, "
-                  "%u free tries\n", name, t.rounds, t.reached, t.finished, t.counted_without_compare,
-                  t.free_tries);
+    print_message("%-7s %u rounds, %u killed (%u of them at or after the comparison), %u finished, "
+                  "%u tries counted before a comparison, %u free tries\n", name, t.rounds, t.rounds - t.finished,
+                  t.reached - t.finished, t.finished, t.counted_without_compare, t.free_tries);
     assert_int_equal(t.free_tries, 0);
     assert_true(t.reached >= n / 3);   /* the comparison was hit on purpose */
 }
