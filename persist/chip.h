@@ -114,7 +114,7 @@ enum chip_durability { CHIP_DURABLE_FULL = 0, CHIP_DURABLE_LAB = 1 };
 enum chip_sync { CHIP_SYNC_FULL = CHIP_DURABLE_FULL, CHIP_SYNC_OFF = CHIP_DURABLE_LAB };
 
 /* Default bounded wait for the writer lock, in milliseconds. */
-#define CHIP_LOCK_WAIT_MS 10000u
+#define CHIP_LOCK_WAIT_MS 30000u
 
 /* The system calls of the image file, replaceable for crash and I/O-error
  * tests (test/persist). Each returns like the system call it stands for. */

@@ -25,7 +25,7 @@ static void help(FILE *f)
             "  --lab          lab durability: the card is kept in memory and saved to\n"
             "                 the image once, at exit (no fsync per APDU)\n"
             "The image is locked for the run: a second writer waits (up to\n"
-            "$CARDVM_LOCK_WAIT_MS, default 10000 ms), then fails naming the holder.\n");
+            "$CARDVM_LOCK_WAIT_MS, default 30000 ms), then fails naming the holder.\n");
 }
 
 int cmd_send(int argc, char **argv)
