@@ -252,19 +252,29 @@ static void test_atomic_commit_under_kill(void **state)
     int observed_changes = 0;
     uint8_t last = 0;
     for (int round = 0; round < 12; round++) {
+        int ready[2];
+        assert_int_equal(pipe(ready), 0);
         pid_t pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {
             chip *w;
             char err[256];
+            close(ready[0]);
             if (chip_open(path, &w, err, sizeof err)) _exit(3);
             chip_power_on(w);
             for (unsigned k = 1;; k++) {
                 /* Every commit makes all of NVM's heap area one value. */
                 chip_nvm_fill(w, 256, (uint8_t)k, 8192 - 256);
                 if (chip_commit(w)) _exit(4);
+                if (k == 1 && write(ready[1], "1", 1) != 1) _exit(5);
             }
         }
+        /* Kill it at a random point after its first commit (on a slow or
+         * loaded machine, or under valgrind, the first may take a while). */
+        close(ready[1]);
+        char one;
+        assert_int_equal(read(ready[0], &one, 1), 1);
+        close(ready[0]);
         struct timespec ts = {0, 2000000 + (rand() % 20) * 1000000L};
         nanosleep(&ts, NULL);
         kill(pid, SIGKILL);
