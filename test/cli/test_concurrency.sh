@@ -56,4 +56,15 @@ ln -s "$T/c.img" "$T/link.img"
 # A new image is private.
 "$CARDVM" create --blank "$T/new.img" >/dev/null || fail "create new"
 [ "$(stat -c %a "$T/new.img")" = 600 ] || fail "new image mode $(stat -c %a "$T/new.img")"
+# A commit that cannot be written (here: the file size limit stops writes at
+# the log, which starts 128 KiB before the end of a new image) is answered
+# 6581, rolled back, and send exits non-zero naming the image and the error.
+size=$(stat -c %s "$T/new.img")
+out=$( (trap '' XFSZ; ulimit -f $(( (size - 131072) / 1024 )); "$CARDVM" send "$T/new.img" 80DA0042021234) 2>"$T/err")
+rc=$?
+[ "$out" = "6581" ] || fail "failed commit answered '$out'"
+[ $rc -ne 0 ] || fail "send exited 0 after a failed commit"
+grep -q "new.img: write: File too large" "$T/err" || fail "failed commit message: $(cat "$T/err")"
+out=$("$CARDVM" send "$T/new.img" 80CA004200)
+[ "$out" = "6A88" ] || fail "the failed PUT DATA is visible: $out"
 echo "concurrency: ok"
