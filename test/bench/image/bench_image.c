@@ -128,7 +128,7 @@ static figures init_update_cost(const char *path, enum chip_durability d, int n,
     *fl = summarize(tf, n);
     free(t);
     free(tf);
-    if (d == CHIP_DURABLE_LAB) printf("      (lab mode: save at exit %.0f us)\n", close_us);
+    if (d == CHIP_DURABLE_LAB) printf("      (lab mode: card_close, i.e. the save plus wiping the card's memory: %.0f us)\n", close_us);
     return f;
 }
 
