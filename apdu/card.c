@@ -71,8 +71,13 @@ int card_from_chip(chip *ch, card **out)
 
 int card_open(const char *path, card **out, char *err, size_t errlen)
 {
+    return card_open_ex(path, 0, out, err, errlen);
+}
+
+int card_open_ex(const char *path, unsigned chip_flags, card **out, char *err, size_t errlen)
+{
     chip *ch;
-    int rc = chip_open(path, &ch, err, errlen);
+    int rc = chip_open_ex(path, chip_flags, NULL, &ch, err, errlen);
     if (rc) return rc;
     rc = card_from_chip(ch, out);
     if (rc) {
@@ -103,9 +108,16 @@ static void drop_held(card *c)
 
 int card_power(card *c, enum card_reset kind, uint8_t *atr, size_t *atr_len)
 {
-    (void)kind; /* cold and warm reset both clear RAM and end every session */
-    chip_power_on(c->chip);
+    /* cold and warm reset both clear RAM and end every session; the first
+     * power-on takes the image's writer lock, which may be held elsewhere */
     drop_held(c);
+    int rc = chip_acquire(c->chip);
+    if (!rc) rc = chip_power_on(c->chip);
+    if (rc) {
+        c->powered = 0;
+        if (c->trace) fprintf(c->trace, "power-on failed: %s\n", chip_error(c->chip));
+        return rc;
+    }
     card_os_reset(c->os);
     c->powered = 1;
     if (atr) memcpy(atr, c->atr, c->atr_len);
@@ -118,8 +130,9 @@ void card_power_off(card *c)
 {
     drop_held(c);
     c->powered = 0;
-    /* Whatever was not committed is lost with the power. */
-    chip_rollback(c->chip);
+    /* Whatever was not committed is lost with the power; the writer lock is
+     * released (a lab-mode card is saved first). */
+    chip_power_off(c->chip);
 }
 
 static void trace_bytes(card *c, const char *dir, const uint8_t *b, size_t n)

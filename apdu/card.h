@@ -12,7 +12,10 @@
  *
  * Persistence: every NVM/OTP change one APDU makes is committed to the image
  * file when that APDU's response is produced (atomically: see persist/chip.h),
- * so another process opening the same image sees every answered command.
+ * so another process opening the same image sees every answered command. A
+ * commit that fails (disk full, I/O error) is rolled back and answered 6581.
+ * A powered card holds the image's writer lock: a second writer waits, then
+ * fails "card image in use by pid N".
  *
  * Transport: T=1 semantics with ISO 7816-4 response handling. A response with
  * more data than the command's Le (or than the caller's buffer) is delivered
@@ -47,6 +50,10 @@ enum card_reset { CARD_COLD = 0, CARD_WARM = 1 };
 /* Open the card image at `path`. On failure `err` gets a one-line message
  * and the file is left untouched. */
 int card_open(const char *path, card **out, char *err, size_t errlen);
+/* card_open with chip_open_ex flags: CHIP_OPEN_READ_ONLY gives a card that
+ * answers from the last committed state, takes no lock, and answers 6581 to
+ * a command that writes. */
+int card_open_ex(const char *path, unsigned chip_flags, card **out, char *err, size_t errlen);
 
 /* Wrap an already created chip (takes ownership; tests and `mask` use this). */
 int card_from_chip(chip *c, card **out);
@@ -54,7 +61,10 @@ int card_from_chip(chip *c, card **out);
 void card_close(card *c);
 
 /* Power on (cold) or reset (warm). Both clear RAM and roll back uncommitted
- * work; the ATR is written to `atr` (CARD_ATR_MAX bytes). Returns 0. */
+ * work; the ATR is written to `atr` (CARD_ATR_MAX bytes). Returns 0, or a
+ * chip_status when the image's writer lock could not be taken
+ * (CHIP_ERR_BUSY: another process holds the card; chip_error() says which).
+ * card_power_off releases the lock. */
 int card_power(card *c, enum card_reset kind, uint8_t *atr, size_t *atr_len);
 void card_power_off(card *c);
 int card_is_powered(const card *c);

@@ -85,9 +85,9 @@ static int sha256_of(const uint8_t *p, size_t n, uint8_t out[32])
 }
 
 /*
- * UNLOCK. The try counter is decremented *before* the key is tried and given
- * back only on success, so that no ordering of the NVM writes lets a failed
- * attempt go uncounted.
+ * UNLOCK. The try counter is decremented and committed (chip_commit_now)
+ * *before* the key is tried, and given back only on success, so that no
+ * power cut, kill or crash lets a tried key go uncounted.
  */
 static uint16_t unlock(card_os *os, const apdu_command *a)
 {
@@ -107,7 +107,10 @@ static uint16_t unlock(card_os *os, const apdu_command *a)
         return SW_CONDITIONS_NOT_SATISFIED;
     uint8_t left = (uint8_t)(tries - 1);
     int rc = chip_nvm_write(c, SYS_TRIES_LEFT, &left, 1);
-    if (rc) return chip_status_to_sw(rc);
+    /* Durable before the key is tried: a kill, crash or power cut after the
+     * comparison can no longer give the try back. */
+    if (!rc) rc = chip_commit_now(c, SYS_TRIES_LEFT, 1);
+    if (rc) return rc == CHIP_ERR_POWER ? 0 : chip_status_to_sw(rc);
 
     uint8_t key[32], hash[32], computed[32];
     memcpy(key, a->data, 32);

@@ -1,7 +1,7 @@
 /*
- * chip.c — chip memory regions, the card image file, commit and tear
- * injection. The file format is described byte by byte in
- * docs/image-format.md; keep the two in step.
+ * chip.c — chip memory regions, commit, tear injection, NVM heap. What a
+ * commit contains is decided here; how the image file makes it durable is
+ * the pager's business (pager.h, docs/image-format.md).
  */
 #include "chip.h"
 
@@ -13,11 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "crc32.h"
+#include "pager.h"
 
-#define IMAGE_MAGIC "CVMIMAGE"
-#define IMAGE_FORMAT_VERSION 1u
-#define IMAGE_HEADER_SIZE 128u
 #define IMAGE_FLAG_MASKING 0x1u
 
 /* Heap block header: u16 kind (0 = free), u16 id, u32 payload size. */
@@ -30,8 +27,15 @@
 struct chip {
     chip_geometry geo;
     char *path;
-    uint32_t flags;            /* IMAGE_FLAG_* as persisted */
-    enum chip_sync sync;
+    uint32_t flags;            /* IMAGE_FLAG_* of the working state */
+    uint32_t committed_flags;  /* ... as last committed */
+    enum chip_durability durability;
+    unsigned lock_wait_ms;
+    int read_only;
+    chip_io io;
+    pager *pg;                 /* NULL for a memory-only chip */
+    int file_written;          /* the image file holds this chip */
+    int rom_dirty;             /* ROM changed since the file was written */
 
     uint8_t *rom;
     uint8_t *nvm, *nvm_committed;
@@ -42,8 +46,17 @@ struct chip {
     uint32_t pages;            /* nvm_size / nvm_page_size */
     uint32_t page_shift;
     uint32_t *wear;            /* per NVM page, lifetime writes */
-    uint8_t *dirty_pages;      /* one byte per page: written since commit */
+    /* Per page: PAGE_DIRTY written since the last commit (working differs),
+     * PAGE_PENDING committed in memory or wear changed, but not yet in the
+     * file. Each set also has a list, so a commit is O(pages written). */
+    uint8_t *page_state;
+    uint32_t *dirty_list, ndirty;
+    uint32_t *pending_list, npending;
     int dirty;                 /* any NVM/OTP write since commit */
+    int otp_dirty, otp_pending;
+    int scrub;                 /* a heap block was freed: wipe old copies at commit */
+    pager_page *rec_pages;     /* commit scratch: one entry per page */
+    uint8_t *page_scratch;     /* chip_commit_now page images */
 
     uint64_t nvm_page_writes, otp_writes, commits;
 
@@ -51,10 +64,14 @@ struct chip {
     uint32_t tear_at;          /* 0 = disarmed */
     uint32_t writes_since_arm;
     int tear_fired;
-
-    uint32_t rom_crc_state;    /* CRC state after ROM; valid once masked */
-    int rom_crc_valid;
+    char err[400];
 };
+
+#define PAGE_DIRTY 1u
+#define PAGE_PENDING 2u
+
+static int range_ok(uint32_t off, size_t len, uint32_t size);
+static int lock_for_commit(chip *c);
 
 const char *chip_strerror(int status)
 {
@@ -89,18 +106,10 @@ static void put32(uint8_t *p, uint32_t v)
 {
     for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
 }
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
 static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 static uint32_t get32(const uint8_t *p)
 {
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-static uint64_t get64(const uint8_t *p)
-{
-    return (uint64_t)get32(p) | ((uint64_t)get32(p + 4) << 32);
 }
 
 static int geometry_ok(const chip_geometry *g)
@@ -114,15 +123,10 @@ static int geometry_ok(const chip_geometry *g)
     return 1;
 }
 
-static uint32_t wear_bytes(const chip *c) { return c->pages * 4u; }
-
-static uint64_t body_size(const chip_geometry *g)
-{
-    return (uint64_t)g->rom_size + g->nvm_size + g->otp_size + (uint64_t)(g->nvm_size / g->nvm_page_size) * 4u;
-}
 
 static void chip_free_buffers(chip *c)
 {
+    pager_close(c->pg);
     free(c->path);
     free(c->rom);
     free(c->nvm);
@@ -131,8 +135,23 @@ static void chip_free_buffers(chip *c)
     free(c->otp_committed);
     free(c->ram);
     free(c->wear);
-    free(c->dirty_pages);
+    free(c->page_state);
+    free(c->dirty_list);
+    free(c->pending_list);
+    free(c->rec_pages);
+    free(c->page_scratch);
     free(c);
+}
+
+static unsigned lock_wait_default(void)
+{
+    const char *e = getenv("CARDVM_LOCK_WAIT_MS");
+    if (e && *e) {
+        char *end;
+        unsigned long v = strtoul(e, &end, 10);
+        if (*end == 0 && v <= 3600000ul) return (unsigned)v;
+    }
+    return CHIP_LOCK_WAIT_MS;
 }
 
 static int chip_alloc(const chip_geometry *g, const char *path, chip **out)
@@ -140,6 +159,8 @@ static int chip_alloc(const chip_geometry *g, const char *path, chip **out)
     chip *c = calloc(1, sizeof *c);
     if (!c) return CHIP_ERR_NOMEM;
     c->geo = *g;
+    c->io = *chip_io_default();
+    c->lock_wait_ms = lock_wait_default();
     c->pages = g->nvm_size / g->nvm_page_size;
     while ((1u << c->page_shift) < g->nvm_page_size) c->page_shift++;
     c->rom = calloc(1, g->rom_size ? g->rom_size : 1);
@@ -149,10 +170,15 @@ static int chip_alloc(const chip_geometry *g, const char *path, chip **out)
     c->otp_committed = calloc(1, g->otp_size);
     c->ram = calloc(1, g->ram_size);
     c->wear = calloc(c->pages, sizeof(uint32_t));
-    c->dirty_pages = calloc(c->pages, 1);
+    c->page_state = calloc(c->pages, 1);
+    c->dirty_list = calloc(c->pages, sizeof(uint32_t));
+    c->pending_list = calloc(c->pages, sizeof(uint32_t));
+    c->rec_pages = calloc(c->pages, sizeof(pager_page));
+    c->page_scratch = NULL;
     if (path) c->path = strdup(path);
     if (!c->rom || !c->nvm || !c->nvm_committed || !c->otp || !c->otp_committed || !c->ram ||
-        !c->wear || !c->dirty_pages || (path && !c->path)) {
+        !c->wear || !c->page_state || !c->dirty_list || !c->pending_list || !c->rec_pages ||
+        (path && !c->path)) {
         chip_free_buffers(c);
         return CHIP_ERR_NOMEM;
     }
@@ -184,7 +210,13 @@ int chip_create(const chip_geometry *g, const char *path, chip **out)
     chip *c;
     int rc = chip_alloc(g, path, &c);
     if (rc) return rc;
+    if (path && (rc = pager_new(path, &c->io, &c->pg)) != CHIP_OK) {
+        chip_free_buffers(c);
+        return rc;
+    }
     c->flags = IMAGE_FLAG_MASKING;
+    c->committed_flags = c->flags;
+    c->rom_dirty = 1;
     c->powered = 1;
     rc = heap_write_hdr(c, CHIP_NVM_SYSTEM_SIZE, HEAP_KIND_FREE, 0,
                         g->nvm_size - CHIP_NVM_SYSTEM_SIZE - HEAP_HDR);
@@ -199,11 +231,14 @@ int chip_create(const chip_geometry *g, const char *path, chip **out)
 void chip_close(chip *c)
 {
     if (!c) return;
+    if (c->durability == CHIP_DURABLE_LAB) (void)chip_save(c);
     /* Secrets may sit in any region; do not leave them in freed host memory. */
     memset(c->nvm, 0, c->geo.nvm_size);
     memset(c->nvm_committed, 0, c->geo.nvm_size);
     memset(c->ram, 0, c->geo.ram_size);
     memset(c->otp, 0, c->geo.otp_size);
+    memset(c->otp_committed, 0, c->geo.otp_size);
+    if (c->page_scratch) memset(c->page_scratch, 0, c->geo.nvm_page_size);
     chip_free_buffers(c);
 }
 
@@ -211,7 +246,15 @@ void chip_end_masking(chip *c) { c->flags &= ~IMAGE_FLAG_MASKING; c->dirty = 1; 
 int chip_is_masking(const chip *c) { return (c->flags & IMAGE_FLAG_MASKING) != 0; }
 const chip_geometry *chip_get_geometry(const chip *c) { return &c->geo; }
 const char *chip_path(const chip *c) { return c->path; }
-void chip_set_sync(chip *c, enum chip_sync mode) { c->sync = mode; }
+void chip_set_durability(chip *c, enum chip_durability d) { c->durability = d; }
+enum chip_durability chip_get_durability(const chip *c) { return c->durability; }
+void chip_set_sync(chip *c, enum chip_sync mode)
+{
+    chip_set_durability(c, mode == CHIP_SYNC_OFF ? CHIP_DURABLE_LAB : CHIP_DURABLE_FULL);
+}
+void chip_set_lock_wait(chip *c, unsigned ms) { c->lock_wait_ms = ms; }
+void chip_set_io(chip *c, const chip_io *io) { c->io = io ? *io : *chip_io_default(); }
+const char *chip_error(const chip *c) { return c->err; }
 int chip_is_powered(const chip *c) { return c->powered; }
 int chip_is_dirty(const chip *c) { return c->dirty; }
 
@@ -221,256 +264,315 @@ static void set_err(char *err, size_t errlen, const char *path, const char *what
     if (err && errlen) snprintf(err, errlen, "%s: %s", path, what);
 }
 
-static uint32_t body_crc(chip *c)
+static pager_state committed_state(chip *c)
 {
-    if (!c->rom_crc_valid || chip_is_masking(c)) {
-        c->rom_crc_state = image_crc32_update(IMAGE_CRC32_INIT, c->rom, c->geo.rom_size);
-        c->rom_crc_valid = !chip_is_masking(c);
-    }
-    uint32_t s = c->rom_crc_state;
-    s = image_crc32_update(s, c->nvm_committed, c->geo.nvm_size);
-    s = image_crc32_update(s, c->otp_committed, c->geo.otp_size);
-    uint8_t w[4];
-    for (uint32_t i = 0; i < c->pages; i++) {
-        put32(w, c->wear[i]);
-        s = image_crc32_update(s, w, 4);
-    }
-    return image_crc32_final(s);
+    pager_state st = {c->geo, c->committed_flags, c->commits, c->nvm_page_writes, c->otp_writes,
+                      c->rom, c->nvm_committed, c->otp_committed, c->wear};
+    return st;
 }
 
-static void build_header(chip *c, uint8_t *h, uint32_t crc)
+static void copy_pager_error(chip *c)
 {
-    memset(h, 0, IMAGE_HEADER_SIZE);
-    memcpy(h, IMAGE_MAGIC, 8);
-    put16(h + 8, IMAGE_FORMAT_VERSION);
-    put16(h + 10, IMAGE_HEADER_SIZE);
-    put32(h + 12, c->flags);
-    put32(h + 16, c->geo.rom_size);
-    put32(h + 20, c->geo.nvm_size);
-    put32(h + 24, c->geo.nvm_page_size);
-    put32(h + 28, c->geo.ram_size);
-    put32(h + 32, c->geo.otp_size);
-    put32(h + 36, wear_bytes(c));
-    put64(h + 40, c->commits);
-    put64(h + 48, c->nvm_page_writes);
-    put64(h + 56, c->otp_writes);
-    put32(h + 64, crc);
-    put32(h + 124, image_crc32_final(image_crc32_update(IMAGE_CRC32_INIT, h, 124)));
+    snprintf(c->err, sizeof c->err, "%s", c->pg ? pager_error(c->pg) : "");
 }
 
-static int write_all(int fd, const void *buf, size_t len)
+/* (Re)load the committed state from the file; the working copy follows. */
+static int load_from_file(chip *c, char *err, size_t errlen)
 {
-    const uint8_t *p = buf;
-    while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
+    pager_state st = committed_state(c);
+    int rc = pager_read(c->pg, &st, err, errlen);
+    if (rc) return rc;
+    c->flags = c->committed_flags = st.flags;
+    c->commits = st.commits;
+    c->nvm_page_writes = st.nvm_page_writes;
+    c->otp_writes = st.otp_writes;
+    memcpy(c->nvm, c->nvm_committed, c->geo.nvm_size);
+    memcpy(c->otp, c->otp_committed, c->geo.otp_size);
+    for (uint32_t i = 0; i < c->ndirty; i++) c->page_state[c->dirty_list[i]] = 0;
+    for (uint32_t i = 0; i < c->npending; i++) c->page_state[c->pending_list[i]] = 0;
+    c->ndirty = c->npending = 0;
+    c->dirty = c->otp_dirty = c->otp_pending = 0;
+    c->file_written = 1;
+    c->rom_dirty = 0;
+    return CHIP_OK;
 }
 
-static int fsync_dir_of(const char *path)
-{
-    char *dup = strdup(path);
-    if (!dup) return -1;
-    char *slash = strrchr(dup, '/');
-    const char *dir = ".";
-    if (slash) {
-        if (slash == dup) slash[1] = 0; else *slash = 0;
-        dir = dup;
-    }
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    int rc = -1;
-    if (fd >= 0) {
-        rc = fsync(fd);
-        close(fd);
-    }
-    free(dup);
-    return rc;
-}
-
-/* Write the committed copies as a whole new file, then rename it into place:
- * rename(2) is atomic, so readers and a later open see old or new, never a mix. */
-static int write_image(chip *c)
-{
-    uint8_t hdr[IMAGE_HEADER_SIZE];
-    build_header(c, hdr, body_crc(c));
-    size_t plen = strlen(c->path);
-    char *tmp = malloc(plen + 32);
-    if (!tmp) return CHIP_ERR_NOMEM;
-    snprintf(tmp, plen + 32, "%s.tmp.%ld", c->path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        free(tmp);
-        return CHIP_ERR_IO;
-    }
-    uint8_t *wear = malloc(wear_bytes(c));
-    int ok = wear != NULL;
-    if (ok) {
-        for (uint32_t i = 0; i < c->pages; i++) put32(wear + 4 * i, c->wear[i]);
-        ok = write_all(fd, hdr, sizeof hdr) == 0 &&
-             write_all(fd, c->rom, c->geo.rom_size) == 0 &&
-             write_all(fd, c->nvm_committed, c->geo.nvm_size) == 0 &&
-             write_all(fd, c->otp_committed, c->geo.otp_size) == 0 &&
-             write_all(fd, wear, wear_bytes(c)) == 0;
-    }
-    free(wear);
-    if (ok && c->sync == CHIP_SYNC_FULL) ok = fsync(fd) == 0;
-    if (close(fd) != 0) ok = 0;
-    if (ok) ok = rename(tmp, c->path) == 0;
-    if (!ok) unlink(tmp);
-    free(tmp);
-    if (ok && c->sync == CHIP_SYNC_FULL) fsync_dir_of(c->path);
-    return ok ? CHIP_OK : CHIP_ERR_IO;
-}
-
-int chip_open(const char *path, chip **out, char *err, size_t errlen)
+int chip_open_ex(const char *path, unsigned flags, const chip_io *io, chip **out, char *err,
+                 size_t errlen)
 {
     if (!path || !out) return CHIP_ERR_ARG;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        set_err(err, errlen, path, strerror(errno));
-        return CHIP_ERR_IO;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        set_err(err, errlen, path, "not a regular file");
-        return CHIP_ERR_IO;
-    }
-    uint8_t h[IMAGE_HEADER_SIZE];
-    ssize_t n = pread(fd, h, sizeof h, 0);
-    if (n != (ssize_t)sizeof h || memcmp(h, IMAGE_MAGIC, 8) != 0) {
-        close(fd);
-        set_err(err, errlen, path, n < 8 ? "not a cardvm card image (too short)"
-                                   : memcmp(h, IMAGE_MAGIC, 8) != 0 ? "not a cardvm card image (bad magic)"
-                                                                    : "card image is truncated (incomplete header)");
-        return CHIP_ERR_FORMAT;
-    }
-    if (get16(h + 8) != IMAGE_FORMAT_VERSION) {
-        close(fd);
-        char msg[96];
-        snprintf(msg, sizeof msg, "card image format version %u, this cardvm reads version %u",
-                 get16(h + 8), IMAGE_FORMAT_VERSION);
-        set_err(err, errlen, path, msg);
-        return CHIP_ERR_VERSION;
-    }
-    if (get16(h + 10) != IMAGE_HEADER_SIZE ||
-        get32(h + 124) != image_crc32_final(image_crc32_update(IMAGE_CRC32_INIT, h, 124))) {
-        close(fd);
-        set_err(err, errlen, path, "card image header checksum mismatch (corrupt header)");
-        return CHIP_ERR_FORMAT;
-    }
-    chip_geometry g = {get32(h + 16), get32(h + 20), get32(h + 24), get32(h + 28), get32(h + 32)};
-    if (!geometry_ok(&g) || get32(h + 36) != (g.nvm_size / g.nvm_page_size) * 4u) {
-        close(fd);
+    *out = NULL;
+    pager *pg;
+    chip_geometry g;
+    int rc = pager_open(path, (flags & CHIP_OPEN_READ_ONLY) != 0, io, &pg, &g, err, errlen);
+    if (rc) return rc;
+    if (!geometry_ok(&g)) {
+        pager_close(pg);
         set_err(err, errlen, path, "card image header has impossible region sizes");
         return CHIP_ERR_FORMAT;
     }
-    if ((uint64_t)st.st_size != IMAGE_HEADER_SIZE + body_size(&g)) {
-        close(fd);
-        set_err(err, errlen, path, (uint64_t)st.st_size < IMAGE_HEADER_SIZE + body_size(&g)
-                                       ? "card image is truncated"
-                                       : "card image has trailing bytes");
-        return CHIP_ERR_FORMAT;
-    }
     chip *c;
-    int rc = chip_alloc(&g, path, &c);
+    rc = chip_alloc(&g, path, &c);
     if (rc) {
-        close(fd);
+        pager_close(pg);
         set_err(err, errlen, path, chip_strerror(rc));
         return rc;
     }
-    uint8_t *wear = malloc(wear_bytes(c));
-    off_t pos = IMAGE_HEADER_SIZE;
-    int ok = wear != NULL;
-    struct { void *buf; size_t len; } parts[] = {
-        {c->rom, g.rom_size}, {c->nvm_committed, g.nvm_size},
-        {c->otp_committed, g.otp_size}, {wear, wear_bytes(c)},
-    };
-    for (size_t i = 0; ok && i < sizeof parts / sizeof parts[0]; i++) {
-        size_t got = 0;
-        while (got < parts[i].len) {
-            ssize_t r = pread(fd, (uint8_t *)parts[i].buf + got, parts[i].len - got, pos);
-            if (r <= 0) {
-                if (r < 0 && errno == EINTR) continue;
-                ok = 0;
-                break;
-            }
-            got += (size_t)r;
-            pos += r;
-        }
-    }
-    close(fd);
-    if (!ok) {
-        free(wear);
+    if (io) c->io = *io;
+    c->pg = pg;
+    c->read_only = (flags & CHIP_OPEN_READ_ONLY) != 0;
+    rc = load_from_file(c, err, errlen);
+    if (rc) {
         chip_free_buffers(c);
-        set_err(err, errlen, path, "card image could not be read");
-        return CHIP_ERR_IO;
+        return rc;
     }
-    for (uint32_t i = 0; i < c->pages; i++) c->wear[i] = get32(wear + 4 * i);
-    free(wear);
-    c->flags = get32(h + 12);
-    c->commits = get64(h + 40);
-    c->nvm_page_writes = get64(h + 48);
-    c->otp_writes = get64(h + 56);
-    if (body_crc(c) != get32(h + 64)) {
-        chip_free_buffers(c);
-        set_err(err, errlen, path, "card image checksum mismatch (corrupt contents)");
-        return CHIP_ERR_FORMAT;
-    }
-    memcpy(c->nvm, c->nvm_committed, g.nvm_size);
-    memcpy(c->otp, c->otp_committed, g.otp_size);
     c->powered = 0;
     *out = c;
     return CHIP_OK;
 }
 
+int chip_open(const char *path, chip **out, char *err, size_t errlen)
+{
+    return chip_open_ex(path, 0, NULL, out, err, errlen);
+}
+
+static void mark_pending(chip *c, uint32_t p)
+{
+    if (!(c->page_state[p] & PAGE_PENDING)) {
+        c->page_state[p] |= PAGE_PENDING;
+        c->pending_list[c->npending++] = p;
+    }
+}
+
+static void clear_pending(chip *c)
+{
+    for (uint32_t i = 0; i < c->npending; i++) c->page_state[c->pending_list[i]] &= (uint8_t)~PAGE_PENDING;
+    c->npending = 0;
+    c->otp_pending = 0;
+}
+
+/* The file write of a commit whose new state is described by the page list.
+ * Whole image when the file does not exist yet or ROM changed (masking). */
+static int file_commit(chip *c, const pager_page *pages, uint32_t n, const uint8_t *otp, uint32_t flags,
+                       int whole)
+{
+    int sync = c->durability == CHIP_DURABLE_FULL || whole;
+    int rc;
+    if (whole || !c->file_written || c->rom_dirty) {
+        /* The new state, whole: committed copies with the page list over them. */
+        uint8_t *nvm = malloc(c->geo.nvm_size);
+        if (!nvm) return CHIP_ERR_NOMEM;
+        memcpy(nvm, c->nvm_committed, c->geo.nvm_size);
+        for (uint32_t i = 0; i < n; i++)
+            memcpy(nvm + ((size_t)pages[i].index << c->page_shift), pages[i].data, c->geo.nvm_page_size);
+        pager_state st = committed_state(c);
+        st.nvm = nvm;
+        st.otp = otp ? (uint8_t *)otp : c->otp_committed;
+        st.flags = flags;
+        st.commits = c->commits + 1;
+        rc = pager_write_all(c->pg, &st, 1);
+        memset(nvm, 0, c->geo.nvm_size);
+        free(nvm);
+        if (!rc) {
+            c->file_written = 1;
+            c->rom_dirty = 0;
+        }
+    } else {
+        pager_record r = {pages, n, c->wear, otp, flags, c->nvm_page_writes, c->otp_writes};
+        rc = pager_commit(c->pg, &r, sync);
+    }
+    if (rc) copy_pager_error(c);
+    return rc;
+}
+
+/* After the file holds the new commit: a checkpoint when the log is full.
+ * Its failure costs nothing (the log keeps everything and grows). */
+static void maybe_checkpoint(chip *c)
+{
+    if (c->pg && (c->scrub || pager_checkpoint_due(c->pg))) {
+        pager_state st = committed_state(c);
+        if (pager_checkpoint(c->pg, &st, c->durability == CHIP_DURABLE_FULL, c->scrub) == CHIP_OK) c->scrub = 0;
+    }
+}
+
 int chip_commit(chip *c)
 {
     if (!c->powered) return CHIP_ERR_POWER;
-    if (!c->dirty && c->commits > 0) return CHIP_OK;
-    /* Copy only the pages touched since the last commit. */
-    uint32_t ps = c->geo.nvm_page_size;
-    for (uint32_t p = 0; p < c->pages; p++) {
-        if (c->dirty_pages[p]) {
-            memcpy(c->nvm_committed + (size_t)p * ps, c->nvm + (size_t)p * ps, ps);
-            c->dirty_pages[p] = 0;
-        }
+    int first = c->pg && !c->file_written;
+    if (!c->dirty && !first && !c->rom_dirty) return CHIP_OK;
+    if (c->read_only) {
+        snprintf(c->err, sizeof c->err, "%s: opened read-only", c->path);
+        return CHIP_ERR_IO;
     }
-    memcpy(c->otp_committed, c->otp, c->geo.otp_size);
+    uint32_t ps = c->geo.nvm_page_size;
+    int to_file = c->pg && (c->durability == CHIP_DURABLE_FULL || first || c->rom_dirty);
+    if (to_file) {
+        int lrc = lock_for_commit(c);
+        if (lrc) return lrc;
+        /* Pages of this commit: everything written, plus pages whose wear or
+         * lab-mode commits the file does not have yet. */
+        uint32_t n = 0;
+        for (uint32_t i = 0; i < c->ndirty; i++) {
+            uint32_t p = c->dirty_list[i];
+            c->rec_pages[n++] = (pager_page){p, c->nvm + ((size_t)p << c->page_shift)};
+        }
+        for (uint32_t i = 0; i < c->npending; i++) {
+            uint32_t p = c->pending_list[i];
+            if (!(c->page_state[p] & PAGE_DIRTY))
+                c->rec_pages[n++] = (pager_page){p, c->nvm_committed + ((size_t)p << c->page_shift)};
+        }
+        const uint8_t *otp = c->otp_dirty ? c->otp : c->otp_pending ? c->otp_committed : NULL;
+        int rc = file_commit(c, c->rec_pages, n, otp, c->flags, 0);
+        if (rc) return rc;   /* memory and file keep the previous commit */
+        clear_pending(c);
+    } else if (c->pg) {
+        for (uint32_t i = 0; i < c->ndirty; i++) mark_pending(c, c->dirty_list[i]);
+        if (c->otp_dirty) c->otp_pending = 1;
+    }
+    for (uint32_t i = 0; i < c->ndirty; i++) {
+        uint32_t p = c->dirty_list[i];
+        memcpy(c->nvm_committed + ((size_t)p << c->page_shift), c->nvm + ((size_t)p << c->page_shift), ps);
+        c->page_state[p] &= (uint8_t)~PAGE_DIRTY;
+    }
+    c->ndirty = 0;
+    if (c->otp_dirty) memcpy(c->otp_committed, c->otp, c->geo.otp_size);
+    c->otp_dirty = 0;
+    c->committed_flags = c->flags;
     c->commits++;
     c->dirty = 0;
-    if (!c->path) return CHIP_OK;
-    int rc = write_image(c);
-    if (rc) {
-        /* The file still holds the previous commit; keep memory in step with
-         * it so that what the card believes durable is durable. */
-        c->commits--;
-        c->dirty = 1;
-        memset(c->dirty_pages, 1, c->pages);
+    c->err[0] = 0;
+    if (to_file) maybe_checkpoint(c);
+    return CHIP_OK;
+}
+
+int chip_commit_now(chip *c, uint32_t off, size_t len)
+{
+    if (!c->powered) return CHIP_ERR_POWER;
+    if (!range_ok(off, len, c->geo.nvm_size)) return CHIP_ERR_RANGE;
+    if (len == 0) return CHIP_OK;
+    if (c->read_only) {
+        snprintf(c->err, sizeof c->err, "%s: opened read-only", c->path);
+        return CHIP_ERR_IO;
     }
+    if (!c->pg || !c->file_written || c->rom_dirty) {
+        /* No file yet (or masking): nothing to make durable separately. */
+        return CHIP_OK;
+    }
+    uint32_t ps = c->geo.nvm_page_size;
+    uint32_t first = off >> c->page_shift, last = (uint32_t)((off + len - 1) >> c->page_shift);
+    uint32_t n = last - first + 1;
+    uint8_t *img = malloc((size_t)n * ps);
+    if (!img) return CHIP_ERR_NOMEM;
+    /* Each page as committed, with just [off, off+len) from the working copy. */
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t p = first + i;
+        memcpy(img + (size_t)i * ps, c->nvm_committed + ((size_t)p << c->page_shift), ps);
+        c->rec_pages[i] = (pager_page){p, img + (size_t)i * ps};
+    }
+    memcpy(img + (off - ((size_t)first << c->page_shift)), c->nvm + off, len);
+    int rc = CHIP_OK;
+    if (c->durability == CHIP_DURABLE_FULL) rc = lock_for_commit(c);
+    if (!rc && c->durability == CHIP_DURABLE_FULL)
+        rc = file_commit(c, c->rec_pages, n, NULL, c->committed_flags, 0);
+    if (!rc) {
+        for (uint32_t i = 0; i < n; i++) {
+            memcpy(c->nvm_committed + ((size_t)(first + i) << c->page_shift), img + (size_t)i * ps, ps);
+            if (c->durability != CHIP_DURABLE_FULL) mark_pending(c, first + i);
+        }
+        c->commits++;
+        if (c->durability == CHIP_DURABLE_FULL) maybe_checkpoint(c);
+    }
+    memset(img, 0, (size_t)n * ps);
+    free(img);
     return rc;
+}
+
+int chip_save(chip *c)
+{
+    if (!c->pg || c->read_only || c->durability != CHIP_DURABLE_LAB) return CHIP_OK;
+    if (!c->npending && !c->otp_pending && c->file_written && !c->rom_dirty) return CHIP_OK;
+    int rc = lock_for_commit(c);
+    if (rc) return rc;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < c->npending; i++) {
+        uint32_t p = c->pending_list[i];
+        c->rec_pages[n++] = (pager_page){p, c->nvm_committed + ((size_t)p << c->page_shift)};
+    }
+    rc = file_commit(c, c->rec_pages, n, c->otp_pending ? c->otp_committed : NULL, c->committed_flags, 0);
+    if (rc) return rc;
+    clear_pending(c);
+    maybe_checkpoint(c);
+    return CHIP_OK;
 }
 
 void chip_rollback(chip *c)
 {
     uint32_t ps = c->geo.nvm_page_size;
-    for (uint32_t p = 0; p < c->pages; p++) {
-        if (c->dirty_pages[p]) {
-            memcpy(c->nvm + (size_t)p * ps, c->nvm_committed + (size_t)p * ps, ps);
-            c->dirty_pages[p] = 0;
-        }
+    for (uint32_t i = 0; i < c->ndirty; i++) {
+        uint32_t p = c->dirty_list[i];
+        memcpy(c->nvm + ((size_t)p << c->page_shift), c->nvm_committed + ((size_t)p << c->page_shift), ps);
+        c->page_state[p] &= (uint8_t)~PAGE_DIRTY;
+        /* The EEPROM was written even though the command failed: its wear
+         * goes to the file with the next commit. */
+        if (c->pg) mark_pending(c, p);
     }
+    c->ndirty = 0;
     memcpy(c->otp, c->otp_committed, c->geo.otp_size);
-    if (c->commits > 0) c->dirty = 0;
+    c->otp_dirty = 0;
+    c->flags = c->committed_flags;
+    c->dirty = 0;
 }
 
-void chip_power_on(chip *c)
+int chip_acquire(chip *c)
+{
+    if (!c->pg || c->read_only || !c->file_written || pager_is_locked(c->pg)) return CHIP_OK;
+    int changed = 0;
+    int rc = pager_lock(c->pg, c->lock_wait_ms, &changed);
+    if (rc) {
+        copy_pager_error(c);
+        return rc;
+    }
+    if (changed) {
+        /* Another writer committed since we read the file: start from its
+         * state, or its update would be lost. */
+        char err[400];
+        rc = load_from_file(c, err, sizeof err);
+        if (rc) {
+            snprintf(c->err, sizeof c->err, "%s", err);
+            pager_unlock(c->pg);
+            return rc;
+        }
+    }
+    return CHIP_OK;
+}
+
+void chip_release(chip *c)
+{
+    if (c->durability == CHIP_DURABLE_LAB) (void)chip_save(c);
+    if (c->pg && c->file_written) pager_unlock(c->pg);
+}
+
+/* A commit by a chip that did not chip_acquire (direct chip users): take
+ * the lock now, but refuse if the file changed since it was read, since the
+ * working copy was built on a state that is no longer the latest. */
+static int lock_for_commit(chip *c)
+{
+    if (!c->pg || !c->file_written || pager_is_locked(c->pg)) return CHIP_OK;
+    int changed = 0;
+    int rc = pager_lock(c->pg, c->lock_wait_ms, &changed);
+    if (rc) {
+        copy_pager_error(c);
+        return rc;
+    }
+    if (changed) {
+        pager_unlock(c->pg);
+        snprintf(c->err, sizeof c->err, "%s: changed by another writer since it was read", c->path);
+        return CHIP_ERR_BUSY;
+    }
+    return CHIP_OK;
+}
+
+int chip_power_on(chip *c)
 {
     chip_rollback(c);
     memset(c->ram, 0, c->geo.ram_size);
@@ -478,6 +580,14 @@ void chip_power_on(chip *c)
     c->tear_fired = 0;
     c->tear_at = 0;
     c->writes_since_arm = 0;
+    return CHIP_OK;
+}
+
+void chip_power_off(chip *c)
+{
+    chip_rollback(c);
+    c->powered = 0;
+    chip_release(c);
 }
 
 /* ---- tear injection ---- */
@@ -521,7 +631,7 @@ int chip_rom_write(chip *c, uint32_t off, const void *buf, size_t len)
     if (!chip_is_masking(c)) return CHIP_ERR_ROM;
     if (!range_ok(off, len, c->geo.rom_size)) return CHIP_ERR_RANGE;
     memcpy(c->rom + off, buf, len);
-    c->rom_crc_valid = 0;
+    c->rom_dirty = c->pg != NULL;
     c->dirty = 1;
     return CHIP_OK;
 }
@@ -547,7 +657,10 @@ static int nvm_store(chip *c, uint32_t off, const uint8_t *src, uint8_t value, s
         uint32_t in_page = c->geo.nvm_page_size - (off & (c->geo.nvm_page_size - 1));
         size_t n = len < in_page ? len : in_page;
         if (src) memcpy(c->nvm + off, src, n); else memset(c->nvm + off, value, n);
-        c->dirty_pages[page] = 1;
+        if (!(c->page_state[page] & PAGE_DIRTY)) {
+            c->page_state[page] |= PAGE_DIRTY;
+            c->dirty_list[c->ndirty++] = page;
+        }
         c->dirty = 1;
         c->wear[page]++;
         c->nvm_page_writes++;
@@ -587,6 +700,7 @@ int chip_otp_write(chip *c, uint32_t off, const void *buf, size_t len)
         if ((c->otp[off + i] & ~b[i]) != 0) return CHIP_ERR_OTP;
     for (size_t i = 0; i < len; i++) c->otp[off + i] |= b[i];
     c->dirty = 1;
+    c->otp_dirty = 1;
     c->otp_writes++;
     return count_write(c);
 }
@@ -677,6 +791,7 @@ int chip_nvm_free(chip *c, uint32_t off)
         if (at + HEAP_HDR == off) {
             if (k == HEAP_KIND_FREE) return CHIP_ERR_ARG;
             uint32_t span = heap_span(s);
+            c->scrub = c->pg != NULL;
             int rc = chip_nvm_fill(c, off, 0, span - HEAP_HDR);
             if (rc) return rc;
             uint32_t next = at + span;

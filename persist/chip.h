@@ -13,12 +13,41 @@
  *
  * Persistence model. The chip keeps two copies of NVM+OTP: the working copy
  * that code reads and writes, and the last committed copy. chip_commit() makes
- * the working copy durable: it writes a complete new image file beside the old
- * one, fsyncs it and renames it over the old one, so a host process killed at
- * any instant leaves either the previous or the new image on disk, never a mix.
- * The card object commits once per APDU, so everything one command writes is
+ * the working copy durable: the pager (pager.h) appends the pages written
+ * since the last commit to a log inside the image file and syncs it, so a
+ * commit costs the pages it wrote plus one fdatasync, whatever the size of
+ * ROM and NVM, and a host process killed (or a host crashed) at any instant
+ * leaves the previous or the new state on disk, never a mix. The committed
+ * copy in memory changes only once the file has it: a failed commit
+ * (CHIP_ERR_IO, message in chip_error()) leaves the chip and the file in the
+ * previous state, and chip_rollback() brings the working copy back to it. The
+ * card object commits once per APDU, so everything one command writes is
  * atomic. chip_power_on() discards uncommitted work, which is exactly what a
  * power cut does to a command that had not finished.
+ *
+ * Commit now. A check against a secret with a try limit must make its
+ * decremented counter durable *before* it compares: chip_commit_now(off, len)
+ * commits just those NVM bytes at once (the rest of the command's writes stay
+ * uncommitted), so no kill, power cut or crash can undo a try that was
+ * compared.
+ *
+ * Writers and readers. A writer holds the image's lock from chip_acquire()
+ * (the card calls it at power-on) until chip_release() (power-off) or
+ * chip_close(); a second writer waits (chip_set_lock_wait, default
+ * CHIP_LOCK_WAIT_MS or $CARDVM_LOCK_WAIT_MS) and then fails with
+ * CHIP_ERR_BUSY, "card image in use by pid N". When the lock is taken the chip
+ * reloads the file if another writer changed it since it was read, so no
+ * update is lost. A chip that commits without chip_acquire takes the lock at
+ * that commit and refuses (CHIP_ERR_BUSY) if the file changed since it was
+ * read. A chip opened CHIP_OPEN_READ_ONLY takes no lock and sees the last
+ * committed state; it refuses to commit.
+ *
+ * Durability. CHIP_DURABLE_FULL (default): every commit is synced before it
+ * returns. CHIP_DURABLE_LAB: commits stay in memory and the card is saved to
+ * its file (one synced commit) by chip_save(), chip_power_off() and
+ * chip_close(); for simulations and campaigns on throw-away cards, where a
+ * killed process may lose everything since the last save (the file still
+ * holds one whole earlier state).
  *
  * Tear injection (tests only). chip_set_tear(chip, n) arms a power cut after
  * the n-th NVM/OTP page write from now. When it fires the chip goes "dead":
@@ -39,6 +68,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -57,6 +87,7 @@ enum chip_status {
     CHIP_ERR_VERSION = -8,   /* card image of another format version */
     CHIP_ERR_ARG = -9,       /* bad argument (sizes, pointers) */
     CHIP_ERR_NOMEM = -10,    /* host allocation failed */
+    CHIP_ERR_BUSY = -11,     /* image held by another writer (lock wait expired) */
 };
 
 /* Human-readable text of a chip_status. Never NULL. */
@@ -77,11 +108,24 @@ void chip_geometry_default(chip_geometry *g);
 
 typedef struct chip chip;
 
-/* Durability of chip_commit(). CHIP_SYNC_FULL fsyncs the new file and its
- * directory before returning (the default). CHIP_SYNC_OFF skips fsync, for
- * benchmarks and bulk campaigns on throw-away images; a killed *process* still
- * leaves a whole image (rename is atomic), a crashed *host* might not. */
-enum chip_sync { CHIP_SYNC_FULL = 0, CHIP_SYNC_OFF = 1 };
+/* Durability of chip_commit() (see top). */
+enum chip_durability { CHIP_DURABLE_FULL = 0, CHIP_DURABLE_LAB = 1 };
+/* Older names: CHIP_SYNC_OFF is lab mode. */
+enum chip_sync { CHIP_SYNC_FULL = CHIP_DURABLE_FULL, CHIP_SYNC_OFF = CHIP_DURABLE_LAB };
+
+/* Default bounded wait for the writer lock, in milliseconds. */
+#define CHIP_LOCK_WAIT_MS 30000u
+
+/* The system calls of the image file, replaceable for crash and I/O-error
+ * tests (test/persist). Each returns like the system call it stands for. */
+typedef struct chip_io {
+    void *ctx;
+    ssize_t (*pwrite)(void *ctx, int fd, const void *buf, size_t len, off_t off);
+    ssize_t (*pread)(void *ctx, int fd, void *buf, size_t len, off_t off);
+    int (*sync)(void *ctx, int fd);                   /* fdatasync */
+    int (*truncate)(void *ctx, int fd, off_t len);    /* ftruncate */
+} chip_io;
+const chip_io *chip_io_default(void);
 
 /*
  * Make a new chip in masking state (ROM writable), all regions zero, bound to
@@ -99,8 +143,14 @@ int chip_create(const chip_geometry *g, const char *path, chip **out);
  * problem. The chip is powered off until chip_power_on().
  */
 int chip_open(const char *path, chip **out, char *err, size_t errlen);
+/* chip_open with flags: CHIP_OPEN_READ_ONLY for readers (no lock, no commit),
+ * and an I/O table (NULL: the real system calls). */
+#define CHIP_OPEN_READ_ONLY 1u
+int chip_open_ex(const char *path, unsigned flags, const chip_io *io, chip **out, char *err,
+                 size_t errlen);
 
-/* Free the chip. Uncommitted work is lost (as if power were cut). */
+/* Free the chip. Uncommitted work is lost (as if power were cut); in lab
+ * mode committed work is saved first. Releases the writer lock. */
 void chip_close(chip *c);
 
 /* End masking: ROM becomes read-only for ever (persisted in the image). */
@@ -110,15 +160,35 @@ int chip_is_masking(const chip *c);
 const chip_geometry *chip_get_geometry(const chip *c);
 const char *chip_path(const chip *c);
 void chip_set_sync(chip *c, enum chip_sync mode);
+void chip_set_durability(chip *c, enum chip_durability d);
+enum chip_durability chip_get_durability(const chip *c);
+void chip_set_lock_wait(chip *c, unsigned ms);
+/* Replace the file's system calls (tests); takes effect at the next open. */
+void chip_set_io(chip *c, const chip_io *io);
+/* The last file error, one line naming the image path and the system error;
+ * "" when none. */
+const char *chip_error(const chip *c);
 
 /* Power. chip_power_on() rolls NVM/OTP back to the last commit, clears RAM,
- * and disarms a fired tear. Called for cold and warm reset alike. */
-void chip_power_on(chip *c);
+ * and disarms a fired tear (returns CHIP_OK). Called for cold and warm reset
+ * alike. chip_power_off() rolls back and chip_release()s. */
+int chip_power_on(chip *c);
+void chip_power_off(chip *c);
+/* Writer lock (see top). chip_acquire must be called with no uncommitted
+ * work: it may reload the chip from the file. CHIP_ERR_BUSY after the wait;
+ * chip_error() names the holder. chip_release saves a lab-mode chip first. */
+int chip_acquire(chip *c);
+void chip_release(chip *c);
 int chip_is_powered(const chip *c);   /* 0 after a tear fired */
 
 /* Make all NVM/OTP writes since the last commit durable (see top). Also
  * persists wear counters. A no-op (no file I/O) when nothing changed. */
 int chip_commit(chip *c);
+/* Commit the NVM bytes [off, off+len) now, and only them (see top). */
+int chip_commit_now(chip *c, uint32_t off, size_t len);
+/* Lab mode: write what was committed in memory to the file now (synced). A
+ * no-op in full mode and when nothing is pending. */
+int chip_save(chip *c);
 /* Drop all writes since the last commit (the command failed). */
 void chip_rollback(chip *c);
 /* Nonzero when there are uncommitted NVM/OTP writes. */

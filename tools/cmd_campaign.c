@@ -37,11 +37,11 @@ static void help(FILE *f)
             "           [--install APPLET[:INSTANCE]] [--vector SLOT:METHOD] [--replace] [--chunk N]\n"
             "           --campaign OUT.cvc --pse OUT.pse\n"
             "  enroll   --registry DB --dir DIR --count N --master HEX --kos HEX --kmac HEX\n"
-            "           [--first N] [--load FILE.cvp] [--fast] [--force]\n"
+            "           [--first N] [--load FILE.cvp] [--fast|--lab] [--force]\n"
             "           (refuses to replace cards already enrolled or on disk unless --force)\n"
             "  server   --registry DB --master HEX --campaign C.cvc [--record]\n"
             "  terminal --registry DB --pse P.pse --serial HEX [--image FILE]\n"
-            "  run      --registry DB --master HEX --campaign C.cvc --pse P.pse [--fast] [--quiet]\n"
+            "  run      --registry DB --master HEX --campaign C.cvc --pse P.pse [--fast|--lab] [--quiet]\n"
             "  status   --registry DB [--campaign C.cvc]\n");
 }
 
@@ -67,7 +67,7 @@ static int parse(int argc, char **argv, opts *o)
         {"kmac", 1, 0, O_KMAC}, {"install", 1, 0, O_INST}, {"vector", 1, 0, O_VEC}, {"replace", 0, 0, O_REPL},
         {"chunk", 1, 0, O_CHUNK}, {"campaign", 1, 0, O_CAMP}, {"pse", 1, 0, O_PSE}, {"registry", 1, 0, O_REG},
         {"dir", 1, 0, O_DIR}, {"count", 1, 0, O_COUNT}, {"first", 1, 0, O_FIRST}, {"master", 1, 0, O_MASTER},
-        {"record", 0, 0, O_REC}, {"serial", 1, 0, O_SER}, {"image", 1, 0, O_IMG}, {"fast", 0, 0, O_FAST},
+        {"record", 0, 0, O_REC}, {"serial", 1, 0, O_SER}, {"image", 1, 0, O_IMG}, {"fast", 0, 0, O_FAST}, {"lab", 0, 0, O_FAST},
         {"quiet", 0, 0, O_QUIET}, {"load", 1, 0, O_LOAD}, {"force", 0, 0, O_FORCE}, {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->profile = 3;

@@ -36,7 +36,8 @@ int cmd_info(int argc, char **argv)
     }
     chip *c;
     char err[512];
-    if (chip_open(argv[1], &c, err, sizeof err) != CHIP_OK) {
+    /* A reader: no lock, the last committed state even while a writer works. */
+    if (chip_open_ex(argv[1], CHIP_OPEN_READ_ONLY, NULL, &c, err, sizeof err) != CHIP_OK) {
         fprintf(stderr, "cardvm info: %s\n", err);
         return 1;
     }
@@ -86,7 +87,9 @@ int cmd_info(int argc, char **argv)
             printf("%s%s%s\n", li.n_keysets ? "" : "none", li.has_kos ? ", Kos" : "", li.has_kmac ? ", K-MAC" : "");
             printf("customization software: %s\n", li.has_sealed ? "sealed copy present (201)" : "erased");
             printf("vector table: %d slot(s) set, %u vectored command(s) in ROM\n", li.vectors_set, li.n_vectored);
-            vm_runtime *vm;
+            /* vm_create hands the runtime back even when it fails (a tampered
+             * image): it is destroyed in every case. */
+            vm_runtime *vm = NULL;
             if (vm_create(c, NULL, &vm) == VM_OK) {
                 static const char *kinds[] = {"?", "applet", "library", "customization", "update"};
                 vm_package_info pi;
@@ -102,8 +105,8 @@ int cmd_info(int argc, char **argv)
                     hex_encode(ai.pkg_aid, ai.pkg_aid_len, pkg);
                     printf("applet:       %s of package %s\n", hex, pkg);
                 }
-                vm_destroy(vm);
             }
+            vm_destroy(vm);
         }
     }
     chip_close(c);

@@ -106,7 +106,10 @@ static void help(FILE *f)
             "                 same across restarts (default: a new temporary folder)\n"
             "  --pcscd PATH   the pcscd program (default: pcscd from PATH or /usr/sbin)\n"
             "  --debug        pcscd logs at debug level, the driver every APDU, secrets\n"
-            "                 sent in clear hidden (on stderr)\n");
+            "                 sent in clear hidden (on stderr)\n"
+            "  --lab          lab durability: each card is kept in memory while its\n"
+            "                 reader is powered and saved to its image at power-off\n"
+            "                 (no fsync per APDU; docs/image-format.md)\n");
 }
 
 static void run_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -617,7 +620,7 @@ int cmd_pcscd(int argc, char **argv)
     static const struct option opts[] = {
         {"driver", required_argument, 0, 'D'}, {"dir", required_argument, 0, 'd'},
         {"pcscd", required_argument, 0, 'p'},  {"debug", no_argument, 0, 'g'},
-        {0, 0, 0, 0},
+        {"lab", no_argument, 0, 'L'},          {0, 0, 0, 0},
     };
     pcscd_run run;
     memset(&run, 0, sizeof run);
@@ -630,6 +633,7 @@ int cmd_pcscd(int argc, char **argv)
         case 'd': dir_opt = optarg; break;
         case 'p': pcscd_opt = optarg; break;
         case 'g': run.debug = 1; break;
+        case 'L': setenv("CARDVM_DURABILITY", "lab", 1); break;   /* read by the IFD handler in pcscd */
         default: help(stderr); return 2;
         }
     }

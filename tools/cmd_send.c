@@ -9,6 +9,7 @@
 #include "apdu.h"
 #include "card.h"
 #include "cli.h"
+#include "transport.h"
 
 static void help(FILE *f)
 {
@@ -25,7 +26,11 @@ static void help(FILE *f)
             "Options:\n"
             "  --reader NAME  send through pcscd to this PC/SC reader (name or unique prefix)\n"
             "  --raw          print each answer as the card gives it (61xx, 6Cxx too)\n"
-            "  --trace        print each APDU with its time on stderr\n");
+            "  --trace        print each APDU with its time on stderr\n"
+            "  --lab          lab durability: the card is kept in memory and saved to\n"
+            "                 the image once, at exit (no fsync per APDU)\n"
+            "The image is locked for the run: a second writer waits (up to\n"
+            "$CARDVM_LOCK_WAIT_MS, default 30000 ms), then fails naming the holder.\n");
 }
 
 /* One command and, unless raw, the exchanges that settle 61xx and 6Cxx
@@ -60,13 +65,15 @@ int cmd_send(int argc, char **argv)
     }
     static const struct option opts[] = {{"reader", required_argument, 0, 'r'},
                                          {"raw", no_argument, 0, 'R'},
+                                         {"lab", no_argument, 0, 'L'},
                                          {0, 0, 0, 0}};
     const char *reader = NULL;
-    int c, raw = 0;
+    int c, raw = 0, lab = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
         if (c == 'r') reader = optarg;
         else if (c == 'R') raw = 1;
+        else if (c == 'L') lab = 1;
         else { help(stderr); return 2; }
     }
     const char *image = NULL;
@@ -98,6 +105,7 @@ int cmd_send(int argc, char **argv)
     }
     transport *t = cli_open_card(image, reader);
     if (!t) { status = 1; goto out; }
+    if (lab && transport_card(t)) chip_set_durability(card_chip(transport_card(t)), CHIP_DURABLE_LAB);
     for (int i = 0; i < count; i++) {
         size_t rlen;
         if (exchange(t, cmds[i], lens[i], raw, rsp, CARD_MAX_RESPONSE, &rlen) != 0) {
@@ -107,8 +115,24 @@ int cmd_send(int argc, char **argv)
         }
         hex_encode(rsp, rlen, line);
         printf("%s\n", line);
+        /* 6581 from our own card: its commit failed (disk full, I/O error).
+         * The card rolled the command back; say why, and stop. */
+        struct card *cd = transport_card(t);
+        if (cd && rlen >= 2 && rsp[rlen - 2] == 0x65 && rsp[rlen - 1] == 0x81 && chip_error(card_chip(cd))[0]) {
+            cli_error("send", "APDU %d not committed: %s", i + 1, chip_error(card_chip(cd)));
+            status = 1;
+            break;
+        }
     }
     fflush(stdout);
+    if (status == 0 && transport_card(t)) {
+        /* Lab mode saves here; a failed save is a failed run. */
+        chip *ch = card_chip(transport_card(t));
+        if (chip_save(ch) != CHIP_OK) {
+            cli_error("send", "%s", chip_error(ch));
+            status = 1;
+        }
+    }
     transport_close(t);
 out:
     if (cmds) for (int i = 0; i < count; i++) free(cmds[i]);

@@ -139,7 +139,11 @@ static int connect_loopback(int port)
 
 static void power(vicc_session *s, enum card_reset kind)
 {
-    card_power(s->card, kind, s->atr, &s->atr_len);
+    /* Power-on takes the image's writer lock: another process may hold it. */
+    if (card_power(s->card, kind, s->atr, &s->atr_len) != 0) {
+        s->atr_len = 0;
+        fprintf(stderr, "cardvm vicc: %s\n", chip_error(card_chip(s->card)));
+    }
 }
 
 /* Serve one connection until it ends (or a stop signal). */

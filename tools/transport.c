@@ -155,7 +155,13 @@ int transport_open_image(const char *image, transport **out, char *err, size_t e
         free(im);
         return -1;
     }
-    card_power(im->card, CARD_COLD, im->atr, &im->atr_len);
+    if (card_power(im->card, CARD_COLD, im->atr, &im->atr_len) != 0) {
+        snprintf(err, errlen, "%s", chip_error(card_chip(im->card)));
+        card_close(im->card);
+        free(t);
+        free(im);
+        return -1;
+    }
     t->ops = &image_ops;
     t->impl = im;
     *out = t;

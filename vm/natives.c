@@ -45,7 +45,7 @@ static int in_range(vm_runtime *rt, const vm_obj *o, uint16_t off, uint16_t len)
     return 0;
 }
 
-#define ARRAY(var, h) vm_obj *var; { int rc_ = byte_array(rt, (h), &var); if (rc_) return rc_; }
+#define ARRAY(var, h) vm_obj *var = NULL; { int rc_ = byte_array(rt, (h), &var); if (rc_) return rc_; }
 #define RANGE(o, off, len) { int rc_ = in_range(rt, (o), (off), (len)); if (rc_) return rc_; }
 
 /* ---- APDU ---- */
@@ -84,7 +84,7 @@ static int pin_obj(vm_runtime *rt, uint16_t h, vm_obj **out)
     *out = o;
     return 0;
 }
-#define PIN(var, h) vm_obj *var; { int rc_ = pin_obj(rt, (h), &var); if (rc_) return rc_; }
+#define PIN(var, h) vm_obj *var = NULL; { int rc_ = pin_obj(rt, (h), &var); if (rc_) return rc_; }
 
 static uint8_t *pin_validated(vm_runtime *rt, const vm_obj *o) { return vm_ram(rt) + o->ram_off; }
 
@@ -115,7 +115,7 @@ static int aes_run(vm_runtime *rt, uint16_t *a, int cbc, uint16_t *ret)
      * cbc: mode, key, keyOff, keyLen, iv, ivOff, in, inOff, len, out, outOff */
     unsigned i = cbc ? 6 : 4;
     uint16_t mode = a[0];
-    const uint8_t *key, *iv = NULL;
+    const uint8_t *key = NULL, *iv = NULL;
     int rc = aes_key(rt, a[1], a[2], a[3], &key);
     if (rc)
         return rc;
@@ -333,6 +333,10 @@ int vm_native(vm_runtime *rt, uint16_t token, uint16_t *a, uint16_t *ret)
          * cannot give a free try. */
         if ((rc = pin_set(rt, p, 2, (uint8_t)(tries - 1))) != 0)
             return rc;
+        /* ... and commit it now (Java Card: decrement, commit, compare), so
+         * that no kill or crash before the APDU's commit gives a free try. */
+        if ((rc = chip_commit_now(rt->chip, p->nvm_off + VM_OBJ_HDR + 2, 1)) != 0)
+            return rc == CHIP_ERR_POWER ? VM_ERR_POWER : VM_ERR_CORRUPT;
         if (a[3] == p->data[3] && !memcmp(arr->data + a[2], p->data + 4, a[3])) {
             if ((rc = pin_set(rt, p, 2, p->data[0])) != 0)
                 return rc;
@@ -392,7 +396,7 @@ int vm_native(vm_runtime *rt, uint16_t token, uint16_t *a, uint16_t *ret)
         return vm_obj_store(rt, out, a[4], d, 32, 0);
     }
     case 0x0603: {
-        const uint8_t *key;
+        const uint8_t *key = NULL;
         if ((rc = aes_key(rt, a[0], a[1], a[2], &key)) != 0)
             return rc;
         ARRAY(in, a[3]);

@@ -254,6 +254,10 @@ static int reader_try_insert(virtual_reader *r, const image_identity *now)
         return 0;
     }
     memset(&r->failed_file, 0, sizeof r->failed_file);
+    /* `cardvm pcscd --lab`: the card lives in memory while powered and is
+     * saved at power-off (docs/image-format.md, durability levels). */
+    const char *dur = getenv("CARDVM_DURABILITY");
+    if (dur && strcmp(dur, "lab") == 0) chip_set_durability(card_chip(c), CHIP_DURABLE_LAB);
     r->card = c;
     /* The identity we opened: stat again after open, since the file may have
      * been replaced between the caller's stat and card_open. If it was, the

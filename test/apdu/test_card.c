@@ -153,13 +153,32 @@ static void test_put_data_commits_per_apdu(void **s)
     char path[512];
     snprintf(path, sizeof path, "%s", chip_path(card_chip(c)));
     assert_string_equal(X(c, "80DA004203A1B2C3"), "9000");
-    /* A second process (here: a second card object) sees the committed data. */
+    /* A reader (here: a second card object, read-only) sees the committed
+     * data while the first card is powered and holds the image. */
     card *other;
     char err[256];
-    assert_int_equal(card_open(path, &other, err, sizeof err), 0);
-    card_power(other, CARD_COLD, NULL, NULL);
+    assert_int_equal(card_open_ex(path, CHIP_OPEN_READ_ONLY, &other, err, sizeof err), 0);
+    assert_int_equal(card_power(other, CARD_COLD, NULL, NULL), 0);
     assert_string_equal(X(other, "80CA004200"), "4203A1B2C39000");
+    /* A reader cannot write: the commit fails, the card answers 6581. */
+    assert_string_equal(X(other, "80DA004203010203"), "6581");
     card_close(other);
+    /* A second writer waits for the lock, then gives up. (The holder's pid is
+     * named to other processes: test/cli.) */
+    assert_int_equal(card_open(path, &other, err, sizeof err), 0);
+    chip_set_lock_wait(card_chip(other), 50);
+    assert_int_equal(card_power(other, CARD_COLD, NULL, NULL), CHIP_ERR_BUSY);
+    if (!strstr(chip_error(card_chip(other)), "card image in use"))
+        fail_msg("'%s'", chip_error(card_chip(other)));
+    /* Once the first card is powered off, the second one gets the image and
+     * sees its latest state. */
+    card_power_off(c);
+    assert_int_equal(card_power(other, CARD_COLD, NULL, NULL), 0);
+    assert_string_equal(X(other, "80CA004200"), "4203A1B2C39000");
+    assert_string_equal(X(other, "80DA004203D4E5F6"), "9000");
+    card_close(other);
+    assert_int_equal(card_power(c, CARD_COLD, NULL, NULL), 0);
+    assert_string_equal(X(c, "80CA004200"), "4203D4E5F69000");
     card_close(c);
 }
 

@@ -185,7 +185,7 @@ static uint16_t play_pse(card *c, const apdu_list *pse, size_t from, size_t to)
 static void live_session(card *c, scp03_host_session *h, uint8_t level)
 {
     uint8_t enc[16], mac[16], dek[16], a[64], r[64];
-    size_t n, rn;
+    size_t n = 0, rn = 0;
     assert_int_equal(campaign_derive_keys(master, ident.serial, ident.div_data, enc, mac, dek), 0);
     assert_int_equal(scp03_host_init(h, enc, mac, 16, ident.isd_aid, ident.isd_aid_len), 0);
     static const uint8_t hc[8] = {9, 8, 7, 6, 5, 4, 3, 2};
@@ -248,7 +248,7 @@ static void fig3_full_os_update_through_vector(void **s)
     card *c = fresh_card("fig3.img");
     static const uint8_t ver[] = {0x80, 0xF0, 0x00, 0x00, 0x00};
     uint8_t r[64];
-    size_t n;
+    size_t n = 0;
     assert_int_equal(tx(c, ver, sizeof ver, r, &n), 0x9000);
     uint8_t before[64];
     size_t bn = n;

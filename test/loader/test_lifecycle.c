@@ -1094,7 +1094,13 @@ static int tear_check(void *ctx, uint32_t cut)
     int done;
     switch (t->which) {
     case T_SERIAL: done = li.serial_written; if (done && memcmp(li.serial, "ABCDEFGH", 8)) return 3; break;
-    case T_UNLOCK: done = li.mode == LOADER_MODE_CUSTOMIZATION; if (!done && li.tries_left != 5) return 4; break;
+    case T_UNLOCK:
+        /* Decrement, commit, compare (restore on success): a cut at the
+         * decrement's own write leaves 5 tries; any later cut in a command
+         * that did not finish leaves the try counted. */
+        done = li.mode == LOADER_MODE_CUSTOMIZATION;
+        if (!done && li.tries_left != (cut == 1 ? 5 : 4)) return 4;
+        break;
     case T_BAD_UNLOCK: done = li.tries_left == 4; if (!done && li.tries_left != 5) return 5; break;
     case T_VECTOR: done = li.vectors_set == 1; break;
     case T_LOAD:

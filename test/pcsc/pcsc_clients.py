@@ -611,7 +611,18 @@ def case_vicc(ctx):
         vpcd.accept()
         vpcd.send(b"\x01")
         check(vpcd.exchange(b"\x04") == atr, "ATR after reconnect")
-        # Committed per APDU: visible in process while vicc runs.
+        # While vicc's card is powered it holds the image: a second writer
+        # waits, then fails naming vicc's pid; nothing is lost.
+        busy = ctx.cardvm_run("send", card, "80CA004200", ok=False,
+                              env=dict(os.environ, CARDVM_LOCK_WAIT_MS="200"))
+        check(busy.returncode != 0 and f"in use by pid {proc.pid}" in busy.stderr,
+              f"busy image: {busy.returncode} {busy.stderr}")
+        # Committed per APDU: visible to a reader while vicc runs...
+        info = ctx.cardvm_run("info", card).stdout
+        check("image:" in info, f"info while held: {info}")
+        # ... and to the next writer once vicc powers the card off.
+        # (cardvm send waits for the lock while vicc handles the power-off.)
+        vpcd.send(b"\x00")
         out = ctx.cardvm_run("send", card, "80CA004200").stdout.strip()
         check(out == "4201779000", f"in process: {out}")
     finally:

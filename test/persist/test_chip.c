@@ -195,16 +195,13 @@ static void test_image_header_errors(void **state)
     expect_refused(tmp_path("text.img"), CHIP_ERR_FORMAT, "bad magic");
     spit(tmp_path("empty.img"), good, 0);
     expect_refused(tmp_path("empty.img"), CHIP_ERR_FORMAT, "too short");
+    /* Cut inside the preallocated log region: committed records may be gone. */
     spit(tmp_path("trunc.img"), good, len - 100);
     expect_refused(tmp_path("trunc.img"), CHIP_ERR_FORMAT, "truncated");
     spit(tmp_path("hdr.img"), good, 64);
     expect_refused(tmp_path("hdr.img"), CHIP_ERR_FORMAT, "truncated");
 
     uint8_t *b = malloc(len + 1);
-    memcpy(b, good, len);
-    b[len] = 0;
-    spit(tmp_path("trailing.img"), b, len + 1);
-    expect_refused(tmp_path("trailing.img"), CHIP_ERR_FORMAT, "trailing");
 
     memcpy(b, good, len);
     b[8] = 9;                                   /* format version 9, header checksum fixed */
@@ -219,7 +216,7 @@ static void test_image_header_errors(void **state)
     expect_refused(tmp_path("hdrcrc.img"), CHIP_ERR_FORMAT, "header checksum");
 
     memcpy(b, good, len);
-    b[128 + 4096 + 401] ^= 0x10;                /* an NVM byte flipped */
+    b[512 + 4096 + 401] ^= 0x10;                /* an NVM byte flipped (header area, ROM) */
     spit(tmp_path("bodycrc.img"), b, len);
     expect_refused(tmp_path("bodycrc.img"), CHIP_ERR_FORMAT, "checksum mismatch");
 
@@ -245,6 +242,9 @@ static void test_atomic_commit_under_kill(void **state)
     (void)state;
     const char *path = tmp_path("kill.img");
     chip *c = make_chip("kill.img");
+    /* The starting state is uniform too, in case a child is killed before
+     * its first commit. */
+    chip_nvm_fill(c, 256, 0, 8192 - 256);
     chip_end_masking(c);
     assert_int_equal(chip_commit(c), CHIP_OK);
     chip_close(c);
@@ -252,19 +252,29 @@ static void test_atomic_commit_under_kill(void **state)
     int observed_changes = 0;
     uint8_t last = 0;
     for (int round = 0; round < 12; round++) {
+        int ready[2];
+        assert_int_equal(pipe(ready), 0);
         pid_t pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {
             chip *w;
             char err[256];
+            close(ready[0]);
             if (chip_open(path, &w, err, sizeof err)) _exit(3);
             chip_power_on(w);
             for (unsigned k = 1;; k++) {
                 /* Every commit makes all of NVM's heap area one value. */
                 chip_nvm_fill(w, 256, (uint8_t)k, 8192 - 256);
                 if (chip_commit(w)) _exit(4);
+                if (k == 1 && write(ready[1], "1", 1) != 1) _exit(5);
             }
         }
+        /* Kill it at a random point after its first commit (on a slow or
+         * loaded machine, or under valgrind, the first may take a while). */
+        close(ready[1]);
+        char one;
+        assert_int_equal(read(ready[0], &one, 1), 1);
+        close(ready[0]);
         struct timespec ts = {0, 2000000 + (rand() % 20) * 1000000L};
         nanosleep(&ts, NULL);
         kill(pid, SIGKILL);

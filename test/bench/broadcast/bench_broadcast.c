@@ -9,7 +9,8 @@
  *     ratio.
  *  2. Cards updated per second end to end in one process (make N cards, then
  *     for each: open the image, play P_AUT + P_SE + AUTHORIZE_ACTION, verify
- *     ST, close), for N = 1000 and 10000 (argv overrides: bench_broadcast N...).
+ *     ST, close), for N = 1000 durable and in lab mode, and 10000 in lab
+ *     mode (argv overrides: bench_broadcast N... runs both modes).
  *
  * Built, never run as a test. Card images go to $TMPDIR (default /tmp) and are
  * removed afterwards (about 400 KB each).
@@ -114,7 +115,7 @@ static int send_card(void *ctx, const uint8_t *cmd, size_t n, uint8_t *rsp, size
     return card_transmit(ctx, cmd, n, rsp, cap, rlen);
 }
 
-static void end_to_end(unsigned cards)
+static void end_to_end(unsigned cards, enum chip_durability durability)
 {
     const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     char dir[512], path[600];
@@ -150,7 +151,7 @@ static void end_to_end(unsigned cards)
         card *cd;
         char err[256];
         if (card_open(path, &cd, err, sizeof err)) abort();
-        chip_set_sync(card_chip(cd), CHIP_SYNC_OFF);
+        chip_set_durability(card_chip(cd), durability);
         card_power(cd, CARD_COLD, NULL, NULL);
         uint8_t st[600];
         size_t stn;
@@ -166,8 +167,8 @@ static void end_to_end(unsigned cards)
         remove(path);
     }
     double tup = now() - t0;
-    printf("end to end, %u cards: made in %.1f s (%.0f cards/s); updated %u in %.2f s: %.0f cards/s\n", cards, tmake,
-           cards / tmake, ok, tup, ok / tup);
+    printf("end to end, %u cards, %s: made in %.1f s (%.0f cards/s); updated %u in %.2f s: %.0f cards/s\n", cards,
+           durability == CHIP_DURABLE_LAB ? "lab mode" : "durable", tmake, cards / tmake, ok, tup, ok / tup);
     snprintf(path, sizeof path, "%s/issuer.img", dir);
     remove(path);
     rmdir(dir);
@@ -177,11 +178,17 @@ static void end_to_end(unsigned cards)
 int main(int argc, char **argv)
 {
     server_side();
+    /* Each card: durable (one fdatasync per writing APDU), then lab mode (the
+     * card in memory, saved once when closed). */
     if (argc > 1) {
-        for (int i = 1; i < argc; i++) end_to_end((unsigned)strtoul(argv[i], NULL, 10));
+        for (int i = 1; i < argc; i++) {
+            end_to_end((unsigned)strtoul(argv[i], NULL, 10), CHIP_DURABLE_FULL);
+            end_to_end((unsigned)strtoul(argv[i], NULL, 10), CHIP_DURABLE_LAB);
+        }
     } else {
-        end_to_end(1000);
-        end_to_end(10000);
+        end_to_end(1000, CHIP_DURABLE_FULL);
+        end_to_end(1000, CHIP_DURABLE_LAB);
+        end_to_end(10000, CHIP_DURABLE_LAB);
     }
     return 0;
 }

@@ -1,0 +1,485 @@
+/*
+ * test_pager.c — crash tests of the image file at the system-call level, as
+ * SQLite's crash tests do: a chip_io layer counts the pwrite/fdatasync/
+ * ftruncate calls of one commit and "crashes" after the n-th, for every n.
+ * The image is then opened afresh and must hold the state before the commit
+ * or the state after it, never a mix; a commit that returned CHIP_OK must be
+ * there. Crash kinds:
+ *
+ *   KILL    the process dies after the call: every write made so far stays
+ *           (the page cache survives a killed process).
+ *   TORN    the n-th call, a write, stops half way, then KILL.
+ *   POWER   the host loses power after the call: writes not yet synced are
+ *           lost (undone, newest first).
+ *   REORDER like POWER, but each unsynced write independently survives or
+ *           not (the disk wrote back some blocks, in any order).
+ *   FAIL    the n-th call fails (EIO / ENOSPC) and the process goes on: the
+ *           commit is refused, memory and file keep the old state, and the
+ *           next commit works.
+ *
+ * Scenarios cover a plain commit, a commit that triggers a checkpoint (log
+ * full), a commit that frees a heap block (checkpoint + log wipe), and
+ * chip_commit_now.
+ */
+#define _DEFAULT_SOURCE 1
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "chip.h"
+#include "testfiles.h"
+
+static char tmpdir[256];
+
+enum crash_kind { KILL, TORN, POWER, REORDER, FAIL };
+static const char *kind_name[] = {"kill", "torn", "power", "reorder", "fail"};
+
+typedef struct undo {
+    off_t off;
+    size_t len;
+    uint8_t *old;       /* bytes before the write (len_old of them) */
+    size_t len_old;
+    off_t size_before;  /* file size before the write */
+} undo;
+
+typedef struct crash_io {
+    int armed;
+    unsigned calls;     /* counted calls since armed */
+    unsigned crash_at;  /* 0: never */
+    enum crash_kind kind;
+    int crashed;
+    unsigned seed;
+    undo *undos;
+    size_t n_undo, cap_undo;
+} crash_io;
+
+static void forget_undos(crash_io *x)
+{
+    for (size_t i = 0; i < x->n_undo; i++) free(x->undos[i].old);
+    x->n_undo = 0;
+}
+
+static void remember(crash_io *x, int fd, size_t len, off_t off)
+{
+    if (x->n_undo == x->cap_undo) {
+        x->cap_undo = x->cap_undo ? 2 * x->cap_undo : 64;
+        x->undos = realloc(x->undos, x->cap_undo * sizeof *x->undos);
+        assert_non_null(x->undos);
+    }
+    undo *u = &x->undos[x->n_undo++];
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0);
+    u->off = off;
+    u->len = len;
+    u->size_before = st.st_size;
+    u->old = malloc(len ? len : 1);
+    assert_non_null(u->old);
+    ssize_t n = pread(fd, u->old, len, off);
+    u->len_old = n > 0 ? (size_t)n : 0;
+}
+
+/* Power lost: unsynced writes vanish (all, or a random subset). */
+static void lose_unsynced(crash_io *x, int fd)
+{
+    for (size_t i = x->n_undo; i-- > 0;) {
+        undo *u = &x->undos[i];
+        if (x->kind == REORDER && (rand_r(&x->seed) & 1)) continue;
+        if (u->len_old) assert_int_equal(pwrite(fd, u->old, u->len_old, u->off), (ssize_t)u->len_old);
+        struct stat st;
+        assert_int_equal(fstat(fd, &st), 0);
+        if (u->size_before < st.st_size && (off_t)(u->off + u->len) >= st.st_size)
+            assert_int_equal(ftruncate(fd, u->size_before), 0);
+    }
+    forget_undos(x);
+}
+
+/* Count a call; returns 1 when this call is the one to crash at. */
+static int tick(crash_io *x)
+{
+    if (!x->armed) return 0;
+    x->calls++;
+    return x->crash_at && x->calls == x->crash_at;
+}
+
+static ssize_t x_pwrite(void *ctx, int fd, const void *buf, size_t len, off_t off)
+{
+    crash_io *x = ctx;
+    if (x->crashed) { errno = EIO; return -1; }
+    int now = tick(x);
+    if (now && x->kind == FAIL) { errno = ENOSPC; return -1; }
+    if (x->armed) remember(x, fd, len, off);
+    if (now && x->kind == TORN) {
+        size_t half = len / 2;
+        if (half) assert_int_equal(pwrite(fd, buf, half, off), (ssize_t)half);
+        x->crashed = 1;
+        errno = EIO;
+        return -1;
+    }
+    ssize_t n = pwrite(fd, buf, len, off);
+    if (now) {
+        x->crashed = 1;
+        if (x->kind == POWER || x->kind == REORDER) lose_unsynced(x, fd);
+    }
+    return n;
+}
+
+static ssize_t x_pread(void *ctx, int fd, void *buf, size_t len, off_t off)
+{
+    crash_io *x = ctx;
+    if (x->crashed) { errno = EIO; return -1; }
+    return pread(fd, buf, len, off);
+}
+
+static int x_sync(void *ctx, int fd)
+{
+    crash_io *x = ctx;
+    if (x->crashed) { errno = EIO; return -1; }
+    int now = tick(x);
+    if (now && x->kind == FAIL) { errno = EIO; return -1; }
+    int rc = fdatasync(fd);
+    forget_undos(x);
+    if (now) x->crashed = 1;
+    return rc;
+}
+
+static int x_truncate(void *ctx, int fd, off_t len)
+{
+    crash_io *x = ctx;
+    if (x->crashed) { errno = EIO; return -1; }
+    int now = tick(x);
+    if (now && x->kind == FAIL) { errno = EIO; return -1; }
+    int rc = ftruncate(fd, len);
+    if (now) x->crashed = 1;
+    return rc;
+}
+
+/* ---- scenarios ---- */
+enum scenario { PLAIN, CHECKPOINT, SCRUB, COMMIT_NOW };
+static const char *scenario_name[] = {"plain", "checkpoint", "scrub", "commit-now"};
+
+static chip_geometry geometry(void)
+{
+    chip_geometry g = {.rom_size = 4096, .nvm_size = 16384, .nvm_page_size = 64, .ram_size = 1024, .otp_size = 16};
+    return g;
+}
+
+static const char *path_of(const char *name)
+{
+    static char buf[4][512];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
+    return buf[k];
+}
+
+/* The starting image of a scenario, in base.img; returns the heap block to
+ * free for SCRUB. Commits until the log is nearly full for CHECKPOINT. */
+static uint32_t make_base(enum scenario sc)
+{
+    chip_geometry g = geometry();
+    chip *c;
+    unlink(path_of("base.img"));
+    assert_int_equal(chip_create(&g, path_of("base.img"), &c), CHIP_OK);
+    chip_end_masking(c);
+    uint32_t blk;
+    assert_int_equal(chip_nvm_alloc(c, 0x77, 1, 1000, &blk), CHIP_OK);
+    assert_int_equal(chip_nvm_fill(c, blk, 0xC5, 1000), CHIP_OK);
+    assert_int_equal(chip_commit(c), CHIP_OK);
+    /* Some history in the log. */
+    for (unsigned k = 0; k < 3; k++) {
+        assert_int_equal(chip_nvm_fill(c, 2000 + 64 * k, (uint8_t)(0x10 + k), 64), CHIP_OK);
+        assert_int_equal(chip_commit(c), CHIP_OK);
+    }
+    if (sc == CHECKPOINT) {
+        /* Records of 40 pages (2944 bytes) until the victim's record (45
+         * pages and OTP) triggers a checkpoint: the log region is 128 KiB and
+         * a checkpoint follows the commit that leaves less than 8 KiB. */
+        for (unsigned k = 0; k < 41; k++) {
+            assert_int_equal(chip_nvm_fill(c, 8192, (uint8_t)k, 40 * 64), CHIP_OK);
+            assert_int_equal(chip_commit(c), CHIP_OK);
+        }
+    }
+    chip_close(c);
+    return blk;
+}
+
+/* The victim commit's writes. */
+static int victim(chip *c, enum scenario sc, uint32_t blk)
+{
+    int rc = CHIP_OK;
+    switch (sc) {
+    case PLAIN:
+    case CHECKPOINT:
+        rc = chip_nvm_fill(c, 3000, 0xAB, 300);
+        if (!rc) rc = chip_nvm_fill(c, 8192, 0xEE, 40 * 64);
+        if (!rc) rc = chip_otp_burn_bit(c, 9);
+        if (!rc) rc = chip_commit(c);
+        break;
+    case SCRUB:
+        rc = chip_nvm_free(c, blk);
+        if (!rc) rc = chip_commit(c);
+        break;
+    case COMMIT_NOW:
+        rc = chip_nvm_fill(c, 5000, 0x42, 1);       /* the counter */
+        if (!rc) rc = chip_nvm_fill(c, 5100, 0x43, 10); /* not part of it */
+        if (!rc) rc = chip_commit_now(c, 5000, 1);
+        break;
+    }
+    return rc;
+}
+
+typedef struct snapshot {
+    uint8_t nvm[16384];
+    uint8_t otp[16];
+} snapshot;
+
+static void snap_of(const char *path, snapshot *s)
+{
+    chip *c;
+    char err[256];
+    if (chip_open(path, &c, err, sizeof err) != CHIP_OK) fail_msg("reopen: %s", err);
+    chip_power_on(c);
+    memcpy(s->nvm, chip_nvm_view(c), sizeof s->nvm);
+    assert_int_equal(chip_otp_read(c, 0, s->otp, sizeof s->otp), CHIP_OK);
+    chip_close(c);
+}
+
+static int snap_eq(const snapshot *a, const snapshot *b) { return !memcmp(a, b, sizeof *a); }
+
+/* Old and new states of a scenario, computed by running it without crash. */
+static void states(enum scenario sc, uint32_t blk, snapshot *before, snapshot *after, unsigned *calls)
+{
+    assert_int_equal(test_copy_file(path_of("base.img"), path_of("ref.img")), 0);
+    snap_of(path_of("ref.img"), before);
+    crash_io x = {0};
+    chip_io io = {&x, x_pwrite, x_pread, x_sync, x_truncate};
+    chip *c;
+    char err[256];
+    assert_int_equal(chip_open_ex(path_of("ref.img"), 0, &io, &c, err, sizeof err), CHIP_OK);
+    assert_int_equal(chip_acquire(c), CHIP_OK);
+    chip_power_on(c);
+    x.armed = 1;
+    assert_int_equal(victim(c, sc, blk), CHIP_OK);
+    x.armed = 0;
+    *calls = x.calls;
+    chip_close(c);
+    forget_undos(&x);
+    free(x.undos);
+    snap_of(path_of("ref.img"), after);
+    assert_false(snap_eq(before, after));
+}
+
+static void crash_sweep(enum scenario sc, enum crash_kind kind)
+{
+    uint32_t blk = make_base(sc);
+    snapshot before, after, got;
+    unsigned calls;
+    states(sc, blk, &before, &after, &calls);
+    assert_true(calls >= 2);
+    unsigned saw_old = 0, saw_new = 0;
+    /* REORDER draws which unsynced writes survive: several draws per call. */
+    unsigned draws = kind == REORDER ? 16 : 1;
+    for (unsigned trial = 0; trial < calls * draws; trial++) {
+        unsigned n = trial / draws + 1;
+        assert_int_equal(test_copy_file(path_of("base.img"), path_of("crash.img")), 0);
+        crash_io x = {.crash_at = n, .kind = kind, .seed = trial * 7919u + 1};
+        chip_io io = {&x, x_pwrite, x_pread, x_sync, x_truncate};
+        chip *c;
+        char err[256];
+        assert_int_equal(chip_open_ex(path_of("crash.img"), 0, &io, &c, err, sizeof err), CHIP_OK);
+        assert_int_equal(chip_acquire(c), CHIP_OK);
+        chip_power_on(c);
+        x.armed = 1;
+        int rc = victim(c, sc, blk);
+        if (kind == FAIL) {
+            /* The process goes on: memory is back to the old state, and a
+             * later commit works and carries only its own change. */
+            if (rc == CHIP_OK) {
+                /* A failure inside a checkpoint after the commit was durable
+                 * is harmless by design. */
+            } else {
+                assert_int_equal(rc, CHIP_ERR_IO);
+                if (!strstr(chip_error(c), path_of("crash.img"))) fail_msg("error names no path: %s", chip_error(c));
+                chip_rollback(c);
+                if (memcmp(chip_nvm_view(c), before.nvm, sizeof before.nvm) != 0)
+                    fail_msg("%s/%s call %u: memory not rolled back", scenario_name[sc], kind_name[kind], n);
+            }
+            assert_int_equal(chip_nvm_fill(c, 16000, 0x99, 1), CHIP_OK);
+            assert_int_equal(chip_commit(c), CHIP_OK);
+        }
+        chip_close(c);
+        forget_undos(&x);
+        free(x.undos);
+        snap_of(path_of("crash.img"), &got);
+        if (kind == FAIL) {
+            /* The later commit is there; take it away to compare (no
+             * scenario touches byte 16000). */
+            if (got.nvm[16000] != 0x99) fail_msg("%s/fail call %u: later commit lost", scenario_name[sc], n);
+            got.nvm[16000] = before.nvm[16000];
+        }
+        int is_old = snap_eq(&got, &before), is_new = snap_eq(&got, &after);
+        if (kind == FAIL && rc != CHIP_OK && !is_old)
+            fail_msg("%s/fail call %u: a refused commit reached the file", scenario_name[sc], n);
+        if (!is_old && !is_new)
+            fail_msg("%s/%s crash after call %u of %u: the image is neither the old nor the new state",
+                     scenario_name[sc], kind_name[kind], n, calls);
+        if (rc == CHIP_OK && kind != FAIL && !is_new)
+            fail_msg("%s/%s crash after call %u: a commit that returned OK is lost", scenario_name[sc],
+                     kind_name[kind], n);
+        saw_old += is_old;
+        saw_new += is_new && !is_old;
+    }
+    print_message("%-10s %-7s %2u calls: %2u old, %2u new\n", scenario_name[sc], kind_name[kind], calls, saw_old,
+                  saw_new);
+    /* Structure: a torn, lost or failed first call leaves the old state; a
+     * kill after the last call the new one. */
+    if (kind != KILL) assert_true(saw_old > 0);
+    if (kind == KILL) assert_true(saw_new > 0);
+}
+
+#define SWEEPS(sc)                                                                        \
+    static void test_##sc(void **s)                                                       \
+    {                                                                                     \
+        (void)s;                                                                          \
+        for (int k = KILL; k <= FAIL; k++) crash_sweep(sc, (enum crash_kind)k);           \
+    }
+SWEEPS(PLAIN)
+SWEEPS(CHECKPOINT)
+SWEEPS(SCRUB)
+SWEEPS(COMMIT_NOW)
+
+/* The erased block's bytes are nowhere in the file after the scrub commit. */
+static void test_scrub_leaves_no_copy(void **s)
+{
+    (void)s;
+    uint32_t blk = make_base(SCRUB);
+    assert_int_equal(test_copy_file(path_of("base.img"), path_of("scrub.img")), 0);
+    static const uint8_t secret[32] = {0xC5, 0xC5, 0xC5, 0xC5, 0xC5, 0xC5, 0xC5, 0xC5, 0xC5, 0xC5, 0xC5,
+                                       0xC5, 0xC5, 0xC5, 0xC5, 0xC5, 0xC5, 0xC5, 0xC5, 0xC5, 0xC5, 0xC5,
+                                       0xC5, 0xC5, 0xC5, 0xC5, 0xC5, 0xC5, 0xC5, 0xC5, 0xC5, 0xC5};
+    size_t n;
+    uint8_t *img = test_read_file(path_of("scrub.img"), &n);
+    assert_true(test_has_bytes(img, n, secret, sizeof secret));
+    free(img);
+    chip *c;
+    char err[256];
+    assert_int_equal(chip_open(path_of("scrub.img"), &c, err, sizeof err), CHIP_OK);
+    assert_int_equal(chip_acquire(c), CHIP_OK);
+    chip_power_on(c);
+    assert_int_equal(chip_nvm_free(c, blk), CHIP_OK);
+    assert_int_equal(chip_commit(c), CHIP_OK);
+    chip_close(c);
+    img = test_read_file(path_of("scrub.img"), &n);
+    assert_false(test_has_bytes(img, n, secret, sizeof secret));
+    free(img);
+}
+
+/* The image keeps its mode and stays the symlink's target; a failed create
+ * through a planted symlink writes nothing. */
+static void test_file_identity_kept(void **s)
+{
+    (void)s;
+    make_base(PLAIN);
+    assert_int_equal(test_copy_file(path_of("base.img"), path_of("mode.img")), 0);
+    assert_int_equal(chmod(path_of("mode.img"), 0640), 0);
+    unlink(path_of("link.img"));
+    assert_int_equal(symlink(path_of("mode.img"), path_of("link.img")), 0);
+    struct stat a, b;
+    assert_int_equal(stat(path_of("mode.img"), &a), 0);
+    chip *c;
+    char err[256];
+    assert_int_equal(chip_open(path_of("link.img"), &c, err, sizeof err), CHIP_OK);
+    assert_int_equal(chip_acquire(c), CHIP_OK);
+    chip_power_on(c);
+    for (int k = 0; k < 200; k++) {   /* enough for checkpoints */
+        assert_int_equal(chip_nvm_fill(c, 4096, (uint8_t)k, 2048), CHIP_OK);
+        assert_int_equal(chip_commit(c), CHIP_OK);
+    }
+    chip_close(c);
+    struct stat l;
+    assert_int_equal(lstat(path_of("link.img"), &l), 0);
+    assert_true(S_ISLNK(l.st_mode));
+    assert_int_equal(stat(path_of("mode.img"), &b), 0);
+    assert_int_equal(a.st_ino, b.st_ino);
+    assert_int_equal(b.st_mode & 07777, 0640);
+    /* No file besides ours appeared in the directory (no temp copies). */
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "test $(ls -A %s | grep -v -e '^base.img$' -e '^mode.img$' -e '^link.img$' "
+                              "-e '^ref.img$' -e '^crash.img$' -e '^scrub.img$' -e '^new.img$' | wc -l) -eq 0",
+             tmpdir);
+    assert_int_equal(system(cmd), 0);
+    /* A new image is created 0600 (it will hold keys). */
+    chip_geometry g = geometry();
+    unlink(path_of("new.img"));
+    assert_int_equal(chip_create(&g, path_of("new.img"), &c), CHIP_OK);
+    assert_int_equal(chip_commit(c), CHIP_OK);
+    chip_close(c);
+    assert_int_equal(stat(path_of("new.img"), &b), 0);
+    assert_int_equal(b.st_mode & 0777, 0600);
+}
+
+/* Lab mode: commits stay in memory; the file changes at save/close only. */
+static void test_lab_mode_saves_at_close(void **s)
+{
+    (void)s;
+    make_base(PLAIN);
+    assert_int_equal(test_copy_file(path_of("base.img"), path_of("lab.img")), 0);
+    snapshot before, mid, after;
+    snap_of(path_of("lab.img"), &before);
+    chip *c;
+    char err[256];
+    assert_int_equal(chip_open(path_of("lab.img"), &c, err, sizeof err), CHIP_OK);
+    chip_set_durability(c, CHIP_DURABLE_LAB);
+    assert_int_equal(chip_acquire(c), CHIP_OK);
+    chip_power_on(c);
+    for (int k = 0; k < 50; k++) {
+        assert_int_equal(chip_nvm_fill(c, 4096 + 64 * (unsigned)k, (uint8_t)(k + 1), 64), CHIP_OK);
+        assert_int_equal(chip_commit(c), CHIP_OK);
+    }
+    chip *r;
+    assert_int_equal(chip_open_ex(path_of("lab.img"), CHIP_OPEN_READ_ONLY, NULL, &r, err, sizeof err), CHIP_OK);
+    chip_power_on(r);
+    memcpy(mid.nvm, chip_nvm_view(r), sizeof mid.nvm);
+    chip_close(r);
+    assert_memory_equal(mid.nvm, before.nvm, sizeof mid.nvm);
+    chip_close(c);
+    snap_of(path_of("lab.img"), &after);
+    for (int k = 0; k < 50; k++) assert_int_equal(after.nvm[4096 + 64 * k], k + 1);
+}
+
+static int setup(void **s)
+{
+    (void)s;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/cardvm-test-pager-XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **s)
+{
+    (void)s;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_PLAIN),
+        cmocka_unit_test(test_CHECKPOINT),
+        cmocka_unit_test(test_SCRUB),
+        cmocka_unit_test(test_COMMIT_NOW),
+        cmocka_unit_test(test_scrub_leaves_no_copy),
+        cmocka_unit_test(test_file_identity_kept),
+        cmocka_unit_test(test_lab_mode_saves_at_close),
+    };
+    return cmocka_run_group_tests_name("pager", tests, setup, teardown);
+}
