@@ -1,10 +1,13 @@
 /*
- * api_impl.h — the C implementations of the built-in Java Card API
- * (vm/api_lang.c, api_framework.c, api_security.c, api_apdu.c). The
- * generator (scripts/gen_api_tokens.py) binds a table entry of
- * vm/api_tokens.c to the function below whose name follows its rule
+ * api_impl.h — the C implementations of the built-in Java Card API:
+ * vm/api_lang.c (java.lang), api_framework.c (javacard.framework),
+ * api_security.c (the crypto subset of javacard.security and
+ * javacardx.crypto), api_gc.c (the object deletion service); javacardx.apdu
+ * is one interface without methods. api_support.h is what they use of the
+ * runtime. The generator (scripts/gen_api_tokens.py) binds a table entry
+ * of vm/api_tokens.c to the function below whose name follows its rule
  * (api_<Class>_<method>[__<args>]); a method without one is not
- * implemented (fn NULL).
+ * implemented (fn NULL), and docs/cap-api.md lists them all.
  */
 #ifndef CARDVM_VM_API_IMPL_H
 #define CARDVM_VM_API_IMPL_H

@@ -1443,12 +1443,15 @@ int vm_deselect(vm_runtime *rt)
     return deselect_current(rt);
 }
 
+/* `prepared`: 1 when the command is already in the APDU buffer (the
+ * SELECT whose select() has run), 0 to load it, -1 when loading it failed. */
 static int process_common(vm_runtime *rt, unsigned slot, uint16_t method, const uint16_t *args, unsigned nargs,
                           const uint8_t *apdu, size_t apdu_len, uint8_t *resp, size_t resp_cap, size_t *resp_len,
-                          uint16_t *sw)
+                          uint16_t *sw, int prepared)
 {
     *resp_len = 0;
-    if (apdu_setup(rt, apdu, apdu_len, resp, resp_cap) != 0) {
+    if (prepared < 0 || (!prepared && apdu_setup(rt, apdu, apdu_len, resp, resp_cap) != 0)) {
+        rt->apdu_cmd = NULL;
         *sw = 0x6700;
         return VM_OK;
     }
@@ -1501,10 +1504,11 @@ int vm_select_on(vm_runtime *rt, uint8_t channel, const uint8_t *aid, uint8_t ai
     int rc = deselect_current(rt);
     if (rc < 0)
         return rc;
-    /* select() already sees the SELECT command (APDU.getCLAChannel...);
-     * process() gets it afresh below */
+    /* select() already sees the SELECT command (APDU.getCLAChannel...),
+     * and process() goes on with the same APDU */
+    int prepared = 0;
     if (apdu)
-        (void)apdu_setup(rt, apdu, apdu_len, NULL, 0);
+        prepared = apdu_setup(rt, apdu, apdu_len, resp, resp_cap) == 0 ? 1 : -1;
     vm_inst *in = &rt->insts[idx];
     const vm_applet_decl *a = &rt->pkgs[in->pkg].pkg.applets[in->applet];
     uint16_t args[2] = { in->obj, VM_H_APDU };
@@ -1551,7 +1555,6 @@ int vm_select_on(vm_runtime *rt, uint8_t channel, const uint8_t *aid, uint8_t ai
             return VM_OK;
         }
     }
-    rt->apdu_cmd = NULL;
     rt->selected = idx;
     rt->chan_sel[channel] = (int8_t)idx;
     if (!apdu) {
@@ -1560,8 +1563,12 @@ int vm_select_on(vm_runtime *rt, uint8_t channel, const uint8_t *aid, uint8_t ai
     }
     size_t dummy;
     rt->selecting = 1;
+    /* select() had no response sink; process() has */
+    rt->resp = resp;
+    rt->resp_cap = resp_cap;
+    rt->resp_len = 0;
     rc = process_common(rt, in->pkg, a->process, args, 2, apdu, apdu_len, resp, resp_cap,
-                        resp_len ? resp_len : &dummy, sw);
+                        resp_len ? resp_len : &dummy, sw, prepared);
     rt->selecting = 0;
     return rc;
 }
@@ -1590,7 +1597,7 @@ int vm_process_on(vm_runtime *rt, uint8_t channel, const uint8_t *apdu, size_t a
     vm_inst *in = &rt->insts[rt->selected];
     const vm_applet_decl *a = &rt->pkgs[in->pkg].pkg.applets[in->applet];
     uint16_t args[2] = { in->obj, VM_H_APDU };
-    return process_common(rt, in->pkg, a->process, args, 2, apdu, apdu_len, resp, resp_cap, resp_len, sw);
+    return process_common(rt, in->pkg, a->process, args, 2, apdu, apdu_len, resp, resp_cap, resp_len, sw, 0);
 }
 
 int vm_process(vm_runtime *rt, const uint8_t *apdu, size_t apdu_len, uint8_t *resp, size_t resp_cap,
@@ -1664,7 +1671,7 @@ int vm_invoke(vm_runtime *rt, const uint8_t *pkg_aid, uint8_t pkg_aid_len, uint1
     if (method >= p->method_count || p->methods[method].flags != VM_MF_STATIC || p->methods[method].nargs != 1)
         return VM_ERR_ARG;
     uint16_t args[1] = { VM_H_APDU };
-    return process_common(rt, (unsigned)s, method, args, 1, apdu, apdu_len, resp, resp_cap, resp_len, sw);
+    return process_common(rt, (unsigned)s, method, args, 1, apdu, apdu_len, resp, resp_cap, resp_len, sw, 0);
 }
 
 /* ---- install / delete instances ---- */
