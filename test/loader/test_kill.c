@@ -402,6 +402,18 @@ static int setup(void **s)
         fprintf(stderr, "mask: %s\n", err);
         return -1;
     }
+    /* The card mounter writes the serial number: UNLOCK derives the
+     * customization channel's keys from it and refuses a card without one. */
+    card *c;
+    static const uint8_t write_serial[5 + 8] = {0x80, 0x12, 0x00, 0x00, 0x08, 0, 0, 0, 0, 0, 0, 0, 0x42};
+    uint8_t rsp[64];
+    size_t rl = 0;
+    if (card_open(issuer_template, &c, err, sizeof err) || card_power(c, CARD_COLD, NULL, NULL) ||
+        card_transmit(c, write_serial, sizeof write_serial, rsp, sizeof rsp, &rl) || rl != 2 || rsp[0] != 0x90) {
+        fprintf(stderr, "write serial failed\n");
+        return -1;
+    }
+    card_close(c);
     return make_pin_template();
 }
 
