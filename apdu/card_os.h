@@ -26,6 +26,9 @@ void card_os_detach(card_os *os);
 void card_os_atr(card_os *os, uint8_t *atr, size_t *atr_len);
 /* Power-on or reset: RAM was cleared; end sessions, deselect applets. */
 void card_os_reset(card_os *os);
+/* The Java Card VM of this card (NULL on a chip without one), for tools
+ * that observe it (`cardvm tear` sets its NVM store hook). */
+struct vm_runtime *card_os_vm(card_os *os);
 /* Process one well-formed command. Response data goes to out (at most cap
  * bytes); returns the status word. NVM writes made here are committed by
  * the caller when this returns. */
