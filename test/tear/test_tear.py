@@ -114,6 +114,12 @@ def main():
             expect(w["bytecode"] and w["package"] == "F0434150574B01" and w["method"] == process_off
                    and w["pc"] == setshort_pc and w["transaction_depth"] == 0,
                    f"broken: writer process() @{process_off} pc {setshort_pc} (Util.setShort), depth 0", json.dumps(w))
+            # the source line: where the example's Java source calls
+            # Util.setShort(history, ...) (its lines match the CAP's Debug)
+            java = os.path.join(examples, "src/broken/CounterApplet.java")
+            want = [i + 1 for i, l in enumerate(open(java)) if "Util.setShort(history" in l]
+            expect(w.get("source_file") == "CounterApplet.java" and [w.get("source_line")] == want,
+                   f"broken: source line {want} from the Debug component", json.dumps(w))
             get, cmp_ = st["checks"].split("|")
             expect(get.startswith("0002") and cmp_.startswith("01"),
                    "broken: torn state = counter incremented, history not", st["checks"])

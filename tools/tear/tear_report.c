@@ -56,7 +56,7 @@ static void writer_text(const tear_writer *w, FILE *f)
     aid_hex(w, aid);
     fprintf(f, "package %s method 0x%04X pc 0x%04X", aid, w->method, w->pc);
     if (w->source_line >= 0)
-        fprintf(f, " (source line %d)", w->source_line);
+        fprintf(f, " (%s:%d)", w->source_file ? w->source_file : "line", w->source_line);
     fprintf(f, ", transaction depth %u", w->tx_depth);
 }
 
@@ -107,9 +107,11 @@ static json_t *writer_json(const tear_writer *w)
         return json_pack("{s:b, s:i}", "bytecode", 0, "transaction_depth", (int)w->tx_depth);
     char aid[33];
     aid_hex(w, aid);
-    return json_pack("{s:b, s:s, s:i, s:i, s:o, s:i}", "bytecode", 1, "package", aid, "method", (int)w->method,
-                     "pc", (int)w->pc, "source_line", w->source_line >= 0 ? json_integer(w->source_line) : json_null(),
-                     "transaction_depth", (int)w->tx_depth);
+    return json_pack("{s:b, s:s, s:i, s:i, s:o, s:o, s:i}", "bytecode", 1, "package", aid, "method",
+                     (int)w->method, "pc", (int)w->pc, "source_file",
+                     w->source_file ? json_string(w->source_file) : json_null(), "source_line",
+                     w->source_line >= 0 ? json_integer(w->source_line) : json_null(), "transaction_depth",
+                     (int)w->tx_depth);
 }
 
 int tear_report_json(const tear_campaign *tc, FILE *f)

@@ -7,11 +7,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "cap_file.h"
 #include "card.h"
 #include "chip.h"
 #include "cli.h"
 #include "gp_host.h"
 #include "script_run.h"
+#include "tear_debug.h"
 #include "tear_run.h"
 #include "transport.h"
 #include "vm.h"
@@ -43,6 +45,7 @@ static void probe_hook(void *ctx, const vm_nvm_writer *w, int phase)
 /* ---- one card run: an in-memory copy of the image, a script runner ---- */
 typedef struct tear_image {
     chip *orig;                /* the user's image, opened read-only in spirit */
+    tear_debug debug;          /* line tables of the CAPs the script loads */
 } tear_image;
 
 typedef struct session {
@@ -231,6 +234,39 @@ static char *session_state(tear_campaign *tc, session *se, size_t at)
 }
 
 /* ---- parsing ---- */
+
+/* A `load FILE.cap` line: read the CAP's Debug component, found where the
+ * script runner finds it (the script's folder, each -I, the current one). */
+static void load_debug(tear_campaign *tc, const tear_line *l)
+{
+    char w[2][1024];
+    const char *t = l->text;
+    for (int k = 0; k < 2; k++) {
+        while (*t == ' ' || *t == '\t') t++;
+        size_t n = 0;
+        while (*t && *t != ' ' && *t != '\t' && n + 1 < sizeof w[k]) w[k][n++] = *t++;
+        w[k][n] = 0;
+    }
+    if (l->kind != TEAR_LINE_SCRIPT || strcmp(w[0], "load") || !w[1][0])
+        return;
+    char dir[1024], path[2300];
+    snprintf(dir, sizeof dir, "%s", tc->script_file);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = 0;
+    else strcpy(dir, ".");
+    uint8_t *b = NULL;
+    size_t n = 0;
+    for (int i = -1; i <= tc->opt.npaths && !b; i++) {
+        if (w[1][0] == '/') { if (i > -1) break; snprintf(path, sizeof path, "%s", w[1]); }
+        else if (i == -1) snprintf(path, sizeof path, "%s/%s", dir, w[1]);
+        else if (i < tc->opt.npaths) snprintf(path, sizeof path, "%s/%s", tc->opt.paths[i], w[1]);
+        else snprintf(path, sizeof path, "%s", w[1]);
+        b = cli_read_file(path, &n);
+    }
+    if (b && capfile_is_zip(b, n))
+        (void)tear_debug_add_cap(&((tear_image *)tc->priv)->debug, b, n);
+    free(b);
+}
 static void first_word(const char *t, char *w, size_t cap)
 {
     while (*t && isspace((unsigned char)*t)) t++;
@@ -354,6 +390,8 @@ int tear_campaign_init(tear_campaign *tc, const char *script_file, const char *i
         return -1;
     }
     chip_power_on(im->orig);
+    for (size_t i = 0; i < tc->n_lines; i++)
+        load_debug(tc, &tc->lines[i]);
     return 0;
 }
 
@@ -439,6 +477,12 @@ static int cut_point(tear_campaign *tc, tear_command *c, uint32_t k)
         w.method = se.probe.last.method;
         w.pc = se.probe.last.pc;
         w.tx_depth = se.probe.last.tx_depth;
+        const tear_debug_line *dl = tear_debug_find(&((tear_image *)tc->priv)->debug, w.pkg_aid, w.pkg_aid_len,
+                                                    w.method, w.pc);
+        if (dl) {
+            w.source_line = dl->line;
+            w.source_file = dl->source;
+        }
     } else if (se.probe.open) {
         w.tx_depth = se.probe.last.tx_depth;
     }
@@ -583,6 +627,7 @@ void tear_campaign_free(tear_campaign *tc)
     if (im) {
         if (im->orig)
             chip_close(im->orig);
+        tear_debug_free(&im->debug);
         free(im);
     }
     memset(tc, 0, sizeof *tc);

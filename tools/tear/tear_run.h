@@ -60,6 +60,7 @@ typedef struct tear_writer {
     uint8_t pkg_aid[16], pkg_aid_len;
     uint16_t method, pc;       /* Method component offset, bytecode offset */
     int source_line;           /* from the CAP's Debug component, -1 unknown */
+    const char *source_file;   /* likewise (owned by the campaign), or NULL */
     uint8_t tx_depth;
 } tear_writer;
 

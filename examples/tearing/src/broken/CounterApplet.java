@@ -1,7 +1,5 @@
-/* examples/tearing, BROKEN: the shared counter test applet with INC's two
- * persistent updates (counter, history[0..1]) made WITHOUT a transaction:
- * a power cut between them leaves counter incremented and history old.
- * COMPARE reads history[0..] so that a check sees both. */
+/* examples/tearing, BROKEN: INC updates counter and history[0..1] WITHOUT a
+ * transaction; COMPARE reads history[0..]. Lines match the CAP's Debug component. */
 package capwork.counter;
 
 import javacard.framework.*;
@@ -47,9 +45,10 @@ public class CounterApplet extends Applet {
         short len;
         switch (buf[ISO7816.OFFSET_INS]) {
         case INS_INC:
-            // BROKEN: two persistent updates, no transaction
-            counter++;
-            Util.setShort(history, (short) 0, counter);
+            // BROKEN: no JCSystem.beginTransaction() here,
+            counter++;                                      // persistent update 1
+            Util.setShort(history, (short) 0, counter);     // persistent update 2
+            // and no JCSystem.commitTransaction() here
             Util.setShort(buf, (short) 0, counter);
             apdu.setOutgoingAndSend((short) 0, (short) 2);
             return;

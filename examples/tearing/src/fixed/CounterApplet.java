@@ -1,6 +1,5 @@
-/* examples/tearing, FIXED: INC's two persistent updates (counter,
- * history[0..1]) inside one transaction: all or nothing. COMPARE reads
- * history[0..] so that a check sees both. */
+/* examples/tearing, FIXED: INC updates counter and history[0..1] in ONE
+ * transaction; COMPARE reads history[0..]. Lines match the CAP's Debug component. */
 package capwork.counter;
 
 import javacard.framework.*;
