@@ -194,27 +194,36 @@ static int line_hex(const char *text, uint8_t *out, size_t cap, size_t *n)
     return gp_parse_hex(hex, out, cap, n);
 }
 
+/* Cold reset, then a plain SELECT of the applet selected at line `at`. */
+static int session_reset_select(tear_campaign *tc, session *se, size_t at)
+{
+    static const uint8_t select_hdr[4] = {0x00, 0xA4, 0x04, 0x00};
+    uint8_t cmd[300];
+    size_t n, rl;
+    gp_close(&se->s->gp);
+    if (transport_reset(se->t, 1))
+        return -1;
+    session_hook(se);
+    int sel = tc->lines[at].sel;
+    if (sel >= 0 && line_hex(tc->lines[sel].text, cmd + 5, sizeof cmd - 5, &n) == 0 && n > 0 && n <= 16) {
+        memcpy(cmd, select_hdr, 4);
+        cmd[4] = (uint8_t)n;
+        (void)transport_transmit(se->t, cmd, 5 + n, se->s->rsp, 65536, &rl);
+    }
+    return 0;
+}
+
 /* The observable state: cold reset, SELECT of the applet selected at line
  * `at`, then every check; their answers (data || SW) in hex. NULL on a
  * host failure (out of memory). */
 static char *session_state(tear_campaign *tc, session *se, size_t at)
 {
-    static const uint8_t select_hdr[4] = {0x00, 0xA4, 0x04, 0x00};
     uint8_t cmd[300], *rsp = se->s->rsp;
     size_t n, rl;
     char *out = NULL;
     size_t len = 0, cap = 0;
-    gp_close(&se->s->gp);
-    if (transport_reset(se->t, 1))
+    if (session_reset_select(tc, se, at))
         return NULL;
-    session_hook(se);
-    int sel = tc->lines[at].sel;
-    if (sel >= 0 && line_hex(tc->lines[sel].text, cmd + 5, sizeof cmd - 5, &n) == 0 && n > 0) {
-        memcpy(cmd, select_hdr, 4);
-        cmd[4] = (uint8_t)n;
-        if (transport_transmit(se->t, cmd, 5 + n, rsp, 65536, &rl))
-            rl = 0;
-    }
     if (hex_append(&out, &len, &cap, NULL, 0, 0))
         return NULL;
     for (size_t i = 0; i < tc->n_lines; i++) {
@@ -507,9 +516,7 @@ static int reset_point(tear_campaign *tc, tear_command *c, size_t block_end)
         session_close(&se);
         return -1;
     }
-    gp_close(&se.s->gp);
-    int rc = transport_reset(se.t, 1);
-    session_hook(&se);
+    int rc = session_reset_select(tc, &se, c->line);
     for (size_t i = c->line + 1; !rc && i < block_end; i++)
         if (tc->lines[i].kind == TEAR_LINE_SCRIPT)
             (void)session_line(tc, &se, i, NULL);
