@@ -220,8 +220,27 @@ uint16_t isd_process(card_os *os, const apdu_command *a, uint8_t *out, size_t ca
     loader_ram *ram = loader_ram_of(os);
     size_t raw_len = apdu_encode(a, os->apdu, sizeof os->apdu);
     if (raw_len == 0) return SW_WRONG_LENGTH;
-    isd_config ic;
     uint16_t sw;
+    /* Logical channels (vm.h): the ISD lives on the basic channel; MANAGE
+     * CHANNEL and every command of channels 1..3 are the applets' side of
+     * the JCRE, which the VM keeps. */
+    int ch = apdu_cla_channel(a->cla);
+    if (ch > 0 || ((a->cla & 0x80) == 0 && a->ins == 0x70)) {
+        int rc;
+        os->applet_ran = 1;   /* deselect()/select()/process() may run */
+        if ((a->cla & 0x80) == 0 && a->ins == 0x70)
+            rc = vm_manage_channel(os->vm, (uint8_t)ch, a->p1, a->p2, out, cap, len, &sw);
+        else if (a->ins == 0xA4 && (a->cla & 0x80) == 0 && a->p1 == 0x04 && a->nc >= 5 && a->nc <= 16) {
+            sw = isd_gp_select_check(os, a->data, (uint8_t)a->nc);
+            if (sw) return sw;
+            rc = vm_select_on(os->vm, (uint8_t)ch, a->data, (uint8_t)a->nc, os->apdu, raw_len, out, cap, len, &sw);
+        } else {
+            rc = vm_process_on(os->vm, (uint8_t)ch, os->apdu, raw_len, out, cap, len, &sw);
+        }
+        if (rc == VM_ERR_POWER) return 0;
+        return rc ? vm_status_to_sw(rc) : sw;
+    }
+    isd_config ic;
     if (isd_config_load(os, &ic) != 0) {
         isd_config_wipe(&ic);
         return SW_MEMORY_FAILURE;

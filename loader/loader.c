@@ -221,9 +221,10 @@ uint16_t card_os_process(card_os *os, const apdu_command *a, uint8_t *out, size_
     if (!os->rom.present)
         return builtin_sd_process(os->chip, &loader_ram_of(os)->isd_selected, a, out, cap, out_len);
     if (a->cla == 0xFF) return SW_CLA_NOT_SUPPORTED;
-    if (apdu_cla_channel(a->cla) != 0) return SW_LOGICAL_CHANNEL_NOT_SUPPORTED;
 
     enum loader_mode m = loader_mode_of(os->chip);
+    /* logical channels exist for applets, in USER mode (isd_process) */
+    if (apdu_cla_channel(a->cla) != 0 && m != LOADER_MODE_USER) return SW_LOGICAL_CHANNEL_NOT_SUPPORTED;
     int get_data = a->ins == 0xCA && (a->cla & 0xFC) == 0x80 && a->nc == 0;
     if (!mode_consistent(os->chip, m) || m == LOADER_MODE_TERMINATED || m == LOADER_MODE_NONE)
         return get_data ? loader_get_data(os, a, out, cap, out_len) : SW_CONDITIONS_NOT_SATISFIED;

@@ -380,9 +380,8 @@ const jc_api_method *jc_api_interface_method(const jc_api_class *c, const jc_api
 NOTES = {
     "javacard/framework/Applet.reSelectingApplet": "always false: a SELECT of the selected applet deselects and selects it again",
     "javacard/framework/Applet.install": "ISOException 6A81: the base class has nothing to install",
-    "javacard/framework/JCSystem.getAssignedChannel": "0: the basic channel (no logical channels yet)",
-    "javacard/framework/JCSystem.isObjectDeletionSupported": "false",
-    "javacard/framework/JCSystem.requestObjectDeletion": "SystemException.ILLEGAL_USE (object deletion is not supported)",
+    "javacard/framework/JCSystem.isObjectDeletionSupported": "true",
+    "javacard/framework/JCSystem.requestObjectDeletion": "deletes the context's unreachable objects at once (conservative marking); a no-op inside a transaction",
     "javacard/framework/JCSystem.makeGlobalArray": "CLEAR_ON_RESET, owned by the JCRE, reachable from every context",
     "javacard/framework/APDU.getProtocol": "PROTOCOL_T1 with PROTOCOL_MEDIA_DEFAULT",
     "javacard/framework/APDU.getInBlockSize": "254 (T=1 IFSC)",

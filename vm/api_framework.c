@@ -709,6 +709,7 @@ int api_JCSystem_getAppletShareableInterfaceObject(vm_runtime *rt, uint16_t *a, 
     return vm_call_virtual_as_owner(rt, APPLET_GET_SIO_TOKEN, args, 3, ret);
 }
 
+/* Selected on some logical channel (vm_instance_active). */
 int api_JCSystem_isAppletActive(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
     vm_obj *o;
@@ -716,16 +717,16 @@ int api_JCSystem_isAppletActive(vm_runtime *rt, uint16_t *a, uint16_t *ret)
     uint8_t len;
     const uint8_t *b = api_aid_bytes(rt, o, &len);
     *ret = 0;
-    if (b && rt->selected >= 0 && rt->insts[rt->selected].aid.len == len &&
-        memcmp(rt->insts[rt->selected].aid.b, b, len) == 0)
-        *ret = 1;
+    for (unsigned i = 0; b && i < VM_MAX_INSTANCES; i++)
+        if (rt->insts[i].used && rt->insts[i].aid.len == len && memcmp(rt->insts[i].aid.b, b, len) == 0)
+            *ret = vm_instance_active(rt, (int)i) != 0;
     return 0;
 }
 
 int api_JCSystem_getAssignedChannel(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
-    (void)rt; (void)a;
-    *ret = 0;   /* the basic channel: the runtime has no logical channels yet */
+    (void)a;
+    *ret = rt->channel;   /* the channel of the running command (engine) */
     return 0;
 }
 
@@ -813,16 +814,16 @@ int api_JCSystem_getAvailableMemory__aSSB(vm_runtime *rt, uint16_t *a, uint16_t 
 int api_JCSystem_isObjectDeletionSupported(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
     (void)rt; (void)a;
-    *ret = 0;
+    *ret = 1;
     return 0;
 }
 
-/* Not supported (isObjectDeletionSupported() is false): the JC API gives
- * SystemException.ILLEGAL_USE. */
+/* Runs the deletion service at once (outside transactions; api_gc.c). */
 int api_JCSystem_requestObjectDeletion(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
-    (void)rt; (void)a; (void)ret;
-    return API_SYSTEM(JC_SYS_ILLEGAL_USE);
+    (void)a; (void)ret;
+    unsigned freed;
+    return api_collect_garbage(rt, rt->ctx, &freed);
 }
 
 /* ---- APDU ----

@@ -125,6 +125,11 @@ const uint8_t *api_aid_bytes(vm_runtime *rt, const vm_obj *aid, uint8_t *len);
  * command's commit. 0, or < 0 (VM_ERR_POWER when the power was cut). */
 int api_make_durable(vm_runtime *rt);
 
+/* The object deletion service (api_gc.c): delete the objects of context
+ * `owner` nothing can reach. A no-op inside a transaction or an install.
+ * 0 and the count in *freed, or < 0 fatal. */
+int api_collect_garbage(vm_runtime *rt, uint8_t owner, unsigned *freed);
+
 /* Available bytes of a JCSystem.MEMORY_TYPE_* for the current context
  * (also the .cvp native getAvailableMemory). -1 for an unknown type. */
 int64_t api_available_memory(vm_runtime *rt, uint8_t memory_type);

@@ -237,6 +237,43 @@ static int virtual_target(vm_runtime *rt, uint16_t cls, uint8_t token, cap_targe
     return 0;
 }
 
+static int call_from_c(vm_runtime *rt, cap_target t, uint16_t *args, unsigned nargs, uint16_t *ret);
+
+/* The public virtual token by which class `cls` implements method `mtok`
+ * of interface `iface`, or -1. */
+static int interface_token(const vm_runtime *rt, uint16_t cls, uint16_t iface, uint8_t mtok)
+{
+    for (const cap_rclass *k = vm_cap_rclass(rt, cls); k; k = vm_cap_rclass(rt, k->super_id))
+        for (unsigned i = 0; i < k->iface_count; i++)
+            if (k->iface_ids[i] == iface && k->iface_maps[i] && mtok < k->iface_maps[i][0])
+                return k->iface_maps[i][1 + mtok];
+    /* an API object implementing an API interface: by name and descriptor */
+    const jc_api_class *ic = vm_api_class(iface, NULL);
+    const jc_api_method *im = ic ? jc_api_method_by_token(ic, mtok, JC_VIRTUAL_METHOD) : NULL;
+    const jc_api_class *oc = vm_api_class(cls, NULL);
+    for (int g = 0; im && oc && g < 16; g++) {
+        for (unsigned i = 0; i < oc->method_count; i++)
+            if (oc->methods[i].kind == JC_VIRTUAL_METHOD && !strcmp(oc->methods[i].name, im->name) &&
+                !strcmp(oc->methods[i].desc, im->desc))
+                return oc->methods[i].token;
+        oc = oc->super_name ? jc_api_class_by_name(oc->super_name, NULL) : NULL;
+    }
+    return -1;
+}
+
+int vm_call_interface(vm_runtime *rt, uint16_t iface, uint8_t mtok, uint16_t *args, unsigned nargs, uint16_t *ret)
+{
+    int exc;
+    vm_obj *o = vm_ref(rt, args[0], &exc);
+    if (!o)
+        return exc;
+    int vtok = interface_token(rt, o->cls, iface, mtok);
+    cap_target t;
+    if (vtok < 0 || virtual_target(rt, o->cls, (uint8_t)vtok, &t) != 0)
+        return VM_SC_SecurityException;
+    return call_from_c(rt, t, args, nargs, ret);
+}
+
 /* ---- the loop ---- */
 
 static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint16_t *ret, int *has_ret);
@@ -333,8 +370,14 @@ int vm_call_virtual(vm_runtime *rt, uint8_t token, uint16_t *args, unsigned narg
     return call_from_c(rt, t, args, nargs, ret);
 }
 
-static int instance_of_package(const vm_runtime *rt, unsigned slot)
+/* The applet instance that becomes active when the context switches to
+ * object h's owner: the instance h is, else the package's first one
+ * (contexts are per package). */
+static int instance_of_package(const vm_runtime *rt, unsigned slot, uint16_t h)
 {
+    for (unsigned i = 0; i < VM_MAX_INSTANCES; i++)
+        if (rt->insts[i].used && rt->insts[i].pkg == slot && rt->insts[i].obj == h)
+            return (int)i;
     for (unsigned i = 0; i < VM_MAX_INSTANCES; i++)
         if (rt->insts[i].used && rt->insts[i].pkg == slot)
             return (int)i;
@@ -370,7 +413,7 @@ int vm_call_virtual_as_owner(vm_runtime *rt, uint8_t token, uint16_t *args, unsi
     cap_target t;
     if (vm_cap_lookup_virtual(rt, o->cls, token, &t) != 0)
         return VM_SC_SecurityException;
-    if (ctx_push(rt, o->pkg, instance_of_package(rt, o->pkg)) != 0)
+    if (ctx_push(rt, o->pkg, instance_of_package(rt, o->pkg, args[0])) != 0)
         return VM_SC_SecurityException;
     int r = call_from_c(rt, t, args, nargs, ret);
     ctx_pop(rt);
@@ -746,31 +789,7 @@ static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint
                 if (h >= rt->obj_cap || rt->objs[h].kind == VM_OBJ_FREE)
                     THROW_NEW(VM_SC_SecurityException, 0);
                 o = &rt->objs[h];
-                /* interface method token -> the class's public token */
-                int vtok = -1;
-                const cap_rclass *rc = vm_cap_rclass(rt, o->cls);
-                for (const cap_rclass *k = rc; k && vtok < 0; k = vm_cap_rclass(rt, k->super_id))
-                    for (unsigned i = 0; i < k->iface_count; i++)
-                        if (k->iface_ids[i] == c->cls && k->iface_maps[i] && mtok < k->iface_maps[i][0]) {
-                            vtok = k->iface_maps[i][1 + mtok];
-                            break;
-                        }
-                if (vtok < 0) {
-                    /* an API object implementing an API interface: by
-                     * name and descriptor */
-                    const jc_api_class *ic = vm_api_class(c->cls, NULL);
-                    const jc_api_method *im = ic ? jc_api_method_by_token(ic, mtok, JC_VIRTUAL_METHOD) : NULL;
-                    const jc_api_class *oc = vm_api_class(o->cls, NULL);
-                    for (int g = 0; im && oc && vtok < 0 && g < 16; g++) {
-                        for (unsigned i = 0; i < oc->method_count; i++)
-                            if (oc->methods[i].kind == JC_VIRTUAL_METHOD && !strcmp(oc->methods[i].name, im->name) &&
-                                !strcmp(oc->methods[i].desc, im->desc)) {
-                                vtok = oc->methods[i].token;
-                                break;
-                            }
-                        oc = oc->super_name ? jc_api_class_by_name(oc->super_name, NULL) : NULL;
-                    }
-                }
+                int vtok = interface_token(rt, o->cls, c->cls, mtok);
                 if (vtok < 0 || virtual_target(rt, o->cls, (uint8_t)vtok, &tg) != 0)
                     THROW_NEW(VM_SC_SecurityException, 0);
                 if (o->pkg != rt->ctx && rt->ctx != 0 && !(o->flags & VM_OF_GLOBAL)) {
@@ -782,7 +801,7 @@ static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint
                         shareable = vm_api_class_id(sh);
                     if (!shareable || !vm_cap_class_is(rt, c->cls, shareable) || o->pkg == 0)
                         THROW_NEW(VM_SC_SecurityException, 0);
-                    if (ctx_push(rt, o->pkg, instance_of_package(rt, o->pkg)) != 0)
+                    if (ctx_push(rt, o->pkg, instance_of_package(rt, o->pkg, h)) != 0)
                         THROW_NEW(VM_SC_SecurityException, 0);
                     switched = 1;
                 }

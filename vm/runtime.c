@@ -321,6 +321,19 @@ static void free_object(vm_runtime *rt, uint16_t h, int zero_nvm)
         rt->obj_hint = h;
 }
 
+int vm_obj_free(vm_runtime *rt, uint16_t h)
+{
+    if (h < VM_H_FIRST_DYNAMIC || h >= rt->obj_cap || rt->objs[h].kind == VM_OBJ_FREE)
+        return VM_ERR_ARG;
+    if (rt->objs[h].nvm_off) {
+        int rc = chip_rc(chip_nvm_free(rt->chip, rt->objs[h].nvm_off));
+        if (rc)
+            return rc;
+    }
+    free_object(rt, h, 0);
+    return VM_OK;
+}
+
 int vm_alloc(vm_runtime *rt, uint8_t kind, uint8_t flags, uint16_t cls, uint16_t length, uint32_t data_bytes,
              uint32_t ram_bytes, uint16_t *handle)
 {
@@ -1008,7 +1021,7 @@ int vm_applet_info_at(vm_runtime *rt, unsigned index, vm_applet_info *out)
         out->aid_len = in->aid.len;
         memcpy(out->pkg_aid, lp->pkg.aid.b, lp->pkg.aid.len);
         out->pkg_aid_len = lp->pkg.aid.len;
-        out->selected = rt->selected == (int)i;
+        out->selected = vm_instance_active(rt, (int)i) ? 1 : 0;
         return VM_OK;
     }
     return VM_ERR_NOTFOUND;
@@ -1036,6 +1049,9 @@ int vm_reset(vm_runtime *rt)
     rt->ctx_depth = 0;
     rt->cap_depth = 0;
     rt->active_inst = -1;
+    rt->channel = 0;
+    rt->chan_open = 1;
+    memset(rt->chan_sel, -1, sizeof rt->chan_sel);
     vm_cap_caches_init(rt);
     rt->thrown = 0;
     memset(rt->api_exc, 0, sizeof rt->api_exc);
@@ -1346,30 +1362,114 @@ static void clear_deselect_transients(vm_runtime *rt, unsigned slot)
     }
 }
 
-int vm_deselect(vm_runtime *rt)
+/* Selected on a channel other than `except`: the instance / any instance
+ * of package `slot`. */
+static int inst_active_except(const vm_runtime *rt, int inst, int except)
 {
-    if (rt->selected < 0)
+    for (int c = 0; c < VM_MAX_CHANNELS; c++)
+        if (c != except && (rt->chan_open & (1u << c)) && rt->chan_sel[c] == inst)
+            return 1;
+    return 0;
+}
+
+static int pkg_active_except(const vm_runtime *rt, unsigned slot, int except)
+{
+    for (int c = 0; c < VM_MAX_CHANNELS; c++)
+        if (c != except && (rt->chan_open & (1u << c)) && rt->chan_sel[c] >= 0 &&
+            rt->insts[rt->chan_sel[c]].pkg == slot)
+            return 1;
+    return 0;
+}
+
+int vm_instance_active(const vm_runtime *rt, int inst)
+{
+    return inst >= 0 && inst_active_except(rt, inst, -1);
+}
+
+/* The class id of javacard.framework.MultiSelectable, 0xFFFF if unknown. */
+static uint16_t multiselectable_id(void)
+{
+    const jc_api_class *c = jc_api_class_by_name("javacard/framework/MultiSelectable", NULL);
+    return c ? vm_api_class_id(c) : 0xFFFF;
+}
+
+static int is_multiselectable(const vm_runtime *rt, int inst)
+{
+    const vm_inst *in = &rt->insts[inst];
+    return rt->pkgs[in->pkg].cap && in->obj < rt->obj_cap &&
+           vm_cap_class_is(rt, rt->objs[in->obj].cls, multiselectable_id());
+}
+
+/* Run MultiSelectable.select/deselect(flag) (method token 0 / 1) of an
+ * instance as the JCRE does at selection time. */
+static int run_multiselect(vm_runtime *rt, int inst, uint8_t mtok, int flag, uint16_t *ok, uint16_t *sw)
+{
+    vm_inst *in = &rt->insts[inst];
+    uint16_t args[2] = { in->obj, (uint16_t)(flag ? 1 : 0) };
+    rt->ctx = in->pkg;
+    rt->active_inst = (int8_t)inst;
+    rt->ctx_depth = 0;
+    uint16_t ret = 0;
+    int r = vm_call_interface(rt, multiselectable_id(), mtok, args, 2, &ret);
+    rt->thrown = 0;
+    if (r < 0 && r != VM_ERR_STATE)
+        return r;
+    if (rt->tx_open) {
+        int rc = vm_tx_abort(rt);
+        if (rc < 0)
+            return rc;
+    }
+    *sw = r == 0 ? VM_SW_OK : VM_SW_UNKNOWN;
+    if (ok)
+        *ok = ret;
+    return VM_OK;
+}
+
+/* Deselect the applet selected on the current channel (rt->channel). */
+static int deselect_current(vm_runtime *rt)
+{
+    int idx = rt->selected;
+    if (idx < 0)
         return VM_OK;
-    vm_inst *in = &rt->insts[rt->selected];
+    vm_inst *in = &rt->insts[idx];
     const vm_applet_decl *a = &rt->pkgs[in->pkg].pkg.applets[in->applet];
+    rt->chan_sel[rt->channel] = -1;
+    rt->selected = -1;
+    int still_inst = inst_active_except(rt, idx, -1), still_pkg = pkg_active_except(rt, in->pkg, -1);
     int rc = VM_OK;
     cap_target t;
-    if (rt->pkgs[in->pkg].cap) {
+    uint16_t sw;
+    rt->resp = NULL;
+    rt->resp_cap = 0;
+    if (still_pkg && is_multiselectable(rt, idx)) {
+        rc = run_multiselect(rt, idx, 1, still_inst, NULL, &sw);
+    } else if (rt->pkgs[in->pkg].cap) {
         if (cap_applet_method(rt, in, VM_APPLET_DESELECT, &t) == 0) {
-            uint16_t sw, args[1] = { in->obj };
-            rt->resp = NULL;
-            rt->resp_cap = 0;
-            rc = run_cap(rt, in->pkg, rt->selected, t, args, 1, NULL, &sw);
+            uint16_t args[1] = { in->obj };
+            rc = run_cap(rt, in->pkg, idx, t, args, 1, NULL, &sw);
         }
     } else if (a->deselect != 0xFFFF) {
-        uint16_t sw, args[1] = { in->obj };
-        rt->resp = NULL;
-        rt->resp_cap = 0;
+        uint16_t args[1] = { in->obj };
         rc = run_method(rt, in->pkg, a->deselect, args, 1, NULL, &sw);
     }
-    clear_deselect_transients(rt, in->pkg);
-    rt->selected = -1;
+    /* the package's context stays active while one of its applets is
+     * selected on another channel: its CLEAR_ON_DESELECT memory stays */
+    if (!still_pkg)
+        clear_deselect_transients(rt, in->pkg);
     return rc < 0 ? rc : VM_OK;
+}
+
+/* Make `ch` the channel of the command now running. */
+static void use_channel(vm_runtime *rt, uint8_t ch)
+{
+    rt->channel = ch;
+    rt->selected = rt->chan_sel[ch];
+}
+
+int vm_deselect(vm_runtime *rt)
+{
+    use_channel(rt, 0);
+    return deselect_current(rt);
 }
 
 static int process_common(vm_runtime *rt, unsigned slot, uint16_t method, const uint16_t *args, unsigned nargs,
@@ -1402,21 +1502,38 @@ static int process_common(vm_runtime *rt, unsigned slot, uint16_t method, const 
     return VM_OK;
 }
 
-int vm_select(vm_runtime *rt, const uint8_t *aid, uint8_t aid_len, const uint8_t *apdu, size_t apdu_len,
-              uint8_t *resp, size_t resp_cap, size_t *resp_len, uint16_t *sw)
+int vm_select_on(vm_runtime *rt, uint8_t channel, const uint8_t *aid, uint8_t aid_len, const uint8_t *apdu,
+                 size_t apdu_len, uint8_t *resp, size_t resp_cap, size_t *resp_len, uint16_t *sw)
 {
     if (resp_len)
         *resp_len = 0;
     if (!aid || !sw || aid_len > VM_AID_MAX)
         return VM_ERR_ARG;
+    if (channel >= VM_MAX_CHANNELS || !(rt->chan_open & (1u << channel))) {
+        *sw = 0x6881;
+        return VM_OK;
+    }
+    use_channel(rt, channel);
     int idx = find_instance(rt, aid, aid_len, 1);
     if (idx < 0) {
         *sw = VM_SW_NOT_FOUND;
         return VM_OK;
     }
-    int rc = vm_deselect(rt);
+    /* active elsewhere: the instance itself, or its package through
+     * another applet; both need MultiSelectable */
+    int other_inst = inst_active_except(rt, idx, channel);
+    int other_pkg = pkg_active_except(rt, rt->insts[idx].pkg, channel);
+    if (other_pkg && !is_multiselectable(rt, idx)) {
+        *sw = 0x6985;
+        return VM_OK;
+    }
+    int rc = deselect_current(rt);
     if (rc < 0)
         return rc;
+    /* select() already sees the SELECT command (APDU.getCLAChannel...);
+     * process() gets it afresh below */
+    if (apdu)
+        (void)apdu_setup(rt, apdu, apdu_len, NULL, 0);
     vm_inst *in = &rt->insts[idx];
     const vm_applet_decl *a = &rt->pkgs[in->pkg].pkg.applets[in->applet];
     uint16_t args[2] = { in->obj, VM_H_APDU };
@@ -1426,7 +1543,13 @@ int vm_select(vm_runtime *rt, const uint8_t *aid, uint8_t aid_len, const uint8_t
         rt->resp = NULL;
         rt->resp_cap = 0;
         rt->selecting = 1;
-        if (cap_applet_method(rt, in, VM_APPLET_SELECT, &st) != 0) {
+        if (other_pkg) {
+            rc = run_multiselect(rt, idx, 0, other_inst, &ok, &ssw);
+            if (rc < 0) {
+                rt->selecting = 0;
+                return rc;
+            }
+        } else if (cap_applet_method(rt, in, VM_APPLET_SELECT, &st) != 0) {
             ssw = VM_SW_UNKNOWN;
         } else {
             rc = run_cap(rt, in->pkg, idx, st, args, 1, &ok, &ssw);
@@ -1437,7 +1560,9 @@ int vm_select(vm_runtime *rt, const uint8_t *aid, uint8_t aid_len, const uint8_t
         }
         rt->selecting = 0;
         if (ssw != VM_SW_OK || !ok) {
-            clear_deselect_transients(rt, in->pkg);
+            if (!other_pkg)
+                clear_deselect_transients(rt, in->pkg);
+            rt->apdu_cmd = NULL;
             *sw = VM_SW_SELECT_FAILED;
             return VM_OK;
         }
@@ -1450,11 +1575,14 @@ int vm_select(vm_runtime *rt, const uint8_t *aid, uint8_t aid_len, const uint8_t
             return rc;
         if (ssw != VM_SW_OK || !ok) {
             clear_deselect_transients(rt, in->pkg);
+            rt->apdu_cmd = NULL;
             *sw = VM_SW_SELECT_FAILED;
             return VM_OK;
         }
     }
+    rt->apdu_cmd = NULL;
     rt->selected = idx;
+    rt->chan_sel[channel] = (int8_t)idx;
     if (!apdu) {
         *sw = VM_SW_OK;
         return VM_OK;
@@ -1467,12 +1595,23 @@ int vm_select(vm_runtime *rt, const uint8_t *aid, uint8_t aid_len, const uint8_t
     return rc;
 }
 
-int vm_process(vm_runtime *rt, const uint8_t *apdu, size_t apdu_len, uint8_t *resp, size_t resp_cap,
-               size_t *resp_len, uint16_t *sw)
+int vm_select(vm_runtime *rt, const uint8_t *aid, uint8_t aid_len, const uint8_t *apdu, size_t apdu_len,
+              uint8_t *resp, size_t resp_cap, size_t *resp_len, uint16_t *sw)
+{
+    return vm_select_on(rt, 0, aid, aid_len, apdu, apdu_len, resp, resp_cap, resp_len, sw);
+}
+
+int vm_process_on(vm_runtime *rt, uint8_t channel, const uint8_t *apdu, size_t apdu_len, uint8_t *resp,
+                  size_t resp_cap, size_t *resp_len, uint16_t *sw)
 {
     if (!resp_len || !sw)
         return VM_ERR_ARG;
     *resp_len = 0;
+    if (channel >= VM_MAX_CHANNELS || !(rt->chan_open & (1u << channel))) {
+        *sw = 0x6881;
+        return VM_OK;
+    }
+    use_channel(rt, channel);
     if (rt->selected < 0) {
         *sw = VM_SW_SELECT_FAILED;
         return VM_OK;
@@ -1481,6 +1620,65 @@ int vm_process(vm_runtime *rt, const uint8_t *apdu, size_t apdu_len, uint8_t *re
     const vm_applet_decl *a = &rt->pkgs[in->pkg].pkg.applets[in->applet];
     uint16_t args[2] = { in->obj, VM_H_APDU };
     return process_common(rt, in->pkg, a->process, args, 2, apdu, apdu_len, resp, resp_cap, resp_len, sw);
+}
+
+int vm_process(vm_runtime *rt, const uint8_t *apdu, size_t apdu_len, uint8_t *resp, size_t resp_cap,
+               size_t *resp_len, uint16_t *sw)
+{
+    return vm_process_on(rt, 0, apdu, apdu_len, resp, resp_cap, resp_len, sw);
+}
+
+int vm_manage_channel(vm_runtime *rt, uint8_t channel, uint8_t p1, uint8_t p2, uint8_t *resp, size_t resp_cap,
+                      size_t *resp_len, uint16_t *sw)
+{
+    if (!sw || !resp_len)
+        return VM_ERR_ARG;
+    *resp_len = 0;
+    if (channel >= VM_MAX_CHANNELS || !(rt->chan_open & (1u << channel))) {
+        *sw = 0x6881;
+        return VM_OK;
+    }
+    if (p1 == 0x00) {
+        unsigned ch = p2;
+        if (ch == 0) {
+            for (ch = 1; ch < VM_MAX_CHANNELS && (rt->chan_open & (1u << ch)); ch++)
+                ;
+            if (ch == VM_MAX_CHANNELS) {
+                *sw = 0x6A81;
+                return VM_OK;
+            }
+            if (!resp || resp_cap < 1) {
+                *sw = 0x6700;
+                return VM_OK;
+            }
+            resp[0] = (uint8_t)ch;
+            *resp_len = 1;
+        } else if (ch >= VM_MAX_CHANNELS || (rt->chan_open & (1u << ch))) {
+            *sw = 0x6A86;
+            return VM_OK;
+        }
+        rt->chan_open |= (uint8_t)(1u << ch);
+        rt->chan_sel[ch] = -1;
+        *sw = VM_SW_OK;
+        return VM_OK;
+    }
+    if (p1 == 0x80) {
+        if (p2 == 0 || p2 >= VM_MAX_CHANNELS || !(rt->chan_open & (1u << p2))) {
+            *sw = 0x6A86;
+            return VM_OK;
+        }
+        use_channel(rt, p2);
+        int rc = deselect_current(rt);
+        use_channel(rt, channel);
+        rt->chan_open &= (uint8_t)~(1u << p2);
+        rt->chan_sel[p2] = -1;
+        if (rc < 0)
+            return rc;
+        *sw = VM_SW_OK;
+        return VM_OK;
+    }
+    *sw = 0x6A86;
+    return VM_OK;
 }
 
 int vm_invoke(vm_runtime *rt, const uint8_t *pkg_aid, uint8_t pkg_aid_len, uint16_t method, const uint8_t *apdu,
@@ -1628,11 +1826,15 @@ int vm_delete_instance(vm_runtime *rt, const uint8_t *aid, uint8_t aid_len)
     int idx = find_instance(rt, aid, aid_len, 0);
     if (idx < 0)
         return VM_ERR_NOTFOUND;
-    if (rt->selected == idx) {
-        int rc = vm_deselect(rt);
+    for (uint8_t c = 0; c < VM_MAX_CHANNELS; c++) {
+        if (!(rt->chan_open & (1u << c)) || rt->chan_sel[c] != idx)
+            continue;
+        use_channel(rt, c);
+        int rc = deselect_current(rt);
         if (rc < 0)
             return rc;
     }
+    use_channel(rt, 0);
     int rc = chip_rc(chip_nvm_free(rt->chip, rt->insts[idx].rec_off));
     if (rc)
         return rc;

@@ -306,6 +306,35 @@ int vm_process(vm_runtime *rt, const uint8_t *apdu, size_t apdu_len,
                uint8_t *resp, size_t resp_cap, size_t *resp_len, uint16_t *sw);
 
 /*
+ * Logical channels (ISO 7816-4, JCRE 3.0.5 ch. 4). Channel 0 is always
+ * open; vm_select / vm_process / vm_deselect work on channel 0, the _on
+ * forms on any open channel (a closed one answers 6881). An instance may
+ * be active on several channels, and applets of one package on several
+ * channels at once, only when its class implements MultiSelectable: the
+ * JCRE then calls MultiSelectable.select(appInstAlreadyActive) /
+ * deselect(appInstStillActive) instead of Applet.select() / deselect(),
+ * and CLEAR_ON_DESELECT memory is cleared only when no applet of the
+ * package stays active on any channel. A selection the rules refuse
+ * answers 6985 and leaves the channel as it was.
+ */
+#define VM_MAX_CHANNELS 4
+int vm_select_on(vm_runtime *rt, uint8_t channel, const uint8_t *aid, uint8_t aid_len,
+                 const uint8_t *apdu, size_t apdu_len,
+                 uint8_t *resp, size_t resp_cap, size_t *resp_len, uint16_t *sw);
+int vm_process_on(vm_runtime *rt, uint8_t channel, const uint8_t *apdu, size_t apdu_len,
+                  uint8_t *resp, size_t resp_cap, size_t *resp_len, uint16_t *sw);
+/*
+ * MANAGE CHANNEL (INS 70) received on `channel`: P1 00 opens (P2 00: the
+ * card picks the lowest closed channel and answers its number in one byte;
+ * P2 1..3: that channel), P1 80 closes channel P2 (deselecting its
+ * applet). Nothing is selected on a new channel (no default applet).
+ * SWs: 9000, 6881 (origin channel closed), 6A81 (no channel left), 6A86
+ * (bad P1/P2, channel already open, closing channel 0 or a closed one).
+ */
+int vm_manage_channel(vm_runtime *rt, uint8_t channel, uint8_t p1, uint8_t p2,
+                      uint8_t *resp, size_t resp_cap, size_t *resp_len, uint16_t *sw);
+
+/*
  * Run static method number `method` (a `void m(APDU)` method) of package
  * `pkg_aid` on a command, in that package's firewall context. This is how
  * the LOADER's vector table reaches bytecode entry points of masked or

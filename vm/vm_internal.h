@@ -300,6 +300,13 @@ struct vm_runtime {
     } api_vcache[64];
     int16_t applet_tok[4];
     uint16_t sc_api[VM_SC_COUNT];
+
+    /* logical channels: the one the running command came on, which are
+     * open (bit per channel), the instance selected on each (-1 none);
+     * `selected` mirrors chan_sel[channel] while a command runs */
+    uint8_t channel;
+    uint8_t chan_open;
+    int8_t chan_sel[VM_MAX_CHANNELS];
     int8_t active_inst;      /* applet instance active now, -1 none */
     uint8_t ctx_depth;       /* context switches on the frame stack */
     struct {
@@ -319,6 +326,9 @@ int vm_obj_fill(vm_runtime *rt, vm_obj *o, uint32_t byte_off, uint8_t value, uin
  * or an exception class (SystemException NO_RESOURCE...), or <0 fatal. */
 int vm_alloc(vm_runtime *rt, uint8_t kind, uint8_t flags, uint16_t cls, uint16_t length,
              uint32_t data_bytes, uint32_t ram_bytes, uint16_t *handle);
+/* Delete an object now (the object deletion service, api_gc.c, which
+ * knows nothing references it): its NVM block and RAM go back. */
+int vm_obj_free(vm_runtime *rt, uint16_t h);
 int vm_tx_begin(vm_runtime *rt);
 int vm_tx_commit(vm_runtime *rt);
 int vm_tx_abort(vm_runtime *rt);
@@ -516,6 +526,12 @@ int vm_call_virtual_as_owner(vm_runtime *rt, uint8_t token, uint16_t *args, unsi
  * JCRE). */
 int vm_active_instance(const vm_runtime *rt);
 int vm_previous_instance(const vm_runtime *rt);
+/* Run interface method `mtok` of interface `iface` (a class id) on
+ * args[0] from C, in the current context: 0, exception class, <0. */
+int vm_call_interface(vm_runtime *rt, uint16_t iface, uint8_t mtok, uint16_t *args, unsigned nargs,
+                      uint16_t *ret);
+/* Nonzero when instance `inst` is selected on some channel. */
+int vm_instance_active(const vm_runtime *rt, int inst);
 /* The JCRE-owned singleton of an exception class (VM_SC_* or API id) with
  * its reason set: what the engine throws for an API function's result.
  * 0 when the class has none. Singletons of API classes without a VM_SC_*

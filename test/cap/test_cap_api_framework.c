@@ -287,11 +287,56 @@ static void test_jcsystem(void **state)
     assert_true(big >= small);
     assert_true(small == 32767 || big == small);
     assert_int_equal(at_call(rt, FW "JCSystem", "getAvailableMemory", "([SSB)V", NULL, sa, 2, 0), API_AIOOBE);
-    /* object deletion not supported: ILLEGAL_USE */
+    vt_card_free(&k);
+}
+
+/* requestObjectDeletion: the context's objects nothing reaches go (NVM
+ * and RAM back); what a root reaches, directly or through a reference
+ * array, stays; inside a transaction nothing goes. */
+static void test_object_deletion(void **state)
+{
+    (void)state;
+    vt_card k;
+    vt_card_new(&k, NULL);
+    vm_runtime *rt = k.rt;
+    uint16_t ret;
+    memset(rt->stack, 0, rt->cfg.stack_slots * sizeof *rt->stack);
+    rt->ctx = 1;
+    uint16_t garbage = at_bytes(rt, NULL, 40), kept = at_bytes(rt, NULL, 40), holder, tgarbage;
+    assert_int_equal(api_new_array(rt, VM_OBJ_REFS, VM_OF_PERSISTENT, 2, 0, &holder), 0);
+    uint8_t w[2];
+    vm_wr16(w, kept);
+    assert_int_equal(api_store(rt, &rt->objs[holder], 2, w, 2, 0), 0);
+    assert_int_equal(at_call(rt, FW "JCSystem", "makeTransientByteArray", "(SB)[B", &tgarbage, 64, CLEAR_ON_RESET),
+                     0);
+    rt->stack[5] = holder;   /* a local of a running frame */
+    chip_stats before, after;
+    chip_get_stats(k.c, &before);
+    uint32_t ram_before = vm_ram_free(rt);
+
+    /* in a transaction: a no-op */
+    assert_int_equal(at_call(rt, FW "JCSystem", "beginTransaction", "()V", NULL), 0);
+    assert_int_equal(at_call(rt, FW "JCSystem", "requestObjectDeletion", "()V", NULL), 0);
+    assert_int_equal(rt->objs[garbage].kind, VM_OBJ_BYTES);
+    assert_int_equal(at_call(rt, FW "JCSystem", "commitTransaction", "()V", NULL), 0);
+
     assert_int_equal(at_call(rt, FW "JCSystem", "isObjectDeletionSupported", "()Z", &ret), 0);
-    assert_int_equal(ret, 0);
-    assert_int_equal(at_call(rt, FW "JCSystem", "requestObjectDeletion", "()V", NULL),
-                     AT_EXC_FW(JC_FW_SystemException, 6));
+    assert_int_equal(ret, 1);
+    assert_int_equal(at_call(rt, FW "JCSystem", "requestObjectDeletion", "()V", NULL), 0);
+    assert_int_equal(rt->objs[garbage].kind, VM_OBJ_FREE);
+    assert_int_equal(rt->objs[tgarbage].kind, VM_OBJ_FREE);
+    assert_int_equal(rt->objs[holder].kind, VM_OBJ_REFS);
+    assert_int_equal(rt->objs[kept].kind, VM_OBJ_BYTES);
+    chip_get_stats(k.c, &after);
+    assert_true(after.nvm_heap_free >= before.nvm_heap_free + 40);
+    assert_true(vm_ram_free(rt) >= ram_before + 64);
+
+    /* the last reference gone: the rest goes too */
+    rt->stack[5] = 0;
+    assert_int_equal(at_call(rt, FW "JCSystem", "requestObjectDeletion", "()V", NULL), 0);
+    assert_int_equal(rt->objs[holder].kind, VM_OBJ_FREE);
+    assert_int_equal(rt->objs[kept].kind, VM_OBJ_FREE);
+    rt->ctx = 0;
     vt_card_free(&k);
 }
 
@@ -475,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_firewall_on_arguments),
         cmocka_unit_test(test_aid),
         cmocka_unit_test(test_jcsystem),
+        cmocka_unit_test(test_object_deletion),
         cmocka_unit_test(test_exceptions),
         cmocka_unit_test(test_apdu_short),
         cmocka_unit_test(test_apdu_extended),

@@ -63,10 +63,18 @@ static uint16_t send(vt_card *k, const uint8_t *apdu, size_t len, uint8_t *resp,
     uint16_t sw = 0;
     int rc;
     *rlen = 0;
-    if (len >= 5 && apdu[1] == 0xA4 && apdu[2] == 0x04 && apdu[4] + 5u <= len && apdu[4] >= 1)
-        rc = vm_select(k->rt, apdu + 5, apdu[4], apdu, len, resp, cap, rlen, &sw);
+    /* the JCRE's part of the card: the logical channel a CLA names
+     * (ISO 7816-4 first and further interindustry classes), MANAGE CHANNEL
+     * and SELECT by AID */
+    uint8_t cla = apdu[0];
+    uint8_t ch = (cla & 0x40) ? (uint8_t)(4 + (cla & 0x0F)) : (uint8_t)(cla & 0x03);
+    int interindustry = (cla & 0x80) == 0;
+    if (interindustry && len >= 4 && apdu[1] == 0x70)
+        rc = vm_manage_channel(k->rt, ch, apdu[2], apdu[3], resp, cap, rlen, &sw);
+    else if (interindustry && len >= 5 && apdu[1] == 0xA4 && apdu[2] == 0x04 && apdu[4] + 5u <= len && apdu[4] >= 1)
+        rc = vm_select_on(k->rt, ch, apdu + 5, apdu[4], apdu, len, resp, cap, rlen, &sw);
     else
-        rc = vm_process(k->rt, apdu, len, resp, cap, rlen, &sw);
+        rc = vm_process_on(k->rt, ch, apdu, len, resp, cap, rlen, &sw);
     if (rc != VM_OK)
         fail_msg("vm call failed: %s", vm_strerror(rc));
     vt_commit(k);
@@ -174,6 +182,14 @@ ONE(pinaes, "pinaes")
 ONE(libshare, "loyalty", "loyaltysrv", "shop")
 ONE(apdukit, "apdukit")
 
+static void test_apdukit_channels(void **state)
+{
+    (void)state;
+    static const char *const caps[] = { "apdukit", NULL };
+    for (unsigned v = 0; v < sizeof variants / sizeof variants[0]; v++)
+        replay("apdukit", variants[v], caps, "apdukit-channels.apdu");
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -182,6 +198,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_pinaes),
         cmocka_unit_test(test_libshare),
         cmocka_unit_test(test_apdukit),
+        cmocka_unit_test(test_apdukit_channels),
     };
     /* `test_cap_engine_run counter` runs one applet */
     if (argc > 1)
