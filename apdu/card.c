@@ -38,6 +38,7 @@ struct card {
 };
 
 chip *card_chip(card *c) { return c->chip; }
+struct vm_runtime *card_vm(card *c) { return c->os ? card_os_vm(c->os) : NULL; }
 void card_set_trace(card *c, FILE *trace) { c->trace = trace; }
 int card_is_powered(const card *c) { return c->powered; }
 

@@ -80,6 +80,8 @@ int card_transmit(card *c, const uint8_t *cmd, size_t cmd_len,
                   uint8_t *rsp, size_t cap, size_t *rsp_len);
 
 chip *card_chip(card *c);
+/* The card's Java Card VM (vm.h), NULL when it has none. */
+struct vm_runtime *card_vm(card *c);
 
 /* Optional APDU trace: each command and response with a timestamp, in the
  * style of pcsc-lite's APDU logs. NULL turns it off. */

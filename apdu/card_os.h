@@ -26,6 +26,9 @@ void card_os_detach(card_os *os);
 void card_os_atr(card_os *os, uint8_t *atr, size_t *atr_len);
 /* Power-on or reset: RAM was cleared; end sessions, deselect applets. */
 void card_os_reset(card_os *os);
+/* The Java Card VM of this card (NULL on a chip without one), for tools
+ * that observe it (`cardvm tear` sets its NVM store hook). */
+struct vm_runtime *card_os_vm(card_os *os);
 /* Process one command. cmd[0..len) are the bytes exactly as they arrived;
  * `a` is their ISO/IEC 7816-4 parse (apdu_parse), or NULL when they are not
  * a well-formed command. The OS judges a malformed command itself: plain,

@@ -143,6 +143,8 @@ void card_os_detach(card_os *os)
     free(os);
 }
 
+struct vm_runtime *card_os_vm(card_os *os) { return os->vm; }
+
 void card_os_atr(card_os *os, uint8_t *atr, size_t *atr_len) { rom_identity_atr(os->chip, atr, atr_len); }
 
 void card_os_reset(card_os *os)

@@ -31,6 +31,9 @@ int cmd_gp(int argc, char **argv);
 #ifdef CARDVM_HAVE_CMD_SCRIPT
 int cmd_script(int argc, char **argv);
 #endif
+#ifdef CARDVM_HAVE_CMD_TEAR
+int cmd_tear(int argc, char **argv);
+#endif
 #ifdef CARDVM_HAVE_CMD_CAMPAIGN
 int cmd_campaign(int argc, char **argv);
 #endif
@@ -74,6 +77,9 @@ static const subcommand subcommands[] = {
 #endif
 #ifdef CARDVM_HAVE_CMD_SCRIPT
     {"script", cmd_script, "run a script: secure channel, load, install, APDUs with expected answers"},
+#endif
+#ifdef CARDVM_HAVE_CMD_TEAR
+    {"tear", cmd_tear, "cut power at every NVM write of a script's commands; report torn applet states"},
 #endif
 #ifdef CARDVM_HAVE_CMD_CAMPAIGN
     {"campaign", cmd_campaign, "broadcast OS update (seed 004): design, enroll, server, terminal, run, status"},

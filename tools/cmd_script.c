@@ -1,422 +1,18 @@
 /*
  * cmd_script.c — `cardvm script FILE [IMAGE | --reader NAME]`: scripted
- * applet loading. The language is described in docs/scripts.md: one command
- * per line, `#` comments, an optional expectation after `->`; the first
- * unmet expectation stops the script with FILE:LINE, what was sent, what
- * came back and what was expected, and exit status 1.
+ * applet loading. The language is described in docs/scripts.md and run by
+ * tools/script/script_run.c: one command per line, `#` comments, an optional
+ * expectation after `->`; the first unmet expectation stops the script with
+ * FILE:LINE, what was sent, what came back and what was expected, and exit
+ * status 1.
  */
-#include <ctype.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cap_file.h"
 #include "cli.h"
-#include "gp_host.h"
+#include "script_run.h"
 #include "script_syntax.h"
-#include "vm_asm.h"
-
-#define MAX_TOK 16
-#define MAX_PATHS 8
-
-typedef struct script {
-    const char *file;
-    char dir[1024];
-    const char *paths[MAX_PATHS];
-    int npaths;
-    unsigned line;
-    gp_session gp;
-    transport *t;
-    int verbose;
-    uint8_t isd[16];
-    size_t isd_len;
-    uint8_t *rsp;
-} script;
-
-static void fail(script *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void fail(script *s, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "%s:%u: ", s->file, s->line);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
-/* ---- patterns: hex bytes, ?? any byte, * any run of bytes ---- */
-typedef struct pattern {
-    int16_t b[600];   /* byte, -1 any byte, -2 any run */
-    size_t n;
-    int open_fail;    /* "fail" (for open) */
-} pattern;
-
-static int pattern_parse(const char *txt, pattern *p)
-{
-    memset(p, 0, sizeof *p);
-    if (!strcmp(txt, "fail")) { p->open_fail = 1; return 0; }
-    for (const char *c = txt; *c;) {
-        if (isspace((unsigned char)*c)) { c++; continue; }
-        if (p->n >= 600) return -1;
-        if (*c == '*') { p->b[p->n++] = -2; c++; continue; }
-        if (c[0] == '?' && c[1] == '?') { p->b[p->n++] = -1; c += 2; continue; }
-        if (!isxdigit((unsigned char)c[0]) || !isxdigit((unsigned char)c[1])) return -1;
-        char h[3] = {c[0], c[1], 0};
-        p->b[p->n++] = (int16_t)strtol(h, NULL, 16);
-        c += 2;
-    }
-    return p->n ? 0 : -1;
-}
-
-static int match_at(const pattern *p, size_t pi, const uint8_t *d, size_t n)
-{
-    if (pi == p->n) return n == 0;
-    if (p->b[pi] == -2) {
-        for (size_t k = 0; k <= n; k++)
-            if (match_at(p, pi + 1, d + k, n - k)) return 1;
-        return 0;
-    }
-    if (n == 0) return 0;
-    if (p->b[pi] >= 0 && p->b[pi] != d[0]) return 0;
-    return match_at(p, pi + 1, d + 1, n - 1);
-}
-
-static void pattern_print(FILE *f, const pattern *p)
-{
-    for (size_t i = 0; i < p->n; i++) {
-        if (p->b[i] == -2) fputc('*', f);
-        else if (p->b[i] == -1) fputs("??", f);
-        else fprintf(f, "%02X", p->b[i]);
-    }
-}
-
-/* ---- tokens ---- */
-static int tokenize(char *line, char **tok, int max, char **expect)
-{
-    *expect = NULL;
-    char *arrow = strstr(line, "->");
-    if (arrow) {
-        *arrow = 0;
-        *expect = arrow + 2;
-        while (isspace((unsigned char)**expect)) (*expect)++;
-        char *e = *expect + strlen(*expect);
-        while (e > *expect && isspace((unsigned char)e[-1])) *--e = 0;
-    }
-    int n = 0;
-    for (char *p = strtok(line, " \t\r\n"); p; p = strtok(NULL, " \t\r\n")) {
-        if (n >= max) return -1;
-        tok[n++] = p;
-    }
-    return n;
-}
-
-static int hex_tok(script *s, const char *what, const char *t, uint8_t *out, size_t cap, size_t *len, size_t min,
-                   size_t max)
-{
-    if (gp_parse_hex(t, out, cap, len) || *len < min || *len > max) {
-        fail(s, "%s: expected %zu..%zu bytes of hex, got '%s'", what, min, max, t);
-        return -1;
-    }
-    return 0;
-}
-
-static int key_tok(script *s, const char *t, uint8_t *k, uint8_t *klen)
-{
-    size_t n;
-    if (hex_tok(s, "key", t, k, 32, &n, 16, 32)) return -1;
-    if ((n != 16 && n != 24 && n != 32) || (*klen && *klen != n)) {
-        fail(s, "keys are 16, 24 or 32 bytes, all of one length");
-        return -1;
-    }
-    *klen = (uint8_t)n;
-    return 0;
-}
-
-/* The SW expectation of a management command: default 9000. */
-static int check_sw(script *s, const char *cmd, const char *expect, uint16_t sw)
-{
-    pattern p;
-    if (pattern_parse(expect ? expect : "9000", &p)) {
-        fail(s, "bad expectation '%s'", expect);
-        return -1;
-    }
-    uint8_t b[2] = {(uint8_t)(sw >> 8), (uint8_t)sw};
-    if (!match_at(&p, 0, b, 2)) {
-        fprintf(stderr, "%s:%u: %s: got %04X, expected ", s->file, s->line, cmd, sw);
-        pattern_print(stderr, &p);
-        fputc('\n', stderr);
-        return -1;
-    }
-    return 0;
-}
-
-/* A package: FILE.cap (a CAP file: its components in load order, without
- * Debug), FILE.cvp as is, FILE.s assembled; relative to the script, then to
- * each --path directory. */
-static uint8_t *load_package_file(script *s, const char *name, size_t *len)
-{
-    char path[2048];
-    uint8_t *b = NULL;
-    size_t n = 0;
-    const char *found = NULL;
-    for (int i = -1; i <= s->npaths && !b; i++) {
-        if (name[0] == '/') { if (i > -1) break; snprintf(path, sizeof path, "%s", name); }
-        else if (i == -1) snprintf(path, sizeof path, "%s/%s", s->dir, name);
-        else if (i < s->npaths) snprintf(path, sizeof path, "%s/%s", s->paths[i], name);
-        else snprintf(path, sizeof path, "%s", name);
-        b = cli_read_file(path, &n);
-        if (b) found = path;
-    }
-    if (!b) { fail(s, "load: cannot read '%s'", name); return NULL; }
-    size_t nl = strlen(name);
-    if (capfile_is_zip(b, n)) {
-        capfile cf;
-        char err[300];
-        int rc = capfile_read_bytes(b, n, 0, &cf, err, sizeof err);
-        free(b);
-        b = cf.load_file;
-        n = cf.len;
-        cf.load_file = NULL;
-        capfile_free(&cf);
-        if (rc) { free(b); fail(s, "load: %s: %s", name, err); return NULL; }
-    } else if (nl > 2 && !strcmp(name + nl - 2, ".s")) {
-        uint8_t *out;
-        size_t ol;
-        char err[512];
-        int rc = vm_asm((const char *)b, n, found, NULL, &out, &ol, err, sizeof err);
-        free(b);
-        if (rc) { fail(s, "load: %s", err); return NULL; }
-        b = out;
-        n = ol;
-    }
-    *len = n;
-    return b;
-}
-
-static int need_session(script *s, const char *cmd)
-{
-    if (s->gp.open) return 0;
-    fail(s, "%s needs a secure channel (open ...)", cmd);
-    return -1;
-}
-
-static int run_line(script *s, char *line)
-{
-    char *tok[MAX_TOK], *expect;
-    int n = tokenize(line, tok, MAX_TOK, &expect);
-    uint16_t sw;
-    if (n < 0) { fail(s, "too many words"); return -1; }
-    if (n == 0) return 0;
-    const char *c = tok[0];
-    if (!strcmp(c, "echo")) {
-        for (int i = 1; i < n; i++) printf("%s%s", i > 1 ? " " : "", tok[i]);
-        printf("\n");
-        return 0;
-    }
-    if (s->verbose) {
-        printf("%s:%u:", s->file, s->line);
-        for (int i = 0; i < n; i++) printf(" %s", tok[i]);
-        if (expect) printf(" -> %s", expect);
-        printf("\n");
-    }
-    if (!strcmp(c, "reset")) {
-        if (n > 2 || (n == 2 && strcmp(tok[1], "warm"))) { fail(s, "usage: reset [warm]"); return -1; }
-        gp_close(&s->gp);
-        if (transport_reset(s->t, n == 1)) { fail(s, "reset failed: %s", transport_error(s->t)); return -1; }
-        return 0;
-    }
-    if (!strcmp(c, "isd")) {
-        if (n != 2 || hex_tok(s, "isd", tok[1], s->isd, 16, &s->isd_len, 5, 16)) return -1;
-        return 0;
-    }
-    if (!strcmp(c, "close")) {
-        gp_close(&s->gp);
-        return 0;
-    }
-    if (!strcmp(c, "open")) {
-        /* open KVN KEY LEVEL | open KVN ENC MAC DEK LEVEL */
-        gp_keys k;
-        memset(&k, 0, sizeof k);
-        uint8_t b[2];
-        size_t bl;
-        if (n != 4 && n != 6) { fail(s, "usage: open KVN KEY LEVEL | open KVN ENC MAC DEK LEVEL"); return -1; }
-        if (hex_tok(s, "KVN", tok[1], b, 1, &bl, 1, 1)) return -1;
-        k.kvn = b[0];
-        if (key_tok(s, tok[2], k.enc, &k.key_len)) return -1;
-        if (n == 4) {
-            memcpy(k.mac, k.enc, 32);
-            memcpy(k.dek, k.enc, 32);
-        } else if (key_tok(s, tok[3], k.mac, &k.key_len) || key_tok(s, tok[4], k.dek, &k.key_len)) {
-            return -1;
-        }
-        if (hex_tok(s, "LEVEL", tok[n - 1], b, 1, &bl, 1, 1)) return -1;
-        int rc = gp_open(&s->gp, &k, b[0], s->isd_len ? s->isd : NULL, s->isd_len, &sw);
-        scp03_wipe(&k, sizeof k);
-        if (expect && !strcmp(expect, "fail")) {
-            if (rc == 0 && s->gp.open) { fail(s, "open: the secure channel opened, expected a refusal"); return -1; }
-            return 0;
-        }
-        if (rc) { fail(s, "open: %s", s->gp.err); return -1; }
-        if (!s->gp.open) { fail(s, "open: refused with %04X", sw); return -1; }
-        return 0;
-    }
-    if (!strcmp(c, "select")) {
-        uint8_t aid[16];
-        size_t al = 0, rl;
-        if (n > 2 || (n == 2 && hex_tok(s, "select", tok[1], aid, 16, &al, 1, 16))) return -1;
-        if (gp_select(&s->gp, aid, al, s->rsp, 65536, &rl, &sw)) { fail(s, "select: %s", s->gp.err); return -1; }
-        pattern p;
-        if (pattern_parse(expect ? expect : "*9000", &p)) { fail(s, "bad expectation '%s'", expect); return -1; }
-        s->rsp[rl] = (uint8_t)(sw >> 8);
-        s->rsp[rl + 1] = (uint8_t)sw;
-        if (!match_at(&p, 0, s->rsp, rl + 2)) {
-            fprintf(stderr, "%s:%u: select %s: got ", s->file, s->line, n == 2 ? tok[1] : "(default)");
-            gp_hex(stderr, s->rsp, rl + 2);
-            fprintf(stderr, ", expected ");
-            pattern_print(stderr, &p);
-            fputc('\n', stderr);
-            return -1;
-        }
-        return 0;
-    }
-    if (!strcmp(c, "send") || !strcmp(c, "send-raw")) {
-        int raw = c[4] == '-';   /* send-raw: the bytes as written, never wrapped, no 61xx fetching */
-        uint8_t cmd[65536 + 16];
-        size_t cl, rl;
-        char hex[2048] = "";
-        for (int i = 1; i < n; i++) {
-            if (strlen(hex) + strlen(tok[i]) + 1 >= sizeof hex) { fail(s, "send: APDU too long"); return -1; }
-            strcat(hex, tok[i]);
-        }
-        if (n < 2 || hex_tok(s, c, hex, cmd, sizeof cmd, &cl, raw ? 1 : 4, sizeof cmd)) return -1;
-        pattern p;
-        if (pattern_parse(expect ? expect : "*9000", &p)) { fail(s, "bad expectation '%s'", expect); return -1; }
-        if (raw) {
-            if (transport_transmit(s->t, cmd, cl, s->rsp, 65536 + 2, &rl) || rl < 2) {
-                fail(s, "send-raw %s: %s", hex, transport_error(s->t));
-                return -1;
-            }
-            rl -= 2;
-            sw = (uint16_t)(s->rsp[rl] << 8 | s->rsp[rl + 1]);
-        } else if (gp_send(&s->gp, cmd, cl, s->rsp, 65536, &rl, &sw)) {
-            fail(s, "send %s: %s", hex, s->gp.err);
-            return -1;
-        }
-        s->rsp[rl] = (uint8_t)(sw >> 8);
-        s->rsp[rl + 1] = (uint8_t)sw;
-        if (s->verbose) { printf("  < "); gp_hex(stdout, s->rsp, rl + 2); printf("\n"); }
-        if (!match_at(&p, 0, s->rsp, rl + 2)) {
-            fprintf(stderr, "%s:%u: %s %s\n  got      ", s->file, s->line, c, hex);
-            gp_hex(stderr, s->rsp, rl + 2);
-            fprintf(stderr, "\n  expected ");
-            pattern_print(stderr, &p);
-            fputc('\n', stderr);
-            return -1;
-        }
-        return 0;
-    }
-    if (!strcmp(c, "load")) {
-        if (n < 2 || n > 3 || (n == 3 && strcmp(tok[2], "nohash"))) { fail(s, "usage: load FILE [nohash]"); return -1; }
-        if (need_session(s, "load")) return -1;
-        size_t bl;
-        uint8_t *blob = load_package_file(s, tok[1], &bl);
-        if (!blob) return -1;
-        int blk;
-        int rc = gp_load_package(&s->gp, blob, bl, n == 2, &sw, &blk);
-        free(blob);
-        if (rc) { fail(s, "load %s: %s", tok[1], s->gp.err); return -1; }
-        char what[64];
-        if (blk < 0) snprintf(what, sizeof what, "load (INSTALL [for load])");
-        else snprintf(what, sizeof what, "load (LOAD block %d)", blk);
-        return check_sw(s, what, expect, sw);
-    }
-    if (!strcmp(c, "install")) {
-        /* install PKG APPLET [INSTANCE|-] [PARAMS|-] [PRIVS] */
-        uint8_t pkg[16], app[16], inst[16], par[180], priv[3] = {0};
-        size_t pl, al, il = 0, parl = 0, prl;
-        if (n < 3 || n > 6) { fail(s, "usage: install PKG APPLET [INSTANCE|-] [PARAMS|-] [PRIVS]"); return -1; }
-        if (need_session(s, "install")) return -1;
-        if (hex_tok(s, "PKG", tok[1], pkg, 16, &pl, 5, 16) || hex_tok(s, "APPLET", tok[2], app, 16, &al, 5, 16))
-            return -1;
-        if (n > 3 && strcmp(tok[3], "-") && hex_tok(s, "INSTANCE", tok[3], inst, 16, &il, 5, 16)) return -1;
-        if (n > 4 && strcmp(tok[4], "-") && hex_tok(s, "PARAMS", tok[4], par, sizeof par, &parl, 0, 180)) return -1;
-        if (n > 5 && hex_tok(s, "PRIVS", tok[5], priv, 3, &prl, 3, 3)) return -1;
-        if (gp_install(&s->gp, 0x0C, pkg, pl, app, al, il ? inst : NULL, il, priv, par, parl, &sw)) {
-            fail(s, "install: %s", s->gp.err);
-            return -1;
-        }
-        return check_sw(s, "install", expect, sw);
-    }
-    if (!strcmp(c, "delete")) {
-        uint8_t aid[16];
-        size_t al;
-        if (n < 2 || n > 3 || (n == 3 && strcmp(tok[2], "related"))) { fail(s, "usage: delete AID [related]"); return -1; }
-        if (need_session(s, "delete")) return -1;
-        if (hex_tok(s, "AID", tok[1], aid, 16, &al, 5, 16)) return -1;
-        if (gp_delete(&s->gp, aid, al, n == 3, &sw)) { fail(s, "delete: %s", s->gp.err); return -1; }
-        return check_sw(s, "delete", expect, sw);
-    }
-    if (!strcmp(c, "lock") || !strcmp(c, "unlock")) {
-        uint8_t aid[16];
-        size_t al;
-        if (n != 2) { fail(s, "usage: %s AID", c); return -1; }
-        if (need_session(s, c)) return -1;
-        if (hex_tok(s, "AID", tok[1], aid, 16, &al, 5, 16)) return -1;
-        if (gp_set_lock(&s->gp, aid, al, c[0] == 'l', &sw)) { fail(s, "%s: %s", c, s->gp.err); return -1; }
-        return check_sw(s, c, expect, sw);
-    }
-    if (!strcmp(c, "put-key")) {
-        /* put-key OLD NEW KEY | put-key OLD NEW ENC MAC DEK (OLD 00: add) */
-        gp_keys k;
-        memset(&k, 0, sizeof k);
-        uint8_t b[2], kcv[10];
-        size_t bl;
-        if (n != 4 && n != 6) { fail(s, "usage: put-key OLDKVN NEWKVN KEY | put-key OLDKVN NEWKVN ENC MAC DEK"); return -1; }
-        if (need_session(s, "put-key")) return -1;
-        if (hex_tok(s, "OLDKVN", tok[1], b, 1, &bl, 1, 1)) return -1;
-        uint8_t old = b[0];
-        if (hex_tok(s, "NEWKVN", tok[2], b, 1, &bl, 1, 1)) return -1;
-        k.kvn = b[0];
-        if (key_tok(s, tok[3], k.enc, &k.key_len)) return -1;
-        if (n == 4) {
-            memcpy(k.mac, k.enc, 32);
-            memcpy(k.dek, k.enc, 32);
-        } else if (key_tok(s, tok[4], k.mac, &k.key_len) || key_tok(s, tok[5], k.dek, &k.key_len)) {
-            return -1;
-        }
-        int rc = gp_put_key(&s->gp, old, &k, kcv, &sw);
-        scp03_wipe(&k, sizeof k);
-        if (rc) { fail(s, "put-key: %s", s->gp.err); return -1; }
-        return check_sw(s, "put-key", expect, sw);
-    }
-    if (!strcmp(c, "list") || !strcmp(c, "present") || !strcmp(c, "absent")) {
-        static gp_entry e[64];
-        static const uint8_t cats[] = {0x80, 0x40, 0x20};
-        uint8_t aid[16];
-        size_t al = 0, cnt;
-        int found = 0;
-        if (need_session(s, c)) return -1;
-        if (c[0] != 'l' && (n != 2 || hex_tok(s, "AID", tok[1], aid, 16, &al, 5, 16))) return -1;
-        for (int k = 0; k < 3; k++) {
-            if (gp_get_status(&s->gp, cats[k], e, 64, &cnt, &sw)) { fail(s, "GET STATUS: %s", s->gp.err); return -1; }
-            if (check_sw(s, "GET STATUS", NULL, sw)) return -1;
-            for (size_t i = 0; i < cnt; i++) {
-                if (c[0] == 'l') {
-                    printf("%s: ", k == 0 ? "ISD" : k == 1 ? "APP" : "PKG");
-                    gp_hex(stdout, e[i].aid, e[i].aid_len);
-                    printf(" (%s)\n", gp_state_name(e[i].kind, e[i].state));
-                }
-                if (e[i].aid_len == al && !memcmp(e[i].aid, aid, al)) found = 1;
-            }
-        }
-        if (c[0] == 'p' && !found) { fail(s, "present: %s is not listed by GET STATUS", tok[1]); return -1; }
-        if (c[0] == 'a' && found) { fail(s, "absent: %s is listed by GET STATUS", tok[1]); return -1; }
-        return 0;
-    }
-    fail(s, "unknown command '%s'", c);
-    return -1;
-}
 
 static void help(FILE *f)
 {
@@ -452,21 +48,20 @@ int cmd_script(int argc, char **argv)
                                          {"verbose", no_argument, 0, 'v'},
                                          {"keep-going", no_argument, 0, 'k'},
                                          {0, 0, 0, 0}};
-    static script s;
-    memset(&s, 0, sizeof s);
     const char *reader = NULL;
-    int keep_going = 0;
+    const char *paths[SCRIPT_MAX_PATHS];
+    int npaths = 0, verbose = 0, keep_going = 0;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "I:v", opts, NULL)) != -1) {
         if (c == 'r') reader = optarg;
-        else if (c == 'I' && s.npaths < MAX_PATHS) s.paths[s.npaths++] = optarg;
-        else if (c == 'v') s.verbose = 1;
+        else if (c == 'I' && npaths < SCRIPT_MAX_PATHS) paths[npaths++] = optarg;
+        else if (c == 'v') verbose = 1;
         else if (c == 'k') keep_going = 1;
         else { help(stderr); return 2; }
     }
     if (optind >= argc) { help(stderr); return 2; }
-    s.file = argv[optind++];
+    const char *file = argv[optind++];
     const char *image = NULL;
     if (!reader) {
         if (optind >= argc) { help(stderr); return 2; }
@@ -474,27 +69,28 @@ int cmd_script(int argc, char **argv)
     }
     if (optind != argc) { cli_error("script", "unexpected argument '%s'", argv[optind]); return 2; }
     size_t len;
-    char *text = (char *)cli_read_file(s.file, &len);
-    if (!text) { cli_error("script", "cannot read %s", s.file); return 1; }
+    char *text = (char *)cli_read_file(file, &len);
+    if (!text) { cli_error("script", "cannot read %s", file); return 1; }
     /* The whole file is checked before anything reaches the card. */
-    if (script_syntax_check(s.file, text, stderr)) {
+    if (script_syntax_check(file, text, stderr)) {
         free(text);
         return 2;
     }
-    snprintf(s.dir, sizeof s.dir, "%s", s.file);
-    char *slash = strrchr(s.dir, '/');
-    if (slash) *slash = 0;
-    else strcpy(s.dir, ".");
-    s.rsp = malloc(65536 + 4);
-    s.t = s.rsp ? cli_open_card(image, reader) : NULL;
-    if (!s.t) { free(text); free(s.rsp); return 1; }
-    gp_init(&s.gp, s.t, s.verbose ? stdout : NULL);
+    transport *t = cli_open_card(image, reader);
+    script_runner *s = malloc(sizeof *s);
+    if (!t || !s || script_runner_init(s, file, t, verbose, stderr)) {
+        if (t) transport_close(t);
+        free(s);
+        free(text);
+        return 1;
+    }
+    for (int i = 0; i < npaths; i++) s->paths[s->npaths++] = paths[i];
     int status = 0, skipping = 0;
     char *p = text;
     while (p && *p) {
         char *nl = strchr(p, '\n');
         if (nl) *nl = 0;
-        s.line++;
+        s->line++;
         char *hash = strchr(p, '#');
         if (hash) *hash = 0;
         /* --keep-going: after a failure, go on with the next check (the
@@ -502,7 +98,7 @@ int cmd_script(int argc, char **argv)
         const char *w = p;
         while (*w == ' ' || *w == '\t') w++;
         if (skipping && !strncmp(w, "echo", 4) && (w[4] == 0 || w[4] == ' ' || w[4] == '\t')) skipping = 0;
-        if (!skipping && run_line(&s, p)) {
+        if (!skipping && script_run_line(s, p)) {
             status = 1;
             if (!keep_going) break;
             skipping = 1;
@@ -511,9 +107,9 @@ int cmd_script(int argc, char **argv)
         p = nl ? nl + 1 : NULL;
     }
     fflush(stdout);
-    gp_close(&s.gp);
-    transport_close(s.t);
+    script_runner_free(s);
+    free(s);
+    transport_close(t);
     free(text);
-    free(s.rsp);
     return status;
 }

@@ -140,6 +140,23 @@ static const struct transport_ops image_ops = {
     .close = image_close,
 };
 
+int transport_open_card(struct card *c, transport **out)
+{
+    transport *t = calloc(1, sizeof *t);
+    image_impl *im = calloc(1, sizeof *im);
+    if (!t || !im) {
+        free(t);
+        free(im);
+        return -1;
+    }
+    im->card = c;
+    card_power(im->card, CARD_COLD, im->atr, &im->atr_len);
+    t->ops = &image_ops;
+    t->impl = im;
+    *out = t;
+    return 0;
+}
+
 int transport_open_image(const char *image, transport **out, char *err, size_t errlen)
 {
     transport *t = calloc(1, sizeof *t);

@@ -16,6 +16,10 @@ typedef struct transport transport;
 
 /* In process: open the image and power the card on (cold). */
 int transport_open_image(const char *image, transport **out, char *err, size_t errlen);
+/* In process, over a card object already open (takes ownership: closing
+ * the transport closes the card); powers it on (cold). */
+struct card;
+int transport_open_card(struct card *c, transport **out);
 /* Through pcscd: connect (T=1, exclusive) to the reader whose name equals
  * `reader` or starts with it. */
 int transport_open_reader(const char *reader, transport **out, char *err, size_t errlen);

@@ -492,6 +492,9 @@ static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint
 #define THROW_NEW(sc, reason) do { exc = vm_exception_object(rt, (sc), (reason)); goto throw_it; } while (0)
 #define REF(o_, h_) do { if (!((o_) = vm_ref(rt, (h_), &xc))) THROW_NEW((uint16_t)xc, 0); } while (0)
 #define CHECK(expr) do { r = (expr); if (r < 0) { result = r; goto out; } if (r > 0) { exc = thrown_object(rt, r); goto throw_it; } } while (0)
+/* Who is about to write NVM (vm.h, vm_nvm_writer): kept only with a hook. */
+#define NOTE_WRITER() do { if (rt->nvm_hook) { rt->writer.pkg = (int16_t)t.slot; rt->writer.method = t.offset; \
+            rt->writer.pc = (uint16_t)(insn - (M + mh.code_offset)); } } while (0)
 #define BRANCH(off) do { pc = insn + (off); if (--budget <= 0) goto out_of_budget; } while (0)
 
     for (;;) {
@@ -528,6 +531,7 @@ static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint
         }
         case 0x37: case 0x38: case 0x39: {                  /* aastore bastore sastore */
             uint16_t v = sp[-1], idx = sp[-2], h = sp[-3];
+            NOTE_WRITER();
             sp -= 3;
             REF(o, h);
             if (!is_array(o->kind))
@@ -713,6 +717,7 @@ static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint
         }
         case 0x7F: case 0x80: case 0x81: {
             const cap_cpr *c = &cpr[RD16(pc)];
+            NOTE_WRITER();
             pc += 2;
             uint16_t v = *--sp;
             uint8_t b[2];
@@ -752,6 +757,7 @@ static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint
             if (op >= 0xB5) { idx = *pc++; h = lv[0]; }
             else if (op >= 0xB1) { idx = RD16(pc); pc += 2; h = *--sp; }
             else { idx = *pc++; h = *--sp; }
+            NOTE_WRITER();
             unsigned kind = op >= 0xB5 ? op - 0xB5 : op >= 0xB1 ? op - 0xB1 : op - 0x87;
             REF(o, h);
             uint16_t slot = cpr[idx].a;
@@ -767,6 +773,7 @@ static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint
 
         /* calls */
         case 0x8B: case 0x8C: case 0x8D: case 0x8E: {
+            NOTE_WRITER();
             cap_target tg;
             unsigned n;
             const cap_cpr *c;
@@ -970,4 +977,5 @@ out:
 #undef REF
 #undef CHECK
 #undef BRANCH
+#undef NOTE_WRITER
 }

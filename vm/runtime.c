@@ -230,7 +230,26 @@ int vm_nvm_store(vm_runtime *rt, uint32_t off, const void *src, uint32_t len, in
         if (rt->tx_open)
             rt->tx_bytes += len;
     }
-    return chip_rc(chip_nvm_write(rt->chip, off, src, len));
+    if (!rt->nvm_hook)
+        return chip_rc(chip_nvm_write(rt->chip, off, src, len));
+    vm_nvm_writer w = rt->writer;
+    w.tx_depth = rt->tx_open;
+    w.guarded = rt->guard;
+    w.logged = (uint8_t)(logged && rt->tx_open);
+    w.nvm_off = off;
+    w.len = len;
+    rt->nvm_hook(rt->nvm_hook_ctx, &w, 0);
+    int rc = chip_rc(chip_nvm_write(rt->chip, off, src, len));
+    if (rc == VM_OK)
+        rt->nvm_hook(rt->nvm_hook_ctx, &w, 1);
+    return rc;
+}
+
+void vm_set_nvm_hook(vm_runtime *rt, vm_nvm_hook hook, void *ctx)
+{
+    rt->nvm_hook = hook;
+    rt->nvm_hook_ctx = ctx;
+    rt->writer.pkg = -1;
 }
 
 int vm_obj_store(vm_runtime *rt, vm_obj *o, uint32_t byte_off, const void *src, uint32_t len, int logged)
@@ -1216,6 +1235,16 @@ void vm_destroy(vm_runtime *rt)
 }
 
 chip *vm_chip(vm_runtime *rt) { return rt->chip; }
+
+size_t vm_package_aid(const vm_runtime *rt, int slot, uint8_t aid[16])
+{
+    if (slot < 0 || slot > VM_MAX_PACKAGES || !rt->pkgs[slot].used)
+        return 0;
+    const vm_aid *a = &rt->pkgs[slot].pkg.aid;
+    size_t n = a->len > 16 ? 16 : a->len;
+    memcpy(aid, a->b, n);
+    return n;
+}
 
 void vm_set_budget(vm_runtime *rt, uint32_t budget) { rt->budget = budget; }
 

@@ -122,6 +122,35 @@ chip *vm_chip(vm_runtime *rt);
  */
 int vm_reset(vm_runtime *rt);
 
+/* ---- who writes NVM (tearing tools) ----
+ *
+ * An embedder that cuts power at NVM writes (`cardvm tear`) must say which
+ * bytecode was writing. With a hook set, every persistent store the VM makes
+ * (bytecode putfield/putstatic/array stores, and the framework's natives
+ * such as Util.arrayCopy or OwnerPIN.check) calls it twice: before the chip
+ * write (phase 0) and after it succeeded (phase 1). A cut fires inside the
+ * write, so a phase 0 without its phase 1 is the store that was torn.
+ * The CAP engine notes the writer only while a hook is set, at its store
+ * and invoke instructions: without a hook the cost is one test per store.
+ * Writes that are not stores (object allocation, package records) do not
+ * call the hook. */
+typedef struct vm_nvm_writer {
+    int16_t pkg;             /* package slot of the writing method, -1 unknown
+                              * (a .cvp package, the JCRE itself) */
+    uint16_t method;         /* offset of its header in the Method component */
+    uint16_t pc;             /* bytecode offset of the writing (or invoking)
+                              * instruction, from the method's first opcode */
+    uint8_t tx_depth;        /* JCSystem.getTransactionDepth() at the store */
+    uint8_t guarded;         /* inside vm_install's undo log (install()) */
+    uint8_t logged;          /* the store joins an open transaction */
+    uint32_t nvm_off, len;   /* the bytes written */
+} vm_nvm_writer;
+typedef void (*vm_nvm_hook)(void *ctx, const vm_nvm_writer *w, int phase);
+/* Set (or clear, hook = NULL) the store hook. */
+void vm_set_nvm_hook(vm_runtime *rt, vm_nvm_hook hook, void *ctx);
+/* AID of the package in `slot` (for reports); 0 bytes when there is none. */
+size_t vm_package_aid(const vm_runtime *rt, int slot, uint8_t aid[16]);
+
 /* ---- the privileged native extension (for the LOADER) ----
  *
  * Native tokens 0x8000..0x80FF are not part of the VM: their handlers come

@@ -250,6 +250,11 @@ struct vm_runtime {
     uint32_t tx_mark;        /* log length at beginTransaction */
     uint32_t tx_bytes;       /* old-value bytes logged in the open transaction */
 
+    /* NVM store hook (vm.h); `writer` is kept only while one is set */
+    vm_nvm_hook nvm_hook;
+    void *nvm_hook_ctx;
+    vm_nvm_writer writer;
+
     /* current command */
     uint8_t ctx;             /* firewall context: package slot */
     uint8_t selecting;
