@@ -197,9 +197,13 @@ enum vm_load_flags {
 };
 
 /*
- * Verify a package without loading it (no runtime needed). `ext` gives the
+ * Verify a package without loading it (no runtime needed). A CAP load file
+ * (bare components or C4-wrapped) goes to the CAP verifier
+ * (vm_cap_verify_load_file, vm/cap_verify.h) against the built-in API
+ * packages only; a `.cvp` blob to its own verifier, where `ext` gives the
  * arity of extension tokens (NULL: none allowed). On failure returns
- * VM_ERR_VERIFY and writes "offset N: reason" into err.
+ * VM_ERR_VERIFY (VM_ERR_DEPENDENCY for a CAP import the card lacks) and
+ * writes the reason into err.
  */
 int vm_verify(const uint8_t *blob, size_t len, const vm_extension *ext,
               unsigned flags, char *err, size_t errlen);
