@@ -32,7 +32,7 @@
 #define MAX_CLASSES 255
 #define MAX_FIELDS 4096
 #define MAX_METHODS 4096
-#define MAX_LABELS 8192
+#define MAX_LABELS 65536   /* labels may be named by bytecode pc */
 #define MAX_NAME 256
 
 typedef struct word {
@@ -1089,7 +1089,7 @@ static int assemble_code(jca_pkg *p, jmethod *m, codectx *cx, line *l, buf *out,
             i++;
         }
         if (i >= l->nw)
-            return wfail(p, l, w, "expected an instruction after the label");
+            continue;   /* a label alone: the end of the code (a handler's end) */
         const word *mw = &l->w[i];
         const opdef *op = find_op(mw);
         if (!op)
