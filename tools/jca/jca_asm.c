@@ -397,6 +397,46 @@ static int sig_arg_words(const char *sig)
     return words;
 }
 
+/* Check a method descriptor "(args)result": the offset of the first
+ * character that does not fit the grammar, or -1 when it is well formed. */
+static int bad_descriptor_at(const char *s, size_t n)
+{
+    size_t i = 0;
+    if (i >= n || s[i] != '(')
+        return 0;
+    i++;
+    int in_args = 1;
+    for (;;) {
+        if (in_args && i < n && s[i] == ')') {
+            in_args = 0;
+            i++;
+            if (i < n && s[i] == 'V')
+                return i + 1 == n ? -1 : (int)i + 1;
+            continue;
+        }
+        if (i >= n)
+            return (int)i;
+        if (s[i] == '[')
+            i++;
+        if (i >= n)
+            return (int)i;
+        if (strchr("ZBSI", s[i])) {
+            i++;
+        } else if (s[i] == 'L') {
+            size_t b = ++i;
+            while (i < n && s[i] != ';' && s[i] != '(' && s[i] != ')')
+                i++;
+            if (i >= n || s[i] != ';' || i == b)
+                return (int)i;
+            i++;
+        } else {
+            return (int)i;
+        }
+        if (!in_args)
+            return i == n ? -1 : (int)i;
+    }
+}
+
 /* ------------------------------------------------------------- parser */
 
 static const char *const access_words[] = { "public", "private", "protected", "static", "final", "abstract" };
@@ -620,6 +660,18 @@ static int parse(jca_pkg *p)
                 wcopy(e->type, sizeof e->type, &l->w[1]);
             e->w = l->w[l->nw - 1];
             wcopy(e->ref, sizeof e->ref, &e->w);
+            const char *paren = memchr(e->w.s, '(', e->w.n);
+            if (paren) {
+                size_t at = (size_t)(paren - e->w.s);
+                int bad = bad_descriptor_at(paren, e->w.n - at);
+                if (bad >= 0)
+                    return fail_at(p, lineno, e->w.col + (int)at + bad,
+                                   "bad descriptor '%.*s': expected (ARGS)RESULT of Z B S I Lclass; [type, V",
+                                   (int)(e->w.n - at), paren);
+            } else if (e->kind != CAP_CP_CLASSREF && e->kind != CAP_CP_INSTANCE_FIELDREF &&
+                       e->kind != CAP_CP_STATIC_FIELDREF) {
+                return wfail(p, l, &e->w, "expected a method reference with its descriptor, e.g. Class/name(S)V");
+            }
             break;
         }
         case C_CLASS:
@@ -667,6 +719,11 @@ static int parse(jca_pkg *p)
                 if (!paren || paren == nw->s || !close || close + 1 >= nw->s + nw->n)
                     return wfail(p, l, nw, "expected a method NAME(ARGS)RESULT, found '%.*s'", (int)nw->n, nw->s);
                 word nm = { nw->s, (size_t)(paren - nw->s), nw->col }, sg = { paren, nw->n - nm.n, 0 };
+                int bad = bad_descriptor_at(sg.s, sg.n);
+                if (bad >= 0)
+                    return fail_at(p, lineno, nw->col + (int)nm.n + bad,
+                                   "bad descriptor '%.*s': expected (ARGS)RESULT of Z B S I Lclass; [type, V",
+                                   (int)sg.n, sg.s);
                 wcopy(m->name, sizeof m->name, &nm);
                 wcopy(m->sig, sizeof m->sig, &sg);
                 m->is_init = strcmp(m->name, "<init>") == 0;
