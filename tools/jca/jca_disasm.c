@@ -213,6 +213,11 @@ static int decode_type(dis *d, unsigned off, int as_sig, char *buf, size_t cap)
     return 0;
 }
 
+static int virtual_name(dis *d, uint16_t cls, unsigned tok, char *name, size_t ncap, char *sig, size_t scap);
+static int api_virtual_name(dis *d, const cap_class *k, unsigned tok, char *name, size_t ncap, char *sig,
+                            size_t scap);
+static int method_sig(dis *d, const uint8_t *m, char *buf, size_t cap);
+
 /* ---- members by offset / token ---- */
 
 typedef struct mref {
@@ -245,10 +250,22 @@ static int is_install(const dis *d, uint16_t off)
     return 0;
 }
 
-static void method_name(const dis *d, const dclass *c, const uint8_t *m, char *buf, size_t cap)
+static void method_name(dis *d, const dclass *c, const uint8_t *m, char *buf, size_t cap)
 {
     uint8_t tok = m[0], acc = m[1];
     uint16_t off = be16(m + 2);
+    if (tok != 0xFF && !(tok & 0x80) && !(acc & 0x88) && !(c->acc & 0x40)) {
+        /* an override of an API method: the API's name, when the types agree */
+        const cap_class *k = cap_class_at(&d->v, c->offset);
+        while (k && !CAP_REF_EXTERNAL(k->super_ref) && k->super_ref != 0xFFFF)
+            k = cap_class_at(&d->v, k->super_ref);
+        char an[160], as[512], ms[512];
+        if (k && CAP_REF_EXTERNAL(k->super_ref) && api_virtual_name(d, k, tok, an, sizeof an, as, sizeof as) == 0 &&
+            method_sig(d, m, ms, sizeof ms) == 0 && strcmp(as, ms) == 0) {
+            snprintf(buf, cap, "%s", an);
+            return;
+        }
+    }
     if (acc & 0x80)
         snprintf(buf, cap, "<init>");
     else if (!(c->acc & 0x40) && (acc & 0x08) && is_install(d, off))
@@ -277,6 +294,7 @@ static const dclass *static_field_class(const dis *d, uint16_t off)
     }
     return NULL;
 }
+
 
 /* ---- the constant pool, in words and comments ---- */
 
@@ -362,8 +380,59 @@ static int cp_entry(dis *d, unsigned i, char *words, size_t wcap, char *comment,
         return 0;
     }
     /* virtual or super: the token names the method */
-    snprintf(words, wcap, "%s C%u/%c%u%s", kind[e[0]], ref, (e[3] & 0x80) ? 'p' : 'v', e[3] & 0x7Fu, ty);
+    char vn[160], vs[512];
+    if (virtual_name(d, ref, e[3], vn, sizeof vn, vs, sizeof vs) == 0 && strcmp(vs, ty) == 0)
+        snprintf(words, wcap, "%s C%u/%s%s", kind[e[0]], ref, vn, ty);
+    else
+        snprintf(words, wcap, "%s C%u/%c%u%s", kind[e[0]], ref, (e[3] & 0x80) ? 'p' : 'v', e[3] & 0x7Fu, ty);
     return 0;
+}
+
+/* The name of virtual method `tok` as seen from the internal class at
+ * class offset `cls`: a method of the package with that token in the class
+ * chain (v<t>/p<t>), else the API method of the external superclass with
+ * that token (its real name and descriptor), else NULL. */
+static int virtual_name(dis *d, uint16_t cls, unsigned tok, char *name, size_t ncap, char *sig, size_t scap)
+{
+    const cap_class *k = cap_class_at(&d->v, cls);
+    while (k) {
+        const dclass *dc = class_at(d, k->offset);
+        for (unsigned i = 0; dc && i < dc->nm; i++) {
+            const uint8_t *m = dc->methods + 12 * i;
+            if (m[0] == tok && !(m[1] & 0x08) && !(m[1] & 0x80)) {
+                method_name(d, dc, m, name, ncap);
+                return method_sig(d, m, sig, scap);
+            }
+        }
+        if (k->super_ref == 0xFFFF)
+            return -1;
+        if (CAP_REF_EXTERNAL(k->super_ref))
+            break;
+        k = cap_class_at(&d->v, k->super_ref);
+    }
+    if (!k || (tok & 0x80))
+        return -1;
+    return api_virtual_name(d, k, tok, name, ncap, sig, scap);
+}
+
+/* The API method with virtual token `tok` in the external superclass of k
+ * (k's super_ref is external). */
+static int api_virtual_name(dis *d, const cap_class *k, unsigned tok, char *name, size_t ncap, char *sig, size_t scap)
+{
+    unsigned pk = CAP_REF_PKG_TOKEN(k->super_ref);
+    const jc_api_package *ap =
+        pk < d->v.import_count ? jc_api_find_package(d->v.imports[pk].aid.b, d->v.imports[pk].aid.len) : NULL;
+    const jc_api_class *ac = ap ? jc_api_class_by_token(ap, CAP_REF_CLASS_TOKEN(k->super_ref)) : NULL;
+    for (int depth = 0; ac && depth < 16; depth++) {
+        const jc_api_method *am = jc_api_method_by_token(ac, (uint8_t)tok, JC_VIRTUAL_METHOD);
+        if (am) {
+            snprintf(name, ncap, "%s", am->name);
+            snprintf(sig, scap, "%s", am->desc);
+            return 0;
+        }
+        ac = ac->super_name ? jc_api_class_by_name(ac->super_name, NULL) : NULL;
+    }
+    return -1;
 }
 
 /* The signature to write for virtual token `tok` of class c in its method
@@ -687,8 +756,11 @@ static int dis_class(dis *d, text *t, const opname *ops, const dclass *c)
             char sig[512];
             unsigned ftok = pk ? (tok | 0x80) : tok;
             vtable_sig(d, cc, ftok, sig, sizeof sig);
+            char vn[160], vs[512];
             if (tok >= base && be16(tab + 2 * (tok - base)) == 0xFFFF)
                 out(t, "\t\t\tinherited%u%s;\n", ftok, sig);
+            else if (virtual_name(d, cc->offset, ftok, vn, sizeof vn, vs, sizeof vs) == 0)
+                out(t, "\t\t\t%s%s;\n", vn, vs);
             else
                 out(t, "\t\t\t%c%u%s;\n", pk ? 'p' : 'v', tok, sig);
         }
