@@ -79,7 +79,11 @@ static int asm_jca(const char *in, const char *out, int verify, const jca_option
         int vr = vm_cap_verify_load_file(lf, lfl, &env, CAP_VERIFY_UNRESOLVED_IMPORTS_OK, err, sizeof err);
         free(lf);
         if (vr != 0) {
-            fprintf(stderr, "cardvm asm: %s: refused by the verifier: %s\n", in, err);
+            int line = jca_source_line(&cap, err);
+            if (line)
+                fprintf(stderr, "%s:%d: refused by the verifier: %s\n", in, line, err);
+            else
+                fprintf(stderr, "cardvm asm: %s: refused by the verifier: %s\n", in, err);
             jca_cap_free(&cap);
             return 1;
         }

@@ -8,6 +8,7 @@ usage: test_jca_applet.py CARDVM ECHO_JCA
 Exit 0 pass, 1 fail.
 """
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -52,6 +53,23 @@ def main():
         run(cardvm, "asm", text, "-o", cap2)
         if os.path.exists(cap2):
             expect(components(cap2) == comps, "asm(disasm(cap)) has the same components")
+        # a verifier refusal points at the JCA line: process() with max_stack 2
+        # overflows (it needs 4); the line named must be an instruction of
+        # process()
+        src = open(jca).read()
+        bad = os.path.join(tmp, "bad.jca")
+        with open(bad, "w") as f:
+            f.write(src.replace(".stack 4;", ".stack 2;"))
+        r = run(cardvm, "asm", bad, "-o", os.path.join(tmp, "bad.cap"), "--verify", ok=False)
+        m = re.match(re.escape(bad) + r":(\d+): refused by the verifier: .*stack overflow", r.stderr)
+        expect(r.returncode == 1 and m, "asm --verify names the JCA line of the refused instruction", r.stderr)
+        if m:
+            lines = src.split("\n")
+            first = next(i for i, l in enumerate(lines) if ".method public process" in l) + 1
+            last = next(i for i, l in enumerate(lines) if ".exceptionTable" in l) + 1
+            n = int(m.group(1))
+            expect(first < n < last and not lines[n - 1].strip().startswith("."),
+                   f"line {n} is an instruction of process() (lines {first}..{last})", lines[n - 1])
         # on the card
         img = os.path.join(tmp, "card.img")
         run(cardvm, "create", img, "--quiet")

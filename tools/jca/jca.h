@@ -44,11 +44,23 @@ typedef struct jca_cap {
     uint8_t *component[JCA_MAX_TAG + 1];
     size_t component_len[JCA_MAX_TAG + 1];
     char package_path[256];          /* "capwork/counter" */
+    /* Where the Method component came from, for diagnostics: the JCA line
+     * of the instruction (or method header) at each Method-info offset (0:
+     * none), and the bytecode start of the method whose header is at each
+     * offset. Both method_len long. */
+    int *line_at;
+    uint16_t *code_at;
+    size_t method_len;
 } jca_cap;
 
 int jca_assemble(const char *src, size_t len, const char *filename, const jca_options *opt, jca_cap *out,
                  char *err, size_t errlen);
 void jca_cap_free(jca_cap *c);
+
+/* The JCA line a verifier message (vm/cap_verify.h) points at: "Method
+ * offset M (class C method T) pc P: ..." or "Method offset M: ...".
+ * 0 when the message names no place in the code. */
+int jca_source_line(const jca_cap *c, const char *verifier_message);
 
 /* Write the components as a CAP zip at path. 0, or -1 with err. */
 int jca_write_cap(const jca_cap *c, const char *path, char *err, size_t errlen);

@@ -162,6 +162,9 @@ typedef struct jca_pkg {
     saved_line *lines;
     int nlines, maxlines;
     int uses_int;
+    int *line_at;            /* Method-info offset -> source line (jca_cap) */
+    uint16_t *code_at;
+    size_t method_len;
 } jca_pkg;
 
 /* ---------------------------------------------------------------- errors */
@@ -1164,6 +1167,8 @@ static int assemble_code(jca_pkg *p, jmethod *m, codectx *cx, line *l, buf *out,
         int size = insn_size(op, nops);
         if (pass == 1) {
             int at = base + pc;
+            if (p->line_at && (size_t)at < p->method_len)
+                p->line_at[at] = l->lineno;
             u1(out, op->code);
             long v = 0, v2 = 0;
             int lab;
@@ -1594,6 +1599,9 @@ static int emit(jca_pkg *p, jca_cap *out)
         free(l);
         return -1;
     }
+    p->method_len = (size_t)off;
+    p->line_at = calloc((size_t)off + 1, sizeof *p->line_at);
+    p->code_at = calloc((size_t)off + 1, sizeof *p->code_at);
     u1(&meth, (unsigned)nh);
     for (int i = 0; i < p->nmethods; i++) {
         jmethod *m = &p->methods[i];
@@ -1631,6 +1639,10 @@ static int emit(jca_pkg *p, jca_cap *out)
         if (p->classes[m->cls].is_interface)
             continue;
         int nargs = sig_arg_words(m->sig) + ((m->acc & 0x08) ? 0 : 1);
+        if (p->line_at && p->code_at && (size_t)m->offset < p->method_len) {
+            p->line_at[m->offset] = m->line;
+            p->code_at[m->offset] = (uint16_t)m->code_offset;
+        }
         if (m->acc & 0x40) {
             /* abstract: a header only, with the argument count */
             u1(&meth, 0x40);
@@ -2161,7 +2173,34 @@ static int emit(jca_pkg *p, jca_cap *out)
     if (oom)
         return fail_at(p, 1, 1, "out of memory");
     snprintf(out->package_path, sizeof out->package_path, "%s", p->name);
+    out->line_at = p->line_at;
+    out->code_at = p->code_at;
+    out->method_len = p->method_len;
+    p->line_at = NULL;
+    p->code_at = NULL;
     return 0;
+}
+
+int jca_source_line(const jca_cap *c, const char *msg)
+{
+    const char *at = msg ? strstr(msg, "Method offset ") : NULL;
+    if (!at || !c->line_at || !c->code_at)
+        return 0;
+    unsigned m, cls, tok, pc;
+    unsigned long off;
+    if (sscanf(at, "Method offset %u (class %u method %u) pc %u", &m, &cls, &tok, &pc) == 4) {
+        if (m >= c->method_len)
+            return 0;
+        off = (unsigned long)c->code_at[m] + pc;
+    } else if (sscanf(at, "Method offset %u", &m) == 1) {
+        off = m;
+    } else {
+        return 0;
+    }
+    /* an offset inside an instruction: the instruction's line */
+    while (off > 0 && off < c->method_len && !c->line_at[off])
+        off--;
+    return off < c->method_len ? c->line_at[off] : 0;
 }
 
 void jca_cap_free(jca_cap *c)
@@ -2173,6 +2212,11 @@ void jca_cap_free(jca_cap *c)
         c->component[i] = NULL;
         c->component_len[i] = 0;
     }
+    free(c->line_at);
+    free(c->code_at);
+    c->line_at = NULL;
+    c->code_at = NULL;
+    c->method_len = 0;
 }
 
 int jca_assemble(const char *src, size_t len, const char *filename, const jca_options *opt, jca_cap *out,
@@ -2217,6 +2261,8 @@ int jca_assemble(const char *src, size_t len, const char *filename, const jca_op
     free(p->fields);
     free(p->methods);
     free(p->lines);
+    free(p->line_at);
+    free(p->code_at);
     free(p);
     return rc == 0 ? 0 : -1;
 }
