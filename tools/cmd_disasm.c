@@ -48,7 +48,7 @@ int cmd_disasm(int argc, char **argv)
     char *text = NULL, err[512];
     if (capfile_is_zip(blob, len)) {
         capfile cf;
-        int rc = capfile_read_bytes(blob, len, 0, &cf, err, sizeof err);
+        int rc = capfile_read_bytes(blob, len, CAPFILE_WITH_DEBUG, &cf, err, sizeof err);
         free(blob);
         if (rc != 0) {
             fprintf(stderr, "cardvm disasm: %s: %s\n", in, err);

@@ -118,7 +118,7 @@ static void check_pair(const char *jca_path, int cap_only)
     strcpy(cap_path + n - 4, ".cap");
     capfile cf;
     char err[512];
-    if (capfile_read(cap_path, 0, &cf, err, sizeof err) != 0) {
+    if (capfile_read(cap_path, CAPFILE_WITH_DEBUG, &cf, err, sizeof err) != 0) {
         printf("FAIL %s: %s\n", cap_path, err);
         failures++;
         capfile_free(&cf);

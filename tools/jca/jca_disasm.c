@@ -80,7 +80,17 @@ typedef struct extname {
     char name[160];
 } extname;
 
+/* Names from a Debug component (CAP 2.2 with -debug), when there is one. */
+typedef struct dbg_name {
+    uint8_t kind;            /* 'c' class, 'm' method, 'i' instance field, 's' static field */
+    uint16_t cls;            /* class offset */
+    uint16_t key;            /* method offset, field token, static offset */
+    char name[96];
+} dbg_name;
+
 typedef struct dis {
+    dbg_name *names;
+    int nnames;
     cap_view v;
     char pkg[256];
     dclass *classes;
@@ -97,6 +107,136 @@ typedef struct dis {
 static uint16_t be16(const uint8_t *p)
 {
     return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static const char *dbg_lookup(const dis *d, char kind, uint16_t cls, uint16_t key)
+{
+    for (int i = 0; i < d->nnames; i++)
+        if (d->names[i].kind == kind && d->names[i].cls == cls && d->names[i].key == key)
+            return d->names[i].name;
+    return NULL;
+}
+
+/* A name usable as a JCA word: letters, digits, '_', '$', '<', '>'. */
+static int plain_name(const uint8_t *s, unsigned n)
+{
+    if (n == 0 || n >= 96)
+        return 0;
+    for (unsigned i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+              s[i] == '_' || s[i] == '$' || s[i] == '<' || s[i] == '>'))
+            return 0;
+    return 1;
+}
+
+static void dbg_add(dis *d, char kind, uint16_t cls, uint16_t key, const uint8_t *s, unsigned n)
+{
+    /* the simple name: after the last '/' or '.' */
+    unsigned b = 0;
+    for (unsigned i = 0; i < n; i++)
+        if (s[i] == '/' || s[i] == '.')
+            b = i + 1;
+    if (!plain_name(s + b, n - b) || dbg_lookup(d, kind, cls, key))
+        return;
+    /* two classes, or two fields of a class, with one name: keep the
+     * invented names (the text must name each once) */
+    for (int i = 0; i < d->nnames; i++)
+        if (d->names[i].kind == kind && (kind == 'c' || d->names[i].cls == cls) && kind != 'm' &&
+            strlen(d->names[i].name) == n - b && memcmp(d->names[i].name, s + b, n - b) == 0)
+            return;
+    dbg_name *x = realloc(d->names, (size_t)(d->nnames + 1) * sizeof *x);
+    if (!x)
+        return;
+    d->names = x;
+    dbg_name *e = &d->names[d->nnames++];
+    e->kind = (uint8_t)kind;
+    e->cls = cls;
+    e->key = key;
+    memcpy(e->name, s + b, n - b);
+    e->name[n - b] = 0;
+}
+
+/* Read the Debug component's names (JCVM 3.0.5 §6.14); anything that does
+ * not add up leaves the invented names in place. */
+static void dbg_read(dis *d, const uint8_t *p, size_t n)
+{
+    if (!p || n < 2)
+        return;
+    unsigned count = be16(p);
+    size_t at = 2;
+    const uint8_t **str = calloc(count + 1u, sizeof *str);
+    unsigned *len = calloc(count + 1u, sizeof *len);
+    if (!str || !len)
+        goto out;
+    for (unsigned i = 0; i < count; i++) {
+        if (at + 2 > n)
+            goto out;
+        len[i] = be16(p + at);
+        str[i] = p + at + 2;
+        at += 2 + len[i];
+        if (at > n)
+            goto out;
+    }
+    if (at + 4 > n)
+        goto out;
+    unsigned ncls = be16(p + at + 2);
+    at += 4;
+    for (unsigned c = 0; c < ncls; c++) {
+        if (at + 15 > n)
+            goto out;
+        unsigned name = be16(p + at), loc = be16(p + at + 4), nif = p[at + 10], nf = be16(p + at + 11),
+                 nm = be16(p + at + 13);
+        if (name < count)
+            dbg_add(d, 'c', (uint16_t)loc, 0, str[name], len[name]);
+        at += 15 + 2u * nif;
+        for (unsigned f = 0; f < nf; f++) {
+            if (at + 10 > n)
+                goto out;
+            unsigned fname = be16(p + at), acc = be16(p + at + 4);
+            const uint8_t *ct = p + at + 6;
+            int constant = (acc & 0x18) == 0x18 && fname < count;
+            (void)constant;
+            if (fname < count) {
+                if (acc & 0x08)
+                    dbg_add(d, 's', (uint16_t)loc, be16(ct + 2), str[fname], len[fname]);
+                else
+                    dbg_add(d, 'i', (uint16_t)loc, ct[3], str[fname], len[fname]);
+            }
+            at += 10;
+        }
+        for (unsigned m = 0; m < nm; m++) {
+            if (at + 15 > n)
+                goto out;
+            unsigned mname = be16(p + at), mloc = be16(p + at + 6), nv = be16(p + at + 11), nl = be16(p + at + 13);
+            if (mname < count && mloc != 0)
+                dbg_add(d, 'm', (uint16_t)loc, (uint16_t)mloc, str[mname], len[mname]);
+            at += 15 + 9u * nv + 6u * nl;
+        }
+    }
+out:
+    free(str);
+    free(len);
+}
+
+static const char *class_name(const dis *d, uint16_t off, char *buf, size_t cap)
+{
+    const char *n = dbg_lookup(d, 'c', off, 0);
+    if (n)
+        snprintf(buf, cap, "%s", n);
+    else
+        snprintf(buf, cap, "C%u", off);
+    return buf;
+}
+
+/* An instance field (by token) or a static field (by image offset) of class cls. */
+static const char *field_name(const dis *d, uint16_t cls, int is_static, unsigned key, char *buf, size_t cap)
+{
+    const char *n = dbg_lookup(d, is_static ? 's' : 'i', cls, (uint16_t)key);
+    if (n)
+        snprintf(buf, cap, "%s", n);
+    else
+        snprintf(buf, cap, "%c%u", is_static ? 's' : 'f', key);
+    return buf;
 }
 
 static const dclass *class_at(const dis *d, uint16_t off)
@@ -137,11 +277,10 @@ static const char *ext_class_name(dis *d, int pkg, int cls)
 /* The class_ref as JCA writes a class: internal name or P.C. */
 static void class_word(const dis *d, uint16_t ref, char *buf, size_t cap)
 {
-    (void)d;
     if (CAP_REF_EXTERNAL(ref))
         snprintf(buf, cap, "%u.%u", CAP_REF_PKG_TOKEN(ref), CAP_REF_CLASS_TOKEN(ref));
     else
-        snprintf(buf, cap, "C%u", ref);
+        class_name(d, ref, buf, cap);
 }
 
 /* Decode the type descriptor at offset `off` (from type_descriptor_info)
@@ -187,8 +326,10 @@ static int decode_type(dis *d, unsigned off, int as_sig, char *buf, size_t cap)
             if (as_sig) {
                 if (CAP_REF_EXTERNAL(ref))
                     APPEND("%sL%s;", arr ? "[" : "", ext_class_name(d, CAP_REF_PKG_TOKEN(ref), CAP_REF_CLASS_TOKEN(ref)));
-                else
-                    APPEND("%sL%s/C%u;", arr ? "[" : "", d->pkg, ref);
+                else {
+                    char cn[100];
+                    APPEND("%sL%s/%s;", arr ? "[" : "", d->pkg, class_name(d, ref, cn, sizeof cn));
+                }
             } else {
                 char w[32];
                 class_word(d, ref, w, sizeof w);
@@ -254,6 +395,11 @@ static void method_name(dis *d, const dclass *c, const uint8_t *m, char *buf, si
 {
     uint8_t tok = m[0], acc = m[1];
     uint16_t off = be16(m + 2);
+    const char *dn = !(c->acc & 0x40) && !(acc & 0x40) ? dbg_lookup(d, 'm', c->offset, off) : NULL;
+    if (dn) {
+        snprintf(buf, cap, "%s", dn);
+        return;
+    }
     if (tok != 0xFF && !(tok & 0x80) && !(acc & 0x88) && !(c->acc & 0x40)) {
         /* an override of an API method: the API's name, when the types agree */
         const cap_class *k = cap_class_at(&d->v, c->offset);
@@ -360,13 +506,17 @@ static int cp_entry(dis *d, unsigned i, char *words, size_t wcap, char *comment,
     }
     if (field) {
         if (e[0] == CAP_CP_INSTANCE_FIELDREF) {
-            snprintf(words, wcap, "%s %s C%u/f%u", kind[e[0]], ty, ref, e[3]);
+            char cn[100], fn[100];
+            snprintf(words, wcap, "%s %s %s/%s", kind[e[0]], ty, class_name(d, ref, cn, sizeof cn),
+                     field_name(d, ref, 0, e[3], fn, sizeof fn));
         } else {
             uint16_t off = be16(e + 2);
             const dclass *c = static_field_class(d, off);
             if (!c)
                 return -1;
-            snprintf(words, wcap, "%s %s C%u/s%u", kind[e[0]], ty, c->offset, off);
+            char cn[100], fn[100];
+            snprintf(words, wcap, "%s %s %s/%s", kind[e[0]], ty, class_name(d, c->offset, cn, sizeof cn),
+                     field_name(d, c->offset, 1, off, fn, sizeof fn));
         }
         return 0;
     }
@@ -376,15 +526,17 @@ static int cp_entry(dis *d, unsigned i, char *words, size_t wcap, char *comment,
         if (!m.m)
             return -1;
         method_name(d, m.cls, m.m, mn, sizeof mn);
-        snprintf(words, wcap, "%s C%u/%s%s", kind[e[0]], m.cls->offset, mn, ty);
+        char cn[100];
+        snprintf(words, wcap, "%s %s/%s%s", kind[e[0]], class_name(d, m.cls->offset, cn, sizeof cn), mn, ty);
         return 0;
     }
     /* virtual or super: the token names the method */
-    char vn[160], vs[512];
+    char vn[160], vs[512], cn[100];
+    class_name(d, ref, cn, sizeof cn);
     if (virtual_name(d, ref, e[3], vn, sizeof vn, vs, sizeof vs) == 0 && strcmp(vs, ty) == 0)
-        snprintf(words, wcap, "%s C%u/%s%s", kind[e[0]], ref, vn, ty);
+        snprintf(words, wcap, "%s %s/%s%s", kind[e[0]], cn, vn, ty);
     else
-        snprintf(words, wcap, "%s C%u/%c%u%s", kind[e[0]], ref, (e[3] & 0x80) ? 'p' : 'v', e[3] & 0x7Fu, ty);
+        snprintf(words, wcap, "%s %s/%c%u%s", kind[e[0]], cn, (e[3] & 0x80) ? 'p' : 'v', e[3] & 0x7Fu, ty);
     return 0;
 }
 
@@ -678,11 +830,13 @@ static int dis_fields(dis *d, text *t, const dclass *c)
         out(t, "\t\t\t%s%s%s%s%s%s ", (acc & 1) ? "public " : "", (acc & 2) ? "private " : "",
             (acc & 4) ? "protected " : "", (acc & 8) ? "static " : "", (acc & 0x10) ? "final " : "", tw);
         if (!(acc & 0x08)) {
-            out(t, "f%u %u;\n", tok, tok);
+            char fn[100];
+            out(t, "%s %u;\n", field_name(d, c->offset, 0, tok, fn, sizeof fn), tok);
             continue;
         }
         uint16_t off = be16(f + 3);
-        out(t, "s%u", off);
+        char fn[100];
+        out(t, "%s", field_name(d, c->offset, 1, off, fn, sizeof fn));
         if (tok != 0xFF)
             out(t, " %u", tok);
         /* an initialized array: one of the first array_init_count reference slots */
@@ -716,8 +870,10 @@ static int dis_class(dis *d, text *t, const opname *ops, const dclass *c)
     if (!cc)
         return -1;
     int iface = (c->acc & 0x40) != 0;
-    out(t, "\t.%s %s%s%sC%u", iface ? "interface" : "class", (c->acc & 1) ? "public " : "",
-        (c->acc & 0x10) ? "final " : "", (c->acc & 0x80) && !iface ? "abstract " : "", c->offset);
+    char cn[100];
+    out(t, "\t.%s %s%s%s%s", iface ? "interface" : "class", (c->acc & 1) ? "public " : "",
+        (c->acc & 0x10) ? "final " : "", (c->acc & 0x80) && !iface ? "abstract " : "",
+        class_name(d, c->offset, cn, sizeof cn));
     if (c->token != 0xFF)
         out(t, " %u", c->token);
     char w[64];
@@ -818,6 +974,7 @@ int jca_disassemble(const uint8_t *load_file, size_t len, const char *package_pa
     op_table(ops);
     if (cap_parse(load_file, len, &d->v, err, errlen) != 0)
         goto done;
+    dbg_read(d, d->v.info[CAP_Debug], d->v.info[CAP_Debug] ? d->v.size[CAP_Debug] : 0);
     if (d->v.pkg_name)
         snprintf(d->pkg, sizeof d->pkg, "%.*s", d->v.pkg_name_len, (const char *)d->v.pkg_name);
     else
@@ -881,7 +1038,8 @@ int jca_disassemble(const uint8_t *load_file, size_t len, const char *package_pa
             mref m = method_at(d, d->v.applets[i].install_offset);
             out(&t, "\t\t");
             aid_words(&t, d->v.applets[i].aid.b, d->v.applets[i].aid.len);
-            out(&t, " C%u;\n", m.cls ? m.cls->offset : 0);
+            char cn[100];
+            out(&t, " %s;\n", class_name(d, m.cls ? m.cls->offset : 0, cn, sizeof cn));
         }
         out(&t, "\t}\n\n");
     }
@@ -932,6 +1090,7 @@ done:
         cap_view_free(&d->v);
         free(d->classes);
         free(d->ext);
+        free(d->names);
     }
     free(d);
     free(ops);
