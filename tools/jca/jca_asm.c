@@ -1493,6 +1493,9 @@ static int type_offset(jca_pkg *p, typepool *tp, const char *desc, size_t base, 
     } else if (type_nibbles(p, &s, nib, &nn, line)) {
         return -1;
     }
+    if (nn > 255)
+        return fail_at(p, line, 1, "descriptor '%s' too long for a type descriptor (%d nibbles, at most 255)", desc,
+                       nn);
     /* one entry per encoding: "()[B" and "[B" encode alike and share it */
     uint8_t enc[260];
     size_t el = 0;
@@ -1536,10 +1539,13 @@ static unsigned prim_type_code(const char *desc)
     return 0;
 }
 
-static int emit(jca_pkg *p, jca_cap *out)
+typedef struct emit_bufs {
+    buf b, meth, ref1, ref2, cpb, cl, sf, rl, ex, de, ap, im, hd, di;
+} emit_bufs;
+
+static int emit_components(jca_pkg *p, jca_cap *out, emit_bufs *B)
 {
     int v21 = !(p->cap_major == 2 && p->cap_minor == 2);
-    buf b = { 0 };
 
     /* --- Class component layout (offsets needed everywhere) --- */
     {
@@ -1561,7 +1567,6 @@ static int emit(jca_pkg *p, jca_cap *out)
     }
 
     /* --- Method component: handlers, then methods in text order --- */
-    buf meth = { 0 }, ref1 = { 0 }, ref2 = { 0 };
     codectx *cx = malloc(sizeof *cx);
     line *l = malloc(sizeof *l);
     if (!cx || !l) {
@@ -1602,7 +1607,7 @@ static int emit(jca_pkg *p, jca_cap *out)
     p->method_len = (size_t)off;
     p->line_at = calloc((size_t)off + 1, sizeof *p->line_at);
     p->code_at = calloc((size_t)off + 1, sizeof *p->code_at);
-    u1(&meth, (unsigned)nh);
+    u1(&B->meth, (unsigned)nh);
     for (int i = 0; i < p->nmethods; i++) {
         jmethod *m = &p->methods[i];
         if (p->classes[m->cls].is_interface || !m->nhandlers)
@@ -1626,12 +1631,12 @@ static int emit(jca_pkg *p, jca_cap *out)
                 if (s2 >= 0 && e2 >= 0 && s2 <= s && e2 >= e)
                     stop = 0;
             }
-            u2(&meth, (unsigned)(m->code_offset + s));
-            u2(&meth, (unsigned)((stop << 15) | ((e - s) & 0x7FFF)));
-            u2(&meth, (unsigned)(m->code_offset + cx->labels[x->handler]));
+            u2(&B->meth, (unsigned)(m->code_offset + s));
+            u2(&B->meth, (unsigned)((stop << 15) | ((e - s) & 0x7FFF)));
+            u2(&B->meth, (unsigned)(m->code_offset + cx->labels[x->handler]));
             if (x->catch_idx)
-                u2(&ref2, (unsigned)meth.n);   /* the catch type is a constant-pool index too */
-            u2(&meth, (unsigned)x->catch_idx);
+                u2(&B->ref2, (unsigned)B->meth.n);   /* the catch type is a constant-pool index too */
+            u2(&B->meth, (unsigned)x->catch_idx);
         }
     }
     for (int i = 0; i < p->nmethods && !p->failed; i++) {
@@ -1645,24 +1650,24 @@ static int emit(jca_pkg *p, jca_cap *out)
         }
         if (m->acc & 0x40) {
             /* abstract: a header only, with the argument count */
-            u1(&meth, 0x40);
-            u1(&meth, (unsigned)(nargs << 4));
+            u1(&B->meth, 0x40);
+            u1(&B->meth, (unsigned)(nargs << 4));
             continue;
         }
         int ext = m->max_stack > 15 || nargs > 15 || m->max_locals > 15;
         if (ext) {
-            u1(&meth, 0x80);
-            u1(&meth, (unsigned)m->max_stack);
-            u1(&meth, (unsigned)nargs);
-            u1(&meth, (unsigned)m->max_locals);
+            u1(&B->meth, 0x80);
+            u1(&B->meth, (unsigned)m->max_stack);
+            u1(&B->meth, (unsigned)nargs);
+            u1(&B->meth, (unsigned)m->max_locals);
         } else {
-            u1(&meth, (unsigned)m->max_stack);
-            u1(&meth, (unsigned)((nargs << 4) | m->max_locals));
+            u1(&B->meth, (unsigned)m->max_stack);
+            u1(&B->meth, (unsigned)((nargs << 4) | m->max_locals));
         }
         for (int k = 0; k < MAX_LABELS; k++)
             cx->labels[k] = -1;
         assemble_code(p, m, cx, l, NULL, 0, NULL, NULL, 0);
-        assemble_code(p, m, cx, l, &meth, m->code_offset, &ref1, &ref2, 1);
+        assemble_code(p, m, cx, l, &B->meth, m->code_offset, &B->ref1, &B->ref2, 1);
     }
     free(cx);
     free(l);
@@ -1700,11 +1705,10 @@ static int emit(jca_pkg *p, jca_cap *out)
         }
 
     /* --- ConstantPool --- */
-    buf cpb = { 0 };
-    u2(&cpb, (unsigned)p->ncp);
+    u2(&B->cpb, (unsigned)p->ncp);
     for (int i = 0; i < p->ncp && !p->failed; i++) {
         jcp *e = &p->cp[i];
-        u1(&cpb, (unsigned)e->kind);
+        u1(&B->cpb, (unsigned)e->kind);
         int v[4];
         int nd = parse_dotted(e->ref, strlen(e->ref), v, 4);
         int ext = isdigit((unsigned char)e->ref[0]);
@@ -1713,8 +1717,8 @@ static int emit(jca_pkg *p, jca_cap *out)
         if (e->kind == CAP_CP_CLASSREF) {
             if (class_ref_of(p, e->ref, e->line, e->w.col, &cref))
                 break;
-            u2(&cpb, cref);
-            u1(&cpb, 0);
+            u2(&B->cpb, cref);
+            u1(&B->cpb, 0);
             continue;
         }
         if (ext) {
@@ -1724,12 +1728,12 @@ static int emit(jca_pkg *p, jca_cap *out)
                 return fail_at(p, e->line, e->w.col, "package token %d: the package imports %d packages", v[0],
                                p->nimports);
             if (e->kind == CAP_CP_STATIC_FIELDREF || e->kind == CAP_CP_STATIC_METHODREF) {
-                u1(&cpb, (unsigned)(0x80 | v[0]));
-                u1(&cpb, (unsigned)v[1]);
-                u1(&cpb, (unsigned)v[2]);
+                u1(&B->cpb, (unsigned)(0x80 | v[0]));
+                u1(&B->cpb, (unsigned)v[1]);
+                u1(&B->cpb, (unsigned)v[2]);
             } else {
-                u2(&cpb, (unsigned)(((0x80 | v[0]) << 8) | v[1]));
-                u1(&cpb, (unsigned)v[2]);
+                u2(&B->cpb, (unsigned)(((0x80 | v[0]) << 8) | v[1]));
+                u1(&B->cpb, (unsigned)v[2]);
             }
             continue;
         }
@@ -1750,13 +1754,13 @@ static int emit(jca_pkg *p, jca_cap *out)
             if (e->kind == CAP_CP_INSTANCE_FIELDREF) {
                 if (f->acc & 0x08)
                     return fail_at(p, e->line, e->w.col, "field %s/%s is static: expected staticFieldRef", cn, mn);
-                u2(&cpb, (unsigned)p->classes[c].offset);
-                u1(&cpb, (unsigned)f->token);
+                u2(&B->cpb, (unsigned)p->classes[c].offset);
+                u1(&B->cpb, (unsigned)f->token);
             } else {
                 if (!(f->acc & 0x08) || f->offset < 0)
                     return fail_at(p, e->line, e->w.col, "field %s/%s has no place in the static image", cn, mn);
-                u1(&cpb, 0);
-                u2(&cpb, (unsigned)f->offset);
+                u1(&B->cpb, 0);
+                u2(&B->cpb, (unsigned)f->offset);
             }
             break;
         }
@@ -1764,8 +1768,8 @@ static int emit(jca_pkg *p, jca_cap *out)
             int mi = method_in_class(p, c, mn, sg);
             if (mi < 0)
                 return fail_at(p, e->line, e->w.col, "class %s has no method %s%s", cn, mn, sg);
-            u1(&cpb, 0);
-            u2(&cpb, (unsigned)p->methods[mi].offset);
+            u1(&B->cpb, 0);
+            u2(&B->cpb, (unsigned)p->methods[mi].offset);
             break;
         }
         case CAP_CP_VIRTUAL_METHODREF:
@@ -1789,8 +1793,8 @@ static int emit(jca_pkg *p, jca_cap *out)
             }
             if (t < 0)
                 return fail_at(p, e->line, e->w.col, "class %s has no virtual method %s%s", cn, mn, sg);
-            u2(&cpb, (unsigned)p->classes[c].offset);
-            u1(&cpb, (unsigned)t);
+            u2(&B->cpb, (unsigned)p->classes[c].offset);
+            u1(&B->cpb, (unsigned)t);
             break;
         }
         }
@@ -1799,25 +1803,24 @@ static int emit(jca_pkg *p, jca_cap *out)
         return -1;
 
     /* --- Class component --- */
-    buf cl = { 0 };
     if (!v21)
-        u2(&cl, 0);   /* signature_pool_length: no remote interfaces */
+        u2(&B->cl, 0);   /* signature_pool_length: no remote interfaces */
     for (int i = 0; i < p->nclasses && !p->failed; i++) {
         jclass *c = &p->classes[i];
         uint16_t r;
         if (c->is_interface) {
-            u1(&cl, (unsigned)((0x8 | (c->shareable ? 0x4 : 0)) << 4 | (unsigned)c->nsupers));
+            u1(&B->cl, (unsigned)((0x8 | (c->shareable ? 0x4 : 0)) << 4 | (unsigned)c->nsupers));
             for (int k = 0; k < c->nsupers; k++) {
                 if (class_ref_of(p, c->supers[k], c->line, c->col, &r))
                     return -1;
-                u2(&cl, r);
+                u2(&B->cl, r);
             }
             continue;
         }
-        u1(&cl, (unsigned)(((c->shareable ? 0x4 : 0) << 4) | (unsigned)c->nimpls));
+        u1(&B->cl, (unsigned)(((c->shareable ? 0x4 : 0) << 4) | (unsigned)c->nimpls));
         if (class_ref_of(p, c->super, c->line, c->col, &r))
             return -1;
-        u2(&cl, r);
+        u2(&B->cl, r);
         int size = 0, first_ref = -1, nref = 0;
         for (int k = 0; k < p->nfields; k++) {
             jfield *f = &p->fields[k];
@@ -1830,16 +1833,16 @@ static int emit(jca_pkg *p, jca_cap *out)
                     first_ref = f->token;
             }
         }
-        u1(&cl, (unsigned)size);
-        u1(&cl, first_ref < 0 ? 0xFF : (unsigned)first_ref);
-        u1(&cl, (unsigned)nref);
+        u1(&B->cl, (unsigned)size);
+        u1(&B->cl, first_ref < 0 ? 0xFF : (unsigned)first_ref);
+        u1(&B->cl, (unsigned)nref);
         int npub = c->npub - c->pub_base, npk = c->npkg - c->pkg_base;
         if (npub < 0) npub = 0;
         if (npk < 0) npk = 0;
-        u1(&cl, (unsigned)c->pub_base);
-        u1(&cl, (unsigned)npub);
-        u1(&cl, (unsigned)c->pkg_base);
-        u1(&cl, (unsigned)npk);
+        u1(&B->cl, (unsigned)c->pub_base);
+        u1(&B->cl, (unsigned)npub);
+        u1(&B->cl, (unsigned)c->pkg_base);
+        u1(&B->cl, (unsigned)npk);
         for (int t = 0; t < 2; t++) {
             int base = t ? c->pkg_base : c->pub_base, n = t ? c->npkg : c->npub;
             for (int k = base; k < n; k++) {
@@ -1855,26 +1858,25 @@ static int emit(jca_pkg *p, jca_cap *out)
                         mo = (unsigned)p->methods[mi].offset;
                     cc = isdigit((unsigned char)p->classes[cc].super[0]) ? -1 : find_class(p, p->classes[cc].super);
                 }
-                u2(&cl, mo);
+                u2(&B->cl, mo);
             }
         }
         for (int k = 0; k < c->nimpls; k++) {
             if (class_ref_of(p, c->impls[k].iface, c->line, c->col, &r))
                 return -1;
-            u2(&cl, r);
-            u1(&cl, (unsigned)c->impls[k].n);
+            u2(&B->cl, r);
+            u1(&B->cl, (unsigned)c->impls[k].n);
             for (int j = 0; j < c->impls[k].n; j++)
-                u1(&cl, (unsigned)c->impls[k].idx[j]);
+                u1(&B->cl, (unsigned)c->impls[k].idx[j]);
         }
     }
     if (p->failed)
         return -1;
 
     /* --- StaticField --- */
-    buf sf = { 0 };
-    u2(&sf, (unsigned)img);
-    u2(&sf, (unsigned)nrefs);
-    u2(&sf, (unsigned)n_arr);
+    u2(&B->sf, (unsigned)img);
+    u2(&B->sf, (unsigned)nrefs);
+    u2(&B->sf, (unsigned)n_arr);
     for (int i = 0; i < p->nfields; i++) {
         jfield *f = &p->fields[i];
         if (!(f->acc & 0x08) || !f->is_array_init || f->offset < 0)
@@ -1893,16 +1895,16 @@ static int emit(jca_pkg *p, jca_cap *out)
                 el[n - 2] = 0;
             int es = prim_size(el);
             unsigned ty = !strcmp(el, "boolean") ? 2 : !strcmp(el, "byte") ? 3 : !strcmp(el, "short") ? 4 : 5;
-            u1(&sf, ty);
-            u2(&sf, (unsigned)(f->nvalues * es));
+            u1(&B->sf, ty);
+            u2(&B->sf, (unsigned)(f->nvalues * es));
             for (int k = 0; k < f->nvalues; k++) {
                 unsigned long v = (unsigned long)f->values[k];
                 for (int s = es - 1; s >= 0; s--)
-                    u1(&sf, (unsigned)((v >> (8 * s)) & 0xFF));
+                    u1(&B->sf, (unsigned)((v >> (8 * s)) & 0xFF));
             }
         }
-    u2(&sf, (unsigned)ndef);
-    u2(&sf, (unsigned)nnondef);
+    u2(&B->sf, (unsigned)ndef);
+    u2(&B->sf, (unsigned)nnondef);
     for (int o = 0; o < img; o++)
         for (int i = 0; i < p->nfields; i++) {
             jfield *f = &p->fields[i];
@@ -1910,16 +1912,14 @@ static int emit(jca_pkg *p, jca_cap *out)
                 continue;
             int es = prim_size(f->type);
             for (int s = es - 1; s >= 0; s--)
-                u1(&sf, (unsigned)(((unsigned long)f->value >> (8 * s)) & 0xFF));
+                u1(&B->sf, (unsigned)(((unsigned long)f->value >> (8 * s)) & 0xFF));
         }
 
     /* --- RefLocation --- */
-    buf rl = { 0 };
-    put_deltas(&rl, &ref1);
-    put_deltas(&rl, &ref2);
+    put_deltas(&B->rl, &B->ref1);
+    put_deltas(&B->rl, &B->ref2);
 
     /* --- Export: public classes and interfaces with their public/protected statics --- */
-    buf ex = { 0 };
     int has_export = 0;
     {
         int nexp = 0;
@@ -1933,13 +1933,13 @@ static int emit(jca_pkg *p, jca_cap *out)
                 any_shareable_iface = 1;
         has_export = nexp > 0 && (p->napplets == 0 || any_shareable_iface);
         if (has_export) {
-            u1(&ex, (unsigned)nexp);
+            u1(&B->ex, (unsigned)nexp);
             for (int t = 0; t < 256; t++)
                 for (int i = 0; i < p->nclasses; i++) {
                     jclass *c = &p->classes[i];
                     if (!(c->acc & 0x01) || c->token != t)
                         continue;
-                    u2(&ex, (unsigned)c->offset);
+                    u2(&B->ex, (unsigned)c->offset);
                     int nf = 0, nm = 0;
                     for (int k = 0; k < p->nfields; k++)
                         if (p->fields[k].cls == i && (p->fields[k].acc & 0x08) && (p->fields[k].acc & 0x05) &&
@@ -1949,24 +1949,23 @@ static int emit(jca_pkg *p, jca_cap *out)
                         if (p->methods[k].cls == i && (p->methods[k].acc & 0x05) &&
                             ((p->methods[k].acc & 0x08) || p->methods[k].is_init))
                             nm++;
-                    u1(&ex, (unsigned)nf);
-                    u1(&ex, (unsigned)nm);
+                    u1(&B->ex, (unsigned)nf);
+                    u1(&B->ex, (unsigned)nm);
                     for (int tok = 0; tok < 256; tok++)
                         for (int k = 0; k < p->nfields; k++)
                             if (p->fields[k].cls == i && (p->fields[k].acc & 0x08) && (p->fields[k].acc & 0x05) &&
                                 !is_constant(&p->fields[k]) && p->fields[k].token == tok)
-                                u2(&ex, (unsigned)p->fields[k].offset);
+                                u2(&B->ex, (unsigned)p->fields[k].offset);
                     for (int tok = 0; tok < 256; tok++)
                         for (int k = 0; k < p->nmethods; k++)
                             if (p->methods[k].cls == i && (p->methods[k].acc & 0x05) &&
                                 ((p->methods[k].acc & 0x08) || p->methods[k].is_init) && p->methods[k].token == tok)
-                                u2(&ex, (unsigned)p->methods[k].offset);
+                                u2(&B->ex, (unsigned)p->methods[k].offset);
                 }
         }
     }
 
     /* --- Descriptor --- */
-    buf de = { 0 };
     {
         typepool tp = { 0 };
         size_t tbase = 2 + 2 * (size_t)p->ncp;
@@ -1992,17 +1991,17 @@ static int emit(jca_pkg *p, jca_cap *out)
                 break;
             cpt[i] = o;
         }
-        u1(&de, (unsigned)p->nclasses);
+        u1(&B->de, (unsigned)p->nclasses);
         for (int i = 0; i < p->nclasses && !p->failed; i++) {
             jclass *c = &p->classes[i];
             unsigned acc = (c->acc & 0x01) | (c->acc & 0x10) | (c->is_interface ? 0x40 : 0) |
                            ((c->acc & 0x40) || c->is_interface ? 0x80 : 0);
-            u1(&de, c->token < 0 ? 0xFF : (unsigned)c->token);
-            u1(&de, acc);
-            u2(&de, (unsigned)c->offset);
+            u1(&B->de, c->token < 0 ? 0xFF : (unsigned)c->token);
+            u1(&B->de, acc);
+            u2(&B->de, (unsigned)c->offset);
             /* the converter lists no superinterfaces for an interface */
             int nif = c->is_interface ? 0 : c->nimpls;
-            u1(&de, (unsigned)nif);
+            u1(&B->de, (unsigned)nif);
             int nf = 0, nm = 0;
             for (int k = 0; k < p->nfields; k++)
                 if (p->fields[k].cls == i && !is_constant(&p->fields[k]))
@@ -2010,13 +2009,13 @@ static int emit(jca_pkg *p, jca_cap *out)
             for (int k = 0; k < p->nmethods; k++)
                 if (p->methods[k].cls == i)
                     nm++;
-            u2(&de, (unsigned)nf);
-            u2(&de, (unsigned)nm);
+            u2(&B->de, (unsigned)nf);
+            u2(&B->de, (unsigned)nm);
             for (int k = 0; k < nif; k++) {
                 uint16_t r;
                 if (class_ref_of(p, c->is_interface ? c->supers[k] : c->impls[k].iface, c->line, c->col, &r))
                     break;
-                u2(&de, r);
+                u2(&B->de, r);
             }
             /* static fields in image order, then instance fields by token */
             int order[MAX_FIELDS / 8];
@@ -2038,14 +2037,14 @@ static int emit(jca_pkg *p, jca_cap *out)
             }
             for (int oi = 0; oi < no && !p->failed; oi++) {
                 jfield *f = &p->fields[order[oi]];
-                u1(&de, f->token < 0 ? 0xFF : (unsigned)f->token);
-                u1(&de, f->acc & 0x1F);
+                u1(&B->de, f->token < 0 ? 0xFF : (unsigned)f->token);
+                u1(&B->de, f->acc & 0x1F);
                 if (f->acc & 0x08) {
-                    u1(&de, 0);
-                    u2(&de, (unsigned)f->offset);
+                    u1(&B->de, 0);
+                    u2(&B->de, (unsigned)f->offset);
                 } else {
-                    u2(&de, (unsigned)c->offset);
-                    u1(&de, (unsigned)f->token);
+                    u2(&B->de, (unsigned)c->offset);
+                    u1(&B->de, (unsigned)f->token);
                 }
                 char d[MAX_NAME * 2];
                 if (field_type_desc(p, f->type, d, sizeof d, f->line))
@@ -2057,7 +2056,7 @@ static int emit(jca_pkg *p, jca_cap *out)
                         break;
                     pt = o;
                 }
-                u2(&de, pt);
+                u2(&B->de, pt);
             }
             int hidx = 0;
             for (int k = 0; k < p->nmethods; k++) {
@@ -2072,20 +2071,20 @@ static int emit(jca_pkg *p, jca_cap *out)
                 unsigned o;
                 if (type_offset(p, &tp, m->sig, tbase, m->line, &o))
                     break;
-                u1(&de, m->token < 0 ? 0xFF : (unsigned)m->token);
-                u1(&de, (m->acc & 0x5F) | (m->is_init ? 0x80 : 0));
-                u2(&de, c->is_interface ? 0 : (unsigned)m->offset);
-                u2(&de, o);
-                u2(&de, (c->is_interface || (m->acc & 0x40)) ? 0 : (unsigned)m->code_len);
-                u2(&de, (unsigned)m->nhandlers);
-                u2(&de, m->nhandlers ? (unsigned)hidx : 0);
+                u1(&B->de, m->token < 0 ? 0xFF : (unsigned)m->token);
+                u1(&B->de, (m->acc & 0x5F) | (m->is_init ? 0x80 : 0));
+                u2(&B->de, c->is_interface ? 0 : (unsigned)m->offset);
+                u2(&B->de, o);
+                u2(&B->de, (c->is_interface || (m->acc & 0x40)) ? 0 : (unsigned)m->code_len);
+                u2(&B->de, (unsigned)m->nhandlers);
+                u2(&B->de, m->nhandlers ? (unsigned)hidx : 0);
                 hidx += m->nhandlers;
             }
         }
-        u2(&de, (unsigned)p->ncp);
+        u2(&B->de, (unsigned)p->ncp);
         for (int i = 0; i < p->ncp; i++)
-            u2(&de, cpt[i]);
-        put(&de, tp.bytes.b, tp.bytes.n);
+            u2(&B->de, cpt[i]);
+        put(&B->de, tp.bytes.b, tp.bytes.n);
         free(cpt);
         for (int i = 0; i < tp.n; i++)
             free(tp.keys[i]);
@@ -2097,79 +2096,72 @@ static int emit(jca_pkg *p, jca_cap *out)
         return -1;
 
     /* --- Applet --- */
-    buf ap = { 0 };
     if (p->napplets) {
-        u1(&ap, (unsigned)p->napplets);
+        u1(&B->ap, (unsigned)p->napplets);
         for (int i = 0; i < p->napplets; i++) {
             int c = find_class(p, p->applets[i].cls);
             int mi = c >= 0 ? method_in_class(p, c, "install", "([BSB)V") : -1;
             if (mi < 0)
                 return fail_at(p, 1, 1, "applet class %s: expected a class with install([BSB)V",
                                p->applets[i].cls);
-            u1(&ap, p->applets[i].aid_len);
-            put(&ap, p->applets[i].aid, p->applets[i].aid_len);
-            u2(&ap, (unsigned)p->methods[mi].offset);
+            u1(&B->ap, p->applets[i].aid_len);
+            put(&B->ap, p->applets[i].aid, p->applets[i].aid_len);
+            u2(&B->ap, (unsigned)p->methods[mi].offset);
         }
     }
 
     /* --- Import --- */
-    buf im = { 0 };
-    u1(&im, (unsigned)p->nimports);
+    u1(&B->im, (unsigned)p->nimports);
     for (int i = 0; i < p->nimports; i++) {
-        u1(&im, (unsigned)p->imports[i].minor);
-        u1(&im, (unsigned)p->imports[i].major);
-        u1(&im, p->imports[i].aid_len);
-        put(&im, p->imports[i].aid, p->imports[i].aid_len);
+        u1(&B->im, (unsigned)p->imports[i].minor);
+        u1(&B->im, (unsigned)p->imports[i].major);
+        u1(&B->im, p->imports[i].aid_len);
+        put(&B->im, p->imports[i].aid, p->imports[i].aid_len);
     }
 
     /* --- Header --- */
-    buf hd = { 0 };
-    u2(&hd, 0xDECA);
-    u2(&hd, 0xFFED);
-    u1(&hd, v21 ? 1 : 2);
-    u1(&hd, 2);
-    u1(&hd, (unsigned)((p->uses_int ? 1 : 0) | (has_export ? 2 : 0) | (p->napplets ? 4 : 0)));
-    u1(&hd, (unsigned)p->minor);
-    u1(&hd, (unsigned)p->major);
-    u1(&hd, p->aid_len);
-    put(&hd, p->aid, p->aid_len);
+    u2(&B->hd, 0xDECA);
+    u2(&B->hd, 0xFFED);
+    u1(&B->hd, v21 ? 1 : 2);
+    u1(&B->hd, 2);
+    u1(&B->hd, (unsigned)((p->uses_int ? 1 : 0) | (has_export ? 2 : 0) | (p->napplets ? 4 : 0)));
+    u1(&B->hd, (unsigned)p->minor);
+    u1(&B->hd, (unsigned)p->major);
+    u1(&B->hd, p->aid_len);
+    put(&B->hd, p->aid, p->aid_len);
     if (!v21) {
-        u1(&hd, (unsigned)strlen(p->name));
-        put(&hd, p->name, strlen(p->name));
+        u1(&B->hd, (unsigned)strlen(p->name));
+        put(&B->hd, p->name, strlen(p->name));
     }
 
-    finish(&hd, CAP_Header, out);
+    finish(&B->hd, CAP_Header, out);
     if (p->napplets)
-        finish(&ap, CAP_Applet, out);
-    finish(&im, CAP_Import, out);
-    finish(&cpb, CAP_ConstantPool, out);
-    finish(&cl, CAP_Class, out);
-    finish(&meth, CAP_Method, out);
-    finish(&sf, CAP_StaticField, out);
-    finish(&rl, CAP_RefLocation, out);
+        finish(&B->ap, CAP_Applet, out);
+    finish(&B->im, CAP_Import, out);
+    finish(&B->cpb, CAP_ConstantPool, out);
+    finish(&B->cl, CAP_Class, out);
+    finish(&B->meth, CAP_Method, out);
+    finish(&B->sf, CAP_StaticField, out);
+    finish(&B->rl, CAP_RefLocation, out);
     if (has_export)
-        finish(&ex, CAP_Export, out);
-    finish(&de, CAP_Descriptor, out);
+        finish(&B->ex, CAP_Export, out);
+    finish(&B->de, CAP_Descriptor, out);
 
     /* --- Directory --- */
-    buf di = { 0 };
     for (int t = 1; t <= (v21 ? 11 : 12); t++)
-        u2(&di, out->component[t] ? (unsigned)(out->component_len[t] - 3) : 0);
-    u2(&di, (unsigned)img);
-    u2(&di, (unsigned)n_arr);
-    u2(&di, (unsigned)arr_size);
-    u1(&di, (unsigned)p->nimports);
-    u1(&di, (unsigned)p->napplets);
-    u1(&di, 0);
+        u2(&B->di, out->component[t] ? (unsigned)(out->component_len[t] - 3) : 0);
+    u2(&B->di, (unsigned)img);
+    u2(&B->di, (unsigned)n_arr);
+    u2(&B->di, (unsigned)arr_size);
+    u1(&B->di, (unsigned)p->nimports);
+    u1(&B->di, (unsigned)p->napplets);
+    u1(&B->di, 0);
     /* its own size is known only now: 2.1 has 11 sizes (+9), 2.2 12 */
-    set2(&di, 2, (unsigned)di.n);
-    finish(&di, CAP_Directory, out);
+    set2(&B->di, 2, (unsigned)B->di.n);
+    finish(&B->di, CAP_Directory, out);
 
-    int oom = hd.oom || ap.oom || im.oom || cpb.oom || cl.oom || meth.oom || sf.oom || rl.oom || ex.oom || de.oom ||
-              di.oom || ref1.oom || ref2.oom;
-    buf *all[] = { &hd, &ap, &im, &cpb, &cl, &meth, &sf, &rl, &ex, &de, &di, &ref1, &ref2, &b };
-    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
-        free(all[i]->b);
+    int oom = B->hd.oom || B->ap.oom || B->im.oom || B->cpb.oom || B->cl.oom || B->meth.oom || B->sf.oom ||
+              B->rl.oom || B->ex.oom || B->de.oom || B->di.oom || B->ref1.oom || B->ref2.oom;
     if (oom)
         return fail_at(p, 1, 1, "out of memory");
     snprintf(out->package_path, sizeof out->package_path, "%s", p->name);
@@ -2201,6 +2193,21 @@ int jca_source_line(const jca_cap *c, const char *msg)
     while (off > 0 && off < c->method_len && !c->line_at[off])
         off--;
     return off < c->method_len ? c->line_at[off] : 0;
+}
+
+/* The components, with every buffer freed on success and on failure. */
+static int emit(jca_pkg *p, jca_cap *out)
+{
+    emit_bufs *B = calloc(1, sizeof *B);
+    if (!B)
+        return fail_at(p, 1, 1, "out of memory");
+    int rc = emit_components(p, out, B);
+    buf *all[] = { &B->b, &B->meth, &B->ref1, &B->ref2, &B->cpb, &B->cl, &B->sf, &B->rl,
+                   &B->ex, &B->de, &B->ap, &B->im, &B->hd, &B->di };
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        free(all[i]->b);
+    free(B);
+    return rc;
 }
 
 void jca_cap_free(jca_cap *c)
