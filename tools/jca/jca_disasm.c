@@ -852,7 +852,8 @@ static int dis_fields(dis *d, text *t, const dclass *c)
                 out(t, "%s%ld", i ? "," : "", v);
             }
             out(t, "}");
-        } else if ((ty & 0x8000) && off >= nondef_at) {
+        } else if ((ty & 0x8000) && off >= nondef_at && d->v.sf_nondefault_count <= d->v.sf_image_size &&
+                   off + ((ty & 0x7FFF) == 4 ? 2u : (ty & 0x7FFF) == 5 ? 4u : 1u) <= d->v.sf_image_size) {
             unsigned es = (ty & 0x7FFF) == 4 ? 2 : (ty & 0x7FFF) == 5 ? 4 : 1;
             const uint8_t *vp = d->v.sf_nondefault + (off - nondef_at);
             long v = es == 1 ? (int8_t)vp[0] : es == 2 ? (int16_t)be16(vp) : (int32_t)((uint32_t)be16(vp) << 16 | be16(vp + 2));
