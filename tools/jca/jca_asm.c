@@ -467,16 +467,13 @@ enum ctx {
     C_IMPLTABLE, C_IMPL, C_METHOD, C_EXCTABLE
 };
 
-static int parse(jca_pkg *p)
+static int parse_lines(jca_pkg *p, line *l)
 {
     enum ctx stack[16];
     int depth = 0;
     stack[0] = C_TOP;
     size_t pos = 0;
     int lineno = 0;
-    line *l = malloc(sizeof *l);
-    if (!l)
-        return fail_at(p, 1, 1, "out of memory");
     jclass *cls = NULL;
     jmethod *m = NULL;
     jiface_impl *impl = NULL;
@@ -918,7 +915,6 @@ static int parse(jca_pkg *p)
         }
         }
     }
-    free(l);
     if (p->failed)
         return -1;
     if (!saw_package)
@@ -928,6 +924,16 @@ static int parse(jca_pkg *p)
     if (!p->aid_len)
         return fail_at(p, 1, 1, "expected '.aid' in the package");
     return 0;
+}
+
+static int parse(jca_pkg *p)
+{
+    line *l = malloc(sizeof *l);
+    if (!l)
+        return fail_at(p, 1, 1, "out of memory");
+    int rc = parse_lines(p, l);
+    free(l);
+    return rc;
 }
 
 /* ------------------------------------------------------------ byte buffer */
