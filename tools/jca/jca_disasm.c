@@ -82,10 +82,13 @@ typedef struct extname {
 
 /* Names from a Debug component (CAP 2.2 with -debug), when there is one. */
 typedef struct dbg_name {
-    uint8_t kind;            /* 'c' class, 'm' method, 'i' instance field, 's' static field */
+    uint8_t kind;            /* 'c' class, 'm' method, 'i' instance field, 's' static field,
+                                'k' compile-time constant (in no other component) */
     uint16_t cls;            /* class offset */
-    uint16_t key;            /* method offset, field token, static offset */
+    uint16_t key;            /* method offset, field token, static offset; constants: access flags */
     char name[96];
+    char type;               /* constants: Z B S I */
+    int32_t value;           /* constants */
 } dbg_name;
 
 typedef struct dis {
@@ -129,24 +132,24 @@ static int plain_name(const uint8_t *s, unsigned n)
     return 1;
 }
 
-static void dbg_add(dis *d, char kind, uint16_t cls, uint16_t key, const uint8_t *s, unsigned n)
+static dbg_name *dbg_add(dis *d, char kind, uint16_t cls, uint16_t key, const uint8_t *s, unsigned n)
 {
     /* the simple name: after the last '/' or '.' */
     unsigned b = 0;
     for (unsigned i = 0; i < n; i++)
         if (s[i] == '/' || s[i] == '.')
             b = i + 1;
-    if (!plain_name(s + b, n - b) || dbg_lookup(d, kind, cls, key))
-        return;
+    if (!plain_name(s + b, n - b) || (kind != 'k' && dbg_lookup(d, kind, cls, key)))
+        return NULL;
     /* two classes, or two fields of a class, with one name: keep the
      * invented names (the text must name each once) */
     for (int i = 0; i < d->nnames; i++)
         if (d->names[i].kind == kind && (kind == 'c' || d->names[i].cls == cls) && kind != 'm' &&
             strlen(d->names[i].name) == n - b && memcmp(d->names[i].name, s + b, n - b) == 0)
-            return;
+            return NULL;
     dbg_name *x = realloc(d->names, (size_t)(d->nnames + 1) * sizeof *x);
     if (!x)
-        return;
+        return NULL;
     d->names = x;
     dbg_name *e = &d->names[d->nnames++];
     e->kind = (uint8_t)kind;
@@ -154,6 +157,9 @@ static void dbg_add(dis *d, char kind, uint16_t cls, uint16_t key, const uint8_t
     e->key = key;
     memcpy(e->name, s + b, n - b);
     e->name[n - b] = 0;
+    e->type = 0;
+    e->value = 0;
+    return e;
 }
 
 /* Read the Debug component's names (JCVM 3.0.5 §6.14); anything that does
@@ -192,11 +198,17 @@ static void dbg_read(dis *d, const uint8_t *p, size_t n)
         for (unsigned f = 0; f < nf; f++) {
             if (at + 10 > n)
                 goto out;
-            unsigned fname = be16(p + at), acc = be16(p + at + 4);
+            unsigned fname = be16(p + at), fdesc = be16(p + at + 2), acc = be16(p + at + 4);
             const uint8_t *ct = p + at + 6;
-            int constant = (acc & 0x18) == 0x18 && fname < count;
-            (void)constant;
-            if (fname < count) {
+            int constant = (acc & 0x18) == 0x18 && fname < count && fdesc < count && len[fdesc] == 1 &&
+                           strchr("ZBSI", str[fdesc][0]);
+            if (constant) {
+                dbg_name *k = dbg_add(d, 'k', (uint16_t)loc, (uint16_t)acc, str[fname], len[fname]);
+                if (k) {
+                    k->type = (char)str[fdesc][0];
+                    k->value = (int32_t)((uint32_t)be16(ct) << 16 | be16(ct + 2));
+                }
+            } else if (fname < count) {
                 if (acc & 0x08)
                     dbg_add(d, 's', (uint16_t)loc, be16(ct + 2), str[fname], len[fname]);
                 else
@@ -809,9 +821,25 @@ static void aid_words(text *t, const uint8_t *aid, unsigned len)
 
 static int dis_fields(dis *d, text *t, const dclass *c)
 {
-    if (!c->nf)
+    int nconst = 0;
+    for (int i = 0; i < d->nnames; i++)
+        if (d->names[i].kind == 'k' && d->names[i].cls == c->offset)
+            nconst++;
+    if (!c->nf && !nconst)
         return 0;
     out(t, "\t\t.fields {\n");
+    /* compile-time constants (from the Debug component only: no other
+     * component holds them) */
+    for (int i = 0; i < d->nnames; i++) {
+        const dbg_name *k = &d->names[i];
+        if (k->kind != 'k' || k->cls != c->offset)
+            continue;
+        static const char *const tn[] = { "boolean", "byte", "short", "int" };
+        const char *ty = tn[strchr("ZBSI", k->type) - "ZBSI"];
+        long v = k->type == 'B' ? (int8_t)k->value : k->type == 'S' ? (int16_t)k->value : (long)k->value;
+        out(t, "\t\t\t%s%s%sstatic final %s %s = %ld;\n", (k->key & 1) ? "public " : "", (k->key & 2) ? "private " : "",
+            (k->key & 4) ? "protected " : "", ty, k->name, v);
+    }
     /* image offset of the non-default values */
     unsigned nondef_at = d->v.sf_image_size - d->v.sf_nondefault_count;
     for (unsigned k = 0; k < c->nf; k++) {
