@@ -39,6 +39,7 @@ enum vm_opf {
                     array), u2 constant pool index (0 for primitives)   */
     OPF_TSWITCH, /* s2 default, s2 low, s2 high, (high-low+1) x s2      */
     OPF_LSWITCH, /* s2 default, u2 npairs, npairs x (s2 match, s2 off)  */
+    OPF_IFACE,   /* u1 nargs, u2 constant pool index, u1 method token   */
 };
 
 #define VAR (-1)
@@ -175,6 +176,13 @@ enum vm_opf {
     X(putfield_a_this,0xB5, OPF_CP1,     1, 0)         \
     X(putfield_b_this,0xB6, OPF_CP1,     1, 0)         \
     X(putfield_s_this,0xB7, OPF_CP1,     1, 0)
+
+/* Instructions that only CAP packages use (the .cvp interpreter and its
+ * verifier do not know them, so they stay out of VM_OPCODES and of
+ * vm_opinfo_table): same columns. The JCA assembler and disassembler
+ * (tools/jca/) read both tables. */
+#define VM_CAP_ONLY_OPCODES(X)                         \
+    X(invokeinterface, 0x8E, OPF_IFACE,  VAR, VAR)
 
 enum vm_opcode {
 #define VM_OP_ENUM(name, code, fmt, pop, push) OP_##name = code,
