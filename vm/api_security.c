@@ -2,7 +2,7 @@
  * api_security.c — the crypto subset of javacard.security and
  * javacardx.crypto the issue needs, over libtomcrypt: AES keys from
  * KeyBuilder, Cipher AES-128-block ECB/CBC without padding, MessageDigest
- * SHA-256, Signature ALG_AES_MAC_128_NOPAD (CBC-MAC), RandomData. Every
+ * SHA-1/224/256/384/512, Signature ALG_AES_MAC_128_NOPAD (CBC-MAC), RandomData. Every
  * other factory answers CryptoException.NO_SUCH_ALGORITHM, as the API
  * specifies for an algorithm a card does not support.
  *
@@ -15,9 +15,10 @@
  *   Cipher        [0] algorithm, [1] mode (0 = not initialized), [2] key,
  *   Signature     [3] ref byte[49] CLEAR_ON_DESELECT: initial IV[16],
  *                 chaining block[16], pending input[16], pending count
- *   MessageDigest [0] algorithm, [1] ref byte[106] CLEAR_ON_DESELECT: the
- *                 SHA-256 state, serialised big-endian (started flag,
- *                 buffered count, bit length u64, H[8] u32, block[64])
+ *   MessageDigest [0] algorithm, [1] ref byte[202] CLEAR_ON_DESELECT: the
+ *                 SHA state, serialised big-endian (started flag,
+ *                 buffered count, bit length u64, H[8] u64, block[128];
+ *                 SHA-1/224/256 use u32 words and 64 bytes of block)
  *   RandomData    [0] algorithm
  */
 #include <string.h>
@@ -611,19 +612,116 @@ int api_Signature_OneShot_open(vm_runtime *rt, uint16_t *a, uint16_t *ret)
     return NO_SUCH_ALGORITHM;
 }
 
-/* ---- MessageDigest: SHA-256 ---- */
+/* ---- MessageDigest: SHA-1, SHA-224, SHA-256, SHA-384, SHA-512 ----
+ * The libtomcrypt state is serialised big-endian into the state array
+ * (never copied as a C struct, so the array's meaning does not depend on
+ * the host's layout): started flag, buffered count, message length in
+ * bits (u64), the chaining words (u32 for SHA-1/224/256, u64 for
+ * SHA-384/512), the pending block. */
 
-enum { MD_STARTED = 0, MD_CURLEN = 1, MD_LENGTH = 2, MD_H = 10, MD_BUF = 42, MD_SIZE = 106 };
+enum { MD_STARTED = 0, MD_CURLEN = 1, MD_LENGTH = 2, MD_H = 10, MD_BUF = 74, MD_SIZE = 202 };
+
+enum { MD_ALG_SHA = 1, MD_ALG_SHA_384 = 5, MD_ALG_SHA_512 = 6, MD_ALG_SHA_224 = 7 };
+
+typedef struct md_algo {
+    uint8_t alg;
+    uint8_t out_len;        /* digest bytes */
+    uint8_t words;          /* chaining words kept */
+    uint8_t wide;           /* 64-bit words and 128-byte blocks */
+    const struct ltc_hash_descriptor *desc;
+} md_algo;
+
+static const md_algo md_algos[] = {
+    { MD_ALG_SHA, 20, 5, 0, &sha1_desc },
+    { MD_ALG_SHA_224, 28, 8, 0, &sha224_desc },
+    { MD_ALG_SHA_256, 32, 8, 0, &sha256_desc },
+    { MD_ALG_SHA_384, 48, 8, 1, &sha384_desc },
+    { MD_ALG_SHA_512, 64, 8, 1, &sha512_desc },
+};
+
+static const md_algo *md_find(uint8_t alg)
+{
+    for (size_t i = 0; i < sizeof md_algos / sizeof md_algos[0]; i++)
+        if (md_algos[i].alg == alg)
+            return &md_algos[i];
+    return NULL;
+}
+
+static uint64_t get_be(const uint8_t *p, unsigned n)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < n; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static void put_be(uint8_t *p, uint64_t v, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+}
+
+static void md_load(const md_algo *m, const uint8_t *p, hash_state *md)
+{
+    m->desc->init(md);
+    if (!p[MD_STARTED])
+        return;
+    if (m->wide) {
+        md->sha512.curlen = p[MD_CURLEN] & 127;
+        md->sha512.length = get_be(p + MD_LENGTH, 8);
+        for (unsigned i = 0; i < 8; i++)
+            md->sha512.state[i] = get_be(p + MD_H + 8 * i, 8);
+        memcpy(md->sha512.buf, p + MD_BUF, 128);
+    } else if (m->words == 5) {
+        md->sha1.curlen = p[MD_CURLEN] & 63;
+        md->sha1.length = get_be(p + MD_LENGTH, 8);
+        for (unsigned i = 0; i < 5; i++)
+            md->sha1.state[i] = (ulong32)get_be(p + MD_H + 4 * i, 4);
+        memcpy(md->sha1.buf, p + MD_BUF, 64);
+    } else {
+        md->sha256.curlen = p[MD_CURLEN] & 63;
+        md->sha256.length = get_be(p + MD_LENGTH, 8);
+        for (unsigned i = 0; i < 8; i++)
+            md->sha256.state[i] = (ulong32)get_be(p + MD_H + 4 * i, 4);
+        memcpy(md->sha256.buf, p + MD_BUF, 64);
+    }
+}
+
+static void md_save(const md_algo *m, const hash_state *md, uint8_t *p)
+{
+    memset(p, 0, MD_SIZE);
+    p[MD_STARTED] = 1;
+    if (m->wide) {
+        p[MD_CURLEN] = (uint8_t)md->sha512.curlen;
+        put_be(p + MD_LENGTH, md->sha512.length, 8);
+        for (unsigned i = 0; i < 8; i++)
+            put_be(p + MD_H + 8 * i, md->sha512.state[i], 8);
+        memcpy(p + MD_BUF, md->sha512.buf, 128);
+    } else if (m->words == 5) {
+        p[MD_CURLEN] = (uint8_t)md->sha1.curlen;
+        put_be(p + MD_LENGTH, md->sha1.length, 8);
+        for (unsigned i = 0; i < 5; i++)
+            put_be(p + MD_H + 4 * i, md->sha1.state[i], 4);
+        memcpy(p + MD_BUF, md->sha1.buf, 64);
+    } else {
+        p[MD_CURLEN] = (uint8_t)md->sha256.curlen;
+        put_be(p + MD_LENGTH, md->sha256.length, 8);
+        for (unsigned i = 0; i < 8; i++)
+            put_be(p + MD_H + 4 * i, md->sha256.state[i], 4);
+        memcpy(p + MD_BUF, md->sha256.buf, 64);
+    }
+}
 
 int api_MessageDigest_getInstance(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
-    if ((uint8_t)a[0] != MD_ALG_SHA_256)
+    const md_algo *m = md_find((uint8_t)a[0]);
+    if (!m)
         return NO_SUCH_ALGORITHM;
     uint16_t h, st;
     API_TRY(api_new_instance(rt, JC_PKG_SECURITY, JC_SEC_MessageDigest, 0, &h));
     API_TRY(api_new_array(rt, VM_OBJ_BYTES, VM_OF_CLEAR_DESELECT, MD_SIZE, 0, &st));
     vm_obj *o = &rt->objs[h];
-    API_TRY(api_slot_set(rt, o, 0, MD_ALG_SHA_256));
+    API_TRY(api_slot_set(rt, o, 0, m->alg));
     API_TRY(api_slot_set(rt, o, 1, st));
     *ret = h;
     return 0;
@@ -635,83 +733,58 @@ int api_MessageDigest_getInitializedMessageDigestInstance(vm_runtime *rt, uint16
     return NO_SUCH_ALGORITHM;
 }
 
-static int md_state(vm_runtime *rt, uint16_t h, vm_obj **st)
+static int md_state(vm_runtime *rt, uint16_t h, vm_obj **st, const md_algo **m)
 {
     vm_obj *self;
     API_TRY(api_this(rt, h, &self));
     uint16_t s = api_slot(self, 1);
     if (s == 0 || s >= rt->obj_cap || rt->objs[s].kind != VM_OBJ_BYTES || rt->objs[s].length != MD_SIZE)
         return API_SECURITY;
+    *m = md_find((uint8_t)api_slot(self, 0));
+    if (!*m)
+        return API_SECURITY;
     *st = &rt->objs[s];
     return 0;
-}
-
-static void md_load(const uint8_t *p, hash_state *md)
-{
-    sha256_init(md);
-    if (!p[MD_STARTED])
-        return;
-    md->sha256.curlen = p[MD_CURLEN] & 63;
-    ulong64 len = 0;
-    for (unsigned i = 0; i < 8; i++)
-        len = (len << 8) | p[MD_LENGTH + i];
-    md->sha256.length = len;
-    for (unsigned i = 0; i < 8; i++)
-        md->sha256.state[i] = ((ulong32)p[MD_H + 4 * i] << 24) | ((ulong32)p[MD_H + 4 * i + 1] << 16) |
-                              ((ulong32)p[MD_H + 4 * i + 2] << 8) | p[MD_H + 4 * i + 3];
-    memcpy(md->sha256.buf, p + MD_BUF, 64);
-}
-
-static void md_save(const hash_state *md, uint8_t *p)
-{
-    p[MD_STARTED] = 1;
-    p[MD_CURLEN] = (uint8_t)md->sha256.curlen;
-    for (unsigned i = 0; i < 8; i++)
-        p[MD_LENGTH + i] = (uint8_t)(md->sha256.length >> (56 - 8 * i));
-    for (unsigned i = 0; i < 8; i++) {
-        ulong32 w = md->sha256.state[i];
-        p[MD_H + 4 * i] = (uint8_t)(w >> 24);
-        p[MD_H + 4 * i + 1] = (uint8_t)(w >> 16);
-        p[MD_H + 4 * i + 2] = (uint8_t)(w >> 8);
-        p[MD_H + 4 * i + 3] = (uint8_t)w;
-    }
-    memcpy(p + MD_BUF, md->sha256.buf, 64);
 }
 
 int api_MessageDigest_update(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
     (void)ret;
     vm_obj *st;
-    API_TRY(md_state(rt, a[0], &st));
+    const md_algo *m;
+    API_TRY(md_state(rt, a[0], &st, &m));
     BYTES(in, a[1]);
     RANGE(in, a[2], a[3]);
     hash_state md;
-    md_load(st->data, &md);
-    sha256_process(&md, in->data + a[2], a[3]);
+    md_load(m, st->data, &md);
+    m->desc->process(&md, in->data + a[2], a[3]);
     uint8_t p[MD_SIZE];
-    md_save(&md, p);
+    md_save(m, &md, p);
     memset(&md, 0, sizeof md);
-    return api_store(rt, st, 0, p, MD_SIZE, 0);
+    int rc = api_store(rt, st, 0, p, MD_SIZE, 0);
+    memset(p, 0, sizeof p);
+    return rc;
 }
 
 int api_MessageDigest_doFinal(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
     vm_obj *st;
-    API_TRY(md_state(rt, a[0], &st));
+    const md_algo *m;
+    API_TRY(md_state(rt, a[0], &st, &m));
     BYTES(in, a[1]);
     RANGE(in, a[2], a[3]);
     BYTES(out, a[4]);
-    RANGE(out, a[5], 32);
+    RANGE(out, a[5], m->out_len);
     hash_state md;
-    md_load(st->data, &md);
-    uint8_t d[32];
-    sha256_process(&md, in->data + a[2], a[3]);
-    sha256_done(&md, d);
+    md_load(m, st->data, &md);
+    uint8_t d[64];
+    m->desc->process(&md, in->data + a[2], a[3]);
+    m->desc->done(&md, d);
     memset(&md, 0, sizeof md);
     uint8_t zero = 0;
     API_TRY(api_store(rt, st, MD_STARTED, &zero, 1, 0));
-    API_TRY(api_store(rt, out, a[5], d, 32, 0));
-    *ret = 32;
+    API_TRY(api_store(rt, out, a[5], d, m->out_len, 0));
+    *ret = m->out_len;
     return 0;
 }
 
@@ -719,15 +792,18 @@ int api_MessageDigest_reset(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
     (void)ret;
     vm_obj *st;
-    API_TRY(md_state(rt, a[0], &st));
+    const md_algo *m;
+    API_TRY(md_state(rt, a[0], &st, &m));
     uint8_t zero = 0;
     return api_store(rt, st, MD_STARTED, &zero, 1, 0);
 }
 
 int api_MessageDigest_getLength(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
-    (void)rt; (void)a;
-    *ret = 32;
+    vm_obj *st;
+    const md_algo *m;
+    API_TRY(md_state(rt, a[0], &st, &m));
+    *ret = m->out_len;
     return 0;
 }
 

@@ -2,7 +2,7 @@
  * (vm/api_security.c) called through its token table on a real runtime,
  * against published vectors: FIPS-197 appendix C (AES-128, AES-256),
  * NIST SP 800-38A F.1.1 / F.2.1 (ECB, CBC), FIPS 180-2 appendix B
- * (SHA-256), and the CBC-MAC of the shared pinaes transcript (recomputed
+ * (SHA-256), FIPS 180-2/180-4 examples (SHA-1, -224, -384, -512), and the CBC-MAC of the shared pinaes transcript (recomputed
  * there with an independent library). Error cases follow the JC 3.0.5 API:
  * CryptoException reasons ILLEGAL_USE (5) for unaligned NOPAD input,
  * UNINITIALIZED_KEY (2), NO_SUCH_ALGORITHM (3). */
@@ -161,9 +161,9 @@ static void test_unsupported_algorithms(void **state)
     /* ALG_AES_CBC_PKCS5 24, ALG_DES_CBC_NOPAD 1 */
     assert_int_equal(at_call(rt, CIPHER, "getInstance", "(BZ)Ljavacardx/crypto/Cipher;", &r, 24, 0), AT_CRYPTO(3));
     assert_int_equal(at_call(rt, CIPHER, "getInstance", "(BZ)Ljavacardx/crypto/Cipher;", &r, 1, 0), AT_CRYPTO(3));
-    /* MessageDigest.ALG_SHA 1, Signature.ALG_AES_CMAC_128 49, RandomData 3 */
+    /* MessageDigest.ALG_MD5 2, Signature.ALG_AES_CMAC_128 49, RandomData 3 */
     assert_int_equal(at_call(rt, SEC "MessageDigest", "getInstance", "(BZ)Ljavacard/security/MessageDigest;", &r,
-                             1, 0), AT_CRYPTO(3));
+                             2, 0), AT_CRYPTO(3));
     assert_int_equal(at_call(rt, SEC "Signature", "getInstance", "(BZ)Ljavacard/security/Signature;", &r, 49, 0),
                      AT_CRYPTO(3));
     assert_int_equal(at_call(rt, SEC "RandomData", "getInstance", "(B)Ljavacard/security/RandomData;", &r, 3),
@@ -199,17 +199,17 @@ static void test_transient_key_cleared_on_reset(void **state)
 
 static void digest(vm_runtime *rt, uint16_t md, const char *msg, const char *hex)
 {
-    uint8_t want[32];
-    at_hex(hex, want);
+    uint8_t want[64];
+    uint16_t want_len = at_hex(hex, want);
     size_t n = strlen(msg);
-    uint16_t in = at_bytes(rt, msg, (uint16_t)n), out = at_bytes(rt, NULL, 40), ret;
+    uint16_t in = at_bytes(rt, msg, (uint16_t)n), out = at_bytes(rt, NULL, 72), ret;
     /* in two pieces: the state must survive between calls */
     uint16_t first = (uint16_t)(n / 3);
     assert_int_equal(at_call(rt, SEC "MessageDigest", "update", "([BSS)V", NULL, md, in, 0, first), 0);
     assert_int_equal(at_call(rt, SEC "MessageDigest", "doFinal", "([BSS[BS)S", &ret, md, in, first, n - first, out, 8),
                      0);
-    assert_int_equal(ret, 32);
-    assert_memory_equal(at_data(rt, out) + 8, want, 32);
+    assert_int_equal(ret, want_len);
+    assert_memory_equal(at_data(rt, out) + 8, want, want_len);
 }
 
 static void test_sha256_fips180(void **state)
@@ -233,6 +233,48 @@ static void test_sha256_fips180(void **state)
     assert_int_equal(ret, 32);
     assert_int_equal(at_call(k.rt, SEC "MessageDigest", "getAlgorithm", "()B", &ret, md), 0);
     assert_int_equal(ret, SHA_256);
+    vt_card_free(&k);
+}
+
+/* FIPS 180-2 appendix A-C / FIPS 180-4 examples: "abc" and the two-block
+ * messages, for SHA-1, SHA-224, SHA-384, SHA-512; a message of 200 bytes
+ * in pieces crosses the 128-byte block of SHA-384/512. */
+static void test_sha_family_fips180(void **state)
+{
+    (void)state;
+    static const char m448[] = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    static const char m896[] = "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmno"
+                               "ijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu";
+    static const struct { uint8_t alg, len; const char *msg, *abc, *two; } v[] = {
+        { 1, 20, m448, "a9993e364706816aba3e25717850c26c9cd0d89d", "84983e441c3bd26ebaae4aa1f95129e5e54670f1" },
+        { 7, 28, m448, "23097d223405d8228642a477bda255b32aadbce4bda0b3f7e36c9da7",
+          "75388b16512776cc5dba5da1fd890150b0c6455cb4f58b1952522525" },
+        { 5, 48, m896,
+          "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7",
+          "09330c33f71147e83d192fc782cd1b4753111b173b3b05d22fa08086e3b0f712fcc7c71a557e2db966c3e9fa91746039" },
+        { 6, 64, m896,
+          "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
+          "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f",
+          "8e959b75dae313da8cf4f72814fc143f8f7779c6eb9f7fa17299aeadb6889018"
+          "501d289e4900f7e4331b99dec4b5433ac7d329eeb6dd26545e96e55b874be909" },
+    };
+    vt_card k;
+    vt_card_new(&k, NULL);
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        uint16_t md, ret;
+        assert_int_equal(at_call(k.rt, SEC "MessageDigest", "getInstance", "(BZ)Ljavacard/security/MessageDigest;",
+                                 &md, v[i].alg, 0), 0);
+        digest(k.rt, md, "abc", v[i].abc);
+        digest(k.rt, md, v[i].msg, v[i].two);
+        assert_int_equal(at_call(k.rt, SEC "MessageDigest", "getLength", "()B", &ret, md), 0);
+        assert_int_equal(ret, v[i].len);
+        assert_int_equal(at_call(k.rt, SEC "MessageDigest", "getAlgorithm", "()B", &ret, md), 0);
+        assert_int_equal(ret, v[i].alg);
+        /* the output must hold the whole digest */
+        uint16_t in = at_bytes(k.rt, "abc", 3), small = at_bytes(k.rt, NULL, (uint16_t)(v[i].len - 1));
+        assert_int_equal(at_call(k.rt, SEC "MessageDigest", "doFinal", "([BSS[BS)S", &ret, md, in, 0, 3, small, 0),
+                         API_AIOOBE);
+    }
     vt_card_free(&k);
 }
 
@@ -306,6 +348,7 @@ int main(void)
         cmocka_unit_test(test_unsupported_algorithms),
         cmocka_unit_test(test_transient_key_cleared_on_reset),
         cmocka_unit_test(test_sha256_fips180),
+        cmocka_unit_test(test_sha_family_fips180),
         cmocka_unit_test(test_aes_cbc_mac),
         cmocka_unit_test(test_random),
     };
