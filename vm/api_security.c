@@ -1,8 +1,9 @@
 /*
  * api_security.c — the crypto subset of javacard.security and
- * javacardx.crypto the issue needs, over libtomcrypt: AES keys from
- * KeyBuilder, Cipher AES-128-block ECB/CBC without padding, MessageDigest
- * SHA-1/224/256/384/512, Signature ALG_AES_MAC_128_NOPAD (CBC-MAC), RandomData. Every
+ * javacardx.crypto, over libtomcrypt: AES and HMAC keys from KeyBuilder,
+ * Cipher AES-128-block ECB/CBC without padding, MessageDigest
+ * SHA-1/224/256/384/512, Signature ALG_AES_MAC_128_NOPAD (CBC-MAC) and
+ * ALG_HMAC_SHA1/_SHA_256/_SHA_384/_SHA_512, RandomData. Every
  * other factory answers CryptoException.NO_SUCH_ALGORITHM, as the API
  * specifies for an algorithm a card does not support.
  *
@@ -12,9 +13,14 @@
  *                 [2] ref byte[size/8 + 1]: the key, then an initialized
  *                 flag (so a transient key that is cleared is also
  *                 uninitialized); persistent or transient by key type
+ *   HMACKeyImpl   [0] key type, [1] capacity in bytes, [2] ref
+ *                 byte[capacity + 3]: the key, an initialized flag, the
+ *                 key's length (u16 big-endian)
  *   Cipher        [0] algorithm, [1] mode (0 = not initialized), [2] key,
  *   Signature     [3] ref byte[49] CLEAR_ON_DESELECT: initial IV[16],
- *                 chaining block[16], pending input[16], pending count
+ *                 chaining block[16], pending input[16], pending count;
+ *                 for HMAC, [3] ref byte[MD_SIZE] CLEAR_ON_DESELECT: the
+ *                 inner hash state (serialised as MessageDigest's)
  *   MessageDigest [0] algorithm, [1] ref byte[202] CLEAR_ON_DESELECT: the
  *                 SHA state, serialised big-endian (started flag,
  *                 buffered count, bit length u64, H[8] u64, block[128];
