@@ -73,6 +73,7 @@ NATIVE_SLOTS = {
     "javacard/framework/AID": 1,                    # ref byte[] of the AID
     "javacard/framework/OwnerPIN": 2,               # ref state byte[], ref validated boolean[1]
     "javacard/security/AESKeyImpl": 4,              # type, size, ref key byte[], initialized
+    "javacard/security/HMACKeyImpl": 3,             # type, capacity, ref key byte[]
     "javacardx/crypto/Cipher": 4,                   # algorithm, mode, key ref, ref state byte[]
     "javacard/security/MessageDigest": 2,           # algorithm, ref state byte[]
     "javacard/security/Signature": 4,               # algorithm, mode, key ref, ref state byte[]
@@ -83,6 +84,7 @@ NATIVE_SLOTS = {
 # interface whose methods it implements, by name and descriptor).
 HIDDEN = [
     ("javacard.security", "AESKeyImpl", "javacard/security/AESKey"),
+    ("javacard.security", "HMACKeyImpl", "javacard/security/HMACKey"),
 ]
 
 

@@ -49,6 +49,7 @@ enum {
     JC_SEC_RandomData = 14,
     JC_SEC_Signature = 15,
     JC_SEC_AESKeyImpl = 34,
+    JC_SEC_HMACKeyImpl = 35,
     JC_CRYPTO_Cipher = 1,
 };
 

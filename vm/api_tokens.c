@@ -1029,6 +1029,16 @@ static const jc_api_method javacard_security_AESKeyImpl_methods[] = {
     { "setKey", "([BS)V", 5, JC_VIRTUAL_METHOD, 0x0001, 3, 0, api_AESKeyImpl_setKey },
     { "getKey", "([BS)B", 6, JC_VIRTUAL_METHOD, 0x0001, 3, 1, api_AESKeyImpl_getKey },
 };
+static const char *const javacard_security_HMACKeyImpl_ifaces[] = { "javacard/security/HMACKey", "javacard/security/Key", "javacard/security/SecretKey", NULL };
+static const jc_api_method javacard_security_HMACKeyImpl_methods[] = {
+    { "equals", "(Ljava/lang/Object;)Z", 0, JC_VIRTUAL_METHOD, 0x0001, 2, 1, api_Object_equals },
+    { "clearKey", "()V", 1, JC_VIRTUAL_METHOD, 0x0001, 1, 0, api_HMACKeyImpl_clearKey },
+    { "getSize", "()S", 2, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_HMACKeyImpl_getSize },
+    { "getType", "()B", 3, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_HMACKeyImpl_getType },
+    { "isInitialized", "()Z", 4, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_HMACKeyImpl_isInitialized },
+    { "setKey", "([BSS)V", 5, JC_VIRTUAL_METHOD, 0x0001, 4, 0, api_HMACKeyImpl_setKey },
+    { "getKey", "([BS)B", 6, JC_VIRTUAL_METHOD, 0x0001, 3, 1, api_HMACKeyImpl_getKey },
+};
 static const jc_api_class javacard_security_classes[] = {
     [0] = { "javacard/security/Key", 0, 0x0601, NULL, 0, NULL, javacard_security_Key_methods, 4, NULL, 0 },
     [1] = { "javacard/security/DSAKey", 1, 0x0601, NULL, 0, NULL, javacard_security_DSAKey_methods, 6, NULL, 0 },
@@ -1065,6 +1075,7 @@ static const jc_api_class javacard_security_classes[] = {
     [32] = { "javacard/security/RandomData$OneShot", 32, 0x0011, "javacard/security/RandomData", 2, NULL, javacard_security_RandomData_OneShot_methods, 7, NULL, 0 },
     [33] = { "javacard/security/Signature$OneShot", 33, 0x0011, "javacard/security/Signature", 4, NULL, javacard_security_Signature_OneShot_methods, 16, NULL, 0 },
     [34] = { "javacard/security/AESKeyImpl", 34, 0x8010, "java/lang/Object", 4, javacard_security_AESKeyImpl_ifaces, javacard_security_AESKeyImpl_methods, 7, NULL, 0 },
+    [35] = { "javacard/security/HMACKeyImpl", 35, 0x8010, "java/lang/Object", 3, javacard_security_HMACKeyImpl_ifaces, javacard_security_HMACKeyImpl_methods, 7, NULL, 0 },
 };
 
 static const jc_api_method javacardx_crypto_KeyEncryption_methods[] = {
@@ -1191,7 +1202,7 @@ static const jc_api_class javacardx_apdu_classes[] = {
 const jc_api_package jc_api_packages[] = {
     { "java/lang", { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x00, 0x01 }, 7, 1, 0, java_lang_classes, 12 },
     { "javacard/framework", { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x01, 0x01 }, 7, 1, 6, javacard_framework_classes, 23 },
-    { "javacard/security", { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x01, 0x02 }, 7, 1, 6, javacard_security_classes, 35 },
+    { "javacard/security", { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x01, 0x02 }, 7, 1, 6, javacard_security_classes, 36 },
     { "javacardx/crypto", { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x02, 0x01 }, 7, 1, 6, javacardx_crypto_classes, 4 },
     { "javacardx/apdu", { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x02, 0x09 }, 7, 1, 0, javacardx_apdu_classes, 1 },
 };

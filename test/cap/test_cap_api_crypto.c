@@ -2,7 +2,8 @@
  * (vm/api_security.c) called through its token table on a real runtime,
  * against published vectors: FIPS-197 appendix C (AES-128, AES-256),
  * NIST SP 800-38A F.1.1 / F.2.1 (ECB, CBC), FIPS 180-2 appendix B
- * (SHA-256), and the CBC-MAC of the shared pinaes transcript (recomputed
+ * (SHA-256), FIPS 180-2/180-4 examples (SHA-1, -224, -384, -512), RFC
+ * 2202 / RFC 4231 (HMAC), and the CBC-MAC of the shared pinaes transcript (recomputed
  * there with an independent library). Error cases follow the JC 3.0.5 API:
  * CryptoException reasons ILLEGAL_USE (5) for unaligned NOPAD input,
  * UNINITIALIZED_KEY (2), NO_SUCH_ALGORITHM (3). */
@@ -161,9 +162,9 @@ static void test_unsupported_algorithms(void **state)
     /* ALG_AES_CBC_PKCS5 24, ALG_DES_CBC_NOPAD 1 */
     assert_int_equal(at_call(rt, CIPHER, "getInstance", "(BZ)Ljavacardx/crypto/Cipher;", &r, 24, 0), AT_CRYPTO(3));
     assert_int_equal(at_call(rt, CIPHER, "getInstance", "(BZ)Ljavacardx/crypto/Cipher;", &r, 1, 0), AT_CRYPTO(3));
-    /* MessageDigest.ALG_SHA 1, Signature.ALG_AES_CMAC_128 49, RandomData 3 */
+    /* MessageDigest.ALG_MD5 2, Signature.ALG_AES_CMAC_128 49, RandomData 3 */
     assert_int_equal(at_call(rt, SEC "MessageDigest", "getInstance", "(BZ)Ljavacard/security/MessageDigest;", &r,
-                             1, 0), AT_CRYPTO(3));
+                             2, 0), AT_CRYPTO(3));
     assert_int_equal(at_call(rt, SEC "Signature", "getInstance", "(BZ)Ljavacard/security/Signature;", &r, 49, 0),
                      AT_CRYPTO(3));
     assert_int_equal(at_call(rt, SEC "RandomData", "getInstance", "(B)Ljavacard/security/RandomData;", &r, 3),
@@ -199,17 +200,17 @@ static void test_transient_key_cleared_on_reset(void **state)
 
 static void digest(vm_runtime *rt, uint16_t md, const char *msg, const char *hex)
 {
-    uint8_t want[32];
-    at_hex(hex, want);
+    uint8_t want[64];
+    uint16_t want_len = at_hex(hex, want);
     size_t n = strlen(msg);
-    uint16_t in = at_bytes(rt, msg, (uint16_t)n), out = at_bytes(rt, NULL, 40), ret;
+    uint16_t in = at_bytes(rt, msg, (uint16_t)n), out = at_bytes(rt, NULL, 72), ret;
     /* in two pieces: the state must survive between calls */
     uint16_t first = (uint16_t)(n / 3);
     assert_int_equal(at_call(rt, SEC "MessageDigest", "update", "([BSS)V", NULL, md, in, 0, first), 0);
     assert_int_equal(at_call(rt, SEC "MessageDigest", "doFinal", "([BSS[BS)S", &ret, md, in, first, n - first, out, 8),
                      0);
-    assert_int_equal(ret, 32);
-    assert_memory_equal(at_data(rt, out) + 8, want, 32);
+    assert_int_equal(ret, want_len);
+    assert_memory_equal(at_data(rt, out) + 8, want, want_len);
 }
 
 static void test_sha256_fips180(void **state)
@@ -233,6 +234,137 @@ static void test_sha256_fips180(void **state)
     assert_int_equal(ret, 32);
     assert_int_equal(at_call(k.rt, SEC "MessageDigest", "getAlgorithm", "()B", &ret, md), 0);
     assert_int_equal(ret, SHA_256);
+    vt_card_free(&k);
+}
+
+/* FIPS 180-2 appendix A-C / FIPS 180-4 examples: "abc" and the two-block
+ * messages, for SHA-1, SHA-224, SHA-384, SHA-512; a message of 200 bytes
+ * in pieces crosses the 128-byte block of SHA-384/512. */
+static void test_sha_family_fips180(void **state)
+{
+    (void)state;
+    static const char m448[] = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    static const char m896[] = "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmno"
+                               "ijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu";
+    static const struct { uint8_t alg, len; const char *msg, *abc, *two; } v[] = {
+        { 1, 20, m448, "a9993e364706816aba3e25717850c26c9cd0d89d", "84983e441c3bd26ebaae4aa1f95129e5e54670f1" },
+        { 7, 28, m448, "23097d223405d8228642a477bda255b32aadbce4bda0b3f7e36c9da7",
+          "75388b16512776cc5dba5da1fd890150b0c6455cb4f58b1952522525" },
+        { 5, 48, m896,
+          "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7",
+          "09330c33f71147e83d192fc782cd1b4753111b173b3b05d22fa08086e3b0f712fcc7c71a557e2db966c3e9fa91746039" },
+        { 6, 64, m896,
+          "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
+          "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f",
+          "8e959b75dae313da8cf4f72814fc143f8f7779c6eb9f7fa17299aeadb6889018"
+          "501d289e4900f7e4331b99dec4b5433ac7d329eeb6dd26545e96e55b874be909" },
+    };
+    vt_card k;
+    vt_card_new(&k, NULL);
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        uint16_t md, ret;
+        assert_int_equal(at_call(k.rt, SEC "MessageDigest", "getInstance", "(BZ)Ljavacard/security/MessageDigest;",
+                                 &md, v[i].alg, 0), 0);
+        digest(k.rt, md, "abc", v[i].abc);
+        digest(k.rt, md, v[i].msg, v[i].two);
+        assert_int_equal(at_call(k.rt, SEC "MessageDigest", "getLength", "()B", &ret, md), 0);
+        assert_int_equal(ret, v[i].len);
+        assert_int_equal(at_call(k.rt, SEC "MessageDigest", "getAlgorithm", "()B", &ret, md), 0);
+        assert_int_equal(ret, v[i].alg);
+        /* the output must hold the whole digest */
+        uint16_t in = at_bytes(k.rt, "abc", 3), small = at_bytes(k.rt, NULL, (uint16_t)(v[i].len - 1));
+        assert_int_equal(at_call(k.rt, SEC "MessageDigest", "doFinal", "([BSS[BS)S", &ret, md, in, 0, 3, small, 0),
+                         API_AIOOBE);
+    }
+    vt_card_free(&k);
+}
+
+/* HMAC (KeyBuilder.TYPE_HMAC 21, Signature.ALG_HMAC_SHA1 24 .. _SHA_512 27)
+ * against RFC 2202 (SHA-1) and RFC 4231 test cases 1, 2 and 6 (a 131-byte
+ * key, hashed first); sign in pieces, verify, a wrong or short MAC. */
+#define HMACKEYI "javacard/security/HMACKeyImpl"
+static void test_hmac_rfc4231(void **state)
+{
+    (void)state;
+    static const char tc6[] = "Test Using Larger Than Block-Size Key - Hash Key First";
+    static const struct { uint8_t alg, key_byte, key_len; const char *msg, *mac; } v[] = {
+        { 24, 0x0b, 20, "Hi There", "b617318655057264e28bc0b6fb378c8ef146be00" },
+        { 24, 0, 4, "what do ya want for nothing?", "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79" },
+        { 25, 0x0b, 20, "Hi There", "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7" },
+        { 26, 0x0b, 20, "Hi There",
+          "afd03944d84895626b0825f4ab46907f15f9dadbe4101ec682aa034c7cebc59cfaea9ea9076ede7f4af152e8b2fa9cb6" },
+        { 27, 0x0b, 20, "Hi There",
+          "87aa7cdea5ef619d4ff0b4241a1d6cb02379f4e2ce4ec2787ad0b30545e17cde"
+          "daa833b7d6b8a702038b274eaea3f4e4be9d914eeb61f1702e696c203a126854" },
+        { 25, 0, 4, "what do ya want for nothing?",
+          "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843" },
+        { 25, 0xaa, 131, tc6, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54" },
+        { 27, 0xaa, 131, tc6,
+          "80b24263c7c1a3ebb71493c1dd7be8b49b46d1f41b4aeec1121b013783f8f352"
+          "6b56d037e05f2598bd0fd2215d6a1e5295e64f73f63f0aec8b915a985d786598" },
+    };
+    vt_card k;
+    vt_card_new(&k, NULL);
+    vm_runtime *rt = k.rt;
+    const char *init = "(Ljavacard/security/Key;B)V", *vdesc = "([BSS[BSS)Z";
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        uint8_t kb[131], want[64];
+        if (v[i].key_byte)
+            memset(kb, v[i].key_byte, v[i].key_len);
+        else
+            memcpy(kb, "Jefe", 4);
+        uint16_t mlen = at_hex(v[i].mac, want), key, sig, ret;
+        assert_int_equal(at_call(rt, SEC "KeyBuilder", "buildKey", "(BSZ)Ljavacard/security/Key;", &key, 21,
+                                 v[i].key_len > 64 ? 192 : 64, 0), 0);
+        assert_int_equal(at_call(rt, HMACKEYI, "setKey", "([BSS)V", NULL, key, at_bytes(rt, kb, v[i].key_len), 0,
+                                 v[i].key_len), 0);
+        assert_int_equal(at_call(rt, SEC "Signature", "getInstance", "(BZ)Ljavacard/security/Signature;", &sig,
+                                 v[i].alg, 0), 0);
+        assert_int_equal(at_call(rt, SEC "Signature", "init", init, NULL, sig, key, SIGN), 0);
+        uint16_t n = (uint16_t)strlen(v[i].msg);
+        uint16_t in = at_bytes(rt, v[i].msg, n), out = at_bytes(rt, NULL, 70);
+        assert_int_equal(at_call(rt, SEC "Signature", "sign", "([BSS[BS)S", &ret, sig, in, 0, n, out, 2), 0);
+        assert_int_equal(ret, mlen);
+        assert_memory_equal(at_data(rt, out) + 2, want, mlen);
+        /* again in pieces: sign left the state init() made */
+        assert_int_equal(at_call(rt, SEC "Signature", "update", "([BSS)V", NULL, sig, in, 0, 3), 0);
+        assert_int_equal(at_call(rt, SEC "Signature", "sign", "([BSS[BS)S", &ret, sig, in, 3, n - 3, out, 2), 0);
+        assert_memory_equal(at_data(rt, out) + 2, want, mlen);
+        assert_int_equal(at_call(rt, SEC "Signature", "getLength", "()S", &ret, sig), 0);
+        assert_int_equal(ret, mlen);
+        /* verify: right, one bit off, one byte short */
+        assert_int_equal(at_call(rt, SEC "Signature", "init", init, NULL, sig, key, VERIFY), 0);
+        uint16_t good = at_bytes(rt, want, mlen);
+        assert_int_equal(at_call(rt, SEC "Signature", "verify", vdesc, &ret, sig, in, 0, n, good, 0, mlen), 0);
+        assert_int_equal(ret, 1);
+        want[mlen - 1] ^= 0x80;
+        uint16_t bad = at_bytes(rt, want, mlen);
+        assert_int_equal(at_call(rt, SEC "Signature", "verify", vdesc, &ret, sig, in, 0, n, bad, 0, mlen), 0);
+        assert_int_equal(ret, 0);
+        assert_int_equal(at_call(rt, SEC "Signature", "verify", vdesc, &ret, sig, in, 0, n, good, 0, mlen - 1), 0);
+        assert_int_equal(ret, 0);
+        /* getKey returns what setKey got */
+        uint16_t back = at_bytes(rt, NULL, 131);
+        assert_int_equal(at_call(rt, HMACKEYI, "getKey", "([BS)B", &ret, key, back, 0), 0);
+        assert_int_equal(ret, v[i].key_len);
+        assert_memory_equal(at_data(rt, back), kb, v[i].key_len);
+    }
+    /* errors: an AES key for HMAC, an uninitialised HMAC key, a key longer
+     * than built */
+    uint16_t sig, hkey, akey = aes_key(rt, TYPE_AES, "000102030405060708090a0b0c0d0e0f"), ret;
+    assert_int_equal(at_call(rt, SEC "Signature", "getInstance", "(BZ)Ljavacard/security/Signature;", &sig, 25, 0), 0);
+    assert_int_equal(at_call(rt, SEC "Signature", "init", init, NULL, sig, akey, SIGN), AT_CRYPTO(1));
+    assert_int_equal(at_call(rt, SEC "KeyBuilder", "buildKey", "(BSZ)Ljavacard/security/Key;", &hkey, 21, 16, 0), 0);
+    assert_int_equal(at_call(rt, SEC "Signature", "init", init, NULL, sig, hkey, SIGN), AT_CRYPTO(2));
+    uint16_t big = at_bytes(rt, NULL, 17);
+    assert_int_equal(at_call(rt, HMACKEYI, "setKey", "([BSS)V", NULL, hkey, big, 0, 17), AT_CRYPTO(1));
+    assert_int_equal(at_call(rt, HMACKEYI, "isInitialized", "()Z", &ret, hkey), 0);
+    assert_int_equal(ret, 0);
+    /* the getInstance(md, cipher, pad) form: SHA-256 (4), SIG_CIPHER_HMAC (7) */
+    assert_int_equal(at_call(rt, SEC "Signature", "getInstance", "(BBBZ)Ljavacard/security/Signature;", &sig, 4, 7, 0,
+                             0), 0);
+    assert_int_equal(at_call(rt, SEC "Signature", "getAlgorithm", "()B", &ret, sig), 0);
+    assert_int_equal(ret, 25);
     vt_card_free(&k);
 }
 
@@ -306,6 +438,8 @@ int main(void)
         cmocka_unit_test(test_unsupported_algorithms),
         cmocka_unit_test(test_transient_key_cleared_on_reset),
         cmocka_unit_test(test_sha256_fips180),
+        cmocka_unit_test(test_sha_family_fips180),
+        cmocka_unit_test(test_hmac_rfc4231),
         cmocka_unit_test(test_aes_cbc_mac),
         cmocka_unit_test(test_random),
     };
