@@ -334,6 +334,24 @@ int vm_obj_free(vm_runtime *rt, uint16_t h)
     return VM_OK;
 }
 
+/* Keep [rt->deselect_lo, rt->deselect_hi) of o's package around every
+ * object handle h that clear_deselect_transients clears. */
+static void note_deselect_ram(vm_runtime *rt, const vm_obj *o, uint32_t h)
+{
+    if (!o->ram_len || !(o->kind == VM_OBJ_PIN || (o->flags & VM_OF_CLEAR_DESELECT)) || o->pkg > VM_MAX_PACKAGES)
+        return;
+    uint32_t *lo = &rt->deselect_lo[o->pkg], *hi = &rt->deselect_hi[o->pkg];
+    if (*lo == *hi) {
+        *lo = h;
+        *hi = h + 1u;
+    } else {
+        if (h < *lo)
+            *lo = h;
+        if (h >= *hi)
+            *hi = h + 1u;
+    }
+}
+
 int vm_alloc(vm_runtime *rt, uint8_t kind, uint8_t flags, uint16_t cls, uint16_t length, uint32_t data_bytes,
              uint32_t ram_bytes, uint16_t *handle)
 {
@@ -389,6 +407,7 @@ int vm_alloc(vm_runtime *rt, uint8_t kind, uint8_t flags, uint16_t cls, uint16_t
     o->ram_off = ram_off;
     o->ram_len = ram_bytes;
     o->nvm_size = payload;
+    note_deselect_ram(rt, o, h);
     o->data = (flags & VM_OF_PERSISTENT) ? (uint8_t *)(uintptr_t)(rt->nvm + off + VM_OBJ_HDR)
                                          : vm_ram(rt) + ram_off;
     rt->obj_live++;
@@ -1111,6 +1130,7 @@ int vm_reset(vm_runtime *rt)
                 o->ram_len = 1;
             else if (!(o->flags & VM_OF_PERSISTENT))
                 o->ram_len = (uint32_t)o->length * (o->kind == VM_OBJ_SHORTS ? 2u : 1u);
+            note_deselect_ram(rt, o, id);
             if (o->ram_len) {
                 if (o->ram_off < VM_RAM_ARENA || o->ram_off + o->ram_len > rt->ram_size) {
                     memset(o, 0, sizeof *o);
@@ -1354,7 +1374,12 @@ static int apdu_setup(vm_runtime *rt, const uint8_t *apdu, size_t len, uint8_t *
 
 static void clear_deselect_transients(vm_runtime *rt, unsigned slot)
 {
-    for (uint32_t h = VM_H_FIRST_DYNAMIC; h < rt->obj_cap; h++) {
+    uint32_t lo = VM_H_FIRST_DYNAMIC, hi = rt->obj_cap;
+    if (slot <= VM_MAX_PACKAGES) {
+        lo = rt->deselect_lo[slot] > lo ? rt->deselect_lo[slot] : lo;
+        hi = rt->deselect_hi[slot] < hi ? rt->deselect_hi[slot] : hi;
+    }
+    for (uint32_t h = lo; h < hi; h++) {
         vm_obj *o = &rt->objs[h];
         if (o->kind != VM_OBJ_FREE && o->pkg == slot && o->ram_len &&
             (o->kind == VM_OBJ_PIN || (o->flags & VM_OF_CLEAR_DESELECT)))

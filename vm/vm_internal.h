@@ -300,6 +300,13 @@ struct vm_runtime {
     } api_vcache[64];
     int16_t applet_tok[4];
     uint16_t sc_api[VM_SC_COUNT];
+    /* [deselect_lo[s], deselect_hi[s]): the handles among which package
+     * slot s may own RAM that CLEAR_ON_DESELECT clears (a PIN, or a
+     * transient with VM_OF_CLEAR_DESELECT); empty when lo == hi. Widened
+     * when such an object is made or reloaded, never narrowed (a stale
+     * range only costs scanning), so a deselect scans that range instead
+     * of the whole object table. */
+    uint32_t deselect_lo[VM_MAX_PACKAGES + 1], deselect_hi[VM_MAX_PACKAGES + 1];
 
     /* logical channels: the one the running command came on, which are
      * open (bit per channel), the instance selected on each (-1 none);
