@@ -160,6 +160,11 @@ with tempfile.TemporaryDirectory(prefix="cardvm-json-") as d:
     check(rc == 0, f"--expect with a pattern accepts 6A82 ({rc}, {err!r})")
     rc, _, err = run("send", "--reader", "no such reader of cardvm's tests", "00A4040000")
     check(rc == codes["reader"], f"reader: send to a reader that does not exist rc {rc}")
+    script = os.path.join(d, "select.script")
+    with open(script, "w") as f:
+        f.write("select F0F1F2F3F4\n")
+    rc, _, err = run("script", script, blank)
+    check(rc != 0 and "6A82 file or application not found" in err, f"script message has the SW meaning: {err!r}")
     rc, _, err = run("gp", user, "--delete", "F0F1F2F3F4F5")
     check(rc == codes["card"] and "6A88 referenced data not found" in err, f"card: gp DELETE ({rc}, {err!r})")
 
