@@ -3,8 +3,8 @@
  * common options (--trace, --reader), and opening the card a command names.
  *
  * Every subcommand is `int cmd_NAME(int argc, char **argv)` with argv[0] the
- * subcommand's name; it returns the process exit status (0 success, 1 a
- * failure the user should read about on stderr, 2 a usage error).
+ * subcommand's name; it returns the process exit status, one of cli_exit
+ * (the table users read is in docs/cli.md).
  */
 #ifndef CARDVM_CLI_H
 #define CARDVM_CLI_H
@@ -13,6 +13,16 @@
 #include <stdio.h>
 
 #include "transport.h"
+
+/* Exit statuses of every subcommand (docs/cli.md, "Exit codes"). */
+enum cli_exit {
+    CLI_EXIT_OK = 0,        /* success */
+    CLI_EXIT_FAILURE = 1,   /* another failure, explained on stderr */
+    CLI_EXIT_USAGE = 2,     /* bad command line: unknown option, wrong or missing value */
+    CLI_EXIT_IO = 3,        /* a file could not be read or written (path and reason printed) */
+    CLI_EXIT_CARD = 4,      /* the card answered otherwise than required (e.g. send --expect) */
+    CLI_EXIT_READER = 5,    /* the card or reader could not be reached (PC/SC, no response) */
+};
 
 /* The APDU trace stream chosen by the global --trace option, or NULL. */
 FILE *cli_trace(void);

@@ -12,12 +12,14 @@
  *             resumable: cards already updated by this campaign are skipped
  *   status    counts per status
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <tomcrypt.h>
 
 #include "apdu.h"
@@ -53,9 +55,32 @@ typedef struct opts {
     campaign_action act;
 } opts;
 
-static int hex16(const char *s, uint8_t out[16])
+/* A 16-byte key option; says which option is wrong and why. */
+static int hex16(const char *option, const char *s, uint8_t out[16])
 {
-    return hex_decode(s, out, 16) == 16 ? 0 : -1;
+    size_t len = strlen(s);
+    if (hex_decode(s, out, 16) == 16 && len == 32) return 0;
+    cli_error("campaign", "%s '%s': needs a 16-byte key as 32 hex digits (%zu characters given)", option, s, len);
+    return -1;
+}
+
+/* Says which option has which wrong value and what it takes; returns -2
+ * (reported: the caller does not print the whole usage). */
+static int bad_value(const char *option, const char *value, const char *takes)
+{
+    cli_error("campaign", "%s '%s': needs %s", option, value, takes);
+    return -2;
+}
+
+/* A whole decimal or 0x number within [lo, hi]. */
+static int number(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 0);
+    if (end == s || *end || errno || s[0] == '-' || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
 }
 
 static int parse(int argc, char **argv, opts *o)
@@ -80,21 +105,24 @@ static int parse(int argc, char **argv, opts *o)
         switch (c) {
         case O_PKG: o->package = optarg; break;
         case O_EX: o->example = optarg; break;
-        case O_PROF: o->profile = atoi(optarg); break;
-        case O_KOS: if (hex16(optarg, o->kos)) return -1; o->have_kos = 1; break;
-        case O_KMAC: if (hex16(optarg, o->kmac)) return -1; o->have_kmac = 1; break;
-        case O_MASTER: if (hex16(optarg, o->master)) return -1; o->have_master = 1; break;
+        case O_PROF:
+            if (strcmp(optarg, "3") && strcmp(optarg, "4")) return bad_value("--profile", optarg, "3 (FIG.3) or 4 (FIG.4)");
+            o->profile = optarg[0] - '0';
+            break;
+        case O_KOS: if (hex16("--kos", optarg, o->kos)) return -2; o->have_kos = 1; break;
+        case O_KMAC: if (hex16("--kmac", optarg, o->kmac)) return -2; o->have_kmac = 1; break;
+        case O_MASTER: if (hex16("--master", optarg, o->master)) return -2; o->have_master = 1; break;
         case O_INST: {
             char buf[128];
             snprintf(buf, sizeof buf, "%s", optarg);
             char *colon = strchr(buf, ':');
             if (colon) *colon = 0;
             long n = hex_decode(buf, o->act.applet, 16);
-            if (n < 5) return -1;
+            if (n < 5) return bad_value("--install", optarg, "APPLET[:INSTANCE], AIDs of 5 to 16 bytes in hex");
             o->act.applet_len = (uint8_t)n;
             if (colon) {
                 n = hex_decode(colon + 1, o->act.instance, 16);
-                if (n < 5) return -1;
+                if (n < 5) return bad_value("--install", optarg, "APPLET[:INSTANCE], AIDs of 5 to 16 bytes in hex");
                 o->act.instance_len = (uint8_t)n;
             }
             o->act.flags |= BROADCAST_ACT_INSTALL;
@@ -102,20 +130,27 @@ static int parse(int argc, char **argv, opts *o)
         }
         case O_VEC: {
             unsigned s, m;
-            if (sscanf(optarg, "%u:%u", &s, &m) != 2 || s >= 16 || m > 0xFFFF) return -1;
+            if (sscanf(optarg, "%u:%u", &s, &m) != 2 || s >= 16 || m > 0xFFFF)
+                return bad_value("--vector", optarg, "SLOT:METHOD, slot 0-15, method 0-65535");
             o->act.slot = (uint8_t)s;
             o->act.method = (uint16_t)m;
             o->act.flags |= BROADCAST_ACT_VECTOR;
             break;
         }
         case O_REPL: o->act.flags |= BROADCAST_ACT_REPLACE; break;
-        case O_CHUNK: o->chunk = strtoul(optarg, NULL, 0); break;
+        case O_CHUNK:
+            if (number(optarg, 16, 4096, &o->chunk)) return bad_value("--chunk", optarg, "a byte count from 16 to 4096");
+            break;
         case O_CAMP: o->campaign = optarg; break;
         case O_PSE: o->pse = optarg; break;
         case O_REG: o->registry = optarg; break;
         case O_DIR: o->dir = optarg; break;
-        case O_COUNT: o->count = strtoul(optarg, NULL, 0); break;
-        case O_FIRST: o->first = strtoul(optarg, NULL, 0); break;
+        case O_COUNT:
+            if (number(optarg, 1, 10000000, &o->count)) return bad_value("--count", optarg, "a card count from 1");
+            break;
+        case O_FIRST:
+            if (number(optarg, 0, 0xFFFFFFFFul, &o->first)) return bad_value("--first", optarg, "a serial number");
+            break;
         case O_REC: o->record = 1; break;
         case O_SER: o->serial = optarg; break;
         case O_IMG: o->image = optarg; break;
@@ -179,9 +214,16 @@ static int do_design(opts *o)
 }
 
 /* ---- enroll ---- */
+/* A bar redrawn with \r on a terminal; into a file or pipe, where \r would
+ * pile up on one line, a plain line at every tenth of the work. */
 static void progress(const char *what, unsigned long done, unsigned long total, time_t t0, int quiet)
 {
     if (quiet || !total) return;
+    if (!isatty(fileno(stderr))) {
+        if (done != total && done * 10 / total == (done - 1) * 10 / total) return;
+        fprintf(stderr, "%s: %lu/%lu  %.0fs\n", what, done, total, difftime(time(NULL), t0));
+        return;
+    }
     if (done != total && done % 50) return;
     int w = 40, k = (int)(done * (unsigned long)w / total);
     double el = difftime(time(NULL), t0);
@@ -569,9 +611,10 @@ int cmd_campaign(int argc, char **argv)
     }
     const char *role = argv[1];
     opts o;
-    if (parse(argc - 1, argv + 1, &o)) {
-        help(stderr);
-        return 2;
+    int parsed = parse(argc - 1, argv + 1, &o);
+    if (parsed) {
+        if (parsed != -2) help(stderr);   /* -2: the wrong value was named */
+        return CLI_EXIT_USAGE;
     }
     int rc;
     if (!strcmp(role, "design")) rc = do_design(&o);

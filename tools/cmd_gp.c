@@ -1,10 +1,16 @@
 /* cmd_gp.c — `cardvm gp`: GlobalPlatform card content management over SCP03. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cap_file.h"
 #include "cli.h"
+#include "sw_text.h"
+
+/* A status word with its meaning, for one message (a compound literal lives
+ * until the end of the enclosing block). */
+#define SW_TEXT(sw) sw_describe((sw), (char[96]){0}, 96)
 #include "gp_host.h"
 
 static void help(FILE *f)
@@ -83,7 +89,7 @@ static int list(gp_session *gp)
     for (int c = 0; c < 3; c++) {
         if (gp_get_status(gp, cats[c], e, 64, &n, &sw)) return -1;
         if (sw != 0x9000) {
-            cli_error("gp", "GET STATUS %02X: %04X", cats[c], sw);
+            cli_error("gp", "GET STATUS %02X: %s", cats[c], SW_TEXT(sw));
             return -1;
         }
         for (size_t i = 0; i < n; i++) {
@@ -242,6 +248,10 @@ int cmd_gp(int argc, char **argv)
     int is_cap = 0;
     if (load) {
         blob = cli_read_file(load, &blob_len);
+        if (!blob) {
+            cli_error("gp", "%s: %s", load, strerror(errno));
+            return CLI_EXIT_IO;
+        }
         if (blob && capfile_is_zip(blob, blob_len)) {
             /* a CAP file: the card gets its components, not the zip */
             capfile cf;
@@ -297,7 +307,7 @@ int cmd_gp(int argc, char **argv)
     }
 
     transport *t = cli_open_card(image, reader);
-    if (!t) { free(blob); return 1; }
+    if (!t) { free(blob); return reader ? CLI_EXIT_READER : CLI_EXIT_IO; }
     gp_session gp;
     gp_init(&gp, t, verbose ? stdout : NULL);
     int status = 1;
@@ -307,8 +317,9 @@ int cmd_gp(int argc, char **argv)
         goto out;
     }
     if (!gp.open) {
-        cli_error("gp", "secure channel refused: %04X%s", sw,
+        cli_error("gp", "secure channel refused: %s%s", SW_TEXT(sw),
                   sw == 0x6A88 ? " (no key set with that KVN)" : sw == 0x6300 ? " (wrong keys)" : "");
+        status = CLI_EXIT_CARD;
         goto out;
     }
     for (int i = 0; i < ndel; i++) {
@@ -316,7 +327,7 @@ int cmd_gp(int argc, char **argv)
         size_t al;
         if (hexarg("--delete", deletes[i], aid, 16, &al, 5, 16)) { status = 2; goto out; }
         if (gp_delete(&gp, aid, al, force, &sw)) { cli_error("gp", "DELETE: %s", gp.err); goto out; }
-        if (sw != 0x9000) { cli_error("gp", "DELETE %s: %04X", deletes[i], sw); goto out; }
+        if (sw != 0x9000) { cli_error("gp", "DELETE %s: %s", deletes[i], SW_TEXT(sw)); status = CLI_EXIT_CARD; goto out; }
     }
     if (one_step) {
         int blk;
@@ -324,9 +335,10 @@ int cmd_gp(int argc, char **argv)
                             inst_len ? inst : NULL, inst_len, privs, privs_len, params, params_len, 0};
         if (gp_load_install(&gp, blob, blob_len, hash, &r, &sw, &blk)) { cli_error("gp", "LOAD: %s", gp.err); goto out; }
         if (sw != 0x9000) {
-            if (blk == -1) cli_error("gp", "first INSTALL [for load, install and make selectable]: %04X", sw);
-            else if (blk == -2) cli_error("gp", "last INSTALL [for load, install and make selectable]: %04X", sw);
-            else cli_error("gp", "LOAD block %d: %04X", blk, sw);
+            if (blk == -1) cli_error("gp", "first INSTALL [for load, install and make selectable]: %s", SW_TEXT(sw));
+            else if (blk == -2) cli_error("gp", "last INSTALL [for load, install and make selectable]: %s", SW_TEXT(sw));
+            else cli_error("gp", "LOAD block %d: %s", blk, SW_TEXT(sw));
+            status = CLI_EXIT_CARD;
             goto out;
         }
         load = NULL;
@@ -336,8 +348,9 @@ int cmd_gp(int argc, char **argv)
         int blk;
         if (gp_load_package(&gp, blob, blob_len, hash, &sw, &blk)) { cli_error("gp", "LOAD: %s", gp.err); goto out; }
         if (sw != 0x9000) {
-            if (blk < 0) cli_error("gp", "INSTALL [for load]: %04X", sw);
-            else cli_error("gp", "LOAD block %d: %04X", blk, sw);
+            if (blk < 0) cli_error("gp", "INSTALL [for load]: %s", SW_TEXT(sw));
+            else cli_error("gp", "LOAD block %d: %s", blk, SW_TEXT(sw));
+            status = CLI_EXIT_CARD;
             goto out;
         }
     }
@@ -351,14 +364,15 @@ int cmd_gp(int argc, char **argv)
         if (sw != 0x9000) {
             char hex[33];
             for (unsigned k = 0; k < targets[i][0]; k++) snprintf(hex + 2 * k, 3, "%02X", targets[i][1 + k]);
-            cli_error("gp", "INSTALL [for install and make selectable] of %s: %04X", hex, sw);
+            cli_error("gp", "INSTALL [for install and make selectable] of %s: %s", hex, SW_TEXT(sw));
+            status = CLI_EXIT_CARD;
             goto out;
         }
     }
     if (put_kvn >= 0) {
         uint8_t kcv[10];
         if (gp_put_key(&gp, (uint8_t)replace, &nk, kcv, &sw)) { cli_error("gp", "PUT KEY: %s", gp.err); goto out; }
-        if (sw != 0x9000) { cli_error("gp", "PUT KEY: %04X", sw); goto out; }
+        if (sw != 0x9000) { cli_error("gp", "PUT KEY: %s", SW_TEXT(sw)); status = CLI_EXIT_CARD; goto out; }
         printf("PUT KEY: KVN %02X, KCV ENC %02X%02X%02X MAC %02X%02X%02X DEK %02X%02X%02X\n", kcv[0], kcv[1], kcv[2],
                kcv[3], kcv[4], kcv[5], kcv[6], kcv[7], kcv[8], kcv[9]);
     }
@@ -367,7 +381,7 @@ int cmd_gp(int argc, char **argv)
         size_t al;
         if (hexarg(lockv[i] ? "--lock" : "--unlock", locks[i], aid, 16, &al, 5, 16)) { status = 2; goto out; }
         if (gp_set_lock(&gp, aid, al, lockv[i], &sw)) { cli_error("gp", "SET STATUS: %s", gp.err); goto out; }
-        if (sw != 0x9000) { cli_error("gp", "SET STATUS %s: %04X", locks[i], sw); goto out; }
+        if (sw != 0x9000) { cli_error("gp", "SET STATUS %s: %s", locks[i], SW_TEXT(sw)); status = CLI_EXIT_CARD; goto out; }
     }
     for (int i = 0; i < napdu; i++) {
         uint8_t cmd[300], *rsp = malloc(65536 + 2);

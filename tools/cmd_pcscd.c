@@ -109,7 +109,8 @@ static void help(FILE *f)
             "                 sent in clear hidden (on stderr)\n"
             "  --lab          lab durability: each card is kept in memory while its\n"
             "                 reader is powered and saved to its image at power-off\n"
-            "                 (no fsync per APDU; docs/image-format.md)\n");
+            "                 (no fsync per APDU; docs/image-format.md)\n"
+            "Each image may be named once: the same file twice (by any path) is refused.\n");
 }
 
 static void run_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -583,6 +584,8 @@ static void print_ready(const pcscd_run *run)
 
 /* ---- the command ---- */
 
+/* The readers of the images named; -2 when one file is named twice (a usage
+ * error), -1 on another failure (reported). */
 static int parse_images(pcscd_run *run, int count, char **images)
 {
     run->readers = calloc((size_t)count, sizeof *run->readers);
@@ -602,9 +605,23 @@ static int parse_images(pcscd_run *run, int count, char **images)
             return -1;
         }
         struct stat st;
-        if (stat(r->image_path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        int exists = stat(r->image_path, &st) == 0;
+        if (exists && !S_ISREG(st.st_mode)) {
             run_error("%s: not a card image file", r->image_path);
             return -1;
+        }
+        /* Two readers on one image would be two cards writing one file: the
+         * same file is the same device and inode, whatever path names it
+         * (links, "./"); an image not made yet is known by its path. */
+        for (int k = 0; k < i; k++) {
+            struct stat prev;
+            int same = exists ? stat(run->readers[k].image_path, &prev) == 0 && prev.st_dev == st.st_dev &&
+                                    prev.st_ino == st.st_ino
+                              : strcmp(run->readers[k].image_path, r->image_path) == 0;
+            if (same) {
+                run_error("'%s' and '%s' are the same image: one reader per image", images[k], images[i]);
+                return -2;
+            }
         }
         make_friendly_name(run, (size_t)i);
     }
@@ -646,31 +663,35 @@ int cmd_pcscd(int argc, char **argv)
         return 2;
     }
 
+    int status = 1;
+    int parsed = parse_images(&run, argc - optind, argv + optind);
+    if (parsed != 0) {
+        if (parsed == -2) status = CLI_EXIT_USAGE;   /* the same image twice */
+        goto out;
+    }
     if (driver_opt) {
         if (!realpath(driver_opt, run.driver_path) || !is_regular_file(run.driver_path)) {
             run_error("driver %s: not found", driver_opt);
-            return 1;
+            goto out;
         }
     } else if (find_driver(run.driver_path, sizeof run.driver_path) != 0) {
         run_error("cannot find " IFD_LIBRARY_NAME " next to cardvm or installed; use --driver PATH");
-        return 1;
+        goto out;
     }
     if (!path_fits_reader_conf(run.driver_path)) {
         run_error("%s: pcscd's reader.conf cannot hold a path with spaces, quotes or '#'", run.driver_path);
-        return 1;
+        goto out;
     }
     if (pcscd_opt) snprintf(run.pcscd_path, sizeof run.pcscd_path, "%s", pcscd_opt);
     else if (find_pcscd(run.pcscd_path, sizeof run.pcscd_path) != 0) {
         run_error("pcscd is not installed (Debian: apt-get install pcscd)");
-        return 1;
+        goto out;
     }
     if (!is_executable_file(run.pcscd_path)) {
         run_error("%s: not an executable", run.pcscd_path);
-        return 1;
+        goto out;
     }
 
-    int status = 1;
-    if (parse_images(&run, argc - optind, argv + optind) != 0) goto out;
     if (make_private_dir(&run, dir_opt) != 0) goto out;
     if (write_reader_conf(&run) != 0) goto out;
 

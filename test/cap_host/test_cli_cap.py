@@ -55,7 +55,7 @@ def main():
                "info lists the CAP package and its instance", r.stdout)
         # the same package again: 6985 at INSTALL [for load]
         r = run(cardvm, "gp", img, "--load", counter, ok=False)
-        expect(r.returncode == 1 and "6985" in r.stderr, "loading it twice is refused with 6985", r.stderr)
+        expect(r.returncode == 4 and "6985" in r.stderr, "loading it twice is refused with 6985", r.stderr)
         # a second instance under another AID with explicit options
         r = run(cardvm, "gp", img, "--install", "--package", "F0434150574B01", "--applet", "F0434150574B0101",
                 "--instance-aid", "F0434150574B0199", "--privileges", "00", "--list")
@@ -73,7 +73,7 @@ def main():
             expect(f"APP: {aid} (SELECTABLE)" in r.stdout, f"{aid} installed", r.stdout)
         # deleting the library while others import it: 6985
         r = run(cardvm, "gp", img2, "--delete", "F0434150573201", ok=False)
-        expect(r.returncode == 1 and "6985" in r.stderr, "library in use not deleted", r.stderr)
+        expect(r.returncode == 4 and "6985" in r.stderr, "library in use not deleted", r.stderr)
 
         # script: load FILE.cap, install, send with expected answers
         img3 = os.path.join(tmp, "card3.img")

@@ -10,6 +10,7 @@
 #include "cap_file.h"
 #include "cli.h"
 #include "script_run.h"
+#include "sw_text.h"
 #include "vm_asm.h"
 
 #define MAX_TOK 16
@@ -128,7 +129,8 @@ static int check_sw(script_runner *s, const char *cmd, const char *expect, uint1
     }
     uint8_t b[2] = {(uint8_t)(sw >> 8), (uint8_t)sw};
     if (!match_at(&p, 0, b, 2)) {
-        FPRINTF_ERR("%s:%u: %s: got %04X, expected ", s->file, s->line, cmd, sw);
+        char what[96];
+        FPRINTF_ERR("%s:%u: %s: got %s, expected ", s->file, s->line, cmd, sw_describe(sw, what, sizeof what));
         if (s->err) pattern_print(s->err, &p);
         if (s->err) fputc('\n', s->err);
         return -1;
@@ -243,7 +245,11 @@ int script_run_line(script_runner *s, char *line)
             return 0;
         }
         if (rc) { fail(s, "open: %s", s->gp.err); return -1; }
-        if (!s->gp.open) { fail(s, "open: refused with %04X", sw); return -1; }
+        if (!s->gp.open) {
+            char what[96];
+            fail(s, "open: refused with %s", sw_describe(sw, what, sizeof what));
+            return -1;
+        }
         return 0;
     }
     if (!strcmp(c, "select")) {
@@ -256,9 +262,10 @@ int script_run_line(script_runner *s, char *line)
         s->rsp[rl] = (uint8_t)(sw >> 8);
         s->rsp[rl + 1] = (uint8_t)sw;
         if (!match_at(&p, 0, s->rsp, rl + 2)) {
+            char what[96];
             FPRINTF_ERR("%s:%u: select %s: got ", s->file, s->line, n == 2 ? tok[1] : "(default)");
             if (s->err) gp_hex(s->err, s->rsp, rl + 2);
-            FPRINTF_ERR(", expected ");
+            FPRINTF_ERR(" (%s), expected ", sw_describe(sw, what, sizeof what));
             if (s->err) pattern_print(s->err, &p);
             if (s->err) fputc('\n', s->err);
             return -1;
@@ -292,9 +299,10 @@ int script_run_line(script_runner *s, char *line)
         s->rsp[rl + 1] = (uint8_t)sw;
         if (s->verbose) { printf("  < "); gp_hex(stdout, s->rsp, rl + 2); printf("\n"); }
         if (!match_at(&p, 0, s->rsp, rl + 2)) {
+            char what[96];
             FPRINTF_ERR("%s:%u: %s %s\n  got      ", s->file, s->line, c, hex);
             if (s->err) gp_hex(s->err, s->rsp, rl + 2);
-            FPRINTF_ERR("\n  expected ");
+            FPRINTF_ERR("  (%s)\n  expected ", sw_describe(sw, what, sizeof what));
             if (s->err) pattern_print(s->err, &p);
             if (s->err) fputc('\n', s->err);
             return -1;
