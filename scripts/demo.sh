@@ -20,7 +20,7 @@ CARDVM=$BUILD/bin/cardvm
 DIR=${CARDVM_DEMO_DIR:-demo-card}
 IMG=$DIR/card.img
 mkdir -p "$DIR"
-rm -f "$DIR"/card.img "$DIR"/*.sealed "$DIR"/*.cvp
+rm -f "$DIR"/card.img "$DIR"/*.sealed "$DIR"/*.cvp "$DIR"/*.cap
 
 step() { printf '\n== %s\n' "$*"; }
 send() { $CARDVM --trace send "$@" 2>&1 >/dev/null | grep -v '^ATR' | sed 's/^[0-9:.]* /  /'; }
@@ -48,6 +48,13 @@ step "6. issuer: load, install, run and delete an applet over SCP03 (GlobalPlatf
 $CARDVM script examples/scripts/hello.script "$IMG"
 echo "  cardvm gp: load and install the counter applet at level 33, then list the card"
 $CARDVM gp "$IMG" --kvn 30 --sl 33 --load "$BUILD/examples/applets/counter.cvp" --install --list
+
+step "6b. applet developer: a Java Card applet in JCA, assembled to a CAP file, verified, loaded over SCP03, run"
+$CARDVM asm examples/jca/echo.jca -o "$DIR/echo.cap" --verify
+$CARDVM verify "$DIR/echo.cap"
+$CARDVM gp "$IMG" --kvn 30 --sl 33 --load "$DIR/echo.cap" --install
+echo "  SELECT, echo AABBCC (INS 10), a call counter (INS 20, twice), an unknown INS (6D00)"
+$CARDVM send "$IMG" 00A4040009F063617264766D0101 8010000003AABBCC00 8020000000 8020000000 80EE000000 | sed 's/^/  /'
 
 step "7. broadcast OS update (seed 004): one P_SE for a fleet of 20 cards, FIG.3 then FIG.4"
 examples/campaign/run.sh "$BUILD" 20
