@@ -267,6 +267,7 @@ static size_t lex_line(const char *src, size_t len, size_t pos, int lineno, line
 static int parse_long(const word *w, long *out)
 {
     char buf[64];
+    *out = 0;   /* defined on every path (-O3 -Werror=maybe-uninitialized) */
     if (w->n == 0 || w->n >= sizeof buf)
         return -1;
     memcpy(buf, w->s, w->n);
@@ -281,8 +282,10 @@ static int parse_long(const word *w, long *out)
 
 static int parse_int_range(jca_pkg *p, const line *l, const word *w, long lo, long hi, const char *what, long *out)
 {
-    if (parse_long(w, out) != 0 || *out < lo || *out > hi)
-        return wfail(p, l, w, "expected %s (%ld..%ld), found '%.*s'", what, lo, hi, (int)w->n, w->s);
+    if (parse_long(w, out) != 0 || *out < lo || *out > hi) {
+        wfail(p, l, w, "expected %s (%ld..%ld), found '%.*s'", what, lo, hi, (int)w->n, w->s);
+        return -1;
+    }
     return 0;
 }
 

@@ -233,8 +233,8 @@ out:
 static const char *class_name(const dis *d, uint16_t off, char *buf, size_t cap)
 {
     const char *n = dbg_lookup(d, 'c', off, 0);
-    if (n)
-        snprintf(buf, cap, "%s", n);
+    if (n)   /* a debug name longer than the caller's buffer is cut */
+        snprintf(buf, cap, "%.*s", (int)(cap ? cap - 1 : 0), n);
     else
         snprintf(buf, cap, "C%u", off);
     return buf;
