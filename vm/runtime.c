@@ -567,6 +567,40 @@ static unsigned free_slot(const vm_runtime *rt)
     return 0;
 }
 
+/* The NVM record both package formats share: a free slot, one block of
+ * header + load file + `statics` bytes, the header and the load file written
+ * (the statics area is the caller's). Nothing is left allocated on failure
+ * but after a power cut, which the chip rolls back. */
+static int store_package_record(vm_runtime *rt, const uint8_t *blob, size_t len, uint32_t statics,
+                                unsigned flags, unsigned *slot_out, uint32_t *off_out, char *err, size_t errlen)
+{
+    unsigned slot = free_slot(rt);
+    uint32_t size = VM_PKG_REC_HDR + (uint32_t)len + statics;
+    if (!slot || len > 0xFFFFFFu || (rt->cfg.package_quota && size > rt->cfg.package_quota)) {
+        if (err && errlen)
+            snprintf(err, errlen, "no room for another package");
+        return VM_ERR_FULL;
+    }
+    uint32_t off;
+    int rc = chip_rc(chip_nvm_alloc(rt->chip, VM_TAG_PACKAGE, (uint16_t)slot, size, &off));
+    if (rc != VM_OK) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s", rc == VM_ERR_FULL ? "NVM full" : vm_strerror(rc));
+        return rc;
+    }
+    uint8_t hdr[VM_PKG_REC_HDR] = { (uint8_t)(flags & VM_LOAD_PRIVILEGED ? 1 : 0), (uint8_t)slot, 0, 0 };
+    log_put32(hdr + 4, (uint32_t)len);
+    if ((rc = chip_rc(chip_nvm_write(rt->chip, off, hdr, sizeof hdr))) != VM_OK ||
+        (rc = chip_rc(chip_nvm_write(rt->chip, off + VM_PKG_REC_HDR, blob, len))) != VM_OK) {
+        if (rc != VM_ERR_POWER)
+            chip_nvm_free(rt->chip, off);
+        return rc;
+    }
+    *slot_out = slot;
+    *off_out = off;
+    return VM_OK;
+}
+
 static int find_package(vm_runtime *rt, const uint8_t *aid, uint8_t len)
 {
     for (unsigned s = 1; s <= VM_MAX_PACKAGES; s++)
@@ -630,28 +664,13 @@ int vm_load_package(vm_runtime *rt, const uint8_t *blob, size_t len, unsigned fl
             goto out;
         }
     }
-    unsigned slot = free_slot(rt);
-    uint32_t size = VM_PKG_REC_HDR + (uint32_t)len + 2u * p.static_count;
-    if (!slot || (rt->cfg.package_quota && size > rt->cfg.package_quota)) {
-        if (err && errlen)
-            snprintf(err, errlen, "no room for another package");
-        rc = VM_ERR_FULL;
-        goto out;
-    }
+    unsigned slot;
     uint32_t off;
-    rc = chip_rc(chip_nvm_alloc(rt->chip, VM_TAG_PACKAGE, (uint16_t)slot, size, &off));
-    if (rc != VM_OK) {
-        if (err && errlen)
-            snprintf(err, errlen, "%s", rc == VM_ERR_FULL ? "NVM full" : vm_strerror(rc));
+    if ((rc = store_package_record(rt, blob, len, 2u * p.static_count, flags, &slot, &off, err, errlen)) != VM_OK)
         goto out;
-    }
-    uint8_t hdr[VM_PKG_REC_HDR] = { (uint8_t)(flags & VM_LOAD_PRIVILEGED ? 1 : 0), (uint8_t)slot, 0, 0 };
-    log_put32(hdr + 4, (uint32_t)len);
-    if ((rc = chip_rc(chip_nvm_write(rt->chip, off, hdr, sizeof hdr))) != VM_OK ||
-        (rc = chip_rc(chip_nvm_write(rt->chip, off + VM_PKG_REC_HDR, blob, len))) != VM_OK ||
-        (p.static_count &&
-         (rc = chip_rc(chip_nvm_write(rt->chip, off + VM_PKG_REC_HDR + (uint32_t)len, p.statics,
-                                      2u * p.static_count))) != VM_OK)) {
+    if (p.static_count &&
+        (rc = chip_rc(chip_nvm_write(rt->chip, off + VM_PKG_REC_HDR + (uint32_t)len, p.statics,
+                                     2u * p.static_count))) != VM_OK) {
         if (rc != VM_ERR_POWER)
             chip_nvm_free(rt->chip, off);
         goto out;
@@ -739,29 +758,10 @@ static int cap_load(vm_runtime *rt, const uint8_t *blob, size_t len, unsigned fl
         rc = VM_ERR_EXISTS;
         goto out;
     }
-    unsigned slot = free_slot(rt);
-    uint32_t size = VM_PKG_REC_HDR + (uint32_t)len + v.sf_image_size;
-    if (!slot || len > 0xFFFFFFu || (rt->cfg.package_quota && size > rt->cfg.package_quota)) {
-        if (err && errlen)
-            snprintf(err, errlen, "no room for another package");
-        rc = VM_ERR_FULL;
-        goto out;
-    }
+    unsigned slot;
     uint32_t off;
-    rc = chip_rc(chip_nvm_alloc(rt->chip, VM_TAG_PACKAGE, (uint16_t)slot, size, &off));
-    if (rc != VM_OK) {
-        if (err && errlen)
-            snprintf(err, errlen, "%s", rc == VM_ERR_FULL ? "NVM full" : vm_strerror(rc));
+    if ((rc = store_package_record(rt, blob, len, v.sf_image_size, flags, &slot, &off, err, errlen)) != VM_OK)
         goto out;
-    }
-    uint8_t hdr[VM_PKG_REC_HDR] = { (uint8_t)(flags & VM_LOAD_PRIVILEGED ? 1 : 0), (uint8_t)slot, 0, 0 };
-    log_put32(hdr + 4, (uint32_t)len);
-    if ((rc = chip_rc(chip_nvm_write(rt->chip, off, hdr, sizeof hdr))) != VM_OK ||
-        (rc = chip_rc(chip_nvm_write(rt->chip, off + VM_PKG_REC_HDR, blob, len))) != VM_OK) {
-        if (rc != VM_ERR_POWER)
-            chip_nvm_free(rt->chip, off);
-        goto out;
-    }
     rc = attach_package(rt, slot, blob, (uint32_t)len, (flags & VM_LOAD_PRIVILEGED) ? 1 : 0, off, 0);
     if (rc == VM_OK)
         rc = vm_cap_link(rt, slot, err, errlen);
