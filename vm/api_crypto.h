@@ -26,8 +26,12 @@
  *
  * Object slots. Cipher and Signature (and their OneShot subclasses):
  *   [0] algorithm (ALG_*), [1] mode (0 = not initialized), [2] key handle,
- *   [3] ref of the family's state array (CLEAR_ON_DESELECT: the state an
- *   init() makes lasts until deselect, as the spec's transient rules say).
+ *   [3] ref of the family's state array, CLEAR_ON_RESET: the JC API has a
+ *   tear or reset put an initialized object back to the state init() made
+ *   with the same key and mode (slots 1 and 2 are persistent) and default
+ *   values (zero IV, nothing pending: an all-zero state array), and keeps
+ *   it across deselect; its updates are not transaction-logged ("shall not
+ *   participate in the transaction").
  * The family's setup() creates [3]; the rest is common.
  */
 #ifndef CARDVM_VM_API_CRYPTO_H

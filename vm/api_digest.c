@@ -6,12 +6,15 @@
  *
  * Object state:
  *   MessageDigest [0] algorithm, [1] ref byte[MD_STATE_SIZE]
- *                 CLEAR_ON_DESELECT: the SHA state, serialised big-endian
- *                 (started flag, buffered count, bit length u64, H[8] u64,
- *                 block[128]; SHA-1/224/256 use u32 words and 64 bytes of
- *                 block); OneShot: [2] open flag
- *   Signature (HMAC) [3] ref byte[MD_STATE_SIZE] CLEAR_ON_DESELECT: the
- *                 inner hash after K0 ^ ipad and the message so far
+ *                 CLEAR_ON_RESET (a tear or reset puts the object back to
+ *                 its state after construction): the SHA state, serialised
+ *                 big-endian (started flag, buffered count, bit length u64,
+ *                 H[8] u64, block[128]; SHA-1/224/256 use u32 words and 64
+ *                 bytes of block); OneShot: [2] open flag
+ *   Signature (HMAC) [3] ref byte[MD_STATE_SIZE] CLEAR_ON_RESET: the
+ *                 inner hash after K0 ^ ipad and the message so far; found
+ *                 cleared (not started) after a reset, it is rebuilt from
+ *                 the key, so the object is back to what init() made
  * The state is never copied as a C struct, so the array's meaning does
  * not depend on the host's layout.
  */
@@ -111,7 +114,7 @@ static int md_new(vm_runtime *rt, uint8_t token, uint8_t alg, uint16_t *ret)
         return NO_SUCH_ALGORITHM;
     uint16_t h, st;
     API_TRY(api_new_instance(rt, JC_PKG_SECURITY, token, 0, &h));
-    API_TRY(api_new_array(rt, VM_OBJ_BYTES, VM_OF_CLEAR_DESELECT, MD_SIZE, 0, &st));
+    API_TRY(api_new_array(rt, VM_OBJ_BYTES, VM_OF_CLEAR_RESET, MD_SIZE, 0, &st));
     vm_obj *o = &rt->objs[h];
     API_TRY(api_slot_set(rt, o, 0, m->alg));
     API_TRY(api_slot_set(rt, o, 1, st));
@@ -300,6 +303,15 @@ static int hmac_get(vm_runtime *rt, uint16_t h, hmac_sig_ctx *c)
     return api_hmac_key(rt, api_slot(c->self, 2), &c->key, &c->klen);
 }
 
+static int hmac_restart(vm_runtime *rt, hmac_sig_ctx *c);
+
+/* hmac_get, then the state init() made if a reset cleared it. */
+static int hmac_ready(vm_runtime *rt, uint16_t h, hmac_sig_ctx *c)
+{
+    API_TRY(hmac_get(rt, h, c));
+    return c->state->data[0] ? 0 : hmac_restart(rt, c);
+}
+
 /* The state after init: the inner hash of K0 ^ ipad. */
 static int hmac_restart(vm_runtime *rt, hmac_sig_ctx *c)
 {
@@ -364,14 +376,14 @@ static int hmac_feed(vm_runtime *rt, hmac_sig_ctx *c, uint16_t in_h, uint16_t of
 static int hmac_sig_update(vm_runtime *rt, uint16_t *a)
 {
     hmac_sig_ctx c;
-    API_TRY(hmac_get(rt, a[0], &c));
+    API_TRY(hmac_ready(rt, a[0], &c));
     return hmac_feed(rt, &c, a[1], a[2], a[3], NULL);
 }
 
 static int hmac_sig_sign(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
     hmac_sig_ctx c;
-    API_TRY(hmac_get(rt, a[0], &c));
+    API_TRY(hmac_ready(rt, a[0], &c));
     if (c.mode != MODE_SIGN)
         return INVALID_INIT;
     BYTES(out, a[4]);
@@ -387,7 +399,7 @@ static int hmac_sig_sign(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 static int hmac_sig_verify(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
     hmac_sig_ctx c;
-    API_TRY(hmac_get(rt, a[0], &c));
+    API_TRY(hmac_ready(rt, a[0], &c));
     if (c.mode != MODE_VERIFY)
         return INVALID_INIT;
     BYTES(sig, a[4]);

@@ -12,7 +12,7 @@
 int api_crypto_state_new(vm_runtime *rt, vm_obj *self, uint16_t len, int jcre)
 {
     uint16_t st;
-    API_TRY(api_new_array(rt, VM_OBJ_BYTES, VM_OF_CLEAR_DESELECT, len, jcre, &st));
+    API_TRY(api_new_array(rt, VM_OBJ_BYTES, VM_OF_CLEAR_RESET, len, jcre, &st));
     return api_slot_set(rt, self, 3, st);
 }
 

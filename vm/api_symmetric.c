@@ -8,7 +8,7 @@
  *     MAC (ISO 9797-1 MAC algorithm 3: single DES with K1, the last block
  *     decrypted with K2 and encrypted with K1 again), AES-CMAC (RFC 4493).
  *
- * State array (slot 3, CLEAR_ON_DESELECT, ST_SIZE bytes): the IV init()
+ * State array (slot 3, CLEAR_ON_RESET, ST_SIZE bytes, api_crypto.h): the IV init()
  * gave [16], the chaining block [16] (CTR: the counter of the current
  * keystream block), input not yet processed [16], its count (CTR: the
  * keystream bytes of the current block already used). doFinal/sign/verify

@@ -556,6 +556,44 @@ static void test_transient_des_key_reset(void **state)
     vt_card_free(&k);
 }
 
+/* JC API: a reset puts an initialized Cipher or Signature back to the
+ * state init() made with the same key and mode, default values for the
+ * rest (a zero IV); a deselect keeps its state. */
+static void test_reset_keeps_init(void **state)
+{
+    (void)state;
+    vt_card k;
+    vt_card_new(&k, NULL);
+    vm_runtime *rt = k.rt;
+    uint16_t aes = key(rt, TYPE_AES, SP_KEY), cbc = cipher(rt, 13), ref = cipher(rt, 13), ret;
+    uint16_t hk, hs = sig(rt, 25);
+    assert_int_equal(at_call(rt, SEC "KeyBuilder", "buildKey", "(BSZ)Ljavacard/security/Key;", &hk, 21, 64, 0), 0);
+    assert_int_equal(at_call(rt, SEC "HMACKeyImpl", "setKey", "([BSS)V", NULL, hk, at_bytes(rt, "Jefe", 4), 0, 4), 0);
+    assert_int_equal(at_call(rt, SIG, "init", INIT, NULL, hs, hk, SIGN), 0);
+    cinit(rt, cbc, aes, ENCRYPT, "000102030405060708090a0b0c0d0e0f");
+    cinit(rt, ref, aes, ENCRYPT, NULL);
+    uint8_t msg[32], zero_iv[32], got[48];
+    at_hex(SP_PT, msg);
+    final_bytes(rt, ref, msg, 32, zero_iv);
+    /* something pending in both before the reset */
+    uint16_t ib = at_bytes(rt, msg, 32), ob = at_bytes(rt, NULL, 32);
+    assert_int_equal(at_call(rt, CIPHER, "update", IO, &ret, cbc, ib, 0, 5, ob, 0), 0);
+    assert_int_equal(at_call(rt, SIG, "update", "([BSS)V", NULL, hs, ib, 0, 5), 0);
+    vt_commit(&k);
+    vt_reset(&k);
+    assert_int_equal(final_bytes(rt, cbc, msg, 32, got), 32);
+    assert_memory_equal(got, zero_iv, 32);
+    /* HMAC-SHA-256 of RFC 4231 test case 2: nothing of the update before
+     * the reset, the key still there */
+    const char *m = "what do ya want for nothing?";
+    uint16_t in = at_bytes(rt, m, 28), out = at_bytes(rt, NULL, 32);
+    assert_int_equal(at_call(rt, SIG, "sign", "([BSS[BS)S", &ret, hs, in, 0, 28, out, 0), 0);
+    uint8_t want[32];
+    at_hex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843", want);
+    assert_memory_equal(at_data(rt, out), want, 32);
+    vt_card_free(&k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -569,6 +607,7 @@ int main(void)
         cmocka_unit_test(test_oneshot),
         cmocka_unit_test(test_pseudo_random),
         cmocka_unit_test(test_transient_des_key_reset),
+        cmocka_unit_test(test_reset_keeps_init),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
