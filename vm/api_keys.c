@@ -147,7 +147,7 @@ static int secret_set(vm_runtime *rt, uint16_t *a, uint8_t cls)
     memcpy(buf, src->data + a[2], n);
     buf[n] = 1;
     int rc = api_store(rt, key, 0, buf, n + 1u, 1);
-    memset(buf, 0, sizeof buf);
+    zeromem(buf, sizeof buf);
     return rc;
 }
 
@@ -327,7 +327,7 @@ int api_HMACKeyImpl_setKey(vm_runtime *rt, uint16_t *a, uint16_t *ret)
     buf[cap + 1] = (uint8_t)(len >> 8);
     buf[cap + 2] = (uint8_t)len;
     int rc = api_store(rt, key, 0, buf, cap + 3u, 1);
-    memset(buf, 0, sizeof buf);
+    zeromem(buf, sizeof buf);
     return rc;
 }
 

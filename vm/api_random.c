@@ -69,7 +69,7 @@ static void sha256_parts(uint8_t tag, const uint8_t *k, const uint8_t *x, unsign
     if (xlen)
         sha256_process(&md, x, xlen);
     sha256_done(&md, out);
-    memset(&md, 0, sizeof md);
+    zeromem(&md, sizeof md);
 }
 
 static int random_fill(vm_runtime *rt, uint16_t *a)
@@ -98,7 +98,7 @@ static int random_fill(vm_runtime *rt, uint16_t *a)
                                    (uint8_t)counter }, block[32];
                 sha256_parts(0x00, state + PRNG_KEY, ctr, 4, block);
                 memcpy(buf + i, block, n - i < 32 ? (size_t)(n - i) : 32);
-                memset(block, 0, sizeof block);
+                zeromem(block, sizeof block);
             }
         } else if (rng_get_bytes(buf, n, NULL) != n) {
             rc = ILLEGAL_VALUE;
@@ -111,11 +111,11 @@ static int random_fill(vm_runtime *rt, uint16_t *a)
         uint8_t next[32];
         sha256_parts(0x01, state + PRNG_KEY, NULL, 0, next);
         memcpy(state + PRNG_KEY, next, 32);
-        memset(next, 0, sizeof next);
+        zeromem(next, sizeof next);
         rc = api_store(rt, st, 0, state, PRNG_SIZE, 0);
     }
-    memset(state, 0, sizeof state);
-    memset(buf, 0, sizeof buf);
+    zeromem(state, sizeof state);
+    zeromem(buf, sizeof buf);
     return rc;
 }
 
@@ -153,8 +153,8 @@ int api_RandomData_setSeed(vm_runtime *rt, uint16_t *a, uint16_t *ret)
     sha256_done(&md, state + PRNG_KEY);
     state[PRNG_FLAG] = 1;
     int rc = api_store(rt, st, 0, state, PRNG_SIZE, 0);
-    memset(state, 0, sizeof state);
-    memset(&md, 0, sizeof md);
+    zeromem(state, sizeof state);
+    zeromem(&md, sizeof md);
     return rc;
 }
 

@@ -82,9 +82,11 @@ typedef struct blk {
     int have_k2;
 } blk;
 
+/* Secrets are wiped with libtomcrypt's zeromem (volatile writes the
+ * compiler cannot drop as dead stores). */
 static void blk_wipe(blk *b)
 {
-    memset(b, 0, sizeof *b);
+    zeromem(b, sizeof *b);
 }
 
 /* Schedule key handle h for algorithm s (class checked: DES or AES). */
@@ -119,7 +121,7 @@ static int blk_setup(vm_runtime *rt, const sym_alg *s, uint16_t h, blk *b)
         b->idx = api_des3_index();
         b->bs = 8;
         rc = cipher_descriptor[b->idx].setup(k3, 24, 0, &b->k1);
-        memset(k3, 0, sizeof k3);
+        zeromem(k3, sizeof k3);
     }
     if (rc != CRYPT_OK) {
         blk_wipe(b);
@@ -203,7 +205,7 @@ typedef struct sym_ctx {
 
 static void ctx_wipe(sym_ctx *c)
 {
-    memset(c->st, 0, sizeof c->st);
+    zeromem(c->st, sizeof c->st);
     blk_wipe(&c->b);
 }
 
@@ -300,7 +302,7 @@ static void run_blocks(const sym_ctx *c, uint8_t *buf, uint32_t len, uint8_t *ch
             }
         }
     }
-    memset(tmp, 0, sizeof tmp);
+    zeromem(tmp, sizeof tmp);
 }
 
 /* CTR over buf[len] in place, from the counter and keystream position in
@@ -322,7 +324,7 @@ static void run_ctr(sym_ctx *c, uint8_t *buf, uint32_t len)
         }
     }
     c->st[ST_COUNT] = (uint8_t)used;
-    memset(ks, 0, sizeof ks);
+    zeromem(ks, sizeof ks);
 }
 
 static int cipher_run(vm_runtime *rt, uint16_t *a, uint16_t *ret, int final)
@@ -399,7 +401,7 @@ static int cipher_run(vm_runtime *rt, uint16_t *a, uint16_t *ret, int final)
     *ret = (uint16_t)out_len;
 done:
     if (work) {
-        memset(work, 0, total + 16);
+        zeromem(work, total + 16);
         free(work);
     }
     ctx_wipe(&c);
@@ -490,8 +492,8 @@ static int mac_feed(vm_runtime *rt, sym_ctx *c, uint16_t in_h, uint16_t off, uin
             xor_into(last, k, 16);
             xor_into(chain, last, 16);
             blk_enc(&c->b, chain, chain);
-            memset(k, 0, sizeof k);
-            memset(last, 0, sizeof last);
+            zeromem(k, sizeof k);
+            zeromem(last, sizeof last);
         } else if (c->s->mode == M_RETAIL) {
             cipher_descriptor[c->b.idx].ecb_decrypt(chain, chain, &c->b.k2);
             blk_enc(&c->b, chain, chain);
@@ -504,7 +506,7 @@ static int mac_feed(vm_runtime *rt, sym_ctx *c, uint16_t in_h, uint16_t off, uin
         memcpy(c->st + ST_PENDING, work + run, total - run);
         c->st[ST_COUNT] = (uint8_t)(total - run);
     }
-    memset(work, 0, total + 16);
+    zeromem(work, total + 16);
     free(work);
     if (!rc)
         rc = api_store(rt, c->state, 0, c->st, ST_SIZE, 0);
@@ -539,7 +541,7 @@ static int mac_sign(vm_runtime *rt, uint16_t *a, uint16_t *ret)
         rc = api_store(rt, out, a[5], mac, c.s->mac_len, 0);
     if (!rc)
         *ret = c.s->mac_len;
-    memset(mac, 0, sizeof mac);
+    zeromem(mac, sizeof mac);
     ctx_wipe(&c);
     return rc;
 }
@@ -560,7 +562,7 @@ static int mac_verify(vm_runtime *rt, uint16_t *a, uint16_t *ret)
         rc = mac_feed(rt, &c, a[1], a[2], a[3], mac);
     if (!rc)
         *ret = a[6] == c.s->mac_len && api_ct_equal(mac, sig->data + a[5], c.s->mac_len);
-    memset(mac, 0, sizeof mac);
+    zeromem(mac, sizeof mac);
     ctx_wipe(&c);
     return rc;
 }
