@@ -470,8 +470,15 @@ static int do_terminal(opts *o)
     uint32_t rep = 0;
     uint16_t sw = 0;
     int rv = campaign_play(send_transport, t, &rc.paut, &pse, st, sizeof st, &stn, &rep, &sw);
+    char commit_error[400];
+    snprintf(commit_error, sizeof commit_error, "%s", transport_commit_error(t));
     transport_close(t);
-    if (rv == CAMPAIGN_OK) {
+    if (commit_error[0]) {
+        /* the card rolled the command back (6581): the image is as it was */
+        registry_set_status(r, serial, "failed", rc.id.counter, NULL, 0, 0);
+        cli_error("campaign", "terminal: card image not written: %s", commit_error);
+        status = CLI_EXIT_IO;
+    } else if (rv == CAMPAIGN_OK) {
         registry_set_status(r, serial, "played", rc.id.counter, st, stn, 0);
         char h[1300];
         campaign_hex(st, stn, h);
