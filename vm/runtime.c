@@ -1734,6 +1734,9 @@ int vm_manage_channel(vm_runtime *rt, uint8_t channel, uint8_t p1, uint8_t p2, u
          * the VM does not have. A refused selection closes the channel. */
         int origin_inst = channel ? rt->chan_sel[channel] : -1;
         if (origin_inst >= 0) {
+            /* select() runs during the MANAGE CHANNEL command: its class
+             * (the origin channel) is the one APDU.getCLAChannel() sees */
+            rt->apdu_cla = channel < 4 ? channel : (uint8_t)(0x40 | (channel - 4));
             use_channel(rt, (uint8_t)ch);
             size_t dummy = 0;
             int rc = select_instance_on(rt, (uint8_t)ch, origin_inst, NULL, 0, NULL, 0, &dummy, sw);
