@@ -204,6 +204,18 @@ with tempfile.TemporaryDirectory(prefix="cardvm-json-") as d:
     j = json.loads(run("campaign", "status", "--registry", reg, "--json")[1])
     check(set(j) == {"registry", "enrolled"}, f"status without --campaign {sorted(j)}")
 
+    # per-role help: an overview with the seed's terms, each role its job, inputs, outputs, next step
+    rc, out, _ = run("campaign", "--help")
+    check(rc == 0 and all(t in out for t in ("P_SE", "P_AUT", "ST ", "FIG.3", "FIG.4", "DATASEND")),
+          "campaign --help defines the seed's terms")
+    roles = ["design", "enroll", "server", "terminal", "run", "status"]
+    check([out.find(f"  {i + 1} {r}") >= 0 for i, r in enumerate(roles)] == [True] * 6, "roles listed in order")
+    for i, r in enumerate(roles):
+        rc, out, _ = run("campaign", r, "--help")
+        check(rc == 0 and f"usage: cardvm campaign {r}" in out and f"Step {i + 1} of 6" in out,
+              f"campaign {r} --help: {out[:80]!r}")
+        check(r == "status" or ("Outputs" in out and "Next:" in out), f"campaign {r} --help: outputs and next step")
+
     suite = os.path.join(d, "suite")
     os.mkdir(suite)
     with open(os.path.join(suite, "two.script"), "w") as f:
