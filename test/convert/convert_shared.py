@@ -46,3 +46,67 @@ def convert(cardvm, classes, package, aid, version, applets, out_cap, export_pat
         cmd += ["--export-path", d]
     cmd += ["-o", out_cap, "--jca", out_cap[:-4] + ".jca"] + list(extra)
     return subprocess.run(cmd, capture_output=True, text=True)
+
+
+def read_exp(path):
+    """An export file's public tokens: {class: (token, {member name+desc: token})} (JCVM ch. 5)."""
+    import struct
+    b = open(path, "rb").read()
+    assert b[:4] == b"\x00\xfa\xca\xde", path
+    n = struct.unpack(">H", b[6:8])[0]
+    at, cp = 8, []
+    for _ in range(n):
+        tag = b[at]
+        if tag == 1:
+            ln = struct.unpack(">H", b[at + 1:at + 3])[0]
+            cp.append((1, b[at + 3:at + 3 + ln].decode()))
+            at += 3 + ln
+        elif tag == 3:
+            cp.append((3, struct.unpack(">i", b[at + 1:at + 5])[0]))
+            at += 5
+        elif tag == 7:
+            cp.append((7, struct.unpack(">H", b[at + 1:at + 3])[0]))
+            at += 3
+        elif tag == 13:
+            alen = b[at + 6]
+            cp.append((13, None))
+            at += 7 + alen
+        else:
+            raise ValueError("%s: tag %d" % (path, tag))
+    at += 2
+    classes = {}
+    nc = b[at]
+    at += 1
+    for _ in range(nc):
+        tok = b[at]
+        name = cp[cp[struct.unpack(">H", b[at + 3:at + 5])[0]][1]][1]
+        at += 5
+        ns = struct.unpack(">H", b[at:at + 2])[0]
+        at += 2 + 2 * ns
+        ni = b[at]
+        at += 1 + 2 * ni
+        members = {}
+        nf = struct.unpack(">H", b[at:at + 2])[0]
+        at += 2
+        for _ in range(nf):
+            ftok = b[at]
+            fname = cp[struct.unpack(">H", b[at + 3:at + 5])[0]][1]
+            fdesc = cp[struct.unpack(">H", b[at + 5:at + 7])[0]][1]
+            na = struct.unpack(">H", b[at + 7:at + 9])[0]
+            at += 9
+            for _ in range(na):
+                ln = struct.unpack(">I", b[at + 2:at + 6])[0]
+                at += 6 + ln
+            members["field " + fname + " " + fdesc] = ftok
+        nm = struct.unpack(">H", b[at:at + 2])[0]
+        at += 2
+        for _ in range(nm):
+            mtok = b[at]
+            flags = struct.unpack(">H", b[at + 1:at + 3])[0]
+            mname = cp[struct.unpack(">H", b[at + 3:at + 5])[0]][1]
+            mdesc = cp[struct.unpack(">H", b[at + 5:at + 7])[0]][1]
+            at += 7
+            kind = "static" if flags & 0x08 else "method"
+            members[kind + " " + mname + mdesc] = mtok
+        classes[name] = (tok, members)
+    return classes

@@ -2051,14 +2051,17 @@ static int build_export(conv *cv, ex_package *p)
         pclass *c = &cv->cls[cv->order[o]];
         if (!c->is_public)
             continue;
-        ex_class *e = &p->classes[p->n_classes++];
-        e->name = strdup(c->cf.name);
-        e->token = (uint8_t)c->token;
-        e->flags = (uint16_t)(c->cf.flags & (CF_ACC_PUBLIC | CF_ACC_FINAL | CF_ACC_INTERFACE | CF_ACC_ABSTRACT));
         ilist ifs = {0};
         for (unsigned i = 0; i < c->cf.n_interfaces; i++)
             if (ilist_add(cv, &ifs, c->cf.interfaces[i]))
                 return -1;
+        /* an applet package exports only its Shareable interfaces (JCVM 3.0.5 4.3.7) */
+        if (cv->o->n_applets && !(c->is_iface && is_shareable(&ifs)))
+            continue;
+        ex_class *e = &p->classes[p->n_classes++];
+        e->name = strdup(c->cf.name);
+        e->token = (uint8_t)c->token;
+        e->flags = (uint16_t)(c->cf.flags & (CF_ACC_PUBLIC | CF_ACC_FINAL | CF_ACC_INTERFACE | CF_ACC_ABSTRACT));
         /* a class also implements its superclasses' interfaces */
         for (const char *s = c->cf.super_name; s;) {
             int k = find_internal(cv, s);
