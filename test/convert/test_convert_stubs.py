@@ -33,40 +33,42 @@ def main():
     groups["bench"] = sorted(glob.glob(os.path.join(root, "bench", "src", "**", "*.java"), recursive=True))
     failures = 0
     with tempfile.TemporaryDirectory() as tmp:
-        for name, sources in groups.items():
-            if not sources:
-                print("FAIL %s: no Java sources" % name)
-                failures += 1
-                continue
-            # both ways for one package; -bootclasspath (stricter) for all
-            for mode in (("release", "bootclasspath") if name == "counter" else ("bootclasspath",)):
-                out = os.path.join(tmp, name + "-" + mode)
-                r = javac(javac_exe, mode, jar, out, sources)
-                classes = glob.glob(os.path.join(out, "**", "*.class"), recursive=True)
-                ok = r.returncode == 0 and len(classes) >= len(sources)
-                print("%s %s (%s): %d sources, %d classes" % ("ok" if ok else "FAIL", name, mode,
-                                                              len(sources), len(classes)))
-                if not ok:
-                    print(r.stderr)
-                    failures += 1
-        # Constants keep their values (a duplicate case label is javac's
-        # compile-time equality test), and what the card lacks does not
-        # compile against -bootclasspath (no String, no Math).
-        src = os.path.join(tmp, "neg", "p")
-        os.makedirs(src)
-        for name, const, value in (("A", "javacard.framework.ISO7816.SW_WRONG_LENGTH", "(short) 0x6700"),
-                                   ("C", "javacardx.crypto.Cipher.ALG_AES_BLOCK_128_CBC_NOPAD", "(byte) 2"),
-                                   ("D", "javacard.framework.JCSystem.CLEAR_ON_DESELECT", "(byte) 2")):
-            with open(os.path.join(src, name + ".java"), "w") as f:
-                f.write("package p;\npublic class %s { void f(short s) { switch (s) { case %s: case %s: break; } } }\n"
-                        % (name, const, value))
-            r = javac(javac_exe, "bootclasspath", jar, os.path.join(tmp, "neg-out"), [os.path.join(src, name + ".java")])
-            equal = r.returncode != 0 and "duplicate case label" in r.stderr
-            expect_equal = name != "C"     # ALG_AES_BLOCK_128_CBC_NOPAD is 13
-            print("%s %s %s %s" % ("ok" if equal == expect_equal else "FAIL", const, "==" if equal else "!=", value))
-            if equal != expect_equal:
+        # every source in one javac run (-bootclasspath: only the stubs),
+        # and one package also the --release 8 -cp way
+        runs = [("all", "bootclasspath", [s for v in groups.values() for s in v])]
+        if groups.get("counter"):
+            runs.append(("counter", "release", groups["counter"]))
+        for name, mode, sources in runs:
+            out = os.path.join(tmp, name + "-" + mode)
+            r = javac(javac_exe, mode, jar, out, sources)
+            classes = glob.glob(os.path.join(out, "**", "*.class"), recursive=True)
+            ok = r.returncode == 0 and len(classes) >= len(sources) and len(sources) > 0
+            print("%s %s (%s): %d sources, %d classes" % ("ok" if ok else "FAIL", name, mode, len(sources),
+                                                          len(classes)))
+            if not ok:
                 print(r.stderr)
                 failures += 1
+        # Constants keep their values: a duplicate case label is javac's
+        # compile-time equality test (ALG_AES_BLOCK_128_CBC_NOPAD is 13, not 2)
+        src = os.path.join(tmp, "neg", "p")
+        os.makedirs(src)
+        checks = [("javacard.framework.ISO7816.SW_WRONG_LENGTH", "(short) 0x6700", True),
+                  ("javacardx.crypto.Cipher.ALG_AES_BLOCK_128_CBC_NOPAD", "(byte) 2", False),
+                  ("javacard.framework.JCSystem.CLEAR_ON_DESELECT", "(byte) 2", True)]
+        text = "package p;\npublic class A {\n"
+        for i, (const, value, _) in enumerate(checks):
+            text += "  void f%d(short s) {\n    switch (s) { case %s: case %s: break; }\n  }\n" % (i, const, value)
+        text += "}\n"
+        open(os.path.join(src, "A.java"), "w").write(text)
+        r = javac(javac_exe, "bootclasspath", jar, os.path.join(tmp, "neg-out"), [os.path.join(src, "A.java")])
+        for i, (const, value, equal) in enumerate(checks):
+            line = 4 + 3 * i
+            dup = ("A.java:%d: error: duplicate case label" % line) in r.stderr
+            print("%s %s %s %s" % ("ok" if dup == equal else "FAIL", const, "==" if dup else "!=", value))
+            if dup != equal:
+                print(r.stderr)
+                failures += 1
+        # what the card lacks does not compile against -bootclasspath
         with open(os.path.join(src, "B.java"), "w") as f:
             f.write("package p;\npublic class B { Object o = Math.abs(1); }\n")
         r = javac(javac_exe, "bootclasspath", jar, os.path.join(tmp, "neg-out"), [os.path.join(src, "B.java")])

@@ -397,32 +397,37 @@ static int jca_type(conv *cv, const char *desc, char *out, size_t n)
                 desc);
 }
 
-/* Refuse the types Java Card lacks in a method or field descriptor. */
-static int check_desc(conv *cv, const char *desc)
+/* The Java type of a descriptor Java Card lacks, or NULL. */
+static const char *bad_type(const char *desc)
 {
     for (const char *p = desc; *p; p++) {
-        if (*p == 'L') {
+        switch (*p) {
+        case 'L':
             p = strchr(p, ';');
             if (!p)
-                return 0;
-            continue;
-        }
-        const char *what = NULL;
-        switch (*p) {
-        case 'J': what = "long"; break;
-        case 'F': what = "float"; break;
-        case 'D': what = "double"; break;
-        case 'C': what = "char"; break;
-        case 'I': what = "int (this card has no int support)"; break;
+                return NULL;
+            break;
+        case 'J': return "long";
+        case 'F': return "float";
+        case 'D': return "double";
+        case 'C': return "char";
+        case 'I': return "int (this card has no int support)";
         case '[':
             if (p[1] == '[')
-                return fail(cv, "multi-dimensional arrays are not supported (%s)", desc);
+                return "a multi-dimensional array";
             break;
         default: break;
         }
-        if (what)
-            return fail(cv, "type %s is not supported by Java Card (descriptor %s)", what, desc);
     }
+    return NULL;
+}
+
+/* Refuse the types Java Card lacks in a method descriptor. */
+static int check_desc(conv *cv, const char *desc)
+{
+    const char *t = bad_type(desc);
+    if (t)
+        return fail(cv, "type %s is not supported by Java Card (descriptor %s)", t, desc);
     return 0;
 }
 
@@ -969,8 +974,8 @@ static int method_ref(mctx *x, const char *owner, const char *name, const char *
     conv *cv = x->cv;
     if (owner[0] == '[')
         return fail(cv, "unsupported: calling %s%s on an array", name, desc);
-    if (check_desc(cv, desc))
-        return -1;
+    /* the descriptor is checked by the declaration (internal) or was the
+     * export's (external): what is not found is refused as such */
     int k = find_internal(cv, owner);
     if (call == CALL_SPECIAL && !strcmp(name, "<init>")) {
         *jc_op = "invokespecial";
@@ -1526,14 +1531,17 @@ static int translate(conv *cv, pclass *c, unsigned mi, sbuf *out)
         sb_printf(out, "\t\t}\n\n");
         return 0;
     }
+    /* int and char locals look like short ones in the bytecode: the
+     * LocalVariableTable (javac -g) tells them; the line is that of the
+     * store before the variable's scope starts. long, float and double
+     * are refused by their instructions. */
     for (unsigned i = 0; i < m->n_locals; i++) {
         const char *d = m->locals[i].desc;
-        if (strchr("JFDCI", d[0])) {
-            cv->has_pc = 1;
-            cv->at_pc = m->locals[i].start;
-            return fail(cv, "local variable %s: type %s is not supported by Java Card%s", m->locals[i].name,
-                        d[0] == 'J' ? "long" : d[0] == 'F' ? "float" : d[0] == 'D' ? "double" : d[0] == 'C' ? "char" : "int",
-                        d[0] == 'I' ? " (this card has no int support)" : "");
+        if (d[0] == 'I' || d[0] == 'C') {
+            cv->has_pc = m->locals[i].start > 0;
+            cv->at_pc = m->locals[i].start - 1u;
+            return fail(cv, "local variable %s: type %s is not supported by Java Card", m->locals[i].name,
+                        d[0] == 'C' ? "char" : "int (this card has no int support)");
         }
     }
     int nargs = arg_words(m);
@@ -2204,10 +2212,9 @@ int convert_package(const convert_options *o, convert_result *res, char *err, si
         cv->at_cls = c;
         cv->at_m = NULL;
         for (unsigned f = 0; f < c->cf.n_fields; f++) {
-            if (check_desc(cv, c->cf.fields[f].desc)) {
-                char m[600];
-                snprintf(m, sizeof m, "%s", err);
-                fail(cv, "field %s: %s", c->cf.fields[f].name, strstr(m, ": ") ? strstr(m, ": ") + 2 : m);
+            const char *t = bad_type(c->cf.fields[f].desc);
+            if (t) {
+                fail(cv, "field %s: type %s is not supported by Java Card", c->cf.fields[f].name, t);
                 goto done;
             }
         }
