@@ -38,14 +38,14 @@ def javac(javac_exe, jar, sources, out):
                           capture_output=True, text=True)
 
 
-def convert(cardvm, classes, package, aid, version, applets, out_cap, export_path=(), extra=()):
+def convert(cardvm, classes, package, aid, version, applets, out_cap, export_path=(), extra=(), timeout=None):
     cmd = [cardvm, "convert", "--classes", classes, "--package", package, "--aid", aid, "--version", version]
     for a, cls in applets:
         cmd += ["--applet", a, cls]
     for d in export_path:
         cmd += ["--export-path", d]
     cmd += ["-o", out_cap, "--jca", out_cap[:-4] + ".jca"] + list(extra)
-    return subprocess.run(cmd, capture_output=True, text=True)
+    return subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=timeout)
 
 
 def read_exp(path):
