@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""convert_walkthrough: docs/applets.md works as written. The Java block is
+"""convert_walkthrough: the walkthrough of docs/convert.md works as written. The Java block is
 the applet, the `$ ` lines are run in order (cardvm and the stubs jar
 replaced by the build's), and the `cardvm send` answers must be the block
 after "answers". Expected answers are the page's, written from the
