@@ -798,8 +798,12 @@ typedef struct mctx {
     unsigned *work;
     unsigned nwork;
     uint8_t *target;      /* a label is needed here */
-    int emit;
+    int emit;             /* 0 typing, 1 sizing (no text), 2 text */
     sbuf *out;
+    unsigned *jc_size;    /* per JVM pc: size of its JC instruction (short branch form) */
+    unsigned *jc_off;     /* per JVM pc: its JC offset (len + 1 entries) */
+    int *branch_to;       /* per JVM pc: the (canonical) target of a one-target branch, or -1 */
+    uint8_t *wide;        /* per JVM pc: the branch needs its _w form */
     char st[256];
     int sp;
 } mctx;
@@ -860,11 +864,71 @@ static int flow_to(mctx *x, unsigned t, const char *st, int sp)
     return 0;
 }
 
+/* The size in bytes of a JC instruction as out_insn writes it (JCVM 3.0.5
+ * ch. 7; branches in their short form). */
+static unsigned jc_insn_size(const char *t)
+{
+    static const char *const one[] = {
+        "nop", "aconst_null", "aaload", "baload", "saload", "aastore", "bastore", "sastore", "pop", "pop2",
+        "dup", "dup2", "sadd", "ssub", "smul", "sdiv", "srem", "sneg", "sshl", "sshr", "sushr", "sand", "sor",
+        "sxor", "s2b", "areturn", "sreturn", "return", "arraylength", "athrow", NULL};
+    static const char *const three[] = {"sspush", "sinc", "invokevirtual", "invokespecial", "invokestatic", "new",
+                                        "anewarray", NULL};
+    char m[32];
+    if (sscanf(t, "%31s", m) != 1)
+        return 0;
+    size_t n = strlen(m);
+    for (const char *const *p = one; *p; p++)
+        if (!strcmp(m, *p))
+            return 1;
+    if (!strncmp(m, "sconst_", 7) || ((m[0] == 'a' || m[0] == 's') && (!strncmp(m + 1, "load_", 5) ||
+                                                                         !strncmp(m + 1, "store_", 6))))
+        return 1;
+    for (const char *const *p = three; *p; p++)
+        if (!strcmp(m, *p))
+            return 3;
+    if (!strcmp(m, "stableswitch") || !strcmp(m, "slookupswitch")) {
+        unsigned words = 0;
+        for (const char *p = t; *p;) {
+            while (*p == ' ')
+                p++;
+            if (!*p)
+                break;
+            words++;
+            while (*p && *p != ' ')
+                p++;
+        }
+        /* stableswitch DEF LO HI L...: 1+2+2+2+2n; slookupswitch DEF N (K L)...: 1+2+2+4n */
+        return m[1] == 't' ? 7 + 2 * (words - 4) : 5 + 2 * (words - 3);
+    }
+    if (!strncmp(m, "getstatic", 9) || !strncmp(m, "putstatic", 9))
+        return 3;
+    if (!strncmp(m, "getfield", 8) || !strncmp(m, "putfield", 8))
+        return (n > 2 && !strcmp(m + n - 2, "_w")) ? 3 : 2;
+    if (!strcmp(m, "sinc_w") || !strcmp(m, "checkcast") || !strcmp(m, "instanceof"))
+        return 4;
+    if (!strcmp(m, "invokeinterface"))
+        return 5;
+    if (!strncmp(m, "if", 2) || !strcmp(m, "goto"))
+        return 2;
+    return 2;   /* bspush, sload, aload, sstore, astore, newarray, dup_x, swap_x */
+}
+
 static void out_insn(mctx *x, unsigned pc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void out_insn(mctx *x, unsigned pc, const char *fmt, ...)
 {
     if (!x->emit)
         return;
+    if (x->emit == 1) {
+        sbuf t = {0};
+        va_list ap;
+        va_start(ap, fmt);
+        sb_vprintf(&t, fmt, ap);
+        va_end(ap);
+        x->jc_size[pc] = t.s ? jc_insn_size(t.s) : 0;
+        free(t.s);
+        return;
+    }
     if (x->target[pc])
         sb_printf(x->out, "\t\t\tL%u:\t", pc);
     else
@@ -874,6 +938,17 @@ static void out_insn(mctx *x, unsigned pc, const char *fmt, ...)
     sb_vprintf(x->out, fmt, ap);
     va_end(ap);
     sb_printf(x->out, ";\n");
+}
+
+/* A one-target branch: its short form when the target is in reach, as
+ * the sizing pass decided. */
+static int out_branch(mctx *x, unsigned pc, const char *name, unsigned target)
+{
+    unsigned t = canon(x, target);
+    if (x->emit == 1)
+        x->branch_to[pc] = (int)t;
+    out_insn(x, pc, "%s%s L%u", name, (x->emit == 2 && x->wide[pc]) ? "_w" : "", t);
+    return flow_to(x, target, x->st, x->sp);
 }
 
 static int pop(mctx *x, char want, const char *use)
@@ -1268,27 +1343,22 @@ static int step(mctx *x, unsigned pc, int ilen, int *fall)
         return fail(cv, "type char is not supported by Java Card");
     case 0x99: case 0x9a: case 0x9b: case 0x9c: case 0x9d: case 0x9e:
         TRY(pop(x, 'S', "compared"));
-        out_insn(x, pc, "%s_w L%u", if_names[op - 0x99], canon(x, (unsigned)((int)pc + s2at(c + 1))));
-        return flow_to(x, (unsigned)((int)pc + s2at(c + 1)), x->st, x->sp);
+        return out_branch(x, pc, if_names[op - 0x99], (unsigned)((int)pc + s2at(c + 1)));
     case 0x9f: case 0xa0: case 0xa1: case 0xa2: case 0xa3: case 0xa4:
         TRY(pop(x, 'S', "compared"));
         TRY(pop(x, 'S', "compared"));
-        out_insn(x, pc, "%s_w L%u", icmp_names[op - 0x9f], canon(x, (unsigned)((int)pc + s2at(c + 1))));
-        return flow_to(x, (unsigned)((int)pc + s2at(c + 1)), x->st, x->sp);
+        return out_branch(x, pc, icmp_names[op - 0x9f], (unsigned)((int)pc + s2at(c + 1)));
     case 0xa5: case 0xa6:
         TRY(pop(x, 'A', ""));
         TRY(pop(x, 'A', ""));
-        out_insn(x, pc, "%s_w L%u", op == 0xa5 ? "if_acmpeq" : "if_acmpne", canon(x, (unsigned)((int)pc + s2at(c + 1))));
-        return flow_to(x, (unsigned)((int)pc + s2at(c + 1)), x->st, x->sp);
+        return out_branch(x, pc, op == 0xa5 ? "if_acmpeq" : "if_acmpne", (unsigned)((int)pc + s2at(c + 1)));
     case 0xc6: case 0xc7:
         TRY(pop(x, 'A', ""));
-        out_insn(x, pc, "%s_w L%u", op == 0xc6 ? "ifnull" : "ifnonnull", canon(x, (unsigned)((int)pc + s2at(c + 1))));
-        return flow_to(x, (unsigned)((int)pc + s2at(c + 1)), x->st, x->sp);
+        return out_branch(x, pc, op == 0xc6 ? "ifnull" : "ifnonnull", (unsigned)((int)pc + s2at(c + 1)));
     case 0xa7: case 0xc8: {
         int off = op == 0xa7 ? s2at(c + 1) : s4at(c + 1);
         *fall = 0;
-        out_insn(x, pc, "goto_w L%u", canon(x, (unsigned)((int)pc + off)));
-        return flow_to(x, (unsigned)((int)pc + off), x->st, x->sp);
+        return out_branch(x, pc, "goto", (unsigned)((int)pc + off));
     }
     case 0xa8: case 0xa9: case 0xc9:
         return fail(cv, "subroutines (jsr/ret) are not supported: compile with javac -target 7 or later");
@@ -1617,18 +1687,54 @@ static int translate(conv *cv, pclass *c, unsigned mi, sbuf *out)
     if (describe(cv, m->desc, out, seen, sizeof seen, "\t\t\t"))
         goto out;
     sb_printf(out, "\n");
-    x.emit = 1;
     x.out = out;
-    for (unsigned pc = 0; pc < x.len; pc += (unsigned)ilen[pc]) {
-        if (x.depth[pc] < 0)
-            continue;   /* not reached: javac leaves none, other compilers may */
-        cv->has_pc = 1;
-        cv->at_pc = pc;
-        x.sp = x.depth[pc];
-        memcpy(x.st, x.kinds + (size_t)pc * x.max_stack, (size_t)x.sp);
-        int fall;
-        if (step(&x, pc, ilen[pc], &fall))
-            goto out;
+    x.jc_size = calloc(x.len + 1, sizeof *x.jc_size);
+    x.jc_off = calloc(x.len + 1, sizeof *x.jc_off);
+    x.branch_to = malloc((x.len + 1) * sizeof *x.branch_to);
+    x.wide = calloc(x.len + 1, 1);
+    if (!x.jc_size || !x.jc_off || !x.branch_to || !x.wide) {
+        fail(cv, "out of memory");
+        goto out;
+    }
+    for (unsigned pc = 0; pc <= x.len; pc++)
+        x.branch_to[pc] = -1;
+    /* pass 1 sizes the JC code (short branches), then branches that do not
+     * reach take their _w form until nothing changes; pass 2 writes it */
+    for (x.emit = 1; x.emit <= 2; x.emit++) {
+        for (unsigned pc = 0; pc < x.len; pc += (unsigned)ilen[pc]) {
+            if (x.depth[pc] < 0)
+                continue;   /* not reached: javac leaves none, other compilers may */
+            cv->has_pc = 1;
+            cv->at_pc = pc;
+            x.sp = x.depth[pc];
+            memcpy(x.st, x.kinds + (size_t)pc * x.max_stack, (size_t)x.sp);
+            int fall;
+            if (step(&x, pc, ilen[pc], &fall))
+                goto out;
+        }
+        for (int changed = 1; x.emit == 1 && changed;) {
+            changed = 0;
+            unsigned off = 0;
+            for (unsigned pc = 0; pc < x.len; pc++) {
+                x.jc_off[pc] = off;
+                if (x.depth[pc] >= 0 && ilen[pc])
+                    off += x.jc_size[pc] + (x.wide[pc] ? 1u : 0u);
+            }
+            x.jc_off[x.len] = off;
+            if (off > 32767) {
+                fail(cv, "method too long for Java Card (%u bytes of code)", off);
+                goto out;
+            }
+            for (unsigned pc = 0; pc < x.len; pc++) {
+                if (x.branch_to[pc] < 0 || x.wide[pc])
+                    continue;
+                long d = (long)x.jc_off[x.branch_to[pc]] - (long)x.jc_off[pc];
+                if (d < -128 || d > 127) {
+                    x.wide[pc] = 1;
+                    changed = 1;
+                }
+            }
+        }
     }
     if (x.target[x.len])
         sb_printf(out, "\t\t\tL%u:\n", x.len);
@@ -1658,6 +1764,10 @@ out:
     free(x.kinds);
     free(x.work);
     free(x.target);
+    free(x.jc_size);
+    free(x.jc_off);
+    free(x.branch_to);
+    free(x.wide);
     free(ilen);
     return rc;
 }
