@@ -15,7 +15,8 @@ static void help(FILE *f)
 {
     fprintf(f,
             "usage: cardvm convert --classes DIR|JAR --package NAME --aid AID --version X.Y\n"
-            "                      [--applet AID CLASS]... [--export-path DIR]... [--debug]\n"
+            "                      [--applet AID CLASS]... [--export-path DIR]... [--export-map OLD.exp]\n"
+            "                      [--debug]\n"
             "                      -o OUT.cap [--jca OUT.jca] [--exp OUT.exp]\n\n"
             "Convert a package's class files (javac -g --release 8 -cp cardvm-api.jar) into a\n"
             "CAP file for Java Card 3.0.5 classic cards. The built-in API packages need no\n"
@@ -27,6 +28,8 @@ static void help(FILE *f)
             "  --version X.Y       the package version\n"
             "  --applet AID CLASS  an applet: its AID and class (repeatable)\n"
             "  --export-path DIR   where export files of imported libraries are (repeatable)\n"
+            "  --export-map OLD.exp  keep the public tokens of this package's previous export\n"
+            "                      file (binary compatibility); new members get the next ones\n"
             "  --debug             CAP format 2.2 (as Oracle's -debug; no Debug component)\n"
             "  -o OUT.cap          the CAP file\n"
             "  --jca OUT.jca       also write the JCA text (what the assembler read)\n"
@@ -83,6 +86,8 @@ int cmd_convert(int argc, char **argv)
                 return CLI_EXIT_USAGE;
             }
             o.export_path[o.n_export_path++] = argv[++i];
+        } else if (!strcmp(a, "--export-map") && more) {
+            o.export_map = argv[++i];
         } else if (!strcmp(a, "--debug")) {
             o.cap22 = 1;
         } else if (!strcmp(a, "-o") && more) {

@@ -104,6 +104,8 @@ typedef struct conv {
     unsigned ncp, capcp;
     sbuf cptext;          /* the .constantPool body */
     char described[8192]; /* external classes already given a .descriptor in the pool */
+    ex_package prev;      /* --export-map: the previous export file of this package */
+    int has_prev;
     char *err;
     size_t errlen;
     /* where we are, for errors */
@@ -170,6 +172,33 @@ static int find_method(const cf_class *c, const char *name, const char *desc)
         if (!strcmp(c->methods[i].name, name) && !strcmp(c->methods[i].desc, desc))
             return (int)i;
     return -1;
+}
+
+/* The previous export's token of a member of class `cls` (kind as in
+ * export_file.h), or -1: kept for binary compatibility (JCVM 4.4). */
+static int prev_token(const conv *cv, const char *cls, const char *name, const char *desc, int kind)
+{
+    if (!cv->has_prev)
+        return -1;
+    const ex_class *c = ex_class_by_name(&cv->prev, cls);
+    if (!c)
+        return -1;
+    if (!name)
+        return c->token;
+    const ex_member *m = ex_member_of(c, name, desc, kind);
+    return (m && m->kind == kind && m->token != 0xFF) ? m->token : -1;
+}
+
+/* The first token after every previous one of class `cls` of this kind. */
+static int prev_next(const conv *cv, const char *cls, int kind)
+{
+    int next = 0;
+    const ex_class *c = cv->has_prev ? ex_class_by_name(&cv->prev, cls) : NULL;
+    for (unsigned i = 0; c && i < c->n_members; i++)
+        if (c->members[i].kind == kind && c->members[i].token != 0xFF && c->members[i].token + 1 > next &&
+            (kind != EX_FIELD || (c->members[i].flags & JC_ACC_STATIC)))
+            next = c->members[i].token + 1;
+    return next;
 }
 
 /* ---- imports ---- */
@@ -470,9 +499,12 @@ static int tables(conv *cv, unsigned ci)
     cv->at_cls = c;
     cv->at_m = NULL;
     if (c->is_iface) {
-        int t = 0;
-        for (unsigned i = 0; i < c->cf.n_methods; i++)
-            c->mtok[i] = is_virtual(&c->cf.methods[i]) ? t++ : -1;
+        int t = prev_next(cv, c->cf.name, EX_VIRTUAL);
+        for (unsigned i = 0; i < c->cf.n_methods; i++) {
+            const cf_method *m = &c->cf.methods[i];
+            int p = is_virtual(m) ? prev_token(cv, c->cf.name, m->name, m->desc, EX_VIRTUAL) : -1;
+            c->mtok[i] = !is_virtual(m) ? -1 : p >= 0 ? p : t++;
+        }
         c->state = 2;
         return 0;
     }
@@ -507,25 +539,51 @@ static int tables(conv *cv, unsigned ci)
     }
     c->pub_base = -1;
     c->pkg_base = -1;
+    /* new public methods after the inherited ones and after every token
+     * the previous export gave (those keep theirs) */
+    unsigned first_new = c->npub;
+    if ((unsigned)prev_next(cv, c->cf.name, EX_VIRTUAL) > first_new)
+        first_new = (unsigned)prev_next(cv, c->cf.name, EX_VIRTUAL);
+    for (int pass = 0; pass < 2; pass++)
     for (unsigned i = 0; i < c->cf.n_methods; i++) {
         const cf_method *m = &c->cf.methods[i];
-        c->mtok[i] = -1;
+        if (pass == 0)
+            c->mtok[i] = -1;
         if (!is_virtual(m))
             continue;
         char full[512];
         snprintf(full, sizeof full, "%s%s", m->name, m->desc);
         int t;
+        int pt = prev_token(cv, c->cf.name, m->name, m->desc, EX_VIRTUAL);
+        if (pt >= 0 && (unsigned)pt < c->npub && c->pub[pt][0] && strcmp(c->pub[pt], full) != 0)
+            pt = -1;   /* the slot is taken (the superclass changed): a new token */
         if (m->flags & (CF_ACC_PUBLIC | CF_ACC_PROTECTED)) {
             t = lookup_name(c->pub, c->npub, full);
+            if (t < 0 && (pass == 0) != (pt >= 0))
+                continue;   /* kept tokens first, new ones in pass 1 */
             if (t < 0) {
-                t = (int)c->npub;
-                if (add_name(&c->pub, &c->npub, full))
+                unsigned at = pt >= 0 ? (unsigned)pt : first_new > c->npub ? first_new : c->npub;
+                while (c->npub < at)
+                    if (add_name(&c->pub, &c->npub, ""))
+                        return fail(cv, "out of memory");
+                if (at < c->npub && c->pub[at][0] == '\0') {
+                    free(c->pub[at]);
+                    c->pub[at] = strdup(full);
+                    if (!c->pub[at])
+                        return fail(cv, "out of memory");
+                } else if (add_name(&c->pub, &c->npub, full)) {
                     return fail(cv, "out of memory");
+                }
+                t = (int)at;
+                if (pt < 0)
+                    first_new = at + 1;
             }
             if (c->pub_base < 0 || t < c->pub_base)
                 c->pub_base = t;
             c->mtok[i] = t;
         } else {
+            if (pass == 1)
+                continue;
             t = lookup_name(c->pkg, c->npkg, full);
             if (t < 0) {
                 t = (int)c->npkg;
@@ -544,13 +602,18 @@ static int tables(conv *cv, unsigned ci)
     if (c->pkg_base < 0)
         c->pkg_base = (int)c->npkg;
     /* static methods and constructors of a public class: public tokens */
-    int st = 0;
+    int st = prev_next(cv, c->cf.name, EX_STATIC);
+    if (prev_next(cv, c->cf.name, EX_CONSTRUCTOR) > st)
+        st = prev_next(cv, c->cf.name, EX_CONSTRUCTOR);
     for (unsigned i = 0; i < c->cf.n_methods; i++) {
         const cf_method *m = &c->cf.methods[i];
         if (is_virtual(m) || !strcmp(m->name, "<clinit>"))
             continue;
-        if (c->is_public && (m->flags & (CF_ACC_PUBLIC | CF_ACC_PROTECTED)))
-            c->mtok[i] = st++;
+        if (c->is_public && (m->flags & (CF_ACC_PUBLIC | CF_ACC_PROTECTED))) {
+            int p = prev_token(cv, c->cf.name, m->name, m->desc,
+                               !strcmp(m->name, "<init>") ? EX_CONSTRUCTOR : EX_STATIC);
+            c->mtok[i] = p >= 0 ? p : st++;
+        }
     }
     c->state = 2;
     return 0;
@@ -561,9 +624,9 @@ static int is_ref_desc(const char *d)
     return d[0] == 'L' || d[0] == '[';
 }
 
-static void field_tokens(pclass *c)
+static void field_tokens(const conv *cv, pclass *c)
 {
-    int t = 0, st = 0;
+    int t = 0, st = prev_next(cv, c->cf.name, EX_FIELD);
     /* public/protected: primitives then references; then the others:
      * references then primitives (JCVM 4.3.7.5) */
     for (int pass = 0; pass < 4; pass++) {
@@ -583,8 +646,10 @@ static void field_tokens(pclass *c)
         if (!(f->flags & CF_ACC_STATIC))
             continue;
         c->fields[i].is_const = (f->flags & CF_ACC_FINAL) && f->has_value && !is_ref_desc(f->desc);
-        if (!c->fields[i].is_const && c->is_public && (f->flags & (CF_ACC_PUBLIC | CF_ACC_PROTECTED)))
-            c->fields[i].token = st++;
+        if (!c->fields[i].is_const && c->is_public && (f->flags & (CF_ACC_PUBLIC | CF_ACC_PROTECTED))) {
+            int p = prev_token(cv, c->cf.name, f->name, f->desc, EX_FIELD);
+            c->fields[i].token = p >= 0 ? p : st++;
+        }
         else if (!c->fields[i].is_const)
             c->fields[i].token = -1;
     }
@@ -2116,11 +2181,16 @@ static int order_classes(conv *cv)
     if (n != cv->ncls)
         return fail(cv, "circular class hierarchy");
     int tok = 0;
+    for (unsigned i = 0; cv->has_prev && i < cv->prev.n_classes; i++)
+        if (cv->prev.classes[i].token + 1 > tok)
+            tok = cv->prev.classes[i].token + 1;
     for (unsigned i = 0; i < n; i++) {
         pclass *c = &cv->cls[cv->order[i]];
         c->super_internal = c->cf.super_name ? find_internal(cv, c->cf.super_name) : -1;
-        if (c->is_public)
-            c->token = tok++;
+        if (c->is_public) {
+            int p = prev_token(cv, c->cf.name, NULL, NULL, 0);
+            c->token = p >= 0 ? p : tok++;
+        }
     }
     return 0;
 }
@@ -2315,6 +2385,26 @@ int convert_package(const convert_options *o, convert_result *res, char *err, si
         }
         cv->imp[cv->nimp++].token = -1;
     }
+    if (o->export_map) {
+        uint8_t *b;
+        size_t len;
+        char e[256];
+        if (read_file(o->export_map, &b, &len) != 0) {
+            fail(cv, "%s: cannot read", o->export_map);
+            goto done;
+        }
+        int r = ex_read(b, len, &cv->prev, e, sizeof e);
+        free(b);
+        if (r != 0) {
+            fail(cv, "%s: %s", o->export_map, e);
+            goto done;
+        }
+        cv->has_prev = 1;
+        if (strcmp(cv->prev.name, cv->name) != 0) {
+            fail(cv, "%s: the export file of %s, not of %s", o->export_map, cv->prev.name, cv->name);
+            goto done;
+        }
+    }
     if (load_classes(cv) || order_classes(cv))
         goto done;
     for (unsigned i = 0; i < cv->ncls; i++) {
@@ -2328,7 +2418,7 @@ int convert_package(const convert_options *o, convert_result *res, char *err, si
                 goto done;
             }
         }
-        field_tokens(c);
+        field_tokens(cv, c);
         if (tables(cv, i))
             goto done;
         int ci = find_method(&c->cf, "<clinit>", "()V");
@@ -2415,6 +2505,8 @@ done:
     free(cv->cp);
     for (unsigned i = 0; i < cv->nimp; i++)
         ex_free(&cv->imp[i].pkg);
+    if (cv->has_prev)
+        ex_free(&cv->prev);
     for (unsigned i = 0; i < cv->ncls; i++) {
         pclass *c = &cv->cls[i];
         for (unsigned k = 0; k < c->npub; k++)

@@ -25,7 +25,10 @@
  *     static method tokens in class order; virtual method tokens after the
  *     superclass's, overriding methods keep theirs; package-visible
  *     methods in the package table; instance fields public primitives,
- *     public references, private references, private primitives);
+ *     public references, private references, private primitives); with
+ *     export_map, the public tokens of the previous version are kept
+ *     (classes, static fields and methods, virtual and interface methods)
+ *     and new ones follow them, for binary compatibility (JCVM 4.4);
  *   * emits JCA that the assembler lays out as CAP components.
  *
  * Every refusal names the class, the method and the source line
@@ -57,6 +60,8 @@ typedef struct convert_options {
     const char *export_path[CONVERT_MAX_EXPORT_PATH];
     unsigned n_export_path;
     int cap22;                  /* CAP format 2.2 (the .capFormat directive) */
+    const char *export_map;     /* the previous export file of this package: its public
+                                 * tokens are kept, new members get the next ones */
 } convert_options;
 
 typedef struct convert_result {
