@@ -275,8 +275,9 @@ def generate(pkgs, impl_names):
                     for a in f["access"]:
                         flags |= MEMBER_FLAGS[a]
                     kind = "JC_STATIC_FIELD" if f["kind"] == "static" else "JC_INSTANCE_FIELD"
-                    w("    { %s, %s, %d, %s, 0x%04X }," % (
-                        cstr(f["name"]), cstr(f["descriptor"]), f["token"], kind, flags))
+                    w("    { %s, %s, %d, %s, 0x%04X, %d }," % (
+                        cstr(f["name"]), cstr(f["descriptor"]), f["token"], kind, flags,
+                        f.get("constant_value", 0)))
                 w("};")
             flags = 0
             for a in c["access"]:

@@ -134,7 +134,7 @@ static const struct role_help {
      "Next: `cardvm campaign server --record`.\n"},
     {"run",
      "usage: cardvm campaign run --registry DB --master HEX --campaign C.cvc --pse P.pse\n"
-     "                           [--fast|--lab] [--quiet]\n\n"
+     "                           [--fast|--lab] [--quiet] [--workers N]\n\n"
      "Step 5 of 6: server, terminal and the ST check for every card of DB in one\n"
      "process. Resumable: cards this campaign already updated are skipped, each\n"
      "card's result is committed as soon as it is known, and a card left playing by\n"
