@@ -547,6 +547,7 @@ void vm_cap_unlink(vm_lpkg *lp)
     }
     free(cp->classes);
     free(cp->cpr);
+    vm_cap_xfree(cp);
     cap_view_free(&cp->view);
     free(cp);
     lp->cap = NULL;

@@ -466,14 +466,73 @@ typedef struct cap_cpr {
     cap_target t;               /* static and super method refs */
 } cap_cpr;
 
+/* The translated form of one CAP method (cap_xlat.c, run by cap_run.c):
+ * one op per bytecode or per fused group of bytecodes, operands decoded,
+ * branch targets resolved to ops. Handlers are threaded (op->h) by the
+ * loop at its first run of the method. */
+enum cap_x_form { CAP_XF_SS, CAP_XF_SL, CAP_XF_SC, CAP_XF_LL, CAP_XF_LC, CAP_XF_COUNT };
+enum cap_x_binop { CAP_XB_ADD, CAP_XB_SUB, CAP_XB_MUL, CAP_XB_AND, CAP_XB_OR, CAP_XB_XOR, CAP_XB_SHL,
+                   CAP_XB_SHR, CAP_XB_USHR, CAP_XB_DIV, CAP_XB_REM, CAP_XB_COUNT };
+enum cap_x_cond { CAP_XC_EQ, CAP_XC_NE, CAP_XC_LT, CAP_XC_GE, CAP_XC_GT, CAP_XC_LE, CAP_XC_COUNT };
+enum cap_x_id {
+    CAP_X_GENERIC,              /* p: the bytecode, run by the plain switch */
+    CAP_X_PUSH_L, CAP_X_PUSH_C, CAP_X_STORE_L, CAP_X_MOV_L, CAP_X_MOV_C,   /* a src, c dst */
+    CAP_X_SINC, CAP_X_SINC_GOTO, CAP_X_POP, CAP_X_DUP, CAP_X_GOTO,
+    CAP_X_RETURN, CAP_X_SRETURN, CAP_X_ATHROW, CAP_X_TABLESWITCH, CAP_X_LOOKUPSWITCH,
+    CAP_X_INVOKE, CAP_X_GETFIELD_THIS, CAP_X_GETSTATIC, CAP_X_BASTORE, CAP_X_SASTORE,
+    /* binop b, form f, destination d (0 push, 1 local c) */
+    CAP_X_BIN,
+    /* compare-and-branch: cond c, form f */
+    CAP_X_CMP = CAP_X_BIN + CAP_XB_COUNT * CAP_XF_COUNT * 2,
+    /* compare with zero: cond c, operand 0 stack / 1 local */
+    CAP_X_ZCMP = CAP_X_CMP + CAP_XC_COUNT * CAP_XF_COUNT,
+    /* element load: 0 byte / 1 short, form f (array, index), destination d */
+    CAP_X_ELEM = CAP_X_ZCMP + CAP_XC_COUNT * 2,
+    CAP_X_COUNT = CAP_X_ELEM + 2 * CAP_XF_COUNT * 2
+};
+
+typedef struct cap_xop {
+    const void *h;              /* the handler (threaded), until then NULL */
+    const void *p;              /* bytecode (generic, switches, invoke), cap_cpr, or the target op */
+    cap_target vt;              /* invokevirtual: inline cache (vcls's target) */
+    int16_t a, b, c;            /* locals, constants, field slot */
+    uint16_t id;                /* enum cap_x_id */
+    uint16_t pc;                /* method-component offset of the bytecode that may throw */
+    uint16_t wt, wf;            /* budget: bytecodes of the run at the target / after this op */
+    uint16_t vcls;              /* invokevirtual cache key (0xFFFF: empty) */
+    uint32_t ti;                /* translation: the target op's index */
+} cap_xop;
+
+typedef struct cap_xmethod {
+    uint16_t offset;            /* method offset (the key) */
+    uint16_t code_offset;       /* method offset of the first bytecode */
+    uint16_t code_len;          /* bytes translated */
+    uint16_t entry_w;           /* budget weight of the run at entry */
+    uint8_t nargs, max_locals, max_stack;
+    uint8_t threaded;
+    unsigned nops;
+    cap_xop *ops;
+    uint16_t *op_at;            /* per code byte: the op starting there, 0xFFFF none */
+    uint16_t *w_at;             /* per code byte: the run weight from there */
+} cap_xmethod;
+
 typedef struct cap_pkg {
     cap_view view;              /* over the host copy of the blob */
+    cap_xmethod **xm;           /* translated methods, open addressing by offset */
+    unsigned xm_cap, xm_count;
     uint16_t class_count;
     cap_rclass *classes;        /* in view.classes order */
     cap_cpr *cpr;               /* view.cp_count */
     uint8_t import_slot[CAP_MAX_IMPORTS];   /* user import: its slot, else 0 */
     int8_t import_api[CAP_MAX_IMPORTS];     /* API import: jc_api_packages index, else -1 */
 } cap_pkg;
+
+/* cap_xlat.c */
+/* The translated method at `offset` of a linked package, translated now
+ * when it is not yet: 0, VM_ERR_VERIFY (no method there, abstract), or
+ * VM_ERR_NOMEM. */
+int vm_cap_xmethod(cap_pkg *P, uint16_t offset, cap_xmethod **out);
+void vm_cap_xfree(cap_pkg *P);
 
 /* cap_link.c */
 /* Link the blob stored for `slot` (already in lp->blob) into lp->cap.
