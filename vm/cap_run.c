@@ -512,21 +512,30 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
         PUT_##D(ELEM_##K(o, b_)); NEXT; }
 #define H_ELEM_F(K, F) H_ELEM_FD(K, F, P) H_ELEM_FD(K, F, T)
 
-/* Run the translated method t (cap_xlat.c) with its arguments at lv. */
+static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint16_t *ret, int *has_ret);
+
+/* Run method t (translated now if it is not yet) with its arguments at lv. */
 static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint16_t *ret, int *has_ret)
 {
-    vm_lpkg *lp = &rt->pkgs[t.slot];
-    cap_pkg *P = lp->cap;
-    const uint8_t *M = P->view.methods;
-    const cap_cpr *cpr = P->cpr;
+    (void)nargs;
     cap_xmethod *xm;
-    int xr = vm_cap_xmethod(P, t.offset, &xm);
+    int xr = vm_cap_xmethod(rt->pkgs[t.slot].cap, t.offset, &xm);
     if (xr == VM_ERR_NOMEM)
         return VM_ERR_NOMEM;
     if (xr != 0) {
         rt->uncaught = vm_exception_object(rt, VM_SC_SecurityException, 0);
         return VM_RUN_THROWN;
     }
+    return run(rt, xm, t, lv, ret, has_ret);
+}
+
+/* The loop: translated method xm (cap_xlat.c) of package t.slot. */
+static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint16_t *ret, int *has_ret)
+{
+    vm_lpkg *lp = &rt->pkgs[t.slot];
+    cap_pkg *P = lp->cap;
+    const uint8_t *M = P->view.methods;
+    const cap_cpr *cpr = P->cpr;
     static const void *const labels[CAP_X_COUNT] = {
         &&x_GENERIC, &&x_PUSH_L, &&x_PUSH_C, &&x_STORE_L, &&x_MOV_L, &&x_MOV_C,
         &&x_SINC, &&x_SINC_GOTO, &&x_POP, &&x_DUP, &&x_GOTO,
@@ -543,7 +552,6 @@ static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint
             xm->ops[i].h = labels[xm->ops[i].id];
         xm->threaded = 1;
     }
-    (void)nargs;
     if (rt->cap_depth >= rt->cfg.max_frames ||
         (size_t)(lv - rt->stack) + xm->nargs + xm->max_locals + xm->max_stack > rt->cfg.stack_slots) {
         rt->uncaught = vm_exception_object(rt, VM_SC_StackOverflowError, 0);
@@ -700,6 +708,7 @@ static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint
             unsigned n;
             const cap_cpr *c;
             int switched = 0;
+            cap_xmethod *callee = NULL;
             if (op == 0x8E) {
                 n = pc[0];
                 c = &cpr[RD16(pc + 1)];
@@ -753,11 +762,19 @@ static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint
                             THROW_NEW(VM_SC_SecurityException, 0);
                         xo->vcls = cls;
                         xo->vt = tg;
+                        xo->txm = NULL;
+                        if (!tg.api && tg.slot == t.slot && tg.offset != 0xFFFF &&
+                            vm_cap_xmethod(P, tg.offset, &xo->txm) != 0)
+                            xo->txm = NULL;
                     }
+                    callee = xo->txm;
                 } else {
                     tg = c->t;
                     if (tg.api) {
                         n = tg.api->nargs;
+                    } else if (tg.slot == t.slot && (xo->txm || vm_cap_xmethod(P, tg.offset, &xo->txm) == 0)) {
+                        callee = xo->txm;
+                        n = callee->nargs;
                     } else {
                         cap_pkg *tp = rt->pkgs[tg.slot].cap;
                         cap_xmethod *txm;
@@ -774,8 +791,9 @@ static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint
             rt->cap_budget = budget;
             uint16_t saved = rt->cap_top;
             rt->cap_top = (uint16_t)(sp + n - rt->stack);
-            int has_rv;
-            r = call_target(rt, tg, sp, n, &rv, &has_rv);
+            int has_rv = 0;
+            /* a method of this package: its translation is at hand */
+            r = callee ? run(rt, callee, tg, sp, &rv, &has_rv) : call_target(rt, tg, sp, n, &rv, &has_rv);
             rt->cap_top = saved;
             budget = rt->cap_budget;
             if (switched)

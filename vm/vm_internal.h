@@ -495,6 +495,7 @@ typedef struct cap_xop {
     const void *h;              /* the handler (threaded), until then NULL */
     const void *p;              /* bytecode (generic, switches, invoke), cap_cpr, or the target op */
     cap_target vt;              /* invokevirtual: inline cache (vcls's target) */
+    struct cap_xmethod *txm;    /* invoke: the callee's translation when in this package */
     int16_t a, b, c;            /* locals, constants, field slot */
     uint16_t id;                /* enum cap_x_id */
     uint16_t pc;                /* method-component offset of the bytecode that may throw */
