@@ -720,9 +720,20 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
                 if (h >= rt->obj_cap || rt->objs[h].kind == VM_OBJ_FREE)
                     THROW_NEW(VM_SC_SecurityException, 0);
                 o = &rt->objs[h];
-                int vtok = interface_token(rt, o->cls, c->cls, mtok);
-                if (vtok < 0 || virtual_target(rt, o->cls, (uint8_t)vtok, &tg) != 0)
-                    THROW_NEW(VM_SC_SecurityException, 0);
+                /* inline cache: the target depends on the class only */
+                if (xo->vcls == o->cls) {
+                    tg = xo->vt;
+                } else {
+                    int vtok = interface_token(rt, o->cls, c->cls, mtok);
+                    if (vtok < 0 || virtual_target(rt, o->cls, (uint8_t)vtok, &tg) != 0)
+                        THROW_NEW(VM_SC_SecurityException, 0);
+                    xo->vcls = o->cls;
+                    xo->vt = tg;
+                    xo->txm = NULL;
+                    if (!tg.api && tg.slot == t.slot && tg.offset != 0xFFFF &&
+                        vm_cap_xmethod(P, tg.offset, &xo->txm) != 0)
+                        xo->txm = NULL;
+                }
                 if (o->pkg != rt->ctx && rt->ctx != 0 && !(o->flags & VM_OF_GLOBAL)) {
                     /* another context's object: only through a Shareable
                      * interface, and the call runs in the owner's context */
@@ -736,6 +747,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
                         THROW_NEW(VM_SC_SecurityException, 0);
                     switched = 1;
                 }
+                callee = xo->txm;
             } else {
                 c = &cpr[RD16(pc)];
                 pc += 2;
