@@ -212,6 +212,15 @@ enum vm_run_result {
     VM_RUN_BUDGET = 2,       /* instruction budget exhausted */
 };
 
+/* What a call site or method table entry reaches. */
+typedef struct cap_target {
+    const jc_api_method *api;   /* a built-in method (its fn may be NULL) */
+    uint16_t offset;            /* else: method offset in package `slot`;
+                                   0xFFFF: none (abstract) */
+    uint8_t slot;
+    uint8_t pad;
+} cap_target;
+
 struct vm_runtime {
     chip *chip;
     vm_config cfg;
@@ -299,6 +308,15 @@ struct vm_runtime {
         const jc_api_method *m;
     } api_vcache[64];
     int16_t applet_tok[4];
+    /* CAP applet instances: their select/deselect/process/
+     * getShareableInterfaceObject targets (VM_APPLET_*), looked up once
+     * per instance object and class (cleared whenever a package is linked
+     * or unlinked, and by vm_reset) */
+    struct vm_inst_methods {
+        uint16_t obj, cls;
+        uint8_t have;            /* bit per VM_APPLET_* */
+        cap_target t[4];
+    } inst_meth[VM_MAX_INSTANCES];
     uint16_t sc_api[VM_SC_COUNT];
     /* [deselect_lo[s], deselect_hi[s]): the handles among which package
      * slot s may own RAM that CLEAR_ON_DESELECT clears (a PIN, or a
@@ -426,14 +444,6 @@ static inline int vm_cls_is_user(uint16_t c) { return c >= 0x8000u && c < 0xE000
 #define JC_API_EXC_CLASS(rc) VM_CLS_API(((rc) >> 24) & 0x3F, ((rc) >> 16) & 0xFF)
 #define JC_API_EXC_REASON(rc) ((uint16_t)((rc) & 0xFFFF))
 
-/* What a call site or method table entry reaches. */
-typedef struct cap_target {
-    const jc_api_method *api;   /* a built-in method (its fn may be NULL) */
-    uint16_t offset;            /* else: method offset in package `slot`;
-                                   0xFFFF: none (abstract) */
-    uint8_t slot;
-    uint8_t pad;
-} cap_target;
 
 /* A class of a CAP package, linked. */
 typedef struct cap_rclass {

@@ -18,7 +18,7 @@
  * (CHIP_DURABLE_LAB: commits stay in memory).
  *
  *   bench_corpus [--samples N] [--secs S] [--only INS] [--no-twins]
- *                [--apdu-only] [--kernels-only]
+ *                [--apdu-only [--row I]] [--kernels-only]
  *   bench_corpus --count INS N     one kernel APDU in measured_apdu(), for
  *                                  run_callgrind.sh (host instructions per
  *                                  executed bytecode)
@@ -224,7 +224,7 @@ static void print_rate(const char *name, stat3 s, uint16_t sw)
            s.max / 1e6, 1e6 / s.median, sw);
 }
 
-static int per_apdu(int samples, double secs)
+static int per_apdu(int samples, double secs, int only_row)
 {
     static const uint8_t cvp_hello[] = {0xA0, 0x00, 0x00, 0x00, 0x62, 0x01, 0x01, 0x01};
     static const uint8_t cvp_counter[] = {0xA0, 0x00, 0x00, 0x00, 0x62, 0x02, 0x01, 0x01};
@@ -259,7 +259,7 @@ static int per_apdu(int samples, double secs)
         {"CAP  counter increment 8010", cap_counter, sizeof cap_counter, cap_inc, sizeof cap_inc, 0},
     };
     for (unsigned i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        if (rows[i].aid == cap_counter && !have_counter)
+        if ((rows[i].aid == cap_counter && !have_counter) || (only_row >= 0 && (int)i != only_row))
             continue;
         uint8_t sel[5 + 16] = {0x00, 0xA4, 0x04, 0x00, (uint8_t)rows[i].aid_len};
         memcpy(sel + 5, rows[i].aid, rows[i].aid_len);
@@ -478,7 +478,7 @@ static int count_mode(unsigned ins, unsigned reps)
 
 int main(int argc, char **argv)
 {
-    int samples = 9, only = -1, twins = 1, do_apdu = 1, do_kernels = 1;
+    int samples = 9, only = -1, twins = 1, do_apdu = 1, do_kernels = 1, row = -1;
     double secs = 0.05;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--samples") && i + 1 < argc)
@@ -487,6 +487,8 @@ int main(int argc, char **argv)
             secs = atof(argv[++i]);
         else if (!strcmp(argv[i], "--only") && i + 1 < argc)
             only = (int)strtol(argv[++i], NULL, 16);
+        else if (!strcmp(argv[i], "--row") && i + 1 < argc)
+            row = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--no-twins"))
             twins = 0;
         else if (!strcmp(argv[i], "--apdu-only"))
@@ -497,7 +499,7 @@ int main(int argc, char **argv)
             return count_mode((unsigned)strtoul(argv[i + 1], NULL, 16), (unsigned)atoi(argv[i + 2]));
         else {
             fprintf(stderr, "usage: bench_corpus [--samples N] [--secs S] [--only INS] [--no-twins] "
-                            "[--apdu-only|--kernels-only] | --count INS N\n");
+                            "[--apdu-only [--row I]|--kernels-only] | --count INS N\n");
             return 2;
         }
     }
@@ -507,7 +509,7 @@ int main(int argc, char **argv)
         printf("%s is absent: nothing to measure\n", BENCH);
         return 0;
     }
-    if (do_apdu && per_apdu(samples, secs > 0.2 ? secs : 0.2))
+    if (do_apdu && per_apdu(samples, secs > 0.2 ? secs : 0.2, row))
         return 1;
     if (do_kernels && kernels(samples, secs, only, twins))
         return 1;
