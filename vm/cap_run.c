@@ -566,6 +566,16 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
     cap_xop *xo = xm->ops;
     const uint8_t *pc;
     int64_t budget = rt->cap_budget - xm->entry_w;
+    /* Calls to methods of this package run in this loop (no C call, no
+     * lookup): the callers' state while they do. Deeper nests recurse. */
+    enum { INLINE_FRAMES = 24 };
+    struct inline_frame {
+        cap_xmethod *xm;
+        cap_xop *call;
+        uint16_t *lv, *base, *sp;
+        uint16_t top;
+    } fr[INLINE_FRAMES];
+    unsigned nfr = 0;
     int result = VM_RUN_DONE;
     uint16_t exc = 0;
     int r;
@@ -585,9 +595,12 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
             THROW_NEW(VM_SC_SecurityException, 0); } while (0)
 #define CHECK(expr) do { r = (expr); if (r < 0) { result = r; goto out; } if (r > 0) { exc = thrown_object(rt, r); goto throw_it; } } while (0)
 /* Who is about to write NVM (vm.h, vm_nvm_writer): kept only with a hook. */
-#define NOTE_WRITER() do { if (rt->nvm_hook) { rt->writer.pkg = (int16_t)t.slot; rt->writer.method = t.offset; \
+#define NOTE_WRITER() do { if (rt->nvm_hook) { rt->writer.pkg = (int16_t)t.slot; rt->writer.method = xm->offset; \
             rt->writer.pc = (uint16_t)(xo->pc - xm->code_offset); } } while (0)
 #define DISPATCH goto *xo->h
+/* Back to the caller of an inline frame, at its call op. */
+#define POP_FRAME() do { nfr--; rt->cap_depth--; rt->cap_top = fr[nfr].top; xm = fr[nfr].xm; lv = fr[nfr].lv; \
+        base = fr[nfr].base; sp = fr[nfr].sp; xo = fr[nfr].call; } while (0)
 #define NEXT do { xo++; DISPATCH; } while (0)
 /* A taken branch charges the run at its target and tests the budget; a
  * branch not taken charges the run after it. */
@@ -613,8 +626,19 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
     x_POP: sp--; NEXT;
     x_DUP: sp[0] = sp[-1]; sp++; NEXT;
     x_GOTO: TAKE;
-    x_RETURN: goto out;
+    x_RETURN:
+        if (nfr) {
+            POP_FRAME();
+            NEXT;
+        }
+        goto out;
     x_SRETURN:
+        if (nfr) {
+            uint16_t v = sp[-1];
+            POP_FRAME();
+            *sp++ = v;
+            NEXT;
+        }
         *ret = sp[-1];
         *has_ret = 1;
         goto out;
@@ -800,6 +824,39 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
             }
             uint16_t rv = 0;
             sp -= n;
+            if (callee && !switched && nfr < INLINE_FRAMES) {
+                /* the callee's frame starts at its arguments, as in run() */
+                if (rt->cap_depth >= rt->cfg.max_frames ||
+                    (size_t)(sp - rt->stack) + callee->nargs + callee->max_locals + callee->max_stack >
+                        rt->cfg.stack_slots) {
+                    sp += n;
+                    THROW_NEW(VM_SC_StackOverflowError, 0);
+                }
+                if (!callee->threaded) {
+                    for (unsigned i = 0; i < callee->nops; i++)
+                        callee->ops[i].h = labels[callee->ops[i].id];
+                    callee->threaded = 1;
+                }
+                fr[nfr].xm = xm;
+                fr[nfr].call = xo;
+                fr[nfr].lv = lv;
+                fr[nfr].base = base;
+                fr[nfr].sp = sp;
+                fr[nfr].top = rt->cap_top;
+                nfr++;
+                rt->cap_depth++;
+                xm = callee;
+                lv = sp;
+                base = lv + xm->nargs + xm->max_locals;
+                memset(lv + xm->nargs, 0, xm->max_locals * sizeof *lv);
+                rt->cap_top = (uint16_t)(base + xm->max_stack - rt->stack);
+                sp = base;
+                xo = xm->ops;
+                budget -= xm->entry_w;
+                if (budget <= 0)
+                    goto out_of_budget;
+                DISPATCH;
+            }
             rt->cap_budget = budget;
             uint16_t saved = rt->cap_top;
             rt->cap_top = (uint16_t)(sp + n - rt->stack);
@@ -1088,19 +1145,19 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
             if (hd->catch_type == 0 || vm_cap_class_is(rt, ecls, cpr[hd->catch_type].cls))
                 found = (int)i;
         }
-        if (found < 0) {
+        uint32_t hpc = found < 0 ? 0xFFFFFFFFu : (uint32_t)(v->handlers[found].handler - xm->code_offset);
+        if (hpc >= xm->code_len || xm->op_at[hpc] == 0xFFFF) {
+            if (nfr) {
+                /* not caught here: on to the caller, at its call */
+                POP_FRAME();
+                goto throw_it;
+            }
             rt->uncaught = exc;
             result = VM_RUN_THROWN;
             goto out;
         }
         sp = base;
         *sp++ = exc;
-        uint32_t hpc = (uint32_t)(v->handlers[found].handler - xm->code_offset);
-        if (hpc >= xm->code_len || xm->op_at[hpc] == 0xFFFF) {
-            rt->uncaught = exc;
-            result = VM_RUN_THROWN;
-            goto out;
-        }
         budget -= xm->w_at[hpc];
         xo = &xm->ops[xm->op_at[hpc]];
         if (budget <= 0)
@@ -1113,7 +1170,7 @@ out_of_budget:
 out:
     rt->cap_budget = budget;
     rt->cap_top = saved_top;
-    rt->cap_depth--;
+    rt->cap_depth -= nfr + 1;
     return result;
 #undef THROW_SC
 #undef THROW_NEW
@@ -1122,6 +1179,7 @@ out:
 #undef CHECK
 #undef NOTE_WRITER
 #undef DISPATCH
+#undef POP_FRAME
 #undef NEXT
 #undef TAKE
 #undef FALL
