@@ -454,13 +454,18 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 
 #define RD16(p) ((uint16_t)(((p)[0] << 8) | (p)[1]))
 
-/* Operand fetch for the op forms (cap_xlat.c): a_ op b_, each from the
- * stack (S), a local (L) or a constant (C). */
-#define FETCH_SS uint16_t b_ = *--sp, a_ = *--sp
-#define FETCH_SL uint16_t b_ = lv[xo->b], a_ = *--sp
-#define FETCH_SC uint16_t b_ = (uint16_t)xo->b, a_ = *--sp
-#define FETCH_LL uint16_t a_ = lv[xo->a], b_ = lv[xo->b]
-#define FETCH_LC uint16_t a_ = lv[xo->a], b_ = (uint16_t)xo->b
+/* Operand fetch for the op forms (cap_xlat.c): each operand from the
+ * stack (S, popped: the last operand first), a local (L) or a constant
+ * in the op (C). */
+#define FB_S uint16_t b_ = *--sp
+#define FB_L uint16_t b_ = lv[xo->b]
+#define FB_C uint16_t b_ = (uint16_t)xo->b
+#define FA_S uint16_t a_ = *--sp
+#define FA_L uint16_t a_ = lv[xo->a]
+#define FA_C uint16_t a_ = (uint16_t)xo->a
+#define FV_S uint16_t v_ = *--sp
+#define FV_L uint16_t v_ = lv[xo->c]
+#define FV_C uint16_t v_ = (uint16_t)xo->c
 #define PUT_P(v) (*sp++ = (uint16_t)(v))
 #define PUT_T(v) (lv[xo->c] = (uint16_t)(v))
 
@@ -485,32 +490,70 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 #define COND_GT(a, b) ((a) > (b))
 #define COND_LE(a, b) ((a) <= (b))
 
-#define X_FORMS(M, A) M(A, SS) M(A, SL) M(A, SC) M(A, LL) M(A, LC)
+/* Kind expansions (enum cap_x_kind order); one macro per nesting level. */
+#define X_KA(M, ...) M(__VA_ARGS__, S) M(__VA_ARGS__, L) M(__VA_ARGS__, C)
+#define X_KB(M, ...) M(__VA_ARGS__, S) M(__VA_ARGS__, L) M(__VA_ARGS__, C)
+#define X_KV(M, ...) M(__VA_ARGS__, S) M(__VA_ARGS__, L) M(__VA_ARGS__, C)
+#define X_KR(M, ...) M(__VA_ARGS__, S) M(__VA_ARGS__, L)
 #define X_BINOPS(M) M(ADD) M(SUB) M(MUL) M(AND) M(OR) M(XOR) M(SHL) M(SHR) M(USHR) M(DIV) M(REM)
 #define X_CONDS(M) M(EQ) M(NE) M(LT) M(GE) M(GT) M(LE)
 
 /* Label tables, in enum cap_x_id order. */
-#define LBL_BIN_F(B, F) &&x_##B##_##F##_P, &&x_##B##_##F##_T,
-#define LBL_BIN(B) X_FORMS(LBL_BIN_F, B)
-#define LBL_CMP_F(C, F) &&x_CMP_##C##_##F,
-#define LBL_CMP(C) X_FORMS(LBL_CMP_F, C)
-#define LBL_ZCMP(C) &&x_ZCMP_##C##_S, &&x_ZCMP_##C##_L,
-#define LBL_ELEM_F(K, F) &&x_ELEM_##K##_##F##_P, &&x_ELEM_##K##_##F##_T,
+#define LBL_BIN_D(B, KA, KB) &&x_BIN_##B##_##KA##KB##_P, &&x_BIN_##B##_##KA##KB##_T,
+#define LBL_BIN_A(B, KA) X_KB(LBL_BIN_D, B, KA)
+#define LBL_BIN(B) X_KA(LBL_BIN_A, B)
+#define LBL_CMP_B(C, KA, KB) &&x_CMP_##C##_##KA##KB,
+#define LBL_CMP_A(C, KA) X_KB(LBL_CMP_B, C, KA)
+#define LBL_CMP(C) X_KA(LBL_CMP_A, C)
+#define LBL_ZCMP_A(C, KA) &&x_ZCMP_##C##_##KA,
+#define LBL_ZCMP(C) X_KA(LBL_ZCMP_A, C)
+#define LBL_ELEM_D(E, KA, KB) &&x_ELEM_##E##_##KA##KB##_P, &&x_ELEM_##E##_##KA##KB##_T,
+#define LBL_ELEM_A(E, KA) X_KB(LBL_ELEM_D, E, KA)
+#define LBL_ELEM(E) X_KR(LBL_ELEM_A, E)
+#define LBL_STORE_V(E, KA, KB, KV) &&x_STORE_##E##_##KA##KB##KV,
+#define LBL_STORE_B(E, KA, KB) X_KV(LBL_STORE_V, E, KA, KB)
+#define LBL_STORE_A(E, KA) X_KB(LBL_STORE_B, E, KA)
+#define LBL_STORE(E) X_KR(LBL_STORE_A, E)
 
 /* Handlers */
-#define H_BIN_FD(B, F, D) x_##B##_##F##_##D: { FETCH_##F; BIN_##B(PUT_##D); NEXT; }
-#define H_BIN_F(B, F) H_BIN_FD(B, F, P) H_BIN_FD(B, F, T)
-#define H_BIN(B) X_FORMS(H_BIN_F, B)
-#define H_CMP_F(C, F) x_CMP_##C##_##F: { FETCH_##F; if (COND_##C((int16_t)a_, (int16_t)b_)) { TAKE; } else { FALL; } }
-#define H_CMP(C) X_FORMS(H_CMP_F, C)
-#define H_ZCMP(C) x_ZCMP_##C##_S: { int16_t a_ = (int16_t)*--sp; if (COND_##C(a_, 0)) { TAKE; } else { FALL; } } \
-    x_ZCMP_##C##_L: { int16_t a_ = (int16_t)lv[xo->a]; if (COND_##C(a_, 0)) { TAKE; } else { FALL; } }
+#define H_BIN_D(B, KA, KB) \
+    x_BIN_##B##_##KA##KB##_P: { FB_##KB; FA_##KA; BIN_##B(PUT_P); NEXT; } \
+    x_BIN_##B##_##KA##KB##_T: { FB_##KB; FA_##KA; BIN_##B(PUT_T); NEXT; }
+#define H_BIN_A(B, KA) X_KB(H_BIN_D, B, KA)
+#define H_BIN(B) X_KA(H_BIN_A, B)
+#define H_CMP_B(C, KA, KB) \
+    x_CMP_##C##_##KA##KB: { FB_##KB; FA_##KA; if (COND_##C((int16_t)a_, (int16_t)b_)) { TAKE; } else { FALL; } }
+#define H_CMP_A(C, KA) X_KB(H_CMP_B, C, KA)
+#define H_CMP(C) X_KA(H_CMP_A, C)
+#define H_ZCMP_A(C, KA) \
+    x_ZCMP_##C##_##KA: { FA_##KA; if (COND_##C((int16_t)a_, 0)) { TAKE; } else { FALL; } }
+#define H_ZCMP(C) X_KA(H_ZCMP_A, C)
 #define ELEM_B(o_, i_) ((uint16_t)(int16_t)(int8_t)(o_)->data[i_])
 #define ELEM_S(o_, i_) vm_rd16((o_)->data + 2u * (i_))
-#define H_ELEM_FD(K, F, D) x_ELEM_##K##_##F##_##D: { FETCH_##F; ARRAY(o, a_); \
+#define H_ELEM_D(E, KA, KB) \
+    x_ELEM_##E##_##KA##KB##_P: { FB_##KB; FA_##KA; ARRAY(o, a_); \
         if (b_ >= o->length) { THROW_NEW(VM_SC_ArrayIndexOutOfBoundsException, 0); } \
-        PUT_##D(ELEM_##K(o, b_)); NEXT; }
-#define H_ELEM_F(K, F) H_ELEM_FD(K, F, P) H_ELEM_FD(K, F, T)
+        PUT_P(ELEM_##E(o, b_)); NEXT; } \
+    x_ELEM_##E##_##KA##KB##_T: { FB_##KB; FA_##KA; ARRAY(o, a_); \
+        if (b_ >= o->length) { THROW_NEW(VM_SC_ArrayIndexOutOfBoundsException, 0); } \
+        PUT_T(ELEM_##E(o, b_)); NEXT; }
+#define H_ELEM_A(E, KA) X_KB(H_ELEM_D, E, KA)
+#define H_ELEM(E) X_KR(H_ELEM_A, E)
+/* Byte store: a boolean array keeps bit 0; a persistent array goes
+ * through the NVM store (journal, transaction, tear). */
+#define STORE_B(o_, i_, v_) do { uint8_t bb_ = (uint8_t)(v_); if ((o_)->kind == VM_OBJ_BOOLS) bb_ &= 1; \
+        if ((o_)->flags & VM_OF_PERSISTENT) { CHECK(vm_obj_store(rt, (o_), (i_), &bb_, 1, 1)); } \
+        else { (o_)->data[i_] = bb_; } } while (0)
+#define STORE_S(o_, i_, v_) do { if ((o_)->flags & VM_OF_PERSISTENT) { uint8_t bb_[2]; vm_wr16(bb_, (v_)); \
+            CHECK(vm_obj_store(rt, (o_), 2u * (i_), bb_, 2, 1)); } \
+        else { vm_wr16((o_)->data + 2u * (i_), (v_)); } } while (0)
+#define H_STORE_V(E, KA, KB, KV) \
+    x_STORE_##E##_##KA##KB##KV: { FV_##KV; FB_##KB; FA_##KA; NOTE_WRITER(); ARRAY(o, a_); \
+        if (b_ >= o->length) { THROW_NEW(VM_SC_ArrayIndexOutOfBoundsException, 0); } \
+        STORE_##E(o, b_, v_); NEXT; }
+#define H_STORE_B(E, KA, KB) X_KV(H_STORE_V, E, KA, KB)
+#define H_STORE_A(E, KA) X_KB(H_STORE_B, E, KA)
+#define H_STORE(E) X_KR(H_STORE_A, E)
 
 static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint16_t *ret, int *has_ret);
 
@@ -536,17 +579,19 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
     cap_pkg *P = lp->cap;
     const uint8_t *M = P->view.methods;
     const cap_cpr *cpr = P->cpr;
-    static const void *const labels[CAP_X_COUNT] = {
+    static const void *const labels[] = {
         &&x_GENERIC, &&x_PUSH_L, &&x_PUSH_C, &&x_STORE_L, &&x_MOV_L, &&x_MOV_C,
+        &&x_INSERT_L, &&x_INSERT_C,
         &&x_SINC, &&x_SINC_GOTO, &&x_POP, &&x_DUP, &&x_GOTO,
         &&x_RETURN, &&x_SRETURN, &&x_ATHROW, &&x_TABLESWITCH, &&x_LOOKUPSWITCH,
-        &&x_INVOKE, &&x_GETFIELD_THIS, &&x_GETSTATIC, &&x_BASTORE, &&x_SASTORE,
+        &&x_INVOKE, &&x_GETFIELD_THIS, &&x_GETSTATIC,
         X_BINOPS(LBL_BIN)
         X_CONDS(LBL_CMP)
         X_CONDS(LBL_ZCMP)
-        X_FORMS(LBL_ELEM_F, B)
-        X_FORMS(LBL_ELEM_F, S)
+        LBL_ELEM(B) LBL_ELEM(S)
+        LBL_STORE(B) LBL_STORE(S)
     };
+    _Static_assert(sizeof labels / sizeof labels[0] == CAP_X_COUNT, "one label per enum cap_x_id");
     if (!xm->threaded) {
         for (unsigned i = 0; i < xm->nops; i++)
             xm->ops[i].h = labels[xm->ops[i].id];
@@ -686,43 +731,26 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         *sp++ = xo->a ? (uint16_t)(int16_t)(int8_t)p[0] : vm_rd16(p);
         NEXT;
     }
-    x_BASTORE: {
-        uint16_t v = sp[-1], idx = sp[-2], h = sp[-3];
-        NOTE_WRITER();
-        sp -= 3;
-        ARRAY(o, h);
-        if (idx >= o->length)
-            THROW_NEW(VM_SC_ArrayIndexOutOfBoundsException, 0);
-        uint8_t b = (uint8_t)v;
-        if (o->kind == VM_OBJ_BOOLS)
-            b &= 1;
-        if (o->flags & VM_OF_PERSISTENT)
-            CHECK(vm_obj_store(rt, o, idx, &b, 1, 1));
-        else
-            o->data[idx] = b;
+    x_INSERT_L: {
+        unsigned m = (unsigned)xo->b;
+        uint16_t v = lv[xo->a];
+        memmove(sp - m + 1, sp - m, m * sizeof *sp);
+        sp[-(int)m] = v;
+        sp++;
         NEXT;
     }
-    x_SASTORE: {
-        uint16_t v = sp[-1], idx = sp[-2], h = sp[-3];
-        NOTE_WRITER();
-        sp -= 3;
-        ARRAY(o, h);
-        if (idx >= o->length)
-            THROW_NEW(VM_SC_ArrayIndexOutOfBoundsException, 0);
-        if (o->flags & VM_OF_PERSISTENT) {
-            uint8_t b[2];
-            vm_wr16(b, v);
-            CHECK(vm_obj_store(rt, o, 2u * idx, b, 2, 1));
-        } else {
-            vm_wr16(o->data + 2u * idx, v);
-        }
+    x_INSERT_C: {
+        unsigned m = (unsigned)xo->b;
+        memmove(sp - m + 1, sp - m, m * sizeof *sp);
+        sp[-(int)m] = (uint16_t)xo->a;
+        sp++;
         NEXT;
     }
     X_BINOPS(H_BIN)
     X_CONDS(H_CMP)
     X_CONDS(H_ZCMP)
-    X_FORMS(H_ELEM_F, B)
-    X_FORMS(H_ELEM_F, S)
+    H_ELEM(B) H_ELEM(S)
+    H_STORE(B) H_STORE(S)
 
     x_INVOKE: {
             pc = xo->p;

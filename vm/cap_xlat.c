@@ -136,6 +136,14 @@ static int branch_offset(const uint8_t *b)
     return wide ? rd16s(b + 1) : (int8_t)b[1];
 }
 
+/* An operand stack entry at translation: on the stack (CAP_XK_S), or not
+ * pushed yet, a local or a constant (v). */
+typedef struct xl_ve {
+    uint8_t k;
+    int16_t v;
+} xl_ve;
+enum { XL_VS_MAX = 256 };
+
 typedef struct xl {
     const uint8_t *code;        /* first bytecode */
     uint32_t len;               /* bytes to translate */
@@ -145,6 +153,8 @@ typedef struct xl {
     uint16_t *run;              /* per byte: run weight */
     cap_xop *ops;
     unsigned nops, cap;
+    xl_ve vs[XL_VS_MAX];        /* the operand stack's top as translated (below: all on the stack) */
+    unsigned nvs;
 } xl;
 
 static cap_xop *emit(xl *x, uint16_t id, uint32_t pc)
@@ -163,6 +173,70 @@ static cap_xop *emit(xl *x, uint16_t id, uint32_t pc)
     o->pc = (uint16_t)(x->base + pc);
     o->vcls = 0xFFFF;
     return o;
+}
+
+/* Push pending entry i now: under the entries above it that are on the
+ * stack, plus `extra` popped by the op about to be emitted. */
+static int materialize(xl *x, uint32_t pc, unsigned i, unsigned extra)
+{
+    unsigned above = extra;
+    for (unsigned j = i + 1; j < x->nvs; j++)
+        above += x->vs[j].k == CAP_XK_S;
+    cap_xop *o;
+    if (above == 0)
+        o = emit(x, x->vs[i].k == CAP_XK_L ? CAP_X_PUSH_L : CAP_X_PUSH_C, pc);
+    else
+        o = emit(x, x->vs[i].k == CAP_XK_L ? CAP_X_INSERT_L : CAP_X_INSERT_C, pc);
+    if (!o)
+        return VM_ERR_NOMEM;
+    o->a = x->vs[i].v;
+    o->b = (int16_t)above;
+    x->vs[i].k = CAP_XK_S;
+    return 0;
+}
+
+/* The whole stack pushed (before a jump, a call, a target...). */
+static int flush_all(xl *x, uint32_t pc, unsigned extra)
+{
+    for (unsigned i = 0; i < x->nvs; i++)
+        if (x->vs[i].k != CAP_XK_S && materialize(x, pc, i, extra) != 0)
+            return VM_ERR_NOMEM;
+    x->nvs = 0;
+    return 0;
+}
+
+/* Pending copies of local lx pushed before lx changes. */
+static int flush_local(xl *x, uint32_t pc, int lx, unsigned extra)
+{
+    for (unsigned i = 0; i < x->nvs; i++)
+        if (x->vs[i].k == CAP_XK_L && x->vs[i].v == lx && materialize(x, pc, i, extra) != 0)
+            return VM_ERR_NOMEM;
+    return 0;
+}
+
+static int refers(const xl *x, int lx)
+{
+    for (unsigned i = 0; i < x->nvs; i++)
+        if (x->vs[i].k == CAP_XK_L && x->vs[i].v == lx)
+            return 1;
+    return 0;
+}
+
+static xl_ve pop_ve(xl *x)
+{
+    if (x->nvs)
+        return x->vs[--x->nvs];
+    xl_ve e = {CAP_XK_S, 0};
+    return e;
+}
+
+/* An array operand `depth` entries below the top is a local or on the
+ * stack, never a constant (aconst_null: pushed, the op throws). */
+static int array_not_const(xl *x, uint32_t pc, unsigned depth)
+{
+    if (x->nvs > depth && x->vs[x->nvs - 1 - depth].k == CAP_XK_C)
+        return materialize(x, pc, x->nvs - 1 - depth, 0);
+    return 0;
 }
 
 /* How far the method's code reaches: past the last instruction that is
@@ -262,83 +336,38 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
         uint32_t pc = pcs[k];
         const uint8_t *b = x.code + pc;
         uint8_t op = b[0];
-        /* how many of the next instructions are free to fuse (no leader) */
-        unsigned free_next = 0;
-        while (free_next < 3 && k + 1 + free_next < npc && !x.leader[pcs[k + 1 + free_next]])
-            free_next++;
-        const uint8_t *n1 = free_next >= 1 ? x.code + pcs[k + 1] : NULL;
-        const uint8_t *n2 = free_next >= 2 ? x.code + pcs[k + 2] : NULL;
-        const uint8_t *n3 = free_next >= 3 ? x.code + pcs[k + 3] : NULL;
-        int16_t va, vb;
-        int la = leaf(b, &va), lb = n1 ? leaf(n1, &vb) : 0;
-        cap_xop *o;
+        if (x.leader[pc] && flush_all(&x, pc, 0) != 0)
+            goto done_pcs;
+        op_at[pc] = (uint16_t)x.nops;
+        /* the next bytecode, when it may be folded into this one's op */
+        const uint8_t *n1 = k + 1 < npc && !x.leader[pcs[k + 1]] ? x.code + pcs[k + 1] : NULL;
+        uint32_t next = pc + insn_len(x.code, x.len, pc);
         unsigned used = 1;
-        int form = -1, form_used = 0;
-        int16_t fa = 0, fb = 0;
-        const uint8_t *cons = NULL;     /* the consumer of the operands */
-        /* operand forms for a two-operand consumer */
-        if (la == 1 && lb && n2) {
-            form = lb == 1 ? CAP_XF_LL : CAP_XF_LC;
-            fa = va;
-            fb = vb;
-            form_used = 2;
-            cons = n2;
-        } else if (la && n1) {
-            form = la == 1 ? CAP_XF_SL : CAP_XF_SC;
-            fb = va;
-            form_used = 1;
-            cons = n1;
-        }
-        int bop = cons ? binop_of(cons[0]) : -1, cmp = cons ? cmp2_of(cons[0]) : -1;
-        int elem = cons && (cons[0] == 0x25 || cons[0] == 0x26 || cons[0] == 0x24) ? (cons[0] == 0x25 ? 0 : 1) : -1;
-        /* the bytecode after the consumer, when fusable: a store to a local */
-        const uint8_t *after = form_used == 2 ? n3 : n2;
-        if (cons && (bop >= 0 || elem >= 0)) {
-            int dst = after ? store_local(after) : -1;
-            uint16_t id = bop >= 0 ? (uint16_t)(CAP_X_BIN + (bop * CAP_XF_COUNT + form) * 2 + (dst >= 0))
-                                   : (uint16_t)(CAP_X_ELEM + (elem * CAP_XF_COUNT + form) * 2 + (dst >= 0));
-            o = emit(&x, id, (uint32_t)(cons - x.code));
-            if (!o)
+        int16_t v;
+        int lk = leaf(b, &v), bop = binop_of(op), c2 = cmp2_of(op), c1 = cmp1_of(op);
+        int elem = op == 0x25 ? 0 : op == 0x26 || op == 0x24 ? 1 : -1;
+        int store = op == 0x38 ? 0 : op == 0x39 ? 1 : -1;
+        cap_xop *o = NULL;
+        if (lk) {
+            /* pending: folded into the op that consumes it */
+            if (x.nvs == XL_VS_MAX && flush_all(&x, pc, 0) != 0)
                 goto done_pcs;
-            o->a = fa;
-            o->b = fb;
-            o->c = (int16_t)(dst >= 0 ? dst : 0);
-            used = (unsigned)form_used + 1 + (dst >= 0);
-        } else if (cons && cmp >= 0) {
-            o = emit(&x, (uint16_t)(CAP_X_CMP + cmp * CAP_XF_COUNT + form), (uint32_t)(cons - x.code));
-            if (!o)
-                goto done_pcs;
-            o->a = fa;
-            o->b = fb;
-            uint32_t bpc = (uint32_t)(cons - x.code);
-            o->ti = (uint32_t)((int32_t)bpc + branch_offset(cons));
-            used = (unsigned)form_used + 1;
-        } else if (la == 1 && n1 && cmp1_of(n1[0]) >= 0) {
-            o = emit(&x, (uint16_t)(CAP_X_ZCMP + cmp1_of(n1[0]) * 2 + 1), pcs[k + 1]);
-            if (!o)
-                goto done_pcs;
-            o->a = va;
-            o->ti = (uint32_t)((int32_t)pcs[k + 1] + branch_offset(n1));
-            used = 2;
-        } else if (la && n1 && store_local(n1) >= 0) {
-            o = emit(&x, la == 1 ? CAP_X_MOV_L : CAP_X_MOV_C, pc);
-            if (!o)
-                goto done_pcs;
-            o->a = va;
-            o->c = (int16_t)store_local(n1);
-            used = 2;
-        } else if (la) {
-            o = emit(&x, la == 1 ? CAP_X_PUSH_L : CAP_X_PUSH_C, pc);
-            if (!o)
-                goto done_pcs;
-            o->a = va;
+            x.vs[x.nvs].k = lk == 1 ? CAP_XK_L : CAP_XK_C;
+            x.vs[x.nvs++].v = v;
         } else if (store_local(b) >= 0) {
-            o = emit(&x, CAP_X_STORE_L, pc);
+            int lx = store_local(b);
+            if (flush_local(&x, pc, lx, 0) != 0)
+                goto done_pcs;
+            xl_ve e = pop_ve(&x);
+            o = emit(&x, e.k == CAP_XK_L ? CAP_X_MOV_L : e.k == CAP_XK_C ? CAP_X_MOV_C : CAP_X_STORE_L, pc);
             if (!o)
                 goto done_pcs;
-            o->c = (int16_t)store_local(b);
+            o->a = e.v;
+            o->c = (int16_t)lx;
         } else if (op == 0x59 || op == 0x96) {
             int goto_next = n1 && (n1[0] == 0x70 || n1[0] == 0xA8);
+            if (flush_local(&x, pc, b[1], 0) != 0 || (goto_next && flush_all(&x, pc, 0) != 0))
+                goto done_pcs;
             o = emit(&x, goto_next ? CAP_X_SINC_GOTO : CAP_X_SINC, pc);
             if (!o)
                 goto done_pcs;
@@ -346,32 +375,100 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
             o->b = op == 0x59 ? (int8_t)b[2] : rd16s(b + 2);
             if (goto_next) {
                 o->ti = (uint32_t)((int32_t)pcs[k + 1] + branch_offset(n1));
-                o->pc = (uint16_t)(x.base + pcs[k + 1]);
                 used = 2;
             }
-        } else if (binop_of(op) >= 0) {
-            o = emit(&x, (uint16_t)(CAP_X_BIN + (binop_of(op) * CAP_XF_COUNT + CAP_XF_SS) * 2), pc);
+        } else if (bop >= 0 || elem >= 0) {
+            if (elem >= 0 && array_not_const(&x, pc, 1) != 0)
+                goto done_pcs;
+            xl_ve eb = pop_ve(&x), ea = pop_ve(&x);
+            /* the result straight into a local: the sstore after it */
+            int dst = n1 ? store_local(n1) : -1;
+            if (dst >= 0 && refers(&x, dst))
+                dst = -1;
+            uint16_t id = bop >= 0 ? (uint16_t)(CAP_X_BIN + ((bop * 3 + ea.k) * 3 + eb.k) * 2 + (dst >= 0))
+                                   : (uint16_t)(CAP_X_ELEM + ((elem * 2 + ea.k) * 3 + eb.k) * 2 + (dst >= 0));
+            o = emit(&x, id, pc);
             if (!o)
                 goto done_pcs;
-        } else if (cmp2_of(op) >= 0) {
-            o = emit(&x, (uint16_t)(CAP_X_CMP + cmp2_of(op) * CAP_XF_COUNT + CAP_XF_SS), pc);
+            o->a = ea.v;
+            o->b = eb.v;
+            if (dst >= 0) {
+                o->c = (int16_t)dst;
+                used = 2;
+            } else {
+                x.vs[x.nvs].k = CAP_XK_S;
+                x.vs[x.nvs++].v = 0;
+            }
+        } else if (store >= 0) {
+            if (array_not_const(&x, pc, 2) != 0)
+                goto done_pcs;
+            xl_ve ev = pop_ve(&x), ei = pop_ve(&x), ea = pop_ve(&x);
+            o = emit(&x, (uint16_t)(CAP_X_STORE + (((store * 2 + ea.k) * 3 + ei.k) * 3 + ev.k)), pc);
             if (!o)
                 goto done_pcs;
+            o->a = ea.v;
+            o->b = ei.v;
+            o->c = ev.v;
+        } else if (c2 >= 0 || c1 >= 0) {
+            xl_ve eb = {CAP_XK_C, 0}, ea;
+            if (c2 >= 0)
+                eb = pop_ve(&x);
+            ea = pop_ve(&x);
+            /* the stack is whole at a jump: what stays pending goes under
+             * the operands this op pops */
+            if (flush_all(&x, pc, (c2 >= 0 && eb.k == CAP_XK_S) + (ea.k == CAP_XK_S)) != 0)
+                goto done_pcs;
+            o = emit(&x, c2 >= 0 ? (uint16_t)(CAP_X_CMP + (c2 * 3 + ea.k) * 3 + eb.k)
+                                 : (uint16_t)(CAP_X_ZCMP + c1 * 3 + ea.k), pc);
+            if (!o)
+                goto done_pcs;
+            o->a = ea.v;
+            o->b = eb.v;
             o->ti = (uint32_t)((int32_t)pc + branch_offset(b));
-        } else if (cmp1_of(op) >= 0) {
-            o = emit(&x, (uint16_t)(CAP_X_ZCMP + cmp1_of(op) * 2), pc);
+            o->wf = next < x.len ? x.run[next] : 0;
+        } else if (op == 0x3B && x.nvs && x.vs[x.nvs - 1].k != CAP_XK_S) {
+            x.nvs--;                                            /* pop of a pending value */
+        } else if (op == 0x3D && x.nvs && x.vs[x.nvs - 1].k != CAP_XK_S) {
+            if (x.nvs == XL_VS_MAX && flush_all(&x, pc, 0) != 0)
+                goto done_pcs;
+            if (x.nvs) {
+                x.vs[x.nvs] = x.vs[x.nvs - 1];                  /* dup of a pending value */
+                x.nvs++;
+            } else if (!(o = emit(&x, CAP_X_DUP, pc)))
+                goto done_pcs;
+        } else if (op == 0x3B || op == 0x3D) {
+            o = emit(&x, op == 0x3B ? CAP_X_POP : CAP_X_DUP, pc);
             if (!o)
                 goto done_pcs;
-            o->ti = (uint32_t)((int32_t)pc + branch_offset(b));
-        } else if (op == 0x25 || op == 0x26 || op == 0x24) {
-            o = emit(&x, (uint16_t)(CAP_X_ELEM + ((op == 0x25 ? 0 : 1) * CAP_XF_COUNT + CAP_XF_SS) * 2), pc);
+            if (op == 0x3B && x.nvs)
+                x.nvs--;
+            else if (op == 0x3D && x.nvs && x.nvs < XL_VS_MAX)
+                x.vs[x.nvs++].k = CAP_XK_S;
+            else if (op == 0x3D)
+                x.nvs = 0;
+        } else if (op == 0xAD || op == 0xAE || op == 0xAF || op == 0x7B || op == 0x7C || op == 0x7D) {
+            /* pushes a value and pops none: what is pending stays */
+            if (x.nvs == XL_VS_MAX && flush_all(&x, pc, 0) != 0)
+                goto done_pcs;
+            int this_field = op >= 0xAD;
+            o = emit(&x, this_field ? CAP_X_GETFIELD_THIS : CAP_X_GETSTATIC, pc);
             if (!o)
                 goto done_pcs;
+            if (this_field) {
+                o->a = (int16_t)(op - 0xAD);                 /* 0 ref, 1 byte, 2 short */
+                o->b = (int16_t)P->cpr[b[1]].a;               /* the field's slot */
+            } else {
+                o->a = (int16_t)(op == 0x7C);
+                o->p = &P->cpr[(b[1] << 8) | b[2]];
+            }
+            x.vs[x.nvs].k = CAP_XK_S;
+            x.vs[x.nvs++].v = 0;
         } else {
+            /* everything else takes the stack as it is */
+            if (flush_all(&x, pc, 0) != 0)
+                goto done_pcs;
             uint16_t id = CAP_X_GENERIC;
             switch (op) {
-            case 0x3B: id = CAP_X_POP; break;
-            case 0x3D: id = CAP_X_DUP; break;
             case 0x70: case 0xA8: id = CAP_X_GOTO; break;
             case 0x7A: id = CAP_X_RETURN; break;
             case 0x77: case 0x78: id = CAP_X_SRETURN; break;
@@ -379,10 +476,6 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
             case 0x73: id = CAP_X_TABLESWITCH; break;
             case 0x75: id = CAP_X_LOOKUPSWITCH; break;
             case 0x8B: case 0x8C: case 0x8D: case 0x8E: id = CAP_X_INVOKE; break;
-            case 0xAD: case 0xAE: case 0xAF: id = CAP_X_GETFIELD_THIS; break;
-            case 0x7B: case 0x7C: case 0x7D: id = CAP_X_GETSTATIC; break;
-            case 0x38: id = CAP_X_BASTORE; break;
-            case 0x39: id = CAP_X_SASTORE; break;
             default: break;
             }
             o = emit(&x, id, pc);
@@ -391,19 +484,7 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
             o->p = b;
             if (id == CAP_X_GOTO)
                 o->ti = (uint32_t)((int32_t)pc + branch_offset(b));
-            else if (id == CAP_X_GETFIELD_THIS) {
-                o->a = (int16_t)(op - 0xAD);                 /* 0 ref, 1 byte, 2 short */
-                o->b = (int16_t)P->cpr[b[1]].a;               /* the field's slot */
-            } else if (id == CAP_X_GETSTATIC) {
-                o->a = (int16_t)(op == 0x7C);
-                o->p = &P->cpr[(b[1] << 8) | b[2]];
-            }
         }
-        /* the run after this op (fall-through of a conditional branch) */
-        uint32_t last = pcs[k + used - 1];
-        uint32_t next = last + insn_len(x.code, x.len, last);
-        o->wf = next < x.len ? x.run[next] : 0;
-        op_at[pc] = (uint16_t)(x.nops - 1);
         k += used;
     }
 
@@ -411,7 +492,7 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
     for (unsigned i = 0; i < x.nops; i++) {
         cap_xop *o = &x.ops[i];
         int branches = o->id == CAP_X_GOTO || o->id == CAP_X_SINC_GOTO ||
-                       (o->id >= CAP_X_CMP && o->id < CAP_X_ELEM);
+                       (o->id >= CAP_X_CMP && o->id < CAP_X_ELEM);   /* CMP and ZCMP */
         if (!branches)
             continue;
         if (o->ti >= x.len || op_at[o->ti] == 0xFFFF) {

@@ -480,25 +480,30 @@ typedef struct cap_cpr {
  * one op per bytecode or per fused group of bytecodes, operands decoded,
  * branch targets resolved to ops. Handlers are threaded (op->h) by the
  * loop at its first run of the method. */
-enum cap_x_form { CAP_XF_SS, CAP_XF_SL, CAP_XF_SC, CAP_XF_LL, CAP_XF_LC, CAP_XF_COUNT };
+/* Where an op operand comes from: the operand stack (popped), a local, or
+ * a constant in the op. */
+enum cap_x_kind { CAP_XK_S, CAP_XK_L, CAP_XK_C, CAP_XK_COUNT };
 enum cap_x_binop { CAP_XB_ADD, CAP_XB_SUB, CAP_XB_MUL, CAP_XB_AND, CAP_XB_OR, CAP_XB_XOR, CAP_XB_SHL,
                    CAP_XB_SHR, CAP_XB_USHR, CAP_XB_DIV, CAP_XB_REM, CAP_XB_COUNT };
 enum cap_x_cond { CAP_XC_EQ, CAP_XC_NE, CAP_XC_LT, CAP_XC_GE, CAP_XC_GT, CAP_XC_LE, CAP_XC_COUNT };
 enum cap_x_id {
     CAP_X_GENERIC,              /* p: the bytecode, run by the plain switch */
     CAP_X_PUSH_L, CAP_X_PUSH_C, CAP_X_STORE_L, CAP_X_MOV_L, CAP_X_MOV_C,   /* a src, c dst */
+    CAP_X_INSERT_L, CAP_X_INSERT_C,   /* value a put b words below the top */
     CAP_X_SINC, CAP_X_SINC_GOTO, CAP_X_POP, CAP_X_DUP, CAP_X_GOTO,
     CAP_X_RETURN, CAP_X_SRETURN, CAP_X_ATHROW, CAP_X_TABLESWITCH, CAP_X_LOOKUPSWITCH,
-    CAP_X_INVOKE, CAP_X_GETFIELD_THIS, CAP_X_GETSTATIC, CAP_X_BASTORE, CAP_X_SASTORE,
-    /* binop b, form f, destination d (0 push, 1 local c) */
+    CAP_X_INVOKE, CAP_X_GETFIELD_THIS, CAP_X_GETSTATIC,
+    /* a OP b: binop, kinds of a and b, destination (0 push, 1 local c) */
     CAP_X_BIN,
-    /* compare-and-branch: cond c, form f */
-    CAP_X_CMP = CAP_X_BIN + CAP_XB_COUNT * CAP_XF_COUNT * 2,
-    /* compare with zero: cond c, operand 0 stack / 1 local */
-    CAP_X_ZCMP = CAP_X_CMP + CAP_XC_COUNT * CAP_XF_COUNT,
-    /* element load: 0 byte / 1 short, form f (array, index), destination d */
-    CAP_X_ELEM = CAP_X_ZCMP + CAP_XC_COUNT * 2,
-    CAP_X_COUNT = CAP_X_ELEM + 2 * CAP_XF_COUNT * 2
+    /* compare-and-branch: cond, kinds of a and b */
+    CAP_X_CMP = CAP_X_BIN + CAP_XB_COUNT * CAP_XK_COUNT * CAP_XK_COUNT * 2,
+    /* compare with zero: cond, kind of a */
+    CAP_X_ZCMP = CAP_X_CMP + CAP_XC_COUNT * CAP_XK_COUNT * CAP_XK_COUNT,
+    /* element load: 0 byte / 1 short, array a (stack, local), index b, destination */
+    CAP_X_ELEM = CAP_X_ZCMP + CAP_XC_COUNT * CAP_XK_COUNT,
+    /* element store: 0 byte / 1 short, array a (stack, local), index b, value c */
+    CAP_X_STORE = CAP_X_ELEM + 2 * 2 * CAP_XK_COUNT * 2,
+    CAP_X_COUNT = CAP_X_STORE + 2 * 2 * CAP_XK_COUNT * CAP_XK_COUNT
 };
 
 typedef struct cap_xop {
