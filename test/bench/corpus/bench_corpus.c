@@ -19,6 +19,8 @@
  *
  *   bench_corpus [--samples N] [--secs S] [--only INS] [--no-twins]
  *                [--apdu-only [--row I]] [--kernels-only]
+ *   bench_corpus --check MAX       every kernel at each repeat count <= MAX of
+ *                                  checksums.txt (the corpus_kernels test)
  *   bench_corpus --count INS N     one kernel APDU in measured_apdu(), for
  *                                  run_callgrind.sh (host instructions per
  *                                  executed bytecode)
@@ -462,6 +464,46 @@ static int kernels(int samples, double secs, int only, int twins)
     return 0;
 }
 
+/* Every kernel at every repeat count of checksums.txt up to max_reps,
+ * through the card: the expected values are those jCardSim, Oracle's
+ * reference implementation, Lua and C agree on. 0 all equal, 1 not. */
+static int check_mode(unsigned max_reps)
+{
+    char path[600], line[600];
+    snprintf(path, sizeof path, "%s/checksums.txt", BENCH);
+    FILE *f = fopen(path, "r");
+    bench_card b;
+    if (!f || corpus_card(&b)) {
+        printf("cannot read %s or set up the card\n", path);
+        if (f)
+            fclose(f);
+        return 1;
+    }
+    unsigned checked = 0, bad = 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned ins;
+        char name[24];
+        if (line[0] == '#' || sscanf(line, "%x %23s", &ins, name) != 2)
+            continue;
+        for (const char *p = strchr(line, ' '); p && (p = strchr(p + 1, ' ')) != NULL;) {
+            unsigned n, want;
+            if (sscanf(p + 1, "%u=%x", &n, &want) != 2 || n > max_reps)
+                continue;
+            uint16_t got = 0;
+            int rc = kernel_apdu(&b, (uint8_t)ins, n, &got);
+            checked++;
+            if (rc || got != want) {
+                printf("%02X %s n=%u: %s %04X, expected %04X\n", ins, name, n, rc ? "failed" : "got", got, want);
+                bad++;
+            }
+        }
+    }
+    fclose(f);
+    card_down(&b);
+    printf("%u kernel runs checked, %u wrong\n", checked, bad);
+    return bad != 0 || checked == 0;
+}
+
 static int count_mode(unsigned ins, unsigned reps)
 {
     bench_card b;
@@ -495,11 +537,17 @@ int main(int argc, char **argv)
             do_kernels = 0;
         else if (!strcmp(argv[i], "--kernels-only"))
             do_apdu = 0;
-        else if (!strcmp(argv[i], "--count") && i + 2 < argc)
+        else if (!strcmp(argv[i], "--check") && i + 1 < argc) {
+            if (access(BENCH, R_OK) != 0) {
+                printf("%s is absent: skipped\n", BENCH);
+                return 77;
+            }
+            return check_mode((unsigned)atoi(argv[i + 1]));
+        } else if (!strcmp(argv[i], "--count") && i + 2 < argc)
             return count_mode((unsigned)strtoul(argv[i + 1], NULL, 16), (unsigned)atoi(argv[i + 2]));
         else {
             fprintf(stderr, "usage: bench_corpus [--samples N] [--secs S] [--only INS] [--no-twins] "
-                            "[--apdu-only [--row I]|--kernels-only] | --count INS N\n");
+                            "[--apdu-only [--row I]|--kernels-only] | --check MAX | --count INS N\n");
             return 2;
         }
     }
