@@ -18,9 +18,9 @@ count() { # INS REPS -> "instructions bytecodes"
     echo "$ir $bc"
 }
 printf '%-4s %14s %14s %10s\n' INS "host insns" bytecodes "insns/bc"
-for ins in 10 11 12 20 21 22 30 31 32 40 41 42 50; do
+for ins in ${KERNELS:-10 11 12 20 21 22 30 31 32 40 41 42 50}; do
     a=$(count $ins $n) || { echo "$ins: failed"; continue; }
     b=$(count $ins $((2 * n))) || { echo "$ins: failed"; continue; }
-    echo "$ins $a $b" | awk '{di = $4 - $2; db = $5 - $3; printf "%-4s %14d %14d %10.2f\n", $1, di, db, db > 0 ? di / db : 0}'
+    echo "$ins $a $b" | awk '{di = $4 - $2; db = $5 - $3; printf "%-4s %14d %14d %10.2f\n", $1, di, db, (db > 0 ? di / db : 0)}'
 done
 rm -rf "$tmp"
