@@ -1373,13 +1373,15 @@ static int cap_applet_method(vm_runtime *rt, const vm_inst *in, unsigned which, 
         if (c->obj != in->obj || c->cls != cls) {
             c->obj = in->obj;
             c->cls = cls;
-            c->have = 0;
+            c->have = c->missing = 0;
         }
         if (!(c->have & (1u << which))) {
             if (vm_cap_lookup_virtual(rt, cls, (uint8_t)tok, &c->t[which]) != 0)
-                return -1;
+                c->missing |= (uint8_t)(1u << which);
             c->have |= (uint8_t)(1u << which);
         }
+        if (c->missing & (1u << which))
+            return -1;
         *t = c->t[which];
         return 0;
     }

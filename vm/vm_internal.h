@@ -314,7 +314,7 @@ struct vm_runtime {
      * or unlinked, and by vm_reset) */
     struct vm_inst_methods {
         uint16_t obj, cls;
-        uint8_t have;            /* bit per VM_APPLET_* */
+        uint8_t have, missing;   /* bit per VM_APPLET_*: looked up, and not there */
         cap_target t[4];
     } inst_meth[VM_MAX_INSTANCES];
     uint16_t sc_api[VM_SC_COUNT];
