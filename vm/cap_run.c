@@ -3,13 +3,16 @@
  * engine services the API implementations call (vm_internal.h, "CAP
  * packages").
  *
- * The code has passed the CAP verifier, so the loop does not re-check what
- * it proved (opcodes, operands, branch targets, stack depth, types); it
- * checks what depends on values: null, handles, the firewall, array
- * bounds and kinds, division by zero, stack space for calls and the
- * budget. A call is a C recursion (bounded by max_frames); frames live on
- * rt->stack: the arguments the caller pushed become the callee's first
- * locals.
+ * The loop runs the ops cap_xlat.c translates each method into, threaded
+ * by computed goto; bytecodes the translation leaves as they are run one
+ * at a time through the plain switch (x_GENERIC). The code has passed the
+ * CAP verifier, so the loop does not re-check what it proved (opcodes,
+ * operands, branch targets, stack depth, types); it checks what depends on
+ * values: null, handles, the firewall, array bounds and kinds, division by
+ * zero, stack space for calls and the budget. Frames live on rt->stack:
+ * the arguments the caller pushed become the callee's first locals. A call
+ * to a method of the same package runs in the same loop (inline frames);
+ * other calls are a C recursion; both bounded by max_frames.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -920,7 +923,9 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
             goto throw_it;
         }
 
-    /* every other bytecode: one at a time through the plain switch */
+    /* every other bytecode: one at a time through the plain switch (it
+     * keeps every straight-line bytecode; the translation sends here only
+     * those without an op of their own) */
     x_GENERIC: {
         pc = xo->p;
         uint8_t op = *pc++;

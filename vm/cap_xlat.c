@@ -1,27 +1,29 @@
 /*
- * cap_xlat.c — translation of verified CAP bytecode into the form the
- * dispatch loop (cap_run.c) runs: one op per bytecode, or per group of
- * bytecodes where the group is a leaf-fed computation.
+ * cap_xlat.c — translation of verified CAP bytecode into the ops the
+ * dispatch loop (cap_run.c) runs. Design and figures: docs/vm.md,
+ * "Performance".
  *
- * The JCVM is a stack machine; most of what javac emits pushes locals and
- * constants for the instruction right after. The translator folds those
- * pushes into their consumer (the operand comes from a local or a
- * constant instead of the stack) and folds a following `sstore` into it
- * (the result goes to a local), for the arithmetic instructions, the
- * compare-and-branch instructions and the array element loads. It is
- * general: it applies wherever the shape occurs, not to chosen loops.
- * The remaining fusion, `sinc` + `goto`, is the shape every javac `for`
- * loop ends with (the most frequent pair in the corpus and public CAPs).
- * Everything else is one op per bytecode; rare instructions are "generic"
- * ops the loop's plain switch runs.
+ * The JCVM is a stack machine, and most of what javac emits pushes a local
+ * or a constant for an instruction soon after. The translator keeps a model
+ * of the operand stack's top whose entries are on the stack, or pending:
+ * a local or a constant not pushed yet. Pushes of locals and constants
+ * emit nothing; an op that consumes operands (arithmetic, compare-and-
+ * branch, element loads and stores) takes each from the stack, a local or
+ * the op itself, and a result may go straight into the local of the
+ * `sstore` after it. Pending entries are pushed where the real stack must
+ * be whole (jumps, targets, handlers, calls, anything the plain switch
+ * runs) and before their local changes; one below values already on the
+ * stack is inserted under them, so the stack always holds what the JCVM's
+ * would. The one other fusion is `sinc` + `goto`, the end of every javac
+ * loop. No pattern exists for one program.
  *
  * Why the verifier's guarantees hold for the ops: the method was verified
- * before it is translated; a group never starts past a branch target or
- * a handler entry (only its first bytecode may be jumped to), only its
- * last bytecode may throw (loads of locals and constants cannot), and the
- * op records that bytecode's offset, so handler lookup, the operand stack
- * at a handler (reset to empty) and every value are those of the original
- * bytecode sequence.
+ * before it is translated; an op covers at most one bytecode that can
+ * throw (the folded pushes cannot) and records its offset, so handler
+ * lookup sees the original instruction; nothing stays pending across a
+ * branch target or handler entry, and a local is never written while a
+ * pending copy of it is alive, so every value an op reads is the one the
+ * bytecode would have read.
  *
  * Budget: counted in original bytecodes. A run is the bytecodes from a
  * point up to the next branch, switch, return or athrow; every place
@@ -149,7 +151,6 @@ typedef struct xl {
     uint32_t len;               /* bytes to translate */
     uint32_t base;              /* method-component offset of code[0] */
     uint8_t *leader;            /* per byte: jumped to (branch target, handler) */
-    uint8_t *start;             /* per byte: an instruction starts here */
     uint16_t *run;              /* per byte: run weight */
     cap_xop *ops;
     unsigned nops, cap;
@@ -293,10 +294,9 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
         return VM_ERR_VERIFY;
     int rc = VM_ERR_NOMEM;
     x.leader = calloc(x.len, 1);
-    x.start = calloc(x.len, 1);
     x.run = calloc(x.len, sizeof *x.run);
     uint16_t *op_at = malloc(x.len * sizeof *op_at);
-    if (!x.leader || !x.start || !x.run || !op_at)
+    if (!x.leader || !x.run || !op_at)
         goto done;
     for (uint32_t i = 0; i < x.len; i++)
         op_at[i] = 0xFFFF;
@@ -307,7 +307,6 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
     if (!pcs)
         goto done;
     for (uint32_t pc = 0; pc < x.len; pc += insn_len(x.code, x.len, pc)) {
-        x.start[pc] = 1;
         pcs[npc++] = pc;
         uint8_t op = x.code[pc];
         if (is_cond_branch(op) || op == 0x70 || op == 0xA8) {
@@ -517,7 +516,6 @@ done_pcs:
 done:
     free(x.ops);
     free(x.leader);
-    free(x.start);
     free(x.run);
     free(op_at);
     return rc;
