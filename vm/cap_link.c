@@ -547,6 +547,7 @@ void vm_cap_unlink(vm_lpkg *lp)
     }
     free(cp->classes);
     free(cp->cpr);
+    vm_cap_xfree(cp);
     cap_view_free(&cp->view);
     free(cp);
     lp->cap = NULL;
@@ -554,6 +555,7 @@ void vm_cap_unlink(vm_lpkg *lp)
 
 int vm_cap_link(vm_runtime *rt, unsigned slot, char *err, size_t errlen)
 {
+    memset(rt->inst_meth, 0, sizeof rt->inst_meth);
     vm_lpkg *lp = &rt->pkgs[slot];
     cap_pkg *cp = calloc(1, sizeof *cp);
     if (!cp)

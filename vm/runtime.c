@@ -465,6 +465,7 @@ static void unload_slot(vm_runtime *rt, unsigned slot)
     vm_lpkg *lp = &rt->pkgs[slot];
     vm_xfree(lp);
     vm_cap_unlink(lp);
+    memset(rt->inst_meth, 0, sizeof rt->inst_meth);
     vm_pkg_free(&lp->pkg);
     free(lp->cpr);
     if (!lp->masked)
@@ -1056,6 +1057,7 @@ static void clear_caches(vm_runtime *rt)
         if (rt->pkgs[s].used || rt->pkgs[s].blob)
             unload_slot(rt, s);
     memset(rt->insts, 0, sizeof rt->insts);
+    memset(rt->inst_meth, 0, sizeof rt->inst_meth);
     memset(rt->rom_rec, 0, sizeof rt->rom_rec);
     if (rt->objs)
         memset(rt->objs, 0, rt->obj_cap * sizeof *rt->objs);
@@ -1363,7 +1365,27 @@ static int cap_applet_method(vm_runtime *rt, const vm_inst *in, unsigned which, 
     int tok = rt->applet_tok[which];
     if (tok < 0 || in->obj >= rt->obj_cap)
         return -1;
-    return vm_cap_lookup_virtual(rt, rt->objs[in->obj].cls, (uint8_t)tok, t);
+    uint16_t cls = rt->objs[in->obj].cls;
+    unsigned i = (unsigned)(in - rt->insts);
+    if (i < VM_MAX_INSTANCES) {
+        /* the lookup walks the class chain: once per instance object */
+        struct vm_inst_methods *c = &rt->inst_meth[i];
+        if (c->obj != in->obj || c->cls != cls) {
+            c->obj = in->obj;
+            c->cls = cls;
+            c->have = c->missing = 0;
+        }
+        if (!(c->have & (1u << which))) {
+            if (vm_cap_lookup_virtual(rt, cls, (uint8_t)tok, &c->t[which]) != 0)
+                c->missing |= (uint8_t)(1u << which);
+            c->have |= (uint8_t)(1u << which);
+        }
+        if (c->missing & (1u << which))
+            return -1;
+        *t = c->t[which];
+        return 0;
+    }
+    return vm_cap_lookup_virtual(rt, cls, (uint8_t)tok, t);
 }
 
 /* Load a command into the APDU buffer. 0, or -1 when malformed. */
@@ -1906,6 +1928,7 @@ int vm_install(vm_runtime *rt, const uint8_t *pkg_aid, uint8_t pkg_aid_len, cons
             vm_inst *in = &rt->insts[rt->inst_registered];
             rc = chip_rc(chip_nvm_free(rt->chip, in->rec_off));
             memset(in, 0, sizeof *in);
+            memset(rt->inst_meth, 0, sizeof rt->inst_meth);
         }
         if (rc >= 0)
             rc = undo_to(rt, 0);
@@ -1936,6 +1959,7 @@ int vm_delete_instance(vm_runtime *rt, const uint8_t *aid, uint8_t aid_len)
     if (rc)
         return rc;
     memset(&rt->insts[idx], 0, sizeof rt->insts[idx]);
+    memset(rt->inst_meth, 0, sizeof rt->inst_meth);
     return VM_OK;
 }
 
