@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "apdu.h"
+#include "cap_file.h"
 #include "cli.h"
 #include "lifecycle.h"
 #include "scp03.h"
@@ -20,8 +21,9 @@ static int spit(const char *path, const uint8_t *b, size_t n)
 static void seal_help(FILE *f)
 {
     fprintf(f,
-            "usage: cardvm seal PACKAGE.cvp --unlock-key HEX -o SEALED\n\n"
-            "The client's step: encrypt a customization software package with the\n"
+            "usage: cardvm seal PACKAGE.cap --unlock-key HEX -o SEALED\n\n"
+            "The client's step: encrypt a customization software package (a CAP\n"
+            "file: its load file is sealed, the components the card loads) with the\n"
             "unlocking key (AES-256-CBC, random IV, ISO 9797-1 padding 2) for the\n"
             "manufacturer, and print the hash code (SHA-256 of the plain package)\n"
             "that UNLOCK will need. Keep the key and the hash code: the manufacturer\n"
@@ -55,6 +57,25 @@ int cmd_seal(int argc, char **argv)
     if (!pkg) {
         cli_error("seal", "cannot read %s", argv[optind]);
         return 1;
+    }
+    if (capfile_is_zip(pkg, len)) {
+        /* a CAP file: the card loads its components, not the zip */
+        capfile cf;
+        char err[256];
+        if (capfile_read_bytes(pkg, len, 0, &cf, err, sizeof err) != 0) {
+            cli_error("seal", "%s: %s", argv[optind], err);
+            capfile_free(&cf);
+            scp03_wipe(key, sizeof key);
+            scp03_wipe(pkg, len);
+            free(pkg);
+            return 1;
+        }
+        scp03_wipe(pkg, len);
+        free(pkg);
+        pkg = cf.load_file;
+        len = cf.len;
+        cf.load_file = NULL;
+        capfile_free(&cf);
     }
     uint8_t *sealed, hash[32];
     size_t sealed_len;

@@ -505,7 +505,9 @@ static int attach_package(vm_runtime *rt, unsigned slot, const uint8_t *blob, ui
         vm_package *p = &lp->pkg;
         p->blob = blob;
         p->len = len;
-        p->kind = v.applet_count ? VM_PKG_APPLET : VM_PKG_LIBRARY;
+        /* a CAP file has no kind: the customization software is the
+         * package the LOADER loads privileged */
+        p->kind = privileged ? VM_PKG_CUSTOMIZATION : v.applet_count ? VM_PKG_APPLET : VM_PKG_LIBRARY;
         p->major = v.pkg_major;
         p->minor = v.pkg_minor;
         p->aid = v.pkg_aid;
@@ -749,7 +751,7 @@ static int cap_load(vm_runtime *rt, const uint8_t *blob, size_t len, unsigned fl
     cap_link_env_builtin(&env);
     env.find_user = find_user_view;
     env.ctx = rt;
-    rc = vm_cap_verify(&v, &env, 0, err, errlen);
+    rc = vm_cap_verify(&v, &env, (flags & VM_LOAD_PRIVILEGED) ? CAP_VERIFY_PRIVILEGED : 0, err, errlen);
     if (rc != VM_OK)
         goto out;
     if (find_package(rt, v.pkg_aid.b, v.pkg_aid.len) >= 0) {
@@ -1721,10 +1723,33 @@ int vm_invoke(vm_runtime *rt, const uint8_t *pkg_aid, uint8_t pkg_aid_len, uint1
     int s = find_package(rt, pkg_aid, pkg_aid_len);
     if (s < 0)
         return VM_ERR_NOTFOUND;
+    uint16_t args[1] = { VM_H_APDU };
+    if (rt->pkgs[s].cap) {
+        /* method: exported class token (high byte), its public static
+         * method token (low byte); a `static void m(APDU)` */
+        cap_target t;
+        cap_method_header h;
+        if (vm_cap_export_static(rt, (unsigned)s, (uint8_t)(method >> 8), (uint8_t)method, &t) != 0 ||
+            cap_method_header_at(&rt->pkgs[s].cap->view, t.offset, &h) != 0 || h.nargs != 1 ||
+            (h.flags & CAP_ACC_ABSTRACT))
+            return VM_ERR_ARG;
+        *resp_len = 0;
+        if (apdu_setup(rt, apdu, apdu_len, resp, resp_cap) != 0) {
+            rt->apdu_cmd = NULL;
+            *sw = 0x6700;
+            return VM_OK;
+        }
+        int rc = run_cap(rt, (unsigned)s, -1, t, args, 1, NULL, sw);
+        if (rc < 0)
+            return rc;
+        *resp_len = *sw == VM_SW_OK ? rt->resp_len : 0;
+        rt->resp = NULL;
+        rt->apdu_cmd = NULL;
+        return VM_OK;
+    }
     const vm_package *p = &rt->pkgs[s].pkg;
     if (method >= p->method_count || p->methods[method].flags != VM_MF_STATIC || p->methods[method].nargs != 1)
         return VM_ERR_ARG;
-    uint16_t args[1] = { VM_H_APDU };
     return process_common(rt, (unsigned)s, method, args, 1, apdu, apdu_len, resp, resp_cap, resp_len, sw, 0);
 }
 

@@ -339,10 +339,13 @@ int vm_manage_channel(vm_runtime *rt, uint8_t channel, uint8_t p1, uint8_t p2,
                       uint8_t *resp, size_t resp_cap, size_t *resp_len, uint16_t *sw);
 
 /*
- * Run static method number `method` (a `void m(APDU)` method) of package
- * `pkg_aid` on a command, in that package's firewall context. This is how
- * the LOADER's vector table reaches bytecode entry points of masked or
- * customization packages.
+ * Run a `static void m(APDU)` method of package `pkg_aid` on a command, in
+ * that package's firewall context. For a CAP package `method` names an
+ * exported method: class token in the high byte, public static method
+ * token in the low byte (the Export component; 0x0000 is the first static
+ * method of the first public class); for a .cvp package it is the method
+ * number. This is how the LOADER's vector table reaches bytecode entry
+ * points of masked, update or customization packages.
  */
 int vm_invoke(vm_runtime *rt, const uint8_t *pkg_aid, uint8_t pkg_aid_len,
               uint16_t method, const uint8_t *apdu, size_t apdu_len,

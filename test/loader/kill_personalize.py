@@ -67,9 +67,9 @@ def main():
     tmp = tempfile.mkdtemp(prefix="cardvm-kill-")
     try:
         p = lambda n: os.path.join(tmp, n)
-        run([cardvm, "asm", os.path.join(a.source, "examples/customization/custom.s"), "-o", p("custom.cvp")])
+        run([cardvm, "asm", os.path.join(a.source, "examples/customization/custom.jca"), "-o", p("custom.cap")])
         run([cardvm, "asm", os.path.join(a.source, "examples/update/os_update.s"), "-o", p("update.cvp")])
-        hash_code = run([cardvm, "seal", p("custom.cvp"), "--unlock-key", UNLOCK, "-o", p("custom.sealed")]).stdout.split()[2]
+        hash_code = run([cardvm, "seal", p("custom.cap"), "--unlock-key", UNLOCK, "-o", p("custom.sealed")]).stdout.split()[2]
         run([cardvm, "mask", p("template.img"), "--sealed", p("custom.sealed")])
         run([cardvm, "send", p("template.img"), "80120000080000000000001016"])
         perso = lambda img: [cardvm, "personalize", img, "--unlock-key", UNLOCK, "--hash", hash_code,
