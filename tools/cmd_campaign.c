@@ -35,7 +35,7 @@ static void help(FILE *f)
 {
     fprintf(f,
             "usage: cardvm campaign ROLE [options]   (seed 004 broadcast update, docs/broadcast.md)\n\n"
-            "  design   --package FILE.cvp | --example os-update, --profile 3|4, --kos HEX [--kmac HEX]\n"
+            "  design   --package FILE.cap | --example os-update, --profile 3|4, --kos HEX [--kmac HEX]\n"
             "           [--install APPLET[:INSTANCE]] [--vector SLOT:METHOD] [--replace] [--chunk N]\n"
             "           --campaign OUT.cvc --pse OUT.pse\n"
             "  enroll   --registry DB --dir DIR --count N --master HEX --kos HEX --kmac HEX\n"
@@ -177,8 +177,9 @@ static int do_design(opts *o)
     const uint8_t *ds;
     size_t len = 0;
     if (o->package) {
-        if (!(owned = cli_read_file(o->package, &len))) {
-            cli_error("campaign", "cannot read %s", o->package);
+        char rerr[300];
+        if (!(owned = cli_read_package(o->package, &len, rerr, sizeof rerr))) {
+            cli_error("campaign", "%s", rerr);
             return 1;
         }
         ds = owned;
@@ -250,8 +251,9 @@ static int do_enroll(opts *o)
     const uint8_t *pkgs[1];
     size_t lens[1];
     if (o->load) {
-        if (!(pkg = cli_read_file(o->load, &pkg_len))) {
-            cli_error("campaign", "cannot read %s", o->load);
+        char rerr[300];
+        if (!(pkg = cli_read_package(o->load, &pkg_len, rerr, sizeof rerr))) {
+            cli_error("campaign", "%s", rerr);
             return 1;
         }
         pkgs[0] = pkg;

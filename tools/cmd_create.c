@@ -143,6 +143,7 @@ int cmd_create(int argc, char **argv)
     long hist_len = -1;
     const char *reader = NULL;
     int have_hash = 0, force = 0, blank = 0, issuer_only = 0, quiet = 0, user_keys = 0, c, status = 2;
+    char rerr[300];
     const uint8_t *pkgs[16];
     size_t pkg_lens[16];
     uint8_t *owned[16];
@@ -201,8 +202,8 @@ int cmd_create(int argc, char **argv)
         case O_KOS: if (parse_hex_exact(optarg, lp.kos, 16, "--kos")) goto out; lp.has_kos = 1; break;
         case O_KMAC: if (parse_hex_exact(optarg, lp.kmac, 16, "--kmac")) goto out; lp.has_kmac = 1; break;
         case O_LOAD:
-            if (n_pkgs >= 16 || !(owned[n_pkgs] = cli_read_file(optarg, &pkg_lens[n_pkgs]))) {
-                cli_error("create", "--load %s: cannot read it", optarg);
+            if (n_pkgs >= 16 || !(owned[n_pkgs] = cli_read_package(optarg, &pkg_lens[n_pkgs], rerr, sizeof rerr))) {
+                cli_error("create", "--load %s", n_pkgs >= 16 ? "at most 16 packages" : rerr);
                 status = 1;
                 goto out;
             }

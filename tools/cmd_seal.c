@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "apdu.h"
-#include "cap_file.h"
 #include "cli.h"
 #include "lifecycle.h"
 #include "scp03.h"
@@ -53,29 +52,12 @@ int cmd_seal(int argc, char **argv)
         return 2;
     }
     size_t len;
-    uint8_t *pkg = cli_read_file(argv[optind], &len);
+    char rerr[300];
+    uint8_t *pkg = cli_read_package(argv[optind], &len, rerr, sizeof rerr);
     if (!pkg) {
-        cli_error("seal", "cannot read %s", argv[optind]);
+        cli_error("seal", "%s", rerr);
+        scp03_wipe(key, sizeof key);
         return 1;
-    }
-    if (capfile_is_zip(pkg, len)) {
-        /* a CAP file: the card loads its components, not the zip */
-        capfile cf;
-        char err[256];
-        if (capfile_read_bytes(pkg, len, 0, &cf, err, sizeof err) != 0) {
-            cli_error("seal", "%s: %s", argv[optind], err);
-            capfile_free(&cf);
-            scp03_wipe(key, sizeof key);
-            scp03_wipe(pkg, len);
-            free(pkg);
-            return 1;
-        }
-        scp03_wipe(pkg, len);
-        free(pkg);
-        pkg = cf.load_file;
-        len = cf.len;
-        cf.load_file = NULL;
-        capfile_free(&cf);
     }
     uint8_t *sealed, hash[32];
     size_t sealed_len;
@@ -128,6 +110,7 @@ int cmd_mask(int argc, char **argv)
     loader_mask_params mp;
     lifecycle_mask_defaults(&mp);
     const char *sealed_path = NULL;
+    char rerr[300];
     const uint8_t *masked[LOADER_MAX_MASKED];
     uint8_t *owned[LOADER_MAX_MASKED];
     size_t masked_len[LOADER_MAX_MASKED], n_masked = 0, n_vec = 0;
@@ -140,7 +123,8 @@ int cmd_mask(int argc, char **argv)
         switch (c) {
         case 's': sealed_path = optarg; break;
         case 'M':
-            if (n_masked >= LOADER_MAX_MASKED || !(owned[n_masked] = cli_read_file(optarg, &masked_len[n_masked]))) {
+            if (n_masked >= LOADER_MAX_MASKED ||
+                !(owned[n_masked] = cli_read_package(optarg, &masked_len[n_masked], rerr, sizeof rerr))) {
                 cli_error("mask", "--masked %s: cannot read it (at most %u packages)", optarg, LOADER_MAX_MASKED);
                 goto out;
             }

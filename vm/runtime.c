@@ -638,6 +638,34 @@ void vm_set_extension(vm_runtime *rt, const vm_extension *ext)
             resolve_cp(rt, &rt->pkgs[s]);
 }
 
+int vm_package_identify(const uint8_t *blob, size_t len, uint8_t aid[VM_AID_MAX], uint8_t *aid_len,
+                        uint8_t *major, uint8_t *minor)
+{
+    if (!blob || !aid || !aid_len || !major || !minor)
+        return VM_ERR_ARG;
+    if (cap_is_load_file(blob, len)) {
+        cap_view v;
+        int rc = cap_parse(blob, len, &v, NULL, 0);
+        if (rc == VM_OK) {
+            *aid_len = v.pkg_aid.len;
+            memcpy(aid, v.pkg_aid.b, v.pkg_aid.len);
+            *major = v.pkg_major;
+            *minor = v.pkg_minor;
+        }
+        cap_view_free(&v);
+        return rc == VM_OK ? VM_OK : VM_ERR_VERIFY;
+    }
+    vm_package p;
+    if (vm_pkg_parse(blob, len, &p, NULL, 0) != VM_OK)
+        return VM_ERR_VERIFY;
+    *aid_len = p.aid.len;
+    memcpy(aid, p.aid.b, p.aid.len);
+    *major = p.major;
+    *minor = p.minor;
+    vm_pkg_free(&p);
+    return VM_OK;
+}
+
 static int cap_load(vm_runtime *rt, const uint8_t *blob, size_t len, unsigned flags, char *err, size_t errlen);
 
 int vm_load_package(vm_runtime *rt, const uint8_t *blob, size_t len, unsigned flags, char *err, size_t errlen)

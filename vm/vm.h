@@ -197,6 +197,14 @@ enum vm_load_flags {
 };
 
 /*
+ * A package's identity from its bytes (no verification, no runtime): AID
+ * and version of a CAP load file (the Header component) or of a .cvp blob.
+ * VM_OK, or VM_ERR_VERIFY when the bytes are neither.
+ */
+int vm_package_identify(const uint8_t *blob, size_t len, uint8_t aid[VM_AID_MAX], uint8_t *aid_len,
+                        uint8_t *major, uint8_t *minor);
+
+/*
  * Verify a package without loading it (no runtime needed). A CAP load file
  * (bare components or C4-wrapped) goes to the CAP verifier
  * (vm_cap_verify_load_file, vm/cap_verify.h) against the built-in API
