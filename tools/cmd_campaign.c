@@ -39,7 +39,7 @@ static void help(FILE *f)
             "           [--install APPLET[:INSTANCE]] [--vector SLOT:METHOD] [--replace] [--chunk N]\n"
             "           --campaign OUT.cvc --pse OUT.pse\n"
             "  enroll   --registry DB --dir DIR --count N --master HEX --kos HEX --kmac HEX\n"
-            "           [--first N] [--load FILE.cvp] [--fast|--lab] [--force]\n"
+            "           [--first N] [--load FILE.cap] [--fast|--lab] [--force]\n"
             "           (refuses to replace cards already enrolled or on disk unless --force)\n"
             "  server   --registry DB --master HEX --campaign C.cvc [--record]\n"
             "  terminal --registry DB --pse P.pse --serial HEX [--image FILE]\n"

@@ -47,7 +47,7 @@ static void help(FILE *f)
             "  --unlock-key HEX     the client's unlocking key, 32 bytes (default C0C1..DF)\n"
             "  --kos HEX            common key Kos (16 bytes), for broadcast updates\n"
             "  --kmac HEX           common key K-MAC (16 bytes)\n"
-            "  --load FILE.cvp      an additional package loaded during customization; repeatable\n"
+            "  --load FILE.cap      an additional package loaded during customization; repeatable\n"
             "  --blank              only an empty masked chip with the built-in security\n"
             "                       domain (no LOADER lifecycle)\n"
             "  --issuer             stop after masking: the card stays in ISSUER mode\n"
