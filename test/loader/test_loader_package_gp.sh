@@ -24,4 +24,5 @@ echo "$after" | grep -qi "A0000006990200" && fail "the package is listed"
 # the host verifier refuses it too, and names why
 "$CARDVM" verify "$T/custom.cap" 2>&1 | grep -q "only the customization software may import it" ||
   fail "cardvm verify does not say why"
+"$CARDVM" verify --customization "$T/custom.cap" | grep -q ": OK" || fail "verify --customization"
 echo "ok"
