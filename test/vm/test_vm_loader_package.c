@@ -13,7 +13,10 @@
  *  - Loader.m (method token i) reaches extension entry i with the
  *    arguments the bytecode pushed, only while the embedder's table is
  *    plugged in (else SecurityException: 6F00), and an ISOException the
- *    entry throws is the command's status word.
+ *    entry throws is the command's status word;
+ *  - only from the privileged package's context: an applet that imports
+ *    the customization software (a library, which it may) and calls it
+ *    gets SecurityException, and the LOADER's entry never runs.
  * The command layout is custom.jca's header (80 30 SET VECTOR ...).
  */
 #include <setjmp.h>
@@ -206,11 +209,123 @@ static void loader_calls_reach_the_extension(void **state)
     vt_card_free(&k);
 }
 
+/* An applet (loaded without privilege) that imports the customization
+ * software, a user library, and calls its process(APDU) from its own
+ * process(): the Loader methods then run in the applet's context. */
+static const char *INTRUDER =
+    ".package ldrtest/intruder {\n"
+    " .aid 0xA0:0x0:0x0:0x6:0x99:0x7:0x0;\n"
+    " .version 1.0;\n"
+    " .imports {\n"
+    "  0xA0:0x0:0x0:0x0:0x62:0x1:0x1 1.3;\n"
+    "  0xA0:0x0:0x0:0x0:0x62:0x0:0x1 1.0;\n"
+    "  0xA0:0x0:0x0:0x6:0x99:0x2:0x0 1.0;\n"
+    " }\n"
+    " .applet {\n"
+    "  0xA0:0x0:0x0:0x6:0x99:0x7:0x0:0x1 Intruder;\n"
+    " }\n"
+    " .constantPool {\n"
+    "  staticMethodRef 0.3.0()V;\n"
+    "  virtualMethodRef 0.3.1()V;\n"
+    "  classRef Intruder;\n"
+    "  staticMethodRef Intruder/<init>()V;\n"
+    "  staticMethodRef 2.0.0(Ljavacard/framework/APDU;)V;\n"
+    "   .descriptor Ljavacard/framework/APDU; 0.10;\n"
+    "  virtualMethodRef 0.3.3()Z;\n"
+    " }\n"
+    " .class public Intruder 0 extends 0.3 {\n"
+    "  .publicMethodTable 7 {\n"
+    "   equals(Ljava/lang/Object;)Z;\n"
+    "   register()V;\n"
+    "   register([BSB)V;\n"
+    "   selectingApplet()Z;\n"
+    "   deselect()V;\n"
+    "   getShareableInterfaceObject(Ljavacard/framework/AID;B)Ljavacard/framework/Shareable;;\n"
+    "   select()Z;\n"
+    "   process(Ljavacard/framework/APDU;)V;\n"
+    "  }\n"
+    "  .packageMethodTable 0 {\n"
+    "  }\n"
+    "  .method private <init>()V {\n"
+    "   .stack 1;\n"
+    "   .locals 0;\n"
+    "   L0: aload_0;\n"
+    "    invokespecial 0;\n"
+    "    return;\n"
+    "  }\n"
+    "  .method public static install([BSB)V 0 {\n"
+    "   .stack 2;\n"
+    "   .locals 0;\n"
+    "   L0: new 2;\n"
+    "    dup;\n"
+    "    invokespecial 3;\n"
+    "    invokevirtual 1;\n"
+    "    return;\n"
+    "  }\n"
+    "  .method public process(Ljavacard/framework/APDU;)V 7 {\n"
+    "   .stack 1;\n"
+    "   .locals 0;\n"
+    "   .descriptor Ljavacard/framework/APDU; 0.10;\n"
+    "   L0: aload_0;\n"
+    "    invokevirtual 5;\n"
+    "    ifeq L2;\n"
+    "   L1: return;\n"
+    "   L2: aload_1;\n"
+    "    invokestatic 4;\n"
+    "    return;\n"
+    "  }\n"
+    " }\n"
+    "}\n";
+
+static void other_contexts_cannot_call_the_loader(void **state)
+{
+    (void)state;
+    vt_card k;
+    vt_card_new(&k, NULL);
+    size_t len;
+    uint8_t *lf = custom_load_file(&len);
+    char err[256];
+    assert_int_equal(vm_load_package(k.rt, lf, len, VM_LOAD_PRIVILEGED, err, sizeof err), VM_OK);
+    free(lf);
+    jca_options opt = { 0, 0 };
+    jca_cap cap;
+    if (jca_assemble(INTRUDER, strlen(INTRUDER), "intruder.jca", &opt, &cap, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(jca_load_file(&cap, &lf, &len), 0);
+    jca_cap_free(&cap);
+    if (vm_load_package(k.rt, lf, len, 0, err, sizeof err) != VM_OK)
+        fail_msg("intruder: %s", err);
+    free(lf);
+    static const uint8_t pkg[] = { 0xA0, 0, 0, 0x06, 0x99, 0x07, 0x00 };
+    static const uint8_t app[] = { 0xA0, 0, 0, 0x06, 0x99, 0x07, 0x00, 0x01 };
+    uint16_t sw = 0;
+    assert_int_equal(vm_install(k.rt, pkg, sizeof pkg, app, sizeof app, NULL, 0, NULL, 0, &sw), VM_OK);
+    assert_int_equal(sw, 0x9000);
+    vt_commit(&k);
+
+    seen s;
+    memset(&s, 0, sizeof s);
+    vm_extension ext = { entries, 6, &s };
+    vm_set_extension(k.rt, &ext);
+    uint8_t resp[300];
+    size_t rlen;
+    assert_int_equal(vt_send_hex(&k, "00 A4 04 00 08 A0 00 00 06 99 07 00 01", resp, &rlen), 0x9000);
+    /* the same command the LOADER's call carries out (SET VECTOR) */
+    assert_int_equal(vt_send_hex(&k, "80 30 00 00 01 AA", resp, &rlen), 0x6F00);
+    assert_int_equal(s.calls, 0);
+    /* the privileged package itself, in its own context, does reach it */
+    assert_int_equal(invoke(&k, 0x0000, "80 30 00 00 01 AA", NULL), 0x9000);
+    assert_int_equal(s.calls, 1);
+    vm_set_extension(k.rt, NULL);
+    vt_card_free(&k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(refused_unless_privileged),
         cmocka_unit_test(loader_calls_reach_the_extension),
+        cmocka_unit_test(other_contexts_cannot_call_the_loader),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
