@@ -18,6 +18,9 @@ import javacard.framework.ISOException;
 import javacard.framework.Util;
 
 public final class Customization {
+    private Customization() {
+    }
+
     public static void process(APDU apdu) {
         byte[] buf = apdu.getBuffer();
         if ((short) (buf[ISO7816.OFFSET_CLA] & 0xFF) != (short) 0x80)
