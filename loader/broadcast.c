@@ -311,12 +311,9 @@ static uint16_t activate(card_os *os, const uint8_t *blob, size_t len, const act
                          uint8_t *out, size_t cap, size_t *olen)
 {
     broadcast_ram *bc = bc_of(os);
-    vm_package pkg;
     char err[96];
-    if (vm_pkg_parse(blob, len, &pkg, err, sizeof err) != VM_OK) return SW_WRONG_DATA;
-    uint8_t aid[16], aid_len = pkg.aid.len, major = pkg.major, minor = pkg.minor;
-    memcpy(aid, pkg.aid.b, aid_len);
-    vm_pkg_free(&pkg);
+    uint8_t aid[16], aid_len, major, minor;
+    if (vm_package_identify(blob, len, aid, &aid_len, &major, &minor) != VM_OK) return SW_WRONG_DATA;
     int rc = VM_OK;
     uint16_t sw = SW_OK;
     if (ac->flags & BROADCAST_ACT_REPLACE) rc = replace_old(os, aid, aid_len);

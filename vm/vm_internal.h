@@ -561,6 +561,10 @@ int vm_cap_load(vm_runtime *rt, const uint8_t *blob, size_t len, unsigned flags,
 /* Virtual method `token` (0x80 set: package-visible) of a class (user,
  * API or VM_SC_* id): 0 and *t, or -1. */
 int vm_cap_lookup_virtual(const vm_runtime *rt, uint16_t cls, uint8_t token, cap_target *t);
+/* Public static method `method_token` of exported class `class_token` of
+ * the CAP package in `slot` (its Export component): 0 and *t, or -1. */
+int vm_cap_export_static(const vm_runtime *rt, unsigned slot, uint8_t class_token, uint8_t method_token,
+                         cap_target *t);
 /* Global id of an API class table entry. */
 uint16_t vm_api_class_id(const jc_api_class *c);
 /* Fill the runtime's lookup caches (vm_reset). */
