@@ -28,6 +28,7 @@
 #include "campaign_cards.h"
 #include "campaign_core.h"
 #include "campaign_registry.h"
+#include "campaign_runner.h"
 #include "card.h"
 #include "cli.h"
 #include "packages.h"
@@ -67,6 +68,7 @@ static void help(FILE *f)
             "  server   --registry DB --master HEX --campaign C.cvc [--record]\n"
             "  terminal --registry DB --pse P.pse --serial HEX [--image FILE]\n"
             "  run      --registry DB --master HEX --campaign C.cvc --pse P.pse [--fast|--lab] [--quiet]\n"
+            "           [--workers N]  (cards in flight; default 8 per CPU durable, 1 per CPU --lab)\n"
             "  status   --registry DB [--campaign C.cvc] [--json]\n");
 }
 
@@ -132,7 +134,7 @@ static const struct role_help {
      "Next: `cardvm campaign server --record`.\n"},
     {"run",
      "usage: cardvm campaign run --registry DB --master HEX --campaign C.cvc --pse P.pse\n"
-     "                           [--fast|--lab] [--quiet]\n\n"
+     "                           [--fast|--lab] [--quiet] [--workers N]\n\n"
      "Step 5 of 6: server, terminal and the ST check for every card of DB in one\n"
      "process. Resumable: cards this campaign already updated are skipped, each\n"
      "card's result is committed as soon as it is known, and a card left playing by\n"
@@ -165,7 +167,7 @@ static int role_help(const char *role)
 typedef struct opts {
     const char *package, *example, *campaign, *pse, *registry, *dir, *serial, *image, *load;
     int profile, record, fast, quiet, replace, force, have_master, have_kos, have_kmac, json;
-    unsigned long count, first, chunk;
+    unsigned long count, first, chunk, workers;
     uint8_t master[16], kos[16], kmac[16];
     campaign_action act;
 } opts;
@@ -201,15 +203,15 @@ static int number(const char *s, unsigned long lo, unsigned long hi, unsigned lo
 static int parse(int argc, char **argv, opts *o)
 {
     enum { O_PKG = 256, O_EX, O_PROF, O_KOS, O_KMAC, O_INST, O_VEC, O_REPL, O_CHUNK, O_CAMP, O_PSE, O_REG, O_DIR,
-           O_COUNT, O_FIRST, O_MASTER, O_REC, O_SER, O_IMG, O_FAST, O_QUIET, O_LOAD, O_FORCE, O_JSON };
+           O_COUNT, O_FIRST, O_MASTER, O_REC, O_SER, O_IMG, O_FAST, O_QUIET, O_LOAD, O_FORCE, O_WORKERS, O_JSON };
     static const struct option lo[] = {
         {"package", 1, 0, O_PKG}, {"example", 1, 0, O_EX}, {"profile", 1, 0, O_PROF}, {"kos", 1, 0, O_KOS},
         {"kmac", 1, 0, O_KMAC}, {"install", 1, 0, O_INST}, {"vector", 1, 0, O_VEC}, {"replace", 0, 0, O_REPL},
         {"chunk", 1, 0, O_CHUNK}, {"campaign", 1, 0, O_CAMP}, {"pse", 1, 0, O_PSE}, {"registry", 1, 0, O_REG},
         {"dir", 1, 0, O_DIR}, {"count", 1, 0, O_COUNT}, {"first", 1, 0, O_FIRST}, {"master", 1, 0, O_MASTER},
         {"record", 0, 0, O_REC}, {"serial", 1, 0, O_SER}, {"image", 1, 0, O_IMG}, {"fast", 0, 0, O_FAST}, {"lab", 0, 0, O_FAST},
-        {"quiet", 0, 0, O_QUIET}, {"load", 1, 0, O_LOAD}, {"force", 0, 0, O_FORCE}, {"json", 0, 0, O_JSON},
-        {0, 0, 0, 0}};
+        {"quiet", 0, 0, O_QUIET}, {"load", 1, 0, O_LOAD}, {"force", 0, 0, O_FORCE}, {"workers", 1, 0, O_WORKERS},
+        {"json", 0, 0, O_JSON}, {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->profile = 3;
     o->count = 1000;
@@ -274,6 +276,9 @@ static int parse(int argc, char **argv, opts *o)
         case O_QUIET: o->quiet = 1; break;
         case O_LOAD: o->load = optarg; break;
         case O_FORCE: o->force = 1; break;
+        case O_WORKERS:
+            if (number(optarg, 1, 256, &o->workers)) return bad_value("--workers", optarg, "a thread count from 1 to 256");
+            break;
         case O_JSON: o->json = 1; break;
         default: return -1;
         }
@@ -592,8 +597,15 @@ static int do_terminal(opts *o)
     uint32_t rep = 0;
     uint16_t sw = 0;
     int rv = campaign_play(send_transport, t, &rc.paut, &pse, st, sizeof st, &stn, &rep, &sw);
+    char commit_error[400];
+    snprintf(commit_error, sizeof commit_error, "%s", transport_commit_error(t));
     transport_close(t);
-    if (rv == CAMPAIGN_OK) {
+    if (commit_error[0]) {
+        /* the card rolled the command back (6581): the image is as it was */
+        registry_set_status(r, serial, "failed", rc.id.counter, NULL, 0, 0);
+        cli_error("campaign", "terminal: card image not written: %s", commit_error);
+        status = CLI_EXIT_IO;
+    } else if (rv == CAMPAIGN_OK) {
         registry_set_status(r, serial, "played", rc.id.counter, st, stn, 0);
         char h[1300];
         campaign_hex(st, stn, h);
@@ -614,9 +626,28 @@ out:
 }
 
 /* ---- run ---- */
-static int send_card(void *ctx, const uint8_t *cmd, size_t n, uint8_t *rsp, size_t cap, size_t *rlen)
+/* One card of a batch: its registry row, the campaign as its P_AUT has it
+ * (REPLACE for a card that may already have the package), and its job. */
+typedef struct run_card {
+    registry_card rc;
+    campaign cr;
+    campaign_job job;
+    int attempt;
+} run_card;
+
+/* Issue (or keep) the P_AUT of each card and mark it "playing", durable
+ * before any of these cards changes: a resume knows they were in flight. */
+static int prepare_batch(registry *r, opts *o, const char *cid, run_card *b, size_t nb)
 {
-    return card_transmit(ctx, cmd, n, rsp, cap, rlen);
+    for (size_t k = 0; k < nb; k++) {
+        registry_card *rc = &b[k].rc;
+        int need = strcmp(rc->campaign, cid) || strcmp(rc->status, "prepared") || !rc->paut.n || b[k].attempt;
+        if (need && issue_paut(r, &b[k].cr, cid, o->master, rc)) return -1;
+        if (registry_set_status(r, rc->id.serial, "playing", rc->id.counter, NULL, 0, 0)) return -1;
+        strcpy(rc->status, "playing");
+        b[k].job = (campaign_job){.image = rc->image, .paut = &rc->paut};
+    }
+    return registry_commit(r) || registry_begin(r) ? -1 : 0;
 }
 
 static int do_run(opts *o)
@@ -635,80 +666,124 @@ static int do_run(opts *o)
     long total = registry_count(r, NULL, NULL);
     uint8_t (*serials)[8] = malloc((size_t)(total > 0 ? total : 1) * 8);
     size_t n = serials ? registry_serials(r, serials, (size_t)total) : 0;
-    unsigned long updated = 0, failed = 0, retried = 0, skipped = 0;
+    unsigned long updated = 0, failed = 0, retried = 0, skipped = 0, io_errors = 0;
+    campaign_runner runner = {.pse = &pse, .durability = o->fast ? CHIP_DURABLE_LAB : CHIP_DURABLE_FULL,
+                              .workers = (unsigned)o->workers};
+    unsigned workers = runner.workers ? runner.workers : campaign_runner_default_workers(runner.durability);
+    /* Cards go to the workers in batches; the registry is written once
+     * before a batch (P_AUT, "playing") and once after it (results). */
+    size_t batch = workers * 8u < 64u ? 64u : workers * 8u;
+    run_card *b = calloc(batch, sizeof *b);
+    if (!b) {
+        free(serials);
+        apdu_list_free(&pse);
+        registry_close(r);
+        return 1;
+    }
     time_t t0 = time(NULL);
-    struct timespec a, b;
+    struct timespec a, e;
     clock_gettime(CLOCK_MONOTONIC, &a);
     registry_begin(r);
-    for (size_t i = 0; i < n; i++) {
-        registry_card rc;
-        if (registry_get(r, serials[i], &rc)) continue;
-        if (!strcmp(rc.campaign, cid) && !strcmp(rc.status, "updated")) {
-            skipped++;
-            apdu_list_free(&rc.paut);
-            progress("run", i + 1, n, t0, o->quiet);
-            continue;
-        }
-        if (strcmp(rc.campaign, cid)) rc.attempts = 0;
-        /* A card left "playing" by an interrupted run may have been updated
-         * without the registry knowing: its new P_AUT replaces the package
-         * (activation is then idempotent) instead of failing on "exists". */
-        int uncertain = !strcmp(rc.campaign, cid) && (!strcmp(rc.status, "playing") || !strcmp(rc.status, "failed"));
-        campaign cr = c;
-        if (uncertain) cr.action[0] |= BROADCAST_ACT_REPLACE;
-        card *cd = NULL;
-        char err[256];
-        int ok = 0;
-        if (card_open(rc.image, &cd, err, sizeof err) == 0) {
-            if (o->fast) chip_set_sync(card_chip(cd), CHIP_SYNC_OFF);
-            for (int attempt = 0; attempt < 2 && !ok; attempt++) {
-                int need = strcmp(rc.campaign, cid) || strcmp(rc.status, "prepared") || !rc.paut.n || attempt;
-                if (need && issue_paut(r, &cr, cid, o->master, &rc)) break;
-                /* durable before the card changes: a resume knows it was in flight */
-                if (registry_set_status(r, rc.id.serial, "playing", rc.id.counter, NULL, 0, 0) ||
-                    registry_commit(r) || registry_begin(r))
-                    break;
-                strcpy(rc.status, "playing");
-                card_power(cd, CARD_COLD, NULL, NULL);
-                uint8_t reply[600];
-                size_t rn = 0;
-                uint32_t rep = 0;
-                uint16_t sw = 0;
-                int rv = campaign_play(send_card, cd, &rc.paut, &pse, reply, sizeof reply, &rn, &rep, &sw);
-                if (rv == CAMPAIGN_OK) {
-                    ok = record_reply(r, &cr, o->master, &rc, reply, rn) == 0;
-                    break;
-                }
-                if (rv != CAMPAIGN_ERR_STALE) break;
-                /* the counter moved: the server learns it and reissues once */
-                rc.id.counter = rep;
-                registry_set_status(r, rc.id.serial, "stale", rep, NULL, 0, 0);
-                retried++;
+    for (size_t i = 0; i < n;) {
+        size_t nb = 0;
+        for (; i < n && nb < batch; i++) {
+            run_card *x = &b[nb];
+            memset(x, 0, sizeof *x);
+            if (registry_get(r, serials[i], &x->rc)) continue;
+            if (!strcmp(x->rc.campaign, cid) && !strcmp(x->rc.status, "updated")) {
+                skipped++;
+                apdu_list_free(&x->rc.paut);
+                progress("run", i + 1, n, t0, o->quiet);
+                continue;
             }
-            card_close(cd);
+            if (strcmp(x->rc.campaign, cid)) x->rc.attempts = 0;
+            /* A card left "playing" by an interrupted run may have been
+             * updated without the registry knowing: its new P_AUT replaces
+             * the package (activation is then idempotent) instead of failing
+             * on "exists". */
+            int uncertain = !strcmp(x->rc.campaign, cid) &&
+                            (!strcmp(x->rc.status, "playing") || !strcmp(x->rc.status, "failed"));
+            x->cr = c;
+            if (uncertain) x->cr.action[0] |= BROADCAST_ACT_REPLACE;
+            nb++;
         }
-        if (ok) updated++;
-        else {
-            failed++;
-            registry_set_status(r, rc.id.serial, "failed", rc.id.counter, NULL, 0, 0);
+        /* Attempt 0, then once more for the cards whose counter moved. */
+        size_t todo = nb;
+        for (int attempt = 0; attempt < 2 && todo; attempt++) {
+            size_t np = 0;
+            for (size_t k = 0; k < nb; k++)
+                if (b[k].attempt == attempt) {
+                    if (np != k) {
+                        run_card t = b[np];
+                        b[np] = b[k];
+                        b[k] = t;
+                    }
+                    np++;
+                }
+            if (prepare_batch(r, o, cid, b, np)) {
+                cli_error("campaign", "run: cannot write registry %s", o->registry);
+                failed += np;
+                i = n;
+                break;
+            }
+            campaign_job *jobs = malloc(np * sizeof *jobs);
+            for (size_t k = 0; jobs && k < np; k++) jobs[k] = b[k].job;
+            if (jobs) campaign_run_jobs(&runner, &c, jobs, np);
+            todo = 0;
+            for (size_t k = 0; k < np; k++) {
+                run_card *x = &b[k];
+                campaign_job *j = jobs ? &jobs[k] : &x->job;
+                if (!jobs) j->rv = CAMPAIGN_ERR_PARAM;
+                int ok = 0;
+                if (j->rv == CAMPAIGN_OK) {
+                    ok = record_reply(r, &x->cr, o->master, &x->rc, j->reply, j->reply_len) == 0;
+                } else if (j->rv == CAMPAIGN_ERR_STALE && attempt == 0) {
+                    /* the counter moved: the server learns it and reissues once */
+                    x->rc.id.counter = j->reported;
+                    registry_set_status(r, x->rc.id.serial, "stale", j->reported, NULL, 0, 0);
+                    retried++;
+                    x->attempt = 1;
+                    todo++;
+                    continue;
+                }
+                if (j->rv == CAMPAIGN_ERR_IO && j->err[0]) {
+                    /* the card image could not be read or a commit failed (6581) */
+                    char s[17];
+                    campaign_hex(x->rc.id.serial, 8, s);
+                    cli_error("campaign", "card %s: %s", s, j->err);
+                    io_errors++;
+                }
+                if (ok) updated++;
+                else {
+                    failed++;
+                    registry_set_status(r, x->rc.id.serial, "failed", x->rc.id.counter, NULL, 0, 0);
+                }
+                x->attempt = 2;
+            }
+            free(jobs);
+            registry_commit(r);   /* resumable: each card's result is durable */
+            registry_begin(r);
         }
-        apdu_list_free(&rc.paut);
-        registry_commit(r);   /* resumable: each card's result is durable */
-        registry_begin(r);
-        progress("run", i + 1, n, t0, o->quiet);
+        for (size_t k = 0; k < nb; k++) {
+            apdu_list_free(&b[k].rc.paut);
+            scp03_wipe(&b[k].cr, sizeof b[k].cr);
+        }
+        progress("run", i, n, t0, o->quiet);
     }
     registry_commit(r);
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    double secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
-    printf("campaign %s: %zu cards: %lu updated, %lu failed, %lu retried, %lu already updated; %.2f s (%.0f cards/s)\n",
-           cid, n, updated, failed, retried, skipped, secs, secs > 0 ? (double)(updated) / secs : 0.0);
+    clock_gettime(CLOCK_MONOTONIC, &e);
+    double secs = (double)(e.tv_sec - a.tv_sec) + (double)(e.tv_nsec - a.tv_nsec) / 1e9;
+    printf("campaign %s: %zu cards: %lu updated, %lu failed, %lu retried, %lu already updated; %.2f s (%.0f cards/s, "
+           "%u workers)\n",
+           cid, n, updated, failed, retried, skipped, secs, secs > 0 ? (double)(updated) / secs : 0.0, workers);
     if (!(c.action[0] & (BROADCAST_ACT_INSTALL | BROADCAST_ACT_VECTOR)) && updated)
         printf("note: this campaign only stores its package (no install, no vector): "
                "the updated cards run nothing new\n");
+    free(b);
     free(serials);
     apdu_list_free(&pse);
     registry_close(r);
-    return failed ? 1 : 0;
+    return io_errors ? CLI_EXIT_IO : failed ? 1 : 0;
 }
 
 static int do_status(opts *o)
