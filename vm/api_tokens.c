@@ -979,7 +979,7 @@ static const jc_api_method javacard_security_MessageDigest_OneShot_methods[] = {
     { "getLength", "()B", 3, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_MessageDigest_getLength },
     { "reset", "()V", 4, JC_VIRTUAL_METHOD, 0x0001, 1, 0, api_MessageDigest_reset },
     { "update", "([BSS)V", 5, JC_VIRTUAL_METHOD, 0x0001, 4, 0, api_MessageDigest_update },
-    { "close", "()V", 6, JC_VIRTUAL_METHOD, 0x0001, 1, 0, NULL },
+    { "close", "()V", 6, JC_VIRTUAL_METHOD, 0x0001, 1, 0, api_MessageDigest_OneShot_close },
 };
 static const jc_api_method javacard_security_InitializedMessageDigest_OneShot_methods[] = {
     { "open", "(B)Ljavacard/security/InitializedMessageDigest$OneShot;", 0, JC_STATIC_METHOD, 0x0019, 1, 1, api_InitializedMessageDigest_OneShot_open },
@@ -999,7 +999,7 @@ static const jc_api_method javacard_security_RandomData_OneShot_methods[] = {
     { "setSeed", "([BSS)V", 2, JC_VIRTUAL_METHOD, 0x0001, 4, 0, api_RandomData_setSeed },
     { "nextBytes", "([BSS)S", 3, JC_VIRTUAL_METHOD, 0x0001, 4, 1, api_RandomData_nextBytes },
     { "getAlgorithm", "()B", 4, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_RandomData_getAlgorithm },
-    { "close", "()V", 5, JC_VIRTUAL_METHOD, 0x0001, 1, 0, NULL },
+    { "close", "()V", 5, JC_VIRTUAL_METHOD, 0x0001, 1, 0, api_RandomData_OneShot_close },
 };
 static const jc_api_method javacard_security_Signature_OneShot_methods[] = {
     { "open", "(BBB)Ljavacard/security/Signature$OneShot;", 0, JC_STATIC_METHOD, 0x0019, 3, 1, api_Signature_OneShot_open },
@@ -1017,7 +1017,7 @@ static const jc_api_method javacard_security_Signature_OneShot_methods[] = {
     { "getMessageDigestAlgorithm", "()B", 11, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_Signature_getMessageDigestAlgorithm },
     { "getCipherAlgorithm", "()B", 12, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_Signature_getCipherAlgorithm },
     { "getPaddingAlgorithm", "()B", 13, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_Signature_getPaddingAlgorithm },
-    { "close", "()V", 14, JC_VIRTUAL_METHOD, 0x0001, 1, 0, NULL },
+    { "close", "()V", 14, JC_VIRTUAL_METHOD, 0x0001, 1, 0, api_Signature_OneShot_close },
 };
 static const char *const javacard_security_AESKeyImpl_ifaces[] = { "javacard/security/AESKey", "javacard/security/Key", "javacard/security/SecretKey", NULL };
 static const jc_api_method javacard_security_AESKeyImpl_methods[] = {
@@ -1038,6 +1038,16 @@ static const jc_api_method javacard_security_HMACKeyImpl_methods[] = {
     { "isInitialized", "()Z", 4, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_HMACKeyImpl_isInitialized },
     { "setKey", "([BSS)V", 5, JC_VIRTUAL_METHOD, 0x0001, 4, 0, api_HMACKeyImpl_setKey },
     { "getKey", "([BS)B", 6, JC_VIRTUAL_METHOD, 0x0001, 3, 1, api_HMACKeyImpl_getKey },
+};
+static const char *const javacard_security_DESKeyImpl_ifaces[] = { "javacard/security/DESKey", "javacard/security/Key", "javacard/security/SecretKey", NULL };
+static const jc_api_method javacard_security_DESKeyImpl_methods[] = {
+    { "equals", "(Ljava/lang/Object;)Z", 0, JC_VIRTUAL_METHOD, 0x0001, 2, 1, api_Object_equals },
+    { "clearKey", "()V", 1, JC_VIRTUAL_METHOD, 0x0001, 1, 0, api_DESKeyImpl_clearKey },
+    { "getSize", "()S", 2, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_DESKeyImpl_getSize },
+    { "getType", "()B", 3, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_DESKeyImpl_getType },
+    { "isInitialized", "()Z", 4, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_DESKeyImpl_isInitialized },
+    { "getKey", "([BS)B", 5, JC_VIRTUAL_METHOD, 0x0001, 3, 1, api_DESKeyImpl_getKey },
+    { "setKey", "([BS)V", 6, JC_VIRTUAL_METHOD, 0x0001, 3, 0, api_DESKeyImpl_setKey },
 };
 static const jc_api_class javacard_security_classes[] = {
     [0] = { "javacard/security/Key", 0, 0x0601, NULL, 0, NULL, javacard_security_Key_methods, 4, NULL, 0 },
@@ -1070,12 +1080,13 @@ static const jc_api_class javacard_security_classes[] = {
     [27] = { "javacard/security/DHKey", 27, 0x0601, NULL, 0, NULL, javacard_security_DHKey_methods, 6, NULL, 0 },
     [28] = { "javacard/security/DHPrivateKey", 28, 0x0601, NULL, 0, javacard_security_DHPrivateKey_ifaces, javacard_security_DHPrivateKey_methods, 12, NULL, 0 },
     [29] = { "javacard/security/DHPublicKey", 29, 0x0601, NULL, 0, javacard_security_DHPublicKey_ifaces, javacard_security_DHPublicKey_methods, 12, NULL, 0 },
-    [30] = { "javacard/security/MessageDigest$OneShot", 30, 0x0011, "javacard/security/MessageDigest", 2, NULL, javacard_security_MessageDigest_OneShot_methods, 8, NULL, 0 },
+    [30] = { "javacard/security/MessageDigest$OneShot", 30, 0x0011, "javacard/security/MessageDigest", 3, NULL, javacard_security_MessageDigest_OneShot_methods, 8, NULL, 0 },
     [31] = { "javacard/security/InitializedMessageDigest$OneShot", 31, 0x0011, "javacard/security/InitializedMessageDigest", 2, NULL, javacard_security_InitializedMessageDigest_OneShot_methods, 9, NULL, 0 },
-    [32] = { "javacard/security/RandomData$OneShot", 32, 0x0011, "javacard/security/RandomData", 2, NULL, javacard_security_RandomData_OneShot_methods, 7, NULL, 0 },
-    [33] = { "javacard/security/Signature$OneShot", 33, 0x0011, "javacard/security/Signature", 4, NULL, javacard_security_Signature_OneShot_methods, 16, NULL, 0 },
+    [32] = { "javacard/security/RandomData$OneShot", 32, 0x0011, "javacard/security/RandomData", 3, NULL, javacard_security_RandomData_OneShot_methods, 7, NULL, 0 },
+    [33] = { "javacard/security/Signature$OneShot", 33, 0x0011, "javacard/security/Signature", 5, NULL, javacard_security_Signature_OneShot_methods, 16, NULL, 0 },
     [34] = { "javacard/security/AESKeyImpl", 34, 0x8010, "java/lang/Object", 4, javacard_security_AESKeyImpl_ifaces, javacard_security_AESKeyImpl_methods, 7, NULL, 0 },
     [35] = { "javacard/security/HMACKeyImpl", 35, 0x8010, "java/lang/Object", 3, javacard_security_HMACKeyImpl_ifaces, javacard_security_HMACKeyImpl_methods, 7, NULL, 0 },
+    [36] = { "javacard/security/DESKeyImpl", 36, 0x8010, "java/lang/Object", 3, javacard_security_DESKeyImpl_ifaces, javacard_security_DESKeyImpl_methods, 7, NULL, 0 },
 };
 
 static const jc_api_method javacardx_crypto_KeyEncryption_methods[] = {
@@ -1165,7 +1176,7 @@ static const jc_api_method javacardx_crypto_Cipher_OneShot_methods[] = {
     { "update", "([BSS[BS)S", 5, JC_VIRTUAL_METHOD, 0x0001, 6, 1, api_Cipher_update },
     { "getCipherAlgorithm", "()B", 6, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_Cipher_getCipherAlgorithm },
     { "getPaddingAlgorithm", "()B", 7, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_Cipher_getPaddingAlgorithm },
-    { "close", "()V", 8, JC_VIRTUAL_METHOD, 0x0001, 1, 0, NULL },
+    { "close", "()V", 8, JC_VIRTUAL_METHOD, 0x0001, 1, 0, api_Cipher_OneShot_close },
 };
 static const jc_api_method javacardx_crypto_AEADCipher_methods[] = {
     { "<init>", "()V", 0, JC_CONSTRUCTOR, 0x0004, 1, 0, NULL },
@@ -1191,7 +1202,7 @@ static const jc_api_field javacardx_crypto_AEADCipher_fields[] = {
 static const jc_api_class javacardx_crypto_classes[] = {
     [0] = { "javacardx/crypto/KeyEncryption", 0, 0x0601, NULL, 0, NULL, javacardx_crypto_KeyEncryption_methods, 2, NULL, 0 },
     [1] = { "javacardx/crypto/Cipher", 1, 0x0401, "java/lang/Object", 4, NULL, javacardx_crypto_Cipher_methods, 11, javacardx_crypto_Cipher_fields, 58 },
-    [2] = { "javacardx/crypto/Cipher$OneShot", 2, 0x0011, "javacardx/crypto/Cipher", 4, NULL, javacardx_crypto_Cipher_OneShot_methods, 10, NULL, 0 },
+    [2] = { "javacardx/crypto/Cipher$OneShot", 2, 0x0011, "javacardx/crypto/Cipher", 5, NULL, javacardx_crypto_Cipher_OneShot_methods, 10, NULL, 0 },
     [3] = { "javacardx/crypto/AEADCipher", 3, 0x0401, "javacardx/crypto/Cipher", 4, NULL, javacardx_crypto_AEADCipher_methods, 13, javacardx_crypto_AEADCipher_fields, 4 },
 };
 
@@ -1202,7 +1213,7 @@ static const jc_api_class javacardx_apdu_classes[] = {
 const jc_api_package jc_api_packages[] = {
     { "java/lang", { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x00, 0x01 }, 7, 1, 0, java_lang_classes, 12 },
     { "javacard/framework", { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x01, 0x01 }, 7, 1, 6, javacard_framework_classes, 23 },
-    { "javacard/security", { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x01, 0x02 }, 7, 1, 6, javacard_security_classes, 36 },
+    { "javacard/security", { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x01, 0x02 }, 7, 1, 6, javacard_security_classes, 37 },
     { "javacardx/crypto", { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x02, 0x01 }, 7, 1, 6, javacardx_crypto_classes, 4 },
     { "javacardx/apdu", { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x02, 0x09 }, 7, 1, 0, javacardx_apdu_classes, 1 },
 };
