@@ -7,7 +7,7 @@ The inputs are javac's output for a small applet and a library's export
 file written by the converter, with bytes flipped, cut or inserted at
 positions chosen by a fixed-seed generator (the same every run).
 
-usage: test_convert_robust.py CARDVM JAVAC JAR
+usage: test_convert_robust.py CARDVM JAVAC JAR  (CARDVM_CONVERT_ROBUST_RUNS: runs, 40)
 """
 import os
 import random
@@ -42,7 +42,7 @@ public class A extends Applet {
 }
 """
 
-RUNS = 100
+RUNS = int(os.environ.get("CARDVM_CONVERT_ROBUST_RUNS", "40"))
 
 
 def mutate(rng, data):

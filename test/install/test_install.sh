@@ -13,6 +13,10 @@ cc -std=c11 -Wall -Werror "$SRC/consumer.c" -o "$T/consumer" $(pkg-config --cfla
 out=$("$T/consumer" "$T/card.img")
 [ "$out" = "ATR 15 bytes, SELECT -> 9000" ] || { echo "FAIL: $out"; exit 1; }
 test -f "$T/prefix/lib/cardvm/libifd-cardvm.so" || { echo "FAIL: driver not installed"; exit 1; }
+# The API stubs jar applets compile against (built when a JDK is there).
+if command -v javac >/dev/null; then
+  test -f "$T/prefix/share/cardvm/cardvm-api.jar" || { echo "FAIL: cardvm-api.jar not installed"; exit 1; }
+fi
 # The installed conformance suite runs from the installed binary alone.
 (cd "$T" && "$T/prefix/bin/cardvm" conform --junit "$T/conform.xml" >/dev/null) || { echo "FAIL: installed conform"; exit 1; }
 grep -q 'failures="0"' "$T/conform.xml" || { echo "FAIL: conform report"; exit 1; }

@@ -5,7 +5,7 @@
  *
  * One .java file per exported class or interface of every built-in package
  * (java.lang, javacard.framework, javacard.security, javacardx.crypto,
- * javacardx.apdu): the hierarchy, the compile-time constants with their
+ * javacardx.apdu, cardvm.loader: all of jc_api_packages): the hierarchy, the compile-time constants with their
  * values, and every constructor and method signature the export tables
  * list. No behaviour: a method body is `throw null;`. Hidden classes (the
  * card's own, JC_API_HIDDEN) are not written. Parameter names are p0, p1...

@@ -869,6 +869,7 @@ typedef struct mctx {
     unsigned *jc_off;     /* per JVM pc: its JC offset (len + 1 entries) */
     int *branch_to;       /* per JVM pc: the (canonical) target of a one-target branch, or -1 */
     uint8_t *wide;        /* per JVM pc: the branch needs its _w form */
+    unsigned last_line;   /* debug info: the last .line written */
     char st[256];
     int sp;
 } mctx;
@@ -993,6 +994,12 @@ static void out_insn(mctx *x, unsigned pc, const char *fmt, ...)
         x->jc_size[pc] = t.s ? jc_insn_size(t.s) : 0;
         free(t.s);
         return;
+    }
+    if (x->cv->o->debug_info) {
+        unsigned line = cf_line_of(x->m, pc);
+        if (line && line != x->last_line)
+            sb_printf(x->out, "\t\t\t\t.line %u;\n", line);
+        x->last_line = line;
     }
     if (x->target[pc])
         sb_printf(x->out, "\t\t\tL%u:\t", pc);
@@ -1918,6 +1925,8 @@ static int emit_class(conv *cv, pclass *c, sbuf *out)
             return fail(cv, "a class without a superclass");
         TRY(class_name_ref(cv, c->cf.super_name, ref, sizeof ref));
         sb_printf(out, " extends %s {\n\n", ref);
+        if (cv->o->debug_info && c->cf.source_file)
+            sb_printf(out, "\t\t.sourceFile %s;\n\n", c->cf.source_file);
         if (is_shareable(&ifs))
             sb_printf(out, "\t\t.shareable;\n\n");
     }

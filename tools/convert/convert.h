@@ -60,6 +60,8 @@ typedef struct convert_options {
     const char *export_path[CONVERT_MAX_EXPORT_PATH];
     unsigned n_export_path;
     int cap22;                  /* CAP format 2.2 (the .capFormat directive) */
+    int debug_info;             /* .sourceFile and .line for the JCA assembler's Debug
+                                 * component (needs cap22) */
     const char *export_map;     /* the previous export file of this package: its public
                                  * tokens are kept, new members get the next ones */
 } convert_options;
