@@ -2,7 +2,9 @@
  * api_impl.h — the C implementations of the built-in Java Card API:
  * vm/api_lang.c (java.lang), api_framework.c (javacard.framework),
  * api_security.c (the crypto subset of javacard.security and
- * javacardx.crypto), api_gc.c (the object deletion service); javacardx.apdu
+ * javacardx.crypto: symmetric), api_asym*.c, api_rsa.c, api_ec.c (the
+ * asymmetric half, api_asym.h), api_gc.c (the object deletion service);
+ * javacardx.apdu
  * is one interface without methods. api_support.h is what they use of the
  * runtime. The generator (scripts/gen_api_tokens.py) binds a table entry
  * of vm/api_tokens.c to the function below whose name follows its rule
@@ -211,7 +213,87 @@ int api_RandomData_setSeed(API_ARGS);
 int api_RandomData_getAlgorithm(API_ARGS);
 int api_RandomData_OneShot_open(API_ARGS);
 int api_Checksum_getInstance(API_ARGS);
-int api_KeyAgreement_getInstance(API_ARGS);
+
+/* The asymmetric half (vm/api_asym.c, api_asym_key.c; api_asym.h) */
 int api_KeyPair_init__BS(API_ARGS);
 int api_KeyPair_init__PublicKeyPrivateKey(API_ARGS);
+int api_KeyPair_genKeyPair(API_ARGS);
+int api_KeyPair_getPublic(API_ARGS);
+int api_KeyPair_getPrivate(API_ARGS);
+int api_KeyAgreement_getInstance(API_ARGS);
+int api_KeyAgreement_init(API_ARGS);
+int api_KeyAgreement_getAlgorithm(API_ARGS);
+int api_KeyAgreement_generateSecret(API_ARGS);
+int api_RSAPublicKeyImpl_clearKey(API_ARGS);
+int api_RSAPublicKeyImpl_isInitialized(API_ARGS);
+int api_RSAPublicKeyImpl_getSize(API_ARGS);
+int api_RSAPublicKeyImpl_getType(API_ARGS);
+int api_RSAPublicKeyImpl_setModulus(API_ARGS);
+int api_RSAPublicKeyImpl_setExponent(API_ARGS);
+int api_RSAPublicKeyImpl_getModulus(API_ARGS);
+int api_RSAPublicKeyImpl_getExponent(API_ARGS);
+int api_RSAPrivateKeyImpl_clearKey(API_ARGS);
+int api_RSAPrivateKeyImpl_isInitialized(API_ARGS);
+int api_RSAPrivateKeyImpl_getSize(API_ARGS);
+int api_RSAPrivateKeyImpl_getType(API_ARGS);
+int api_RSAPrivateKeyImpl_setModulus(API_ARGS);
+int api_RSAPrivateKeyImpl_setExponent(API_ARGS);
+int api_RSAPrivateKeyImpl_getModulus(API_ARGS);
+int api_RSAPrivateKeyImpl_getExponent(API_ARGS);
+int api_RSAPrivateCrtKeyImpl_clearKey(API_ARGS);
+int api_RSAPrivateCrtKeyImpl_isInitialized(API_ARGS);
+int api_RSAPrivateCrtKeyImpl_getSize(API_ARGS);
+int api_RSAPrivateCrtKeyImpl_getType(API_ARGS);
+int api_RSAPrivateCrtKeyImpl_setP(API_ARGS);
+int api_RSAPrivateCrtKeyImpl_setQ(API_ARGS);
+int api_RSAPrivateCrtKeyImpl_setDP1(API_ARGS);
+int api_RSAPrivateCrtKeyImpl_setDQ1(API_ARGS);
+int api_RSAPrivateCrtKeyImpl_setPQ(API_ARGS);
+int api_RSAPrivateCrtKeyImpl_getP(API_ARGS);
+int api_RSAPrivateCrtKeyImpl_getQ(API_ARGS);
+int api_RSAPrivateCrtKeyImpl_getDP1(API_ARGS);
+int api_RSAPrivateCrtKeyImpl_getDQ1(API_ARGS);
+int api_RSAPrivateCrtKeyImpl_getPQ(API_ARGS);
+int api_ECPublicKeyImpl_clearKey(API_ARGS);
+int api_ECPublicKeyImpl_isInitialized(API_ARGS);
+int api_ECPublicKeyImpl_getSize(API_ARGS);
+int api_ECPublicKeyImpl_getType(API_ARGS);
+int api_ECPublicKeyImpl_setFieldFP(API_ARGS);
+int api_ECPublicKeyImpl_setA(API_ARGS);
+int api_ECPublicKeyImpl_setB(API_ARGS);
+int api_ECPublicKeyImpl_setG(API_ARGS);
+int api_ECPublicKeyImpl_setR(API_ARGS);
+int api_ECPublicKeyImpl_getField(API_ARGS);
+int api_ECPublicKeyImpl_getA(API_ARGS);
+int api_ECPublicKeyImpl_getB(API_ARGS);
+int api_ECPublicKeyImpl_getG(API_ARGS);
+int api_ECPublicKeyImpl_getR(API_ARGS);
+int api_ECPublicKeyImpl_setK(API_ARGS);
+int api_ECPublicKeyImpl_getK(API_ARGS);
+int api_ECPublicKeyImpl_setFieldF2M__S(API_ARGS);
+int api_ECPublicKeyImpl_setFieldF2M__SSS(API_ARGS);
+int api_ECPublicKeyImpl_copyDomainParametersFrom(API_ARGS);
+int api_ECPublicKeyImpl_setW(API_ARGS);
+int api_ECPublicKeyImpl_getW(API_ARGS);
+int api_ECPrivateKeyImpl_clearKey(API_ARGS);
+int api_ECPrivateKeyImpl_isInitialized(API_ARGS);
+int api_ECPrivateKeyImpl_getSize(API_ARGS);
+int api_ECPrivateKeyImpl_getType(API_ARGS);
+int api_ECPrivateKeyImpl_setFieldFP(API_ARGS);
+int api_ECPrivateKeyImpl_setA(API_ARGS);
+int api_ECPrivateKeyImpl_setB(API_ARGS);
+int api_ECPrivateKeyImpl_setG(API_ARGS);
+int api_ECPrivateKeyImpl_setR(API_ARGS);
+int api_ECPrivateKeyImpl_getField(API_ARGS);
+int api_ECPrivateKeyImpl_getA(API_ARGS);
+int api_ECPrivateKeyImpl_getB(API_ARGS);
+int api_ECPrivateKeyImpl_getG(API_ARGS);
+int api_ECPrivateKeyImpl_getR(API_ARGS);
+int api_ECPrivateKeyImpl_setK(API_ARGS);
+int api_ECPrivateKeyImpl_getK(API_ARGS);
+int api_ECPrivateKeyImpl_setFieldF2M__S(API_ARGS);
+int api_ECPrivateKeyImpl_setFieldF2M__SSS(API_ARGS);
+int api_ECPrivateKeyImpl_copyDomainParametersFrom(API_ARGS);
+int api_ECPrivateKeyImpl_setS(API_ARGS);
+int api_ECPrivateKeyImpl_getS(API_ARGS);
 #endif

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <tomcrypt.h>
 
+#include "api_asym.h"
 #include "api_support.h"
 
 #define THIS(var) vm_obj *var; API_TRY(api_this(rt, a[0], &var))
@@ -86,6 +87,7 @@ static int new_hmac_key(vm_runtime *rt, uint8_t type, int16_t bytes, uint16_t *r
 
 int api_KeyBuilder_buildKey__BSZ(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
+    ASYM_HOOK(asym_build_key(rt, (uint8_t)a[0], (int16_t)a[1], a[2], &mine_, ret));
     uint8_t type = (uint8_t)a[0];
     if (!a[2] && (type == KEY_TYPE_HMAC || type == KEY_TYPE_HMAC_TRANSIENT_RESET ||
                   type == KEY_TYPE_HMAC_TRANSIENT_DESELECT))
@@ -101,6 +103,7 @@ int api_KeyBuilder_buildKey__BSZ(vm_runtime *rt, uint16_t *a, uint16_t *ret)
  * _TRANSIENT_DESELECT. */
 int api_KeyBuilder_buildKey__BBSZ(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
+    ASYM_HOOK(asym_build_key_mem(rt, (uint8_t)a[0], (uint8_t)a[1], (int16_t)a[2], a[3], &mine_, ret));
     static const uint8_t type_of[] = { KEY_TYPE_AES, KEY_TYPE_AES_TRANSIENT_RESET,
                                        KEY_TYPE_AES_TRANSIENT_DESELECT };
     static const uint8_t hmac_type_of[] = { KEY_TYPE_HMAC, KEY_TYPE_HMAC_TRANSIENT_RESET,
@@ -516,11 +519,13 @@ static int new_cipher(vm_runtime *rt, uint8_t alg, uint16_t *ret)
 
 int api_Cipher_getInstance__BZ(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
+    ASYM_HOOK(asym_cipher_new(rt, (uint8_t)a[0], &mine_, ret));
     return new_cipher(rt, (uint8_t)a[0], ret);
 }
 
 int api_Cipher_getInstance__BBZ(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
+    ASYM_HOOK(asym_cipher_new_pad(rt, (uint8_t)a[0], (uint8_t)a[1], &mine_, ret));
     uint8_t cipher = (uint8_t)a[0], pad = (uint8_t)a[1];
     if (pad != PAD_NOPAD)
         return NO_SUCH_ALGORITHM;
@@ -533,6 +538,7 @@ int api_Cipher_getInstance__BBZ(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 
 int api_Cipher_init__KeyB(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
+    ASYM_HOOK(asym_cipher_op(rt, ASYM_INIT, a, ret, &mine_));
     (void)ret;
     THIS(self);
     return chain_init(rt, a, 0, api_slot(self, 0) == ALG_AES_BLOCK_128_CBC_NOPAD, 0);
@@ -540,6 +546,7 @@ int api_Cipher_init__KeyB(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 
 int api_Cipher_init__KeyBaBSS(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
+    ASYM_HOOK(asym_cipher_op(rt, ASYM_INIT_PARAMS, a, ret, &mine_));
     (void)ret;
     THIS(self);
     return chain_init(rt, a, 1, api_slot(self, 0) == ALG_AES_BLOCK_128_CBC_NOPAD, 0);
@@ -547,16 +554,19 @@ int api_Cipher_init__KeyBaBSS(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 
 int api_Cipher_update(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
+    ASYM_HOOK(asym_cipher_op(rt, ASYM_UPDATE, a, ret, &mine_));
     return cipher_run(rt, a, ret, 0);
 }
 
 int api_Cipher_doFinal(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
+    ASYM_HOOK(asym_cipher_op(rt, ASYM_DO_FINAL, a, ret, &mine_));
     return cipher_run(rt, a, ret, 1);
 }
 
 int api_Cipher_getAlgorithm(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
+    ASYM_HOOK(asym_cipher_op(rt, ASYM_GET_ALG, a, ret, &mine_));
     THIS(self);
     *ret = api_slot(self, 0);
     return 0;
@@ -564,6 +574,7 @@ int api_Cipher_getAlgorithm(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 
 int api_Cipher_getCipherAlgorithm(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
+    ASYM_HOOK(asym_cipher_op(rt, ASYM_GET_CIPHER_ALG, a, ret, &mine_));
     THIS(self);
     *ret = api_slot(self, 0) == ALG_AES_BLOCK_128_CBC_NOPAD ? CIPHER_AES_CBC : CIPHER_AES_ECB;
     return 0;
@@ -571,6 +582,7 @@ int api_Cipher_getCipherAlgorithm(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 
 int api_Cipher_getPaddingAlgorithm(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
+    ASYM_HOOK(asym_cipher_op(rt, ASYM_GET_PAD_ALG, a, ret, &mine_));
     (void)rt; (void)a;
     *ret = PAD_NOPAD;
     return 0;
@@ -590,6 +602,7 @@ static int hmac_dispatch(vm_runtime *rt, const char *op, uint16_t *a, uint16_t *
 
 int api_Signature_getInstance__BZ(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
+    ASYM_HOOK(asym_signature_new(rt, (uint8_t)a[0], &mine_, ret));
     uint8_t alg = (uint8_t)a[0];
     if (alg >= SIG_ALG_HMAC_SHA1 && alg <= SIG_ALG_HMAC_SHA_512)
         return hmac_signature_new(rt, alg, ret);
@@ -600,6 +613,7 @@ int api_Signature_getInstance__BZ(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 
 int api_Signature_getInstance__BBBZ(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
+    ASYM_HOOK(asym_signature_new3(rt, (uint8_t)a[0], (uint8_t)a[1], (uint8_t)a[2], &mine_, ret));
     static const uint8_t hmac_of_md[] = { [MD_ALG_SHA_1] = SIG_ALG_HMAC_SHA1, [MD_ALG_SHA_256] = SIG_ALG_HMAC_SHA_256,
                                           [5] = SIG_ALG_HMAC_SHA_384, [6] = SIG_ALG_HMAC_SHA_512 };
     if ((uint8_t)a[1] == SIG_CIPHER_HMAC && (uint8_t)a[0] < sizeof hmac_of_md && hmac_of_md[(uint8_t)a[0]] &&
@@ -613,6 +627,7 @@ int api_Signature_getInstance__BBBZ(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 
 int api_Signature_init__KeyB(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
+    ASYM_HOOK(asym_signature_op(rt, ASYM_INIT, a, ret, &mine_));
     int handled, hrc = hmac_dispatch(rt, "init", a, ret, &handled);
     if (handled)
         return hrc;
@@ -621,6 +636,7 @@ int api_Signature_init__KeyB(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 
 int api_Signature_init__KeyBaBSS(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
+    ASYM_HOOK(asym_signature_op(rt, ASYM_INIT_PARAMS, a, ret, &mine_));
     int handled, hrc = hmac_dispatch(rt, "initiv", a, ret, &handled);
     if (handled)
         return hrc;
@@ -660,6 +676,7 @@ static int sig_ready(vm_runtime *rt, uint16_t h, chain_ctx *c, uint8_t mode)
 
 int api_Signature_update(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
+    ASYM_HOOK(asym_signature_op(rt, ASYM_UPDATE, a, ret, &mine_));
     int handled, hrc = hmac_dispatch(rt, "update", a, ret, &handled);
     if (handled)
         return hrc;
@@ -672,6 +689,7 @@ int api_Signature_update(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 
 int api_Signature_sign(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
+    ASYM_HOOK(asym_signature_op(rt, ASYM_SIGN, a, ret, &mine_));
     int handled, hrc = hmac_dispatch(rt, "sign", a, ret, &handled);
     if (handled)
         return hrc;
@@ -689,6 +707,7 @@ int api_Signature_sign(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 
 int api_Signature_verify(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
+    ASYM_HOOK(asym_signature_op(rt, ASYM_VERIFY, a, ret, &mine_));
     int handled, hrc = hmac_dispatch(rt, "verify", a, ret, &handled);
     if (handled)
         return hrc;
@@ -711,6 +730,7 @@ int api_Signature_verify(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 
 int api_Signature_getAlgorithm(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
+    ASYM_HOOK(asym_signature_op(rt, ASYM_GET_ALG, a, ret, &mine_));
     THIS(self);
     *ret = api_slot(self, 0);
     return 0;
@@ -718,6 +738,7 @@ int api_Signature_getAlgorithm(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 
 int api_Signature_getLength(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
+    ASYM_HOOK(asym_signature_op(rt, ASYM_GET_LENGTH, a, ret, &mine_));
     int handled, hrc = hmac_dispatch(rt, "length", a, ret, &handled);
     if (handled)
         return hrc;
@@ -731,6 +752,7 @@ int api_Signature_getLength(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 
 int api_Signature_getMessageDigestAlgorithm(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
+    ASYM_HOOK(asym_signature_op(rt, ASYM_GET_MD_ALG, a, ret, &mine_));
     int handled, hrc = hmac_dispatch(rt, "mdalg", a, ret, &handled);
     if (handled)
         return hrc;
@@ -740,6 +762,7 @@ int api_Signature_getMessageDigestAlgorithm(vm_runtime *rt, uint16_t *a, uint16_
 
 int api_Signature_getCipherAlgorithm(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
+    ASYM_HOOK(asym_signature_op(rt, ASYM_GET_CIPHER_ALG, a, ret, &mine_));
     int handled, hrc = hmac_dispatch(rt, "cipheralg", a, ret, &handled);
     if (handled)
         return hrc;
@@ -749,6 +772,7 @@ int api_Signature_getCipherAlgorithm(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 
 int api_Signature_getPaddingAlgorithm(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
+    ASYM_HOOK(asym_signature_op(rt, ASYM_GET_PAD_ALG, a, ret, &mine_));
     (void)rt; (void)a;
     *ret = PAD_NOPAD;
     return 0;
@@ -758,15 +782,18 @@ int api_Signature_getPaddingAlgorithm(vm_runtime *rt, uint16_t *a, uint16_t *ret
  * ILLEGAL_USE for a signature algorithm that does not use a digest). */
 int api_Signature_setInitialDigest(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
+    ASYM_HOOK(asym_signature_op(rt, ASYM_SET_DIGEST, a, ret, &mine_));
     (void)rt; (void)a; (void)ret;
     return API_CRYPTO(JC_CRYPTO_ILLEGAL_USE);
 }
 int api_Signature_signPreComputedHash(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
+    ASYM_HOOK(asym_signature_op(rt, ASYM_SIGN_HASH, a, ret, &mine_));
     return api_Signature_setInitialDigest(rt, a, ret);
 }
 int api_Signature_verifyPreComputedHash(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
+    ASYM_HOOK(asym_signature_op(rt, ASYM_VERIFY_HASH, a, ret, &mine_));
     return api_Signature_setInitialDigest(rt, a, ret);
 }
 
@@ -1258,24 +1285,6 @@ int api_RandomData_OneShot_open(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 /* ---- the rest of the factories: not on this card ---- */
 
 int api_Checksum_getInstance(vm_runtime *rt, uint16_t *a, uint16_t *ret)
-{
-    (void)rt; (void)a; (void)ret;
-    return NO_SUCH_ALGORITHM;
-}
-
-int api_KeyAgreement_getInstance(vm_runtime *rt, uint16_t *a, uint16_t *ret)
-{
-    (void)rt; (void)a; (void)ret;
-    return NO_SUCH_ALGORITHM;
-}
-
-int api_KeyPair_init__BS(vm_runtime *rt, uint16_t *a, uint16_t *ret)
-{
-    (void)rt; (void)a; (void)ret;
-    return NO_SUCH_ALGORITHM;
-}
-
-int api_KeyPair_init__PublicKeyPrivateKey(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
     (void)rt; (void)a; (void)ret;
     return NO_SUCH_ALGORITHM;

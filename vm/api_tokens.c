@@ -778,9 +778,9 @@ static const jc_api_method javacard_security_KeyPair_methods[] = {
     { "<init>", "(BS)V", 0, JC_CONSTRUCTOR, 0x0001, 3, 0, api_KeyPair_init__BS },
     { "<init>", "(Ljavacard/security/PublicKey;Ljavacard/security/PrivateKey;)V", 1, JC_CONSTRUCTOR, 0x0001, 3, 0, api_KeyPair_init__PublicKeyPrivateKey },
     { "equals", "(Ljava/lang/Object;)Z", 0, JC_VIRTUAL_METHOD, 0x0001, 2, 1, api_Object_equals },
-    { "genKeyPair", "()V", 1, JC_VIRTUAL_METHOD, 0x0011, 1, 0, NULL },
-    { "getPrivate", "()Ljavacard/security/PrivateKey;", 2, JC_VIRTUAL_METHOD, 0x0001, 1, 1, NULL },
-    { "getPublic", "()Ljavacard/security/PublicKey;", 3, JC_VIRTUAL_METHOD, 0x0001, 1, 1, NULL },
+    { "genKeyPair", "()V", 1, JC_VIRTUAL_METHOD, 0x0011, 1, 0, api_KeyPair_genKeyPair },
+    { "getPrivate", "()Ljavacard/security/PrivateKey;", 2, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_KeyPair_getPrivate },
+    { "getPublic", "()Ljavacard/security/PublicKey;", 3, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_KeyPair_getPublic },
 };
 static const jc_api_field javacard_security_KeyPair_fields[] = {
     { "ALG_RSA", "B", 255, JC_STATIC_FIELD, 0x0019 },
@@ -881,9 +881,9 @@ static const jc_api_method javacard_security_KeyAgreement_methods[] = {
     { "getInstance", "(BZ)Ljavacard/security/KeyAgreement;", 0, JC_STATIC_METHOD, 0x0019, 2, 1, api_KeyAgreement_getInstance },
     { "<init>", "()V", 1, JC_CONSTRUCTOR, 0x0004, 1, 0, NULL },
     { "equals", "(Ljava/lang/Object;)Z", 0, JC_VIRTUAL_METHOD, 0x0001, 2, 1, api_Object_equals },
-    { "init", "(Ljavacard/security/PrivateKey;)V", 1, JC_VIRTUAL_METHOD, 0x0401, 2, 0, NULL },
-    { "getAlgorithm", "()B", 2, JC_VIRTUAL_METHOD, 0x0401, 1, 1, NULL },
-    { "generateSecret", "([BSS[BS)S", 3, JC_VIRTUAL_METHOD, 0x0401, 6, 1, NULL },
+    { "init", "(Ljavacard/security/PrivateKey;)V", 1, JC_VIRTUAL_METHOD, 0x0401, 2, 0, api_KeyAgreement_init },
+    { "getAlgorithm", "()B", 2, JC_VIRTUAL_METHOD, 0x0401, 1, 1, api_KeyAgreement_getAlgorithm },
+    { "generateSecret", "([BSS[BS)S", 3, JC_VIRTUAL_METHOD, 0x0401, 6, 1, api_KeyAgreement_generateSecret },
 };
 static const jc_api_field javacard_security_KeyAgreement_fields[] = {
     { "ALG_EC_SVDP_DH", "B", 255, JC_STATIC_FIELD, 0x0019 },
@@ -1039,6 +1039,98 @@ static const jc_api_method javacard_security_HMACKeyImpl_methods[] = {
     { "setKey", "([BSS)V", 5, JC_VIRTUAL_METHOD, 0x0001, 4, 0, api_HMACKeyImpl_setKey },
     { "getKey", "([BS)B", 6, JC_VIRTUAL_METHOD, 0x0001, 3, 1, api_HMACKeyImpl_getKey },
 };
+static const char *const javacard_security_RSAPublicKeyImpl_ifaces[] = { "javacard/security/RSAPublicKey", "javacard/security/Key", "javacard/security/PublicKey", NULL };
+static const jc_api_method javacard_security_RSAPublicKeyImpl_methods[] = {
+    { "equals", "(Ljava/lang/Object;)Z", 0, JC_VIRTUAL_METHOD, 0x0001, 2, 1, api_Object_equals },
+    { "clearKey", "()V", 1, JC_VIRTUAL_METHOD, 0x0001, 1, 0, api_RSAPublicKeyImpl_clearKey },
+    { "getSize", "()S", 2, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_RSAPublicKeyImpl_getSize },
+    { "getType", "()B", 3, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_RSAPublicKeyImpl_getType },
+    { "isInitialized", "()Z", 4, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_RSAPublicKeyImpl_isInitialized },
+    { "getExponent", "([BS)S", 5, JC_VIRTUAL_METHOD, 0x0001, 3, 1, api_RSAPublicKeyImpl_getExponent },
+    { "getModulus", "([BS)S", 6, JC_VIRTUAL_METHOD, 0x0001, 3, 1, api_RSAPublicKeyImpl_getModulus },
+    { "setExponent", "([BSS)V", 7, JC_VIRTUAL_METHOD, 0x0001, 4, 0, api_RSAPublicKeyImpl_setExponent },
+    { "setModulus", "([BSS)V", 8, JC_VIRTUAL_METHOD, 0x0001, 4, 0, api_RSAPublicKeyImpl_setModulus },
+};
+static const char *const javacard_security_RSAPrivateKeyImpl_ifaces[] = { "javacard/security/RSAPrivateKey", "javacard/security/Key", "javacard/security/PrivateKey", NULL };
+static const jc_api_method javacard_security_RSAPrivateKeyImpl_methods[] = {
+    { "equals", "(Ljava/lang/Object;)Z", 0, JC_VIRTUAL_METHOD, 0x0001, 2, 1, api_Object_equals },
+    { "clearKey", "()V", 1, JC_VIRTUAL_METHOD, 0x0001, 1, 0, api_RSAPrivateKeyImpl_clearKey },
+    { "getSize", "()S", 2, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_RSAPrivateKeyImpl_getSize },
+    { "getType", "()B", 3, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_RSAPrivateKeyImpl_getType },
+    { "isInitialized", "()Z", 4, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_RSAPrivateKeyImpl_isInitialized },
+    { "getExponent", "([BS)S", 5, JC_VIRTUAL_METHOD, 0x0001, 3, 1, api_RSAPrivateKeyImpl_getExponent },
+    { "getModulus", "([BS)S", 6, JC_VIRTUAL_METHOD, 0x0001, 3, 1, api_RSAPrivateKeyImpl_getModulus },
+    { "setExponent", "([BSS)V", 7, JC_VIRTUAL_METHOD, 0x0001, 4, 0, api_RSAPrivateKeyImpl_setExponent },
+    { "setModulus", "([BSS)V", 8, JC_VIRTUAL_METHOD, 0x0001, 4, 0, api_RSAPrivateKeyImpl_setModulus },
+};
+static const char *const javacard_security_RSAPrivateCrtKeyImpl_ifaces[] = { "javacard/security/RSAPrivateCrtKey", "javacard/security/Key", "javacard/security/PrivateKey", NULL };
+static const jc_api_method javacard_security_RSAPrivateCrtKeyImpl_methods[] = {
+    { "equals", "(Ljava/lang/Object;)Z", 0, JC_VIRTUAL_METHOD, 0x0001, 2, 1, api_Object_equals },
+    { "clearKey", "()V", 1, JC_VIRTUAL_METHOD, 0x0001, 1, 0, api_RSAPrivateCrtKeyImpl_clearKey },
+    { "getSize", "()S", 2, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_RSAPrivateCrtKeyImpl_getSize },
+    { "getType", "()B", 3, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_RSAPrivateCrtKeyImpl_getType },
+    { "isInitialized", "()Z", 4, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_RSAPrivateCrtKeyImpl_isInitialized },
+    { "getDP1", "([BS)S", 5, JC_VIRTUAL_METHOD, 0x0001, 3, 1, api_RSAPrivateCrtKeyImpl_getDP1 },
+    { "getDQ1", "([BS)S", 6, JC_VIRTUAL_METHOD, 0x0001, 3, 1, api_RSAPrivateCrtKeyImpl_getDQ1 },
+    { "getP", "([BS)S", 7, JC_VIRTUAL_METHOD, 0x0001, 3, 1, api_RSAPrivateCrtKeyImpl_getP },
+    { "getPQ", "([BS)S", 8, JC_VIRTUAL_METHOD, 0x0001, 3, 1, api_RSAPrivateCrtKeyImpl_getPQ },
+    { "getQ", "([BS)S", 9, JC_VIRTUAL_METHOD, 0x0001, 3, 1, api_RSAPrivateCrtKeyImpl_getQ },
+    { "setDP1", "([BSS)V", 10, JC_VIRTUAL_METHOD, 0x0001, 4, 0, api_RSAPrivateCrtKeyImpl_setDP1 },
+    { "setDQ1", "([BSS)V", 11, JC_VIRTUAL_METHOD, 0x0001, 4, 0, api_RSAPrivateCrtKeyImpl_setDQ1 },
+    { "setP", "([BSS)V", 12, JC_VIRTUAL_METHOD, 0x0001, 4, 0, api_RSAPrivateCrtKeyImpl_setP },
+    { "setPQ", "([BSS)V", 13, JC_VIRTUAL_METHOD, 0x0001, 4, 0, api_RSAPrivateCrtKeyImpl_setPQ },
+    { "setQ", "([BSS)V", 14, JC_VIRTUAL_METHOD, 0x0001, 4, 0, api_RSAPrivateCrtKeyImpl_setQ },
+};
+static const char *const javacard_security_ECPublicKeyImpl_ifaces[] = { "javacard/security/ECPublicKey", "javacard/security/Key", "javacard/security/PublicKey", "javacard/security/ECKey", NULL };
+static const jc_api_method javacard_security_ECPublicKeyImpl_methods[] = {
+    { "equals", "(Ljava/lang/Object;)Z", 0, JC_VIRTUAL_METHOD, 0x0001, 2, 1, api_Object_equals },
+    { "clearKey", "()V", 1, JC_VIRTUAL_METHOD, 0x0001, 1, 0, api_ECPublicKeyImpl_clearKey },
+    { "getSize", "()S", 2, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_ECPublicKeyImpl_getSize },
+    { "getType", "()B", 3, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_ECPublicKeyImpl_getType },
+    { "isInitialized", "()Z", 4, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_ECPublicKeyImpl_isInitialized },
+    { "setFieldFP", "([BSS)V", 5, JC_VIRTUAL_METHOD, 0x0001, 4, 0, api_ECPublicKeyImpl_setFieldFP },
+    { "setFieldF2M", "(S)V", 6, JC_VIRTUAL_METHOD, 0x0001, 2, 0, api_ECPublicKeyImpl_setFieldF2M__S },
+    { "setFieldF2M", "(SSS)V", 7, JC_VIRTUAL_METHOD, 0x0001, 4, 0, api_ECPublicKeyImpl_setFieldF2M__SSS },
+    { "setA", "([BSS)V", 8, JC_VIRTUAL_METHOD, 0x0001, 4, 0, api_ECPublicKeyImpl_setA },
+    { "setB", "([BSS)V", 9, JC_VIRTUAL_METHOD, 0x0001, 4, 0, api_ECPublicKeyImpl_setB },
+    { "setG", "([BSS)V", 10, JC_VIRTUAL_METHOD, 0x0001, 4, 0, api_ECPublicKeyImpl_setG },
+    { "setR", "([BSS)V", 11, JC_VIRTUAL_METHOD, 0x0001, 4, 0, api_ECPublicKeyImpl_setR },
+    { "setK", "(S)V", 12, JC_VIRTUAL_METHOD, 0x0001, 2, 0, api_ECPublicKeyImpl_setK },
+    { "getField", "([BS)S", 13, JC_VIRTUAL_METHOD, 0x0001, 3, 1, api_ECPublicKeyImpl_getField },
+    { "getA", "([BS)S", 14, JC_VIRTUAL_METHOD, 0x0001, 3, 1, api_ECPublicKeyImpl_getA },
+    { "getB", "([BS)S", 15, JC_VIRTUAL_METHOD, 0x0001, 3, 1, api_ECPublicKeyImpl_getB },
+    { "getG", "([BS)S", 16, JC_VIRTUAL_METHOD, 0x0001, 3, 1, api_ECPublicKeyImpl_getG },
+    { "getR", "([BS)S", 17, JC_VIRTUAL_METHOD, 0x0001, 3, 1, api_ECPublicKeyImpl_getR },
+    { "getK", "()S", 18, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_ECPublicKeyImpl_getK },
+    { "setW", "([BSS)V", 19, JC_VIRTUAL_METHOD, 0x0001, 4, 0, api_ECPublicKeyImpl_setW },
+    { "getW", "([BS)S", 20, JC_VIRTUAL_METHOD, 0x0001, 3, 1, api_ECPublicKeyImpl_getW },
+    { "copyDomainParametersFrom", "(Ljavacard/security/ECKey;)V", 21, JC_VIRTUAL_METHOD, 0x0001, 2, 0, api_ECPublicKeyImpl_copyDomainParametersFrom },
+};
+static const char *const javacard_security_ECPrivateKeyImpl_ifaces[] = { "javacard/security/ECPrivateKey", "javacard/security/Key", "javacard/security/PrivateKey", "javacard/security/ECKey", NULL };
+static const jc_api_method javacard_security_ECPrivateKeyImpl_methods[] = {
+    { "equals", "(Ljava/lang/Object;)Z", 0, JC_VIRTUAL_METHOD, 0x0001, 2, 1, api_Object_equals },
+    { "clearKey", "()V", 1, JC_VIRTUAL_METHOD, 0x0001, 1, 0, api_ECPrivateKeyImpl_clearKey },
+    { "getSize", "()S", 2, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_ECPrivateKeyImpl_getSize },
+    { "getType", "()B", 3, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_ECPrivateKeyImpl_getType },
+    { "isInitialized", "()Z", 4, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_ECPrivateKeyImpl_isInitialized },
+    { "setFieldFP", "([BSS)V", 5, JC_VIRTUAL_METHOD, 0x0001, 4, 0, api_ECPrivateKeyImpl_setFieldFP },
+    { "setFieldF2M", "(S)V", 6, JC_VIRTUAL_METHOD, 0x0001, 2, 0, api_ECPrivateKeyImpl_setFieldF2M__S },
+    { "setFieldF2M", "(SSS)V", 7, JC_VIRTUAL_METHOD, 0x0001, 4, 0, api_ECPrivateKeyImpl_setFieldF2M__SSS },
+    { "setA", "([BSS)V", 8, JC_VIRTUAL_METHOD, 0x0001, 4, 0, api_ECPrivateKeyImpl_setA },
+    { "setB", "([BSS)V", 9, JC_VIRTUAL_METHOD, 0x0001, 4, 0, api_ECPrivateKeyImpl_setB },
+    { "setG", "([BSS)V", 10, JC_VIRTUAL_METHOD, 0x0001, 4, 0, api_ECPrivateKeyImpl_setG },
+    { "setR", "([BSS)V", 11, JC_VIRTUAL_METHOD, 0x0001, 4, 0, api_ECPrivateKeyImpl_setR },
+    { "setK", "(S)V", 12, JC_VIRTUAL_METHOD, 0x0001, 2, 0, api_ECPrivateKeyImpl_setK },
+    { "getField", "([BS)S", 13, JC_VIRTUAL_METHOD, 0x0001, 3, 1, api_ECPrivateKeyImpl_getField },
+    { "getA", "([BS)S", 14, JC_VIRTUAL_METHOD, 0x0001, 3, 1, api_ECPrivateKeyImpl_getA },
+    { "getB", "([BS)S", 15, JC_VIRTUAL_METHOD, 0x0001, 3, 1, api_ECPrivateKeyImpl_getB },
+    { "getG", "([BS)S", 16, JC_VIRTUAL_METHOD, 0x0001, 3, 1, api_ECPrivateKeyImpl_getG },
+    { "getR", "([BS)S", 17, JC_VIRTUAL_METHOD, 0x0001, 3, 1, api_ECPrivateKeyImpl_getR },
+    { "getK", "()S", 18, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_ECPrivateKeyImpl_getK },
+    { "setS", "([BSS)V", 19, JC_VIRTUAL_METHOD, 0x0001, 4, 0, api_ECPrivateKeyImpl_setS },
+    { "getS", "([BS)S", 20, JC_VIRTUAL_METHOD, 0x0001, 3, 1, api_ECPrivateKeyImpl_getS },
+    { "copyDomainParametersFrom", "(Ljavacard/security/ECKey;)V", 21, JC_VIRTUAL_METHOD, 0x0001, 2, 0, api_ECPrivateKeyImpl_copyDomainParametersFrom },
+};
 static const jc_api_class javacard_security_classes[] = {
     [0] = { "javacard/security/Key", 0, 0x0601, NULL, 0, NULL, javacard_security_Key_methods, 4, NULL, 0 },
     [1] = { "javacard/security/DSAKey", 1, 0x0601, NULL, 0, NULL, javacard_security_DSAKey_methods, 6, NULL, 0 },
@@ -1056,13 +1148,13 @@ static const jc_api_class javacard_security_classes[] = {
     [13] = { "javacard/security/KeyBuilder", 13, 0x0001, "java/lang/Object", 0, NULL, javacard_security_KeyBuilder_methods, 4, javacard_security_KeyBuilder_fields, 95 },
     [14] = { "javacard/security/RandomData", 14, 0x0401, "java/lang/Object", 2, NULL, javacard_security_RandomData_methods, 7, javacard_security_RandomData_fields, 6 },
     [15] = { "javacard/security/Signature", 15, 0x0401, "java/lang/Object", 4, NULL, javacard_security_Signature_methods, 17, javacard_security_Signature_fields, 61 },
-    [16] = { "javacard/security/KeyPair", 16, 0x0011, "java/lang/Object", 0, NULL, javacard_security_KeyPair_methods, 6, javacard_security_KeyPair_fields, 6 },
+    [16] = { "javacard/security/KeyPair", 16, 0x0011, "java/lang/Object", 2, NULL, javacard_security_KeyPair_methods, 6, javacard_security_KeyPair_fields, 6 },
     [17] = { "javacard/security/ECKey", 17, 0x0601, NULL, 0, NULL, javacard_security_ECKey_methods, 15, NULL, 0 },
     [18] = { "javacard/security/ECPrivateKey", 18, 0x0601, NULL, 0, javacard_security_ECPrivateKey_ifaces, javacard_security_ECPrivateKey_methods, 21, NULL, 0 },
     [19] = { "javacard/security/ECPublicKey", 19, 0x0601, NULL, 0, javacard_security_ECPublicKey_ifaces, javacard_security_ECPublicKey_methods, 21, NULL, 0 },
     [20] = { "javacard/security/AESKey", 20, 0x0601, NULL, 0, javacard_security_AESKey_ifaces, javacard_security_AESKey_methods, 6, NULL, 0 },
     [21] = { "javacard/security/Checksum", 21, 0x0401, "java/lang/Object", 0, NULL, javacard_security_Checksum_methods, 7, javacard_security_Checksum_fields, 2 },
-    [22] = { "javacard/security/KeyAgreement", 22, 0x0401, "java/lang/Object", 0, NULL, javacard_security_KeyAgreement_methods, 6, javacard_security_KeyAgreement_fields, 9 },
+    [22] = { "javacard/security/KeyAgreement", 22, 0x0401, "java/lang/Object", 2, NULL, javacard_security_KeyAgreement_methods, 6, javacard_security_KeyAgreement_fields, 9 },
     [23] = { "javacard/security/HMACKey", 23, 0x0601, NULL, 0, javacard_security_HMACKey_ifaces, javacard_security_HMACKey_methods, 6, NULL, 0 },
     [24] = { "javacard/security/KoreanSEEDKey", 24, 0x0601, NULL, 0, javacard_security_KoreanSEEDKey_ifaces, javacard_security_KoreanSEEDKey_methods, 6, NULL, 0 },
     [25] = { "javacard/security/SignatureMessageRecovery", 25, 0x0601, NULL, 0, NULL, javacard_security_SignatureMessageRecovery_methods, 7, NULL, 0 },
@@ -1076,6 +1168,11 @@ static const jc_api_class javacard_security_classes[] = {
     [33] = { "javacard/security/Signature$OneShot", 33, 0x0011, "javacard/security/Signature", 4, NULL, javacard_security_Signature_OneShot_methods, 16, NULL, 0 },
     [34] = { "javacard/security/AESKeyImpl", 34, 0x8010, "java/lang/Object", 4, javacard_security_AESKeyImpl_ifaces, javacard_security_AESKeyImpl_methods, 7, NULL, 0 },
     [35] = { "javacard/security/HMACKeyImpl", 35, 0x8010, "java/lang/Object", 3, javacard_security_HMACKeyImpl_ifaces, javacard_security_HMACKeyImpl_methods, 7, NULL, 0 },
+    [36] = { "javacard/security/RSAPublicKeyImpl", 36, 0x8010, "java/lang/Object", 4, javacard_security_RSAPublicKeyImpl_ifaces, javacard_security_RSAPublicKeyImpl_methods, 9, NULL, 0 },
+    [37] = { "javacard/security/RSAPrivateKeyImpl", 37, 0x8010, "java/lang/Object", 4, javacard_security_RSAPrivateKeyImpl_ifaces, javacard_security_RSAPrivateKeyImpl_methods, 9, NULL, 0 },
+    [38] = { "javacard/security/RSAPrivateCrtKeyImpl", 38, 0x8010, "java/lang/Object", 4, javacard_security_RSAPrivateCrtKeyImpl_ifaces, javacard_security_RSAPrivateCrtKeyImpl_methods, 15, NULL, 0 },
+    [39] = { "javacard/security/ECPublicKeyImpl", 39, 0x8010, "java/lang/Object", 4, javacard_security_ECPublicKeyImpl_ifaces, javacard_security_ECPublicKeyImpl_methods, 22, NULL, 0 },
+    [40] = { "javacard/security/ECPrivateKeyImpl", 40, 0x8010, "java/lang/Object", 4, javacard_security_ECPrivateKeyImpl_ifaces, javacard_security_ECPrivateKeyImpl_methods, 22, NULL, 0 },
 };
 
 static const jc_api_method javacardx_crypto_KeyEncryption_methods[] = {
@@ -1202,7 +1299,7 @@ static const jc_api_class javacardx_apdu_classes[] = {
 const jc_api_package jc_api_packages[] = {
     { "java/lang", { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x00, 0x01 }, 7, 1, 0, java_lang_classes, 12 },
     { "javacard/framework", { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x01, 0x01 }, 7, 1, 6, javacard_framework_classes, 23 },
-    { "javacard/security", { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x01, 0x02 }, 7, 1, 6, javacard_security_classes, 36 },
+    { "javacard/security", { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x01, 0x02 }, 7, 1, 6, javacard_security_classes, 41 },
     { "javacardx/crypto", { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x02, 0x01 }, 7, 1, 6, javacardx_crypto_classes, 4 },
     { "javacardx/apdu", { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x02, 0x09 }, 7, 1, 0, javacardx_apdu_classes, 1 },
 };

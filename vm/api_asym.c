@@ -1,0 +1,573 @@
+/*
+ * api_asym.c — the API objects of the asymmetric half (api_asym.h): the
+ * Cipher and Signature hooks (RSA ciphers; RSA PKCS#1 v1.5 / PSS and
+ * ECDSA signatures over the MessageDigest of the message), KeyPair and
+ * KeyAgreement.
+ *
+ * Algorithms (JC 3.0.5 constants):
+ *   Cipher     ALG_RSA_PKCS1 (10), ALG_RSA_NOPAD (12), ALG_RSA_PKCS1_OAEP
+ *              (15); CIPHER_RSA (7) with PAD_PKCS1, PAD_NOPAD,
+ *              PAD_PKCS1_OAEP. ALG_RSA_ISO14888 / _ISO9796 and the other
+ *              paddings: NO_SUCH_ALGORITHM.
+ *   Signature  ALG_RSA_SHA_PKCS1 (10), ALG_RSA_SHA_{224,256,384,512}_PKCS1
+ *              (39-42), ALG_RSA_SHA_PKCS1_PSS (21),
+ *              ALG_RSA_SHA_{224,256,384,512}_PKCS1_PSS (43-46), ALG_ECDSA_SHA
+ *              (17), ALG_ECDSA_SHA_{224,256,384,512} (37, 33, 34, 38); the
+ *              same through getInstance(md, SIG_CIPHER_RSA / _ECDSA, pad).
+ *              PSS: MGF1 with the message's hash, salt as long as the hash.
+ *   KeyPair    ALG_RSA, ALG_RSA_CRT, ALG_EC_FP
+ *   KeyAgreement ALG_EC_SVDP_DH (= _KDF: SHA-1 of x), ALG_EC_SVDP_DHC (the
+ *              same with the cofactor), ALG_EC_SVDP_DH_PLAIN and
+ *              ALG_EC_SVDP_DHC_PLAIN (x itself)
+ */
+#include <string.h>
+#include <tomcrypt.h>
+
+#include "api_asym.h"
+
+#define THIS(var) vm_obj *var; API_TRY(api_this(rt, a[0], &var))
+
+enum {
+    MODE_DECRYPT = 1, MODE_ENCRYPT = 2, MODE_SIGN = 1, MODE_VERIFY = 2,
+    CIPHER_RSA = 7, PAD_NULL = 0, PAD_NOPAD = 1, PAD_PKCS1 = 7, PAD_PKCS1_PSS = 8, PAD_PKCS1_OAEP = 9,
+    ALG_RSA_ISO14888 = 9, ALG_RSA_PKCS1 = 10, ALG_RSA_ISO9796 = 11, ALG_RSA_NOPAD = 12, ALG_RSA_PKCS1_OAEP = 15,
+    SIG_CIPHER_RSA = 3, SIG_CIPHER_ECDSA = 5, SIG_CIPHER_ECDSA_PLAIN = 9,
+};
+
+#define RSA_KEYS ((1u << AK_RSA_PUB) | (1u << AK_RSA_PRIV) | (1u << AK_RSA_CRT))
+#define RSA_PRIVATE ((1u << AK_RSA_PRIV) | (1u << AK_RSA_CRT))
+#define EC_PUBLIC (1u << AK_EC_PUB)
+#define EC_PRIVATE (1u << AK_EC_PRIV)
+
+/* ---- Cipher ---- */
+
+static int is_rsa_cipher(uint16_t alg)
+{
+    return alg == ALG_RSA_PKCS1 || alg == ALG_RSA_NOPAD || alg == ALG_RSA_PKCS1_OAEP;
+}
+
+static int cipher_new(vm_runtime *rt, uint8_t alg, uint16_t *ret)
+{
+    uint16_t h;
+    API_TRY(api_new_instance(rt, JC_PKG_CRYPTO, JC_CRYPTO_Cipher, 0, &h));
+    API_TRY(api_slot_set(rt, &rt->objs[h], 0, alg));
+    *ret = h;
+    return 0;
+}
+
+int asym_cipher_new(vm_runtime *rt, uint8_t alg, int *mine, uint16_t *ret)
+{
+    if (!is_rsa_cipher(alg) && alg != ALG_RSA_ISO14888 && alg != ALG_RSA_ISO9796)
+        return 0;
+    *mine = 1;
+    if (!is_rsa_cipher(alg))
+        return ASYM_NO_SUCH_ALGORITHM;
+    return cipher_new(rt, alg, ret);
+}
+
+int asym_cipher_new_pad(vm_runtime *rt, uint8_t cipher, uint8_t pad, int *mine, uint16_t *ret)
+{
+    if (cipher != CIPHER_RSA)
+        return 0;
+    *mine = 1;
+    switch (pad) {
+    case PAD_PKCS1: return cipher_new(rt, ALG_RSA_PKCS1, ret);
+    case PAD_NOPAD: return cipher_new(rt, ALG_RSA_NOPAD, ret);
+    case PAD_PKCS1_OAEP: return cipher_new(rt, ALG_RSA_PKCS1_OAEP, ret);
+    default: return ASYM_NO_SUCH_ALGORITHM;
+    }
+}
+
+static int cipher_init(vm_runtime *rt, vm_obj *self, const uint16_t *a)
+{
+    asym_key k;
+    API_TRY(asym_key_get(rt, a[1], RSA_KEYS, &k));
+    uint8_t mode = (uint8_t)a[2];
+    if (mode != MODE_ENCRYPT && mode != MODE_DECRYPT)
+        return ASYM_ILLEGAL_VALUE;
+    if (!asym_key_ready(&k))
+        return API_CRYPTO(JC_CRYPTO_UNINITIALIZED_KEY);
+    API_TRY(api_slot_set(rt, self, 1, mode));
+    return api_slot_set(rt, self, 2, a[1]);
+}
+
+static int cipher_final(vm_runtime *rt, vm_obj *self, const uint16_t *a, uint16_t *ret)
+{
+    uint8_t mode = (uint8_t)api_slot(self, 1);
+    if (mode == 0)
+        return API_CRYPTO(JC_CRYPTO_INVALID_INIT);
+    asym_key k;
+    API_TRY(asym_key_get(rt, api_slot(self, 2), RSA_KEYS, &k));
+    if (!asym_key_ready(&k))
+        return API_CRYPTO(JC_CRYPTO_UNINITIALIZED_KEY);
+    vm_obj *in, *out;
+    API_TRY(api_bytes(rt, a[1], &in));
+    API_TRY(api_range(in, a[2], a[3]));
+    API_TRY(api_bytes(rt, a[4], &out));
+    if ((int16_t)a[5] < 0)
+        return API_AIOOBE;
+    if (a[3] > 512)
+        return ASYM_ILLEGAL_USE;
+    /* the input copied aside first: in and out may overlap */
+    uint8_t src[512], dst[512];
+    memcpy(src, in->data + a[2], a[3]);
+    unsigned long n = 0;
+    int rc = rsa_cipher(&k, (uint8_t)api_slot(self, 0), mode == MODE_ENCRYPT, src, a[3], dst, &n);
+    if (!rc)
+        rc = api_range(out, a[5], (uint16_t)n);
+    if (!rc)
+        rc = api_store(rt, out, a[5], dst, (uint32_t)n, 0);
+    zeromem(src, sizeof src);
+    zeromem(dst, sizeof dst);
+    if (!rc)
+        *ret = (uint16_t)n;
+    return rc;
+}
+
+int asym_cipher_op(vm_runtime *rt, enum asym_op op, uint16_t *a, uint16_t *ret, int *mine)
+{
+    vm_obj *self;
+    if (api_this(rt, a[0], &self) || !api_is_class(self, JC_PKG_CRYPTO, JC_CRYPTO_Cipher) ||
+        !is_rsa_cipher(api_slot(self, 0)))
+        return 0;
+    *mine = 1;
+    uint16_t alg = api_slot(self, 0);
+    switch (op) {
+    case ASYM_INIT: return cipher_init(rt, self, a);
+    case ASYM_INIT_PARAMS: return ASYM_ILLEGAL_VALUE;   /* RSA takes no parameters */
+    case ASYM_UPDATE: return ASYM_ILLEGAL_USE;          /* one block: doFinal only */
+    case ASYM_DO_FINAL: return cipher_final(rt, self, a, ret);
+    case ASYM_GET_ALG: *ret = alg; return 0;
+    case ASYM_GET_CIPHER_ALG: *ret = CIPHER_RSA; return 0;
+    case ASYM_GET_PAD_ALG:
+        *ret = alg == ALG_RSA_PKCS1 ? PAD_PKCS1 : alg == ALG_RSA_NOPAD ? PAD_NOPAD : PAD_PKCS1_OAEP;
+        return 0;
+    default: return ASYM_ILLEGAL_USE;
+    }
+}
+
+/* ---- Signature ---- */
+
+enum sig_scheme { SCHEME_PKCS1, SCHEME_PSS, SCHEME_ECDSA };
+
+typedef struct sig_alg {
+    uint8_t alg, md;        /* Signature.ALG_*, MessageDigest.ALG_* */
+    uint8_t scheme;
+    uint8_t dlen;
+    const struct ltc_hash_descriptor *hash;
+} sig_alg;
+
+static const sig_alg sig_algs[] = {
+    { 10, 1, SCHEME_PKCS1, 20, &sha1_desc }, { 39, 7, SCHEME_PKCS1, 28, &sha224_desc },
+    { 40, 4, SCHEME_PKCS1, 32, &sha256_desc }, { 41, 5, SCHEME_PKCS1, 48, &sha384_desc },
+    { 42, 6, SCHEME_PKCS1, 64, &sha512_desc },
+    { 21, 1, SCHEME_PSS, 20, &sha1_desc }, { 43, 7, SCHEME_PSS, 28, &sha224_desc },
+    { 44, 4, SCHEME_PSS, 32, &sha256_desc }, { 45, 5, SCHEME_PSS, 48, &sha384_desc },
+    { 46, 6, SCHEME_PSS, 64, &sha512_desc },
+    { 17, 1, SCHEME_ECDSA, 20, &sha1_desc }, { 37, 7, SCHEME_ECDSA, 28, &sha224_desc },
+    { 33, 4, SCHEME_ECDSA, 32, &sha256_desc }, { 34, 5, SCHEME_ECDSA, 48, &sha384_desc },
+    { 38, 6, SCHEME_ECDSA, 64, &sha512_desc },
+};
+
+/* The other RSA/ECDSA-family numbers of the API (MD5, RIPEMD-160,
+ * ISO 9796, RFC 2409, DSA): not on this card. */
+static int sig_family(uint8_t alg)
+{
+    static const uint8_t others[] = { 9, 11, 12, 13, 14, 15, 16, 22, 23, 31, 32 };
+    for (size_t i = 0; i < sizeof others; i++)
+        if (others[i] == alg)
+            return 1;
+    return 0;
+}
+
+static const sig_alg *sig_find(uint16_t alg)
+{
+    for (size_t i = 0; i < sizeof sig_algs / sizeof sig_algs[0]; i++)
+        if (sig_algs[i].alg == alg)
+            return &sig_algs[i];
+    return NULL;
+}
+
+static int hash_idx(const sig_alg *s)
+{
+    int i = find_hash(s->hash->name);
+    if (i < 0) {
+        register_hash(s->hash);
+        i = find_hash(s->hash->name);
+    }
+    return i;
+}
+
+static int sig_new(vm_runtime *rt, const sig_alg *s, uint16_t *ret)
+{
+    uint16_t h, md, scratch, refs, mdargs[2] = { s->md, 0 };
+    API_TRY(api_new_instance(rt, JC_PKG_SECURITY, JC_SEC_Signature, 0, &h));
+    API_TRY(api_MessageDigest_getInstance(rt, mdargs, &md));
+    API_TRY(api_new_array(rt, VM_OBJ_BYTES, VM_OF_CLEAR_DESELECT, 64, 0, &scratch));
+    API_TRY(api_new_array(rt, VM_OBJ_REFS, VM_OF_PERSISTENT, 2, 0, &refs));
+    uint8_t r[4] = { (uint8_t)(md >> 8), (uint8_t)md, (uint8_t)(scratch >> 8), (uint8_t)scratch };
+    API_TRY(api_store(rt, &rt->objs[refs], 0, r, 4, 0));
+    vm_obj *o = &rt->objs[h];
+    API_TRY(api_slot_set(rt, o, 0, s->alg));
+    API_TRY(api_slot_set(rt, o, 3, refs));
+    *ret = h;
+    return 0;
+}
+
+int asym_signature_new(vm_runtime *rt, uint8_t alg, int *mine, uint16_t *ret)
+{
+    const sig_alg *s = sig_find(alg);
+    if (!s && !sig_family(alg))
+        return 0;
+    *mine = 1;
+    return s ? sig_new(rt, s, ret) : ASYM_NO_SUCH_ALGORITHM;
+}
+
+int asym_signature_new3(vm_runtime *rt, uint8_t md, uint8_t cipher, uint8_t pad, int *mine, uint16_t *ret)
+{
+    if (cipher != SIG_CIPHER_RSA && cipher != SIG_CIPHER_ECDSA && cipher != SIG_CIPHER_ECDSA_PLAIN)
+        return 0;
+    *mine = 1;
+    uint8_t scheme = cipher == SIG_CIPHER_ECDSA && pad == PAD_NULL ? SCHEME_ECDSA
+                   : cipher == SIG_CIPHER_RSA && pad == PAD_PKCS1 ? SCHEME_PKCS1
+                   : cipher == SIG_CIPHER_RSA && pad == PAD_PKCS1_PSS ? SCHEME_PSS : 0xFF;
+    for (size_t i = 0; i < sizeof sig_algs / sizeof sig_algs[0]; i++)
+        if (sig_algs[i].md == md && sig_algs[i].scheme == scheme)
+            return sig_new(rt, &sig_algs[i], ret);
+    return ASYM_NO_SUCH_ALGORITHM;
+}
+
+typedef struct sig_ctx {
+    vm_obj *self;
+    const sig_alg *s;
+    uint8_t mode;
+    uint16_t md;          /* MessageDigest object */
+    vm_obj *scratch;      /* byte[64] */
+    uint16_t scratch_h;
+} sig_ctx;
+
+static int sig_get(vm_runtime *rt, vm_obj *self, sig_ctx *c)
+{
+    c->self = self;
+    c->s = sig_find(api_slot(self, 0));
+    c->mode = (uint8_t)api_slot(self, 1);
+    uint16_t refs = api_slot(self, 3);
+    if (!c->s || refs == 0 || refs >= rt->obj_cap || rt->objs[refs].kind != VM_OBJ_REFS || rt->objs[refs].length != 2)
+        return API_SECURITY;
+    const uint8_t *r = rt->objs[refs].data;
+    c->md = (uint16_t)((r[0] << 8) | r[1]);
+    c->scratch_h = (uint16_t)((r[2] << 8) | r[3]);
+    if (c->md == 0 || c->md >= rt->obj_cap || c->scratch_h == 0 || c->scratch_h >= rt->obj_cap ||
+        rt->objs[c->scratch_h].kind != VM_OBJ_BYTES || rt->objs[c->scratch_h].length != 64)
+        return API_SECURITY;
+    c->scratch = &rt->objs[c->scratch_h];
+    return 0;
+}
+
+static unsigned key_mask(const sig_alg *s, uint8_t mode)
+{
+    if (s->scheme == SCHEME_ECDSA)
+        return mode == MODE_SIGN ? EC_PRIVATE : EC_PUBLIC;
+    return mode == MODE_SIGN ? RSA_PRIVATE : (1u << AK_RSA_PUB);
+}
+
+/* The key of an initialized object, ready for mode. */
+static int sig_key(vm_runtime *rt, const sig_ctx *c, uint8_t mode, asym_key *k)
+{
+    if (c->mode == 0 || c->mode != mode)
+        return API_CRYPTO(JC_CRYPTO_INVALID_INIT);
+    API_TRY(asym_key_get(rt, api_slot(c->self, 2), key_mask(c->s, mode), k));
+    if (!asym_key_ready(k))
+        return API_CRYPTO(JC_CRYPTO_UNINITIALIZED_KEY);
+    return 0;
+}
+
+static int sig_init(vm_runtime *rt, sig_ctx *c, const uint16_t *a)
+{
+    uint8_t mode = (uint8_t)a[2];
+    if (mode != MODE_SIGN && mode != MODE_VERIFY)
+        return ASYM_ILLEGAL_VALUE;
+    asym_key k;
+    API_TRY(asym_key_get(rt, a[1], key_mask(c->s, mode), &k));
+    if (!asym_key_ready(&k))
+        return API_CRYPTO(JC_CRYPTO_UNINITIALIZED_KEY);
+    uint16_t md[1] = { c->md }, r;
+    API_TRY(api_MessageDigest_reset(rt, md, &r));
+    API_TRY(api_slot_set(rt, c->self, 1, mode));
+    return api_slot_set(rt, c->self, 2, a[1]);
+}
+
+/* The digest of what update() gave and in[off, off + len) into d;
+ * the MessageDigest starts over. */
+static int sig_digest(vm_runtime *rt, const sig_ctx *c, uint16_t in, uint16_t off, uint16_t len, uint8_t *d)
+{
+    uint16_t args[6] = { c->md, in, off, len, c->scratch_h, 0 }, n;
+    API_TRY(api_MessageDigest_doFinal(rt, args, &n));
+    if (n != c->s->dlen)
+        return API_SECURITY;
+    memcpy(d, c->scratch->data, n);
+    return 0;
+}
+
+static int do_sign(vm_runtime *rt, const sig_ctx *c, const asym_key *k, const uint8_t *d, uint16_t sig_h,
+                   uint16_t sig_off, uint16_t *ret)
+{
+    vm_obj *out;
+    API_TRY(api_bytes(rt, sig_h, &out));
+    uint8_t sig[512];
+    unsigned long n = sizeof sig;
+    int rc = c->s->scheme == SCHEME_ECDSA ? ec_sign_digest(k, d, c->s->dlen, sig, &n)
+           : rsa_sign_digest(k, c->s->scheme == SCHEME_PSS, hash_idx(c->s), d, c->s->dlen, sig, &n);
+    if (!rc)
+        rc = api_range(out, sig_off, (uint16_t)n);
+    if (!rc)
+        rc = api_store(rt, out, sig_off, sig, (uint32_t)n, 0);
+    if (!rc)
+        *ret = (uint16_t)n;
+    return rc;
+}
+
+static int do_verify(vm_runtime *rt, const sig_ctx *c, const asym_key *k, const uint8_t *d, uint16_t sig_h,
+                     uint16_t sig_off, uint16_t sig_len, uint16_t *ret)
+{
+    vm_obj *sv;
+    API_TRY(api_bytes(rt, sig_h, &sv));
+    API_TRY(api_range(sv, sig_off, sig_len));
+    if (sig_len > 512) {
+        *ret = 0;
+        return 0;
+    }
+    uint8_t sig[512];
+    memcpy(sig, sv->data + sig_off, sig_len);
+    int ok = 0;
+    int rc = c->s->scheme == SCHEME_ECDSA ? ec_verify_digest(k, d, c->s->dlen, sig, sig_len, &ok)
+           : rsa_verify_digest(k, c->s->scheme == SCHEME_PSS, hash_idx(c->s), d, c->s->dlen, sig, sig_len, &ok);
+    *ret = (uint16_t)(ok == 1);
+    return rc;
+}
+
+/* A precomputed hash of exactly the algorithm's digest length. */
+static int given_hash(vm_runtime *rt, const sig_ctx *c, const uint16_t *a, uint8_t *d)
+{
+    vm_obj *h;
+    API_TRY(api_bytes(rt, a[1], &h));
+    API_TRY(api_range(h, a[2], a[3]));
+    if (a[3] != c->s->dlen)
+        return ASYM_ILLEGAL_VALUE;
+    memcpy(d, h->data + a[2], a[3]);
+    return 0;
+}
+
+int asym_signature_op(vm_runtime *rt, enum asym_op op, uint16_t *a, uint16_t *ret, int *mine)
+{
+    vm_obj *self;
+    if (api_this(rt, a[0], &self) || !api_is_class(self, JC_PKG_SECURITY, JC_SEC_Signature) ||
+        !sig_find(api_slot(self, 0)))
+        return 0;
+    *mine = 1;
+    sig_ctx c;
+    API_TRY(sig_get(rt, self, &c));
+    asym_key k;
+    uint8_t d[64];
+    switch (op) {
+    case ASYM_INIT:
+        return sig_init(rt, &c, a);
+    case ASYM_INIT_PARAMS:
+        return ASYM_ILLEGAL_VALUE;   /* no parameters for these algorithms */
+    case ASYM_UPDATE: {
+        if (c.mode == 0)
+            return API_CRYPTO(JC_CRYPTO_INVALID_INIT);
+        uint16_t args[4] = { c.md, a[1], a[2], a[3] }, r;
+        return api_MessageDigest_update(rt, args, &r);
+    }
+    case ASYM_SIGN:
+        API_TRY(sig_key(rt, &c, MODE_SIGN, &k));
+        API_TRY(sig_digest(rt, &c, a[1], a[2], a[3], d));
+        return do_sign(rt, &c, &k, d, a[4], a[5], ret);
+    case ASYM_VERIFY:
+        API_TRY(sig_key(rt, &c, MODE_VERIFY, &k));
+        API_TRY(sig_digest(rt, &c, a[1], a[2], a[3], d));
+        return do_verify(rt, &c, &k, d, a[4], a[5], a[6], ret);
+    case ASYM_SIGN_HASH:
+        API_TRY(sig_key(rt, &c, MODE_SIGN, &k));
+        API_TRY(given_hash(rt, &c, a, d));
+        return do_sign(rt, &c, &k, d, a[4], a[5], ret);
+    case ASYM_VERIFY_HASH:
+        API_TRY(sig_key(rt, &c, MODE_VERIFY, &k));
+        API_TRY(given_hash(rt, &c, a, d));
+        return do_verify(rt, &c, &k, d, a[4], a[5], a[6], ret);
+    case ASYM_SET_DIGEST:
+        return ASYM_ILLEGAL_USE;
+    case ASYM_GET_ALG:
+        *ret = c.s->alg;
+        return 0;
+    case ASYM_GET_MD_ALG:
+        *ret = c.s->md;
+        return 0;
+    case ASYM_GET_CIPHER_ALG:
+        *ret = c.s->scheme == SCHEME_ECDSA ? SIG_CIPHER_ECDSA : SIG_CIPHER_RSA;
+        return 0;
+    case ASYM_GET_PAD_ALG:
+        *ret = c.s->scheme == SCHEME_PKCS1 ? PAD_PKCS1 : c.s->scheme == SCHEME_PSS ? PAD_PKCS1_PSS : PAD_NULL;
+        return 0;
+    case ASYM_GET_LENGTH: {
+        if (c.mode == 0)
+            return API_CRYPTO(JC_CRYPTO_INVALID_INIT);
+        API_TRY(sig_key(rt, &c, c.mode, &k));
+        if (c.s->scheme == SCHEME_ECDSA) {
+            *ret = ec_sig_max(&k);
+            return 0;
+        }
+        uint8_t n[512];
+        unsigned long nlen;
+        if (rsa_modulus(&k, n, &nlen) != CRYPT_OK)
+            return API_CRYPTO(JC_CRYPTO_UNINITIALIZED_KEY);
+        *ret = (uint16_t)nlen;
+        return 0;
+    }
+    default:
+        return ASYM_ILLEGAL_USE;
+    }
+}
+
+/* ---- KeyPair ---- */
+
+enum { KP_RSA = 1, KP_RSA_CRT = 2, KP_EC_FP = 5 };
+
+int api_KeyPair_init__BS(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)ret;
+    THIS(self);
+    uint8_t pub_type, priv_type;
+    switch ((uint8_t)a[1]) {
+    case KP_RSA: pub_type = AK_TYPE_RSA_PUBLIC; priv_type = AK_TYPE_RSA_PRIVATE; break;
+    case KP_RSA_CRT: pub_type = AK_TYPE_RSA_PUBLIC; priv_type = AK_TYPE_RSA_CRT_PRIVATE; break;
+    case KP_EC_FP: pub_type = AK_TYPE_EC_FP_PUBLIC; priv_type = AK_TYPE_EC_FP_PRIVATE; break;
+    default: return ASYM_NO_SUCH_ALGORITHM;
+    }
+    uint16_t pub, priv;
+    API_TRY(asym_new_key(rt, pub_type, (int16_t)a[2], &pub));
+    API_TRY(asym_new_key(rt, priv_type, (int16_t)a[2], &priv));
+    API_TRY(api_slot_set(rt, self, 0, pub));
+    return api_slot_set(rt, self, 1, priv);
+}
+
+int api_KeyPair_init__PublicKeyPrivateKey(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)ret;
+    THIS(self);
+    asym_key pub, priv;
+    if (asym_key_get(rt, a[1], (1u << AK_RSA_PUB) | EC_PUBLIC, &pub) ||
+        asym_key_get(rt, a[2], RSA_PRIVATE | EC_PRIVATE, &priv))
+        return ASYM_ILLEGAL_VALUE;
+    if ((pub.kind == AK_EC_PUB) != (priv.kind == AK_EC_PRIV) || pub.bits != priv.bits)
+        return ASYM_ILLEGAL_VALUE;
+    API_TRY(api_slot_set(rt, self, 0, a[1]));
+    return api_slot_set(rt, self, 1, a[2]);
+}
+
+int api_KeyPair_genKeyPair(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)ret;
+    THIS(self);
+    asym_key pub, priv;
+    API_TRY(asym_key_get(rt, api_slot(self, 0), (1u << AK_RSA_PUB) | EC_PUBLIC, &pub));
+    API_TRY(asym_key_get(rt, api_slot(self, 1), RSA_PRIVATE | EC_PRIVATE, &priv));
+    if (pub.kind == AK_EC_PUB)
+        return ec_generate(rt, &pub, &priv);
+    return rsa_generate(rt, &pub, &priv);
+}
+
+int api_KeyPair_getPublic(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    THIS(self);
+    *ret = api_slot(self, 0);
+    return 0;
+}
+
+int api_KeyPair_getPrivate(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    THIS(self);
+    *ret = api_slot(self, 1);
+    return 0;
+}
+
+/* ---- KeyAgreement ---- */
+
+enum { KA_DH = 1, KA_DHC = 2, KA_DH_PLAIN = 3, KA_DHC_PLAIN = 4 };
+
+int api_KeyAgreement_getInstance(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    uint8_t alg = (uint8_t)a[0];
+    if (alg < KA_DH || alg > KA_DHC_PLAIN)
+        return ASYM_NO_SUCH_ALGORITHM;
+    uint8_t token;
+    const jc_api_package *p = &jc_api_packages[JC_PKG_SECURITY];
+    for (token = 0; token < p->class_count; token++)
+        if (p->classes[token].name && strcmp(p->classes[token].name, "javacard/security/KeyAgreement") == 0)
+            break;
+    uint16_t h;
+    API_TRY(api_new_instance(rt, JC_PKG_SECURITY, token, 0, &h));
+    API_TRY(api_slot_set(rt, &rt->objs[h], 0, alg));
+    *ret = h;
+    return 0;
+}
+
+int api_KeyAgreement_init(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)ret;
+    THIS(self);
+    asym_key k;
+    API_TRY(asym_key_get(rt, a[1], EC_PRIVATE, &k));
+    if (!asym_key_ready(&k))
+        return API_CRYPTO(JC_CRYPTO_UNINITIALIZED_KEY);
+    return api_slot_set(rt, self, 1, a[1]);
+}
+
+int api_KeyAgreement_getAlgorithm(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    THIS(self);
+    *ret = api_slot(self, 0);
+    return 0;
+}
+
+/* generateSecret(publicData, off, len, secret, secretOff) */
+int api_KeyAgreement_generateSecret(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    THIS(self);
+    uint8_t alg = (uint8_t)api_slot(self, 0);
+    if (api_slot(self, 1) == 0)
+        return API_CRYPTO(JC_CRYPTO_INVALID_INIT);
+    asym_key k;
+    API_TRY(asym_key_get(rt, api_slot(self, 1), EC_PRIVATE, &k));
+    if (!asym_key_ready(&k))
+        return API_CRYPTO(JC_CRYPTO_UNINITIALIZED_KEY);
+    vm_obj *in, *out;
+    API_TRY(api_bytes(rt, a[1], &in));
+    API_TRY(api_range(in, a[2], a[3]));
+    API_TRY(api_bytes(rt, a[4], &out));
+    uint8_t x[66], res[66];
+    unsigned long xlen = 0, n;
+    int rc = a[3] > 1 + 2 * 66 ? ASYM_ILLEGAL_VALUE
+           : ec_dh(&k, alg == KA_DHC || alg == KA_DHC_PLAIN, in->data + a[2], a[3], x, &xlen);
+    if (!rc && (alg == KA_DH || alg == KA_DHC)) {
+        hash_state md;
+        sha1_init(&md);
+        sha1_process(&md, x, xlen);
+        sha1_done(&md, res);
+        zeromem(&md, sizeof md);
+        n = 20;
+    } else {
+        memcpy(res, x, xlen);
+        n = xlen;
+    }
+    if (!rc)
+        rc = api_range(out, a[5], (uint16_t)n);
+    if (!rc)
+        rc = api_store(rt, out, a[5], res, (uint32_t)n, 0);
+    zeromem(x, sizeof x);
+    zeromem(res, sizeof res);
+    if (!rc)
+        *ret = (uint16_t)n;
+    return rc;
+}

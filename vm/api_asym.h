@@ -1,0 +1,183 @@
+/*
+ * api_asym.h — the asymmetric half of javacard.security / javacardx.crypto
+ * (RSA and EC_FP keys, Cipher RSA, Signature RSA and ECDSA, KeyPair,
+ * KeyAgreement), over libtomcrypt and the big-number library libtomcrypt
+ * is built with. Files:
+ *   api_asym_key.c  the key objects (RSA public/private/CRT, EC_FP
+ *                   public/private): components, their length checks,
+ *                   clearing, the KeyBuilder entry
+ *   api_rsa.c       the RSA primitive, Cipher ALG_RSA_*, the RSA signature
+ *                   encodings, RSA key generation
+ *   api_ec.c        curves, ECDSA, ECDH (KeyAgreement), EC key generation
+ *   api_asym.c      the Signature engine shared by RSA and ECDSA (message
+ *                   digest, sign/verify, precomputed hash), the hooks below,
+ *                   KeyPair, KeyAgreement objects
+ *
+ * The factories and engines that also serve symmetric algorithms
+ * (KeyBuilder.buildKey, Cipher.*, Signature.*) live with the symmetric
+ * half; each calls the matching hook first. A hook sets *mine when the call
+ * is for the asymmetric half (an algorithm or key type of it, or an object
+ * one of its factories made) and then returns the call's result; otherwise
+ * it leaves *mine 0 and the caller goes on. Asymmetric algorithm numbers
+ * never collide with symmetric ones within Cipher or Signature, so an
+ * object's algorithm (slot 0) tells which half owns it.
+ *
+ * Object state (native slots; arrays so transactions, transient clearing
+ * and power cuts treat it like applet data):
+ *   RSA/EC key    [0] KeyBuilder.TYPE_*, [1] size in bits, [2] ref
+ *   (hidden       byte[] persistent components, [3] ref byte[] secret
+ *   classes)      components (memory type of the key type; 0 if none).
+ *                 Each component is u16 length (0 = not set) + capacity
+ *                 bytes; see api_asym_key.c for which goes where.
+ *   Cipher (RSA)  [0] algorithm, [1] mode (0 = not initialized), [2] key
+ *   Signature     [0] algorithm, [1] mode, [2] key, [3] ref Object[2]:
+ *   (RSA, ECDSA)  the MessageDigest of the message so far, a
+ *                 CLEAR_ON_DESELECT byte[64] the digest is finished into
+ *   KeyPair       [0] public key, [1] private key
+ *   KeyAgreement  [0] algorithm, [1] private key (0 = not initialized)
+ *
+ * Secrets live in C only during one call, in buffers wiped before return
+ * (big numbers are cleared by the math library, which zeroes them).
+ */
+#ifndef CARDVM_VM_API_ASYM_H
+#define CARDVM_VM_API_ASYM_H
+
+#include <stdint.h>
+#include "api_support.h"
+
+/* ---- hooks for the shared factories and engines ---- */
+
+/* KeyBuilder.buildKey(type, bits, encryption) / buildKey(algType, memType,
+ * bits, encryption). */
+int asym_build_key(vm_runtime *rt, uint8_t type, int16_t bits, uint16_t encrypted, int *mine, uint16_t *ret);
+int asym_build_key_mem(vm_runtime *rt, uint8_t alg_type, uint8_t mem, int16_t bits, uint16_t encrypted,
+                       int *mine, uint16_t *ret);
+
+enum asym_op {
+    ASYM_INIT,          /* init(key, mode) */
+    ASYM_INIT_PARAMS,   /* init(key, mode, buf, off, len) */
+    ASYM_UPDATE,
+    ASYM_DO_FINAL,      /* Cipher.doFinal */
+    ASYM_SIGN,
+    ASYM_VERIFY,
+    ASYM_SIGN_HASH,     /* Signature.signPreComputedHash */
+    ASYM_VERIFY_HASH,   /* Signature.verifyPreComputedHash */
+    ASYM_SET_DIGEST,    /* Signature.setInitialDigest */
+    ASYM_GET_ALG,
+    ASYM_GET_LENGTH,    /* Signature.getLength */
+    ASYM_GET_MD_ALG,
+    ASYM_GET_CIPHER_ALG,
+    ASYM_GET_PAD_ALG,
+};
+
+/* Cipher.getInstance(alg, shared) / getInstance(cipherAlg, padAlg, shared). */
+int asym_cipher_new(vm_runtime *rt, uint8_t alg, int *mine, uint16_t *ret);
+int asym_cipher_new_pad(vm_runtime *rt, uint8_t cipher, uint8_t pad, int *mine, uint16_t *ret);
+/* A Cipher method on object a[0], arguments as the API gives them. */
+int asym_cipher_op(vm_runtime *rt, enum asym_op op, uint16_t *a, uint16_t *ret, int *mine);
+
+/* Signature.getInstance(alg, shared) / (mdAlg, cipherAlg, padAlg, shared). */
+int asym_signature_new(vm_runtime *rt, uint8_t alg, int *mine, uint16_t *ret);
+int asym_signature_new3(vm_runtime *rt, uint8_t md, uint8_t cipher, uint8_t pad, int *mine, uint16_t *ret);
+int asym_signature_op(vm_runtime *rt, enum asym_op op, uint16_t *a, uint16_t *ret, int *mine);
+
+/* One line per hooked function: `ASYM_HOOK(asym_cipher_op(rt, ASYM_INIT,
+ * a, ret, &mine_));` returns the hook's result when the call was its. */
+#define ASYM_HOOK(call) do { int mine_ = 0; int rc_ = (call); if (mine_) return rc_; } while (0)
+
+/* ---- shared inside the asymmetric half ---- */
+
+/* KeyBuilder key types and algorithm numbers (JC 3.0.5 constants). */
+enum {
+    AK_TYPE_RSA_PUBLIC = 4, AK_TYPE_RSA_PRIVATE = 5, AK_TYPE_RSA_CRT_PRIVATE = 6,
+    AK_TYPE_EC_FP_PUBLIC = 11, AK_TYPE_EC_FP_PRIVATE = 12,
+    AK_TYPE_RSA_PRIVATE_TRANSIENT_RESET = 22, AK_TYPE_RSA_PRIVATE_TRANSIENT_DESELECT = 23,
+    AK_TYPE_RSA_CRT_PRIVATE_TRANSIENT_RESET = 24, AK_TYPE_RSA_CRT_PRIVATE_TRANSIENT_DESELECT = 25,
+    AK_TYPE_EC_FP_PRIVATE_TRANSIENT_RESET = 30, AK_TYPE_EC_FP_PRIVATE_TRANSIENT_DESELECT = 31,
+};
+
+/* The key kinds (one hidden class each). */
+enum asym_kind { AK_NONE = -1, AK_RSA_PUB = 0, AK_RSA_PRIV, AK_RSA_CRT, AK_EC_PUB, AK_EC_PRIV, AK_KINDS };
+
+/* Components: RSA public/private: modulus, exponent; CRT: P, Q, DP1, DQ1,
+ * PQ; EC: field, A, B, G, R, K (u16 value), then W (public) or S
+ * (private). */
+enum { RSA_N = 0, RSA_E = 1 };
+enum { CRT_P = 0, CRT_Q, CRT_DP, CRT_DQ, CRT_PQ };
+enum { EC_FIELD = 0, EC_A, EC_B, EC_G, EC_R, EC_K, EC_KEY };
+
+/* A key object resolved: its kind, type, size and the two arrays. */
+typedef struct asym_key {
+    vm_obj *self;
+    enum asym_kind kind;
+    uint8_t type;
+    uint16_t bits;
+    vm_obj *arr[2];   /* persistent components, secret components (or NULL) */
+} asym_key;
+
+/* The kind of object h (AK_NONE when it is no asymmetric key). */
+enum asym_kind asym_key_kind(vm_runtime *rt, uint16_t h);
+/* Resolve key h, which must be of one of the kinds in mask (1 << kind):
+ * null -> NullPointerException, another class -> CryptoException
+ * ILLEGAL_VALUE. */
+int asym_key_get(vm_runtime *rt, uint16_t h, unsigned mask, asym_key *k);
+/* Component c of key k: its bytes (NULL and 0 when not set). */
+const uint8_t *asym_comp(const asym_key *k, unsigned c, uint16_t *len);
+/* Set component c (length-checked against its capacity after stripping
+ * leading zeros of integers), not transaction-logged when logged = 0. */
+int asym_comp_set(vm_runtime *rt, const asym_key *k, unsigned c, const uint8_t *src, uint16_t len, int logged);
+/* 1 when every component the key's operations need is set. */
+int asym_key_ready(const asym_key *k);
+/* A new key of KeyBuilder type `type` and `bits` (KeyPair uses it). */
+int asym_new_key(vm_runtime *rt, uint8_t type, int16_t bits, uint16_t *ret);
+
+/* The math library libtomcrypt uses, selected once (idempotent). */
+void asym_math_setup(void);
+/* libtomcrypt's index of the system PRNG ("sprng"), registered on first use. */
+int asym_prng(void);
+/* Bytes (big-endian) into a new big number / out of one, left-padded to
+ * len bytes (CRYPT_BUFFER_OVERFLOW when it does not fit). */
+int asym_mp_read(void **n, const uint8_t *b, unsigned long len);
+int asym_mp_write(void *n, uint8_t *out, unsigned long len);
+
+/* RSA (api_rsa.c). The modulus bytes (computed P*Q for CRT keys) into
+ * n[512]; *nlen its length without leading zeros. */
+int rsa_modulus(const asym_key *k, uint8_t *n, unsigned long *nlen);
+/* out = in ^ key mod N, len bytes both (len = modulus length); in must be
+ * below N (CRYPT_PK_INVALID_SIZE otherwise). */
+int rsa_apply(const asym_key *k, const uint8_t *in, uint8_t *out, unsigned long len);
+/* Signature encodings over a digest of hash `hash_idx`: PKCS#1 v1.5
+ * (EMSA-PKCS1-v1_5) or PSS (MGF1 with the same hash, salt = digest length).
+ * Returns 0 or a CryptoException. */
+int rsa_sign_digest(const asym_key *k, int pss, int hash_idx, const uint8_t *d, unsigned long dlen,
+                    uint8_t *sig, unsigned long *siglen);
+int rsa_verify_digest(const asym_key *k, int pss, int hash_idx, const uint8_t *d, unsigned long dlen,
+                      const uint8_t *sig, unsigned long siglen, int *ok);
+/* Cipher doFinal for ALG_RSA_PKCS1 / _NOPAD / _PKCS1_OAEP. */
+int rsa_cipher(const asym_key *k, uint8_t alg, int encrypt, const uint8_t *in, unsigned long inlen,
+               uint8_t *out, unsigned long *outlen);
+/* Generate an RSA key pair into pub (exponent kept when set, else 65537)
+ * and priv (RSA_PRIV or RSA_CRT). */
+int rsa_generate(vm_runtime *rt, const asym_key *pub, const asym_key *priv);
+
+/* EC (api_ec.c). ECDSA over a digest: DER SEQUENCE { r, s }. */
+int ec_sign_digest(const asym_key *k, const uint8_t *d, unsigned long dlen, uint8_t *sig, unsigned long *siglen);
+int ec_verify_digest(const asym_key *k, const uint8_t *d, unsigned long dlen, const uint8_t *sig,
+                     unsigned long siglen, int *ok);
+/* The longest DER signature of key k's curve. */
+uint16_t ec_sig_max(const asym_key *k);
+/* ECDH: the point at pub[len] (uncompressed or compressed) times the
+ * private key (times the cofactor when cofactor is set): x into x[], the
+ * field length in *xlen. */
+int ec_dh(const asym_key *priv, int cofactor, const uint8_t *pub, unsigned long len, uint8_t *x,
+          unsigned long *xlen);
+/* Generate an EC key pair: domain parameters from whichever key has them
+ * (copied to the other), else the card's curve for the size. */
+int ec_generate(vm_runtime *rt, const asym_key *pub, const asym_key *priv);
+
+#define ASYM_CRYPTO(r) API_CRYPTO(r)
+#define ASYM_ILLEGAL_VALUE API_CRYPTO(JC_CRYPTO_ILLEGAL_VALUE)
+#define ASYM_ILLEGAL_USE API_CRYPTO(JC_CRYPTO_ILLEGAL_USE)
+#define ASYM_NO_SUCH_ALGORITHM API_CRYPTO(JC_CRYPTO_NO_SUCH_ALGORITHM)
+
+#endif
