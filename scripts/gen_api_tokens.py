@@ -436,12 +436,12 @@ for _c in ("javacardx/crypto/Cipher$OneShot", "javacard/security/MessageDigest$O
 NOTES_ASYM = {
     "javacard/security/KeyAgreement.getInstance": "ALG_EC_SVDP_DH (= _KDF, SHA-1 of x), ALG_EC_SVDP_DHC, ALG_EC_SVDP_DH_PLAIN, ALG_EC_SVDP_DHC_PLAIN; else CryptoException.NO_SUCH_ALGORITHM",
     "javacard/security/KeyAgreement.generateSecret": "the public point uncompressed, or compressed on curves with p = 3 mod 4; checked to be on the curve (else ILLEGAL_VALUE)",
-    "javacard/security/KeyPair.<init>": "ALG_RSA, ALG_RSA_CRT (512 to 4096 bits), ALG_EC_FP (112 to 521 bits); else CryptoException.NO_SUCH_ALGORITHM",
+    "javacard/security/KeyPair.<init>": "ALG_RSA, ALG_RSA_CRT (512 to 4096 bits in steps of 16), ALG_EC_FP (112 to 521 bits); else CryptoException.NO_SUCH_ALGORITHM",
     "javacard/security/KeyPair.genKeyPair": "RSA: the public key's exponent if set, else 65537; EC: the domain parameters of whichever key has them (copied to the other), else the card's curve of that size (secp112r1, secp128r1, secp160r1, P-192, P-224, P-256, P-384, P-521)",
     "javacard/security/ECPublicKey.setFieldFP": "any prime field; the operations need A = -3 mod p (CryptoException.ILLEGAL_VALUE otherwise)",
 }
 NOTES_ASYM_ADD = {
-    "javacard/security/KeyBuilder.buildKey": "TYPE_RSA_PUBLIC, TYPE_RSA_PRIVATE, TYPE_RSA_CRT_PRIVATE (512 to 4096 bits, whole bytes) and their _TRANSIENT_RESET/_DESELECT private forms, TYPE_EC_FP_PUBLIC, TYPE_EC_FP_PRIVATE (112 to 521 bits) and the transient private forms; ALG_TYPE_RSA_*, ALG_TYPE_EC_FP_* with any memory type for private keys, persistent for public keys",
+    "javacard/security/KeyBuilder.buildKey": "TYPE_RSA_PUBLIC, TYPE_RSA_PRIVATE, TYPE_RSA_CRT_PRIVATE (512 to 4096 bits in steps of 16) and their _TRANSIENT_RESET/_DESELECT private forms, TYPE_EC_FP_PUBLIC, TYPE_EC_FP_PRIVATE (112 to 521 bits) and the transient private forms; ALG_TYPE_RSA_*, ALG_TYPE_EC_FP_* with any memory type for private keys, persistent for public keys",
     "javacardx/crypto/Cipher.getInstance": "ALG_RSA_PKCS1, ALG_RSA_NOPAD, ALG_RSA_PKCS1_OAEP (SHA-1, empty label); CIPHER_RSA with PAD_PKCS1, PAD_NOPAD, PAD_PKCS1_OAEP",
     "javacardx/crypto/Cipher.update": "RSA: CryptoException.ILLEGAL_USE (one block, doFinal only)",
     "javacard/security/Signature.getInstance": "ALG_RSA_SHA_PKCS1, ALG_RSA_SHA_224/256/384/512_PKCS1 and their _PSS forms (MGF1 with the same hash, salt of the hash's length), ALG_ECDSA_SHA, ALG_ECDSA_SHA_224/256/384/512 (DER signatures); the same through getInstance(md, SIG_CIPHER_RSA/ECDSA, pad)",

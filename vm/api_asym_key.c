@@ -263,9 +263,10 @@ int asym_new_key(vm_runtime *rt, uint8_t type, int16_t bits, uint16_t *ret)
     default: return ASYM_NO_SUCH_ALGORITHM;
     }
     int rsa = kind <= AK_RSA_CRT;
-    /* RSA 512..4096 in whole bytes (the LENGTH_RSA_* values and any other
-     * multiple of 8 between them); EC_FP 112..521 (LENGTH_EC_FP_*). */
-    if (rsa ? (bits < 512 || bits > 4096 || bits % 8) : (bits < 112 || bits > 521))
+    /* RSA 512..4096 in steps of 16 bits, so both primes are whole bytes
+     * (the LENGTH_RSA_* values and the sizes between them); EC_FP
+     * 112..521 (the LENGTH_EC_FP_* values and any field between). */
+    if (rsa ? (bits < 512 || bits > 4096 || bits % 16) : (bits < 112 || bits > 521))
         return ASYM_NO_SUCH_ALGORITHM;
     comp_spec s;
     layout(kind, (uint16_t)bits, &s);
