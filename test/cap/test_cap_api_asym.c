@@ -13,6 +13,8 @@
 #include <tomcrypt.h>
 
 #include "api_test.h"
+#include "tear.h"
+#include <stdlib.h>
 
 #define SEC "javacard/security/"
 #define KB SEC "KeyBuilder"
@@ -791,6 +793,100 @@ static void test_transient_private_key(void **state)
     vt_card_free(&k);
 }
 
+
+/* ---- power cut at every page write of genKeyPair (tear_sweep): the
+ * image reopened holds the old key pair or the new one, and its two halves
+ * belong together (a signature of the private key verifies with the
+ * public one). ---- */
+
+typedef struct gen_ctx {
+    vt_card k;
+    int rsa;
+    uint16_t kp, pub, priv;
+    uint8_t old_pub[300];
+    uint16_t old_len;
+} gen_ctx;
+
+static uint16_t public_bytes(gen_ctx *g, uint8_t *out)
+{
+    uint16_t buf = at_bytes(g->k.rt, NULL, 300), n = 0;
+    int rc = g->rsa ? at_call(g->k.rt, RSAPUB, "getModulus", GET, &n, g->pub, buf, 0)
+                    : at_call(g->k.rt, ECPUB, "getW", GET, &n, g->pub, buf, 0);
+    if (rc)
+        return 0;
+    memcpy(out, at_data(g->k.rt, buf), n);
+    return n;
+}
+
+static void *gen_setup(void *arg)
+{
+    gen_ctx *g = calloc(1, sizeof *g);
+    assert_non_null(g);
+    g->rsa = *(const int *)arg;
+    vt_card_new(&g->k, NULL);
+    keypair(g->k.rt, g->rsa ? KP_RSA_CRT : KP_EC_FP, g->rsa ? 512 : 256, &g->kp, &g->pub, &g->priv);
+    assert_int_equal(at_call(g->k.rt, KP, "genKeyPair", "()V", NULL, g->kp), 0);
+    g->old_len = public_bytes(g, g->old_pub);
+    assert_true(g->old_len > 0);
+    vt_commit(&g->k);
+    return g;
+}
+
+static chip *gen_chip(void *ctx) { return ((gen_ctx *)ctx)->k.c; }
+
+static int gen_run(void *ctx)
+{
+    gen_ctx *g = ctx;
+    if (at_call(g->k.rt, KP, "genKeyPair", "()V", NULL, g->kp) != 0)
+        return 1;
+    return chip_commit(g->k.c) == CHIP_OK ? 0 : 2;
+}
+
+static void gen_power_on(void *ctx) { vt_reset(&((gen_ctx *)ctx)->k); }
+
+static int gen_check(void *ctx, uint32_t cut_at)
+{
+    gen_ctx *g = ctx;
+    vt_reopen(&g->k, NULL);
+    vm_runtime *rt = g->k.rt;
+    uint8_t now[300];
+    uint16_t n = public_bytes(g, now);
+    if (n == 0)
+        return 1;
+    if (cut_at == 0 && n == g->old_len && !memcmp(now, g->old_pub, n))
+        return 2;   /* the uncut run made a new key */
+    uint16_t s = 0, ok = 0, len = 0, ib = at_bytes(rt, "torn", 4), ob = at_bytes(rt, NULL, 100);
+    if (at_call(rt, SIG, "getInstance", "(BZ)Ljavacard/security/Signature;", &s,
+                g->rsa ? RSA_SHA_PKCS1 : ECDSA_SHA256, 0) ||
+        at_call(rt, SIG, "init", INIT, NULL, s, g->priv, M_SIGN) ||
+        at_call(rt, SIG, "sign", SIGN, &len, s, ib, 0, 4, ob, 0) ||
+        at_call(rt, SIG, "init", INIT, NULL, s, g->pub, M_VERIFY) ||
+        at_call(rt, SIG, "verify", VERIFY, &ok, s, ib, 0, 4, ob, 0, len) || ok != 1) {
+        fprintf(stderr, "cut at %u: the key pair's halves do not match\n", cut_at);
+        return 3;
+    }
+    return 0;
+}
+
+static void gen_teardown(void *ctx)
+{
+    gen_ctx *g = ctx;
+    vt_card_free(&g->k);
+    free(g);
+}
+
+static void test_tear_genkeypair(void **state)
+{
+    (void)state;
+    for (int rsa = 0; rsa < 2; rsa++) {
+        tear_scenario s = { rsa ? "genKeyPair RSA-512 CRT" : "genKeyPair EC P-256", gen_setup, gen_chip, gen_run,
+                            gen_power_on, gen_check, gen_teardown };
+        uint32_t n = tear_sweep(&s, &rsa);
+        print_message("%s: %u write indexes cut\n", s.name, n);
+        assert_true(n > 0);
+    }
+}
+
 /* RSA-4096: one key generation, sign and verify (label long). */
 static void test_rsa_4096(void **state)
 {
@@ -820,6 +916,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_keypair_rsa),
         cmocka_unit_test(test_keypair_ec),
         cmocka_unit_test(test_transient_private_key),
+        cmocka_unit_test(test_tear_genkeypair),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
