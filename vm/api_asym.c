@@ -173,7 +173,7 @@ static const sig_alg sig_algs[] = {
  * ISO 9796, RFC 2409, DSA): not on this card. */
 static int sig_family(uint8_t alg)
 {
-    static const uint8_t others[] = { 9, 11, 12, 13, 14, 15, 16, 22, 23, 31, 32 };
+    static const uint8_t others[] = { 9, 11, 12, 13, 14, 15, 16, 22, 23, 30, 31 };
     for (size_t i = 0; i < sizeof others; i++)
         if (others[i] == alg)
             return 1;
