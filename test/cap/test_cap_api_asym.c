@@ -2,7 +2,8 @@
  * (vm/api_asym.h) called through its token table on a real runtime.
  * Expected values: RFC 6979 A.2.5 / A.2.6 (ECDSA P-256 / P-384 keys and the
  * signatures of "sample"), RFC 5903 §8.1 / §8.2 (ECDH P-256 / P-384 shared
- * x), the curves' FIPS 186 parameters (libtomcrypt's table), and for RSA
+ * x), the curves' FIPS 186 parameters (libtomcrypt's table), NIST CAVP
+ * SigGen15 (RSA PKCS#1 v1.5 signatures of a published 1024-bit key), and for RSA
  * libtomcrypt's own key generation, PKCS#1 signing and encryption
  * (rsa_sign_hash_ex / rsa_encrypt_key_ex: a separate code path from the
  * card's, which works from Java Card key components). Errors follow the JC
@@ -252,6 +253,55 @@ static void test_rsa_signatures_match_libtomcrypt(void **state)
                      CRYPT_OK);
     assert_int_equal(stat, 1);
     rsa_free(&key);
+    vt_card_free(&k);
+}
+
+
+/* NIST CAVP SigGen15_186-3.rsp (CAVS 10.1, RSASSA-PKCS1-v1_5), [mod = 1024]:
+ * the first SHA1 and the first SHA256 case. The card must accept the
+ * published signatures and refuse them altered. */
+static const char CAVP_N[] =
+    "a3ecf80ff1804833c36a89a1583f58ef3332476a50a153e73ced17796139636045c131a6b17222ba8848f70150b18dfa"
+    "390bfb1670ae982dfbc311fd0ede055564687af3805ca883944bb5ac9ec19b0e0cfbd9a314d70b17080c3d49b50cbf41"
+    "7062eb41bd639d67a5fb330ec55a0489fee08eeec97ed487c114b20393fe0aef";
+static const struct { uint8_t alg; const char *msg, *sig; } cavp15[] = {
+    { RSA_SHA_PKCS1,
+      "1018469fda81f41922cfdb2dca679f7f3a286f11ba448ab71e4e02cca994c0242caec9416e57c0cad07cab383193fad3"
+      "102ec5ddf0d0550d01ffe63ffc9aab694f6d13d17a034b7db9bb04ebe31e76039270a44a8485e25841d7958cfed53bfe"
+      "c27dabb5c72c9d1b23b56cada7b11bf7081797c03c0d3b8227fd991d77ea78cb",
+      "147A8797D9D653F52D210135F61BBDFE59698D755B076230F2B252E7792C86121469FAB7B410789DF4F193A76E8BE99A"
+      "2162E422C6A56106FA4E2FE5ABAFC542FF1A899D8580F9F6B4CD29A8310CD34964CE22BBAD9618D97E4C36695B246BDD"
+      "0C0D5D0C75D044265E6F275A272718B0C2B93974DC76DDCCA985BEF994CE67BD" },
+    { RSA_SHA256_PKCS1,
+      "dfce08b64b9ea4014947012670548da4ceeee084dbfe509aac92bf096982b8050153bbdd1c5bd4385226729e9a19773b"
+      "05558ce0acdfb74be6fd2fa8bfe36f58a68e89f066f1bd85584f4a27d6e884abf2d727ae683bebd6d295585b1b71dcc6"
+      "36491bf910a68670c3882fc60c08db7bff3c59f4f95b13c3d721e329657528d9",
+      "8D9D30A87DF0C2F6CD651FCAF2B9AC1296287AD3D4B03132E330F08AB701FC197040D0A261F631E7E34478B592551E1F"
+      "682395C9E2B54C8CE8B0C72C1B5A79748CC34F9152730A7F67FAE1225A4CE750F1D5D4E288176DF197E7503C88B5BAEC"
+      "EF3ABCF2875F111E6D7F7B4DC8AFA2ED3C1D7AD8E7CF45A77F0B1CB178518402" },
+};
+
+static void test_rsa_cavp_sigver(void **state)
+{
+    (void)state;
+    vt_card k;
+    vt_card_new(&k, NULL);
+    vm_runtime *rt = k.rt;
+    uint16_t pub = build(rt, T_RSA_PUB, 1024);
+    set_hex(rt, RSAPUB, "setModulus", pub, CAVP_N);
+    set_hex(rt, RSAPUB, "setExponent", pub, "1001");
+    for (size_t i = 0; i < sizeof cavp15 / sizeof cavp15[0]; i++) {
+        uint8_t msg[128], sig[128];
+        uint16_t ml = at_hex(cavp15[i].msg, msg), sl = at_hex(cavp15[i].sig, sig);
+        uint16_t s = signature(rt, cavp15[i].alg);
+        assert_int_equal(at_call(rt, SIG, "init", INIT, NULL, s, pub, M_VERIFY), 0);
+        assert_int_equal(verify(rt, s, msg, ml, sig, sl), 1);
+        msg[3] ^= 0x20;
+        assert_int_equal(verify(rt, s, msg, ml, sig, sl), 0);
+        msg[3] ^= 0x20;
+        sig[127] ^= 1;
+        assert_int_equal(verify(rt, s, msg, ml, sig, sl), 0);
+    }
     vt_card_free(&k);
 }
 
@@ -909,6 +959,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rsa_components),
         cmocka_unit_test(test_rsa_signatures_match_libtomcrypt),
+        cmocka_unit_test(test_rsa_cavp_sigver),
         cmocka_unit_test(test_rsa_ciphers),
         cmocka_unit_test(test_ecdsa_rfc6979),
         cmocka_unit_test(test_ecdh_rfc5903),
