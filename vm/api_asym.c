@@ -39,60 +39,44 @@ enum {
 #define EC_PUBLIC (1u << AK_EC_PUB)
 #define EC_PRIVATE (1u << AK_EC_PRIV)
 
-/* ---- Cipher ---- */
+/* ---- Cipher (family functions, api_asym.h) ---- */
 
-static int is_rsa_cipher(uint16_t alg)
+int asym_cipher_claims(uint8_t alg)
 {
     return alg == ALG_RSA_PKCS1 || alg == ALG_RSA_NOPAD || alg == ALG_RSA_PKCS1_OAEP;
 }
 
-static int cipher_new(vm_runtime *rt, uint8_t alg, uint16_t *ret)
+int asym_cipher_setup(vm_runtime *rt, vm_obj *self, uint8_t alg, int jcre)
 {
-    uint16_t h;
-    API_TRY(api_new_instance(rt, JC_PKG_CRYPTO, JC_CRYPTO_Cipher, 0, &h));
-    API_TRY(api_slot_set(rt, &rt->objs[h], 0, alg));
-    *ret = h;
-    return 0;
+    (void)rt; (void)self; (void)alg; (void)jcre;
+    return 0;   /* no state beyond the slots: one block per doFinal */
 }
 
-int asym_cipher_new(vm_runtime *rt, uint8_t alg, int *mine, uint16_t *ret)
+int asym_cipher_init(vm_runtime *rt, uint16_t *a, int with_params)
 {
-    if (!is_rsa_cipher(alg) && alg != ALG_RSA_ISO14888 && alg != ALG_RSA_ISO9796)
-        return 0;
-    *mine = 1;
-    if (!is_rsa_cipher(alg))
-        return ASYM_NO_SUCH_ALGORITHM;
-    return cipher_new(rt, alg, ret);
-}
-
-int asym_cipher_new_pad(vm_runtime *rt, uint8_t cipher, uint8_t pad, int *mine, uint16_t *ret)
-{
-    if (cipher != CIPHER_RSA)
-        return 0;
-    *mine = 1;
-    switch (pad) {
-    case PAD_PKCS1: return cipher_new(rt, ALG_RSA_PKCS1, ret);
-    case PAD_NOPAD: return cipher_new(rt, ALG_RSA_NOPAD, ret);
-    case PAD_PKCS1_OAEP: return cipher_new(rt, ALG_RSA_PKCS1_OAEP, ret);
-    default: return ASYM_NO_SUCH_ALGORITHM;
-    }
-}
-
-static int cipher_init(vm_runtime *rt, vm_obj *self, const uint16_t *a)
-{
+    vm_obj *self;
+    API_TRY(api_this(rt, a[0], &self));
     asym_key k;
     API_TRY(asym_key_get(rt, a[1], RSA_KEYS, &k));
     uint8_t mode = (uint8_t)a[2];
-    if (mode != MODE_ENCRYPT && mode != MODE_DECRYPT)
-        return ASYM_ILLEGAL_VALUE;
+    if (with_params || (mode != MODE_ENCRYPT && mode != MODE_DECRYPT))
+        return ASYM_ILLEGAL_VALUE;   /* RSA takes no parameters */
     if (!asym_key_ready(&k))
         return API_CRYPTO(JC_CRYPTO_UNINITIALIZED_KEY);
     API_TRY(api_slot_set(rt, self, 1, mode));
     return api_slot_set(rt, self, 2, a[1]);
 }
 
-static int cipher_final(vm_runtime *rt, vm_obj *self, const uint16_t *a, uint16_t *ret)
+int asym_cipher_update(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
+    (void)rt; (void)a; (void)ret;
+    return ASYM_ILLEGAL_USE;   /* one block: doFinal only */
+}
+
+int asym_cipher_do_final(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    vm_obj *self;
+    API_TRY(api_this(rt, a[0], &self));
     uint8_t mode = (uint8_t)api_slot(self, 1);
     if (mode == 0)
         return API_CRYPTO(JC_CRYPTO_INVALID_INIT);
@@ -124,29 +108,7 @@ static int cipher_final(vm_runtime *rt, vm_obj *self, const uint16_t *a, uint16_
     return rc;
 }
 
-int asym_cipher_op(vm_runtime *rt, enum asym_op op, uint16_t *a, uint16_t *ret, int *mine)
-{
-    vm_obj *self;
-    if (api_this(rt, a[0], &self) || !api_is_class(self, JC_PKG_CRYPTO, JC_CRYPTO_Cipher) ||
-        !is_rsa_cipher(api_slot(self, 0)))
-        return 0;
-    *mine = 1;
-    uint16_t alg = api_slot(self, 0);
-    switch (op) {
-    case ASYM_INIT: return cipher_init(rt, self, a);
-    case ASYM_INIT_PARAMS: return ASYM_ILLEGAL_VALUE;   /* RSA takes no parameters */
-    case ASYM_UPDATE: return ASYM_ILLEGAL_USE;          /* one block: doFinal only */
-    case ASYM_DO_FINAL: return cipher_final(rt, self, a, ret);
-    case ASYM_GET_ALG: *ret = alg; return 0;
-    case ASYM_GET_CIPHER_ALG: *ret = CIPHER_RSA; return 0;
-    case ASYM_GET_PAD_ALG:
-        *ret = alg == ALG_RSA_PKCS1 ? PAD_PKCS1 : alg == ALG_RSA_NOPAD ? PAD_NOPAD : PAD_PKCS1_OAEP;
-        return 0;
-    default: return ASYM_ILLEGAL_USE;
-    }
-}
-
-/* ---- Signature ---- */
+/* ---- Signature (family functions, api_asym.h) ---- */
 
 enum sig_scheme { SCHEME_PKCS1, SCHEME_PSS, SCHEME_ECDSA };
 
@@ -169,23 +131,17 @@ static const sig_alg sig_algs[] = {
     { 38, 6, SCHEME_ECDSA, 64, &sha512_desc },
 };
 
-/* The other RSA/ECDSA-family numbers of the API (MD5, RIPEMD-160,
- * ISO 9796, RFC 2409, DSA): not on this card. */
-static int sig_family(uint8_t alg)
-{
-    static const uint8_t others[] = { 9, 11, 12, 13, 14, 15, 16, 22, 23, 30, 31 };
-    for (size_t i = 0; i < sizeof others; i++)
-        if (others[i] == alg)
-            return 1;
-    return 0;
-}
-
 static const sig_alg *sig_find(uint16_t alg)
 {
     for (size_t i = 0; i < sizeof sig_algs / sizeof sig_algs[0]; i++)
         if (sig_algs[i].alg == alg)
             return &sig_algs[i];
     return NULL;
+}
+
+int asym_sig_claims(uint8_t alg)
+{
+    return sig_find(alg) != NULL;
 }
 
 static int hash_idx(const sig_alg *s)
@@ -198,43 +154,18 @@ static int hash_idx(const sig_alg *s)
     return i;
 }
 
-static int sig_new(vm_runtime *rt, const sig_alg *s, uint16_t *ret)
-{
-    uint16_t h, md, scratch, refs, mdargs[2] = { s->md, 0 };
-    API_TRY(api_new_instance(rt, JC_PKG_SECURITY, JC_SEC_Signature, 0, &h));
-    API_TRY(api_MessageDigest_getInstance(rt, mdargs, &md));
-    API_TRY(api_new_array(rt, VM_OBJ_BYTES, VM_OF_CLEAR_DESELECT, 64, 0, &scratch));
-    API_TRY(api_new_array(rt, VM_OBJ_REFS, VM_OF_PERSISTENT, 2, 0, &refs));
-    uint8_t r[4] = { (uint8_t)(md >> 8), (uint8_t)md, (uint8_t)(scratch >> 8), (uint8_t)scratch };
-    API_TRY(api_store(rt, &rt->objs[refs], 0, r, 4, 0));
-    vm_obj *o = &rt->objs[h];
-    API_TRY(api_slot_set(rt, o, 0, s->alg));
-    API_TRY(api_slot_set(rt, o, 3, refs));
-    *ret = h;
-    return 0;
-}
-
-int asym_signature_new(vm_runtime *rt, uint8_t alg, int *mine, uint16_t *ret)
+int asym_sig_setup(vm_runtime *rt, vm_obj *self, uint8_t alg, int jcre)
 {
     const sig_alg *s = sig_find(alg);
-    if (!s && !sig_family(alg))
-        return 0;
-    *mine = 1;
-    return s ? sig_new(rt, s, ret) : ASYM_NO_SUCH_ALGORITHM;
-}
-
-int asym_signature_new3(vm_runtime *rt, uint8_t md, uint8_t cipher, uint8_t pad, int *mine, uint16_t *ret)
-{
-    if (cipher != SIG_CIPHER_RSA && cipher != SIG_CIPHER_ECDSA && cipher != SIG_CIPHER_ECDSA_PLAIN)
-        return 0;
-    *mine = 1;
-    uint8_t scheme = cipher == SIG_CIPHER_ECDSA && pad == PAD_NULL ? SCHEME_ECDSA
-                   : cipher == SIG_CIPHER_RSA && pad == PAD_PKCS1 ? SCHEME_PKCS1
-                   : cipher == SIG_CIPHER_RSA && pad == PAD_PKCS1_PSS ? SCHEME_PSS : 0xFF;
-    for (size_t i = 0; i < sizeof sig_algs / sizeof sig_algs[0]; i++)
-        if (sig_algs[i].md == md && sig_algs[i].scheme == scheme)
-            return sig_new(rt, &sig_algs[i], ret);
-    return ASYM_NO_SUCH_ALGORITHM;
+    if (!s)
+        return API_SECURITY;
+    uint16_t md, scratch, refs, mdargs[2] = { s->md, 0 };
+    API_TRY(api_MessageDigest_getInstance(rt, mdargs, &md));
+    API_TRY(api_new_array(rt, VM_OBJ_BYTES, VM_OF_CLEAR_DESELECT, 64, jcre, &scratch));
+    API_TRY(api_new_array(rt, VM_OBJ_REFS, VM_OF_PERSISTENT, 2, jcre, &refs));
+    uint8_t r[4] = { (uint8_t)(md >> 8), (uint8_t)md, (uint8_t)(scratch >> 8), (uint8_t)scratch };
+    API_TRY(api_store(rt, &rt->objs[refs], 0, r, 4, 0));
+    return api_slot_set(rt, self, 3, refs);
 }
 
 typedef struct sig_ctx {
@@ -246,12 +177,12 @@ typedef struct sig_ctx {
     uint16_t scratch_h;
 } sig_ctx;
 
-static int sig_get(vm_runtime *rt, vm_obj *self, sig_ctx *c)
+static int sig_get(vm_runtime *rt, uint16_t h, sig_ctx *c)
 {
-    c->self = self;
-    c->s = sig_find(api_slot(self, 0));
-    c->mode = (uint8_t)api_slot(self, 1);
-    uint16_t refs = api_slot(self, 3);
+    API_TRY(api_this(rt, h, &c->self));
+    c->s = sig_find(api_slot(c->self, 0));
+    c->mode = (uint8_t)api_slot(c->self, 1);
+    uint16_t refs = api_slot(c->self, 3);
     if (!c->s || refs == 0 || refs >= rt->obj_cap || rt->objs[refs].kind != VM_OBJ_REFS || rt->objs[refs].length != 2)
         return API_SECURITY;
     const uint8_t *r = rt->objs[refs].data;
@@ -282,19 +213,31 @@ static int sig_key(vm_runtime *rt, const sig_ctx *c, uint8_t mode, asym_key *k)
     return 0;
 }
 
-static int sig_init(vm_runtime *rt, sig_ctx *c, const uint16_t *a)
+int asym_sig_init(vm_runtime *rt, uint16_t *a, int with_params)
 {
+    sig_ctx c;
+    API_TRY(sig_get(rt, a[0], &c));
     uint8_t mode = (uint8_t)a[2];
-    if (mode != MODE_SIGN && mode != MODE_VERIFY)
-        return ASYM_ILLEGAL_VALUE;
+    if (with_params || (mode != MODE_SIGN && mode != MODE_VERIFY))
+        return ASYM_ILLEGAL_VALUE;   /* no parameters for these algorithms */
     asym_key k;
-    API_TRY(asym_key_get(rt, a[1], key_mask(c->s, mode), &k));
+    API_TRY(asym_key_get(rt, a[1], key_mask(c.s, mode), &k));
     if (!asym_key_ready(&k))
         return API_CRYPTO(JC_CRYPTO_UNINITIALIZED_KEY);
-    uint16_t md[1] = { c->md }, r;
+    uint16_t md[1] = { c.md }, r;
     API_TRY(api_MessageDigest_reset(rt, md, &r));
-    API_TRY(api_slot_set(rt, c->self, 1, mode));
-    return api_slot_set(rt, c->self, 2, a[1]);
+    API_TRY(api_slot_set(rt, c.self, 1, mode));
+    return api_slot_set(rt, c.self, 2, a[1]);
+}
+
+int asym_sig_update(vm_runtime *rt, uint16_t *a)
+{
+    sig_ctx c;
+    API_TRY(sig_get(rt, a[0], &c));
+    if (c.mode == 0)
+        return API_CRYPTO(JC_CRYPTO_INVALID_INIT);
+    uint16_t args[4] = { c.md, a[1], a[2], a[3] }, r;
+    return api_MessageDigest_update(rt, args, &r);
 }
 
 /* The digest of what update() gave and in[off, off + len) into d;
@@ -358,6 +301,172 @@ static int given_hash(vm_runtime *rt, const sig_ctx *c, const uint16_t *a, uint8
     return 0;
 }
 
+int asym_sig_sign(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    sig_ctx c;
+    asym_key k;
+    uint8_t d[64];
+    API_TRY(sig_get(rt, a[0], &c));
+    API_TRY(sig_key(rt, &c, MODE_SIGN, &k));
+    API_TRY(sig_digest(rt, &c, a[1], a[2], a[3], d));
+    return do_sign(rt, &c, &k, d, a[4], a[5], ret);
+}
+
+int asym_sig_verify(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    sig_ctx c;
+    asym_key k;
+    uint8_t d[64];
+    API_TRY(sig_get(rt, a[0], &c));
+    API_TRY(sig_key(rt, &c, MODE_VERIFY, &k));
+    API_TRY(sig_digest(rt, &c, a[1], a[2], a[3], d));
+    return do_verify(rt, &c, &k, d, a[4], a[5], a[6], ret);
+}
+
+int asym_sig_sign_precomputed(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    sig_ctx c;
+    asym_key k;
+    uint8_t d[64];
+    API_TRY(sig_get(rt, a[0], &c));
+    API_TRY(sig_key(rt, &c, MODE_SIGN, &k));
+    API_TRY(given_hash(rt, &c, a, d));
+    return do_sign(rt, &c, &k, d, a[4], a[5], ret);
+}
+
+int asym_sig_verify_precomputed(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    sig_ctx c;
+    asym_key k;
+    uint8_t d[64];
+    API_TRY(sig_get(rt, a[0], &c));
+    API_TRY(sig_key(rt, &c, MODE_VERIFY, &k));
+    API_TRY(given_hash(rt, &c, a, d));
+    return do_verify(rt, &c, &k, d, a[4], a[5], a[6], ret);
+}
+
+int asym_sig_length(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    sig_ctx c;
+    asym_key k;
+    API_TRY(sig_get(rt, a[0], &c));
+    if (c.mode == 0)
+        return API_CRYPTO(JC_CRYPTO_INVALID_INIT);
+    API_TRY(sig_key(rt, &c, c.mode, &k));
+    if (c.s->scheme == SCHEME_ECDSA) {
+        *ret = ec_sig_max(&k);
+        return 0;
+    }
+    uint8_t n[512];
+    unsigned long nlen;
+    if (rsa_modulus(&k, n, &nlen) != CRYPT_OK)
+        return API_CRYPTO(JC_CRYPTO_UNINITIALIZED_KEY);
+    *ret = (uint16_t)nlen;
+    return 0;
+}
+
+/* ---- the hooks into the shared factories and engines (api_asym.h):
+ * the family functions above, and the getters the shared code does not
+ * know for these algorithms ---- */
+
+/* The other RSA/ECDSA-family numbers of the API (MD5, RIPEMD-160,
+ * ISO 9796, RFC 2409, DSA): not on this card. */
+static int sig_other(uint8_t alg)
+{
+    static const uint8_t others[] = { 9, 11, 12, 13, 14, 15, 16, 22, 23, 30, 31 };
+    for (size_t i = 0; i < sizeof others; i++)
+        if (others[i] == alg)
+            return 1;
+    return 0;
+}
+
+static int cipher_new(vm_runtime *rt, uint8_t alg, uint16_t *ret)
+{
+    uint16_t h;
+    API_TRY(api_new_instance(rt, JC_PKG_CRYPTO, JC_CRYPTO_Cipher, 0, &h));
+    API_TRY(api_slot_set(rt, &rt->objs[h], 0, alg));
+    API_TRY(asym_cipher_setup(rt, &rt->objs[h], alg, 0));
+    *ret = h;
+    return 0;
+}
+
+int asym_cipher_new(vm_runtime *rt, uint8_t alg, int *mine, uint16_t *ret)
+{
+    if (!asym_cipher_claims(alg) && alg != ALG_RSA_ISO14888 && alg != ALG_RSA_ISO9796)
+        return 0;
+    *mine = 1;
+    if (!asym_cipher_claims(alg))
+        return ASYM_NO_SUCH_ALGORITHM;
+    return cipher_new(rt, alg, ret);
+}
+
+int asym_cipher_new_pad(vm_runtime *rt, uint8_t cipher, uint8_t pad, int *mine, uint16_t *ret)
+{
+    if (cipher != CIPHER_RSA)
+        return 0;
+    *mine = 1;
+    switch (pad) {
+    case PAD_PKCS1: return cipher_new(rt, ALG_RSA_PKCS1, ret);
+    case PAD_NOPAD: return cipher_new(rt, ALG_RSA_NOPAD, ret);
+    case PAD_PKCS1_OAEP: return cipher_new(rt, ALG_RSA_PKCS1_OAEP, ret);
+    default: return ASYM_NO_SUCH_ALGORITHM;
+    }
+}
+
+int asym_cipher_op(vm_runtime *rt, enum asym_op op, uint16_t *a, uint16_t *ret, int *mine)
+{
+    vm_obj *self;
+    if (api_this(rt, a[0], &self) || !api_is_class(self, JC_PKG_CRYPTO, JC_CRYPTO_Cipher) ||
+        !asym_cipher_claims((uint8_t)api_slot(self, 0)))
+        return 0;
+    *mine = 1;
+    uint16_t alg = api_slot(self, 0);
+    switch (op) {
+    case ASYM_INIT: return asym_cipher_init(rt, a, 0);
+    case ASYM_INIT_PARAMS: return asym_cipher_init(rt, a, 1);
+    case ASYM_UPDATE: return asym_cipher_update(rt, a, ret);
+    case ASYM_DO_FINAL: return asym_cipher_do_final(rt, a, ret);
+    case ASYM_GET_ALG: *ret = alg; return 0;
+    case ASYM_GET_CIPHER_ALG: *ret = CIPHER_RSA; return 0;
+    case ASYM_GET_PAD_ALG:
+        *ret = alg == ALG_RSA_PKCS1 ? PAD_PKCS1 : alg == ALG_RSA_NOPAD ? PAD_NOPAD : PAD_PKCS1_OAEP;
+        return 0;
+    default: return ASYM_ILLEGAL_USE;
+    }
+}
+
+static int sig_new(vm_runtime *rt, uint8_t alg, uint16_t *ret)
+{
+    uint16_t h;
+    API_TRY(api_new_instance(rt, JC_PKG_SECURITY, JC_SEC_Signature, 0, &h));
+    API_TRY(api_slot_set(rt, &rt->objs[h], 0, alg));
+    API_TRY(asym_sig_setup(rt, &rt->objs[h], alg, 0));
+    *ret = h;
+    return 0;
+}
+
+int asym_signature_new(vm_runtime *rt, uint8_t alg, int *mine, uint16_t *ret)
+{
+    if (!asym_sig_claims(alg) && !sig_other(alg))
+        return 0;
+    *mine = 1;
+    return asym_sig_claims(alg) ? sig_new(rt, alg, ret) : ASYM_NO_SUCH_ALGORITHM;
+}
+
+int asym_signature_new3(vm_runtime *rt, uint8_t md, uint8_t cipher, uint8_t pad, int *mine, uint16_t *ret)
+{
+    if (cipher != SIG_CIPHER_RSA && cipher != SIG_CIPHER_ECDSA && cipher != SIG_CIPHER_ECDSA_PLAIN)
+        return 0;
+    *mine = 1;
+    uint8_t scheme = cipher == SIG_CIPHER_ECDSA && pad == PAD_NULL ? SCHEME_ECDSA
+                   : cipher == SIG_CIPHER_RSA && pad == PAD_PKCS1 ? SCHEME_PKCS1
+                   : cipher == SIG_CIPHER_RSA && pad == PAD_PKCS1_PSS ? SCHEME_PSS : 0xFF;
+    for (size_t i = 0; i < sizeof sig_algs / sizeof sig_algs[0]; i++)
+        if (sig_algs[i].md == md && sig_algs[i].scheme == scheme)
+            return sig_new(rt, sig_algs[i].alg, ret);
+    return ASYM_NO_SUCH_ALGORITHM;
+}
+
 int asym_signature_op(vm_runtime *rt, enum asym_op op, uint16_t *a, uint16_t *ret, int *mine)
 {
     vm_obj *self;
@@ -365,68 +474,23 @@ int asym_signature_op(vm_runtime *rt, enum asym_op op, uint16_t *a, uint16_t *re
         !sig_find(api_slot(self, 0)))
         return 0;
     *mine = 1;
-    sig_ctx c;
-    API_TRY(sig_get(rt, self, &c));
-    asym_key k;
-    uint8_t d[64];
+    const sig_alg *s = sig_find(api_slot(self, 0));
     switch (op) {
-    case ASYM_INIT:
-        return sig_init(rt, &c, a);
-    case ASYM_INIT_PARAMS:
-        return ASYM_ILLEGAL_VALUE;   /* no parameters for these algorithms */
-    case ASYM_UPDATE: {
-        if (c.mode == 0)
-            return API_CRYPTO(JC_CRYPTO_INVALID_INIT);
-        uint16_t args[4] = { c.md, a[1], a[2], a[3] }, r;
-        return api_MessageDigest_update(rt, args, &r);
-    }
-    case ASYM_SIGN:
-        API_TRY(sig_key(rt, &c, MODE_SIGN, &k));
-        API_TRY(sig_digest(rt, &c, a[1], a[2], a[3], d));
-        return do_sign(rt, &c, &k, d, a[4], a[5], ret);
-    case ASYM_VERIFY:
-        API_TRY(sig_key(rt, &c, MODE_VERIFY, &k));
-        API_TRY(sig_digest(rt, &c, a[1], a[2], a[3], d));
-        return do_verify(rt, &c, &k, d, a[4], a[5], a[6], ret);
-    case ASYM_SIGN_HASH:
-        API_TRY(sig_key(rt, &c, MODE_SIGN, &k));
-        API_TRY(given_hash(rt, &c, a, d));
-        return do_sign(rt, &c, &k, d, a[4], a[5], ret);
-    case ASYM_VERIFY_HASH:
-        API_TRY(sig_key(rt, &c, MODE_VERIFY, &k));
-        API_TRY(given_hash(rt, &c, a, d));
-        return do_verify(rt, &c, &k, d, a[4], a[5], a[6], ret);
-    case ASYM_SET_DIGEST:
-        return ASYM_ILLEGAL_USE;
-    case ASYM_GET_ALG:
-        *ret = c.s->alg;
-        return 0;
-    case ASYM_GET_MD_ALG:
-        *ret = c.s->md;
-        return 0;
-    case ASYM_GET_CIPHER_ALG:
-        *ret = c.s->scheme == SCHEME_ECDSA ? SIG_CIPHER_ECDSA : SIG_CIPHER_RSA;
-        return 0;
+    case ASYM_INIT: return asym_sig_init(rt, a, 0);
+    case ASYM_INIT_PARAMS: return asym_sig_init(rt, a, 1);
+    case ASYM_UPDATE: return asym_sig_update(rt, a);
+    case ASYM_SIGN: return asym_sig_sign(rt, a, ret);
+    case ASYM_VERIFY: return asym_sig_verify(rt, a, ret);
+    case ASYM_SIGN_HASH: return asym_sig_sign_precomputed(rt, a, ret);
+    case ASYM_VERIFY_HASH: return asym_sig_verify_precomputed(rt, a, ret);
+    case ASYM_GET_LENGTH: return asym_sig_length(rt, a, ret);
+    case ASYM_GET_ALG: *ret = s->alg; return 0;
+    case ASYM_GET_MD_ALG: *ret = s->md; return 0;
+    case ASYM_GET_CIPHER_ALG: *ret = s->scheme == SCHEME_ECDSA ? SIG_CIPHER_ECDSA : SIG_CIPHER_RSA; return 0;
     case ASYM_GET_PAD_ALG:
-        *ret = c.s->scheme == SCHEME_PKCS1 ? PAD_PKCS1 : c.s->scheme == SCHEME_PSS ? PAD_PKCS1_PSS : PAD_NULL;
+        *ret = s->scheme == SCHEME_PKCS1 ? PAD_PKCS1 : s->scheme == SCHEME_PSS ? PAD_PKCS1_PSS : PAD_NULL;
         return 0;
-    case ASYM_GET_LENGTH: {
-        if (c.mode == 0)
-            return API_CRYPTO(JC_CRYPTO_INVALID_INIT);
-        API_TRY(sig_key(rt, &c, c.mode, &k));
-        if (c.s->scheme == SCHEME_ECDSA) {
-            *ret = ec_sig_max(&k);
-            return 0;
-        }
-        uint8_t n[512];
-        unsigned long nlen;
-        if (rsa_modulus(&k, n, &nlen) != CRYPT_OK)
-            return API_CRYPTO(JC_CRYPTO_UNINITIALIZED_KEY);
-        *ret = (uint16_t)nlen;
-        return 0;
-    }
-    default:
-        return ASYM_ILLEGAL_USE;
+    default: return ASYM_ILLEGAL_USE;   /* setInitialDigest */
     }
 }
 

@@ -85,6 +85,32 @@ int asym_signature_op(vm_runtime *rt, enum asym_op op, uint16_t *a, uint16_t *re
  * a, ret, &mine_));` returns the hook's result when the call was its. */
 #define ASYM_HOOK(call) do { int mine_ = 0; int rc_ = (call); if (mine_) return rc_; } while (0)
 
+/* ---- the families: the operations the hooks above dispatch to, in the
+ * shape of the symmetric half's family tables (a[] the API method's
+ * argument words, a[0] the object; with_params: the init form with a
+ * parameter buffer) ---- */
+
+/* Cipher ALG_RSA_PKCS1, ALG_RSA_NOPAD, ALG_RSA_PKCS1_OAEP. */
+int asym_cipher_claims(uint8_t alg);
+int asym_cipher_setup(vm_runtime *rt, vm_obj *self, uint8_t alg, int jcre);
+int asym_cipher_init(vm_runtime *rt, uint16_t *a, int with_params);
+int asym_cipher_update(vm_runtime *rt, uint16_t *a, uint16_t *ret);
+int asym_cipher_do_final(vm_runtime *rt, uint16_t *a, uint16_t *ret);
+
+/* Signature RSA PKCS#1 v1.5 / PSS and ECDSA with SHA-1/224/256/384/512. */
+int asym_sig_claims(uint8_t alg);
+int asym_sig_setup(vm_runtime *rt, vm_obj *self, uint8_t alg, int jcre);
+int asym_sig_init(vm_runtime *rt, uint16_t *a, int with_params);
+int asym_sig_update(vm_runtime *rt, uint16_t *a);
+int asym_sig_sign(vm_runtime *rt, uint16_t *a, uint16_t *ret);
+int asym_sig_verify(vm_runtime *rt, uint16_t *a, uint16_t *ret);
+int asym_sig_length(vm_runtime *rt, uint16_t *a, uint16_t *ret);
+int asym_sig_sign_precomputed(vm_runtime *rt, uint16_t *a, uint16_t *ret);
+int asym_sig_verify_precomputed(vm_runtime *rt, uint16_t *a, uint16_t *ret);
+
+/* KeyBuilder TYPE_RSA_* and TYPE_EC_FP_* (see asym_new_key). */
+int asym_key_claims(uint8_t type);
+
 /* ---- shared inside the asymmetric half ---- */
 
 /* KeyBuilder key types and algorithm numbers (JC 3.0.5 constants). */

@@ -288,7 +288,7 @@ int asym_new_key(vm_runtime *rt, uint8_t type, int16_t bits, uint16_t *ret)
     return 0;
 }
 
-int asym_build_key(vm_runtime *rt, uint8_t type, int16_t bits, uint16_t encrypted, int *mine, uint16_t *ret)
+int asym_key_claims(uint8_t type)
 {
     switch (type) {
     case AK_TYPE_RSA_PUBLIC: case AK_TYPE_RSA_PRIVATE: case AK_TYPE_RSA_CRT_PRIVATE:
@@ -296,10 +296,16 @@ int asym_build_key(vm_runtime *rt, uint8_t type, int16_t bits, uint16_t encrypte
     case AK_TYPE_RSA_PRIVATE_TRANSIENT_RESET: case AK_TYPE_RSA_PRIVATE_TRANSIENT_DESELECT:
     case AK_TYPE_RSA_CRT_PRIVATE_TRANSIENT_RESET: case AK_TYPE_RSA_CRT_PRIVATE_TRANSIENT_DESELECT:
     case AK_TYPE_EC_FP_PRIVATE_TRANSIENT_RESET: case AK_TYPE_EC_FP_PRIVATE_TRANSIENT_DESELECT:
-        break;
+        return 1;
     default:
         return 0;
     }
+}
+
+int asym_build_key(vm_runtime *rt, uint8_t type, int16_t bits, uint16_t encrypted, int *mine, uint16_t *ret)
+{
+    if (!asym_key_claims(type))
+        return 0;
     *mine = 1;
     if (encrypted)
         return ASYM_NO_SUCH_ALGORITHM;
