@@ -159,13 +159,15 @@ int asym_sig_setup(vm_runtime *rt, vm_obj *self, uint8_t alg, int jcre)
     const sig_alg *s = sig_find(alg);
     if (!s)
         return API_SECURITY;
+    /* allocating may move the object table: keep the handle, not self */
+    uint16_t h = (uint16_t)(self - rt->objs);
     uint16_t md, scratch, refs, mdargs[2] = { s->md, 0 };
     API_TRY(api_MessageDigest_getInstance(rt, mdargs, &md));
     API_TRY(api_new_array(rt, VM_OBJ_BYTES, VM_OF_CLEAR_DESELECT, 64, jcre, &scratch));
     API_TRY(api_new_array(rt, VM_OBJ_REFS, VM_OF_PERSISTENT, 2, jcre, &refs));
     uint8_t r[4] = { (uint8_t)(md >> 8), (uint8_t)md, (uint8_t)(scratch >> 8), (uint8_t)scratch };
     API_TRY(api_store(rt, &rt->objs[refs], 0, r, 4, 0));
-    return api_slot_set(rt, self, 3, refs);
+    return api_slot_set(rt, &rt->objs[h], 3, refs);
 }
 
 typedef struct sig_ctx {
@@ -512,6 +514,8 @@ int api_KeyPair_init__BS(vm_runtime *rt, uint16_t *a, uint16_t *ret)
     uint16_t pub, priv;
     API_TRY(asym_new_key(rt, pub_type, (int16_t)a[2], &pub));
     API_TRY(asym_new_key(rt, priv_type, (int16_t)a[2], &priv));
+    /* the allocations may have moved the object table */
+    self = &rt->objs[a[0]];
     API_TRY(api_slot_set(rt, self, 0, pub));
     return api_slot_set(rt, self, 1, priv);
 }

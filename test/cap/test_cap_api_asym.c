@@ -757,7 +757,7 @@ static void test_keypair_ec(void **state)
     assert_int_equal(at_call(rt, ECPRIV, "getK", "()S", &ret, priv1), 0);
     assert_int_equal(ret, 1);
     /* ECDSA round trip */
-    uint8_t sig[80];
+    uint8_t sig[160];
     uint16_t s = signature(rt, ECDSA_SHA256);
     assert_int_equal(at_call(rt, SIG, "init", INIT, NULL, s, priv1, M_SIGN), 0);
     uint16_t sl = sign(rt, s, "hello", 5, sig);
