@@ -1,14 +1,14 @@
 /*
  * api_asym.c — the API objects of the asymmetric half (api_asym.h): the
- * Cipher and Signature hooks (RSA ciphers; RSA PKCS#1 v1.5 / PSS and
- * ECDSA signatures over the MessageDigest of the message), KeyPair and
- * KeyAgreement.
+ * Cipher and Signature family operations (RSA ciphers; RSA PKCS#1 v1.5 /
+ * PSS and ECDSA signatures over the message's hash, kept as MessageDigest
+ * keeps its state),
+ * KeyPair and KeyAgreement.
  *
  * Algorithms (JC 3.0.5 constants):
  *   Cipher     ALG_RSA_PKCS1 (10), ALG_RSA_NOPAD (12), ALG_RSA_PKCS1_OAEP
  *              (15); CIPHER_RSA (7) with PAD_PKCS1, PAD_NOPAD,
- *              PAD_PKCS1_OAEP. ALG_RSA_ISO14888 / _ISO9796 and the other
- *              paddings: NO_SUCH_ALGORITHM.
+ *              PAD_PKCS1_OAEP by api_cipher.c's table.
  *   Signature  ALG_RSA_SHA_PKCS1 (10), ALG_RSA_SHA_{224,256,384,512}_PKCS1
  *              (39-42), ALG_RSA_SHA_PKCS1_PSS (21),
  *              ALG_RSA_SHA_{224,256,384,512}_PKCS1_PSS (43-46), ALG_ECDSA_SHA
@@ -23,16 +23,10 @@
 #include <string.h>
 #include <tomcrypt.h>
 
+#include "api_crypto.h"
 #include "api_asym.h"
 
-#define THIS(var) vm_obj *var; API_TRY(api_this(rt, a[0], &var))
-
-enum {
-    MODE_DECRYPT = 1, MODE_ENCRYPT = 2, MODE_SIGN = 1, MODE_VERIFY = 2,
-    CIPHER_RSA = 7, PAD_NULL = 0, PAD_NOPAD = 1, PAD_PKCS1 = 7, PAD_PKCS1_PSS = 8, PAD_PKCS1_OAEP = 9,
-    ALG_RSA_ISO14888 = 9, ALG_RSA_PKCS1 = 10, ALG_RSA_ISO9796 = 11, ALG_RSA_NOPAD = 12, ALG_RSA_PKCS1_OAEP = 15,
-    SIG_CIPHER_RSA = 3, SIG_CIPHER_ECDSA = 5, SIG_CIPHER_ECDSA_PLAIN = 9,
-};
+enum { ALG_RSA_PKCS1 = 10, ALG_RSA_NOPAD = 12, ALG_RSA_PKCS1_OAEP = 15 };
 
 #define RSA_KEYS ((1u << AK_RSA_PUB) | (1u << AK_RSA_PRIV) | (1u << AK_RSA_CRT))
 #define RSA_PRIVATE ((1u << AK_RSA_PRIV) | (1u << AK_RSA_CRT))
@@ -154,46 +148,36 @@ static int hash_idx(const sig_alg *s)
     return i;
 }
 
+/* The hash state array (MD_STATE_SIZE, CLEAR_ON_RESET, as MessageDigest's)
+ * is made at the first init(), not by getInstance(): an applet (or an
+ * algorithm survey) that only asks for objects uses no RAM. */
 int asym_sig_setup(vm_runtime *rt, vm_obj *self, uint8_t alg, int jcre)
 {
-    const sig_alg *s = sig_find(alg);
-    if (!s)
-        return API_SECURITY;
-    /* allocating may move the object table: keep the handle, not self */
-    uint16_t h = (uint16_t)(self - rt->objs);
-    uint16_t md, scratch, refs, mdargs[2] = { s->md, 0 };
-    API_TRY(api_MessageDigest_getInstance(rt, mdargs, &md));
-    API_TRY(api_new_array(rt, VM_OBJ_BYTES, VM_OF_CLEAR_DESELECT, 64, jcre, &scratch));
-    API_TRY(api_new_array(rt, VM_OBJ_REFS, VM_OF_PERSISTENT, 2, jcre, &refs));
-    uint8_t r[4] = { (uint8_t)(md >> 8), (uint8_t)md, (uint8_t)(scratch >> 8), (uint8_t)scratch };
-    API_TRY(api_store(rt, &rt->objs[refs], 0, r, 4, 0));
-    return api_slot_set(rt, &rt->objs[h], 3, refs);
+    (void)rt; (void)self; (void)jcre;
+    return sig_find(alg) ? 0 : API_SECURITY;
 }
 
 typedef struct sig_ctx {
     vm_obj *self;
     const sig_alg *s;
+    const md_algo *m;
     uint8_t mode;
-    uint16_t md;          /* MessageDigest object */
-    vm_obj *scratch;      /* byte[64] */
-    uint16_t scratch_h;
+    vm_obj *st;           /* the hash state, NULL before the first init */
 } sig_ctx;
 
 static int sig_get(vm_runtime *rt, uint16_t h, sig_ctx *c)
 {
     API_TRY(api_this(rt, h, &c->self));
     c->s = sig_find(api_slot(c->self, 0));
+    c->m = c->s ? api_md_find(c->s->md) : NULL;
+    if (!c->m || c->m->out_len != c->s->dlen)
+        return API_SECURITY;
     c->mode = (uint8_t)api_slot(c->self, 1);
-    uint16_t refs = api_slot(c->self, 3);
-    if (!c->s || refs == 0 || refs >= rt->obj_cap || rt->objs[refs].kind != VM_OBJ_REFS || rt->objs[refs].length != 2)
+    c->st = NULL;
+    if (api_slot(c->self, 3) != 0)
+        API_TRY(api_crypto_state(rt, c->self, MD_STATE_SIZE, &c->st));
+    else if (c->mode != 0)
         return API_SECURITY;
-    const uint8_t *r = rt->objs[refs].data;
-    c->md = (uint16_t)((r[0] << 8) | r[1]);
-    c->scratch_h = (uint16_t)((r[2] << 8) | r[3]);
-    if (c->md == 0 || c->md >= rt->obj_cap || c->scratch_h == 0 || c->scratch_h >= rt->obj_cap ||
-        rt->objs[c->scratch_h].kind != VM_OBJ_BYTES || rt->objs[c->scratch_h].length != 64)
-        return API_SECURITY;
-    c->scratch = &rt->objs[c->scratch_h];
     return 0;
 }
 
@@ -226,10 +210,37 @@ int asym_sig_init(vm_runtime *rt, uint16_t *a, int with_params)
     API_TRY(asym_key_get(rt, a[1], key_mask(c.s, mode), &k));
     if (!asym_key_ready(&k))
         return API_CRYPTO(JC_CRYPTO_UNINITIALIZED_KEY);
-    uint16_t md[1] = { c.md }, r;
-    API_TRY(api_MessageDigest_reset(rt, md, &r));
+    if (!c.st) {
+        API_TRY(api_crypto_state_new(rt, c.self, MD_STATE_SIZE, 0));
+        API_TRY(sig_get(rt, a[0], &c));   /* the object table may have moved */
+    }
+    uint8_t fresh[MD_STATE_SIZE] = { 0 };
+    API_TRY(api_store(rt, c.st, 0, fresh, MD_STATE_SIZE, 0));
     API_TRY(api_slot_set(rt, c.self, 1, mode));
     return api_slot_set(rt, c.self, 2, a[1]);
+}
+
+/* Hash in[off, off + len) into the state; with d, finish into d and
+ * leave the state fresh. */
+static int sig_hash(vm_runtime *rt, const sig_ctx *c, uint16_t in_h, uint16_t off, uint16_t len, uint8_t *d)
+{
+    vm_obj *in;
+    API_TRY(api_bytes(rt, in_h, &in));
+    API_TRY(api_range(in, off, len));
+    hash_state md;
+    uint8_t p[MD_STATE_SIZE];
+    api_md_load(c->m, c->st->data, &md);
+    c->m->desc->process(&md, in->data + off, len);
+    if (d) {
+        c->m->desc->done(&md, d);
+        memset(p, 0, sizeof p);
+    } else {
+        api_md_save(c->m, &md, p);
+    }
+    zeromem(&md, sizeof md);
+    int rc = api_store(rt, c->st, 0, p, MD_STATE_SIZE, 0);
+    zeromem(p, sizeof p);
+    return rc;
 }
 
 int asym_sig_update(vm_runtime *rt, uint16_t *a)
@@ -238,20 +249,7 @@ int asym_sig_update(vm_runtime *rt, uint16_t *a)
     API_TRY(sig_get(rt, a[0], &c));
     if (c.mode == 0)
         return API_CRYPTO(JC_CRYPTO_INVALID_INIT);
-    uint16_t args[4] = { c.md, a[1], a[2], a[3] }, r;
-    return api_MessageDigest_update(rt, args, &r);
-}
-
-/* The digest of what update() gave and in[off, off + len) into d;
- * the MessageDigest starts over. */
-static int sig_digest(vm_runtime *rt, const sig_ctx *c, uint16_t in, uint16_t off, uint16_t len, uint8_t *d)
-{
-    uint16_t args[6] = { c->md, in, off, len, c->scratch_h, 0 }, n;
-    API_TRY(api_MessageDigest_doFinal(rt, args, &n));
-    if (n != c->s->dlen)
-        return API_SECURITY;
-    memcpy(d, c->scratch->data, n);
-    return 0;
+    return sig_hash(rt, &c, a[1], a[2], a[3], NULL);
 }
 
 static int do_sign(vm_runtime *rt, const sig_ctx *c, const asym_key *k, const uint8_t *d, uint16_t sig_h,
@@ -310,7 +308,7 @@ int asym_sig_sign(vm_runtime *rt, uint16_t *a, uint16_t *ret)
     uint8_t d[64];
     API_TRY(sig_get(rt, a[0], &c));
     API_TRY(sig_key(rt, &c, MODE_SIGN, &k));
-    API_TRY(sig_digest(rt, &c, a[1], a[2], a[3], d));
+    API_TRY(sig_hash(rt, &c, a[1], a[2], a[3], d));
     return do_sign(rt, &c, &k, d, a[4], a[5], ret);
 }
 
@@ -321,7 +319,7 @@ int asym_sig_verify(vm_runtime *rt, uint16_t *a, uint16_t *ret)
     uint8_t d[64];
     API_TRY(sig_get(rt, a[0], &c));
     API_TRY(sig_key(rt, &c, MODE_VERIFY, &k));
-    API_TRY(sig_digest(rt, &c, a[1], a[2], a[3], d));
+    API_TRY(sig_hash(rt, &c, a[1], a[2], a[3], d));
     return do_verify(rt, &c, &k, d, a[4], a[5], a[6], ret);
 }
 
@@ -365,135 +363,6 @@ int asym_sig_length(vm_runtime *rt, uint16_t *a, uint16_t *ret)
         return API_CRYPTO(JC_CRYPTO_UNINITIALIZED_KEY);
     *ret = (uint16_t)nlen;
     return 0;
-}
-
-/* ---- the hooks into the shared factories and engines (api_asym.h):
- * the family functions above, and the getters the shared code does not
- * know for these algorithms ---- */
-
-/* The other RSA/ECDSA-family numbers of the API (MD5, RIPEMD-160,
- * ISO 9796, RFC 2409, DSA): not on this card. */
-static int sig_other(uint8_t alg)
-{
-    static const uint8_t others[] = { 9, 11, 12, 13, 14, 15, 16, 22, 23, 30, 31 };
-    for (size_t i = 0; i < sizeof others; i++)
-        if (others[i] == alg)
-            return 1;
-    return 0;
-}
-
-static int cipher_new(vm_runtime *rt, uint8_t alg, uint16_t *ret)
-{
-    uint16_t h;
-    API_TRY(api_new_instance(rt, JC_PKG_CRYPTO, JC_CRYPTO_Cipher, 0, &h));
-    API_TRY(api_slot_set(rt, &rt->objs[h], 0, alg));
-    API_TRY(asym_cipher_setup(rt, &rt->objs[h], alg, 0));
-    *ret = h;
-    return 0;
-}
-
-int asym_cipher_new(vm_runtime *rt, uint8_t alg, int *mine, uint16_t *ret)
-{
-    if (!asym_cipher_claims(alg) && alg != ALG_RSA_ISO14888 && alg != ALG_RSA_ISO9796)
-        return 0;
-    *mine = 1;
-    if (!asym_cipher_claims(alg))
-        return ASYM_NO_SUCH_ALGORITHM;
-    return cipher_new(rt, alg, ret);
-}
-
-int asym_cipher_new_pad(vm_runtime *rt, uint8_t cipher, uint8_t pad, int *mine, uint16_t *ret)
-{
-    if (cipher != CIPHER_RSA)
-        return 0;
-    *mine = 1;
-    switch (pad) {
-    case PAD_PKCS1: return cipher_new(rt, ALG_RSA_PKCS1, ret);
-    case PAD_NOPAD: return cipher_new(rt, ALG_RSA_NOPAD, ret);
-    case PAD_PKCS1_OAEP: return cipher_new(rt, ALG_RSA_PKCS1_OAEP, ret);
-    default: return ASYM_NO_SUCH_ALGORITHM;
-    }
-}
-
-int asym_cipher_op(vm_runtime *rt, enum asym_op op, uint16_t *a, uint16_t *ret, int *mine)
-{
-    vm_obj *self;
-    if (api_this(rt, a[0], &self) || !api_is_class(self, JC_PKG_CRYPTO, JC_CRYPTO_Cipher) ||
-        !asym_cipher_claims((uint8_t)api_slot(self, 0)))
-        return 0;
-    *mine = 1;
-    uint16_t alg = api_slot(self, 0);
-    switch (op) {
-    case ASYM_INIT: return asym_cipher_init(rt, a, 0);
-    case ASYM_INIT_PARAMS: return asym_cipher_init(rt, a, 1);
-    case ASYM_UPDATE: return asym_cipher_update(rt, a, ret);
-    case ASYM_DO_FINAL: return asym_cipher_do_final(rt, a, ret);
-    case ASYM_GET_ALG: *ret = alg; return 0;
-    case ASYM_GET_CIPHER_ALG: *ret = CIPHER_RSA; return 0;
-    case ASYM_GET_PAD_ALG:
-        *ret = alg == ALG_RSA_PKCS1 ? PAD_PKCS1 : alg == ALG_RSA_NOPAD ? PAD_NOPAD : PAD_PKCS1_OAEP;
-        return 0;
-    default: return ASYM_ILLEGAL_USE;
-    }
-}
-
-static int sig_new(vm_runtime *rt, uint8_t alg, uint16_t *ret)
-{
-    uint16_t h;
-    API_TRY(api_new_instance(rt, JC_PKG_SECURITY, JC_SEC_Signature, 0, &h));
-    API_TRY(api_slot_set(rt, &rt->objs[h], 0, alg));
-    API_TRY(asym_sig_setup(rt, &rt->objs[h], alg, 0));
-    *ret = h;
-    return 0;
-}
-
-int asym_signature_new(vm_runtime *rt, uint8_t alg, int *mine, uint16_t *ret)
-{
-    if (!asym_sig_claims(alg) && !sig_other(alg))
-        return 0;
-    *mine = 1;
-    return asym_sig_claims(alg) ? sig_new(rt, alg, ret) : ASYM_NO_SUCH_ALGORITHM;
-}
-
-int asym_signature_new3(vm_runtime *rt, uint8_t md, uint8_t cipher, uint8_t pad, int *mine, uint16_t *ret)
-{
-    if (cipher != SIG_CIPHER_RSA && cipher != SIG_CIPHER_ECDSA && cipher != SIG_CIPHER_ECDSA_PLAIN)
-        return 0;
-    *mine = 1;
-    uint8_t scheme = cipher == SIG_CIPHER_ECDSA && pad == PAD_NULL ? SCHEME_ECDSA
-                   : cipher == SIG_CIPHER_RSA && pad == PAD_PKCS1 ? SCHEME_PKCS1
-                   : cipher == SIG_CIPHER_RSA && pad == PAD_PKCS1_PSS ? SCHEME_PSS : 0xFF;
-    for (size_t i = 0; i < sizeof sig_algs / sizeof sig_algs[0]; i++)
-        if (sig_algs[i].md == md && sig_algs[i].scheme == scheme)
-            return sig_new(rt, sig_algs[i].alg, ret);
-    return ASYM_NO_SUCH_ALGORITHM;
-}
-
-int asym_signature_op(vm_runtime *rt, enum asym_op op, uint16_t *a, uint16_t *ret, int *mine)
-{
-    vm_obj *self;
-    if (api_this(rt, a[0], &self) || !api_is_class(self, JC_PKG_SECURITY, JC_SEC_Signature) ||
-        !sig_find(api_slot(self, 0)))
-        return 0;
-    *mine = 1;
-    const sig_alg *s = sig_find(api_slot(self, 0));
-    switch (op) {
-    case ASYM_INIT: return asym_sig_init(rt, a, 0);
-    case ASYM_INIT_PARAMS: return asym_sig_init(rt, a, 1);
-    case ASYM_UPDATE: return asym_sig_update(rt, a);
-    case ASYM_SIGN: return asym_sig_sign(rt, a, ret);
-    case ASYM_VERIFY: return asym_sig_verify(rt, a, ret);
-    case ASYM_SIGN_HASH: return asym_sig_sign_precomputed(rt, a, ret);
-    case ASYM_VERIFY_HASH: return asym_sig_verify_precomputed(rt, a, ret);
-    case ASYM_GET_LENGTH: return asym_sig_length(rt, a, ret);
-    case ASYM_GET_ALG: *ret = s->alg; return 0;
-    case ASYM_GET_MD_ALG: *ret = s->md; return 0;
-    case ASYM_GET_CIPHER_ALG: *ret = s->scheme == SCHEME_ECDSA ? SIG_CIPHER_ECDSA : SIG_CIPHER_RSA; return 0;
-    case ASYM_GET_PAD_ALG:
-        *ret = s->scheme == SCHEME_PKCS1 ? PAD_PKCS1 : s->scheme == SCHEME_PSS ? PAD_PKCS1_PSS : PAD_NULL;
-        return 0;
-    default: return ASYM_ILLEGAL_USE;   /* setInitialDigest */
-    }
 }
 
 /* ---- KeyPair ---- */

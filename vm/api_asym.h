@@ -5,22 +5,17 @@
  * is built with. Files:
  *   api_asym_key.c  the key objects (RSA public/private/CRT, EC_FP
  *                   public/private): components, their length checks,
- *                   clearing, the KeyBuilder entry
+ *                   clearing, building them
  *   api_rsa.c       the RSA primitive, Cipher ALG_RSA_*, the RSA signature
  *                   encodings, RSA key generation
  *   api_ec.c        curves, ECDSA, ECDH (KeyAgreement), EC key generation
- *   api_asym.c      the Signature engine shared by RSA and ECDSA (message
- *                   digest, sign/verify, precomputed hash), the hooks below,
- *                   KeyPair, KeyAgreement objects
- *
- * The factories and engines that also serve symmetric algorithms
- * (KeyBuilder.buildKey, Cipher.*, Signature.*) live with the symmetric
- * half; each calls the matching hook first. A hook sets *mine when the call
- * is for the asymmetric half (an algorithm or key type of it, or an object
- * one of its factories made) and then returns the call's result; otherwise
- * it leaves *mine 0 and the caller goes on. Asymmetric algorithm numbers
- * never collide with symmetric ones within Cipher or Signature, so an
- * object's algorithm (slot 0) tells which half owns it.
+ *   api_asym.c      the Cipher operations, the Signature engine shared by
+ *                   RSA and ECDSA (message digest, sign/verify, precomputed
+ *                   hash), KeyPair, KeyAgreement
+ *   api_asym_families.c  the families below in the shared tables of
+ *                   api_crypto.h: KeyBuilder, Cipher and Signature (their
+ *                   factories, algorithm tables, getters and dispatch)
+ *                   serve both halves
  *
  * Object state (native slots; arrays so transactions, transient clearing
  * and power cuts treat it like applet data):
@@ -30,9 +25,10 @@
  *                 Each component is u16 length (0 = not set) + capacity
  *                 bytes; see api_asym_key.c for which goes where.
  *   Cipher (RSA)  [0] algorithm, [1] mode (0 = not initialized), [2] key
- *   Signature     [0] algorithm, [1] mode, [2] key, [3] ref Object[2]:
- *   (RSA, ECDSA)  the MessageDigest of the message so far, a
- *                 CLEAR_ON_DESELECT byte[64] the digest is finished into
+ *   Signature     [0] algorithm, [1] mode, [2] key, [3] ref
+ *   (RSA, ECDSA)  CLEAR_ON_RESET byte[MD_STATE_SIZE], made at the first
+ *                 init(): the hash of the message so far, serialised as
+ *                 MessageDigest's (api_crypto.h)
  *   KeyPair       [0] public key, [1] private key
  *   KeyAgreement  [0] algorithm, [1] private key (0 = not initialized)
  *
@@ -45,50 +41,9 @@
 #include <stdint.h>
 #include "api_support.h"
 
-/* ---- hooks for the shared factories and engines ---- */
-
-/* KeyBuilder.buildKey(type, bits, encryption) / buildKey(algType, memType,
- * bits, encryption). */
-int asym_build_key(vm_runtime *rt, uint8_t type, int16_t bits, uint16_t encrypted, int *mine, uint16_t *ret);
-int asym_build_key_mem(vm_runtime *rt, uint8_t alg_type, uint8_t mem, int16_t bits, uint16_t encrypted,
-                       int *mine, uint16_t *ret);
-
-enum asym_op {
-    ASYM_INIT,          /* init(key, mode) */
-    ASYM_INIT_PARAMS,   /* init(key, mode, buf, off, len) */
-    ASYM_UPDATE,
-    ASYM_DO_FINAL,      /* Cipher.doFinal */
-    ASYM_SIGN,
-    ASYM_VERIFY,
-    ASYM_SIGN_HASH,     /* Signature.signPreComputedHash */
-    ASYM_VERIFY_HASH,   /* Signature.verifyPreComputedHash */
-    ASYM_SET_DIGEST,    /* Signature.setInitialDigest */
-    ASYM_GET_ALG,
-    ASYM_GET_LENGTH,    /* Signature.getLength */
-    ASYM_GET_MD_ALG,
-    ASYM_GET_CIPHER_ALG,
-    ASYM_GET_PAD_ALG,
-};
-
-/* Cipher.getInstance(alg, shared) / getInstance(cipherAlg, padAlg, shared). */
-int asym_cipher_new(vm_runtime *rt, uint8_t alg, int *mine, uint16_t *ret);
-int asym_cipher_new_pad(vm_runtime *rt, uint8_t cipher, uint8_t pad, int *mine, uint16_t *ret);
-/* A Cipher method on object a[0], arguments as the API gives them. */
-int asym_cipher_op(vm_runtime *rt, enum asym_op op, uint16_t *a, uint16_t *ret, int *mine);
-
-/* Signature.getInstance(alg, shared) / (mdAlg, cipherAlg, padAlg, shared). */
-int asym_signature_new(vm_runtime *rt, uint8_t alg, int *mine, uint16_t *ret);
-int asym_signature_new3(vm_runtime *rt, uint8_t md, uint8_t cipher, uint8_t pad, int *mine, uint16_t *ret);
-int asym_signature_op(vm_runtime *rt, enum asym_op op, uint16_t *a, uint16_t *ret, int *mine);
-
-/* One line per hooked function: `ASYM_HOOK(asym_cipher_op(rt, ASYM_INIT,
- * a, ret, &mine_));` returns the hook's result when the call was its. */
-#define ASYM_HOOK(call) do { int mine_ = 0; int rc_ = (call); if (mine_) return rc_; } while (0)
-
-/* ---- the families: the operations the hooks above dispatch to, in the
- * shape of the symmetric half's family tables (a[] the API method's
- * argument words, a[0] the object; with_params: the init form with a
- * parameter buffer) ---- */
+/* ---- the families (api_crypto.h's api_key_family, api_cipher_family,
+ * api_sig_family): a[] the API method's argument words, a[0] the object;
+ * with_params: the init form with a parameter buffer ---- */
 
 /* Cipher ALG_RSA_PKCS1, ALG_RSA_NOPAD, ALG_RSA_PKCS1_OAEP. */
 int asym_cipher_claims(uint8_t alg);

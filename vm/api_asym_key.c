@@ -302,43 +302,6 @@ int asym_key_claims(uint8_t type)
     }
 }
 
-int asym_build_key(vm_runtime *rt, uint8_t type, int16_t bits, uint16_t encrypted, int *mine, uint16_t *ret)
-{
-    if (!asym_key_claims(type))
-        return 0;
-    *mine = 1;
-    if (encrypted)
-        return ASYM_NO_SUCH_ALGORITHM;
-    return asym_new_key(rt, type, bits, ret);
-}
-
-int asym_build_key_mem(vm_runtime *rt, uint8_t alg_type, uint8_t mem, int16_t bits, uint16_t encrypted,
-                       int *mine, uint16_t *ret)
-{
-    /* KeyBuilder.ALG_TYPE_* -> the TYPE_* for JCSystem.MEMORY_TYPE_
-     * PERSISTENT (0), TRANSIENT_RESET (1), TRANSIENT_DESELECT (2); a
-     * public key has no transient type (0). */
-    static const struct { uint8_t alg_type, types[3]; } map[] = {
-        { 7, { AK_TYPE_EC_FP_PUBLIC, 0, 0 } },
-        { 8, { AK_TYPE_EC_FP_PRIVATE, AK_TYPE_EC_FP_PRIVATE_TRANSIENT_RESET,
-               AK_TYPE_EC_FP_PRIVATE_TRANSIENT_DESELECT } },
-        { 11, { AK_TYPE_RSA_PUBLIC, 0, 0 } },
-        { 12, { AK_TYPE_RSA_PRIVATE, AK_TYPE_RSA_PRIVATE_TRANSIENT_RESET,
-                AK_TYPE_RSA_PRIVATE_TRANSIENT_DESELECT } },
-        { 13, { AK_TYPE_RSA_CRT_PRIVATE, AK_TYPE_RSA_CRT_PRIVATE_TRANSIENT_RESET,
-                AK_TYPE_RSA_CRT_PRIVATE_TRANSIENT_DESELECT } },
-    };
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
-        if (map[i].alg_type != alg_type)
-            continue;
-        *mine = 1;
-        if (encrypted || mem > 2 || !map[i].types[mem])
-            return ASYM_NO_SUCH_ALGORITHM;
-        return asym_new_key(rt, map[i].types[mem], bits, ret);
-    }
-    return 0;
-}
-
 /* ---- the methods ---- */
 
 #define M_RSA_PUB (1u << AK_RSA_PUB)
