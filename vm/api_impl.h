@@ -3,7 +3,8 @@
  * vm/api_lang.c (java.lang), api_framework.c (javacard.framework),
  * the crypto files of javacard.security and javacardx.crypto (listed in
  * api_crypto.h; the asymmetric half in api_asym.h), api_gc.c (the object
- * deletion service); javacardx.apdu
+ * deletion service), api_loader.c (cardvm's own privileged cardvm.loader
+ * package); javacardx.apdu
  * is one interface without methods. api_support.h is what they use of the
  * runtime. The generator (scripts/gen_api_tokens.py) binds a table entry
  * of vm/api_tokens.c to the function below whose name follows its rule
@@ -305,4 +306,14 @@ int api_ECPrivateKeyImpl_setFieldF2M__SSS(API_ARGS);
 int api_ECPrivateKeyImpl_copyDomainParametersFrom(API_ARGS);
 int api_ECPrivateKeyImpl_setS(API_ARGS);
 int api_ECPrivateKeyImpl_getS(API_ARGS);
+
+/* cardvm.loader (vm/api_loader.c): the LOADER's privileged functions; each
+ * forwards to the handler the LOADER plugged in (vm_set_extension), entry i
+ * for method token i. */
+int api_Loader_setVector(API_ARGS);
+int api_Loader_loadBlock(API_ARGS);
+int api_Loader_install(API_ARGS);
+int api_Loader_putKeySet(API_ARGS);
+int api_Loader_putCommonKey(API_ARGS);
+int api_Loader_setSecurityDomain(API_ARGS);
 #endif
