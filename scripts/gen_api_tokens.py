@@ -89,6 +89,14 @@ NATIVE_SLOTS = {
     "javacard/security/Signature$OneShot": 5,
     "javacard/security/MessageDigest$OneShot": 3,
     "javacard/security/RandomData$OneShot": 3,
+    "javacard/security/KeyPair": 2,                 # public key ref, private key ref
+    "javacard/security/KeyAgreement": 2,            # algorithm, private key ref
+    # type, size, ref persistent components byte[], ref secret components byte[]
+    "javacard/security/RSAPublicKeyImpl": 4,
+    "javacard/security/RSAPrivateKeyImpl": 4,
+    "javacard/security/RSAPrivateCrtKeyImpl": 4,
+    "javacard/security/ECPublicKeyImpl": 4,
+    "javacard/security/ECPrivateKeyImpl": 4,
 }
 
 # The card's own classes (not exported): (package, simple name, the API
@@ -97,6 +105,11 @@ HIDDEN = [
     ("javacard.security", "AESKeyImpl", "javacard/security/AESKey"),
     ("javacard.security", "HMACKeyImpl", "javacard/security/HMACKey"),
     ("javacard.security", "DESKeyImpl", "javacard/security/DESKey"),
+    ("javacard.security", "RSAPublicKeyImpl", "javacard/security/RSAPublicKey"),
+    ("javacard.security", "RSAPrivateKeyImpl", "javacard/security/RSAPrivateKey"),
+    ("javacard.security", "RSAPrivateCrtKeyImpl", "javacard/security/RSAPrivateCrtKey"),
+    ("javacard.security", "ECPublicKeyImpl", "javacard/security/ECPublicKey"),
+    ("javacard.security", "ECPrivateKeyImpl", "javacard/security/ECPrivateKey"),
 ]
 
 
@@ -226,6 +239,10 @@ def generate(pkgs, impl_names):
         """The implementing C function of method m listed in class full."""
         for name in (chain(full) if kind != "static" else [full]):
             c = classes[name]
+            if kind == "constructor" and any(x["name"] == "init" for x in c["methods"]):
+                # '<init>' and a method 'init' would share api_<Class>_init:
+                # that name is the method's (KeyAgreement.init, Checksum.init)
+                break
             same = [x for x in c["methods"] if x["name"] == m["name"]]
             if not any(x["descriptor"] == m["descriptor"] for x in same):
                 break
@@ -426,8 +443,6 @@ NOTES = {
     "javacard/security/RandomData.getInstance": "ALG_PSEUDO_RANDOM (a SHA-256 generator, deterministic from its seeds), ALG_SECURE_RANDOM, ALG_TRNG, ALG_PRESEEDED_DRBG, ALG_FAST, ALG_KEYGENERATION (the system RNG); else CryptoException.NO_SUCH_ALGORITHM",
     "javacard/security/RandomData.setSeed": "ALG_PSEUDO_RANDOM: mixed into its state (replaces the state of an object not yet seeded or drawn from); the others: accepted and not used",
     "javacard/security/Checksum.getInstance": "CryptoException.NO_SUCH_ALGORITHM",
-    "javacard/security/KeyAgreement.getInstance": "CryptoException.NO_SUCH_ALGORITHM",
-    "javacard/security/KeyPair.<init>": "CryptoException.NO_SUCH_ALGORITHM",
     "javacard/framework/OwnerPINBuilder.buildOwnerPIN": "OWNER_PIN only; the OwnerPINx kinds: SystemException.ILLEGAL_VALUE",
     "javacard/framework/SensitiveArrays.isIntegritySensitiveArraysSupported": "false",
     "javacard/framework/SensitiveArrays.isIntegritySensitive": "false",
@@ -437,6 +452,29 @@ for _c in ("javacardx/crypto/Cipher$OneShot", "javacard/security/MessageDigest$O
     NOTES[_c + ".open"] = ("the algorithms of getInstance; reuses a closed object of the caller's context "
                            "with the same algorithm, so opening one per APDU does not use up memory")
 NOTES["javacard/security/InitializedMessageDigest$OneShot.open"] = "CryptoException.NO_SUCH_ALGORITHM"
+
+# The asymmetric half (vm/api_asym.h): notes of its own members, and what
+# it adds to the notes of the factories it shares with the symmetric half.
+NOTES_ASYM = {
+    "javacard/security/KeyAgreement.getInstance": "ALG_EC_SVDP_DH (= _KDF, SHA-1 of x), ALG_EC_SVDP_DHC, ALG_EC_SVDP_DH_PLAIN, ALG_EC_SVDP_DHC_PLAIN; else CryptoException.NO_SUCH_ALGORITHM",
+    "javacard/security/KeyAgreement.generateSecret": "the public point uncompressed, or compressed on curves with p = 3 mod 4; checked to be on the curve (else ILLEGAL_VALUE)",
+    "javacard/security/KeyPair.<init>": "ALG_RSA, ALG_RSA_CRT (512 to 4096 bits in steps of 16), ALG_EC_FP (112 to 521 bits); else CryptoException.NO_SUCH_ALGORITHM",
+    "javacard/security/KeyPair.genKeyPair": "RSA: the public key's exponent if set, else 65537; EC: the domain parameters of whichever key has them (copied to the other), else the card's curve of that size (secp112r1, secp128r1, secp160r1, P-192, P-224, P-256, P-384, P-521)",
+    "javacard/security/ECPublicKey.setFieldFP": "any prime field; the operations need A = -3 mod p (CryptoException.ILLEGAL_VALUE otherwise)",
+}
+NOTES_ASYM_ADD = {
+    "javacard/security/KeyBuilder.buildKey": "TYPE_RSA_PUBLIC, TYPE_RSA_PRIVATE, TYPE_RSA_CRT_PRIVATE (512 to 4096 bits in steps of 16) and their _TRANSIENT_RESET/_DESELECT private forms, TYPE_EC_FP_PUBLIC, TYPE_EC_FP_PRIVATE (112 to 521 bits) and the transient private forms; ALG_TYPE_RSA_*, ALG_TYPE_EC_FP_* with any memory type for private keys, persistent for public keys",
+    "javacardx/crypto/Cipher.getInstance": "ALG_RSA_PKCS1, ALG_RSA_NOPAD, ALG_RSA_PKCS1_OAEP (SHA-1, empty label); CIPHER_RSA with PAD_PKCS1, PAD_NOPAD, PAD_PKCS1_OAEP",
+    "javacardx/crypto/Cipher.update": "RSA: CryptoException.ILLEGAL_USE (one block, doFinal only)",
+    "javacard/security/Signature.getInstance": "ALG_RSA_SHA_PKCS1, ALG_RSA_SHA_224/256/384/512_PKCS1 and their _PSS forms (MGF1 with the same hash, salt of the hash's length), ALG_ECDSA_SHA, ALG_ECDSA_SHA_224/256/384/512 (DER signatures); the same through getInstance(md, SIG_CIPHER_RSA/ECDSA, pad)",
+    "javacard/security/Signature.signPreComputedHash": "RSA and ECDSA: the hash must have the digest's length (else ILLEGAL_VALUE)",
+    "javacard/security/Signature.verifyPreComputedHash": "RSA and ECDSA: the hash must have the digest's length (else ILLEGAL_VALUE)",
+    "javacard/security/Signature.setInitialDigest": "RSA and ECDSA: CryptoException.ILLEGAL_USE",
+    "javacard/security/Signature.getLength": "ECDSA: the longest DER signature of the curve",
+}
+NOTES.update(NOTES_ASYM)
+for _k, _v in NOTES_ASYM_ADD.items():
+    NOTES[_k] = NOTES[_k] + "; " + _v if _k in NOTES else _v
 
 
 def generate_doc(pkgs, text):
@@ -461,7 +499,8 @@ def generate_doc(pkgs, text):
     w("(cardvm.loader, vm/loader_api.json; only the customization software may")
     w("import it, docs/loader.md). Status:")
     w("")
-    w("* **yes** — implemented in C (vm/api_lang.c, api_framework.c, the crypto files of vm/api_crypto.h);")
+    w("* **yes** — implemented in C (vm/api_lang.c, api_framework.c, the crypto files of vm/api_crypto.h")
+    w("  and of vm/api_asym.h);")
     w("  a note says where the card's behaviour is one the specification allows")
     w("  among several, or where it stops short.")
     w("* **abstract** — an abstract method or an interface method: the class that")

@@ -14,6 +14,7 @@
 
 static const api_cipher_family *const api_cipher_families[] = {
     &api_block_cipher_family,
+    &api_rsa_cipher_family,
 };
 
 /* The spec's algorithm table: ALG_* -> (CIPHER_*, PAD_*). */

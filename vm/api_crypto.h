@@ -10,7 +10,9 @@
  * api_symmetric.c (the block cipher family: AES/DES modes and paddings,
  * and the block MACs), api_digest.c (MessageDigest, its OneShot, and the
  * HMAC signature family), api_random.c (RandomData), api_security.c (the
- * factories of the families this card does not have).
+ * factories of the families this card does not have); the asymmetric half
+ * (RSA, EC, KeyPair, KeyAgreement) is api_asym.h's, plugged in by
+ * api_asym_families.c.
  *
  * Plugging a family in (one line each):
  *   - keys: an api_key_family in api_key_families[] (api_keys.c); its
@@ -140,6 +142,10 @@ extern const api_key_family api_hmac_key_family;        /* api_keys.c */
 extern const api_cipher_family api_block_cipher_family; /* api_symmetric.c */
 extern const api_sig_family api_block_mac_family;       /* api_symmetric.c */
 extern const api_sig_family api_hmac_sig_family;        /* api_digest.c */
+/* the asymmetric half (api_asym_families.c; api_asym.h) */
+extern const api_key_family api_asym_key_family;        /* RSA, EC_FP */
+extern const api_cipher_family api_rsa_cipher_family;   /* RSA PKCS1, NOPAD, OAEP */
+extern const api_sig_family api_asym_sig_family;        /* RSA PKCS#1 v1.5 / PSS, ECDSA */
 
 /* ---- shared helpers ---- */
 

@@ -2,8 +2,9 @@
  * api_impl.h — the C implementations of the built-in Java Card API:
  * vm/api_lang.c (java.lang), api_framework.c (javacard.framework),
  * the crypto files of javacard.security and javacardx.crypto (listed in
- * api_crypto.h), api_gc.c (the object deletion service), api_loader.c
- * (cardvm's own privileged cardvm.loader package); javacardx.apdu
+ * api_crypto.h; the asymmetric half in api_asym.h), api_gc.c (the object
+ * deletion service), api_loader.c (cardvm's own privileged cardvm.loader
+ * package); javacardx.apdu
  * is one interface without methods. api_support.h is what they use of the
  * runtime. The generator (scripts/gen_api_tokens.py) binds a table entry
  * of vm/api_tokens.c to the function below whose name follows its rule
@@ -23,7 +24,6 @@ enum jc_api_pkg_index {
     JC_PKG_SECURITY = 2,
     JC_PKG_CRYPTO = 3,
     JC_PKG_APDU = 4,
-    JC_PKG_LOADER = 5,      /* cardvm.loader (vm/loader_api.json), privileged */
 };
 
 /* Every implementation is a jc_api_fn (api_tokens.h): args[0..] the
@@ -223,9 +223,89 @@ int api_RandomData_getAlgorithm(API_ARGS);
 int api_RandomData_OneShot_open(API_ARGS);
 int api_RandomData_OneShot_close(API_ARGS);
 int api_Checksum_getInstance(API_ARGS);
-int api_KeyAgreement_getInstance(API_ARGS);
+
+/* The asymmetric half (vm/api_asym.c, api_asym_key.c; api_asym.h) */
 int api_KeyPair_init__BS(API_ARGS);
 int api_KeyPair_init__PublicKeyPrivateKey(API_ARGS);
+int api_KeyPair_genKeyPair(API_ARGS);
+int api_KeyPair_getPublic(API_ARGS);
+int api_KeyPair_getPrivate(API_ARGS);
+int api_KeyAgreement_getInstance(API_ARGS);
+int api_KeyAgreement_init(API_ARGS);
+int api_KeyAgreement_getAlgorithm(API_ARGS);
+int api_KeyAgreement_generateSecret(API_ARGS);
+int api_RSAPublicKeyImpl_clearKey(API_ARGS);
+int api_RSAPublicKeyImpl_isInitialized(API_ARGS);
+int api_RSAPublicKeyImpl_getSize(API_ARGS);
+int api_RSAPublicKeyImpl_getType(API_ARGS);
+int api_RSAPublicKeyImpl_setModulus(API_ARGS);
+int api_RSAPublicKeyImpl_setExponent(API_ARGS);
+int api_RSAPublicKeyImpl_getModulus(API_ARGS);
+int api_RSAPublicKeyImpl_getExponent(API_ARGS);
+int api_RSAPrivateKeyImpl_clearKey(API_ARGS);
+int api_RSAPrivateKeyImpl_isInitialized(API_ARGS);
+int api_RSAPrivateKeyImpl_getSize(API_ARGS);
+int api_RSAPrivateKeyImpl_getType(API_ARGS);
+int api_RSAPrivateKeyImpl_setModulus(API_ARGS);
+int api_RSAPrivateKeyImpl_setExponent(API_ARGS);
+int api_RSAPrivateKeyImpl_getModulus(API_ARGS);
+int api_RSAPrivateKeyImpl_getExponent(API_ARGS);
+int api_RSAPrivateCrtKeyImpl_clearKey(API_ARGS);
+int api_RSAPrivateCrtKeyImpl_isInitialized(API_ARGS);
+int api_RSAPrivateCrtKeyImpl_getSize(API_ARGS);
+int api_RSAPrivateCrtKeyImpl_getType(API_ARGS);
+int api_RSAPrivateCrtKeyImpl_setP(API_ARGS);
+int api_RSAPrivateCrtKeyImpl_setQ(API_ARGS);
+int api_RSAPrivateCrtKeyImpl_setDP1(API_ARGS);
+int api_RSAPrivateCrtKeyImpl_setDQ1(API_ARGS);
+int api_RSAPrivateCrtKeyImpl_setPQ(API_ARGS);
+int api_RSAPrivateCrtKeyImpl_getP(API_ARGS);
+int api_RSAPrivateCrtKeyImpl_getQ(API_ARGS);
+int api_RSAPrivateCrtKeyImpl_getDP1(API_ARGS);
+int api_RSAPrivateCrtKeyImpl_getDQ1(API_ARGS);
+int api_RSAPrivateCrtKeyImpl_getPQ(API_ARGS);
+int api_ECPublicKeyImpl_clearKey(API_ARGS);
+int api_ECPublicKeyImpl_isInitialized(API_ARGS);
+int api_ECPublicKeyImpl_getSize(API_ARGS);
+int api_ECPublicKeyImpl_getType(API_ARGS);
+int api_ECPublicKeyImpl_setFieldFP(API_ARGS);
+int api_ECPublicKeyImpl_setA(API_ARGS);
+int api_ECPublicKeyImpl_setB(API_ARGS);
+int api_ECPublicKeyImpl_setG(API_ARGS);
+int api_ECPublicKeyImpl_setR(API_ARGS);
+int api_ECPublicKeyImpl_getField(API_ARGS);
+int api_ECPublicKeyImpl_getA(API_ARGS);
+int api_ECPublicKeyImpl_getB(API_ARGS);
+int api_ECPublicKeyImpl_getG(API_ARGS);
+int api_ECPublicKeyImpl_getR(API_ARGS);
+int api_ECPublicKeyImpl_setK(API_ARGS);
+int api_ECPublicKeyImpl_getK(API_ARGS);
+int api_ECPublicKeyImpl_setFieldF2M__S(API_ARGS);
+int api_ECPublicKeyImpl_setFieldF2M__SSS(API_ARGS);
+int api_ECPublicKeyImpl_copyDomainParametersFrom(API_ARGS);
+int api_ECPublicKeyImpl_setW(API_ARGS);
+int api_ECPublicKeyImpl_getW(API_ARGS);
+int api_ECPrivateKeyImpl_clearKey(API_ARGS);
+int api_ECPrivateKeyImpl_isInitialized(API_ARGS);
+int api_ECPrivateKeyImpl_getSize(API_ARGS);
+int api_ECPrivateKeyImpl_getType(API_ARGS);
+int api_ECPrivateKeyImpl_setFieldFP(API_ARGS);
+int api_ECPrivateKeyImpl_setA(API_ARGS);
+int api_ECPrivateKeyImpl_setB(API_ARGS);
+int api_ECPrivateKeyImpl_setG(API_ARGS);
+int api_ECPrivateKeyImpl_setR(API_ARGS);
+int api_ECPrivateKeyImpl_getField(API_ARGS);
+int api_ECPrivateKeyImpl_getA(API_ARGS);
+int api_ECPrivateKeyImpl_getB(API_ARGS);
+int api_ECPrivateKeyImpl_getG(API_ARGS);
+int api_ECPrivateKeyImpl_getR(API_ARGS);
+int api_ECPrivateKeyImpl_setK(API_ARGS);
+int api_ECPrivateKeyImpl_getK(API_ARGS);
+int api_ECPrivateKeyImpl_setFieldF2M__S(API_ARGS);
+int api_ECPrivateKeyImpl_setFieldF2M__SSS(API_ARGS);
+int api_ECPrivateKeyImpl_copyDomainParametersFrom(API_ARGS);
+int api_ECPrivateKeyImpl_setS(API_ARGS);
+int api_ECPrivateKeyImpl_getS(API_ARGS);
 
 /* cardvm.loader (vm/api_loader.c): the LOADER's privileged functions; each
  * forwards to the handler the LOADER plugged in (vm_set_extension), entry i

@@ -23,6 +23,7 @@
 static const api_key_family *const api_key_families[] = {
     &api_secret_key_family,
     &api_hmac_key_family,
+    &api_asym_key_family,
 };
 
 static uint8_t memory_flags(uint8_t persistent, uint8_t reset, uint8_t type)

@@ -1,7 +1,8 @@
 /*
  * api_security.c — what the crypto files share (api_crypto.h: state
  * arrays, constant-time comparison, libtomcrypt registration) and the
- * factories of the algorithm families this card does not have: they
+ * factories of the algorithm families this card does not have (KeyPair
+ * and KeyAgreement are the asymmetric half's, api_asym.c): they
  * answer CryptoException.NO_SUCH_ALGORITHM, as the API specifies for an
  * algorithm a card does not support.
  */
@@ -11,9 +12,10 @@
 
 int api_crypto_state_new(vm_runtime *rt, vm_obj *self, uint16_t len, int jcre)
 {
-    uint16_t st;
+    /* the allocation may move the object table: keep the handle */
+    uint16_t h = (uint16_t)(self - rt->objs), st;
     API_TRY(api_new_array(rt, VM_OBJ_BYTES, VM_OF_CLEAR_RESET, len, jcre, &st));
-    return api_slot_set(rt, self, 3, st);
+    return api_slot_set(rt, &rt->objs[h], 3, st);
 }
 
 int api_crypto_state(vm_runtime *rt, const vm_obj *self, uint16_t len, vm_obj **st)
@@ -59,24 +61,6 @@ int api_des3_index(void)
 /* ---- the families not on this card ---- */
 
 int api_Checksum_getInstance(vm_runtime *rt, uint16_t *a, uint16_t *ret)
-{
-    (void)rt; (void)a; (void)ret;
-    return NO_SUCH_ALGORITHM;
-}
-
-int api_KeyAgreement_getInstance(vm_runtime *rt, uint16_t *a, uint16_t *ret)
-{
-    (void)rt; (void)a; (void)ret;
-    return NO_SUCH_ALGORITHM;
-}
-
-int api_KeyPair_init__BS(vm_runtime *rt, uint16_t *a, uint16_t *ret)
-{
-    (void)rt; (void)a; (void)ret;
-    return NO_SUCH_ALGORITHM;
-}
-
-int api_KeyPair_init__PublicKeyPrivateKey(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
     (void)rt; (void)a; (void)ret;
     return NO_SUCH_ALGORITHM;

@@ -11,6 +11,7 @@
 static const api_sig_family *const api_sig_families[] = {
     &api_block_mac_family,
     &api_hmac_sig_family,
+    &api_asym_sig_family,
 };
 
 /* The spec's algorithm table: ALG_* -> (MessageDigest.ALG_*, SIG_CIPHER_*,

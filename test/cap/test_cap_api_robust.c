@@ -64,6 +64,33 @@ static void test_every_method_survives_junk(void **state)
     pool[n++] = h;
     assert_int_equal(at_call(rt, SEC "RandomData", "getInstance", "(B)Ljavacard/security/RandomData;", &h, 2), 0);
     pool[n++] = h;
+    /* the asymmetric half: keys empty and generated, its engines */
+    assert_int_equal(at_call(rt, SEC "KeyBuilder", "buildKey", "(BSZ)Ljavacard/security/Key;", &h, 4, 512, 0), 0);
+    pool[n++] = h;
+    const char *kp_cls = SEC "KeyPair";
+    uint16_t kps[2] = { at_new(rt, kp_cls), at_new(rt, kp_cls) };
+    assert_int_equal(at_call(rt, kp_cls, "<init>", "(BS)V", NULL, kps[0], 2, 512), 0);
+    assert_int_equal(at_call(rt, kp_cls, "<init>", "(BS)V", NULL, kps[1], 5, 256), 0);
+    for (unsigned i = 0; i < 2; i++) {
+        assert_int_equal(at_call(rt, kp_cls, "genKeyPair", "()V", NULL, kps[i]), 0);
+        pool[n++] = kps[i];
+        assert_int_equal(at_call(rt, kp_cls, "getPublic", "()Ljavacard/security/PublicKey;", &h, kps[i]), 0);
+        pool[n++] = h;
+        assert_int_equal(at_call(rt, kp_cls, "getPrivate", "()Ljavacard/security/PrivateKey;", &h, kps[i]), 0);
+        pool[n++] = h;
+    }
+    static const uint8_t sig_algs[] = { 40, 44, 33 };
+    for (unsigned i = 0; i < sizeof sig_algs; i++) {
+        assert_int_equal(at_call(rt, SEC "Signature", "getInstance", "(BZ)Ljavacard/security/Signature;", &h,
+                                 sig_algs[i], 0), 0);
+        pool[n++] = h;
+    }
+    assert_int_equal(at_call(rt, "javacardx/crypto/Cipher", "getInstance", "(BZ)Ljavacardx/crypto/Cipher;", &h, 15, 0),
+                     0);
+    pool[n++] = h;
+    assert_int_equal(at_call(rt, SEC "KeyAgreement", "getInstance", "(BZ)Ljavacard/security/KeyAgreement;", &h, 1, 0),
+                     0);
+    pool[n++] = h;
     pool[n++] = 0x7FFF;   /* no such handle */
     pool[n++] = 0xFFFF;
 

@@ -466,7 +466,8 @@ static void test_oneshot(void **state)
     uint16_t c3;
     assert_int_equal(at_call(rt, CIPHER "$OneShot", "open", "(BB)Ljavacardx/crypto/Cipher$OneShot;", &c3, 1, 1), 0);
     assert_int_not_equal(c3, c);
-    assert_int_equal(at_call(rt, CIPHER "$OneShot", "open", "(BB)Ljavacardx/crypto/Cipher$OneShot;", &ret, 7, 1),
+    /* CIPHER_KOREAN_SEED_ECB, PAD_NOPAD: not on this card */
+    assert_int_equal(at_call(rt, CIPHER "$OneShot", "open", "(BB)Ljavacardx/crypto/Cipher$OneShot;", &ret, 6, 1),
                      AT_CRYPTO(3));
     /* Signature.OneShot.open(ALG_NULL, SIG_CIPHER_AES_CMAC128, PAD_NULL) */
     uint16_t s;
