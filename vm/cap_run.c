@@ -319,6 +319,7 @@ int vm_cap_run(vm_runtime *rt, cap_target target, const uint16_t *args, unsigned
     if (outer) {
         rt->cap_top = 0;
         rt->cap_budget = rt->budget;
+        rt->trail_open = 0;
     }
     if ((uint32_t)rt->cap_top + nargs > rt->cfg.stack_slots) {
         rt->uncaught = vm_exception_object(rt, VM_SC_StackOverflowError, 0);
@@ -954,10 +955,13 @@ static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint
                     found = (int)i;
             }
             if (found < 0) {
+                vm_fault_note_frame(rt, exc, t.slot, t.offset, (uint16_t)(insn - (M + mh.code_offset)));
                 rt->uncaught = exc;
                 result = VM_RUN_THROWN;
                 goto out;
             }
+            if (rt->trail_open)
+                vm_fault_caught(rt, exc);
             sp = base;
             *sp++ = exc;
             pc = M + v->handlers[found].handler;
@@ -966,6 +970,7 @@ static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint
     }
 
 out_of_budget:
+    vm_fault_note_frame(rt, 0, t.slot, t.offset, (uint16_t)(insn - (M + mh.code_offset)));
     result = VM_RUN_BUDGET;
 out:
     rt->cap_budget = budget;
