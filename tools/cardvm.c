@@ -2,6 +2,7 @@
  * cardvm.c — the `cardvm` command line tool: global options and the table of
  * subcommands. Each subcommand lives in its own tools/cmd_*.c file.
  */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +98,9 @@ void cli_set_trace(FILE *f) { trace_stream = f; }
 /* Process-wide like the trace stream: the one table every transport this
  * run opens reports with. */
 static cap_debug debug_info;
+static char *debug_cap_list;
 const struct cap_debug *cli_debug_info(void) { return &debug_info; }
+const char *cli_debug_cap_list(void) { return debug_cap_list ? debug_cap_list : ""; }
 void cli_debug_add_cap(const char *path)
 {
     if (trace_stream && cap_debug_add_file(&debug_info, path) != 0)
@@ -253,9 +256,24 @@ int main(int argc, char **argv)
     }
     argc = n;
     argv[argc] = NULL;
-    for (int i = 0; i < n_debug_caps; i++)
-        if (cap_debug_add_file(&debug_info, debug_caps[i]) != 0)
+    size_t list_len = 0;
+    for (int i = 0; i < n_debug_caps; i++) {
+        if (cap_debug_add_file(&debug_info, debug_caps[i]) != 0) {
             fprintf(stderr, "cardvm: --debug-cap %s: not a readable CAP file\n", debug_caps[i]);
+            continue;
+        }
+        /* absolute, for the pcscd driver (cmd_pcscd passes the list on) */
+        char *abs = realpath(debug_caps[i], NULL);
+        size_t n_abs = abs ? strlen(abs) : 0;
+        char *nl = abs ? realloc(debug_cap_list, list_len + n_abs + 2) : NULL;
+        if (nl) {
+            debug_cap_list = nl;
+            if (list_len) debug_cap_list[list_len++] = ':';
+            memcpy(debug_cap_list + list_len, abs, n_abs + 1);
+            list_len += n_abs;
+        }
+        free(abs);
+    }
     free(debug_caps);
     if (argc < 2) {
         usage(stderr);

@@ -35,6 +35,8 @@ void cli_set_trace(FILE *f);
 struct cap_debug;
 const struct cap_debug *cli_debug_info(void);
 void cli_debug_add_cap(const char *path);
+/* The --debug-cap files as absolute paths joined by ':' ("" when none). */
+const char *cli_debug_cap_list(void);
 
 /* Open the card named by `image` (in process) or, when `reader` is not NULL,
  * the PC/SC reader; applies --trace. Prints the error and returns NULL on

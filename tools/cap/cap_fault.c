@@ -2,6 +2,7 @@
  * cap_fault.c — an applet failure in words (cap_fault.h).
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "cap_fault.h"
 
@@ -48,6 +49,12 @@ void cap_fault_print(FILE *f, const char *prefix, const vm_fault *v, const cap_d
         fprintf(f, "%s%s() ran out of its bytecode budget (an endless loop?) -> SW %04X\n", prefix, entry, v->sw);
         break;
     default:
+        if (!strcmp(v->exc_class, "javacard/framework/ISOException") && v->has_reason) {
+            /* the applet's way of answering a status word: where it came from */
+            fprintf(f, "%s%s() ended with ISOException.throwIt(0x%04X) -> SW %04X\n", prefix, entry, v->reason,
+                    v->sw);
+            break;
+        }
         fprintf(f, "%s%s() ended with uncaught ", prefix, entry);
         if (v->exc_class[0]) {
             fputs(v->exc_class, f);
