@@ -1636,6 +1636,24 @@ static void class_name_of(const jca_pkg *p, const char *ref, char *out, size_t c
     snprintf(out, cap, "%s", ref[0] ? ref : "java/lang/Object");
 }
 
+/* A field's type as a JVM descriptor for the Debug component. */
+static void debug_type(const jca_pkg *p, const char *t, char *out, size_t cap)
+{
+    size_t n = strlen(t);
+    int arr = n > 2 && strcmp(t + n - 2, "[]") == 0;
+    char base[MAX_NAME], cls[2 * MAX_NAME + 2];
+    snprintf(base, sizeof base, "%.*s", (int)(n - (arr ? 2 : 0)), t);
+    const char *pre = arr ? "[" : "";
+    if (!strcmp(base, "boolean")) snprintf(out, cap, "%sZ", pre);
+    else if (!strcmp(base, "byte")) snprintf(out, cap, "%sB", pre);
+    else if (!strcmp(base, "short")) snprintf(out, cap, "%sS", pre);
+    else if (!strcmp(base, "int")) snprintf(out, cap, "%sI", pre);
+    else {
+        class_name_of(p, base, cls, sizeof cls);
+        snprintf(out, cap, "%sL%.*s;", pre, (int)(cap > 8 ? cap - 8 : 0), cls);
+    }
+}
+
 /* Java access flags of the Debug component from the JCA modifiers. */
 static unsigned java_access(unsigned acc, int is_interface)
 {
@@ -1652,19 +1670,42 @@ static int emit_debug(jca_pkg *p, buf *out)
     u2(&body, (unsigned)p->nclasses);
     for (int i = 0; i < p->nclasses; i++) {
         const jclass *c = &p->classes[i];
-        int nm = 0;
+        int nm = 0, nf = 0;
         for (int k = 0; k < p->nmethods; k++)
             nm += p->methods[k].cls == i;
+        for (int k = 0; k < p->nfields; k++)
+            nf += p->fields[k].cls == i;
         snprintf(name, sizeof name, "%s/%s", p->name, c->name);
         u2(&body, string_index(&t, name));
-        u2(&body, java_access(c->acc, c->is_interface));
+        u2(&body, java_access(c->acc, c->is_interface) | (c->shareable ? 0x800u : 0u));
         u2(&body, (unsigned)c->offset);
         class_name_of(p, c->is_interface ? "" : c->super, name, sizeof name);
         u2(&body, string_index(&t, name));
         u2(&body, string_index(&t, c->source));
         u1(&body, 0);                          /* interfaces */
-        u2(&body, 0);                          /* fields */
+        u2(&body, (unsigned)nf);
         u2(&body, (unsigned)nm);
+        for (int k = 0; k < p->nfields; k++) {
+            const jfield *f = &p->fields[k];
+            if (f->cls != i)
+                continue;
+            char desc[2 * MAX_NAME + 8];
+            debug_type(p, f->type, desc, sizeof desc);
+            u2(&body, string_index(&t, f->name));
+            u2(&body, string_index(&t, desc));
+            u2(&body, f->acc & 0x1F);
+            if (is_constant(f)) {                 /* the value */
+                uint32_t v = (uint32_t)(int32_t)f->value;
+                u2(&body, v >> 16);
+                u2(&body, v & 0xFFFF);
+            } else if (f->acc & 0x08) {           /* static: its image offset */
+                u2(&body, 0);
+                u2(&body, f->offset < 0 ? 0u : (unsigned)f->offset);
+            } else {                              /* instance: its token */
+                u2(&body, 0);
+                u2(&body, f->token < 0 ? 0u : (unsigned)f->token);
+            }
+        }
         for (int k = 0; k < p->nmethods; k++) {
             const jmethod *m = &p->methods[k];
             if (m->cls != i)
@@ -1672,9 +1713,11 @@ static int emit_debug(jca_pkg *p, buf *out)
             u2(&body, string_index(&t, m->name));
             u2(&body, string_index(&t, m->sig));
             u2(&body, java_access(m->acc, 0) & ~0x200u);
-            u2(&body, (unsigned)m->offset);
-            u1(&body, (unsigned)(m->code_offset - m->offset));
-            u2(&body, (unsigned)m->code_len);
+            /* an abstract method has no code: location and sizes 0 */
+            int abstract = (m->acc & 0x40) || c->is_interface;
+            u2(&body, abstract ? 0u : (unsigned)m->offset);
+            u1(&body, abstract ? 0u : (unsigned)(m->code_offset - m->offset));
+            u2(&body, abstract ? 0u : (unsigned)m->code_len);
             u2(&body, 0);                      /* variables */
             int n = 0;
             for (int d = 0; d < m->ndbg; d++)
