@@ -8,7 +8,10 @@ instruction lengths as `cardvm disasm` prints them) and each class its
 source file; assembled, every class, field and method record and every line
 table must equal the converter's (its local variable tables and string
 order aside, which JCA does not carry), and every other component stays
-byte-identical. Exit 0 pass, 1 fail, 77 when ../shared is absent.
+byte-identical. And `cardvm disasm` prints the converter's Debug component
+back as `.sourceFile` / `.line`: asm(disasm(cap)) has every method's line
+table and every class's source file again (matched by Method and Class
+component location). Exit 0 pass, 1 fail, 77 when ../shared is absent.
 usage: test_jca_debug.py CARDVM SHARED
 """
 import glob
@@ -161,6 +164,21 @@ def main():
                     print("   ", k, "\n      want", want[0].get(k), "\n      got ", got.get(k))
             else:
                 print(f"ok   {name}: {len(want[0])} Debug records equal")
+            # the round trip through the disassembler
+            again = os.path.join(tmp, "again.jca")
+            subprocess.run([cardvm, "disasm", cap, "-o", again], check=True)
+            r = subprocess.run([cardvm, "asm", again, "-o", out], capture_output=True, text=True)
+            rt = parse_debug(comps(out)["Debug.cap"])[0] if r.returncode == 0 and "Debug.cap" in comps(out) else {}
+
+            def by_location(recs):
+                lines = {v[1]: v[4] for k, v in recs.items() if k != "package" and len(v) == 5 and v[1]}
+                srcs = {v[1]: v[3] for k, v in recs.items() if k != "package" and len(v) == 4}
+                return lines, srcs
+            if by_location(rt) != by_location(want[0]):
+                failures += 1
+                print(f"FAIL {name}: asm(disasm(cap)) lost line tables or source files")
+            else:
+                print(f"ok   {name}: asm(disasm(cap)) keeps the line tables and source files")
     print(f"{failures} failure(s)")
     return 1 if failures else 0
 
