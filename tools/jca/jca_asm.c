@@ -168,6 +168,7 @@ typedef struct jca_pkg {
     int nlines, maxlines;
     int uses_int;
     int has_debug;           /* a .line or .sourceFile: emit a Debug component */
+    int debug_line, debug_col;   /* the first of them, for errors */
     int *line_at;            /* Method-info offset -> source line (jca_cap) */
     uint16_t *code_at;
     size_t method_len;
@@ -499,8 +500,11 @@ static int parse_lines(jca_pkg *p, line *l)
                 m->first_line = p->nlines;
             if (save_line(p, start, pos - start, lineno) != 0)
                 return fail_at(p, lineno, 1, "out of memory");
-            if (weq(&l->w[0], ".line"))
+            if (weq(&l->w[0], ".line") && !p->has_debug) {
                 p->has_debug = 1;
+                p->debug_line = lineno;
+                p->debug_col = l->w[0].col;
+            }
             m->nlines++;
             if (!l->closes)
                 continue;
@@ -692,7 +696,11 @@ static int parse_lines(jca_pkg *p, line *l)
                 if (l->nw != 2)
                     return wfail(p, l, w0, "expected '.sourceFile NAME;'");
                 wcopy(cls->source, sizeof cls->source, &l->w[1]);
-                p->has_debug = 1;
+                if (!p->has_debug) {
+                    p->has_debug = 1;
+                    p->debug_line = lineno;
+                    p->debug_col = w0->col;
+                }
             } else if (weq(w0, ".superInterfaces")) {
                 EXPECT_OPEN(".superInterfaces");
                 stack[++depth] = C_SUPERIFACES;
@@ -2355,8 +2363,9 @@ static int emit_components(jca_pkg *p, jca_cap *out, emit_bufs *B)
     finish(&B->de, CAP_Descriptor, out);
     if (p->has_debug) {
         if (v21)
-            return fail_at(p, 1, 1, "a Debug component (.sourceFile, .line) needs CAP format 2.2: add "
-                                    "'.capFormat 2.2;' to the package");
+            return fail_at(p, p->debug_line, p->debug_col,
+                           "a Debug component (.sourceFile, .line) needs CAP format 2.2: add "
+                           "'.capFormat 2.2;' to the package");
         if (emit_debug(p, &B->dbg) != 0)
             return -1;
         finish(&B->dbg, CAP_Debug, out);
