@@ -100,6 +100,16 @@ def main():
         expect(re.search(rf"card:   at package {PKG} method 0x[0-9A-F]{{4}} pc {pick_pc}\n", r.stderr),
                "trace without Debug: package, Method offset, pc", r.stderr)
 
+        # a script: the CAP it loads gives the names, no --debug-cap needed
+        script = os.path.join(tmp, "faulty.script")
+        open(script, "w").write(f"open 30 404142434445464748494A4B4C4D4E4F 03\nload {os.path.basename(cap)}\n"
+                                f"install {PKG} {APPLET} - 04\nselect {APPLET}\nsend 8010050000 -> 6F00\n")
+        img3 = os.path.join(tmp, "script.img")
+        run(cardvm, "create", img3, "--quiet")
+        r = run(cardvm, "--trace", "script", script, img3, "-I", os.path.dirname(cap))
+        expect(r.returncode == 0 and f"FaultyApplet.pick(B)B pc {pick_pc} ({src}:{pick_line})" in r.stderr,
+               "script --trace: names and lines from the CAP the script loads", r.stdout + r.stderr)
+
         # verify: a refusal in install() in source terms
         bad = os.path.join(tmp, "bad.jca")
         text = open(jca).read()
