@@ -415,19 +415,35 @@ done:
 }
 
 /* ---- terminal ---- */
+static int play(campaign_send_fn send, void *ctx, const uint8_t *const cmd[4], const size_t cn[4],
+                const apdu_list *pse, uint8_t *rsp, size_t rsp_cap, uint8_t *st, size_t st_cap, size_t *st_len,
+                uint32_t *reported, uint16_t *sw);
+
 int campaign_play(campaign_send_fn send, void *ctx, const apdu_list *paut, const apdu_list *pse,
                   uint8_t *st, size_t st_cap, size_t *st_len, uint32_t *reported, uint16_t *sw)
 {
-    static uint8_t rsp[65536 + 2];
     const uint8_t *cmd[4];
-    size_t cn[4], pos = 0, rn;
+    size_t cn[4], pos = 0;
     *reported = 0;
     *sw = 0;
     *st_len = 0;
     for (int i = 0; i < 4; i++)
         if (!apdu_list_next(paut, &pos, &cmd[i], &cn[i])) return CAMPAIGN_ERR_PARAM;
+    /* per call, not static: terminals run in parallel threads (campaign_runner.h) */
+    uint8_t *rsp = malloc(65536 + 2);
+    if (!rsp) return CAMPAIGN_ERR_PARAM;
+    int rc = play(send, ctx, cmd, cn, pse, rsp, 65536 + 2, st, st_cap, st_len, reported, sw);
+    free(rsp);
+    return rc;
+}
+
+static int play(campaign_send_fn send, void *ctx, const uint8_t *const cmd[4], const size_t cn[4],
+                const apdu_list *pse, uint8_t *rsp, size_t rsp_cap, uint8_t *st, size_t st_cap, size_t *st_len,
+                uint32_t *reported, uint16_t *sw)
+{
+    size_t pos, rn;
     for (int i = 0; i < 3; i++) {
-        if (send(ctx, cmd[i], cn[i], rsp, sizeof rsp, &rn) || rn < 2) return CAMPAIGN_ERR_MUTE;
+        if (send(ctx, cmd[i], cn[i], rsp, rsp_cap, &rn) || rn < 2) return CAMPAIGN_ERR_MUTE;
         *sw = (uint16_t)(rsp[rn - 2] << 8 | rsp[rn - 1]);
         if (i == 0 && *sw == 0x9000 && rn >= 34)
             *reported = (uint32_t)rsp[29] << 16 | (uint32_t)rsp[30] << 8 | rsp[31];
@@ -437,11 +453,11 @@ int campaign_play(campaign_send_fn send, void *ctx, const apdu_list *paut, const
     const uint8_t *a;
     size_t n;
     while (apdu_list_next(pse, &pos, &a, &n)) {
-        if (send(ctx, a, n, rsp, sizeof rsp, &rn) || rn < 2) return CAMPAIGN_ERR_MUTE;
+        if (send(ctx, a, n, rsp, rsp_cap, &rn) || rn < 2) return CAMPAIGN_ERR_MUTE;
         *sw = (uint16_t)(rsp[rn - 2] << 8 | rsp[rn - 1]);
         if (*sw != 0x9000) return CAMPAIGN_ERR_CARD;
     }
-    if (send(ctx, cmd[3], cn[3], rsp, sizeof rsp, &rn) || rn < 2) return CAMPAIGN_ERR_MUTE;
+    if (send(ctx, cmd[3], cn[3], rsp, rsp_cap, &rn) || rn < 2) return CAMPAIGN_ERR_MUTE;
     *sw = (uint16_t)(rsp[rn - 2] << 8 | rsp[rn - 1]);
     if (rn > st_cap) return CAMPAIGN_ERR_PARAM;
     memcpy(st, rsp, rn);
