@@ -4,8 +4,8 @@ blocks, in order, in one bash session started in a scratch folder that has
 `examples` (the source's) and `build` (this build tree) in it and
 build/bin first on the PATH; each must exit 0, and the lines shown under a
 command must be among the lines it prints (stdout and stderr; APDU trace
-timestamps aside). The pcscd part needs pcscd, opensc-tool and pyscard:
-without them the test is skipped (77).
+timestamps aside). It needs javac and the build's API stubs jar, pcscd,
+opensc-tool and pyscard: without them the test is skipped (77).
 usage: test_doc_applets.py DOC SOURCE_DIR BUILD_DIR
 """
 import os
@@ -34,7 +34,10 @@ def commands(doc):
 
 def main():
     doc, src, build = sys.argv[1:4]
-    have_pcsc = all(shutil.which(p, path="/usr/sbin:/usr/bin:/sbin") for p in ("pcscd", "opensc-tool"))
+    have_pcsc = all(shutil.which(p, path="/usr/sbin:/usr/bin:/sbin") for p in ("pcscd", "opensc-tool", "javac"))
+    if not os.path.exists(os.path.join(build, "share", "cardvm-api.jar")):
+        print("SKIP: no API stubs jar (build/share/cardvm-api.jar: the build had no JDK)")
+        return 77
     try:
         subprocess.run(["/usr/bin/python3", "-c", "import smartcard"], check=True, capture_output=True)
     except (subprocess.CalledProcessError, FileNotFoundError):
