@@ -153,7 +153,8 @@ size_t vm_package_aid(const vm_runtime *rt, int slot, uint8_t aid[16]);
 
 /* ---- why an applet call failed (diagnostics, host side only) ----
  *
- * When install(), select(), deselect() or process() of a CAP applet ends
+ * When install(), select(), deselect() or process() of a CAP applet (or a
+ * static entry point run by vm_invoke) ends
  * with an uncaught exception, a budget overrun, or install() without
  * register(), the runtime keeps a record of it for the embedder's trace
  * (`cardvm --trace`, the pcscd driver's debug log). The card client sees
@@ -172,7 +173,10 @@ enum vm_fault_kind {
     VM_FAULT_BUDGET = 2,      /* bytecode budget ran out */
     VM_FAULT_NO_REGISTER = 3, /* install() returned without Applet.register() */
 };
-enum vm_fault_entry { VM_ENTRY_INSTALL, VM_ENTRY_SELECT, VM_ENTRY_DESELECT, VM_ENTRY_PROCESS };
+enum vm_fault_entry {
+    VM_ENTRY_INSTALL, VM_ENTRY_SELECT, VM_ENTRY_DESELECT, VM_ENTRY_PROCESS,
+    VM_ENTRY_INVOKE,          /* vm_invoke: a static entry point (LOADER vectors) */
+};
 typedef struct vm_fault_frame {
     uint8_t pkg_aid[VM_AID_MAX];
     uint8_t pkg_aid_len;
@@ -245,6 +249,14 @@ vm_runtime *vm_call_runtime(vm_native_call *call);
 enum vm_load_flags {
     VM_LOAD_PRIVILEGED = 1,   /* may use extension tokens 0x8000.. */
 };
+
+/*
+ * A package's identity from its bytes (no verification, no runtime): AID
+ * and version of a CAP load file (the Header component) or of a .cvp blob.
+ * VM_OK, or VM_ERR_VERIFY when the bytes are neither.
+ */
+int vm_package_identify(const uint8_t *blob, size_t len, uint8_t aid[VM_AID_MAX], uint8_t *aid_len,
+                        uint8_t *major, uint8_t *minor);
 
 /*
  * Verify a package without loading it (no runtime needed). A CAP load file
@@ -403,10 +415,13 @@ int vm_manage_channel(vm_runtime *rt, uint8_t channel, uint8_t p1, uint8_t p2,
                       uint8_t *resp, size_t resp_cap, size_t *resp_len, uint16_t *sw);
 
 /*
- * Run static method number `method` (a `void m(APDU)` method) of package
- * `pkg_aid` on a command, in that package's firewall context. This is how
- * the LOADER's vector table reaches bytecode entry points of masked or
- * customization packages.
+ * Run a `static void m(APDU)` method of package `pkg_aid` on a command, in
+ * that package's firewall context. For a CAP package `method` names an
+ * exported method: class token in the high byte, public static method
+ * token in the low byte (the Export component; 0x0000 is the first static
+ * method of the first public class); for a .cvp package it is the method
+ * number. This is how the LOADER's vector table reaches bytecode entry
+ * points of masked, update or customization packages.
  */
 int vm_invoke(vm_runtime *rt, const uint8_t *pkg_aid, uint8_t pkg_aid_len,
               uint16_t method, const uint8_t *apdu, size_t apdu_len,

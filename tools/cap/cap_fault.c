@@ -8,7 +8,8 @@
 
 static const char *entry_name(unsigned entry)
 {
-    static const char *const names[] = { "install", "select", "deselect", "process" };
+    static const char *const names[] = { "install()", "select()", "deselect()", "process()",
+                                         "a static entry point" };
     return entry < sizeof names / sizeof names[0] ? names[entry] : "an applet method";
 }
 
@@ -46,16 +47,16 @@ void cap_fault_print(FILE *f, const char *prefix, const vm_fault *v, const cap_d
         fprintf(f, "%sinstall() returned without calling register(): no instance -> SW %04X\n", prefix, v->sw);
         return;
     case VM_FAULT_BUDGET:
-        fprintf(f, "%s%s() ran out of its bytecode budget (an endless loop?) -> SW %04X\n", prefix, entry, v->sw);
+        fprintf(f, "%s%s ran out of its bytecode budget (an endless loop?) -> SW %04X\n", prefix, entry, v->sw);
         break;
     default:
         if (!strcmp(v->exc_class, "javacard/framework/ISOException") && v->has_reason) {
             /* the applet's way of answering a status word: where it came from */
-            fprintf(f, "%s%s() ended with ISOException.throwIt(0x%04X) -> SW %04X\n", prefix, entry, v->reason,
+            fprintf(f, "%s%s ended with ISOException.throwIt(0x%04X) -> SW %04X\n", prefix, entry, v->reason,
                     v->sw);
             break;
         }
-        fprintf(f, "%s%s() ended with uncaught ", prefix, entry);
+        fprintf(f, "%s%s ended with uncaught ", prefix, entry);
         if (v->exc_class[0]) {
             fputs(v->exc_class, f);
         } else {
