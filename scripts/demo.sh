@@ -45,9 +45,13 @@ step "5. USER mode: security domain, the masked OS through its vectors, an SCP03
 send "$IMG" 00A4040008A00000015100000000 80F0000000 80F400000548656C6C6F00 80CA00E000 \
      8050300008000102030405060700 80CADF2100
 step "6. issuer: load, install, run and delete an applet over SCP03 (GlobalPlatform, scripted)"
-$CARDVM script examples/scripts/hello.script "$IMG"
+echo "  (the example applets are Java Card applets: examples/applets/*/src is their Java, *.jca the"
+echo "  converter's text form of it, which the build assembles into CAP files; docs/applets.md)"
+$CARDVM script examples/scripts/hello.script "$IMG" -I "$BUILD/examples/applets"
 echo "  cardvm gp: load and install the counter applet at level 33, then list the card"
-$CARDVM gp "$IMG" --kvn 30 --sl 33 --load "$BUILD/examples/applets/counter.cvp" --install --list
+$CARDVM gp "$IMG" --kvn 30 --sl 33 --load "$BUILD/examples/applets/counter.cap" --install --list
+echo "  the counter: add 5, add 255, add 1 and abort, add 1 then fail inside the transaction (6A80), get"
+$CARDVM send "$IMG" 00A4040009F063617264766D1101 8001050000 8001FF0000 8003000000 8004000000 8002000000 | sed 's/^/  /'
 
 step "6b. applet developer: a Java Card applet in JCA, assembled to a CAP file, verified, loaded over SCP03, run"
 $CARDVM asm examples/jca/echo.jca -o "$DIR/echo.cap" --verify
@@ -55,6 +59,11 @@ $CARDVM verify "$DIR/echo.cap"
 $CARDVM gp "$IMG" --kvn 30 --sl 33 --load "$DIR/echo.cap" --install
 echo "  SELECT, echo AABBCC (INS 10), a call counter (INS 20, twice), an unknown INS (6D00)"
 $CARDVM send "$IMG" 00A4040009F063617264766D0101 8010000003AABBCC00 8020000000 8020000000 80EE000000 | sed 's/^/  /'
+
+step "6c. applet developer: debugging a faulty applet; the client sees status words, --trace says why"
+$CARDVM gp "$IMG" --kvn 30 --sl 33 --load "$BUILD/examples/applets/faulty.cap" --install --params 04
+$CARDVM --trace --debug-cap "$BUILD/examples/applets/faulty.cap" send "$IMG" 00A4040009F063617264766D1F01 \
+     8010030000 8010050000 8020000000 2>&1 >/dev/null | grep -v '^ATR' | sed 's/^[0-9:.]* /  /'
 
 step "7. broadcast OS update (seed 004): one P_SE for a fleet of 20 cards, FIG.3 then FIG.4"
 examples/campaign/run.sh "$BUILD" 20

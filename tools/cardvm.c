@@ -2,10 +2,12 @@
  * cardvm.c — the `cardvm` command line tool: global options and the table of
  * subcommands. Each subcommand lives in its own tools/cmd_*.c file.
  */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cap_debug.h"
 #include "cap_file.h"
 #include "cli.h"
 
@@ -99,6 +101,18 @@ static const subcommand subcommands[] = {
 static FILE *trace_stream;
 FILE *cli_trace(void) { return trace_stream; }
 void cli_set_trace(FILE *f) { trace_stream = f; }
+
+/* Process-wide like the trace stream: the one table every transport this
+ * run opens reports with. */
+static cap_debug debug_info;
+static char *debug_cap_list;
+const struct cap_debug *cli_debug_info(void) { return &debug_info; }
+const char *cli_debug_cap_list(void) { return debug_cap_list ? debug_cap_list : ""; }
+void cli_debug_add_cap(const char *path)
+{
+    if (trace_stream && cap_debug_add_file(&debug_info, path) != 0)
+        fprintf(trace_stream, "cardvm: %s: no names or source lines from this CAP file\n", path);
+}
 
 void cli_error(const char *cmd, const char *fmt, ...)
 {
@@ -216,6 +230,7 @@ transport *cli_open_card(const char *image, const char *reader)
         return NULL;
     }
     transport_set_trace(t, trace_stream);
+    transport_set_debug(t, &debug_info);
     if (trace_stream) {
         uint8_t atr[33];
         size_t n;
@@ -237,24 +252,55 @@ static void usage(FILE *f)
     for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
         fprintf(f, "  %-12s %s\n", subcommands[i].name, subcommands[i].summary);
     fprintf(f, "\nGlobal options:\n"
-               "  --trace   print every APDU sent and received, with its time, on stderr\n"
+               "  --trace   print every APDU sent and received, with its time, on stderr,\n"
+               "            and explain a failed applet call (uncaught exception, budget\n"
+               "            overrun, failed install) after its response\n"
+               "  --debug-cap FILE.cap  names and source lines for those explanations from\n"
+               "            the CAP's Debug component (repeatable; `gp --load` and a\n"
+               "            script's `load` add theirs)\n"
                "  --help    this text\n"
                "  --version print the version\n");
 }
 
 int main(int argc, char **argv)
 {
-    /* --trace may come anywhere; take it out so subcommands never see it. */
-    int n = 0;
+    /* --trace and --debug-cap may come anywhere; take them out so
+     * subcommands never see them. */
+    int n = 0, n_debug_caps = 0;
+    const char **debug_caps = calloc((size_t)argc + 1, sizeof *debug_caps);
+    if (!debug_caps) return 1;
     for (int i = 0; i < argc; i++) {
         if (i > 0 && !strcmp(argv[i], "--trace")) {
             trace_stream = stderr;
+            continue;
+        }
+        if (i > 0 && !strcmp(argv[i], "--debug-cap") && i + 1 < argc) {
+            debug_caps[n_debug_caps++] = argv[++i];
             continue;
         }
         argv[n++] = argv[i];
     }
     argc = n;
     argv[argc] = NULL;
+    size_t list_len = 0;
+    for (int i = 0; i < n_debug_caps; i++) {
+        if (cap_debug_add_file(&debug_info, debug_caps[i]) != 0) {
+            fprintf(stderr, "cardvm: --debug-cap %s: not a readable CAP file\n", debug_caps[i]);
+            continue;
+        }
+        /* absolute, for the pcscd driver (cmd_pcscd passes the list on) */
+        char *abs = realpath(debug_caps[i], NULL);
+        size_t n_abs = abs ? strlen(abs) : 0;
+        char *nl = abs ? realloc(debug_cap_list, list_len + n_abs + 2) : NULL;
+        if (nl) {
+            debug_cap_list = nl;
+            if (list_len) debug_cap_list[list_len++] = ':';
+            memcpy(debug_cap_list + list_len, abs, n_abs + 1);
+            list_len += n_abs;
+        }
+        free(abs);
+    }
+    free(debug_caps);
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -28,6 +28,16 @@ enum cli_exit {
 FILE *cli_trace(void);
 void cli_set_trace(FILE *f);
 
+/* Names and source lines for the trace's account of a failed applet call
+ * (transport_set_debug): the Debug components of the CAP files named by
+ * the global --debug-cap option, and of those a command loads (`gp --load`,
+ * a script's `load`). cli_debug_add_cap ignores a CAP without one. */
+struct cap_debug;
+const struct cap_debug *cli_debug_info(void);
+void cli_debug_add_cap(const char *path);
+/* The --debug-cap files as absolute paths joined by ':' ("" when none). */
+const char *cli_debug_cap_list(void);
+
 /* Open the card named by `image` (in process) or, when `reader` is not NULL,
  * the PC/SC reader; applies --trace. Prints the error and returns NULL on
  * failure. */

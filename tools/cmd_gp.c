@@ -258,6 +258,7 @@ int cmd_gp(int argc, char **argv)
             char err[300];
             free(blob);
             blob = NULL;
+            cli_debug_add_cap(load);
             if (capfile_read(load, nodesc ? CAPFILE_NO_DESCRIPTOR : 0, &cf, err, sizeof err)) {
                 cli_error("gp", "%s", err);
                 capfile_free(&cf);

@@ -106,7 +106,9 @@ static void help(FILE *f)
             "                 same across restarts (default: a new temporary folder)\n"
             "  --pcscd PATH   the pcscd program (default: pcscd from PATH or /usr/sbin)\n"
             "  --debug        pcscd logs at debug level, the driver every APDU, secrets\n"
-            "                 sent in clear hidden (on stderr)\n"
+            "                 sent in clear hidden (on stderr), and every failed\n"
+            "                 applet call explained (uncaught exception, budget\n"
+            "                 overrun, failed install; as `cardvm --trace pcscd`)\n"
             "  --lab          lab durability: each card is kept in memory while its\n"
             "                 reader is powered and saved to its image at power-off\n"
             "                 (no fsync per APDU; docs/image-format.md)\n"
@@ -441,6 +443,12 @@ static void pcscd_child(const pcscd_run *run, pid_t parent, int report_fd)
         argv[argc++] = (char *)"--debug";
         setenv("CARDVM_IFD_DEBUG", "1", 1);
     }
+    /* --trace: the driver explains failed applet calls on the log, with the
+     * names and lines of the --debug-cap files */
+    if (cli_trace())
+        setenv("CARDVM_IFD_TRACE", "1", 1);
+    if (cli_debug_cap_list()[0])
+        setenv("CARDVM_IFD_DEBUG_CAPS", cli_debug_cap_list(), 1);
     argv[argc] = NULL;
     execv(run->pcscd_path, argv);
     snprintf(why, sizeof why, "cannot run %s: %s", run->pcscd_path, strerror(errno));

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cap_debug.h"
 #include "cap_file.h"
 #include "cap_verify.h"
 #include "cli.h"
@@ -28,7 +29,9 @@ static void help(FILE *f)
             "                          [--customization]\n\n"
             "Run the card's verifier on a package without a card: a CAP file (the\n"
             "zip of a Java Card converter) or a .cvp package. Prints OK, or why the\n"
-            "card would refuse it: the component and offset, or the method and pc.\n"
+            "card would refuse it: the component and offset, or the method (Method\n"
+            "component offset, class and method index) and pc; with the CAP's Debug\n"
+            "component also the method's name and the source line.\n"
             "Exit status 0 when the card would accept it, 1 when it would refuse it.\n\n"
             "  --lib LIB.cap        a user library FILE imports (verified first, in\n"
             "                       the order given); repeatable\n"
@@ -65,6 +68,34 @@ static void describe(const capfile *f)
            f->n_applets == 1 ? "" : "s");
 }
 
+/* A refusal in the code ("Method offset M (class C method T) pc P: ...")
+ * in source terms, from the CAP's own Debug component when it has one:
+ * "  in capwork/counter/CounterApplet.process(Ljavacard/framework/APDU;)V
+ * pc 21 (CounterApplet.java:46)". */
+static void explain_in_source(const char *path, const char *msg)
+{
+    const char *at = strstr(msg, "Method offset ");
+    unsigned m, cls, tok, pc;
+    if (!at || sscanf(at, "Method offset %u (class %u method %u) pc %u", &m, &cls, &tok, &pc) != 4)
+        return;
+    cap_debug d = { 0 };
+    capfile f;
+    char err[300];
+    if (capfile_read(path, 0, &f, err, sizeof err) == 0 && cap_debug_add_file(&d, path) == 0) {
+        const cap_debug_method *dm = cap_debug_method_at(&d, f.pkg_aid, f.pkg_aid_len, (uint16_t)m);
+        if (dm) {
+            printf("  in %s.%s%s pc %u", dm->class_name ? dm->class_name : "?", dm->name ? dm->name : "?",
+                   dm->descriptor ? dm->descriptor : "", pc);
+            unsigned line = cap_debug_line_at(dm, (uint16_t)pc);
+            if (line && dm->source)
+                printf(" (%s:%u)", dm->source, line);
+            printf("\n");
+        }
+    }
+    capfile_free(&f);
+    cap_debug_free(&d);
+}
+
 /* Verifies one CAP file against the API and the libraries so far. 0 ok. */
 static int verify_cap(const char *path, unsigned cflags, unsigned vflags, lib_set *libs, capfile *f)
 {
@@ -89,6 +120,7 @@ static int verify_cap(const char *path, unsigned cflags, unsigned vflags, lib_se
            rc == VM_ERR_DEPENDENCY ? " (missing or incompatible import, 6985)" :
            rc == VM_ERR_VERIFY ? " (6A80)" : "",
            err[0] ? err : vm_strerror(rc));
+    explain_in_source(path, err);
     if (rc == VM_ERR_DEPENDENCY && strstr(err, "cardvm/loader"))
         printf("  (customization software? verify it with --customization)\n");
     else if (rc == VM_ERR_DEPENDENCY && !(vflags & CAP_VERIFY_UNRESOLVED_IMPORTS_OK))

@@ -9,6 +9,7 @@
 
 #include "apdu.h"
 #include "apdu_redact.h"
+#include "cap_fault.h"
 #include "card.h"
 #include "transport_impl.h"
 #ifdef CARDVM_HAVE_PCSC_TRANSPORT
@@ -44,6 +45,19 @@ static void trace_command(FILE *f, const uint8_t *b, size_t n)
     fflush(f);
 }
 
+/* The card's account of a failed applet call, after the response that
+ * ended it (in process only: a reader's driver logs its own). */
+static void trace_fault(transport *t)
+{
+    struct card *c = t->ops->card ? t->ops->card(t) : NULL;
+    struct vm_runtime *rt = c ? card_vm(c) : NULL;
+    vm_fault f;
+    if (rt && vm_take_fault(rt, &f)) {
+        cap_fault_print(t->trace, "card: ", &f, t->debug);
+        fflush(t->trace);
+    }
+}
+
 int transport_transmit(transport *t, const uint8_t *cmd, size_t len,
                        uint8_t *rsp, size_t cap, size_t *rsp_len)
 {
@@ -53,6 +67,7 @@ int transport_transmit(transport *t, const uint8_t *cmd, size_t len,
     if (t->trace) {
         if (rc == 0) trace_line(t->trace, "<=", rsp, *rsp_len);
         else fprintf(t->trace, "<= error: %s\n", t->error);
+        trace_fault(t);
     }
     return rc;
 }
@@ -71,6 +86,7 @@ int transport_reset(transport *t, int cold)
 }
 
 void transport_set_trace(transport *t, FILE *f) { t->trace = f; }
+void transport_set_debug(transport *t, const struct cap_debug *d) { t->debug = d; }
 const char *transport_error(const transport *t) { return t->error; }
 struct card *transport_card(transport *t) { return t->ops->card ? t->ops->card(t) : NULL; }
 

@@ -32,6 +32,12 @@ int transport_atr(transport *t, uint8_t *atr, size_t *len);
 int transport_reset(transport *t, int cold);
 /* APDU trace with timestamps to `f` (NULL: off). */
 void transport_set_trace(transport *t, FILE *f);
+/* With a trace on an in-process card, an applet call that fails (uncaught
+ * exception, budget overrun, install() without register()) is explained on
+ * the trace after its response (tools/cap/cap_fault.h), with the names and
+ * source lines of `d` (NULL: none). The table must outlive the transport. */
+struct cap_debug;
+void transport_set_debug(transport *t, const struct cap_debug *d);
 /* Text of the last failure ("" when none). */
 const char *transport_error(const transport *t);
 /* In process: the first commit of the card that failed since the transport

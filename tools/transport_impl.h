@@ -40,6 +40,7 @@
 #include "transport.h"
 
 struct card;
+struct cap_debug;
 
 /* Size of transport.error, the text of the last failure. */
 #define TRANSPORT_ERROR_MAX 256u
@@ -67,6 +68,7 @@ struct transport {
     const struct transport_ops *ops;
     void *impl;                       /* owned by ops; opaque to transport.c */
     FILE *trace;                      /* APDU trace or NULL; used by transport.c */
+    const struct cap_debug *debug;    /* names for the trace's applet faults, or NULL */
     char error[TRANSPORT_ERROR_MAX];  /* last failure, "" when none */
 };
 

@@ -322,6 +322,7 @@ int vm_cap_run(vm_runtime *rt, cap_target target, const uint16_t *args, unsigned
     if (outer) {
         rt->cap_top = 0;
         rt->cap_budget = rt->budget;
+        rt->trail_open = 0;
     }
     if ((uint32_t)rt->cap_top + nargs > rt->cfg.stack_slots) {
         rt->uncaught = vm_exception_object(rt, VM_SC_StackOverflowError, 0);
@@ -1180,6 +1181,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         }
         uint32_t hpc = found < 0 ? 0xFFFFFFFFu : (uint32_t)(v->handlers[found].handler - xm->code_offset);
         if (hpc >= xm->code_len || xm->op_at[hpc] == 0xFFFF) {
+            vm_fault_note_frame(rt, exc, t.slot, xm->offset, (uint16_t)(xo->pc - xm->code_offset));
             if (nfr) {
                 /* not caught here: on to the caller, at its call */
                 POP_FRAME();
@@ -1189,6 +1191,8 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
             result = VM_RUN_THROWN;
             goto out;
         }
+        if (rt->trail_open)
+            vm_fault_caught(rt, exc);
         sp = base;
         *sp++ = exc;
         budget -= xm->w_at[hpc];
@@ -1199,6 +1203,11 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
     }
 
 out_of_budget:
+    /* where the budget ran out (inside the loop), then the callers of this
+     * loop's inlined frames at their calls */
+    vm_fault_note_frame(rt, 0, t.slot, xm->offset, (uint16_t)(xo->pc - xm->code_offset));
+    for (unsigned k = nfr; k-- > 0;)
+        vm_fault_note_frame(rt, 0, t.slot, fr[k].xm->offset, (uint16_t)(fr[k].call->pc - fr[k].xm->code_offset));
     result = VM_RUN_BUDGET;
 out:
     rt->cap_budget = budget;

@@ -1481,8 +1481,8 @@ static int run_method(vm_runtime *rt, unsigned slot, uint16_t method, const uint
 /* Run a CAP method in package `slot`'s context, as the applet instance
  * `inst` (-1: none yet, install()); map the outcome to a SW like
  * run_method. */
-static int run_cap(vm_runtime *rt, unsigned slot, int inst, cap_target t, const uint16_t *args, unsigned nargs,
-                   uint16_t *ret, uint16_t *sw)
+static int run_cap(vm_runtime *rt, unsigned entry, unsigned slot, int inst, cap_target t, const uint16_t *args,
+                   unsigned nargs, uint16_t *ret, uint16_t *sw)
 {
     rt->ctx = (uint8_t)slot;
     rt->active_inst = (int8_t)inst;
@@ -1503,6 +1503,7 @@ static int run_cap(vm_runtime *rt, unsigned slot, int inst, cap_target t, const 
         *sw = cap_exception_sw(rt, rt->uncaught);
     else
         *sw = VM_SW_UNKNOWN;
+    vm_fault_finish(rt, r, entry, *sw);
     return VM_OK;
 }
 
@@ -1641,7 +1642,7 @@ static int deselect_current(vm_runtime *rt)
     } else if (rt->pkgs[in->pkg].cap) {
         if (cap_applet_method(rt, in, VM_APPLET_DESELECT, &t) == 0) {
             uint16_t args[1] = { in->obj };
-            rc = run_cap(rt, in->pkg, idx, t, args, 1, NULL, &sw);
+            rc = run_cap(rt, VM_ENTRY_DESELECT, in->pkg, idx, t, args, 1, NULL, &sw);
         }
     } else if (a->deselect != 0xFFFF) {
         uint16_t args[1] = { in->obj };
@@ -1686,7 +1687,7 @@ static int process_common(vm_runtime *rt, unsigned slot, uint16_t method, const 
             *sw = VM_SW_UNKNOWN;
             return VM_OK;
         }
-        rc = run_cap(rt, slot, rt->selected, t, args, nargs, NULL, sw);
+        rc = run_cap(rt, VM_ENTRY_PROCESS, slot, rt->selected, t, args, nargs, NULL, sw);
     } else {
         rc = run_method(rt, slot, method, args, nargs, NULL, sw);
     }
@@ -1761,7 +1762,7 @@ static int select_instance_on(vm_runtime *rt, uint8_t channel, int idx, const ui
         } else if (cap_applet_method(rt, in, VM_APPLET_SELECT, &st) != 0) {
             ssw = VM_SW_UNKNOWN;
         } else {
-            rc = run_cap(rt, in->pkg, idx, st, args, 1, &ok, &ssw);
+            rc = run_cap(rt, VM_ENTRY_SELECT, in->pkg, idx, st, args, 1, &ok, &ssw);
             if (rc < 0) {
                 rt->selecting = 0;
                 return rc;
@@ -1972,7 +1973,7 @@ int vm_invoke(vm_runtime *rt, const uint8_t *pkg_aid, uint8_t pkg_aid_len, uint1
             *sw = 0x6700;
             return VM_OK;
         }
-        int rc = run_cap(rt, (unsigned)s, -1, t, args, 1, NULL, sw);
+        int rc = run_cap(rt, VM_ENTRY_INVOKE, (unsigned)s, -1, t, args, 1, NULL, sw);
         if (rc < 0)
             return rc;
         *resp_len = *sw == VM_SW_OK ? rt->resp_len : 0;
@@ -2086,12 +2087,15 @@ int vm_install(vm_runtime *rt, const uint8_t *pkg_aid, uint8_t pkg_aid_len, cons
     int rc;
     if (cp) {
         cap_target t = { NULL, cp->view.applets[ai].install_offset, (uint8_t)s, 0 };
-        rc = run_cap(rt, (unsigned)s, -1, t, args, 3, NULL, sw);
+        rc = run_cap(rt, VM_ENTRY_INSTALL, (unsigned)s, -1, t, args, 3, NULL, sw);
     } else {
         rc = run_method(rt, (unsigned)s, p->applets[ai].install, args, 3, NULL, sw);
     }
-    if (rc >= 0 && *sw == VM_SW_OK && rt->inst_registered < 0)
+    if (rc >= 0 && *sw == VM_SW_OK && rt->inst_registered < 0) {
         *sw = VM_SW_UNKNOWN;   /* install() did not call register() */
+        if (cp)
+            vm_fault_finish(rt, VM_RUN_NO_REGISTER, VM_ENTRY_INSTALL, *sw);
+    }
     if (rc >= 0 && *sw != VM_SW_OK) {
         /* Leave nothing behind: drop the instance record, undo the writes
          * and free the objects the install made. */

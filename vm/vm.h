@@ -151,6 +151,60 @@ void vm_set_nvm_hook(vm_runtime *rt, vm_nvm_hook hook, void *ctx);
 /* AID of the package in `slot` (for reports); 0 bytes when there is none. */
 size_t vm_package_aid(const vm_runtime *rt, int slot, uint8_t aid[16]);
 
+/* ---- why an applet call failed (diagnostics, host side only) ----
+ *
+ * When install(), select(), deselect() or process() of a CAP applet (or a
+ * static entry point run by vm_invoke) ends
+ * with an uncaught exception, a budget overrun, or install() without
+ * register(), the runtime keeps a record of it for the embedder's trace
+ * (`cardvm --trace`, the pcscd driver's debug log). The card client sees
+ * nothing of it: the status word stays what vm_process documents. The
+ * record names the exception class and reason and the call stack as
+ * (package AID, Method component offset, bytecode pc) per frame, innermost
+ * first; the frame of the throwing instruction (or, for a budget overrun,
+ * of the instruction that ran out: the loop's branch) comes first. Names of
+ * methods and source lines come from the CAP's Debug component, which the
+ * card never has: the host adds them (tools/cap/cap_debug.h). The runtime
+ * notes frames only while an exception leaves a method, so a call that
+ * succeeds costs nothing. */
+#define VM_FAULT_MAX_FRAMES 16
+enum vm_fault_kind {
+    VM_FAULT_EXCEPTION = 1,   /* uncaught exception */
+    VM_FAULT_BUDGET = 2,      /* bytecode budget ran out */
+    VM_FAULT_NO_REGISTER = 3, /* install() returned without Applet.register() */
+};
+enum vm_fault_entry {
+    VM_ENTRY_INSTALL, VM_ENTRY_SELECT, VM_ENTRY_DESELECT, VM_ENTRY_PROCESS,
+    VM_ENTRY_INVOKE,          /* vm_invoke: a static entry point (LOADER vectors) */
+};
+typedef struct vm_fault_frame {
+    uint8_t pkg_aid[VM_AID_MAX];
+    uint8_t pkg_aid_len;
+    uint16_t method;          /* offset of the method_info in the Method component */
+    uint16_t pc;              /* bytecode offset from the method's first opcode */
+} vm_fault_frame;
+typedef struct vm_fault {
+    uint8_t kind;             /* enum vm_fault_kind */
+    uint8_t entry;            /* enum vm_fault_entry */
+    uint16_t sw;              /* the status word the client got */
+    /* VM_FAULT_EXCEPTION: the class, by name for an API class
+     * ("java/lang/ArrayIndexOutOfBoundsException"); for a class of an
+     * applet package exc_class is "" and the class is given by its
+     * package and Class component offset. */
+    char exc_class[64];
+    uint8_t exc_pkg_aid[VM_AID_MAX];
+    uint8_t exc_pkg_aid_len;
+    uint16_t exc_class_offset;
+    uint8_t has_reason;       /* a CardException / CardRuntimeException */
+    uint16_t reason;
+    uint8_t n_frames;
+    uint8_t truncated;        /* deeper frames than VM_FAULT_MAX_FRAMES */
+    vm_fault_frame frames[VM_FAULT_MAX_FRAMES];
+} vm_fault;
+/* The record of the last failed applet call since the previous take: 1 and
+ * *out, or 0 when there is none. Taking it clears it. */
+int vm_take_fault(vm_runtime *rt, vm_fault *out);
+
 /* ---- the privileged native extension (for the LOADER) ----
  *
  * Native tokens 0x8000..0x80FF are not part of the VM: their handlers come

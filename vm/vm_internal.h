@@ -264,6 +264,16 @@ struct vm_runtime {
     void *nvm_hook_ctx;
     vm_nvm_writer writer;
 
+    /* diagnostics (vm.h, vm_fault): the frames an exception or a budget
+     * overrun unwinds, noted by the CAP loop as it leaves each method
+     * (trail_exc: the handle being thrown, 0 for the budget), and the
+     * finished record of the last failed applet call */
+    vm_fault trail;
+    uint16_t trail_exc;
+    uint8_t trail_open;
+    uint8_t fault_pending;
+    vm_fault fault;
+
     /* current command */
     uint8_t ctx;             /* firewall context: package slot */
     uint8_t selecting;
@@ -590,6 +600,16 @@ int vm_cap_class_is(const vm_runtime *rt, uint16_t cls, uint16_t target);
 /* Run a CAP method (target.offset in package target.slot) with args
  * (`this` first for instance methods) in the current context. Returns
  * enum vm_run_result or < 0; *ret gets the returned word. */
+/* cap_run.c: note that an exception (exc) or the budget (exc 0) leaves the
+ * frame of method `method` of package `slot` at bytecode pc `pc`; forget
+ * the trail when the exception is caught (vm_fault_caught). */
+void vm_fault_note_frame(vm_runtime *rt, uint16_t exc, unsigned slot, uint16_t method, uint16_t pc);
+void vm_fault_caught(vm_runtime *rt, uint16_t exc);
+/* runtime.c, when an applet call ends: keep the record (vm_take_fault) for
+ * a run result VM_RUN_THROWN or VM_RUN_BUDGET, or VM_RUN_NO_REGISTER (an
+ * install() that did not register); other results keep nothing. */
+#define VM_RUN_NO_REGISTER 3
+void vm_fault_finish(vm_runtime *rt, int run_result, unsigned entry, uint16_t sw);
 int vm_cap_run(vm_runtime *rt, cap_target target, const uint16_t *args, unsigned nargs, uint16_t *ret);
 /* The object behind `ref` as the current context may use it: NULL with
  * *exc = VM_SC_NullPointerException or VM_SC_SecurityException. */

@@ -57,6 +57,7 @@
 #include <reader.h>
 
 #include "apdu_redact.h"
+#include "cap_fault.h"
 #include "card.h"
 
 /* pcsc-lite's PCSCLITE_MAX_READERS_CONTEXTS: pcscd never has more. */
@@ -122,6 +123,9 @@ static struct {
     pthread_mutex_t lock;
     virtual_reader readers[IFD_CARDVM_MAX_READERS];
     int initialised;
+    /* names and lines for the fault log: CARDVM_IFD_DEBUG_CAPS, read once */
+    cap_debug debug;
+    int debug_loaded;
 } driver = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* ---- logging (stderr: pcscd's terminal in the foreground, the journal as a service) ---- */
@@ -162,6 +166,52 @@ static void log_apdu(const virtual_reader *r, const uint8_t *cmd, size_t len, co
         reader_log(r, "<= (card mute)");
     }
     free(line);
+}
+
+/* Failed applet calls (uncaught exception, budget overrun, failed
+ * install: vm.h, vm_fault) are explained on the log with the APDU log, or
+ * alone with CARDVM_IFD_TRACE=1 (`cardvm --trace pcscd`). Names and source
+ * lines come from the Debug components of the CAP files listed, ':'
+ * separated, in CARDVM_IFD_DEBUG_CAPS (`cardvm --debug-cap`). */
+static int fault_log_enabled(void)
+{
+    const char *v = getenv("CARDVM_IFD_TRACE");
+    return apdu_debug_enabled() || (v && *v && strcmp(v, "0") != 0);
+}
+
+static const cap_debug *driver_debug(void)
+{
+    pthread_mutex_lock(&driver.lock);
+    if (!driver.debug_loaded) {
+        driver.debug_loaded = 1;
+        const char *list = getenv("CARDVM_IFD_DEBUG_CAPS");
+        char path[PATH_MAX];
+        while (list && *list) {
+            const char *end = strchr(list, ':');
+            size_t n = end ? (size_t)(end - list) : strlen(list);
+            if (n > 0 && n < sizeof path) {
+                memcpy(path, list, n);
+                path[n] = 0;
+                if (cap_debug_add_file(&driver.debug, path) != 0)
+                    fprintf(stderr, "ifd-cardvm: %s: no names or source lines from this CAP file\n", path);
+            }
+            list = end ? end + 1 : NULL;
+        }
+    }
+    pthread_mutex_unlock(&driver.lock);
+    return &driver.debug;
+}
+
+static void log_fault(const virtual_reader *r)
+{
+    struct vm_runtime *rt = r->card ? card_vm(r->card) : NULL;
+    vm_fault f;
+    if (!rt || !vm_take_fault(rt, &f))
+        return;
+    char prefix[PATH_MAX + 32];
+    snprintf(prefix, sizeof prefix, "ifd-cardvm: %s: card: ", r->image_path);
+    cap_fault_print(stderr, prefix, &f, driver_debug());
+    fflush(stderr);
 }
 
 /* ---- the Lun table ---- */
@@ -560,6 +610,7 @@ IFD_EXPORT RESPONSECODE IFDHTransmitToICC(DWORD Lun, SCARD_IO_HEADER SendPci, PU
         int status = card_transmit(r->card, TxBuffer, TxLength, RxBuffer, cap, &rsp_len);
         reader_note_own_commit(r);
         if (apdu_debug_enabled()) log_apdu(r, TxBuffer, TxLength, status == 0 ? RxBuffer : NULL, rsp_len);
+        if (fault_log_enabled()) log_fault(r);
         if (status != 0 || rsp_len < 2 || rsp_len > cap) {
             rc = IFD_COMMUNICATION_ERROR; /* the card is mute */
         } else {

@@ -1,19 +1,20 @@
 #!/bin/sh
-# test_scripts.sh CARDVM EXAMPLES_DIR TESTS_DIR — every example script on a
-# fresh card, and the script runner's failure reports.
+# test_scripts.sh CARDVM EXAMPLES_DIR TESTS_DIR CAP_DIR — every example script
+# on a fresh card (their applets: the example CAPs the build assembled into
+# CAP_DIR), and the script runner's failure reports.
 set -u
-cardvm=$1; examples=$2; here=$3
+cardvm=$1; examples=$2; here=$3; caps=$4
 tmp=$(mktemp -d /tmp/cardvm-test-isd-scripts-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 "$cardvm" create "$tmp/card.img" --quiet || fail "cardvm create"
 for s in "$examples"/*.script; do
-  "$cardvm" script "$s" "$tmp/card.img" > "$tmp/out" 2>&1 || { cat "$tmp/out"; fail "$(basename "$s")"; }
+  "$cardvm" script "$s" "$tmp/card.img" -I "$caps" > "$tmp/out" 2>&1 || { cat "$tmp/out"; fail "$(basename "$s")"; }
   echo "ok $(basename "$s")"
 done
 # all of them again on one card, one after the other at once
-cat "$examples"/*.script | sed "s#\.\./applets/#$examples/../applets/#" > "$tmp/all.script"
-"$cardvm" script "$tmp/all.script" "$tmp/card.img" > "$tmp/out" 2>&1 || { cat "$tmp/out"; fail "all scripts in one"; }
+cat "$examples"/*.script > "$tmp/all.script"
+"$cardvm" script "$tmp/all.script" "$tmp/card.img" -I "$caps" > "$tmp/out" 2>&1 || { cat "$tmp/out"; fail "all scripts in one"; }
 # an unmet expectation: file:line, got and expected, exit status 1
 printf 'echo start\nopen 30 404142434445464748494A4B4C4D4E4F 03\nsend 80CA00CF00 -> CF0A??*9001\necho not reached\n' > "$tmp/bad.script"
 "$cardvm" script "$tmp/bad.script" "$tmp/card.img" > "$tmp/out" 2> "$tmp/err"; rc=$?

@@ -67,6 +67,10 @@ static const struct error_case cases[] = {
     { "bad AID byte", 2, "\t.aid 0xF0:0x1:0x2:0x3:0x400;", "e.jca:2:24: ", "expected an AID byte" },
     { "operand out of range", 21, "\t\t\t\t\tinvokespecial 9;", "e.jca:21:20: ", "the pool has 2 entries" },
     { "missing brace", 25, "", "e.jca:25:1: ", "expected '}' before the end of the file" },
+    { "source line not a number", 22, "\t\t\t\t.line x;", "e.jca:22:11: ", "expected a source line number" },
+    { "source line without its number", 22, "\t\t\t\t.line;", "e.jca:22:5: ", "expected '.line NUMBER;'" },
+    { "source file without its name", 16, "\t\t}\n\t\t.sourceFile;", "e.jca:17:3: ", "expected '.sourceFile NAME;'" },
+    { "Debug component in CAP 2.1", 22, "\t\t\t\t.line 7;", "e.jca:22:5: ", "needs CAP format 2.2" },
     { NULL, 0, NULL, NULL, NULL },
 };
 

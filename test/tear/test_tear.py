@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""test_tear.py CARDVM SHARED EXAMPLES — acceptance of `cardvm tear`.
+"""test_tear.py CARDVM SHARED EXAMPLES CAPDIR — acceptance of `cardvm tear`.
 
 * broken INC (two persistent updates, no transaction): torn, at the write of
   the second update (the last write of the command), written by process()
   at the Util.setShort invokestatic, transaction depth 0 — the method and pc
-  come from the CAP's own bytes (counter_variants.py), the state from the
-  applet's source: counter already incremented, history[0..1] still old.
+  found in the CAP's Method component by the instruction sequence of the
+  source's INC (broken_inc_site), the state from the applet's source:
+  counter already incremented, history[0..1] still old. The two CAPs are
+  what the build assembled from examples/tearing/{broken,fixed}.jca (CAPDIR).
 * fixed INC (the same updates in a transaction): every write index ends in
   the before-state or the after-state.
 * the shared counter transcript (counter.apdu) as a tearing run: every
@@ -18,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
+import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 KEY = "404142434445464748494A4B4C4D4E4F"
@@ -79,23 +82,42 @@ def transcript_script(apdu_file, cap):
     return "\n".join(lines) + "\n"
 
 
+# INC of the broken source, as a converter compiles it (no transaction):
+# aload_0; dup; getfield_s 3 (counter); sconst_1; sadd; putfield_s 3;
+# getfield_a_this 0 (history); sconst_0; getfield_s_this 3; invokestatic 18
+# (Util.setShort)
+BROKEN_INC = bytes.fromhex("183D850304418903AD0003AF038D0012")
+SETSHORT_AT = len(BROKEN_INC) - 3
+# process() begins: aload_0; invokevirtual (selectingApplet); its header
+# (JCVM 3.0.5 §6.9) is 2 bytes: .stack 7, 2 arguments, .locals 5
+PROCESS_START = bytes.fromhex("0725188B")
+
+
+def broken_inc_site(cap):
+    """(Method component offset of process(), pc of INC's Util.setShort)."""
+    with zipfile.ZipFile(cap) as z:
+        info = [z.read(n) for n in z.namelist() if n.endswith("/Method.cap")][0][3:]
+    inc = info.find(BROKEN_INC)
+    assert inc >= 0 and info.find(BROKEN_INC, inc + 1) < 0, "INC found once in the broken CAP"
+    process_off = info.rfind(PROCESS_START, 0, inc)
+    return process_off, inc + SETSHORT_AT - (process_off + 2)
+
+
 def main():
-    cardvm, shared, examples = sys.argv[1:4]
+    cardvm, shared, examples, capdir = sys.argv[1:5]
     counter_cap = os.path.join(shared, "javacard/applets/counter/jc305u3/counter.cap")
     if not os.path.exists(counter_cap):
         print(f"SKIP: {counter_cap} not found (the shared Java Card material is not beside the project)")
         return 77
     with tempfile.TemporaryDirectory() as tmp:
-        gen = subprocess.run([sys.executable, os.path.join(HERE, "counter_variants.py"), counter_cap, tmp],
-                             capture_output=True, text=True, check=True)
-        process_off, setshort_pc, _ = (int(x) for x in gen.stdout.split())
+        process_off, setshort_pc = broken_inc_site(os.path.join(capdir, "counter-broken.cap"))
         img = os.path.join(tmp, "card.img")
         run(cardvm, "create", img, "--quiet", ok_codes=(0,))
         before = open(img, "rb").read()
 
         # broken
         junit = os.path.join(tmp, "broken.xml")
-        r = run(cardvm, "tear", os.path.join(examples, "broken.tear"), img, "-I", tmp, "--json", "--junit", junit)
+        r = run(cardvm, "tear", os.path.join(examples, "broken.tear"), img, "-I", capdir, "--json", "--junit", junit)
         expect(r.returncode == 1, "broken: exit status 1 (torn)", r.stdout + r.stderr)
         rep = json.loads(r.stdout) if r.stdout.startswith("{") else {"torn": 0, "commands": []}
         expect(rep["torn"] == 1, "broken: one torn state", r.stdout)
@@ -126,12 +148,12 @@ def main():
         tree = ET.parse(junit).getroot()
         cases = tree.findall(".//testcase")
         expect(len(cases) == 1 and cases[0].find("failure") is not None, "broken: JUnit testcase with a failure")
-        r = run(cardvm, "tear", os.path.join(examples, "broken.tear"), img, "-I", tmp)
+        r = run(cardvm, "tear", os.path.join(examples, "broken.tear"), img, "-I", capdir)
         expect(r.returncode == 1 and "TORN" in r.stdout and f"pc 0x{setshort_pc:04X}" in r.stdout,
                "broken: text report names the pc", r.stdout)
 
         # fixed
-        r = run(cardvm, "tear", os.path.join(examples, "fixed.tear"), img, "-I", tmp, "--json")
+        r = run(cardvm, "tear", os.path.join(examples, "fixed.tear"), img, "-I", capdir, "--json")
         rep = json.loads(r.stdout) if r.stdout.startswith("{") else {"torn": -1, "commands": []}
         expect(r.returncode == 0 and rep["torn"] == 0, "fixed: clean, exit 0", r.stdout + r.stderr)
         c = [c for c in rep["commands"] if c["kind"] == "cut"]

@@ -9,15 +9,18 @@
  * cardvm accepts it is described in docs/jca.md.
  *
  *   jca_assemble()     lexer + parser + emitter: JCA text -> the CAP
- *                      components (Header ... Descriptor; no Debug), laid out
- *                      the way Oracle's converter lays them out, so that the
- *                      converter's own JCA gives its CAP byte for byte.
+ *                      components (Header ... Descriptor), laid out the way
+ *                      Oracle's converter lays them out, so that the
+ *                      converter's own JCA gives its CAP byte for byte; and a
+ *                      Debug component when the text has cardvm's
+ *                      `.sourceFile` / `.line` directives (docs/jca.md).
  *   jca_write_cap()    the components -> a CAP zip (libzip), one file per
  *                      component under <package path>/javacard/.
  *   jca_disassemble()  a load file (components concatenated, as
  *                      tools/cap/cap_file.h reads them) -> JCA text, with
  *                      labels, bytecode pcs and constant-pool comments naming
- *                      API members from vm/api_tokens.h.
+ *                      API members from vm/api_tokens.h; with a Debug
+ *                      component, its names, `.sourceFile` and `.line`.
  *
  * Errors are "file:line:column: message" in err, the message naming what was
  * expected.
@@ -68,8 +71,8 @@ int jca_write_cap(const jca_cap *c, const char *path, char *err, size_t errlen);
 /* The components in load order without Debug (what the card receives). */
 int jca_load_file(const jca_cap *c, uint8_t **bytes, size_t *len);
 
-/* Disassemble a load file (components concatenated; Debug allowed and
- * ignored). package_path ("capwork/counter") names the package when the
+/* Disassemble a load file (components concatenated; a Debug component
+ * gives names, source files and lines). package_path ("capwork/counter") names the package when the
  * Header (CAP 2.1) carries no name; may be NULL. *text is malloc'ed. */
 int jca_disassemble(const uint8_t *load_file, size_t len, const char *package_path, char **text, char *err,
                     size_t errlen);

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_tokens.h"
 #include "cap_format.h"
 #include "opcodes.h"
 
@@ -88,6 +89,9 @@ typedef struct jmethod {
     int offset;              /* method component offset */
     int code_offset, code_len;
     int line, col;
+    /* `.line N;` marks (Debug component): pc where source line N starts */
+    int *dbg_pc, *dbg_line;
+    int ndbg;
 } jmethod;
 
 typedef struct jiface_impl {
@@ -113,6 +117,7 @@ typedef struct jclass {
     int nimpls;
     int offset;              /* class component offset */
     int line, col;
+    char source[MAX_NAME];   /* `.sourceFile NAME;` (Debug component), "" none */
 } jclass;
 
 typedef struct jcp {
@@ -162,6 +167,8 @@ typedef struct jca_pkg {
     saved_line *lines;
     int nlines, maxlines;
     int uses_int;
+    int has_debug;           /* a .line or .sourceFile: emit a Debug component */
+    int debug_line, debug_col;   /* the first of them, for errors */
     int *line_at;            /* Method-info offset -> source line (jca_cap) */
     uint16_t *code_at;
     size_t method_len;
@@ -493,6 +500,11 @@ static int parse_lines(jca_pkg *p, line *l)
                 m->first_line = p->nlines;
             if (save_line(p, start, pos - start, lineno) != 0)
                 return fail_at(p, lineno, 1, "out of memory");
+            if (weq(&l->w[0], ".line") && !p->has_debug) {
+                p->has_debug = 1;
+                p->debug_line = lineno;
+                p->debug_col = l->w[0].col;
+            }
             m->nlines++;
             if (!l->closes)
                 continue;
@@ -680,6 +692,15 @@ static int parse_lines(jca_pkg *p, line *l)
         case C_CLASS:
             if (weq(w0, ".shareable") && l->nw == 1) {
                 cls->shareable = 1;
+            } else if (weq(w0, ".sourceFile")) {
+                if (l->nw != 2)
+                    return wfail(p, l, w0, "expected '.sourceFile NAME;'");
+                wcopy(cls->source, sizeof cls->source, &l->w[1]);
+                if (!p->has_debug) {
+                    p->has_debug = 1;
+                    p->debug_line = lineno;
+                    p->debug_col = w0->col;
+                }
             } else if (weq(w0, ".superInterfaces")) {
                 EXPECT_OPEN(".superInterfaces");
                 stack[++depth] = C_SUPERIFACES;
@@ -1144,6 +1165,26 @@ static int assemble_code(jca_pkg *p, jmethod *m, codectx *cx, line *l, buf *out,
             continue;
         int i = 0;
         const word *w = &l->w[0];
+        if (weq(w, ".line")) {
+            long ln;
+            if (l->nw != 2)
+                return wfail(p, l, w, "expected '.line NUMBER;'");
+            if (parse_int_range(p, l, &l->w[1], 1, 65535, "a source line number", &ln))
+                return -1;
+            if (pass == 1) {
+                int *np = realloc(m->dbg_pc, (size_t)(m->ndbg + 1) * sizeof *np);
+                if (np)
+                    m->dbg_pc = np;
+                int *nl = realloc(m->dbg_line, (size_t)(m->ndbg + 1) * sizeof *nl);
+                if (nl)
+                    m->dbg_line = nl;
+                if (!np || !nl)
+                    return fail_at(p, l->lineno, 1, "out of memory");
+                m->dbg_pc[m->ndbg] = pc;
+                m->dbg_line[m->ndbg++] = (int)ln;
+            }
+            continue;
+        }
         if (w->n > 1 && w->s[w->n - 1] == ':') {
             word lw = { w->s, w->n - 1, w->col };
             int lab;
@@ -1549,8 +1590,173 @@ static unsigned prim_type_code(const char *desc)
 }
 
 typedef struct emit_bufs {
-    buf b, meth, ref1, ref2, cpb, cl, sf, rl, ex, de, ap, im, hd, di;
+    buf b, meth, ref1, ref2, cpb, cl, sf, rl, ex, de, ap, im, hd, di, dbg;
 } emit_bufs;
+
+/* ---- the Debug component (JCVM 3.0.5 §6.14), from .sourceFile / .line ----
+ * Class and method names, the source file per class, and per method the
+ * line table the `.line` marks give; no field or local variable tables. */
+typedef struct strings {
+    char **s;
+    int n;
+    int oom;
+} strings;
+
+static unsigned string_index(strings *t, const char *v)
+{
+    for (int i = 0; i < t->n; i++)
+        if (!strcmp(t->s[i], v))
+            return (unsigned)i;
+    char **ns = realloc(t->s, (size_t)(t->n + 1) * sizeof *ns);
+    size_t len = strlen(v);
+    char *c = ns ? malloc(len + 1) : NULL;
+    if (c)
+        memcpy(c, v, len + 1);
+    if (!c) {
+        if (ns)
+            t->s = ns;
+        t->oom = 1;
+        return 0;
+    }
+    t->s = ns;
+    t->s[t->n] = c;
+    return (unsigned)t->n++;
+}
+
+/* A class reference as a name: "pkg/Class" for the package's own, the API
+ * name for an imported API class, else as written. */
+static void class_name_of(const jca_pkg *p, const char *ref, char *out, size_t cap)
+{
+    int c = find_class(p, ref);
+    if (c >= 0) {
+        snprintf(out, cap, "%s/%s", p->name, p->classes[c].name);
+        return;
+    }
+    int pk, cl;
+    if (sscanf(ref, "%d.%d", &pk, &cl) == 2 && pk >= 0 && pk < p->nimports) {
+        const jc_api_package *ap = jc_api_find_package(p->imports[pk].aid, p->imports[pk].aid_len);
+        const jc_api_class *ac = ap ? jc_api_class_by_token(ap, (uint8_t)cl) : NULL;
+        if (ac && ac->name) {
+            snprintf(out, cap, "%s", ac->name);
+            return;
+        }
+    }
+    snprintf(out, cap, "%s", ref[0] ? ref : "java/lang/Object");
+}
+
+/* A field's type as a JVM descriptor for the Debug component. */
+static void debug_type(const jca_pkg *p, const char *t, char *out, size_t cap)
+{
+    size_t n = strlen(t);
+    int arr = n > 2 && strcmp(t + n - 2, "[]") == 0;
+    char base[MAX_NAME], cls[2 * MAX_NAME + 2];
+    snprintf(base, sizeof base, "%.*s", (int)(n - (arr ? 2 : 0)), t);
+    const char *pre = arr ? "[" : "";
+    if (!strcmp(base, "boolean")) snprintf(out, cap, "%sZ", pre);
+    else if (!strcmp(base, "byte")) snprintf(out, cap, "%sB", pre);
+    else if (!strcmp(base, "short")) snprintf(out, cap, "%sS", pre);
+    else if (!strcmp(base, "int")) snprintf(out, cap, "%sI", pre);
+    else {
+        class_name_of(p, base, cls, sizeof cls);
+        snprintf(out, cap, "%sL%.*s;", pre, (int)(cap > 8 ? cap - 8 : 0), cls);
+    }
+}
+
+/* Java access flags of the Debug component from the JCA modifiers. */
+static unsigned java_access(unsigned acc, int is_interface)
+{
+    return (acc & 0x1F) | ((acc & 0x40) ? 0x400u : 0u) | (is_interface ? 0x600u : 0u);
+}
+
+static int emit_debug(jca_pkg *p, buf *out)
+{
+    strings t = { NULL, 0, 0 };
+    buf body = { 0 };
+    char name[2 * MAX_NAME + 2];
+    unsigned pkg_name = string_index(&t, p->name);
+    u2(&body, pkg_name);
+    u2(&body, (unsigned)p->nclasses);
+    for (int i = 0; i < p->nclasses; i++) {
+        const jclass *c = &p->classes[i];
+        int nm = 0, nf = 0;
+        for (int k = 0; k < p->nmethods; k++)
+            nm += p->methods[k].cls == i;
+        for (int k = 0; k < p->nfields; k++)
+            nf += p->fields[k].cls == i;
+        snprintf(name, sizeof name, "%s/%s", p->name, c->name);
+        u2(&body, string_index(&t, name));
+        u2(&body, java_access(c->acc, c->is_interface) | (c->shareable ? 0x800u : 0u));
+        u2(&body, (unsigned)c->offset);
+        class_name_of(p, c->is_interface ? "" : c->super, name, sizeof name);
+        u2(&body, string_index(&t, name));
+        u2(&body, string_index(&t, c->source));
+        u1(&body, 0);                          /* interfaces */
+        u2(&body, (unsigned)nf);
+        u2(&body, (unsigned)nm);
+        for (int k = 0; k < p->nfields; k++) {
+            const jfield *f = &p->fields[k];
+            if (f->cls != i)
+                continue;
+            char desc[2 * MAX_NAME + 8];
+            debug_type(p, f->type, desc, sizeof desc);
+            u2(&body, string_index(&t, f->name));
+            u2(&body, string_index(&t, desc));
+            u2(&body, f->acc & 0x1F);
+            if (is_constant(f)) {                 /* the value */
+                uint32_t v = (uint32_t)(int32_t)f->value;
+                u2(&body, v >> 16);
+                u2(&body, v & 0xFFFF);
+            } else if (f->acc & 0x08) {           /* static: its image offset */
+                u2(&body, 0);
+                u2(&body, f->offset < 0 ? 0u : (unsigned)f->offset);
+            } else {                              /* instance: its token */
+                u2(&body, 0);
+                u2(&body, f->token < 0 ? 0u : (unsigned)f->token);
+            }
+        }
+        for (int k = 0; k < p->nmethods; k++) {
+            const jmethod *m = &p->methods[k];
+            if (m->cls != i)
+                continue;
+            u2(&body, string_index(&t, m->name));
+            u2(&body, string_index(&t, m->sig));
+            u2(&body, java_access(m->acc, 0) & ~0x200u);
+            /* an abstract method has no code: location and sizes 0 */
+            int abstract = (m->acc & 0x40) || c->is_interface;
+            u2(&body, abstract ? 0u : (unsigned)m->offset);
+            u1(&body, abstract ? 0u : (unsigned)(m->code_offset - m->offset));
+            u2(&body, abstract ? 0u : (unsigned)m->code_len);
+            u2(&body, 0);                      /* variables */
+            int n = 0;
+            for (int d = 0; d < m->ndbg; d++)
+                n += (d + 1 < m->ndbg ? m->dbg_pc[d + 1] : m->code_len) > m->dbg_pc[d];
+            u2(&body, (unsigned)n);
+            for (int d = 0; d < m->ndbg; d++) {
+                int end = d + 1 < m->ndbg ? m->dbg_pc[d + 1] : m->code_len;
+                if (end <= m->dbg_pc[d])
+                    continue;                  /* a mark with no code after it */
+                u2(&body, (unsigned)m->dbg_pc[d]);
+                u2(&body, (unsigned)(end - 1));
+                u2(&body, (unsigned)m->dbg_line[d]);
+            }
+        }
+    }
+    u2(out, (unsigned)t.n);
+    for (int i = 0; i < t.n; i++) {
+        size_t n = strlen(t.s[i]);
+        u2(out, (unsigned)n);
+        put(out, t.s[i], n);
+    }
+    put(out, body.b, body.n);
+    int oom = t.oom || body.oom;
+    for (int i = 0; i < t.n; i++)
+        free(t.s[i]);
+    free(t.s);
+    free(body.b);
+    if (out->n > 0xFFFF)
+        return fail_at(p, 1, 1, "the Debug component is larger than 65535 bytes");
+    return oom ? fail_at(p, 1, 1, "out of memory") : 0;
+}
 
 static int emit_components(jca_pkg *p, jca_cap *out, emit_bufs *B)
 {
@@ -2155,6 +2361,15 @@ static int emit_components(jca_pkg *p, jca_cap *out, emit_bufs *B)
     if (has_export)
         finish(&B->ex, CAP_Export, out);
     finish(&B->de, CAP_Descriptor, out);
+    if (p->has_debug) {
+        if (v21)
+            return fail_at(p, p->debug_line, p->debug_col,
+                           "a Debug component (.sourceFile, .line) needs CAP format 2.2: add "
+                           "'.capFormat 2.2;' to the package");
+        if (emit_debug(p, &B->dbg) != 0)
+            return -1;
+        finish(&B->dbg, CAP_Debug, out);
+    }
 
     /* --- Directory --- */
     for (int t = 1; t <= (v21 ? 11 : 12); t++)
@@ -2212,7 +2427,7 @@ static int emit(jca_pkg *p, jca_cap *out)
         return fail_at(p, 1, 1, "out of memory");
     int rc = emit_components(p, out, B);
     buf *all[] = { &B->b, &B->meth, &B->ref1, &B->ref2, &B->cpb, &B->cl, &B->sf, &B->rl,
-                   &B->ex, &B->de, &B->ap, &B->im, &B->hd, &B->di };
+                   &B->ex, &B->de, &B->ap, &B->im, &B->hd, &B->di, &B->dbg };
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         free(all[i]->b);
     free(B);
@@ -2269,8 +2484,11 @@ int jca_assemble(const char *src, size_t len, const char *filename, const jca_op
         jca_cap_free(out);
     for (int i = 0; p->fields && i < p->nfields; i++)
         free(p->fields[i].values);
-    for (int i = 0; p->methods && i < p->nmethods; i++)
+    for (int i = 0; p->methods && i < p->nmethods; i++) {
         free(p->methods[i].handlers);
+        free(p->methods[i].dbg_pc);
+        free(p->methods[i].dbg_line);
+    }
     free(p->cp);
     free(p->descs);
     free(p->classes);

@@ -91,9 +91,25 @@ typedef struct dbg_name {
     int32_t value;           /* constants */
 } dbg_name;
 
+/* Source files and line tables from a Debug component, printed back as
+ * `.sourceFile` and `.line` (docs/jca.md) so that asm(disasm(cap)) keeps
+ * them. */
+typedef struct dbg_source {
+    uint16_t cls;            /* class offset */
+    char name[96];
+} dbg_source;
+typedef struct dbg_line {
+    uint16_t method;         /* method_info offset */
+    uint16_t start_pc, line;
+} dbg_line;
+
 typedef struct dis {
     dbg_name *names;
     int nnames;
+    dbg_source *sources;
+    int nsources;
+    dbg_line *lines;
+    int nlines;
     cap_view v;
     char pkg[256];
     dclass *classes;
@@ -162,6 +178,17 @@ static dbg_name *dbg_add(dis *d, char kind, uint16_t cls, uint16_t key, const ui
     return e;
 }
 
+/* A source file name usable as one JCA word. */
+static int plain_source(const uint8_t *s, unsigned n)
+{
+    if (n == 0 || n >= 96)
+        return 0;
+    for (unsigned i = 0; i < n; i++)
+        if (s[i] <= ' ' || s[i] == ';' || s[i] == '{' || s[i] == '}' || s[i] == '/' || s[i] >= 0x7F)
+            return 0;
+    return 1;
+}
+
 /* Read the Debug component's names (JCVM 3.0.5 §6.14); anything that does
  * not add up leaves the invented names in place. */
 static void dbg_read(dis *d, const uint8_t *p, size_t n)
@@ -194,6 +221,17 @@ static void dbg_read(dis *d, const uint8_t *p, size_t n)
                  nm = be16(p + at + 13);
         if (name < count)
             dbg_add(d, 'c', (uint16_t)loc, 0, str[name], len[name]);
+        unsigned src = be16(p + at + 8);
+        if (src < count && plain_source(str[src], len[src])) {
+            dbg_source *ns = realloc(d->sources, (size_t)(d->nsources + 1) * sizeof *ns);
+            if (ns) {
+                d->sources = ns;
+                ns[d->nsources].cls = (uint16_t)loc;
+                memcpy(ns[d->nsources].name, str[src], len[src]);
+                ns[d->nsources].name[len[src]] = 0;
+                d->nsources++;
+            }
+        }
         at += 15 + 2u * nif;
         for (unsigned f = 0; f < nf; f++) {
             if (at + 10 > n)
@@ -222,6 +260,19 @@ static void dbg_read(dis *d, const uint8_t *p, size_t n)
             unsigned mname = be16(p + at), mloc = be16(p + at + 6), nv = be16(p + at + 11), nl = be16(p + at + 13);
             if (mname < count && mloc != 0)
                 dbg_add(d, 'm', (uint16_t)loc, (uint16_t)mloc, str[mname], len[mname]);
+            size_t lt = at + 15 + 9u * nv;
+            if (mloc != 0 && lt + 6u * nl <= n) {
+                dbg_line *nlp = realloc(d->lines, (size_t)(d->nlines + (int)nl + 1) * sizeof *nlp);
+                if (nlp) {
+                    d->lines = nlp;
+                    for (unsigned k = 0; k < nl; k++) {
+                        dbg_line *e = &d->lines[d->nlines++];
+                        e->method = (uint16_t)mloc;
+                        e->start_pc = be16(p + lt + 6 * k);
+                        e->line = be16(p + lt + 6 * k + 4);
+                    }
+                }
+            }
             at += 15 + 9u * nv + 6u * nl;
         }
     }
@@ -748,6 +799,17 @@ static int dis_method(dis *d, text *t, const opname *ops, const dclass *c, const
         int w_ = snprintf(line + at, sizeof line - at, __VA_ARGS__);                           \
         if (w_ > 0) at = at + (size_t)w_ < sizeof line ? at + (size_t)w_ : sizeof line - 1;    \
     } while (0)
+        /* the source lines that start here, each once, in the table's order */
+        for (int k = 0; k < d->nlines; k++) {
+            const dbg_line *e = &d->lines[k];
+            if (e->method != moff || e->start_pc != pc)
+                continue;
+            int seen = 0;
+            for (int j = 0; j < k && !seen; j++)
+                seen = d->lines[j].method == moff && d->lines[j].start_pc == pc && d->lines[j].line == e->line;
+            if (!seen)
+                out(t, "\t\t\t\t.line %u;\n", e->line);
+        }
         if (lab[pc])
             L("\t\t\t\tL%ld:\t%s", pc, o->name);
         else
@@ -916,6 +978,11 @@ static int dis_class(dis *d, text *t, const opname *ops, const dclass *c)
     out(t, "\n\n");
     if (cc->flags & CAP_ACC_SHAREABLE)
         out(t, "\t\t.shareable;\n\n");
+    for (int k = 0; k < d->nsources; k++)
+        if (d->sources[k].cls == c->offset) {
+            out(t, "\t\t.sourceFile %s;\n\n", d->sources[k].name);
+            break;
+        }
     if (iface) {
         if (cc->interface_count) {
             out(t, "\t\t.superInterfaces {\n");
@@ -1120,6 +1187,8 @@ done:
         free(d->classes);
         free(d->ext);
         free(d->names);
+        free(d->sources);
+        free(d->lines);
     }
     free(d);
     free(ops);

@@ -160,6 +160,7 @@ static uint8_t *load_package_file(script_runner *s, const char *name, size_t *le
     if (capfile_is_zip(b, n)) {
         capfile cf;
         char err[300];
+        cli_debug_add_cap(found);
         int rc = capfile_read_bytes(b, n, 0, &cf, err, sizeof err);
         free(b);
         b = cf.load_file;

@@ -13,7 +13,7 @@
 #include "cli.h"
 #include "gp_host.h"
 #include "script_run.h"
-#include "tear_debug.h"
+#include "cap_debug.h"
 #include "tear_run.h"
 #include "transport.h"
 #include "vm.h"
@@ -45,7 +45,7 @@ static void probe_hook(void *ctx, const vm_nvm_writer *w, int phase)
 /* ---- one card run: an in-memory copy of the image, a script runner ---- */
 typedef struct tear_image {
     chip *orig;                /* the user's image, opened read-only in spirit */
-    tear_debug debug;          /* line tables of the CAPs the script loads */
+    cap_debug debug;           /* names and line tables of the CAPs the script loads */
 } tear_image;
 
 typedef struct session {
@@ -273,7 +273,7 @@ static void load_debug(tear_campaign *tc, const tear_line *l)
         b = cli_read_file(path, &n);
     }
     if (b && capfile_is_zip(b, n))
-        (void)tear_debug_add_cap(&((tear_image *)tc->priv)->debug, b, n);
+        (void)cap_debug_add_cap(&((tear_image *)tc->priv)->debug, b, n);
     free(b);
 }
 static void first_word(const char *t, char *w, size_t cap)
@@ -486,11 +486,12 @@ static int cut_point(tear_campaign *tc, tear_command *c, uint32_t k)
         w.method = se.probe.last.method;
         w.pc = se.probe.last.pc;
         w.tx_depth = se.probe.last.tx_depth;
-        const tear_debug_line *dl = tear_debug_find(&((tear_image *)tc->priv)->debug, w.pkg_aid, w.pkg_aid_len,
-                                                    w.method, w.pc);
-        if (dl) {
-            w.source_line = dl->line;
-            w.source_file = dl->source;
+        const cap_debug_method *dm = cap_debug_method_at(&((tear_image *)tc->priv)->debug, w.pkg_aid,
+                                                         w.pkg_aid_len, w.method);
+        unsigned line = cap_debug_line_at(dm, w.pc);
+        if (line) {
+            w.source_line = (int)line;
+            w.source_file = dm->source;
         }
     } else if (se.probe.open) {
         w.tx_depth = se.probe.last.tx_depth;
@@ -634,7 +635,7 @@ void tear_campaign_free(tear_campaign *tc)
     if (im) {
         if (im->orig)
             chip_close(im->orig);
-        tear_debug_free(&im->debug);
+        cap_debug_free(&im->debug);
         free(im);
     }
     memset(tc, 0, sizeof *tc);
