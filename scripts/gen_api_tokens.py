@@ -74,10 +74,16 @@ NATIVE_SLOTS = {
     "javacard/framework/OwnerPIN": 2,               # ref state byte[], ref validated boolean[1]
     "javacard/security/AESKeyImpl": 4,              # type, size, ref key byte[], initialized
     "javacard/security/HMACKeyImpl": 3,             # type, capacity, ref key byte[]
+    "javacard/security/DESKeyImpl": 3,              # type, size, ref key byte[]
     "javacardx/crypto/Cipher": 4,                   # algorithm, mode, key ref, ref state byte[]
     "javacard/security/MessageDigest": 2,           # algorithm, ref state byte[]
     "javacard/security/Signature": 4,               # algorithm, mode, key ref, ref state byte[]
     "javacard/security/RandomData": 2,              # algorithm, ref seed byte[]
+    # OneShot: the superclass's slots, then an open flag
+    "javacardx/crypto/Cipher$OneShot": 5,
+    "javacard/security/Signature$OneShot": 5,
+    "javacard/security/MessageDigest$OneShot": 3,
+    "javacard/security/RandomData$OneShot": 3,
 }
 
 # The card's own classes (not exported): (package, simple name, the API
@@ -85,6 +91,7 @@ NATIVE_SLOTS = {
 HIDDEN = [
     ("javacard.security", "AESKeyImpl", "javacard/security/AESKey"),
     ("javacard.security", "HMACKeyImpl", "javacard/security/HMACKey"),
+    ("javacard.security", "DESKeyImpl", "javacard/security/DESKey"),
 ]
 
 
@@ -268,8 +275,9 @@ def generate(pkgs, impl_names):
                     for a in f["access"]:
                         flags |= MEMBER_FLAGS[a]
                     kind = "JC_STATIC_FIELD" if f["kind"] == "static" else "JC_INSTANCE_FIELD"
-                    w("    { %s, %s, %d, %s, 0x%04X }," % (
-                        cstr(f["name"]), cstr(f["descriptor"]), f["token"], kind, flags))
+                    w("    { %s, %s, %d, %s, 0x%04X, %d }," % (
+                        cstr(f["name"]), cstr(f["descriptor"]), f["token"], kind, flags,
+                        f.get("constant_value", 0)))
                 w("};")
             flags = 0
             for a in c["access"]:
@@ -392,18 +400,18 @@ NOTES = {
     "javacard/framework/APDU.waitExtension": "nothing to do (no T=0 waiting time)",
     "javacard/framework/APDU.setOutgoingLength": "over 256 only for applets that implement ExtendedLength, and up to the response buffer the card passes",
     "javacard/framework/OwnerPIN.check": "spends the try and commits it before comparing (outside transactions); compares in constant time",
-    "javacard/security/KeyBuilder.buildKey": "TYPE_AES, TYPE_AES_TRANSIENT_RESET, TYPE_AES_TRANSIENT_DESELECT (128/192/256 bits), no key encryption; else CryptoException.NO_SUCH_ALGORITHM",
+    "javacard/security/KeyBuilder.buildKey": "TYPE_DES (64, 128, 192 bits), TYPE_AES (128/192/256), TYPE_HMAC (1 to 1024 bytes) and their _TRANSIENT_RESET / _TRANSIENT_DESELECT variants; the 4-argument form maps (ALG_TYPE_*, MEMORY_TYPE_*) to those; no key encryption; else CryptoException.NO_SUCH_ALGORITHM",
     "javacard/security/KeyBuilder.buildKeyWithSharedDomain": "CryptoException.NO_SUCH_ALGORITHM",
-    "javacardx/crypto/Cipher.getInstance": "ALG_AES_BLOCK_128_ECB_NOPAD, ALG_AES_BLOCK_128_CBC_NOPAD (any AES key size); else CryptoException.NO_SUCH_ALGORITHM",
-    "javacard/security/Signature.getInstance": "ALG_AES_MAC_128_NOPAD (CBC-MAC); else CryptoException.NO_SUCH_ALGORITHM",
+    "javacardx/crypto/Cipher.getInstance": "DES/3DES and AES in ECB and CBC with NOPAD, ISO9797_M1, ISO9797_M2, PKCS5; ALG_AES_CTR; docs/cap.md lists every constant; else CryptoException.NO_SUCH_ALGORITHM",
+    "javacard/security/Signature.getInstance": "DES MAC4/MAC8 (NOPAD, ISO9797 M1/M2, PKCS5, ISO9797-1 M1/M2 ALG3), ALG_AES_MAC_128_NOPAD, ALG_AES_CMAC_128, ALG_HMAC_SHA1/256/384/512; docs/cap.md lists every constant; else CryptoException.NO_SUCH_ALGORITHM",
     "javacard/security/Signature.verify": "compares in constant time",
-    "javacard/security/Signature.setInitialDigest": "CryptoException.ILLEGAL_USE (a MAC has no digest)",
-    "javacard/security/Signature.signPreComputedHash": "CryptoException.ILLEGAL_USE (a MAC has no digest)",
-    "javacard/security/Signature.verifyPreComputedHash": "CryptoException.ILLEGAL_USE (a MAC has no digest)",
-    "javacard/security/MessageDigest.getInstance": "ALG_SHA_256; else CryptoException.NO_SUCH_ALGORITHM",
+    "javacard/security/Signature.setInitialDigest": "CryptoException.ILLEGAL_USE for the MAC algorithms (no digest)",
+    "javacard/security/Signature.signPreComputedHash": "CryptoException.ILLEGAL_USE for the MAC algorithms (no digest)",
+    "javacard/security/Signature.verifyPreComputedHash": "CryptoException.ILLEGAL_USE for the MAC algorithms (no digest)",
+    "javacard/security/MessageDigest.getInstance": "ALG_SHA, ALG_SHA_224, ALG_SHA_256, ALG_SHA_384, ALG_SHA_512; else CryptoException.NO_SUCH_ALGORITHM",
     "javacard/security/MessageDigest.getInitializedMessageDigestInstance": "CryptoException.NO_SUCH_ALGORITHM",
-    "javacard/security/RandomData.getInstance": "ALG_PSEUDO_RANDOM, ALG_SECURE_RANDOM (both the secure generator); else CryptoException.NO_SUCH_ALGORITHM",
-    "javacard/security/RandomData.setSeed": "accepted and not used: the generator is already secure",
+    "javacard/security/RandomData.getInstance": "ALG_PSEUDO_RANDOM (a SHA-256 generator, deterministic from its seeds), ALG_SECURE_RANDOM, ALG_TRNG, ALG_PRESEEDED_DRBG, ALG_FAST, ALG_KEYGENERATION (the system RNG); else CryptoException.NO_SUCH_ALGORITHM",
+    "javacard/security/RandomData.setSeed": "ALG_PSEUDO_RANDOM: mixed into its state (replaces the state of an object not yet seeded or drawn from); the others: accepted and not used",
     "javacard/security/Checksum.getInstance": "CryptoException.NO_SUCH_ALGORITHM",
     "javacard/security/KeyAgreement.getInstance": "CryptoException.NO_SUCH_ALGORITHM",
     "javacard/security/KeyPair.<init>": "CryptoException.NO_SUCH_ALGORITHM",
@@ -412,9 +420,10 @@ NOTES = {
     "javacard/framework/SensitiveArrays.isIntegritySensitive": "false",
 }
 for _c in ("javacardx/crypto/Cipher$OneShot", "javacard/security/MessageDigest$OneShot",
-           "javacard/security/RandomData$OneShot", "javacard/security/Signature$OneShot",
-           "javacard/security/InitializedMessageDigest$OneShot"):
-    NOTES[_c + ".open"] = "CryptoException.NO_SUCH_ALGORITHM"
+           "javacard/security/RandomData$OneShot", "javacard/security/Signature$OneShot"):
+    NOTES[_c + ".open"] = ("the algorithms of getInstance; reuses a closed object of the caller's context "
+                           "with the same algorithm, so opening one per APDU does not use up memory")
+NOTES["javacard/security/InitializedMessageDigest$OneShot.open"] = "CryptoException.NO_SUCH_ALGORITHM"
 
 
 def generate_doc(pkgs, text):
@@ -437,7 +446,7 @@ def generate_doc(pkgs, text):
     w("One row per method of the five built-in packages (Java Card 3.0.5")
     w("classic, the export files' tokens). Status:")
     w("")
-    w("* **yes** — implemented in C (vm/api_lang.c, api_framework.c, api_security.c);")
+    w("* **yes** — implemented in C (vm/api_lang.c, api_framework.c, the crypto files of vm/api_crypto.h);")
     w("  a note says where the card's behaviour is one the specification allows")
     w("  among several, or where it stops short.")
     w("* **abstract** — an abstract method or an interface method: the class that")

@@ -43,6 +43,9 @@ int cmd_conform(int argc, char **argv);
 #ifdef CARDVM_HAVE_CMD_VERIFY
 int cmd_verify(int argc, char **argv);
 #endif
+#ifdef CARDVM_HAVE_CMD_CONVERT
+int cmd_convert(int argc, char **argv);
+#endif
 
 typedef struct subcommand {
     const char *name;
@@ -62,6 +65,9 @@ static const subcommand subcommands[] = {
 #endif
 #ifdef CARDVM_HAVE_CMD_VERIFY
     {"verify", cmd_verify, "run the card's verifier on a CAP file (or .cvp) and say why it would refuse it"},
+#endif
+#ifdef CARDVM_HAVE_CMD_CONVERT
+    {"convert", cmd_convert, "convert javac class files of a Java Card package into a CAP file"},
 #endif
 #ifdef CARDVM_HAVE_CMD_DISASM
     {"disasm", cmd_disasm, "print a package (.cvp) as assembler text"},

@@ -23,6 +23,9 @@ static void personalize_help(FILE *f)
             "A card found in CUSTOMIZATION mode (an interrupted run) is resumed: the\n"
             "channel is reopened, the idempotent steps redone and only missing\n"
             "packages loaded. A card already in USER mode is left as it is.\n"
+            "A card without a serial number refuses UNLOCK (6985, no try spent):\n"
+            "personalize then exits 1 and the card is unchanged; the card mounter\n"
+            "writes the serial first (docs/loader.md, Who does what).\n"
             "Options as for cardvm create: --isd-aid, --keys, --scp-i, --div-data,\n"
             "--kos, --kmac, --load, --quiet; --reader NAME reaches the card through\n"
             "PC/SC instead of an image file.\n");

@@ -1,8 +1,8 @@
 /*
  * api_impl.h — the C implementations of the built-in Java Card API:
  * vm/api_lang.c (java.lang), api_framework.c (javacard.framework),
- * api_security.c (the crypto subset of javacard.security and
- * javacardx.crypto), api_gc.c (the object deletion service); javacardx.apdu
+ * the crypto files of javacard.security and javacardx.crypto (listed in
+ * api_crypto.h), api_gc.c (the object deletion service); javacardx.apdu
  * is one interface without methods. api_support.h is what they use of the
  * runtime. The generator (scripts/gen_api_tokens.py) binds a table entry
  * of vm/api_tokens.c to the function below whose name follows its rule
@@ -153,7 +153,7 @@ int api_APDU_getCLAChannel(API_ARGS);
 int api_APDU_getCurrentAPDU(API_ARGS);
 int api_APDU_getCurrentAPDUBuffer(API_ARGS);
 
-/* javacard.security, javacardx.crypto (vm/api_security.c) */
+/* javacard.security, javacardx.crypto (api_crypto.h lists the files) */
 int api_KeyBuilder_buildKey__BSZ(API_ARGS);
 int api_KeyBuilder_buildKey__BBSZ(API_ARGS);
 int api_KeyBuilder_buildKeyWithSharedDomain(API_ARGS);
@@ -163,6 +163,12 @@ int api_AESKeyImpl_clearKey(API_ARGS);
 int api_AESKeyImpl_isInitialized(API_ARGS);
 int api_AESKeyImpl_getSize(API_ARGS);
 int api_AESKeyImpl_getType(API_ARGS);
+int api_DESKeyImpl_setKey(API_ARGS);
+int api_DESKeyImpl_getKey(API_ARGS);
+int api_DESKeyImpl_clearKey(API_ARGS);
+int api_DESKeyImpl_isInitialized(API_ARGS);
+int api_DESKeyImpl_getSize(API_ARGS);
+int api_DESKeyImpl_getType(API_ARGS);
 int api_HMACKeyImpl_setKey(API_ARGS);
 int api_HMACKeyImpl_getKey(API_ARGS);
 int api_HMACKeyImpl_clearKey(API_ARGS);
@@ -179,6 +185,7 @@ int api_Cipher_getAlgorithm(API_ARGS);
 int api_Cipher_getCipherAlgorithm(API_ARGS);
 int api_Cipher_getPaddingAlgorithm(API_ARGS);
 int api_Cipher_OneShot_open(API_ARGS);
+int api_Cipher_OneShot_close(API_ARGS);
 int api_Signature_getInstance__BZ(API_ARGS);
 int api_Signature_getInstance__BBBZ(API_ARGS);
 int api_Signature_init__KeyB(API_ARGS);
@@ -195,6 +202,7 @@ int api_Signature_setInitialDigest(API_ARGS);
 int api_Signature_signPreComputedHash(API_ARGS);
 int api_Signature_verifyPreComputedHash(API_ARGS);
 int api_Signature_OneShot_open(API_ARGS);
+int api_Signature_OneShot_close(API_ARGS);
 int api_MessageDigest_getInstance(API_ARGS);
 int api_MessageDigest_getInitializedMessageDigestInstance(API_ARGS);
 int api_MessageDigest_update(API_ARGS);
@@ -203,6 +211,7 @@ int api_MessageDigest_reset(API_ARGS);
 int api_MessageDigest_getLength(API_ARGS);
 int api_MessageDigest_getAlgorithm(API_ARGS);
 int api_MessageDigest_OneShot_open(API_ARGS);
+int api_MessageDigest_OneShot_close(API_ARGS);
 int api_InitializedMessageDigest_OneShot_open(API_ARGS);
 int api_RandomData_getInstance(API_ARGS);
 int api_RandomData_generateData(API_ARGS);
@@ -210,6 +219,7 @@ int api_RandomData_nextBytes(API_ARGS);
 int api_RandomData_setSeed(API_ARGS);
 int api_RandomData_getAlgorithm(API_ARGS);
 int api_RandomData_OneShot_open(API_ARGS);
+int api_RandomData_OneShot_close(API_ARGS);
 int api_Checksum_getInstance(API_ARGS);
 int api_KeyAgreement_getInstance(API_ARGS);
 int api_KeyPair_init__BS(API_ARGS);

@@ -1530,6 +1530,9 @@ static int process_common(vm_runtime *rt, unsigned slot, uint16_t method, const 
     return VM_OK;
 }
 
+static int select_instance_on(vm_runtime *rt, uint8_t channel, int idx, const uint8_t *apdu, size_t apdu_len,
+                              uint8_t *resp, size_t resp_cap, size_t *resp_len, uint16_t *sw);
+
 int vm_select_on(vm_runtime *rt, uint8_t channel, const uint8_t *aid, uint8_t aid_len, const uint8_t *apdu,
                  size_t apdu_len, uint8_t *resp, size_t resp_cap, size_t *resp_len, uint16_t *sw)
 {
@@ -1547,6 +1550,13 @@ int vm_select_on(vm_runtime *rt, uint8_t channel, const uint8_t *aid, uint8_t ai
         *sw = VM_SW_NOT_FOUND;
         return VM_OK;
     }
+    return select_instance_on(rt, channel, idx, apdu, apdu_len, resp, resp_cap, resp_len, sw);
+}
+
+/* Select instance `idx` on `channel` (open, and the current one). */
+static int select_instance_on(vm_runtime *rt, uint8_t channel, int idx, const uint8_t *apdu, size_t apdu_len,
+                              uint8_t *resp, size_t resp_cap, size_t *resp_len, uint16_t *sw)
+{
     /* active elsewhere: the instance itself, or its package through
      * another applet; both need MultiSelectable */
     int other_inst = inst_active_except(rt, idx, channel);
@@ -1660,13 +1670,42 @@ int vm_process(vm_runtime *rt, const uint8_t *apdu, size_t apdu_len, uint8_t *re
     return vm_process_on(rt, 0, apdu, apdu_len, resp, resp_cap, resp_len, sw);
 }
 
+int vm_channel_is_open(const vm_runtime *rt, uint8_t channel)
+{
+    return channel < VM_MAX_CHANNELS && (rt->chan_open & (1u << channel)) != 0;
+}
+
+int vm_channel_has_applet(const vm_runtime *rt, uint8_t channel)
+{
+    return vm_channel_is_open(rt, channel) && rt->chan_sel[channel] >= 0;
+}
+
+int vm_deselect_on(vm_runtime *rt, uint8_t channel)
+{
+    if (!vm_channel_is_open(rt, channel))
+        return VM_OK;
+    use_channel(rt, channel);
+    return deselect_current(rt);
+}
+
+/* Close an open supplementary channel, deselecting its applet. */
+static int close_channel(vm_runtime *rt, uint8_t origin, uint8_t ch)
+{
+    use_channel(rt, ch);
+    int rc = deselect_current(rt);
+    use_channel(rt, origin);
+    rt->chan_open &= ~(1u << ch);
+    rt->chan_sel[ch] = -1;
+    return rc;
+}
+
 int vm_manage_channel(vm_runtime *rt, uint8_t channel, uint8_t p1, uint8_t p2, uint8_t *resp, size_t resp_cap,
                       size_t *resp_len, uint16_t *sw)
 {
     if (!sw || !resp_len)
         return VM_ERR_ARG;
     *resp_len = 0;
-    if (channel >= VM_MAX_CHANNELS || !(rt->chan_open & (1u << channel))) {
+    if (!vm_channel_is_open(rt, channel)) {
         *sw = 0x6881;
         return VM_OK;
     }
@@ -1683,33 +1722,59 @@ int vm_manage_channel(vm_runtime *rt, uint8_t channel, uint8_t p1, uint8_t p2, u
                 *sw = 0x6700;
                 return VM_OK;
             }
-            resp[0] = (uint8_t)ch;
-            *resp_len = 1;
         } else if (ch >= VM_MAX_CHANNELS || (rt->chan_open & (1u << ch))) {
             *sw = 0x6A86;
             return VM_OK;
         }
-        rt->chan_open |= (uint8_t)(1u << ch);
+        rt->chan_open |= 1u << ch;
         rt->chan_sel[ch] = -1;
+        /* JCRE 4.5.1: opened from a supplementary channel, the applet
+         * active there becomes active on the new one too (multiselection
+         * rules apply); from the basic channel, the default applet, which
+         * the VM does not have. A refused selection closes the channel. */
+        int origin_inst = channel ? rt->chan_sel[channel] : -1;
+        if (origin_inst >= 0) {
+            /* select() runs during the MANAGE CHANNEL command: its class
+             * (the origin channel) is the one APDU.getCLAChannel() sees */
+            rt->apdu_cla = channel < 4 ? channel : (uint8_t)(0x40 | (channel - 4));
+            use_channel(rt, (uint8_t)ch);
+            size_t dummy = 0;
+            int rc = select_instance_on(rt, (uint8_t)ch, origin_inst, NULL, 0, NULL, 0, &dummy, sw);
+            if (rc < 0)
+                return rc;
+            if (*sw != VM_SW_OK) {
+                rt->chan_open &= ~(1u << ch);
+                rt->chan_sel[ch] = -1;
+                use_channel(rt, channel);
+                return VM_OK;
+            }
+            use_channel(rt, channel);
+        }
+        if (p2 == 0) {
+            resp[0] = (uint8_t)ch;
+            *resp_len = 1;
+        }
         *sw = VM_SW_OK;
         return VM_OK;
     }
     if (p1 == 0x80) {
-        if (p2 == 0 || p2 >= VM_MAX_CHANNELS || !(rt->chan_open & (1u << p2))) {
-            *sw = 0x6A86;
+        /* JCRE 4.6.1: the basic channel or a number past 19 is an error,
+         * a channel already closed a warning (GPCS 11.7.3.2: 6200) */
+        if (p2 == 0 || p2 >= VM_MAX_CHANNELS) {
+            *sw = 0x6A81;
             return VM_OK;
         }
-        use_channel(rt, p2);
-        int rc = deselect_current(rt);
-        use_channel(rt, channel);
-        rt->chan_open &= (uint8_t)~(1u << p2);
-        rt->chan_sel[p2] = -1;
+        if (!(rt->chan_open & (1u << p2))) {
+            *sw = 0x6200;
+            return VM_OK;
+        }
+        int rc = close_channel(rt, channel, p2);
         if (rc < 0)
             return rc;
         *sw = VM_SW_OK;
         return VM_OK;
     }
-    *sw = 0x6A86;
+    *sw = 0x6A81;   /* JCRE 4.5.1 / 4.6.1: P1 neither 00 nor 80 */
     return VM_OK;
 }
 

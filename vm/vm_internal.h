@@ -312,7 +312,7 @@ struct vm_runtime {
      * open (bit per channel), the instance selected on each (-1 none);
      * `selected` mirrors chan_sel[channel] while a command runs */
     uint8_t channel;
-    uint8_t chan_open;
+    uint32_t chan_open;
     int8_t chan_sel[VM_MAX_CHANNELS];
     int8_t active_inst;      /* applet instance active now, -1 none */
     uint8_t ctx_depth;       /* context switches on the frame stack */

@@ -159,18 +159,24 @@ static void test_unsupported_algorithms(void **state)
     vt_card_new(&k, NULL);
     vm_runtime *rt = k.rt;
     uint16_t r;
-    /* ALG_AES_CBC_PKCS5 24, ALG_DES_CBC_NOPAD 1 */
-    assert_int_equal(at_call(rt, CIPHER, "getInstance", "(BZ)Ljavacardx/crypto/Cipher;", &r, 24, 0), AT_CRYPTO(3));
-    assert_int_equal(at_call(rt, CIPHER, "getInstance", "(BZ)Ljavacardx/crypto/Cipher;", &r, 1, 0), AT_CRYPTO(3));
-    /* MessageDigest.ALG_MD5 2, Signature.ALG_AES_CMAC_128 49, RandomData 3 */
+    /* ALG_KOREAN_SEED_ECB_NOPAD 16, ALG_AES_BLOCK_192_CBC_NOPAD 18 (a
+     * Rijndael block of 192 bits), an unknown 99 */
+    assert_int_equal(at_call(rt, CIPHER, "getInstance", "(BZ)Ljavacardx/crypto/Cipher;", &r, 16, 0), AT_CRYPTO(3));
+    assert_int_equal(at_call(rt, CIPHER, "getInstance", "(BZ)Ljavacardx/crypto/Cipher;", &r, 18, 0), AT_CRYPTO(3));
+    assert_int_equal(at_call(rt, CIPHER, "getInstance", "(BZ)Ljavacardx/crypto/Cipher;", &r, 99, 0), AT_CRYPTO(3));
+    /* MessageDigest.ALG_MD5 2, Signature.ALG_KOREAN_SEED_MAC_NOPAD 32,
+     * RandomData 7 (no such name) */
     assert_int_equal(at_call(rt, SEC "MessageDigest", "getInstance", "(BZ)Ljavacard/security/MessageDigest;", &r,
                              2, 0), AT_CRYPTO(3));
-    assert_int_equal(at_call(rt, SEC "Signature", "getInstance", "(BZ)Ljavacard/security/Signature;", &r, 49, 0),
+    assert_int_equal(at_call(rt, SEC "Signature", "getInstance", "(BZ)Ljavacard/security/Signature;", &r, 32, 0),
                      AT_CRYPTO(3));
-    assert_int_equal(at_call(rt, SEC "RandomData", "getInstance", "(B)Ljavacard/security/RandomData;", &r, 3),
+    assert_int_equal(at_call(rt, SEC "RandomData", "getInstance", "(B)Ljavacard/security/RandomData;", &r, 7),
                      AT_CRYPTO(3));
-    /* KeyBuilder.TYPE_DES 3, and an AES length that does not exist */
-    assert_int_equal(at_call(rt, SEC "KeyBuilder", "buildKey", "(BSZ)Ljavacard/security/Key;", &r, 3, 64, 0),
+    /* KeyBuilder.TYPE_KOREAN_SEED 18, a DES and an AES length that do not
+     * exist */
+    assert_int_equal(at_call(rt, SEC "KeyBuilder", "buildKey", "(BSZ)Ljavacard/security/Key;", &r, 18, 128, 0),
+                     AT_CRYPTO(3));
+    assert_int_equal(at_call(rt, SEC "KeyBuilder", "buildKey", "(BSZ)Ljavacard/security/Key;", &r, 3, 56, 0),
                      AT_CRYPTO(3));
     assert_int_equal(at_call(rt, SEC "KeyBuilder", "buildKey", "(BSZ)Ljavacard/security/Key;", &r, TYPE_AES, 100,
                              0), AT_CRYPTO(3));

@@ -1,0 +1,323 @@
+/* bench_crypto.c — figures, printed, never judged: the throughput of the
+ * symmetric crypto API against libtomcrypt called directly on the same
+ * data, measured side by side (min / median / max of BATCHES batches; the
+ * machine is shared, so the min is the least disturbed figure).
+ *
+ *   API level:  the Java Card API implementation (vm/api_*.c) called
+ *               through its token table on a real runtime, 1024-byte
+ *               transient arrays: AES-128-CBC, TDEA-CBC, SHA-256,
+ *               HMAC-SHA-256, AES-CMAC.
+ *   APDU level: the cryptodriver applet (test/jca/cryptodriver.jca,
+ *               assembled at build time) through vm_process, 240 bytes of
+ *               data per command, against libtomcrypt on 240 bytes; here
+ *               the VM's per-APDU cost dominates.
+ * Ratio = libtomcrypt time / API time (1.0: no overhead). */
+#define _POSIX_C_SOURCE 200809L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <cmocka.h>
+#include <tomcrypt.h>
+
+#include "api_support.h"
+#include "api_tokens.h"
+#include "cap_testfile.h"
+#include "vm.h"
+#include "vmtest.h"
+
+enum { BATCHES = 11, N = 1024, APDU_DATA = 240 };
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+typedef struct fig {
+    double min, med, max;   /* microseconds per operation */
+} fig;
+
+typedef void (*op_fn)(void *ctx);
+
+static fig time_op(op_fn op, void *ctx, int reps)
+{
+    double us[BATCHES];
+    op(ctx);
+    for (int b = 0; b < BATCHES; b++) {
+        double t0 = now();
+        for (int i = 0; i < reps; i++)
+            op(ctx);
+        us[b] = (now() - t0) / reps * 1e6;
+    }
+    qsort(us, BATCHES, sizeof us[0], cmp_double);
+    return (fig){ us[0], us[BATCHES / 2], us[BATCHES - 1] };
+}
+
+static void row(const char *name, size_t bytes, fig api, fig direct)
+{
+    printf("%-22s API %8.2f %8.2f %8.2f us (%6.1f MB/s)   libtomcrypt %8.2f %8.2f %8.2f us   ratio min %.2f median %.2f\n",
+           name, api.min, api.med, api.max, bytes / api.med, direct.min, direct.med, direct.max,
+           direct.min / api.min, direct.med / api.med);
+}
+
+/* ---- API level ---- */
+
+static const jc_api_method *method(const char *cls, const char *name, const char *desc)
+{
+    const jc_api_class *c = jc_api_class_by_name(cls, NULL);
+    assert_non_null(c);
+    for (uint8_t kind = JC_STATIC_METHOD; kind <= JC_CONSTRUCTOR; kind++) {
+        const jc_api_method *m = jc_api_method_by_name(c, name, desc, kind);
+        if (m && m->fn)
+            return m;
+    }
+    fail_msg("%s.%s%s", cls, name, desc);
+    return NULL;
+}
+
+static uint16_t call(vm_runtime *rt, const char *cls, const char *name, const char *desc, int n, ...)
+{
+    const jc_api_method *m = method(cls, name, desc);
+    uint16_t args[8] = { 0 }, r = 0;
+    va_list ap;
+    va_start(ap, n);
+    for (int i = 0; i < n; i++)
+        args[i] = (uint16_t)va_arg(ap, int);
+    va_end(ap);
+    assert_int_equal(m->fn(rt, args, &r), 0);
+    return r;
+}
+
+static uint16_t ram_bytes(vm_runtime *rt, uint16_t len, uint8_t fill)
+{
+    uint16_t h;
+    assert_int_equal(api_new_array(rt, VM_OBJ_BYTES, VM_OF_CLEAR_RESET, len, 0, &h), 0);
+    uint8_t *tmp = malloc(len);
+    memset(tmp, fill, len);
+    assert_int_equal(api_store(rt, &rt->objs[h], 0, tmp, len, 0), 0);
+    free(tmp);
+    return h;
+}
+
+typedef struct api_ctx {
+    const jc_api_method *m;
+    vm_runtime *rt;
+    uint16_t args[8];
+} api_ctx;
+
+static void api_op(void *p)
+{
+    api_ctx *c = p;
+    uint16_t args[8], r;
+    memcpy(args, c->args, sizeof args);
+    if (c->m->fn(c->rt, args, &r) != 0)
+        abort();
+}
+
+typedef struct direct_ctx {
+    int kind, idx;
+    uint8_t key[24], iv[16], in[N], out[N + 64];
+    size_t len;
+} direct_ctx;
+
+static void direct_op(void *p)
+{
+    direct_ctx *d = p;
+    unsigned long outlen = sizeof d->out;
+    switch (d->kind) {
+    case 0:
+    case 1: {
+        symmetric_CBC cbc;
+        cbc_start(d->idx, d->iv, d->key, d->kind ? 24 : 16, 0, &cbc);
+        cbc_encrypt(d->in, d->out, d->len, &cbc);
+        cbc_done(&cbc);
+        break;
+    }
+    case 2: {
+        hash_state md;
+        sha256_init(&md);
+        sha256_process(&md, d->in, (unsigned long)d->len);
+        sha256_done(&md, d->out);
+        break;
+    }
+    case 3:
+        hmac_memory(find_hash("sha256"), d->key, 20, d->in, d->len, d->out, &outlen);
+        break;
+    default:
+        omac_memory(d->idx, d->key, 16, d->in, d->len, d->out, &outlen);
+        break;
+    }
+}
+
+static void bench_api(vt_card *k)
+{
+    vm_runtime *rt = k->rt;
+    register_hash(&sha256_desc);
+    int aes = register_cipher(&aes_desc), des3 = register_cipher(&des3_desc);
+    uint16_t in = ram_bytes(rt, N, 0x5A), out = ram_bytes(rt, N + 64, 0), kb = ram_bytes(rt, 24, 0x11);
+    const char *bk = "(BSZ)Ljavacard/security/Key;";
+    uint16_t aes_key = call(rt, "javacard/security/KeyBuilder", "buildKey", bk, 3, 15, 128, 0);
+    call(rt, "javacard/security/AESKeyImpl", "setKey", "([BS)V", 3, aes_key, kb, 0);
+    uint16_t des_key = call(rt, "javacard/security/KeyBuilder", "buildKey", bk, 3, 3, 192, 0);
+    call(rt, "javacard/security/DESKeyImpl", "setKey", "([BS)V", 3, des_key, kb, 0);
+    uint16_t hkey = call(rt, "javacard/security/KeyBuilder", "buildKey", bk, 3, 21, 64, 0);
+    call(rt, "javacard/security/HMACKeyImpl", "setKey", "([BSS)V", 4, hkey, kb, 0, 20);
+
+    const char *ci = "javacardx/crypto/Cipher", *si = "javacard/security/Signature";
+    uint16_t c_aes = call(rt, ci, "getInstance", "(BZ)Ljavacardx/crypto/Cipher;", 2, 13, 0);
+    call(rt, ci, "init", "(Ljavacard/security/Key;B)V", 3, c_aes, aes_key, 2);
+    uint16_t c_des = call(rt, ci, "getInstance", "(BZ)Ljavacardx/crypto/Cipher;", 2, 1, 0);
+    call(rt, ci, "init", "(Ljavacard/security/Key;B)V", 3, c_des, des_key, 2);
+    uint16_t md = call(rt, "javacard/security/MessageDigest", "getInstance",
+                       "(BZ)Ljavacard/security/MessageDigest;", 2, 4, 0);
+    uint16_t s_hmac = call(rt, si, "getInstance", "(BZ)Ljavacard/security/Signature;", 2, 25, 0);
+    call(rt, si, "init", "(Ljavacard/security/Key;B)V", 3, s_hmac, hkey, 1);
+    uint16_t s_cmac = call(rt, si, "getInstance", "(BZ)Ljavacard/security/Signature;", 2, 49, 0);
+    call(rt, si, "init", "(Ljavacard/security/Key;B)V", 3, s_cmac, aes_key, 1);
+
+    struct {
+        const char *name;
+        const char *cls, *meth, *desc;
+        uint16_t obj;
+        int kind, idx;
+    } cases[] = {
+        { "AES-128-CBC 1024 B", ci, "doFinal", "([BSS[BS)S", c_aes, 0, aes },
+        { "TDEA-CBC 1024 B", ci, "doFinal", "([BSS[BS)S", c_des, 1, des3 },
+        { "SHA-256 1024 B", "javacard/security/MessageDigest", "doFinal", "([BSS[BS)S", md, 2, 0 },
+        { "HMAC-SHA-256 1024 B", si, "sign", "([BSS[BS)S", s_hmac, 3, 0 },
+        { "AES-CMAC 1024 B", si, "sign", "([BSS[BS)S", s_cmac, 4, aes },
+    };
+    direct_ctx *d = calloc(1, sizeof *d);
+    memset(d->key, 0x11, sizeof d->key);
+    memset(d->in, 0x5A, sizeof d->in);
+    d->len = N;
+    printf("API level (token table -> vm/api_*.c, transient arrays)\n");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        api_ctx c = { method(cases[i].cls, cases[i].meth, cases[i].desc), rt,
+                      { cases[i].obj, in, 0, N, out, 0, 0, 0 } };
+        d->kind = cases[i].kind;
+        d->idx = cases[i].idx;
+        int reps = cases[i].kind == 1 ? 100 : 1000;
+        fig a = time_op(api_op, &c, reps), b = time_op(direct_op, d, reps);
+        row(cases[i].name, N, a, b);
+    }
+    free(d);
+}
+
+/* ---- APDU level ---- */
+
+typedef struct apdu_ctx {
+    vt_card *k;
+    uint8_t cmd[300];
+    size_t n;
+} apdu_ctx;
+
+static uint16_t send(vt_card *k, const uint8_t *cmd, size_t n)
+{
+    uint8_t rsp[300];
+    size_t rlen;
+    uint16_t sw = 0;
+    if (cmd[1] == 0xA4)
+        vm_select(k->rt, cmd + 5, cmd[4], cmd, n, rsp, sizeof rsp, &rlen, &sw);
+    else
+        vm_process(k->rt, cmd, n, rsp, sizeof rsp, &rlen, &sw);
+    return sw;
+}
+
+static void apdu_op(void *p)
+{
+    apdu_ctx *c = p;
+    if (send(c->k, c->cmd, c->n) != 0x9000)
+        abort();
+}
+
+static void send_hex(vt_card *k, const char *hex)
+{
+    uint8_t cmd[300];
+    size_t n = (size_t)vt_hex(hex, cmd, sizeof cmd);
+    uint16_t sw = send(k, cmd, n);
+    if (sw != 0x9000)
+        fail_msg("%s: SW %04X", hex, sw);
+}
+
+static void bench_apdu(vt_card *k, const char *cap)
+{
+    size_t len;
+    uint8_t *lf = cap_test_load_file(cap, &len);
+    if (!lf) {
+        printf("APDU level skipped: %s not readable\n", cap);
+        return;
+    }
+    char err[256];
+    uint16_t sw;
+    assert_int_equal(vm_load_package(k->rt, lf, len, 0, err, sizeof err), VM_OK);
+    free(lf);
+    static const uint8_t pkg[] = { 0xF0, 0x63, 0x61, 0x72, 0x64, 0x76, 0x6D, 0x02 };
+    static const uint8_t app[] = { 0xF0, 0x63, 0x61, 0x72, 0x64, 0x76, 0x6D, 0x02, 0x01 };
+    static const uint8_t barray[] = { 9, 0xF0, 0x63, 0x61, 0x72, 0x64, 0x76, 0x6D, 0x02, 0x01, 1, 0, 0 };
+    assert_int_equal(vm_install(k->rt, pkg, 8, app, 9, app, 9, barray, sizeof barray, &sw), VM_OK);
+    vt_commit(k);
+    send_hex(k, "00A4040009F063617264766D0201");
+    /* AES key 1, cipher 2 (AES CBC NOPAD, encrypt), digest 3 (SHA-256),
+     * HMAC key 4 and signature 5 (HMAC-SHA-256) */
+    send_hex(k, "80100F01020080");
+    send_hex(k, "801201011011111111111111111111111111111111");
+    send_hex(k, "80200D02");
+    send_hex(k, "8022020201 01");
+    send_hex(k, "80400403");
+    send_hex(k, "8010150402 0040");
+    send_hex(k, "8012020414 1111111111111111111111111111111111111111");
+    send_hex(k, "80301905");
+    send_hex(k, "8032010501 04");
+    direct_ctx *d = calloc(1, sizeof *d);
+    memset(d->key, 0x11, sizeof d->key);
+    memset(d->in, 0x5A, sizeof d->in);
+    d->len = APDU_DATA;
+    struct {
+        const char *name;
+        uint8_t ins, p1, p2;
+        int kind, idx;
+    } cases[] = {
+        { "AES-128-CBC 240 B", 0x26, 0, 2, 0, find_cipher("aes") },
+        { "SHA-256 240 B", 0x42, 0, 3, 2, 0 },
+        { "HMAC-SHA-256 240 B", 0x36, 0, 5, 3, 0 },
+    };
+    printf("APDU level (cryptodriver applet through vm_process, no chip commit)\n");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        apdu_ctx c = { k, { 0x80, cases[i].ins, cases[i].p1, cases[i].p2, APDU_DATA }, 5 + APDU_DATA };
+        memset(c.cmd + 5, 0x5A, APDU_DATA);
+        d->kind = cases[i].kind;
+        d->idx = cases[i].idx;
+        fig a = time_op(apdu_op, &c, 2000), b = time_op(direct_op, d, 2000);
+        row(cases[i].name, APDU_DATA, a, b);
+    }
+    free(d);
+}
+
+static void bench(void **state)
+{
+    (void)state;
+    vt_card k;
+    vt_card_new(&k, NULL);
+    bench_api(&k);
+    bench_apdu(&k, CRYPTO_CAP);
+    vt_card_free(&k);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = { cmocka_unit_test(bench) };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
