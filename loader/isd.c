@@ -51,31 +51,35 @@ static int random_bytes(void *ctx, uint8_t *out, size_t len)
     return rng_get_bytes(out, (unsigned long)len, NULL) == len ? 0 : -1;
 }
 
-static int isd_config_load(card_os *os, isd_config *ic)
+/* with_keys 0: only the AID and parameters (what SELECT needs: unmasking
+ * the key sets is most of the cost of a SELECT otherwise). */
+static int isd_config_load(card_os *os, isd_config *ic, int with_keys)
 {
     memset(ic, 0, sizeof *ic);
     uint8_t sys[SYS_SIZE];
     if (chip_nvm_read(os->chip, 0, sys, sizeof sys)) return -1;
-    size_t n = 0;
-    scp03_keyset all[ISD_MAX_KEYSETS];
-    uint8_t absent[ISD_MAX_KEYSETS];
-    if (keystore_load_masked(os->chip, all, absent, ISD_MAX_KEYSETS, &n)) {
-        scp03_wipe(all, sizeof all);
-        return -1;
-    }
-    size_t usable = 0;
-    for (int pass = 0; pass < 2; pass++)
-        for (size_t k = 0; k < n; k++) {
-            int can_open = (absent[k] & 0x03) == 0;
-            if (can_open != (pass == 0)) continue;
-            ic->absent[ic->n_all] = absent[k];
-            ic->sets[ic->n_all++] = all[k];
-            usable += can_open;
+    if (with_keys) {
+        size_t n = 0;
+        scp03_keyset all[ISD_MAX_KEYSETS];
+        uint8_t absent[ISD_MAX_KEYSETS];
+        if (keystore_load_masked(os->chip, all, absent, ISD_MAX_KEYSETS, &n)) {
+            scp03_wipe(all, sizeof all);
+            return -1;
         }
-    scp03_wipe(all, sizeof all);
+        size_t usable = 0;
+        for (int pass = 0; pass < 2; pass++)
+            for (size_t k = 0; k < n; k++) {
+                int can_open = (absent[k] & 0x03) == 0;
+                if (can_open != (pass == 0)) continue;
+                ic->absent[ic->n_all] = absent[k];
+                ic->sets[ic->n_all++] = all[k];
+                usable += can_open;
+            }
+        scp03_wipe(all, sizeof all);
+        ic->cfg.keysets = ic->sets;
+        ic->cfg.n_keysets = usable;
+    }
     ic->os = os;
-    ic->cfg.keysets = ic->sets;
-    ic->cfg.n_keysets = usable;
     uint8_t alen = sys[SYS_ISD_AID_LEN];
     if (alen < 5 || alen > 16) return -1;
     memcpy(ic->aid, sys + SYS_ISD_AID, alen);
@@ -315,12 +319,14 @@ static uint16_t isd_command(card_os *os, uint8_t ch, const uint8_t *cmd, size_t 
     }
     uint16_t sw;
     isd_config ic;
-    if (isd_config_load(os, &ic) != 0) {
+    /* a SELECT form the router does not handle (not by name): refused,
+     * and no key set needs unmasking for that */
+    int refused_select = a && a->ins == 0xA4 && plain_interindustry(a->cla);
+    if (isd_config_load(os, &ic, !refused_select) != 0) {
         isd_config_wipe(&ic);
         return SW_MEMORY_FAILURE;
     }
-    if (a && a->ins == 0xA4 && plain_interindustry(a->cla)) {
-        /* a SELECT form the router does not handle (not by name) */
+    if (refused_select) {
         isd_config_wipe(&ic);
         return SW_INCORRECT_P1P2;
     }
@@ -408,7 +414,7 @@ uint16_t isd_process(card_os *os, const uint8_t *cmd, size_t raw_len, const apdu
     if (a && a->cla != 0xFF && !(a->cla & 0x80) && a->ins == 0x70) return manage_channel(os, ch, a, out, cap, len);
     if (a && plain_interindustry(a->cla) && a->ins == 0xA4 && a->p1 == 0x04) {
         isd_config ic;
-        if (isd_config_load(os, &ic) != 0) {
+        if (isd_config_load(os, &ic, 0) != 0) {   /* SELECT needs the AID, not the keys */
             isd_config_wipe(&ic);
             return SW_MEMORY_FAILURE;
         }

@@ -109,14 +109,8 @@ int campaign_design_bk(const uint8_t *datasend, size_t len, uint8_t profile, con
     if (profile == BROADCAST_PROFILE_FIG4 && (!kmac || chunk % 16)) return CAMPAIGN_ERR_PARAM;
     if (scp03_crypto_init() != SCP03_OK) return CAMPAIGN_ERR_CRYPTO;
     memset(out, 0, sizeof *out);
-    vm_package pkg;
-    char err[96];
-    if (vm_pkg_parse(datasend, len, &pkg, err, sizeof err) != 0) return CAMPAIGN_ERR_PARAM;
-    out->aid_len = pkg.aid.len;
-    memcpy(out->aid, pkg.aid.b, pkg.aid.len);
-    out->major = pkg.major;
-    out->minor = pkg.minor;
-    vm_pkg_free(&pkg);
+    if (vm_package_identify(datasend, len, out->aid, &out->aid_len, &out->major, &out->minor) != VM_OK)
+        return CAMPAIGN_ERR_PARAM;
 
     uint8_t bk_enc[16], bk_mac[16];
     int rc = CAMPAIGN_ERR_CRYPTO;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cap_file.h"
 #include "cli.h"
 
 int cmd_create(int argc, char **argv);
@@ -143,6 +144,25 @@ uint8_t *cli_read_file(const char *path, size_t *len)
         b[n] = 0;
         *len = n;
     }
+    return b;
+}
+
+uint8_t *cli_read_package(const char *path, size_t *len, char *err, size_t errlen)
+{
+    uint8_t *b = cli_read_file(path, len);
+    if (!b) {
+        snprintf(err, errlen, "%s: cannot read it", path);
+        return NULL;
+    }
+    if (!capfile_is_zip(b, *len))
+        return b;
+    capfile cf;
+    int rc = capfile_read_bytes(b, *len, 0, &cf, err, errlen);
+    free(b);
+    b = rc == 0 ? cf.load_file : NULL;
+    *len = rc == 0 ? cf.len : 0;
+    cf.load_file = NULL;
+    capfile_free(&cf);
     return b;
 }
 

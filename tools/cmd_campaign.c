@@ -47,7 +47,7 @@ static void help(FILE *f)
             "  5 run       3 and 4 (and the ST check) for every card of the registry, resumable\n"
             "  6 status    how many cards are in each state\n\n"
             "Terms (seed 004):\n"
-            "  DATASEND  the data sent to every card: a cardvm package (.cvp) to load\n"
+            "  DATASEND  the data sent to every card: a package to load (a CAP file's load file)\n"
             "  P_SE      the dataset that carries DATASEND, the same bytes for every card: CMDi\n"
             "            commands wrapped with broadcast keys BK, then CHANGE MODE back (file .pse)\n"
             "  P_AUT     the per-card part, a few hundred bytes: opens the card's own (diversified)\n"
@@ -59,11 +59,11 @@ static void help(FILE *f)
             "            encrypted under Kos (--profile 4, needs --kos and --kmac)\n"
             "  Kos, K-MAC  common keys the cards received at customization (16 bytes, hex)\n"
             "  master    the issuer's master key from which each card's SCP03 keys are derived\n\n"
-            "  design   --package FILE.cvp | --example os-update, --profile 3|4, --kos HEX [--kmac HEX]\n"
+            "  design   --package FILE.cap | --example os-update, --profile 3|4, --kos HEX [--kmac HEX]\n"
             "           [--install APPLET[:INSTANCE]] [--vector SLOT:METHOD] [--replace] [--chunk N]\n"
             "           --campaign OUT.cvc --pse OUT.pse\n"
             "  enroll   --registry DB --dir DIR --count N --master HEX --kos HEX --kmac HEX\n"
-            "           [--first N] [--load FILE.cvp] [--fast|--lab] [--force]\n"
+            "           [--first N] [--load FILE.cap] [--fast|--lab] [--force]\n"
             "           (refuses to replace cards already enrolled or on disk unless --force)\n"
             "  server   --registry DB --master HEX --campaign C.cvc [--record]\n"
             "  terminal --registry DB --pse P.pse --serial HEX [--image FILE]\n"
@@ -77,7 +77,7 @@ static const struct role_help {
     const char *role, *text;
 } role_helps[] = {
     {"design",
-     "usage: cardvm campaign design (--package FILE.cvp | --example os-update) --profile 3|4\n"
+     "usage: cardvm campaign design (--package FILE.cap | --example os-update) --profile 3|4\n"
      "                              --kos HEX [--kmac HEX] [--install APPLET[:INSTANCE]]\n"
      "                              [--vector SLOT:METHOD] [--replace] [--chunk N]\n"
      "                              --campaign OUT.cvc --pse OUT.pse\n\n"
@@ -87,8 +87,8 @@ static const struct role_help {
      "FIG.4 - keep it with the HSM) and P_SE (.pse: the wrapped CMDi, identical for\n"
      "every card).\n\n"
      "Inputs:\n"
-     "  --package FILE.cvp   DATASEND: a package (cardvm asm); or\n"
-     "  --example os-update  the built-in OS update (examples/update/os_update.s); it\n"
+     "  --package FILE.cap   DATASEND: a CAP file (cardvm asm); or\n"
+     "  --example os-update  the built-in OS update (examples/update/os_update.jca); it\n"
      "                       takes effect through vector slot 0, so --vector 0:0 is the\n"
      "                       default for it\n"
      "  --profile 3|4        FIG.3 (BK under Kos) or FIG.4 (DATASEND under Kos too)\n"
@@ -104,11 +104,11 @@ static const struct role_help {
      "Next: `cardvm campaign enroll` (cards to update) or `cardvm campaign server`.\n"},
     {"enroll",
      "usage: cardvm campaign enroll --registry DB --dir DIR --count N --master HEX\n"
-     "                              --kos HEX --kmac HEX [--first N] [--load FILE.cvp]\n"
+     "                              --kos HEX --kmac HEX [--first N] [--load FILE.cap]\n"
      "                              [--fast|--lab] [--force]\n\n"
      "Step 2 of 6, the factory of a simulation. Makes N USER-mode card images in DIR\n"
      "(serials --first .. first+N-1, SCP03 keys derived from --master and the serial,\n"
-     "Kos and K-MAC put at customization, --load FILE.cvp loaded beforehand) and a\n"
+     "Kos and K-MAC put at customization, --load FILE.cap loaded beforehand) and a\n"
      "registry row for each (SQLite file DB: serial, keys version, counter, status).\n"
      "Refuses (exit 1, nothing changed) when a serial is already enrolled or its image\n"
      "exists, unless --force. --fast/--lab: no fsync per APDU (throw-away images).\n\n"
@@ -299,8 +299,9 @@ static int do_design(opts *o)
     const uint8_t *ds;
     size_t len = 0;
     if (o->package) {
-        if (!(owned = cli_read_file(o->package, &len))) {
-            cli_error("campaign", "cannot read %s", o->package);
+        char rerr[300];
+        if (!(owned = cli_read_package(o->package, &len, rerr, sizeof rerr))) {
+            cli_error("campaign", "%s", rerr);
             return 1;
         }
         ds = owned;
@@ -382,8 +383,9 @@ static int do_enroll(opts *o)
     const uint8_t *pkgs[1];
     size_t lens[1];
     if (o->load) {
-        if (!(pkg = cli_read_file(o->load, &pkg_len))) {
-            cli_error("campaign", "cannot read %s", o->load);
+        char rerr[300];
+        if (!(pkg = cli_read_package(o->load, &pkg_len, rerr, sizeof rerr))) {
+            cli_error("campaign", "%s", rerr);
             return 1;
         }
         pkgs[0] = pkg;

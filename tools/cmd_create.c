@@ -50,7 +50,7 @@ static void help(FILE *f)
             "  --unlock-key HEX     the client's unlocking key, 32 bytes (default C0C1..DF)\n"
             "  --kos HEX            common key Kos (16 bytes), for broadcast updates\n"
             "  --kmac HEX           common key K-MAC (16 bytes)\n"
-            "  --load FILE.cvp      an additional package loaded during customization; repeatable\n"
+            "  --load FILE.cap      an additional package loaded during customization; repeatable\n"
             "  --blank              only an empty masked chip with the built-in security\n"
             "                       domain (no LOADER lifecycle)\n"
             "  --issuer             stop after masking: the card stays in ISSUER mode\n"
@@ -146,6 +146,7 @@ int cmd_create(int argc, char **argv)
     long hist_len = -1;
     const char *reader = NULL;
     int have_hash = 0, force = 0, blank = 0, issuer_only = 0, quiet = 0, user_keys = 0, c, status = 2;
+    char rerr[300];
     const uint8_t *pkgs[16];
     size_t pkg_lens[16];
     uint8_t *owned[16];
@@ -204,8 +205,8 @@ int cmd_create(int argc, char **argv)
         case O_KOS: if (parse_hex_exact(optarg, lp.kos, 16, "--kos")) goto out; lp.has_kos = 1; break;
         case O_KMAC: if (parse_hex_exact(optarg, lp.kmac, 16, "--kmac")) goto out; lp.has_kmac = 1; break;
         case O_LOAD:
-            if (n_pkgs >= 16 || !(owned[n_pkgs] = cli_read_file(optarg, &pkg_lens[n_pkgs]))) {
-                cli_error("create", "--load %s: cannot read it", optarg);
+            if (n_pkgs >= 16 || !(owned[n_pkgs] = cli_read_package(optarg, &pkg_lens[n_pkgs], rerr, sizeof rerr))) {
+                cli_error("create", "--load %s", n_pkgs >= 16 ? "at most 16 packages" : rerr);
                 status = 1;
                 goto out;
             }

@@ -1210,12 +1210,25 @@ static const jc_api_class javacardx_apdu_classes[] = {
     [0] = { "javacardx/apdu/ExtendedLength", 0, 0x0601, NULL, 0, NULL, NULL, 0, NULL, 0 },
 };
 
+static const jc_api_method cardvm_loader_Loader_methods[] = {
+    { "setVector", "([BSS)V", 0, JC_STATIC_METHOD, 0x0009, 3, 0, api_Loader_setVector },
+    { "loadBlock", "([BSSS)V", 1, JC_STATIC_METHOD, 0x0009, 4, 0, api_Loader_loadBlock },
+    { "install", "([BSS)V", 2, JC_STATIC_METHOD, 0x0009, 3, 0, api_Loader_install },
+    { "putKeySet", "([BSS)V", 3, JC_STATIC_METHOD, 0x0009, 3, 0, api_Loader_putKeySet },
+    { "putCommonKey", "([BSSB)V", 4, JC_STATIC_METHOD, 0x0009, 4, 0, api_Loader_putCommonKey },
+    { "setSecurityDomain", "([BSS)V", 5, JC_STATIC_METHOD, 0x0009, 3, 0, api_Loader_setSecurityDomain },
+};
+static const jc_api_class cardvm_loader_classes[] = {
+    [0] = { "cardvm/loader/Loader", 0, 0x0011, "java/lang/Object", 0, NULL, cardvm_loader_Loader_methods, 6, NULL, 0 },
+};
+
 const jc_api_package jc_api_packages[] = {
-    { "java/lang", { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x00, 0x01 }, 7, 1, 0, java_lang_classes, 12 },
-    { "javacard/framework", { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x01, 0x01 }, 7, 1, 6, javacard_framework_classes, 23 },
-    { "javacard/security", { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x01, 0x02 }, 7, 1, 6, javacard_security_classes, 37 },
-    { "javacardx/crypto", { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x02, 0x01 }, 7, 1, 6, javacardx_crypto_classes, 4 },
-    { "javacardx/apdu", { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x02, 0x09 }, 7, 1, 0, javacardx_apdu_classes, 1 },
+    { "java/lang", { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x00, 0x01 }, 7, 1, 0, java_lang_classes, 12, 0 },
+    { "javacard/framework", { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x01, 0x01 }, 7, 1, 6, javacard_framework_classes, 23, 0 },
+    { "javacard/security", { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x01, 0x02 }, 7, 1, 6, javacard_security_classes, 37, 0 },
+    { "javacardx/crypto", { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x02, 0x01 }, 7, 1, 6, javacardx_crypto_classes, 4, 0 },
+    { "javacardx/apdu", { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x02, 0x09 }, 7, 1, 0, javacardx_apdu_classes, 1, 0 },
+    { "cardvm/loader", { 0xF0, 0x43, 0x56, 0x4D, 0x4C, 0x01 }, 6, 1, 0, cardvm_loader_classes, 1, 1 },
 };
 const unsigned jc_api_package_count = sizeof jc_api_packages / sizeof jc_api_packages[0];
 

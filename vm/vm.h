@@ -197,6 +197,14 @@ enum vm_load_flags {
 };
 
 /*
+ * A package's identity from its bytes (no verification, no runtime): AID
+ * and version of a CAP load file (the Header component) or of a .cvp blob.
+ * VM_OK, or VM_ERR_VERIFY when the bytes are neither.
+ */
+int vm_package_identify(const uint8_t *blob, size_t len, uint8_t aid[VM_AID_MAX], uint8_t *aid_len,
+                        uint8_t *major, uint8_t *minor);
+
+/*
  * Verify a package without loading it (no runtime needed). A CAP load file
  * (bare components or C4-wrapped) goes to the CAP verifier
  * (vm_cap_verify_load_file, vm/cap_verify.h) against the built-in API
@@ -353,10 +361,13 @@ int vm_manage_channel(vm_runtime *rt, uint8_t channel, uint8_t p1, uint8_t p2,
                       uint8_t *resp, size_t resp_cap, size_t *resp_len, uint16_t *sw);
 
 /*
- * Run static method number `method` (a `void m(APDU)` method) of package
- * `pkg_aid` on a command, in that package's firewall context. This is how
- * the LOADER's vector table reaches bytecode entry points of masked or
- * customization packages.
+ * Run a `static void m(APDU)` method of package `pkg_aid` on a command, in
+ * that package's firewall context. For a CAP package `method` names an
+ * exported method: class token in the high byte, public static method
+ * token in the low byte (the Export component; 0x0000 is the first static
+ * method of the first public class); for a .cvp package it is the method
+ * number. This is how the LOADER's vector table reaches bytecode entry
+ * points of masked, update or customization packages.
  */
 int vm_invoke(vm_runtime *rt, const uint8_t *pkg_aid, uint8_t pkg_aid_len,
               uint16_t method, const uint8_t *apdu, size_t apdu_len,

@@ -663,9 +663,9 @@ def case_secrets(ctx):
     in the client's --trace."""
     unlock = "6B1F02D3C4B5A69788796A5B4C3D2E1F00F1E2D3C4B5A6978879605142332415"
     enc, mac, dek = "11223344556677881122334455667788", "8877665544332211AABBCCDDEEFF0011", "0F1E2D3C4B5A69788796A5B4C3D2E1F0"
-    custom_s = os.path.join(ctx.data, "..", "..", "examples", "customization", "custom.s")
-    ctx.cardvm_run("asm", custom_s, "-o", ctx.path("custom.cvp"))
-    out = ctx.cardvm_run("seal", ctx.path("custom.cvp"), "--unlock-key", unlock, "-o", ctx.path("custom.sealed")).stdout
+    custom_jca = os.path.join(ctx.data, "..", "..", "examples", "customization", "custom.jca")
+    ctx.cardvm_run("asm", custom_jca, "-o", ctx.path("custom.cap"))
+    out = ctx.cardvm_run("seal", ctx.path("custom.cap"), "--unlock-key", unlock, "-o", ctx.path("custom.sealed")).stdout
     hash_code = out.split()[2]
     card = ctx.path("secrets.img")
     ctx.cardvm_run("mask", card, "--sealed", ctx.path("custom.sealed"))
