@@ -46,6 +46,7 @@ struct pager {
     uint32_t salt;
     uint64_t log_pos;          /* where the next record goes */
     uint64_t log_end;          /* file size: the log may grow past LOG_DEFAULT */
+    uint64_t log_dirty;        /* every log byte from here to log_end is zero: what a wipe must cover */
     uint32_t chain;            /* CRC of the last record (salt before the first) */
     uint64_t commits;          /* commit number of the last record or checkpoint */
     uint32_t rom_crc;          /* ROM is written once: its CRC is computed once */
@@ -307,6 +308,7 @@ static pager *pager_alloc(const char *path, const chip_io *io)
     }
     pg->fd = -1;
     pg->io = io ? *io : default_io;
+    pg->log_dirty = UINT64_MAX;   /* not read yet: a wipe covers everything */
     return pg;
 }
 
@@ -430,6 +432,21 @@ static size_t record_check(const pager *pg, const uint8_t *p, size_t avail, uint
 
 /* One attempt at reading header, body and log. Returns CHIP_OK, an error, or
  * 1 when the header changed meanwhile (retry). */
+/* Bytes up to and including the last nonzero one. The log region is laid
+ * down as zeros and written only by records, so a wipe need not cover the
+ * zeros after the last record ever written (a card's log is mostly unused). */
+static size_t nonzero_extent(const uint8_t *p, size_t n)
+{
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, p + n - 8, 8);
+        if (w) break;
+        n -= 8;
+    }
+    while (n && !p[n - 1]) n--;
+    return n;
+}
+
 static int read_once(pager *pg, pager_state *st, char *err, size_t errlen)
 {
     uint8_t area[HEADER_AREA], again[HEADER_AREA];
@@ -542,11 +559,12 @@ static int read_once(pager *pg, pager_state *st, char *err, size_t errlen)
         pg->commits = commits;
         pg->log_pos = pg->log_off + pos;
         pg->log_end = file_size;
+        pg->log_dirty = pg->log_off + nonzero_extent(log, log_len);
         pg->rom_crc = s.rom_crc;
         memcpy(pg->header_seen, area, sizeof pg->header_seen);
     }
     free(table);
-    memset(log, 0, log_len);
+    memset(log, 0, nonzero_extent(log, log_len));   /* dead records may hold erased secrets */
     free(log);
     return rc;
 }
@@ -758,6 +776,7 @@ int pager_write_all(pager *pg, const pager_state *st, int sync)
     pg->commits = st->commits;
     pg->log_pos = pg->log_off;
     pg->log_end = end;
+    pg->log_dirty = pg->log_off;
     memset(pg->in_log, 0, pg->pages);
     pg->otp_in_log = 0;
     memcpy(pg->header_seen, area, sizeof pg->header_seen);
@@ -814,14 +833,17 @@ int pager_checkpoint(pager *pg, const pager_state *st, int sync, int wipe)
     pg->otp_in_log = 0;
     if (wipe) {
         /* Old records are dead (wrong salt) but still hold the bytes of
-         * erased data: overwrite the whole log region. */
+         * erased data: overwrite the log region up to the last byte any
+         * record ever reached (the rest is zeros already). */
         static const uint8_t zeros[65536];
-        for (uint64_t at = pg->log_off; !rc && at < pg->log_end;) {
-            size_t n = pg->log_end - at < 65536 ? (size_t)(pg->log_end - at) : 65536;
+        uint64_t end = pg->log_dirty < pg->log_end ? pg->log_dirty : pg->log_end;
+        for (uint64_t at = pg->log_off; !rc && at < end;) {
+            size_t n = end - at < 65536 ? (size_t)(end - at) : 65536;
             rc = write_at(pg, zeros, n, at);
             at += n;
         }
         if (!rc && sync) rc = sync_file(pg);
+        if (!rc) pg->log_dirty = pg->log_off;
     }
     return rc;
 }
@@ -861,6 +883,8 @@ int pager_commit(pager *pg, const pager_record *r, int sync)
     uint32_t crc = image_crc32_final(image_crc32_update(pg->chain, p, (size_t)(e - p)));
     put32(e, crc);
     uint64_t at = pg->log_pos;
+    /* before the write: a failed one may still have put some of it there */
+    if (at + len > pg->log_dirty) pg->log_dirty = at + len;
     int rc = write_at(pg, p, len, at);
     if (!rc && sync) rc = sync_file(pg);
     memset(p, 0, len);   /* page images may hold keys */

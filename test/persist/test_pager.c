@@ -382,6 +382,68 @@ static void test_scrub_leaves_no_copy(void **s)
     free(img);
 }
 
+/* The same when the erased bytes are in a dead record of an older log
+ * generation, beyond every record of the current one, in an image reopened
+ * since: the wipe covers the log up to the last byte ever written (found by
+ * the open), not just up to the current records. */
+static void test_scrub_covers_dead_records(void **s)
+{
+    (void)s;
+    chip_geometry g = geometry();
+    chip *c;
+    char err[256];
+    unlink(path_of("dead.img"));
+    assert_int_equal(chip_create(&g, path_of("dead.img"), &c), CHIP_OK);
+    chip_end_masking(c);
+    assert_int_equal(chip_commit(c), CHIP_OK);
+    /* Records of 40 pages (2944 bytes) fill the log to about 110 KiB ... */
+    for (unsigned k = 0; k < 37; k++) {
+        assert_int_equal(chip_nvm_fill(c, 8192, (uint8_t)k, 40 * 64), CHIP_OK);
+        assert_int_equal(chip_commit(c), CHIP_OK);
+    }
+    /* ... then the secret's record lands near the log's end ... */
+    uint32_t blk;
+    assert_int_equal(chip_nvm_alloc(c, 0x77, 1, 1000, &blk), CHIP_OK);
+    assert_int_equal(chip_nvm_fill(c, blk, 0xC5, 1000), CHIP_OK);
+    assert_int_equal(chip_commit(c), CHIP_OK);
+    /* ... and big records until a checkpoint starts a new generation: the
+     * secret's record is dead, past the new generation's records. */
+    for (unsigned k = 0; k < 8; k++) {
+        assert_int_equal(chip_nvm_fill(c, 8192, (uint8_t)(0x80 + k), 40 * 64), CHIP_OK);
+        assert_int_equal(chip_commit(c), CHIP_OK);
+    }
+    chip_close(c);
+    static const uint8_t secret[32] = {0xC5, 0xC5, 0xC5, 0xC5, 0xC5, 0xC5, 0xC5, 0xC5, 0xC5, 0xC5, 0xC5,
+                                       0xC5, 0xC5, 0xC5, 0xC5, 0xC5, 0xC5, 0xC5, 0xC5, 0xC5, 0xC5, 0xC5,
+                                       0xC5, 0xC5, 0xC5, 0xC5, 0xC5, 0xC5, 0xC5, 0xC5, 0xC5, 0xC5};
+    size_t n;
+    uint8_t *img = test_read_file(path_of("dead.img"), &n);
+    /* the secret is in place (checkpointed) and in the dead record, near
+     * the end of the log region */
+    size_t last = 0;
+    int copies = 0;
+    for (size_t at = 0; at + sizeof secret <= n; at++)
+        if (!memcmp(img + at, secret, sizeof secret)) {
+            last = at;
+            copies++;
+            at += 999;
+        }
+    assert_true(copies >= 2);
+    assert_true(last > n - 32768);
+    free(img);
+    assert_int_equal(chip_open(path_of("dead.img"), &c, err, sizeof err), CHIP_OK);
+    assert_int_equal(chip_acquire(c), CHIP_OK);
+    chip_power_on(c);
+    assert_int_equal(chip_nvm_free(c, blk), CHIP_OK);
+    assert_int_equal(chip_commit(c), CHIP_OK);
+    chip_close(c);
+    img = test_read_file(path_of("dead.img"), &n);
+    assert_false(test_has_bytes(img, n, secret, sizeof secret));
+    free(img);
+    assert_int_equal(chip_open(path_of("dead.img"), &c, err, sizeof err), CHIP_OK);
+    chip_close(c);
+}
+
 /* The image keeps its mode and stays the symlink's target; a failed create
  * through a planted symlink writes nothing. */
 static void test_file_identity_kept(void **s)
@@ -413,7 +475,7 @@ static void test_file_identity_kept(void **s)
     /* No file besides ours appeared in the directory (no temp copies). */
     char cmd[600];
     snprintf(cmd, sizeof cmd, "test $(ls -A %s | grep -v -e '^base.img$' -e '^mode.img$' -e '^link.img$' "
-                              "-e '^ref.img$' -e '^crash.img$' -e '^scrub.img$' -e '^new.img$' | wc -l) -eq 0",
+                              "-e '^ref.img$' -e '^crash.img$' -e '^scrub.img$' -e '^dead.img$' -e '^new.img$' | wc -l) -eq 0",
              tmpdir);
     assert_int_equal(system(cmd), 0);
     /* A new image is created 0600 (it will hold keys). */
@@ -478,6 +540,7 @@ int main(void)
         cmocka_unit_test(test_SCRUB),
         cmocka_unit_test(test_COMMIT_NOW),
         cmocka_unit_test(test_scrub_leaves_no_copy),
+        cmocka_unit_test(test_scrub_covers_dead_records),
         cmocka_unit_test(test_file_identity_kept),
         cmocka_unit_test(test_lab_mode_saves_at_close),
     };
