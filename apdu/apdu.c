@@ -75,7 +75,7 @@ size_t apdu_encode(const apdu_command *c, uint8_t *buf, size_t cap)
             buf[i++] = (uint8_t)(c->nc >> 8);
         }
         buf[i++] = (uint8_t)c->nc;
-        memcpy(buf + i, c->data, c->nc);
+        memmove(buf + i, c->data, c->nc);   /* may overlap (apdu.h) */
         i += c->nc;
     }
     if (c->ne) {

@@ -73,7 +73,10 @@ uint16_t apdu_parse(const uint8_t *buf, size_t len, apdu_command *out);
 
 /* Encode a command (the host side of the codec). Chooses short length when
  * nc <= 255 and ne <= 256, extended otherwise. Returns the length written, or
- * 0 if `cap` is too small or the sizes cannot be encoded. */
+ * 0 if `cap` is too small or the sizes cannot be encoded. c->data may point
+ * into buf itself (a command parsed from buf, re-encoded in place as the
+ * LOADER does) when the new encoding is not the longer one: the header is
+ * written before the data, which moves down or stays. */
 size_t apdu_encode(const apdu_command *c, uint8_t *buf, size_t cap);
 
 /* The logical channel a CLA addresses (0..19), or -1 for a CLA that is not an

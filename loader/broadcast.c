@@ -311,12 +311,9 @@ static uint16_t activate(card_os *os, const uint8_t *blob, size_t len, const act
                          uint8_t *out, size_t cap, size_t *olen)
 {
     broadcast_ram *bc = bc_of(os);
-    vm_package pkg;
     char err[96];
-    if (vm_pkg_parse(blob, len, &pkg, err, sizeof err) != VM_OK) return SW_WRONG_DATA;
-    uint8_t aid[16], aid_len = pkg.aid.len, major = pkg.major, minor = pkg.minor;
-    memcpy(aid, pkg.aid.b, aid_len);
-    vm_pkg_free(&pkg);
+    uint8_t aid[16], aid_len, major, minor;
+    if (vm_package_identify(blob, len, aid, &aid_len, &major, &minor) != VM_OK) return SW_WRONG_DATA;
     int rc = VM_OK;
     uint16_t sw = SW_OK;
     if (ac->flags & BROADCAST_ACT_REPLACE) rc = replace_old(os, aid, aid_len);
@@ -455,6 +452,7 @@ void broadcast_after_command(card_os *os, uint16_t sw)
     scp03_card_session *ses = &loader_ram_of(os)->session;
     uint8_t to = bc->switch_to;
     bc->switch_to = 0;
+    if (to || bc->state != BC_IDLE) bc->idle_clean = 0;
     if (to == BC_BROADCAST) {
         /* E18: save the diversified context; E20: switch. */
         if (sw == SW_OK && scp03_card_export_context(ses, &bc->saved) == SCP03_OK &&
@@ -484,9 +482,16 @@ void broadcast_after_command(card_os *os, uint16_t sw)
         bc_abort(os);
         return;
     }
-    if (bc->state == BC_IDLE && pending_find(os->chip, NULL, NULL) == CHIP_OK) {
-        /* Left by a reset or power cut: never executable, erase it. */
-        pending_erase(os->chip);
-        os->keep_writes_on_error = 1;
+    /* Looked for once per idle stretch, not after every command: the
+     * scan walks the whole NVM heap, and only a reset, a power cut or
+     * broadcast activity (which clear idle_clean) can leave a block. */
+    if (bc->state == BC_IDLE && !bc->idle_clean) {
+        int rc = CHIP_OK;
+        if (pending_find(os->chip, NULL, NULL) == CHIP_OK) {
+            /* Left by a reset or power cut: never executable, erase it. */
+            rc = pending_erase(os->chip);
+            os->keep_writes_on_error = 1;
+        }
+        bc->idle_clean = rc == CHIP_OK;
     }
 }

@@ -82,6 +82,8 @@ typedef struct broadcast_ram {
     uint8_t profile;
     uint8_t bk_len;
     uint8_t have_iv;           /* FIG.4: the Kos CBC IV has arrived */
+    uint8_t idle_clean;        /* idle, and no pending block since the last look (cleared
+                                  with RAM at reset, and by any broadcast activity) */
     uint8_t campaign[8];
     uint8_t bk_mac[SCP03_KEY_MAX];
     uint8_t cbc_iv[16];        /* FIG.4: CBC chaining of the Kos layer */

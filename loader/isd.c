@@ -51,31 +51,35 @@ static int random_bytes(void *ctx, uint8_t *out, size_t len)
     return rng_get_bytes(out, (unsigned long)len, NULL) == len ? 0 : -1;
 }
 
-static int isd_config_load(card_os *os, isd_config *ic)
+/* with_keys 0: only the AID and parameters (what SELECT needs: unmasking
+ * the key sets is most of the cost of a SELECT otherwise). */
+static int isd_config_load(card_os *os, isd_config *ic, int with_keys)
 {
     memset(ic, 0, sizeof *ic);
     uint8_t sys[SYS_SIZE];
     if (chip_nvm_read(os->chip, 0, sys, sizeof sys)) return -1;
-    size_t n = 0;
-    scp03_keyset all[ISD_MAX_KEYSETS];
-    uint8_t absent[ISD_MAX_KEYSETS];
-    if (keystore_load_masked(os->chip, all, absent, ISD_MAX_KEYSETS, &n)) {
-        scp03_wipe(all, sizeof all);
-        return -1;
-    }
-    size_t usable = 0;
-    for (int pass = 0; pass < 2; pass++)
-        for (size_t k = 0; k < n; k++) {
-            int can_open = (absent[k] & 0x03) == 0;
-            if (can_open != (pass == 0)) continue;
-            ic->absent[ic->n_all] = absent[k];
-            ic->sets[ic->n_all++] = all[k];
-            usable += can_open;
+    if (with_keys) {
+        size_t n = 0;
+        scp03_keyset all[ISD_MAX_KEYSETS];
+        uint8_t absent[ISD_MAX_KEYSETS];
+        if (keystore_load_masked(os->chip, all, absent, ISD_MAX_KEYSETS, &n)) {
+            scp03_wipe(all, sizeof all);
+            return -1;
         }
-    scp03_wipe(all, sizeof all);
+        size_t usable = 0;
+        for (int pass = 0; pass < 2; pass++)
+            for (size_t k = 0; k < n; k++) {
+                int can_open = (absent[k] & 0x03) == 0;
+                if (can_open != (pass == 0)) continue;
+                ic->absent[ic->n_all] = absent[k];
+                ic->sets[ic->n_all++] = all[k];
+                usable += can_open;
+            }
+        scp03_wipe(all, sizeof all);
+        ic->cfg.keysets = ic->sets;
+        ic->cfg.n_keysets = usable;
+    }
     ic->os = os;
-    ic->cfg.keysets = ic->sets;
-    ic->cfg.n_keysets = usable;
     uint8_t alen = sys[SYS_ISD_AID_LEN];
     if (alen < 5 || alen > 16) return -1;
     memcpy(ic->aid, sys + SYS_ISD_AID, alen);
@@ -163,12 +167,32 @@ static uint16_t run_vector(card_os *os, int slot, const uint8_t *apdu, size_t n,
     return rc ? vm_status_to_sw(rc) : sw;
 }
 
+/* `cla` as the same class on the basic channel (ISO 7816-4 first
+ * interindustry coding): channel bits cleared, a further interindustry
+ * class's secure messaging bit b6 moved to b3. */
+static uint8_t basic_class(uint8_t cla)
+{
+    if (cla == 0xFF) return cla;
+    if (cla & 0x40) return (uint8_t)((cla & 0x90) | ((cla & 0x20) ? 0x04 : 0x00));
+    return (uint8_t)(cla & 0xFC);
+}
+
+/* An interindustry class without secure messaging or chaining: the SELECT
+ * and MANAGE CHANNEL forms the card itself routes. */
+static int plain_interindustry(uint8_t cla)
+{
+    return (cla & 0x40) ? (cla & 0xF0) == 0x40 : (cla & 0xFC) == 0x00;
+}
+
 static uint16_t isd_dispatch(card_os *os, isd_config *ic, const uint8_t *raw, size_t raw_len,
                              uint8_t *out, size_t cap, size_t *len)
 {
     apdu_command a;
     uint16_t sw = apdu_parse(raw, raw_len, &a);
     if (sw != SW_OK) return sw;
+    /* The security domain's commands read the class as on the basic
+     * channel: which channel a command came on is the router's business. */
+    a.cla = basic_class(a.cla);
     if (broadcast_routes(os, a.ins)) return broadcast_command(os, &a, out, cap, len);   /* seed 004 */
     if (isd_gp_handles(a.ins, a.p1)) {
         loader_ram *ram = loader_ram_of(os);
@@ -206,17 +230,35 @@ static uint16_t select_isd_fci(const isd_config *ic, uint8_t *out, size_t *len)
     return SW_OK;
 }
 
-static uint16_t do_select(card_os *os, isd_config *ic, const apdu_command *a, const uint8_t *raw,
+/* The secure channel session, if any, ends (GPCS 10.2.3) along with the
+ * GET STATUS continuation and PUT KEY chain of the channel. */
+static void end_channel_session(loader_ram *ram, uint8_t ch)
+{
+    if (ram->session_channel == ch) scp03_card_reset(&ram->session);
+    if (ram->gp_channel == ch) {
+        isd_gp_forget(ram->isd_gp);
+        isd_put_key_forget(&ram->put_key);
+    }
+}
+
+/* SELECT [by name] (P1 04) on logical channel `ch`, open: the security
+ * domain (empty AID or a prefix of its AID; GPCS 6.4.2.1.2, 6.4.3.1.2) or
+ * an applet. An AID that matches nothing leaves the channel as it was, so
+ * does a selection the multiselection rules refuse (6985). */
+static uint16_t select_on(card_os *os, isd_config *ic, uint8_t ch, const apdu_command *a, const uint8_t *raw,
                           size_t raw_len, uint8_t *out, size_t cap, size_t *len)
 {
     loader_ram *ram = loader_ram_of(os);
-    if (a->p1 != 0x04 || (a->p2 != 0x00 && a->p2 != 0x0C)) return SW_INCORRECT_P1P2;
+    if (a->p2 != 0x00 && a->p2 != 0x0C) return SW_INCORRECT_P1P2;
     if (a->nc > 16) return SW_WRONG_LENGTH;
     if (a->nc == 0 || (a->nc <= ic->cfg.aid_len && memcmp(a->data, ic->aid, a->nc) == 0)) {
-        if (!ram->isd_selected) vm_deselect(os->vm);
-        ram->isd_selected = 1;
-        scp03_card_reset(&ram->session);
-        isd_gp_forget(ram->isd_gp);
+        if (vm_channel_has_applet(os->vm, ch)) {
+            os->applet_ran = 1;   /* its deselect() runs */
+            int rc = vm_deselect_on(os->vm, ch);
+            if (rc == VM_ERR_POWER) return 0;
+        }
+        ram->isd_channels |= 1u << ch;
+        end_channel_session(ram, ch);   /* a new application session */
         if (a->p2 == 0x0C) return SW_OK;
         return select_isd_fci(ic, out, len);
     }
@@ -224,93 +266,69 @@ static uint16_t do_select(card_os *os, isd_config *ic, const apdu_command *a, co
     uint16_t sw = isd_gp_select_check(os, a->data, (uint8_t)a->nc);
     if (sw) return sw;   /* INSTALLED but not SELECTABLE, or LOCKED */
     os->applet_ran = 1;
-    int rc = vm_select(os->vm, a->data, (uint8_t)a->nc, raw, raw_len, out, cap, len, &sw);
+    int rc = vm_select_on(os->vm, ch, a->data, (uint8_t)a->nc, raw, raw_len, out, cap, len, &sw);
     if (rc == VM_ERR_POWER) return 0;
     if (rc) return vm_status_to_sw(rc);
-    if (sw != VM_SW_NOT_FOUND) {
+    if (vm_channel_has_applet(os->vm, ch) || sw == VM_SW_SELECT_FAILED) {
         /* Another application is selected (or none, if it refused). */
-        ram->isd_selected = 0;
-        scp03_card_reset(&ram->session);
+        if (ram->isd_channels & (1u << ch)) end_channel_session(ram, ch);
+        ram->isd_channels &= ~(1u << ch);
     }
     return sw;
 }
 
-/* What the transport rules say of a command before any application sees it:
- * 0 when it may go on, else the status word (6700 malformed, 6E00 CLA FF,
- * 6881 a logical channel other than the basic one, which cardvm does not
- * open). */
-static uint16_t transport_refusal(const apdu_command *a)
-{
-    if (!a) return SW_WRONG_LENGTH;
-    if (a->cla == 0xFF) return SW_CLA_NOT_SUPPORTED;
-    if (apdu_cla_channel(a->cla) != 0) return SW_LOGICAL_CHANNEL_NOT_SUPPORTED;
-    return 0;
-}
-
-uint16_t isd_process(card_os *os, const uint8_t *cmd, size_t raw_len, const apdu_command *a, uint8_t *out,
-                     size_t cap, size_t *len)
+/* MANAGE CHANNEL (GPCS 11.7, JCRE 4.5.1 / 4.6.1) received on open channel
+ * `ch`. The VM keeps which channels are open and the applets on them; the
+ * security domain is implicitly selectable on every channel (GPCS 6.4.1),
+ * so a channel opened from the basic channel, or from one where the
+ * security domain is selected, starts with it selected. Closing a channel
+ * ends the application session there, secure channel included. */
+static uint16_t manage_channel(card_os *os, uint8_t ch, const apdu_command *a, uint8_t *out, size_t cap,
+                               size_t *len)
 {
     loader_ram *ram = loader_ram_of(os);
-    /* A PUT KEY chain continues only with the next PUT KEY (GPCS 11.8.2.1). */
-    if (ram->put_key.active && !(a && a->ins == 0xD8)) isd_put_key_forget(&ram->put_key);
-    /* Logical channels (vm.h): the ISD lives on the basic channel; MANAGE
-     * CHANNEL and every command of channels 1..3 are the applets' side of
-     * the JCRE, which the VM keeps. */
-    int ch = a && a->cla != 0xFF ? apdu_cla_channel(a->cla) : 0;
-    if (a && a->cla != 0xFF && (ch > 0 || ((a->cla & 0x80) == 0 && a->ins == 0x70))) {
-        size_t vm_len = apdu_encode(a, os->apdu, sizeof os->apdu);   /* applets read it re-encoded */
-        if (vm_len == 0) return SW_WRONG_LENGTH;
-        uint16_t sw;
-        int rc;
-        os->applet_ran = 1;   /* deselect()/select()/process() may run */
-        if ((a->cla & 0x80) == 0 && a->ins == 0x70)
-            rc = vm_manage_channel(os->vm, (uint8_t)ch, a->p1, a->p2, out, cap, len, &sw);
-        else if (a->ins == 0xA4 && (a->cla & 0x80) == 0 && a->p1 == 0x04 && a->nc >= 5 && a->nc <= 16) {
-            sw = isd_gp_select_check(os, a->data, (uint8_t)a->nc);
-            if (sw) return sw;
-            rc = vm_select_on(os->vm, (uint8_t)ch, a->data, (uint8_t)a->nc, os->apdu, vm_len, out, cap, len, &sw);
-        } else {
-            rc = vm_process_on(os->vm, (uint8_t)ch, os->apdu, vm_len, out, cap, len, &sw);
-        }
-        if (rc == VM_ERR_POWER) return 0;
-        return rc ? vm_status_to_sw(rc) : sw;
+    if (apdu_cla_secure(a->cla)) return SW_SECURE_MESSAGING_NOT_SUPPORTED;
+    if (a->nc) return SW_WRONG_LENGTH;
+    if (a->p1 == 0x80 && a->p2 > 0 && a->p2 < VM_MAX_CHANNELS && vm_channel_is_open(os->vm, a->p2)) {
+        if (ram->isd_channels & (1u << a->p2)) end_channel_session(ram, a->p2);
+        ram->isd_channels &= ~(1u << a->p2);
     }
-    uint16_t refusal = transport_refusal(a);
-    if (!ram->isd_selected) {
-        if (refusal) return refusal;
-        if (!(a->ins == 0xA4 && (a->cla & 0xFC) == 0x00)) {
-            /* Applets read the parsed command re-encoded (short whenever
-             * it fits); the VM judges the length: 6700 for what its APDU
-             * buffer cannot take, extended commands reach applets that
-             * accept them. */
-            size_t vm_len = apdu_encode(a, os->apdu, sizeof os->apdu);
-            if (vm_len == 0) return SW_WRONG_LENGTH;
-            os->applet_ran = 1;
-            uint16_t sw;
-            int rc = vm_process(os->vm, os->apdu, vm_len, out, cap, len, &sw);
-            if (rc == VM_ERR_POWER) return 0;
-            return rc ? vm_status_to_sw(rc) : sw;
-        }
+    uint16_t sw;
+    os->applet_ran = 1;   /* deselect() / select() may run */
+    int rc = vm_manage_channel(os->vm, ch, a->p1, a->p2, out, cap, len, &sw);
+    if (rc == VM_ERR_POWER) return 0;
+    if (rc) return vm_status_to_sw(rc);
+    if (a->p1 == 0x00 && sw == SW_OK) {
+        uint8_t opened = a->p2 ? a->p2 : out[0];
+        if (ch == 0 || (ram->isd_channels & (1u << ch))) ram->isd_channels |= 1u << opened;
     }
-    if (refusal == SW_LOGICAL_CHANNEL_NOT_SUPPORTED) {
-        /* A command for the security domain on a channel that does not
-         * exist: inside a secure channel, a secure messaging error. The
-         * module cannot see it (its C-MAC leaves the channel bits out), so
-         * the session is closed here. */
-        scp03_card_abort(&ram->session);
-        return refusal;
+    return sw;
+}
+
+/* A command for the security domain selected on channel `ch`, through the
+ * SCP03 card side. */
+static uint16_t isd_command(card_os *os, uint8_t ch, const uint8_t *cmd, size_t raw_len, const apdu_command *a,
+                            uint8_t *out, size_t cap, size_t *len)
+{
+    loader_ram *ram = loader_ram_of(os);
+    if (ram->gp_channel != ch) {
+        /* GET STATUS continuation and PUT KEY chains stay on their channel */
+        isd_gp_forget(ram->isd_gp);
+        isd_put_key_forget(&ram->put_key);
+        ram->gp_channel = ch;
     }
     uint16_t sw;
     isd_config ic;
-    if (isd_config_load(os, &ic) != 0) {
+    /* a SELECT form the router does not handle (not by name): refused,
+     * and no key set needs unmasking for that */
+    int refused_select = a && a->ins == 0xA4 && plain_interindustry(a->cla);
+    if (isd_config_load(os, &ic, !refused_select) != 0) {
         isd_config_wipe(&ic);
         return SW_MEMORY_FAILURE;
     }
-    if (!refusal && a->ins == 0xA4 && (a->cla & 0xFC) == 0x00) {
-        size_t vm_len = apdu_encode(a, os->apdu, sizeof os->apdu);   /* for the applet's select() */
-        sw = vm_len ? do_select(os, &ic, a, os->apdu, vm_len, out, cap, len) : SW_WRONG_LENGTH;
+    if (refused_select) {
         isd_config_wipe(&ic);
-        return sw;
+        return SW_INCORRECT_P1P2;
     }
 
     /* The bytes as they arrived, malformed or not: the SCP03 layer MACs
@@ -318,6 +336,7 @@ uint16_t isd_process(card_os *os, const uint8_t *cmd, size_t raw_len, const apdu
     size_t plain_len = 0;
     int r = scp03_card_command(&ram->session, &ic.cfg, cmd, raw_len, os->work, sizeof os->work,
                                &plain_len, &sw);
+    if (scp03_card_state(&ram->session) != SCP03_STATE_NONE) ram->session_channel = ch;
     if (!chip_is_powered(os->chip)) {
         isd_config_wipe(&ic);
         return 0;
@@ -352,4 +371,70 @@ uint16_t isd_process(card_os *os, const uint8_t *cmd, size_t raw_len, const apdu
     sw = (uint16_t)(out[wrapped - 2] << 8 | out[wrapped - 1]);
     *len = wrapped - 2;
     return sw;
+}
+
+/* The security domain keeps one secure channel session at a time, bound to
+ * the channel it was opened on (GPCS 10.2: a session is never ended in
+ * favour of one on another channel, a request to open a second one is
+ * refused). On any other channel the security domain answers as without
+ * a session: the session is set aside for the command and put back. */
+static uint16_t isd_on_channel(card_os *os, uint8_t ch, const uint8_t *cmd, size_t raw_len,
+                               const apdu_command *a, uint8_t *out, size_t cap, size_t *len)
+{
+    loader_ram *ram = loader_ram_of(os);
+    if (scp03_card_state(&ram->session) == SCP03_STATE_NONE || ram->session_channel == ch)
+        return isd_command(os, ch, cmd, raw_len, a, out, cap, len);
+    if (a && (a->cla & 0x80) && a->ins == 0x50) return SW_CONDITIONS_NOT_SATISFIED;
+    scp03_card_session held;
+    uint8_t held_channel = ram->session_channel;
+    memcpy(&held, &ram->session, sizeof held);
+    memset(&ram->session, 0, sizeof ram->session);
+    scp03_card_reset(&ram->session);
+    uint16_t sw = isd_command(os, ch, cmd, raw_len, a, out, cap, len);
+    scp03_card_reset(&ram->session);
+    memcpy(&ram->session, &held, sizeof held);
+    ram->session_channel = held_channel;
+    scp03_wipe(&held, sizeof held);
+    return sw;
+}
+
+uint16_t isd_process(card_os *os, const uint8_t *cmd, size_t raw_len, const apdu_command *a, uint8_t *out,
+                     size_t cap, size_t *len)
+{
+    loader_ram *ram = loader_ram_of(os);
+    /* A PUT KEY chain continues only with the next PUT KEY (GPCS 11.8.2.1). */
+    if (ram->put_key.active && !(a && a->ins == 0xD8)) isd_put_key_forget(&ram->put_key);
+    /* The logical channel the class names (ISO 7816-4 / GPCS 11.1.4: CLA
+     * b2b1 for 0..3, 40..7F and C0..FE b4..b1 + 4 for 4..19); CLA FF and
+     * bytes too short to carry a class are judged on the basic channel. */
+    uint8_t ch = 0;
+    if (raw_len && cmd[0] != 0xFF) ch = (uint8_t)apdu_cla_channel(cmd[0]);
+    if (!vm_channel_is_open(os->vm, ch)) return SW_LOGICAL_CHANNEL_NOT_SUPPORTED;   /* no session is touched */
+    int isd_here = (ram->isd_channels >> ch) & 1;
+    if (a && a->cla != 0xFF && !(a->cla & 0x80) && a->ins == 0x70) return manage_channel(os, ch, a, out, cap, len);
+    if (a && plain_interindustry(a->cla) && a->ins == 0xA4 && a->p1 == 0x04) {
+        isd_config ic;
+        if (isd_config_load(os, &ic, 0) != 0) {   /* SELECT needs the AID, not the keys */
+            isd_config_wipe(&ic);
+            return SW_MEMORY_FAILURE;
+        }
+        size_t vm_len = apdu_encode(a, os->apdu, sizeof os->apdu);   /* for the applet's select() */
+        uint16_t sw = vm_len ? select_on(os, &ic, ch, a, os->apdu, vm_len, out, cap, len) : SW_WRONG_LENGTH;
+        isd_config_wipe(&ic);
+        return sw;
+    }
+    if (isd_here) return isd_on_channel(os, ch, cmd, raw_len, a, out, cap, len);
+    if (!a) return SW_WRONG_LENGTH;
+    if (a->cla == 0xFF) return SW_CLA_NOT_SUPPORTED;
+    /* Applets read the parsed command re-encoded (short whenever it fits);
+     * the VM judges the length: 6700 for what its APDU buffer cannot take,
+     * extended commands reach applets that accept them. With nothing
+     * selected on the channel (a select() refused) the VM answers 6999. */
+    size_t vm_len = apdu_encode(a, os->apdu, sizeof os->apdu);
+    if (vm_len == 0) return SW_WRONG_LENGTH;
+    os->applet_ran = 1;
+    uint16_t sw;
+    int rc = vm_process_on(os->vm, ch, os->apdu, vm_len, out, cap, len, &sw);
+    if (rc == VM_ERR_POWER) return 0;
+    return rc ? vm_status_to_sw(rc) : sw;
 }

@@ -104,17 +104,21 @@ typedef struct app_rec {
     uint8_t aid_len, aid[16], state, priv[3];
 } app_rec;
 
+/* One walk over the heap (SELECT runs it: the n-th-of-kind lookup
+ * would walk it once per record). */
 static int find_record(const chip *c, uint16_t kind, const uint8_t *aid, uint8_t aid_len, uint32_t *off)
 {
-    for (unsigned i = 0;; i++) {
-        uint32_t o, size;
-        if (chip_nvm_find(c, kind, 0xFFFF, i, &o, &size) != CHIP_OK) return -1;
+    uint32_t cursor = 0, o, size;
+    uint16_t k;
+    while (chip_nvm_next(c, &cursor, &k, NULL, &o, &size) == CHIP_OK) {
+        if (k != kind) continue;
         const uint8_t *r = chip_nvm_view(c) + o;
         if (size >= 17u && r[0] == aid_len && aid_len <= 16 && memcmp(r + 1, aid, aid_len) == 0) {
             *off = o;
             return 0;
         }
     }
+    return -1;
 }
 
 static void app_rec_get(const chip *c, const uint8_t *aid, uint8_t aid_len, app_rec *r)

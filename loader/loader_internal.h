@@ -41,8 +41,12 @@ typedef struct put_key_chain {
 
 /* What lives in chip RAM (cleared at every power-on and reset). */
 typedef struct loader_ram {
-    uint8_t isd_selected;        /* the security domain is the current application */
-    uint8_t reserved[7];
+    uint8_t isd_selected;        /* builtin_sd.c: the security domain is selected */
+    uint8_t session_channel;     /* isd.c: the logical channel `session` is bound to */
+    uint8_t gp_channel;          /* isd.c: the channel of `isd_gp` and `put_key` */
+    uint8_t reserved;
+    uint32_t isd_channels;       /* isd.c: bit c: the security domain is
+                                    selected on logical channel c */
     scp03_card_session session;  /* the ISD's secure channel; in CUSTOMIZATION
                                     mode the customization channel (custom.c) */
     uint8_t isd_gp[8];           /* isd_gp.c: GET STATUS continuation */

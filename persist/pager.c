@@ -742,14 +742,12 @@ int pager_write_all(pager *pg, const pager_state *st, int sync)
     if (!rc) rc = write_at(pg, table, table_len, pg->table_off);
     free(table);
     if (!rc) {
-        uint8_t *zeros = calloc(1, 65536);
-        if (!zeros) return CHIP_ERR_NOMEM;
+        static const uint8_t zeros[65536];
         for (uint64_t at = pg->table_off + table_len; !rc && at < end;) {
             size_t n = end - at < 65536 ? (size_t)(end - at) : 65536;
             rc = write_at(pg, zeros, n, at);
             at += n;
         }
-        free(zeros);
     }
     if (!rc && sync) rc = sync_file(pg);
     if (rc) return rc;
@@ -817,14 +815,12 @@ int pager_checkpoint(pager *pg, const pager_state *st, int sync, int wipe)
     if (wipe) {
         /* Old records are dead (wrong salt) but still hold the bytes of
          * erased data: overwrite the whole log region. */
-        uint8_t *zeros = calloc(1, 65536);
-        if (!zeros) return CHIP_ERR_NOMEM;
+        static const uint8_t zeros[65536];
         for (uint64_t at = pg->log_off; !rc && at < pg->log_end;) {
             size_t n = pg->log_end - at < 65536 ? (size_t)(pg->log_end - at) : 65536;
             rc = write_at(pg, zeros, n, at);
             at += n;
         }
-        free(zeros);
         if (!rc && sync) rc = sync_file(pg);
     }
     return rc;

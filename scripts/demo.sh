@@ -26,9 +26,9 @@ step() { printf '\n== %s\n' "$*"; }
 send() { $CARDVM --trace send "$@" 2>&1 >/dev/null | grep -v '^ATR' | sed 's/^[0-9:.]* /  /'; }
 
 step "1. client: assemble the customization software, seal it with the unlocking key"
-$CARDVM asm examples/customization/custom.s -o "$DIR/custom.cvp"
+$CARDVM asm examples/customization/custom.jca -o "$DIR/custom.cap"
 KEY=C0C1C2C3C4C5C6C7C8C9CACBCCCDCECFD0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF
-HASH=$($CARDVM seal "$DIR/custom.cvp" --unlock-key $KEY -o "$DIR/custom.sealed" | awk '{print $3}')
+HASH=$($CARDVM seal "$DIR/custom.cap" --unlock-key $KEY -o "$DIR/custom.sealed" | awk '{print $3}')
 echo "  hash code $HASH (the client keeps it, with the key)"
 
 step "2. manufacturer: mask an ISSUER-mode chip (ROM part + sealed software only)"

@@ -109,14 +109,8 @@ int campaign_design_bk(const uint8_t *datasend, size_t len, uint8_t profile, con
     if (profile == BROADCAST_PROFILE_FIG4 && (!kmac || chunk % 16)) return CAMPAIGN_ERR_PARAM;
     if (scp03_crypto_init() != SCP03_OK) return CAMPAIGN_ERR_CRYPTO;
     memset(out, 0, sizeof *out);
-    vm_package pkg;
-    char err[96];
-    if (vm_pkg_parse(datasend, len, &pkg, err, sizeof err) != 0) return CAMPAIGN_ERR_PARAM;
-    out->aid_len = pkg.aid.len;
-    memcpy(out->aid, pkg.aid.b, pkg.aid.len);
-    out->major = pkg.major;
-    out->minor = pkg.minor;
-    vm_pkg_free(&pkg);
+    if (vm_package_identify(datasend, len, out->aid, &out->aid_len, &out->major, &out->minor) != VM_OK)
+        return CAMPAIGN_ERR_PARAM;
 
     uint8_t bk_enc[16], bk_mac[16];
     int rc = CAMPAIGN_ERR_CRYPTO;
@@ -415,19 +409,35 @@ done:
 }
 
 /* ---- terminal ---- */
+static int play(campaign_send_fn send, void *ctx, const uint8_t *const cmd[4], const size_t cn[4],
+                const apdu_list *pse, uint8_t *rsp, size_t rsp_cap, uint8_t *st, size_t st_cap, size_t *st_len,
+                uint32_t *reported, uint16_t *sw);
+
 int campaign_play(campaign_send_fn send, void *ctx, const apdu_list *paut, const apdu_list *pse,
                   uint8_t *st, size_t st_cap, size_t *st_len, uint32_t *reported, uint16_t *sw)
 {
-    static uint8_t rsp[65536 + 2];
     const uint8_t *cmd[4];
-    size_t cn[4], pos = 0, rn;
+    size_t cn[4], pos = 0;
     *reported = 0;
     *sw = 0;
     *st_len = 0;
     for (int i = 0; i < 4; i++)
         if (!apdu_list_next(paut, &pos, &cmd[i], &cn[i])) return CAMPAIGN_ERR_PARAM;
+    /* per call, not static: terminals run in parallel threads (campaign_runner.h) */
+    uint8_t *rsp = malloc(65536 + 2);
+    if (!rsp) return CAMPAIGN_ERR_PARAM;
+    int rc = play(send, ctx, cmd, cn, pse, rsp, 65536 + 2, st, st_cap, st_len, reported, sw);
+    free(rsp);
+    return rc;
+}
+
+static int play(campaign_send_fn send, void *ctx, const uint8_t *const cmd[4], const size_t cn[4],
+                const apdu_list *pse, uint8_t *rsp, size_t rsp_cap, uint8_t *st, size_t st_cap, size_t *st_len,
+                uint32_t *reported, uint16_t *sw)
+{
+    size_t pos, rn;
     for (int i = 0; i < 3; i++) {
-        if (send(ctx, cmd[i], cn[i], rsp, sizeof rsp, &rn) || rn < 2) return CAMPAIGN_ERR_MUTE;
+        if (send(ctx, cmd[i], cn[i], rsp, rsp_cap, &rn) || rn < 2) return CAMPAIGN_ERR_MUTE;
         *sw = (uint16_t)(rsp[rn - 2] << 8 | rsp[rn - 1]);
         if (i == 0 && *sw == 0x9000 && rn >= 34)
             *reported = (uint32_t)rsp[29] << 16 | (uint32_t)rsp[30] << 8 | rsp[31];
@@ -437,11 +447,11 @@ int campaign_play(campaign_send_fn send, void *ctx, const apdu_list *paut, const
     const uint8_t *a;
     size_t n;
     while (apdu_list_next(pse, &pos, &a, &n)) {
-        if (send(ctx, a, n, rsp, sizeof rsp, &rn) || rn < 2) return CAMPAIGN_ERR_MUTE;
+        if (send(ctx, a, n, rsp, rsp_cap, &rn) || rn < 2) return CAMPAIGN_ERR_MUTE;
         *sw = (uint16_t)(rsp[rn - 2] << 8 | rsp[rn - 1]);
         if (*sw != 0x9000) return CAMPAIGN_ERR_CARD;
     }
-    if (send(ctx, cmd[3], cn[3], rsp, sizeof rsp, &rn) || rn < 2) return CAMPAIGN_ERR_MUTE;
+    if (send(ctx, cmd[3], cn[3], rsp, rsp_cap, &rn) || rn < 2) return CAMPAIGN_ERR_MUTE;
     *sw = (uint16_t)(rsp[rn - 2] << 8 | rsp[rn - 1]);
     if (rn > st_cap) return CAMPAIGN_ERR_PARAM;
     memcpy(st, rsp, rn);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cap_file.h"
 #include "cli.h"
 
 int cmd_create(int argc, char **argv);
@@ -43,6 +44,9 @@ int cmd_conform(int argc, char **argv);
 #ifdef CARDVM_HAVE_CMD_VERIFY
 int cmd_verify(int argc, char **argv);
 #endif
+#ifdef CARDVM_HAVE_CMD_CONVERT
+int cmd_convert(int argc, char **argv);
+#endif
 
 typedef struct subcommand {
     const char *name;
@@ -62,6 +66,9 @@ static const subcommand subcommands[] = {
 #endif
 #ifdef CARDVM_HAVE_CMD_VERIFY
     {"verify", cmd_verify, "run the card's verifier on a CAP file (or .cvp) and say why it would refuse it"},
+#endif
+#ifdef CARDVM_HAVE_CMD_CONVERT
+    {"convert", cmd_convert, "convert javac class files of a Java Card package into a CAP file"},
 #endif
 #ifdef CARDVM_HAVE_CMD_DISASM
     {"disasm", cmd_disasm, "print a package (.cvp) as assembler text"},
@@ -137,6 +144,25 @@ uint8_t *cli_read_file(const char *path, size_t *len)
         b[n] = 0;
         *len = n;
     }
+    return b;
+}
+
+uint8_t *cli_read_package(const char *path, size_t *len, char *err, size_t errlen)
+{
+    uint8_t *b = cli_read_file(path, len);
+    if (!b) {
+        snprintf(err, errlen, "%s: cannot read it", path);
+        return NULL;
+    }
+    if (!capfile_is_zip(b, *len))
+        return b;
+    capfile cf;
+    int rc = capfile_read_bytes(b, *len, 0, &cf, err, errlen);
+    free(b);
+    b = rc == 0 ? cf.load_file : NULL;
+    *len = rc == 0 ? cf.len : 0;
+    cf.load_file = NULL;
+    capfile_free(&cf);
     return b;
 }
 

@@ -39,6 +39,11 @@ transport *cli_open_card(const char *image, const char *reader);
 #define CLI_FILE_MAX (64u * 1024u * 1024u)
 uint8_t *cli_read_file(const char *path, size_t *len);
 
+/* Read a package file as the card receives it: a CAP file (zip) gives its
+ * load file (the components in load order, tools/cap/cap_file.h), any
+ * other file its bytes. NULL with the reason in err. */
+uint8_t *cli_read_package(const char *path, size_t *len, char *err, size_t errlen);
+
 /* The options of `asm` and `disasm`: IN, -o OUT, --verify, --help. Returns
  * -1 when the command should go on, else the exit status (usage printed). */
 int cli_parse_in_out(int argc, char **argv, void (*usage)(FILE *), const char **in, const char **out,

@@ -76,7 +76,10 @@ static int asm_jca(const char *in, const char *out, int verify, const jca_option
         /* imports other than the card's API cannot be resolved here */
         cap_link_env env;
         cap_link_env_builtin(&env);
-        int vr = vm_cap_verify_load_file(lf, lfl, &env, CAP_VERIFY_UNRESOLVED_IMPORTS_OK, err, sizeof err);
+        /* the customization software may import cardvm.loader: whether a
+         * package may is the card's decision at load, not the assembler's */
+        int vr = vm_cap_verify_load_file(lf, lfl, &env, CAP_VERIFY_UNRESOLVED_IMPORTS_OK | CAP_VERIFY_PRIVILEGED,
+                                         err, sizeof err);
         free(lf);
         if (vr != 0) {
             int line = jca_source_line(&cap, err);

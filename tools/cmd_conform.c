@@ -34,6 +34,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 #include "script_syntax.h"
 
@@ -261,6 +263,8 @@ static void help(FILE *f)
             "                   suite is %s\n"
             "  --replace-suite  run only the --suite directories\n"
             "  --junit FILE     write a JUnit XML report (one testcase per check)\n"
+            "  --json FILE      write a JSON report (keys in docs/cli.md; - for stdout,\n"
+            "                   which then carries only the JSON)\n"
             "  --report FILE    write the text report too\n"
             "Exit status: 0 no check failed, 1 a check failed, 2 usage error.\n",
             "the source test/conformance");
@@ -343,6 +347,54 @@ static int add_suite(const char *dir, script_entry **list, size_t *n)
     return 0;
 }
 
+/* The JSON report (docs/cli.md): one object, one entry per check. `out_fd`
+ * is the real stdout when FILE is "-" (the text lines went elsewhere). */
+static int write_json(const char *path, const check *checks, size_t n, const char *suites, const char *reader,
+                      const char *image, int npass, int nfail, int nskip, double secs, int out_fd)
+{
+    static const char *results[] = {"pass", "fail", "skip"};
+    json_t *j = json_object();
+    json_object_set_new(j, "suite", json_string(suites));
+    json_object_set_new(j, "card", json_string(reader ? reader : image ? image : "fresh cards (cardvm create)"));
+    json_object_set_new(j, "transport", json_string(reader ? "pcsc" : "in-process"));
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const check *k = &checks[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "script", json_string(k->script));
+        json_object_set_new(o, "name", json_string(k->name));
+        json_object_set_new(o, "file", json_string(k->path));
+        json_object_set_new(o, "line", json_integer(k->first_line));
+        json_object_set_new(o, "result", json_string(results[k->result]));
+        json_object_set_new(o, "reason", k->reason ? json_string(k->reason) : json_null());
+        json_object_set_new(o, "time", json_real(k->secs));
+        json_array_append_new(arr, o);
+    }
+    json_object_set_new(j, "checks", arr);
+    json_t *t = json_object();
+    json_object_set_new(t, "checks", json_integer((json_int_t)n));
+    json_object_set_new(t, "passed", json_integer(npass));
+    json_object_set_new(t, "failed", json_integer(nfail));
+    json_object_set_new(t, "skipped", json_integer(nskip));
+    json_object_set_new(t, "time", json_real(secs));
+    json_object_set_new(j, "totals", t);
+    int rc;
+    if (!strcmp(path, "-")) {
+        fflush(stdout);
+        FILE *f = fdopen(dup(out_fd >= 0 ? out_fd : 1), "w");
+        rc = !f || json_dumpf(j, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0;
+        if (f) {
+            fputc('\n', f);
+            if (fclose(f)) rc = 1;
+        }
+    } else {
+        rc = json_dump_file(j, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0;
+        if (rc) cli_error("conform", "cannot write %s: %s", path, strerror(errno));
+    }
+    json_decref(j);
+    return rc;
+}
+
 int cmd_conform(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) { help(stdout); return 0; }
@@ -350,9 +402,10 @@ int cmd_conform(int argc, char **argv)
                                          {"suite", required_argument, 0, 's'},
                                          {"replace-suite", no_argument, 0, 'R'},
                                          {"junit", required_argument, 0, 'j'},
+                                         {"json", required_argument, 0, 'J'},
                                          {"report", required_argument, 0, 'o'},
                                          {0, 0, 0, 0}};
-    const char *reader = NULL, *junit = NULL, *report = NULL, *image = NULL;
+    const char *reader = NULL, *junit = NULL, *report = NULL, *image = NULL, *json = NULL;
     const char *extra[16];
     int n_extra = 0, replace = 0;
     char builtin[1024];
@@ -364,12 +417,20 @@ int cmd_conform(int argc, char **argv)
         else if (c == 's' && n_extra < 16) extra[n_extra++] = optarg;
         else if (c == 'R') replace = 1;
         else if (c == 'j') junit = optarg;
+        else if (c == 'J') json = optarg;
         else if (c == 'o') report = optarg;
         else { help(stderr); return 2; }
     }
     if (optind < argc && !reader) image = argv[optind++];
     if (optind != argc) { cli_error("conform", "unexpected argument '%s'", argv[optind]); return 2; }
     if (replace && n_extra == 0) { cli_error("conform", "--replace-suite needs at least one --suite DIR"); return 2; }
+    /* --json -: stdout carries the JSON alone; the text lines go to stderr */
+    int saved_stdout = -1;
+    if (json && !strcmp(json, "-")) {
+        fflush(stdout);
+        saved_stdout = dup(1);
+        if (saved_stdout < 0 || dup2(2, 1) < 0) { cli_error("conform", "--json -: %s", strerror(errno)); return 1; }
+    }
 
     script_entry *scripts = NULL;
     size_t n_scripts = 0;
@@ -584,6 +645,9 @@ int cmd_conform(int argc, char **argv)
             if (fclose(f)) status = 1;
         }
     }
+    if (json && write_json(json, checks, n, suites, reader, image, npass, nfail, nskip, t_all, saved_stdout))
+        status = 1;
+    if (saved_stdout >= 0) close(saved_stdout);
     for (size_t i = 0; i < n; i++) free(checks[i].reason);
     free(checks);
     free(scripts);

@@ -23,6 +23,9 @@ static void personalize_help(FILE *f)
             "A card found in CUSTOMIZATION mode (an interrupted run) is resumed: the\n"
             "channel is reopened, the idempotent steps redone and only missing\n"
             "packages loaded. A card already in USER mode is left as it is.\n"
+            "A card without a serial number refuses UNLOCK (6985, no try spent):\n"
+            "personalize then exits 1 and the card is unchanged; the card mounter\n"
+            "writes the serial first (docs/loader.md, Who does what).\n"
             "Options as for cardvm create: --isd-aid, --keys, --scp-i, --div-data,\n"
             "--kos, --kmac, --load, --quiet; --reader NAME reaches the card through\n"
             "PC/SC instead of an image file.\n");
@@ -47,7 +50,7 @@ static void help(FILE *f)
             "  --unlock-key HEX     the client's unlocking key, 32 bytes (default C0C1..DF)\n"
             "  --kos HEX            common key Kos (16 bytes), for broadcast updates\n"
             "  --kmac HEX           common key K-MAC (16 bytes)\n"
-            "  --load FILE.cvp      an additional package loaded during customization; repeatable\n"
+            "  --load FILE.cap      an additional package loaded during customization; repeatable\n"
             "  --blank              only an empty masked chip with the built-in security\n"
             "                       domain (no LOADER lifecycle)\n"
             "  --issuer             stop after masking: the card stays in ISSUER mode\n"
@@ -143,6 +146,7 @@ int cmd_create(int argc, char **argv)
     long hist_len = -1;
     const char *reader = NULL;
     int have_hash = 0, force = 0, blank = 0, issuer_only = 0, quiet = 0, user_keys = 0, c, status = 2;
+    char rerr[300];
     const uint8_t *pkgs[16];
     size_t pkg_lens[16];
     uint8_t *owned[16];
@@ -201,8 +205,8 @@ int cmd_create(int argc, char **argv)
         case O_KOS: if (parse_hex_exact(optarg, lp.kos, 16, "--kos")) goto out; lp.has_kos = 1; break;
         case O_KMAC: if (parse_hex_exact(optarg, lp.kmac, 16, "--kmac")) goto out; lp.has_kmac = 1; break;
         case O_LOAD:
-            if (n_pkgs >= 16 || !(owned[n_pkgs] = cli_read_file(optarg, &pkg_lens[n_pkgs]))) {
-                cli_error("create", "--load %s: cannot read it", optarg);
+            if (n_pkgs >= 16 || !(owned[n_pkgs] = cli_read_package(optarg, &pkg_lens[n_pkgs], rerr, sizeof rerr))) {
+                cli_error("create", "--load %s", n_pkgs >= 16 ? "at most 16 packages" : rerr);
                 status = 1;
                 goto out;
             }

@@ -400,6 +400,12 @@ int cmd_gp(int argc, char **argv)
 out:
     fflush(stdout);
     gp_close(&gp);
+    /* A commit the card could not write (answered 6581, rolled back): the
+     * image is as before that command; say why, whatever the step. */
+    if (transport_commit_error(t)[0]) {
+        cli_error("gp", "card image not written: %s", transport_commit_error(t));
+        status = CLI_EXIT_IO;
+    }
     transport_close(t);
     free(blob);
     return status;

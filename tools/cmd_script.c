@@ -98,7 +98,16 @@ int cmd_script(int argc, char **argv)
         const char *w = p;
         while (*w == ' ' || *w == '\t') w++;
         if (skipping && !strncmp(w, "echo", 4) && (w[4] == 0 || w[4] == ' ' || w[4] == '\t')) skipping = 0;
-        if (!skipping && script_run_line(s, p)) {
+        int failed = !skipping && script_run_line(s, p);
+        /* A commit the card could not write (6581, rolled back): nothing
+         * after it would mean anything, --keep-going or not. */
+        if (transport_commit_error(t)[0]) {
+            fflush(stdout);
+            cli_error("script", "%s:%u: card image not written: %s", file, s->line, transport_commit_error(t));
+            status = CLI_EXIT_IO;
+            break;
+        }
+        if (failed) {
             status = 1;
             if (!keep_going) break;
             skipping = 1;

@@ -20,8 +20,9 @@ static int spit(const char *path, const uint8_t *b, size_t n)
 static void seal_help(FILE *f)
 {
     fprintf(f,
-            "usage: cardvm seal PACKAGE.cvp --unlock-key HEX -o SEALED\n\n"
-            "The client's step: encrypt a customization software package with the\n"
+            "usage: cardvm seal PACKAGE.cap --unlock-key HEX -o SEALED\n\n"
+            "The client's step: encrypt a customization software package (a CAP\n"
+            "file: its load file is sealed, the components the card loads) with the\n"
             "unlocking key (AES-256-CBC, random IV, ISO 9797-1 padding 2) for the\n"
             "manufacturer, and print the hash code (SHA-256 of the plain package)\n"
             "that UNLOCK will need. Keep the key and the hash code: the manufacturer\n"
@@ -51,9 +52,11 @@ int cmd_seal(int argc, char **argv)
         return 2;
     }
     size_t len;
-    uint8_t *pkg = cli_read_file(argv[optind], &len);
+    char rerr[300];
+    uint8_t *pkg = cli_read_package(argv[optind], &len, rerr, sizeof rerr);
     if (!pkg) {
-        cli_error("seal", "cannot read %s", argv[optind]);
+        cli_error("seal", "%s", rerr);
+        scp03_wipe(key, sizeof key);
         return 1;
     }
     uint8_t *sealed, hash[32];
@@ -107,6 +110,7 @@ int cmd_mask(int argc, char **argv)
     loader_mask_params mp;
     lifecycle_mask_defaults(&mp);
     const char *sealed_path = NULL;
+    char rerr[300];
     const uint8_t *masked[LOADER_MAX_MASKED];
     uint8_t *owned[LOADER_MAX_MASKED];
     size_t masked_len[LOADER_MAX_MASKED], n_masked = 0, n_vec = 0;
@@ -119,7 +123,8 @@ int cmd_mask(int argc, char **argv)
         switch (c) {
         case 's': sealed_path = optarg; break;
         case 'M':
-            if (n_masked >= LOADER_MAX_MASKED || !(owned[n_masked] = cli_read_file(optarg, &masked_len[n_masked]))) {
+            if (n_masked >= LOADER_MAX_MASKED ||
+                !(owned[n_masked] = cli_read_package(optarg, &masked_len[n_masked], rerr, sizeof rerr))) {
                 cli_error("mask", "--masked %s: cannot read it (at most %u packages)", optarg, LOADER_MAX_MASKED);
                 goto out;
             }

@@ -24,7 +24,8 @@
 static void help(FILE *f)
 {
     fprintf(f,
-            "usage: cardvm verify FILE [--lib LIB.cap]... [--allow-unresolved] [--no-descriptor]\n\n"
+            "usage: cardvm verify FILE [--lib LIB.cap]... [--allow-unresolved] [--no-descriptor]\n"
+            "                          [--customization]\n\n"
             "Run the card's verifier on a package without a card: a CAP file (the\n"
             "zip of a Java Card converter) or a .cvp package. Prints OK, or why the\n"
             "card would refuse it: the component and offset, or the method and pc.\n"
@@ -34,7 +35,10 @@ static void help(FILE *f)
             "  --allow-unresolved   accept imports that are neither API packages nor\n"
             "                       --lib (their tokens and types are not checked)\n"
             "  --no-descriptor      verify without the Descriptor component (the card\n"
-            "                       refuses that: it needs the types)\n");
+            "                       refuses that: it needs the types)\n"
+            "  --customization      FILE is customization software, which UNLOCK loads\n"
+            "                       privileged: it may import cardvm.loader\n"
+            "                       (docs/loader.md); any other package may not\n");
 }
 
 typedef struct lib_set {
@@ -85,7 +89,9 @@ static int verify_cap(const char *path, unsigned cflags, unsigned vflags, lib_se
            rc == VM_ERR_DEPENDENCY ? " (missing or incompatible import, 6985)" :
            rc == VM_ERR_VERIFY ? " (6A80)" : "",
            err[0] ? err : vm_strerror(rc));
-    if (rc == VM_ERR_DEPENDENCY && !(vflags & CAP_VERIFY_UNRESOLVED_IMPORTS_OK))
+    if (rc == VM_ERR_DEPENDENCY && strstr(err, "cardvm/loader"))
+        printf("  (customization software? verify it with --customization)\n");
+    else if (rc == VM_ERR_DEPENDENCY && !(vflags & CAP_VERIFY_UNRESOLVED_IMPORTS_OK))
         printf("  (a user library it imports? give it with --lib LIB.cap, or --allow-unresolved)\n");
     return 1;
 }
@@ -95,6 +101,7 @@ int cmd_verify(int argc, char **argv)
     if (cli_wants_help(argc, argv)) { help(stdout); return 0; }
     static const struct option opts[] = {{"lib", required_argument, 0, 'L'},
                                          {"allow-unresolved", no_argument, 0, 'U'},
+                                         {"customization", no_argument, 0, 'P'},
                                          {"no-descriptor", no_argument, 0, 'D'},
                                          {0, 0, 0, 0}};
     const char *lib_paths[MAX_LIBS];
@@ -108,6 +115,7 @@ int cmd_verify(int argc, char **argv)
             lib_paths[nlib++] = optarg;
             break;
         case 'U': vflags |= CAP_VERIFY_UNRESOLVED_IMPORTS_OK; break;
+        case 'P': vflags |= CAP_VERIFY_PRIVILEGED; break;
         case 'D': cflags |= CAPFILE_NO_DESCRIPTOR; break;
         default: help(stderr); return 2;
         }

@@ -243,13 +243,11 @@ static int get_data(transport *t, uint16_t tag, uint8_t *v, size_t cap, size_t *
 /* Is the package (by its AID) in the DF25 list the card gave? */
 static int package_present(const uint8_t *list, size_t n, const uint8_t *pkg, size_t len)
 {
-    vm_package vp;
-    char err[64];
-    if (vm_pkg_parse(pkg, len, &vp, err, sizeof err) != 0) return 0;
+    uint8_t aid[VM_AID_MAX], aid_len, major, minor;
+    if (vm_package_identify(pkg, len, aid, &aid_len, &major, &minor) != VM_OK) return 0;
     int found = 0;
     for (size_t i = 0; i < n && !found; i += 1u + list[i])
-        found = list[i] == vp.aid.len && i + 1 + list[i] <= n && !memcmp(list + i + 1, vp.aid.b, vp.aid.len);
-    vm_pkg_free(&vp);
+        found = list[i] == aid_len && i + 1 + list[i] <= n && !memcmp(list + i + 1, aid, aid_len);
     return found;
 }
 

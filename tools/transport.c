@@ -97,6 +97,7 @@ typedef struct image_impl {
     card *card;
     uint8_t atr[CARD_ATR_MAX];
     size_t atr_len;
+    char commit_error[400];    /* first failed commit: "PATH: what: system error" */
 } image_impl;
 
 static int image_transmit(transport *t, const uint8_t *cmd, size_t len,
@@ -105,6 +106,13 @@ static int image_transmit(transport *t, const uint8_t *cmd, size_t len,
     image_impl *im = t->impl;
     int rc = card_transmit(im->card, cmd, len, rsp, cap, rsp_len);
     if (rc) snprintf(t->error, sizeof t->error, "card mute: %s", chip_strerror(rc));
+    /* 6581 with a chip error: the card's commit failed (disk full, I/O
+     * error) and was rolled back. The card can only say 6581; the system
+     * error is kept for the command to report. */
+    const char *ce = chip_error(card_chip(im->card));
+    if (!rc && *rsp_len >= 2 && rsp[*rsp_len - 2] == 0x65 && rsp[*rsp_len - 1] == 0x81 && ce[0] &&
+        !im->commit_error[0])
+        snprintf(im->commit_error, sizeof im->commit_error, "%s", ce);
     return rc;
 }
 
@@ -124,6 +132,7 @@ static int image_reset(transport *t, int cold)
 
 static struct card *image_card(transport *t) { return ((image_impl *)t->impl)->card; }
 
+
 static void image_close(transport *t)
 {
     image_impl *im = t->impl;
@@ -139,6 +148,11 @@ static const struct transport_ops image_ops = {
     .card = image_card,
     .close = image_close,
 };
+
+const char *transport_commit_error(const transport *t)
+{
+    return t->ops == &image_ops ? ((const image_impl *)t->impl)->commit_error : "";
+}
 
 int transport_open_card(struct card *c, transport **out)
 {

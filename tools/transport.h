@@ -34,6 +34,11 @@ int transport_reset(transport *t, int cold);
 void transport_set_trace(transport *t, FILE *f);
 /* Text of the last failure ("" when none). */
 const char *transport_error(const transport *t);
+/* In process: the first commit of the card that failed since the transport
+ * was opened (the card answered 6581 and rolled the command back), as
+ * "PATH: what: system error"; "" when none, and always for a reader. Every
+ * command that writes through a transport prints it and exits CLI_EXIT_IO. */
+const char *transport_commit_error(const transport *t);
 /* The in-process card, or NULL for a reader (for commands that need it). */
 struct card *transport_card(transport *t);
 void transport_close(transport *t);

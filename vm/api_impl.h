@@ -2,7 +2,8 @@
  * api_impl.h — the C implementations of the built-in Java Card API:
  * vm/api_lang.c (java.lang), api_framework.c (javacard.framework),
  * the crypto files of javacard.security and javacardx.crypto (listed in
- * api_crypto.h), api_gc.c (the object deletion service); javacardx.apdu
+ * api_crypto.h), api_gc.c (the object deletion service), api_loader.c
+ * (cardvm's own privileged cardvm.loader package); javacardx.apdu
  * is one interface without methods. api_support.h is what they use of the
  * runtime. The generator (scripts/gen_api_tokens.py) binds a table entry
  * of vm/api_tokens.c to the function below whose name follows its rule
@@ -22,6 +23,7 @@ enum jc_api_pkg_index {
     JC_PKG_SECURITY = 2,
     JC_PKG_CRYPTO = 3,
     JC_PKG_APDU = 4,
+    JC_PKG_LOADER = 5,      /* cardvm.loader (vm/loader_api.json), privileged */
 };
 
 /* Every implementation is a jc_api_fn (api_tokens.h): args[0..] the
@@ -224,4 +226,14 @@ int api_Checksum_getInstance(API_ARGS);
 int api_KeyAgreement_getInstance(API_ARGS);
 int api_KeyPair_init__BS(API_ARGS);
 int api_KeyPair_init__PublicKeyPrivateKey(API_ARGS);
+
+/* cardvm.loader (vm/api_loader.c): the LOADER's privileged functions; each
+ * forwards to the handler the LOADER plugged in (vm_set_extension), entry i
+ * for method token i. */
+int api_Loader_setVector(API_ARGS);
+int api_Loader_loadBlock(API_ARGS);
+int api_Loader_install(API_ARGS);
+int api_Loader_putKeySet(API_ARGS);
+int api_Loader_putCommonKey(API_ARGS);
+int api_Loader_setSecurityDomain(API_ARGS);
 #endif

@@ -102,6 +102,8 @@ typedef struct jc_api_field {
     uint8_t token;           /* 0xFF: a compile-time constant (never linked) */
     uint8_t kind;            /* JC_STATIC_FIELD or JC_INSTANCE_FIELD */
     uint16_t flags;
+    int32_t value;           /* a compile-time constant's value (token 0xFF),
+                              * for the converter's API stubs; else 0 */
 } jc_api_field;
 
 typedef struct jc_api_class {
@@ -130,10 +132,18 @@ typedef struct jc_api_package {
     uint8_t major, minor;    /* the card's version (3.0.5 kit) */
     const jc_api_class *classes;   /* indexed by class token (gaps: name NULL) */
     uint16_t class_count;
+    /* 1: cardvm's LOADER package (vm/loader_api.json): only a package the
+     * LOADER loads as the customization software may import it (the
+     * verifier's CAP_VERIFY_PRIVILEGED); for any other the card behaves as
+     * if the package were absent. Its methods run only while the LOADER has
+     * plugged in its handlers (vm_set_extension), from a privileged
+     * package's context; otherwise SecurityException. */
+    uint8_t privileged;
 } jc_api_package;
 
 /* The built-in packages: java.lang, javacard.framework, javacard.security,
- * javacardx.crypto, javacardx.apdu (more may follow). */
+ * javacardx.crypto, javacardx.apdu, then cardvm's own cardvm.loader
+ * (privileged, above). */
 extern const jc_api_package jc_api_packages[];
 extern const unsigned jc_api_package_count;
 

@@ -547,6 +547,7 @@ void vm_cap_unlink(vm_lpkg *lp)
     }
     free(cp->classes);
     free(cp->cpr);
+    vm_cap_xfree(cp);
     cap_view_free(&cp->view);
     free(cp);
     lp->cap = NULL;
@@ -554,6 +555,7 @@ void vm_cap_unlink(vm_lpkg *lp)
 
 int vm_cap_link(vm_runtime *rt, unsigned slot, char *err, size_t errlen)
 {
+    memset(rt->inst_meth, 0, sizeof rt->inst_meth);
     vm_lpkg *lp = &rt->pkgs[slot];
     cap_pkg *cp = calloc(1, sizeof *cp);
     if (!cp)
@@ -620,6 +622,22 @@ fail:
 int vm_cap_lookup_virtual(const vm_runtime *rt, uint16_t cls, uint8_t token, cap_target *t)
 {
     return lookup_virtual(rt, cls, token, t);
+}
+
+int vm_cap_export_static(const vm_runtime *rt, unsigned slot, uint8_t class_token, uint8_t method_token,
+                         cap_target *t)
+{
+    const cap_pkg *cp = slot && slot <= VM_MAX_PACKAGES ? rt->pkgs[slot].cap : NULL;
+    uint16_t off;
+    const uint8_t *sf, *sm;
+    uint8_t nf, nm;
+    if (!cp || export_class(&cp->view, class_token, &off, &sf, &nf, &sm, &nm) != 0 || method_token >= nm)
+        return -1;
+    t->api = NULL;
+    t->offset = vm_be16(sm + 2u * method_token);
+    t->slot = (uint8_t)slot;
+    t->pad = 0;
+    return 0;
 }
 
 uint16_t vm_api_class_id(const jc_api_class *c)

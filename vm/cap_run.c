@@ -3,13 +3,16 @@
  * engine services the API implementations call (vm_internal.h, "CAP
  * packages").
  *
- * The code has passed the CAP verifier, so the loop does not re-check what
- * it proved (opcodes, operands, branch targets, stack depth, types); it
- * checks what depends on values: null, handles, the firewall, array
- * bounds and kinds, division by zero, stack space for calls and the
- * budget. A call is a C recursion (bounded by max_frames); frames live on
- * rt->stack: the arguments the caller pushed become the callee's first
- * locals.
+ * The loop runs the ops cap_xlat.c translates each method into, threaded
+ * by computed goto; bytecodes the translation leaves as they are run one
+ * at a time through the plain switch (x_GENERIC). The code has passed the
+ * CAP verifier, so the loop does not re-check what it proved (opcodes,
+ * operands, branch targets, stack depth, types); it checks what depends on
+ * values: null, handles, the firewall, array bounds and kinds, division by
+ * zero, stack space for calls and the budget. Frames live on rt->stack:
+ * the arguments the caller pushed become the callee's first locals. A call
+ * to a method of the same package runs in the same loop (inline frames);
+ * other calls are a C recursion; both bounded by max_frames.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -454,34 +457,173 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 
 #define RD16(p) ((uint16_t)(((p)[0] << 8) | (p)[1]))
 
+/* Operand fetch for the op forms (cap_xlat.c): each operand from the
+ * stack (S, popped: the last operand first), a local (L) or a constant
+ * in the op (C). */
+#define FB_S uint16_t b_ = *--sp
+#define FB_L uint16_t b_ = lv[xo->b]
+#define FB_C uint16_t b_ = (uint16_t)xo->b
+#define FA_S uint16_t a_ = *--sp
+#define FA_L uint16_t a_ = lv[xo->a]
+#define FA_C uint16_t a_ = (uint16_t)xo->a
+#define FV_S uint16_t v_ = *--sp
+#define FV_L uint16_t v_ = lv[xo->c]
+#define FV_C uint16_t v_ = (uint16_t)xo->c
+#define PUT_P(v) (*sp++ = (uint16_t)(v))
+#define PUT_T(v) (lv[xo->c] = (uint16_t)(v))
+
+#define BIN_ADD(put) put(a_ + b_)
+#define BIN_SUB(put) put(a_ - b_)
+#define BIN_MUL(put) put((int16_t)a_ * (int16_t)b_)
+#define BIN_AND(put) put(a_ & b_)
+#define BIN_OR(put) put(a_ | b_)
+#define BIN_XOR(put) put(a_ ^ b_)
+#define BIN_SHL(put) put((uint32_t)(int32_t)(int16_t)a_ << (b_ & 31))
+#define BIN_SHR(put) put((int32_t)(int16_t)a_ >> (b_ & 31))
+#define BIN_USHR(put) put((uint32_t)(int32_t)(int16_t)a_ >> (b_ & 31))
+#define BIN_DIV(put) do { if (b_ == 0) { THROW_NEW(VM_SC_ArithmeticException, 0); } \
+        put((int32_t)(int16_t)a_ / (int16_t)b_); } while (0)
+#define BIN_REM(put) do { if (b_ == 0) { THROW_NEW(VM_SC_ArithmeticException, 0); } \
+        put((int32_t)(int16_t)a_ % (int16_t)b_); } while (0)
+
+#define COND_EQ(a, b) ((a) == (b))
+#define COND_NE(a, b) ((a) != (b))
+#define COND_LT(a, b) ((a) < (b))
+#define COND_GE(a, b) ((a) >= (b))
+#define COND_GT(a, b) ((a) > (b))
+#define COND_LE(a, b) ((a) <= (b))
+
+/* Kind expansions (enum cap_x_kind order); one macro per nesting level. */
+#define X_KA(M, ...) M(__VA_ARGS__, S) M(__VA_ARGS__, L) M(__VA_ARGS__, C)
+#define X_KB(M, ...) M(__VA_ARGS__, S) M(__VA_ARGS__, L) M(__VA_ARGS__, C)
+#define X_KV(M, ...) M(__VA_ARGS__, S) M(__VA_ARGS__, L) M(__VA_ARGS__, C)
+#define X_KR(M, ...) M(__VA_ARGS__, S) M(__VA_ARGS__, L)
+#define X_BINOPS(M) M(ADD) M(SUB) M(MUL) M(AND) M(OR) M(XOR) M(SHL) M(SHR) M(USHR) M(DIV) M(REM)
+#define X_CONDS(M) M(EQ) M(NE) M(LT) M(GE) M(GT) M(LE)
+
+/* Label tables, in enum cap_x_id order. */
+#define LBL_BIN_D(B, KA, KB) &&x_BIN_##B##_##KA##KB##_P, &&x_BIN_##B##_##KA##KB##_T,
+#define LBL_BIN_A(B, KA) X_KB(LBL_BIN_D, B, KA)
+#define LBL_BIN(B) X_KA(LBL_BIN_A, B)
+#define LBL_CMP_B(C, KA, KB) &&x_CMP_##C##_##KA##KB,
+#define LBL_CMP_A(C, KA) X_KB(LBL_CMP_B, C, KA)
+#define LBL_CMP(C) X_KA(LBL_CMP_A, C)
+#define LBL_ZCMP_A(C, KA) &&x_ZCMP_##C##_##KA,
+#define LBL_ZCMP(C) X_KA(LBL_ZCMP_A, C)
+#define LBL_ELEM_D(E, KA, KB) &&x_ELEM_##E##_##KA##KB##_P, &&x_ELEM_##E##_##KA##KB##_T,
+#define LBL_ELEM_A(E, KA) X_KB(LBL_ELEM_D, E, KA)
+#define LBL_ELEM(E) X_KR(LBL_ELEM_A, E)
+#define LBL_STORE_V(E, KA, KB, KV) &&x_STORE_##E##_##KA##KB##KV,
+#define LBL_STORE_B(E, KA, KB) X_KV(LBL_STORE_V, E, KA, KB)
+#define LBL_STORE_A(E, KA) X_KB(LBL_STORE_B, E, KA)
+#define LBL_STORE(E) X_KR(LBL_STORE_A, E)
+
+/* Handlers */
+#define H_BIN_D(B, KA, KB) \
+    x_BIN_##B##_##KA##KB##_P: { FB_##KB; FA_##KA; BIN_##B(PUT_P); NEXT; } \
+    x_BIN_##B##_##KA##KB##_T: { FB_##KB; FA_##KA; BIN_##B(PUT_T); NEXT; }
+#define H_BIN_A(B, KA) X_KB(H_BIN_D, B, KA)
+#define H_BIN(B) X_KA(H_BIN_A, B)
+#define H_CMP_B(C, KA, KB) \
+    x_CMP_##C##_##KA##KB: { FB_##KB; FA_##KA; if (COND_##C((int16_t)a_, (int16_t)b_)) { TAKE; } else { FALL; } }
+#define H_CMP_A(C, KA) X_KB(H_CMP_B, C, KA)
+#define H_CMP(C) X_KA(H_CMP_A, C)
+#define H_ZCMP_A(C, KA) \
+    x_ZCMP_##C##_##KA: { FA_##KA; if (COND_##C((int16_t)a_, 0)) { TAKE; } else { FALL; } }
+#define H_ZCMP(C) X_KA(H_ZCMP_A, C)
+#define ELEM_B(o_, i_) ((uint16_t)(int16_t)(int8_t)(o_)->data[i_])
+#define ELEM_S(o_, i_) vm_rd16((o_)->data + 2u * (i_))
+#define H_ELEM_D(E, KA, KB) \
+    x_ELEM_##E##_##KA##KB##_P: { FB_##KB; FA_##KA; ARRAY(o, a_); \
+        if (b_ >= o->length) { THROW_NEW(VM_SC_ArrayIndexOutOfBoundsException, 0); } \
+        PUT_P(ELEM_##E(o, b_)); NEXT; } \
+    x_ELEM_##E##_##KA##KB##_T: { FB_##KB; FA_##KA; ARRAY(o, a_); \
+        if (b_ >= o->length) { THROW_NEW(VM_SC_ArrayIndexOutOfBoundsException, 0); } \
+        PUT_T(ELEM_##E(o, b_)); NEXT; }
+#define H_ELEM_A(E, KA) X_KB(H_ELEM_D, E, KA)
+#define H_ELEM(E) X_KR(H_ELEM_A, E)
+/* Byte store: a boolean array keeps bit 0; a persistent array goes
+ * through the NVM store (journal, transaction, tear). */
+#define STORE_B(o_, i_, v_) do { uint8_t bb_ = (uint8_t)(v_); if ((o_)->kind == VM_OBJ_BOOLS) bb_ &= 1; \
+        if ((o_)->flags & VM_OF_PERSISTENT) { CHECK(vm_obj_store(rt, (o_), (i_), &bb_, 1, 1)); } \
+        else { (o_)->data[i_] = bb_; } } while (0)
+#define STORE_S(o_, i_, v_) do { if ((o_)->flags & VM_OF_PERSISTENT) { uint8_t bb_[2]; vm_wr16(bb_, (v_)); \
+            CHECK(vm_obj_store(rt, (o_), 2u * (i_), bb_, 2, 1)); } \
+        else { vm_wr16((o_)->data + 2u * (i_), (v_)); } } while (0)
+#define H_STORE_V(E, KA, KB, KV) \
+    x_STORE_##E##_##KA##KB##KV: { FV_##KV; FB_##KB; FA_##KA; NOTE_WRITER(); ARRAY(o, a_); \
+        if (b_ >= o->length) { THROW_NEW(VM_SC_ArrayIndexOutOfBoundsException, 0); } \
+        STORE_##E(o, b_, v_); NEXT; }
+#define H_STORE_B(E, KA, KB) X_KV(H_STORE_V, E, KA, KB)
+#define H_STORE_A(E, KA) X_KB(H_STORE_B, E, KA)
+#define H_STORE(E) X_KR(H_STORE_A, E)
+
+static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint16_t *ret, int *has_ret);
+
+/* Run method t (translated now if it is not yet) with its arguments at lv. */
 static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint16_t *ret, int *has_ret)
+{
+    (void)nargs;
+    cap_xmethod *xm;
+    int xr = vm_cap_xmethod(rt->pkgs[t.slot].cap, t.offset, &xm);
+    if (xr == VM_ERR_NOMEM)
+        return VM_ERR_NOMEM;
+    if (xr != 0) {
+        rt->uncaught = vm_exception_object(rt, VM_SC_SecurityException, 0);
+        return VM_RUN_THROWN;
+    }
+    return run(rt, xm, t, lv, ret, has_ret);
+}
+
+/* The loop: translated method xm (cap_xlat.c) of package t.slot. */
+static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint16_t *ret, int *has_ret)
 {
     vm_lpkg *lp = &rt->pkgs[t.slot];
     cap_pkg *P = lp->cap;
     const uint8_t *M = P->view.methods;
     const cap_cpr *cpr = P->cpr;
-    cap_method_header mh;
-    if (cap_method_header_at(&P->view, t.offset, &mh) != 0 || (mh.flags & CAP_ACC_ABSTRACT)) {
-        rt->uncaught = vm_exception_object(rt, VM_SC_SecurityException, 0);
-        return VM_RUN_THROWN;
+    static const void *const labels[] = {
+        &&x_GENERIC, &&x_PUSH_L, &&x_PUSH_C, &&x_STORE_L, &&x_MOV_L, &&x_MOV_C,
+        &&x_INSERT_L, &&x_INSERT_C,
+        &&x_SINC, &&x_SINC_GOTO, &&x_POP, &&x_DUP, &&x_GOTO,
+        &&x_RETURN, &&x_SRETURN, &&x_ATHROW, &&x_TABLESWITCH, &&x_LOOKUPSWITCH,
+        &&x_INVOKE, &&x_GETFIELD_THIS, &&x_GETSTATIC,
+        X_BINOPS(LBL_BIN)
+        X_CONDS(LBL_CMP)
+        X_CONDS(LBL_ZCMP)
+        LBL_ELEM(B) LBL_ELEM(S)
+        LBL_STORE(B) LBL_STORE(S)
+    };
+    _Static_assert(sizeof labels / sizeof labels[0] == CAP_X_COUNT, "one label per enum cap_x_id");
+    if (!xm->threaded) {
+        for (unsigned i = 0; i < xm->nops; i++)
+            xm->ops[i].h = labels[xm->ops[i].id];
+        xm->threaded = 1;
     }
-    (void)nargs;
     if (rt->cap_depth >= rt->cfg.max_frames ||
-        (size_t)(lv - rt->stack) + mh.nargs + mh.max_locals + mh.max_stack > rt->cfg.stack_slots) {
+        (size_t)(lv - rt->stack) + xm->nargs + xm->max_locals + xm->max_stack > rt->cfg.stack_slots) {
         rt->uncaught = vm_exception_object(rt, VM_SC_StackOverflowError, 0);
         return VM_RUN_THROWN;
     }
     rt->cap_depth++;
-    uint16_t *base = lv + mh.nargs + mh.max_locals;
-    memset(lv + mh.nargs, 0, mh.max_locals * sizeof *lv);
+    uint16_t *base = lv + xm->nargs + xm->max_locals;
+    memset(lv + xm->nargs, 0, xm->max_locals * sizeof *lv);
     uint16_t saved_top = rt->cap_top;
-    rt->cap_top = (uint16_t)(base + mh.max_stack - rt->stack);
+    rt->cap_top = (uint16_t)(base + xm->max_stack - rt->stack);
     uint16_t *sp = base;
-    const uint8_t *pc = M + mh.code_offset;
-    const uint8_t *insn = pc;
-    uint16_t statics_off = 0;
-    (void)statics_off;
-    int64_t budget = rt->cap_budget;
+    cap_xop *xo = xm->ops;
+    const uint8_t *pc;
+    int64_t budget = rt->cap_budget - xm->entry_w;
+    /* Calls to methods of this package run in this loop (no C call, no
+     * lookup): the callers' state while they do. Deeper nests recurse. */
+    enum { INLINE_FRAMES = 24 };
+    struct inline_frame {
+        cap_xmethod *xm;
+        cap_xop *call;
+        uint16_t *lv, *base, *sp;
+        uint16_t top;
+    } fr[INLINE_FRAMES];
+    unsigned nfr = 0;
     int result = VM_RUN_DONE;
     uint16_t exc = 0;
     int r;
@@ -491,16 +633,301 @@ static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint
 #define THROW_SC(sc) do { exc = vm_exception_object(rt, (sc), rt->exc_reason[(sc) - VM_SC_Object]); goto throw_it; } while (0)
 #define THROW_NEW(sc, reason) do { exc = vm_exception_object(rt, (sc), (reason)); goto throw_it; } while (0)
 #define REF(o_, h_) do { if (!((o_) = vm_ref(rt, (h_), &xc))) THROW_NEW((uint16_t)xc, 0); } while (0)
+/* An array this context may use (vm_ref's checks, inline): null, a free
+ * or forged handle, another context's object, not an array. */
+#define ARRAY(o_, h_) do { uint16_t h__ = (h_); \
+        if (h__ == 0) { THROW_NEW(VM_SC_NullPointerException, 0); } \
+        if (h__ >= rt->obj_cap) { THROW_NEW(VM_SC_SecurityException, 0); } \
+        (o_) = &rt->objs[h__]; \
+        if (!is_array((o_)->kind) || ((o_)->pkg != rt->ctx && rt->ctx != 0 && !((o_)->flags & VM_OF_GLOBAL))) \
+            THROW_NEW(VM_SC_SecurityException, 0); } while (0)
 #define CHECK(expr) do { r = (expr); if (r < 0) { result = r; goto out; } if (r > 0) { exc = thrown_object(rt, r); goto throw_it; } } while (0)
 /* Who is about to write NVM (vm.h, vm_nvm_writer): kept only with a hook. */
-#define NOTE_WRITER() do { if (rt->nvm_hook) { rt->writer.pkg = (int16_t)t.slot; rt->writer.method = t.offset; \
-            rt->writer.pc = (uint16_t)(insn - (M + mh.code_offset)); } } while (0)
-#define BRANCH(off) do { pc = insn + (off); if (--budget <= 0) goto out_of_budget; } while (0)
+#define NOTE_WRITER() do { if (rt->nvm_hook) { rt->writer.pkg = (int16_t)t.slot; rt->writer.method = xm->offset; \
+            rt->writer.pc = (uint16_t)(xo->pc - xm->code_offset); } } while (0)
+#define DISPATCH goto *xo->h
+/* Back to the caller of an inline frame, at its call op. */
+#define POP_FRAME() do { nfr--; rt->cap_depth--; rt->cap_top = fr[nfr].top; xm = fr[nfr].xm; lv = fr[nfr].lv; \
+        base = fr[nfr].base; sp = fr[nfr].sp; xo = fr[nfr].call; } while (0)
+#define NEXT do { xo++; DISPATCH; } while (0)
+/* A taken branch charges the run at its target and tests the budget; a
+ * branch not taken charges the run after it. */
+#define TAKE do { budget -= xo->wt; xo = (cap_xop *)xo->p; if (budget <= 0) { goto out_of_budget; } DISPATCH; } while (0)
+#define FALL do { budget -= xo->wf; xo++; DISPATCH; } while (0)
+/* Jump to the op at method-code offset `cpc` (switches, handlers). */
+#define JUMP_PC(cpc) do { uint32_t c__ = (cpc); \
+        if (c__ >= xm->code_len || xm->op_at[c__] == 0xFFFF) { THROW_NEW(VM_SC_SecurityException, 0); } \
+        budget -= xm->w_at[c__]; xo = &xm->ops[xm->op_at[c__]]; \
+        if (budget <= 0) { goto out_of_budget; } DISPATCH; } while (0)
 
-    for (;;) {
-        insn = pc;
-        if (--budget <= 0)
-            goto out_of_budget;
+    if (budget <= 0)
+        goto out_of_budget;
+    DISPATCH;
+
+    x_PUSH_L: *sp++ = lv[xo->a]; NEXT;
+    x_PUSH_C: *sp++ = (uint16_t)xo->a; NEXT;
+    x_STORE_L: lv[xo->c] = *--sp; NEXT;
+    x_MOV_L: lv[xo->c] = lv[xo->a]; NEXT;
+    x_MOV_C: lv[xo->c] = (uint16_t)xo->a; NEXT;
+    x_SINC: lv[xo->a] = (uint16_t)(lv[xo->a] + xo->b); NEXT;
+    x_SINC_GOTO: lv[xo->a] = (uint16_t)(lv[xo->a] + xo->b); TAKE;
+    x_POP: sp--; NEXT;
+    x_DUP: sp[0] = sp[-1]; sp++; NEXT;
+    x_GOTO: TAKE;
+    x_RETURN:
+        if (nfr) {
+            POP_FRAME();
+            NEXT;
+        }
+        goto out;
+    x_SRETURN:
+        if (nfr) {
+            uint16_t v = sp[-1];
+            POP_FRAME();
+            *sp++ = v;
+            NEXT;
+        }
+        *ret = sp[-1];
+        *has_ret = 1;
+        goto out;
+    x_TABLESWITCH: {
+        pc = (const uint8_t *)xo->p + 1;
+        int16_t def = (int16_t)RD16(pc), low = (int16_t)RD16(pc + 2), high = (int16_t)RD16(pc + 4);
+        int16_t k = (int16_t)*--sp;
+        int off = k < low || k > high ? def : (int16_t)RD16(pc + 6 + 2 * (k - low));
+        JUMP_PC((uint32_t)((const uint8_t *)xo->p - (M + xm->code_offset) + off));
+    }
+    x_LOOKUPSWITCH: {
+        pc = (const uint8_t *)xo->p + 1;
+        int16_t def = (int16_t)RD16(pc);
+        uint16_t npairs = RD16(pc + 2);
+        int16_t k = (int16_t)*--sp;
+        const uint8_t *pairs = pc + 4;
+        int off = def;
+        unsigned lo = 0, hi = npairs;
+        while (lo < hi) {
+            unsigned mid = (lo + hi) / 2;
+            int16_t key = (int16_t)RD16(pairs + 4 * mid);
+            if (key == k) {
+                off = (int16_t)RD16(pairs + 4 * mid + 2);
+                break;
+            }
+            if (key < k)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        JUMP_PC((uint32_t)((const uint8_t *)xo->p - (M + xm->code_offset) + off));
+    }
+    x_GETFIELD_THIS: {
+        REF(o, lv[0]);
+        uint16_t slot = (uint16_t)xo->b;
+        if (o->kind != VM_OBJ_INSTANCE || slot >= o->length)
+            THROW_NEW(VM_SC_SecurityException, 0);
+        uint16_t v = vm_rd16(o->data + 2u * slot);
+        *sp++ = xo->a == 1 ? (uint16_t)(int16_t)(int8_t)v : v;
+        NEXT;
+    }
+    x_GETSTATIC: {
+        const cap_cpr *c = xo->p;
+        const uint8_t *p = rt->nvm + rt->pkgs[c->slot].statics_off + c->a;
+        *sp++ = xo->a ? (uint16_t)(int16_t)(int8_t)p[0] : vm_rd16(p);
+        NEXT;
+    }
+    x_INSERT_L: {
+        unsigned m = (unsigned)xo->b;
+        uint16_t v = lv[xo->a];
+        memmove(sp - m + 1, sp - m, m * sizeof *sp);
+        sp[-(int)m] = v;
+        sp++;
+        NEXT;
+    }
+    x_INSERT_C: {
+        unsigned m = (unsigned)xo->b;
+        memmove(sp - m + 1, sp - m, m * sizeof *sp);
+        sp[-(int)m] = (uint16_t)xo->a;
+        sp++;
+        NEXT;
+    }
+    X_BINOPS(H_BIN)
+    X_CONDS(H_CMP)
+    X_CONDS(H_ZCMP)
+    H_ELEM(B) H_ELEM(S)
+    H_STORE(B) H_STORE(S)
+
+    x_INVOKE: {
+            pc = xo->p;
+            uint8_t op = *pc++;
+            NOTE_WRITER();
+            cap_target tg;
+            unsigned n;
+            const cap_cpr *c;
+            int switched = 0;
+            cap_xmethod *callee = NULL;
+            if (op == 0x8E) {
+                n = pc[0];
+                c = &cpr[RD16(pc + 1)];
+                uint8_t mtok = pc[3];
+                pc += 4;
+                uint16_t h = sp[-(int)n];
+                if (h == 0)
+                    THROW_NEW(VM_SC_NullPointerException, 0);
+                if (h >= rt->obj_cap || rt->objs[h].kind == VM_OBJ_FREE)
+                    THROW_NEW(VM_SC_SecurityException, 0);
+                o = &rt->objs[h];
+                /* inline cache: the target depends on the class only */
+                if (xo->vcls == o->cls) {
+                    tg = xo->vt;
+                } else {
+                    int vtok = interface_token(rt, o->cls, c->cls, mtok);
+                    if (vtok < 0 || virtual_target(rt, o->cls, (uint8_t)vtok, &tg) != 0)
+                        THROW_NEW(VM_SC_SecurityException, 0);
+                    xo->vcls = o->cls;
+                    xo->vt = tg;
+                    xo->txm = NULL;
+                    if (!tg.api && tg.slot == t.slot && tg.offset != 0xFFFF &&
+                        vm_cap_xmethod(P, tg.offset, &xo->txm) != 0)
+                        xo->txm = NULL;
+                }
+                if (o->pkg != rt->ctx && rt->ctx != 0 && !(o->flags & VM_OF_GLOBAL)) {
+                    /* another context's object: only through a Shareable
+                     * interface, and the call runs in the owner's context */
+                    uint16_t shareable = 0;
+                    const jc_api_class *sh = jc_api_class_by_name("javacard/framework/Shareable", NULL);
+                    if (sh)
+                        shareable = vm_api_class_id(sh);
+                    if (!shareable || !vm_cap_class_is(rt, c->cls, shareable) || o->pkg == 0)
+                        THROW_NEW(VM_SC_SecurityException, 0);
+                    if (ctx_push(rt, o->pkg, instance_of_package(rt, o->pkg, h)) != 0)
+                        THROW_NEW(VM_SC_SecurityException, 0);
+                    switched = 1;
+                }
+                callee = xo->txm;
+            } else {
+                c = &cpr[RD16(pc)];
+                pc += 2;
+                if (op == 0x8B) {
+                    n = c->nargs;
+                    uint16_t h = sp[-(int)n];
+                    if (h == 0)
+                        THROW_NEW(VM_SC_NullPointerException, 0);
+                    if (h >= rt->obj_cap || (o = &rt->objs[h])->kind == VM_OBJ_FREE)
+                        THROW_NEW(VM_SC_SecurityException, 0);
+                    /* JCRE-owned objects an applet can reach are entry
+                     * points (AID objects, the APDU object): their methods
+                     * are callable from every context */
+                    if (o->pkg != rt->ctx && rt->ctx != 0 && o->pkg != 0 && !(o->flags & VM_OF_GLOBAL))
+                        THROW_NEW(VM_SC_SecurityException, 0);
+                    uint16_t cls = o->cls;
+                    if (is_array(o->kind))
+                        cls = VM_CLS_API(0, 0);   /* java.lang.Object */
+                    /* inline cache: the target depends on the class only */
+                    if (xo->vcls == cls) {
+                        tg = xo->vt;
+                    } else {
+                        if (virtual_target(rt, cls, c->token, &tg) != 0)
+                            THROW_NEW(VM_SC_SecurityException, 0);
+                        xo->vcls = cls;
+                        xo->vt = tg;
+                        xo->txm = NULL;
+                        if (!tg.api && tg.slot == t.slot && tg.offset != 0xFFFF &&
+                            vm_cap_xmethod(P, tg.offset, &xo->txm) != 0)
+                            xo->txm = NULL;
+                    }
+                    callee = xo->txm;
+                } else {
+                    tg = c->t;
+                    if (tg.api) {
+                        n = tg.api->nargs;
+                    } else if (tg.slot == t.slot && (xo->txm || vm_cap_xmethod(P, tg.offset, &xo->txm) == 0)) {
+                        callee = xo->txm;
+                        n = callee->nargs;
+                    } else {
+                        cap_pkg *tp = rt->pkgs[tg.slot].cap;
+                        cap_xmethod *txm;
+                        if (!tp || vm_cap_xmethod(tp, tg.offset, &txm) != 0)
+                            THROW_NEW(VM_SC_SecurityException, 0);
+                        n = txm->nargs;
+                    }
+                    if (op == 0x8C && n && sp[-(int)n] == 0)
+                        THROW_NEW(VM_SC_NullPointerException, 0);
+                }
+            }
+            uint16_t rv = 0;
+            sp -= n;
+            if (callee && !switched && nfr < INLINE_FRAMES) {
+                /* the callee's frame starts at its arguments, as in run() */
+                if (rt->cap_depth >= rt->cfg.max_frames ||
+                    (size_t)(sp - rt->stack) + callee->nargs + callee->max_locals + callee->max_stack >
+                        rt->cfg.stack_slots) {
+                    sp += n;
+                    THROW_NEW(VM_SC_StackOverflowError, 0);
+                }
+                if (!callee->threaded) {
+                    for (unsigned i = 0; i < callee->nops; i++)
+                        callee->ops[i].h = labels[callee->ops[i].id];
+                    callee->threaded = 1;
+                }
+                fr[nfr].xm = xm;
+                fr[nfr].call = xo;
+                fr[nfr].lv = lv;
+                fr[nfr].base = base;
+                fr[nfr].sp = sp;
+                fr[nfr].top = rt->cap_top;
+                nfr++;
+                rt->cap_depth++;
+                xm = callee;
+                lv = sp;
+                base = lv + xm->nargs + xm->max_locals;
+                memset(lv + xm->nargs, 0, xm->max_locals * sizeof *lv);
+                rt->cap_top = (uint16_t)(base + xm->max_stack - rt->stack);
+                sp = base;
+                xo = xm->ops;
+                budget -= xm->entry_w;
+                if (budget <= 0)
+                    goto out_of_budget;
+                DISPATCH;
+            }
+            rt->cap_budget = budget;
+            uint16_t saved = rt->cap_top;
+            rt->cap_top = (uint16_t)(sp + n - rt->stack);
+            int has_rv = 0;
+            /* a method of this package: its translation is at hand */
+            r = callee ? run(rt, callee, tg, sp, &rv, &has_rv) : call_target(rt, tg, sp, n, &rv, &has_rv);
+            rt->cap_top = saved;
+            budget = rt->cap_budget;
+            if (switched)
+                ctx_pop(rt);
+            if (r < 0) {
+                result = r;
+                goto out;
+            }
+            if (r == VM_RUN_BUDGET)
+                goto out_of_budget;
+            if (r == VM_RUN_THROWN) {
+                exc = rt->uncaught;
+                goto throw_it;
+            }
+            if (has_rv)
+                *sp++ = rv;
+            NEXT;
+        }
+
+    x_ATHROW: {
+            uint16_t h = sp[-1];
+            if (h == 0)
+                THROW_NEW(VM_SC_NullPointerException, 0);
+            if (h >= rt->obj_cap || rt->objs[h].kind == VM_OBJ_FREE)
+                THROW_NEW(VM_SC_SecurityException, 0);
+            exc = h;
+            goto throw_it;
+        }
+
+    /* every other bytecode: one at a time through the plain switch (it
+     * keeps every straight-line bytecode; the translation sends here only
+     * those without an op of their own) */
+    x_GENERIC: {
+        pc = xo->p;
         uint8_t op = *pc++;
         switch (op) {
         case 0x00: break;                                   /* nop */
@@ -608,105 +1035,6 @@ static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint
         case 0x96: lv[pc[0]] = (uint16_t)(lv[pc[0]] + (int16_t)RD16(pc + 1)); pc += 3; break;  /* sinc_w */
         case 0x5B: sp[-1] = (uint16_t)(int16_t)(int8_t)sp[-1]; break;  /* s2b */
 
-        /* branches: 1-byte (0x60..0x70) and 2-byte (0x98..0xA8) offsets */
-        case 0x60: case 0x61: case 0x62: case 0x63: case 0x64: case 0x65:
-        case 0x98: case 0x99: case 0x9A: case 0x9B: case 0x9C: case 0x9D: {
-            int wide = op >= 0x98;
-            int off = wide ? (int16_t)RD16(pc) : (int8_t)pc[0];
-            pc += wide ? 2 : 1;
-            int16_t v = (int16_t)*--sp;
-            int c;
-            switch ((op - (wide ? 0x98 : 0x60))) {
-            case 0: c = v == 0; break;
-            case 1: c = v != 0; break;
-            case 2: c = v < 0; break;
-            case 3: c = v >= 0; break;
-            case 4: c = v > 0; break;
-            default: c = v <= 0; break;
-            }
-            if (c)
-                BRANCH(off);
-            break;
-        }
-        case 0x66: case 0x67: case 0x9E: case 0x9F: {       /* ifnull ifnonnull */
-            int wide = op >= 0x9E;
-            int off = wide ? (int16_t)RD16(pc) : (int8_t)pc[0];
-            pc += wide ? 2 : 1;
-            uint16_t v = *--sp;
-            if ((op == 0x66 || op == 0x9E) ? v == 0 : v != 0)
-                BRANCH(off);
-            break;
-        }
-        case 0x68: case 0x69: case 0xA0: case 0xA1: {       /* if_acmpeq/ne */
-            int wide = op >= 0xA0;
-            int off = wide ? (int16_t)RD16(pc) : (int8_t)pc[0];
-            pc += wide ? 2 : 1;
-            uint16_t b = sp[-1], a = sp[-2];
-            sp -= 2;
-            if ((op == 0x68 || op == 0xA0) ? a == b : a != b)
-                BRANCH(off);
-            break;
-        }
-        case 0x6A: case 0x6B: case 0x6C: case 0x6D: case 0x6E: case 0x6F:
-        case 0xA2: case 0xA3: case 0xA4: case 0xA5: case 0xA6: case 0xA7: {
-            int wide = op >= 0xA2;
-            int off = wide ? (int16_t)RD16(pc) : (int8_t)pc[0];
-            pc += wide ? 2 : 1;
-            int16_t b = (int16_t)sp[-1], a = (int16_t)sp[-2];
-            sp -= 2;
-            int c;
-            switch (op - (wide ? 0xA2 : 0x6A)) {
-            case 0: c = a == b; break;
-            case 1: c = a != b; break;
-            case 2: c = a < b; break;
-            case 3: c = a >= b; break;
-            case 4: c = a > b; break;
-            default: c = a <= b; break;
-            }
-            if (c)
-                BRANCH(off);
-            break;
-        }
-        case 0x70: BRANCH((int8_t)pc[0]); break;            /* goto */
-        case 0xA8: BRANCH((int16_t)RD16(pc)); break;        /* goto_w */
-        case 0x73: {                                        /* stableswitch */
-            int16_t def = (int16_t)RD16(pc), low = (int16_t)RD16(pc + 2), high = (int16_t)RD16(pc + 4);
-            int16_t k = (int16_t)*--sp;
-            if (k < low || k > high)
-                BRANCH(def);
-            else
-                BRANCH((int16_t)RD16(pc + 6 + 2 * (k - low)));
-            break;
-        }
-        case 0x75: {                                        /* slookupswitch */
-            int16_t def = (int16_t)RD16(pc);
-            uint16_t npairs = RD16(pc + 2);
-            int16_t k = (int16_t)*--sp;
-            const uint8_t *pairs = pc + 4;
-            int off = def;
-            unsigned lo = 0, hi = npairs;
-            while (lo < hi) {
-                unsigned mid = (lo + hi) / 2;
-                int16_t key = (int16_t)RD16(pairs + 4 * mid);
-                if (key == k) {
-                    off = (int16_t)RD16(pairs + 4 * mid + 2);
-                    break;
-                }
-                if (key < k)
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
-            BRANCH(off);
-            break;
-        }
-        case 0x77: case 0x78:                               /* areturn sreturn */
-            *ret = sp[-1];
-            *has_ret = 1;
-            goto out;
-        case 0x7A:                                          /* return */
-            goto out;
-
         /* statics: u2 CP index; byte offsets into the owner's image */
         case 0x7B: case 0x7C: case 0x7D: {
             const cap_cpr *c = &cpr[RD16(pc)];
@@ -771,101 +1099,6 @@ static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint
             break;
         }
 
-        /* calls */
-        case 0x8B: case 0x8C: case 0x8D: case 0x8E: {
-            NOTE_WRITER();
-            cap_target tg;
-            unsigned n;
-            const cap_cpr *c;
-            int switched = 0;
-            if (op == 0x8E) {
-                n = pc[0];
-                c = &cpr[RD16(pc + 1)];
-                uint8_t mtok = pc[3];
-                pc += 4;
-                uint16_t h = sp[-(int)n];
-                if (h == 0)
-                    THROW_NEW(VM_SC_NullPointerException, 0);
-                if (h >= rt->obj_cap || rt->objs[h].kind == VM_OBJ_FREE)
-                    THROW_NEW(VM_SC_SecurityException, 0);
-                o = &rt->objs[h];
-                int vtok = interface_token(rt, o->cls, c->cls, mtok);
-                if (vtok < 0 || virtual_target(rt, o->cls, (uint8_t)vtok, &tg) != 0)
-                    THROW_NEW(VM_SC_SecurityException, 0);
-                if (o->pkg != rt->ctx && rt->ctx != 0 && !(o->flags & VM_OF_GLOBAL)) {
-                    /* another context's object: only through a Shareable
-                     * interface, and the call runs in the owner's context */
-                    uint16_t shareable = 0;
-                    const jc_api_class *sh = jc_api_class_by_name("javacard/framework/Shareable", NULL);
-                    if (sh)
-                        shareable = vm_api_class_id(sh);
-                    if (!shareable || !vm_cap_class_is(rt, c->cls, shareable) || o->pkg == 0)
-                        THROW_NEW(VM_SC_SecurityException, 0);
-                    if (ctx_push(rt, o->pkg, instance_of_package(rt, o->pkg, h)) != 0)
-                        THROW_NEW(VM_SC_SecurityException, 0);
-                    switched = 1;
-                }
-            } else {
-                c = &cpr[RD16(pc)];
-                pc += 2;
-                if (op == 0x8B) {
-                    n = c->nargs;
-                    uint16_t h = sp[-(int)n];
-                    if (h == 0)
-                        THROW_NEW(VM_SC_NullPointerException, 0);
-                    if (h >= rt->obj_cap || (o = &rt->objs[h])->kind == VM_OBJ_FREE)
-                        THROW_NEW(VM_SC_SecurityException, 0);
-                    /* JCRE-owned objects an applet can reach are entry
-                     * points (AID objects, the APDU object): their methods
-                     * are callable from every context */
-                    if (o->pkg != rt->ctx && rt->ctx != 0 && o->pkg != 0 && !(o->flags & VM_OF_GLOBAL))
-                        THROW_NEW(VM_SC_SecurityException, 0);
-                    uint16_t cls = o->cls;
-                    if (is_array(o->kind))
-                        cls = VM_CLS_API(0, 0);   /* java.lang.Object */
-                    if (virtual_target(rt, cls, c->token, &tg) != 0)
-                        THROW_NEW(VM_SC_SecurityException, 0);
-                } else {
-                    tg = c->t;
-                    if (tg.api) {
-                        n = tg.api->nargs;
-                    } else {
-                        cap_method_header th;
-                        const cap_pkg *tp = rt->pkgs[tg.slot].cap;
-                        if (!tp || cap_method_header_at(&tp->view, tg.offset, &th) != 0)
-                            THROW_NEW(VM_SC_SecurityException, 0);
-                        n = th.nargs;
-                    }
-                    if (op == 0x8C && n && sp[-(int)n] == 0)
-                        THROW_NEW(VM_SC_NullPointerException, 0);
-                }
-            }
-            uint16_t rv = 0;
-            sp -= n;
-            rt->cap_budget = budget;
-            uint16_t saved = rt->cap_top;
-            rt->cap_top = (uint16_t)(sp + n - rt->stack);
-            int has_rv;
-            r = call_target(rt, tg, sp, n, &rv, &has_rv);
-            rt->cap_top = saved;
-            budget = rt->cap_budget;
-            if (switched)
-                ctx_pop(rt);
-            if (r < 0) {
-                result = r;
-                goto out;
-            }
-            if (r == VM_RUN_BUDGET)
-                goto out_of_budget;
-            if (r == VM_RUN_THROWN) {
-                exc = rt->uncaught;
-                goto throw_it;
-            }
-            if (has_rv)
-                *sp++ = rv;
-            break;
-        }
-
         case 0x8F: {                                        /* new */
             const cap_cpr *c = &cpr[RD16(pc)];
             pc += 2;
@@ -903,15 +1136,6 @@ static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint
             sp[-1] = o->length;
             break;
         }
-        case 0x93: {                                        /* athrow */
-            uint16_t h = sp[-1];
-            if (h == 0)
-                THROW_NEW(VM_SC_NullPointerException, 0);
-            if (h >= rt->obj_cap || rt->objs[h].kind == VM_OBJ_FREE)
-                THROW_NEW(VM_SC_SecurityException, 0);
-            exc = h;
-            goto throw_it;
-        }
         case 0x94: case 0x95: {                             /* checkcast instanceof */
             uint8_t at = pc[0];
             uint16_t idx = RD16(pc + 1);
@@ -937,32 +1161,41 @@ static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint
             /* the verifier refuses every other opcode (int, jsr/ret...) */
             THROW_NEW(VM_SC_SecurityException, 0);
         }
-        continue;
+        NEXT;
+    }
 
     throw_it: {
-            /* package-wide handler table: the first handler whose range
-             * covers the faulting instruction and whose type matches */
-            uint16_t at = (uint16_t)(insn - M);
-            uint16_t ecls = object_class(rt, exc);
-            const cap_view *v = &P->view;
-            int found = -1;
-            for (unsigned i = 0; i < v->handler_count && found < 0; i++) {
-                const cap_handler *hd = &v->handlers[i];
-                if (at < hd->start || at >= hd->end)
-                    continue;
-                if (hd->catch_type == 0 || vm_cap_class_is(rt, ecls, cpr[hd->catch_type].cls))
-                    found = (int)i;
-            }
-            if (found < 0) {
-                rt->uncaught = exc;
-                result = VM_RUN_THROWN;
-                goto out;
-            }
-            sp = base;
-            *sp++ = exc;
-            pc = M + v->handlers[found].handler;
-            continue;
+        /* package-wide handler table: the first handler whose range
+         * covers the faulting instruction and whose type matches */
+        uint16_t at = xo->pc;
+        uint16_t ecls = object_class(rt, exc);
+        const cap_view *v = &P->view;
+        int found = -1;
+        for (unsigned i = 0; i < v->handler_count && found < 0; i++) {
+            const cap_handler *hd = &v->handlers[i];
+            if (at < hd->start || at >= hd->end)
+                continue;
+            if (hd->catch_type == 0 || vm_cap_class_is(rt, ecls, cpr[hd->catch_type].cls))
+                found = (int)i;
         }
+        uint32_t hpc = found < 0 ? 0xFFFFFFFFu : (uint32_t)(v->handlers[found].handler - xm->code_offset);
+        if (hpc >= xm->code_len || xm->op_at[hpc] == 0xFFFF) {
+            if (nfr) {
+                /* not caught here: on to the caller, at its call */
+                POP_FRAME();
+                goto throw_it;
+            }
+            rt->uncaught = exc;
+            result = VM_RUN_THROWN;
+            goto out;
+        }
+        sp = base;
+        *sp++ = exc;
+        budget -= xm->w_at[hpc];
+        xo = &xm->ops[xm->op_at[hpc]];
+        if (budget <= 0)
+            goto out_of_budget;
+        DISPATCH;
     }
 
 out_of_budget:
@@ -970,12 +1203,18 @@ out_of_budget:
 out:
     rt->cap_budget = budget;
     rt->cap_top = saved_top;
-    rt->cap_depth--;
+    rt->cap_depth -= nfr + 1;
     return result;
 #undef THROW_SC
 #undef THROW_NEW
 #undef REF
+#undef ARRAY
 #undef CHECK
-#undef BRANCH
 #undef NOTE_WRITER
+#undef DISPATCH
+#undef POP_FRAME
+#undef NEXT
+#undef TAKE
+#undef FALL
+#undef JUMP_PC
 }

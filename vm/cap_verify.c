@@ -816,6 +816,11 @@ static int check_imports(cv_ctx *c)
                 memcmp(v->imports[j].aid.b, r->aid.b, r->aid.len) == 0)
                 return cv_fail(c, CAP_Import, off, "package imported twice");
         imp->api = api_find(c->env, r->aid.b, r->aid.len);
+        if (imp->api && imp->api->privileged && !(c->flags & CAP_VERIFY_PRIVILEGED)) {
+            cv_fail(c, CAP_Import, off, "imported package %u (%s) is the LOADER's: only the customization "
+                    "software may import it", i, imp->api->name);
+            return VM_ERR_DEPENDENCY;
+        }
         uint8_t have_major, have_minor;
         if (imp->api) {
             have_major = imp->api->major;

@@ -89,6 +89,13 @@ enum cap_verify_flags {
      * and references into it are checked for kind and shape only (their
      * tokens and types cannot be). Never set on the card. */
     CAP_VERIFY_UNRESOLVED_IMPORTS_OK = 1,
+    /* The package is the customization software, which the LOADER loads
+     * privileged (VM_LOAD_PRIVILEGED): it may import a privileged API
+     * package (cardvm.loader, api_tokens.h). Without the flag such an
+     * import is refused like a package the card lacks (VM_ERR_DEPENDENCY,
+     * 6985): outside the customization software's context the package is
+     * invisible. */
+    CAP_VERIFY_PRIVILEGED = 2,
 };
 
 /*

@@ -131,17 +131,13 @@ enum {
     X_UBALOAD_LL,      /* push la[lb] & 0xFF                            */
     X_LOAD_UBALOAD_LL, /* push lc; push la[lb] & 0xFF                   */
     X_ADD_REMK_ST,     /* lc = (pop + pop) % a (a != 0), reciprocal u.m */
-    X_ACC_UBALOAD_REMK_ST, /* ld = (lc + (la[lb] & 0xFF)) % e, recip. u.m */
     X_LADD_REMK_ST,    /* lc = (la + lb) % e (e != 0), reciprocal u.m   */
-    X_SASTORE2_LLKLL,  /* la[lb] = lc; la[lb + e] = ld                  */
     X_IFCMP_LL,        /* 6 ops: if (la ? lb) goto t                    */
     X_IFCMP_LK = X_IFCMP_LL + 6,      /* if (la ? b) goto t            */
     X_INC_IFCMP_LK = X_IFCMP_LK + 6,  /* la += b; if (la ? c) goto t   */
     X_IF_L = X_INC_IFCMP_LK + 6,      /* if (la ? 0) goto t            */
     X_INC_IFCMP_LKSUBL = X_IF_L + 6,  /* la += (s1)b; if (la ? c - l[b >> 8]) goto t */
-    /* lc = la[lb]; ld = la[lb + e]; if (lc ? ld) goto t (c, d, a, b distinct) */
-    X_SALOAD2_IFCMP = X_INC_IFCMP_LKSUBL + 6,
-    X_COUNT = X_SALOAD2_IFCMP + 6
+    X_COUNT = X_INC_IFCMP_LKSUBL + 6
 };
 
 /* Condition codes, in the order of the 6-op groups above. */
@@ -335,29 +331,8 @@ static int xlate(vm_lpkg *P, unsigned mi, const void *const *disp)
         int32_t tpc = -1;   /* branch target pc to resolve */
         const vm_cpr *cpr = P->cpr;
         /* Longest patterns first. */
-        if (AV(13) && K(0) == K_LOAD && K(1) == K_LOAD && O(2) == OP_saload && K(3) == K_STORE &&
-            K(4) == K_LOAD && V(4) == V(0) && K(5) == K_LOAD && V(5) == V(1) && K(6) == K_CONST && O(7) == OP_sadd &&
-            O(8) == OP_saload && K(9) == K_STORE && K(10) == K_LOAD && V(10) == V(3) && K(11) == K_LOAD &&
-            V(11) == V(9) && K(12) == K_CMPBR && O(12) != OP_if_acmpeq && O(12) != OP_if_acmpne &&
-            O(12) != OP_if_acmpeq_w && O(12) != OP_if_acmpne_w && V(3) != V(0) && V(3) != V(1) && V(9) != V(0) &&
-            V(9) != V(1) && V(3) != V(9)) {
-            id = X_SALOAD2_IFCMP + in[i + 12].cond; o->a = (int16_t)V(0); o->b = (int16_t)V(1);
-            o->c = (int16_t)V(3); o->d = (int16_t)V(9); o->e = (int16_t)V(6); tpc = V(12);
-            used = 13;
-        } else if (AV(10) && K(0) == K_LOAD && K(1) == K_LOAD && K(2) == K_LOAD && O(3) == OP_baload &&
-                   K(4) == K_CONST && V(4) == 0xFF && O(5) == OP_sand && O(6) == OP_sadd && K(7) == K_CONST &&
-                   (V(7) >= 2 || V(7) <= -2) && O(8) == OP_srem && K(9) == K_STORE) {
-            id = X_ACC_UBALOAD_REMK_ST; o->c = (int16_t)V(0); o->a = (int16_t)V(1); o->b = (int16_t)V(2);
-            o->e = rem_k(V(7)); o->u.m = rem_recip(V(7)); o->d = (int16_t)V(9);
-            used = 10;
-        } else if (AV(10) && K(0) == K_LOAD && K(1) == K_LOAD && K(2) == K_LOAD && O(3) == OP_sastore &&
-                   K(4) == K_LOAD && V(4) == V(0) && K(5) == K_LOAD && V(5) == V(1) && K(6) == K_CONST &&
-                   O(7) == OP_sadd && K(8) == K_LOAD && O(9) == OP_sastore) {
-            id = X_SASTORE2_LLKLL; o->a = (int16_t)V(0); o->b = (int16_t)V(1); o->c = (int16_t)V(2);
-            o->e = (int16_t)V(6); o->d = (int16_t)V(8);
-            used = 10;
-        } else if (AV(6) && K(0) == K_LOAD && K(1) == K_LOAD && O(2) == OP_sadd && K(3) == K_CONST &&
-                   (V(3) >= 2 || V(3) <= -2) && O(4) == OP_srem && K(5) == K_STORE) {
+        if (AV(6) && K(0) == K_LOAD && K(1) == K_LOAD && O(2) == OP_sadd && K(3) == K_CONST &&
+            (V(3) >= 2 || V(3) <= -2) && O(4) == OP_srem && K(5) == K_STORE) {
             id = X_LADD_REMK_ST; o->a = (int16_t)V(0); o->b = (int16_t)V(1); o->e = rem_k(V(3));
             o->u.m = rem_recip(V(3)); o->c = (int16_t)V(5);
             used = 6;
@@ -555,8 +530,8 @@ int vm_run(vm_runtime *rt, const vm_lpkg *P, uint16_t method, const uint16_t *ar
         [X_ADDK_ST] = &&L_X_ADDK_ST, [X_LADDK_ST] = &&L_X_LADDK_ST, [X_MOV] = &&L_X_MOV, [X_SETK] = &&L_X_SETK,
         [X_RSUB_KL] = &&L_X_RSUB_KL, [X_INC_LOAD] = &&L_X_INC_LOAD, [X_INC_GOTO] = &&L_X_INC_GOTO,
         [X_UBALOAD_LL] = &&L_X_UBALOAD_LL, [X_LOAD_UBALOAD_LL] = &&L_X_LOAD_UBALOAD_LL,
-        [X_ADD_REMK_ST] = &&L_X_ADD_REMK_ST, [X_ACC_UBALOAD_REMK_ST] = &&L_X_ACC_UBALOAD_REMK_ST,
-        [X_LADD_REMK_ST] = &&L_X_LADD_REMK_ST, [X_SASTORE2_LLKLL] = &&L_X_SASTORE2_LLKLL,
+        [X_ADD_REMK_ST] = &&L_X_ADD_REMK_ST,
+        [X_LADD_REMK_ST] = &&L_X_LADD_REMK_ST,
 #define VM_COND_LABELS(G) [G + C_EQ] = &&L_##G##_EQ, [G + C_NE] = &&L_##G##_NE, [G + C_LT] = &&L_##G##_LT, \
         [G + C_GE] = &&L_##G##_GE, [G + C_GT] = &&L_##G##_GT, [G + C_LE] = &&L_##G##_LE,
         VM_COND_LABELS(X_IFCMP_LL)
@@ -564,7 +539,6 @@ int vm_run(vm_runtime *rt, const vm_lpkg *P, uint16_t method, const uint16_t *ar
         VM_COND_LABELS(X_INC_IFCMP_LK)
         VM_COND_LABELS(X_IF_L)
         VM_COND_LABELS(X_INC_IFCMP_LKSUBL)
-        VM_COND_LABELS(X_SALOAD2_IFCMP)
 #undef VM_COND_LABELS
     };
 #pragma GCC diagnostic pop
@@ -1217,24 +1191,6 @@ loop:
                 o->data[i] = b;
             NEXT
         }
-        vmxcase(X_SASTORE2_LLKLL) {
-            vm_obj *o;
-            SARRAY(o, lv[ip->a]);
-            uint16_t i = lv[ip->b];
-            SASTORE_AT(o, i, lv[ip->c]);
-            i = (uint16_t)(i + ip->e);
-            SASTORE_AT(o, i, lv[ip->d]);
-            NEXT
-        }
-        vmxcase(X_ACC_UBALOAD_REMK_ST) {
-            vm_obj *o;
-            BARRAY(o, lv[ip->a]);
-            uint16_t i = lv[ip->b];
-            if (i >= o->length)
-                THROW(VM_SC_ArrayIndexOutOfBoundsException);
-            lv[ip->d] = (uint16_t)rem_by((int16_t)(uint16_t)(lv[ip->c] + o->data[i]), ip->e, ip->u.m);
-            NEXT
-        }
         vmxcase(X_LADD_REMK_ST) {
             lv[ip->c] = (uint16_t)rem_by((int16_t)(uint16_t)(lv[ip->a] + lv[ip->b]), ip->e, ip->u.m);
             NEXT
@@ -1267,24 +1223,6 @@ loop:
         CONDS(X_IF_L, (void)0, (int16_t)lv[ip->a], 0)
         CONDS(X_INC_IFCMP_LKSUBL, lv[ip->a] = (uint16_t)(lv[ip->a] + (int8_t)(uint8_t)ip->b), (int16_t)lv[ip->a],
               (int16_t)(uint16_t)(ip->c - lv[(uint16_t)ip->b >> 8]))
-        /* Second element's check after the first store, as the bytecode. */
-#define SALOAD2(X, Y)                                                            \
-        {                                                                        \
-            vm_obj *o;                                                           \
-            SARRAY(o, lv[ip->a]);                                                \
-            uint16_t i = lv[ip->b];                                              \
-            if (i >= o->length)                                                  \
-                THROW(VM_SC_ArrayIndexOutOfBoundsException);                     \
-            X = vm_rd16(o->data + 2u * i);                                       \
-            lv[ip->c] = X;                                                       \
-            i = (uint16_t)(i + ip->e);                                           \
-            if (i >= o->length)                                                  \
-                THROW(VM_SC_ArrayIndexOutOfBoundsException);                     \
-            Y = vm_rd16(o->data + 2u * i);                                       \
-            lv[ip->d] = Y;                                                       \
-        }
-        CONDS(X_SALOAD2_IFCMP, uint16_t x_; uint16_t y_; SALOAD2(x_, y_), (int16_t)x_, (int16_t)y_)
-#undef SALOAD2
 #undef CONDS
 
         /* Forms the translation folds into others (never in ops). */

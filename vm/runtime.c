@@ -465,6 +465,7 @@ static void unload_slot(vm_runtime *rt, unsigned slot)
     vm_lpkg *lp = &rt->pkgs[slot];
     vm_xfree(lp);
     vm_cap_unlink(lp);
+    memset(rt->inst_meth, 0, sizeof rt->inst_meth);
     vm_pkg_free(&lp->pkg);
     free(lp->cpr);
     if (!lp->masked)
@@ -493,7 +494,7 @@ static int attach_package(vm_runtime *rt, unsigned slot, const uint8_t *blob, ui
         memcpy(copy, blob, len);
         blob = copy;
     }
-    if (!masked && cap_is_load_file(blob, len)) {
+    if (cap_is_load_file(blob, len)) {
         /* Identity only; vm_cap_link() builds the rest once the imports
          * are attached. */
         cap_view v;
@@ -505,7 +506,9 @@ static int attach_package(vm_runtime *rt, unsigned slot, const uint8_t *blob, ui
         vm_package *p = &lp->pkg;
         p->blob = blob;
         p->len = len;
-        p->kind = v.applet_count ? VM_PKG_APPLET : VM_PKG_LIBRARY;
+        /* a CAP file has no kind: the customization software is the
+         * package the LOADER loads privileged */
+        p->kind = privileged ? VM_PKG_CUSTOMIZATION : v.applet_count ? VM_PKG_APPLET : VM_PKG_LIBRARY;
         p->major = v.pkg_major;
         p->minor = v.pkg_minor;
         p->aid = v.pkg_aid;
@@ -526,10 +529,17 @@ static int attach_package(vm_runtime *rt, unsigned slot, const uint8_t *blob, ui
         cap_view_free(&v);
         lp->blob = blob;
         lp->used = 1;
+        lp->masked = masked;
         lp->privileged = privileged;
         lp->rec_off = rec_off;
-        lp->statics_off = rec_off + VM_PKG_REC_HDR + len;
-        lp->nvm_used += VM_PKG_REC_HDR + len + image;
+        if (masked) {
+            /* executed in place: only the static field image is in NVM */
+            lp->statics_off = rec_off + VM_ROMPKG_REC_HDR;
+            lp->nvm_used += VM_ROMPKG_REC_HDR + image;
+        } else {
+            lp->statics_off = rec_off + VM_PKG_REC_HDR + len;
+            lp->nvm_used += VM_PKG_REC_HDR + len + image;
+        }
         return VM_OK;
     }
     if (vm_pkg_parse(blob, len, &lp->pkg, NULL, 0) != VM_OK) {
@@ -634,6 +644,34 @@ void vm_set_extension(vm_runtime *rt, const vm_extension *ext)
     for (unsigned s = 1; s <= VM_MAX_PACKAGES; s++)
         if (rt->pkgs[s].used)
             resolve_cp(rt, &rt->pkgs[s]);
+}
+
+int vm_package_identify(const uint8_t *blob, size_t len, uint8_t aid[VM_AID_MAX], uint8_t *aid_len,
+                        uint8_t *major, uint8_t *minor)
+{
+    if (!blob || !aid || !aid_len || !major || !minor)
+        return VM_ERR_ARG;
+    if (cap_is_load_file(blob, len)) {
+        cap_view v;
+        int rc = cap_parse(blob, len, &v, NULL, 0);
+        if (rc == VM_OK) {
+            *aid_len = v.pkg_aid.len;
+            memcpy(aid, v.pkg_aid.b, v.pkg_aid.len);
+            *major = v.pkg_major;
+            *minor = v.pkg_minor;
+        }
+        cap_view_free(&v);
+        return rc == VM_OK ? VM_OK : VM_ERR_VERIFY;
+    }
+    vm_package p;
+    if (vm_pkg_parse(blob, len, &p, NULL, 0) != VM_OK)
+        return VM_ERR_VERIFY;
+    *aid_len = p.aid.len;
+    memcpy(aid, p.aid.b, p.aid.len);
+    *major = p.major;
+    *minor = p.minor;
+    vm_pkg_free(&p);
+    return VM_OK;
 }
 
 static int cap_load(vm_runtime *rt, const uint8_t *blob, size_t len, unsigned flags, char *err, size_t errlen);
@@ -749,7 +787,7 @@ static int cap_load(vm_runtime *rt, const uint8_t *blob, size_t len, unsigned fl
     cap_link_env_builtin(&env);
     env.find_user = find_user_view;
     env.ctx = rt;
-    rc = vm_cap_verify(&v, &env, 0, err, errlen);
+    rc = vm_cap_verify(&v, &env, (flags & VM_LOAD_PRIVILEGED) ? CAP_VERIFY_PRIVILEGED : 0, err, errlen);
     if (rc != VM_OK)
         goto out;
     if (find_package(rt, v.pkg_aid.b, v.pkg_aid.len) >= 0) {
@@ -852,11 +890,120 @@ static int rom_reattach(vm_runtime *rt, unsigned s)
     if (!rom_region_ok(rt, off, len))
         return VM_ERR_CORRUPT;
     int rc = attach_package(rt, s, chip_rom_view(rt->chip) + off, len, 0, rt->rom_rec[s], 1);
+    /* a CAP is linked here, before the NVM packages that may import it
+     * (cap_link_all leaves masked packages alone) */
+    if (rc == VM_OK && !rt->pkgs[s].cap && cap_is_load_file(rt->pkgs[s].blob, len)) {
+        rc = vm_cap_link(rt, s, NULL, 0);
+        if (rc == VM_OK && rt->rom_rec_size[s] < VM_ROMPKG_REC_HDR + (uint32_t)rt->pkgs[s].cap->view.sf_image_size)
+            rc = VM_ERR_CORRUPT;
+        if (rc != VM_OK) {
+            unload_slot(rt, s);
+            return rc == VM_ERR_NOMEM ? rc : VM_ERR_CORRUPT;
+        }
+    }
     if (rc == VM_OK && (rt->pkgs[s].pkg.aid.len != r[12] || memcmp(rt->pkgs[s].pkg.aid.b, r + 13, r[12]) ||
                         rt->rom_rec_size[s] < VM_ROMPKG_REC_HDR + 2u * rt->pkgs[s].pkg.static_count)) {
         unload_slot(rt, s);
         rc = VM_ERR_CORRUPT;
     }
+    return rc;
+}
+
+/* rom_attach for a CAP load file in ROM: the CAP verifier, then the
+ * statics record (header + the StaticField component's image, its arrays
+ * made as objects of the package, all undone on failure) at the first
+ * registration; later ones find the record and write nothing. */
+static int rom_attach_cap(vm_runtime *rt, uint32_t off, uint32_t len, int verify, char *err, size_t errlen)
+{
+    const uint8_t *blob = chip_rom_view(rt->chip) + off;
+    cap_view v;
+    int rc = cap_parse(blob, len, &v, err, errlen);
+    if (rc != VM_OK)
+        goto out;
+    if (verify) {
+        cap_link_env env;
+        cap_link_env_builtin(&env);
+        env.find_user = find_user_view;
+        env.ctx = rt;
+        if ((rc = vm_cap_verify(&v, &env, 0, err, errlen)) != VM_OK)
+            goto out;
+    }
+    int s = find_package(rt, v.pkg_aid.b, v.pkg_aid.len);
+    if (s >= 0 && rt->pkgs[s].masked && rt->pkgs[s].blob == blob && rt->pkgs[s].pkg.len == len) {
+        rc = VM_OK;   /* already attached from its record by vm_reset */
+        goto out;
+    }
+    if (s >= 0) {
+        if (err && errlen)
+            snprintf(err, errlen, "package AID already loaded");
+        rc = VM_ERR_EXISTS;
+        goto out;
+    }
+    uint32_t size = VM_ROMPKG_REC_HDR + (uint32_t)v.sf_image_size;
+    unsigned slot = rom_slot_of(rt, &v.pkg_aid);
+    uint8_t hdr[VM_ROMPKG_REC_HDR] = { 2, 0, 0, 0 };
+    log_put32(hdr + 4, off);
+    log_put32(hdr + 8, len);
+    int fresh = 0;
+    if (slot) {
+        if (rt->rom_rec_size[slot] < size) {
+            if (err && errlen)
+                snprintf(err, errlen, "statics record of the masked package is corrupt");
+            rc = VM_ERR_CORRUPT;
+            goto out;
+        }
+        if ((rc = chip_rc(chip_nvm_write(rt->chip, rt->rom_rec[slot] + 4, hdr + 4, 8))) != VM_OK)
+            goto out;
+    } else {
+        slot = free_slot(rt);
+        if (!slot) {
+            if (err && errlen)
+                snprintf(err, errlen, "no room for another package");
+            rc = VM_ERR_FULL;
+            goto out;
+        }
+        uint32_t roff;
+        rc = chip_rc(chip_nvm_alloc(rt->chip, VM_TAG_ROMPKG, (uint16_t)slot, size, &roff));
+        if (rc != VM_OK) {
+            if (err && errlen)
+                snprintf(err, errlen, "%s", rc == VM_ERR_FULL ? "NVM full" : vm_strerror(rc));
+            goto out;
+        }
+        hdr[1] = (uint8_t)slot;
+        hdr[12] = v.pkg_aid.len;
+        memcpy(hdr + 13, v.pkg_aid.b, v.pkg_aid.len);
+        if ((rc = chip_rc(chip_nvm_write(rt->chip, roff, hdr, sizeof hdr))) != VM_OK) {
+            if (rc != VM_ERR_POWER)
+                chip_nvm_free(rt->chip, roff);
+            goto out;
+        }
+        rt->rom_rec[slot] = roff;
+        rt->rom_rec_size[slot] = size;
+        fresh = 1;
+    }
+    rc = attach_package(rt, slot, blob, len, 0, rt->rom_rec[slot], 1);
+    if (rc == VM_OK)
+        rc = vm_cap_link(rt, slot, err, errlen);
+    if (rc == VM_OK && fresh) {
+        rt->guard = 1;
+        rt->log_len = 0;
+        rc = cap_init_statics(rt, slot, rt->rom_rec[slot] + VM_ROMPKG_REC_HDR);
+        if (rc != VM_OK && rc != VM_ERR_POWER)
+            (void)undo_to(rt, 0);
+        rt->guard = 0;
+        rt->log_len = 0;
+    }
+    if (rc != VM_OK) {
+        if (rt->pkgs[slot].used || rt->pkgs[slot].blob)
+            unload_slot(rt, slot);
+        if (fresh && rc != VM_ERR_POWER) {
+            chip_nvm_free(rt->chip, rt->rom_rec[slot]);
+            rt->rom_rec[slot] = 0;
+            rt->rom_rec_size[slot] = 0;
+        }
+    }
+out:
+    cap_view_free(&v);
     return rc;
 }
 
@@ -870,6 +1017,8 @@ static int rom_attach(vm_runtime *rt, uint32_t off, uint32_t len, int verify, ch
         return VM_ERR_ARG;
     }
     const uint8_t *blob = chip_rom_view(rt->chip) + off;
+    if (cap_is_load_file(blob, len))
+        return rom_attach_cap(rt, off, len, verify, err, errlen);
     vm_package p;
     int rc = vm_pkg_parse(blob, len, &p, err, errlen);
     if (rc != VM_OK)
@@ -1056,6 +1205,7 @@ static void clear_caches(vm_runtime *rt)
         if (rt->pkgs[s].used || rt->pkgs[s].blob)
             unload_slot(rt, s);
     memset(rt->insts, 0, sizeof rt->insts);
+    memset(rt->inst_meth, 0, sizeof rt->inst_meth);
     memset(rt->rom_rec, 0, sizeof rt->rom_rec);
     if (rt->objs)
         memset(rt->objs, 0, rt->obj_cap * sizeof *rt->objs);
@@ -1363,7 +1513,27 @@ static int cap_applet_method(vm_runtime *rt, const vm_inst *in, unsigned which, 
     int tok = rt->applet_tok[which];
     if (tok < 0 || in->obj >= rt->obj_cap)
         return -1;
-    return vm_cap_lookup_virtual(rt, rt->objs[in->obj].cls, (uint8_t)tok, t);
+    uint16_t cls = rt->objs[in->obj].cls;
+    unsigned i = (unsigned)(in - rt->insts);
+    if (i < VM_MAX_INSTANCES) {
+        /* the lookup walks the class chain: once per instance object */
+        struct vm_inst_methods *c = &rt->inst_meth[i];
+        if (c->obj != in->obj || c->cls != cls) {
+            c->obj = in->obj;
+            c->cls = cls;
+            c->have = c->missing = 0;
+        }
+        if (!(c->have & (1u << which))) {
+            if (vm_cap_lookup_virtual(rt, cls, (uint8_t)tok, &c->t[which]) != 0)
+                c->missing |= (uint8_t)(1u << which);
+            c->have |= (uint8_t)(1u << which);
+        }
+        if (c->missing & (1u << which))
+            return -1;
+        *t = c->t[which];
+        return 0;
+    }
+    return vm_cap_lookup_virtual(rt, cls, (uint8_t)tok, t);
 }
 
 /* Load a command into the APDU buffer. 0, or -1 when malformed. */
@@ -1530,6 +1700,9 @@ static int process_common(vm_runtime *rt, unsigned slot, uint16_t method, const 
     return VM_OK;
 }
 
+static int select_instance_on(vm_runtime *rt, uint8_t channel, int idx, const uint8_t *apdu, size_t apdu_len,
+                              uint8_t *resp, size_t resp_cap, size_t *resp_len, uint16_t *sw);
+
 int vm_select_on(vm_runtime *rt, uint8_t channel, const uint8_t *aid, uint8_t aid_len, const uint8_t *apdu,
                  size_t apdu_len, uint8_t *resp, size_t resp_cap, size_t *resp_len, uint16_t *sw)
 {
@@ -1547,6 +1720,13 @@ int vm_select_on(vm_runtime *rt, uint8_t channel, const uint8_t *aid, uint8_t ai
         *sw = VM_SW_NOT_FOUND;
         return VM_OK;
     }
+    return select_instance_on(rt, channel, idx, apdu, apdu_len, resp, resp_cap, resp_len, sw);
+}
+
+/* Select instance `idx` on `channel` (open, and the current one). */
+static int select_instance_on(vm_runtime *rt, uint8_t channel, int idx, const uint8_t *apdu, size_t apdu_len,
+                              uint8_t *resp, size_t resp_cap, size_t *resp_len, uint16_t *sw)
+{
     /* active elsewhere: the instance itself, or its package through
      * another applet; both need MultiSelectable */
     int other_inst = inst_active_except(rt, idx, channel);
@@ -1660,13 +1840,42 @@ int vm_process(vm_runtime *rt, const uint8_t *apdu, size_t apdu_len, uint8_t *re
     return vm_process_on(rt, 0, apdu, apdu_len, resp, resp_cap, resp_len, sw);
 }
 
+int vm_channel_is_open(const vm_runtime *rt, uint8_t channel)
+{
+    return channel < VM_MAX_CHANNELS && (rt->chan_open & (1u << channel)) != 0;
+}
+
+int vm_channel_has_applet(const vm_runtime *rt, uint8_t channel)
+{
+    return vm_channel_is_open(rt, channel) && rt->chan_sel[channel] >= 0;
+}
+
+int vm_deselect_on(vm_runtime *rt, uint8_t channel)
+{
+    if (!vm_channel_is_open(rt, channel))
+        return VM_OK;
+    use_channel(rt, channel);
+    return deselect_current(rt);
+}
+
+/* Close an open supplementary channel, deselecting its applet. */
+static int close_channel(vm_runtime *rt, uint8_t origin, uint8_t ch)
+{
+    use_channel(rt, ch);
+    int rc = deselect_current(rt);
+    use_channel(rt, origin);
+    rt->chan_open &= ~(1u << ch);
+    rt->chan_sel[ch] = -1;
+    return rc;
+}
+
 int vm_manage_channel(vm_runtime *rt, uint8_t channel, uint8_t p1, uint8_t p2, uint8_t *resp, size_t resp_cap,
                       size_t *resp_len, uint16_t *sw)
 {
     if (!sw || !resp_len)
         return VM_ERR_ARG;
     *resp_len = 0;
-    if (channel >= VM_MAX_CHANNELS || !(rt->chan_open & (1u << channel))) {
+    if (!vm_channel_is_open(rt, channel)) {
         *sw = 0x6881;
         return VM_OK;
     }
@@ -1683,33 +1892,59 @@ int vm_manage_channel(vm_runtime *rt, uint8_t channel, uint8_t p1, uint8_t p2, u
                 *sw = 0x6700;
                 return VM_OK;
             }
-            resp[0] = (uint8_t)ch;
-            *resp_len = 1;
         } else if (ch >= VM_MAX_CHANNELS || (rt->chan_open & (1u << ch))) {
             *sw = 0x6A86;
             return VM_OK;
         }
-        rt->chan_open |= (uint8_t)(1u << ch);
+        rt->chan_open |= 1u << ch;
         rt->chan_sel[ch] = -1;
+        /* JCRE 4.5.1: opened from a supplementary channel, the applet
+         * active there becomes active on the new one too (multiselection
+         * rules apply); from the basic channel, the default applet, which
+         * the VM does not have. A refused selection closes the channel. */
+        int origin_inst = channel ? rt->chan_sel[channel] : -1;
+        if (origin_inst >= 0) {
+            /* select() runs during the MANAGE CHANNEL command: its class
+             * (the origin channel) is the one APDU.getCLAChannel() sees */
+            rt->apdu_cla = channel < 4 ? channel : (uint8_t)(0x40 | (channel - 4));
+            use_channel(rt, (uint8_t)ch);
+            size_t dummy = 0;
+            int rc = select_instance_on(rt, (uint8_t)ch, origin_inst, NULL, 0, NULL, 0, &dummy, sw);
+            if (rc < 0)
+                return rc;
+            if (*sw != VM_SW_OK) {
+                rt->chan_open &= ~(1u << ch);
+                rt->chan_sel[ch] = -1;
+                use_channel(rt, channel);
+                return VM_OK;
+            }
+            use_channel(rt, channel);
+        }
+        if (p2 == 0) {
+            resp[0] = (uint8_t)ch;
+            *resp_len = 1;
+        }
         *sw = VM_SW_OK;
         return VM_OK;
     }
     if (p1 == 0x80) {
-        if (p2 == 0 || p2 >= VM_MAX_CHANNELS || !(rt->chan_open & (1u << p2))) {
-            *sw = 0x6A86;
+        /* JCRE 4.6.1: the basic channel or a number past 19 is an error,
+         * a channel already closed a warning (GPCS 11.7.3.2: 6200) */
+        if (p2 == 0 || p2 >= VM_MAX_CHANNELS) {
+            *sw = 0x6A81;
             return VM_OK;
         }
-        use_channel(rt, p2);
-        int rc = deselect_current(rt);
-        use_channel(rt, channel);
-        rt->chan_open &= (uint8_t)~(1u << p2);
-        rt->chan_sel[p2] = -1;
+        if (!(rt->chan_open & (1u << p2))) {
+            *sw = 0x6200;
+            return VM_OK;
+        }
+        int rc = close_channel(rt, channel, p2);
         if (rc < 0)
             return rc;
         *sw = VM_SW_OK;
         return VM_OK;
     }
-    *sw = 0x6A86;
+    *sw = 0x6A81;   /* JCRE 4.5.1 / 4.6.1: P1 neither 00 nor 80 */
     return VM_OK;
 }
 
@@ -1721,10 +1956,33 @@ int vm_invoke(vm_runtime *rt, const uint8_t *pkg_aid, uint8_t pkg_aid_len, uint1
     int s = find_package(rt, pkg_aid, pkg_aid_len);
     if (s < 0)
         return VM_ERR_NOTFOUND;
+    uint16_t args[1] = { VM_H_APDU };
+    if (rt->pkgs[s].cap) {
+        /* method: exported class token (high byte), its public static
+         * method token (low byte); a `static void m(APDU)` */
+        cap_target t;
+        cap_method_header h;
+        if (vm_cap_export_static(rt, (unsigned)s, (uint8_t)(method >> 8), (uint8_t)method, &t) != 0 ||
+            cap_method_header_at(&rt->pkgs[s].cap->view, t.offset, &h) != 0 || h.nargs != 1 ||
+            (h.flags & CAP_ACC_ABSTRACT))
+            return VM_ERR_ARG;
+        *resp_len = 0;
+        if (apdu_setup(rt, apdu, apdu_len, resp, resp_cap) != 0) {
+            rt->apdu_cmd = NULL;
+            *sw = 0x6700;
+            return VM_OK;
+        }
+        int rc = run_cap(rt, (unsigned)s, -1, t, args, 1, NULL, sw);
+        if (rc < 0)
+            return rc;
+        *resp_len = *sw == VM_SW_OK ? rt->resp_len : 0;
+        rt->resp = NULL;
+        rt->apdu_cmd = NULL;
+        return VM_OK;
+    }
     const vm_package *p = &rt->pkgs[s].pkg;
     if (method >= p->method_count || p->methods[method].flags != VM_MF_STATIC || p->methods[method].nargs != 1)
         return VM_ERR_ARG;
-    uint16_t args[1] = { VM_H_APDU };
     return process_common(rt, (unsigned)s, method, args, 1, apdu, apdu_len, resp, resp_cap, resp_len, sw, 0);
 }
 
@@ -1841,6 +2099,7 @@ int vm_install(vm_runtime *rt, const uint8_t *pkg_aid, uint8_t pkg_aid_len, cons
             vm_inst *in = &rt->insts[rt->inst_registered];
             rc = chip_rc(chip_nvm_free(rt->chip, in->rec_off));
             memset(in, 0, sizeof *in);
+            memset(rt->inst_meth, 0, sizeof rt->inst_meth);
         }
         if (rc >= 0)
             rc = undo_to(rt, 0);
@@ -1871,6 +2130,7 @@ int vm_delete_instance(vm_runtime *rt, const uint8_t *aid, uint8_t aid_len)
     if (rc)
         return rc;
     memset(&rt->insts[idx], 0, sizeof rt->insts[idx]);
+    memset(rt->inst_meth, 0, sizeof rt->inst_meth);
     return VM_OK;
 }
 

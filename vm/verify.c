@@ -650,7 +650,10 @@ int vm_verify(const uint8_t *blob, size_t len, const vm_extension *ext, unsigned
                                                                len - (blob[1] < 0x80 ? 2 : blob[1] == 0x81 ? 3 : 4)))) {
         cap_link_env env;
         cap_link_env_builtin(&env);
-        return vm_cap_verify_load_file(blob, len, &env, CAP_VERIFY_UNRESOLVED_IMPORTS_OK, err, errlen);
+        return vm_cap_verify_load_file(blob, len, &env,
+                                       CAP_VERIFY_UNRESOLVED_IMPORTS_OK |
+                                           ((flags & VM_LOAD_PRIVILEGED) ? CAP_VERIFY_PRIVILEGED : 0),
+                                       err, errlen);
     }
     vm_package p;
     int rc = vm_pkg_parse(blob, len, &p, err, errlen);

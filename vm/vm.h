@@ -197,6 +197,14 @@ enum vm_load_flags {
 };
 
 /*
+ * A package's identity from its bytes (no verification, no runtime): AID
+ * and version of a CAP load file (the Header component) or of a .cvp blob.
+ * VM_OK, or VM_ERR_VERIFY when the bytes are neither.
+ */
+int vm_package_identify(const uint8_t *blob, size_t len, uint8_t aid[VM_AID_MAX], uint8_t *aid_len,
+                        uint8_t *major, uint8_t *minor);
+
+/*
  * Verify a package without loading it (no runtime needed). A CAP load file
  * (bare components or C4-wrapped) goes to the CAP verifier
  * (vm_cap_verify_load_file, vm/cap_verify.h) against the built-in API
@@ -310,39 +318,56 @@ int vm_process(vm_runtime *rt, const uint8_t *apdu, size_t apdu_len,
                uint8_t *resp, size_t resp_cap, size_t *resp_len, uint16_t *sw);
 
 /*
- * Logical channels (ISO 7816-4, JCRE 3.0.5 ch. 4). Channel 0 is always
- * open; vm_select / vm_process / vm_deselect work on channel 0, the _on
- * forms on any open channel (a closed one answers 6881). An instance may
- * be active on several channels, and applets of one package on several
- * channels at once, only when its class implements MultiSelectable: the
- * JCRE then calls MultiSelectable.select(appInstAlreadyActive) /
+ * Logical channels (ISO 7816-4, JCRE 3.0.5 ch. 4): the basic channel 0,
+ * always open, and supplementary channels 1..19 (CLA 01..03 and 40..4F,
+ * ISO 7816-4 first and further interindustry classes). vm_select /
+ * vm_process / vm_deselect work on channel 0, the _on forms on any open
+ * channel (a closed one answers 6881). An instance may be active on
+ * several channels, and applets of one package on several channels at
+ * once, only when its class implements MultiSelectable: the JCRE then
+ * calls MultiSelectable.select(appInstAlreadyActive) /
  * deselect(appInstStillActive) instead of Applet.select() / deselect(),
  * and CLEAR_ON_DESELECT memory is cleared only when no applet of the
  * package stays active on any channel. A selection the rules refuse
- * answers 6985 and leaves the channel as it was.
+ * answers 6985 and leaves the channel as it was. APDU.getCLAChannel() and
+ * JCSystem.getAssignedChannel() give the channel of the running command.
  */
-#define VM_MAX_CHANNELS 4
+#define VM_MAX_CHANNELS 20
 int vm_select_on(vm_runtime *rt, uint8_t channel, const uint8_t *aid, uint8_t aid_len,
                  const uint8_t *apdu, size_t apdu_len,
                  uint8_t *resp, size_t resp_cap, size_t *resp_len, uint16_t *sw);
 int vm_process_on(vm_runtime *rt, uint8_t channel, const uint8_t *apdu, size_t apdu_len,
                   uint8_t *resp, size_t resp_cap, size_t *resp_len, uint16_t *sw);
+/* Deselect the applet of `channel`, if any (the card's own application,
+ * the security domain, is being selected there). */
+int vm_deselect_on(vm_runtime *rt, uint8_t channel);
+/* Nonzero when `channel` is open / open with an applet selected on it. */
+int vm_channel_is_open(const vm_runtime *rt, uint8_t channel);
+int vm_channel_has_applet(const vm_runtime *rt, uint8_t channel);
 /*
  * MANAGE CHANNEL (INS 70) received on `channel`: P1 00 opens (P2 00: the
  * card picks the lowest closed channel and answers its number in one byte;
- * P2 1..3: that channel), P1 80 closes channel P2 (deselecting its
- * applet). Nothing is selected on a new channel (no default applet).
- * SWs: 9000, 6881 (origin channel closed), 6A81 (no channel left), 6A86
- * (bad P1/P2, channel already open, closing channel 0 or a closed one).
+ * P2 1..19: that channel). Opened from a supplementary channel, the applet
+ * selected there is selected on the new one too (MultiSelectable rules:
+ * 6985, or 6999 when it refuses, and the channel stays closed); opened
+ * from the basic channel nothing is (the VM has no default applet; the
+ * card's security domain, loader/isd.c, takes it). P1 80 closes channel
+ * P2, deselecting its applet.
+ * SWs: 9000; 6881 origin channel closed; 6A81 no channel left, P1 not 00
+ * or 80, closing channel 0 or a number past 19; 6A86 opening a channel
+ * already open or past 19; 6200 (warning) closing a channel already closed.
  */
 int vm_manage_channel(vm_runtime *rt, uint8_t channel, uint8_t p1, uint8_t p2,
                       uint8_t *resp, size_t resp_cap, size_t *resp_len, uint16_t *sw);
 
 /*
- * Run static method number `method` (a `void m(APDU)` method) of package
- * `pkg_aid` on a command, in that package's firewall context. This is how
- * the LOADER's vector table reaches bytecode entry points of masked or
- * customization packages.
+ * Run a `static void m(APDU)` method of package `pkg_aid` on a command, in
+ * that package's firewall context. For a CAP package `method` names an
+ * exported method: class token in the high byte, public static method
+ * token in the low byte (the Export component; 0x0000 is the first static
+ * method of the first public class); for a .cvp package it is the method
+ * number. This is how the LOADER's vector table reaches bytecode entry
+ * points of masked, update or customization packages.
  */
 int vm_invoke(vm_runtime *rt, const uint8_t *pkg_aid, uint8_t pkg_aid_len,
               uint16_t method, const uint8_t *apdu, size_t apdu_len,

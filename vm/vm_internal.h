@@ -212,6 +212,15 @@ enum vm_run_result {
     VM_RUN_BUDGET = 2,       /* instruction budget exhausted */
 };
 
+/* What a call site or method table entry reaches. */
+typedef struct cap_target {
+    const jc_api_method *api;   /* a built-in method (its fn may be NULL) */
+    uint16_t offset;            /* else: method offset in package `slot`;
+                                   0xFFFF: none (abstract) */
+    uint8_t slot;
+    uint8_t pad;
+} cap_target;
+
 struct vm_runtime {
     chip *chip;
     vm_config cfg;
@@ -299,6 +308,15 @@ struct vm_runtime {
         const jc_api_method *m;
     } api_vcache[64];
     int16_t applet_tok[4];
+    /* CAP applet instances: their select/deselect/process/
+     * getShareableInterfaceObject targets (VM_APPLET_*), looked up once
+     * per instance object and class (cleared whenever a package is linked
+     * or unlinked, and by vm_reset) */
+    struct vm_inst_methods {
+        uint16_t obj, cls;
+        uint8_t have, missing;   /* bit per VM_APPLET_*: looked up, and not there */
+        cap_target t[4];
+    } inst_meth[VM_MAX_INSTANCES];
     uint16_t sc_api[VM_SC_COUNT];
     /* [deselect_lo[s], deselect_hi[s]): the handles among which package
      * slot s may own RAM that CLEAR_ON_DESELECT clears (a PIN, or a
@@ -312,7 +330,7 @@ struct vm_runtime {
      * open (bit per channel), the instance selected on each (-1 none);
      * `selected` mirrors chan_sel[channel] while a command runs */
     uint8_t channel;
-    uint8_t chan_open;
+    uint32_t chan_open;
     int8_t chan_sel[VM_MAX_CHANNELS];
     int8_t active_inst;      /* applet instance active now, -1 none */
     uint8_t ctx_depth;       /* context switches on the frame stack */
@@ -426,14 +444,6 @@ static inline int vm_cls_is_user(uint16_t c) { return c >= 0x8000u && c < 0xE000
 #define JC_API_EXC_CLASS(rc) VM_CLS_API(((rc) >> 24) & 0x3F, ((rc) >> 16) & 0xFF)
 #define JC_API_EXC_REASON(rc) ((uint16_t)((rc) & 0xFFFF))
 
-/* What a call site or method table entry reaches. */
-typedef struct cap_target {
-    const jc_api_method *api;   /* a built-in method (its fn may be NULL) */
-    uint16_t offset;            /* else: method offset in package `slot`;
-                                   0xFFFF: none (abstract) */
-    uint8_t slot;
-    uint8_t pad;
-} cap_target;
 
 /* A class of a CAP package, linked. */
 typedef struct cap_rclass {
@@ -466,14 +476,79 @@ typedef struct cap_cpr {
     cap_target t;               /* static and super method refs */
 } cap_cpr;
 
+/* The translated form of one CAP method (cap_xlat.c, run by cap_run.c):
+ * one op per bytecode or per fused group of bytecodes, operands decoded,
+ * branch targets resolved to ops. Handlers are threaded (op->h) by the
+ * loop at its first run of the method. */
+/* Where an op operand comes from: the operand stack (popped), a local, or
+ * a constant in the op. */
+enum cap_x_kind { CAP_XK_S, CAP_XK_L, CAP_XK_C, CAP_XK_COUNT };
+enum cap_x_binop { CAP_XB_ADD, CAP_XB_SUB, CAP_XB_MUL, CAP_XB_AND, CAP_XB_OR, CAP_XB_XOR, CAP_XB_SHL,
+                   CAP_XB_SHR, CAP_XB_USHR, CAP_XB_DIV, CAP_XB_REM, CAP_XB_COUNT };
+enum cap_x_cond { CAP_XC_EQ, CAP_XC_NE, CAP_XC_LT, CAP_XC_GE, CAP_XC_GT, CAP_XC_LE, CAP_XC_COUNT };
+enum cap_x_id {
+    CAP_X_GENERIC,              /* p: the bytecode, run by the plain switch */
+    CAP_X_PUSH_L, CAP_X_PUSH_C, CAP_X_STORE_L, CAP_X_MOV_L, CAP_X_MOV_C,   /* a src, c dst */
+    CAP_X_INSERT_L, CAP_X_INSERT_C,   /* value a put b words below the top */
+    CAP_X_SINC, CAP_X_SINC_GOTO, CAP_X_POP, CAP_X_DUP, CAP_X_GOTO,
+    CAP_X_RETURN, CAP_X_SRETURN, CAP_X_ATHROW, CAP_X_TABLESWITCH, CAP_X_LOOKUPSWITCH,
+    CAP_X_INVOKE, CAP_X_GETFIELD_THIS, CAP_X_GETSTATIC,
+    /* a OP b: binop, kinds of a and b, destination (0 push, 1 local c) */
+    CAP_X_BIN,
+    /* compare-and-branch: cond, kinds of a and b */
+    CAP_X_CMP = CAP_X_BIN + CAP_XB_COUNT * CAP_XK_COUNT * CAP_XK_COUNT * 2,
+    /* compare with zero: cond, kind of a */
+    CAP_X_ZCMP = CAP_X_CMP + CAP_XC_COUNT * CAP_XK_COUNT * CAP_XK_COUNT,
+    /* element load: 0 byte / 1 short, array a (stack, local), index b, destination */
+    CAP_X_ELEM = CAP_X_ZCMP + CAP_XC_COUNT * CAP_XK_COUNT,
+    /* element store: 0 byte / 1 short, array a (stack, local), index b, value c */
+    CAP_X_STORE = CAP_X_ELEM + 2 * 2 * CAP_XK_COUNT * 2,
+    CAP_X_COUNT = CAP_X_STORE + 2 * 2 * CAP_XK_COUNT * CAP_XK_COUNT
+};
+
+typedef struct cap_xop {
+    const void *h;              /* the handler (threaded), until then NULL */
+    const void *p;              /* bytecode (generic, switches, invoke), cap_cpr, or the target op */
+    cap_target vt;              /* invokevirtual: inline cache (vcls's target) */
+    struct cap_xmethod *txm;    /* invoke: the callee's translation when in this package */
+    int16_t a, b, c;            /* locals, constants, field slot */
+    uint16_t id;                /* enum cap_x_id */
+    uint16_t pc;                /* method-component offset of the bytecode that may throw */
+    uint16_t wt, wf;            /* budget: bytecodes of the run at the target / after this op */
+    uint16_t vcls;              /* invokevirtual cache key (0xFFFF: empty) */
+    uint32_t ti;                /* translation: the target op's index */
+} cap_xop;
+
+typedef struct cap_xmethod {
+    uint16_t offset;            /* method offset (the key) */
+    uint16_t code_offset;       /* method offset of the first bytecode */
+    uint16_t code_len;          /* bytes translated */
+    uint16_t entry_w;           /* budget weight of the run at entry */
+    uint8_t nargs, max_locals, max_stack;
+    uint8_t threaded;
+    unsigned nops;
+    cap_xop *ops;
+    uint16_t *op_at;            /* per code byte: the op starting there, 0xFFFF none */
+    uint16_t *w_at;             /* per code byte: the run weight from there */
+} cap_xmethod;
+
 typedef struct cap_pkg {
     cap_view view;              /* over the host copy of the blob */
+    cap_xmethod **xm;           /* translated methods, open addressing by offset */
+    unsigned xm_cap, xm_count;
     uint16_t class_count;
     cap_rclass *classes;        /* in view.classes order */
     cap_cpr *cpr;               /* view.cp_count */
     uint8_t import_slot[CAP_MAX_IMPORTS];   /* user import: its slot, else 0 */
     int8_t import_api[CAP_MAX_IMPORTS];     /* API import: jc_api_packages index, else -1 */
 } cap_pkg;
+
+/* cap_xlat.c */
+/* The translated method at `offset` of a linked package, translated now
+ * when it is not yet: 0, VM_ERR_VERIFY (no method there, abstract), or
+ * VM_ERR_NOMEM. */
+int vm_cap_xmethod(cap_pkg *P, uint16_t offset, cap_xmethod **out);
+void vm_cap_xfree(cap_pkg *P);
 
 /* cap_link.c */
 /* Link the blob stored for `slot` (already in lp->blob) into lp->cap.
@@ -486,6 +561,10 @@ int vm_cap_load(vm_runtime *rt, const uint8_t *blob, size_t len, unsigned flags,
 /* Virtual method `token` (0x80 set: package-visible) of a class (user,
  * API or VM_SC_* id): 0 and *t, or -1. */
 int vm_cap_lookup_virtual(const vm_runtime *rt, uint16_t cls, uint8_t token, cap_target *t);
+/* Public static method `method_token` of exported class `class_token` of
+ * the CAP package in `slot` (its Export component): 0 and *t, or -1. */
+int vm_cap_export_static(const vm_runtime *rt, unsigned slot, uint8_t class_token, uint8_t method_token,
+                         cap_target *t);
 /* Global id of an API class table entry. */
 uint16_t vm_api_class_id(const jc_api_class *c);
 /* Fill the runtime's lookup caches (vm_reset). */

@@ -11,7 +11,6 @@ set -eu
 BUILD=${1:-build}
 N=${2:-100}
 CARDVM=$BUILD/bin/cardvm
-ASM=$BUILD/bin/cardvm-asm
 HERE=$(cd "$(dirname "$0")" && pwd)
 W=$(mktemp -d /tmp/cardvm-campaign-XXXXXX)
 trap 'rm -rf "$W"' EXIT
@@ -23,19 +22,20 @@ KMAC=4B2D4D414320434F4D4D4F4E204B3031
 APPLET=A000000699020101
 
 for v in 1 2 3; do
-  sed -e "s/^\.package A0000006990201 1\.0/.package A0000006990201 $v.0/" \
-      -e "s/^\.equ MAJOR 1/.equ MAJOR $v/" "$HERE/greeter.s" > "$W/greeter-$v.s"
-  "$ASM" "$W/greeter-$v.s" "$W/greeter-$v.cvp"
+  sed -e "s/^\t\.version 1\.0;/\t.version $v.0;/" \
+      -e "s/bspush 1;\t\t\/\/ MAJOR/bspush $v;\t\t\/\/ MAJOR/" "$HERE/greeter.jca" > "$W/greeter-$v.jca"
+  grep -q "version $v.0;" "$W/greeter-$v.jca" && grep -q "bspush $v;" "$W/greeter-$v.jca"
+  "$CARDVM" asm "$W/greeter-$v.jca" -o "$W/greeter-$v.cap" >/dev/null
 done
 
 echo "== factory: $N cards with greeter 1.0 loaded"
 "$CARDVM" campaign enroll --registry "$W/registry.db" --dir "$W/cards" --count "$N" \
-  --master $MASTER --kos $KOS --kmac $KMAC --load "$W/greeter-1.cvp" --fast --quiet
+  --master $MASTER --kos $KOS --kmac $KMAC --load "$W/greeter-1.cap" --fast --quiet
 
 for fig in 3 4; do
   v=$((fig - 1))
   echo "== FIG.$fig: design system prepares P_SE once (greeter $v.0)"
-  "$CARDVM" campaign design --package "$W/greeter-$v.cvp" --profile $fig --kos $KOS --kmac $KMAC \
+  "$CARDVM" campaign design --package "$W/greeter-$v.cap" --profile $fig --kos $KOS --kmac $KMAC \
     --replace --install $APPLET --campaign "$W/fig$fig.cvc" --pse "$W/fig$fig.pse"
   echo "== FIG.$fig: management server precomputes P_AUT per card"
   "$CARDVM" campaign server --registry "$W/registry.db" --master $MASTER --campaign "$W/fig$fig.cvc"

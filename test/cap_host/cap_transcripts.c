@@ -328,8 +328,14 @@ static void print_hex(const uint8_t *b, size_t n)
 static int run_transcript(runner *r, const char *name, const char *variant)
 {
     char folder[64], tpath[1200], dir[1200], err[600];
-    snprintf(folder, sizeof folder, "%.*s", (int)strcspn(name, "-"), name);
-    snprintf(tpath, sizeof tpath, "%s/javacard/applets/%s/%s.apdu", r->shared, folder, name);
+    /* NAME: the shared transcript NAME.apdu of applet folder NAME up to
+     * its first '-'; a path: a transcript of our own for that applet */
+    const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+    snprintf(folder, sizeof folder, "%.*s", (int)strcspn(base, "-"), base);
+    if (base != name)
+        snprintf(tpath, sizeof tpath, "%s", name);
+    else
+        snprintf(tpath, sizeof tpath, "%s/javacard/applets/%s/%s.apdu", r->shared, folder, name);
     snprintf(dir, sizeof dir, "%s/javacard/applets/%s/%s", r->shared, folder, variant);
     transcript t;
     if (transcript_load(tpath, &t, err, sizeof err)) {
@@ -379,7 +385,7 @@ static int run_transcript(runner *r, const char *name, const char *variant)
         }
         unsigned sw = (unsigned)rsp[rl - 2] << 8 | rsp[rl - 1];
         while ((sw >> 8) == 0x61 && !transcript_match(s->expect, rsp, rl)) {
-            uint8_t gr[5] = {(uint8_t)(s->cmd[0] & 0x03), 0xC0, 0x00, 0x00, (uint8_t)sw};
+            uint8_t gr[5] = {(uint8_t)(s->cmd[0] & ((s->cmd[0] & 0x40) ? 0x4F : 0x03)), 0xC0, 0x00, 0x00, (uint8_t)sw};
             size_t more = 0;
             rl -= 2;
             if (transport_transmit(c.t, gr, sizeof gr, rsp + rl, 65538 - rl, &more) || more < 2) break;

@@ -67,7 +67,7 @@ def main():
     runs = 0
     try:
         for n, variant in enumerate(args.variant or VARIANTS):
-            images = [ctx.create(f"{name}-{variant}.img", blank=False) for name in args.names]
+            images = [ctx.create(f"{os.path.basename(name)}-{variant}.img", blank=False) for name in args.names]
             one_step = ctx.create(f"one-step-{variant}.img", blank=False) if n == 0 else None
             with PrivatePcscd(ctx, images + ([one_step] if one_step else [])) as pcscd:
                 if one_step:

@@ -42,7 +42,7 @@ def type_ok(value, doc_type):
     allowed = []
     for t in re.split(r"\s+or\s+", doc_type):
         allowed.append({"integer": int, "string": str, "boolean": bool, "number": (int, float),
-                        "null": type(None)}.get(t.split()[0], list))
+                        "null": type(None), "object": dict}.get(t.split()[0], list))
     if isinstance(value, bool):
         return bool in allowed
     return any(isinstance(value, a) and (a is not int or not isinstance(value, bool)) for a in allowed)
@@ -167,6 +167,70 @@ with tempfile.TemporaryDirectory(prefix="cardvm-json-") as d:
     check(rc != 0 and "6A82 file or application not found" in err, f"script message has the SW meaning: {err!r}")
     rc, _, err = run("gp", user, "--delete", "F0F1F2F3F4F5")
     check(rc == codes["card"] and "6A88 referenced data not found" in err, f"card: gp DELETE ({rc}, {err!r})")
+
+# campaign status --json and conform --json, against their tables
+status_keys = doc_table("## `cardvm campaign status --json`")
+conform_keys = doc_table("## `cardvm conform --json FILE`")
+check(set(status_keys) == {"registry", "enrolled", "campaign", "states"}, f"status keys documented {status_keys}")
+check(set(conform_keys) == {"suite", "card", "transport", "checks", "totals"}, f"conform keys documented {conform_keys}")
+KEY = "000102030405060708090A0B0C0D0E0F"
+with tempfile.TemporaryDirectory(prefix="cardvm-json-") as d:
+    reg, cvc, pse = os.path.join(d, "r.db"), os.path.join(d, "c.cvc"), os.path.join(d, "p.pse")
+    rc, out, err = run("campaign", "design", "--example", "os-update", "--profile", "3", "--kos", KEY,
+                       "--campaign", cvc, "--pse", pse)
+    check(rc == 0 and "--vector 0:0" in out, f"design --example os-update takes vector 0:0 ({rc}, {out!r}, {err!r})")
+    rc, out, err = run("campaign", "enroll", "--registry", reg, "--dir", d, "--count", "2", "--master", KEY,
+                       "--kos", KEY, "--kmac", KEY, "--lab")
+    check(rc == 0, f"enroll 2 cards ({rc}, {err!r})")
+    rc, out, err = run("campaign", "status", "--registry", reg, "--campaign", cvc, "--json")
+    check(rc == 0, f"status --json rc {rc} {err!r}")
+    j = json.loads(out)
+    check(set(j) == set(status_keys), f"status keys {sorted(j)}")
+    for k, v in j.items():
+        check(type_ok(v, status_keys[k]), f"status {k}={v!r} is not {status_keys[k]}")
+    check(j["enrolled"] == 2 and j["registry"] == reg, f"status: 2 cards enrolled {j}")
+    check(re.fullmatch(r"[0-9A-F]{16}", j["campaign"]) is not None, f"campaign id {j['campaign']}")
+    check(set(j["states"]) == {"prepared", "playing", "played", "stale", "updated", "failed"}
+          and all(v == 0 for v in j["states"].values()), f"states before the server ran {j['states']}")
+    rc, out, err = run("campaign", "run", "--registry", reg, "--master", KEY, "--campaign", cvc, "--pse", pse,
+                       "--lab", "--quiet")
+    check(rc == 0 and "2 updated" in out, f"run ({rc}, {out!r}, {err!r})")
+    j = json.loads(run("campaign", "status", "--registry", reg, "--campaign", cvc, "--json")[1])
+    check(j["states"]["updated"] == 2, f"both updated {j['states']}")
+    # the OS version did change: GET OS VERSION through the vector answers the update's "CVOS" 02 00
+    img = [f for f in sorted(os.listdir(d)) if f.endswith(".img")][0]
+    rc, out, err = run("send", os.path.join(d, img), "80F0000000")
+    check(rc == 0 and out.strip().startswith("43564F530200"), f"updated card's OS version: {out!r} {err!r}")
+    j = json.loads(run("campaign", "status", "--registry", reg, "--json")[1])
+    check(set(j) == {"registry", "enrolled"}, f"status without --campaign {sorted(j)}")
+
+    # per-role help: an overview with the seed's terms, each role its job, inputs, outputs, next step
+    rc, out, _ = run("campaign", "--help")
+    check(rc == 0 and all(t in out for t in ("P_SE", "P_AUT", "ST ", "FIG.3", "FIG.4", "DATASEND")),
+          "campaign --help defines the seed's terms")
+    roles = ["design", "enroll", "server", "terminal", "run", "status"]
+    check([out.find(f"  {i + 1} {r}") >= 0 for i, r in enumerate(roles)] == [True] * 6, "roles listed in order")
+    for i, r in enumerate(roles):
+        rc, out, _ = run("campaign", r, "--help")
+        check(rc == 0 and f"usage: cardvm campaign {r}" in out and f"Step {i + 1} of 6" in out,
+              f"campaign {r} --help: {out[:80]!r}")
+        check(r == "status" or ("Outputs" in out and "Next:" in out), f"campaign {r} --help: outputs and next step")
+
+    suite = os.path.join(d, "suite")
+    os.mkdir(suite)
+    with open(os.path.join(suite, "two.script"), "w") as f:
+        f.write("# requires: user\necho passes\nsend 80CA9F7F00 -> *9000\necho fails\nsend 80CA9F7F00 -> 6A88\n")
+    rc, out, err = run("conform", "--suite", suite, "--replace-suite", "--json", "-")
+    check(rc == codes["card"] or rc == 1, f"conform with a failing check rc {rc}")
+    j = json.loads(out)
+    check(set(j) == set(conform_keys), f"conform keys {sorted(j)}")
+    for k, v in j.items():
+        check(type_ok(v, conform_keys[k]), f"conform {k}={v!r} is not {conform_keys[k]}")
+    check([c["result"] for c in j["checks"]] == ["pass", "fail"], f"results {j['checks']}")
+    check(j["checks"][0]["reason"] is None and "6A88" in (j["checks"][1]["reason"] or ""), "reasons")
+    check(j["checks"][1]["line"] == 4 and j["checks"][1]["script"] == "two", "script and echo line")
+    check(j["totals"] == {**j["totals"], "checks": 2, "passed": 1, "failed": 1, "skipped": 0}, f"totals {j['totals']}")
+    check("PASS" in err and "FAIL" in err, "text lines on stderr with --json -")
 
 if failures:
     print(f"{len(failures)} check(s) failed")

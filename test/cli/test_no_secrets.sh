@@ -56,8 +56,8 @@ no_keys_in "$T/demo.out" "the demo"
 grep -q "bytes hidden: UNLOCK>" "$T/create.out" || fail "--trace says the UNLOCK data is hidden"
 no_keys_in "$T/create.out" "create --trace"
 
-"$CARDVM" asm "$SRC/examples/customization/custom.s" -o "$T/custom.cvp" >/dev/null || fail "asm"
-HASH=$("$CARDVM" seal "$T/custom.cvp" --unlock-key $UNLOCK -o "$T/custom.sealed" | awk '{print $3}')
+"$CARDVM" asm "$SRC/examples/customization/custom.jca" -o "$T/custom.cap" >/dev/null || fail "asm"
+HASH=$("$CARDVM" seal "$T/custom.cap" --unlock-key $UNLOCK -o "$T/custom.sealed" | awk '{print $3}')
 "$CARDVM" mask "$T/p.img" --sealed "$T/custom.sealed" >/dev/null || fail "mask"
 "$CARDVM" send "$T/p.img" 80120000080102030405060708 >/dev/null || fail "serial"
 "$CARDVM" --trace personalize "$T/p.img" --unlock-key $UNLOCK --hash "$HASH" --keys 31:$ENC:$MAC:$DEK \

@@ -430,6 +430,66 @@ static void install_lifecycle_and_lock(void **st)
     fx_close(&f);
 }
 
+/* Raw APDU outside any secure channel: the whole response in hex (data and
+ * SW), for the logical channel checks. */
+static void raw_hex(fx *f, const char *hex, char *out, size_t cap)
+{
+    uint8_t cmd[300], rsp[600];
+    size_t n = hx(hex, cmd, sizeof cmd), rl = 0;
+    assert_int_equal(transport_transmit(f->t, cmd, n, rsp, sizeof rsp, &rl), 0);
+    assert_true(rl >= 2 && 2 * rl < cap);
+    for (size_t i = 0; i < rl; i++) snprintf(out + 2 * i, 3, "%02X", rsp[i]);
+}
+
+#define RAW(f, hex, want)                                   \
+    do {                                                    \
+        char got_[1300];                                    \
+        raw_hex((f), (hex), got_, sizeof got_);             \
+        if (strcmp(got_, (want)))                           \
+            fail_msg("%s: got %s, expected %s", (hex), got_, (want)); \
+    } while (0)
+
+/* Issue 13.5 in process: applets on logical channels 1..19 through the
+ * card's router. .cvp applets are not MultiSelectable, so one instance (or
+ * package) active on a channel cannot be selected on a second one (JCRE
+ * 4.2: 6985) and that channel keeps what it had (GPCS 6.4.3.1.2). */
+static void applets_on_logical_channels(void **st)
+{
+    (void)st;
+    fx f;
+    fx_open(&f, "channels.img");
+    open_default(&f, 0x03);
+    assert_int_equal(load(&f, ex[0].blob, ex[0].len), 0x9000);
+    assert_int_equal(install(&f, &ex[0], NULL), 0x9000);
+    assert_int_equal(load(&f, ex[1].blob, ex[1].len), 0x9000);
+    assert_int_equal(install(&f, &ex[1], NULL), 0x9000);
+    gp_close(&f.gp);
+    RAW(&f, "00A4040008A000000062010101", "9000");                 /* hello on the basic channel */
+    RAW(&f, "0070000001", "019000");                               /* channel 1, the ISD selected there */
+    RAW(&f, "81CA004500", "45080000000000000001" "9000");        /* GET DATA 45: the serial cardvm create writes by default */
+    RAW(&f, "01A4040008A000000062010101", "6985");                 /* hello is active on 0 */
+    RAW(&f, "81CA004500", "45080000000000000001" "9000");        /* channel 1 kept the ISD */
+    RAW(&f, "01A4040008A000000062020101", "9000");                 /* counter on 1 */
+    RAW(&f, "8102000000", "00009000");
+    RAW(&f, "0010000000", ex[0].rsp);                              /* hello still on 0 */
+    RAW(&f, "00700006", "9000");                                   /* channel 6 (further class 42/C2) */
+    RAW(&f, "42A4040008A000000062020101", "6985");                 /* counter is active on 1 */
+    RAW(&f, "C2CA004500", "45080000000000000001" "9000");        /* channel 6 has the ISD */
+    RAW(&f, "00708001", "9000");                                   /* close 1: counter deselected */
+    RAW(&f, "8102000000", "6881");
+    RAW(&f, "42A4040008A000000062020101", "9000");                 /* now counter on 6 */
+    RAW(&f, "C201050000", "00059000");                             /* add 5 */
+    RAW(&f, "C202000000", "00059000");
+    RAW(&f, "42A4040000", "6F10" "8408A000000151000000" "A5049F6501FF" "9000");  /* the ISD again on 6 */
+    RAW(&f, "C202000000", "6D00");                                 /* the ISD does not know INS 02 */
+    RAW(&f, "0010000000", ex[0].rsp);
+    /* a card reset closes every supplementary channel */
+    assert_int_equal(transport_reset(f.t, 1), 0);
+    RAW(&f, "C2CA004500", "6881");
+    RAW(&f, "00CA004500", "45080000000000000001" "9000");
+    fx_close(&f);
+}
+
 static void put_key(void **st)
 {
     (void)st;
@@ -776,6 +836,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(get_status_exact),
         cmocka_unit_test(install_lifecycle_and_lock),
         cmocka_unit_test(put_key),
+        cmocka_unit_test(applets_on_logical_channels),
         cmocka_unit_test(malformed_load_leaves_nothing),
         cmocka_unit_test(tear_load),
         cmocka_unit_test(tear_install),

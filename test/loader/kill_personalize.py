@@ -67,13 +67,13 @@ def main():
     tmp = tempfile.mkdtemp(prefix="cardvm-kill-")
     try:
         p = lambda n: os.path.join(tmp, n)
-        run([cardvm, "asm", os.path.join(a.source, "examples/customization/custom.s"), "-o", p("custom.cvp")])
-        run([cardvm, "asm", os.path.join(a.source, "examples/update/os_update.s"), "-o", p("update.cvp")])
-        hash_code = run([cardvm, "seal", p("custom.cvp"), "--unlock-key", UNLOCK, "-o", p("custom.sealed")]).stdout.split()[2]
+        run([cardvm, "asm", os.path.join(a.source, "examples/customization/custom.jca"), "-o", p("custom.cap")])
+        run([cardvm, "asm", os.path.join(a.source, "examples/update/os_update.jca"), "-o", p("update.cap")])
+        hash_code = run([cardvm, "seal", p("custom.cap"), "--unlock-key", UNLOCK, "-o", p("custom.sealed")]).stdout.split()[2]
         run([cardvm, "mask", p("template.img"), "--sealed", p("custom.sealed")])
         run([cardvm, "send", p("template.img"), "80120000080000000000001016"])
         perso = lambda img: [cardvm, "personalize", img, "--unlock-key", UNLOCK, "--hash", hash_code,
-                             "--load", p("update.cvp"), "--kos", KOS, "--kmac", KMAC, "--quiet"]
+                             "--load", p("update.cap"), "--kos", KOS, "--kmac", KMAC, "--quiet"]
 
         # The uninterrupted run's time (the fastest of three: the first one
         # pays for cold caches) bounds the kill delays.
@@ -85,7 +85,7 @@ def main():
             t = time.monotonic() - t0
             t_ref = t if t_ref is None else min(t_ref, t)
         ref = content(cardvm, p("ref.img"))
-        if "mode:         USER" not in ref or "A0000006990101 v2.0 update" not in ref:
+        if "mode:         USER" not in ref or "A0000006990101 v2.0 library" not in ref:
             sys.exit(f"FAIL: the uninterrupted run:\n{ref}")
 
         # Runs go on until N of them were killed mid-way (a run that ends

@@ -162,14 +162,26 @@ def transmit(card, apdu):
 # ---------------------------------------------------------------- SCP03 host
 
 
-class Scp03:
-    """The host end of one session (Amendment D 6.2)."""
+def cla_on(cla, channel):
+    """A class byte of the basic channel (first interindustry coding) on
+    logical channel `channel` (GPCS 11.1.4: b2b1 for 0..3; for 4..19
+    b7 set, b4..b1 = channel - 4, secure messaging in b6)."""
+    if channel < 4:
+        return (cla & 0xFC) | channel
+    return (cla & 0x90) | 0x40 | (0x20 if cla & 0x0C else 0) | (channel - 4)
 
-    def __init__(self, card, kvn=0x30, enc=KEY30, mac=KEY30, level=0x01, host_challenge=bytes(range(1, 9))):
+
+class Scp03:
+    """The host end of one session (Amendment D 6.2), on logical channel
+    `channel`: the C-MAC covers the class of the basic channel (6.2.4)."""
+
+    def __init__(self, card, kvn=0x30, enc=KEY30, mac=KEY30, level=0x01, host_challenge=bytes(range(1, 9)),
+                 channel=0):
         self.card = card
-        data, sw = transmit(card, bytes([0x00, 0xA4, 0x04, 0x00, len(ISD)]) + ISD + b"\x00")
+        self.channel = channel
+        data, sw = transmit(card, bytes([cla_on(0x00, channel), 0xA4, 0x04, 0x00, len(ISD)]) + ISD + b"\x00")
         need(sw == 0x9000, f"SELECT ISD {sw:04X}")
-        data, sw = transmit(card, bytes([0x80, 0x50, kvn, 0x00, 0x08]) + host_challenge + b"\x00")
+        data, sw = transmit(card, bytes([cla_on(0x80, channel), 0x50, kvn, 0x00, 0x08]) + host_challenge + b"\x00")
         need(sw == 0x9000 and len(data) in (29, 32), f"INITIALIZE UPDATE {data.hex()} {sw:04X}")
         need(data[11] == 0x03, "SCP 03")
         self.i = data[12]
@@ -186,7 +198,7 @@ class Scp03:
         self.level = level
         hdr = bytes([0x84, 0x82, level, 0x00, 0x10])
         mac_full = aes_cmac(self.s_mac, self.chain + hdr + host_cryptogram)
-        data, sw = transmit(card, hdr + host_cryptogram + mac_full[:8])
+        data, sw = transmit(card, bytes([cla_on(0x84, channel)]) + hdr[1:] + host_cryptogram + mac_full[:8])
         need(sw == 0x9000, f"EXTERNAL AUTHENTICATE {sw:04X}")
         self.chain = mac_full
 
@@ -219,7 +231,7 @@ class Scp03:
         if commit:
             self.chain = mac_full
             self.counter = counter
-        return head + body + mac_full[:8] + (le or b"")
+        return bytes([cla_on(head[0], self.channel)]) + head[1:] + body + mac_full[:8] + (le or b"")
 
     def unwrap(self, data, sw):
         if not self.level & 0x10 or sw >> 8 not in (0x90, 0x62, 0x63):
@@ -456,6 +468,107 @@ def check_reader_extended(card):
     need(sw == 0x9000 and gp_tlv.parse(data)[0][0] == 0xE3, f"1000-byte GET STATUS: {sw:04X}")
 
 
+def tlv_find(data, tag):
+    """The value of the first `tag` object in BER-TLV `data`, looking into
+    constructed objects (tag byte b6); None if there is none."""
+    for t, v in gp_tlv.parse(data):
+        if t == tag:
+            return v
+        first = t >> 8 * ((t.bit_length() - 1) // 8)
+        if first & 0x20:
+            found = tlv_find(v, tag)
+            if found is not None:
+                return found
+    return None
+
+
+def manage(card, channel, p1, p2, le=True):
+    """MANAGE CHANNEL sent on `channel`; returns (data, sw)."""
+    return transmit(card, bytes([cla_on(0x00, channel), 0x70, p1, p2]) + (b"\x01" if le else b""))
+
+
+def check_logical_channels(card):
+    """ISO 7816-4 5.1.1 / GPCS 6.4, 10.2, 11.1.4, 11.7 / JCRE 4.5.1, 4.6.1:
+    MANAGE CHANNEL, the ISD implicitly selectable on every channel, one
+    secure channel session bound to the channel it was opened on."""
+    get_cpl = bytes.fromhex("80CA9F7F00")
+    # a new application session on the basic channel: no secure channel left from earlier checks
+    data, sw = transmit(card, bytes([0x00, 0xA4, 0x04, 0x00, len(ISD)]) + ISD + b"\x00")
+    need(sw == 0x9000, f"SELECT ISD {sw:04X}")
+    # opened from the basic channel: the lowest free number, the ISD selected there (GPCS 6.4.2.2)
+    data, sw = manage(card, 0, 0x00, 0x00)
+    need(sw == 0x9000 and data == b"\x01", f"MANAGE CHANNEL open: {data.hex()} {sw:04X}")
+    data, sw = transmit(card, bytes([cla_on(0x80, 1)]) + bytes.fromhex("CA006600"))
+    need(sw == 0x9000 and data[:1] == b"\x66", f"GET DATA 66 on channel 1: {data.hex()} {sw:04X}")
+    # a given number past 3 (further interindustry class), and from there another one
+    data, sw = manage(card, 0, 0x00, 19, le=False)
+    need(sw == 0x9000 and not data, f"MANAGE CHANNEL open 19: {data.hex()} {sw:04X}")
+    data, sw = manage(card, 0, 0x00, 19, le=False)
+    need(sw == 0x6A86, f"opening channel 19 again: {sw:04X} (JCRE 4.5.1: 6A86)")
+    data, sw = transmit(card, bytes([cla_on(0x80, 19)]) + get_cpl[1:])
+    need(sw == 0x9000 and data[:2] == b"\x9F\x7F", f"GET DATA 9F7F on channel 19 (CLA {cla_on(0x80, 19):02X}): {sw:04X}")
+    data, sw = manage(card, 19, 0x00, 0x00)
+    need(sw == 0x9000 and data == b"\x02", f"MANAGE CHANNEL open from channel 19: {data.hex()} {sw:04X}")
+    data, sw = transmit(card, bytes([cla_on(0x80, 2)]) + get_cpl[1:])
+    need(sw == 0x9000, f"the ISD followed to channel 2: {sw:04X}")
+    # SELECT of the ISD on a supplementary channel answers its FCI with its AID
+    data, sw = transmit(card, bytes([cla_on(0x00, 2), 0xA4, 0x04, 0x00, len(ISD)]) + ISD + b"\x00")
+    need(sw == 0x9000 and tlv_find(data, 0x84) == ISD, f"SELECT ISD on channel 2: {data.hex()} {sw:04X}")
+    # every further number up to 19, then none left (JCRE 4.5.1: 6A81)
+    got = []
+    while True:
+        data, sw = manage(card, 0, 0x00, 0x00)
+        if sw != 0x9000:
+            break
+        got.append(data[0])
+    need(got == list(range(3, 19)) and sw == 0x6A81, f"opened {got} then {sw:04X}")
+    # closing: the basic channel or a number past 19 is an error, a closed channel a warning
+    for p2, want in [(0x00, 0x6A81), (20, 0x6A81), (0x05, 0x9000), (0x05, 0x6200)]:
+        data, sw = manage(card, 0, 0x80, p2, le=False)
+        need(sw == want, f"MANAGE CHANNEL close {p2:02X}: {sw:04X}, expected {want:04X}")
+    data, sw = manage(card, 0, 0x40, 0x01, le=False)
+    need(sw == 0x6A81, f"MANAGE CHANNEL P1 40: {sw:04X}")
+    data, sw = transmit(card, bytes([0x04, 0x70, 0x00, 0x00, 0x01]))
+    need(sw == 0x6882, f"MANAGE CHANNEL with secure messaging bits: {sw:04X}")
+    data, sw = transmit(card, bytes([cla_on(0x80, 5)]) + get_cpl[1:])
+    need(sw == 0x6881, f"a command on closed channel 5: {sw:04X}")
+    # a secure channel on channel 19; the basic channel cannot open a second one
+    # (GPCS 10.2: one session at a time here, never ended for another channel's)
+    sc = Scp03(card, level=0x03, channel=19)
+    data, sw = sc.send(GET_STATUS_ISD)
+    need(sw == 0x9000 and tlv_find(data, 0x4F) == ISD, f"GET STATUS in the session of channel 19: {sw:04X}")
+    data, sw = transmit(card, bytes([0x00, 0xA4, 0x04, 0x00, len(ISD)]) + ISD + b"\x00")
+    need(sw == 0x9000, f"SELECT ISD on channel 0: {sw:04X}")
+    data, sw = transmit(card, bytes.fromhex("8050300008") + bytes(8) + b"\x00")
+    need(sw != 0x9000, "INITIALIZE UPDATE on channel 0 while channel 19 has a session was accepted")
+    data, sw = transmit(card, get_cpl)
+    need(sw == 0x9000, f"plain GET DATA on channel 0 beside the session: {sw:04X}")
+    data, sw = transmit(card, GET_STATUS_ISD)
+    need(sw == 0x6982, f"plain GET STATUS on channel 0 (no session there): {sw:04X}")
+    # channel 19's wrapped command sent on channel 2 is not the session's: refused, session kept
+    foreign = sc.wrap(GET_STATUS_ISD, commit=False)
+    data, sw = transmit(card, bytes([cla_on(foreign[0], 2)]) + foreign[1:])
+    need(sw != 0x9000, f"channel 19's wrapped command on channel 2 answered {sw:04X}")
+    data, sw = sc.send(GET_STATUS_ISD)
+    need(sw == 0x9000, f"the session of channel 19 after the other channels' commands: {sw:04X}")
+    # closing channel 19 ends its session (GPCS 10.2.3): reopened, the old MAC chain is refused
+    data, sw = manage(card, 0, 0x80, 19, le=False)
+    need(sw == 0x9000, f"close 19: {sw:04X}")
+    data, sw = manage(card, 0, 0x00, 19, le=False)
+    need(sw == 0x9000, f"reopen 19: {sw:04X}")
+    data, sw = transmit(card, sc.wrap(GET_STATUS_ISD))
+    need(sw != 0x9000, f"the closed channel's session answered {sw:04X}")
+    # the basic channel may open one now
+    sc0 = Scp03(card)
+    data, sw = sc0.send(GET_STATUS_ISD)
+    need(sw == 0x9000, f"a session on the basic channel after channel 19 closed: {sw:04X}")
+    for ch in range(1, 20):
+        data, sw = manage(card, 0, 0x80, ch, le=False)
+        need(sw in (0x9000, 0x6200), f"closing {ch}: {sw:04X}")
+    data, sw = sc0.send(GET_STATUS_ISD)
+    need(sw == 0x9000, f"the basic channel's session after closing the others: {sw:04X}")
+
+
 CHECKS = [
     ("card recognition data (GET DATA 66) parses per GPCS Annex H", check_card_recognition_data),
     ("GET DATA 42 45 66 67 CF C1 E0 9F7F: one object of the tag, or 6A88", check_get_data_tags),
@@ -463,6 +576,8 @@ CHECKS = [
     ("C-MAC over the command as transmitted (extended form)", check_extended_mac),
     ("PUT KEY forms and DELETE [key]", check_key_management),
     ("extended APDUs: reader capability (PC/SC part 10) and a 1000-byte wrapped command", check_reader_extended),
+    ("logical channels 1-19: MANAGE CHANNEL, the ISD on every channel, a session bound to its channel",
+     check_logical_channels),
 ]
 
 

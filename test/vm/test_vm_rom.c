@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "jca.h"
 #include "vmtest.h"
 
 /* A library with a static counter; method 0 (bump) adds P1 to it and sends
@@ -51,6 +52,89 @@ static const char *NVM_USER =
     ".method nothing static args=1\n"
     "    return\n"
     ".end\n";
+
+/* The same library as a CAP (JCA): a static short `count` = 5 and a static
+ * byte array `table` = {1,2,3}; exported static method 0 (bump) adds P1 to
+ * count, increments table[0] and sends count (2) || table (3). */
+static const char *ROM_CAP_LIB =
+    ".package romtest/lib {\n"
+    " .aid 0xA0:0x0:0x0:0x6:0x99:0x2:0x0;\n"
+    " .version 1.0;\n"
+    " .imports {\n"
+    "  0xA0:0x0:0x0:0x0:0x62:0x1:0x1 1.3;\n"
+    "  0xA0:0x0:0x0:0x0:0x62:0x0:0x1 1.0;\n"
+    " }\n"
+    " .constantPool {\n"
+    "  virtualMethodRef 0.10.1()[B;\n"
+    "   .descriptor Ljavacard/framework/APDU; 0.10;\n"
+    "  virtualMethodRef 0.10.8(SS)V;\n"
+    "  staticMethodRef 0.16.6([BSS)S;\n"
+    "  staticFieldRef short RomLib/count;\n"
+    "  staticFieldRef byte[] RomLib/table;\n"
+    "  staticMethodRef 0.16.1([BS[BSS)S;\n"
+    " }\n"
+    " .class public RomLib 0 extends 1.0 {\n"
+    "  .fields {\n"
+    "   static byte[] table = {1,2,3};\n"
+    "   static short count = 5;\n"
+    "  }\n"
+    "  .publicMethodTable 1 {\n"
+    "   equals(Ljava/lang/Object;)Z;\n"
+    "  }\n"
+    "  .packageMethodTable 0 {\n"
+    "  }\n"
+    "  .method public static bump(Ljavacard/framework/APDU;)V 0 {\n"
+    "   .stack 5;\n"
+    "   .locals 1;\n"
+    "   .descriptor Ljavacard/framework/APDU; 0.10;\n"
+    "   L0: aload_0;\n"
+    "    invokevirtual 0;\n"
+    "    astore_1;\n"
+    "    getstatic_s 3;\n"
+    "    aload_1;\n"
+    "    sconst_2;\n"
+    "    baload;\n"
+    "    sadd;\n"
+    "    putstatic_s 3;\n"
+    "    getstatic_a 4;\n"
+    "    sconst_0;\n"
+    "    getstatic_a 4;\n"
+    "    sconst_0;\n"
+    "    baload;\n"
+    "    sconst_1;\n"
+    "    sadd;\n"
+    "    bastore;\n"
+    "    aload_1;\n"
+    "    sconst_0;\n"
+    "    getstatic_s 3;\n"
+    "    invokestatic 2;\n"
+    "    pop;\n"
+    "    getstatic_a 4;\n"
+    "    sconst_0;\n"
+    "    aload_1;\n"
+    "    sconst_2;\n"
+    "    sconst_3;\n"
+    "    invokestatic 5;\n"
+    "    pop;\n"
+    "    aload_0;\n"
+    "    sconst_0;\n"
+    "    sconst_5;\n"
+    "    invokevirtual 1;\n"
+    "    return;\n"
+    "  }\n"
+    " }\n"
+    "}\n";
+
+static void cap_asm(const char *src, uint8_t **blob, size_t *len)
+{
+    jca_options opt = { 0, 0 };
+    jca_cap cap;
+    char err[512];
+    if (jca_assemble(src, strlen(src), "romlib.jca", &opt, &cap, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(jca_load_file(&cap, blob, len), 0);
+    jca_cap_free(&cap);
+}
 
 typedef struct rom_card {
     char dir[256], path[300];
@@ -133,6 +217,21 @@ static uint16_t bump(rom_card *k, uint8_t by)
     assert_int_equal(rlen, 2);
     assert_int_equal(chip_commit(k->c), CHIP_OK);
     return (uint16_t)(resp[0] << 8 | resp[1]);
+}
+
+/* bump() of the CAP library: count (2) || table (3), as bytes. */
+static void cap_bump(rom_card *k, uint8_t by, uint8_t out[5])
+{
+    static const uint8_t aid[] = { 0xA0, 0, 0, 0x06, 0x99, 0x02, 0x00 };
+    uint8_t apdu[5] = { 0x80, 0x10, by, 0, 5 }, resp[256];
+    size_t rlen = 0;
+    uint16_t sw = 0;
+    assert_int_equal(vm_invoke(k->rt, aid, sizeof aid, 0x0000, apdu, sizeof apdu, resp, sizeof resp, &rlen, &sw),
+                     VM_OK);
+    assert_int_equal(sw, 0x9000);
+    assert_int_equal(rlen, 5);
+    assert_int_equal(chip_commit(k->c), CHIP_OK);
+    memcpy(out, resp, 5);
 }
 
 static int is_masked(vm_runtime *rt, const uint8_t *aid, uint8_t aid_len, vm_package_info *out)
@@ -303,12 +402,104 @@ static void test_rom_corrupt_refused(void **state)
     rom_card_free(&k);
 }
 
+/* A CAP library masked in ROM runs in place: its static field image (a
+ * short and a static array, made at the first registration) is all it has
+ * in NVM, survives power cycles and reopens, later registrations write
+ * nothing, and it cannot be deleted. Expected values: the JCA's
+ * initializers (count 5, table {1,2,3}) and bump()'s arithmetic. */
+static void test_rom_cap_package_runs_in_place(void **state)
+{
+    (void)state;
+    static const uint8_t aid[] = { 0xA0, 0, 0, 0x06, 0x99, 0x02, 0x00 };
+    uint8_t *blob;
+    size_t len;
+    cap_asm(ROM_CAP_LIB, &blob, &len);
+    rom_card k;
+    memset(&k, 0, sizeof k);
+    const uint8_t *blobs[1] = { blob };
+    rom_card_mask(&k, blobs, &len, 1);
+
+    vm_package_info pi;
+    assert_int_equal(is_masked(k.rt, aid, sizeof aid, &pi), 1);
+    assert_int_equal(pi.blob_size, len);
+    assert_true(pi.nvm_used < 64);   /* statics record only, no blob */
+    assert_true(pi.nvm_used < len);
+
+    uint8_t r[5];
+    cap_bump(&k, 3, r);
+    assert_memory_equal(r, "\x00\x08\x02\x02\x03", 5);
+    cap_bump(&k, 1, r);
+    assert_memory_equal(r, "\x00\x09\x03\x02\x03", 5);
+
+    chip_power_on(k.c);
+    assert_int_equal(vm_reset(k.rt), VM_OK);
+    cap_bump(&k, 1, r);
+    assert_memory_equal(r, "\x00\x0A\x04\x02\x03", 5);
+
+    assert_int_equal(chip_commit(k.c), CHIP_OK);
+    rom_card_close(&k);
+    char err[160];
+    assert_int_equal(chip_open(k.path, &k.c, err, sizeof err), CHIP_OK);
+    chip_set_sync(k.c, CHIP_SYNC_OFF);
+    chip_power_on(k.c);
+    chip_stats st0, st1;
+    chip_get_stats(k.c, &st0);
+    assert_int_equal(vm_create(k.c, NULL, &k.rt), VM_OK);
+    assert_int_equal(vm_register_rom_package(k.rt, k.off[0], k.len[0], err, sizeof err), VM_OK);
+    chip_get_stats(k.c, &st1);
+    assert_int_equal(st1.nvm_page_writes, st0.nvm_page_writes);
+    cap_bump(&k, 16, r);
+    assert_memory_equal(r, "\x00\x1A\x05\x02\x03", 5);
+    assert_int_equal(vm_register_rom_package(k.rt, k.off[0], k.len[0], err, sizeof err), VM_OK);
+    assert_int_equal(vm_delete_package(k.rt, aid, sizeof aid), VM_ERR_STATE);
+    assert_int_equal(is_masked(k.rt, aid, sizeof aid, &pi), 1);
+    /* a method the Export component does not have */
+    uint8_t apdu[4] = { 0x80, 0x10, 0, 0 }, resp[16];
+    size_t rlen;
+    uint16_t sw;
+    assert_int_equal(vm_invoke(k.rt, aid, sizeof aid, 0x0001, apdu, sizeof apdu, resp, sizeof resp, &rlen, &sw),
+                     VM_ERR_ARG);
+    free(blob);
+    rom_card_free(&k);
+}
+
+/* A corrupt CAP in ROM (its last component cut short by one byte) is
+ * refused at registration, NVM untouched. */
+static void test_rom_cap_corrupt_refused(void **state)
+{
+    (void)state;
+    uint8_t *blob;
+    size_t len;
+    cap_asm(ROM_CAP_LIB, &blob, &len);
+    rom_card k;
+    memset(&k, 0, sizeof k);
+    snprintf(k.dir, sizeof k.dir, "/tmp/cardvm-vmrom-XXXXXX");
+    assert_non_null(mkdtemp(k.dir));
+    snprintf(k.path, sizeof k.path, "%s/card.img", k.dir);
+    chip_geometry g;
+    chip_geometry_default(&g);
+    assert_int_equal(chip_create(&g, k.path, &k.c), CHIP_OK);
+    chip_set_sync(k.c, CHIP_SYNC_OFF);
+    assert_int_equal(chip_rom_write(k.c, 256, blob, len), CHIP_OK);
+    assert_int_equal(vm_create(k.c, NULL, &k.rt), VM_OK);
+    chip_stats st0, st1;
+    chip_get_stats(k.c, &st0);
+    char err[160];
+    assert_int_equal(vm_register_rom_package(k.rt, 256, (uint32_t)len - 1, err, sizeof err), VM_ERR_VERIFY);
+    chip_get_stats(k.c, &st1);
+    assert_int_equal(st1.nvm_page_writes, st0.nvm_page_writes);
+    free(blob);
+    rom_card_free(&k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rom_package_runs_and_persists),
         cmocka_unit_test(test_rom_applet_instance),
         cmocka_unit_test(test_rom_corrupt_refused),
+        cmocka_unit_test(test_rom_cap_package_runs_in_place),
+        cmocka_unit_test(test_rom_cap_corrupt_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

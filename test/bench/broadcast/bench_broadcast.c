@@ -7,24 +7,32 @@
  *     diversified = the same session plus a per-card SCP03-encrypted copy of
  *     DATASEND (C-MAC + C-DECRYPTION, 224-byte blocks). Prints both and the
  *     ratio.
- *  2. Cards updated per second end to end in one process (make N cards, then
- *     for each: open the image, play P_AUT + P_SE + AUTHORIZE_ACTION, verify
- *     ST, close), for N = 1000 durable and in lab mode, and 10000 in lab
- *     mode (argv overrides: bench_broadcast N... runs both modes).
+ *  2. Cards updated per second end to end in one process (make N cards once,
+ *     then per run and mode on fresh copies of them: for each card open the
+ *     image, play P_AUT + P_SE + AUTHORIZE_ACTION, verify ST, close), N =
+ *     1000 by default, durable and lab mode alternately, min/median/max over
+ *     the runs.
+ *
+ *     bench_broadcast [-S] [-r RUNS] [-m full|lab|both] [-w WORKERS] [CARDS...]
+ *     (-S skips part 1; RUNS default 5; WORKERS: card threads, 1 = one card
+ *     at a time, default campaign_runner_default_workers)
  *
  * Built, never run as a test. Card images go to $TMPDIR (default /tmp) and are
- * removed afterwards (about 400 KB each).
+ * removed afterwards (about 400 KB each, twice).
  */
+#define _DEFAULT_SOURCE   /* sync() */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "apdu.h"
 #include "broadcast.h"
 #include "campaign_cards.h"
 #include "campaign_core.h"
+#include "campaign_runner.h"
 #include "card.h"
 #include "packages.h"
 
@@ -110,17 +118,97 @@ static void server_side(void)
     free(ds);
 }
 
-static int send_card(void *ctx, const uint8_t *cmd, size_t n, uint8_t *rsp, size_t cap, size_t *rlen)
+static int copy_file(const char *from, const char *to)
 {
-    return card_transmit(ctx, cmd, n, rsp, cap, rlen);
+    FILE *a = fopen(from, "rb"), *b = a ? fopen(to, "wb") : NULL;
+    static char buf[1 << 16];
+    size_t n;
+    int rc = a && b ? 0 : -1;
+    while (!rc && (n = fread(buf, 1, sizeof buf, a)) > 0)
+        if (fwrite(buf, 1, n, b) != n) rc = -1;
+    if (a) fclose(a);
+    if (b && fclose(b)) rc = -1;
+    return rc;
 }
 
-static void end_to_end(unsigned cards, enum chip_durability durability)
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void fresh_copies(const char *dir, unsigned cards)
+{
+    char from[700], path[700];
+    for (unsigned i = 0; i < cards; i++) {
+        snprintf(from, sizeof from, "%s/pristine/c%05u.img", dir, i);
+        snprintf(path, sizeof path, "%s/run/c%05u.img", dir, i);
+        if (copy_file(from, path)) abort();
+    }
+    sync();   /* the copies' writeback must not land in the timed part */
+}
+
+/* One campaign over the cards of dir/run/, as `cardvm campaign run` plays
+ * it without the registry: P_AUT per card, then the runner's workers (open,
+ * play, close, check ST). Returns how many were updated. */
+__attribute__((noinline)) static unsigned play_all(const char *dir, unsigned cards, enum chip_durability durability,
+                                                   unsigned workers, const campaign *c, const apdu_list *pse)
+{
+    static const uint8_t hc[8] = {8, 7, 6, 5, 4, 3, 2, 1};
+    campaign_job *jobs = calloc(cards, sizeof *jobs);
+    campaign_card *ids = calloc(cards, sizeof *ids);
+    apdu_list *p = calloc(cards, sizeof *p);
+    scp03_host_session *h = calloc(cards, sizeof *h);
+    char (*paths)[700] = calloc(cards, sizeof *paths);
+    if (!jobs || !ids || !p || !h || !paths) abort();
+    for (unsigned i = 0; i < cards; i++) {
+        campaign_card_default(i + 1, &ids[i]);
+        snprintf(paths[i], sizeof paths[i], "%s/run/c%05u.img", dir, i);
+        if (campaign_build_paut(c, master, &ids[i], hc, &p[i], &h[i])) abort();
+        jobs[i] = (campaign_job){.image = paths[i], .paut = &p[i], .card = &ids[i], .h = &h[i]};
+    }
+    campaign_runner r = {.pse = pse, .durability = durability, .workers = workers};
+    if (campaign_run_jobs(&r, c, jobs, cards)) abort();
+    unsigned ok = 0;
+    for (unsigned i = 0; i < cards; i++) {
+        if (jobs[i].rv == CAMPAIGN_OK) ok++;
+        else if (i - ok < 3) fprintf(stderr, "card %u: rv %d SW %04X %s\n", i, jobs[i].rv, jobs[i].sw, jobs[i].err);
+        scp03_host_close(&h[i]);
+        apdu_list_free(&p[i]);
+    }
+    free(jobs);
+    free(ids);
+    free(p);
+    free(h);
+    free(paths);
+    return ok;
+}
+
+/* One campaign on fresh copies of the cards: cards/s. */
+static double one_campaign(const char *dir, unsigned cards, enum chip_durability durability, unsigned workers,
+                           const campaign *c, const apdu_list *pse)
+{
+    fresh_copies(dir, cards);
+    double t0 = now();
+    unsigned ok = play_all(dir, cards, durability, workers, c, pse);
+    double t = now() - t0;
+    if (ok != cards) {
+        fprintf(stderr, "bench_broadcast: only %u of %u cards updated\n", ok, cards);
+        exit(1);
+    }
+    return cards / t;
+}
+
+static void end_to_end(unsigned cards, unsigned runs, int modes, unsigned workers)
 {
     const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    char dir[512], path[600];
+    char dir[512], path[700];
     snprintf(dir, sizeof dir, "%s/cardvm-bench-bc-XXXXXX", tmp);
     if (!mkdtemp(dir)) abort();
+    snprintf(path, sizeof path, "%s/pristine", dir);
+    if (mkdir(path, 0700)) abort();
+    snprintf(path, sizeof path, "%s/run", dir);
+    if (mkdir(path, 0700)) abort();
     snprintf(path, sizeof path, "%s/issuer.img", dir);
     campaign_factory f;
     if (campaign_factory_init(&f, path, NULL, master, kos, kmac)) abort();
@@ -129,46 +217,47 @@ static void end_to_end(unsigned cards, enum chip_durability durability)
     for (unsigned i = 0; i < cards; i++) {
         campaign_card id;
         campaign_card_default(i + 1, &id);
-        snprintf(path, sizeof path, "%s/c%05u.img", dir, i);
+        snprintf(path, sizeof path, "%s/pristine/c%05u.img", dir, i);
         if (campaign_factory_make(&f, path, &id)) abort();
     }
     double tmake = now() - t0;
+    printf("end to end, %u cards (made in %.1f s, %.0f cards/s), %u runs each on fresh copies:\n", cards, tmake,
+           cards / tmake, runs);
     campaign c;
     apdu_list pse = {0};
     campaign_action act = {.flags = BROADCAST_ACT_VECTOR};
     if (campaign_design(example_os_update_package, example_os_update_package_len, 3, kos, NULL, &act, 224, &c, &pse))
         abort();
-    static const uint8_t hc[8] = {8, 7, 6, 5, 4, 3, 2, 1};
-    unsigned ok = 0;
-    t0 = now();
+    double *rate[2];
+    rate[0] = calloc(runs, sizeof(double));
+    rate[1] = calloc(runs, sizeof(double));
+    /* Modes alternate within a run so that both see the same disk. */
+    for (unsigned r = 0; r < runs; r++)
+        for (int m = 0; m < 2; m++)
+            if (modes & (1 << m)) {
+                enum chip_durability d = m ? CHIP_DURABLE_LAB : CHIP_DURABLE_FULL;
+                rate[m][r] = one_campaign(dir, cards, d, workers, &c, &pse);
+                fprintf(stderr, "  run %u %s: %.0f cards/s\n", r + 1, m ? "lab" : "durable", rate[m][r]);
+            }
+    for (int m = 0; m < 2; m++) {
+        if (!(modes & (1 << m))) continue;
+        qsort(rate[m], runs, sizeof(double), cmp_double);
+        enum chip_durability d = m ? CHIP_DURABLE_LAB : CHIP_DURABLE_FULL;
+        printf("  %-8s %3u workers, cards/s: min %.0f / median %.0f / max %.0f (goal >= %u)\n",
+               m ? "lab" : "durable", workers ? workers : campaign_runner_default_workers(d), rate[m][0],
+               rate[m][runs / 2], rate[m][runs - 1], m ? 5000u : 400u);
+        free(rate[m]);
+    }
     for (unsigned i = 0; i < cards; i++) {
-        campaign_card id;
-        campaign_card_default(i + 1, &id);
-        snprintf(path, sizeof path, "%s/c%05u.img", dir, i);
-        apdu_list p = {0};
-        scp03_host_session h;
-        if (campaign_build_paut(&c, master, &id, hc, &p, &h)) abort();
-        card *cd;
-        char err[256];
-        if (card_open(path, &cd, err, sizeof err)) abort();
-        chip_set_durability(card_chip(cd), durability);
-        card_power(cd, CARD_COLD, NULL, NULL);
-        uint8_t st[600];
-        size_t stn;
-        uint32_t rep;
-        uint16_t sw;
-        campaign_st s;
-        if (campaign_play(send_card, cd, &p, &pse, st, sizeof st, &stn, &rep, &sw) == CAMPAIGN_OK &&
-            campaign_check_st(&c, &id, &h, st, stn, &s) == CAMPAIGN_OK)
-            ok++;
-        card_close(cd);
-        scp03_host_close(&h);
-        apdu_list_free(&p);
+        snprintf(path, sizeof path, "%s/pristine/c%05u.img", dir, i);
+        remove(path);
+        snprintf(path, sizeof path, "%s/run/c%05u.img", dir, i);
         remove(path);
     }
-    double tup = now() - t0;
-    printf("end to end, %u cards, %s: made in %.1f s (%.0f cards/s); updated %u in %.2f s: %.0f cards/s\n", cards,
-           durability == CHIP_DURABLE_LAB ? "lab mode" : "durable", tmake, cards / tmake, ok, tup, ok / tup);
+    snprintf(path, sizeof path, "%s/pristine", dir);
+    rmdir(path);
+    snprintf(path, sizeof path, "%s/run", dir);
+    rmdir(path);
     snprintf(path, sizeof path, "%s/issuer.img", dir);
     remove(path);
     rmdir(dir);
@@ -177,18 +266,22 @@ static void end_to_end(unsigned cards, enum chip_durability durability)
 
 int main(int argc, char **argv)
 {
-    server_side();
-    /* Each card: durable (one fdatasync per writing APDU), then lab mode (the
-     * card in memory, saved once when closed). */
-    if (argc > 1) {
-        for (int i = 1; i < argc; i++) {
-            end_to_end((unsigned)strtoul(argv[i], NULL, 10), CHIP_DURABLE_FULL);
-            end_to_end((unsigned)strtoul(argv[i], NULL, 10), CHIP_DURABLE_LAB);
+    unsigned runs = 5, workers = 0;
+    int modes = 3, server = 1, opt;
+    while ((opt = getopt(argc, argv, "r:m:w:S")) != -1) {
+        switch (opt) {
+        case 'r': runs = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'm': modes = !strcmp(optarg, "full") ? 1 : !strcmp(optarg, "lab") ? 2 : 3; break;
+        case 'S': server = 0; break;
+        case 'w': workers = (unsigned)strtoul(optarg, NULL, 10); break;
+        default:
+            fprintf(stderr, "usage: bench_broadcast [-S (no server-side part)] [-r RUNS] [-m full|lab|both] [-w WORKERS] [CARDS...]\n");
+            return 2;
         }
-    } else {
-        end_to_end(1000, CHIP_DURABLE_FULL);
-        end_to_end(1000, CHIP_DURABLE_LAB);
-        end_to_end(10000, CHIP_DURABLE_LAB);
     }
+    if (!runs) runs = 1;
+    if (server) server_side();
+    if (optind == argc) end_to_end(1000, runs, modes, workers);
+    for (int i = optind; i < argc; i++) end_to_end((unsigned)strtoul(argv[i], NULL, 10), runs, modes, workers);
     return 0;
 }

@@ -1,11 +1,11 @@
 /*
- * bench_isd.c — load throughput of a 32 KiB package through SCP03 at
+ * bench_isd.c — load throughput of a 32 KiB CAP package through SCP03 at
  * security level 33 (INSTALL [for load] with the load file data block hash,
  * LOAD blocks of 239 bytes, each C-MAC'd, encrypted, R-MAC'd), next to the
  * raw cost of the same work without the card around it:
  *   crypto  AES-CBC + AES-CMAC over the same blocks on both ends (host wrap,
  *           card unwrap, response R-MAC), and the SHA-256 passes (host hash,
- *           card hash check, the package trailer)
+ *           card hash check; a CAP load file has no trailer of its own)
  *   NVM     the same bytes written into an NVM heap block of a copy of the
  *           card, one commit per block, then the package copy and a commit
  * and the ratio. Both sync modes of the image file (fsync per commit, the
@@ -22,7 +22,7 @@
 
 #include "card.h"
 #include "gp_host.h"
-#include "vm_asm.h"
+#include "jca.h"
 
 #define TARGET 32768u
 #define BLOCK 239u
@@ -34,23 +34,36 @@ static double now(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* A CAP library (JCA, assembled by tools/jca) of 32 static methods of nops:
+ * the load file is the components the card receives. */
 static uint8_t *assemble(unsigned extra, size_t *len)
 {
     size_t cap = 1u << 20, n = 0;
     char *src = malloc(cap);
-    n += (size_t)snprintf(src + n, cap - n, ".package A0000000629990 1.0 library\n.class Big\n");
+    if (!src) exit(1);
+    n += (size_t)snprintf(src + n, cap - n,
+                          ".package bench/big {\n .aid 0xA0:0x0:0x0:0x0:0x62:0x99:0x90;\n .version 1.0;\n"
+                          " .imports {\n  0xA0:0x0:0x0:0x0:0x62:0x0:0x1 1.0;\n }\n"
+                          " .class public Big 0 extends 0.0 {\n"
+                          "  .publicMethodTable 1 {\n   equals(Ljava/lang/Object;)Z;\n  }\n"
+                          "  .packageMethodTable 0 {\n  }\n");
     for (int m = 0; m < 32; m++) {
-        n += (size_t)snprintf(src + n, cap - n, ".method m%d static args=0\n", m);
+        n += (size_t)snprintf(src + n, cap - n, "  .method public static m%d()V %d {\n   .stack 0;\n   .locals 0;\n   L0:",
+                              m, m);
         unsigned nops = 990 + (m == 31 ? extra : 0);
-        for (unsigned i = 0; i < nops; i++) n += (size_t)snprintf(src + n, cap - n, "    nop\n");
-        n += (size_t)snprintf(src + n, cap - n, "    return\n.end\n");
+        for (unsigned i = 0; i < nops; i++) n += (size_t)snprintf(src + n, cap - n, " nop;\n");
+        n += (size_t)snprintf(src + n, cap - n, "   return;\n  }\n");
     }
+    n += (size_t)snprintf(src + n, cap - n, " }\n}\n");
+    jca_options opt = {0, 0};
+    jca_cap jc;
+    char err[512];
     uint8_t *out = NULL;
-    char err[256];
-    if (vm_asm(src, n, "big.s", NULL, &out, len, err, sizeof err)) {
+    if (jca_assemble(src, n, "big.jca", &opt, &jc, err, sizeof err) || jca_load_file(&jc, &out, len)) {
         fprintf(stderr, "bench_isd: %s\n", err);
         exit(1);
     }
+    jca_cap_free(&jc);
     free(src);
     return out;
 }
@@ -74,7 +87,7 @@ static double best(const double *v, int n)
 }
 
 /* The crypto of the load without the card: per block, host C-MAC + CBC
- * encrypt, card C-MAC + CBC decrypt, and a 16-byte R-MAC each side; three
+ * encrypt, card C-MAC + CBC decrypt, and a 16-byte R-MAC each side; two
  * SHA-256 passes over the package. */
 static double raw_crypto(const uint8_t *lf, size_t total, const uint8_t *pkg, size_t plen)
 {
@@ -104,7 +117,7 @@ static double raw_crypto(const uint8_t *lf, size_t total, const uint8_t *pkg, si
         }
     }
     uint8_t h[32];
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 2; i++) {
         sha256_init(&hs);
         sha256_process(&hs, pkg, (unsigned long)plen);
         sha256_done(&hs, h);

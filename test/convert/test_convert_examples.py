@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""convert_examples: the example applets (examples/applets/NAME/src) built
+from their Java with the project's own stubs and converter: javac, `cardvm
+convert` (package, AIDs and version as their NAME.jca gives them), `cardvm
+verify`, then their transcripts NAME.apdu replayed by the examples' own
+runner (test/applets/test_examples.py) on the converted CAP files.
+
+usage: test_convert_examples.py CARDVM JAVAC JAR EXAMPLES_DIR RUNNER
+(exit 77 when there are no example sources or no runner)
+"""
+import glob
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from convert_shared import convert, javac, oracle_packages  # noqa: E402
+
+
+def main():
+    cardvm, javac_exe, jar, examples, runner = sys.argv[1:6]
+    names = sorted(os.path.basename(os.path.dirname(d)) for d in glob.glob(os.path.join(examples, "*", "src")))
+    if not names or not os.path.exists(runner):
+        print("SKIP: no example applet sources under %s or no runner %s" % (examples, runner))
+        return 77
+    failures = []
+    replay = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            d = os.path.join(examples, name)
+            sources = sorted(glob.glob(os.path.join(d, "src", "**", "*.java"), recursive=True))
+            classes = os.path.join(tmp, name + "-classes")
+            r = javac(javac_exe, jar, sources, classes)
+            if r.returncode:
+                failures.append("%s: javac\n%s" % (name, r.stderr))
+                continue
+            pk = oracle_packages(d)
+            if len(pk) != 1:
+                failures.append("%s: expected one JCA file naming the package" % name)
+                continue
+            _, pkg, aid, ver, applets = pk[0]
+            cap = os.path.join(tmp, name + ".cap")
+            r = convert(cardvm, classes, pkg, aid, ver, applets, cap)
+            if r.returncode:
+                failures.append("%s: convert\n%s" % (name, r.stderr))
+                continue
+            v = subprocess.run([cardvm, "verify", cap], capture_output=True, text=True)
+            print("%s: %s" % (name, (v.stdout + v.stderr).strip()))
+            if v.returncode:
+                failures.append("%s: verify" % name)
+            if os.path.exists(os.path.join(d, name + ".apdu")):
+                replay.append(name)
+        if replay:
+            r = subprocess.run([sys.executable, runner, cardvm, tmp, examples] + replay, capture_output=True,
+                               text=True)
+            print(r.stdout + r.stderr)
+            if r.returncode:
+                failures.append("transcripts")
+    for f in failures:
+        print("FAIL " + f)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,600 @@
+/*
+ * cap_xlat.c — translation of verified CAP bytecode into the ops the
+ * dispatch loop (cap_run.c) runs. Design and figures: docs/vm.md,
+ * "Performance".
+ *
+ * The JCVM is a stack machine, and most of what javac emits pushes a local
+ * or a constant for an instruction soon after. The translator keeps a model
+ * of the operand stack's top whose entries are on the stack, or pending:
+ * a local or a constant not pushed yet. Pushes of locals and constants
+ * emit nothing; an op that consumes operands (arithmetic, compare-and-
+ * branch, element loads and stores) takes each from the stack, a local or
+ * the op itself, and a result may go straight into the local of the
+ * `sstore` after it. Pending entries are pushed where the real stack must
+ * be whole (jumps, targets, handlers, calls, anything the plain switch
+ * runs) and before their local changes; one below values already on the
+ * stack is inserted under them, so the stack always holds what the JCVM's
+ * would. The one other fusion is `sinc` + `goto`, the end of every javac
+ * loop. No pattern exists for one program.
+ *
+ * Why the verifier's guarantees hold for the ops: the method was verified
+ * before it is translated; an op covers at most one bytecode that can
+ * throw (the folded pushes cannot) and records its offset, so handler
+ * lookup sees the original instruction; nothing stays pending across a
+ * branch target or handler entry, and a local is never written while a
+ * pending copy of it is alive, so every value an op reads is the one the
+ * bytecode would have read.
+ *
+ * Budget: counted in original bytecodes. A run is the bytecodes from a
+ * point up to the next branch, switch, return or athrow; every place
+ * control arrives at other than by falling through (method entry, a jump,
+ * a not-taken branch, a handler) charges the run starting there, so the
+ * count is exact except that a run cut by an exception counts whole.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "opcodes.h"
+#include "vm_internal.h"
+
+enum { OP_INVOKEINTERFACE_CODE = 0x8E };
+
+static uint32_t insn_len(const uint8_t *code, uint32_t len, uint32_t pc)
+{
+    if (code[pc] == OP_INVOKEINTERFACE_CODE)
+        return pc + 5 <= len ? 5 : 0;
+    return vm_insn_length(code, len, pc);
+}
+
+static int is_cond_branch(uint8_t op)
+{
+    return (op >= 0x60 && op <= 0x6F) || (op >= 0x98 && op <= 0xA7);
+}
+
+/* Ends a run: after it control does not simply fall through. */
+static int ends_run(uint8_t op)
+{
+    return is_cond_branch(op) || op == 0x70 || op == 0xA8 || op == 0x73 || op == 0x75 || op == 0x77 ||
+           op == 0x78 || op == 0x7A || op == 0x93;
+}
+
+static int ends_path(uint8_t op)
+{
+    return op == 0x70 || op == 0xA8 || op == 0x73 || op == 0x75 || op == 0x77 || op == 0x78 || op == 0x7A ||
+           op == 0x93;
+}
+
+static int16_t rd16s(const uint8_t *p) { return (int16_t)(uint16_t)((p[0] << 8) | p[1]); }
+
+/* A leaf: a bytecode that pushes a local (kind 1, *v its index) or a
+ * constant (kind 2, *v its value) and nothing else. */
+static int leaf(const uint8_t *b, int16_t *v)
+{
+    uint8_t op = b[0];
+    if (op == 0x15 || op == 0x16) { *v = b[1]; return 1; }
+    if (op >= 0x18 && op <= 0x1B) { *v = (int16_t)(op - 0x18); return 1; }
+    if (op >= 0x1C && op <= 0x1F) { *v = (int16_t)(op - 0x1C); return 1; }
+    if (op == 0x01) { *v = 0; return 2; }
+    if (op >= 0x02 && op <= 0x08) { *v = (int16_t)(op - 0x03); return 2; }
+    if (op == 0x10) { *v = (int8_t)b[1]; return 2; }
+    if (op == 0x11) { *v = rd16s(b + 1); return 2; }
+    return 0;
+}
+
+/* sstore/astore: the local, else -1. */
+static int store_local(const uint8_t *b)
+{
+    if (b[0] == 0x28 || b[0] == 0x29)
+        return b[1];
+    if (b[0] >= 0x2B && b[0] <= 0x2E)
+        return b[0] - 0x2B;
+    if (b[0] >= 0x2F && b[0] <= 0x32)
+        return b[0] - 0x2F;
+    return -1;
+}
+
+static int binop_of(uint8_t op)
+{
+    switch (op) {
+    case 0x41: return CAP_XB_ADD;
+    case 0x43: return CAP_XB_SUB;
+    case 0x45: return CAP_XB_MUL;
+    case 0x53: return CAP_XB_AND;
+    case 0x55: return CAP_XB_OR;
+    case 0x57: return CAP_XB_XOR;
+    case 0x4D: return CAP_XB_SHL;
+    case 0x4F: return CAP_XB_SHR;
+    case 0x51: return CAP_XB_USHR;
+    case 0x47: return CAP_XB_DIV;
+    case 0x49: return CAP_XB_REM;
+    default: return -1;
+    }
+}
+
+/* Compare-and-branch of two shorts (or equality of references): cond. */
+static int cmp2_of(uint8_t op)
+{
+    if (op >= 0x6A && op <= 0x6F) return op - 0x6A;
+    if (op >= 0xA2 && op <= 0xA7) return op - 0xA2;
+    if (op == 0x68 || op == 0xA0) return CAP_XC_EQ;   /* if_acmpeq */
+    if (op == 0x69 || op == 0xA1) return CAP_XC_NE;
+    return -1;
+}
+
+/* Compare with zero (or null): cond. */
+static int cmp1_of(uint8_t op)
+{
+    if (op >= 0x60 && op <= 0x65) return op - 0x60;
+    if (op >= 0x98 && op <= 0x9D) return op - 0x98;
+    if (op == 0x66 || op == 0x9E) return CAP_XC_EQ;   /* ifnull */
+    if (op == 0x67 || op == 0x9F) return CAP_XC_NE;   /* ifnonnull */
+    return -1;
+}
+
+static int branch_offset(const uint8_t *b)
+{
+    uint8_t op = b[0];
+    int wide = op >= 0x98 && op <= 0xA8;
+    return wide ? rd16s(b + 1) : (int8_t)b[1];
+}
+
+/* An operand stack entry at translation: on the stack (CAP_XK_S), or not
+ * pushed yet, a local or a constant (v). */
+typedef struct xl_ve {
+    uint8_t k;
+    int16_t v;
+} xl_ve;
+enum { XL_VS_MAX = 256 };
+
+typedef struct xl {
+    const uint8_t *code;        /* first bytecode */
+    uint32_t len;               /* bytes to translate */
+    uint32_t base;              /* method-component offset of code[0] */
+    uint8_t *leader;            /* per byte: jumped to (branch target, handler) */
+    uint16_t *run;              /* per byte: run weight */
+    cap_xop *ops;
+    unsigned nops, cap;
+    xl_ve vs[XL_VS_MAX];        /* the operand stack's top as translated (below: all on the stack) */
+    unsigned nvs;
+} xl;
+
+static cap_xop *emit(xl *x, uint16_t id, uint32_t pc)
+{
+    if (x->nops == x->cap) {
+        unsigned n = x->cap ? 2 * x->cap : 64;
+        cap_xop *o = realloc(x->ops, n * sizeof *o);
+        if (!o)
+            return NULL;
+        x->ops = o;
+        x->cap = n;
+    }
+    cap_xop *o = &x->ops[x->nops++];
+    memset(o, 0, sizeof *o);
+    o->id = id;
+    o->pc = (uint16_t)(x->base + pc);
+    o->vcls = 0xFFFF;
+    return o;
+}
+
+/* Push pending entry i now: under the entries above it that are on the
+ * stack, plus `extra` popped by the op about to be emitted. */
+static int materialize(xl *x, uint32_t pc, unsigned i, unsigned extra)
+{
+    unsigned above = extra;
+    for (unsigned j = i + 1; j < x->nvs; j++)
+        above += x->vs[j].k == CAP_XK_S;
+    cap_xop *o;
+    if (above == 0)
+        o = emit(x, x->vs[i].k == CAP_XK_L ? CAP_X_PUSH_L : CAP_X_PUSH_C, pc);
+    else
+        o = emit(x, x->vs[i].k == CAP_XK_L ? CAP_X_INSERT_L : CAP_X_INSERT_C, pc);
+    if (!o)
+        return VM_ERR_NOMEM;
+    o->a = x->vs[i].v;
+    o->b = (int16_t)above;
+    x->vs[i].k = CAP_XK_S;
+    return 0;
+}
+
+/* The whole stack pushed (before a jump, a call, a target...). */
+static int flush_all(xl *x, uint32_t pc, unsigned extra)
+{
+    for (unsigned i = 0; i < x->nvs; i++)
+        if (x->vs[i].k != CAP_XK_S && materialize(x, pc, i, extra) != 0)
+            return VM_ERR_NOMEM;
+    x->nvs = 0;
+    return 0;
+}
+
+/* Pending copies of local lx pushed before lx changes. */
+static int flush_local(xl *x, uint32_t pc, int lx, unsigned extra)
+{
+    for (unsigned i = 0; i < x->nvs; i++)
+        if (x->vs[i].k == CAP_XK_L && x->vs[i].v == lx && materialize(x, pc, i, extra) != 0)
+            return VM_ERR_NOMEM;
+    return 0;
+}
+
+static int refers(const xl *x, int lx)
+{
+    for (unsigned i = 0; i < x->nvs; i++)
+        if (x->vs[i].k == CAP_XK_L && x->vs[i].v == lx)
+            return 1;
+    return 0;
+}
+
+static xl_ve pop_ve(xl *x)
+{
+    if (x->nvs)
+        return x->vs[--x->nvs];
+    xl_ve e = {CAP_XK_S, 0};
+    return e;
+}
+
+/* An array operand `depth` entries below the top is a local or on the
+ * stack, never a constant (aconst_null: pushed, the op throws). */
+static int array_not_const(xl *x, uint32_t pc, unsigned depth)
+{
+    if (x->nvs > depth && x->vs[x->nvs - 1 - depth].k == CAP_XK_C)
+        return materialize(x, pc, x->nvs - 1 - depth, 0);
+    return 0;
+}
+
+/* How far the method's code reaches: past the last instruction that is
+ * reachable by falling through or jumping (every branch target and
+ * handler inside the method counts). */
+static uint32_t method_extent(const cap_view *v, const uint8_t *code, uint32_t avail, uint32_t base)
+{
+    uint32_t pc = 0, reach = 1;
+    while (pc < avail) {
+        uint32_t n = insn_len(code, avail, pc);
+        if (!n)
+            return 0;
+        uint8_t op = code[pc];
+        if (is_cond_branch(op) || op == 0x70 || op == 0xA8) {
+            int32_t t = (int32_t)pc + branch_offset(code + pc);
+            if (t >= 0 && (uint32_t)t + 1 > reach)
+                reach = (uint32_t)t + 1;
+        } else if (op == 0x73 || op == 0x75) {
+            uint32_t q = pc + 1;
+            int32_t t = (int32_t)pc + rd16s(code + q);
+            if (t >= 0 && (uint32_t)t + 1 > reach)
+                reach = (uint32_t)t + 1;
+            unsigned count = op == 0x73 ? (unsigned)(rd16s(code + q + 4) - rd16s(code + q + 2) + 1)
+                                        : (unsigned)(uint16_t)rd16s(code + q + 2);
+            for (unsigned i = 0; i < count; i++) {
+                const uint8_t *e = op == 0x73 ? code + q + 6 + 2 * i : code + q + 4 + 4 * i + 2;
+                t = (int32_t)pc + rd16s(e);
+                if (t >= 0 && (uint32_t)t + 1 > reach)
+                    reach = (uint32_t)t + 1;
+            }
+        }
+        for (unsigned i = 0; i < v->handler_count; i++) {
+            const cap_handler *h = &v->handlers[i];
+            if (h->start >= base && h->start < base + pc + n && h->handler >= base &&
+                h->handler - base + 1u > reach)
+                reach = h->handler - base + 1u;
+        }
+        pc += n;
+        if (ends_path(op) && pc >= reach)
+            return pc;
+    }
+    return 0;
+}
+
+static int translate(const cap_pkg *P, cap_xmethod *xm)
+{
+    const cap_view *v = &P->view;
+    xl x;
+    memset(&x, 0, sizeof x);
+    x.code = v->methods + xm->code_offset;
+    x.base = xm->code_offset;
+    x.len = method_extent(v, x.code, (uint32_t)v->methods_size - xm->code_offset, x.base);
+    if (!x.len || x.len > 0xFFFF)
+        return VM_ERR_VERIFY;
+    int rc = VM_ERR_NOMEM;
+    x.leader = calloc(x.len, 1);
+    x.run = calloc(x.len, sizeof *x.run);
+    uint16_t *op_at = malloc(x.len * sizeof *op_at);
+    if (!x.leader || !x.run || !op_at)
+        goto done;
+    for (uint32_t i = 0; i < x.len; i++)
+        op_at[i] = 0xFFFF;
+
+    /* instruction starts, leaders, run weights (backwards) */
+    uint32_t npc = 0;
+    uint32_t *pcs = malloc(x.len * sizeof *pcs);
+    if (!pcs)
+        goto done;
+    for (uint32_t pc = 0; pc < x.len; pc += insn_len(x.code, x.len, pc)) {
+        pcs[npc++] = pc;
+        uint8_t op = x.code[pc];
+        if (is_cond_branch(op) || op == 0x70 || op == 0xA8) {
+            x.leader[pc + branch_offset(x.code + pc)] = 1;
+        } else if (op == 0x73 || op == 0x75) {
+            const uint8_t *q = x.code + pc + 1;
+            x.leader[pc + rd16s(q)] = 1;
+            unsigned count = op == 0x73 ? (unsigned)(rd16s(q + 4) - rd16s(q + 2) + 1) : (unsigned)(uint16_t)rd16s(q + 2);
+            for (unsigned i = 0; i < count; i++)
+                x.leader[pc + rd16s(op == 0x73 ? q + 6 + 2 * i : q + 4 + 4 * i + 2)] = 1;
+        }
+    }
+    for (unsigned i = 0; i < v->handler_count; i++) {
+        const cap_handler *h = &v->handlers[i];
+        if (h->handler >= x.base && h->handler < x.base + x.len)
+            x.leader[h->handler - x.base] = 1;
+    }
+    for (uint32_t k = npc; k-- > 0;) {
+        uint32_t pc = pcs[k];
+        uint8_t op = x.code[pc];
+        x.run[pc] = (uint16_t)(ends_run(op) || k + 1 == npc ? 1 : 1 + x.run[pcs[k + 1]]);
+    }
+
+    /* ops */
+    for (uint32_t k = 0; k < npc;) {
+        uint32_t pc = pcs[k];
+        const uint8_t *b = x.code + pc;
+        uint8_t op = b[0];
+        if (x.leader[pc] && flush_all(&x, pc, 0) != 0)
+            goto done_pcs;
+        op_at[pc] = (uint16_t)x.nops;
+        /* the next bytecode, when it may be folded into this one's op */
+        const uint8_t *n1 = k + 1 < npc && !x.leader[pcs[k + 1]] ? x.code + pcs[k + 1] : NULL;
+        uint32_t next = pc + insn_len(x.code, x.len, pc);
+        unsigned used = 1;
+        int16_t v;
+        int lk = leaf(b, &v), bop = binop_of(op), c2 = cmp2_of(op), c1 = cmp1_of(op);
+        int elem = op == 0x25 ? 0 : op == 0x26 || op == 0x24 ? 1 : -1;
+        int store = op == 0x38 ? 0 : op == 0x39 ? 1 : -1;
+        cap_xop *o = NULL;
+        if (lk) {
+            /* pending: folded into the op that consumes it */
+            if (x.nvs == XL_VS_MAX && flush_all(&x, pc, 0) != 0)
+                goto done_pcs;
+            x.vs[x.nvs].k = lk == 1 ? CAP_XK_L : CAP_XK_C;
+            x.vs[x.nvs++].v = v;
+        } else if (store_local(b) >= 0) {
+            int lx = store_local(b);
+            if (flush_local(&x, pc, lx, 0) != 0)
+                goto done_pcs;
+            xl_ve e = pop_ve(&x);
+            o = emit(&x, e.k == CAP_XK_L ? CAP_X_MOV_L : e.k == CAP_XK_C ? CAP_X_MOV_C : CAP_X_STORE_L, pc);
+            if (!o)
+                goto done_pcs;
+            o->a = e.v;
+            o->c = (int16_t)lx;
+        } else if (op == 0x59 || op == 0x96) {
+            int goto_next = n1 && (n1[0] == 0x70 || n1[0] == 0xA8);
+            if (flush_local(&x, pc, b[1], 0) != 0 || (goto_next && flush_all(&x, pc, 0) != 0))
+                goto done_pcs;
+            o = emit(&x, goto_next ? CAP_X_SINC_GOTO : CAP_X_SINC, pc);
+            if (!o)
+                goto done_pcs;
+            o->a = b[1];
+            o->b = op == 0x59 ? (int8_t)b[2] : rd16s(b + 2);
+            if (goto_next) {
+                o->ti = (uint32_t)((int32_t)pcs[k + 1] + branch_offset(n1));
+                used = 2;
+            }
+        } else if (bop >= 0 || elem >= 0) {
+            if (elem >= 0 && array_not_const(&x, pc, 1) != 0)
+                goto done_pcs;
+            xl_ve eb = pop_ve(&x), ea = pop_ve(&x);
+            /* the result straight into a local: the sstore after it */
+            int dst = n1 ? store_local(n1) : -1;
+            if (dst >= 0 && refers(&x, dst))
+                dst = -1;
+            uint16_t id = bop >= 0 ? (uint16_t)(CAP_X_BIN + ((bop * 3 + ea.k) * 3 + eb.k) * 2 + (dst >= 0))
+                                   : (uint16_t)(CAP_X_ELEM + ((elem * 2 + ea.k) * 3 + eb.k) * 2 + (dst >= 0));
+            o = emit(&x, id, pc);
+            if (!o)
+                goto done_pcs;
+            o->a = ea.v;
+            o->b = eb.v;
+            if (dst >= 0) {
+                o->c = (int16_t)dst;
+                used = 2;
+            } else {
+                x.vs[x.nvs].k = CAP_XK_S;
+                x.vs[x.nvs++].v = 0;
+            }
+        } else if (store >= 0) {
+            if (array_not_const(&x, pc, 2) != 0)
+                goto done_pcs;
+            xl_ve ev = pop_ve(&x), ei = pop_ve(&x), ea = pop_ve(&x);
+            o = emit(&x, (uint16_t)(CAP_X_STORE + (((store * 2 + ea.k) * 3 + ei.k) * 3 + ev.k)), pc);
+            if (!o)
+                goto done_pcs;
+            o->a = ea.v;
+            o->b = ei.v;
+            o->c = ev.v;
+        } else if (c2 >= 0 || c1 >= 0) {
+            xl_ve eb = {CAP_XK_C, 0}, ea;
+            if (c2 >= 0)
+                eb = pop_ve(&x);
+            ea = pop_ve(&x);
+            /* the stack is whole at a jump: what stays pending goes under
+             * the operands this op pops */
+            if (flush_all(&x, pc, (c2 >= 0 && eb.k == CAP_XK_S) + (ea.k == CAP_XK_S)) != 0)
+                goto done_pcs;
+            o = emit(&x, c2 >= 0 ? (uint16_t)(CAP_X_CMP + (c2 * 3 + ea.k) * 3 + eb.k)
+                                 : (uint16_t)(CAP_X_ZCMP + c1 * 3 + ea.k), pc);
+            if (!o)
+                goto done_pcs;
+            o->a = ea.v;
+            o->b = eb.v;
+            o->ti = (uint32_t)((int32_t)pc + branch_offset(b));
+            o->wf = next < x.len ? x.run[next] : 0;
+        } else if (op == 0x3B && x.nvs && x.vs[x.nvs - 1].k != CAP_XK_S) {
+            x.nvs--;                                            /* pop of a pending value */
+        } else if (op == 0x3D && x.nvs && x.vs[x.nvs - 1].k != CAP_XK_S) {
+            if (x.nvs == XL_VS_MAX && flush_all(&x, pc, 0) != 0)
+                goto done_pcs;
+            if (x.nvs) {
+                x.vs[x.nvs] = x.vs[x.nvs - 1];                  /* dup of a pending value */
+                x.nvs++;
+            } else if (!(o = emit(&x, CAP_X_DUP, pc)))
+                goto done_pcs;
+        } else if (op == 0x3B || op == 0x3D) {
+            o = emit(&x, op == 0x3B ? CAP_X_POP : CAP_X_DUP, pc);
+            if (!o)
+                goto done_pcs;
+            if (op == 0x3B && x.nvs)
+                x.nvs--;
+            else if (op == 0x3D && x.nvs && x.nvs < XL_VS_MAX)
+                x.vs[x.nvs++].k = CAP_XK_S;
+            else if (op == 0x3D)
+                x.nvs = 0;
+        } else if (op == 0xAD || op == 0xAE || op == 0xAF || op == 0x7B || op == 0x7C || op == 0x7D) {
+            /* pushes a value and pops none: what is pending stays */
+            if (x.nvs == XL_VS_MAX && flush_all(&x, pc, 0) != 0)
+                goto done_pcs;
+            int this_field = op >= 0xAD;
+            o = emit(&x, this_field ? CAP_X_GETFIELD_THIS : CAP_X_GETSTATIC, pc);
+            if (!o)
+                goto done_pcs;
+            if (this_field) {
+                o->a = (int16_t)(op - 0xAD);                 /* 0 ref, 1 byte, 2 short */
+                o->b = (int16_t)P->cpr[b[1]].a;               /* the field's slot */
+            } else {
+                o->a = (int16_t)(op == 0x7C);
+                o->p = &P->cpr[(b[1] << 8) | b[2]];
+            }
+            x.vs[x.nvs].k = CAP_XK_S;
+            x.vs[x.nvs++].v = 0;
+        } else {
+            /* everything else takes the stack as it is */
+            if (flush_all(&x, pc, 0) != 0)
+                goto done_pcs;
+            uint16_t id = CAP_X_GENERIC;
+            switch (op) {
+            case 0x70: case 0xA8: id = CAP_X_GOTO; break;
+            case 0x7A: id = CAP_X_RETURN; break;
+            case 0x77: case 0x78: id = CAP_X_SRETURN; break;
+            case 0x93: id = CAP_X_ATHROW; break;
+            case 0x73: id = CAP_X_TABLESWITCH; break;
+            case 0x75: id = CAP_X_LOOKUPSWITCH; break;
+            case 0x8B: case 0x8C: case 0x8D: case 0x8E: id = CAP_X_INVOKE; break;
+            default: break;
+            }
+            o = emit(&x, id, pc);
+            if (!o)
+                goto done_pcs;
+            o->p = b;
+            if (id == CAP_X_GOTO)
+                o->ti = (uint32_t)((int32_t)pc + branch_offset(b));
+        }
+        k += used;
+    }
+
+    /* resolve branch targets to ops */
+    for (unsigned i = 0; i < x.nops; i++) {
+        cap_xop *o = &x.ops[i];
+        int branches = o->id == CAP_X_GOTO || o->id == CAP_X_SINC_GOTO ||
+                       (o->id >= CAP_X_CMP && o->id < CAP_X_ELEM);   /* CMP and ZCMP */
+        if (!branches)
+            continue;
+        if (o->ti >= x.len || op_at[o->ti] == 0xFFFF) {
+            rc = VM_ERR_VERIFY;
+            goto done_pcs;
+        }
+        o->wt = x.run[o->ti];
+        o->p = &x.ops[op_at[o->ti]];
+    }
+    xm->ops = x.ops;
+    xm->nops = x.nops;
+    xm->op_at = op_at;
+    xm->w_at = x.run;
+    xm->code_len = (uint16_t)x.len;
+    xm->entry_w = x.run[0];
+    x.ops = NULL;
+    x.run = NULL;
+    op_at = NULL;
+    rc = 0;
+done_pcs:
+    free(pcs);
+done:
+    free(x.ops);
+    free(x.leader);
+    free(x.run);
+    free(op_at);
+    return rc;
+}
+
+static unsigned slot_of(const cap_pkg *P, uint16_t offset)
+{
+    return (offset * 40503u) & (P->xm_cap - 1);
+}
+
+static int grow(cap_pkg *P)
+{
+    unsigned n = P->xm_cap ? 2 * P->xm_cap : 16;
+    cap_xmethod **t = calloc(n, sizeof *t), **old = P->xm;
+    if (!t)
+        return VM_ERR_NOMEM;
+    unsigned oc = P->xm_cap;
+    P->xm = t;
+    P->xm_cap = n;
+    for (unsigned i = 0; i < oc; i++)
+        if (old[i]) {
+            unsigned s = slot_of(P, old[i]->offset);
+            while (t[s])
+                s = (s + 1) & (n - 1);
+            t[s] = old[i];
+        }
+    free(old);
+    return 0;
+}
+
+int vm_cap_xmethod(cap_pkg *P, uint16_t offset, cap_xmethod **out)
+{
+    if (P->xm_cap) {
+        for (unsigned s = slot_of(P, offset);; s = (s + 1) & (P->xm_cap - 1)) {
+            if (!P->xm[s])
+                break;
+            if (P->xm[s]->offset == offset) {
+                *out = P->xm[s];
+                return 0;
+            }
+        }
+    }
+    cap_method_header mh;
+    if (cap_method_header_at(&P->view, offset, &mh) != 0 || (mh.flags & CAP_ACC_ABSTRACT))
+        return VM_ERR_VERIFY;
+    if (2 * (P->xm_count + 1) > P->xm_cap && grow(P) != 0)
+        return VM_ERR_NOMEM;
+    cap_xmethod *xm = calloc(1, sizeof *xm);
+    if (!xm)
+        return VM_ERR_NOMEM;
+    xm->offset = offset;
+    xm->code_offset = mh.code_offset;
+    xm->nargs = mh.nargs;
+    xm->max_locals = mh.max_locals;
+    xm->max_stack = mh.max_stack;
+    int rc = translate(P, xm);
+    if (rc != 0) {
+        free(xm);
+        return rc;
+    }
+    unsigned s = slot_of(P, offset);
+    while (P->xm[s])
+        s = (s + 1) & (P->xm_cap - 1);
+    P->xm[s] = xm;
+    P->xm_count++;
+    *out = xm;
+    return 0;
+}
+
+void vm_cap_xfree(cap_pkg *P)
+{
+    for (unsigned i = 0; i < P->xm_cap; i++)
+        if (P->xm[i]) {
+            free(P->xm[i]->ops);
+            free(P->xm[i]->op_at);
+            free(P->xm[i]->w_at);
+            free(P->xm[i]);
+        }
+    free(P->xm);
+    P->xm = NULL;
+    P->xm_cap = P->xm_count = 0;
+}
