@@ -77,16 +77,20 @@ static const sym_alg *find(const sym_alg *t, size_t n, uint8_t alg)
 typedef struct blk {
     int idx;                /* libtomcrypt cipher index */
     unsigned bs;            /* block bytes */
+    size_t used;            /* bytes of k1/k2 the schedule occupies */
     symmetric_key k1;       /* the key (M_RETAIL: K1) */
     symmetric_key k2;       /* M_RETAIL: K2 */
-    int have_k2;
 } blk;
 
 /* Secrets are wiped with libtomcrypt's zeromem (volatile writes the
- * compiler cannot drop as dead stores). */
+ * compiler cannot drop as dead stores), only as far as the schedule goes:
+ * a symmetric_key is a union sized for the largest cipher (4 KB here),
+ * and wiping all of it twice per call cost more than AES itself. */
 static void blk_wipe(blk *b)
 {
-    zeromem(b, sizeof *b);
+    zeromem(&b->k1, b->used);
+    zeromem(&b->k2, b->used);
+    b->used = 0;
 }
 
 /* Schedule key handle h for algorithm s (class checked: DES or AES). */
@@ -94,25 +98,27 @@ static int blk_setup(vm_runtime *rt, const sym_alg *s, uint16_t h, blk *b)
 {
     const uint8_t *key;
     uint16_t len;
-    memset(b, 0, sizeof *b);
+    b->used = 0;
     API_TRY(api_secret_key(rt, h, s->des ? JC_SEC_DESKeyImpl : JC_SEC_AESKeyImpl, &key, &len));
     int rc;
     if (!s->des) {
         b->idx = api_aes_index();
         b->bs = 16;
+        b->used = sizeof(struct rijndael_key);
         rc = cipher_descriptor[b->idx].setup(key, (int)len, 0, &b->k1);
     } else if (s->mode == M_RETAIL) {
         /* K1 and K2 of a two-key (or the first two of a three-key) key;
          * a single DES key makes K1 = K2 */
         b->idx = api_des_index();
         b->bs = 8;
+        b->used = sizeof(struct des_key);
         rc = cipher_descriptor[b->idx].setup(key, 8, 0, &b->k1);
         if (rc == CRYPT_OK)
             rc = cipher_descriptor[b->idx].setup(len >= 16 ? key + 8 : key, 8, 0, &b->k2);
-        b->have_k2 = 1;
     } else if (len == 8) {
         b->idx = api_des_index();
         b->bs = 8;
+        b->used = sizeof(struct des_key);
         rc = cipher_descriptor[b->idx].setup(key, 8, 0, &b->k1);
     } else {
         uint8_t k3[24];
@@ -120,6 +126,7 @@ static int blk_setup(vm_runtime *rt, const sym_alg *s, uint16_t h, blk *b)
         memcpy(k3 + 16, len == 24 ? key + 16 : key, 8);   /* 2-key TDEA: K3 = K1 */
         b->idx = api_des3_index();
         b->bs = 8;
+        b->used = sizeof(struct des3_key);
         rc = cipher_descriptor[b->idx].setup(k3, 24, 0, &b->k1);
         zeromem(k3, sizeof k3);
     }
@@ -140,10 +147,16 @@ static void blk_dec(const blk *b, const uint8_t *in, uint8_t *out)
     cipher_descriptor[b->idx].ecb_decrypt(in, out, (symmetric_key *)&b->k1);
 }
 
+/* dst ^= src over n bytes, n a multiple of 8 (a block): by words. */
 static void xor_into(uint8_t *dst, const uint8_t *src, unsigned n)
 {
-    for (unsigned i = 0; i < n; i++)
-        dst[i] ^= src[i];
+    for (unsigned i = 0; i < n; i += 8) {
+        uint64_t x, y;
+        memcpy(&x, dst + i, 8);
+        memcpy(&y, src + i, 8);
+        x ^= y;
+        memcpy(dst + i, &x, 8);
+    }
 }
 
 /* ---- padding (ISO/IEC 9797-1 methods 1 and 2, PKCS#5) ---- */
@@ -212,7 +225,8 @@ static void ctx_wipe(sym_ctx *c)
 /* The object, its state and its (still initialized) key. */
 static int ctx_load(vm_runtime *rt, uint16_t h, int mac, sym_ctx *c)
 {
-    memset(c, 0, sizeof *c);
+    c->b.used = 0;          /* nothing to wipe until a key is scheduled */
+    memset(c->st, 0, sizeof c->st);
     API_TRY(api_this(rt, h, &c->self));
     uint8_t alg = (uint8_t)api_slot(c->self, 0);
     c->s = mac ? MAC_ALG(alg) : CIPHER_ALG(alg);
