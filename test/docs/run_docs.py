@@ -98,6 +98,8 @@ def main():
         with tempfile.TemporaryDirectory(prefix="cardvm-docs-") as scratch:
             for d in ("examples", "test", "docs", "scripts"):
                 os.symlink(os.path.join(src, d), os.path.join(scratch, d))
+            # `build/` in the examples is the build tree (README's cmake -B build)
+            os.symlink(os.path.dirname(os.path.abspath(a.bin)), os.path.join(scratch, "build"))
             proc = subprocess.Popen(["bash", "-c", script_for(path, blocks, src)], cwd=scratch, env=env,
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                     start_new_session=True)
