@@ -30,7 +30,8 @@ static void help(FILE *f)
             "  --export-path DIR   where export files of imported libraries are (repeatable)\n"
             "  --export-map OLD.exp  keep the public tokens of this package's previous export\n"
             "                      file (binary compatibility); new members get the next ones\n"
-            "  --debug             CAP format 2.2 (as Oracle's -debug; no Debug component)\n"
+            "  --debug             CAP format 2.2 with a Debug component (source files, line\n"
+            "                      tables from the classes' LineNumberTable; compile with javac -g)\n"
             "  -o OUT.cap          the CAP file\n"
             "  --jca OUT.jca       also write the JCA text (what the assembler read)\n"
             "  --exp OUT.exp       the export file (default: OUT with .exp)\n");
@@ -90,6 +91,7 @@ int cmd_convert(int argc, char **argv)
             o.export_map = argv[++i];
         } else if (!strcmp(a, "--debug")) {
             o.cap22 = 1;
+            o.debug_info = 1;
         } else if (!strcmp(a, "-o") && more) {
             out = argv[++i];
         } else if (!strcmp(a, "--jca") && more) {

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import zipfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from convert_shared import convert, javac, oracle_packages  # noqa: E402
@@ -51,6 +52,22 @@ def main():
                 failures.append("%s: verify" % name)
             if os.path.exists(os.path.join(d, name + ".apdu")):
                 replay.append(name)
+            # --debug: a Debug component naming the Java source, kept by disasm
+            dcap = os.path.join(tmp, name + "-debug.cap")
+            r = convert(cardvm, classes, pkg, aid, ver, applets, dcap, extra=["--debug"])
+            if r.returncode:
+                failures.append("%s: convert --debug\n%s" % (name, r.stderr))
+                continue
+            with zipfile.ZipFile(dcap) as z:
+                if not any(n.endswith("/Debug.cap") for n in z.namelist()):
+                    failures.append("%s: convert --debug wrote no Debug component" % name)
+            dis = subprocess.run([cardvm, "disasm", dcap], capture_output=True, text=True)
+            java = {os.path.basename(s) for s in sources}
+            if dis.returncode or not any((".sourceFile %s;" % j) in dis.stdout for j in java) \
+                    or ".line " not in dis.stdout:
+                failures.append("%s: the Debug component of convert --debug names no source file/lines" % name)
+            if subprocess.run([cardvm, "verify", dcap], capture_output=True).returncode:
+                failures.append("%s: verify of the --debug CAP" % name)
         if replay:
             r = subprocess.run([sys.executable, runner, cardvm, tmp, examples] + replay, capture_output=True,
                                text=True)
