@@ -1558,6 +1558,25 @@ static void clear_deselect_transients(vm_runtime *rt, unsigned slot)
     }
 }
 
+/* An extended-length command (ISO 7816-3: 00 where a short Lc/Le would
+ * be, then two length bytes). */
+static int is_extended_command(const uint8_t *apdu, size_t len)
+{
+    return apdu && len > 5 && apdu[4] == 0;
+}
+
+/* JCRE 3.0.5: only an applet implementing javacardx.apdu.ExtendedLength
+ * receives extended commands; the others are answered 6700 by the
+ * runtime. `.cvp` applets have no such interface and keep getting them. */
+static int implements_extended_length(const vm_runtime *rt, int inst)
+{
+    const vm_inst *in = &rt->insts[inst];
+    if (!rt->pkgs[in->pkg].cap)
+        return 1;
+    const jc_api_class *c = jc_api_class_by_name("javacardx/apdu/ExtendedLength", NULL);
+    return c && in->obj < rt->obj_cap && vm_cap_class_is(rt, rt->objs[in->obj].cls, vm_api_class_id(c));
+}
+
 /* Selected on a channel other than `except`: the instance / any instance
  * of package `slot`. */
 static int inst_active_except(const vm_runtime *rt, int inst, int except)
@@ -1830,6 +1849,10 @@ int vm_process_on(vm_runtime *rt, uint8_t channel, const uint8_t *apdu, size_t a
         return VM_OK;
     }
     vm_inst *in = &rt->insts[rt->selected];
+    if (is_extended_command(apdu, apdu_len) && !implements_extended_length(rt, rt->selected)) {
+        *sw = 0x6700;
+        return VM_OK;
+    }
     const vm_applet_decl *a = &rt->pkgs[in->pkg].pkg.applets[in->applet];
     uint16_t args[2] = { in->obj, VM_H_APDU };
     return process_common(rt, in->pkg, a->process, args, 2, apdu, apdu_len, resp, resp_cap, resp_len, sw, 0);
