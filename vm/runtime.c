@@ -875,6 +875,63 @@ static unsigned rom_slot_of(const vm_runtime *rt, const vm_aid *aid)
     return 0;
 }
 
+/* The NVM record of a masked package's statics: its header names the ROM
+ * range (off, len) the package was registered from. An existing record
+ * (found by AID) gets the range rewritten; otherwise a slot and a record of
+ * `size` bytes are allocated, the header written, then `init` (the initial
+ * statics, or NULL when the caller initialises them). *fresh tells which. */
+static int rom_statics_record(vm_runtime *rt, const vm_aid *aid, uint32_t off, uint32_t len, uint32_t size,
+                              const void *init, uint32_t init_len, unsigned *slot_out, int *fresh,
+                              char *err, size_t errlen)
+{
+    unsigned slot = rom_slot_of(rt, aid);
+    uint8_t hdr[VM_ROMPKG_REC_HDR] = { 2, 0, 0, 0 };
+    log_put32(hdr + 4, off);
+    log_put32(hdr + 8, len);
+    int rc;
+    *fresh = 0;
+    if (slot) {
+        /* Its record exists but did not attach (another ROM region?). */
+        if (rt->rom_rec_size[slot] < size) {
+            if (err && errlen)
+                snprintf(err, errlen, "statics record of the masked package is corrupt");
+            return VM_ERR_CORRUPT;
+        }
+        if ((rc = chip_rc(chip_nvm_write(rt->chip, rt->rom_rec[slot] + 4, hdr + 4, 8))) != VM_OK)
+            return rc;
+        *slot_out = slot;
+        return VM_OK;
+    }
+    slot = free_slot(rt);
+    if (!slot) {
+        if (err && errlen)
+            snprintf(err, errlen, "no room for another package");
+        return VM_ERR_FULL;
+    }
+    uint32_t roff;
+    rc = chip_rc(chip_nvm_alloc(rt->chip, VM_TAG_ROMPKG, (uint16_t)slot, size, &roff));
+    if (rc != VM_OK) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s", rc == VM_ERR_FULL ? "NVM full" : vm_strerror(rc));
+        return rc;
+    }
+    hdr[1] = (uint8_t)slot;
+    hdr[12] = aid->len;
+    memcpy(hdr + 13, aid->b, aid->len);
+    if ((rc = chip_rc(chip_nvm_write(rt->chip, roff, hdr, sizeof hdr))) != VM_OK ||
+        (init_len && (rc = chip_rc(chip_nvm_write(rt->chip, roff + VM_ROMPKG_REC_HDR, init, init_len))) != VM_OK)) {
+        if (rc != VM_ERR_POWER)
+            chip_nvm_free(rt->chip, roff);
+        return rc;
+    }
+    rt->rom_rec[slot] = roff;
+    rt->rom_rec_size[slot] = size;
+    *slot_out = slot;
+    *fresh = 1;
+    return VM_OK;
+}
+
+
 static int rom_region_ok(vm_runtime *rt, uint32_t off, uint32_t len)
 {
     const chip_geometry *g = chip_get_geometry(rt->chip);
@@ -939,48 +996,12 @@ static int rom_attach_cap(vm_runtime *rt, uint32_t off, uint32_t len, int verify
         rc = VM_ERR_EXISTS;
         goto out;
     }
-    uint32_t size = VM_ROMPKG_REC_HDR + (uint32_t)v.sf_image_size;
-    unsigned slot = rom_slot_of(rt, &v.pkg_aid);
-    uint8_t hdr[VM_ROMPKG_REC_HDR] = { 2, 0, 0, 0 };
-    log_put32(hdr + 4, off);
-    log_put32(hdr + 8, len);
-    int fresh = 0;
-    if (slot) {
-        if (rt->rom_rec_size[slot] < size) {
-            if (err && errlen)
-                snprintf(err, errlen, "statics record of the masked package is corrupt");
-            rc = VM_ERR_CORRUPT;
-            goto out;
-        }
-        if ((rc = chip_rc(chip_nvm_write(rt->chip, rt->rom_rec[slot] + 4, hdr + 4, 8))) != VM_OK)
-            goto out;
-    } else {
-        slot = free_slot(rt);
-        if (!slot) {
-            if (err && errlen)
-                snprintf(err, errlen, "no room for another package");
-            rc = VM_ERR_FULL;
-            goto out;
-        }
-        uint32_t roff;
-        rc = chip_rc(chip_nvm_alloc(rt->chip, VM_TAG_ROMPKG, (uint16_t)slot, size, &roff));
-        if (rc != VM_OK) {
-            if (err && errlen)
-                snprintf(err, errlen, "%s", rc == VM_ERR_FULL ? "NVM full" : vm_strerror(rc));
-            goto out;
-        }
-        hdr[1] = (uint8_t)slot;
-        hdr[12] = v.pkg_aid.len;
-        memcpy(hdr + 13, v.pkg_aid.b, v.pkg_aid.len);
-        if ((rc = chip_rc(chip_nvm_write(rt->chip, roff, hdr, sizeof hdr))) != VM_OK) {
-            if (rc != VM_ERR_POWER)
-                chip_nvm_free(rt->chip, roff);
-            goto out;
-        }
-        rt->rom_rec[slot] = roff;
-        rt->rom_rec_size[slot] = size;
-        fresh = 1;
-    }
+    unsigned slot;
+    int fresh;
+    rc = rom_statics_record(rt, &v.pkg_aid, off, len, VM_ROMPKG_REC_HDR + (uint32_t)v.sf_image_size, NULL, 0,
+                            &slot, &fresh, err, errlen);
+    if (rc != VM_OK)
+        goto out;
     rc = attach_package(rt, slot, blob, len, 0, rt->rom_rec[slot], 1);
     if (rc == VM_OK)
         rc = vm_cap_link(rt, slot, err, errlen);
@@ -1045,50 +1066,12 @@ static int rom_attach(vm_runtime *rt, uint32_t off, uint32_t len, int verify, ch
             goto out;
         }
     }
-    uint32_t size = VM_ROMPKG_REC_HDR + 2u * p.static_count;
-    unsigned slot = rom_slot_of(rt, &p.aid);
-    uint8_t hdr[VM_ROMPKG_REC_HDR] = { 2, 0, 0, 0 };
-    log_put32(hdr + 4, off);
-    log_put32(hdr + 8, len);
-    if (slot) {
-        /* Its record exists but did not attach (another ROM region?). */
-        if (rt->rom_rec_size[slot] < size) {
-            if (err && errlen)
-                snprintf(err, errlen, "statics record of the masked package is corrupt");
-            rc = VM_ERR_CORRUPT;
-            goto out;
-        }
-        if ((rc = chip_rc(chip_nvm_write(rt->chip, rt->rom_rec[slot] + 4, hdr + 4, 8))) != VM_OK)
-            goto out;
-    } else {
-        slot = free_slot(rt);
-        if (!slot) {
-            if (err && errlen)
-                snprintf(err, errlen, "no room for another package");
-            rc = VM_ERR_FULL;
-            goto out;
-        }
-        uint32_t roff;
-        rc = chip_rc(chip_nvm_alloc(rt->chip, VM_TAG_ROMPKG, (uint16_t)slot, size, &roff));
-        if (rc != VM_OK) {
-            if (err && errlen)
-                snprintf(err, errlen, "%s", rc == VM_ERR_FULL ? "NVM full" : vm_strerror(rc));
-            goto out;
-        }
-        hdr[1] = (uint8_t)slot;
-        hdr[12] = p.aid.len;
-        memcpy(hdr + 13, p.aid.b, p.aid.len);
-        if ((rc = chip_rc(chip_nvm_write(rt->chip, roff, hdr, sizeof hdr))) != VM_OK ||
-            (p.static_count &&
-             (rc = chip_rc(chip_nvm_write(rt->chip, roff + VM_ROMPKG_REC_HDR, p.statics,
-                                          2u * p.static_count))) != VM_OK)) {
-            if (rc != VM_ERR_POWER)
-                chip_nvm_free(rt->chip, roff);
-            goto out;
-        }
-        rt->rom_rec[slot] = roff;
-        rt->rom_rec_size[slot] = size;
-    }
+    unsigned slot;
+    int fresh;
+    rc = rom_statics_record(rt, &p.aid, off, len, VM_ROMPKG_REC_HDR + 2u * p.static_count, p.statics,
+                            2u * p.static_count, &slot, &fresh, err, errlen);
+    if (rc != VM_OK)
+        goto out;
     rc = attach_package(rt, slot, blob, len, 0, rt->rom_rec[slot], 1);
 out:
     vm_pkg_free(&p);
