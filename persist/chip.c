@@ -60,6 +60,18 @@ struct chip {
 
     uint64_t nvm_page_writes, otp_writes, commits;
 
+    /* Buffer extents: ROM is zero from rom_clean_from on, both NVM copies
+     * from nvm_hwm on (a close wipes only below it, an open zeroes only what
+     * a recycled buffer may still hold). */
+    uint32_t rom_clean_from, nvm_hwm;
+    chip_pool *pool;           /* where close puts the buffers back, or NULL */
+    /* Payload offsets of heap blocks allocated since the file last got a
+     * commit: their bytes never reached the file, so freeing one needs no
+     * scrub (FRESH_MAX: more are simply not remembered). */
+#define FRESH_MAX 8u
+    uint32_t fresh[FRESH_MAX];
+    unsigned nfresh;
+
     int powered;
     uint32_t tear_at;          /* 0 = disarmed */
     uint32_t writes_since_arm;
@@ -69,6 +81,13 @@ struct chip {
 
 #define PAGE_DIRTY 1u
 #define PAGE_PENDING 2u
+
+/* Chips closed by one thread, kept with their buffers for its next opens. */
+#define POOL_MAX 2u
+struct chip_pool {
+    chip *spare[POOL_MAX];
+    unsigned n;
+};
 
 static int range_ok(uint32_t off, size_t len, uint32_t size);
 static int lock_for_commit(chip *c);
@@ -154,22 +173,56 @@ static unsigned lock_wait_default(void)
     return CHIP_LOCK_WAIT_MS;
 }
 
-/* `from_file`: ROM and NVM are about to be read whole from the image, so
- * they need no zeroing (a campaign opens thousands of cards: zeroing
- * 640 KB it then overwrites was a third of an open). */
-static int chip_alloc(const chip_geometry *g, const char *path, int from_file, chip **out)
+/* A chip from the pool (same geometry: its buffers are zero as its extents
+ * say), or a new one with zeroed buffers. */
+static int chip_alloc(const chip_geometry *g, const char *path, chip_pool *pool, chip **out)
 {
-    chip *c = calloc(1, sizeof *c);
+    chip *c = NULL;
+    while (pool && pool->n && !c) {
+        chip *p = pool->spare[--pool->n];
+        if (memcmp(&p->geo, g, sizeof *g) == 0) c = p;
+        else chip_free_buffers(p);
+    }
+    if (c) {
+        chip keep = *c;
+        memset(c, 0, sizeof *c);
+        c->rom = keep.rom;
+        c->nvm = keep.nvm;
+        c->nvm_committed = keep.nvm_committed;
+        c->otp = keep.otp;
+        c->otp_committed = keep.otp_committed;
+        c->ram = keep.ram;
+        c->wear = keep.wear;
+        c->page_state = keep.page_state;
+        c->dirty_list = keep.dirty_list;
+        c->pending_list = keep.pending_list;
+        c->rec_pages = keep.rec_pages;
+        c->rom_clean_from = keep.rom_clean_from;
+        c->geo = *g;
+        c->pages = keep.pages;
+        c->page_shift = keep.page_shift;
+        c->io = *chip_io_default();
+        c->lock_wait_ms = lock_wait_default();
+        c->pool = pool;
+        if (path && !(c->path = strdup(path))) {
+            chip_free_buffers(c);
+            return CHIP_ERR_NOMEM;
+        }
+        *out = c;
+        return CHIP_OK;
+    }
+    c = calloc(1, sizeof *c);
     if (!c) return CHIP_ERR_NOMEM;
     c->geo = *g;
     c->io = *chip_io_default();
     c->lock_wait_ms = lock_wait_default();
+    c->pool = pool;
     c->pages = g->nvm_size / g->nvm_page_size;
     while ((1u << c->page_shift) < g->nvm_page_size) c->page_shift++;
     size_t rom = g->rom_size ? g->rom_size : 1;
-    c->rom = from_file ? malloc(rom) : calloc(1, rom);
-    c->nvm = from_file ? malloc(g->nvm_size) : calloc(1, g->nvm_size);
-    c->nvm_committed = from_file ? malloc(g->nvm_size) : calloc(1, g->nvm_size);
+    c->rom = calloc(1, rom);
+    c->nvm = calloc(1, g->nvm_size);
+    c->nvm_committed = calloc(1, g->nvm_size);
     c->otp = calloc(1, g->otp_size);
     c->otp_committed = calloc(1, g->otp_size);
     c->ram = calloc(1, g->ram_size);
@@ -213,7 +266,7 @@ int chip_create(const chip_geometry *g, const char *path, chip **out)
 {
     if (!g || !out || !geometry_ok(g)) return CHIP_ERR_ARG;
     chip *c;
-    int rc = chip_alloc(g, path, 0, &c);
+    int rc = chip_alloc(g, path, NULL, &c);
     if (rc) return rc;
     if (path && (rc = pager_new(path, &c->io, &c->pg)) != CHIP_OK) {
         chip_free_buffers(c);
@@ -237,14 +290,42 @@ void chip_close(chip *c)
 {
     if (!c) return;
     if (c->durability == CHIP_DURABLE_LAB) (void)chip_save(c);
-    /* Secrets may sit in any region; do not leave them in freed host memory. */
-    memset(c->nvm, 0, c->geo.nvm_size);
-    memset(c->nvm_committed, 0, c->geo.nvm_size);
+    /* Secrets may sit in any region; do not leave them in freed host memory.
+     * Past nvm_hwm both NVM copies are zero already. */
+    memset(c->nvm, 0, c->nvm_hwm);
+    memset(c->nvm_committed, 0, c->nvm_hwm);
     memset(c->ram, 0, c->geo.ram_size);
     memset(c->otp, 0, c->geo.otp_size);
     memset(c->otp_committed, 0, c->geo.otp_size);
     if (c->page_scratch) memset(c->page_scratch, 0, c->geo.nvm_page_size);
+    chip_pool *pool = c->pool;
+    if (pool && pool->n < POOL_MAX) {
+        /* Kept for the next open: zero NVM, no page state, no file. */
+        c->nvm_hwm = 0;
+        memset(c->page_state, 0, c->pages);
+        pager_close(c->pg);
+        c->pg = NULL;
+        free(c->path);
+        c->path = NULL;
+        free(c->page_scratch);
+        c->page_scratch = NULL;
+        pool->spare[pool->n++] = c;
+        return;
+    }
     chip_free_buffers(c);
+}
+
+int chip_pool_new(chip_pool **out)
+{
+    *out = calloc(1, sizeof **out);
+    return *out ? CHIP_OK : CHIP_ERR_NOMEM;
+}
+
+void chip_pool_free(chip_pool *pool)
+{
+    if (!pool) return;
+    while (pool->n) chip_free_buffers(pool->spare[--pool->n]);
+    free(pool);
 }
 
 void chip_end_masking(chip *c) { c->flags &= ~IMAGE_FLAG_MASKING; c->dirty = 1; }
@@ -272,7 +353,7 @@ static void set_err(char *err, size_t errlen, const char *path, const char *what
 static pager_state committed_state(chip *c)
 {
     pager_state st = {c->geo, c->committed_flags, c->commits, c->nvm_page_writes, c->otp_writes,
-                      c->rom, c->nvm_committed, c->otp_committed, c->wear};
+                      c->rom, c->nvm_committed, c->otp_committed, c->wear, c->rom_clean_from, c->nvm_hwm};
     return st;
 }
 
@@ -285,13 +366,21 @@ static void copy_pager_error(chip *c)
 static int load_from_file(chip *c, char *err, size_t errlen)
 {
     pager_state st = committed_state(c);
+    st.rom_clean_from = c->rom_clean_from;
+    st.nvm_clean_from = c->nvm_hwm;
     int rc = pager_read(c->pg, &st, err, errlen);
+    c->rom_clean_from = st.rom_clean_from;
+    if (st.nvm_clean_from > c->nvm_hwm) c->nvm_hwm = st.nvm_clean_from;
     if (rc) return rc;
     c->flags = c->committed_flags = st.flags;
     c->commits = st.commits;
     c->nvm_page_writes = st.nvm_page_writes;
     c->otp_writes = st.otp_writes;
-    memcpy(c->nvm, c->nvm_committed, c->geo.nvm_size);
+    /* The working copy follows; past what was read both are zero. */
+    memcpy(c->nvm, c->nvm_committed, st.nvm_clean_from);
+    if (c->nvm_hwm > st.nvm_clean_from) memset(c->nvm + st.nvm_clean_from, 0, c->nvm_hwm - st.nvm_clean_from);
+    c->nvm_hwm = st.nvm_clean_from;
+    c->nfresh = 0;
     memcpy(c->otp, c->otp_committed, c->geo.otp_size);
     for (uint32_t i = 0; i < c->ndirty; i++) c->page_state[c->dirty_list[i]] = 0;
     for (uint32_t i = 0; i < c->npending; i++) c->page_state[c->pending_list[i]] = 0;
@@ -302,14 +391,15 @@ static int load_from_file(chip *c, char *err, size_t errlen)
     return CHIP_OK;
 }
 
-int chip_open_ex(const char *path, unsigned flags, const chip_io *io, chip **out, char *err,
-                 size_t errlen)
+static int open_chip(const char *path, unsigned flags, const chip_io *io, chip_pool *pool, chip **out,
+                     char *err, size_t errlen)
 {
     if (!path || !out) return CHIP_ERR_ARG;
     *out = NULL;
     pager *pg;
     chip_geometry g;
-    int rc = pager_open(path, (flags & CHIP_OPEN_READ_ONLY) != 0, io, &pg, &g, err, errlen);
+    unsigned mode = ((flags & CHIP_OPEN_READ_ONLY) ? PAGER_READ_ONLY : 0u) | ((flags & CHIP_OPEN_LOCK) ? PAGER_LOCK : 0u);
+    int rc = pager_open(path, mode, lock_wait_default(), io, &pg, &g, err, errlen);
     if (rc) return rc;
     if (!geometry_ok(&g)) {
         pager_close(pg);
@@ -317,7 +407,7 @@ int chip_open_ex(const char *path, unsigned flags, const chip_io *io, chip **out
         return CHIP_ERR_FORMAT;
     }
     chip *c;
-    rc = chip_alloc(&g, path, 1, &c);
+    rc = chip_alloc(&g, path, pool, &c);
     if (rc) {
         pager_close(pg);
         set_err(err, errlen, path, chip_strerror(rc));
@@ -334,6 +424,17 @@ int chip_open_ex(const char *path, unsigned flags, const chip_io *io, chip **out
     c->powered = 0;
     *out = c;
     return CHIP_OK;
+}
+
+int chip_open_ex(const char *path, unsigned flags, const chip_io *io, chip **out, char *err,
+                 size_t errlen)
+{
+    return open_chip(path, flags, io, NULL, out, err, errlen);
+}
+
+int chip_open_pooled(const char *path, unsigned flags, chip_pool *pool, chip **out, char *err, size_t errlen)
+{
+    return open_chip(path, flags, NULL, pool, out, err, errlen);
 }
 
 int chip_open(const char *path, chip **out, char *err, size_t errlen)
@@ -387,16 +488,21 @@ static int file_commit(chip *c, const pager_page *pages, uint32_t n, const uint8
         rc = pager_commit(c->pg, &r, sync);
     }
     if (rc) copy_pager_error(c);
+    else c->nfresh = 0;   /* what is allocated now may reach the file */
     return rc;
 }
 
 /* After the file holds the new commit: a checkpoint when the log is full.
- * Its failure costs nothing (the log keeps everything and grows). */
+ * Its failure costs nothing (the log keeps everything and grows). It is
+ * synced in every durability: in lab mode too, a host crash must find the
+ * records it copies on disk before the body changes, and the new header
+ * slot before the log is reused (lab saves themselves are unsynced records,
+ * which a crash can only cut short). */
 static void maybe_checkpoint(chip *c)
 {
     if (c->pg && (c->scrub || pager_checkpoint_due(c->pg))) {
         pager_state st = committed_state(c);
-        if (pager_checkpoint(c->pg, &st, c->durability == CHIP_DURABLE_FULL, c->scrub) == CHIP_OK) c->scrub = 0;
+        if (pager_checkpoint(c->pg, &st, 1, c->scrub) == CHIP_OK) c->scrub = 0;
     }
 }
 
@@ -526,6 +632,7 @@ void chip_rollback(chip *c)
     c->otp_dirty = 0;
     c->flags = c->committed_flags;
     c->dirty = 0;
+    c->nfresh = 0;   /* an undone allocation may have reused an old block's bytes */
 }
 
 int chip_acquire(chip *c)
@@ -636,6 +743,7 @@ int chip_rom_write(chip *c, uint32_t off, const void *buf, size_t len)
     if (!chip_is_masking(c)) return CHIP_ERR_ROM;
     if (!range_ok(off, len, c->geo.rom_size)) return CHIP_ERR_RANGE;
     memcpy(c->rom + off, buf, len);
+    if (off + len > c->rom_clean_from) c->rom_clean_from = (uint32_t)(off + len);
     c->rom_dirty = c->pg != NULL;
     c->dirty = 1;
     return CHIP_OK;
@@ -662,6 +770,7 @@ static int nvm_store(chip *c, uint32_t off, const uint8_t *src, uint8_t value, s
         uint32_t in_page = c->geo.nvm_page_size - (off & (c->geo.nvm_page_size - 1));
         size_t n = len < in_page ? len : in_page;
         if (src) memcpy(c->nvm + off, src, n); else memset(c->nvm + off, value, n);
+        if (off + n > c->nvm_hwm) c->nvm_hwm = (uint32_t)(off + n);
         if (!(c->page_state[page] & PAGE_DIRTY)) {
             c->page_state[page] |= PAGE_DIRTY;
             c->dirty_list[c->ndirty++] = page;
@@ -776,6 +885,7 @@ int chip_nvm_alloc(chip *c, uint16_t kind, uint16_t id, uint32_t size, uint32_t 
             }
             if (rc) return rc;
             *off = at + HEAP_HDR;
+            if (c->nfresh < FRESH_MAX) c->fresh[c->nfresh++] = *off;
             return CHIP_OK;
         }
         at += heap_span(s);
@@ -796,7 +906,16 @@ int chip_nvm_free(chip *c, uint32_t off)
         if (at + HEAP_HDR == off) {
             if (k == HEAP_KIND_FREE) return CHIP_ERR_ARG;
             uint32_t span = heap_span(s);
-            c->scrub = c->pg != NULL;
+            /* A block allocated since the file last got a commit never had
+             * its bytes there (it came from a free block's zeros): nothing
+             * to scrub. Any other may have left copies in the log or body. */
+            int fresh = 0;
+            for (unsigned f = 0; f < c->nfresh && !fresh; f++)
+                if (c->fresh[f] == off) {
+                    fresh = 1;
+                    c->fresh[f] = c->fresh[--c->nfresh];
+                }
+            if (!fresh && c->pg) c->scrub = 1;
             int rc = chip_nvm_fill(c, off, 0, span - HEAP_HDR);
             if (rc) return rc;
             uint32_t next = at + span;

@@ -148,6 +148,18 @@ int chip_open(const char *path, chip **out, char *err, size_t errlen);
 #define CHIP_OPEN_READ_ONLY 1u
 int chip_open_ex(const char *path, unsigned flags, const chip_io *io, chip **out, char *err,
                  size_t errlen);
+/* CHIP_OPEN_LOCK: take the writer lock at open, as chip_acquire would (for a
+ * chip about to be powered: what is read is current, no second look). */
+#define CHIP_OPEN_LOCK 2u
+
+/* Many cards one after another (a campaign worker): a pool keeps the buffers
+ * of closed chips, wiped, for the next chip_open_pooled of the same
+ * geometry, so that an open neither allocates nor zeroes them again. One
+ * pool per thread; free it after its chips are closed. */
+typedef struct chip_pool chip_pool;
+int chip_pool_new(chip_pool **out);
+void chip_pool_free(chip_pool *pool);
+int chip_open_pooled(const char *path, unsigned flags, chip_pool *pool, chip **out, char *err, size_t errlen);
 
 /* Free the chip. Uncommitted work is lost (as if power were cut); in lab
  * mode committed work is saved first. Releases the writer lock. */

@@ -30,6 +30,8 @@
 #define REC_MAGIC 0x4A4D5643u     /* "CVMJ" */
 #define REC_HDR 56u
 #define REC_MAX_READS 64          /* reader retries when a checkpoint intervenes */
+#define HEAD_READ 4096u           /* read at open: the header area and the start of ROM */
+#define LOG_CHUNK 16384u          /* the log is read this much at a time, as far as its records go */
 
 struct pager {
     char *path;
@@ -50,6 +52,20 @@ struct pager {
     uint32_t chain;            /* CRC of the last record (salt before the first) */
     uint64_t commits;          /* commit number of the last record or checkpoint */
     uint32_t rom_crc;          /* ROM is written once: its CRC is computed once */
+    /* Body extents of the current slot: ROM and NVM bytes in place past them
+     * are blank (zero) and are neither read nor checked (0 in a slot: unknown,
+     * the whole region). */
+    uint32_t rom_extent, nvm_extent;
+    uint32_t zero_page_crc;    /* CRC-32 of a blank NVM page: its page-table entry */
+    /* What open read (header area and ROM start), used by the first read. */
+    uint8_t head[HEAD_READ];
+    size_t head_len;
+    uint64_t head_size;
+    int head_fresh;
+    uint8_t *table;            /* OTP and page table as read (otp_size + 8 x pages) */
+    uint8_t *logbuf;           /* log bytes as read */
+    size_t logbuf_cap;
+    int unsynced;              /* records written without fdatasync since the last sync */
     uint8_t header_seen[HEADER_AREA - 256]; /* the two slots as last read/written */
     int have_file;             /* an image exists (read or written) */
     /* Pages and OTP the log holds since the last checkpoint. */
@@ -82,6 +98,9 @@ static void fail(pager *pg, const char *what, int errnum)
     else
         snprintf(pg->err, sizeof pg->err, "%s: %s", pg->path, what);
 }
+
+static void note_holder(pager *pg);
+static long holder_pid(pager *pg);
 
 static void set_err(char *err, size_t errlen, const char *msg)
 {
@@ -151,6 +170,7 @@ static int sync_file(pager *pg)
         fail(pg, "fdatasync", errno);
         return CHIP_ERR_IO;
     }
+    pg->unsynced = 0;
     return CHIP_OK;
 }
 
@@ -195,6 +215,7 @@ typedef struct slot {
     uint64_t commits, nvm_page_writes, otp_writes, gen;
     uint32_t rom_crc, otp_crc, salt;
     uint64_t log_off;
+    uint32_t rom_extent, nvm_extent;
 } slot;
 
 static void slot_encode(uint8_t *h, const slot *s)
@@ -218,6 +239,8 @@ static void slot_encode(uint8_t *h, const slot *s)
     put64(h + 72, s->gen);
     put32(h + 80, s->salt);
     put32(h + 84, (uint32_t)s->log_off);
+    put32(h + 88, s->rom_extent);
+    put32(h + 92, s->nvm_extent);
     put32(h + 124, crc_of(h, 124));
 }
 
@@ -245,7 +268,10 @@ static int slot_decode(const uint8_t *h, slot *s, const char **why, unsigned *ve
     s->gen = get64(h + 72);
     s->salt = get32(h + 80);
     s->log_off = get32(h + 84);
-    if (!geometry_plausible(&s->geo) || get32(h + 36) != TABLE_ENTRY) {
+    s->rom_extent = get32(h + 88);
+    s->nvm_extent = get32(h + 92);
+    if (!geometry_plausible(&s->geo) || get32(h + 36) != TABLE_ENTRY || s->rom_extent > s->geo.rom_size ||
+        s->nvm_extent > s->geo.nvm_size || s->nvm_extent % s->geo.nvm_page_size != 0) {
         *why = "card image header has impossible region sizes";
         return CHIP_ERR_FORMAT;
     }
@@ -314,9 +340,54 @@ static pager *pager_alloc(const char *path, const chip_io *io)
 
 static int pager_size_buffers(pager *pg)
 {
+    static const uint8_t blank[4096];
     free(pg->in_log);
+    free(pg->table);
     pg->in_log = calloc(pg->pages ? pg->pages : 1, 1);
-    return pg->in_log ? CHIP_OK : CHIP_ERR_NOMEM;
+    pg->table = malloc(pg->geo.otp_size + (size_t)pg->pages * TABLE_ENTRY);
+    pg->zero_page_crc = crc_of(blank, pg->geo.nvm_page_size);
+    return pg->in_log && pg->table ? CHIP_OK : CHIP_ERR_NOMEM;
+}
+
+/* flock(LOCK_EX), polling for at most wait_ms; the pid of the holder in the
+ * message when it does not come. */
+static int take_flock(pager *pg, unsigned wait_ms)
+{
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    unsigned sleep_us = 200;
+    for (;;) {
+        if (flock(pg->fd, LOCK_EX | LOCK_NB) == 0) return CHIP_OK;
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            fail(pg, "cannot lock", errno);
+            return CHIP_ERR_IO;
+        }
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long long ms = (now.tv_sec - start.tv_sec) * 1000LL + (now.tv_nsec - start.tv_nsec) / 1000000;
+        if (ms >= (long long)wait_ms) {
+            long pid = holder_pid(pg);
+            if (pid > 0)
+                snprintf(pg->err, sizeof pg->err, "%s: card image in use by pid %ld", pg->path, pid);
+            else
+                snprintf(pg->err, sizeof pg->err, "%s: card image in use by another process", pg->path);
+            return CHIP_ERR_BUSY;
+        }
+        struct timespec ts = {0, (long)sleep_us * 1000L};
+        nanosleep(&ts, NULL);
+        if (sleep_us < 20000) sleep_us *= 2;
+    }
+}
+
+/* The path must still name the file we hold (nobody renamed another over it). */
+static int same_file(pager *pg, const struct stat *held)
+{
+    struct stat a;
+    if (stat(pg->path, &a) != 0 || a.st_dev != held->st_dev || a.st_ino != held->st_ino) {
+        fail(pg, "the card image file was replaced; open it again", 0);
+        return 0;
+    }
+    return 1;
 }
 
 int pager_new(const char *path, const chip_io *io, pager **out)
@@ -327,11 +398,12 @@ int pager_new(const char *path, const chip_io *io, pager **out)
     return CHIP_OK;
 }
 
-int pager_open(const char *path, int read_only, const chip_io *io, pager **out,
+int pager_open(const char *path, unsigned mode, unsigned wait_ms, const chip_io *io, pager **out,
                chip_geometry *geo, char *err, size_t errlen)
 {
     pager *pg = pager_alloc(path, io);
     if (!pg) return CHIP_ERR_NOMEM;
+    int read_only = (mode & PAGER_READ_ONLY) != 0;
     pg->read_only = read_only;
     pg->fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
     if (pg->fd < 0) {
@@ -347,10 +419,21 @@ int pager_open(const char *path, int read_only, const chip_io *io, pager **out,
         pager_close(pg);
         return CHIP_ERR_IO;
     }
-    uint8_t area[HEADER_AREA];
-    ssize_t n = read_at(pg, area, sizeof area, 0);
+    if ((mode & PAGER_LOCK) && !read_only) {
+        /* The writer lock first, so that what is read next is current. */
+        int lrc = take_flock(pg, wait_ms);
+        if (!lrc && !same_file(pg, &st)) lrc = CHIP_ERR_IO;
+        if (lrc) {
+            set_err(err, errlen, pg->err);
+            pager_close(pg);
+            return lrc;
+        }
+        pg->locked = 1;
+        note_holder(pg);
+    }
+    ssize_t n = read_at(pg, pg->head, sizeof pg->head, 0);
     slot s;
-    int rc = n < 0 ? CHIP_ERR_IO : pick_slot(pg, area, (size_t)n, &s, err, errlen);
+    int rc = n < 0 ? CHIP_ERR_IO : pick_slot(pg, pg->head, (size_t)n, &s, err, errlen);
     if (n < 0) {
         fail(pg, "cannot read", errno);
         set_err(err, errlen, pg->err);
@@ -378,6 +461,9 @@ int pager_open(const char *path, int read_only, const chip_io *io, pager **out,
     }
     *geo = s.geo;
     pg->have_file = 1;
+    pg->head_len = (size_t)n;
+    pg->head_size = (uint64_t)st.st_size;
+    pg->head_fresh = 1;
     *out = pg;
     return CHIP_OK;
 }
@@ -388,6 +474,8 @@ void pager_close(pager *pg)
     if (pg->fd >= 0) close(pg->fd);   /* drops the flock */
     if (pg->buf) memset(pg->buf, 0, pg->buf_cap);
     free(pg->buf);
+    free(pg->logbuf);   /* wiped after every read */
+    free(pg->table);
     free(pg->in_log);
     free(pg->path);
     free(pg);
@@ -430,8 +518,6 @@ static size_t record_check(const pager *pg, const uint8_t *p, size_t avail, uint
     return len;
 }
 
-/* One attempt at reading header, body and log. Returns CHIP_OK, an error, or
- * 1 when the header changed meanwhile (retry). */
 /* Bytes up to and including the last nonzero one. The log region is laid
  * down as zeros and written only by records, so a wipe need not cover the
  * zeros after the last record ever written (a card's log is mostly unused). */
@@ -447,57 +533,119 @@ static size_t nonzero_extent(const uint8_t *p, size_t n)
     return n;
 }
 
+/* Make the log buffer hold log bytes [0, need) (need <= log_len), reading
+ * ahead by LOG_CHUNK: a log is read only as far as its records go. */
+static int log_fill(pager *pg, size_t *have, size_t need, size_t log_len)
+{
+    if (need <= *have) return CHIP_OK;
+    size_t want = need - *have < LOG_CHUNK ? *have + LOG_CHUNK : need;
+    if (want > log_len) want = log_len;
+    if (want > pg->logbuf_cap) {
+        size_t cap = pg->logbuf_cap ? pg->logbuf_cap : LOG_CHUNK;
+        while (cap < want) cap *= 2;
+        uint8_t *b = malloc(cap);
+        if (!b) return CHIP_ERR_NOMEM;
+        if (pg->logbuf) {
+            memcpy(b, pg->logbuf, *have);
+            memset(pg->logbuf, 0, *have);
+            free(pg->logbuf);
+        }
+        pg->logbuf = b;
+        pg->logbuf_cap = cap;
+    }
+    if (read_at(pg, pg->logbuf + *have, want - *have, pg->log_off + *have) != (ssize_t)(want - *have)) {
+        fail(pg, "card image could not be read", errno);
+        return CHIP_ERR_IO;
+    }
+    *have = want;
+    return CHIP_OK;
+}
+
+/* Bring the record at log offset pos into the buffer (as much of it as its
+ * header claims, within the log). */
+static int log_fill_record(pager *pg, size_t *have, size_t pos, size_t log_len)
+{
+    int rc = log_fill(pg, have, pos + REC_HDR + 8 <= log_len ? pos + REC_HDR + 8 : log_len, log_len);
+    if (rc || *have < pos + REC_HDR + 8) return rc;
+    size_t len = get32(pg->logbuf + pos + 28);
+    if (get32(pg->logbuf + pos) != REC_MAGIC || len > log_len - pos) return CHIP_OK;
+    return log_fill(pg, have, pos + len, log_len);
+}
+
+/* One attempt at reading header, body and log. Returns CHIP_OK, an error, or
+ * 1 when the header changed meanwhile (retry). Reads only the body extents
+ * (the rest of each region is blank by the slot's word) and the log as far
+ * as its records go. */
 static int read_once(pager *pg, pager_state *st, char *err, size_t errlen)
 {
     uint8_t area[HEADER_AREA], again[HEADER_AREA];
-    ssize_t n = read_at(pg, area, sizeof area, 0);
-    if (n < 0) {
-        fail(pg, "cannot read", errno);
-        set_err(err, errlen, pg->err);
-        return CHIP_ERR_IO;
+    const uint8_t *rom_head = NULL;
+    size_t rom_head_len = 0, n;
+    uint64_t file_size;
+    if (pg->head_fresh) {
+        /* read at open (under the lock when there is one) */
+        pg->head_fresh = 0;
+        n = pg->head_len < HEADER_AREA ? pg->head_len : HEADER_AREA;
+        memcpy(area, pg->head, n);
+        file_size = pg->head_size;
+        if (pg->head_len > HEADER_AREA) {
+            rom_head = pg->head + HEADER_AREA;
+            rom_head_len = pg->head_len - HEADER_AREA;
+        }
+    } else {
+        ssize_t r = read_at(pg, area, sizeof area, 0);
+        if (r < 0) {
+            fail(pg, "cannot read", errno);
+            set_err(err, errlen, pg->err);
+            return CHIP_ERR_IO;
+        }
+        n = (size_t)r;
+        struct stat sb;
+        if (fstat(pg->fd, &sb) != 0) {
+            fail(pg, "stat", errno);
+            set_err(err, errlen, pg->err);
+            return CHIP_ERR_IO;
+        }
+        file_size = (uint64_t)sb.st_size;
     }
     slot s;
-    int rc = pick_slot(pg, area, (size_t)n, &s, err, errlen);
+    int rc = pick_slot(pg, area, n, &s, err, errlen);
     if (rc) return rc;
     if (memcmp(&s.geo, &pg->geo, sizeof s.geo) != 0) {
         fail(pg, "the card image was replaced by one of another geometry", 0);
         set_err(err, errlen, pg->err);
         return CHIP_ERR_FORMAT;
     }
-    struct stat sb;
-    if (fstat(pg->fd, &sb) != 0) {
-        fail(pg, "stat", errno);
-        set_err(err, errlen, pg->err);
-        return CHIP_ERR_IO;
-    }
-    uint64_t file_size = (uint64_t)sb.st_size;
     if (file_size < pg->log_off + LOG_DEFAULT) {
         fail(pg, "card image is truncated", 0);
         set_err(err, errlen, pg->err);
         return CHIP_ERR_FORMAT;
     }
     const chip_geometry *g = &pg->geo;
+    uint32_t ps = g->nvm_page_size;
+    uint32_t rom_ext = s.rom_extent ? s.rom_extent : g->rom_size;
+    uint32_t nvm_ext = s.nvm_extent ? s.nvm_extent : g->nvm_size;
     size_t table_len = (size_t)pg->pages * TABLE_ENTRY;
-    uint8_t *table = malloc(table_len);
-    size_t log_len = (size_t)(file_size - pg->log_off);
-    uint8_t *log = malloc(log_len ? log_len : 1);
-    if (!table || !log) {
-        free(table);
-        free(log);
-        return CHIP_ERR_NOMEM;
-    }
+    size_t log_len = (size_t)(file_size - pg->log_off), have = 0;
+    const uint8_t *table = pg->table + g->otp_size;
+    /* The buffers past the extents become zero (the caller says how much of
+     * them may not be). */
+    if (st->rom_clean_from > rom_ext) memset(st->rom + rom_ext, 0, st->rom_clean_from - rom_ext);
+    st->rom_clean_from = rom_ext;
+    if (st->nvm_clean_from > nvm_ext) memset(st->nvm + nvm_ext, 0, st->nvm_clean_from - nvm_ext);
+    st->nvm_clean_from = nvm_ext;
+    size_t from_head = rom_head_len < rom_ext ? rom_head_len : rom_ext;
+    if (from_head) memcpy(st->rom, rom_head, from_head);
     rc = CHIP_OK;
-    if (read_at(pg, st->rom, g->rom_size, pg->rom_off) != (ssize_t)g->rom_size ||
-        read_at(pg, st->nvm, g->nvm_size, pg->nvm_off) != (ssize_t)g->nvm_size ||
-        read_at(pg, st->otp, g->otp_size, pg->otp_off) != (ssize_t)g->otp_size ||
-        read_at(pg, table, table_len, pg->table_off) != (ssize_t)table_len ||
-        read_at(pg, log, log_len, pg->log_off) != (ssize_t)log_len) {
+    if ((rom_ext > from_head &&
+         read_at(pg, st->rom + from_head, rom_ext - from_head, pg->rom_off + from_head) != (ssize_t)(rom_ext - from_head)) ||
+        read_at(pg, st->nvm, nvm_ext, pg->nvm_off) != (ssize_t)nvm_ext ||
+        read_at(pg, pg->table, g->otp_size + table_len, pg->otp_off) != (ssize_t)(g->otp_size + table_len)) {
         fail(pg, "card image could not be read", errno);
         set_err(err, errlen, pg->err);
         rc = CHIP_ERR_IO;
     }
-    if (!rc && read_at(pg, again, sizeof again, 0) != (ssize_t)sizeof again) rc = CHIP_ERR_IO;
-    if (!rc && memcmp(area, again, 2 * SLOT_SIZE) != 0) rc = 1;   /* a checkpoint intervened */
+    if (!rc) memcpy(st->otp, pg->table, g->otp_size);
     /* Replay the log over the body. */
     memset(pg->in_log, 0, pg->pages);
     pg->otp_in_log = 0;
@@ -506,15 +654,21 @@ static int read_once(pager *pg, pager_state *st, char *err, size_t errlen)
     size_t pos = 0;
     for (uint32_t i = 0; i < pg->pages && !rc; i++) st->wear[i] = get32(table + (size_t)i * TABLE_ENTRY);
     while (!rc) {
-        size_t len = record_check(pg, log + pos, log_len - pos, s.salt, commits + 1, chain);
+        rc = log_fill_record(pg, &have, pos, log_len);
+        if (rc) {
+            set_err(err, errlen, pg->err);
+            break;
+        }
+        size_t len = record_check(pg, pg->logbuf + pos, have - pos, s.salt, commits + 1, chain);
         if (!len) break;
-        const uint8_t *p = log + pos;
+        const uint8_t *p = pg->logbuf + pos;
         uint32_t np = get32(p + 16), otp_len = get32(p + 20);
         const uint8_t *e = p + REC_HDR;
-        for (uint32_t i = 0; i < np; i++, e += 8u + g->nvm_page_size) {
+        for (uint32_t i = 0; i < np; i++, e += 8u + ps) {
             uint32_t idx = get32(e);
             st->wear[idx] = get32(e + 4);
-            memcpy(st->nvm + (size_t)idx * g->nvm_page_size, e + 8, g->nvm_page_size);
+            memcpy(st->nvm + (size_t)idx * ps, e + 8, ps);
+            if ((idx + 1u) * ps > st->nvm_clean_from) st->nvm_clean_from = (idx + 1u) * ps;
             pg->in_log[idx] = 1;
         }
         if (otp_len) {
@@ -525,14 +679,23 @@ static int read_once(pager *pg, pager_state *st, char *err, size_t errlen)
         flags = get32(p + 24);
         npw = get64(p + 32);
         ow = get64(p + 40);
-        size_t body = REC_HDR + (size_t)np * (8u + g->nvm_page_size) + otp_len;
+        size_t body = REC_HDR + (size_t)np * (8u + ps) + otp_len;
         chain = get32(p + body);
         pos += len;
     }
+    /* Without the lock a checkpoint may have intervened: read the header
+     * again (a writer holding the lock cannot be overtaken). */
+    if (!rc && !pg->locked) {
+        if (read_at(pg, again, sizeof again, 0) != (ssize_t)sizeof again) rc = CHIP_ERR_IO;
+        else if (memcmp(area, again, 2 * SLOT_SIZE) != 0) rc = 1;
+    }
     /* Integrity of what the log did not replace. */
-    if (!rc && crc_of(st->rom, g->rom_size) != s.rom_crc) {
-        fail(pg, "card image checksum mismatch (corrupt contents: ROM)", 0);
-        rc = CHIP_ERR_FORMAT;
+    if (!rc) {
+        uint32_t crc = crc_of(st->rom, rom_ext);
+        if (image_crc32_zero_extend(crc, g->rom_size - rom_ext) != s.rom_crc) {
+            fail(pg, "card image checksum mismatch (corrupt contents: ROM)", 0);
+            rc = CHIP_ERR_FORMAT;
+        }
     }
     if (!rc && !pg->otp_in_log && crc_of(st->otp, g->otp_size) != s.otp_crc) {
         fail(pg, "card image checksum mismatch (corrupt contents: OTP)", 0);
@@ -540,7 +703,10 @@ static int read_once(pager *pg, pager_state *st, char *err, size_t errlen)
     }
     for (uint32_t i = 0; i < pg->pages && !rc; i++) {
         if (pg->in_log[i]) continue;
-        if (crc_of(st->nvm + (size_t)i * g->nvm_page_size, g->nvm_page_size) != get32(table + (size_t)i * TABLE_ENTRY + 4)) {
+        uint32_t want = get32(table + (size_t)i * TABLE_ENTRY + 4);
+        /* a blank page (past the extent) is not read: its entry must say blank */
+        uint32_t have_crc = (size_t)i * ps < nvm_ext ? crc_of(st->nvm + (size_t)i * ps, ps) : pg->zero_page_crc;
+        if (have_crc != want) {
             char what[96];
             snprintf(what, sizeof what, "card image checksum mismatch (corrupt contents: NVM page %u)", i);
             fail(pg, what, 0);
@@ -559,13 +725,16 @@ static int read_once(pager *pg, pager_state *st, char *err, size_t errlen)
         pg->commits = commits;
         pg->log_pos = pg->log_off + pos;
         pg->log_end = file_size;
-        pg->log_dirty = pg->log_off + nonzero_extent(log, log_len);
+        /* The wipe must cover every byte any record ever wrote: known when the
+         * whole log was read, else found when a wipe needs it. */
+        pg->log_dirty = have == log_len ? pg->log_off + nonzero_extent(pg->logbuf, have) : UINT64_MAX;
         pg->rom_crc = s.rom_crc;
+        pg->rom_extent = s.rom_extent;
+        pg->nvm_extent = s.nvm_extent;
+        pg->unsynced = 0;
         memcpy(pg->header_seen, area, sizeof pg->header_seen);
     }
-    free(table);
-    memset(log, 0, nonzero_extent(log, log_len));   /* dead records may hold erased secrets */
-    free(log);
+    if (have) memset(pg->logbuf, 0, nonzero_extent(pg->logbuf, have));   /* dead records may hold erased secrets */
     return rc;
 }
 
@@ -601,6 +770,28 @@ static long holder_pid(pager *pg)
     return (long)fl.l_pid;
 }
 
+/* Is there a valid record at the end of the log as last read or written?
+ * Only then did another writer commit: a torn record left there by a writer
+ * that was killed (a recovering open rolled it back) has the header of the
+ * next record but does not check, and must not be taken for a change. */
+static int next_record_valid(pager *pg, uint64_t file_size)
+{
+    if (pg->log_pos + REC_HDR + 8 > file_size) return 0;
+    uint8_t peek[REC_HDR];
+    if (read_at(pg, peek, sizeof peek, pg->log_pos) != (ssize_t)sizeof peek || get32(peek) != REC_MAGIC ||
+        get32(peek + 4) != pg->salt || get64(peek + 8) != pg->commits + 1)
+        return 0;
+    size_t len = get32(peek + 28);
+    if (len < REC_HDR + 8 || len > file_size - pg->log_pos || len > record_size(pg, pg->pages, 1)) return 0;
+    uint8_t *rec = malloc(len);
+    if (!rec) return 1;   /* cannot tell: reloading is the safe side */
+    int valid = read_at(pg, rec, len, pg->log_pos) == (ssize_t)len &&
+                record_check(pg, rec, len, pg->salt, pg->commits + 1, pg->chain) != 0;
+    memset(rec, 0, len);
+    free(rec);
+    return valid;
+}
+
 int pager_lock(pager *pg, unsigned wait_ms, int *changed)
 {
     *changed = 0;
@@ -610,49 +801,22 @@ int pager_lock(pager *pg, unsigned wait_ms, int *changed)
         return CHIP_ERR_IO;
     }
     if (pg->fd < 0) return CHIP_OK;    /* new image: locked when created */
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    unsigned sleep_us = 200;
-    for (;;) {
-        if (flock(pg->fd, LOCK_EX | LOCK_NB) == 0) break;
-        if (errno != EWOULDBLOCK && errno != EINTR) {
-            fail(pg, "cannot lock", errno);
-            return CHIP_ERR_IO;
-        }
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        long long ms = (now.tv_sec - start.tv_sec) * 1000LL + (now.tv_nsec - start.tv_nsec) / 1000000;
-        if (ms >= (long long)wait_ms) {
-            long pid = holder_pid(pg);
-            if (pid > 0)
-                snprintf(pg->err, sizeof pg->err, "%s: card image in use by pid %ld", pg->path, pid);
-            else
-                snprintf(pg->err, sizeof pg->err, "%s: card image in use by another process", pg->path);
-            return CHIP_ERR_BUSY;
-        }
-        struct timespec ts = {0, (long)sleep_us * 1000L};
-        nanosleep(&ts, NULL);
-        if (sleep_us < 20000) sleep_us *= 2;
-    }
+    int rc = take_flock(pg, wait_ms);
+    if (rc) return rc;
     pg->locked = 1;
     /* Did another writer change the file since we read it? The path may even
      * name another file now. */
-    struct stat a, b;
-    if (stat(pg->path, &a) != 0 || fstat(pg->fd, &b) != 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+    struct stat b;
+    if (fstat(pg->fd, &b) != 0 || !same_file(pg, &b)) {
         flock(pg->fd, LOCK_UN);
         pg->locked = 0;
-        fail(pg, "the card image file was replaced; open it again", 0);
         return CHIP_ERR_IO;
     }
     uint8_t area[2 * SLOT_SIZE];
-    if (read_at(pg, area, sizeof area, 0) != (ssize_t)sizeof area || memcmp(area, pg->header_seen, sizeof area) != 0) {
+    if (read_at(pg, area, sizeof area, 0) != (ssize_t)sizeof area || memcmp(area, pg->header_seen, sizeof area) != 0)
         *changed = 1;
-    } else if (pg->log_pos + REC_HDR + 8 <= (uint64_t)b.st_size) {
-        uint8_t peek[REC_HDR];
-        if (read_at(pg, peek, sizeof peek, pg->log_pos) == (ssize_t)sizeof peek && get32(peek) == REC_MAGIC &&
-            get32(peek + 4) == pg->salt && get64(peek + 8) == pg->commits + 1)
-            *changed = 1;
-    }
+    else if (next_record_valid(pg, (uint64_t)b.st_size))
+        *changed = 1;
     if ((uint64_t)b.st_size != pg->log_end) *changed = 1;
     note_holder(pg);
     return CHIP_OK;
@@ -689,6 +853,16 @@ static void slot_from_state(const pager *pg, const pager_state *st, uint64_t gen
     s->log_off = log_off;
     s->rom_crc = pg->rom_crc;
     s->otp_crc = crc_of(st->otp, st->geo.otp_size);
+    s->rom_extent = pg->rom_extent;
+    s->nvm_extent = pg->nvm_extent;
+}
+
+/* NVM bytes up to the end of the last page in [0, len) that is not blank. */
+static uint32_t nvm_extent_of(const pager *pg, const uint8_t *nvm, size_t len)
+{
+    size_t e = nonzero_extent(nvm, len);
+    uint32_t ps = pg->geo.nvm_page_size;
+    return (uint32_t)((e + ps - 1) / ps * ps);
 }
 
 int pager_write_all(pager *pg, const pager_state *st, int sync)
@@ -736,6 +910,8 @@ int pager_write_all(pager *pg, const pager_state *st, int sync)
     uint64_t gen = pg->gen + 1;
     uint32_t salt = new_salt(gen);
     pg->rom_crc = crc_of(st->rom, g->rom_size);
+    pg->rom_extent = (uint32_t)nonzero_extent(st->rom, g->rom_size);
+    pg->nvm_extent = nvm_extent_of(pg, st->nvm, g->nvm_size);
     slot s;
     slot_from_state(pg, st, gen, salt, pg->log_off, &s);
     uint8_t area[HEADER_AREA];
@@ -783,6 +959,27 @@ int pager_write_all(pager *pg, const pager_state *st, int sync)
     return CHIP_OK;
 }
 
+/* The log was read only as far as its records go: find the last byte any
+ * record ever wrote (unknown: the whole log). */
+static void find_log_dirty(pager *pg)
+{
+    uint8_t *b = malloc(65536);
+    uint64_t dirty = pg->log_off;
+    for (uint64_t at = pg->log_off; b && at < pg->log_end;) {
+        size_t n = pg->log_end - at < 65536 ? (size_t)(pg->log_end - at) : 65536;
+        if (read_at(pg, b, n, at) != (ssize_t)n) {
+            dirty = pg->log_end;
+            break;
+        }
+        size_t e = nonzero_extent(b, n);
+        if (e) dirty = at + e;
+        memset(b, 0, e);
+        at += n;
+    }
+    pg->log_dirty = b ? dirty : pg->log_end;
+    free(b);
+}
+
 int pager_checkpoint_due(const pager *pg) { return pager_log_used(pg) + 8192u >= LOG_DEFAULT; }
 
 /* Copy every page the log holds into place, sync, then switch generation. */
@@ -792,13 +989,27 @@ int pager_checkpoint(pager *pg, const pager_state *st, int sync, int wipe)
     const chip_geometry *g = &st->geo;
     uint32_t ps = g->nvm_page_size;
     int rc = CHIP_OK;
+    /* Records written without a sync must be on disk before the body they
+     * cover changes, or a host crash could keep the new body and lose them. */
+    if (sync && pg->unsynced) rc = sync_file(pg);
+    if (rc) return rc;
+    /* The new extent: nothing past the old one or the last page the log
+     * holds can be nonzero. Pages that enter it are written in place too, so
+     * that every byte inside the extent is state. */
+    uint32_t old_pages = pg->nvm_extent ? pg->nvm_extent / ps : pg->pages, last = 0;
+    for (uint32_t i = 0; i < pg->pages; i++)
+        if (pg->in_log[i]) last = i + 1;
+    size_t scan = (size_t)(last > old_pages ? last : old_pages) * ps;
+    uint32_t new_extent = nvm_extent_of(pg, st->nvm, scan);
+    uint32_t new_pages = new_extent / ps;
+#define CKPT_WRITES(i) (pg->in_log[i] || ((i) >= old_pages && (i) < new_pages))
     for (uint32_t i = 0; i < pg->pages && !rc;) {
-        if (!pg->in_log[i]) {
+        if (!CKPT_WRITES(i)) {
             i++;
             continue;
         }
         uint32_t j = i;
-        while (j < pg->pages && pg->in_log[j]) j++;
+        while (j < pg->pages && CKPT_WRITES(j)) j++;
         rc = write_at(pg, st->nvm + (size_t)i * ps, (size_t)(j - i) * ps, pg->nvm_off + (uint64_t)i * ps);
         if (!rc) {
             size_t tl = (size_t)(j - i) * TABLE_ENTRY;
@@ -811,6 +1022,7 @@ int pager_checkpoint(pager *pg, const pager_state *st, int sync, int wipe)
         }
         i = j;
     }
+#undef CKPT_WRITES
     if (!rc && pg->otp_in_log) rc = write_at(pg, st->otp, g->otp_size, pg->otp_off);
     if (!rc && sync) rc = sync_file(pg);
     if (rc) return rc;
@@ -818,6 +1030,7 @@ int pager_checkpoint(pager *pg, const pager_state *st, int sync, int wipe)
     uint32_t salt = new_salt(gen);
     slot s;
     slot_from_state(pg, st, gen, salt, pg->log_off, &s);
+    s.nvm_extent = new_extent;
     s.commits = pg->commits;
     uint8_t h[SLOT_SIZE];
     slot_encode(h, &s);
@@ -825,6 +1038,7 @@ int pager_checkpoint(pager *pg, const pager_state *st, int sync, int wipe)
     if (!rc && sync) rc = sync_file(pg);
     if (rc) return rc;
     memcpy(pg->header_seen + slot_of(gen) * SLOT_SIZE, h, SLOT_SIZE);
+    pg->nvm_extent = new_extent;
     pg->gen = gen;
     pg->salt = salt;
     pg->chain = salt;
@@ -836,6 +1050,7 @@ int pager_checkpoint(pager *pg, const pager_state *st, int sync, int wipe)
          * erased data: overwrite the log region up to the last byte any
          * record ever reached (the rest is zeros already). */
         static const uint8_t zeros[65536];
+        if (pg->log_dirty == UINT64_MAX) find_log_dirty(pg);
         uint64_t end = pg->log_dirty < pg->log_end ? pg->log_dirty : pg->log_end;
         for (uint64_t at = pg->log_off; !rc && at < end;) {
             size_t n = end - at < 65536 ? (size_t)(end - at) : 65536;
@@ -902,6 +1117,7 @@ int pager_commit(pager *pg, const pager_record *r, int sync)
     }
     pg->log_pos = at + len;
     if (pg->log_pos > pg->log_end) pg->log_end = pg->log_pos;
+    if (!sync) pg->unsynced = 1;
     pg->chain = crc;
     pg->commits++;
     for (uint32_t i = 0; i < r->npages; i++) pg->in_log[r->pages[i].index] = 1;

@@ -55,6 +55,11 @@ typedef struct pager_state {
     uint64_t commits, nvm_page_writes, otp_writes;
     uint8_t *rom, *nvm, *otp;  /* committed copies */
     uint32_t *wear;            /* one per NVM page */
+    /* pager_read: in, the rom/nvm buffers are all zero from these offsets on
+     * (0 for fresh zeroed buffers, the size when nothing is known); out, the
+     * same after the read, which writes only what the image holds up to the
+     * body extents and the pages of its log. */
+    uint32_t rom_clean_from, nvm_clean_from;
 } pager_state;
 
 /* One page of a commit record: its index and its new contents. */
@@ -63,9 +68,13 @@ typedef struct pager_page {
     const uint8_t *data;       /* nvm_page_size bytes */
 } pager_page;
 
-/* Open an existing image and read its header: fills *geo. `read_only`
- * opens without write access (pager_lock then refuses). */
-int pager_open(const char *path, int read_only, const chip_io *io, pager **out,
+/* Open an existing image and read its header: fills *geo. PAGER_READ_ONLY
+ * opens without write access (pager_lock then refuses); PAGER_LOCK takes the
+ * writer lock first (waiting at most wait_ms), so that what is read is
+ * current and the first pager_read needs no second look at the header. */
+#define PAGER_READ_ONLY 1u
+#define PAGER_LOCK 2u
+int pager_open(const char *path, unsigned mode, unsigned wait_ms, const chip_io *io, pager **out,
                chip_geometry *geo, char *err, size_t errlen);
 
 /* Bind a new pager to `path` for an image that does not exist yet (or is to

@@ -31,18 +31,26 @@ static int send_card(void *ctx, const uint8_t *cmd, size_t n, uint8_t *rsp, size
     return card_transmit(ctx, cmd, n, rsp, cap, rlen);
 }
 
-static void run_one(const campaign_runner *r, const campaign *c, campaign_job *j)
+/* The card is opened holding its image's lock (it is powered at once), with
+ * the worker's pool of chip buffers. */
+static void run_one(const campaign_runner *r, const campaign *c, chip_pool *pool, campaign_job *j)
 {
     card *cd;
+    chip *ch;
     j->err[0] = 0;
     j->reply_len = 0;
     j->reported = 0;
     j->sw = 0;
-    if (card_open(j->image, &cd, j->err, sizeof j->err)) {
+    if (chip_open_pooled(j->image, CHIP_OPEN_LOCK, pool, &ch, j->err, sizeof j->err)) {
         j->rv = CAMPAIGN_ERR_IO;
         return;
     }
-    chip *ch = card_chip(cd);
+    if (card_from_chip(ch, &cd)) {
+        snprintf(j->err, sizeof j->err, "%s: cannot start the card", j->image);
+        chip_close(ch);
+        j->rv = CAMPAIGN_ERR_IO;
+        return;
+    }
     chip_set_durability(ch, r->durability);
     if (r->lock_wait_ms) chip_set_lock_wait(ch, r->lock_wait_ms);
     if (card_power(cd, CARD_COLD, NULL, NULL)) {
@@ -73,13 +81,17 @@ static void run_one(const campaign_runner *r, const campaign *c, campaign_job *j
 static void *worker(void *arg)
 {
     pool *p = arg;
+    chip_pool *chips = NULL;
+    (void)chip_pool_new(&chips);   /* without one, cards just allocate */
     for (;;) {
         pthread_mutex_lock(&p->mu);
         size_t i = p->next < p->n ? p->next++ : p->n;
         pthread_mutex_unlock(&p->mu);
-        if (i >= p->n) return NULL;
-        run_one(p->r, p->c, &p->jobs[i]);
+        if (i >= p->n) break;
+        run_one(p->r, p->c, chips, &p->jobs[i]);
     }
+    chip_pool_free(chips);
+    return NULL;
 }
 
 int campaign_run_jobs(const campaign_runner *r, const campaign *c, campaign_job *jobs, size_t n)
@@ -98,7 +110,10 @@ int campaign_run_jobs(const campaign_runner *r, const campaign *c, campaign_job 
     unsigned w = r->workers ? r->workers : campaign_runner_default_workers(r->durability);
     if (w > n) w = (unsigned)n;
     if (w <= 1) {
-        for (size_t i = 0; i < n; i++) run_one(r, c, &jobs[i]);
+        chip_pool *chips = NULL;
+        (void)chip_pool_new(&chips);
+        for (size_t i = 0; i < n; i++) run_one(r, c, chips, &jobs[i]);
+        chip_pool_free(chips);
         return CAMPAIGN_OK;
     }
     pool p = {r, c, jobs, n, 0, PTHREAD_MUTEX_INITIALIZER};
