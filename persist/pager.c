@@ -30,8 +30,8 @@
 #define REC_MAGIC 0x4A4D5643u     /* "CVMJ" */
 #define REC_HDR 56u
 #define REC_MAX_READS 64          /* reader retries when a checkpoint intervenes */
-#define HEAD_READ 4096u           /* read at open: the header area and the start of ROM */
-#define LOG_CHUNK 16384u          /* the log is read this much at a time, as far as its records go */
+#define HEAD_READ 8192u           /* read at open: the header area and the start of ROM */
+#define LOG_CHUNK 4096u           /* the log is read this much at a time, as far as its records go */
 
 struct pager {
     char *path;

@@ -330,19 +330,25 @@ int pse_load(const char *path, apdu_list *pse)
 }
 
 /* ---- HSM ---- */
+/* One static key of a card: key id 1 ENC, 2 MAC, 3 DEK. */
+static int derive_key(const uint8_t master[16], const uint8_t serial[8], const uint8_t div_data[10], uint8_t id,
+                      uint8_t out[16])
+{
+    uint8_t label[6] = {'C', 'V', 'K', 'D', 0, id}, ctx[18];
+    memcpy(ctx, serial, 8);
+    memcpy(ctx + 8, div_data, 10);
+    /* fixed input: label || 00 || key id, [i], context, no L (always 128 bits) */
+    return scp03_kdf_counter_cmac(master, 16, label, sizeof label, ctx, sizeof ctx, out, 16) == SCP03_OK
+               ? CAMPAIGN_OK
+               : CAMPAIGN_ERR_CRYPTO;
+}
+
 int campaign_derive_keys(const uint8_t master[16], const uint8_t serial[8], const uint8_t div_data[10],
                          uint8_t enc[16], uint8_t mac[16], uint8_t dek[16])
 {
-    uint8_t label[6] = {'C', 'V', 'K', 'D', 0, 0}, ctx[18];
-    memcpy(ctx, serial, 8);
-    memcpy(ctx + 8, div_data, 10);
-    uint8_t *out[3] = {enc, mac, dek};
-    for (int k = 0; k < 3; k++) {
-        label[5] = (uint8_t)(k + 1);
-        /* fixed input: label || 00 || key id, [i], context, no L (always 128 bits) */
-        if (scp03_kdf_counter_cmac(master, 16, label, sizeof label, ctx, sizeof ctx, out[k], 16) != SCP03_OK)
-            return CAMPAIGN_ERR_CRYPTO;
-    }
+    if (derive_key(master, serial, div_data, 1, enc) || derive_key(master, serial, div_data, 2, mac) ||
+        derive_key(master, serial, div_data, 3, dek))
+        return CAMPAIGN_ERR_CRYPTO;
     return CAMPAIGN_OK;
 }
 
@@ -357,8 +363,13 @@ int campaign_build_paut(const campaign *c, const uint8_t master[16], const campa
                         const uint8_t host_challenge[8], apdu_list *paut, scp03_host_session *hout)
 {
     if (!c || !master || !card || !host_challenge || !paut) return CAMPAIGN_ERR_PARAM;
-    uint8_t enc[16], mac[16], dek[16];
-    if (campaign_derive_keys(master, card->serial, card->div_data, enc, mac, dek)) return CAMPAIGN_ERR_CRYPTO;
+    /* P_AUT needs the card's ENC and MAC keys, not its DEK */
+    uint8_t enc[16], mac[16];
+    if (derive_key(master, card->serial, card->div_data, 1, enc) ||
+        derive_key(master, card->serial, card->div_data, 2, mac)) {
+        scp03_wipe(enc, 16);
+        return CAMPAIGN_ERR_CRYPTO;
+    }
     scp03_host_session hs, *h = hout ? hout : &hs;
     int rc = CAMPAIGN_ERR_CRYPTO;
     uint8_t a[600], w[700];
@@ -402,7 +413,6 @@ int campaign_build_paut(const campaign *c, const uint8_t master[16], const campa
 done:
     scp03_wipe(enc, 16);
     scp03_wipe(mac, 16);
-    scp03_wipe(dek, 16);
     scp03_wipe(a, sizeof a);
     if (!hout || rc) scp03_host_close(h);
     return rc;
