@@ -62,7 +62,7 @@ struct pager {
     size_t head_len;
     uint64_t head_size;
     int head_fresh;
-    uint8_t *table;            /* OTP and page table as read (otp_size + 8 x pages) */
+    uint8_t *table;            /* OTP, page table and the log's first chunk as read together */
     uint8_t *logbuf;           /* log bytes as read */
     size_t logbuf_cap;
     int unsynced;              /* records written without fdatasync since the last sync */
@@ -344,7 +344,7 @@ static int pager_size_buffers(pager *pg)
     free(pg->in_log);
     free(pg->table);
     pg->in_log = calloc(pg->pages ? pg->pages : 1, 1);
-    pg->table = malloc(pg->geo.otp_size + (size_t)pg->pages * TABLE_ENTRY);
+    pg->table = malloc((size_t)(pg->log_off - pg->otp_off) + LOG_CHUNK);
     pg->zero_page_crc = crc_of(blank, pg->geo.nvm_page_size);
     return pg->in_log && pg->table ? CHIP_OK : CHIP_ERR_NOMEM;
 }
@@ -625,7 +625,6 @@ static int read_once(pager *pg, pager_state *st, char *err, size_t errlen)
     uint32_t ps = g->nvm_page_size;
     uint32_t rom_ext = s.rom_extent ? s.rom_extent : g->rom_size;
     uint32_t nvm_ext = s.nvm_extent ? s.nvm_extent : g->nvm_size;
-    size_t table_len = (size_t)pg->pages * TABLE_ENTRY;
     size_t log_len = (size_t)(file_size - pg->log_off), have = 0;
     const uint8_t *table = pg->table + g->otp_size;
     /* The buffers past the extents become zero (the caller says how much of
@@ -636,16 +635,31 @@ static int read_once(pager *pg, pager_state *st, char *err, size_t errlen)
     st->nvm_clean_from = nvm_ext;
     size_t from_head = rom_head_len < rom_ext ? rom_head_len : rom_ext;
     if (from_head) memcpy(st->rom, rom_head, from_head);
+    /* OTP, page table and the start of the log lie together: one read. */
+    size_t to_log = (size_t)(pg->log_off - pg->otp_off), first_log = log_len < LOG_CHUNK ? log_len : LOG_CHUNK;
     rc = CHIP_OK;
     if ((rom_ext > from_head &&
          read_at(pg, st->rom + from_head, rom_ext - from_head, pg->rom_off + from_head) != (ssize_t)(rom_ext - from_head)) ||
         read_at(pg, st->nvm, nvm_ext, pg->nvm_off) != (ssize_t)nvm_ext ||
-        read_at(pg, pg->table, g->otp_size + table_len, pg->otp_off) != (ssize_t)(g->otp_size + table_len)) {
+        read_at(pg, pg->table, to_log + first_log, pg->otp_off) != (ssize_t)(to_log + first_log)) {
         fail(pg, "card image could not be read", errno);
         set_err(err, errlen, pg->err);
         rc = CHIP_ERR_IO;
     }
-    if (!rc) memcpy(st->otp, pg->table, g->otp_size);
+    if (!rc) {
+        memcpy(st->otp, pg->table, g->otp_size);
+        if (pg->logbuf_cap < first_log) {
+            free(pg->logbuf);   /* holds nothing: wiped after every read */
+            pg->logbuf = malloc(LOG_CHUNK);
+            pg->logbuf_cap = pg->logbuf ? LOG_CHUNK : 0;
+        }
+        if (!pg->logbuf) rc = CHIP_ERR_NOMEM;
+        else {
+            memcpy(pg->logbuf, pg->table + to_log, first_log);
+            memset(pg->table + to_log, 0, first_log);
+            have = first_log;
+        }
+    }
     /* Replay the log over the body. */
     memset(pg->in_log, 0, pg->pages);
     pg->otp_in_log = 0;

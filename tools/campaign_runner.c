@@ -67,9 +67,9 @@ static void run_one(const campaign_runner *r, const campaign *c, chip_pool *pool
         snprintf(j->err, sizeof j->err, "%s", chip_error(ch));
         j->rv = CAMPAIGN_ERR_IO;
     }
-    /* Power-off saves a lab-mode card; a failed save is a failed card. */
-    card_power_off(cd);
-    if (!j->err[0] && chip_error(ch)[0]) {
+    /* Save a lab-mode card (a failed save is a failed card), then close it:
+     * closing the image drops its lock (no separate power-off and unlock). */
+    if (chip_save(ch) != CHIP_OK && !j->err[0]) {
         snprintf(j->err, sizeof j->err, "%s", chip_error(ch));
         j->rv = CAMPAIGN_ERR_IO;
     }
