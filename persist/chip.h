@@ -44,10 +44,17 @@
  *
  * Durability. CHIP_DURABLE_FULL (default): every commit is synced before it
  * returns. CHIP_DURABLE_LAB: commits stay in memory and the card is saved to
- * its file (one synced commit) by chip_save(), chip_power_off() and
- * chip_close(); for simulations and campaigns on throw-away cards, where a
- * killed process may lose everything since the last save (the file still
- * holds one whole earlier state).
+ * its file (one log record, not synced) by chip_save(), chip_power_off() and
+ * chip_close(); for simulations and campaigns on throw-away cards. A killed
+ * process loses everything since the last save; a crashed host may lose
+ * saves since the last checkpoint, which lab mode syncs like full mode: the
+ * file always holds one whole saved state (docs/image-format.md).
+ *
+ * Opening many cards (campaigns). An open reads only what the image holds:
+ * the body up to the extents its header records, the page table and the log
+ * as far as its records go. CHIP_OPEN_LOCK takes the writer lock at open;
+ * chip_open_pooled reuses the wiped buffers of chips closed before (a
+ * chip_pool per thread), so that an open neither allocates nor zeroes them.
  *
  * Tear injection (tests only). chip_set_tear(chip, n) arms a power cut after
  * the n-th NVM/OTP page write from now. When it fires the chip goes "dead":

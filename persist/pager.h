@@ -25,6 +25,13 @@
  * at every instant too. Masking (ROM writes) and the first commit of a new
  * image write the whole file; that happens once, at the factory.
  *
+ * Extents. The header slot records how much of ROM and of the NVM body may
+ * be nonzero; the rest is blank and is not read (the ROM CRC is extended
+ * over it arithmetically, blank pages are checked by their page-table
+ * entries). A checkpoint records the new NVM extent and writes in place the
+ * pages that enter it. Records written without a sync (lab mode) are synced
+ * before a checkpoint changes the body they cover.
+ *
  * Locking. Readers take no lock: they read header, body and log, then read
  * the header again and start over if a checkpoint intervened (the log is
  * only ever overwritten after a generation change), so they always see one
