@@ -391,15 +391,16 @@ static int load_from_file(chip *c, char *err, size_t errlen)
     return CHIP_OK;
 }
 
-static int open_chip(const char *path, unsigned flags, const chip_io *io, chip_pool *pool, chip **out,
-                     char *err, size_t errlen)
+static int open_chip(const char *path, unsigned flags, const chip_io *io, unsigned wait_ms, chip_pool *pool,
+                     chip **out, char *err, size_t errlen)
 {
     if (!path || !out) return CHIP_ERR_ARG;
     *out = NULL;
     pager *pg;
     chip_geometry g;
     unsigned mode = ((flags & CHIP_OPEN_READ_ONLY) ? PAGER_READ_ONLY : 0u) | ((flags & CHIP_OPEN_LOCK) ? PAGER_LOCK : 0u);
-    int rc = pager_open(path, mode, lock_wait_default(), io, &pg, &g, err, errlen);
+    if (!wait_ms) wait_ms = lock_wait_default();
+    int rc = pager_open(path, mode, wait_ms, io, &pg, &g, err, errlen);
     if (rc) return rc;
     if (!geometry_ok(&g)) {
         pager_close(pg);
@@ -414,6 +415,7 @@ static int open_chip(const char *path, unsigned flags, const chip_io *io, chip_p
         return rc;
     }
     if (io) c->io = *io;
+    c->lock_wait_ms = wait_ms;
     c->pg = pg;
     c->read_only = (flags & CHIP_OPEN_READ_ONLY) != 0;
     rc = load_from_file(c, err, errlen);
@@ -429,12 +431,13 @@ static int open_chip(const char *path, unsigned flags, const chip_io *io, chip_p
 int chip_open_ex(const char *path, unsigned flags, const chip_io *io, chip **out, char *err,
                  size_t errlen)
 {
-    return open_chip(path, flags, io, NULL, out, err, errlen);
+    return open_chip(path, flags, io, 0, NULL, out, err, errlen);
 }
 
-int chip_open_pooled(const char *path, unsigned flags, chip_pool *pool, chip **out, char *err, size_t errlen)
+int chip_open_pooled(const char *path, unsigned flags, unsigned lock_wait_ms, chip_pool *pool, chip **out,
+                     char *err, size_t errlen)
 {
-    return open_chip(path, flags, NULL, pool, out, err, errlen);
+    return open_chip(path, flags, NULL, lock_wait_ms, pool, out, err, errlen);
 }
 
 int chip_open(const char *path, chip **out, char *err, size_t errlen)

@@ -166,7 +166,10 @@ int chip_open_ex(const char *path, unsigned flags, const chip_io *io, chip **out
 typedef struct chip_pool chip_pool;
 int chip_pool_new(chip_pool **out);
 void chip_pool_free(chip_pool *pool);
-int chip_open_pooled(const char *path, unsigned flags, chip_pool *pool, chip **out, char *err, size_t errlen);
+/* lock_wait_ms: the bounded wait of CHIP_OPEN_LOCK and later locks (0: the
+ * default, as chip_set_lock_wait). */
+int chip_open_pooled(const char *path, unsigned flags, unsigned lock_wait_ms, chip_pool *pool, chip **out,
+                     char *err, size_t errlen);
 
 /* Free the chip. Uncommitted work is lost (as if power were cut); in lab
  * mode committed work is saved first. Releases the writer lock. */

@@ -41,7 +41,7 @@ static void run_one(const campaign_runner *r, const campaign *c, chip_pool *pool
     j->reply_len = 0;
     j->reported = 0;
     j->sw = 0;
-    if (chip_open_pooled(j->image, CHIP_OPEN_LOCK, pool, &ch, j->err, sizeof j->err)) {
+    if (chip_open_pooled(j->image, CHIP_OPEN_LOCK, r->lock_wait_ms, pool, &ch, j->err, sizeof j->err)) {
         j->rv = CAMPAIGN_ERR_IO;
         return;
     }
@@ -52,7 +52,6 @@ static void run_one(const campaign_runner *r, const campaign *c, chip_pool *pool
         return;
     }
     chip_set_durability(ch, r->durability);
-    if (r->lock_wait_ms) chip_set_lock_wait(ch, r->lock_wait_ms);
     if (card_power(cd, CARD_COLD, NULL, NULL)) {
         snprintf(j->err, sizeof j->err, "%s", chip_error(ch));
         j->rv = CAMPAIGN_ERR_IO;

@@ -700,7 +700,7 @@ static void test_pool_reuse(void **s)
         int k = round % 2;
         chip *c;
         char err[256];
-        assert_int_equal(chip_open_pooled(path_of(name[k]), CHIP_OPEN_LOCK, pool, &c, err, sizeof err), CHIP_OK);
+        assert_int_equal(chip_open_pooled(path_of(name[k]), CHIP_OPEN_LOCK, 0, pool, &c, err, sizeof err), CHIP_OK);
         assert_int_equal(chip_acquire(c), CHIP_OK);
         chip_power_on(c);
         assert_memory_equal(chip_nvm_view(c), want[k].nvm, sizeof want[k].nvm);
