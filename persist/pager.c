@@ -1016,6 +1016,8 @@ int pager_checkpoint(pager *pg, const pager_state *st, int sync, int wipe)
     size_t scan = (size_t)(last > old_pages ? last : old_pages) * ps;
     uint32_t new_extent = nvm_extent_of(pg, st->nvm, scan);
     uint32_t new_pages = new_extent / ps;
+    /* an image from before extents: ROM (checked whole at open) gets one too */
+    if (!pg->rom_extent) pg->rom_extent = (uint32_t)nonzero_extent(st->rom, g->rom_size);
 #define CKPT_WRITES(i) (pg->in_log[i] || ((i) >= old_pages && (i) < new_pages))
     for (uint32_t i = 0; i < pg->pages && !rc;) {
         if (!CKPT_WRITES(i)) {

@@ -37,6 +37,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "chip.h"
 #include "testfiles.h"
@@ -513,7 +514,7 @@ static void test_file_identity_kept(void **s)
     char cmd[600];
     snprintf(cmd, sizeof cmd, "test $(ls -A %s | grep -v -e '^base.img$' -e '^mode.img$' -e '^link.img$' "
                               "-e '^ref.img$' -e '^crash.img$' -e '^scrub.img$' -e '^dead.img$' -e '^new.img$' "
-                              "-e '^torn.img$' -e '^big.img$' -e '^pool[AB].img$' -e '^fresh.img$' | wc -l) -eq 0",
+                              "-e '^torn.img$' -e '^big.img$' -e '^pool[AB].img$' -e '^fresh.img$' -e '^old.img$' | wc -l) -eq 0",
              tmpdir);
     assert_int_equal(system(cmd), 0);
     /* A new image is created 0600 (it will hold keys). */
@@ -672,6 +673,57 @@ static void test_open_reads_extents(void **s)
     assert_non_null(strstr(err, "NVM page 2000"));
 }
 
+/* An image from before extents (zero in its header slots) opens, read
+ * whole, and its next checkpoint records both extents. */
+static void clear_extents(const char *path)
+{
+    size_t n;
+    uint8_t *img = test_read_file(path, &n);
+    for (int k = 0; k < 2; k++) {
+        uint8_t *h = img + 128 * k;
+        if (memcmp(h, "CVMIMAGE", 8) != 0) continue;
+        memset(h + 88, 0, 8);
+        uint32_t crc = (uint32_t)crc32(0, h, 124);
+        for (int i = 0; i < 4; i++) h[124 + i] = (uint8_t)(crc >> (8 * i));
+    }
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fwrite(img, 1, n, f), n);
+    fclose(f);
+    free(img);
+}
+
+static void test_image_without_extents(void **s)
+{
+    (void)s;
+    uint32_t blk = make_base(SCRUB);
+    assert_int_equal(test_copy_file(path_of("base.img"), path_of("old.img")), 0);
+    snapshot want, got;
+    snap_of(path_of("old.img"), &want);
+    clear_extents(path_of("old.img"));
+    chip_io io = {NULL, chip_io_default()->pwrite, count_pread, chip_io_default()->sync, chip_io_default()->truncate};
+    chip *c;
+    char err[256];
+    bytes_read = 0;
+    assert_int_equal(chip_open_ex(path_of("old.img"), 0, &io, &c, err, sizeof err), CHIP_OK);
+    size_t whole = bytes_read;
+    chip_power_on(c);
+    assert_memory_equal(chip_nvm_view(c), want.nvm, sizeof want.nvm);
+    assert_int_equal(chip_acquire(c), CHIP_OK);
+    assert_int_equal(chip_nvm_free(c, blk), CHIP_OK);   /* scrub: a checkpoint */
+    assert_int_equal(chip_commit(c), CHIP_OK);
+    chip_close(c);
+    snap_of(path_of("old.img"), &got);
+    bytes_read = 0;
+    assert_int_equal(chip_open_ex(path_of("old.img"), 0, &io, &c, err, sizeof err), CHIP_OK);
+    print_message("open without extents read %zu bytes, after a checkpoint %zu\n", whole, bytes_read);
+    assert_true(whole >= geometry().rom_size + geometry().nvm_size);
+    assert_true(bytes_read + geometry().nvm_size / 2 <= whole);   /* NVM read to its extent only */
+    chip_power_on(c);
+    assert_memory_equal(chip_nvm_view(c), got.nvm, sizeof got.nvm);
+    chip_close(c);
+}
+
 /* A pool hands a closed chip's buffers to the next open: each card still
  * sees exactly its own image (nothing of the previous one), and its buffers
  * were wiped. */
@@ -790,6 +842,7 @@ int main(void)
         cmocka_unit_test(test_lab_mode_saves_at_close),
         cmocka_unit_test(test_torn_record_is_no_change),
         cmocka_unit_test(test_open_reads_extents),
+        cmocka_unit_test(test_image_without_extents),
         cmocka_unit_test(test_pool_reuse),
         cmocka_unit_test(test_lab_fresh_block_needs_no_scrub),
     };
