@@ -152,7 +152,7 @@ static void test_random_mutants(void **state)
         uint8_t *good = vt_example(EXAMPLES[e], &len);
         uint8_t *b = malloc(len);
         assert_non_null(b);
-        for (int iter = 0; iter < 1500; iter++) {
+        for (int iter = 0; iter < 500; iter++) {
             memcpy(b, good, len);
             int flips = 1 + (int)((seed = seed * 1103515245u + 12345u) >> 16) % 4;
             for (int f = 0; f < flips; f++) {
