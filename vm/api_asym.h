@@ -148,9 +148,9 @@ int ec_verify_digest(const asym_key *k, const uint8_t *d, unsigned long dlen, co
 /* The longest DER signature of key k's curve. */
 uint16_t ec_sig_max(const asym_key *k);
 /* ECDH: the point at pub[len] (uncompressed or compressed) times the
- * private key (times the cofactor when cofactor is set): x into x[], the
- * field length in *xlen. */
-int ec_dh(const asym_key *priv, int cofactor, const uint8_t *pub, unsigned long len, uint8_t *x,
+ * private key (times the cofactor when cofactor is set): x into x[] and,
+ * when y is not NULL, y into y[]; the field length in *xlen. */
+int ec_dh(const asym_key *priv, int cofactor, const uint8_t *pub, unsigned long len, uint8_t *x, uint8_t *y,
           unsigned long *xlen);
 /* Generate an EC key pair: domain parameters from whichever key has them
  * (copied to the other), else the card's curve for the size. */

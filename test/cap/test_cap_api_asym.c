@@ -2,7 +2,8 @@
  * (vm/api_asym.h) called through its token table on a real runtime.
  * Expected values: RFC 6979 A.2.5 / A.2.6 (ECDSA P-256 / P-384 keys and the
  * signatures of "sample"), RFC 5903 §8.1 / §8.2 (ECDH P-256 / P-384 shared
- * x), the curves' FIPS 186 parameters (libtomcrypt's table), NIST CAVP
+ * x; the whole point g^ir of §8.1 for ALG_EC_SVDP_DH_PLAIN_XY),
+ * secp256k1 values computed with python3-cryptography (OpenSSL), the curves' FIPS 186 parameters (libtomcrypt's table), NIST CAVP
  * SigGen15 (RSA PKCS#1 v1.5 signatures of a published 1024-bit key), and for RSA
  * libtomcrypt's own key generation, PKCS#1 signing and encryption
  * (rsa_sign_hash_ex / rsa_encrypt_key_ex: a separate code path from the
@@ -43,7 +44,7 @@ enum {
     C_RSA_PKCS1 = 10, C_RSA_NOPAD = 12, C_RSA_OAEP = 15, C_RSA_ISO9796 = 11,
     M_SIGN = 1, M_VERIFY = 2, M_DECRYPT = 1, M_ENCRYPT = 2,
     KP_RSA = 1, KP_RSA_CRT = 2, KP_DSA = 3, KP_EC_FP = 5,
-    KA_DH = 1, KA_DH_PLAIN = 3, KA_PACE_GM = 5,
+    KA_DH = 1, KA_DH_PLAIN = 3, KA_PACE_GM = 5, KA_DH_PLAIN_XY = 6,
     E_VALUE = 1, E_UNINIT = 2, E_NO_ALG = 3, E_INIT = 4, E_USE = 5,
 };
 
@@ -549,7 +550,7 @@ static void test_ecdsa_rfc6979(void **state)
 }
 
 typedef struct ecdh_vector {
-    const char *curve, *i, *grx, *gry, *girx;
+    const char *curve, *i, *grx, *gry, *girx, *giry;   /* giry: NULL where not given here */
     int bits;
 } ecdh_vector;
 
@@ -558,12 +559,14 @@ static const ecdh_vector rfc5903[] = {
     { "ECC-256", "C88F01F510D9AC3F70A292DAA2316DE544E9AAB8AFE84049C62A9C57862D1433",
       "D12DFB5289C8D4F81208B70270398C342296970A0BCCB74C736FC7554494BF63",
       "56FBF3CA366CC23E8157854C13C58D6AAC23F046ADA30F8353E74F33039872AB",
-      "D6840F6B42F6EDAFD13116E0E12565202FEF8E9ECE7DCE03812464D04B9442DE", 256 },
+      "D6840F6B42F6EDAFD13116E0E12565202FEF8E9ECE7DCE03812464D04B9442DE",
+      "522BDE0AF0D8585B8DEF9C183B5AE38F50235206A8674ECB5D98EDB20EB153A2", 256 },
     { "ECC-384",
       "099F3C7034D4A2C699884D73A375A67F7624EF7C6B3C0F160647B67414DCE655E35B538041E649EE3FAEF896783AB194",
       "E558DBEF53EECDE3D3FCCFC1AEA08A89A987475D12FD950D83CFA41732BC509D0D1AC43A0336DEF96FDA41D0774A3571",
       "DCFBEC7AACF3196472169E838430367F66EEBE3C6E70C416DD5F0C68759DD1FFF83FA40142209DFF5EAAD96DB9E6386C",
-      "11187331C279962D93D604243FD592CB9D0A926F422E47187521287E7156C5C4D603135569B9E9D09CF5D4A270F59746", 384 },
+      "11187331C279962D93D604243FD592CB9D0A926F422E47187521287E7156C5C4D603135569B9E9D09CF5D4A270F59746", NULL,
+      384 },
 };
 
 static uint16_t agree(vm_runtime *rt, uint8_t alg, uint16_t priv, const uint8_t *pub, uint16_t n, uint8_t *out,
@@ -602,6 +605,16 @@ static void test_ecdh_rfc5903(void **state)
         assert_int_equal(agree(rt, KA_DH_PLAIN, priv, pt, (uint16_t)(1 + 2 * n), got, &rc), n);
         assert_int_equal(rc, 0);
         assert_memory_equal(got, want, n);
+        /* ALG_EC_SVDP_DH_PLAIN_XY: the point g^ir, uncompressed */
+        if (v->giry) {
+            uint8_t xy[1 + 2 * 48];
+            xy[0] = 4;
+            memcpy(xy + 1, want, n);
+            at_hex(v->giry, xy + 1 + n);
+            assert_int_equal(agree(rt, KA_DH_PLAIN_XY, priv, pt, (uint16_t)(1 + 2 * n), got, &rc), 1 + 2 * n);
+            assert_int_equal(rc, 0);
+            assert_memory_equal(got, xy, 1 + 2 * n);
+        }
         /* ALG_EC_SVDP_DH: SHA-1 of x */
         unsigned long sl = sizeof sha;
         hash_memory(find_hash("sha1"), want, n, sha, &sl);
@@ -627,25 +640,83 @@ static void test_ecdh_rfc5903(void **state)
     vt_card_free(&k);
 }
 
-/* secp256k1 (SEC 2): A = 0, outside the family libtomcrypt 1.18 computes
- * on; set through the setters it is refused at use, not misused. */
-static void test_ec_other_a_refused(void **state)
+/* secp256k1 (SEC 2): A = 0, outside the A = -3 family libtomcrypt 1.18
+ * computes on, so api_ec_point.c's arithmetic. Expected values computed
+ * with python3-cryptography (OpenSSL), independent of libtomcrypt, for
+ * d = SECP_D, e = SECP_E: Q = e G, d G, (d e) G, and an OpenSSL ECDSA
+ * SHA-256 signature of "sample" by e. */
+#define SECP_P "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFC2F"
+#define SECP_G "0479BE667EF9DCBBAC55A06295CE870B07029BFCDB2DCE28D959F2815B16F81798" \
+               "483ADA7726A3C4655DA4FBFC0E1108A8FD17B448A68554199C47D08FFB10D4B8"
+#define SECP_N "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141"
+#define SECP_D "7A1C4E2B90D3F5A6C8E01B3D5F7092A4C6E8F0A1B3C5D7E9F1A2B4C6D8E0F213"
+#define SECP_Q "04FABD2F36DC1543853BF8BB99441B90975C5771B4F2E5E64E94298ED1A94B1115" \
+               "8E715D724D575F9ACFC68063E8F550BEA58F51EC95089FBBB213A036E0DBAD9A"
+#define SECP_DG "0472DCA7F543D4EBD43A66185FB8925FEE254031C1B11C2C6F88AFBBB0AE5049AA" \
+                "00E24B1726487D47DB8AEAEE9A4166E3004E3587E5CD01305F9CA23573292C57"
+#define SECP_DEG "046941B53149FEA9377B1AADFEB6854FAD69777DD2869E0C8CBCE8CA34AE3CC22A" \
+                 "62B1E3A82EE003F45BA9C03DBCDA9D5BB317E5E31B5183E3A5E37F65B32EFB78"
+#define SECP_SIG "3046022100F61592234982C635B40EAACB98765DB9237A05F3C7A2E33CDB71CA14BF249ADF" \
+                 "022100E0B05F42A7A5B6C04E943B1F0B8FA1AF26946582825F45DB8070244FAECE9C38"
+
+static void set_secp256k1(vm_runtime *rt, const char *cls, uint16_t key, const char *b)
+{
+    set_hex(rt, cls, "setFieldFP", key, SECP_P);
+    set_hex(rt, cls, "setA", key, "00");
+    set_hex(rt, cls, "setB", key, b);
+    set_hex(rt, cls, "setG", key, SECP_G);
+    set_hex(rt, cls, "setR", key, SECP_N);
+    assert_int_equal(at_call(rt, cls, "setK", "(S)V", NULL, key, 1), 0);
+}
+
+static void test_ec_secp256k1(void **state)
 {
     (void)state;
     ltc_setup();
     vt_card k;
     vt_card_new(&k, NULL);
     vm_runtime *rt = k.rt;
-    uint16_t priv = build(rt, T_EC_PRIV, 256), ret;
-    set_hex(rt, ECPRIV, "setFieldFP", priv, "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFC2F");
-    set_hex(rt, ECPRIV, "setA", priv, "00");
-    set_hex(rt, ECPRIV, "setB", priv, "07");
-    set_hex(rt, ECPRIV, "setG", priv,
-            "0479BE667EF9DCBBAC55A06295CE870B07029BFCDB2DCE28D959F2815B16F81798"
-            "483ADA7726A3C4655DA4FBFC0E1108A8FD17B448A68554199C47D08FFB10D4B8");
-    set_hex(rt, ECPRIV, "setR", priv, "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141");
-    set_hex(rt, ECPRIV, "setS", priv, "01");
-    uint16_t s = signature(rt, ECDSA_SHA256);
+    uint16_t priv = build(rt, T_EC_PRIV, 256), pub = build(rt, T_EC_PUB, 256), ret;
+    set_secp256k1(rt, ECPRIV, priv, "07");
+    set_secp256k1(rt, ECPUB, pub, "07");
+    set_hex(rt, ECPRIV, "setS", priv, SECP_D);
+    uint8_t q[65], want[65], got[80], sig[80], mine[120];
+    at_hex(SECP_Q, q);
+    /* ECDH: x and the whole point of d Q = (d e) G */
+    int rc;
+    at_hex(SECP_DEG, want);
+    assert_int_equal(agree(rt, KA_DH_PLAIN, priv, q, 65, got, &rc), 32);
+    assert_int_equal(rc, 0);
+    assert_memory_equal(got, want + 1, 32);
+    assert_int_equal(agree(rt, KA_DH_PLAIN_XY, priv, q, 65, got, &rc), 65);
+    assert_int_equal(rc, 0);
+    assert_memory_equal(got, want, 65);
+    /* d G through the generator as the public data */
+    at_hex(SECP_G, q);
+    at_hex(SECP_DG, want);
+    assert_int_equal(agree(rt, KA_DH_PLAIN_XY, priv, q, 65, got, &rc), 65);
+    assert_memory_equal(got, want, 65);
+    /* OpenSSL's signature by e verifies with W = Q; a changed one does not */
+    at_hex(SECP_Q, q);
+    set_comp(rt, ECPUB, "setW", pub, q, 65);
+    uint16_t slen = at_hex(SECP_SIG, sig), s = signature(rt, ECDSA_SHA256);
+    assert_int_equal(at_call(rt, SIG, "init", INIT, NULL, s, pub, M_VERIFY), 0);
+    assert_int_equal(verify(rt, s, "sample", 6, sig, slen), 1);
+    assert_int_equal(verify(rt, s, "samplf", 6, sig, slen), 0);
+    sig[slen - 1] ^= 1;
+    assert_int_equal(verify(rt, s, "sample", 6, sig, slen), 0);
+    /* the card's signature with d verifies with W = d G, not with Q */
+    assert_int_equal(at_call(rt, SIG, "init", INIT, NULL, s, priv, M_SIGN), 0);
+    uint16_t ml = sign(rt, s, "sample", 6, mine);
+    assert_true(ml <= 72 && mine[0] == 0x30);
+    assert_int_equal(at_call(rt, SIG, "init", INIT, NULL, s, pub, M_VERIFY), 0);
+    assert_int_equal(verify(rt, s, "sample", 6, mine, ml), 0);
+    set_comp(rt, ECPUB, "setW", pub, want, 65);
+    assert_int_equal(verify(rt, s, "sample", 6, mine, ml), 1);
+    /* a singular curve (A = B = 0) is refused at use */
+    set_hex(rt, ECPRIV, "setB", priv, "00");
+    set_hex(rt, ECPRIV, "setG", priv, "040000000000000000000000000000000000000000000000000000000000000000"
+                                      "0000000000000000000000000000000000000000000000000000000000000000");
     assert_int_equal(at_call(rt, SIG, "init", INIT, NULL, s, priv, M_SIGN), 0);
     uint16_t in = at_bytes(rt, "x", 1), ob = at_bytes(rt, NULL, 80);
     assert_int_equal(at_call(rt, SIG, "sign", SIGN, &ret, s, in, 0, 1, ob, 0), AT_CRYPTO(E_VALUE));
@@ -963,7 +1034,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_rsa_ciphers),
         cmocka_unit_test(test_ecdsa_rfc6979),
         cmocka_unit_test(test_ecdh_rfc5903),
-        cmocka_unit_test(test_ec_other_a_refused),
+        cmocka_unit_test(test_ec_secp256k1),
         cmocka_unit_test(test_keypair_rsa),
         cmocka_unit_test(test_keypair_ec),
         cmocka_unit_test(test_transient_private_key),
