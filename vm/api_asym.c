@@ -302,6 +302,22 @@ static int given_hash(vm_runtime *rt, const sig_ctx *c, const uint16_t *a, uint8
     return 0;
 }
 
+/* The hash of the message's first part, as MessageDigest's
+ * setInitialDigest takes it; after init() (which starts the hash afresh). */
+int asym_sig_set_initial_digest(vm_runtime *rt, uint16_t *a)
+{
+    sig_ctx c;
+    API_TRY(sig_get(rt, a[0], &c));
+    if (c.mode == 0)
+        return API_CRYPTO(JC_CRYPTO_INVALID_INIT);
+    uint8_t p[MD_STATE_SIZE];
+    int rc = api_md_initial_state(rt, c.m, a, p);
+    if (!rc)
+        rc = api_store(rt, c.st, 0, p, MD_STATE_SIZE, 0);
+    zeromem(p, sizeof p);
+    return rc;
+}
+
 int asym_sig_sign(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
     sig_ctx c;

@@ -60,6 +60,7 @@ int asym_sig_update(vm_runtime *rt, uint16_t *a);
 int asym_sig_sign(vm_runtime *rt, uint16_t *a, uint16_t *ret);
 int asym_sig_verify(vm_runtime *rt, uint16_t *a, uint16_t *ret);
 int asym_sig_length(vm_runtime *rt, uint16_t *a, uint16_t *ret);
+int asym_sig_set_initial_digest(vm_runtime *rt, uint16_t *a);
 int asym_sig_sign_precomputed(vm_runtime *rt, uint16_t *a, uint16_t *ret);
 int asym_sig_verify_precomputed(vm_runtime *rt, uint16_t *a, uint16_t *ret);
 

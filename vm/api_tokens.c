@@ -931,7 +931,7 @@ static const jc_api_method javacard_security_InitializedMessageDigest_methods[] 
     { "getLength", "()B", 3, JC_VIRTUAL_METHOD, 0x0401, 1, 1, api_MessageDigest_getLength },
     { "reset", "()V", 4, JC_VIRTUAL_METHOD, 0x0401, 1, 0, api_MessageDigest_reset },
     { "update", "([BSS)V", 5, JC_VIRTUAL_METHOD, 0x0401, 4, 0, api_MessageDigest_update },
-    { "setInitialDigest", "([BSS[BSS)V", 6, JC_VIRTUAL_METHOD, 0x0401, 7, 0, NULL },
+    { "setInitialDigest", "([BSS[BSS)V", 6, JC_VIRTUAL_METHOD, 0x0401, 7, 0, api_InitializedMessageDigest_setInitialDigest },
 };
 static const jc_api_method javacard_security_DHKey_methods[] = {
     { "setP", "([BSS)V", 0, JC_VIRTUAL_METHOD, 0x0401, 4, 0, NULL },
@@ -989,8 +989,8 @@ static const jc_api_method javacard_security_InitializedMessageDigest_OneShot_me
     { "getLength", "()B", 3, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_MessageDigest_getLength },
     { "reset", "()V", 4, JC_VIRTUAL_METHOD, 0x0001, 1, 0, api_MessageDigest_reset },
     { "update", "([BSS)V", 5, JC_VIRTUAL_METHOD, 0x0001, 4, 0, api_MessageDigest_update },
-    { "setInitialDigest", "([BSS[BSS)V", 6, JC_VIRTUAL_METHOD, 0x0001, 7, 0, NULL },
-    { "close", "()V", 7, JC_VIRTUAL_METHOD, 0x0001, 1, 0, NULL },
+    { "setInitialDigest", "([BSS[BSS)V", 6, JC_VIRTUAL_METHOD, 0x0001, 7, 0, api_InitializedMessageDigest_setInitialDigest },
+    { "close", "()V", 7, JC_VIRTUAL_METHOD, 0x0001, 1, 0, api_InitializedMessageDigest_OneShot_close },
 };
 static const jc_api_method javacard_security_RandomData_OneShot_methods[] = {
     { "open", "(B)Ljavacard/security/RandomData$OneShot;", 0, JC_STATIC_METHOD, 0x0019, 1, 1, api_RandomData_OneShot_open },
@@ -1173,7 +1173,7 @@ static const jc_api_class javacard_security_classes[] = {
     [28] = { "javacard/security/DHPrivateKey", 28, 0x0601, NULL, 0, javacard_security_DHPrivateKey_ifaces, javacard_security_DHPrivateKey_methods, 12, NULL, 0 },
     [29] = { "javacard/security/DHPublicKey", 29, 0x0601, NULL, 0, javacard_security_DHPublicKey_ifaces, javacard_security_DHPublicKey_methods, 12, NULL, 0 },
     [30] = { "javacard/security/MessageDigest$OneShot", 30, 0x0011, "javacard/security/MessageDigest", 3, NULL, javacard_security_MessageDigest_OneShot_methods, 8, NULL, 0 },
-    [31] = { "javacard/security/InitializedMessageDigest$OneShot", 31, 0x0011, "javacard/security/InitializedMessageDigest", 2, NULL, javacard_security_InitializedMessageDigest_OneShot_methods, 9, NULL, 0 },
+    [31] = { "javacard/security/InitializedMessageDigest$OneShot", 31, 0x0011, "javacard/security/InitializedMessageDigest", 3, NULL, javacard_security_InitializedMessageDigest_OneShot_methods, 9, NULL, 0 },
     [32] = { "javacard/security/RandomData$OneShot", 32, 0x0011, "javacard/security/RandomData", 3, NULL, javacard_security_RandomData_OneShot_methods, 7, NULL, 0 },
     [33] = { "javacard/security/Signature$OneShot", 33, 0x0011, "javacard/security/Signature", 5, NULL, javacard_security_Signature_OneShot_methods, 16, NULL, 0 },
     [34] = { "javacard/security/AESKeyImpl", 34, 0x8010, "java/lang/Object", 4, javacard_security_AESKeyImpl_ifaces, javacard_security_AESKeyImpl_methods, 7, NULL, 0 },

@@ -3,7 +3,9 @@
  * Expected values: RFC 6979 A.2.5 / A.2.6 (ECDSA P-256 / P-384 keys and the
  * signatures of "sample"), RFC 5903 §8.1 / §8.2 (ECDH P-256 / P-384 shared
  * x; the whole point g^ir of §8.1 for ALG_EC_SVDP_DH_PLAIN_XY),
- * secp256k1 values computed with python3-cryptography (OpenSSL), the curves' FIPS 186 parameters (libtomcrypt's table), NIST CAVP
+ * secp256k1 values computed with python3-cryptography (OpenSSL),
+ * setInitialDigest against SHA chaining states read from libtomcrypt's
+ * hash_state and the whole message's hash (hash_memory), the curves' FIPS 186 parameters (libtomcrypt's table), NIST CAVP
  * SigGen15 (RSA PKCS#1 v1.5 signatures of a published 1024-bit key), and for RSA
  * libtomcrypt's own key generation, PKCS#1 signing and encryption
  * (rsa_sign_hash_ex / rsa_encrypt_key_ex: a separate code path from the
@@ -52,10 +54,11 @@ static void ltc_setup(void)
 {
     if (ltc_mp.name == NULL)
         ltc_mp = ltm_desc;
-    if (find_hash("sha256") < 0)
-        register_hash(&sha256_desc);
-    if (find_hash("sha1") < 0)
-        register_hash(&sha1_desc);
+    const struct ltc_hash_descriptor *hashes[] = { &sha1_desc, &sha224_desc, &sha256_desc, &sha384_desc,
+                                                    &sha512_desc };
+    for (size_t i = 0; i < sizeof hashes / sizeof hashes[0]; i++)
+        if (find_hash(hashes[i]->name) < 0)
+            register_hash(hashes[i]);
     if (find_prng("sprng") < 0)
         register_prng(&sprng_desc);
 }
@@ -727,6 +730,167 @@ static void test_ec_secp256k1(void **state)
     vt_card_free(&k);
 }
 
+/* ---- setInitialDigest (Signature, InitializedMessageDigest) ---- */
+
+#define MD "javacard/security/MessageDigest"
+#define IMD "javacard/security/InitializedMessageDigest"
+#define SETINIT "([BSS[BSS)V"
+
+typedef struct md_case {
+    uint8_t md_alg;
+    const char *hash;
+    unsigned block, state;
+    uint8_t rsa_alg, ecdsa_alg;
+} md_case;
+
+static const md_case md_cases[] = {
+    { 1, "sha1", 64, 20, 10, 17 },   { 7, "sha224", 64, 32, 39, 37 }, { 4, "sha256", 64, 32, 40, 33 },
+    { 5, "sha384", 128, 64, 41, 34 }, { 6, "sha512", 128, 64, 42, 38 },
+};
+
+/* The chaining state of `hash` after the first n bytes of m (whole
+ * blocks), big-endian words, read from libtomcrypt's hash_state: not
+ * through the card's serialisation. */
+static void midstate(const md_case *c, const uint8_t *m, unsigned n, uint8_t *out)
+{
+    int idx = find_hash(c->hash);
+    assert_true(idx >= 0);
+    hash_state md;
+    hash_descriptor[idx].init(&md);
+    hash_descriptor[idx].process(&md, m, n);
+    for (unsigned i = 0; i < c->state / (c->block == 128 ? 8u : 4u); i++) {
+        uint64_t w = c->block == 128 ? md.sha512.state[i] : c->state == 20 ? md.sha1.state[i] : md.sha256.state[i];
+        unsigned wl = c->block == 128 ? 8 : 4;
+        for (unsigned b = 0; b < wl; b++)
+            out[i * wl + b] = (uint8_t)(w >> (8 * (wl - 1 - b)));
+    }
+}
+
+/* setInitialDigest(state, msglen as `lenlen` big-endian bytes) on object
+ * o of class cls */
+static int set_initial(vm_runtime *rt, const char *cls, uint16_t o, const uint8_t *st, unsigned stlen, uint64_t msglen,
+                       unsigned lenlen)
+{
+    uint8_t lb[9];
+    for (unsigned i = 0; i < lenlen; i++)
+        lb[i] = (uint8_t)(msglen >> (8 * (lenlen - 1 - i)));
+    return at_call(rt, cls, "setInitialDigest", SETINIT, NULL, o, at_bytes(rt, st, (uint16_t)stlen), 0, stlen,
+                   at_bytes(rt, lb, (uint16_t)lenlen), 0, lenlen);
+}
+
+static void test_set_initial_digest(void **state)
+{
+    (void)state;
+    ltc_setup();
+    vt_card k;
+    vt_card_new(&k, NULL);
+    vm_runtime *rt = k.rt;
+    rsa_key key;
+    assert_int_equal(rsa_make_key(NULL, find_prng("sprng"), 128, 65537, &key), CRYPT_OK);
+    rsa_keys ck = card_keys(rt, &key, 1024);
+    /* the RFC 6979 P-256 key pair */
+    const ecdsa_vector *v = &rfc6979[0];
+    uint16_t epub = build(rt, T_EC_PUB, 256), epriv = build(rt, T_EC_PRIV, 256), ret;
+    set_domain(rt, ECPUB, epub, nist_curve(v->curve));
+    set_domain(rt, ECPRIV, epriv, nist_curve(v->curve));
+    uint8_t w[65];
+    w[0] = 4;
+    at_hex(v->ux, w + 1);
+    at_hex(v->uy, w + 33);
+    set_comp(rt, ECPUB, "setW", epub, w, 65);
+    set_hex(rt, ECPRIV, "setS", epriv, v->x);
+
+    uint8_t m[2 * 128 + 40];
+    for (unsigned i = 0; i < sizeof m; i++)
+        m[i] = (uint8_t)(i * 7 + 1);
+    for (size_t i = 0; i < sizeof md_cases / sizeof md_cases[0]; i++) {
+        const md_case *c = &md_cases[i];
+        unsigned first = 2 * c->block, n = first + 40, dl = c->state == 20 ? 20 : c->md_alg == 7 ? 28
+                                                        : c->md_alg == 5 ? 48 : c->state;
+        uint8_t mid[64], h[64], want[128], sig[600];
+        unsigned long hl = sizeof h, wl = sizeof want;
+        midstate(c, m, first, mid);
+        assert_int_equal(hash_memory(find_hash(c->hash), m, n, h, &hl), CRYPT_OK);
+        assert_int_equal(hl, dl);
+        uint16_t tail = at_bytes(rt, m + first, 40), ob = at_bytes(rt, NULL, 200);
+
+        /* InitializedMessageDigest: the rest of the message gives the
+         * whole message's digest */
+        uint16_t md = 0;
+        assert_int_equal(at_call(rt, MD, "getInitializedMessageDigestInstance",
+                                 "(BZ)Ljavacard/security/InitializedMessageDigest;", &md, c->md_alg, 0), 0);
+        assert_int_equal(set_initial(rt, IMD, md, mid, c->state, first, 8), 0);
+        assert_int_equal(at_call(rt, IMD, "doFinal", "([BSS[BS)S", &ret, md, tail, 0, 40, ob, 0), 0);
+        assert_int_equal(ret, dl);
+        assert_memory_equal(at_data(rt, ob), h, dl);
+        /* doFinal left it fresh: the default start again */
+        uint8_t h0[64];
+        unsigned long h0l = sizeof h0;
+        hash_memory(find_hash(c->hash), m + first, 40, h0, &h0l);
+        assert_int_equal(at_call(rt, IMD, "doFinal", "([BSS[BS)S", &ret, md, tail, 0, 40, ob, 0), 0);
+        assert_memory_equal(at_data(rt, ob), h0, dl);
+
+        /* RSA PKCS#1 v1.5 (deterministic): libtomcrypt's signature of the
+         * whole message's hash */
+        assert_int_equal(rsa_sign_hash_ex(h, dl, want, &wl, LTC_PKCS_1_V1_5, NULL, 0, find_hash(c->hash), 0, &key),
+                         CRYPT_OK);
+        uint16_t s = signature(rt, c->rsa_alg);
+        assert_int_equal(set_initial(rt, SIG, s, mid, c->state, first, 8), AT_CRYPTO(E_INIT));
+        assert_int_equal(at_call(rt, SIG, "init", INIT, NULL, s, ck.crt, M_SIGN), 0);
+        /* the message length in 2 bytes is as good as in 8 */
+        assert_int_equal(set_initial(rt, SIG, s, mid, c->state, first, 2), 0);
+        assert_int_equal(at_call(rt, SIG, "sign", SIGN, &ret, s, tail, 0, 40, ob, 0), 0);
+        assert_int_equal(ret, 128);
+        assert_memory_equal(at_data(rt, ob), want, 128);
+        assert_int_equal(at_call(rt, SIG, "init", INIT, NULL, s, ck.pub, M_VERIFY), 0);
+        assert_int_equal(set_initial(rt, SIG, s, mid, c->state, first, 8), 0);
+        assert_int_equal(verify(rt, s, m + first, 40, want, 128), 1);
+        mid[3] ^= 1;
+        assert_int_equal(set_initial(rt, SIG, s, mid, c->state, first, 8), 0);
+        assert_int_equal(verify(rt, s, m + first, 40, want, 128), 0);
+        mid[3] ^= 1;
+        /* ILLEGAL_VALUE: the state's length, a first part not of whole
+         * blocks, a length of more than 8 bytes */
+        assert_int_equal(set_initial(rt, SIG, s, mid, c->state - 1, first, 8), AT_CRYPTO(E_VALUE));
+        assert_int_equal(set_initial(rt, SIG, s, mid, c->state, first + 1, 8), AT_CRYPTO(E_VALUE));
+        assert_int_equal(set_initial(rt, SIG, s, mid, c->state, first, 9), AT_CRYPTO(E_VALUE));
+        assert_int_equal(set_initial(rt, IMD, md, mid, c->state, first - 1, 8), AT_CRYPTO(E_VALUE));
+
+        /* ECDSA: the card's signature over the rest verifies as a
+         * signature of the whole message's hash */
+        uint16_t e = signature(rt, c->ecdsa_alg);
+        assert_int_equal(at_call(rt, SIG, "init", INIT, NULL, e, epriv, M_SIGN), 0);
+        assert_int_equal(set_initial(rt, SIG, e, mid, c->state, first, 8), 0);
+        uint16_t sl = sign(rt, e, m + first, 40, sig);
+        assert_int_equal(at_call(rt, SIG, "init", INIT, NULL, e, epub, M_VERIFY), 0);
+        uint16_t hb = at_bytes(rt, h, (uint16_t)dl), sb = at_bytes(rt, sig, sl);
+        assert_int_equal(at_call(rt, SIG, "verifyPreComputedHash", VERIFY, &ret, e, hb, 0, dl, sb, 0, sl), 0);
+        assert_int_equal(ret, 1);
+        assert_int_equal(set_initial(rt, SIG, e, mid, c->state, first, 8), 0);
+        assert_int_equal(verify(rt, e, m + first, 40, sig, sl), 1);
+        assert_int_equal(verify(rt, e, m + first, 40, sig, sl), 0);   /* the state was used up */
+    }
+    /* the OneShot form */
+    const md_case *c = &md_cases[2];
+    uint8_t mid[32], h[32];
+    unsigned long hl = sizeof h;
+    midstate(c, m, 64, mid);
+    hash_memory(find_hash("sha256"), m, 100, h, &hl);
+    uint16_t os = 0, ob = at_bytes(rt, NULL, 32);
+    assert_int_equal(at_call(rt, IMD "$OneShot", "open", "(B)Ljavacard/security/InitializedMessageDigest$OneShot;",
+                             &os, c->md_alg), 0);
+    assert_int_equal(set_initial(rt, IMD "$OneShot", os, mid, 32, 64, 8), 0);
+    assert_int_equal(at_call(rt, IMD "$OneShot", "doFinal", "([BSS[BS)S", &ret, os, at_bytes(rt, m + 64, 36), 0, 36,
+                             ob, 0), 0);
+    assert_memory_equal(at_data(rt, ob), h, 32);
+    assert_int_equal(at_call(rt, IMD "$OneShot", "close", "()V", NULL, os), 0);
+    /* a MAC has no digest to start from */
+    uint16_t hm = signature(rt, 25);
+    assert_int_equal(set_initial(rt, SIG, hm, mid, 32, 64, 8), AT_CRYPTO(E_USE));
+    rsa_free(&key);
+    vt_card_free(&k);
+}
+
 /* ---- KeyPair ---- */
 
 static void keypair(vm_runtime *rt, uint8_t alg, int bits, uint16_t *kp, uint16_t *pub, uint16_t *priv)
@@ -1035,6 +1199,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_ecdsa_rfc6979),
         cmocka_unit_test(test_ecdh_rfc5903),
         cmocka_unit_test(test_ec_secp256k1),
+        cmocka_unit_test(test_set_initial_digest),
         cmocka_unit_test(test_keypair_rsa),
         cmocka_unit_test(test_keypair_ec),
         cmocka_unit_test(test_transient_private_key),
