@@ -91,6 +91,7 @@ NATIVE_SLOTS = {
     "javacard/security/InitializedMessageDigest$OneShot": 3,
     "javacard/security/RandomData$OneShot": 3,
     "javacard/security/KeyPair": 2,                 # public key ref, private key ref
+    "javacard/security/Checksum": 2,                # algorithm, ref state byte[]
     "javacard/security/KeyAgreement": 2,            # algorithm, private key ref
     # type, size, ref persistent components byte[], ref secret components byte[]
     "javacard/security/RSAPublicKeyImpl": 4,
@@ -444,7 +445,7 @@ NOTES = {
     "javacard/security/MessageDigest.getInitializedMessageDigestInstance": "the algorithms of getInstance; else CryptoException.NO_SUCH_ALGORITHM",
     "javacard/security/RandomData.getInstance": "ALG_PSEUDO_RANDOM (a SHA-256 generator, deterministic from its seeds), ALG_SECURE_RANDOM, ALG_TRNG, ALG_PRESEEDED_DRBG, ALG_FAST, ALG_KEYGENERATION (the system RNG); else CryptoException.NO_SUCH_ALGORITHM",
     "javacard/security/RandomData.setSeed": "ALG_PSEUDO_RANDOM: mixed into its state (replaces the state of an object not yet seeded or drawn from); the others: accepted and not used",
-    "javacard/security/Checksum.getInstance": "CryptoException.NO_SUCH_ALGORITHM",
+    "javacard/security/Checksum.getInstance": "ALG_ISO3309_CRC16, ALG_ISO3309_CRC32 (LSB-first, initial value 0 unless init() sets one, no final complement); else CryptoException.NO_SUCH_ALGORITHM",
     "javacard/framework/OwnerPINBuilder.buildOwnerPIN": "OWNER_PIN only; the OwnerPINx kinds: SystemException.ILLEGAL_VALUE",
     "javacard/framework/SensitiveArrays.isIntegritySensitiveArraysSupported": "false",
     "javacard/framework/SensitiveArrays.isIntegritySensitive": "false",

@@ -225,6 +225,10 @@ int api_RandomData_getAlgorithm(API_ARGS);
 int api_RandomData_OneShot_open(API_ARGS);
 int api_RandomData_OneShot_close(API_ARGS);
 int api_Checksum_getInstance(API_ARGS);
+int api_Checksum_init(API_ARGS);
+int api_Checksum_getAlgorithm(API_ARGS);
+int api_Checksum_update(API_ARGS);
+int api_Checksum_doFinal(API_ARGS);
 
 /* The asymmetric half (vm/api_asym.c, api_asym_key.c; api_asym.h) */
 int api_KeyPair_init__BS(API_ARGS);

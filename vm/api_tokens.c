@@ -868,10 +868,10 @@ static const jc_api_method javacard_security_Checksum_methods[] = {
     { "getInstance", "(BZ)Ljavacard/security/Checksum;", 0, JC_STATIC_METHOD, 0x0019, 2, 1, api_Checksum_getInstance },
     { "<init>", "()V", 1, JC_CONSTRUCTOR, 0x0004, 1, 0, NULL },
     { "equals", "(Ljava/lang/Object;)Z", 0, JC_VIRTUAL_METHOD, 0x0001, 2, 1, api_Object_equals },
-    { "init", "([BSS)V", 1, JC_VIRTUAL_METHOD, 0x0401, 4, 0, NULL },
-    { "getAlgorithm", "()B", 2, JC_VIRTUAL_METHOD, 0x0401, 1, 1, NULL },
-    { "doFinal", "([BSS[BS)S", 3, JC_VIRTUAL_METHOD, 0x0401, 6, 1, NULL },
-    { "update", "([BSS)V", 4, JC_VIRTUAL_METHOD, 0x0401, 4, 0, NULL },
+    { "init", "([BSS)V", 1, JC_VIRTUAL_METHOD, 0x0401, 4, 0, api_Checksum_init },
+    { "getAlgorithm", "()B", 2, JC_VIRTUAL_METHOD, 0x0401, 1, 1, api_Checksum_getAlgorithm },
+    { "doFinal", "([BSS[BS)S", 3, JC_VIRTUAL_METHOD, 0x0401, 6, 1, api_Checksum_doFinal },
+    { "update", "([BSS)V", 4, JC_VIRTUAL_METHOD, 0x0401, 4, 0, api_Checksum_update },
 };
 static const jc_api_field javacard_security_Checksum_fields[] = {
     { "ALG_ISO3309_CRC16", "B", 255, JC_STATIC_FIELD, 0x0019, 1 },
@@ -1163,7 +1163,7 @@ static const jc_api_class javacard_security_classes[] = {
     [18] = { "javacard/security/ECPrivateKey", 18, 0x0601, NULL, 0, javacard_security_ECPrivateKey_ifaces, javacard_security_ECPrivateKey_methods, 21, NULL, 0 },
     [19] = { "javacard/security/ECPublicKey", 19, 0x0601, NULL, 0, javacard_security_ECPublicKey_ifaces, javacard_security_ECPublicKey_methods, 21, NULL, 0 },
     [20] = { "javacard/security/AESKey", 20, 0x0601, NULL, 0, javacard_security_AESKey_ifaces, javacard_security_AESKey_methods, 6, NULL, 0 },
-    [21] = { "javacard/security/Checksum", 21, 0x0401, "java/lang/Object", 0, NULL, javacard_security_Checksum_methods, 7, javacard_security_Checksum_fields, 2 },
+    [21] = { "javacard/security/Checksum", 21, 0x0401, "java/lang/Object", 2, NULL, javacard_security_Checksum_methods, 7, javacard_security_Checksum_fields, 2 },
     [22] = { "javacard/security/KeyAgreement", 22, 0x0401, "java/lang/Object", 2, NULL, javacard_security_KeyAgreement_methods, 6, javacard_security_KeyAgreement_fields, 9 },
     [23] = { "javacard/security/HMACKey", 23, 0x0601, NULL, 0, javacard_security_HMACKey_ifaces, javacard_security_HMACKey_methods, 6, NULL, 0 },
     [24] = { "javacard/security/KoreanSEEDKey", 24, 0x0601, NULL, 0, javacard_security_KoreanSEEDKey_ifaces, javacard_security_KoreanSEEDKey_methods, 6, NULL, 0 },
