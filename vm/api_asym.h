@@ -117,6 +117,8 @@ int asym_new_key(vm_runtime *rt, uint8_t type, int16_t bits, uint16_t *ret);
 void asym_math_setup(void);
 /* libtomcrypt's index of the system PRNG ("sprng"), registered on first use. */
 int asym_prng(void);
+/* A random number in [1, limit - 1] from that PRNG into out. */
+int asym_random_below(void *limit, void *out);
 /* Bytes (big-endian) into a new big number / out of one, left-padded to
  * len bytes (CRYPT_BUFFER_OVERFLOW when it does not fit). */
 int asym_mp_read(void **n, const uint8_t *b, unsigned long len);

@@ -226,28 +226,11 @@ static int digest_number(const curve *c, const uint8_t *d, unsigned long dlen, v
     return err;
 }
 
-/* A secret scalar in [1, order - 1] from the system PRNG: the order's
- * bit length drawn until it falls in the range (FIPS 186-4 B.4.2's
- * testing candidates; each draw succeeds with probability above 1/2). */
+/* A secret scalar in [1, order - 1] from the system PRNG (64 bits more
+ * than the order reduced mod the order, FIPS 186-4 B.4.1's way). */
 static int random_scalar(const curve *c, void *k)
 {
-    unsigned char buf[FIELD_MAX + 2];
-    int bits = ltc_mp.count_bits(c->r), prng = asym_prng();
-    unsigned long bytes = (unsigned long)(bits + 7) / 8;
-    int err = bytes <= sizeof buf && prng >= 0 ? CRYPT_OK : CRYPT_INVALID_ARG;
-    for (unsigned tries = 0; err == CRYPT_OK; tries++) {
-        if (tries == 128 || prng_descriptor[prng].read(buf, bytes, NULL) != bytes) {
-            err = CRYPT_ERROR_READPRNG;
-            break;
-        }
-        if (bits % 8)
-            buf[0] &= (unsigned char)((1u << (bits % 8)) - 1u);
-        err = ltc_mp.unsigned_read(k, buf, bytes);
-        if (err == CRYPT_OK && ltc_mp.compare_d(k, 0) == LTC_MP_GT && ltc_mp.compare(k, c->r) == LTC_MP_LT)
-            break;
-    }
-    zeromem(buf, sizeof buf);
-    return err;
+    return asym_random_below(c->r, k);
 }
 
 static int general_sign(const curve *c, void *priv, const uint8_t *d, unsigned long dlen, uint8_t *sig,

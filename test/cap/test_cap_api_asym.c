@@ -261,6 +261,59 @@ static void test_rsa_signatures_match_libtomcrypt(void **state)
 }
 
 
+/* Blinding: the private operation draws a fresh r from the PRNG libtomcrypt
+ * knows as "sprng" (vm/api_rsa.c). PKCS#1 v1.5 signing is deterministic,
+ * so without blinding it reads no random bytes at all; here "sprng" is
+ * replaced, for this test, by one that counts its reads and hands out the
+ * system generator's bytes. The signatures stay libtomcrypt's bytes. */
+static unsigned long counted_reads;
+
+static unsigned long counting_read(unsigned char *out, unsigned long outlen, prng_state *prng)
+{
+    counted_reads++;
+    return sprng_desc.read(out, outlen, prng);
+}
+
+static void test_rsa_blinding(void **state)
+{
+    (void)state;
+    ltc_setup();
+    vt_card k;
+    vt_card_new(&k, NULL);
+    vm_runtime *rt = k.rt;
+    rsa_key key;
+    assert_int_equal(rsa_make_key(NULL, find_prng("sprng"), 128, 65537, &key), CRYPT_OK);
+    rsa_keys ck = card_keys(rt, &key, 1024);
+    uint8_t h[32], want[128], got[128];
+    unsigned long hl = sizeof h, wl = sizeof want;
+    hash_memory(find_hash("sha256"), (const unsigned char *)"abc", 3, h, &hl);
+    assert_int_equal(rsa_sign_hash_ex(h, 32, want, &wl, LTC_PKCS_1_V1_5, NULL, 0, find_hash("sha256"), 0, &key),
+                     CRYPT_OK);
+    struct ltc_prng_descriptor counting = sprng_desc;
+    counting.read = counting_read;
+    assert_int_equal(unregister_prng(&sprng_desc), CRYPT_OK);
+    assert_true(register_prng(&counting) >= 0);
+    uint16_t s = signature(rt, RSA_SHA256_PKCS1);
+    uint16_t priv_keys[2] = { ck.crt, ck.priv };
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(at_call(rt, SIG, "init", INIT, NULL, s, priv_keys[i], M_SIGN), 0);
+        counted_reads = 0;
+        assert_int_equal(sign(rt, s, "abc", 3, got), 128);
+        assert_memory_equal(got, want, 128);
+        /* CRT: an r per prime; plain: one r */
+        assert_true(counted_reads >= (i == 0 ? 2u : 1u));
+    }
+    /* the public operation draws nothing */
+    assert_int_equal(at_call(rt, SIG, "init", INIT, NULL, s, ck.pub, M_VERIFY), 0);
+    counted_reads = 0;
+    assert_int_equal(verify(rt, s, "abc", 3, want, 128), 1);
+    assert_int_equal(counted_reads, 0);
+    assert_int_equal(unregister_prng(&counting), CRYPT_OK);
+    assert_true(register_prng(&sprng_desc) >= 0);
+    rsa_free(&key);
+    vt_card_free(&k);
+}
+
 /* NIST CAVP SigGen15_186-3.rsp (CAVS 10.1, RSASSA-PKCS1-v1_5), [mod = 1024]:
  * the first SHA1 and the first SHA256 case. The card must accept the
  * published signatures and refuse them altered. */
@@ -1194,6 +1247,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rsa_components),
         cmocka_unit_test(test_rsa_signatures_match_libtomcrypt),
+        cmocka_unit_test(test_rsa_blinding),
         cmocka_unit_test(test_rsa_cavp_sigver),
         cmocka_unit_test(test_rsa_ciphers),
         cmocka_unit_test(test_ecdsa_rfc6979),
