@@ -10,9 +10,15 @@
 
 enum { SCRATCH = 10, SCALAR_MAX = 80 };
 
+/* Inside the ladder, field elements are in Montgomery form (x R mod p),
+ * multiplied with the library's Montgomery reduction: a division-free
+ * product, as libtomcrypt's own point arithmetic does. */
 typedef struct ecp_ctx {
     const ecp_field *f;
     void *t[SCRATCH];
+    void *mp;       /* the reduction digit (montgomery_setup) */
+    void *norm;     /* R mod p */
+    void *am;       /* A in Montgomery form */
 } ecp_ctx;
 
 static int ctx_open(ecp_ctx *c, const ecp_field *f)
@@ -22,7 +28,12 @@ static int ctx_open(ecp_ctx *c, const ecp_field *f)
     for (unsigned i = 0; i < SCRATCH; i++)
         if (ltc_mp.init(&c->t[i]) != CRYPT_OK)
             return CRYPT_MEM;
-    return CRYPT_OK;
+    if (ltc_mp.init(&c->norm) != CRYPT_OK || ltc_mp.init(&c->am) != CRYPT_OK)
+        return CRYPT_MEM;
+    int err = ltc_mp.montgomery_setup(f->p, &c->mp);
+    if (err == CRYPT_OK) err = ltc_mp.montgomery_normalization(c->norm, f->p);
+    if (err == CRYPT_OK) err = ltc_mp.mulmod(f->a, c->norm, f->p, c->am);
+    return err;
 }
 
 static void ctx_close(ecp_ctx *c)
@@ -30,6 +41,41 @@ static void ctx_close(ecp_ctx *c)
     for (unsigned i = 0; i < SCRATCH; i++)
         if (c->t[i])
             ltc_mp.deinit(c->t[i]);
+    if (c->mp)
+        ltc_mp.montgomery_deinit(c->mp);
+    if (c->norm)
+        ltc_mp.deinit(c->norm);
+    if (c->am)
+        ltc_mp.deinit(c->am);
+}
+
+/* Field operations on reduced (Montgomery-form) elements. */
+static int fmul(ecp_ctx *c, void *a, void *b, void *out)
+{
+    int err = ltc_mp.mul(a, b, out);
+    return err == CRYPT_OK ? ltc_mp.montgomery_reduce(out, c->f->p, c->mp) : err;
+}
+
+static int fsqr(ecp_ctx *c, void *a, void *out)
+{
+    int err = ltc_mp.sqr(a, out);
+    return err == CRYPT_OK ? ltc_mp.montgomery_reduce(out, c->f->p, c->mp) : err;
+}
+
+static int fadd(ecp_ctx *c, void *a, void *b, void *out)
+{
+    int err = ltc_mp.add(a, b, out);
+    if (err == CRYPT_OK && ltc_mp.compare(out, c->f->p) != LTC_MP_LT)
+        err = ltc_mp.sub(out, c->f->p, out);
+    return err;
+}
+
+static int fsub(ecp_ctx *c, void *a, void *b, void *out)
+{
+    int err = ltc_mp.sub(a, b, out);
+    if (err == CRYPT_OK && ltc_mp.compare_d(out, 0) == LTC_MP_LT)
+        err = ltc_mp.add(out, c->f->p, out);
+    return err;
 }
 
 static int point_new(ecc_point *P)
@@ -78,31 +124,31 @@ static int jdbl(ecp_ctx *c, const ecc_point *P, ecc_point *R)
 {
     if (ecp_is_infinity(P) || ltc_mp.compare_d(P->y, 0) == LTC_MP_EQ)
         return set_infinity(R);
-    void *p = c->f->p, **t = c->t;
+    void **t = c->t;
     int err = CRYPT_OK;
-    STEP(ltc_mp.sqrmod(P->x, p, t[0]));              /* XX */
-    STEP(ltc_mp.sqrmod(P->y, p, t[1]));              /* YY */
-    STEP(ltc_mp.sqrmod(P->z, p, t[2]));              /* ZZ */
-    STEP(ltc_mp.mulmod(P->x, t[1], p, t[3]));
-    STEP(ltc_mp.addmod(t[3], t[3], p, t[3]));
-    STEP(ltc_mp.addmod(t[3], t[3], p, t[3]));        /* S = 4 X YY */
-    STEP(ltc_mp.sqrmod(t[2], p, t[2]));
-    STEP(ltc_mp.mulmod(t[2], c->f->a, p, t[2]));     /* A ZZ^2 */
-    STEP(ltc_mp.addmod(t[0], t[0], p, t[4]));
-    STEP(ltc_mp.addmod(t[4], t[0], p, t[4]));
-    STEP(ltc_mp.addmod(t[4], t[2], p, t[4]));        /* M = 3 XX + A ZZ^2 */
-    STEP(ltc_mp.mulmod(P->y, P->z, p, t[5]));
-    STEP(ltc_mp.addmod(t[5], t[5], p, t[5]));        /* Z3 = 2 Y Z */
-    STEP(ltc_mp.sqrmod(t[4], p, t[0]));
-    STEP(ltc_mp.submod(t[0], t[3], p, t[0]));
-    STEP(ltc_mp.submod(t[0], t[3], p, t[0]));        /* X3 = T = M^2 - 2 S */
-    STEP(ltc_mp.submod(t[3], t[0], p, t[3]));
-    STEP(ltc_mp.mulmod(t[4], t[3], p, t[3]));        /* M (S - T) */
-    STEP(ltc_mp.sqrmod(t[1], p, t[1]));
-    STEP(ltc_mp.addmod(t[1], t[1], p, t[1]));
-    STEP(ltc_mp.addmod(t[1], t[1], p, t[1]));
-    STEP(ltc_mp.addmod(t[1], t[1], p, t[1]));        /* 8 YY^2 */
-    STEP(ltc_mp.submod(t[3], t[1], p, R->y));
+    STEP(fsqr(c, P->x, t[0]));              /* XX */
+    STEP(fsqr(c, P->y, t[1]));              /* YY */
+    STEP(fsqr(c, P->z, t[2]));              /* ZZ */
+    STEP(fmul(c, P->x, t[1], t[3]));
+    STEP(fadd(c, t[3], t[3], t[3]));
+    STEP(fadd(c, t[3], t[3], t[3]));        /* S = 4 X YY */
+    STEP(fsqr(c, t[2], t[2]));
+    STEP(fmul(c, t[2], c->am, t[2]));     /* A ZZ^2 */
+    STEP(fadd(c, t[0], t[0], t[4]));
+    STEP(fadd(c, t[4], t[0], t[4]));
+    STEP(fadd(c, t[4], t[2], t[4]));        /* M = 3 XX + A ZZ^2 */
+    STEP(fmul(c, P->y, P->z, t[5]));
+    STEP(fadd(c, t[5], t[5], t[5]));        /* Z3 = 2 Y Z */
+    STEP(fsqr(c, t[4], t[0]));
+    STEP(fsub(c, t[0], t[3], t[0]));
+    STEP(fsub(c, t[0], t[3], t[0]));        /* X3 = T = M^2 - 2 S */
+    STEP(fsub(c, t[3], t[0], t[3]));
+    STEP(fmul(c, t[4], t[3], t[3]));        /* M (S - T) */
+    STEP(fsqr(c, t[1], t[1]));
+    STEP(fadd(c, t[1], t[1], t[1]));
+    STEP(fadd(c, t[1], t[1], t[1]));
+    STEP(fadd(c, t[1], t[1], t[1]));        /* 8 YY^2 */
+    STEP(fsub(c, t[3], t[1], R->y));
     STEP(ltc_mp.copy(t[0], R->x));
     STEP(ltc_mp.copy(t[5], R->z));
     return err;
@@ -116,35 +162,35 @@ static int jadd(ecp_ctx *c, const ecc_point *P, const ecc_point *Q, ecc_point *R
         return R == Q ? CRYPT_OK : point_copy(Q, R);
     if (ecp_is_infinity(Q))
         return R == P ? CRYPT_OK : point_copy(P, R);
-    void *p = c->f->p, **t = c->t;
+    void **t = c->t;
     int err = CRYPT_OK;
-    STEP(ltc_mp.sqrmod(P->z, p, t[0]));              /* Z1Z1 */
-    STEP(ltc_mp.sqrmod(Q->z, p, t[1]));              /* Z2Z2 */
-    STEP(ltc_mp.mulmod(P->x, t[1], p, t[2]));        /* U1 */
-    STEP(ltc_mp.mulmod(Q->x, t[0], p, t[3]));        /* U2 */
-    STEP(ltc_mp.mulmod(P->y, Q->z, p, t[4]));
-    STEP(ltc_mp.mulmod(t[4], t[1], p, t[4]));        /* S1 */
-    STEP(ltc_mp.mulmod(Q->y, P->z, p, t[5]));
-    STEP(ltc_mp.mulmod(t[5], t[0], p, t[5]));        /* S2 */
-    STEP(ltc_mp.submod(t[3], t[2], p, t[3]));        /* H */
-    STEP(ltc_mp.submod(t[5], t[4], p, t[5]));        /* r */
+    STEP(fsqr(c, P->z, t[0]));              /* Z1Z1 */
+    STEP(fsqr(c, Q->z, t[1]));              /* Z2Z2 */
+    STEP(fmul(c, P->x, t[1], t[2]));        /* U1 */
+    STEP(fmul(c, Q->x, t[0], t[3]));        /* U2 */
+    STEP(fmul(c, P->y, Q->z, t[4]));
+    STEP(fmul(c, t[4], t[1], t[4]));        /* S1 */
+    STEP(fmul(c, Q->y, P->z, t[5]));
+    STEP(fmul(c, t[5], t[0], t[5]));        /* S2 */
+    STEP(fsub(c, t[3], t[2], t[3]));        /* H */
+    STEP(fsub(c, t[5], t[4], t[5]));        /* r */
     if (err != CRYPT_OK)
         return err;
     if (ltc_mp.compare_d(t[3], 0) == LTC_MP_EQ)
         return ltc_mp.compare_d(t[5], 0) == LTC_MP_EQ ? jdbl(c, P, R) : set_infinity(R);
-    STEP(ltc_mp.mulmod(P->z, Q->z, p, t[6]));
-    STEP(ltc_mp.mulmod(t[6], t[3], p, t[6]));        /* Z3 = Z1 Z2 H */
-    STEP(ltc_mp.sqrmod(t[3], p, t[7]));              /* HH */
-    STEP(ltc_mp.mulmod(t[3], t[7], p, t[8]));        /* HHH */
-    STEP(ltc_mp.mulmod(t[2], t[7], p, t[9]));        /* V = U1 HH */
-    STEP(ltc_mp.sqrmod(t[5], p, t[0]));
-    STEP(ltc_mp.submod(t[0], t[8], p, t[0]));
-    STEP(ltc_mp.submod(t[0], t[9], p, t[0]));
-    STEP(ltc_mp.submod(t[0], t[9], p, t[0]));        /* X3 = r^2 - HHH - 2 V */
-    STEP(ltc_mp.submod(t[9], t[0], p, t[9]));
-    STEP(ltc_mp.mulmod(t[5], t[9], p, t[9]));        /* r (V - X3) */
-    STEP(ltc_mp.mulmod(t[4], t[8], p, t[8]));        /* S1 HHH */
-    STEP(ltc_mp.submod(t[9], t[8], p, R->y));
+    STEP(fmul(c, P->z, Q->z, t[6]));
+    STEP(fmul(c, t[6], t[3], t[6]));        /* Z3 = Z1 Z2 H */
+    STEP(fsqr(c, t[3], t[7]));              /* HH */
+    STEP(fmul(c, t[3], t[7], t[8]));        /* HHH */
+    STEP(fmul(c, t[2], t[7], t[9]));        /* V = U1 HH */
+    STEP(fsqr(c, t[5], t[0]));
+    STEP(fsub(c, t[0], t[8], t[0]));
+    STEP(fsub(c, t[0], t[9], t[0]));
+    STEP(fsub(c, t[0], t[9], t[0]));        /* X3 = r^2 - HHH - 2 V */
+    STEP(fsub(c, t[9], t[0], t[9]));
+    STEP(fmul(c, t[5], t[9], t[9]));        /* r (V - X3) */
+    STEP(fmul(c, t[4], t[8], t[8]));        /* S1 HHH */
+    STEP(fsub(c, t[9], t[8], R->y));
     STEP(ltc_mp.copy(t[0], R->x));
     STEP(ltc_mp.copy(t[6], R->z));
     return err;
@@ -166,8 +212,27 @@ static int to_affine(ecp_ctx *c, ecc_point *R)
     return err;
 }
 
-/* R = k P, Jacobian (the ladder: R0 = m P, R1 = (m + 1) P for the prefix
- * m of k read so far). */
+/* Point P (affine or Jacobian) into / out of Montgomery form. */
+static int point_to_mont(ecp_ctx *c, const ecc_point *P, ecc_point *M)
+{
+    void *p = c->f->p;
+    int err = ltc_mp.mulmod(P->x, c->norm, p, M->x);
+    STEP(ltc_mp.mulmod(P->y, c->norm, p, M->y));
+    STEP(ltc_mp.mulmod(P->z, c->norm, p, M->z));
+    return err;
+}
+
+static int point_from_mont(ecp_ctx *c, ecc_point *M)
+{
+    void *p = c->f->p;
+    int err = ltc_mp.montgomery_reduce(M->x, p, c->mp);
+    STEP(ltc_mp.montgomery_reduce(M->y, p, c->mp));
+    STEP(ltc_mp.montgomery_reduce(M->z, p, c->mp));
+    return err;
+}
+
+/* R = k P: P affine, R Jacobian in Montgomery form (the ladder: R0 = m P,
+ * R1 = (m + 1) P for the prefix m of k read so far). */
 static int ladder(ecp_ctx *c, void *k, const ecc_point *P, ecc_point *R)
 {
     unsigned char kb[SCALAR_MAX];
@@ -181,8 +246,8 @@ static int ladder(ecp_ctx *c, void *k, const ecc_point *P, ecc_point *R)
     memset(M, 0, sizeof M);
     STEP(point_new(&M[0]));
     STEP(point_new(&M[1]));
-    STEP(point_copy(P, &M[0]));
-    STEP(jdbl(c, P, &M[1]));
+    STEP(point_to_mont(c, P, &M[0]));
+    STEP(jdbl(c, &M[0], &M[1]));
     /* the first byte's leading zeros and its top one bit are done */
     int top = 7;
     while (top > 0 && !((kb[0] >> top) & 1))
@@ -206,6 +271,7 @@ int ecp_mul(const ecp_field *f, void *k, const ecc_point *P, ecc_point *R)
     ecp_ctx c;
     int err = ctx_open(&c, f);
     STEP(ladder(&c, k, P, R));
+    STEP(point_from_mont(&c, R));
     STEP(to_affine(&c, R));
     ctx_close(&c);
     return err;
@@ -221,6 +287,7 @@ int ecp_mul2(const ecp_field *f, void *k1, const ecc_point *P1, void *k2, const 
     STEP(ladder(&c, k1, P1, &T));
     STEP(ladder(&c, k2, P2, R));
     STEP(jadd(&c, &T, R, R));
+    STEP(point_from_mont(&c, R));
     STEP(to_affine(&c, R));
     point_free(&T);
     ctx_close(&c);
