@@ -9,6 +9,8 @@
  *   api_rsa.c       the RSA primitive, Cipher ALG_RSA_*, the RSA signature
  *                   encodings, RSA key generation
  *   api_ec.c        curves, ECDSA, ECDH (KeyAgreement), EC key generation
+ *   api_ec_point.c  point arithmetic for curves whose A is not -3
+ *                   (api_ec_point.h), which libtomcrypt's does not do
  *   api_asym.c      the Cipher operations, the Signature engine shared by
  *                   RSA and ECDSA (message digest, sign/verify, precomputed
  *                   hash), KeyPair, KeyAgreement
@@ -52,7 +54,8 @@ int asym_cipher_init(vm_runtime *rt, uint16_t *a, int with_params);
 int asym_cipher_update(vm_runtime *rt, uint16_t *a, uint16_t *ret);
 int asym_cipher_do_final(vm_runtime *rt, uint16_t *a, uint16_t *ret);
 
-/* Signature RSA PKCS#1 v1.5 / PSS and ECDSA with SHA-1/224/256/384/512. */
+/* Signature RSA PKCS#1 v1.5 / PSS and ECDSA with SHA-1/224/256/384/512
+ * (setInitialDigest too). */
 int asym_sig_claims(uint8_t alg);
 int asym_sig_setup(vm_runtime *rt, vm_obj *self, uint8_t alg, int jcre);
 int asym_sig_init(vm_runtime *rt, uint16_t *a, int with_params);

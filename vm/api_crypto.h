@@ -9,7 +9,8 @@
  * api_signature.c (Signature and Signature.OneShot, the same),
  * api_symmetric.c (the block cipher family: AES/DES modes and paddings,
  * and the block MACs), api_digest.c (MessageDigest, its OneShot, and the
- * HMAC signature family), api_random.c (RandomData), api_security.c (the
+ * HMAC signature family; InitializedMessageDigest), api_checksum.c
+ * (Checksum CRC16/CRC32), api_random.c (RandomData), api_security.c (the
  * factories of the families this card does not have); the asymmetric half
  * (RSA, EC, KeyPair, KeyAgreement) is api_asym.h's, plugged in by
  * api_asym_families.c.
