@@ -826,7 +826,7 @@ static int set_initial(vm_runtime *rt, const char *cls, uint16_t o, const uint8_
 {
     uint8_t lb[9];
     for (unsigned i = 0; i < lenlen; i++)
-        lb[i] = (uint8_t)(msglen >> (8 * (lenlen - 1 - i)));
+        lb[i] = lenlen - 1 - i < 8 ? (uint8_t)(msglen >> (8 * (lenlen - 1 - i))) : 0;
     return at_call(rt, cls, "setInitialDigest", SETINIT, NULL, o, at_bytes(rt, st, (uint16_t)stlen), 0, stlen,
                    at_bytes(rt, lb, (uint16_t)lenlen), 0, lenlen);
 }
