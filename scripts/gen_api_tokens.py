@@ -463,7 +463,7 @@ NOTES_ASYM = {
     "javacard/security/KeyAgreement.generateSecret": "the public point uncompressed, or compressed on curves with p = 3 mod 4; checked to be on the curve (else ILLEGAL_VALUE)",
     "javacard/security/KeyPair.<init>": "ALG_RSA, ALG_RSA_CRT (512 to 4096 bits in steps of 16), ALG_EC_FP (112 to 521 bits); else CryptoException.NO_SUCH_ALGORITHM",
     "javacard/security/KeyPair.genKeyPair": "RSA: the public key's exponent if set, else 65537; EC: the domain parameters of whichever key has them (copied to the other), else the card's curve of that size (secp112r1, secp128r1, secp160r1, P-192, P-224, P-256, P-384, P-521)",
-    "javacard/security/ECPublicKey.setFieldFP": "any prime field; the operations need A = -3 mod p (CryptoException.ILLEGAL_VALUE otherwise)",
+    "javacard/security/ECPublicKey.setFieldFP": "any prime field, any A (A = -3: libtomcrypt's point arithmetic; other A: vm/api_ec_point.c); a singular curve is CryptoException.ILLEGAL_VALUE when used",
 }
 NOTES_ASYM_ADD = {
     "javacard/security/KeyBuilder.buildKey": "TYPE_RSA_PUBLIC, TYPE_RSA_PRIVATE, TYPE_RSA_CRT_PRIVATE (512 to 4096 bits in steps of 16) and their _TRANSIENT_RESET/_DESELECT private forms, TYPE_EC_FP_PUBLIC, TYPE_EC_FP_PRIVATE (112 to 521 bits) and the transient private forms; ALG_TYPE_RSA_*, ALG_TYPE_EC_FP_* with any memory type for private keys, persistent for public keys",
