@@ -277,19 +277,41 @@ int ecp_mul(const ecp_field *f, void *k, const ecc_point *P, ecc_point *R)
     return err;
 }
 
+/* k1 P1 + k2 P2 on public values: one double-and-add pass over both
+ * scalars with P1 + P2 precomputed (Shamir's trick), about half the work
+ * of two ladders. */
 int ecp_mul2(const ecp_field *f, void *k1, const ecc_point *P1, void *k2, const ecc_point *P2, ecc_point *R)
 {
+    unsigned char b1[SCALAR_MAX], b2[SCALAR_MAX];
+    unsigned long n1 = ltc_mp.unsigned_size(k1), n2 = ltc_mp.unsigned_size(k2), n = n1 > n2 ? n1 : n2;
+    if (n > sizeof b1)
+        return CRYPT_INVALID_ARG;
+    memset(b1, 0, sizeof b1);
+    memset(b2, 0, sizeof b2);
     ecp_ctx c;
-    ecc_point T;
-    memset(&T, 0, sizeof T);
+    ecc_point T[3];   /* P1, P2, P1 + P2, in Montgomery form */
+    memset(T, 0, sizeof T);
     int err = ctx_open(&c, f);
-    STEP(point_new(&T));
-    STEP(ladder(&c, k1, P1, &T));
-    STEP(ladder(&c, k2, P2, R));
-    STEP(jadd(&c, &T, R, R));
+    for (unsigned i = 0; i < 3; i++)
+        STEP(point_new(&T[i]));
+    STEP(ltc_mp.unsigned_write(k1, b1 + (n - n1)));
+    STEP(ltc_mp.unsigned_write(k2, b2 + (n - n2)));
+    STEP(point_to_mont(&c, P1, &T[0]));
+    STEP(point_to_mont(&c, P2, &T[1]));
+    STEP(jadd(&c, &T[0], &T[1], &T[2]));
+    STEP(set_infinity(R));
+    for (unsigned long i = 0; i < n && err == CRYPT_OK; i++) {
+        for (int b = 7; b >= 0 && err == CRYPT_OK; b--) {
+            unsigned sel = ((b1[i] >> b) & 1u) | ((b2[i] >> b) & 1u) << 1;
+            err = jdbl(&c, R, R);
+            if (sel)
+                STEP(jadd(&c, R, &T[sel - 1], R));
+        }
+    }
     STEP(point_from_mont(&c, R));
     STEP(to_affine(&c, R));
-    point_free(&T);
+    for (unsigned i = 0; i < 3; i++)
+        point_free(&T[i]);
     ctx_close(&c);
     return err;
 }

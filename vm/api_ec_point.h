@@ -34,7 +34,8 @@ typedef struct ecp_field {
 /* R = k * P (P affine, z = 1; R may be P). */
 int ecp_mul(const ecp_field *f, void *k, const ecc_point *P, ecc_point *R);
 
-/* R = k1 * P1 + k2 * P2 (P1, P2 affine; public values: verification). */
+/* R = k1 * P1 + k2 * P2 (P1, P2 affine; public values only, as in
+ * verification: its time depends on the scalars' bits). */
 int ecp_mul2(const ecp_field *f, void *k1, const ecc_point *P1, void *k2, const ecc_point *P2, ecc_point *R);
 
 /* 1 when R (as ecp_mul returns it) is the point at infinity. */
