@@ -88,8 +88,10 @@ NATIVE_SLOTS = {
     "javacardx/crypto/Cipher$OneShot": 5,
     "javacard/security/Signature$OneShot": 5,
     "javacard/security/MessageDigest$OneShot": 3,
+    "javacard/security/InitializedMessageDigest$OneShot": 3,
     "javacard/security/RandomData$OneShot": 3,
     "javacard/security/KeyPair": 2,                 # public key ref, private key ref
+    "javacard/security/Checksum": 2,                # algorithm, ref state byte[]
     "javacard/security/KeyAgreement": 2,            # algorithm, private key ref
     # type, size, ref persistent components byte[], ref secret components byte[]
     "javacard/security/RSAPublicKeyImpl": 4,
@@ -435,32 +437,33 @@ NOTES = {
     "javacardx/crypto/Cipher.getInstance": "DES/3DES and AES in ECB and CBC with NOPAD, ISO9797_M1, ISO9797_M2, PKCS5; ALG_AES_CTR; docs/cap.md lists every constant; else CryptoException.NO_SUCH_ALGORITHM",
     "javacard/security/Signature.getInstance": "DES MAC4/MAC8 (NOPAD, ISO9797 M1/M2, PKCS5, ISO9797-1 M1/M2 ALG3), ALG_AES_MAC_128_NOPAD, ALG_AES_CMAC_128, ALG_HMAC_SHA1/256/384/512; docs/cap.md lists every constant; else CryptoException.NO_SUCH_ALGORITHM",
     "javacard/security/Signature.verify": "compares in constant time",
-    "javacard/security/Signature.setInitialDigest": "CryptoException.ILLEGAL_USE for the MAC algorithms (no digest)",
+    "javacard/security/Signature.setInitialDigest": "RSA and ECDSA: the hash state after a block-aligned first part (the algorithm's whole chaining state: 20, 32 or 64 bytes), after init(); CryptoException.ILLEGAL_USE for the MAC algorithms (no digest)",
+    "javacard/security/InitializedMessageDigest.setInitialDigest": "the hash state after a block-aligned first part (the algorithm's whole chaining state: 20 bytes for SHA-1, 32 for SHA-224/256, 64 for SHA-384/512); else CryptoException.ILLEGAL_VALUE",
     "javacard/security/Signature.signPreComputedHash": "CryptoException.ILLEGAL_USE for the MAC algorithms (no digest)",
     "javacard/security/Signature.verifyPreComputedHash": "CryptoException.ILLEGAL_USE for the MAC algorithms (no digest)",
     "javacard/security/MessageDigest.getInstance": "ALG_SHA, ALG_SHA_224, ALG_SHA_256, ALG_SHA_384, ALG_SHA_512; else CryptoException.NO_SUCH_ALGORITHM",
-    "javacard/security/MessageDigest.getInitializedMessageDigestInstance": "CryptoException.NO_SUCH_ALGORITHM",
+    "javacard/security/MessageDigest.getInitializedMessageDigestInstance": "the algorithms of getInstance; else CryptoException.NO_SUCH_ALGORITHM",
     "javacard/security/RandomData.getInstance": "ALG_PSEUDO_RANDOM (a SHA-256 generator, deterministic from its seeds), ALG_SECURE_RANDOM, ALG_TRNG, ALG_PRESEEDED_DRBG, ALG_FAST, ALG_KEYGENERATION (the system RNG); else CryptoException.NO_SUCH_ALGORITHM",
     "javacard/security/RandomData.setSeed": "ALG_PSEUDO_RANDOM: mixed into its state (replaces the state of an object not yet seeded or drawn from); the others: accepted and not used",
-    "javacard/security/Checksum.getInstance": "CryptoException.NO_SUCH_ALGORITHM",
+    "javacard/security/Checksum.getInstance": "ALG_ISO3309_CRC16, ALG_ISO3309_CRC32 (LSB-first, initial value 0 unless init() sets one, no final complement); else CryptoException.NO_SUCH_ALGORITHM",
     "javacard/framework/OwnerPINBuilder.buildOwnerPIN": "OWNER_PIN only; the OwnerPINx kinds: SystemException.ILLEGAL_VALUE",
     "javacard/framework/SensitiveArrays.isIntegritySensitiveArraysSupported": "false",
     "javacard/framework/SensitiveArrays.isIntegritySensitive": "false",
 }
 for _c in ("javacardx/crypto/Cipher$OneShot", "javacard/security/MessageDigest$OneShot",
-           "javacard/security/RandomData$OneShot", "javacard/security/Signature$OneShot"):
+           "javacard/security/RandomData$OneShot", "javacard/security/Signature$OneShot",
+           "javacard/security/InitializedMessageDigest$OneShot"):
     NOTES[_c + ".open"] = ("the algorithms of getInstance; reuses a closed object of the caller's context "
                            "with the same algorithm, so opening one per APDU does not use up memory")
-NOTES["javacard/security/InitializedMessageDigest$OneShot.open"] = "CryptoException.NO_SUCH_ALGORITHM"
 
 # The asymmetric half (vm/api_asym.h): notes of its own members, and what
 # it adds to the notes of the factories it shares with the symmetric half.
 NOTES_ASYM = {
-    "javacard/security/KeyAgreement.getInstance": "ALG_EC_SVDP_DH (= _KDF, SHA-1 of x), ALG_EC_SVDP_DHC, ALG_EC_SVDP_DH_PLAIN, ALG_EC_SVDP_DHC_PLAIN; else CryptoException.NO_SUCH_ALGORITHM",
+    "javacard/security/KeyAgreement.getInstance": "ALG_EC_SVDP_DH (= _KDF, SHA-1 of x), ALG_EC_SVDP_DHC, ALG_EC_SVDP_DH_PLAIN, ALG_EC_SVDP_DHC_PLAIN, ALG_EC_SVDP_DH_PLAIN_XY (04 || x || y); else CryptoException.NO_SUCH_ALGORITHM",
     "javacard/security/KeyAgreement.generateSecret": "the public point uncompressed, or compressed on curves with p = 3 mod 4; checked to be on the curve (else ILLEGAL_VALUE)",
     "javacard/security/KeyPair.<init>": "ALG_RSA, ALG_RSA_CRT (512 to 4096 bits in steps of 16), ALG_EC_FP (112 to 521 bits); else CryptoException.NO_SUCH_ALGORITHM",
     "javacard/security/KeyPair.genKeyPair": "RSA: the public key's exponent if set, else 65537; EC: the domain parameters of whichever key has them (copied to the other), else the card's curve of that size (secp112r1, secp128r1, secp160r1, P-192, P-224, P-256, P-384, P-521)",
-    "javacard/security/ECPublicKey.setFieldFP": "any prime field; the operations need A = -3 mod p (CryptoException.ILLEGAL_VALUE otherwise)",
+    "javacard/security/ECPublicKey.setFieldFP": "any prime field, any A (A = -3: libtomcrypt's point arithmetic; other A: vm/api_ec_point.c); a singular curve is CryptoException.ILLEGAL_VALUE when used",
 }
 NOTES_ASYM_ADD = {
     "javacard/security/KeyBuilder.buildKey": "TYPE_RSA_PUBLIC, TYPE_RSA_PRIVATE, TYPE_RSA_CRT_PRIVATE (512 to 4096 bits in steps of 16) and their _TRANSIENT_RESET/_DESELECT private forms, TYPE_EC_FP_PUBLIC, TYPE_EC_FP_PRIVATE (112 to 521 bits) and the transient private forms; ALG_TYPE_RSA_*, ALG_TYPE_EC_FP_* with any memory type for private keys, persistent for public keys",

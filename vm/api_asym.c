@@ -18,7 +18,8 @@
  *   KeyPair    ALG_RSA, ALG_RSA_CRT, ALG_EC_FP
  *   KeyAgreement ALG_EC_SVDP_DH (= _KDF: SHA-1 of x), ALG_EC_SVDP_DHC (the
  *              same with the cofactor), ALG_EC_SVDP_DH_PLAIN and
- *              ALG_EC_SVDP_DHC_PLAIN (x itself)
+ *              ALG_EC_SVDP_DHC_PLAIN (x itself), ALG_EC_SVDP_DH_PLAIN_XY
+ *              (the whole point, uncompressed: 04 || x || y)
  */
 #include <string.h>
 #include <tomcrypt.h>
@@ -301,6 +302,22 @@ static int given_hash(vm_runtime *rt, const sig_ctx *c, const uint16_t *a, uint8
     return 0;
 }
 
+/* The hash of the message's first part, as MessageDigest's
+ * setInitialDigest takes it; after init() (which starts the hash afresh). */
+int asym_sig_set_initial_digest(vm_runtime *rt, uint16_t *a)
+{
+    sig_ctx c;
+    API_TRY(sig_get(rt, a[0], &c));
+    if (c.mode == 0)
+        return API_CRYPTO(JC_CRYPTO_INVALID_INIT);
+    uint8_t p[MD_STATE_SIZE];
+    int rc = api_md_initial_state(rt, c.m, a, p);
+    if (!rc)
+        rc = api_store(rt, c.st, 0, p, MD_STATE_SIZE, 0);
+    zeromem(p, sizeof p);
+    return rc;
+}
+
 int asym_sig_sign(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
     sig_ctx c;
@@ -431,12 +448,12 @@ int api_KeyPair_getPrivate(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 
 /* ---- KeyAgreement ---- */
 
-enum { KA_DH = 1, KA_DHC = 2, KA_DH_PLAIN = 3, KA_DHC_PLAIN = 4 };
+enum { KA_DH = 1, KA_DHC = 2, KA_DH_PLAIN = 3, KA_DHC_PLAIN = 4, KA_PACE_GM = 5, KA_DH_PLAIN_XY = 6 };
 
 int api_KeyAgreement_getInstance(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
     uint8_t alg = (uint8_t)a[0];
-    if (alg < KA_DH || alg > KA_DHC_PLAIN)
+    if (alg < KA_DH || alg > KA_DH_PLAIN_XY || alg == KA_PACE_GM)
         return ASYM_NO_SUCH_ALGORITHM;
     uint8_t token;
     const jc_api_package *p = &jc_api_packages[JC_PKG_SECURITY];
@@ -483,11 +500,17 @@ int api_KeyAgreement_generateSecret(vm_runtime *rt, uint16_t *a, uint16_t *ret)
     API_TRY(api_bytes(rt, a[1], &in));
     API_TRY(api_range(in, a[2], a[3]));
     API_TRY(api_bytes(rt, a[4], &out));
-    uint8_t x[66], res[66];
+    uint8_t x[66], y[66], res[1 + 2 * 66];
     unsigned long xlen = 0, n;
     int rc = a[3] > 1 + 2 * 66 ? ASYM_ILLEGAL_VALUE
-           : ec_dh(&k, alg == KA_DHC || alg == KA_DHC_PLAIN, in->data + a[2], a[3], x, &xlen);
-    if (!rc && (alg == KA_DH || alg == KA_DHC)) {
+           : ec_dh(&k, alg == KA_DHC || alg == KA_DHC_PLAIN, in->data + a[2], a[3], x,
+                   alg == KA_DH_PLAIN_XY ? y : NULL, &xlen);
+    if (!rc && alg == KA_DH_PLAIN_XY) {
+        res[0] = 4;
+        memcpy(res + 1, x, xlen);
+        memcpy(res + 1 + xlen, y, xlen);
+        n = 1 + 2 * xlen;
+    } else if (!rc && (alg == KA_DH || alg == KA_DHC)) {
         hash_state md;
         sha1_init(&md);
         sha1_process(&md, x, xlen);
@@ -503,6 +526,7 @@ int api_KeyAgreement_generateSecret(vm_runtime *rt, uint16_t *a, uint16_t *ret)
     if (!rc)
         rc = api_store(rt, out, a[5], res, (uint32_t)n, 0);
     zeromem(x, sizeof x);
+    zeromem(y, sizeof y);
     zeromem(res, sizeof res);
     if (!rc)
         *ret = (uint16_t)n;

@@ -9,6 +9,8 @@
  *   api_rsa.c       the RSA primitive, Cipher ALG_RSA_*, the RSA signature
  *                   encodings, RSA key generation
  *   api_ec.c        curves, ECDSA, ECDH (KeyAgreement), EC key generation
+ *   api_ec_point.c  point arithmetic for curves whose A is not -3
+ *                   (api_ec_point.h), which libtomcrypt's does not do
  *   api_asym.c      the Cipher operations, the Signature engine shared by
  *                   RSA and ECDSA (message digest, sign/verify, precomputed
  *                   hash), KeyPair, KeyAgreement
@@ -52,7 +54,8 @@ int asym_cipher_init(vm_runtime *rt, uint16_t *a, int with_params);
 int asym_cipher_update(vm_runtime *rt, uint16_t *a, uint16_t *ret);
 int asym_cipher_do_final(vm_runtime *rt, uint16_t *a, uint16_t *ret);
 
-/* Signature RSA PKCS#1 v1.5 / PSS and ECDSA with SHA-1/224/256/384/512. */
+/* Signature RSA PKCS#1 v1.5 / PSS and ECDSA with SHA-1/224/256/384/512
+ * (setInitialDigest too). */
 int asym_sig_claims(uint8_t alg);
 int asym_sig_setup(vm_runtime *rt, vm_obj *self, uint8_t alg, int jcre);
 int asym_sig_init(vm_runtime *rt, uint16_t *a, int with_params);
@@ -60,6 +63,7 @@ int asym_sig_update(vm_runtime *rt, uint16_t *a);
 int asym_sig_sign(vm_runtime *rt, uint16_t *a, uint16_t *ret);
 int asym_sig_verify(vm_runtime *rt, uint16_t *a, uint16_t *ret);
 int asym_sig_length(vm_runtime *rt, uint16_t *a, uint16_t *ret);
+int asym_sig_set_initial_digest(vm_runtime *rt, uint16_t *a);
 int asym_sig_sign_precomputed(vm_runtime *rt, uint16_t *a, uint16_t *ret);
 int asym_sig_verify_precomputed(vm_runtime *rt, uint16_t *a, uint16_t *ret);
 
@@ -116,6 +120,8 @@ int asym_new_key(vm_runtime *rt, uint8_t type, int16_t bits, uint16_t *ret);
 void asym_math_setup(void);
 /* libtomcrypt's index of the system PRNG ("sprng"), registered on first use. */
 int asym_prng(void);
+/* A random number in [1, limit - 1] from that PRNG into out. */
+int asym_random_below(void *limit, void *out);
 /* Bytes (big-endian) into a new big number / out of one, left-padded to
  * len bytes (CRYPT_BUFFER_OVERFLOW when it does not fit). */
 int asym_mp_read(void **n, const uint8_t *b, unsigned long len);
@@ -148,9 +154,9 @@ int ec_verify_digest(const asym_key *k, const uint8_t *d, unsigned long dlen, co
 /* The longest DER signature of key k's curve. */
 uint16_t ec_sig_max(const asym_key *k);
 /* ECDH: the point at pub[len] (uncompressed or compressed) times the
- * private key (times the cofactor when cofactor is set): x into x[], the
- * field length in *xlen. */
-int ec_dh(const asym_key *priv, int cofactor, const uint8_t *pub, unsigned long len, uint8_t *x,
+ * private key (times the cofactor when cofactor is set): x into x[] and,
+ * when y is not NULL, y into y[]; the field length in *xlen. */
+int ec_dh(const asym_key *priv, int cofactor, const uint8_t *pub, unsigned long len, uint8_t *x, uint8_t *y,
           unsigned long *xlen);
 /* Generate an EC key pair: domain parameters from whichever key has them
  * (copied to the other), else the card's curve for the size. */

@@ -16,5 +16,5 @@ const api_cipher_family api_rsa_cipher_family = {
 
 const api_sig_family api_asym_sig_family = {
     asym_sig_claims, asym_sig_setup, asym_sig_init, asym_sig_update, asym_sig_sign, asym_sig_verify,
-    asym_sig_length, NULL, asym_sig_sign_precomputed, asym_sig_verify_precomputed,
+    asym_sig_length, asym_sig_set_initial_digest, asym_sig_sign_precomputed, asym_sig_verify_precomputed,
 };

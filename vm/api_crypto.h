@@ -9,7 +9,8 @@
  * api_signature.c (Signature and Signature.OneShot, the same),
  * api_symmetric.c (the block cipher family: AES/DES modes and paddings,
  * and the block MACs), api_digest.c (MessageDigest, its OneShot, and the
- * HMAC signature family), api_random.c (RandomData), api_security.c (the
+ * HMAC signature family; InitializedMessageDigest), api_checksum.c
+ * (Checksum CRC16/CRC32), api_random.c (RandomData), api_security.c (the
  * factories of the families this card does not have); the asymmetric half
  * (RSA, EC, KeyPair, KeyAgreement) is api_asym.h's, plugged in by
  * api_asym_families.c.
@@ -194,5 +195,12 @@ const md_algo *api_md_find(uint8_t alg);
  * loads as a fresh hash) */
 void api_md_load(const md_algo *m, const uint8_t *p, hash_state *md);
 void api_md_save(const md_algo *m, const hash_state *md, uint8_t *p);
+/* setInitialDigest(buf, off, len, lenBuf, lenOff, lenLen) (a[1..6]) as a
+ * serialised state into p[MD_STATE_SIZE]: the intermediate hash value
+ * (the algorithm's whole chaining state, big-endian words: 20 bytes for
+ * SHA-1, 32 for SHA-224/256, 64 for SHA-384/512) after the message's
+ * first lenBuf bytes (big-endian, up to 8 bytes, a multiple of the block
+ * size). 0 or CryptoException.ILLEGAL_VALUE (or the array exceptions). */
+int api_md_initial_state(vm_runtime *rt, const md_algo *m, const uint16_t *a, uint8_t *p);
 
 #endif

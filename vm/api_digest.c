@@ -1,6 +1,7 @@
 /*
  * api_digest.c — javacard.security.MessageDigest (SHA-1, SHA-224,
- * SHA-256, SHA-384, SHA-512) and MessageDigest.OneShot, and the HMAC
+ * SHA-256, SHA-384, SHA-512), MessageDigest.OneShot, InitializedMessageDigest
+ * and its OneShot (setInitialDigest: api_md_initial_state), and the HMAC
  * signature family (Signature.ALG_HMAC_SHA1/_SHA_256/_SHA_384/_SHA_512),
  * which keeps its inner hash in the same serialised form.
  *
@@ -105,6 +106,26 @@ void api_md_save(const md_algo *m, const hash_state *md, uint8_t *p)
     }
 }
 
+int api_md_initial_state(vm_runtime *rt, const md_algo *m, const uint16_t *a, uint8_t *p)
+{
+    BYTES(h, a[1]);
+    RANGE(h, a[2], a[3]);
+    BYTES(l, a[4]);
+    RANGE(l, a[5], a[6]);
+    unsigned state_len = m->words * (m->wide ? 8u : 4u);
+    if (a[3] != state_len || a[6] > 8)
+        return ILLEGAL_VALUE;
+    uint64_t bytes = get_be(l->data + a[5], a[6]);
+    /* block-aligned, and its length in bits fits the hash's counter */
+    if (bytes % m->desc->blocksize || bytes >> 61)
+        return ILLEGAL_VALUE;
+    memset(p, 0, MD_SIZE);
+    p[MD_STARTED] = 1;
+    put_be(p + MD_LENGTH, bytes * 8, 8);
+    memcpy(p + MD_H, h->data + a[2], state_len);   /* the state's words, big-endian as serialised */
+    return 0;
+}
+
 /* ---- MessageDigest ---- */
 
 static int md_new(vm_runtime *rt, uint8_t token, uint8_t alg, uint16_t *ret)
@@ -129,8 +150,7 @@ int api_MessageDigest_getInstance(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 
 int api_MessageDigest_getInitializedMessageDigestInstance(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
-    (void)rt; (void)a; (void)ret;
-    return NO_SUCH_ALGORITHM;
+    return md_new(rt, JC_SEC_InitializedMessageDigest, (uint8_t)a[0], ret);
 }
 
 static int md_state(vm_runtime *rt, uint16_t h, vm_obj **st, const md_algo **m)
@@ -234,10 +254,33 @@ int api_MessageDigest_OneShot_close(vm_runtime *rt, uint16_t *a, uint16_t *ret)
     return api_slot_set(rt, self, MD_ONESHOT_OPEN_SLOT, 0);
 }
 
+/* InitializedMessageDigest (and its OneShot): a MessageDigest whose state
+ * setInitialDigest can set; the same slots and state array. */
+int api_InitializedMessageDigest_setInitialDigest(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)ret;
+    vm_obj *st;
+    const md_algo *m;
+    API_TRY(md_state(rt, a[0], &st, &m));
+    uint8_t p[MD_SIZE];
+    int rc = api_md_initial_state(rt, m, a, p);
+    if (!rc)
+        rc = api_store(rt, st, 0, p, MD_SIZE, 0);
+    zeromem(p, sizeof p);
+    return rc;
+}
+
 int api_InitializedMessageDigest_OneShot_open(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
-    (void)rt; (void)a; (void)ret;
-    return NO_SUCH_ALGORITHM;
+    if (!api_md_find((uint8_t)a[0]))
+        return NO_SUCH_ALGORITHM;
+    return api_oneshot_open(rt, JC_PKG_SECURITY, JC_SEC_InitializedMessageDigest_OneShot, (uint8_t)a[0],
+                            MD_ONESHOT_OPEN_SLOT, md_new, ret);
+}
+
+int api_InitializedMessageDigest_OneShot_close(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    return api_MessageDigest_OneShot_close(rt, a, ret);
 }
 
 /* ---- Signature HMAC-SHA-1/256/384/512 (RFC 2104): sign/verify rebuild

@@ -1,37 +1,49 @@
 /*
  * api_ec.c — elliptic curves over prime fields for the Java Card API
  * (api_asym.h): the curve of an EC key from its domain parameters, ECDSA
- * (libtomcrypt's ecc_sign_hash / ecc_verify_hash: the DER SEQUENCE {r, s}
- * form Signature.ALG_ECDSA_* specifies, the digest truncated to the order's
- * length), ECDH for KeyAgreement (ltc_ecc_mulmod), key generation
- * (ecc_make_key_ex).
+ * (the DER SEQUENCE {r, s} form Signature.ALG_ECDSA_* specifies, the
+ * digest cut to the order's bit length as SEC 1 4.1.3 says), ECDH for
+ * KeyAgreement, key generation.
  *
- * Curves. Any prime-field curve set through the ECKey setters (field, A, B,
- * G, R, K) whose A is -3 mod p: libtomcrypt 1.18's point arithmetic is
- * written for that family (the NIST P-curves, the SEC "r1" curves, the
- * Brainpool "t1" twists). Another A is CryptoException.ILLEGAL_VALUE at
- * the operation. When neither key of a KeyPair has domain parameters,
- * genKeyPair takes the card's curve of that size (libtomcrypt's table:
- * secp112r1, secp128r1, secp160r1, P-192, P-224, P-256, P-384, P-521).
+ * Curves. Any prime-field curve y^2 = x^3 + A x + B set through the ECKey
+ * setters (field, A, B, G, R, K): A and B below p, 4 A^3 + 27 B^2 != 0,
+ * G on the curve. Two implementations, by A:
+ *   - A = -3 mod p (the NIST P-curves, the SEC "r1" curves, the Brainpool
+ *     "t1" twists): libtomcrypt's (ecc_sign_hash, ecc_verify_hash,
+ *     ltc_ecc_mulmod, ecc_make_key_ex), whose point doubling is written
+ *     for that A only and whose curve descriptor has no A;
+ *   - any other A (secp256k1's 0, the Brainpool "r1" curves, ...):
+ *     api_ec_point.c's general-A arithmetic over the same math library,
+ *     with ECDSA (SEC 1 4.1.3 / 4.1.4), ECDH and key generation written
+ *     here on top of it: the nonce and the private key from libtomcrypt's
+ *     rand_bn_upto and the system PRNG, DER from der_encode/
+ *     decode_sequence_multi, so the two paths give the same encodings.
+ * When neither key of a KeyPair has domain parameters, genKeyPair takes
+ * the card's curve of that size (libtomcrypt's table: secp112r1,
+ * secp128r1, secp160r1, P-192, P-224, P-256, P-384, P-521).
  * Points: the uncompressed form; compressed input is accepted when
- * p = 3 mod 4 (all of those curves), where the square root is one
- * exponentiation. Every point received is checked to be on the curve.
+ * p = 3 mod 4, where the square root is one exponentiation. Every point
+ * received is checked to be on the curve.
  */
 #define LTM_DESC
 #include <string.h>
 #include <tomcrypt.h>
 
 #include "api_asym.h"
+#include "api_ec_point.h"
 
 enum { FIELD_MAX = 66 };
 
 typedef struct curve {
-    ltc_ecc_set_type dp;        /* hex strings below */
+    ltc_ecc_set_type dp;        /* A = -3: libtomcrypt's descriptor, hex strings below */
     char prime[2 * FIELD_MAX + 4], b[2 * FIELD_MAX + 4], order[2 * FIELD_MAX + 6];
     char gx[2 * FIELD_MAX + 4], gy[2 * FIELD_MAX + 4];
     void *p, *a, *bn;           /* field prime, A, B as numbers */
+    void *r, *gx_n, *gy_n;      /* order, generator */
+    ecp_field f;                /* p, a: api_ec_point.c's view */
     unsigned n;                 /* field length in bytes */
     uint16_t cofactor;
+    int general;                /* A != -3: api_ec_point.c's arithmetic */
 } curve;
 
 static void mp_free(void *n)
@@ -42,10 +54,11 @@ static void mp_free(void *n)
 
 static void curve_free(curve *c)
 {
-    mp_free(c->p);
-    mp_free(c->a);
-    mp_free(c->bn);
-    c->p = c->a = c->bn = NULL;
+    void **all[] = { &c->p, &c->a, &c->bn, &c->r, &c->gx_n, &c->gy_n };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        mp_free(*all[i]);
+        *all[i] = NULL;
+    }
 }
 
 /* y^2 = x^3 + A x + B (mod p), x and y below p. */
@@ -107,6 +120,21 @@ static int point_read(const curve *c, const uint8_t *in, unsigned long len, void
     return err;
 }
 
+/* 4 A^3 + 27 B^2 != 0 (mod p): the curve is not singular. */
+static int nonsingular(const curve *c)
+{
+    void *u = NULL, *v = NULL;
+    int ok = 0;
+    if (asym_mp_read(&u, NULL, 0) == CRYPT_OK && asym_mp_read(&v, NULL, 0) == CRYPT_OK &&
+        ltc_mp.sqrmod(c->a, c->p, u) == CRYPT_OK && ltc_mp.mulmod(u, c->a, c->p, u) == CRYPT_OK &&
+        ltc_mp.muli(u, 4, u) == CRYPT_OK && ltc_mp.sqrmod(c->bn, c->p, v) == CRYPT_OK &&
+        ltc_mp.muli(v, 27, v) == CRYPT_OK && ltc_mp.addmod(u, v, c->p, u) == CRYPT_OK)
+        ok = ltc_mp.compare_d(u, 0) != LTC_MP_EQ;
+    mp_free(u);
+    mp_free(v);
+    return ok;
+}
+
 /* The curve of key k (its domain parameters, all set). 0 or a
  * CryptoException. */
 static int curve_load(const asym_key *k, curve *c)
@@ -120,21 +148,28 @@ static int curve_load(const asym_key *k, curve *c)
         return API_CRYPTO(JC_CRYPTO_UNINITIALIZED_KEY);
     c->n = (unsigned)((k->bits + 7) / 8);
     c->cofactor = kk ? (uint16_t)((kk[0] << 8) | kk[1]) : 1;
-    void *t = NULL, *rn = NULL, *gx = NULL, *gy = NULL;
+    void *t = NULL;
     int rc = ASYM_ILLEGAL_VALUE;
     if (asym_mp_read(&c->p, f, lf) != CRYPT_OK || asym_mp_read(&c->a, a, la) != CRYPT_OK ||
         asym_mp_read(&c->bn, b, lb) != CRYPT_OK || asym_mp_read(&t, NULL, 0) != CRYPT_OK ||
-        asym_mp_read(&rn, r, lr) != CRYPT_OK)
+        asym_mp_read(&c->r, r, lr) != CRYPT_OK)
         goto out;
-    /* A = -3 (mod p), the field prime's length the key's */
+    /* the field prime's length the key's; A, B below p; an order above 1 */
     if ((unsigned)ltc_mp.count_bits(c->p) > k->bits || ltc_mp.compare_d(c->p, 3) != LTC_MP_GT ||
-        ltc_mp.addi(c->a, 3, t) != CRYPT_OK || ltc_mp.compare(t, c->p) != LTC_MP_EQ)
+        ltc_mp.compare(c->a, c->p) != LTC_MP_LT || ltc_mp.compare(c->bn, c->p) != LTC_MP_LT ||
+        ltc_mp.compare_d(c->r, 1) != LTC_MP_GT || !nonsingular(c))
         goto out;
-    if (point_read(c, g, lg, &gx, &gy) != CRYPT_OK)
+    if (ltc_mp.addi(c->a, 3, t) != CRYPT_OK)
         goto out;
-    if (ltc_mp.write_radix(c->p, c->prime, 16) != CRYPT_OK || ltc_mp.write_radix(c->bn, c->b, 16) != CRYPT_OK ||
-        ltc_mp.write_radix(rn, c->order, 16) != CRYPT_OK || ltc_mp.write_radix(gx, c->gx, 16) != CRYPT_OK ||
-        ltc_mp.write_radix(gy, c->gy, 16) != CRYPT_OK)
+    c->general = ltc_mp.compare(t, c->p) != LTC_MP_EQ;
+    c->f.p = c->p;
+    c->f.a = c->a;
+    if (point_read(c, g, lg, &c->gx_n, &c->gy_n) != CRYPT_OK)
+        goto out;
+    if (!c->general &&
+        (ltc_mp.write_radix(c->p, c->prime, 16) != CRYPT_OK || ltc_mp.write_radix(c->bn, c->b, 16) != CRYPT_OK ||
+         ltc_mp.write_radix(c->r, c->order, 16) != CRYPT_OK || ltc_mp.write_radix(c->gx_n, c->gx, 16) != CRYPT_OK ||
+         ltc_mp.write_radix(c->gy_n, c->gy, 16) != CRYPT_OK))
         goto out;
     c->dp.size = (int)c->n;
     c->dp.name = "cardvm";
@@ -146,12 +181,142 @@ static int curve_load(const asym_key *k, curve *c)
     rc = 0;
 out:
     mp_free(t);
-    mp_free(rn);
-    mp_free(gx);
-    mp_free(gy);
     if (rc)
         curve_free(c);
     return rc;
+}
+
+/* ---- the general-A operations (api_ec_point.c underneath) ---- */
+
+/* A new affine point (x, y) (copies), or the generator when x is NULL. */
+static int gen_point(const curve *c, void *x, void *y, ecc_point *P)
+{
+    memset(P, 0, sizeof *P);
+    int err = asym_mp_read(&P->x, NULL, 0);
+    if (err == CRYPT_OK) err = asym_mp_read(&P->y, NULL, 0);
+    if (err == CRYPT_OK) err = asym_mp_read(&P->z, NULL, 0);
+    if (err == CRYPT_OK) err = ltc_mp.copy(x ? x : c->gx_n, P->x);
+    if (err == CRYPT_OK) err = ltc_mp.copy(y ? y : c->gy_n, P->y);
+    if (err == CRYPT_OK) err = ltc_mp.set_int(P->z, 1);
+    return err;
+}
+
+static void point_clear(ecc_point *P)
+{
+    mp_free(P->x);
+    mp_free(P->y);
+    mp_free(P->z);
+    memset(P, 0, sizeof *P);
+}
+
+/* The digest as a number: its leftmost bits, as many as the order has
+ * (SEC 1 4.1.3 step 5; what libtomcrypt's ecc_sign_hash does). */
+static int digest_number(const curve *c, const uint8_t *d, unsigned long dlen, void *e)
+{
+    unsigned char buf[64];
+    unsigned long bits = (unsigned long)ltc_mp.count_bits(c->r), bytes = (bits + 7) / 8;
+    if (dlen > sizeof buf)
+        return CRYPT_INVALID_ARG;
+    memcpy(buf, d, dlen);
+    if (bits >= dlen * 8)
+        return ltc_mp.unsigned_read(e, buf, dlen);
+    int err = ltc_mp.unsigned_read(e, buf, bytes);
+    for (unsigned long i = bits % 8 ? 8 - bits % 8 : 0; i > 0 && err == CRYPT_OK; i--)
+        err = ltc_mp.div_2(e, e);
+    return err;
+}
+
+/* A secret scalar in [1, order - 1] from the system PRNG (64 bits more
+ * than the order reduced mod the order, FIPS 186-4 B.4.1's way). */
+static int random_scalar(const curve *c, void *k)
+{
+    return asym_random_below(c->r, k);
+}
+
+static int general_sign(const curve *c, void *priv, const uint8_t *d, unsigned long dlen, uint8_t *sig,
+                        unsigned long *siglen)
+{
+    void *k = NULL, *e = NULL, *r = NULL, *s = NULL;
+    ecc_point G, R;
+    memset(&R, 0, sizeof R);
+    int err = gen_point(c, NULL, NULL, &G);
+    if (err == CRYPT_OK) err = gen_point(c, NULL, NULL, &R);
+    if (err == CRYPT_OK) err = asym_mp_read(&k, NULL, 0);
+    if (err == CRYPT_OK) err = asym_mp_read(&e, NULL, 0);
+    if (err == CRYPT_OK) err = asym_mp_read(&r, NULL, 0);
+    if (err == CRYPT_OK) err = asym_mp_read(&s, NULL, 0);
+    if (err == CRYPT_OK) err = digest_number(c, d, dlen, e);
+    if (err == CRYPT_OK && (ltc_mp.compare_d(priv, 0) != LTC_MP_GT || ltc_mp.compare(priv, c->r) != LTC_MP_LT))
+        err = CRYPT_INVALID_ARG;
+    /* a nonce giving r = 0 or s = 0 is drawn again (SEC 1 4.1.3) */
+    int done = 0;
+    for (unsigned tries = 0; err == CRYPT_OK && !done && tries < 16; tries++) {
+        err = random_scalar(c, k);
+        if (err == CRYPT_OK) err = ecp_mul(&c->f, k, &G, &R);
+        if (err != CRYPT_OK || ecp_is_infinity(&R))
+            continue;
+        err = ltc_mp.mpdiv(R.x, c->r, NULL, r);
+        if (err != CRYPT_OK || ltc_mp.compare_d(r, 0) == LTC_MP_EQ)
+            continue;
+        err = ltc_mp.mulmod(r, priv, c->r, s);
+        if (err == CRYPT_OK) err = ltc_mp.addmod(s, e, c->r, s);
+        if (err == CRYPT_OK) err = ltc_mp.invmod(k, c->r, k);
+        if (err == CRYPT_OK) err = ltc_mp.mulmod(s, k, c->r, s);
+        done = err == CRYPT_OK && ltc_mp.compare_d(s, 0) != LTC_MP_EQ;
+    }
+    if (err == CRYPT_OK && !done)
+        err = CRYPT_ERROR;
+    if (err == CRYPT_OK)
+        err = der_encode_sequence_multi(sig, siglen, LTC_ASN1_INTEGER, 1UL, r, LTC_ASN1_INTEGER, 1UL, s,
+                                        LTC_ASN1_EOL, 0UL, NULL);
+    point_clear(&G);
+    point_clear(&R);
+    mp_free(k);
+    mp_free(e);
+    mp_free(r);
+    mp_free(s);
+    return err;
+}
+
+static int general_verify(const curve *c, void *qx, void *qy, const uint8_t *d, unsigned long dlen,
+                          const uint8_t *sig, unsigned long siglen, int *ok)
+{
+    void *e = NULL, *r = NULL, *s = NULL, *w = NULL;
+    ecc_point G, Q, R;
+    memset(&Q, 0, sizeof Q);
+    memset(&R, 0, sizeof R);
+    *ok = 0;
+    int err = gen_point(c, NULL, NULL, &G);
+    if (err == CRYPT_OK) err = gen_point(c, qx, qy, &Q);
+    if (err == CRYPT_OK) err = gen_point(c, NULL, NULL, &R);
+    if (err == CRYPT_OK) err = asym_mp_read(&e, NULL, 0);
+    if (err == CRYPT_OK) err = asym_mp_read(&r, NULL, 0);
+    if (err == CRYPT_OK) err = asym_mp_read(&s, NULL, 0);
+    if (err == CRYPT_OK) err = asym_mp_read(&w, NULL, 0);
+    if (err == CRYPT_OK &&
+        der_decode_sequence_multi(sig, siglen, LTC_ASN1_INTEGER, 1UL, r, LTC_ASN1_INTEGER, 1UL, s,
+                                  LTC_ASN1_EOL, 0UL, NULL) == CRYPT_OK &&
+        ltc_mp.compare_d(r, 0) == LTC_MP_GT && ltc_mp.compare(r, c->r) == LTC_MP_LT &&
+        ltc_mp.compare_d(s, 0) == LTC_MP_GT && ltc_mp.compare(s, c->r) == LTC_MP_LT) {
+        /* SEC 1 4.1.4: R = (e / s) G + (r / s) Q, valid when R.x = r mod n */
+        err = digest_number(c, d, dlen, e);
+        if (err == CRYPT_OK) err = ltc_mp.invmod(s, c->r, w);
+        if (err == CRYPT_OK) err = ltc_mp.mulmod(e, w, c->r, e);
+        if (err == CRYPT_OK) err = ltc_mp.mulmod(r, w, c->r, w);
+        if (err == CRYPT_OK) err = ecp_mul2(&c->f, e, &G, w, &Q, &R);
+        if (err == CRYPT_OK && !ecp_is_infinity(&R)) {
+            err = ltc_mp.mpdiv(R.x, c->r, NULL, s);
+            *ok = err == CRYPT_OK && ltc_mp.compare(s, r) == LTC_MP_EQ;
+        }
+    }
+    point_clear(&G);
+    point_clear(&Q);
+    point_clear(&R);
+    mp_free(e);
+    mp_free(r);
+    mp_free(s);
+    mp_free(w);
+    return err;
 }
 
 int ec_sign_digest(const asym_key *k, const uint8_t *d, unsigned long dlen, uint8_t *sig, unsigned long *siglen)
@@ -167,7 +332,9 @@ int ec_sign_digest(const asym_key *k, const uint8_t *d, unsigned long dlen, uint
     key.dp = &c.dp;
     int rc = API_CRYPTO(JC_CRYPTO_UNINITIALIZED_KEY);
     if (s && asym_mp_read(&key.k, s, ls) == CRYPT_OK) {
-        rc = ecc_sign_hash(d, dlen, sig, siglen, NULL, asym_prng(), &key) == CRYPT_OK ? 0 : ASYM_ILLEGAL_VALUE;
+        int err = c.general ? general_sign(&c, key.k, d, dlen, sig, siglen)
+                            : ecc_sign_hash(d, dlen, sig, siglen, NULL, asym_prng(), &key);
+        rc = err == CRYPT_OK ? 0 : ASYM_ILLEGAL_VALUE;
         mp_free(key.k);
     }
     curve_free(&c);
@@ -190,6 +357,8 @@ int ec_verify_digest(const asym_key *k, const uint8_t *d, unsigned long dlen, co
     int rc = 0;
     if (!w || point_read(&c, w, lw, &key.pubkey.x, &key.pubkey.y) != CRYPT_OK) {
         rc = w ? ASYM_ILLEGAL_VALUE : API_CRYPTO(JC_CRYPTO_UNINITIALIZED_KEY);
+    } else if (c.general) {
+        general_verify(&c, key.pubkey.x, key.pubkey.y, d, dlen, sig, siglen, ok);
     } else if (asym_mp_read(&key.pubkey.z, NULL, 0) == CRYPT_OK && ltc_mp.set_int(key.pubkey.z, 1) == CRYPT_OK) {
         int stat = 0;
         if (ecc_verify_hash(sig, siglen, d, dlen, &stat, &key) == CRYPT_OK)
@@ -216,43 +385,43 @@ uint16_t ec_sig_max(const asym_key *k)
     return (uint16_t)(body + (body > 127 ? 3 : 2));
 }
 
-int ec_dh(const asym_key *priv, int cofactor, const uint8_t *pub, unsigned long len, uint8_t *x,
+int ec_dh(const asym_key *priv, int cofactor, const uint8_t *pub, unsigned long len, uint8_t *x, uint8_t *y,
           unsigned long *xlen)
 {
     curve c;
     API_TRY(curve_load(priv, &c));
     uint16_t ls;
     const uint8_t *s = asym_comp(priv, EC_KEY, &ls);
-    ecc_point *in = ltc_ecc_new_point(), *res = ltc_ecc_new_point();
-    void *k = NULL;
+    ecc_point in, res;
+    void *k = NULL, *px = NULL, *py = NULL;
+    memset(&in, 0, sizeof in);
+    memset(&res, 0, sizeof res);
     int rc = ASYM_ILLEGAL_VALUE;
     if (!s) {
         rc = API_CRYPTO(JC_CRYPTO_UNINITIALIZED_KEY);
-    } else if (in && res && asym_mp_read(&k, s, ls) == CRYPT_OK) {
-        void *px, *py;
-        if (point_read(&c, pub, len, &px, &py) == CRYPT_OK) {
-            ltc_mp.copy(px, in->x);
-            ltc_mp.copy(py, in->y);
-            ltc_mp.set_int(in->z, 1);
-            mp_free(px);
-            mp_free(py);
-            int err = CRYPT_OK;
-            if (cofactor && c.cofactor > 1)
-                err = ltc_mp.muli(k, c.cofactor, k);
-            if (err == CRYPT_OK && ltc_mp.compare_d(k, 0) != LTC_MP_EQ &&
-                ltc_ecc_mulmod(k, in, res, c.p, 1) == CRYPT_OK &&
-                !(ltc_mp.compare_d(res->x, 0) == LTC_MP_EQ && ltc_mp.compare_d(res->y, 0) == LTC_MP_EQ) &&
-                asym_mp_write(res->x, x, c.n) == CRYPT_OK) {
-                *xlen = c.n;
-                rc = 0;
-            }
+    } else if (asym_mp_read(&k, s, ls) == CRYPT_OK && point_read(&c, pub, len, &px, &py) == CRYPT_OK &&
+               gen_point(&c, px, py, &in) == CRYPT_OK && gen_point(&c, NULL, NULL, &res) == CRYPT_OK) {
+        int err = CRYPT_OK;
+        if (cofactor && c.cofactor > 1)
+            err = ltc_mp.muli(k, c.cofactor, k);
+        if (err == CRYPT_OK && ltc_mp.compare_d(k, 0) == LTC_MP_EQ)
+            err = CRYPT_INVALID_ARG;
+        if (err == CRYPT_OK)
+            err = c.general ? ecp_mul(&c.f, k, &in, &res) : ltc_ecc_mulmod(k, &in, &res, c.p, 1);
+        /* libtomcrypt gives the point at infinity as (0, 0) */
+        int infinity = c.general ? ecp_is_infinity(&res)
+                     : ltc_mp.compare_d(res.x, 0) == LTC_MP_EQ && ltc_mp.compare_d(res.y, 0) == LTC_MP_EQ;
+        if (err == CRYPT_OK && !infinity && asym_mp_write(res.x, x, c.n) == CRYPT_OK &&
+            (!y || asym_mp_write(res.y, y, c.n) == CRYPT_OK)) {
+            *xlen = c.n;
+            rc = 0;
         }
     }
     mp_free(k);
-    if (in)
-        ltc_ecc_del_point(in);
-    if (res)
-        ltc_ecc_del_point(res);
+    mp_free(px);
+    mp_free(py);
+    point_clear(&in);
+    point_clear(&res);
     curve_free(&c);
     return rc;
 }
@@ -343,8 +512,22 @@ int ec_generate(vm_runtime *rt, const asym_key *pub, const asym_key *priv)
     API_TRY(curve_load(priv, &c));
     ecc_key key;
     memset(&key, 0, sizeof key);
-    int rc = ASYM_ILLEGAL_VALUE;
-    if (ecc_make_key_ex(NULL, asym_prng(), &key, &c.dp) == CRYPT_OK) {
+    int rc = ASYM_ILLEGAL_VALUE, err;
+    if (c.general) {
+        /* SEC 1 3.2.1: d in [1, n - 1], Q = d G */
+        ecc_point G;
+        err = gen_point(&c, NULL, NULL, &G);
+        if (err == CRYPT_OK) err = gen_point(&c, NULL, NULL, &key.pubkey);
+        if (err == CRYPT_OK) err = asym_mp_read(&key.k, NULL, 0);
+        if (err == CRYPT_OK) err = random_scalar(&c, key.k);
+        if (err == CRYPT_OK) err = ecp_mul(&c.f, key.k, &G, &key.pubkey);
+        if (err == CRYPT_OK && ecp_is_infinity(&key.pubkey))
+            err = CRYPT_ERROR;
+        point_clear(&G);
+    } else {
+        err = ecc_make_key_ex(NULL, asym_prng(), &key, &c.dp);
+    }
+    if (err == CRYPT_OK) {
         uint8_t s[FIELD_MAX + 1], w[1 + 2 * FIELD_MAX];
         uint16_t lr;
         asym_comp(priv, EC_R, &lr);
@@ -358,6 +541,11 @@ int ec_generate(vm_runtime *rt, const asym_key *pub, const asym_key *priv)
                 rc = asym_comp_set(rt, pub, EC_KEY, w, (uint16_t)(1 + 2 * c.n), 1);
         }
         zeromem(s, sizeof s);
+    }
+    if (c.general) {
+        mp_free(key.k);
+        point_clear(&key.pubkey);
+    } else if (err == CRYPT_OK) {
         ecc_free(&key);
     }
     curve_free(&c);

@@ -214,7 +214,9 @@ int api_MessageDigest_getLength(API_ARGS);
 int api_MessageDigest_getAlgorithm(API_ARGS);
 int api_MessageDigest_OneShot_open(API_ARGS);
 int api_MessageDigest_OneShot_close(API_ARGS);
+int api_InitializedMessageDigest_setInitialDigest(API_ARGS);
 int api_InitializedMessageDigest_OneShot_open(API_ARGS);
+int api_InitializedMessageDigest_OneShot_close(API_ARGS);
 int api_RandomData_getInstance(API_ARGS);
 int api_RandomData_generateData(API_ARGS);
 int api_RandomData_nextBytes(API_ARGS);
@@ -223,6 +225,10 @@ int api_RandomData_getAlgorithm(API_ARGS);
 int api_RandomData_OneShot_open(API_ARGS);
 int api_RandomData_OneShot_close(API_ARGS);
 int api_Checksum_getInstance(API_ARGS);
+int api_Checksum_init(API_ARGS);
+int api_Checksum_getAlgorithm(API_ARGS);
+int api_Checksum_update(API_ARGS);
+int api_Checksum_doFinal(API_ARGS);
 
 /* The asymmetric half (vm/api_asym.c, api_asym_key.c; api_asym.h) */
 int api_KeyPair_init__BS(API_ARGS);

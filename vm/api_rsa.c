@@ -17,6 +17,18 @@
  * plain private key has no primes), so the primitive is the textbook one
  * written over the library's arithmetic: x^d mod N, or for CRT keys
  * m1 = x^DP1 mod P, m2 = x^DQ1 mod Q, m = m2 + Q * (PQ * (m1 - m2) mod P).
+ *
+ * Blinding. libtomcrypt's rsa_exptmod blinds the base (Debian builds it
+ * with LTC_RSA_BLINDING, the default of tomcrypt_custom.h), but it needs
+ * e, which a JC private key does not carry; so the private operation here
+ * blinds on its own, with a fresh random r from the system PRNG each time:
+ *   - CRT keys, per prime q with exponent dq: e_q = dq^-1 mod (q - 1)
+ *     (= e mod (q - 1)), then (x r^e_q)^dq = x^dq r (mod q) by Fermat,
+ *     so the exponentiation sees x r^e_q and the result is multiplied by
+ *     r^-1; costs one small exponentiation and two inversions per prime;
+ *   - plain private keys (N, d): (x r)^d (r^-1)^d = x^d (mod N), which
+ *     costs a second exponentiation with d (no e, no primes to do better).
+ * Public operations are not blinded (nothing secret in them).
  */
 #define LTM_DESC
 #include <string.h>
@@ -48,6 +60,26 @@ static int hash_index(const struct ltc_hash_descriptor *d)
         i = find_hash(d->name);
     }
     return i;
+}
+
+int asym_random_below(void *limit, void *out)
+{
+    unsigned char buf[512 + 8];
+    unsigned long bytes = ltc_mp.unsigned_size(limit) + 8;   /* 64 bits over: a negligible bias */
+    int prng = asym_prng(), err = bytes <= sizeof buf && prng >= 0 ? CRYPT_OK : CRYPT_INVALID_ARG;
+    for (unsigned tries = 0; err == CRYPT_OK; tries++) {
+        if (tries == 64 || prng_descriptor[prng].read(buf, bytes, NULL) != bytes) {
+            err = CRYPT_ERROR_READPRNG;
+            break;
+        }
+        err = ltc_mp.unsigned_read(out, buf, bytes);
+        if (err == CRYPT_OK)
+            err = ltc_mp.mpdiv(out, limit, NULL, out);
+        if (err == CRYPT_OK && ltc_mp.compare_d(out, 0) != LTC_MP_EQ)
+            break;
+    }
+    zeromem(buf, sizeof buf);
+    return err;
 }
 
 int asym_mp_read(void **n, const uint8_t *b, unsigned long len)
@@ -134,6 +166,55 @@ static int modulus_size(const asym_key *k, unsigned long *bits, unsigned long *b
     return CRYPT_OK;
 }
 
+/* m = x^dq mod q with x blinded (the CRT half; see the header). */
+static int exptmod_blind_prime(void *x, void *dq, void *q, void *m)
+{
+    void *q1 = NULL, *eq = NULL, *r = NULL, *t = NULL;
+    int err = asym_mp_read(&q1, NULL, 0);
+    if (err == CRYPT_OK) err = asym_mp_read(&eq, NULL, 0);
+    if (err == CRYPT_OK) err = asym_mp_read(&r, NULL, 0);
+    if (err == CRYPT_OK) err = asym_mp_read(&t, NULL, 0);
+    if (err == CRYPT_OK) err = ltc_mp.subi(q, 1, q1);
+    if (err == CRYPT_OK) err = ltc_mp.invmod(dq, q1, eq);
+    if (err != CRYPT_OK) {
+        /* DQ not invertible mod q - 1: no RSA key, compute what is asked */
+        err = ltc_mp.exptmod(x, dq, q, m);
+    } else {
+        err = asym_random_below(q, r);
+        if (err == CRYPT_OK) err = ltc_mp.exptmod(r, eq, q, t);          /* r^e_q */
+        if (err == CRYPT_OK) err = ltc_mp.mulmod(x, t, q, t);            /* x r^e_q */
+        if (err == CRYPT_OK) err = ltc_mp.exptmod(t, dq, q, m);          /* x^dq r */
+        if (err == CRYPT_OK) err = ltc_mp.invmod(r, q, t);
+        if (err == CRYPT_OK) err = ltc_mp.mulmod(m, t, q, m);
+    }
+    mp_free(q1);
+    mp_free(eq);
+    mp_free(r);
+    mp_free(t);
+    return err;
+}
+
+/* y = x^d mod n with x blinded (a plain private key; see the header). */
+static int exptmod_blind_plain(void *x, void *d, void *n, void *y)
+{
+    void *r = NULL, *ri = NULL;
+    int err = asym_mp_read(&r, NULL, 0);
+    if (err == CRYPT_OK) err = asym_mp_read(&ri, NULL, 0);
+    /* r must be invertible mod n; one that is not would factor n */
+    for (unsigned tries = 0; err == CRYPT_OK; tries++) {
+        err = tries < 8 ? asym_random_below(n, r) : CRYPT_ERROR;
+        if (err == CRYPT_OK && ltc_mp.invmod(r, n, ri) == CRYPT_OK)
+            break;
+    }
+    if (err == CRYPT_OK) err = ltc_mp.mulmod(x, r, n, r);                /* x r */
+    if (err == CRYPT_OK) err = ltc_mp.exptmod(r, d, n, y);               /* x^d r^d */
+    if (err == CRYPT_OK) err = ltc_mp.exptmod(ri, d, n, ri);             /* r^-d */
+    if (err == CRYPT_OK) err = ltc_mp.mulmod(y, ri, n, y);
+    mp_free(r);
+    mp_free(ri);
+    return err;
+}
+
 int rsa_apply(const asym_key *k, const uint8_t *in, uint8_t *out, unsigned long len)
 {
     void *x = NULL, *y = NULL, *n = NULL, *e = NULL;
@@ -148,7 +229,7 @@ int rsa_apply(const asym_key *k, const uint8_t *in, uint8_t *out, unsigned long 
     if (err == CRYPT_OK && k->kind != AK_RSA_CRT) {
         err = comp_mp(k, RSA_E, &e);
         if (err == CRYPT_OK)
-            err = ltc_mp.exptmod(x, e, n, y);
+            err = k->kind == AK_RSA_PRIV ? exptmod_blind_plain(x, e, n, y) : ltc_mp.exptmod(x, e, n, y);
     } else if (err == CRYPT_OK) {
         err = comp_mp(k, CRT_P, &p);
         if (err == CRYPT_OK) err = comp_mp(k, CRT_Q, &q);
@@ -157,8 +238,8 @@ int rsa_apply(const asym_key *k, const uint8_t *in, uint8_t *out, unsigned long 
         if (err == CRYPT_OK) err = comp_mp(k, CRT_PQ, &qinv);
         if (err == CRYPT_OK) err = asym_mp_read(&m1, NULL, 0);
         if (err == CRYPT_OK) err = asym_mp_read(&m2, NULL, 0);
-        if (err == CRYPT_OK) err = ltc_mp.exptmod(x, dp, p, m1);
-        if (err == CRYPT_OK) err = ltc_mp.exptmod(x, dq, q, m2);
+        if (err == CRYPT_OK) err = exptmod_blind_prime(x, dp, p, m1);
+        if (err == CRYPT_OK) err = exptmod_blind_prime(x, dq, q, m2);
         if (err == CRYPT_OK) err = ltc_mp.submod(m1, m2, p, m1);
         if (err == CRYPT_OK) err = ltc_mp.mulmod(m1, qinv, p, m1);
         if (err == CRYPT_OK) err = ltc_mp.mul(m1, q, m1);

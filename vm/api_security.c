@@ -2,7 +2,8 @@
  * api_security.c — what the crypto files share (api_crypto.h: state
  * arrays, constant-time comparison, libtomcrypt registration) and the
  * factories of the algorithm families this card does not have (KeyPair
- * and KeyAgreement are the asymmetric half's, api_asym.c): they
+ * and KeyAgreement are the asymmetric half's, api_asym.c; Checksum is
+ * api_checksum.c's): they
  * answer CryptoException.NO_SUCH_ALGORITHM, as the API specifies for an
  * algorithm a card does not support.
  */
@@ -60,8 +61,3 @@ int api_des3_index(void)
 
 /* ---- the families not on this card ---- */
 
-int api_Checksum_getInstance(vm_runtime *rt, uint16_t *a, uint16_t *ret)
-{
-    (void)rt; (void)a; (void)ret;
-    return NO_SUCH_ALGORITHM;
-}

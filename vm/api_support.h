@@ -52,6 +52,9 @@ enum {
     JC_SEC_HMACKeyImpl = 35,
     JC_SEC_DESKeyImpl = 36,           /* hidden classes: gen_api_tokens.py HIDDEN order */
     JC_SEC_MessageDigest_OneShot = 30,
+    JC_SEC_InitializedMessageDigest = 26,
+    JC_SEC_Checksum = 21,
+    JC_SEC_InitializedMessageDigest_OneShot = 31,
     JC_SEC_RandomData_OneShot = 32,
     JC_SEC_Signature_OneShot = 33,
     JC_CRYPTO_Cipher = 1,

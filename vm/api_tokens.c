@@ -868,10 +868,10 @@ static const jc_api_method javacard_security_Checksum_methods[] = {
     { "getInstance", "(BZ)Ljavacard/security/Checksum;", 0, JC_STATIC_METHOD, 0x0019, 2, 1, api_Checksum_getInstance },
     { "<init>", "()V", 1, JC_CONSTRUCTOR, 0x0004, 1, 0, NULL },
     { "equals", "(Ljava/lang/Object;)Z", 0, JC_VIRTUAL_METHOD, 0x0001, 2, 1, api_Object_equals },
-    { "init", "([BSS)V", 1, JC_VIRTUAL_METHOD, 0x0401, 4, 0, NULL },
-    { "getAlgorithm", "()B", 2, JC_VIRTUAL_METHOD, 0x0401, 1, 1, NULL },
-    { "doFinal", "([BSS[BS)S", 3, JC_VIRTUAL_METHOD, 0x0401, 6, 1, NULL },
-    { "update", "([BSS)V", 4, JC_VIRTUAL_METHOD, 0x0401, 4, 0, NULL },
+    { "init", "([BSS)V", 1, JC_VIRTUAL_METHOD, 0x0401, 4, 0, api_Checksum_init },
+    { "getAlgorithm", "()B", 2, JC_VIRTUAL_METHOD, 0x0401, 1, 1, api_Checksum_getAlgorithm },
+    { "doFinal", "([BSS[BS)S", 3, JC_VIRTUAL_METHOD, 0x0401, 6, 1, api_Checksum_doFinal },
+    { "update", "([BSS)V", 4, JC_VIRTUAL_METHOD, 0x0401, 4, 0, api_Checksum_update },
 };
 static const jc_api_field javacard_security_Checksum_fields[] = {
     { "ALG_ISO3309_CRC16", "B", 255, JC_STATIC_FIELD, 0x0019, 1 },
@@ -931,7 +931,7 @@ static const jc_api_method javacard_security_InitializedMessageDigest_methods[] 
     { "getLength", "()B", 3, JC_VIRTUAL_METHOD, 0x0401, 1, 1, api_MessageDigest_getLength },
     { "reset", "()V", 4, JC_VIRTUAL_METHOD, 0x0401, 1, 0, api_MessageDigest_reset },
     { "update", "([BSS)V", 5, JC_VIRTUAL_METHOD, 0x0401, 4, 0, api_MessageDigest_update },
-    { "setInitialDigest", "([BSS[BSS)V", 6, JC_VIRTUAL_METHOD, 0x0401, 7, 0, NULL },
+    { "setInitialDigest", "([BSS[BSS)V", 6, JC_VIRTUAL_METHOD, 0x0401, 7, 0, api_InitializedMessageDigest_setInitialDigest },
 };
 static const jc_api_method javacard_security_DHKey_methods[] = {
     { "setP", "([BSS)V", 0, JC_VIRTUAL_METHOD, 0x0401, 4, 0, NULL },
@@ -989,8 +989,8 @@ static const jc_api_method javacard_security_InitializedMessageDigest_OneShot_me
     { "getLength", "()B", 3, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_MessageDigest_getLength },
     { "reset", "()V", 4, JC_VIRTUAL_METHOD, 0x0001, 1, 0, api_MessageDigest_reset },
     { "update", "([BSS)V", 5, JC_VIRTUAL_METHOD, 0x0001, 4, 0, api_MessageDigest_update },
-    { "setInitialDigest", "([BSS[BSS)V", 6, JC_VIRTUAL_METHOD, 0x0001, 7, 0, NULL },
-    { "close", "()V", 7, JC_VIRTUAL_METHOD, 0x0001, 1, 0, NULL },
+    { "setInitialDigest", "([BSS[BSS)V", 6, JC_VIRTUAL_METHOD, 0x0001, 7, 0, api_InitializedMessageDigest_setInitialDigest },
+    { "close", "()V", 7, JC_VIRTUAL_METHOD, 0x0001, 1, 0, api_InitializedMessageDigest_OneShot_close },
 };
 static const jc_api_method javacard_security_RandomData_OneShot_methods[] = {
     { "open", "(B)Ljavacard/security/RandomData$OneShot;", 0, JC_STATIC_METHOD, 0x0019, 1, 1, api_RandomData_OneShot_open },
@@ -1163,7 +1163,7 @@ static const jc_api_class javacard_security_classes[] = {
     [18] = { "javacard/security/ECPrivateKey", 18, 0x0601, NULL, 0, javacard_security_ECPrivateKey_ifaces, javacard_security_ECPrivateKey_methods, 21, NULL, 0 },
     [19] = { "javacard/security/ECPublicKey", 19, 0x0601, NULL, 0, javacard_security_ECPublicKey_ifaces, javacard_security_ECPublicKey_methods, 21, NULL, 0 },
     [20] = { "javacard/security/AESKey", 20, 0x0601, NULL, 0, javacard_security_AESKey_ifaces, javacard_security_AESKey_methods, 6, NULL, 0 },
-    [21] = { "javacard/security/Checksum", 21, 0x0401, "java/lang/Object", 0, NULL, javacard_security_Checksum_methods, 7, javacard_security_Checksum_fields, 2 },
+    [21] = { "javacard/security/Checksum", 21, 0x0401, "java/lang/Object", 2, NULL, javacard_security_Checksum_methods, 7, javacard_security_Checksum_fields, 2 },
     [22] = { "javacard/security/KeyAgreement", 22, 0x0401, "java/lang/Object", 2, NULL, javacard_security_KeyAgreement_methods, 6, javacard_security_KeyAgreement_fields, 9 },
     [23] = { "javacard/security/HMACKey", 23, 0x0601, NULL, 0, javacard_security_HMACKey_ifaces, javacard_security_HMACKey_methods, 6, NULL, 0 },
     [24] = { "javacard/security/KoreanSEEDKey", 24, 0x0601, NULL, 0, javacard_security_KoreanSEEDKey_ifaces, javacard_security_KoreanSEEDKey_methods, 6, NULL, 0 },
@@ -1173,7 +1173,7 @@ static const jc_api_class javacard_security_classes[] = {
     [28] = { "javacard/security/DHPrivateKey", 28, 0x0601, NULL, 0, javacard_security_DHPrivateKey_ifaces, javacard_security_DHPrivateKey_methods, 12, NULL, 0 },
     [29] = { "javacard/security/DHPublicKey", 29, 0x0601, NULL, 0, javacard_security_DHPublicKey_ifaces, javacard_security_DHPublicKey_methods, 12, NULL, 0 },
     [30] = { "javacard/security/MessageDigest$OneShot", 30, 0x0011, "javacard/security/MessageDigest", 3, NULL, javacard_security_MessageDigest_OneShot_methods, 8, NULL, 0 },
-    [31] = { "javacard/security/InitializedMessageDigest$OneShot", 31, 0x0011, "javacard/security/InitializedMessageDigest", 2, NULL, javacard_security_InitializedMessageDigest_OneShot_methods, 9, NULL, 0 },
+    [31] = { "javacard/security/InitializedMessageDigest$OneShot", 31, 0x0011, "javacard/security/InitializedMessageDigest", 3, NULL, javacard_security_InitializedMessageDigest_OneShot_methods, 9, NULL, 0 },
     [32] = { "javacard/security/RandomData$OneShot", 32, 0x0011, "javacard/security/RandomData", 3, NULL, javacard_security_RandomData_OneShot_methods, 7, NULL, 0 },
     [33] = { "javacard/security/Signature$OneShot", 33, 0x0011, "javacard/security/Signature", 5, NULL, javacard_security_Signature_OneShot_methods, 16, NULL, 0 },
     [34] = { "javacard/security/AESKeyImpl", 34, 0x8010, "java/lang/Object", 4, javacard_security_AESKeyImpl_ifaces, javacard_security_AESKeyImpl_methods, 7, NULL, 0 },

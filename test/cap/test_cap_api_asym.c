@@ -2,7 +2,10 @@
  * (vm/api_asym.h) called through its token table on a real runtime.
  * Expected values: RFC 6979 A.2.5 / A.2.6 (ECDSA P-256 / P-384 keys and the
  * signatures of "sample"), RFC 5903 §8.1 / §8.2 (ECDH P-256 / P-384 shared
- * x), the curves' FIPS 186 parameters (libtomcrypt's table), NIST CAVP
+ * x; the whole point g^ir of §8.1 for ALG_EC_SVDP_DH_PLAIN_XY),
+ * secp256k1 values computed with python3-cryptography (OpenSSL),
+ * setInitialDigest against SHA chaining states read from libtomcrypt's
+ * hash_state and the whole message's hash (hash_memory), the curves' FIPS 186 parameters (libtomcrypt's table), NIST CAVP
  * SigGen15 (RSA PKCS#1 v1.5 signatures of a published 1024-bit key), and for RSA
  * libtomcrypt's own key generation, PKCS#1 signing and encryption
  * (rsa_sign_hash_ex / rsa_encrypt_key_ex: a separate code path from the
@@ -43,7 +46,7 @@ enum {
     C_RSA_PKCS1 = 10, C_RSA_NOPAD = 12, C_RSA_OAEP = 15, C_RSA_ISO9796 = 11,
     M_SIGN = 1, M_VERIFY = 2, M_DECRYPT = 1, M_ENCRYPT = 2,
     KP_RSA = 1, KP_RSA_CRT = 2, KP_DSA = 3, KP_EC_FP = 5,
-    KA_DH = 1, KA_DH_PLAIN = 3, KA_PACE_GM = 5,
+    KA_DH = 1, KA_DH_PLAIN = 3, KA_PACE_GM = 5, KA_DH_PLAIN_XY = 6,
     E_VALUE = 1, E_UNINIT = 2, E_NO_ALG = 3, E_INIT = 4, E_USE = 5,
 };
 
@@ -51,10 +54,11 @@ static void ltc_setup(void)
 {
     if (ltc_mp.name == NULL)
         ltc_mp = ltm_desc;
-    if (find_hash("sha256") < 0)
-        register_hash(&sha256_desc);
-    if (find_hash("sha1") < 0)
-        register_hash(&sha1_desc);
+    const struct ltc_hash_descriptor *hashes[] = { &sha1_desc, &sha224_desc, &sha256_desc, &sha384_desc,
+                                                    &sha512_desc };
+    for (size_t i = 0; i < sizeof hashes / sizeof hashes[0]; i++)
+        if (find_hash(hashes[i]->name) < 0)
+            register_hash(hashes[i]);
     if (find_prng("sprng") < 0)
         register_prng(&sprng_desc);
 }
@@ -256,6 +260,59 @@ static void test_rsa_signatures_match_libtomcrypt(void **state)
     vt_card_free(&k);
 }
 
+
+/* Blinding: the private operation draws a fresh r from the PRNG libtomcrypt
+ * knows as "sprng" (vm/api_rsa.c). PKCS#1 v1.5 signing is deterministic,
+ * so without blinding it reads no random bytes at all; here "sprng" is
+ * replaced, for this test, by one that counts its reads and hands out the
+ * system generator's bytes. The signatures stay libtomcrypt's bytes. */
+static unsigned long counted_reads;
+
+static unsigned long counting_read(unsigned char *out, unsigned long outlen, prng_state *prng)
+{
+    counted_reads++;
+    return sprng_desc.read(out, outlen, prng);
+}
+
+static void test_rsa_blinding(void **state)
+{
+    (void)state;
+    ltc_setup();
+    vt_card k;
+    vt_card_new(&k, NULL);
+    vm_runtime *rt = k.rt;
+    rsa_key key;
+    assert_int_equal(rsa_make_key(NULL, find_prng("sprng"), 128, 65537, &key), CRYPT_OK);
+    rsa_keys ck = card_keys(rt, &key, 1024);
+    uint8_t h[32], want[128], got[128];
+    unsigned long hl = sizeof h, wl = sizeof want;
+    hash_memory(find_hash("sha256"), (const unsigned char *)"abc", 3, h, &hl);
+    assert_int_equal(rsa_sign_hash_ex(h, 32, want, &wl, LTC_PKCS_1_V1_5, NULL, 0, find_hash("sha256"), 0, &key),
+                     CRYPT_OK);
+    struct ltc_prng_descriptor counting = sprng_desc;
+    counting.read = counting_read;
+    assert_int_equal(unregister_prng(&sprng_desc), CRYPT_OK);
+    assert_true(register_prng(&counting) >= 0);
+    uint16_t s = signature(rt, RSA_SHA256_PKCS1);
+    uint16_t priv_keys[2] = { ck.crt, ck.priv };
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(at_call(rt, SIG, "init", INIT, NULL, s, priv_keys[i], M_SIGN), 0);
+        counted_reads = 0;
+        assert_int_equal(sign(rt, s, "abc", 3, got), 128);
+        assert_memory_equal(got, want, 128);
+        /* CRT: an r per prime; plain: one r */
+        assert_true(counted_reads >= (i == 0 ? 2u : 1u));
+    }
+    /* the public operation draws nothing */
+    assert_int_equal(at_call(rt, SIG, "init", INIT, NULL, s, ck.pub, M_VERIFY), 0);
+    counted_reads = 0;
+    assert_int_equal(verify(rt, s, "abc", 3, want, 128), 1);
+    assert_int_equal(counted_reads, 0);
+    assert_int_equal(unregister_prng(&counting), CRYPT_OK);
+    assert_true(register_prng(&sprng_desc) >= 0);
+    rsa_free(&key);
+    vt_card_free(&k);
+}
 
 /* NIST CAVP SigGen15_186-3.rsp (CAVS 10.1, RSASSA-PKCS1-v1_5), [mod = 1024]:
  * the first SHA1 and the first SHA256 case. The card must accept the
@@ -549,7 +606,7 @@ static void test_ecdsa_rfc6979(void **state)
 }
 
 typedef struct ecdh_vector {
-    const char *curve, *i, *grx, *gry, *girx;
+    const char *curve, *i, *grx, *gry, *girx, *giry;   /* giry: NULL where not given here */
     int bits;
 } ecdh_vector;
 
@@ -558,12 +615,14 @@ static const ecdh_vector rfc5903[] = {
     { "ECC-256", "C88F01F510D9AC3F70A292DAA2316DE544E9AAB8AFE84049C62A9C57862D1433",
       "D12DFB5289C8D4F81208B70270398C342296970A0BCCB74C736FC7554494BF63",
       "56FBF3CA366CC23E8157854C13C58D6AAC23F046ADA30F8353E74F33039872AB",
-      "D6840F6B42F6EDAFD13116E0E12565202FEF8E9ECE7DCE03812464D04B9442DE", 256 },
+      "D6840F6B42F6EDAFD13116E0E12565202FEF8E9ECE7DCE03812464D04B9442DE",
+      "522BDE0AF0D8585B8DEF9C183B5AE38F50235206A8674ECB5D98EDB20EB153A2", 256 },
     { "ECC-384",
       "099F3C7034D4A2C699884D73A375A67F7624EF7C6B3C0F160647B67414DCE655E35B538041E649EE3FAEF896783AB194",
       "E558DBEF53EECDE3D3FCCFC1AEA08A89A987475D12FD950D83CFA41732BC509D0D1AC43A0336DEF96FDA41D0774A3571",
       "DCFBEC7AACF3196472169E838430367F66EEBE3C6E70C416DD5F0C68759DD1FFF83FA40142209DFF5EAAD96DB9E6386C",
-      "11187331C279962D93D604243FD592CB9D0A926F422E47187521287E7156C5C4D603135569B9E9D09CF5D4A270F59746", 384 },
+      "11187331C279962D93D604243FD592CB9D0A926F422E47187521287E7156C5C4D603135569B9E9D09CF5D4A270F59746", NULL,
+      384 },
 };
 
 static uint16_t agree(vm_runtime *rt, uint8_t alg, uint16_t priv, const uint8_t *pub, uint16_t n, uint8_t *out,
@@ -602,6 +661,16 @@ static void test_ecdh_rfc5903(void **state)
         assert_int_equal(agree(rt, KA_DH_PLAIN, priv, pt, (uint16_t)(1 + 2 * n), got, &rc), n);
         assert_int_equal(rc, 0);
         assert_memory_equal(got, want, n);
+        /* ALG_EC_SVDP_DH_PLAIN_XY: the point g^ir, uncompressed */
+        if (v->giry) {
+            uint8_t xy[1 + 2 * 48];
+            xy[0] = 4;
+            memcpy(xy + 1, want, n);
+            at_hex(v->giry, xy + 1 + n);
+            assert_int_equal(agree(rt, KA_DH_PLAIN_XY, priv, pt, (uint16_t)(1 + 2 * n), got, &rc), 1 + 2 * n);
+            assert_int_equal(rc, 0);
+            assert_memory_equal(got, xy, 1 + 2 * n);
+        }
         /* ALG_EC_SVDP_DH: SHA-1 of x */
         unsigned long sl = sizeof sha;
         hash_memory(find_hash("sha1"), want, n, sha, &sl);
@@ -627,25 +696,83 @@ static void test_ecdh_rfc5903(void **state)
     vt_card_free(&k);
 }
 
-/* secp256k1 (SEC 2): A = 0, outside the family libtomcrypt 1.18 computes
- * on; set through the setters it is refused at use, not misused. */
-static void test_ec_other_a_refused(void **state)
+/* secp256k1 (SEC 2): A = 0, outside the A = -3 family libtomcrypt 1.18
+ * computes on, so api_ec_point.c's arithmetic. Expected values computed
+ * with python3-cryptography (OpenSSL), independent of libtomcrypt, for
+ * d = SECP_D, e = SECP_E: Q = e G, d G, (d e) G, and an OpenSSL ECDSA
+ * SHA-256 signature of "sample" by e. */
+#define SECP_P "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFC2F"
+#define SECP_G "0479BE667EF9DCBBAC55A06295CE870B07029BFCDB2DCE28D959F2815B16F81798" \
+               "483ADA7726A3C4655DA4FBFC0E1108A8FD17B448A68554199C47D08FFB10D4B8"
+#define SECP_N "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141"
+#define SECP_D "7A1C4E2B90D3F5A6C8E01B3D5F7092A4C6E8F0A1B3C5D7E9F1A2B4C6D8E0F213"
+#define SECP_Q "04FABD2F36DC1543853BF8BB99441B90975C5771B4F2E5E64E94298ED1A94B1115" \
+               "8E715D724D575F9ACFC68063E8F550BEA58F51EC95089FBBB213A036E0DBAD9A"
+#define SECP_DG "0472DCA7F543D4EBD43A66185FB8925FEE254031C1B11C2C6F88AFBBB0AE5049AA" \
+                "00E24B1726487D47DB8AEAEE9A4166E3004E3587E5CD01305F9CA23573292C57"
+#define SECP_DEG "046941B53149FEA9377B1AADFEB6854FAD69777DD2869E0C8CBCE8CA34AE3CC22A" \
+                 "62B1E3A82EE003F45BA9C03DBCDA9D5BB317E5E31B5183E3A5E37F65B32EFB78"
+#define SECP_SIG "3046022100F61592234982C635B40EAACB98765DB9237A05F3C7A2E33CDB71CA14BF249ADF" \
+                 "022100E0B05F42A7A5B6C04E943B1F0B8FA1AF26946582825F45DB8070244FAECE9C38"
+
+static void set_secp256k1(vm_runtime *rt, const char *cls, uint16_t key, const char *b)
+{
+    set_hex(rt, cls, "setFieldFP", key, SECP_P);
+    set_hex(rt, cls, "setA", key, "00");
+    set_hex(rt, cls, "setB", key, b);
+    set_hex(rt, cls, "setG", key, SECP_G);
+    set_hex(rt, cls, "setR", key, SECP_N);
+    assert_int_equal(at_call(rt, cls, "setK", "(S)V", NULL, key, 1), 0);
+}
+
+static void test_ec_secp256k1(void **state)
 {
     (void)state;
     ltc_setup();
     vt_card k;
     vt_card_new(&k, NULL);
     vm_runtime *rt = k.rt;
-    uint16_t priv = build(rt, T_EC_PRIV, 256), ret;
-    set_hex(rt, ECPRIV, "setFieldFP", priv, "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFC2F");
-    set_hex(rt, ECPRIV, "setA", priv, "00");
-    set_hex(rt, ECPRIV, "setB", priv, "07");
-    set_hex(rt, ECPRIV, "setG", priv,
-            "0479BE667EF9DCBBAC55A06295CE870B07029BFCDB2DCE28D959F2815B16F81798"
-            "483ADA7726A3C4655DA4FBFC0E1108A8FD17B448A68554199C47D08FFB10D4B8");
-    set_hex(rt, ECPRIV, "setR", priv, "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141");
-    set_hex(rt, ECPRIV, "setS", priv, "01");
-    uint16_t s = signature(rt, ECDSA_SHA256);
+    uint16_t priv = build(rt, T_EC_PRIV, 256), pub = build(rt, T_EC_PUB, 256), ret;
+    set_secp256k1(rt, ECPRIV, priv, "07");
+    set_secp256k1(rt, ECPUB, pub, "07");
+    set_hex(rt, ECPRIV, "setS", priv, SECP_D);
+    uint8_t q[65], want[65], got[80], sig[80], mine[120];
+    at_hex(SECP_Q, q);
+    /* ECDH: x and the whole point of d Q = (d e) G */
+    int rc;
+    at_hex(SECP_DEG, want);
+    assert_int_equal(agree(rt, KA_DH_PLAIN, priv, q, 65, got, &rc), 32);
+    assert_int_equal(rc, 0);
+    assert_memory_equal(got, want + 1, 32);
+    assert_int_equal(agree(rt, KA_DH_PLAIN_XY, priv, q, 65, got, &rc), 65);
+    assert_int_equal(rc, 0);
+    assert_memory_equal(got, want, 65);
+    /* d G through the generator as the public data */
+    at_hex(SECP_G, q);
+    at_hex(SECP_DG, want);
+    assert_int_equal(agree(rt, KA_DH_PLAIN_XY, priv, q, 65, got, &rc), 65);
+    assert_memory_equal(got, want, 65);
+    /* OpenSSL's signature by e verifies with W = Q; a changed one does not */
+    at_hex(SECP_Q, q);
+    set_comp(rt, ECPUB, "setW", pub, q, 65);
+    uint16_t slen = at_hex(SECP_SIG, sig), s = signature(rt, ECDSA_SHA256);
+    assert_int_equal(at_call(rt, SIG, "init", INIT, NULL, s, pub, M_VERIFY), 0);
+    assert_int_equal(verify(rt, s, "sample", 6, sig, slen), 1);
+    assert_int_equal(verify(rt, s, "samplf", 6, sig, slen), 0);
+    sig[slen - 1] ^= 1;
+    assert_int_equal(verify(rt, s, "sample", 6, sig, slen), 0);
+    /* the card's signature with d verifies with W = d G, not with Q */
+    assert_int_equal(at_call(rt, SIG, "init", INIT, NULL, s, priv, M_SIGN), 0);
+    uint16_t ml = sign(rt, s, "sample", 6, mine);
+    assert_true(ml <= 72 && mine[0] == 0x30);
+    assert_int_equal(at_call(rt, SIG, "init", INIT, NULL, s, pub, M_VERIFY), 0);
+    assert_int_equal(verify(rt, s, "sample", 6, mine, ml), 0);
+    set_comp(rt, ECPUB, "setW", pub, want, 65);
+    assert_int_equal(verify(rt, s, "sample", 6, mine, ml), 1);
+    /* a singular curve (A = B = 0) is refused at use */
+    set_hex(rt, ECPRIV, "setB", priv, "00");
+    set_hex(rt, ECPRIV, "setG", priv, "040000000000000000000000000000000000000000000000000000000000000000"
+                                      "0000000000000000000000000000000000000000000000000000000000000000");
     assert_int_equal(at_call(rt, SIG, "init", INIT, NULL, s, priv, M_SIGN), 0);
     uint16_t in = at_bytes(rt, "x", 1), ob = at_bytes(rt, NULL, 80);
     assert_int_equal(at_call(rt, SIG, "sign", SIGN, &ret, s, in, 0, 1, ob, 0), AT_CRYPTO(E_VALUE));
@@ -653,6 +780,167 @@ static void test_ec_other_a_refused(void **state)
     assert_int_equal(at_call(rt, ECPRIV, "setG", SET, NULL, priv, at_bytes(rt, "\x04\x01", 2), 0, 2),
                      AT_CRYPTO(E_VALUE));
     assert_int_equal(at_call(rt, ECPRIV, "setFieldF2M", "(S)V", NULL, priv, 163), AT_CRYPTO(E_VALUE));
+    vt_card_free(&k);
+}
+
+/* ---- setInitialDigest (Signature, InitializedMessageDigest) ---- */
+
+#define MD "javacard/security/MessageDigest"
+#define IMD "javacard/security/InitializedMessageDigest"
+#define SETINIT "([BSS[BSS)V"
+
+typedef struct md_case {
+    uint8_t md_alg;
+    const char *hash;
+    unsigned block, state;
+    uint8_t rsa_alg, ecdsa_alg;
+} md_case;
+
+static const md_case md_cases[] = {
+    { 1, "sha1", 64, 20, 10, 17 },   { 7, "sha224", 64, 32, 39, 37 }, { 4, "sha256", 64, 32, 40, 33 },
+    { 5, "sha384", 128, 64, 41, 34 }, { 6, "sha512", 128, 64, 42, 38 },
+};
+
+/* The chaining state of `hash` after the first n bytes of m (whole
+ * blocks), big-endian words, read from libtomcrypt's hash_state: not
+ * through the card's serialisation. */
+static void midstate(const md_case *c, const uint8_t *m, unsigned n, uint8_t *out)
+{
+    int idx = find_hash(c->hash);
+    assert_true(idx >= 0);
+    hash_state md;
+    hash_descriptor[idx].init(&md);
+    hash_descriptor[idx].process(&md, m, n);
+    for (unsigned i = 0; i < c->state / (c->block == 128 ? 8u : 4u); i++) {
+        uint64_t w = c->block == 128 ? md.sha512.state[i] : c->state == 20 ? md.sha1.state[i] : md.sha256.state[i];
+        unsigned wl = c->block == 128 ? 8 : 4;
+        for (unsigned b = 0; b < wl; b++)
+            out[i * wl + b] = (uint8_t)(w >> (8 * (wl - 1 - b)));
+    }
+}
+
+/* setInitialDigest(state, msglen as `lenlen` big-endian bytes) on object
+ * o of class cls */
+static int set_initial(vm_runtime *rt, const char *cls, uint16_t o, const uint8_t *st, unsigned stlen, uint64_t msglen,
+                       unsigned lenlen)
+{
+    uint8_t lb[9];
+    for (unsigned i = 0; i < lenlen; i++)
+        lb[i] = lenlen - 1 - i < 8 ? (uint8_t)(msglen >> (8 * (lenlen - 1 - i))) : 0;
+    return at_call(rt, cls, "setInitialDigest", SETINIT, NULL, o, at_bytes(rt, st, (uint16_t)stlen), 0, stlen,
+                   at_bytes(rt, lb, (uint16_t)lenlen), 0, lenlen);
+}
+
+static void test_set_initial_digest(void **state)
+{
+    (void)state;
+    ltc_setup();
+    vt_card k;
+    vt_card_new(&k, NULL);
+    vm_runtime *rt = k.rt;
+    rsa_key key;
+    assert_int_equal(rsa_make_key(NULL, find_prng("sprng"), 128, 65537, &key), CRYPT_OK);
+    rsa_keys ck = card_keys(rt, &key, 1024);
+    /* the RFC 6979 P-256 key pair */
+    const ecdsa_vector *v = &rfc6979[0];
+    uint16_t epub = build(rt, T_EC_PUB, 256), epriv = build(rt, T_EC_PRIV, 256), ret;
+    set_domain(rt, ECPUB, epub, nist_curve(v->curve));
+    set_domain(rt, ECPRIV, epriv, nist_curve(v->curve));
+    uint8_t w[65];
+    w[0] = 4;
+    at_hex(v->ux, w + 1);
+    at_hex(v->uy, w + 33);
+    set_comp(rt, ECPUB, "setW", epub, w, 65);
+    set_hex(rt, ECPRIV, "setS", epriv, v->x);
+
+    uint8_t m[2 * 128 + 40];
+    for (unsigned i = 0; i < sizeof m; i++)
+        m[i] = (uint8_t)(i * 7 + 1);
+    for (size_t i = 0; i < sizeof md_cases / sizeof md_cases[0]; i++) {
+        const md_case *c = &md_cases[i];
+        unsigned first = 2 * c->block, n = first + 40, dl = c->state == 20 ? 20 : c->md_alg == 7 ? 28
+                                                        : c->md_alg == 5 ? 48 : c->state;
+        uint8_t mid[64], h[64], want[128], sig[600];
+        unsigned long hl = sizeof h, wl = sizeof want;
+        midstate(c, m, first, mid);
+        assert_int_equal(hash_memory(find_hash(c->hash), m, n, h, &hl), CRYPT_OK);
+        assert_int_equal(hl, dl);
+        uint16_t tail = at_bytes(rt, m + first, 40), ob = at_bytes(rt, NULL, 200);
+
+        /* InitializedMessageDigest: the rest of the message gives the
+         * whole message's digest */
+        uint16_t md = 0;
+        assert_int_equal(at_call(rt, MD, "getInitializedMessageDigestInstance",
+                                 "(BZ)Ljavacard/security/InitializedMessageDigest;", &md, c->md_alg, 0), 0);
+        assert_int_equal(set_initial(rt, IMD, md, mid, c->state, first, 8), 0);
+        assert_int_equal(at_call(rt, IMD, "doFinal", "([BSS[BS)S", &ret, md, tail, 0, 40, ob, 0), 0);
+        assert_int_equal(ret, dl);
+        assert_memory_equal(at_data(rt, ob), h, dl);
+        /* doFinal left it fresh: the default start again */
+        uint8_t h0[64];
+        unsigned long h0l = sizeof h0;
+        hash_memory(find_hash(c->hash), m + first, 40, h0, &h0l);
+        assert_int_equal(at_call(rt, IMD, "doFinal", "([BSS[BS)S", &ret, md, tail, 0, 40, ob, 0), 0);
+        assert_memory_equal(at_data(rt, ob), h0, dl);
+
+        /* RSA PKCS#1 v1.5 (deterministic): libtomcrypt's signature of the
+         * whole message's hash */
+        assert_int_equal(rsa_sign_hash_ex(h, dl, want, &wl, LTC_PKCS_1_V1_5, NULL, 0, find_hash(c->hash), 0, &key),
+                         CRYPT_OK);
+        uint16_t s = signature(rt, c->rsa_alg);
+        assert_int_equal(set_initial(rt, SIG, s, mid, c->state, first, 8), AT_CRYPTO(E_INIT));
+        assert_int_equal(at_call(rt, SIG, "init", INIT, NULL, s, ck.crt, M_SIGN), 0);
+        /* the message length in 2 bytes is as good as in 8 */
+        assert_int_equal(set_initial(rt, SIG, s, mid, c->state, first, 2), 0);
+        assert_int_equal(at_call(rt, SIG, "sign", SIGN, &ret, s, tail, 0, 40, ob, 0), 0);
+        assert_int_equal(ret, 128);
+        assert_memory_equal(at_data(rt, ob), want, 128);
+        assert_int_equal(at_call(rt, SIG, "init", INIT, NULL, s, ck.pub, M_VERIFY), 0);
+        assert_int_equal(set_initial(rt, SIG, s, mid, c->state, first, 8), 0);
+        assert_int_equal(verify(rt, s, m + first, 40, want, 128), 1);
+        mid[3] ^= 1;
+        assert_int_equal(set_initial(rt, SIG, s, mid, c->state, first, 8), 0);
+        assert_int_equal(verify(rt, s, m + first, 40, want, 128), 0);
+        mid[3] ^= 1;
+        /* ILLEGAL_VALUE: the state's length, a first part not of whole
+         * blocks, a length of more than 8 bytes */
+        assert_int_equal(set_initial(rt, SIG, s, mid, c->state - 1, first, 8), AT_CRYPTO(E_VALUE));
+        assert_int_equal(set_initial(rt, SIG, s, mid, c->state, first + 1, 8), AT_CRYPTO(E_VALUE));
+        assert_int_equal(set_initial(rt, SIG, s, mid, c->state, first, 9), AT_CRYPTO(E_VALUE));
+        assert_int_equal(set_initial(rt, IMD, md, mid, c->state, first - 1, 8), AT_CRYPTO(E_VALUE));
+
+        /* ECDSA: the card's signature over the rest verifies as a
+         * signature of the whole message's hash */
+        uint16_t e = signature(rt, c->ecdsa_alg);
+        assert_int_equal(at_call(rt, SIG, "init", INIT, NULL, e, epriv, M_SIGN), 0);
+        assert_int_equal(set_initial(rt, SIG, e, mid, c->state, first, 8), 0);
+        uint16_t sl = sign(rt, e, m + first, 40, sig);
+        assert_int_equal(at_call(rt, SIG, "init", INIT, NULL, e, epub, M_VERIFY), 0);
+        uint16_t hb = at_bytes(rt, h, (uint16_t)dl), sb = at_bytes(rt, sig, sl);
+        assert_int_equal(at_call(rt, SIG, "verifyPreComputedHash", VERIFY, &ret, e, hb, 0, dl, sb, 0, sl), 0);
+        assert_int_equal(ret, 1);
+        assert_int_equal(set_initial(rt, SIG, e, mid, c->state, first, 8), 0);
+        assert_int_equal(verify(rt, e, m + first, 40, sig, sl), 1);
+        assert_int_equal(verify(rt, e, m + first, 40, sig, sl), 0);   /* the state was used up */
+    }
+    /* the OneShot form */
+    const md_case *c = &md_cases[2];
+    uint8_t mid[32], h[32];
+    unsigned long hl = sizeof h;
+    midstate(c, m, 64, mid);
+    hash_memory(find_hash("sha256"), m, 100, h, &hl);
+    uint16_t os = 0, ob = at_bytes(rt, NULL, 32);
+    assert_int_equal(at_call(rt, IMD "$OneShot", "open", "(B)Ljavacard/security/InitializedMessageDigest$OneShot;",
+                             &os, c->md_alg), 0);
+    assert_int_equal(set_initial(rt, IMD "$OneShot", os, mid, 32, 64, 8), 0);
+    assert_int_equal(at_call(rt, IMD "$OneShot", "doFinal", "([BSS[BS)S", &ret, os, at_bytes(rt, m + 64, 36), 0, 36,
+                             ob, 0), 0);
+    assert_memory_equal(at_data(rt, ob), h, 32);
+    assert_int_equal(at_call(rt, IMD "$OneShot", "close", "()V", NULL, os), 0);
+    /* a MAC has no digest to start from */
+    uint16_t hm = signature(rt, 25);
+    assert_int_equal(set_initial(rt, SIG, hm, mid, 32, 64, 8), AT_CRYPTO(E_USE));
+    rsa_free(&key);
     vt_card_free(&k);
 }
 
@@ -959,11 +1247,13 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rsa_components),
         cmocka_unit_test(test_rsa_signatures_match_libtomcrypt),
+        cmocka_unit_test(test_rsa_blinding),
         cmocka_unit_test(test_rsa_cavp_sigver),
         cmocka_unit_test(test_rsa_ciphers),
         cmocka_unit_test(test_ecdsa_rfc6979),
         cmocka_unit_test(test_ecdh_rfc5903),
-        cmocka_unit_test(test_ec_other_a_refused),
+        cmocka_unit_test(test_ec_secp256k1),
+        cmocka_unit_test(test_set_initial_digest),
         cmocka_unit_test(test_keypair_rsa),
         cmocka_unit_test(test_keypair_ec),
         cmocka_unit_test(test_transient_private_key),

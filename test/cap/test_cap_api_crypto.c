@@ -3,7 +3,7 @@
  * against published vectors: FIPS-197 appendix C (AES-128, AES-256),
  * NIST SP 800-38A F.1.1 / F.2.1 (ECB, CBC), FIPS 180-2 appendix B
  * (SHA-256), FIPS 180-2/180-4 examples (SHA-1, -224, -384, -512), RFC
- * 2202 / RFC 4231 (HMAC), and the CBC-MAC of the shared pinaes transcript (recomputed
+ * 2202 / RFC 4231 (HMAC), CRC check values (Checksum), and the CBC-MAC of the shared pinaes transcript (recomputed
  * there with an independent library). Error cases follow the JC 3.0.5 API:
  * CryptoException reasons ILLEGAL_USE (5) for unaligned NOPAD input,
  * UNINITIALIZED_KEY (2), NO_SUCH_ALGORITHM (3). */
@@ -180,8 +180,72 @@ static void test_unsupported_algorithms(void **state)
                      AT_CRYPTO(3));
     assert_int_equal(at_call(rt, SEC "KeyBuilder", "buildKey", "(BSZ)Ljavacard/security/Key;", &r, TYPE_AES, 100,
                              0), AT_CRYPTO(3));
-    assert_int_equal(at_call(rt, SEC "Checksum", "getInstance", "(BZ)Ljavacard/security/Checksum;", &r, 1, 0),
+    assert_int_equal(at_call(rt, SEC "Checksum", "getInstance", "(BZ)Ljavacard/security/Checksum;", &r, 3, 0),
                      AT_CRYPTO(3));
+    vt_card_free(&k);
+}
+
+/* Checksum ALG_ISO3309_CRC16 / _CRC32 over "123456789", against the
+ * catalogued check values of the same CRCs (LSB-first, generator 0x1021 /
+ * 0x04C11DB7): initial value 0 and no complement (the API's default) is
+ * CRC-16/KERMIT 0x2189; all ones and the result complemented (the API's
+ * note for CCITT / PKZip) give CRC-16/X-25 0x906E and CRC-32 0xCBF43926.
+ * CRC32 with initial value 0 against a bitwise computation written here
+ * from the generator. */
+static uint32_t crc32_bitwise(uint32_t r, const uint8_t *d, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        r ^= d[i];
+        for (int b = 0; b < 8; b++)
+            r = r & 1 ? (r >> 1) ^ 0xEDB88320u : r >> 1;
+    }
+    return r;
+}
+
+static uint32_t checksum(vm_runtime *rt, uint16_t cs, const char *msg, unsigned split, unsigned n)
+{
+    uint16_t in = at_bytes(rt, msg, (uint16_t)strlen(msg)), ob = at_bytes(rt, NULL, 6), ret;
+    if (split)
+        assert_int_equal(at_call(rt, SEC "Checksum", "update", "([BSS)V", NULL, cs, in, 0, split), 0);
+    assert_int_equal(at_call(rt, SEC "Checksum", "doFinal", "([BSS[BS)S", &ret, cs, in, split,
+                             (uint16_t)strlen(msg) - split, ob, 1), 0);
+    assert_int_equal(ret, n);
+    const uint8_t *o = at_data(rt, ob) + 1;
+    return n == 2 ? (uint32_t)(o[0] << 8 | o[1]) : (uint32_t)o[0] << 24 | (uint32_t)o[1] << 16 | (uint32_t)o[2] << 8 | o[3];
+}
+
+static void test_checksum(void **state)
+{
+    (void)state;
+    vt_card k;
+    vt_card_new(&k, NULL);
+    vm_runtime *rt = k.rt;
+    const char *msg = "123456789";
+    uint16_t c16, c32, ret;
+    assert_int_equal(at_call(rt, SEC "Checksum", "getInstance", "(BZ)Ljavacard/security/Checksum;", &c16, 1, 0), 0);
+    assert_int_equal(at_call(rt, SEC "Checksum", "getInstance", "(BZ)Ljavacard/security/Checksum;", &c32, 2, 0), 0);
+    assert_int_equal(at_call(rt, SEC "Checksum", "getAlgorithm", "()B", &ret, c32), 0);
+    assert_int_equal(ret, 2);
+    /* the defaults, in one piece and in two (doFinal starts afresh) */
+    assert_int_equal(checksum(rt, c16, msg, 0, 2), 0x2189);
+    assert_int_equal(checksum(rt, c16, msg, 4, 2), 0x2189);
+    assert_int_equal(checksum(rt, c32, msg, 0, 4), crc32_bitwise(0, (const uint8_t *)msg, 9));
+    assert_int_equal(crc32_bitwise(0xFFFFFFFFu, (const uint8_t *)msg, 9), ~0xCBF43926u);
+    /* initialised to all ones, complemented here */
+    uint16_t ones = at_bytes(rt, "\xFF\xFF\xFF\xFF", 4);
+    assert_int_equal(at_call(rt, SEC "Checksum", "init", "([BSS)V", NULL, c16, ones, 0, 2), 0);
+    assert_int_equal(at_call(rt, SEC "Checksum", "init", "([BSS)V", NULL, c32, ones, 0, 4), 0);
+    assert_int_equal(~checksum(rt, c16, msg, 0, 2) & 0xFFFF, 0x906E);
+    assert_int_equal(~checksum(rt, c16, msg, 7, 2) & 0xFFFF, 0x906E);
+    assert_int_equal(~checksum(rt, c32, msg, 3, 4), 0xCBF43926u);
+    /* the initial value's length is the algorithm's */
+    assert_int_equal(at_call(rt, SEC "Checksum", "init", "([BSS)V", NULL, c16, ones, 0, 4), AT_CRYPTO(1));
+    assert_int_equal(at_call(rt, SEC "Checksum", "init", "([BSS)V", NULL, c32, ones, 0, 2), AT_CRYPTO(1));
+    /* a reset puts the object back to its state upon construction */
+    vt_commit(&k);
+    vt_reset(&k);
+    rt = k.rt;
+    assert_int_equal(checksum(rt, c16, msg, 0, 2), 0x2189);
     vt_card_free(&k);
 }
 
@@ -448,6 +512,7 @@ int main(void)
         cmocka_unit_test(test_hmac_rfc4231),
         cmocka_unit_test(test_aes_cbc_mac),
         cmocka_unit_test(test_random),
+        cmocka_unit_test(test_checksum),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,9 @@
 /* bench_asym.c — the asymmetric crypto API (vm/api_asym.h) against
  * libtomcrypt called directly on the same work, measured side by side
  * (alternating runs): RSA-2048 SHA-256 PKCS#1 v1.5 sign with a CRT key,
- * RSA-2048 verify, ECDSA P-256 SHA-256 sign and verify, ECDH P-256. The
+ * RSA-2048 verify, ECDSA P-256 SHA-256 sign and verify, ECDH P-256; and
+ * the same three on brainpoolP256r1 (the card's general-A arithmetic)
+ * against libtomcrypt's P-256, the cost of that path. The
  * API side is the table entries an applet's invokevirtual reaches
  * (Signature.sign/verify, KeyAgreement.generateSecret) on a real runtime;
  * the direct side hashes and signs with libtomcrypt's own functions and key
@@ -189,6 +191,83 @@ int main(int argc, char **argv)
     report("ECDSA P-256 sign", &a3, &d3);
     report("ECDSA P-256 verify", &a4, &d4);
     report("ECDH P-256", &a5, &d5);
+
+    /* brainpoolP256r1 (RFC 5639; A is not -3, so the card's general-A
+     * arithmetic, vm/api_ec_point.c) through the API against libtomcrypt's
+     * P-256 (same size, its A = -3 arithmetic): what the general path
+     * costs */
+    static const char *const bp[] = {
+        "A9FB57DBA1EEA9BC3E660A909D838D726E3BF623D52620282013481D1F6E5377",
+        "7D5A0975FC2C3057EEF67530417AFFE7FB8055C126DC5C6CE94A4B44F330B5D9",
+        "26DC5C6CE94A4B44F330B5D9BBD77CBF958416295CF7E1CE6BCCDC18FF8C07B6",
+        ("048BD2AEB9CB7E57CB2C4B482FFC81B7AFB9DE27E1E3BD23C23A4453BD9ACE3262"
+         "547EF835C3DAC4FD97F8461A14611DC9C27745132DED8E545C1D54C72F046997"),
+        "A9FB57DBA1EEA9BC3E660A909D838D718C397AA3B561A6F7901E0E82974856A7",
+    };
+    static const char *const setters[] = { "setFieldFP", "setA", "setB", "setG", "setR" };
+    uint16_t kb = at_new(rt, SEC "KeyPair"), bpub, bpriv, bs, bv, bka;
+    at_call(rt, SEC "KeyPair", "<init>", "(BS)V", NULL, kb, 5, 256);
+    at_call(rt, SEC "KeyPair", "getPublic", "()Ljavacard/security/PublicKey;", &bpub, kb);
+    at_call(rt, SEC "KeyPair", "getPrivate", "()Ljavacard/security/PrivateKey;", &bpriv, kb);
+    for (int c = 0; c < 5; c++) {
+        uint8_t b[65];
+        uint16_t n = at_hex(bp[c], b), arr = at_bytes(rt, b, n);
+        if (at_call(rt, SEC "ECPublicKeyImpl", setters[c], "([BSS)V", NULL, bpub, arr, 0, n) ||
+            at_call(rt, SEC "ECPrivateKeyImpl", setters[c], "([BSS)V", NULL, bpriv, arr, 0, n)) {
+            fprintf(stderr, "brainpool %s failed\n", setters[c]);
+            return 1;
+        }
+    }
+    if (at_call(rt, SEC "KeyPair", "genKeyPair", "()V", NULL, kb)) {
+        fprintf(stderr, "brainpool genKeyPair failed\n");
+        return 1;
+    }
+    at_call(rt, SEC "Signature", "getInstance", "(BZ)Ljavacard/security/Signature;", &bs, 33, 0);
+    at_call(rt, SEC "Signature", "getInstance", "(BZ)Ljavacard/security/Signature;", &bv, 33, 0);
+    at_call(rt, SEC "Signature", "init", INIT, NULL, bs, bpriv, 1);
+    at_call(rt, SEC "Signature", "init", INIT, NULL, bv, bpub, 2);
+    at_call(rt, SEC "KeyAgreement", "getInstance", "(BZ)Ljavacard/security/KeyAgreement;", &bka, 3, 0);
+    at_call(rt, SEC "KeyAgreement", "init", "(Ljavacard/security/PrivateKey;)V", NULL, bka, bpriv);
+    uint16_t bw = at_bytes(rt, NULL, 65), bw_len = 0;
+    at_call(rt, SEC "ECPublicKeyImpl", "getW", "([BS)S", &bw_len, bpub, bw, 0);
+    series a6 = { .n = runs }, d6 = { .n = runs }, a7 = { .n = runs }, d7 = { .n = runs };
+    series a8 = { .n = runs }, d8 = { .n = runs };
+    for (int i = 0; i < runs; i++) {
+        int stat;
+        double t0 = now_ms();
+        at_call(rt, SEC "Signature", "sign", "([BSS[BS)S", &len, bs, in, 0, 32, esig, 0);
+        double t1 = now_ms();
+        hl = sizeof h;
+        sl = sizeof sig;
+        hash_memory(sha, msg, 32, h, &hl);
+        ecc_sign_hash(h, 32, sig, &sl, NULL, prng, &ek);
+        double t2 = now_ms();
+        a6.t[i] = t1 - t0;
+        d6.t[i] = t2 - t1;
+        t0 = now_ms();
+        at_call(rt, SEC "Signature", "verify", "([BSS[BSS)Z", &ok, bv, in, 0, 32, esig, 0, len);
+        t1 = now_ms();
+        hash_memory(sha, msg, 32, h, &hl);
+        ecc_verify_hash(sig, sl, h, 32, &stat, &ek);
+        t2 = now_ms();
+        a7.t[i] = t1 - t0;
+        d7.t[i] = t2 - t1;
+        t0 = now_ms();
+        at_call(rt, SEC "KeyAgreement", "generateSecret", "([BSS[BS)S", &len, bka, bw, 0, 65, out, 0);
+        t1 = now_ms();
+        xl = sizeof x;
+        ecc_shared_secret(&ek, &peer, x, &xl);
+        t2 = now_ms();
+        a8.t[i] = t1 - t0;
+        d8.t[i] = t2 - t1;
+        if (!ok || !stat) {
+            fprintf(stderr, "ECDSA brainpoolP256r1 failed\n");
+            return 1;
+        }
+    }
+    report("ECDSA bP256r1 sign (vs P-256)", &a6, &d6);
+    report("ECDSA bP256r1 verify (vs P-256)", &a7, &d7);
+    report("ECDH bP256r1 (vs P-256)", &a8, &d8);
     printf("(%d runs each, alternating; libtomcrypt %s, math %s)\n", runs, SCRYPT, ltc_mp.name);
     ecc_free(&ek);
     ecc_free(&peer);
