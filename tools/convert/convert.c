@@ -18,6 +18,7 @@
 #define MAX_CLASSES 255
 #define MAX_IMPORTS 64
 #define MAX_CP 65535
+#define MAX_IMPORT_DEPTH 8
 
 /* ---- text buffer ---- */
 
@@ -106,6 +107,7 @@ typedef struct conv {
     char described[8192]; /* external classes already given a .descriptor in the pool */
     ex_package prev;      /* --export-map: the previous export file of this package */
     int has_prev;
+    int import_depth;     /* library CAPs being read for their superclasses */
     char *err;
     size_t errlen;
     /* where we are, for errors */
@@ -235,49 +237,106 @@ static int read_file(const char *path, uint8_t **bytes, size_t *len)
     return 0;
 }
 
-/* The package named (slashed), from the built-in API or an export file on
- * the export path: index in cv->imp, or -1 (error set). */
+static int find_package(conv *cv, const char *name);
+
+/* ex_from_cap's way to the classes a library's classes extend. */
+static const ex_class *lookup_class(void *ctx, const char *name)
+{
+    conv *cv = ctx;
+    char pkg[256];
+    package_of(name, pkg, sizeof pkg);
+    int pi = find_package(cv, pkg);
+    return pi < 0 ? NULL : ex_class_by_name(&cv->imp[pi].pkg, name);
+}
+
+/* One export path entry for package `name` (slashed, last component
+ * `last`): its export file, else its CAP file, in Oracle's layout
+ * (DIR/<path>/javacard/<last>.exp) or flat (DIR/<last>.exp). 1 with *out
+ * filled; 0 when none is there (a CAP without names: its reason in
+ * why); -1 on a damaged file (error set). */
+static int read_import(conv *cv, const char *dir, const char *name, const char *last, ex_package *out, char *why,
+                       size_t whylen)
+{
+    for (unsigned form = 0; form < 4; form++) {
+        char path[1024];
+        if (form % 2 == 0)
+            snprintf(path, sizeof path, "%s/%s/javacard/%s.%s", dir, name, last, form < 2 ? "exp" : "cap");
+        else
+            snprintf(path, sizeof path, "%s/%s.%s", dir, last, form < 2 ? "exp" : "cap");
+        uint8_t *b;
+        size_t len;
+        if (read_file(path, &b, &len) != 0)
+            continue;
+        char e[512];
+        int rc;
+        if (form < 2) {
+            rc = ex_read(b, len, out, e, sizeof e);
+        } else {
+            /* a library's superclasses are found the same way, one level down */
+            if (cv->import_depth >= MAX_IMPORT_DEPTH) {
+                free(b);
+                return fail(cv, "%s: imports nested more than %d deep (a cycle?)", path, MAX_IMPORT_DEPTH);
+            }
+            cv->import_depth++;
+            rc = ex_from_cap(b, len, lookup_class, cv, out, e, sizeof e);
+            cv->import_depth--;
+        }
+        free(b);
+        if (rc == EX_NO_NAMES) {
+            snprintf(why, whylen, "%s: %s", path, e);
+            continue;
+        }
+        if (rc != 0)
+            return fail(cv, "%s: %s", path, e);
+        if (strcmp(out->name, name) != 0) {
+            ex_free(out);
+            continue;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/* The package named (slashed), from the built-in API, or an export file or
+ * a CAP file on the export path: index in cv->imp, or -1 (error set). */
 static int find_package(conv *cv, const char *name)
 {
     for (unsigned i = 0; i < cv->nimp; i++)
         if (!strcmp(cv->imp[i].pkg.name, name))
             return (int)i;
-    if (cv->nimp >= MAX_IMPORTS)
-        return fail(cv, "too many imported packages");
     const char *last = strrchr(name, '/');
     last = last ? last + 1 : name;
+    char why[1600] = "";
     for (unsigned d = 0; d < cv->o->n_export_path; d++) {
-        char path[1024];
-        for (int form = 0; form < 2; form++) {
-            if (form == 0)
-                snprintf(path, sizeof path, "%s/%s/javacard/%s.exp", cv->o->export_path[d], name, last);
-            else
-                snprintf(path, sizeof path, "%s/%s.exp", cv->o->export_path[d], last);
-            uint8_t *b;
-            size_t len;
-            if (read_file(path, &b, &len) != 0)
-                continue;
-            char e[256];
-            pkgref *r = &cv->imp[cv->nimp];
-            int rc = ex_read(b, len, &r->pkg, e, sizeof e);
-            free(b);
-            if (rc != 0)
-                return fail(cv, "%s: %s", path, e);
-            if (strcmp(r->pkg.name, name) != 0) {
-                ex_free(&r->pkg);
-                continue;
+        ex_package pkg;
+        int r = read_import(cv, cv->o->export_path[d], name, last, &pkg, why, sizeof why);
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            continue;
+        /* reading a CAP may have imported the packages it builds on */
+        for (unsigned i = 0; i < cv->nimp; i++)
+            if (!strcmp(cv->imp[i].pkg.name, name)) {
+                ex_free(&pkg);
+                return (int)i;
             }
-            r->token = -1;
-            return (int)cv->nimp++;
+        if (cv->nimp >= MAX_IMPORTS) {
+            ex_free(&pkg);
+            return fail(cv, "too many imported packages");
         }
+        cv->imp[cv->nimp].pkg = pkg;
+        cv->imp[cv->nimp].token = -1;
+        return (int)cv->nimp++;
     }
     char dotted[256];
     snprintf(dotted, sizeof dotted, "%s", name);
     for (char *p = dotted; *p; p++)
         if (*p == '/')
             *p = '.';
+    if (why[0])
+        return fail(cv, "missing import: package %s: %s", dotted, why);
     return fail(cv, "missing import: package %s is neither a built-in API package nor found as an export file "
-                    "on the export path (%s/javacard/%s.exp)",
+                    "or a CAP file on the export path (%s/javacard/%s.exp or .cap)",
                 dotted, name, last);
 }
 
@@ -2206,33 +2265,6 @@ static int order_classes(conv *cv)
 
 /* ---- the export model of this package ---- */
 
-static int add_member(ex_class *e, const char *name, const char *desc, uint8_t token, uint16_t flags, int kind,
-                      int32_t value)
-{
-    ex_member *m = realloc(e->members, (e->n_members + 1) * sizeof *m);
-    if (!m)
-        return -1;
-    e->members = m;
-    m = &e->members[e->n_members++];
-    m->name = strdup(name);
-    m->desc = strdup(desc);
-    m->token = token;
-    m->flags = flags;
-    m->kind = (uint8_t)kind;
-    m->value = value;
-    return (m->name && m->desc) ? 0 : -1;
-}
-
-static int add_str(char ***v, unsigned *n, const char *s)
-{
-    char **t = realloc(*v, (*n + 1) * sizeof *t);
-    if (!t)
-        return -1;
-    *v = t;
-    t[*n] = strdup(s);
-    return t[(*n)++] ? 0 : -1;
-}
-
 static int build_export(conv *cv, ex_package *p)
 {
     memset(p, 0, sizeof *p);
@@ -2266,7 +2298,7 @@ static int build_export(conv *cv, ex_package *p)
                 for (unsigned i = 0; i < cv->cls[k].cf.n_interfaces; i++)
                     if (ilist_add(cv, &ifs, cv->cls[k].cf.interfaces[i]))
                         return -1;
-                if (add_str(&e->supers, &e->n_supers, s))
+                if (ex_add_str(&e->supers, &e->n_supers, s))
                     return -1;
                 s = cv->cls[k].cf.super_name;
             } else {
@@ -2274,10 +2306,10 @@ static int build_export(conv *cv, ex_package *p)
                 const ex_class *x = ext_class(cv, s, &pi);
                 if (!x)
                     return -1;
-                if (add_str(&e->supers, &e->n_supers, s))
+                if (ex_add_str(&e->supers, &e->n_supers, s))
                     return -1;
                 for (unsigned i = 0; i < x->n_supers; i++)
-                    if (add_str(&e->supers, &e->n_supers, x->supers[i]))
+                    if (ex_add_str(&e->supers, &e->n_supers, x->supers[i]))
                         return -1;
                 for (unsigned i = 0; i < x->n_interfaces; i++)
                     if (ilist_add(cv, &ifs, x->interfaces[i]))
@@ -2285,12 +2317,12 @@ static int build_export(conv *cv, ex_package *p)
                 break;
             }
         }
-        if (c->is_iface && add_str(&e->supers, &e->n_supers, "java/lang/Object"))
+        if (c->is_iface && ex_add_str(&e->supers, &e->n_supers, "java/lang/Object"))
             return -1;
         if (is_shareable(&ifs))
             e->flags |= JC_ACC_SHAREABLE;
         for (unsigned i = 0; i < ifs.n; i++)
-            if (add_str(&e->interfaces, &e->n_interfaces, ifs.names[i]))
+            if (ex_add_str(&e->interfaces, &e->n_interfaces, ifs.names[i]))
                 return -1;
         for (unsigned i = 0; i < c->cf.n_fields; i++) {
             const cf_field *f = &c->cf.fields[i];
@@ -2299,10 +2331,10 @@ static int build_export(conv *cv, ex_package *p)
             uint16_t fl = f->flags & (CF_ACC_PUBLIC | CF_ACC_PROTECTED | CF_ACC_STATIC | CF_ACC_FINAL);
             if (c->fields[i].is_const) {
                 const cf_const *k = &c->cf.cp[f->value_index];
-                if (add_member(e, f->name, f->desc, 0xFF, fl, EX_FIELD, k->tag == CF_INTEGER ? k->value : 0))
+                if (ex_add_member(e, f->name, f->desc, 0xFF, fl, EX_FIELD, k->tag == CF_INTEGER ? k->value : 0))
                     return -1;
             } else if (c->fields[i].token >= 0) {
-                if (add_member(e, f->name, f->desc, (uint8_t)c->fields[i].token, fl, EX_FIELD, 0))
+                if (ex_add_member(e, f->name, f->desc, (uint8_t)c->fields[i].token, fl, EX_FIELD, 0))
                     return -1;
             }
         }
@@ -2312,7 +2344,7 @@ static int build_export(conv *cv, ex_package *p)
                 continue;
             int kind = !strcmp(m->name, "<init>") ? EX_CONSTRUCTOR : (m->flags & CF_ACC_STATIC) ? EX_STATIC : EX_VIRTUAL;
             uint16_t fl = m->flags & (CF_ACC_PUBLIC | CF_ACC_PROTECTED | CF_ACC_STATIC | CF_ACC_FINAL | CF_ACC_ABSTRACT);
-            if (add_member(e, m->name, m->desc, (uint8_t)c->mtok[i], fl, kind, 0))
+            if (ex_add_member(e, m->name, m->desc, (uint8_t)c->mtok[i], fl, kind, 0))
                 return -1;
         }
         /* inherited public virtual methods, as export files list them */
@@ -2324,7 +2356,7 @@ static int build_export(conv *cv, ex_package *p)
             snprintf(name, sizeof name, "%.*s", (int)(paren - c->pub[t]), c->pub[t]);
             if (ex_member_of(e, name, paren, EX_VIRTUAL))
                 continue;
-            if (add_member(e, name, paren, (uint8_t)t, JC_ACC_PUBLIC, EX_VIRTUAL, 0))
+            if (ex_add_member(e, name, paren, (uint8_t)t, JC_ACC_PUBLIC, EX_VIRTUAL, 0))
                 return -1;
         }
     }
