@@ -113,6 +113,7 @@ typedef struct conv {
     /* where we are, for errors */
     const pclass *at_cls;
     const cf_method *at_m;
+    const char *at_field; /* a field's declaration is being checked */
     unsigned at_pc;
     int has_pc;
 } conv;
@@ -125,15 +126,18 @@ static int fail(conv *cv, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    char field[300] = "";
+    if (cv->at_field)
+        snprintf(field, sizeof field, "%sfield %s", cv->at_m ? " (where it uses " : ", ", cv->at_field);
     if (cv->at_cls && cv->at_m) {
         unsigned line = cv->has_pc ? cf_line_of(cv->at_m, cv->at_pc) : (cv->at_m->n_lines ? cv->at_m->lines[0].line : 0);
-        snprintf(cv->err, cv->errlen, "%s:%u: class %s, method %s%s: %s",
+        snprintf(cv->err, cv->errlen, "%s:%u: class %s, method %s%s%s%s: %s",
                  cv->at_cls->cf.source_file ? cv->at_cls->cf.source_file : cv->at_cls->cf.name, line,
-                 cv->at_cls->cf.name, cv->at_m->name, cv->at_m->desc, msg);
+                 cv->at_cls->cf.name, cv->at_m->name, cv->at_m->desc, field, cv->at_field ? ")" : "", msg);
     } else if (cv->at_cls) {
-        snprintf(cv->err, cv->errlen, "%s: class %s: %s",
+        snprintf(cv->err, cv->errlen, "%s: class %s%s: %s",
                  cv->at_cls->cf.source_file ? cv->at_cls->cf.source_file : cv->at_cls->cf.name, cv->at_cls->cf.name,
-                 msg);
+                 field, msg);
     } else {
         snprintf(cv->err, cv->errlen, "%s", msg);
     }
@@ -1134,6 +1138,30 @@ static int class_ref(conv *cv, const char *name)
 }
 
 /* The cp entry of a field access. */
+/* A field or static method named through a subclass of its declaring
+ * class (javac names the class written in the source: Square.made for
+ * Shape.made): export files list a class's own fields and static methods,
+ * so look in *e and up its superclass chain; *e and *pi become the
+ * declaring class and its package. 0 with *out the member or NULL, -1
+ * (error set) when a superclass's package is missing. */
+static int ext_member_up(conv *cv, const ex_class **e, int *pi, const char *name, const char *desc, int kind,
+                         const ex_member **out)
+{
+    const ex_class *c = *e;
+    *out = ex_member_of(c, name, desc, kind);
+    for (unsigned i = 0; !*out && i < c->n_supers; i++) {
+        int pj;
+        const ex_class *s = ext_class(cv, c->supers[i], &pj);
+        if (!s)
+            return -1;
+        if ((*out = ex_member_of(s, name, desc, kind)) != NULL) {
+            *e = s;
+            *pi = pj;
+        }
+    }
+    return 0;
+}
+
 static int field_ref(conv *cv, const char *owner, const char *name, const char *desc, int is_static)
 {
     if (check_desc(cv, desc))
@@ -1163,7 +1191,9 @@ static int field_ref(conv *cv, const char *owner, const char *name, const char *
     const ex_class *e = ext_class(cv, cls, &pi);
     if (!e)
         return -1;
-    const ex_member *f = ex_member_of(e, name, desc, EX_FIELD);
+    const ex_member *f;
+    if (ext_member_up(cv, &e, &pi, name, desc, EX_FIELD, &f))
+        return -1;
     if (!f || f->token == 0xFF)
         return fail(cv, "unsupported API: field %s.%s is not in the export of %s", cls, name, cls);
     return cp_entry(cv, "%s %s %d.%u.%u", is_static ? "staticFieldRef" : "instanceFieldRef", type,
@@ -1249,6 +1279,8 @@ static int method_ref(mctx *x, const char *owner, const char *name, const char *
         return -1;
     int kind = call == CALL_STATIC ? EX_STATIC : EX_VIRTUAL;
     const ex_member *m = ex_member_of(e, name, desc, kind);
+    if (!m && kind == EX_STATIC && ext_member_up(cv, &e, &pi, name, desc, kind, &m))
+        return -1;
     if (!m && kind == EX_VIRTUAL && (e->flags & JC_ACC_INTERFACE)) {
         /* an Object method called through an interface type */
         int pj;
@@ -1275,6 +1307,26 @@ static int method_ref(mctx *x, const char *owner, const char *name, const char *
         /* super.m() of an API superclass */
         *jc_op = "invokespecial";
         return cp_entry(cv, "superMethodRef %s/%s%s", x->c->simple, name, desc);
+    }
+    if ((unsigned)pi >= jc_api_package_count) {
+        /* A user library's class lists the virtual methods it inherits, but
+         * a card's linker may look a token up in the named class only: name
+         * the farthest superclass that has the method under the same token
+         * (its declaring class; the call still dispatches on the object). */
+        for (unsigned i = 0; i < e->n_supers; i++) {
+            char spkg[256];
+            package_of(e->supers[i], spkg, sizeof spkg);
+            int sp = -1;
+            for (unsigned k = 0; k < cv->nimp && sp < 0; k++)
+                if (!strcmp(cv->imp[k].pkg.name, spkg))
+                    sp = (int)k;
+            const ex_class *sc = sp >= 0 ? ex_class_by_name(&cv->imp[sp].pkg, e->supers[i]) : NULL;
+            const ex_member *sm = sc ? ex_member_of(sc, name, desc, EX_VIRTUAL) : NULL;
+            if (sm && sm->token == m->token) {
+                e = sc;
+                pt = import_token(cv, sp);
+            }
+        }
     }
     *jc_op = "invokevirtual";
     return cp_entry(cv, "virtualMethodRef %d.%u.%u%s", pt, e->token, m->token, desc);
@@ -1951,6 +2003,31 @@ static int class_name_ref(conv *cv, const char *name, char *out, size_t n)
     return ext_ref(cv, name, out, n);
 }
 
+/* Errors about a field's declaration (its type names a class the imports
+ * lack, or that the card lacks) point at the first instruction of the
+ * class that uses the field, for a method and a line: a field has none. */
+static void at_field_use(conv *cv, const pclass *c, const cf_field *f)
+{
+    for (unsigned i = 0; i < c->cf.n_methods; i++) {
+        const cf_method *m = &c->cf.methods[i];
+        for (unsigned pc = 0; m->has_code && pc < m->code_len;) {
+            int l = jvm_insn_len(m->code, m->code_len, pc);
+            if (l <= 0 || pc + (unsigned)l > m->code_len)
+                break;
+            const char *owner, *name, *desc;
+            if (m->code[pc] >= 0xb2 && m->code[pc] <= 0xb5 &&
+                cf_member_ref(&c->cf, (unsigned)(m->code[pc + 1] << 8 | m->code[pc + 2]), &owner, &name, &desc) == 0 &&
+                !strcmp(owner, c->cf.name) && !strcmp(name, f->name)) {
+                cv->at_m = m;
+                cv->at_pc = pc;
+                cv->has_pc = 1;
+                return;
+            }
+            pc += (unsigned)l;
+        }
+    }
+}
+
 static int emit_class(conv *cv, pclass *c, sbuf *out)
 {
     cv->at_cls = c;
@@ -1997,9 +2074,14 @@ static int emit_class(conv *cv, pclass *c, sbuf *out)
             const pfield *pf = &c->fields[i];
             if (pf->is_const && !strchr("ZBS", f->desc[0]))
                 continue;   /* an int constant: javac inlined it, the CAP has no room for it */
+            cv->at_field = f->name;
+            at_field_use(cv, c, f);
             TRY(check_desc(cv, f->desc));
             char type[300];
             TRY(jca_type(cv, f->desc, type, sizeof type));
+            cv->at_field = NULL;
+            cv->at_m = NULL;
+            cv->has_pc = 0;
             sb_printf(out, "\t\t\t");
             method_modifiers(out, f->flags & (CF_ACC_PUBLIC | CF_ACC_PRIVATE | CF_ACC_PROTECTED | CF_ACC_STATIC |
                                               CF_ACC_FINAL));
@@ -2317,7 +2399,8 @@ static int build_export(conv *cv, ex_package *p)
                 break;
             }
         }
-        if (c->is_iface && ex_add_str(&e->supers, &e->n_supers, "java/lang/Object"))
+        /* an interface's "superclass" is java/lang/Object, listed once */
+        if (c->is_iface && e->n_supers == 0 && ex_add_str(&e->supers, &e->n_supers, "java/lang/Object"))
             return -1;
         if (is_shareable(&ifs))
             e->flags |= JC_ACC_SHAREABLE;
