@@ -19,6 +19,11 @@
 #define MAX_IMPORTS 64
 #define MAX_CP 65535
 #define MAX_IMPORT_DEPTH 8
+/* What a refusal of int says (JCVM 3.0.5 ch. 2: int is optional; this
+ * card's VM has no int bytecodes and its verifier refuses ACC_INT). */
+#define INT_REFUSED                                                                                          \
+    "int (the int type is optional in Java Card and this card does not implement it: use short or byte, "  \
+    "and cast int arithmetic back, (short) (a + b))"
 
 /* ---- text buffer ---- */
 
@@ -121,7 +126,7 @@ typedef struct conv {
 static int fail(conv *cv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(conv *cv, const char *fmt, ...)
 {
-    char msg[512];
+    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -503,7 +508,7 @@ static const char *bad_type(const char *desc)
         case 'F': return "float";
         case 'D': return "double";
         case 'C': return "char";
-        case 'I': return "int (this card has no int support)";
+        case 'I': return INT_REFUSED;
         case '[':
             if (p[1] == '[')
                 return "a multi-dimensional array";
@@ -1418,7 +1423,7 @@ static int step(mctx *x, unsigned pc, int ilen, int *fall)
         out_insn(x, pc, "aload_%d", op - 0x2a);
         return push(x, 'A');
     case 0x2e: case 0x4f:
-        return fail(cv, "int arrays are not supported (this card has no int support)");
+        return fail(cv, "arrays of %s are not supported by Java Card", INT_REFUSED);
     case 0x34: case 0x55:
         return fail(cv, "type char is not supported by Java Card");
     case 0x33: case 0x35: case 0x32:
@@ -1664,7 +1669,7 @@ static int step(mctx *x, unsigned pc, int ilen, int *fall)
         int t = c[1] == 4 ? 10 : c[1] == 8 ? 11 : c[1] == 9 ? 12 : 0;
         if (!t)
             return fail(cv, "arrays of %s are not supported by Java Card",
-                        c[1] == 5 ? "char" : c[1] == 10 ? "int (this card has no int support)" : c[1] == 11 ? "long" : "float or double");
+                        c[1] == 5 ? "char" : c[1] == 10 ? INT_REFUSED : c[1] == 11 ? "long" : "float or double");
         out_insn(x, pc, "newarray %d", t);
         return push(x, 'A');
     }
@@ -1794,7 +1799,7 @@ static int translate(conv *cv, pclass *c, unsigned mi, sbuf *out)
             cv->has_pc = m->locals[i].start > 0;
             cv->at_pc = m->locals[i].start - 1u;
             return fail(cv, "local variable %s: type %s is not supported by Java Card", m->locals[i].name,
-                        d[0] == 'C' ? "char" : "int (this card has no int support)");
+                        d[0] == 'C' ? "char" : INT_REFUSED);
         }
     }
     int nargs = arg_words(m);
@@ -2538,7 +2543,9 @@ int convert_package(const convert_options *o, convert_result *res, char *err, si
         for (unsigned f = 0; f < c->cf.n_fields; f++) {
             const char *t = bad_type(c->cf.fields[f].desc);
             if (t) {
-                fail(cv, "field %s: type %s is not supported by Java Card", c->cf.fields[f].name, t);
+                cv->at_field = c->cf.fields[f].name;
+                at_field_use(cv, c, &c->cf.fields[f]);
+                fail(cv, "type %s is not supported by Java Card", t);
                 goto done;
             }
         }
