@@ -2046,6 +2046,8 @@ static int emit_class(conv *cv, pclass *c, sbuf *out)
         if (c->token >= 0)
             sb_printf(out, " %d", c->token);
         sb_printf(out, " {\n\n");
+        if (cv->o->debug_info && c->cf.source_file)
+            sb_printf(out, "\t\t.sourceFile %s;\n\n", c->cf.source_file);
         if (is_shareable(&ifs))
             sb_printf(out, "\t\t.shareable;\n\n");
         if (ifs.n) {

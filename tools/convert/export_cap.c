@@ -29,7 +29,7 @@ enum { COMP_EXPORT = 10, COMP_DESCRIPTOR = 11, COMP_DEBUG = 12 };
 #define MEMBER_FLAGS (JC_ACC_PUBLIC | JC_ACC_PROTECTED | JC_ACC_STATIC | JC_ACC_FINAL | JC_ACC_ABSTRACT)
 #define DESC_ACC_STATIC 0x08    /* Descriptor component field and method flags */
 #define DESC_ACC_ABSTRACT 0x40
-#define MAX_DEPTH 32            /* superclass chain within one package */
+#define MAX_DEPTH 256           /* superclass chain within one package */
 
 typedef struct rd {
     const uint8_t *p;
