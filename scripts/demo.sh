@@ -20,7 +20,7 @@ CARDVM=$BUILD/bin/cardvm
 DIR=${CARDVM_DEMO_DIR:-demo-card}
 IMG=$DIR/card.img
 mkdir -p "$DIR"
-rm -f "$DIR"/card.img "$DIR"/*.sealed "$DIR"/*.cvp "$DIR"/*.cap
+rm -rf "$DIR"/card.img "$DIR"/*.sealed "$DIR"/*.cvp "$DIR"/*.cap "$DIR"/*.exp "$DIR"/classes
 
 step() { printf '\n== %s\n' "$*"; }
 send() { $CARDVM --trace send "$@" 2>&1 >/dev/null | grep -v '^ATR' | sed 's/^[0-9:.]* /  /'; }
@@ -45,11 +45,22 @@ step "5. USER mode: security domain, the masked OS through its vectors, an SCP03
 send "$IMG" 00A4040008A00000015100000000 80F0000000 80F400000548656C6C6F00 80CA00E000 \
      8050300008000102030405060700 80CADF2100
 step "6. issuer: load, install, run and delete an applet over SCP03 (GlobalPlatform, scripted)"
-echo "  (the example applets are Java Card applets: examples/applets/*/src is their Java, *.jca the"
-echo "  converter's text form of it, which the build assembles into CAP files; docs/applets.md)"
+echo "  (the example applets are Java Card applets: the build compiles examples/applets/*/src with"
+echo "  javac against cardvm's API stubs and converts them with cardvm convert; docs/applets.md)"
 $CARDVM script examples/scripts/hello.script "$IMG" -I "$BUILD/examples/applets"
+COUNTER=$BUILD/examples/applets/counter.cap
+if command -v javac >/dev/null && [ -f "$BUILD/share/cardvm-api.jar" ]; then
+  echo "  applet developer: the counter applet from Java, javac against the API stubs, then cardvm convert"
+  rm -rf "$DIR/classes"
+  javac -g -nowarn --release 8 -cp "$BUILD/share/cardvm-api.jar" -d "$DIR/classes" \
+        examples/applets/counter/src/cardvm/examples/counter/CounterApplet.java
+  $CARDVM convert --classes "$DIR/classes" --package cardvm.examples.counter --aid F063617264766D11 \
+        --version 1.0 --applet F063617264766D1101 CounterApplet --debug -o "$DIR/counter.cap"
+  $CARDVM verify "$DIR/counter.cap" | sed "s|^$DIR/||;s/^/  /"
+  COUNTER=$DIR/counter.cap
+fi
 echo "  cardvm gp: load and install the counter applet at level 33, then list the card"
-$CARDVM gp "$IMG" --kvn 30 --sl 33 --load "$BUILD/examples/applets/counter.cap" --install --list
+$CARDVM gp "$IMG" --kvn 30 --sl 33 --load "$COUNTER" --install --list
 echo "  the counter: add 5, add 255, add 1 and abort, add 1 then fail inside the transaction (6A80), get"
 $CARDVM send "$IMG" 00A4040009F063617264766D1101 8001050000 8001FF0000 8003000000 8004000000 8002000000 | sed 's/^/  /'
 

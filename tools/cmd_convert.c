@@ -16,22 +16,24 @@ static void help(FILE *f)
     fprintf(f,
             "usage: cardvm convert --classes DIR|JAR --package NAME --aid AID --version X.Y\n"
             "                      [--applet AID CLASS]... [--export-path DIR]... [--export-map OLD.exp]\n"
-            "                      [--debug]\n"
+            "                      [--debug] [--int]\n"
             "                      -o OUT.cap [--jca OUT.jca] [--exp OUT.exp]\n\n"
             "Convert a package's class files (javac -g --release 8 -cp cardvm-api.jar) into a\n"
             "CAP file for Java Card 3.0.5 classic cards. The built-in API packages need no\n"
             "export files; user libraries are found on --export-path as\n"
-            "DIR/<package path>/javacard/<name>.exp or DIR/<name>.exp.\n\n"
+            "DIR/<package path>/javacard/<name>.exp or DIR/<name>.exp, else as their CAP\n"
+            "file (.cap at the same places) when it has a Debug component.\n\n"
             "  --classes DIR|JAR   the compiled classes (DIR/<package path>/*.class, or a jar)\n"
             "  --package NAME      the package (capwork.counter)\n"
             "  --aid AID           the package AID, hex (F0434150574B01 or F0:43:...)\n"
             "  --version X.Y       the package version\n"
             "  --applet AID CLASS  an applet: its AID and class (repeatable)\n"
-            "  --export-path DIR   where export files of imported libraries are (repeatable)\n"
+            "  --export-path DIR   where export (or CAP) files of imported libraries are (repeatable)\n"
             "  --export-map OLD.exp  keep the public tokens of this package's previous export\n"
             "                      file (binary compatibility); new members get the next ones\n"
             "  --debug             CAP format 2.2 with a Debug component (source files, line\n"
             "                      tables from the classes' LineNumberTable; compile with javac -g)\n"
+            "  --int               int support (Oracle's -i): refused, this card has no int\n"
             "  -o OUT.cap          the CAP file\n"
             "  --jca OUT.jca       also write the JCA text (what the assembler read)\n"
             "  --exp OUT.exp       the export file (default: OUT with .exp)\n");
@@ -89,6 +91,13 @@ int cmd_convert(int argc, char **argv)
             o.export_path[o.n_export_path++] = argv[++i];
         } else if (!strcmp(a, "--export-map") && more) {
             o.export_map = argv[++i];
+        } else if (!strcmp(a, "--int")) {
+            /* Oracle's -i: accepted so that its users learn why it cannot be honoured */
+            fprintf(stderr, "cardvm convert: --int: the target card has no int support. The int type is optional "
+                            "in Java Card (JCVM 3.0.5, chapter 2) and cardvm implements none of its bytecodes; its "
+                            "verifier refuses a package that uses int (Header flag ACC_INT). Use short or byte, "
+                            "and cast int arithmetic back: (short) (a + b).\n");
+            return CLI_EXIT_FAILURE;
         } else if (!strcmp(a, "--debug")) {
             o.cap22 = 1;
             o.debug_info = 1;
@@ -116,7 +125,7 @@ int cmd_convert(int argc, char **argv)
     o.minor = (uint8_t)minor;
 
     convert_result r;
-    char err[1024] = "";
+    char err[2048] = "";
     if (convert_package(&o, &r, err, sizeof err) != 0) {
         fprintf(stderr, "%s\n", err);
         return CLI_EXIT_FAILURE;

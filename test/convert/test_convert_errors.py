@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """convert_errors: what Java Card does not have is refused by `cardvm
 convert`, each refusal naming the class, the method and the source line.
+int (an int field, an int loop counter, a method returning int) is refused
+with why (the type is optional and this card lacks it) and what to write
+instead; `--int` (Oracle's -i) is refused for this card.
 
 Each case is a small applet whose offending line carries the marker
 `// REFUSED`; the expected line number is the marker's, read from the
@@ -68,6 +71,22 @@ CASES = {
         s = (short) i;
     }
 """, ["local variable i", "int"]),
+    "intfield": ("""    int total;
+    public void process(APDU apdu) {
+        total = s;   // REFUSED
+    }
+""", ["field total", "type int", "optional", "short"]),
+    "intloop": ("""    public void process(APDU apdu) {
+        for (int i = 0; i < 4; i++) {   // REFUSED
+            buf[(short) i] = 0;
+        }
+    }
+""", ["local variable i", "type int", "optional"]),
+    "intmethod": ("""    static int twice(short v) { return v * 2; }   // REFUSED
+    public void process(APDU apdu) {
+        s = (short) twice(s);
+    }
+""", ["method twice(S)I", "type int", "optional"]),
     "sync": ("""    public void process(APDU apdu) {
         synchronized (this) {   // REFUSED
             s = 1;
@@ -122,13 +141,20 @@ def main():
                 ok = r.returncode == 0 and os.path.exists(os.path.join(tmp, name + ".cap"))
                 print("%s %s: converts (%s)" % ("ok" if ok else "FAIL", name, msg or "no message"))
             else:
-                want = ["A.java:%d:" % lines[name], "class neg/c_%s/A" % name, "method process("] + words
+                method = [] if any(w.startswith("method ") for w in words) else ["method process("]
+                want = ["A.java:%d:" % lines[name], "class neg/c_%s/A" % name] + method + words
                 missing = [w for w in want if w not in msg]
                 ok = r.returncode == 1 and not missing
                 print("%s %s: %s%s" % ("ok" if ok else "FAIL", name, msg,
                                        "" if ok else "  (rc %d, missing %s)" % (r.returncode, missing)))
             if not ok:
                 failures += 1
+        # Oracle's -i: the option is known, and refused for this card
+        r = convert(cardvm, classes, "neg.c_control", "F000000000", "1.0", [("F00000000001", "A")],
+                    os.path.join(tmp, "int.cap"), extra=["--int"])
+        ok = r.returncode == 1 and "no int support" in r.stderr and not os.path.exists(os.path.join(tmp, "int.cap"))
+        print("%s --int: %s" % ("ok" if ok else "FAIL", r.stderr.strip()))
+        failures += not ok
     return 1 if failures else 0
 
 

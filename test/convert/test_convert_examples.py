@@ -5,7 +5,15 @@ convert` (package, AIDs and version as their NAME.jca gives them), `cardvm
 verify`, then their transcripts NAME.apdu replayed by the examples' own
 runner (test/applets/test_examples.py) on the converted CAP files.
 
-usage: test_convert_examples.py CARDVM JAVAC JAR EXAMPLES_DIR RUNNER
+The two forms of an example, its Java and its JCA (NAME.jca), give the
+same package: the same classes, fields, methods with their tokens, method
+tables and applets (the JCA the converter writes against NAME.jca, imports,
+constant pool and code aside; ctest examples_cap and examples_cap_jca show
+they behave the same). With BUILT_DIR (the build's examples/applets, when
+the build has a JDK) the CAP files the build made, which the demo loads,
+are the ones converted here, component for component.
+
+usage: test_convert_examples.py CARDVM JAVAC JAR EXAMPLES_DIR RUNNER [BUILT_DIR]
 (exit 77 when there are no example sources or no runner)
 """
 import glob
@@ -19,8 +27,46 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from convert_shared import convert, javac, oracle_packages  # noqa: E402
 
 
+BLOCKS = (".fields", ".publicMethodTable", ".packageMethodTable", ".applet", ".superInterfaces")
+
+
+def structure(text):
+    """A JCA package's declarations: class, field and method headers, method
+    tables in token order, applets (comments, imports, constant pool, code
+    and the order of declarations left out)."""
+    out, block, cls = [], None, ""
+    for raw in text.splitlines():
+        line = raw.split("//")[0].strip()
+        if not line:
+            continue
+        if block is not None:
+            if line == "}":
+                out.append(cls + " " + " | ".join(block))
+                block = None
+            elif block[0].startswith(".fields"):
+                out.append(cls + " .field " + line)
+            else:
+                block.append(line)
+            continue
+        head = line.rstrip("{").strip()
+        if line.startswith(BLOCKS) and line.endswith("{"):
+            block = [head]
+        elif line.startswith((".class", ".interface")):
+            cls = head
+            out.append(head)
+        elif line.startswith((".method", ".shareable", ".package", ".aid", ".version")):
+            out.append(cls + " " + head)
+    return sorted(out)
+
+
+def components(cap):
+    with zipfile.ZipFile(cap) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
 def main():
     cardvm, javac_exe, jar, examples, runner = sys.argv[1:6]
+    built = sys.argv[6] if len(sys.argv) > 6 else None
     names = sorted(os.path.basename(os.path.dirname(d)) for d in glob.glob(os.path.join(examples, "*", "src")))
     if not names or not os.path.exists(runner):
         print("SKIP: no example applet sources under %s or no runner %s" % (examples, runner))
@@ -61,6 +107,16 @@ def main():
             with zipfile.ZipFile(dcap) as z:
                 if not any(n.endswith("/Debug.cap") for n in z.namelist()):
                     failures.append("%s: convert --debug wrote no Debug component" % name)
+            mine, theirs = structure(open(dcap[:-4] + ".jca").read()), structure(open(pk[0][0]).read())
+            if mine != theirs:
+                diff = [x for x in mine if x not in theirs][:3] + ["JCA: " + x for x in theirs if x not in mine][:3]
+                failures.append("%s: the converted package differs from %s.jca: %s" % (name, name, diff))
+            else:
+                print("%s: Java and JCA give the same %d declarations" % (name, len(mine)))
+            if built:
+                b = os.path.join(built, name + ".cap")
+                if not os.path.exists(b) or components(b) != components(dcap):
+                    failures.append("%s: the build's %s is not the CAP converted from the Java" % (name, b))
             dis = subprocess.run([cardvm, "disasm", dcap], capture_output=True, text=True)
             java = {os.path.basename(s) for s in sources}
             if dis.returncode or not any((".sourceFile %s;" % j) in dis.stdout for j in java) \

@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-"""convert_robust: `cardvm convert` given damaged class files and export
-files answers with an error (exit 1) or a CAP (exit 0), never a crash or
-a hang (run it under ASan+UBSan to catch memory errors).
+"""convert_robust: `cardvm convert` given damaged class files, export
+files and library CAP files answers with an error (exit 1) or a CAP (exit
+0), never a crash or a hang (run it under ASan+UBSan to catch memory
+errors).
 
-The inputs are javac's output for a small applet and a library's export
-file written by the converter, with bytes flipped, cut or inserted at
+The inputs are javac's output for a small applet, a library's export file
+written by the converter and the library's CAP file with a Debug component
+(its Debug, Descriptor, Export or Header component damaged, the zip
+rewritten with the component's size adjusted, so that the damage reaches
+the reader of the components), with bytes flipped, cut or inserted at
 positions chosen by a fixed-seed generator (the same every run).
 
 usage: test_convert_robust.py CARDVM JAVAC JAR  (CARDVM_CONVERT_ROBUST_RUNS: runs, 40)
@@ -15,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from convert_shared import convert, javac  # noqa: E402
@@ -48,6 +53,8 @@ RUNS = int(os.environ.get("CARDVM_CONVERT_ROBUST_RUNS", "40"))
 def mutate(rng, data):
     b = bytearray(data)
     for _ in range(rng.randint(1, 4)):
+        if not b:
+            break
         op = rng.randrange(4)
         i = rng.randrange(len(b))
         if op == 0:
@@ -59,6 +66,18 @@ def mutate(rng, data):
         else:
             b[i:i] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 4)))
     return bytes(b)
+
+
+def damaged_cap(rng, good, path):
+    """good: {name: bytes} of a CAP; one of its components damaged, written to path."""
+    names = [n for n in good if n.endswith(("/Debug.cap", "/Descriptor.cap", "/Export.cap", "/Header.cap"))]
+    victim = rng.choice(sorted(names))
+    body = mutate(rng, good[victim][3:]) if len(good[victim]) > 3 else b""
+    comp = good[victim][:1] + len(body).to_bytes(2, "big") + body
+    with zipfile.ZipFile(path, "w") as z:
+        for n, data in good.items():
+            z.writestr(n, comp if n == victim else data)
+    return victim
 
 
 def main():
@@ -80,28 +99,43 @@ def main():
         r = convert(cardvm, classes, "rb.lib", "F000000B01", "1.0", [], os.path.join(exp_dir, "lib.cap"))
         r2 = convert(cardvm, classes, "rb.app", "F000000B02", "1.0", [("F000000B0201", "A")],
                      os.path.join(tmp, "app.cap"), export_path=[exp_dir])
-        if r.returncode or r2.returncode:
-            print("FAIL the undamaged inputs do not convert:\n" + r.stderr + r2.stderr)
+        cap_dir = os.path.join(tmp, "capdir")
+        os.makedirs(cap_dir)
+        cap_path = os.path.join(cap_dir, "lib.cap")
+        r3 = convert(cardvm, classes, "rb.lib", "F000000B01", "1.0", [], cap_path, extra=["--debug"])
+        if not r3.returncode:
+            os.remove(cap_path[:-4] + ".exp")
+            r3 = convert(cardvm, classes, "rb.app", "F000000B02", "1.0", [("F000000B0201", "A")],
+                         os.path.join(tmp, "app2.cap"), export_path=[cap_dir])
+        if r.returncode or r2.returncode or r3.returncode:
+            print("FAIL the undamaged inputs do not convert:\n" + r.stderr + r2.stderr + r3.stderr)
             return 1
+        with zipfile.ZipFile(cap_path) as z:
+            good_cap = {n: z.read(n) for n in z.namelist()}
         cls_path = os.path.join(classes, "rb", "app", "A.class")
         exp_path = os.path.join(exp_dir, "lib.exp")
         good_cls, good_exp = open(cls_path, "rb").read(), open(exp_path, "rb").read()
         outcomes = {}
         for i in range(RUNS):
-            target = exp_path if i % 3 == 2 else cls_path
+            target = exp_path if i % 3 == 2 else cap_path if i % 6 == 1 else cls_path
             open(cls_path, "wb").write(good_cls)
             open(exp_path, "wb").write(good_exp)
-            open(target, "wb").write(mutate(rng, good_exp if target == exp_path else good_cls))
+            if target == cap_path:
+                target_name = damaged_cap(rng, good_cap, cap_path)
+            else:
+                target_name = os.path.basename(target)
+                open(target, "wb").write(mutate(rng, good_exp if target == exp_path else good_cls))
             try:
                 r = convert(cardvm, classes, "rb.app", "F000000B02", "1.0", [("F000000B0201", "A")],
-                            os.path.join(tmp, "m.cap"), export_path=[exp_dir], timeout=20)
+                            os.path.join(tmp, "m.cap"), export_path=[cap_dir if target == cap_path else exp_dir],
+                            timeout=20)
             except subprocess.TimeoutExpired:
                 print("FAIL run %d: hangs" % i)
                 bad += 1
                 continue
             outcomes[r.returncode] = outcomes.get(r.returncode, 0) + 1
             if r.returncode not in (0, 1) or "Sanitizer" in r.stderr or "runtime error" in r.stderr:
-                print("FAIL run %d (%s): exit %d\n%s" % (i, os.path.basename(target), r.returncode, r.stderr[-2000:]))
+                print("FAIL run %d (%s): exit %d\n%s" % (i, target_name, r.returncode, r.stderr[-2000:]))
                 bad += 1
                 shutil.copy(target, os.path.join("/tmp", "convert_robust_%d_%s" % (i, os.path.basename(target))))
         print("%d damaged inputs: exit status counts %s" % (RUNS, outcomes))

@@ -18,6 +18,12 @@
 #define MAX_CLASSES 255
 #define MAX_IMPORTS 64
 #define MAX_CP 65535
+#define MAX_IMPORT_DEPTH 8
+/* What a refusal of int says (JCVM 3.0.5 ch. 2: int is optional; this
+ * card's VM has no int bytecodes and its verifier refuses ACC_INT). */
+#define INT_REFUSED                                                                                          \
+    "int (the int type is optional in Java Card and this card does not implement it: use short or byte, "  \
+    "and cast int arithmetic back, (short) (a + b))"
 
 /* ---- text buffer ---- */
 
@@ -106,11 +112,13 @@ typedef struct conv {
     char described[8192]; /* external classes already given a .descriptor in the pool */
     ex_package prev;      /* --export-map: the previous export file of this package */
     int has_prev;
+    int import_depth;     /* library CAPs being read for their superclasses */
     char *err;
     size_t errlen;
     /* where we are, for errors */
     const pclass *at_cls;
     const cf_method *at_m;
+    const char *at_field; /* a field's declaration is being checked */
     unsigned at_pc;
     int has_pc;
 } conv;
@@ -118,20 +126,23 @@ typedef struct conv {
 static int fail(conv *cv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(conv *cv, const char *fmt, ...)
 {
-    char msg[512];
+    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    char field[300] = "";
+    if (cv->at_field)
+        snprintf(field, sizeof field, "%sfield %s", cv->at_m ? " (where it uses " : ", ", cv->at_field);
     if (cv->at_cls && cv->at_m) {
         unsigned line = cv->has_pc ? cf_line_of(cv->at_m, cv->at_pc) : (cv->at_m->n_lines ? cv->at_m->lines[0].line : 0);
-        snprintf(cv->err, cv->errlen, "%s:%u: class %s, method %s%s: %s",
+        snprintf(cv->err, cv->errlen, "%s:%u: class %s, method %s%s%s%s: %s",
                  cv->at_cls->cf.source_file ? cv->at_cls->cf.source_file : cv->at_cls->cf.name, line,
-                 cv->at_cls->cf.name, cv->at_m->name, cv->at_m->desc, msg);
+                 cv->at_cls->cf.name, cv->at_m->name, cv->at_m->desc, field, cv->at_field ? ")" : "", msg);
     } else if (cv->at_cls) {
-        snprintf(cv->err, cv->errlen, "%s: class %s: %s",
+        snprintf(cv->err, cv->errlen, "%s: class %s%s: %s",
                  cv->at_cls->cf.source_file ? cv->at_cls->cf.source_file : cv->at_cls->cf.name, cv->at_cls->cf.name,
-                 msg);
+                 field, msg);
     } else {
         snprintf(cv->err, cv->errlen, "%s", msg);
     }
@@ -235,49 +246,106 @@ static int read_file(const char *path, uint8_t **bytes, size_t *len)
     return 0;
 }
 
-/* The package named (slashed), from the built-in API or an export file on
- * the export path: index in cv->imp, or -1 (error set). */
+static int find_package(conv *cv, const char *name);
+
+/* ex_from_cap's way to the classes a library's classes extend. */
+static const ex_class *lookup_class(void *ctx, const char *name)
+{
+    conv *cv = ctx;
+    char pkg[256];
+    package_of(name, pkg, sizeof pkg);
+    int pi = find_package(cv, pkg);
+    return pi < 0 ? NULL : ex_class_by_name(&cv->imp[pi].pkg, name);
+}
+
+/* One export path entry for package `name` (slashed, last component
+ * `last`): its export file, else its CAP file, in Oracle's layout
+ * (DIR/<path>/javacard/<last>.exp) or flat (DIR/<last>.exp). 1 with *out
+ * filled; 0 when none is there (a CAP without names: its reason in
+ * why); -1 on a damaged file (error set). */
+static int read_import(conv *cv, const char *dir, const char *name, const char *last, ex_package *out, char *why,
+                       size_t whylen)
+{
+    for (unsigned form = 0; form < 4; form++) {
+        char path[1024];
+        if (form % 2 == 0)
+            snprintf(path, sizeof path, "%s/%s/javacard/%s.%s", dir, name, last, form < 2 ? "exp" : "cap");
+        else
+            snprintf(path, sizeof path, "%s/%s.%s", dir, last, form < 2 ? "exp" : "cap");
+        uint8_t *b;
+        size_t len;
+        if (read_file(path, &b, &len) != 0)
+            continue;
+        char e[512];
+        int rc;
+        if (form < 2) {
+            rc = ex_read(b, len, out, e, sizeof e);
+        } else {
+            /* a library's superclasses are found the same way, one level down */
+            if (cv->import_depth >= MAX_IMPORT_DEPTH) {
+                free(b);
+                return fail(cv, "%s: imports nested more than %d deep (a cycle?)", path, MAX_IMPORT_DEPTH);
+            }
+            cv->import_depth++;
+            rc = ex_from_cap(b, len, lookup_class, cv, out, e, sizeof e);
+            cv->import_depth--;
+        }
+        free(b);
+        if (rc == EX_NO_NAMES) {
+            snprintf(why, whylen, "%s: %s", path, e);
+            continue;
+        }
+        if (rc != 0)
+            return fail(cv, "%s: %s", path, e);
+        if (strcmp(out->name, name) != 0) {
+            ex_free(out);
+            continue;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/* The package named (slashed), from the built-in API, or an export file or
+ * a CAP file on the export path: index in cv->imp, or -1 (error set). */
 static int find_package(conv *cv, const char *name)
 {
     for (unsigned i = 0; i < cv->nimp; i++)
         if (!strcmp(cv->imp[i].pkg.name, name))
             return (int)i;
-    if (cv->nimp >= MAX_IMPORTS)
-        return fail(cv, "too many imported packages");
     const char *last = strrchr(name, '/');
     last = last ? last + 1 : name;
+    char why[1600] = "";
     for (unsigned d = 0; d < cv->o->n_export_path; d++) {
-        char path[1024];
-        for (int form = 0; form < 2; form++) {
-            if (form == 0)
-                snprintf(path, sizeof path, "%s/%s/javacard/%s.exp", cv->o->export_path[d], name, last);
-            else
-                snprintf(path, sizeof path, "%s/%s.exp", cv->o->export_path[d], last);
-            uint8_t *b;
-            size_t len;
-            if (read_file(path, &b, &len) != 0)
-                continue;
-            char e[256];
-            pkgref *r = &cv->imp[cv->nimp];
-            int rc = ex_read(b, len, &r->pkg, e, sizeof e);
-            free(b);
-            if (rc != 0)
-                return fail(cv, "%s: %s", path, e);
-            if (strcmp(r->pkg.name, name) != 0) {
-                ex_free(&r->pkg);
-                continue;
+        ex_package pkg;
+        int r = read_import(cv, cv->o->export_path[d], name, last, &pkg, why, sizeof why);
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            continue;
+        /* reading a CAP may have imported the packages it builds on */
+        for (unsigned i = 0; i < cv->nimp; i++)
+            if (!strcmp(cv->imp[i].pkg.name, name)) {
+                ex_free(&pkg);
+                return (int)i;
             }
-            r->token = -1;
-            return (int)cv->nimp++;
+        if (cv->nimp >= MAX_IMPORTS) {
+            ex_free(&pkg);
+            return fail(cv, "too many imported packages");
         }
+        cv->imp[cv->nimp].pkg = pkg;
+        cv->imp[cv->nimp].token = -1;
+        return (int)cv->nimp++;
     }
     char dotted[256];
     snprintf(dotted, sizeof dotted, "%s", name);
     for (char *p = dotted; *p; p++)
         if (*p == '/')
             *p = '.';
+    if (why[0])
+        return fail(cv, "missing import: package %s: %s", dotted, why);
     return fail(cv, "missing import: package %s is neither a built-in API package nor found as an export file "
-                    "on the export path (%s/javacard/%s.exp)",
+                    "or a CAP file on the export path (%s/javacard/%s.exp or .cap)",
                 dotted, name, last);
 }
 
@@ -440,7 +508,7 @@ static const char *bad_type(const char *desc)
         case 'F': return "float";
         case 'D': return "double";
         case 'C': return "char";
-        case 'I': return "int (this card has no int support)";
+        case 'I': return INT_REFUSED;
         case '[':
             if (p[1] == '[')
                 return "a multi-dimensional array";
@@ -1075,6 +1143,30 @@ static int class_ref(conv *cv, const char *name)
 }
 
 /* The cp entry of a field access. */
+/* A field or static method named through a subclass of its declaring
+ * class (javac names the class written in the source: Square.made for
+ * Shape.made): export files list a class's own fields and static methods,
+ * so look in *e and up its superclass chain; *e and *pi become the
+ * declaring class and its package. 0 with *out the member or NULL, -1
+ * (error set) when a superclass's package is missing. */
+static int ext_member_up(conv *cv, const ex_class **e, int *pi, const char *name, const char *desc, int kind,
+                         const ex_member **out)
+{
+    const ex_class *c = *e;
+    *out = ex_member_of(c, name, desc, kind);
+    for (unsigned i = 0; !*out && i < c->n_supers; i++) {
+        int pj;
+        const ex_class *s = ext_class(cv, c->supers[i], &pj);
+        if (!s)
+            return -1;
+        if ((*out = ex_member_of(s, name, desc, kind)) != NULL) {
+            *e = s;
+            *pi = pj;
+        }
+    }
+    return 0;
+}
+
 static int field_ref(conv *cv, const char *owner, const char *name, const char *desc, int is_static)
 {
     if (check_desc(cv, desc))
@@ -1104,7 +1196,9 @@ static int field_ref(conv *cv, const char *owner, const char *name, const char *
     const ex_class *e = ext_class(cv, cls, &pi);
     if (!e)
         return -1;
-    const ex_member *f = ex_member_of(e, name, desc, EX_FIELD);
+    const ex_member *f;
+    if (ext_member_up(cv, &e, &pi, name, desc, EX_FIELD, &f))
+        return -1;
     if (!f || f->token == 0xFF)
         return fail(cv, "unsupported API: field %s.%s is not in the export of %s", cls, name, cls);
     return cp_entry(cv, "%s %s %d.%u.%u", is_static ? "staticFieldRef" : "instanceFieldRef", type,
@@ -1190,6 +1284,8 @@ static int method_ref(mctx *x, const char *owner, const char *name, const char *
         return -1;
     int kind = call == CALL_STATIC ? EX_STATIC : EX_VIRTUAL;
     const ex_member *m = ex_member_of(e, name, desc, kind);
+    if (!m && kind == EX_STATIC && ext_member_up(cv, &e, &pi, name, desc, kind, &m))
+        return -1;
     if (!m && kind == EX_VIRTUAL && (e->flags & JC_ACC_INTERFACE)) {
         /* an Object method called through an interface type */
         int pj;
@@ -1216,6 +1312,26 @@ static int method_ref(mctx *x, const char *owner, const char *name, const char *
         /* super.m() of an API superclass */
         *jc_op = "invokespecial";
         return cp_entry(cv, "superMethodRef %s/%s%s", x->c->simple, name, desc);
+    }
+    if ((unsigned)pi >= jc_api_package_count) {
+        /* A user library's class lists the virtual methods it inherits, but
+         * a card's linker may look a token up in the named class only: name
+         * the farthest superclass that has the method under the same token
+         * (its declaring class; the call still dispatches on the object). */
+        for (unsigned i = 0; i < e->n_supers; i++) {
+            char spkg[256];
+            package_of(e->supers[i], spkg, sizeof spkg);
+            int sp = -1;
+            for (unsigned k = 0; k < cv->nimp && sp < 0; k++)
+                if (!strcmp(cv->imp[k].pkg.name, spkg))
+                    sp = (int)k;
+            const ex_class *sc = sp >= 0 ? ex_class_by_name(&cv->imp[sp].pkg, e->supers[i]) : NULL;
+            const ex_member *sm = sc ? ex_member_of(sc, name, desc, EX_VIRTUAL) : NULL;
+            if (sm && sm->token == m->token) {
+                e = sc;
+                pt = import_token(cv, sp);
+            }
+        }
     }
     *jc_op = "invokevirtual";
     return cp_entry(cv, "virtualMethodRef %d.%u.%u%s", pt, e->token, m->token, desc);
@@ -1307,7 +1423,7 @@ static int step(mctx *x, unsigned pc, int ilen, int *fall)
         out_insn(x, pc, "aload_%d", op - 0x2a);
         return push(x, 'A');
     case 0x2e: case 0x4f:
-        return fail(cv, "int arrays are not supported (this card has no int support)");
+        return fail(cv, "arrays of %s are not supported by Java Card", INT_REFUSED);
     case 0x34: case 0x55:
         return fail(cv, "type char is not supported by Java Card");
     case 0x33: case 0x35: case 0x32:
@@ -1553,7 +1669,7 @@ static int step(mctx *x, unsigned pc, int ilen, int *fall)
         int t = c[1] == 4 ? 10 : c[1] == 8 ? 11 : c[1] == 9 ? 12 : 0;
         if (!t)
             return fail(cv, "arrays of %s are not supported by Java Card",
-                        c[1] == 5 ? "char" : c[1] == 10 ? "int (this card has no int support)" : c[1] == 11 ? "long" : "float or double");
+                        c[1] == 5 ? "char" : c[1] == 10 ? INT_REFUSED : c[1] == 11 ? "long" : "float or double");
         out_insn(x, pc, "newarray %d", t);
         return push(x, 'A');
     }
@@ -1683,7 +1799,7 @@ static int translate(conv *cv, pclass *c, unsigned mi, sbuf *out)
             cv->has_pc = m->locals[i].start > 0;
             cv->at_pc = m->locals[i].start - 1u;
             return fail(cv, "local variable %s: type %s is not supported by Java Card", m->locals[i].name,
-                        d[0] == 'C' ? "char" : "int (this card has no int support)");
+                        d[0] == 'C' ? "char" : INT_REFUSED);
         }
     }
     int nargs = arg_words(m);
@@ -1892,6 +2008,31 @@ static int class_name_ref(conv *cv, const char *name, char *out, size_t n)
     return ext_ref(cv, name, out, n);
 }
 
+/* Errors about a field's declaration (its type names a class the imports
+ * lack, or that the card lacks) point at the first instruction of the
+ * class that uses the field, for a method and a line: a field has none. */
+static void at_field_use(conv *cv, const pclass *c, const cf_field *f)
+{
+    for (unsigned i = 0; i < c->cf.n_methods; i++) {
+        const cf_method *m = &c->cf.methods[i];
+        for (unsigned pc = 0; m->has_code && pc < m->code_len;) {
+            int l = jvm_insn_len(m->code, m->code_len, pc);
+            if (l <= 0 || pc + (unsigned)l > m->code_len)
+                break;
+            const char *owner, *name, *desc;
+            if (m->code[pc] >= 0xb2 && m->code[pc] <= 0xb5 &&
+                cf_member_ref(&c->cf, (unsigned)(m->code[pc + 1] << 8 | m->code[pc + 2]), &owner, &name, &desc) == 0 &&
+                !strcmp(owner, c->cf.name) && !strcmp(name, f->name)) {
+                cv->at_m = m;
+                cv->at_pc = pc;
+                cv->has_pc = 1;
+                return;
+            }
+            pc += (unsigned)l;
+        }
+    }
+}
+
 static int emit_class(conv *cv, pclass *c, sbuf *out)
 {
     cv->at_cls = c;
@@ -1905,6 +2046,8 @@ static int emit_class(conv *cv, pclass *c, sbuf *out)
         if (c->token >= 0)
             sb_printf(out, " %d", c->token);
         sb_printf(out, " {\n\n");
+        if (cv->o->debug_info && c->cf.source_file)
+            sb_printf(out, "\t\t.sourceFile %s;\n\n", c->cf.source_file);
         if (is_shareable(&ifs))
             sb_printf(out, "\t\t.shareable;\n\n");
         if (ifs.n) {
@@ -1938,9 +2081,14 @@ static int emit_class(conv *cv, pclass *c, sbuf *out)
             const pfield *pf = &c->fields[i];
             if (pf->is_const && !strchr("ZBS", f->desc[0]))
                 continue;   /* an int constant: javac inlined it, the CAP has no room for it */
+            cv->at_field = f->name;
+            at_field_use(cv, c, f);
             TRY(check_desc(cv, f->desc));
             char type[300];
             TRY(jca_type(cv, f->desc, type, sizeof type));
+            cv->at_field = NULL;
+            cv->at_m = NULL;
+            cv->has_pc = 0;
             sb_printf(out, "\t\t\t");
             method_modifiers(out, f->flags & (CF_ACC_PUBLIC | CF_ACC_PRIVATE | CF_ACC_PROTECTED | CF_ACC_STATIC |
                                               CF_ACC_FINAL));
@@ -2206,33 +2354,6 @@ static int order_classes(conv *cv)
 
 /* ---- the export model of this package ---- */
 
-static int add_member(ex_class *e, const char *name, const char *desc, uint8_t token, uint16_t flags, int kind,
-                      int32_t value)
-{
-    ex_member *m = realloc(e->members, (e->n_members + 1) * sizeof *m);
-    if (!m)
-        return -1;
-    e->members = m;
-    m = &e->members[e->n_members++];
-    m->name = strdup(name);
-    m->desc = strdup(desc);
-    m->token = token;
-    m->flags = flags;
-    m->kind = (uint8_t)kind;
-    m->value = value;
-    return (m->name && m->desc) ? 0 : -1;
-}
-
-static int add_str(char ***v, unsigned *n, const char *s)
-{
-    char **t = realloc(*v, (*n + 1) * sizeof *t);
-    if (!t)
-        return -1;
-    *v = t;
-    t[*n] = strdup(s);
-    return t[(*n)++] ? 0 : -1;
-}
-
 static int build_export(conv *cv, ex_package *p)
 {
     memset(p, 0, sizeof *p);
@@ -2266,7 +2387,7 @@ static int build_export(conv *cv, ex_package *p)
                 for (unsigned i = 0; i < cv->cls[k].cf.n_interfaces; i++)
                     if (ilist_add(cv, &ifs, cv->cls[k].cf.interfaces[i]))
                         return -1;
-                if (add_str(&e->supers, &e->n_supers, s))
+                if (ex_add_str(&e->supers, &e->n_supers, s))
                     return -1;
                 s = cv->cls[k].cf.super_name;
             } else {
@@ -2274,10 +2395,10 @@ static int build_export(conv *cv, ex_package *p)
                 const ex_class *x = ext_class(cv, s, &pi);
                 if (!x)
                     return -1;
-                if (add_str(&e->supers, &e->n_supers, s))
+                if (ex_add_str(&e->supers, &e->n_supers, s))
                     return -1;
                 for (unsigned i = 0; i < x->n_supers; i++)
-                    if (add_str(&e->supers, &e->n_supers, x->supers[i]))
+                    if (ex_add_str(&e->supers, &e->n_supers, x->supers[i]))
                         return -1;
                 for (unsigned i = 0; i < x->n_interfaces; i++)
                     if (ilist_add(cv, &ifs, x->interfaces[i]))
@@ -2285,12 +2406,13 @@ static int build_export(conv *cv, ex_package *p)
                 break;
             }
         }
-        if (c->is_iface && add_str(&e->supers, &e->n_supers, "java/lang/Object"))
+        /* an interface's "superclass" is java/lang/Object, listed once */
+        if (c->is_iface && e->n_supers == 0 && ex_add_str(&e->supers, &e->n_supers, "java/lang/Object"))
             return -1;
         if (is_shareable(&ifs))
             e->flags |= JC_ACC_SHAREABLE;
         for (unsigned i = 0; i < ifs.n; i++)
-            if (add_str(&e->interfaces, &e->n_interfaces, ifs.names[i]))
+            if (ex_add_str(&e->interfaces, &e->n_interfaces, ifs.names[i]))
                 return -1;
         for (unsigned i = 0; i < c->cf.n_fields; i++) {
             const cf_field *f = &c->cf.fields[i];
@@ -2299,10 +2421,10 @@ static int build_export(conv *cv, ex_package *p)
             uint16_t fl = f->flags & (CF_ACC_PUBLIC | CF_ACC_PROTECTED | CF_ACC_STATIC | CF_ACC_FINAL);
             if (c->fields[i].is_const) {
                 const cf_const *k = &c->cf.cp[f->value_index];
-                if (add_member(e, f->name, f->desc, 0xFF, fl, EX_FIELD, k->tag == CF_INTEGER ? k->value : 0))
+                if (ex_add_member(e, f->name, f->desc, 0xFF, fl, EX_FIELD, k->tag == CF_INTEGER ? k->value : 0))
                     return -1;
             } else if (c->fields[i].token >= 0) {
-                if (add_member(e, f->name, f->desc, (uint8_t)c->fields[i].token, fl, EX_FIELD, 0))
+                if (ex_add_member(e, f->name, f->desc, (uint8_t)c->fields[i].token, fl, EX_FIELD, 0))
                     return -1;
             }
         }
@@ -2312,7 +2434,7 @@ static int build_export(conv *cv, ex_package *p)
                 continue;
             int kind = !strcmp(m->name, "<init>") ? EX_CONSTRUCTOR : (m->flags & CF_ACC_STATIC) ? EX_STATIC : EX_VIRTUAL;
             uint16_t fl = m->flags & (CF_ACC_PUBLIC | CF_ACC_PROTECTED | CF_ACC_STATIC | CF_ACC_FINAL | CF_ACC_ABSTRACT);
-            if (add_member(e, m->name, m->desc, (uint8_t)c->mtok[i], fl, kind, 0))
+            if (ex_add_member(e, m->name, m->desc, (uint8_t)c->mtok[i], fl, kind, 0))
                 return -1;
         }
         /* inherited public virtual methods, as export files list them */
@@ -2324,7 +2446,7 @@ static int build_export(conv *cv, ex_package *p)
             snprintf(name, sizeof name, "%.*s", (int)(paren - c->pub[t]), c->pub[t]);
             if (ex_member_of(e, name, paren, EX_VIRTUAL))
                 continue;
-            if (add_member(e, name, paren, (uint8_t)t, JC_ACC_PUBLIC, EX_VIRTUAL, 0))
+            if (ex_add_member(e, name, paren, (uint8_t)t, JC_ACC_PUBLIC, EX_VIRTUAL, 0))
                 return -1;
         }
     }
@@ -2423,7 +2545,9 @@ int convert_package(const convert_options *o, convert_result *res, char *err, si
         for (unsigned f = 0; f < c->cf.n_fields; f++) {
             const char *t = bad_type(c->cf.fields[f].desc);
             if (t) {
-                fail(cv, "field %s: type %s is not supported by Java Card", c->cf.fields[f].name, t);
+                cv->at_field = c->cf.fields[f].name;
+                at_field_use(cv, c, &c->cf.fields[f]);
+                fail(cv, "type %s is not supported by Java Card", t);
                 goto done;
             }
         }

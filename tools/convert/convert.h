@@ -10,7 +10,8 @@
  *   * reads the classes of one package (a folder or a jar);
  *   * resolves every reference: to this package, to a built-in API package
  *     (the card's own token tables, vm/api_tokens.h), or to a user library
- *     through its export file (--export-path); anything else is a missing
+ *     through its export file or, without one, its CAP file with a Debug
+ *     component (--export-path; export_file.h); anything else is a missing
  *     import, a member a package does not export an unsupported API call;
  *   * checks the Java Card language subset: no long, float, double, char,
  *     String, int (the card has no int support), synchronized, jsr,

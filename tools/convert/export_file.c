@@ -273,23 +273,27 @@ out:
     return rc;
 }
 
+void ex_class_free(ex_class *c)
+{
+    free(c->name);
+    for (unsigned k = 0; k < c->n_supers; k++)
+        free(c->supers[k]);
+    for (unsigned k = 0; k < c->n_interfaces; k++)
+        free(c->interfaces[k]);
+    for (unsigned k = 0; k < c->n_members; k++) {
+        free(c->members[k].name);
+        free(c->members[k].desc);
+    }
+    free(c->supers);
+    free(c->interfaces);
+    free(c->members);
+    memset(c, 0, sizeof *c);
+}
+
 void ex_free(ex_package *p)
 {
-    for (unsigned i = 0; i < p->n_classes; i++) {
-        ex_class *c = &p->classes[i];
-        free(c->name);
-        for (unsigned k = 0; k < c->n_supers; k++)
-            free(c->supers[k]);
-        for (unsigned k = 0; k < c->n_interfaces; k++)
-            free(c->interfaces[k]);
-        for (unsigned k = 0; k < c->n_members; k++) {
-            free(c->members[k].name);
-            free(c->members[k].desc);
-        }
-        free(c->supers);
-        free(c->interfaces);
-        free(c->members);
-    }
+    for (unsigned i = 0; i < p->n_classes; i++)
+        ex_class_free(&p->classes[i]);
     free(p->classes);
     free(p->name);
     memset(p, 0, sizeof *p);
@@ -312,6 +316,33 @@ const ex_member *ex_member_of(const ex_class *c, const char *name, const char *d
             return m;
     }
     return NULL;
+}
+
+int ex_add_member(ex_class *e, const char *name, const char *desc, uint8_t token, uint16_t flags, int kind,
+                  int32_t value)
+{
+    ex_member *m = realloc(e->members, (e->n_members + 1) * sizeof *m);
+    if (!m)
+        return -1;
+    e->members = m;
+    m = &e->members[e->n_members++];
+    m->name = strdup(name);
+    m->desc = strdup(desc);
+    m->token = token;
+    m->flags = flags;
+    m->kind = (uint8_t)kind;
+    m->value = value;
+    return (m->name && m->desc) ? 0 : -1;
+}
+
+int ex_add_str(char ***v, unsigned *n, const char *s)
+{
+    char **t = realloc(*v, (*n + 1) * sizeof *t);
+    if (!t)
+        return -1;
+    *v = t;
+    t[*n] = strdup(s);
+    return t[(*n)++] ? 0 : -1;
 }
 
 /* ---- writer ---- */

@@ -1640,6 +1640,12 @@ static void class_name_of(const jca_pkg *p, const char *ref, char *out, size_t c
             snprintf(out, cap, "%s", ac->name);
             return;
         }
+        /* a user library's class: named by a .descriptor line */
+        for (int i = 0; i < p->ndescs; i++)
+            if (p->descs[i].pkg == pk && p->descs[i].cls == cl) {
+                snprintf(out, cap, "%s", p->descs[i].name);
+                return;
+            }
     }
     snprintf(out, cap, "%s", ref[0] ? ref : "java/lang/Object");
 }
@@ -1668,6 +1674,46 @@ static unsigned java_access(unsigned acc, int is_interface)
     return (acc & 0x1F) | ((acc & 0x40) ? 0x400u : 0u) | (is_interface ? 0x600u : 0u);
 }
 
+/* The Debug component's interface names of class i, as the converter
+ * writes them: an interface's superinterfaces; a class's interfaces with
+ * those of its superclasses (within the package, and an API superclass's).
+ * A user library's interface is left out unless a .descriptor line names
+ * it: JCA refers to it by tokens only. */
+static unsigned debug_interfaces(const jca_pkg *p, int i, strings *t, unsigned idx[64])
+{
+    unsigned n = 0;
+    char name[2 * MAX_NAME + 2];
+    for (int c = i, depth = 0; c >= 0 && depth < 256; depth++) {
+        const jclass *k = &p->classes[c];
+        int count = k->is_interface ? k->nsupers : k->nimpls;
+        for (int j = 0; j < count && n < 64; j++) {
+            class_name_of(p, k->is_interface ? k->supers[j] : k->impls[j].iface, name, sizeof name);
+            if (isdigit((unsigned char)name[0]))
+                continue;       /* a user library's interface that the JCA does not name */
+            unsigned s = string_index(t, name), seen = 0;
+            for (unsigned x = 0; x < n; x++)
+                seen |= idx[x] == s;
+            if (!seen)
+                idx[n++] = s;
+        }
+        if (k->is_interface)
+            break;
+        c = find_class(p, k->super);
+        if (c < 0) {
+            class_name_of(p, k->super, name, sizeof name);
+            const jc_api_class *ac = jc_api_class_by_name(name, NULL);
+            for (const char *const *x = ac ? ac->interfaces : NULL; x && *x && n < 64; x++) {
+                unsigned s = string_index(t, *x), seen = 0;
+                for (unsigned y = 0; y < n; y++)
+                    seen |= idx[y] == s;
+                if (!seen)
+                    idx[n++] = s;
+            }
+        }
+    }
+    return n;
+}
+
 static int emit_debug(jca_pkg *p, buf *out)
 {
     strings t = { NULL, 0, 0 };
@@ -1690,9 +1736,12 @@ static int emit_debug(jca_pkg *p, buf *out)
         class_name_of(p, c->is_interface ? "" : c->super, name, sizeof name);
         u2(&body, string_index(&t, name));
         u2(&body, string_index(&t, c->source));
-        u1(&body, 0);                          /* interfaces */
+        unsigned ifs[64], nif = debug_interfaces(p, i, &t, ifs);
+        u1(&body, nif);
         u2(&body, (unsigned)nf);
         u2(&body, (unsigned)nm);
+        for (unsigned k = 0; k < nif; k++)
+            u2(&body, ifs[k]);
         for (int k = 0; k < p->nfields; k++) {
             const jfield *f = &p->fields[k];
             if (f->cls != i)
