@@ -1548,6 +1548,14 @@ static int is_extended_command(const uint8_t *apdu, size_t len)
     return apdu && len > 5 && apdu[4] == 0;
 }
 
+/* An extended command's Nc above 32 767, which no Java short can say
+ * (JCRE 3.0.5 9.4.4: answered 6700). Le is not judged here: an Ne above
+ * 32 767 (Le 0000 included) reaches the applet as setOutgoing() = 32 767. */
+static int extended_nc_too_long(const uint8_t *apdu, size_t len)
+{
+    return len > 7 && vm_rd16(apdu + 5) > 32767u;   /* 3E/4E: 00 Lc1 Lc2 at 4..6 */
+}
+
 /* JCRE 3.0.5: only an applet implementing javacardx.apdu.ExtendedLength
  * receives extended commands; the others are answered 6700 by the
  * runtime. `.cvp` applets have no such interface and keep getting them. */
@@ -1832,7 +1840,9 @@ int vm_process_on(vm_runtime *rt, uint8_t channel, const uint8_t *apdu, size_t a
         return VM_OK;
     }
     vm_inst *in = &rt->insts[rt->selected];
-    if (is_extended_command(apdu, apdu_len) && !implements_extended_length(rt, rt->selected)) {
+    if (is_extended_command(apdu, apdu_len) &&
+        (!implements_extended_length(rt, rt->selected) ||
+         (rt->pkgs[in->pkg].cap && extended_nc_too_long(apdu, apdu_len)))) {
         *sw = 0x6700;
         return VM_OK;
     }
