@@ -418,7 +418,7 @@ const jc_api_method *jc_api_interface_method(const jc_api_class *c, const jc_api
 # What an implemented method does beyond the specification's plain
 # behaviour, or where it stops short of it (docs/cap-api.md).
 NOTES = {
-    "javacard/framework/Applet.reSelectingApplet": "always false: a SELECT of the selected applet deselects and selects it again",
+    "javacard/framework/Applet.reSelectingApplet": "true in deselect(), select() and process() of a SELECT of the applet already selected on that channel (JCRE 3.0.5 4.6: it is deselected and selected again)",
     "javacard/framework/Applet.install": "ISOException 6A81: the base class has nothing to install",
     "javacard/framework/JCSystem.isObjectDeletionSupported": "true",
     "javacard/framework/JCSystem.requestObjectDeletion": "deletes the context's unreachable objects at once (conservative marking); a no-op inside a transaction",
@@ -444,8 +444,10 @@ NOTES = {
     "javacard/security/RandomData.setSeed": "ALG_PSEUDO_RANDOM: mixed into its state (replaces the state of an object not yet seeded or drawn from); the others: accepted and not used",
     "javacard/security/Checksum.getInstance": "CryptoException.NO_SUCH_ALGORITHM",
     "javacard/framework/OwnerPINBuilder.buildOwnerPIN": "OWNER_PIN only; the OwnerPINx kinds: SystemException.ILLEGAL_VALUE",
-    "javacard/framework/SensitiveArrays.isIntegritySensitiveArraysSupported": "false",
-    "javacard/framework/SensitiveArrays.isIntegritySensitive": "false",
+    "javacard/framework/SensitiveArrays.isIntegritySensitiveArraysSupported": "true",
+    "javacard/framework/SensitiveArrays.makeIntegritySensitiveArray": "boolean, byte, short and Object arrays, persistent or transient; a CRC-16 of the elements follows them, checked before and rewritten after every update by the engine; ARRAY_TYPE_INT and other values: SystemException.ILLEGAL_VALUE",
+    "javacard/framework/SensitiveArrays.assertIntegrity": "recomputes the CRC-16: SecurityException when it differs; SystemException.ILLEGAL_VALUE for an object that is not an integrity-sensitive array",
+    "javacard/framework/SensitiveArrays.clearArray": "zeroes any array, non-atomically (a sensitive one after its integrity check); returns the length; SystemException.ILLEGAL_VALUE for a non-array",
 }
 for _c in ("javacardx/crypto/Cipher$OneShot", "javacard/security/MessageDigest$OneShot",
            "javacard/security/RandomData$OneShot", "javacard/security/Signature$OneShot"):

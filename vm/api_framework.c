@@ -126,13 +126,12 @@ int api_Applet_install(vm_runtime *rt, uint16_t *a, uint16_t *ret)
     return API_ISO(0x6A81);
 }
 
+/* True in deselect(), select() and process() of a SELECT of the applet
+ * already selected on that channel (vm/runtime.c select_instance_on). */
 int api_Applet_reSelectingApplet(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
     (void)a;
-    /* SELECT of the applet already selected: vm_select deselects and
-     * selects again, so the runtime never re-selects in place. */
-    *ret = 0;
-    (void)rt;
+    *ret = rt->reselecting;
     return 0;
 }
 
@@ -458,12 +457,31 @@ int api_OwnerPINBuilder_buildOwnerPIN(vm_runtime *rt, uint16_t *a, uint16_t *ret
     return 0;
 }
 
-/* ---- SensitiveArrays: the card has no integrity-sensitive arrays ---- */
+/* ---- SensitiveArrays ----
+ *
+ * An integrity-sensitive array carries a CRC-16 of its elements right after
+ * them (VM_OF_SENSITIVE, vm_internal.h). Every write through the engine
+ * (bytecode stores, Util, the API) checks it first and writes the new one
+ * in the same way as the data — logged in a transaction, unlogged for the
+ * non-atomic calls — so aborts and power cuts keep the two together.
+ * Anything that changes the elements behind the engine's back (a fault on
+ * the chip, a corrupted image) makes assertIntegrity and the next update
+ * throw SecurityException. Ordinary arrays pay nothing: one flag test on
+ * the transient-store path. */
+
+static int sensitive_array(vm_runtime *rt, uint16_t h, vm_obj **o)
+{
+    API_TRY(api_object(rt, h, o));
+    uint8_t k = (*o)->kind;
+    if (k != VM_OBJ_BYTES && k != VM_OBJ_BOOLS && k != VM_OBJ_SHORTS && k != VM_OBJ_REFS)
+        return API_SYSTEM(JC_SYS_ILLEGAL_VALUE);
+    return 0;
+}
 
 int api_SensitiveArrays_isIntegritySensitiveArraysSupported(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
     (void)rt; (void)a;
-    *ret = 0;
+    *ret = 1;
     return 0;
 }
 
@@ -471,7 +489,53 @@ int api_SensitiveArrays_isIntegritySensitive(vm_runtime *rt, uint16_t *a, uint16
 {
     vm_obj *o;
     API_TRY(api_object(rt, a[0], &o));
-    *ret = 0;
+    *ret = (o->flags & VM_OF_SENSITIVE) != 0;
+    return 0;
+}
+
+/* type: JCSystem.ARRAY_TYPE_BOOLEAN 1, BYTE 2, SHORT 3, (INT 4: no int
+ * support), OBJECT 5; memory: JCSystem.MEMORY_TYPE_PERSISTENT 0,
+ * TRANSIENT_RESET 1, TRANSIENT_DESELECT 2. */
+int api_SensitiveArrays_makeIntegritySensitiveArray(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    static const uint8_t kinds[] = { 0, VM_OBJ_BOOLS, VM_OBJ_BYTES, VM_OBJ_SHORTS, 0, VM_OBJ_REFS };
+    static const uint8_t memory[] = { VM_OF_PERSISTENT, VM_OF_CLEAR_RESET, VM_OF_CLEAR_DESELECT };
+    uint8_t type = (uint8_t)a[0], mem = (uint8_t)a[1];
+    int16_t n = (int16_t)a[2];
+    if (type >= sizeof kinds || kinds[type] == 0 || mem >= sizeof memory)
+        return API_SYSTEM(JC_SYS_ILLEGAL_VALUE);
+    if (n < 0)
+        return API_NEGSIZE;
+    if (mem == 2 && rt->ctx != 0 && !rt->installing &&
+        (rt->selected < 0 || rt->insts[rt->selected].pkg != rt->ctx))
+        return API_SYSTEM(JC_SYS_ILLEGAL_TRANSIENT);
+    uint16_t h;
+    API_TRY(api_new_sensitive_array(rt, kinds[type], memory[mem], (uint16_t)n, &h));
+    *ret = h;
+    return 0;
+}
+
+int api_SensitiveArrays_assertIntegrity(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)ret;
+    vm_obj *o;
+    API_TRY(sensitive_array(rt, a[0], &o));
+    if (!(o->flags & VM_OF_SENSITIVE))
+        return API_SYSTEM(JC_SYS_ILLEGAL_VALUE);
+    uint32_t at = (uint32_t)o->length * (o->kind == VM_OBJ_SHORTS || o->kind == VM_OBJ_REFS ? 2u : 1u);
+    return vm_rd16(o->data + at) == vm_sensitive_crc(o) ? 0 : API_SECURITY;
+}
+
+/* Zeroes every element, non-atomically (like Util.arrayFillNonAtomic: a
+ * secret is gone even if a transaction aborts); returns the length. */
+int api_SensitiveArrays_clearArray(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    vm_obj *o;
+    API_TRY(sensitive_array(rt, a[0], &o));
+    uint32_t bytes = (uint32_t)o->length * (o->kind == VM_OBJ_SHORTS || o->kind == VM_OBJ_REFS ? 2u : 1u);
+    if (bytes)
+        API_TRY(api_fill(rt, o, 0, 0, bytes));
+    *ret = o->length;
     return 0;
 }
 

@@ -376,11 +376,11 @@ static const jc_api_field javacard_framework_OwnerPINBuilder_fields[] = {
     { "OWNER_PIN_X_WITH_PREDECREMENT", "B", 255, JC_STATIC_FIELD, 0x0019, 3 },
 };
 static const jc_api_method javacard_framework_SensitiveArrays_methods[] = {
-    { "assertIntegrity", "(Ljava/lang/Object;)V", 0, JC_STATIC_METHOD, 0x0009, 1, 0, NULL },
+    { "assertIntegrity", "(Ljava/lang/Object;)V", 0, JC_STATIC_METHOD, 0x0009, 1, 0, api_SensitiveArrays_assertIntegrity },
     { "isIntegritySensitive", "(Ljava/lang/Object;)Z", 1, JC_STATIC_METHOD, 0x0009, 1, 1, api_SensitiveArrays_isIntegritySensitive },
     { "isIntegritySensitiveArraysSupported", "()Z", 2, JC_STATIC_METHOD, 0x0009, 0, 1, api_SensitiveArrays_isIntegritySensitiveArraysSupported },
-    { "makeIntegritySensitiveArray", "(BBS)Ljava/lang/Object;", 3, JC_STATIC_METHOD, 0x0009, 3, 1, NULL },
-    { "clearArray", "(Ljava/lang/Object;)S", 4, JC_STATIC_METHOD, 0x0009, 1, 1, NULL },
+    { "makeIntegritySensitiveArray", "(BBS)Ljava/lang/Object;", 3, JC_STATIC_METHOD, 0x0009, 3, 1, api_SensitiveArrays_makeIntegritySensitiveArray },
+    { "clearArray", "(Ljava/lang/Object;)S", 4, JC_STATIC_METHOD, 0x0009, 1, 1, api_SensitiveArrays_clearArray },
     { "equals", "(Ljava/lang/Object;)Z", 0, JC_VIRTUAL_METHOD, 0x0001, 2, 1, api_Object_equals },
 };
 static const jc_api_class javacard_framework_classes[] = {
