@@ -426,15 +426,14 @@ uint16_t isd_process(card_os *os, const uint8_t *cmd, size_t raw_len, const apdu
     if (isd_here) return isd_on_channel(os, ch, cmd, raw_len, a, out, cap, len);
     if (!a) return SW_WRONG_LENGTH;
     if (a->cla == 0xFF) return SW_CLA_NOT_SUPPORTED;
-    /* Applets read the parsed command re-encoded (short whenever it fits);
-     * the VM judges the length: 6700 for what its APDU buffer cannot take,
-     * extended commands reach applets that accept them. With nothing
-     * selected on the channel (a select() refused) the VM answers 6999. */
-    size_t vm_len = apdu_encode(a, os->apdu, sizeof os->apdu);
-    if (vm_len == 0) return SW_WRONG_LENGTH;
+    /* Applets get the command as transmitted (JCRE 3.0.5 9.4.4: an
+     * extended Lc puts the data at offset 7 even when it is short); the VM
+     * judges the length: 6700 for an extended command to an applet without
+     * ExtendedLength. With nothing selected on the channel (a select()
+     * refused) the VM answers 6999. */
     os->applet_ran = 1;
     uint16_t sw;
-    int rc = vm_process_on(os->vm, ch, os->apdu, vm_len, out, cap, len, &sw);
+    int rc = vm_process_on(os->vm, ch, cmd, raw_len, out, cap, len, &sw);
     if (rc == VM_ERR_POWER) return 0;
     return rc ? vm_status_to_sw(rc) : sw;
 }

@@ -33,7 +33,7 @@ Inputs:
     the table marks the package privileged, so that only the customization
     software may link against it (api_tokens.h, docs/loader.md).
   * HIDDEN below: the card's own classes, not in any export file (the class
-    of the objects KeyBuilder returns). They get tokens after the exported
+    of the objects KeyBuilder and OwnerPINBuilder return). They get tokens after the exported
     ones and JC_API_HIDDEN, so no CAP can link against them.
 
 A ctest (test/cap/test_cap_api_tokens) re-runs this script when ../shared
@@ -77,6 +77,9 @@ NATIVE_SLOTS = {
     "javacard/framework/CardException": 1,          # reason
     "javacard/framework/AID": 1,                    # ref byte[] of the AID
     "javacard/framework/OwnerPIN": 2,               # ref state byte[], ref validated boolean[1]
+    # OwnerPIN's slots; the boolean[2] also holds the predecrement flag
+    "javacard/framework/OwnerPINxImpl": 2,
+    "javacard/framework/OwnerPINxWithPredecrementImpl": 2,
     "javacard/security/AESKeyImpl": 4,              # type, size, ref key byte[], initialized
     "javacard/security/HMACKeyImpl": 3,             # type, capacity, ref key byte[]
     "javacard/security/DESKeyImpl": 3,              # type, size, ref key byte[]
@@ -104,6 +107,8 @@ NATIVE_SLOTS = {
 # The card's own classes (not exported): (package, simple name, the API
 # interface whose methods it implements, by name and descriptor).
 HIDDEN = [
+    ("javacard.framework", "OwnerPINxImpl", "javacard/framework/OwnerPINx"),
+    ("javacard.framework", "OwnerPINxWithPredecrementImpl", "javacard/framework/OwnerPINxWithPredecrement"),
     ("javacard.security", "AESKeyImpl", "javacard/security/AESKey"),
     ("javacard.security", "HMACKeyImpl", "javacard/security/HMACKey"),
     ("javacard.security", "DESKeyImpl", "javacard/security/DESKey"),
@@ -420,7 +425,7 @@ const jc_api_method *jc_api_interface_method(const jc_api_class *c, const jc_api
 # What an implemented method does beyond the specification's plain
 # behaviour, or where it stops short of it (docs/cap-api.md).
 NOTES = {
-    "javacard/framework/Applet.reSelectingApplet": "always false: a SELECT of the selected applet deselects and selects it again",
+    "javacard/framework/Applet.reSelectingApplet": "true in deselect(), select() and process() of a SELECT of the applet already selected on that channel (JCRE 3.0.5 4.6: it is deselected and selected again)",
     "javacard/framework/Applet.install": "ISOException 6A81: the base class has nothing to install",
     "javacard/framework/JCSystem.isObjectDeletionSupported": "true",
     "javacard/framework/JCSystem.requestObjectDeletion": "deletes the context's unreachable objects at once (conservative marking); a no-op inside a transaction",
@@ -446,9 +451,11 @@ NOTES = {
     "javacard/security/RandomData.getInstance": "ALG_PSEUDO_RANDOM (a SHA-256 generator, deterministic from its seeds), ALG_SECURE_RANDOM, ALG_TRNG, ALG_PRESEEDED_DRBG, ALG_FAST, ALG_KEYGENERATION (the system RNG); else CryptoException.NO_SUCH_ALGORITHM",
     "javacard/security/RandomData.setSeed": "ALG_PSEUDO_RANDOM: mixed into its state (replaces the state of an object not yet seeded or drawn from); the others: accepted and not used",
     "javacard/security/Checksum.getInstance": "ALG_ISO3309_CRC16, ALG_ISO3309_CRC32 (LSB-first, initial value 0 unless init() sets one, no final complement); else CryptoException.NO_SUCH_ALGORITHM",
-    "javacard/framework/OwnerPINBuilder.buildOwnerPIN": "OWNER_PIN only; the OwnerPINx kinds: SystemException.ILLEGAL_VALUE",
-    "javacard/framework/SensitiveArrays.isIntegritySensitiveArraysSupported": "false",
-    "javacard/framework/SensitiveArrays.isIntegritySensitive": "false",
+    "javacard/framework/OwnerPINBuilder.buildOwnerPIN": "OWNER_PIN (an OwnerPIN), OWNER_PIN_X and OWNER_PIN_X_WITH_PREDECREMENT (the card's own classes implementing those interfaces); another type: PINException.ILLEGAL_VALUE",
+    "javacard/framework/SensitiveArrays.isIntegritySensitiveArraysSupported": "true",
+    "javacard/framework/SensitiveArrays.makeIntegritySensitiveArray": "boolean, byte, short and Object arrays, persistent or transient; a CRC-16 of the elements follows them, checked before and rewritten after every update by the engine; ARRAY_TYPE_INT and other values: SystemException.ILLEGAL_VALUE",
+    "javacard/framework/SensitiveArrays.assertIntegrity": "recomputes the CRC-16: SecurityException when it differs; SystemException.ILLEGAL_VALUE for an object that is not an integrity-sensitive array",
+    "javacard/framework/SensitiveArrays.clearArray": "zeroes any array, non-atomically (a sensitive one after its integrity check); returns the length; SystemException.ILLEGAL_VALUE for a non-array",
 }
 for _c in ("javacardx/crypto/Cipher$OneShot", "javacard/security/MessageDigest$OneShot",
            "javacard/security/RandomData$OneShot", "javacard/security/Signature$OneShot",
@@ -528,7 +535,8 @@ def generate_doc(pkgs, text):
             cid = "%s_%s" % (pid, c["name"].replace("$", "_"))
             full = pname + "/" + c["name"]
             kind = "interface" if c["is_interface"] else "class"
-            extra = " (the card's own class of the objects KeyBuilder returns; not exported)" if c.get("hidden") else ""
+            made_by = "OwnerPINBuilder" if c["name"].startswith("OwnerPINx") else "KeyBuilder"
+            extra = f" (the card's own class of the objects {made_by} returns; not exported)" if c.get("hidden") else ""
             w("### %s %s — token %d%s" % (kind, c["name"], c["token"], extra))
             w("")
             if not c["methods"]:

@@ -2,6 +2,7 @@
 #include "script_syntax.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* What a word must be. */
@@ -95,14 +96,23 @@ static int pattern_ok(const char *p, int fail_allowed)
         c += 2;
         items++;
     }
-    return items > 0 && items <= 600;
+    return items > 0 && items <= SCRIPT_PATTERN_MAX;
 }
+
+static int syntax_words(char *buf, char *err, size_t errlen);
 
 int script_syntax_line(const char *line, char *err, size_t errlen)
 {
-    char buf[2048];
-    if (strlen(line) >= sizeof buf) { snprintf(err, errlen, "line too long"); return -1; }
-    strcpy(buf, line);
+    char *buf = strdup(line);
+    if (!buf) { snprintf(err, errlen, "out of memory"); return -1; }
+    int rc = syntax_words(buf, err, errlen);
+    free(buf);
+    return rc;
+}
+
+/* script_syntax_line on a copy of the line it may cut up. */
+static int syntax_words(char *buf, char *err, size_t errlen)
+{
     char *hash = strchr(buf, '#');
     if (hash) *hash = 0;
     char *expect = strstr(buf, "->");
@@ -157,21 +167,15 @@ unsigned script_syntax_check(const char *file, const char *text, FILE *report)
     for (const char *p = text; p && *p;) {
         const char *nl = strchr(p, '\n');
         size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        char buf[2048];
         char err[256];
         line++;
-        if (len >= sizeof buf) {
-            snprintf(err, sizeof err, "line too long");
+        char *buf = strndup(p, len);
+        if (!buf) snprintf(err, sizeof err, "out of memory");
+        if (!buf || syntax_words(buf, err, sizeof err)) {
             bad++;
             if (report) fprintf(report, "%s:%u: syntax: %s\n", file, line, err);
-        } else {
-            memcpy(buf, p, len);
-            buf[len] = 0;
-            if (script_syntax_line(buf, err, sizeof err)) {
-                bad++;
-                if (report) fprintf(report, "%s:%u: syntax: %s\n", file, line, err);
-            }
         }
+        free(buf);
         p = nl ? nl + 1 : NULL;
     }
     return bad;

@@ -15,6 +15,11 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* The longest expectation, in items (bytes, ??, *): a whole extended
+ * response, 65 536 data bytes and the status word. Lines have no length
+ * limit of their own, so a `send` may carry an extended command. */
+#define SCRIPT_PATTERN_MAX (65536u + 2u)
+
 /* Checks one line (comment included, as read from the file). Returns 0 when
  * it is blank, a comment or a well-formed command; else -1 with the reason
  * in err. */

@@ -126,13 +126,12 @@ int api_Applet_install(vm_runtime *rt, uint16_t *a, uint16_t *ret)
     return API_ISO(0x6A81);
 }
 
+/* True in deselect(), select() and process() of a SELECT of the applet
+ * already selected on that channel (vm/runtime.c select_instance_on). */
 int api_Applet_reSelectingApplet(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
     (void)a;
-    /* SELECT of the applet already selected: vm_select deselects and
-     * selects again, so the runtime never re-selects in place. */
-    *ret = 0;
-    (void)rt;
+    *ret = rt->reselecting;
     return 0;
 }
 
@@ -444,26 +443,230 @@ int api_OwnerPIN_update(vm_runtime *rt, uint16_t *a, uint16_t *ret)
     return pin_put(rt, v, 0, 0);
 }
 
-/* OWNER_PIN (1) only: the OwnerPINx kinds are interfaces no card class
- * implements yet. */
+/* OwnerPINBuilder (JC 3.0.5): OWNER_PIN 1 makes an OwnerPIN; OWNER_PIN_X 2
+ * and OWNER_PIN_X_WITH_PREDECREMENT 3 the card's own classes implementing
+ * those interfaces (HIDDEN in scripts/gen_api_tokens.py), with OwnerPIN's
+ * state and a validated array of two flags: [0] validated, [1] "the try
+ * counter was decremented for the next check" (predecrement), both
+ * CLEAR_ON_RESET. */
 int api_OwnerPINBuilder_buildOwnerPIN(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
-    if ((uint8_t)a[2] != 1)
-        return API_SYSTEM(JC_SYS_ILLEGAL_VALUE);
+    static const char *const impl[] = { NULL, NULL, "javacard/framework/OwnerPINxImpl",
+                                        "javacard/framework/OwnerPINxWithPredecrementImpl" };
+    uint8_t type = (uint8_t)a[2];
     uint16_t pin;
-    API_TRY(api_new_instance(rt, JC_PKG_FRAMEWORK, JC_FW_OwnerPIN, 0, &pin));
-    uint16_t args[3] = { pin, a[0], a[1] };
-    API_TRY(api_OwnerPIN_init(rt, args, ret));
+    if (type == 1) {
+        API_TRY(api_new_instance(rt, JC_PKG_FRAMEWORK, JC_FW_OwnerPIN, 0, &pin));
+        uint16_t args[3] = { pin, a[0], a[1] };
+        API_TRY(api_OwnerPIN_init(rt, args, ret));
+        *ret = pin;
+        return 0;
+    }
+    if (type != 2 && type != 3)
+        return API_PIN(JC_PIN_ILLEGAL_VALUE);
+    const jc_api_class *c = jc_api_class_by_name(impl[type], NULL);
+    if (!c)
+        return API_SECURITY;
+    int8_t limit = (int8_t)a[0], max = (int8_t)a[1];
+    if (limit < 1 || max < 1)
+        return API_PIN(JC_PIN_ILLEGAL_VALUE);
+    API_TRY(api_new_instance(rt, JC_PKG_FRAMEWORK, c->token, 0, &pin));
+    uint16_t s, v;
+    API_TRY(api_new_array(rt, VM_OBJ_BYTES, VM_OF_PERSISTENT, (uint16_t)(PIN_VALUE + max), 0, &s));
+    uint8_t head[PIN_VALUE] = { (uint8_t)limit, (uint8_t)limit, (uint8_t)max, 0 };
+    API_TRY(api_store(rt, &rt->objs[s], 0, head, sizeof head, 1));
+    API_TRY(api_new_array(rt, VM_OBJ_BOOLS, VM_OF_CLEAR_RESET, 2, 0, &v));
+    API_TRY(api_slot_set(rt, &rt->objs[pin], 0, s));
+    API_TRY(api_slot_set(rt, &rt->objs[pin], 1, v));
     *ret = pin;
     return 0;
 }
 
-/* ---- SensitiveArrays: the card has no integrity-sensitive arrays ---- */
+/* ---- OwnerPINx, OwnerPINxWithPredecrement (the card's classes) ----
+ *
+ * PIN presentation (check, decrementTriesRemaining) keeps OwnerPIN's rules:
+ * the try counter and the flags are written outside any transaction, and
+ * a try is spent durably before the comparison. The administrative calls
+ * (update, setTryLimit, setTriesRemaining) take part in a transaction
+ * (JC 3.0.5 OwnerPINx). Every call that changes the counter, the validated
+ * flag or the blocking state, check included, clears the predecrement
+ * flag. */
+
+static int pinx_forget_decrement(vm_runtime *rt, vm_obj *v)
+{
+    return v->length > 1 ? pin_put(rt, v, 1, 0) : 0;
+}
+
+int api_OwnerPINxImpl_check(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    return api_OwnerPIN_check(rt, a, ret);
+}
+
+int api_OwnerPINxImpl_getTriesRemaining(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    return api_OwnerPIN_getTriesRemaining(rt, a, ret);
+}
+
+int api_OwnerPINxImpl_isValidated(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    return api_OwnerPIN_isValidated(rt, a, ret);
+}
+
+int api_OwnerPINxImpl_reset(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    PIN(s, v);
+    (void)s;
+    API_TRY(pinx_forget_decrement(rt, v));
+    return api_OwnerPIN_reset(rt, a, ret);
+}
+
+int api_OwnerPINxImpl_update(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    PIN(s, v);
+    (void)s;
+    API_TRY(pinx_forget_decrement(rt, v));
+    return api_OwnerPIN_update(rt, a, ret);
+}
+
+int api_OwnerPINxImpl_getTryLimit(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    PIN(s, v);
+    (void)v;
+    *ret = s->data[PIN_LIMIT];
+    return 0;
+}
+
+/* A new limit (>= 1); a try counter above it comes down to it. */
+int api_OwnerPINxImpl_setTryLimit(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)ret;
+    PIN(s, v);
+    int8_t limit = (int8_t)a[1];
+    if (limit < 1)
+        return API_PIN(JC_PIN_ILLEGAL_VALUE);
+    API_TRY(pinx_forget_decrement(rt, v));
+    uint8_t head[2] = { (uint8_t)limit, s->data[PIN_TRIES] > (uint8_t)limit ? (uint8_t)limit : s->data[PIN_TRIES] };
+    return api_store(rt, s, PIN_LIMIT, head, 2, 1);
+}
+
+/* 0 (blocked) up to the try limit. */
+int api_OwnerPINxImpl_setTriesRemaining(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)ret;
+    PIN(s, v);
+    int8_t tries = (int8_t)a[1];
+    if (tries < 0 || (uint8_t)tries > s->data[PIN_LIMIT])
+        return API_PIN(JC_PIN_ILLEGAL_VALUE);
+    API_TRY(pinx_forget_decrement(rt, v));
+    uint8_t t = (uint8_t)tries;
+    return api_store(rt, s, PIN_TRIES, &t, 1, 1);
+}
+
+int api_OwnerPINxWithPredecrementImpl_getTriesRemaining(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    return api_OwnerPIN_getTriesRemaining(rt, a, ret);
+}
+
+int api_OwnerPINxWithPredecrementImpl_isValidated(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    return api_OwnerPIN_isValidated(rt, a, ret);
+}
+
+int api_OwnerPINxWithPredecrementImpl_reset(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    return api_OwnerPINxImpl_reset(rt, a, ret);
+}
+
+int api_OwnerPINxWithPredecrementImpl_update(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    return api_OwnerPINxImpl_update(rt, a, ret);
+}
+
+int api_OwnerPINxWithPredecrementImpl_getTryLimit(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    return api_OwnerPINxImpl_getTryLimit(rt, a, ret);
+}
+
+int api_OwnerPINxWithPredecrementImpl_setTryLimit(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    return api_OwnerPINxImpl_setTryLimit(rt, a, ret);
+}
+
+int api_OwnerPINxWithPredecrementImpl_setTriesRemaining(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    return api_OwnerPINxImpl_setTriesRemaining(rt, a, ret);
+}
+
+/* Spends a try (durably, before any comparison can happen) and clears the
+ * validated flag; the next check compares without spending one. Blocked:
+ * nothing changes. Returns the tries left. */
+int api_OwnerPINxWithPredecrementImpl_decrementTriesRemaining(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    PIN(s, v);
+    uint8_t tries = s->data[PIN_TRIES];
+    API_TRY(pin_put(rt, v, 0, 0));
+    if (tries == 0) {
+        API_TRY(pinx_forget_decrement(rt, v));
+        *ret = 0;
+        return 0;
+    }
+    API_TRY(pin_put(rt, s, PIN_TRIES, (uint8_t)(tries - 1)));
+    API_TRY(api_make_durable(rt));
+    API_TRY(pin_put(rt, v, 1, 1));
+    *ret = (uint8_t)(tries - 1);
+    return 0;
+}
+
+/* Compares without spending a try; only right after
+ * decrementTriesRemaining (else PINException.ILLEGAL_STATE). A match
+ * restores the counter to the limit and sets the validated flag. */
+int api_OwnerPINxWithPredecrementImpl_check(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    PIN(s, v);
+    *ret = 0;
+    if (v->length < 2 || !v->data[1])
+        return API_PIN(JC_PIN_ILLEGAL_STATE);
+    API_TRY(pin_put(rt, v, 1, 0));
+    BYTES(cand, a[1]);
+    int8_t len = (int8_t)a[3];
+    RANGE(cand, a[2], (uint16_t)len);
+    uint8_t pinlen = s->data[PIN_LEN];
+    uint8_t diff = (uint8_t)((uint8_t)len ^ pinlen);
+    for (uint8_t i = 0; i < pinlen; i++)
+        diff |= (uint8_t)((i < (uint8_t)len ? cand->data[a[2] + i] : 0) ^ s->data[PIN_VALUE + i]);
+    if (diff != 0 || len < 0)
+        return 0;
+    API_TRY(pin_put(rt, s, PIN_TRIES, s->data[PIN_LIMIT]));
+    API_TRY(pin_put(rt, v, 0, 1));
+    *ret = 1;
+    return 0;
+}
+
+/* ---- SensitiveArrays ----
+ *
+ * An integrity-sensitive array carries a CRC-16 of its elements right after
+ * them (VM_OF_SENSITIVE, vm_internal.h). Every write through the engine
+ * (bytecode stores, Util, the API) checks it first and writes the new one
+ * in the same way as the data — logged in a transaction, unlogged for the
+ * non-atomic calls — so aborts and power cuts keep the two together.
+ * Anything that changes the elements behind the engine's back (a fault on
+ * the chip, a corrupted image) makes assertIntegrity and the next update
+ * throw SecurityException. Ordinary arrays pay nothing: one flag test on
+ * the transient-store path. */
+
+static int sensitive_array(vm_runtime *rt, uint16_t h, vm_obj **o)
+{
+    API_TRY(api_object(rt, h, o));
+    uint8_t k = (*o)->kind;
+    if (k != VM_OBJ_BYTES && k != VM_OBJ_BOOLS && k != VM_OBJ_SHORTS && k != VM_OBJ_REFS)
+        return API_SYSTEM(JC_SYS_ILLEGAL_VALUE);
+    return 0;
+}
 
 int api_SensitiveArrays_isIntegritySensitiveArraysSupported(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
     (void)rt; (void)a;
-    *ret = 0;
+    *ret = 1;
     return 0;
 }
 
@@ -471,7 +674,53 @@ int api_SensitiveArrays_isIntegritySensitive(vm_runtime *rt, uint16_t *a, uint16
 {
     vm_obj *o;
     API_TRY(api_object(rt, a[0], &o));
-    *ret = 0;
+    *ret = (o->flags & VM_OF_SENSITIVE) != 0;
+    return 0;
+}
+
+/* type: JCSystem.ARRAY_TYPE_BOOLEAN 1, BYTE 2, SHORT 3, (INT 4: no int
+ * support), OBJECT 5; memory: JCSystem.MEMORY_TYPE_PERSISTENT 0,
+ * TRANSIENT_RESET 1, TRANSIENT_DESELECT 2. */
+int api_SensitiveArrays_makeIntegritySensitiveArray(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    static const uint8_t kinds[] = { 0, VM_OBJ_BOOLS, VM_OBJ_BYTES, VM_OBJ_SHORTS, 0, VM_OBJ_REFS };
+    static const uint8_t memory[] = { VM_OF_PERSISTENT, VM_OF_CLEAR_RESET, VM_OF_CLEAR_DESELECT };
+    uint8_t type = (uint8_t)a[0], mem = (uint8_t)a[1];
+    int16_t n = (int16_t)a[2];
+    if (type >= sizeof kinds || kinds[type] == 0 || mem >= sizeof memory)
+        return API_SYSTEM(JC_SYS_ILLEGAL_VALUE);
+    if (n < 0)
+        return API_NEGSIZE;
+    if (mem == 2 && rt->ctx != 0 && !rt->installing &&
+        (rt->selected < 0 || rt->insts[rt->selected].pkg != rt->ctx))
+        return API_SYSTEM(JC_SYS_ILLEGAL_TRANSIENT);
+    uint16_t h;
+    API_TRY(api_new_sensitive_array(rt, kinds[type], memory[mem], (uint16_t)n, &h));
+    *ret = h;
+    return 0;
+}
+
+int api_SensitiveArrays_assertIntegrity(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    (void)ret;
+    vm_obj *o;
+    API_TRY(sensitive_array(rt, a[0], &o));
+    if (!(o->flags & VM_OF_SENSITIVE))
+        return API_SYSTEM(JC_SYS_ILLEGAL_VALUE);
+    uint32_t at = (uint32_t)o->length * (o->kind == VM_OBJ_SHORTS || o->kind == VM_OBJ_REFS ? 2u : 1u);
+    return vm_rd16(o->data + at) == vm_sensitive_crc(o) ? 0 : API_SECURITY;
+}
+
+/* Zeroes every element, non-atomically (like Util.arrayFillNonAtomic: a
+ * secret is gone even if a transaction aborts); returns the length. */
+int api_SensitiveArrays_clearArray(vm_runtime *rt, uint16_t *a, uint16_t *ret)
+{
+    vm_obj *o;
+    API_TRY(sensitive_array(rt, a[0], &o));
+    uint32_t bytes = (uint32_t)o->length * (o->kind == VM_OBJ_SHORTS || o->kind == VM_OBJ_REFS ? 2u : 1u);
+    if (bytes)
+        API_TRY(api_fill(rt, o, 0, 0, bytes));
+    *ret = o->length;
     return 0;
 }
 

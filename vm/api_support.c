@@ -105,6 +105,11 @@ int api_store(vm_runtime *rt, vm_obj *o, uint32_t off, const void *src, uint32_t
     return from_vm(rt, vm_obj_store(rt, o, off, src, len, logged));
 }
 
+int api_fill(vm_runtime *rt, vm_obj *o, uint32_t off, uint8_t value, uint32_t len)
+{
+    return from_vm(rt, vm_obj_fill(rt, o, off, value, len));
+}
+
 static int alloc_as(vm_runtime *rt, int jcre, uint8_t kind, uint8_t flags, uint16_t cls, uint16_t length,
                     uint32_t bytes, uint16_t *h)
 {
@@ -141,6 +146,19 @@ int api_new_array(vm_runtime *rt, uint8_t kind, uint8_t flags, uint16_t length, 
     uint32_t elem = (kind == VM_OBJ_SHORTS || kind == VM_OBJ_REFS) ? 2u : 1u;
     uint16_t cls = kind == VM_OBJ_REFS ? api_class_id(JC_PKG_LANG, JC_LANG_Object) : 0;
     return alloc_as(rt, jcre, kind, flags, cls, length, elem * length, h);
+}
+
+int api_new_sensitive_array(vm_runtime *rt, uint8_t kind, uint8_t flags, uint16_t length, uint16_t *h)
+{
+    uint32_t elem = (kind == VM_OBJ_SHORTS || kind == VM_OBJ_REFS) ? 2u : 1u;
+    uint16_t cls = kind == VM_OBJ_REFS ? api_class_id(JC_PKG_LANG, JC_LANG_Object) : 0;
+    /* zeroed with its check value (the CRC of zeros is 0), then marked */
+    API_TRY(alloc_as(rt, 0, kind, flags, cls, length, elem * length + 2u, h));
+    vm_obj *o = &rt->objs[*h];
+    uint8_t f = (uint8_t)(o->flags | VM_OF_SENSITIVE);
+    API_TRY(from_vm(rt, vm_nvm_store(rt, o->nvm_off + 1u, &f, 1, 1)));
+    o->flags = f;
+    return 0;
 }
 
 int api_current_instance(vm_runtime *rt)

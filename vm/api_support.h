@@ -109,6 +109,8 @@ int api_slot_set(vm_runtime *rt, vm_obj *o, unsigned i, uint16_t v);
 /* Write bytes into an array, transaction-logged (atomic = 1, like a
  * bytecode store) or not (atomic = 0, the NonAtomic/crypto outputs). */
 int api_store(vm_runtime *rt, vm_obj *o, uint32_t off, const void *src, uint32_t len, int logged);
+/* Fill len bytes of o's data at off with value, unlogged (non-atomic). */
+int api_fill(vm_runtime *rt, vm_obj *o, uint32_t off, uint8_t value, uint32_t len);
 
 /* A new instance of API class (pkg, token) with its native slots zero,
  * owned by the current context (by the JCRE when jcre is 1). */
@@ -116,6 +118,9 @@ int api_new_instance(vm_runtime *rt, unsigned pkg, uint8_t token, int jcre, uint
 /* A new array: kind VM_OBJ_BYTES/BOOLS/SHORTS/REFS; flags
  * VM_OF_PERSISTENT, VM_OF_CLEAR_RESET or VM_OF_CLEAR_DESELECT (| GLOBAL). */
 int api_new_array(vm_runtime *rt, uint8_t kind, uint8_t flags, uint16_t length, int jcre, uint16_t *h);
+/* An integrity-sensitive array (VM_OF_SENSITIVE, SensitiveArrays): as
+ * api_new_array in the current context, with its CRC-16 after the data. */
+int api_new_sensitive_array(vm_runtime *rt, uint8_t kind, uint8_t flags, uint16_t length, uint16_t *h);
 
 /* The applet instance whose context is current (index in rt->insts), or
  * -1 (JCRE, or no instance yet: during install()). */

@@ -376,12 +376,37 @@ static const jc_api_field javacard_framework_OwnerPINBuilder_fields[] = {
     { "OWNER_PIN_X_WITH_PREDECREMENT", "B", 255, JC_STATIC_FIELD, 0x0019, 3 },
 };
 static const jc_api_method javacard_framework_SensitiveArrays_methods[] = {
-    { "assertIntegrity", "(Ljava/lang/Object;)V", 0, JC_STATIC_METHOD, 0x0009, 1, 0, NULL },
+    { "assertIntegrity", "(Ljava/lang/Object;)V", 0, JC_STATIC_METHOD, 0x0009, 1, 0, api_SensitiveArrays_assertIntegrity },
     { "isIntegritySensitive", "(Ljava/lang/Object;)Z", 1, JC_STATIC_METHOD, 0x0009, 1, 1, api_SensitiveArrays_isIntegritySensitive },
     { "isIntegritySensitiveArraysSupported", "()Z", 2, JC_STATIC_METHOD, 0x0009, 0, 1, api_SensitiveArrays_isIntegritySensitiveArraysSupported },
-    { "makeIntegritySensitiveArray", "(BBS)Ljava/lang/Object;", 3, JC_STATIC_METHOD, 0x0009, 3, 1, NULL },
-    { "clearArray", "(Ljava/lang/Object;)S", 4, JC_STATIC_METHOD, 0x0009, 1, 1, NULL },
+    { "makeIntegritySensitiveArray", "(BBS)Ljava/lang/Object;", 3, JC_STATIC_METHOD, 0x0009, 3, 1, api_SensitiveArrays_makeIntegritySensitiveArray },
+    { "clearArray", "(Ljava/lang/Object;)S", 4, JC_STATIC_METHOD, 0x0009, 1, 1, api_SensitiveArrays_clearArray },
     { "equals", "(Ljava/lang/Object;)Z", 0, JC_VIRTUAL_METHOD, 0x0001, 2, 1, api_Object_equals },
+};
+static const char *const javacard_framework_OwnerPINxImpl_ifaces[] = { "javacard/framework/OwnerPINx", "javacard/framework/PIN", NULL };
+static const jc_api_method javacard_framework_OwnerPINxImpl_methods[] = {
+    { "equals", "(Ljava/lang/Object;)Z", 0, JC_VIRTUAL_METHOD, 0x0001, 2, 1, api_Object_equals },
+    { "check", "([BSB)Z", 1, JC_VIRTUAL_METHOD, 0x0001, 4, 1, api_OwnerPINxImpl_check },
+    { "getTriesRemaining", "()B", 2, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_OwnerPINxImpl_getTriesRemaining },
+    { "isValidated", "()Z", 3, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_OwnerPINxImpl_isValidated },
+    { "reset", "()V", 4, JC_VIRTUAL_METHOD, 0x0001, 1, 0, api_OwnerPINxImpl_reset },
+    { "update", "([BSB)V", 5, JC_VIRTUAL_METHOD, 0x0001, 4, 0, api_OwnerPINxImpl_update },
+    { "getTryLimit", "()B", 6, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_OwnerPINxImpl_getTryLimit },
+    { "setTryLimit", "(B)V", 7, JC_VIRTUAL_METHOD, 0x0001, 2, 0, api_OwnerPINxImpl_setTryLimit },
+    { "setTriesRemaining", "(B)V", 8, JC_VIRTUAL_METHOD, 0x0001, 2, 0, api_OwnerPINxImpl_setTriesRemaining },
+};
+static const char *const javacard_framework_OwnerPINxWithPredecrementImpl_ifaces[] = { "javacard/framework/OwnerPINxWithPredecrement", "javacard/framework/PIN", "javacard/framework/OwnerPINx", NULL };
+static const jc_api_method javacard_framework_OwnerPINxWithPredecrementImpl_methods[] = {
+    { "equals", "(Ljava/lang/Object;)Z", 0, JC_VIRTUAL_METHOD, 0x0001, 2, 1, api_Object_equals },
+    { "check", "([BSB)Z", 1, JC_VIRTUAL_METHOD, 0x0001, 4, 1, api_OwnerPINxWithPredecrementImpl_check },
+    { "getTriesRemaining", "()B", 2, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_OwnerPINxWithPredecrementImpl_getTriesRemaining },
+    { "isValidated", "()Z", 3, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_OwnerPINxWithPredecrementImpl_isValidated },
+    { "reset", "()V", 4, JC_VIRTUAL_METHOD, 0x0001, 1, 0, api_OwnerPINxWithPredecrementImpl_reset },
+    { "update", "([BSB)V", 5, JC_VIRTUAL_METHOD, 0x0001, 4, 0, api_OwnerPINxWithPredecrementImpl_update },
+    { "getTryLimit", "()B", 6, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_OwnerPINxWithPredecrementImpl_getTryLimit },
+    { "setTryLimit", "(B)V", 7, JC_VIRTUAL_METHOD, 0x0001, 2, 0, api_OwnerPINxWithPredecrementImpl_setTryLimit },
+    { "setTriesRemaining", "(B)V", 8, JC_VIRTUAL_METHOD, 0x0001, 2, 0, api_OwnerPINxWithPredecrementImpl_setTriesRemaining },
+    { "decrementTriesRemaining", "()B", 9, JC_VIRTUAL_METHOD, 0x0001, 1, 1, api_OwnerPINxWithPredecrementImpl_decrementTriesRemaining },
 };
 static const jc_api_class javacard_framework_classes[] = {
     [0] = { "javacard/framework/ISO7816", 0, 0x0601, NULL, 0, NULL, NULL, 0, javacard_framework_ISO7816_fields, 35 },
@@ -407,6 +432,8 @@ static const jc_api_class javacard_framework_classes[] = {
     [20] = { "javacard/framework/OwnerPINxWithPredecrement", 20, 0x0601, NULL, 0, javacard_framework_OwnerPINxWithPredecrement_ifaces, javacard_framework_OwnerPINxWithPredecrement_methods, 9, NULL, 0 },
     [21] = { "javacard/framework/OwnerPINBuilder", 21, 0x0001, "java/lang/Object", 0, NULL, javacard_framework_OwnerPINBuilder_methods, 2, javacard_framework_OwnerPINBuilder_fields, 3 },
     [22] = { "javacard/framework/SensitiveArrays", 22, 0x0001, "java/lang/Object", 0, NULL, javacard_framework_SensitiveArrays_methods, 6, NULL, 0 },
+    [23] = { "javacard/framework/OwnerPINxImpl", 23, 0x8010, "java/lang/Object", 2, javacard_framework_OwnerPINxImpl_ifaces, javacard_framework_OwnerPINxImpl_methods, 9, NULL, 0 },
+    [24] = { "javacard/framework/OwnerPINxWithPredecrementImpl", 24, 0x8010, "java/lang/Object", 2, javacard_framework_OwnerPINxWithPredecrementImpl_ifaces, javacard_framework_OwnerPINxWithPredecrementImpl_methods, 10, NULL, 0 },
 };
 
 static const jc_api_method javacard_security_Key_methods[] = {
@@ -1321,7 +1348,7 @@ static const jc_api_class cardvm_loader_classes[] = {
 
 const jc_api_package jc_api_packages[] = {
     { "java/lang", { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x00, 0x01 }, 7, 1, 0, java_lang_classes, 12, 0 },
-    { "javacard/framework", { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x01, 0x01 }, 7, 1, 6, javacard_framework_classes, 23, 0 },
+    { "javacard/framework", { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x01, 0x01 }, 7, 1, 6, javacard_framework_classes, 25, 0 },
     { "javacard/security", { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x01, 0x02 }, 7, 1, 6, javacard_security_classes, 42, 0 },
     { "javacardx/crypto", { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x02, 0x01 }, 7, 1, 6, javacardx_crypto_classes, 4, 0 },
     { "javacardx/apdu", { 0xA0, 0x00, 0x00, 0x00, 0x62, 0x02, 0x09 }, 7, 1, 0, javacardx_apdu_classes, 1, 0 },

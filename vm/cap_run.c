@@ -544,11 +544,12 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 #define H_ELEM_A(E, KA) X_KB(H_ELEM_D, E, KA)
 #define H_ELEM(E) X_KR(H_ELEM_A, E)
 /* Byte store: a boolean array keeps bit 0; a persistent array goes
- * through the NVM store (journal, transaction, tear). */
+ * through the NVM store (journal, transaction, tear), a sensitive one
+ * through vm_obj_store too (its check value). */
 #define STORE_B(o_, i_, v_) do { uint8_t bb_ = (uint8_t)(v_); if ((o_)->kind == VM_OBJ_BOOLS) bb_ &= 1; \
-        if ((o_)->flags & VM_OF_PERSISTENT) { CHECK(vm_obj_store(rt, (o_), (i_), &bb_, 1, 1)); } \
+        if ((o_)->flags & (VM_OF_PERSISTENT | VM_OF_SENSITIVE)) { CHECK(vm_obj_store(rt, (o_), (i_), &bb_, 1, 1)); } \
         else { (o_)->data[i_] = bb_; } } while (0)
-#define STORE_S(o_, i_, v_) do { if ((o_)->flags & VM_OF_PERSISTENT) { uint8_t bb_[2]; vm_wr16(bb_, (v_)); \
+#define STORE_S(o_, i_, v_) do { if ((o_)->flags & (VM_OF_PERSISTENT | VM_OF_SENSITIVE)) { uint8_t bb_[2]; vm_wr16(bb_, (v_)); \
             CHECK(vm_obj_store(rt, (o_), 2u * (i_), bb_, 2, 1)); } \
         else { vm_wr16((o_)->data + 2u * (i_), (v_)); } } while (0)
 #define H_STORE_V(E, KA, KB, KV) \

@@ -252,20 +252,68 @@ void vm_set_nvm_hook(vm_runtime *rt, vm_nvm_hook hook, void *ctx)
     rt->writer.pkg = -1;
 }
 
+uint16_t vm_sensitive_crc(const vm_obj *o)
+{
+    /* CRC-16/XMODEM (poly 1021, init 0): all-zero elements give 0, so a
+     * fresh array and a cleared transient one carry a valid value */
+    uint32_t n = (uint32_t)o->length * (o->kind == VM_OBJ_SHORTS || o->kind == VM_OBJ_REFS ? 2u : 1u);
+    uint16_t crc = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        crc ^= (uint16_t)(o->data[i] << 8);
+        for (int b = 0; b < 8; b++)
+            crc = (uint16_t)(crc & 0x8000 ? (crc << 1) ^ 0x1021 : crc << 1);
+    }
+    return crc;
+}
+
+/* After a write to a sensitive array: its check value, written like the
+ * data (same log, same transaction), so an abort or a torn command rolls
+ * both back together. */
+static int sensitive_reseal(vm_runtime *rt, vm_obj *o, int logged)
+{
+    uint32_t at = (uint32_t)o->length * (o->kind == VM_OBJ_SHORTS || o->kind == VM_OBJ_REFS ? 2u : 1u);
+    uint8_t v[2];
+    vm_wr16(v, vm_sensitive_crc(o));
+    if (o->flags & VM_OF_PERSISTENT)
+        return vm_nvm_store(rt, o->nvm_off + VM_OBJ_HDR + at, v, 2, logged);
+    memcpy(o->data + at, v, 2);
+    return VM_OK;
+}
+
+/* JC API SensitiveArrays: the check value is verified before any update
+ * (SecurityException when it does not match the elements). */
+static int sensitive_intact(vm_runtime *rt, const vm_obj *o)
+{
+    uint32_t at = (uint32_t)o->length * (o->kind == VM_OBJ_SHORTS || o->kind == VM_OBJ_REFS ? 2u : 1u);
+    return vm_rd16(o->data + at) == vm_sensitive_crc(o) ? VM_OK : vm_set_reason(rt, VM_SC_SecurityException, 0);
+}
+
 int vm_obj_store(vm_runtime *rt, vm_obj *o, uint32_t byte_off, const void *src, uint32_t len, int logged)
 {
+    int rc = (o->flags & VM_OF_SENSITIVE) ? sensitive_intact(rt, o) : VM_OK;
+    if (rc != VM_OK)
+        return rc;
     if (o->flags & VM_OF_PERSISTENT)
-        return vm_nvm_store(rt, o->nvm_off + VM_OBJ_HDR + byte_off, src, len, logged);
-    memcpy(o->data + byte_off, src, len);
-    return VM_OK;
+        rc = vm_nvm_store(rt, o->nvm_off + VM_OBJ_HDR + byte_off, src, len, logged);
+    else
+        memcpy(o->data + byte_off, src, len);
+    if (rc == VM_OK && (o->flags & VM_OF_SENSITIVE))
+        rc = sensitive_reseal(rt, o, logged);
+    return rc;
 }
 
 int vm_obj_fill(vm_runtime *rt, vm_obj *o, uint32_t byte_off, uint8_t value, uint32_t len)
 {
+    int rc = (o->flags & VM_OF_SENSITIVE) ? sensitive_intact(rt, o) : VM_OK;
+    if (rc != VM_OK)
+        return rc;
     if (o->flags & VM_OF_PERSISTENT)
-        return chip_rc(chip_nvm_fill(rt->chip, o->nvm_off + VM_OBJ_HDR + byte_off, value, len));
-    memset(o->data + byte_off, value, len);
-    return VM_OK;
+        rc = chip_rc(chip_nvm_fill(rt->chip, o->nvm_off + VM_OBJ_HDR + byte_off, value, len));
+    else
+        memset(o->data + byte_off, value, len);
+    if (rc == VM_OK && (o->flags & VM_OF_SENSITIVE))
+        rc = sensitive_reseal(rt, o, 0);   /* unlogged like the fill itself */
+    return rc;
 }
 
 int vm_tx_begin(vm_runtime *rt)
@@ -1262,7 +1310,8 @@ int vm_reset(vm_runtime *rt)
             if (o->kind == VM_OBJ_PIN)
                 o->ram_len = 1;
             else if (!(o->flags & VM_OF_PERSISTENT))
-                o->ram_len = (uint32_t)o->length * (o->kind == VM_OBJ_SHORTS ? 2u : 1u);
+                o->ram_len = (uint32_t)o->length * (o->kind == VM_OBJ_SHORTS || o->kind == VM_OBJ_REFS ? 2u : 1u) +
+                             ((o->flags & VM_OF_SENSITIVE) ? 2u : 0u);
             note_deselect_ram(rt, o, id);
             if (o->ram_len) {
                 if (o->ram_off < VM_RAM_ARENA || o->ram_off + o->ram_len > rt->ram_size) {
@@ -1548,6 +1597,14 @@ static int is_extended_command(const uint8_t *apdu, size_t len)
     return apdu && len > 5 && apdu[4] == 0;
 }
 
+/* An extended command's Nc above 32 767, which no Java short can say
+ * (JCRE 3.0.5 9.4.4: answered 6700). Le is not judged here: an Ne above
+ * 32 767 (Le 0000 included) reaches the applet as setOutgoing() = 32 767. */
+static int extended_nc_too_long(const uint8_t *apdu, size_t len)
+{
+    return len > 7 && vm_rd16(apdu + 5) > 32767u;   /* 3E/4E: 00 Lc1 Lc2 at 4..6 */
+}
+
 /* JCRE 3.0.5: only an applet implementing javacardx.apdu.ExtendedLength
  * receives extended commands; the others are answered 6700 by the
  * runtime. `.cvp` applets have no such interface and keep getting them. */
@@ -1726,9 +1783,25 @@ int vm_select_on(vm_runtime *rt, uint8_t channel, const uint8_t *aid, uint8_t ai
     return select_instance_on(rt, channel, idx, apdu, apdu_len, resp, resp_cap, resp_len, sw);
 }
 
-/* Select instance `idx` on `channel` (open, and the current one). */
+static int select_instance(vm_runtime *rt, uint8_t channel, int idx, const uint8_t *apdu, size_t apdu_len,
+                           uint8_t *resp, size_t resp_cap, size_t *resp_len, uint16_t *sw);
+
+/* Select instance `idx` on `channel` (open, and the current one). The
+ * instance already selected there is deselected and selected again (JCRE
+ * 3.0.5 4.6: a SELECT of "a different (or the same) applet instance"
+ * deselects), with Applet.reSelectingApplet() true in its deselect(),
+ * select() and process() of that SELECT. */
 static int select_instance_on(vm_runtime *rt, uint8_t channel, int idx, const uint8_t *apdu, size_t apdu_len,
                               uint8_t *resp, size_t resp_cap, size_t *resp_len, uint16_t *sw)
+{
+    rt->reselecting = rt->chan_sel[channel] == idx;
+    int rc = select_instance(rt, channel, idx, apdu, apdu_len, resp, resp_cap, resp_len, sw);
+    rt->reselecting = 0;
+    return rc;
+}
+
+static int select_instance(vm_runtime *rt, uint8_t channel, int idx, const uint8_t *apdu, size_t apdu_len,
+                           uint8_t *resp, size_t resp_cap, size_t *resp_len, uint16_t *sw)
 {
     /* active elsewhere: the instance itself, or its package through
      * another applet; both need MultiSelectable */
@@ -1832,7 +1905,9 @@ int vm_process_on(vm_runtime *rt, uint8_t channel, const uint8_t *apdu, size_t a
         return VM_OK;
     }
     vm_inst *in = &rt->insts[rt->selected];
-    if (is_extended_command(apdu, apdu_len) && !implements_extended_length(rt, rt->selected)) {
+    if (is_extended_command(apdu, apdu_len) &&
+        (!implements_extended_length(rt, rt->selected) ||
+         (rt->pkgs[in->pkg].cap && extended_nc_too_long(apdu, apdu_len)))) {
         *sw = 0x6700;
         return VM_OK;
     }

@@ -57,6 +57,9 @@ enum vm_obj_flags {
     VM_OF_CLEAR_RESET = 2,     /* transient, cleared on reset */
     VM_OF_CLEAR_DESELECT = 4,  /* transient, cleared on deselect (and reset) */
     VM_OF_GLOBAL = 8,          /* reachable from every context (APDU buffer...) */
+    VM_OF_SENSITIVE = 16,      /* integrity-sensitive array (javacard.framework.SensitiveArrays):
+                                  a CRC-16 of its element bytes follows them, written by
+                                  vm_obj_store / vm_obj_fill in the same way as the data */
 };
 
 /* NVM object block: this header, then the data (persistent objects). */
@@ -277,6 +280,7 @@ struct vm_runtime {
     /* current command */
     uint8_t ctx;             /* firewall context: package slot */
     uint8_t selecting;
+    uint8_t reselecting;     /* a SELECT of the applet already selected on its channel (Applet.reSelectingApplet) */
     uint8_t apdu_state;      /* see natives.c */
     uint16_t apdu_len;       /* bytes of command in the buffer */
     uint16_t apdu_lc, apdu_le;
@@ -356,6 +360,8 @@ static inline uint8_t *vm_ram(vm_runtime *rt) { return chip_ram(rt->chip) + rt->
 /* runtime.c */
 int vm_nvm_store(vm_runtime *rt, uint32_t nvm_off, const void *src, uint32_t len, int logged);
 int vm_obj_store(vm_runtime *rt, vm_obj *o, uint32_t byte_off, const void *src, uint32_t len, int logged);
+/* The CRC-16 of a sensitive array's elements (VM_OF_SENSITIVE). */
+uint16_t vm_sensitive_crc(const vm_obj *o);
 int vm_obj_fill(vm_runtime *rt, vm_obj *o, uint32_t byte_off, uint8_t value, uint32_t len);
 /* Allocate an object owned by the current context. Returns 0 and the handle,
  * or an exception class (SystemException NO_RESOURCE...), or <0 fatal. */

@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apdu.h"
 #include "cap_file.h"
 #include "cli.h"
 #include "script_run.h"
+#include "script_syntax.h"
 #include "sw_text.h"
 #include "vm_asm.h"
 
@@ -33,39 +35,65 @@ static void fail(script_runner *s, const char *fmt, ...)
 
 /* ---- patterns: hex bytes, ?? any byte, * any run of bytes ---- */
 typedef struct pattern {
-    int16_t b[600];   /* byte, -1 any byte, -2 any run */
+    int16_t *b;       /* byte, -1 any byte, -2 any run; up to SCRIPT_PATTERN_MAX */
     size_t n;
     int open_fail;    /* "fail" (for open) */
 } pattern;
 
+static void pattern_free(pattern *p)
+{
+    free(p->b);
+    p->b = NULL;
+}
+
+/* 0, or -1 for a malformed expectation (nothing to free then). */
 static int pattern_parse(const char *txt, pattern *p)
 {
     memset(p, 0, sizeof *p);
     if (!strcmp(txt, "fail")) { p->open_fail = 1; return 0; }
-    for (const char *c = txt; *c;) {
+    p->b = malloc((strlen(txt) + 1) * sizeof *p->b);   /* an item takes a character at least */
+    if (!p->b) return -1;
+    int bad = 0;
+    for (const char *c = txt; *c && !bad;) {
         if (isspace((unsigned char)*c)) { c++; continue; }
-        if (p->n >= 600) return -1;
-        if (*c == '*') { p->b[p->n++] = -2; c++; continue; }
-        if (c[0] == '?' && c[1] == '?') { p->b[p->n++] = -1; c += 2; continue; }
-        if (!isxdigit((unsigned char)c[0]) || !isxdigit((unsigned char)c[1])) return -1;
-        char h[3] = {c[0], c[1], 0};
-        p->b[p->n++] = (int16_t)strtol(h, NULL, 16);
-        c += 2;
+        if (p->n >= SCRIPT_PATTERN_MAX) bad = 1;
+        else if (*c == '*') { p->b[p->n++] = -2; c++; }
+        else if (c[0] == '?' && c[1] == '?') { p->b[p->n++] = -1; c += 2; }
+        else if (!isxdigit((unsigned char)c[0]) || !isxdigit((unsigned char)c[1])) bad = 1;
+        else {
+            char h[3] = {c[0], c[1], 0};
+            p->b[p->n++] = (int16_t)strtol(h, NULL, 16);
+            c += 2;
+        }
     }
-    return p->n ? 0 : -1;
+    if (bad || p->n == 0) {
+        pattern_free(p);
+        return -1;
+    }
+    return 0;
 }
 
-static int match_at(const pattern *p, size_t pi, const uint8_t *d, size_t n)
+/* Does the whole of d[0..n) match? Iterative (a response may be 65 538
+ * bytes): on a mismatch after a `*`, that `*` takes one byte more. */
+static int pattern_match(const pattern *p, const uint8_t *d, size_t n)
 {
-    if (pi == p->n) return n == 0;
-    if (p->b[pi] == -2) {
-        for (size_t k = 0; k <= n; k++)
-            if (match_at(p, pi + 1, d + k, n - k)) return 1;
-        return 0;
+    size_t pi = 0, di = 0, star = (size_t)-1, star_di = 0;
+    while (di < n) {
+        if (pi < p->n && p->b[pi] == -2) {
+            star = pi++;
+            star_di = di;
+        } else if (pi < p->n && (p->b[pi] == -1 || p->b[pi] == d[di])) {
+            pi++;
+            di++;
+        } else if (star != (size_t)-1) {
+            pi = star + 1;
+            di = ++star_di;
+        } else {
+            return 0;
+        }
     }
-    if (n == 0) return 0;
-    if (p->b[pi] >= 0 && p->b[pi] != d[0]) return 0;
-    return match_at(p, pi + 1, d + 1, n - 1);
+    while (pi < p->n && p->b[pi] == -2) pi++;
+    return pi == p->n;
 }
 
 static void pattern_print(FILE *f, const pattern *p)
@@ -128,14 +156,15 @@ static int check_sw(script_runner *s, const char *cmd, const char *expect, uint1
         return -1;
     }
     uint8_t b[2] = {(uint8_t)(sw >> 8), (uint8_t)sw};
-    if (!match_at(&p, 0, b, 2)) {
+    int ok = pattern_match(&p, b, 2);
+    if (!ok) {
         char what[96];
         FPRINTF_ERR("%s:%u: %s: got %s, expected ", s->file, s->line, cmd, sw_describe(sw, what, sizeof what));
         if (s->err) pattern_print(s->err, &p);
         if (s->err) fputc('\n', s->err);
-        return -1;
     }
-    return 0;
+    pattern_free(&p);
+    return ok ? 0 : -1;
 }
 
 /* A package: FILE.cap (a CAP file: its components in load order, without
@@ -187,6 +216,45 @@ static int need_session(script_runner *s, const char *cmd)
     if (s->gp.open) return 0;
     fail(s, "%s needs a secure channel (open ...)", cmd);
     return -1;
+}
+
+/* A `send` or `send-raw` line, its APDU's hex joined in `hex`; cmd has
+ * room for APDU_MAX_COMMAND bytes. */
+static int send_line(script_runner *s, const char *c, int raw, const char *hex, uint8_t *cmd, const char *expect,
+                     int words)
+{
+    size_t cl, rl;
+    uint16_t sw;
+    if (words < 2 || hex_tok(s, c, hex, cmd, APDU_MAX_COMMAND, &cl, raw ? 1 : 4, APDU_MAX_COMMAND)) return -1;
+    pattern p;
+    if (pattern_parse(expect ? expect : "*9000", &p)) { fail(s, "bad expectation '%s'", expect); return -1; }
+    if (raw) {
+        if (transport_transmit(s->t, cmd, cl, s->rsp, 65536 + 2, &rl) || rl < 2) {
+            fail(s, "send-raw %s: %s", hex, transport_error(s->t));
+            pattern_free(&p);
+            return -1;
+        }
+        rl -= 2;
+        sw = (uint16_t)(s->rsp[rl] << 8 | s->rsp[rl + 1]);
+    } else if (gp_send(&s->gp, cmd, cl, s->rsp, 65536, &rl, &sw)) {
+        fail(s, "send %s: %s", hex, s->gp.err);
+        pattern_free(&p);
+        return -1;
+    }
+    s->rsp[rl] = (uint8_t)(sw >> 8);
+    s->rsp[rl + 1] = (uint8_t)sw;
+    if (s->verbose) { printf("  < "); gp_hex(stdout, s->rsp, rl + 2); printf("\n"); }
+    int ok = pattern_match(&p, s->rsp, rl + 2);
+    if (!ok) {
+        char what[96];
+        FPRINTF_ERR("%s:%u: %s %s\n  got      ", s->file, s->line, c, hex);
+        if (s->err) gp_hex(s->err, s->rsp, rl + 2);
+        FPRINTF_ERR("  (%s)\n  expected ", sw_describe(sw, what, sizeof what));
+        if (s->err) pattern_print(s->err, &p);
+        if (s->err) fputc('\n', s->err);
+    }
+    pattern_free(&p);
+    return ok ? 0 : -1;
 }
 
 int script_run_line(script_runner *s, char *line)
@@ -262,53 +330,35 @@ int script_run_line(script_runner *s, char *line)
         if (pattern_parse(expect ? expect : "*9000", &p)) { fail(s, "bad expectation '%s'", expect); return -1; }
         s->rsp[rl] = (uint8_t)(sw >> 8);
         s->rsp[rl + 1] = (uint8_t)sw;
-        if (!match_at(&p, 0, s->rsp, rl + 2)) {
+        int ok = pattern_match(&p, s->rsp, rl + 2);
+        if (!ok) {
             char what[96];
             FPRINTF_ERR("%s:%u: select %s: got ", s->file, s->line, n == 2 ? tok[1] : "(default)");
             if (s->err) gp_hex(s->err, s->rsp, rl + 2);
             FPRINTF_ERR(" (%s), expected ", sw_describe(sw, what, sizeof what));
             if (s->err) pattern_print(s->err, &p);
             if (s->err) fputc('\n', s->err);
-            return -1;
         }
-        return 0;
+        pattern_free(&p);
+        return ok ? 0 : -1;
     }
     if (!strcmp(c, "send") || !strcmp(c, "send-raw")) {
         int raw = c[4] == '-';   /* send-raw: the bytes as written, never wrapped, no 61xx fetching */
-        uint8_t cmd[65536 + 16];
-        size_t cl, rl;
-        char hex[2048] = "";
-        for (int i = 1; i < n; i++) {
-            if (strlen(hex) + strlen(tok[i]) + 1 >= sizeof hex) { fail(s, "%s: APDU too long", c); return -1; }
-            strcat(hex, tok[i]);
-        }
-        if (n < 2 || hex_tok(s, c, hex, cmd, sizeof cmd, &cl, raw ? 1 : 4, sizeof cmd)) return -1;
-        pattern p;
-        if (pattern_parse(expect ? expect : "*9000", &p)) { fail(s, "bad expectation '%s'", expect); return -1; }
-        if (raw) {
-            if (transport_transmit(s->t, cmd, cl, s->rsp, 65536 + 2, &rl) || rl < 2) {
-                fail(s, "send-raw %s: %s", hex, transport_error(s->t));
-                return -1;
-            }
-            rl -= 2;
-            sw = (uint16_t)(s->rsp[rl] << 8 | s->rsp[rl + 1]);
-        } else if (gp_send(&s->gp, cmd, cl, s->rsp, 65536, &rl, &sw)) {
-            fail(s, "send %s: %s", hex, s->gp.err);
+        size_t total = 1;
+        for (int i = 1; i < n; i++) total += strlen(tok[i]);
+        char *hex = calloc(1, total);   /* an extended command: up to 131 088 hex digits */
+        uint8_t *cmd = malloc(APDU_MAX_COMMAND);
+        if (!hex || !cmd) {
+            free(hex);
+            free(cmd);
+            fail(s, "%s: out of memory", c);
             return -1;
         }
-        s->rsp[rl] = (uint8_t)(sw >> 8);
-        s->rsp[rl + 1] = (uint8_t)sw;
-        if (s->verbose) { printf("  < "); gp_hex(stdout, s->rsp, rl + 2); printf("\n"); }
-        if (!match_at(&p, 0, s->rsp, rl + 2)) {
-            char what[96];
-            FPRINTF_ERR("%s:%u: %s %s\n  got      ", s->file, s->line, c, hex);
-            if (s->err) gp_hex(s->err, s->rsp, rl + 2);
-            FPRINTF_ERR("  (%s)\n  expected ", sw_describe(sw, what, sizeof what));
-            if (s->err) pattern_print(s->err, &p);
-            if (s->err) fputc('\n', s->err);
-            return -1;
-        }
-        return 0;
+        for (int i = 1; i < n; i++) strcat(hex, tok[i]);
+        int rc = send_line(s, c, raw, hex, cmd, expect, n);
+        free(cmd);
+        free(hex);
+        return rc;
     }
     if (!strcmp(c, "load")) {
         if (n < 2 || n > 3 || (n == 3 && strcmp(tok[2], "nohash"))) { fail(s, "usage: load FILE [nohash]"); return -1; }
