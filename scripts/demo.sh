@@ -20,7 +20,7 @@ CARDVM=$BUILD/bin/cardvm
 DIR=${CARDVM_DEMO_DIR:-demo-card}
 IMG=$DIR/card.img
 mkdir -p "$DIR"
-rm -f "$DIR"/card.img "$DIR"/*.sealed "$DIR"/*.cvp "$DIR"/*.cap
+rm -f "$DIR"/card.img "$DIR"/*.sealed "$DIR"/*.cap
 
 step() { printf '\n== %s\n' "$*"; }
 send() { $CARDVM --trace send "$@" 2>&1 >/dev/null | grep -v '^ATR' | sed 's/^[0-9:.]* /  /'; }
