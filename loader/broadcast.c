@@ -13,7 +13,6 @@
 #include <tomcrypt.h>
 
 #include "loader_internal.h"
-#include "package.h"
 
 static broadcast_ram *bc_of(card_os *os) { return &loader_ram_of(os)->bc; }
 
@@ -332,7 +331,10 @@ static uint16_t activate(card_os *os, const uint8_t *blob, size_t len, const act
 
     /* State information ST (E40). */
     uint8_t hash[32], serial[8] = {0}, v[8];
-    vm_sha256(blob, len, hash);
+    hash_state hs;
+    sha256_init(&hs);
+    sha256_process(&hs, blob, (unsigned long)len);
+    sha256_done(&hs, hash);
     chip_otp_read(os->chip, OTP_SERIAL_OFFSET, serial, 8);
     uint32_t ctr = 0;
     scp03_keyset sets[16];

@@ -81,7 +81,7 @@ int vectors_get(const chip *c, uint8_t slot, uint8_t *aid, uint8_t *aid_len, uin
 }
 
 /* ---- the privileged natives ---- */
-static int record_arg(vm_native_call *call, const uint8_t **rec, uint16_t *len)
+static int record_arg(vm_ext_call *call, const uint8_t **rec, uint16_t *len)
 {
     const uint8_t *data;
     uint16_t n;
@@ -93,9 +93,9 @@ static int record_arg(vm_native_call *call, const uint8_t **rec, uint16_t *len)
     return 0;
 }
 
-static void fail(vm_native_call *call, uint16_t sw) { vm_call_throw(call, sw); }
+static void fail(vm_ext_call *call, uint16_t sw) { vm_call_throw(call, sw); }
 
-static void nat_set_vector(void *ctx, vm_native_call *call)
+static void nat_set_vector(void *ctx, vm_ext_call *call)
 {
     card_os *os = ctx;
     const uint8_t *r;
@@ -106,7 +106,7 @@ static void nat_set_vector(void *ctx, vm_native_call *call)
     if (rc) return fail(call, chip_status_to_sw(rc));
 }
 
-static void nat_load_block(void *ctx, vm_native_call *call)
+static void nat_load_block(void *ctx, vm_ext_call *call)
 {
     card_os *os = ctx;
     const uint8_t *r;
@@ -119,7 +119,7 @@ static void nat_load_block(void *ctx, vm_native_call *call)
     if (last) os->deferred.op = DEFER_LOAD;
 }
 
-static void nat_install(void *ctx, vm_native_call *call)
+static void nat_install(void *ctx, vm_ext_call *call)
 {
     card_os *os = ctx;
     const uint8_t *r;
@@ -157,7 +157,7 @@ static int transport_key(card_os *os, uint8_t dek[32])
     return rc;
 }
 
-static void nat_put_key_set(void *ctx, vm_native_call *call)
+static void nat_put_key_set(void *ctx, vm_ext_call *call)
 {
     card_os *os = ctx;
     const uint8_t *r;
@@ -190,7 +190,7 @@ static void nat_put_key_set(void *ctx, vm_native_call *call)
     if (sw != SW_OK) fail(call, sw);
 }
 
-static void nat_put_common_key(void *ctx, vm_native_call *call)
+static void nat_put_common_key(void *ctx, vm_ext_call *call)
 {
     card_os *os = ctx;
     const uint8_t *r;
@@ -211,7 +211,7 @@ static void nat_put_common_key(void *ctx, vm_native_call *call)
     if (sw != SW_OK) fail(call, sw);
 }
 
-static void nat_set_security_domain(void *ctx, vm_native_call *call)
+static void nat_set_security_domain(void *ctx, vm_ext_call *call)
 {
     card_os *os = ctx;
     const uint8_t *r;

@@ -24,20 +24,20 @@
  *   KIND_GP_APP   one per application installed over INSTALL or locked:
  *                 aid len, aid[16], life cycle state, privileges[3]
  *                 (applications without one are SELECTABLE, privileges 0)
- *   KIND_GP_ELF   one per load file loaded over LOAD: aid len, aid[16],
- *                 module count, then len+aid of each executable module
- *   KIND_GP_CAP   the same for a load file of CAP components (a Java Card
- *                 package): its modules are the Applet component's applet
- *                 classes (the first VM_MAX_APPLETS are listed), and INSTALL
- *                 [for install] gives its applets the Java Card install
- *                 bArray (below)
+ *   KIND_GP_CAP   one per load file (a CAP package) loaded over LOAD: aid
+ *                 len, aid[16], module count, then len+aid of each
+ *                 executable module, the Applet component's applet classes
+ *                 (the first GP_MAX_MODULES are listed); INSTALL [for
+ *                 install] gives its applets the Java Card install bArray
+ *                 (below)
  *   KIND_GP_LOAD  the INSTALL [for load] of the load in progress: aid len,
  *                 aid[16], hash len, hash[32], combined flag
  * INSTALL [for install] of an applet of a CAP package passes install() the
  * bArray of the Java Card RE specification (3.0.5 §11.1.3 with GP 2.3.1
  * §11.5.2.3.7): instance AID length and bytes, privileges length and bytes
  * as the command gave them (1 or 3), application specific parameters (C9)
- * length and bytes. A `.cvp` package's install() gets the C9 value alone.
+ * length and bytes. (An applet of a package that did not come over LOAD —
+ * the customization software's packages — gets the C9 value alone.)
  *
  * The combined process (GPCS 2.3.1 §9.3.8, P1 0E): the first INSTALL (P2
  * 01, the [for load] data field) and the LOAD blocks stage the file as
@@ -58,15 +58,14 @@
 
 #include "cap_format.h"
 #include "isd_gp.h"
-#include "package.h"
 #include "staging.h"
 
 #define KIND_GP_APP 0x4C10u
-#define KIND_GP_ELF 0x4C11u
 #define KIND_GP_LOAD 0x4C12u
-#define KIND_GP_CAP 0x4C13u
+#define KIND_GP_CAP 0x4C13u   /* 0x4C11 was the record of the retired package format */
 #define GP_APP_SIZE 21u
-#define GP_ELF_SIZE (18u + VM_MAX_APPLETS * 17u)
+#define GP_MAX_MODULES 8u
+#define GP_ELF_SIZE (18u + GP_MAX_MODULES * 17u)
 #define GP_LOAD_SIZE 51u
 #define GP_LOAD_COMBINED 50u   /* record byte: 1 for the combined process */
 
@@ -296,11 +295,10 @@ static long status_entry(const isd_gp_ctx *g, uint8_t p1, int gp_fmt, unsigned i
     const uint8_t *mods = NULL;
     uint8_t nmods = 0;
     uint32_t off;
-    if (p1 == 0x10 && (find_record(g->os->chip, KIND_GP_ELF, pi.aid, pi.aid_len, &off) == 0 ||
-                       find_record(g->os->chip, KIND_GP_CAP, pi.aid, pi.aid_len, &off) == 0)) {
+    if (p1 == 0x10 && find_record(g->os->chip, KIND_GP_CAP, pi.aid, pi.aid_len, &off) == 0) {
         mods = chip_nvm_view(g->os->chip) + off + 18;
         nmods = chip_nvm_view(g->os->chip)[off + 17];
-        if (nmods > VM_MAX_APPLETS) nmods = 0;
+        if (nmods > GP_MAX_MODULES) nmods = 0;
     }
     state = LC_ELF_LOADED;
     if (gp_fmt) {
@@ -420,16 +418,14 @@ static uint16_t finish_load(const isd_gp_ctx *g, const uint8_t *rec)
     const uint8_t *blob;
     size_t blen;
     uint16_t sw = SW_OK;
-    int rc, ok, is_cap = 0;
+    int rc, ok;
     char err[128];
-    vm_package pkg;
     uint8_t mod[GP_ELF_SIZE];
     memset(mod, 0, sizeof mod);
     if (staging_view(c, &blob, &blen) != 0) {
         sw = SW_CONDITIONS_NOT_SATISFIED;
         goto refuse;
     }
-    is_cap = cap_is_load_file(blob, blen);
     if (rec[17]) {
         uint8_t h[32];
         hash_state hs;
@@ -440,39 +436,26 @@ static uint16_t finish_load(const isd_gp_ctx *g, const uint8_t *rec)
             goto refuse;
         }
     }
-    if (is_cap) {
-        /* only the AIDs here; vm_load_package verifies everything */
-        cap_view v;
-        if (cap_parse(blob, blen, &v, err, sizeof err) != 0) {
-            cap_view_free(&v);
-            sw = SW_WRONG_DATA;
-            goto refuse;
-        }
-        ok = v.pkg_aid.len == rec[0] && memcmp(v.pkg_aid.b, rec + 1, rec[0]) == 0;
-        mod[0] = v.pkg_aid.len;
-        memcpy(mod + 1, v.pkg_aid.b, v.pkg_aid.len);
-        mod[17] = v.applet_count < VM_MAX_APPLETS ? v.applet_count : VM_MAX_APPLETS;
-        for (unsigned k = 0; k < mod[17]; k++) {
-            mod[18 + 17 * k] = v.applets[k].aid.len;
-            memcpy(mod + 19 + 17 * k, v.applets[k].aid.b, v.applets[k].aid.len);
-        }
-        cap_view_free(&v);
-    } else {
-        if (vm_pkg_parse(blob, blen, &pkg, err, sizeof err) != 0) {
-            sw = SW_WRONG_DATA;
-            goto refuse;
-        }
-        ok = pkg.aid.len == rec[0] && memcmp(pkg.aid.b, rec + 1, rec[0]) == 0 &&
-             (pkg.kind == VM_PKG_APPLET || pkg.kind == VM_PKG_LIBRARY);
-        mod[0] = pkg.aid.len;
-        memcpy(mod + 1, pkg.aid.b, pkg.aid.len);
-        mod[17] = pkg.applet_count;
-        for (unsigned k = 0; k < pkg.applet_count && k < VM_MAX_APPLETS; k++) {
-            mod[18 + 17 * k] = pkg.applets[k].aid.len;
-            memcpy(mod + 19 + 17 * k, pkg.applets[k].aid.b, pkg.applets[k].aid.len);
-        }
-        vm_pkg_free(&pkg);
+    /* only the AIDs here; vm_load_package verifies everything */
+    cap_view v;
+    if (!cap_is_load_file(blob, blen)) {
+        sw = SW_WRONG_DATA;
+        goto refuse;
     }
+    if (cap_parse(blob, blen, &v, err, sizeof err) != 0) {
+        cap_view_free(&v);
+        sw = SW_WRONG_DATA;
+        goto refuse;
+    }
+    ok = v.pkg_aid.len == rec[0] && memcmp(v.pkg_aid.b, rec + 1, rec[0]) == 0;
+    mod[0] = v.pkg_aid.len;
+    memcpy(mod + 1, v.pkg_aid.b, v.pkg_aid.len);
+    mod[17] = (uint8_t)(v.applet_count < GP_MAX_MODULES ? v.applet_count : GP_MAX_MODULES);
+    for (unsigned k = 0; k < mod[17]; k++) {
+        mod[18 + 17 * k] = v.applets[k].aid.len;
+        memcpy(mod + 19 + 17 * k, v.applets[k].aid.b, v.applets[k].aid.len);
+    }
+    cap_view_free(&v);
     if (!ok) {
         sw = SW_WRONG_DATA;
         goto refuse;
@@ -486,7 +469,7 @@ static uint16_t finish_load(const isd_gp_ctx *g, const uint8_t *rec)
         goto refuse;
     }
     uint32_t off;
-    rc = chip_nvm_alloc(c, is_cap ? KIND_GP_CAP : KIND_GP_ELF, 0, GP_ELF_SIZE, &off);
+    rc = chip_nvm_alloc(c, KIND_GP_CAP, 0, GP_ELF_SIZE, &off);
     if (!rc) rc = chip_nvm_write(c, off, mod, sizeof mod);
     if (!rc) rc = load_discard(c);
     return rc ? map_chip(rc) : SW_OK;
@@ -669,9 +652,10 @@ static int protected_package(card_os *os, const uint8_t *aid, uint8_t len)
     }
     const uint8_t *rom = chip_rom_view(os->chip);
     for (unsigned i = 0; i < os->rom.n_masked; i++) {
-        const uint8_t *b = rom + os->rom.masked_off[i];
-        /* package header: "CVPK" format kind flags(2) major minor, AID len, AID */
-        if (os->rom.masked_len[i] >= 11u + len && b[10] == len && memcmp(b + 11, aid, len) == 0) return 1;
+        uint8_t ma[VM_AID_MAX], ml, major, minor;
+        if (vm_package_identify(rom + os->rom.masked_off[i], os->rom.masked_len[i], ma, &ml, &major, &minor) == VM_OK &&
+            ml == len && memcmp(ma, aid, len) == 0)
+            return 1;
     }
     return 0;
 }
@@ -721,8 +705,7 @@ static uint16_t do_delete(const isd_gp_ctx *g, const apdu_command *a, uint8_t *o
         int rc = vm_delete_package(vm, aid, al);
         if (rc == VM_ERR_POWER || !chip_is_powered(g->os->chip)) return 0;
         if (rc) return vm_status_to_sw(rc);
-        rc = record_free(g->os->chip, KIND_GP_ELF, aid, al);
-        if (!rc) rc = record_free(g->os->chip, KIND_GP_CAP, aid, al);
+        rc = record_free(g->os->chip, KIND_GP_CAP, aid, al);
         sw = rc ? map_chip(rc) : SW_OK;
     }
     if (sw == SW_OK) {

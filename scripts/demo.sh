@@ -20,7 +20,7 @@ CARDVM=$BUILD/bin/cardvm
 DIR=${CARDVM_DEMO_DIR:-demo-card}
 IMG=$DIR/card.img
 mkdir -p "$DIR"
-rm -rf "$DIR"/card.img "$DIR"/*.sealed "$DIR"/*.cvp "$DIR"/*.cap "$DIR"/*.exp "$DIR"/classes
+rm -rf "$DIR"/card.img "$DIR"/*.sealed "$DIR"/*.cap "$DIR"/*.exp "$DIR"/classes
 
 step() { printf '\n== %s\n' "$*"; }
 send() { $CARDVM --trace send "$@" 2>&1 >/dev/null | grep -v '^ATR' | sed 's/^[0-9:.]* /  /'; }

@@ -8,7 +8,7 @@
 #include "apdu.h"
 #include "broadcast.h"
 #include "campaign_core.h"
-#include "package.h"
+#include "vm.h"
 
 /* ---- APDU lists ---- */
 int apdu_list_add(apdu_list *l, const uint8_t *apdu, size_t n)
@@ -126,7 +126,10 @@ int campaign_design_bk(const uint8_t *datasend, size_t len, uint8_t profile, con
         memcpy(bk_mac, bk + 16, 16);
     }
     /* Counter: 8 random bytes then zeros, so no campaign can wrap it. */
-    vm_sha256(datasend, len, out->hash);
+    hash_state hs;
+    sha256_init(&hs);
+    sha256_process(&hs, datasend, (unsigned long)len);
+    sha256_done(&hs, out->hash);
     build_action(act, out->action, &out->action_len);
 
     /* The transport payload: DATASEND (FIG.3) or IV || AES-CBC(Kos) (FIG.4). */

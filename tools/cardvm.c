@@ -9,6 +9,7 @@
 
 #include "cap_debug.h"
 #include "cap_file.h"
+#include "cap_format.h"
 #include "cli.h"
 
 int cmd_create(int argc, char **argv);
@@ -64,16 +65,16 @@ static const subcommand subcommands[] = {
     {"seal", cmd_seal, "encrypt customization software with the unlocking key (client)"},
     {"mask", cmd_mask, "build an ISSUER-mode card image from ROM part and sealed software (manufacturer)"},
 #ifdef CARDVM_HAVE_CMD_ASM
-    {"asm", cmd_asm, "assemble a package from its text form (.s -> .cvp)"},
+    {"asm", cmd_asm, "assemble a JCA source into a CAP file (.jca -> .cap)"},
 #endif
 #ifdef CARDVM_HAVE_CMD_VERIFY
-    {"verify", cmd_verify, "run the card's verifier on a CAP file (or .cvp) and say why it would refuse it"},
+    {"verify", cmd_verify, "run the card's verifier on a CAP file and say why it would refuse it"},
 #endif
 #ifdef CARDVM_HAVE_CMD_CONVERT
     {"convert", cmd_convert, "convert javac class files of a Java Card package into a CAP file"},
 #endif
 #ifdef CARDVM_HAVE_CMD_DISASM
-    {"disasm", cmd_disasm, "print a package (.cvp) as assembler text"},
+    {"disasm", cmd_disasm, "print a CAP file as JCA"},
 #endif
 #ifdef CARDVM_HAVE_CMD_PCSCD
     {"pcscd", cmd_pcscd, "run a private pcscd with one virtual reader per card image"},
@@ -168,8 +169,15 @@ uint8_t *cli_read_package(const char *path, size_t *len, char *err, size_t errle
         snprintf(err, errlen, "%s: cannot read it", path);
         return NULL;
     }
-    if (!capfile_is_zip(b, *len))
-        return b;
+    if (!capfile_is_zip(b, *len)) {
+        if (cap_is_load_file(b, *len))
+            return b;
+        snprintf(err, errlen, "%s: not a CAP file (expected the zip a Java Card converter or cardvm asm writes)",
+                 path);
+        free(b);
+        *len = 0;
+        return NULL;
+    }
     capfile cf;
     int rc = capfile_read_bytes(b, *len, 0, &cf, err, errlen);
     free(b);

@@ -50,8 +50,9 @@ transport *cli_open_card(const char *image, const char *reader);
 uint8_t *cli_read_file(const char *path, size_t *len);
 
 /* Read a package file as the card receives it: a CAP file (zip) gives its
- * load file (the components in load order, tools/cap/cap_file.h), any
- * other file its bytes. NULL with the reason in err. */
+ * load file (the components in load order, tools/cap/cap_file.h); a file
+ * that already is a load file (components, no zip) is taken as it is.
+ * Anything else is refused: NULL with the reason in err. */
 uint8_t *cli_read_package(const char *path, size_t *len, char *err, size_t errlen);
 
 /* The options of `asm` and `disasm`: IN, -o OUT, --verify, --help. Returns

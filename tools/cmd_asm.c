@@ -2,11 +2,9 @@
  * cmd_asm.c — `cardvm asm`: assemble a package from its text form.
  *
  *   cardvm asm [-o OUT.cap] [--verify] [--cap-format 2.1|2.2] IN.jca
- *   cardvm asm [-o OUT.cvp] [--verify] IN.s
  *
- * By extension: .jca is JCA (tools/jca/jca.h, docs/jca.md) and gives a CAP
- * file; anything else is the older .cvp assembly language (vm/asm.c).
- * Without -o the output is IN with its extension replaced by .cap / .cvp.
+ * JCA (tools/jca/jca.h, docs/jca.md) in, a CAP file out; without -o the
+ * output is IN with .jca replaced by .cap.
  * Errors are printed as file:line:column: message (exit 1); usage errors
  * exit 2. --verify also runs the on-card verifier over the result.
  */
@@ -17,20 +15,17 @@
 #include "cap_verify.h"
 #include "cli.h"
 #include "jca.h"
-#include "vm_asm.h"
 
 static void asm_usage(FILE *f)
 {
     fprintf(f,
             "usage: cardvm asm [-o OUT.cap] [--verify] [--cap-format 2.1|2.2] IN.jca\n"
-            "       cardvm asm [-o OUT.cvp] [--verify] IN.s\n"
-            "  Assemble a Java Card package from JCA (docs/jca.md) into a CAP file;\n"
-            "  --cap-format chooses the CAP format version (default: the file's\n"
-            "  .capFormat directive, else 2.1).\n"
-            "  Assemble a cardvm package (text form: docs/vm.md) into a .cvp blob\n"
-            "  (format: docs/package-format.md).\n"
-            "  -o FILE    output file (default: IN with the extension .cvp)\n"
-            "  --verify   also run the on-card verifier over the result\n");
+            "  Assemble a Java Card package from JCA (docs/jca.md) into a CAP file\n"
+            "  (docs/cap.md).\n"
+            "  -o FILE        output file (default: IN with the extension .cap)\n"
+            "  --verify       also run the on-card verifier over the result\n"
+            "  --cap-format   the CAP format version (default: the file's\n"
+            "                 .capFormat directive, else 2.1)\n");
 }
 
 static int has_ext(const char *path, const char *ext)
@@ -122,48 +117,9 @@ int cmd_asm(int argc, char **argv)
     }
     int done = cli_parse_in_out(nargs, args, asm_usage, &in, &out, &verify);
     if (done >= 0) return done;
-    if (has_ext(in, ".jca"))
-        return asm_jca(in, out, verify, &opt);
-    char outbuf[4096];
-    if (!out) {
-        const char *dot = strrchr(in, '.'), *slash = strrchr(in, '/');
-        size_t base = dot && (!slash || dot > slash) ? (size_t)(dot - in) : strlen(in);
-        if (base + 5 > sizeof outbuf) {
-            fprintf(stderr, "cardvm asm: %s: name too long\n", in);
-            return 2;
-        }
-        memcpy(outbuf, in, base);
-        strcpy(outbuf + base, ".cvp");
-        out = outbuf;
+    if (!has_ext(in, ".jca")) {
+        fprintf(stderr, "cardvm asm: %s: expected a JCA source (FILE.jca, docs/jca.md)\n", in);
+        return 2;
     }
-    size_t len;
-    char *src = (char *)cli_read_file(in, &len);
-    if (!src) {
-        fprintf(stderr, "cardvm asm: cannot read %s\n", in);
-        return 1;
-    }
-    uint8_t *blob;
-    size_t blen;
-    char err[512];
-    int rc = vm_asm(src, len, in, NULL, &blob, &blen, err, sizeof err);
-    free(src);
-    if (rc != VM_OK) {
-        fprintf(stderr, "%s\n", err);
-        return 1;
-    }
-    if (verify && vm_verify(blob, blen, NULL, 0, err, sizeof err) != VM_OK) {
-        fprintf(stderr, "cardvm asm: %s: refused by the verifier: %s\n", in, err);
-        free(blob);
-        return 1;
-    }
-    FILE *f = fopen(out, "wb");
-    int ok = f && fwrite(blob, 1, blen, f) == blen;
-    if (f && fclose(f) != 0)
-        ok = 0;
-    free(blob);
-    if (!ok) {
-        fprintf(stderr, "cardvm asm: cannot write %s\n", out);
-        return 1;
-    }
-    return 0;
+    return asm_jca(in, out, verify, &opt);
 }

@@ -32,7 +32,8 @@ static void help(FILE *f)
             "Actions:\n"
             "  -l, --list         list the ISD, applications and load files\n"
             "  --load FILE        INSTALL [for load] and LOAD a package: a CAP file\n"
-            "                     (FILE.cap, a Java Card converter's zip) or FILE.cvp\n"
+            "                     (FILE.cap, the zip of a Java Card converter or\n"
+            "                     cardvm asm)\n"
             "  --no-hash          do not send the load file data block hash\n"
             "  --no-descriptor    leave a CAP file's Descriptor component out\n"
             "  --one-step         with --load and --install: the combined INSTALL [for\n"
@@ -44,8 +45,8 @@ static void help(FILE *f)
             "    --instance-aid AID  the instance AID (default: the applet AID);\n"
             "                     also --create AID\n"
             "    --params HEX     application parameters (sent as C9)\n"
-            "    --privileges HEX privileges, 1 or 3 bytes (default 00 for a CAP\n"
-            "                     file, 000000 otherwise); also --privs\n"
+            "    --privileges HEX privileges, 1 or 3 bytes (default 00); also\n"
+            "                     --privs\n"
             "  --delete AID       delete an application or load file; repeatable\n"
             "  --force            delete a load file together with its applications\n"
             "  --put-key KVN      add key set KVN (or replace the one --replace names)\n"
@@ -245,39 +246,40 @@ int cmd_gp(int argc, char **argv)
     uint8_t *blob = NULL;
     size_t blob_len = 0;
     uint8_t lpkg[16], lpkg_len = 0, lapplets[8][17], nlapplets = 0;
-    int is_cap = 0;
     if (load) {
         blob = cli_read_file(load, &blob_len);
         if (!blob) {
             cli_error("gp", "%s: %s", load, strerror(errno));
             return CLI_EXIT_IO;
         }
-        if (blob && capfile_is_zip(blob, blob_len)) {
-            /* a CAP file: the card gets its components, not the zip */
-            capfile cf;
-            char err[300];
+        if (!capfile_is_zip(blob, blob_len)) {
+            cli_error("gp", "%s: not a CAP file (expected the zip a Java Card converter or cardvm asm writes)", load);
             free(blob);
-            blob = NULL;
-            cli_debug_add_cap(load);
-            if (capfile_read(load, nodesc ? CAPFILE_NO_DESCRIPTOR : 0, &cf, err, sizeof err)) {
-                cli_error("gp", "%s", err);
-                capfile_free(&cf);
-                return 1;
-            }
-            blob = cf.load_file;
-            blob_len = cf.len;
-            cf.load_file = NULL;
-            capfile_free(&cf);
-            is_cap = 1;
+            return 1;
         }
+        /* the card gets the CAP file's components, not the zip */
+        capfile cf;
+        char err[300];
+        free(blob);
+        blob = NULL;
+        cli_debug_add_cap(load);
+        if (capfile_read(load, nodesc ? CAPFILE_NO_DESCRIPTOR : 0, &cf, err, sizeof err)) {
+            cli_error("gp", "%s", err);
+            capfile_free(&cf);
+            return 1;
+        }
+        blob = cf.load_file;
+        blob_len = cf.len;
+        cf.load_file = NULL;
+        capfile_free(&cf);
         if (blob && blob_len > 65535) { free(blob); blob = NULL; }   /* a LOAD file data block holds at most 64 KiB - 1 */
         if (!blob || gp_package_aids(blob, blob_len, lpkg, &lpkg_len, lapplets, &nlapplets)) {
-            cli_error("gp", "%s: cannot read a package file (.cap or .cvp)", load);
+            cli_error("gp", "%s: cannot read its package AID and applets", load);
             free(blob);
             return 1;
         }
     }
-    if (!privs_len) privs_len = is_cap ? 1 : 3;
+    if (!privs_len) privs_len = 1;
     /* applet classes to install: the one given, the only one, or (CAP) all */
     uint8_t targets[8][17];
     unsigned ntargets = 0;
@@ -291,7 +293,7 @@ int cmd_gp(int argc, char **argv)
             targets[0][0] = (uint8_t)applet_len;
             memcpy(targets[0] + 1, applet, applet_len);
             ntargets = 1;
-        } else if (nlapplets == 1 || (is_cap && nlapplets > 1 && !inst_len)) {
+        } else if (nlapplets == 1 || (load && nlapplets > 1 && !inst_len)) {
             memcpy(targets, lapplets, sizeof targets);
             ntargets = nlapplets;
         } else {

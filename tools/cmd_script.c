@@ -25,7 +25,7 @@ static void help(FILE *f)
             "expected) with exit status 1.\n\n"
             "Commands: echo TEXT | reset [warm] | isd AID | open KVN KEY LEVEL |\n"
             "  open KVN ENC MAC DEK LEVEL | close | select [AID] | send APDU | send-raw BYTES |\n"
-            "  load FILE.cap|FILE.cvp|FILE.s [nohash] | install PKG APPLET [INSTANCE|-] [PARAMS|-] [PRIVS] |\n"
+            "  load FILE.cap|FILE.jca [nohash] | install PKG APPLET [INSTANCE|-] [PARAMS|-] [PRIVS] |\n"
             "  delete AID [related] | lock AID | unlock AID | put-key OLD NEW KEY |\n"
             "  put-key OLD NEW ENC MAC DEK | list | present AID | absent AID\n"
             "  Each may end with '-> PATTERN': hex, ?? = any byte, * = any bytes\n"

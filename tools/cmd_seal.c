@@ -86,7 +86,7 @@ static void mask_help(FILE *f)
             "key, the hash code or the plain customization software.\n\n"
             "Options:\n"
             "  --sealed FILE        sealed customization software (from cardvm seal)\n"
-            "  --masked FILE.cvp    a masked bytecode package; repeatable\n"
+            "  --masked FILE.cap    a masked package (a CAP file); repeatable\n"
             "                       (default: the built-in os package with its vectors)\n"
             "  --vector INS:SLOT    a vectored command (hex INS, decimal slot); repeatable\n"
             "  --tries N            UNLOCK tries before TERMINATED (1..15, default 5)\n"

@@ -7,8 +7,7 @@
  * as imports (their Export and Descriptor components), as loaded packages
  * do on the card. An import that is neither a built-in API package nor a
  * --lib is an error, as on the card, unless --allow-unresolved (then
- * references into it are checked for shape only). A `.cvp` package goes to
- * the `.cvp` verifier.
+ * references into it are checked for shape only).
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -28,7 +27,7 @@ static void help(FILE *f)
             "usage: cardvm verify FILE [--lib LIB.cap]... [--allow-unresolved] [--no-descriptor]\n"
             "                          [--customization]\n\n"
             "Run the card's verifier on a package without a card: a CAP file (the\n"
-            "zip of a Java Card converter) or a .cvp package. Prints OK, or why the\n"
+            "zip of a Java Card converter or cardvm asm). Prints OK, or why the\n"
             "card would refuse it: the component and offset, or the method (Method\n"
             "component offset, class and method index) and pc; with the CAP's Debug\n"
             "component also the method's name and the source line.\n"
@@ -158,12 +157,8 @@ int cmd_verify(int argc, char **argv)
     uint8_t *bytes = cli_read_file(path, &len);
     if (!bytes) { cli_error("verify", "cannot read %s", path); return 1; }
     if (!capfile_is_zip(bytes, len)) {
-        /* a .cvp package */
-        char err[512] = "";
-        int rc = vm_verify(bytes, len, NULL, 0, err, sizeof err);
         free(bytes);
-        if (rc == VM_OK) { printf("%s: OK\n", path); return 0; }
-        printf("%s: refused: %s\n", path, err[0] ? err : vm_strerror(rc));
+        printf("%s: not a CAP file (expected the zip a Java Card converter or cardvm asm writes)\n", path);
         return 1;
     }
     free(bytes);

@@ -7,7 +7,6 @@
 #include "apdu.h"
 #include "cap_format.h"
 #include "gp_host.h"
-#include "package.h"
 
 #define RSP_MAX (65536 + 2)
 
@@ -321,22 +320,8 @@ static int cap_package_aids(const uint8_t *blob, size_t len, uint8_t aid[16], ui
 int gp_package_aids(const uint8_t *blob, size_t len, uint8_t aid[16], uint8_t *aid_len, uint8_t applets[8][17],
                     uint8_t *n_applets)
 {
-    vm_package p;
-    char err[128];
-    if (cap_is_load_file(blob, len)) return cap_package_aids(blob, len, aid, aid_len, applets, n_applets);
-    if (vm_pkg_parse(blob, len, &p, err, sizeof err) != 0) return -1;
-    memcpy(aid, p.aid.b, p.aid.len);
-    *aid_len = p.aid.len;
-    if (applets && n_applets) {
-        *n_applets = 0;
-        for (unsigned i = 0; i < p.applet_count && i < 8; i++) {
-            applets[i][0] = p.applets[i].aid.len;
-            memcpy(applets[i] + 1, p.applets[i].aid.b, p.applets[i].aid.len);
-            (*n_applets)++;
-        }
-    }
-    vm_pkg_free(&p);
-    return 0;
+    if (!cap_is_load_file(blob, len)) return -1;
+    return cap_package_aids(blob, len, aid, aid_len, applets, n_applets);
 }
 
 /* INSTALL (p1, p2 as given: [for load], or the first combined one) and
@@ -358,12 +343,9 @@ static int load_blocks(gp_session *gp, uint8_t p1, uint8_t p2, const uint8_t *bl
              * package version, AID length, AID */
             al = blob[12];
             memcpy(aid, blob + 13, al);
-        } else if (len < 16 || memcmp(blob, "CVPK", 4) || blob[10] < 5 || blob[10] > 16 || len < 11u + blob[10]) {
-            snprintf(gp->err, sizeof gp->err, "not a package file (.cvp) or CAP load file");
-            return -1;
         } else {
-            al = blob[10];
-            memcpy(aid, blob + 11, al);
+            snprintf(gp->err, sizeof gp->err, "not a CAP load file");
+            return -1;
         }
     }
     uint8_t d[128];

@@ -82,9 +82,8 @@ int gp_get_status(gp_session *gp, uint8_t p1, gp_entry *e, size_t cap, size_t *n
 const char *gp_state_name(uint8_t kind, uint8_t state);
 
 /* ---- loading ---- */
-/* The AID (and applet AIDs) declared by a package file: a `.cvp` package or
- * a CAP load file (components, as tools/cap/cap_file.h makes it from a CAP
- * file). 0 or -1. */
+/* The AID (and applet AIDs) declared by a CAP load file (components, as
+ * tools/cap/cap_file.h makes it from a CAP file). 0 or -1. */
 int gp_package_aids(const uint8_t *blob, size_t len, uint8_t aid[16], uint8_t *aid_len, uint8_t applets[8][17],
                     uint8_t *n_applets);
 

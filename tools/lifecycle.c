@@ -7,7 +7,7 @@
 #include "apdu.h"
 #include "apdu_redact.h"
 #include "card.h"
-#include "package.h"
+#include "vm.h"
 #include "scp03.h"
 #include <tomcrypt.h>
 

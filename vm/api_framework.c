@@ -1139,9 +1139,6 @@ int api_apdu_begin(vm_runtime *rt, const uint8_t *apdu, size_t len, uint8_t *res
     rt->resp = resp;
     rt->resp_cap = cap;
     rt->resp_len = 0;
-    /* the .cvp natives read a short command's data from the buffer */
-    if (cdata == 5 && nc)
-        memcpy(buf + 5, apdu + 5, nc);
     return 0;
 }
 

@@ -8,8 +8,8 @@
  * deleted: every word that may hold a reference counts as one when it
  * names a live handle. Roots: every object of another context and of the
  * JCRE (whatever they hold is kept), the applet instances, the static
- * reference fields of every package (a CAP package's reference area; all
- * static words of a .cvp package), the whole VM stack (every frame's
+ * reference fields of every package (the reference area of its static
+ * field image), the whole VM stack (every frame's
  * locals and operands, stale words included), the exception singletons
  * and a pending thrown object. From there, instance objects' slots and
  * reference arrays' elements are followed. A short that happens to equal a
@@ -60,8 +60,8 @@ static void mark_roots(gc_marks *g, uint8_t owner)
         const vm_lpkg *lp = &rt->pkgs[s];
         if (!lp->used || !lp->statics_off)
             continue;
-        uint32_t words = lp->cap ? lp->cap->view.sf_reference_count : lp->pkg.static_count;
-        mark_words(g, rt->nvm + lp->statics_off, words);
+        if (lp->cap)
+            mark_words(g, rt->nvm + lp->statics_off, lp->cap->view.sf_reference_count);
     }
     for (uint32_t i = 0; rt->stack && i < rt->cfg.stack_slots; i++)
         mark(g, rt->stack[i]);

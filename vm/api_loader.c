@@ -24,7 +24,7 @@ static int loader_call(vm_runtime *rt, unsigned index, uint16_t *args, unsigned 
     if (rt->ctx == 0 || rt->ctx > VM_MAX_PACKAGES || !rt->pkgs[rt->ctx].privileged || !ext ||
         index >= ext->count || !ext->entries[index].fn || ext->entries[index].nargs != nargs)
         return vm_set_reason(rt, VM_SC_SecurityException, 0);
-    vm_native_call call = { rt, args, 0, (uint16_t)nargs, 0 };
+    vm_ext_call call = { rt, args, 0, (uint16_t)nargs, 0 };
     ext->entries[index].fn(ext->ctx, &call);
     return call.result;
 }
@@ -35,3 +35,52 @@ int api_Loader_install(API_ARGS) { (void)ret; return loader_call(rt, 2, args, 3)
 int api_Loader_putKeySet(API_ARGS) { (void)ret; return loader_call(rt, 3, args, 3); }
 int api_Loader_putCommonKey(API_ARGS) { (void)ret; return loader_call(rt, 4, args, 4); }
 int api_Loader_setSecurityDomain(API_ARGS) { (void)ret; return loader_call(rt, 5, args, 3); }
+
+/* ---- what a handler may do with its call (vm.h) ---- */
+
+uint16_t vm_call_arg(const vm_ext_call *call, unsigned i)
+{
+    return i < call->nargs ? call->args[i] : 0;
+}
+
+void vm_call_return(vm_ext_call *call, uint16_t value) { call->ret = value; }
+
+vm_runtime *vm_call_runtime(vm_ext_call *call) { return call->rt; }
+
+void vm_call_throw(vm_ext_call *call, uint16_t sw)
+{
+    call->result = vm_set_reason(call->rt, VM_SC_ISOException, sw);
+}
+
+static vm_obj *call_bytes_obj(vm_ext_call *call, unsigned i)
+{
+    vm_runtime *rt = call->rt;
+    uint16_t h = vm_call_arg(call, i);
+    if (h == 0 || h >= rt->obj_cap)
+        return NULL;
+    vm_obj *o = &rt->objs[h];
+    if (o->kind != VM_OBJ_BYTES || (o->pkg != rt->ctx && !(o->flags & VM_OF_GLOBAL)))
+        return NULL;
+    return o;
+}
+
+int vm_call_bytes(vm_ext_call *call, unsigned i, const uint8_t **data, uint16_t *len)
+{
+    vm_obj *o = call_bytes_obj(call, i);
+    if (!o)
+        return -1;
+    *data = o->data;
+    *len = o->length;
+    return 0;
+}
+
+int vm_call_write(vm_ext_call *call, unsigned i, uint16_t off, const void *src, uint16_t len)
+{
+    vm_obj *o = call_bytes_obj(call, i);
+    if (!o || (uint32_t)off + len > o->length)
+        return -1;
+    int rc = vm_obj_store(call->rt, o, off, src, len, 1);
+    if (rc > 0)
+        call->result = rc;
+    return rc ? -1 : 0;
+}

@@ -16,9 +16,9 @@ int api_is_class(const vm_obj *o, unsigned pkg, uint8_t token)
     return o->kind == VM_OBJ_INSTANCE && o->cls == api_class_id(pkg, token);
 }
 
-/* vm_alloc and the transaction functions report failures as .cvp system
- * classes with the .cvp reason numbering; give the applet the API class
- * and the specification's reason. */
+/* vm_alloc and the transaction functions report failures as VM_SC_*
+ * system classes with the runtime's reason numbering (VM_SYS_*); give the
+ * applet the API class and the specification's reason. */
 static int from_vm(vm_runtime *rt, int rc)
 {
     if (rc < VM_SC_Object || rc >= VM_SC_END)

@@ -144,8 +144,8 @@ int api_make_durable(vm_runtime *rt);
  * 0 and the count in *freed, or < 0 fatal. */
 int api_collect_garbage(vm_runtime *rt, uint8_t owner, unsigned *freed);
 
-/* Available bytes of a JCSystem.MEMORY_TYPE_* for the current context
- * (also the .cvp native getAvailableMemory). -1 for an unknown type. */
+/* Available bytes of a JCSystem.MEMORY_TYPE_* for the current context.
+ * -1 for an unknown type. */
 int64_t api_available_memory(vm_runtime *rt, uint8_t memory_type);
 
 #endif

@@ -27,7 +27,16 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "package.h"   /* vm_aid, vm_be16 */
+#include "vm.h"   /* VM_AID_MAX */
+
+/* An AID as the components carry it: length, then up to 16 bytes. */
+typedef struct vm_aid {
+    uint8_t len;
+    uint8_t b[VM_AID_MAX];
+} vm_aid;
+
+static inline uint16_t vm_be16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
+static inline void vm_put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
 
 /* Components: name, tag, the file name inside the zip, required on load,
  * and position in the load order (JCVM 3.0.5 §6.2: Header, Directory,

@@ -29,6 +29,21 @@ static int link_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 
 /* ---- class ids ---- */
 
+/* in enum vm_sys_class order */
+static const char *const sys_class_names[] = {
+    "Object", "Throwable", "Exception", "RuntimeException", "ArithmeticException",
+    "ArrayIndexOutOfBoundsException", "NullPointerException", "ClassCastException",
+    "NegativeArraySizeException", "SecurityException", "ArrayStoreException", "CardRuntimeException",
+    "ISOException", "SystemException", "TransactionException", "CryptoException", "CardException",
+    "UserException", "StackOverflowError", "APDU", "OwnerPIN", "Applet",
+};
+_Static_assert(sizeof sys_class_names / sizeof sys_class_names[0] == VM_SC_COUNT, "one name per VM_SC_* id");
+
+const char *vm_sys_class_name(uint16_t id)
+{
+    return id >= VM_SC_Object && id < VM_SC_END ? sys_class_names[id - VM_SC_Object] : NULL;
+}
+
 /* The API class a VM_SC_* id stands for (same simple name). */
 static const jc_api_class *sys_to_api(uint16_t sc, unsigned *pkg_index)
 {

@@ -441,7 +441,7 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 {
     switch (atype) {
     case 0:
-        if (o->kind == VM_OBJ_INSTANCE || o->kind == VM_OBJ_SYSTEM || o->kind == VM_OBJ_PIN)
+        if (o->kind == VM_OBJ_INSTANCE || o->kind == VM_OBJ_SYSTEM)
             return vm_cap_class_is(rt, o->cls, cls);
         {
             /* arrays are Objects */

@@ -1,20 +1,20 @@
 /*
- * opcodes.h — the instruction set of the cardvm interpreter.
+ * opcodes.h — the Java Card VM instruction set as cardvm knows it.
  *
- * Every instruction keeps its Java Card VM opcode number and semantics
- * (Java Card Platform Virtual Machine Specification, Classic Edition, ch. 7),
- * so that real CAP content can be mapped onto this VM later. Only the subset
- * listed here is implemented; every other byte value is an unknown opcode and
- * is refused by the verifier. The `int` instructions (iadd, iload, ...) are
- * deliberately absent: cardvm is a 16-bit machine (see docs/vm.md, "int").
+ * Every instruction has its JCVM opcode number and semantics (Java Card
+ * Platform Virtual Machine Specification, Classic Edition 3.0.5, ch. 7).
+ * Only the instructions listed here exist; every other byte value is an
+ * unknown opcode, refused by the verifier. The `int` instructions (iadd,
+ * iload, ...) are deliberately absent: cardvm is a 16-bit Java Card
+ * platform, where `int` is optional (docs/vm.md, "Machine model").
  *
  * One line per instruction:
  *   X(name, opcode, operand format, pops, pushes)
  * `pops`/`pushes` count 16-bit stack words; VAR means "depends on the
- * operands" (dup_x, swap_x, invocations, returns) and is handled by name in
- * the verifier. The table drives the verifier, the assembler, the
- * disassembler and the dispatch table of the interpreter, so the four can
- * never disagree about an instruction's length.
+ * operands" (dup_x, swap_x, invocations, returns) and is handled by name.
+ * The table drives the verifier (vm/cap_verify_code.c), the translator
+ * (vm/cap_xlat.c) and the JCA assembler and disassembler (tools/jca/), so
+ * they can never disagree about an instruction's length.
  */
 #ifndef CARDVM_VM_OPCODES_H
 #define CARDVM_VM_OPCODES_H
@@ -177,10 +177,10 @@ enum vm_opf {
     X(putfield_b_this,0xB6, OPF_CP1,     1, 0)         \
     X(putfield_s_this,0xB7, OPF_CP1,     1, 0)
 
-/* Instructions that only CAP packages use (the .cvp interpreter and its
- * verifier do not know them, so they stay out of VM_OPCODES and of
- * vm_opinfo_table): same columns. The JCA assembler and disassembler
- * (tools/jca/) read both tables. */
+/* Instructions whose operands the generic table cannot describe: they
+ * stay out of VM_OPCODES and of vm_opinfo_table (the verifier and the
+ * translator handle them by opcode): same columns. The JCA assembler and
+ * disassembler (tools/jca/) read both tables. */
 #define VM_CAP_ONLY_OPCODES(X)                         \
     X(invokeinterface, 0x8E, OPF_IFACE,  VAR, VAR)
 

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <tomcrypt.h>
+
 #include "cap_verify.h"
-#include "natives.h"
-#include "opcodes.h"
 #include "vm_internal.h"
 
 const char *vm_strerror(int status)
@@ -386,7 +386,7 @@ int vm_obj_free(vm_runtime *rt, uint16_t h)
  * object handle h that clear_deselect_transients clears. */
 static void note_deselect_ram(vm_runtime *rt, const vm_obj *o, uint32_t h)
 {
-    if (!o->ram_len || !(o->kind == VM_OBJ_PIN || (o->flags & VM_OF_CLEAR_DESELECT)) || o->pkg > VM_MAX_PACKAGES)
+    if (!o->ram_len || !(o->flags & VM_OF_CLEAR_DESELECT) || o->pkg > VM_MAX_PACKAGES)
         return;
     uint32_t *lo = &rt->deselect_lo[o->pkg], *hi = &rt->deselect_hi[o->pkg];
     if (*lo == *hi) {
@@ -469,63 +469,21 @@ int vm_alloc(vm_runtime *rt, uint8_t kind, uint8_t flags, uint16_t cls, uint16_t
 
 /* ---- packages ---- */
 
-static void resolve_cp(vm_runtime *rt, vm_lpkg *lp)
-{
-    const vm_package *p = &lp->pkg;
-    for (unsigned i = 0; i < p->cp_count; i++) {
-        const uint8_t *e = p->cp + 4u * i;
-        vm_cpr *r = &lp->cpr[i];
-        memset(r, 0, sizeof *r);
-        r->tag = e[0];
-        switch (e[0]) {
-        case VM_CP_CLASS: case VM_CP_SFIELD: case VM_CP_SMETHOD:
-            r->a = vm_be16(e + 1);
-            break;
-        case VM_CP_IFIELD:
-            r->a = e[1];
-            r->b = e[2];
-            break;
-        case VM_CP_VMETHOD:
-            r->a = e[1];
-            r->b = e[2];
-            r->c = vm_be16(p->classes[e[1]].vtable + 2u * e[2]);
-            break;
-        case VM_CP_NATIVE: {
-            uint8_t n = 0, ret = 0;
-            r->a = vm_be16(e + 1);
-            if (vm_native_lookup(r->a, &n, &ret, NULL) != 0 && rt->ext &&
-                r->a >= VM_EXT_TOKEN_FIRST && r->a - VM_EXT_TOKEN_FIRST < rt->ext->count) {
-                n = rt->ext->entries[r->a - VM_EXT_TOKEN_FIRST].nargs;
-                ret = rt->ext->entries[r->a - VM_EXT_TOKEN_FIRST].returns ? 1 : 0;
-            }
-            r->b = n;
-            r->c = ret;
-            break;
-        }
-        default:
-            break;
-        }
-    }
-}
-
 static void unload_slot(vm_runtime *rt, unsigned slot)
 {
     vm_lpkg *lp = &rt->pkgs[slot];
-    vm_xfree(lp);
     vm_cap_unlink(lp);
     memset(rt->inst_meth, 0, sizeof rt->inst_meth);
-    vm_pkg_free(&lp->pkg);
-    free(lp->cpr);
     if (!lp->masked)
         free((void *)(uintptr_t)lp->blob);
     memset(lp, 0, sizeof *lp);
 }
 
-/* Set up host state of slot from a blob (already verified, or re-checked by
- * hash at reload). A masked package's blob is used in place (ROM view), its
- * statics are in the VM_TAG_ROMPKG record at rec_off. The NVM/RAM counters
- * already gathered for the slot (objects met earlier in a vm_reset scan) are
- * kept. */
+/* Set up host state of slot from a load file (verified at load; parsed
+ * again here, linked by the caller). A masked package's load file is used
+ * in place (ROM view), its statics are in the VM_TAG_ROMPKG record at
+ * rec_off. The NVM/RAM counters already gathered for the slot (objects met
+ * earlier in a vm_reset scan) are kept. */
 static int attach_package(vm_runtime *rt, unsigned slot, const uint8_t *blob, uint32_t len, uint8_t privileged,
                           uint32_t rec_off, uint8_t masked)
 {
@@ -542,77 +500,52 @@ static int attach_package(vm_runtime *rt, unsigned slot, const uint8_t *blob, ui
         memcpy(copy, blob, len);
         blob = copy;
     }
-    if (cap_is_load_file(blob, len)) {
-        /* Identity only; vm_cap_link() builds the rest once the imports
-         * are attached. */
-        cap_view v;
-        if (cap_parse(blob, len, &v, NULL, 0) != 0) {
-            cap_view_free(&v);
-            free(copy);
-            return VM_ERR_CORRUPT;
-        }
-        vm_package *p = &lp->pkg;
-        p->blob = blob;
-        p->len = len;
-        /* a CAP file has no kind: the customization software is the
-         * package the LOADER loads privileged */
-        p->kind = privileged ? VM_PKG_CUSTOMIZATION : v.applet_count ? VM_PKG_APPLET : VM_PKG_LIBRARY;
-        p->major = v.pkg_major;
-        p->minor = v.pkg_minor;
-        p->aid = v.pkg_aid;
-        for (unsigned i = 0; i < v.import_count && p->import_count < VM_MAX_IMPORTS; i++) {
-            if (jc_api_find_package(v.imports[i].aid.b, v.imports[i].aid.len))
-                continue;   /* ROM packages cannot be deleted anyway */
-            vm_import *im = &p->imports[p->import_count++];
-            im->aid = v.imports[i].aid;
-            im->major = v.imports[i].major;
-            im->minor = v.imports[i].minor;
-        }
-        p->applet_count = (uint8_t)(v.applet_count < VM_MAX_APPLETS ? v.applet_count : VM_MAX_APPLETS);
-        for (unsigned i = 0; i < p->applet_count; i++) {
-            p->applets[i].aid = v.applets[i].aid;
-            p->applets[i].install = p->applets[i].process = p->applets[i].select = p->applets[i].deselect = 0xFFFF;
-        }
-        uint32_t image = v.sf_image_size;
-        cap_view_free(&v);
-        lp->blob = blob;
-        lp->used = 1;
-        lp->masked = masked;
-        lp->privileged = privileged;
-        lp->rec_off = rec_off;
-        if (masked) {
-            /* executed in place: only the static field image is in NVM */
-            lp->statics_off = rec_off + VM_ROMPKG_REC_HDR;
-            lp->nvm_used += VM_ROMPKG_REC_HDR + image;
-        } else {
-            lp->statics_off = rec_off + VM_PKG_REC_HDR + len;
-            lp->nvm_used += VM_PKG_REC_HDR + len + image;
-        }
-        return VM_OK;
-    }
-    if (vm_pkg_parse(blob, len, &lp->pkg, NULL, 0) != VM_OK) {
+    /* Identity only; vm_cap_link() builds the rest once the imports are
+     * attached. */
+    if (!cap_is_load_file(blob, len)) {
         free(copy);
         return VM_ERR_CORRUPT;
     }
-    lp->cpr = calloc(lp->pkg.cp_count ? lp->pkg.cp_count : 1, sizeof *lp->cpr);
-    if (!lp->cpr) {
-        vm_pkg_free(&lp->pkg);
+    cap_view v;
+    if (cap_parse(blob, len, &v, NULL, 0) != 0) {
+        cap_view_free(&v);
         free(copy);
-        return VM_ERR_NOMEM;
+        return VM_ERR_CORRUPT;
     }
+    vm_pkg_identity *p = &lp->pkg;
+    p->len = len;
+    /* a CAP file has no kind: the customization software is the package
+     * the LOADER loads privileged */
+    p->kind = privileged ? VM_PKG_CUSTOMIZATION : v.applet_count ? VM_PKG_APPLET : VM_PKG_LIBRARY;
+    p->major = v.pkg_major;
+    p->minor = v.pkg_minor;
+    p->aid = v.pkg_aid;
+    for (unsigned i = 0; i < v.import_count && p->import_count < VM_MAX_IMPORTS; i++) {
+        if (jc_api_find_package(v.imports[i].aid.b, v.imports[i].aid.len))
+            continue;   /* ROM packages cannot be deleted anyway */
+        p->imports[p->import_count].aid = v.imports[i].aid;
+        p->imports[p->import_count].major = v.imports[i].major;
+        p->imports[p->import_count].minor = v.imports[i].minor;
+        p->import_count++;
+    }
+    p->applet_count = (uint8_t)(v.applet_count < VM_MAX_APPLETS ? v.applet_count : VM_MAX_APPLETS);
+    for (unsigned i = 0; i < p->applet_count; i++)
+        p->applets[i] = v.applets[i].aid;
+    uint32_t image = v.sf_image_size;
+    cap_view_free(&v);
     lp->blob = blob;
     lp->used = 1;
     lp->masked = masked;
     lp->privileged = privileged;
     lp->rec_off = rec_off;
     if (masked) {
+        /* executed in place: only the static field image is in NVM */
         lp->statics_off = rec_off + VM_ROMPKG_REC_HDR;
-        lp->nvm_used += VM_ROMPKG_REC_HDR + 2u * lp->pkg.static_count;
+        lp->nvm_used += VM_ROMPKG_REC_HDR + image;
     } else {
         lp->statics_off = rec_off + VM_PKG_REC_HDR + len;
-        lp->nvm_used += VM_PKG_REC_HDR + len + 2u * lp->pkg.static_count;
+        lp->nvm_used += VM_PKG_REC_HDR + len + image;
     }
-    resolve_cp(rt, lp);
     return VM_OK;
 }
 
@@ -625,7 +558,7 @@ static unsigned free_slot(const vm_runtime *rt)
     return 0;
 }
 
-/* The NVM record both package formats share: a free slot, one block of
+/* A package's NVM record: a free slot, one block of
  * header + load file + `statics` bytes, the header and the load file written
  * (the statics area is the caller's). Nothing is left allocated on failure
  * but after a power cut, which the chip rolls back. */
@@ -689,9 +622,6 @@ static int find_instance(vm_runtime *rt, const uint8_t *aid, uint8_t len, int pa
 void vm_set_extension(vm_runtime *rt, const vm_extension *ext)
 {
     rt->ext = ext;
-    for (unsigned s = 1; s <= VM_MAX_PACKAGES; s++)
-        if (rt->pkgs[s].used)
-            resolve_cp(rt, &rt->pkgs[s]);
 }
 
 int vm_package_identify(const uint8_t *blob, size_t len, uint8_t aid[VM_AID_MAX], uint8_t *aid_len,
@@ -711,64 +641,32 @@ int vm_package_identify(const uint8_t *blob, size_t len, uint8_t aid[VM_AID_MAX]
         cap_view_free(&v);
         return rc == VM_OK ? VM_OK : VM_ERR_VERIFY;
     }
-    vm_package p;
-    if (vm_pkg_parse(blob, len, &p, NULL, 0) != VM_OK)
-        return VM_ERR_VERIFY;
-    *aid_len = p.aid.len;
-    memcpy(aid, p.aid.b, p.aid.len);
-    *major = p.major;
-    *minor = p.minor;
-    vm_pkg_free(&p);
-    return VM_OK;
+    return VM_ERR_VERIFY;
 }
 
 static int cap_load(vm_runtime *rt, const uint8_t *blob, size_t len, unsigned flags, char *err, size_t errlen);
 
 int vm_load_package(vm_runtime *rt, const uint8_t *blob, size_t len, unsigned flags, char *err, size_t errlen)
 {
-    if (cap_is_load_file(blob, len))
-        return cap_load(rt, blob, len, flags, err, errlen);
-    vm_package p;
-    int rc = vm_pkg_parse(blob, len, &p, err, errlen);
-    if (rc != VM_OK)
-        return rc;
-    rc = vm_pkg_verify(&p, rt->ext, flags, err, errlen);
-    if (rc != VM_OK)
-        goto out;
-    if (find_package(rt, p.aid.b, p.aid.len) >= 0) {
+    if (!cap_is_load_file(blob, len)) {
         if (err && errlen)
-            snprintf(err, errlen, "package AID already loaded");
-        rc = VM_ERR_EXISTS;
-        goto out;
+            snprintf(err, errlen, "not a CAP load file (no Header component first)");
+        return VM_ERR_VERIFY;
     }
-    for (unsigned i = 0; i < p.import_count; i++) {
-        int s = find_package(rt, p.imports[i].aid.b, p.imports[i].aid.len);
-        if (s < 0 || rt->pkgs[s].pkg.major != p.imports[i].major || rt->pkgs[s].pkg.minor < p.imports[i].minor) {
-            if (err && errlen)
-                snprintf(err, errlen, "import %u not present in a compatible version", i);
-            rc = VM_ERR_DEPENDENCY;
-            goto out;
-        }
-    }
-    unsigned slot;
-    uint32_t off;
-    if ((rc = store_package_record(rt, blob, len, 2u * p.static_count, flags, &slot, &off, err, errlen)) != VM_OK)
-        goto out;
-    if (p.static_count &&
-        (rc = chip_rc(chip_nvm_write(rt->chip, off + VM_PKG_REC_HDR + (uint32_t)len, p.statics,
-                                     2u * p.static_count))) != VM_OK) {
-        if (rc != VM_ERR_POWER)
-            chip_nvm_free(rt->chip, off);
-        goto out;
-    }
-    rc = attach_package(rt, slot, blob, (uint32_t)len, (flags & VM_LOAD_PRIVILEGED) ? 1 : 0, off, 0);
-    if (rc != VM_OK)
-        chip_nvm_free(rt->chip, off);
-out:
-    vm_pkg_free(&p);
-    return rc;
+    return cap_load(rt, blob, len, flags, err, errlen);
 }
 
+int vm_verify(const uint8_t *blob, size_t len, unsigned flags, char *err, size_t errlen)
+{
+    /* without a card, user-package imports cannot be resolved: they are
+     * checked for shape only */
+    cap_link_env env;
+    cap_link_env_builtin(&env);
+    return vm_cap_verify_load_file(blob, len, &env,
+                                   CAP_VERIFY_UNRESOLVED_IMPORTS_OK |
+                                       ((flags & VM_LOAD_PRIVILEGED) ? CAP_VERIFY_PRIVILEGED : 0),
+                                   err, errlen);
+}
 
 /* ---- CAP packages (vm_internal.h, "CAP packages") ---- */
 
@@ -882,7 +780,7 @@ static int cap_link_all(vm_runtime *rt)
         progress = 0;
         for (unsigned s = 1; s <= VM_MAX_PACKAGES; s++) {
             vm_lpkg *lp = &rt->pkgs[s];
-            if (!lp->used || lp->masked || lp->cap || !cap_is_load_file(lp->blob, lp->pkg.len))
+            if (!lp->used || lp->masked || lp->cap)
                 continue;
             int ready = 1;
             for (unsigned i = 0; i < lp->pkg.import_count && ready; i++) {
@@ -902,8 +800,7 @@ static int cap_link_all(vm_runtime *rt)
         }
     }
     for (unsigned s = 1; s <= VM_MAX_PACKAGES; s++)
-        if (rt->pkgs[s].used && !rt->pkgs[s].masked && !rt->pkgs[s].cap &&
-            cap_is_load_file(rt->pkgs[s].blob, rt->pkgs[s].pkg.len)) {
+        if (rt->pkgs[s].used && !rt->pkgs[s].masked && !rt->pkgs[s].cap) {
             unload_slot(rt, s);   /* an import never came back */
             rc = VM_ERR_CORRUPT;
         }
@@ -926,11 +823,10 @@ static unsigned rom_slot_of(const vm_runtime *rt, const vm_aid *aid)
 /* The NVM record of a masked package's statics: its header names the ROM
  * range (off, len) the package was registered from. An existing record
  * (found by AID) gets the range rewritten; otherwise a slot and a record of
- * `size` bytes are allocated, the header written, then `init` (the initial
- * statics, or NULL when the caller initialises them). *fresh tells which. */
+ * `size` bytes are allocated and the header written; the caller initialises
+ * the statics. *fresh tells which. */
 static int rom_statics_record(vm_runtime *rt, const vm_aid *aid, uint32_t off, uint32_t len, uint32_t size,
-                              const void *init, uint32_t init_len, unsigned *slot_out, int *fresh,
-                              char *err, size_t errlen)
+                              unsigned *slot_out, int *fresh, char *err, size_t errlen)
 {
     unsigned slot = rom_slot_of(rt, aid);
     uint8_t hdr[VM_ROMPKG_REC_HDR] = { 2, 0, 0, 0 };
@@ -966,8 +862,7 @@ static int rom_statics_record(vm_runtime *rt, const vm_aid *aid, uint32_t off, u
     hdr[1] = (uint8_t)slot;
     hdr[12] = aid->len;
     memcpy(hdr + 13, aid->b, aid->len);
-    if ((rc = chip_rc(chip_nvm_write(rt->chip, roff, hdr, sizeof hdr))) != VM_OK ||
-        (init_len && (rc = chip_rc(chip_nvm_write(rt->chip, roff + VM_ROMPKG_REC_HDR, init, init_len))) != VM_OK)) {
+    if ((rc = chip_rc(chip_nvm_write(rt->chip, roff, hdr, sizeof hdr))) != VM_OK) {
         if (rc != VM_ERR_POWER)
             chip_nvm_free(rt->chip, roff);
         return rc;
@@ -986,8 +881,8 @@ static int rom_region_ok(vm_runtime *rt, uint32_t off, uint32_t len)
     return chip_rom_view(rt->chip) && len != 0 && off <= g->rom_size && len <= g->rom_size - off;
 }
 
-/* vm_reset: attach the masked package of slot s from its record (the blob
- * was verified when the record was made; the parser re-checks its hash). */
+/* vm_reset: attach the masked package of slot s from its record (the load
+ * file was verified when the record was made) and link it. */
 static int rom_reattach(vm_runtime *rt, unsigned s)
 {
     const uint8_t *r = rt->nvm + rt->rom_rec[s];
@@ -995,9 +890,9 @@ static int rom_reattach(vm_runtime *rt, unsigned s)
     if (!rom_region_ok(rt, off, len))
         return VM_ERR_CORRUPT;
     int rc = attach_package(rt, s, chip_rom_view(rt->chip) + off, len, 0, rt->rom_rec[s], 1);
-    /* a CAP is linked here, before the NVM packages that may import it
+    /* linked here, before the NVM packages that may import it
      * (cap_link_all leaves masked packages alone) */
-    if (rc == VM_OK && !rt->pkgs[s].cap && cap_is_load_file(rt->pkgs[s].blob, len)) {
+    if (rc == VM_OK) {
         rc = vm_cap_link(rt, s, NULL, 0);
         if (rc == VM_OK && rt->rom_rec_size[s] < VM_ROMPKG_REC_HDR + (uint32_t)rt->pkgs[s].cap->view.sf_image_size)
             rc = VM_ERR_CORRUPT;
@@ -1006,21 +901,30 @@ static int rom_reattach(vm_runtime *rt, unsigned s)
             return rc == VM_ERR_NOMEM ? rc : VM_ERR_CORRUPT;
         }
     }
-    if (rc == VM_OK && (rt->pkgs[s].pkg.aid.len != r[12] || memcmp(rt->pkgs[s].pkg.aid.b, r + 13, r[12]) ||
-                        rt->rom_rec_size[s] < VM_ROMPKG_REC_HDR + 2u * rt->pkgs[s].pkg.static_count)) {
+    if (rc == VM_OK && (rt->pkgs[s].pkg.aid.len != r[12] || memcmp(rt->pkgs[s].pkg.aid.b, r + 13, r[12]))) {
         unload_slot(rt, s);
         rc = VM_ERR_CORRUPT;
     }
     return rc;
 }
 
-/* rom_attach for a CAP load file in ROM: the CAP verifier, then the
- * statics record (header + the StaticField component's image, its arrays
+/* Verify (when asked) and attach the ROM package at [off, off+len): the
+ * verifier, then the statics record (header + the StaticField component's image, its arrays
  * made as objects of the package, all undone on failure) at the first
  * registration; later ones find the record and write nothing. */
-static int rom_attach_cap(vm_runtime *rt, uint32_t off, uint32_t len, int verify, char *err, size_t errlen)
+static int rom_attach(vm_runtime *rt, uint32_t off, uint32_t len, int verify, char *err, size_t errlen)
 {
+    if (!rom_region_ok(rt, off, len)) {
+        if (err && errlen)
+            snprintf(err, errlen, "region outside ROM");
+        return VM_ERR_ARG;
+    }
     const uint8_t *blob = chip_rom_view(rt->chip) + off;
+    if (!cap_is_load_file(blob, len)) {
+        if (err && errlen)
+            snprintf(err, errlen, "not a CAP load file (no Header component first)");
+        return VM_ERR_VERIFY;
+    }
     cap_view v;
     int rc = cap_parse(blob, len, &v, err, errlen);
     if (rc != VM_OK)
@@ -1046,8 +950,8 @@ static int rom_attach_cap(vm_runtime *rt, uint32_t off, uint32_t len, int verify
     }
     unsigned slot;
     int fresh;
-    rc = rom_statics_record(rt, &v.pkg_aid, off, len, VM_ROMPKG_REC_HDR + (uint32_t)v.sf_image_size, NULL, 0,
-                            &slot, &fresh, err, errlen);
+    rc = rom_statics_record(rt, &v.pkg_aid, off, len, VM_ROMPKG_REC_HDR + (uint32_t)v.sf_image_size, &slot,
+                            &fresh, err, errlen);
     if (rc != VM_OK)
         goto out;
     rc = attach_package(rt, slot, blob, len, 0, rt->rom_rec[slot], 1);
@@ -1073,56 +977,6 @@ static int rom_attach_cap(vm_runtime *rt, uint32_t off, uint32_t len, int verify
     }
 out:
     cap_view_free(&v);
-    return rc;
-}
-
-/* Verify (when asked) and attach the ROM package at [off, off+len), finding
- * its statics record or creating it (the only NVM write, once per card). */
-static int rom_attach(vm_runtime *rt, uint32_t off, uint32_t len, int verify, char *err, size_t errlen)
-{
-    if (!rom_region_ok(rt, off, len)) {
-        if (err && errlen)
-            snprintf(err, errlen, "region outside ROM");
-        return VM_ERR_ARG;
-    }
-    const uint8_t *blob = chip_rom_view(rt->chip) + off;
-    if (cap_is_load_file(blob, len))
-        return rom_attach_cap(rt, off, len, verify, err, errlen);
-    vm_package p;
-    int rc = vm_pkg_parse(blob, len, &p, err, errlen);
-    if (rc != VM_OK)
-        return rc;
-    if (verify && (rc = vm_pkg_verify(&p, rt->ext, 0, err, errlen)) != VM_OK)
-        goto out;
-    int s = find_package(rt, p.aid.b, p.aid.len);
-    if (s >= 0 && rt->pkgs[s].masked && rt->pkgs[s].blob == blob && rt->pkgs[s].pkg.len == len) {
-        rc = VM_OK;   /* already attached from its record by vm_reset */
-        goto out;
-    }
-    if (s >= 0) {
-        if (err && errlen)
-            snprintf(err, errlen, "package AID already loaded");
-        rc = VM_ERR_EXISTS;
-        goto out;
-    }
-    for (unsigned i = 0; i < p.import_count; i++) {
-        int t = find_package(rt, p.imports[i].aid.b, p.imports[i].aid.len);
-        if (t < 0 || rt->pkgs[t].pkg.major != p.imports[i].major || rt->pkgs[t].pkg.minor < p.imports[i].minor) {
-            if (err && errlen)
-                snprintf(err, errlen, "import %u not present in a compatible version", i);
-            rc = VM_ERR_DEPENDENCY;
-            goto out;
-        }
-    }
-    unsigned slot;
-    int fresh;
-    rc = rom_statics_record(rt, &p.aid, off, len, VM_ROMPKG_REC_HDR + 2u * p.static_count, p.statics,
-                            2u * p.static_count, &slot, &fresh, err, errlen);
-    if (rc != VM_OK)
-        goto out;
-    rc = attach_package(rt, slot, blob, len, 0, rt->rom_rec[slot], 1);
-out:
-    vm_pkg_free(&p);
     return rc;
 }
 
@@ -1159,7 +1013,7 @@ int vm_delete_package(vm_runtime *rt, const uint8_t *aid, uint8_t aid_len)
     for (unsigned t = 1; t <= VM_MAX_PACKAGES; t++) {
         if (!rt->pkgs[t].used || (int)t == s)
             continue;
-        const vm_package *p = &rt->pkgs[t].pkg;
+        const vm_pkg_identity *p = &rt->pkgs[t].pkg;
         for (unsigned i = 0; i < p->import_count; i++)
             if (p->imports[i].aid.len == aid_len && !memcmp(p->imports[i].aid.b, aid, aid_len))
                 return VM_ERR_DEPENDENCY;
@@ -1307,9 +1161,7 @@ int vm_reset(vm_runtime *rt)
             o->nvm_size = size;
             o->ram_off = log_get32(b + 8);
             o->data = (o->flags & VM_OF_PERSISTENT) ? (uint8_t *)(uintptr_t)(b + VM_OBJ_HDR) : vm_ram(rt) + o->ram_off;
-            if (o->kind == VM_OBJ_PIN)
-                o->ram_len = 1;
-            else if (!(o->flags & VM_OF_PERSISTENT))
+            if (!(o->flags & VM_OF_PERSISTENT))
                 o->ram_len = (uint32_t)o->length * (o->kind == VM_OBJ_SHORTS || o->kind == VM_OBJ_REFS ? 2u : 1u) +
                              ((o->flags & VM_OF_SENSITIVE) ? 2u : 0u);
             note_deselect_ram(rt, o, id);
@@ -1406,14 +1258,15 @@ int vm_create(chip *c, const vm_config *cfg, vm_runtime **out)
     rt->ram_granules = (rt->ram_size - VM_RAM_ARENA) / VM_RAM_GRANULE;
     rt->ram_map = calloc(rt->ram_granules, 1);
     rt->stack = calloc(rt->cfg.stack_slots, sizeof *rt->stack);
-    rt->frames = calloc(rt->cfg.max_frames, sizeof *rt->frames);
     rt->budget = rt->cfg.budget;
     rt->selected = -1;
-    if (!rt->ram_map || !rt->stack || !rt->frames) {
+    if (!rt->ram_map || !rt->stack) {
         vm_destroy(rt);
         return VM_ERR_NOMEM;
     }
-    vm_crypto_init();
+    /* libtomcrypt keeps its own registry; registering twice is harmless */
+    register_cipher(&aes_desc);
+    register_hash(&sha256_desc);
     int rc = vm_reset(rt);
     if (rc == VM_ERR_NOMEM) {
         vm_destroy(rt);
@@ -1431,7 +1284,6 @@ void vm_destroy(vm_runtime *rt)
     free(rt->objs);
     free(rt->ram_map);
     free(rt->stack);
-    free(rt->frames);
     free(rt->log);
     free(rt);
 }
@@ -1474,45 +1326,9 @@ static uint16_t cap_exception_sw(vm_runtime *rt, uint16_t h)
     return VM_SW_UNKNOWN;
 }
 
-static uint16_t exception_sw(vm_runtime *rt, uint16_t h)
-{
-    if (h >= VM_H_EXC_FIRST && h < VM_H_FIRST_DYNAMIC) {
-        uint16_t cls = (uint16_t)(VM_SC_FIRST_THROWABLE + (h - VM_H_EXC_FIRST));
-        uint16_t reason = rt->exc_reason[cls - VM_SC_Object];
-        if (cls == VM_SC_ISOException)
-            return reason;
-        if (cls == VM_SC_SystemException && (reason == VM_SYS_NO_RESOURCE || reason == VM_SYS_NO_TRANSIENT_SPACE))
-            return VM_SW_NO_MEMORY;
-    }
-    return VM_SW_UNKNOWN;
-}
-
-/* Run a method in package `slot`'s context; map the outcome to a SW.
- * Aborts a transaction left open. Returns <0 only for fatal errors. */
-static int run_method(vm_runtime *rt, unsigned slot, uint16_t method, const uint16_t *args, unsigned nargs,
-                      uint16_t *ret, uint16_t *sw)
-{
-    rt->ctx = (uint8_t)slot;
-    int r = vm_run(rt, &rt->pkgs[slot], method, args, nargs, ret);
-    if (r < 0)
-        return r;
-    if (rt->tx_open) {
-        int rc = vm_tx_abort(rt);
-        if (rc < 0)
-            return rc;
-    }
-    if (r == VM_RUN_DONE)
-        *sw = VM_SW_OK;
-    else if (r == VM_RUN_THROWN)
-        *sw = exception_sw(rt, rt->uncaught);
-    else
-        *sw = VM_SW_UNKNOWN;
-    return VM_OK;
-}
-
-/* Run a CAP method in package `slot`'s context, as the applet instance
- * `inst` (-1: none yet, install()); map the outcome to a SW like
- * run_method. */
+/* Run a method in package `slot`'s context, as the applet instance `inst`
+ * (-1: none yet, install()); map the outcome to a SW. Aborts a transaction
+ * left open. Returns <0 only for fatal errors. */
 static int run_cap(vm_runtime *rt, unsigned entry, unsigned slot, int inst, cap_target t, const uint16_t *args,
                    unsigned nargs, uint16_t *ret, uint16_t *sw)
 {
@@ -1584,8 +1400,7 @@ static void clear_deselect_transients(vm_runtime *rt, unsigned slot)
     }
     for (uint32_t h = lo; h < hi; h++) {
         vm_obj *o = &rt->objs[h];
-        if (o->kind != VM_OBJ_FREE && o->pkg == slot && o->ram_len &&
-            (o->kind == VM_OBJ_PIN || (o->flags & VM_OF_CLEAR_DESELECT)))
+        if (o->kind != VM_OBJ_FREE && o->pkg == slot && o->ram_len && (o->flags & VM_OF_CLEAR_DESELECT))
             memset(vm_ram(rt) + o->ram_off, 0, o->ram_len);
     }
 }
@@ -1607,12 +1422,10 @@ static int extended_nc_too_long(const uint8_t *apdu, size_t len)
 
 /* JCRE 3.0.5: only an applet implementing javacardx.apdu.ExtendedLength
  * receives extended commands; the others are answered 6700 by the
- * runtime. `.cvp` applets have no such interface and keep getting them. */
+ * runtime. */
 static int implements_extended_length(const vm_runtime *rt, int inst)
 {
     const vm_inst *in = &rt->insts[inst];
-    if (!rt->pkgs[in->pkg].cap)
-        return 1;
     const jc_api_class *c = jc_api_class_by_name("javacardx/apdu/ExtendedLength", NULL);
     return c && in->obj < rt->obj_cap && vm_cap_class_is(rt, rt->objs[in->obj].cls, vm_api_class_id(c));
 }
@@ -1651,8 +1464,7 @@ static uint16_t multiselectable_id(void)
 static int is_multiselectable(const vm_runtime *rt, int inst)
 {
     const vm_inst *in = &rt->insts[inst];
-    return rt->pkgs[in->pkg].cap && in->obj < rt->obj_cap &&
-           vm_cap_class_is(rt, rt->objs[in->obj].cls, multiselectable_id());
+    return in->obj < rt->obj_cap && vm_cap_class_is(rt, rt->objs[in->obj].cls, multiselectable_id());
 }
 
 /* Run MultiSelectable.select/deselect(flag) (method token 0 / 1) of an
@@ -1687,7 +1499,6 @@ static int deselect_current(vm_runtime *rt)
     if (idx < 0)
         return VM_OK;
     vm_inst *in = &rt->insts[idx];
-    const vm_applet_decl *a = &rt->pkgs[in->pkg].pkg.applets[in->applet];
     rt->chan_sel[rt->channel] = -1;
     rt->selected = -1;
     int still_inst = inst_active_except(rt, idx, -1), still_pkg = pkg_active_except(rt, in->pkg, -1);
@@ -1698,14 +1509,9 @@ static int deselect_current(vm_runtime *rt)
     rt->resp_cap = 0;
     if (still_pkg && is_multiselectable(rt, idx)) {
         rc = run_multiselect(rt, idx, 1, still_inst, NULL, &sw);
-    } else if (rt->pkgs[in->pkg].cap) {
-        if (cap_applet_method(rt, in, VM_APPLET_DESELECT, &t) == 0) {
-            uint16_t args[1] = { in->obj };
-            rc = run_cap(rt, VM_ENTRY_DESELECT, in->pkg, idx, t, args, 1, NULL, &sw);
-        }
-    } else if (a->deselect != 0xFFFF) {
+    } else if (cap_applet_method(rt, in, VM_APPLET_DESELECT, &t) == 0) {
         uint16_t args[1] = { in->obj };
-        rc = run_method(rt, in->pkg, a->deselect, args, 1, NULL, &sw);
+        rc = run_cap(rt, VM_ENTRY_DESELECT, in->pkg, idx, t, args, 1, NULL, &sw);
     }
     /* the package's context stays active while one of its applets is
      * selected on another channel: its CLEAR_ON_DESELECT memory stays */
@@ -1729,7 +1535,7 @@ int vm_deselect(vm_runtime *rt)
 
 /* `prepared`: 1 when the command is already in the APDU buffer (the
  * SELECT whose select() has run), 0 to load it, -1 when loading it failed. */
-static int process_common(vm_runtime *rt, unsigned slot, uint16_t method, const uint16_t *args, unsigned nargs,
+static int process_common(vm_runtime *rt, unsigned slot, const uint16_t *args, unsigned nargs,
                           const uint8_t *apdu, size_t apdu_len, uint8_t *resp, size_t resp_cap, size_t *resp_len,
                           uint16_t *sw, int prepared)
 {
@@ -1739,17 +1545,12 @@ static int process_common(vm_runtime *rt, unsigned slot, uint16_t method, const 
         *sw = 0x6700;
         return VM_OK;
     }
-    int rc;
-    if (rt->pkgs[slot].cap) {
-        cap_target t;
-        if (rt->selected < 0 || cap_applet_method(rt, &rt->insts[rt->selected], VM_APPLET_PROCESS, &t) != 0) {
-            *sw = VM_SW_UNKNOWN;
-            return VM_OK;
-        }
-        rc = run_cap(rt, VM_ENTRY_PROCESS, slot, rt->selected, t, args, nargs, NULL, sw);
-    } else {
-        rc = run_method(rt, slot, method, args, nargs, NULL, sw);
+    cap_target t;
+    if (rt->selected < 0 || cap_applet_method(rt, &rt->insts[rt->selected], VM_APPLET_PROCESS, &t) != 0) {
+        *sw = VM_SW_UNKNOWN;
+        return VM_OK;
     }
+    int rc = run_cap(rt, VM_ENTRY_PROCESS, slot, rt->selected, t, args, nargs, NULL, sw);
     if (rc < 0)
         return rc;
     /* The data sent stays part of the response only on success, like a card
@@ -1820,10 +1621,9 @@ static int select_instance(vm_runtime *rt, uint8_t channel, int idx, const uint8
     if (apdu)
         prepared = apdu_setup(rt, apdu, apdu_len, resp, resp_cap) == 0 ? 1 : -1;
     vm_inst *in = &rt->insts[idx];
-    const vm_applet_decl *a = &rt->pkgs[in->pkg].pkg.applets[in->applet];
     uint16_t args[2] = { in->obj, VM_H_APDU };
     cap_target st;
-    if (rt->pkgs[in->pkg].cap) {
+    {
         uint16_t ok = 0, ssw;
         rt->resp = NULL;
         rt->resp_cap = 0;
@@ -1851,19 +1651,6 @@ static int select_instance(vm_runtime *rt, uint8_t channel, int idx, const uint8
             *sw = VM_SW_SELECT_FAILED;
             return VM_OK;
         }
-    } else if (a->select != 0xFFFF) {
-        uint16_t ok = 0, ssw;
-        rt->resp = NULL;
-        rt->resp_cap = 0;
-        rc = run_method(rt, in->pkg, a->select, args, 1, &ok, &ssw);
-        if (rc < 0)
-            return rc;
-        if (ssw != VM_SW_OK || !ok) {
-            clear_deselect_transients(rt, in->pkg);
-            rt->apdu_cmd = NULL;
-            *sw = VM_SW_SELECT_FAILED;
-            return VM_OK;
-        }
     }
     rt->selected = idx;
     rt->chan_sel[channel] = (int8_t)idx;
@@ -1877,8 +1664,8 @@ static int select_instance(vm_runtime *rt, uint8_t channel, int idx, const uint8
     rt->resp = resp;
     rt->resp_cap = resp_cap;
     rt->resp_len = 0;
-    rc = process_common(rt, in->pkg, a->process, args, 2, apdu, apdu_len, resp, resp_cap,
-                        resp_len ? resp_len : &dummy, sw, prepared);
+    rc = process_common(rt, in->pkg, args, 2, apdu, apdu_len, resp, resp_cap, resp_len ? resp_len : &dummy, sw,
+                        prepared);
     rt->selecting = 0;
     return rc;
 }
@@ -1911,9 +1698,8 @@ int vm_process_on(vm_runtime *rt, uint8_t channel, const uint8_t *apdu, size_t a
         *sw = 0x6700;
         return VM_OK;
     }
-    const vm_applet_decl *a = &rt->pkgs[in->pkg].pkg.applets[in->applet];
     uint16_t args[2] = { in->obj, VM_H_APDU };
-    return process_common(rt, in->pkg, a->process, args, 2, apdu, apdu_len, resp, resp_cap, resp_len, sw, 0);
+    return process_common(rt, in->pkg, args, 2, apdu, apdu_len, resp, resp_cap, resp_len, sw, 0);
 }
 
 int vm_process(vm_runtime *rt, const uint8_t *apdu, size_t apdu_len, uint8_t *resp, size_t resp_cap,
@@ -2039,33 +1825,27 @@ int vm_invoke(vm_runtime *rt, const uint8_t *pkg_aid, uint8_t pkg_aid_len, uint1
     if (s < 0)
         return VM_ERR_NOTFOUND;
     uint16_t args[1] = { VM_H_APDU };
-    if (rt->pkgs[s].cap) {
-        /* method: exported class token (high byte), its public static
-         * method token (low byte); a `static void m(APDU)` */
-        cap_target t;
-        cap_method_header h;
-        if (vm_cap_export_static(rt, (unsigned)s, (uint8_t)(method >> 8), (uint8_t)method, &t) != 0 ||
-            cap_method_header_at(&rt->pkgs[s].cap->view, t.offset, &h) != 0 || h.nargs != 1 ||
-            (h.flags & CAP_ACC_ABSTRACT))
-            return VM_ERR_ARG;
-        *resp_len = 0;
-        if (apdu_setup(rt, apdu, apdu_len, resp, resp_cap) != 0) {
-            rt->apdu_cmd = NULL;
-            *sw = 0x6700;
-            return VM_OK;
-        }
-        int rc = run_cap(rt, VM_ENTRY_INVOKE, (unsigned)s, -1, t, args, 1, NULL, sw);
-        if (rc < 0)
-            return rc;
-        *resp_len = *sw == VM_SW_OK ? rt->resp_len : 0;
-        rt->resp = NULL;
+    /* method: exported class token (high byte), its public static method
+     * token (low byte); a `static void m(APDU)` */
+    cap_target t;
+    cap_method_header h;
+    if (!rt->pkgs[s].cap || vm_cap_export_static(rt, (unsigned)s, (uint8_t)(method >> 8), (uint8_t)method, &t) != 0 ||
+        cap_method_header_at(&rt->pkgs[s].cap->view, t.offset, &h) != 0 || h.nargs != 1 ||
+        (h.flags & CAP_ACC_ABSTRACT))
+        return VM_ERR_ARG;
+    *resp_len = 0;
+    if (apdu_setup(rt, apdu, apdu_len, resp, resp_cap) != 0) {
         rt->apdu_cmd = NULL;
+        *sw = 0x6700;
         return VM_OK;
     }
-    const vm_package *p = &rt->pkgs[s].pkg;
-    if (method >= p->method_count || p->methods[method].flags != VM_MF_STATIC || p->methods[method].nargs != 1)
-        return VM_ERR_ARG;
-    return process_common(rt, (unsigned)s, method, args, 1, apdu, apdu_len, resp, resp_cap, resp_len, sw, 0);
+    int rc = run_cap(rt, VM_ENTRY_INVOKE, (unsigned)s, -1, t, args, 1, NULL, sw);
+    if (rc < 0)
+        return rc;
+    *resp_len = *sw == VM_SW_OK ? rt->resp_len : 0;
+    rt->resp = NULL;
+    rt->apdu_cmd = NULL;
+    return VM_OK;
 }
 
 /* ---- install / delete instances ---- */
@@ -2074,17 +1854,12 @@ int vm_register_instance(vm_runtime *rt, uint16_t obj)
 {
     if (!rt->installing || rt->inst_registered >= 0)
         return vm_set_reason(rt, VM_SC_SystemException, VM_SYS_ILLEGAL_VALUE);
-    const vm_lpkg *lp = &rt->pkgs[rt->inst_pkg];
     if (obj == 0 || obj >= rt->obj_cap)
         return vm_set_reason(rt, VM_SC_NullPointerException, 0);
     const vm_obj *o = &rt->objs[obj];
-    if (lp->cap) {
-        /* any applet object of the package being installed */
-        if (o->kind != VM_OBJ_INSTANCE || o->pkg != rt->inst_pkg || !vm_cls_is_user(o->cls) ||
-            ((o->cls >> 8) & 0x7Fu) != rt->inst_pkg || !vm_cap_class_is(rt, o->cls, VM_SC_Applet))
-            return vm_set_reason(rt, VM_SC_SecurityException, 0);
-    } else if (o->kind != VM_OBJ_INSTANCE || o->pkg != rt->inst_pkg ||
-               !vm_is_instance_of(rt, lp, o->cls, lp->pkg.applets[rt->inst_applet].cls))
+    /* any applet object of the package being installed */
+    if (o->kind != VM_OBJ_INSTANCE || o->pkg != rt->inst_pkg || !vm_cls_is_user(o->cls) ||
+        ((o->cls >> 8) & 0x7Fu) != rt->inst_pkg || !vm_cap_class_is(rt, o->cls, VM_SC_Applet))
         return vm_set_reason(rt, VM_SC_SecurityException, 0);
     int idx = -1;
     for (unsigned i = 0; i < VM_MAX_INSTANCES && idx < 0; i++)
@@ -2126,19 +1901,12 @@ int vm_install(vm_runtime *rt, const uint8_t *pkg_aid, uint8_t pkg_aid_len, cons
     int s = find_package(rt, pkg_aid, pkg_aid_len);
     if (s < 0)
         return VM_ERR_NOTFOUND;
-    const vm_package *p = &rt->pkgs[s].pkg;
     const cap_pkg *cp = rt->pkgs[s].cap;
     int ai = -1;
-    if (cp) {
-        for (unsigned i = 0; i < cp->view.applet_count && i < VM_MAX_APPLETS; i++)
-            if (cp->view.applets[i].aid.len == applet_aid_len &&
-                !memcmp(cp->view.applets[i].aid.b, applet_aid, applet_aid_len))
-                ai = (int)i;
-    } else {
-        for (unsigned i = 0; i < p->applet_count; i++)
-            if (p->applets[i].aid.len == applet_aid_len && !memcmp(p->applets[i].aid.b, applet_aid, applet_aid_len))
-                ai = (int)i;
-    }
+    for (unsigned i = 0; cp && i < cp->view.applet_count && i < VM_MAX_APPLETS; i++)
+        if (cp->view.applets[i].aid.len == applet_aid_len &&
+            !memcmp(cp->view.applets[i].aid.b, applet_aid, applet_aid_len))
+            ai = (int)i;
     if (ai < 0)
         return VM_ERR_NOTFOUND;
     if (!instance_aid_len) {
@@ -2165,17 +1933,11 @@ int vm_install(vm_runtime *rt, const uint8_t *pkg_aid, uint8_t pkg_aid_len, cons
     rt->resp_cap = 0;
 
     uint16_t args[3] = { VM_H_INSTALL_ARRAY, 0, params_len };
-    int rc;
-    if (cp) {
-        cap_target t = { NULL, cp->view.applets[ai].install_offset, (uint8_t)s, 0 };
-        rc = run_cap(rt, VM_ENTRY_INSTALL, (unsigned)s, -1, t, args, 3, NULL, sw);
-    } else {
-        rc = run_method(rt, (unsigned)s, p->applets[ai].install, args, 3, NULL, sw);
-    }
+    cap_target t = { NULL, cp->view.applets[ai].install_offset, (uint8_t)s, 0 };
+    int rc = run_cap(rt, VM_ENTRY_INSTALL, (unsigned)s, -1, t, args, 3, NULL, sw);
     if (rc >= 0 && *sw == VM_SW_OK && rt->inst_registered < 0) {
         *sw = VM_SW_UNKNOWN;   /* install() did not call register() */
-        if (cp)
-            vm_fault_finish(rt, VM_RUN_NO_REGISTER, VM_ENTRY_INSTALL, *sw);
+        vm_fault_finish(rt, VM_RUN_NO_REGISTER, VM_ENTRY_INSTALL, *sw);
     }
     if (rc >= 0 && *sw != VM_SW_OK) {
         /* Leave nothing behind: drop the instance record, undo the writes
@@ -2217,53 +1979,4 @@ int vm_delete_instance(vm_runtime *rt, const uint8_t *aid, uint8_t aid_len)
     memset(&rt->insts[idx], 0, sizeof rt->insts[idx]);
     memset(rt->inst_meth, 0, sizeof rt->inst_meth);
     return VM_OK;
-}
-
-/* ---- extension call helpers ---- */
-
-uint16_t vm_call_arg(const vm_native_call *call, unsigned i)
-{
-    return i < call->nargs ? call->args[i] : 0;
-}
-
-void vm_call_return(vm_native_call *call, uint16_t value) { call->ret = value; }
-
-vm_runtime *vm_call_runtime(vm_native_call *call) { return call->rt; }
-
-void vm_call_throw(vm_native_call *call, uint16_t sw)
-{
-    call->result = vm_set_reason(call->rt, VM_SC_ISOException, sw);
-}
-
-static vm_obj *call_bytes_obj(vm_native_call *call, unsigned i)
-{
-    vm_runtime *rt = call->rt;
-    uint16_t h = vm_call_arg(call, i);
-    if (h == 0 || h >= rt->obj_cap)
-        return NULL;
-    vm_obj *o = &rt->objs[h];
-    if (o->kind != VM_OBJ_BYTES || (o->pkg != rt->ctx && !(o->flags & VM_OF_GLOBAL)))
-        return NULL;
-    return o;
-}
-
-int vm_call_bytes(vm_native_call *call, unsigned i, const uint8_t **data, uint16_t *len)
-{
-    vm_obj *o = call_bytes_obj(call, i);
-    if (!o)
-        return -1;
-    *data = o->data;
-    *len = o->length;
-    return 0;
-}
-
-int vm_call_write(vm_native_call *call, unsigned i, uint16_t off, const void *src, uint16_t len)
-{
-    vm_obj *o = call_bytes_obj(call, i);
-    if (!o || (uint32_t)off + len > o->length)
-        return -1;
-    int rc = vm_obj_store(call->rt, o, off, src, len, 1);
-    if (rc > 0)
-        call->result = rc;
-    return rc ? -1 : 0;
 }

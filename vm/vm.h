@@ -1,13 +1,14 @@
 /*
- * vm.h — the cardvm bytecode virtual machine: the module's manual.
+ * vm.h — the cardvm Java Card virtual machine: the module's manual.
  *
- * cardvm runs Java Card style applets on a simulated chip (persist/chip.h).
+ * cardvm runs Java Card applets, packaged as CAP files (JCVM 3.0.5,
+ * docs/cap.md), on a simulated chip (persist/chip.h).
  * A `vm_runtime` is bound to one chip and holds everything the VM knows about
  * that card: there is no global mutable state, so many cards can live in one
  * process. The embedder (the card object and the LOADER) drives it:
  *
  *   vm_create(chip)            once, after chip_open/chip_create + power-on
- *   vm_load_package(blob)      verify a package and store it in NVM
+ *   vm_load_package(load file) verify a CAP package and store it in NVM
  *   vm_install(...)            create an applet instance (install(bArray...))
  *   vm_select / vm_process     run commands; each returns response + SW
  *   vm_reset()                 after every chip_power_on() (cold/warm reset)
@@ -73,7 +74,8 @@ const char *vm_strerror(int status);
 #define VM_SW_NOT_FOUND     0x6A82
 #define VM_SW_SELECT_FAILED 0x6999
 
-/* ---- package kinds (byte 5 of a package, docs/package-format.md) ---- */
+/* ---- package kinds (vm_package_info.kind: what the card makes of a
+ * package, from its applets and how the LOADER loaded it) ---- */
 enum vm_pkg_kind {
     VM_PKG_APPLET = 1,        /* package with applets                  */
     VM_PKG_LIBRARY = 2,       /* code and statics only, no applet      */
@@ -93,7 +95,7 @@ typedef struct vm_config {
     uint32_t commit_capacity; /* bytes of old values one transaction may log;
                                  default 1024 (TransactionException
                                  BUFFER_FULL beyond) */
-    uint32_t package_quota;   /* NVM bytes one package may own (blob,
+    uint32_t package_quota;   /* NVM bytes one package may own (load file,
                                  statics, objects); 0 = no limit */
     uint16_t stack_slots;     /* 16-bit words for frames and operand
                                  stacks; default 1024 */
@@ -126,7 +128,7 @@ int vm_reset(vm_runtime *rt);
  *
  * An embedder that cuts power at NVM writes (`cardvm tear`) must say which
  * bytecode was writing. With a hook set, every persistent store the VM makes
- * (bytecode putfield/putstatic/array stores, and the framework's natives
+ * (bytecode putfield/putstatic/array stores, and the API methods in C
  * such as Util.arrayCopy or OwnerPIN.check) calls it twice: before the chip
  * write (phase 0) and after it succeeded (phase 1). A cut fires inside the
  * write, so a phase 0 without its phase 1 is the store that was torn.
@@ -136,7 +138,7 @@ int vm_reset(vm_runtime *rt);
  * call the hook. */
 typedef struct vm_nvm_writer {
     int16_t pkg;             /* package slot of the writing method, -1 unknown
-                              * (a .cvp package, the JCRE itself) */
+                              * (the JCRE itself) */
     uint16_t method;         /* offset of its header in the Method component */
     uint16_t pc;             /* bytecode offset of the writing (or invoking)
                               * instruction, from the method's first opcode */
@@ -153,7 +155,7 @@ size_t vm_package_aid(const vm_runtime *rt, int slot, uint8_t aid[16]);
 
 /* ---- why an applet call failed (diagnostics, host side only) ----
  *
- * When install(), select(), deselect() or process() of a CAP applet (or a
+ * When install(), select(), deselect() or process() of an applet (or a
  * static entry point run by vm_invoke) ends
  * with an uncaught exception, a budget overrun, or install() without
  * register(), the runtime keeps a record of it for the embedder's trace
@@ -205,22 +207,24 @@ typedef struct vm_fault {
  * *out, or 0 when there is none. Taking it clears it. */
 int vm_take_fault(vm_runtime *rt, vm_fault *out);
 
-/* ---- the privileged native extension (for the LOADER) ----
+/* ---- the privileged extension (for the LOADER) ----
  *
- * Native tokens 0x8000..0x80FF are not part of the VM: their handlers come
- * from a table the embedder plugs in. Bytecode may use them only if the
- * package was loaded with VM_LOAD_PRIVILEGED (the verifier refuses them
- * otherwise), and they run only while a table is installed (otherwise the
- * call throws SecurityException). The LOADER uses this for the customization
- * API (vector table, install, keys). Token 0x8000 + i is entries[i].
+ * cardvm's own Java Card package cardvm.loader (vm/api_loader.c,
+ * docs/loader.md) is the LOADER's API: its functions are not part of the
+ * VM but come from a table the embedder plugs in, method token i of
+ * cardvm.loader.Loader calling entries[i]. Only a package loaded with
+ * VM_LOAD_PRIVILEGED may import cardvm.loader (the verifier refuses it
+ * otherwise), and a call runs only while a table is installed and the
+ * caller's context is such a package (otherwise SecurityException). The
+ * LOADER uses this for the customization API (vector table, install, keys).
  */
-typedef struct vm_native_call vm_native_call;
+typedef struct vm_ext_call vm_ext_call;
 
 typedef struct vm_ext_entry {
-    const char *name;     /* for the assembler/disassembler, e.g. "Loader.setVector" */
-    uint8_t nargs;        /* 16-bit argument words */
+    const char *name;     /* for reports, e.g. "Loader.setVector" */
+    uint8_t nargs;        /* 16-bit argument words the method takes */
     uint8_t returns;      /* 0: void, 1: one word */
-    void (*fn)(void *ctx, vm_native_call *call);
+    void (*fn)(void *ctx, vm_ext_call *call);
 } vm_ext_entry;
 
 typedef struct vm_extension {
@@ -234,41 +238,44 @@ typedef struct vm_extension {
 void vm_set_extension(vm_runtime *rt, const vm_extension *ext);
 
 /* Inside an extension handler: */
-uint16_t vm_call_arg(const vm_native_call *call, unsigned i);   /* word i */
-void vm_call_return(vm_native_call *call, uint16_t value);
+uint16_t vm_call_arg(const vm_ext_call *call, unsigned i);   /* word i */
+void vm_call_return(vm_ext_call *call, uint16_t value);
 /* Byte array argument `i`: read-only view and length; 0, or -1 when the
  * word is not a byte array the caller's context may reach. */
-int vm_call_bytes(vm_native_call *call, unsigned i, const uint8_t **data, uint16_t *len);
+int vm_call_bytes(vm_ext_call *call, unsigned i, const uint8_t **data, uint16_t *len);
 /* Write into byte array argument `i` (firewall and bounds checked). */
-int vm_call_write(vm_native_call *call, unsigned i, uint16_t off, const void *src, uint16_t len);
+int vm_call_write(vm_ext_call *call, unsigned i, uint16_t off, const void *src, uint16_t len);
 /* End the handler by throwing ISOException(sw) into the bytecode. */
-void vm_call_throw(vm_native_call *call, uint16_t sw);
-vm_runtime *vm_call_runtime(vm_native_call *call);
+void vm_call_throw(vm_ext_call *call, uint16_t sw);
+vm_runtime *vm_call_runtime(vm_ext_call *call);
 
-/* ---- packages ---- */
+/* ---- packages ----
+ *
+ * A package is a CAP load file: the components of a CAP file concatenated
+ * in load order, without the C4 wrapper and without Debug (what
+ * tools/cap/cap_file.h makes of a CAP file, what GlobalPlatform LOAD
+ * carries). */
 enum vm_load_flags {
-    VM_LOAD_PRIVILEGED = 1,   /* may use extension tokens 0x8000.. */
+    VM_LOAD_PRIVILEGED = 1,   /* may import cardvm.loader (the customization software) */
 };
 
 /*
  * A package's identity from its bytes (no verification, no runtime): AID
- * and version of a CAP load file (the Header component) or of a .cvp blob.
- * VM_OK, or VM_ERR_VERIFY when the bytes are neither.
+ * and version from the Header component of a CAP load file.
+ * VM_OK, or VM_ERR_VERIFY when the bytes are not one.
  */
 int vm_package_identify(const uint8_t *blob, size_t len, uint8_t aid[VM_AID_MAX], uint8_t *aid_len,
                         uint8_t *major, uint8_t *minor);
 
 /*
- * Verify a package without loading it (no runtime needed). A CAP load file
- * (bare components or C4-wrapped) goes to the CAP verifier
+ * Verify a package without loading it (no runtime needed): the CAP verifier
  * (vm_cap_verify_load_file, vm/cap_verify.h) against the built-in API
- * packages only; a `.cvp` blob to its own verifier, where `ext` gives the
- * arity of extension tokens (NULL: none allowed). On failure returns
- * VM_ERR_VERIFY (VM_ERR_DEPENDENCY for a CAP import the card lacks) and
- * writes the reason into err.
+ * packages, user-package imports checked for shape only. The load file may
+ * be bare components or C4-wrapped. On failure returns VM_ERR_VERIFY
+ * (VM_ERR_DEPENDENCY for an import the card lacks) and writes the reason
+ * into err.
  */
-int vm_verify(const uint8_t *blob, size_t len, const vm_extension *ext,
-              unsigned flags, char *err, size_t errlen);
+int vm_verify(const uint8_t *blob, size_t len, unsigned flags, char *err, size_t errlen);
 
 /*
  * Verify a package, then store it in NVM with its static fields initialised.
@@ -279,9 +286,9 @@ int vm_load_package(vm_runtime *rt, const uint8_t *blob, size_t len,
                     unsigned flags, char *err, size_t errlen);
 
 /*
- * Register a masked package whose blob lives in chip ROM at
+ * Register a masked package whose load file lives in chip ROM at
  * [rom_offset, rom_offset + len): it is verified in place (like
- * vm_load_package, not privileged) and executed from ROM; no copy of the blob
+ * vm_load_package, not privileged) and executed from ROM; no copy of it
  * goes to NVM. Its static fields live in a small NVM record keyed by the
  * package AID, created at the first registration (normally at masking time,
  * which commits) and found again on every later registration, which then
@@ -293,7 +300,7 @@ int vm_load_package(vm_runtime *rt, const uint8_t *blob, size_t len,
  */
 int vm_register_rom_package(vm_runtime *rt, uint32_t rom_offset, uint32_t len, char *err, size_t errlen);
 
-/* Delete a package: its blob, statics and every object it owns. Refused with
+/* Delete a package: its load file, statics and every object it owns. Refused with
  * VM_ERR_STATE while an instance of it exists or when it is masked (ROM),
  * VM_ERR_DEPENDENCY while another package imports it. */
 int vm_delete_package(vm_runtime *rt, const uint8_t *aid, uint8_t aid_len);
@@ -306,8 +313,8 @@ typedef struct vm_package_info {
     uint8_t privileged;
     uint8_t applet_count;     /* applet classes declared */
     uint8_t masked;           /* 1: executed in place from ROM (cannot be deleted) */
-    uint32_t blob_size;       /* bytes of the package blob */
-    uint32_t nvm_used;        /* NVM bytes owned: blob (not for masked
+    uint32_t blob_size;       /* bytes of the load file */
+    uint32_t nvm_used;        /* NVM bytes owned: load file (not for masked
                                  packages), statics, objects */
     uint32_t ram_used;        /* transient RAM bytes owned */
 } vm_package_info;
@@ -416,11 +423,10 @@ int vm_manage_channel(vm_runtime *rt, uint8_t channel, uint8_t p1, uint8_t p2,
 
 /*
  * Run a `static void m(APDU)` method of package `pkg_aid` on a command, in
- * that package's firewall context. For a CAP package `method` names an
- * exported method: class token in the high byte, public static method
- * token in the low byte (the Export component; 0x0000 is the first static
- * method of the first public class); for a .cvp package it is the method
- * number. This is how the LOADER's vector table reaches bytecode entry
+ * that package's firewall context. `method` names an exported method:
+ * class token in the high byte, public static method token in the low
+ * byte (the Export component; 0x0000 is the first static method of the
+ * first public class). This is how the LOADER's vector table reaches bytecode entry
  * points of masked, update or customization packages.
  */
 int vm_invoke(vm_runtime *rt, const uint8_t *pkg_aid, uint8_t pkg_aid_len,

@@ -1,11 +1,11 @@
 /*
  * vm_internal.h — the runtime's state, shared by runtime.c (memory,
- * packages, applets, transactions), interp.c (the dispatch loop) and
- * natives.c (the native API). Not a public header.
+ * packages, applets, transactions), the CAP engine (cap_link.c,
+ * cap_xlat.c, cap_run.c) and the API in C (api_*.c). Not a public header.
  *
  * Where things live:
- *   NVM   one chip heap block per package (record header, the package blob,
- *         then its static fields), per object (header, then the elements or
+ *   NVM   one chip heap block per package (record header, the CAP load
+ *         file, then its static field image), per object (header, then the elements or
  *         fields), per applet instance. Tags VM_TAG_*; the block id is the
  *         package slot, the object handle, or the instance number.
  *   RAM   one chip RAM block reserved at vm_create: the APDU buffer, the
@@ -13,7 +13,7 @@
  *         arrays' contents and OwnerPIN validated flags).
  *   host  caches rebuilt from NVM by vm_reset: the handle table (handle ->
  *         where the object's data is), loaded packages (a verified copy of
- *         the blob and the resolved constant pool), instances; plus the
+ *         the load file and its linked model), instances; plus the
  *         per-command state (stacks, transaction log, APDU state).
  */
 #ifndef CARDVM_VM_INTERNAL_H
@@ -23,7 +23,6 @@
 #include "api_tokens.h"
 #include "cap_format.h"
 #include "chip.h"
-#include "package.h"
 #include "vm.h"
 
 #define VM_TAG_PACKAGE  0x5601u
@@ -33,6 +32,44 @@
 
 #define VM_MAX_PACKAGES 32      /* slots 1..32; 0 is the system (JCRE) */
 #define VM_MAX_INSTANCES 32
+#define VM_MAX_IMPORTS 16       /* user-package imports a package record keeps */
+#define VM_MAX_APPLETS 8        /* applet AIDs a package record keeps */
+
+/* The JCRE's own classes: the classes of the objects the runtime makes
+ * itself (the APDU object, the exception singletons, one per throwable
+ * class: throwing never allocates) have these fixed ids; each stands for
+ * the API class of the same simple name (cap_link.c). */
+enum vm_sys_class {
+    VM_SC_Object = 0x100,
+    VM_SC_Throwable,
+    VM_SC_Exception,
+    VM_SC_RuntimeException,
+    VM_SC_ArithmeticException,
+    VM_SC_ArrayIndexOutOfBoundsException,
+    VM_SC_NullPointerException,
+    VM_SC_ClassCastException,
+    VM_SC_NegativeArraySizeException,
+    VM_SC_SecurityException,
+    VM_SC_ArrayStoreException,
+    VM_SC_CardRuntimeException,
+    VM_SC_ISOException,
+    VM_SC_SystemException,
+    VM_SC_TransactionException,
+    VM_SC_CryptoException,
+    VM_SC_CardException,
+    VM_SC_UserException,
+    VM_SC_StackOverflowError,
+    VM_SC_APDU,
+    VM_SC_OwnerPIN,
+    VM_SC_Applet,
+    VM_SC_END
+};
+#define VM_SC_COUNT (VM_SC_END - VM_SC_Object)
+/* Throwable system classes are VM_SC_Throwable..VM_SC_StackOverflowError. */
+#define VM_SC_FIRST_THROWABLE VM_SC_Throwable
+#define VM_SC_LAST_THROWABLE VM_SC_StackOverflowError
+/* Simple name of a VM_SC_* id ("ISOException"), NULL for another id. */
+const char *vm_sys_class_name(uint16_t id);
 
 /* Values are stored big-endian everywhere (NVM and RAM), like Java Card
  * byte arrays, so a card image means the same on every host. */
@@ -48,7 +85,8 @@ enum vm_obj_kind {
     VM_OBJ_SHORTS = 3,    /* short[] : 2 bytes per element */
     VM_OBJ_REFS = 4,      /* Object[] : 2 bytes (handle) per element; cls = element class */
     VM_OBJ_INSTANCE = 5,  /* instance of a package class: `length` 2-byte fields */
-    VM_OBJ_PIN = 6,       /* OwnerPIN (see natives.c for the layout) */
+    /* 6 was a native OwnerPIN of the retired package format: the API's
+     * OwnerPIN is a VM_OBJ_INSTANCE */
     VM_OBJ_SYSTEM = 7,    /* APDU object, exception singletons */
 };
 
@@ -100,75 +138,48 @@ enum {
 
 /* ---- packages and instances ---- */
 
-/* A resolved constant pool entry, ready for the dispatch loop:
- *   CLASS    a = class id
- *   IFIELD   a = class index, b = field slot
- *   SFIELD   a = static index (the word at statics + 2a)
- *   SMETHOD  a = method index
- *   VMETHOD  a = class index, b = vtable slot, c = method the slot holds
- *            in that class (gives the expected nargs/flags)
- *   NATIVE   a = token, b = argument words, c = 1 if it returns a word */
-typedef struct vm_cpr {
-    uint16_t a, b, c;
-    uint8_t tag;
-    uint8_t pad;
-} vm_cpr;
-
-/* Translated code (interp.c): each method is translated, at its first call,
- * into an array of ops for direct threading: the handler address, operands
- * decoded (locals, constants, resolved statics and field slots), branch
- * targets resolved to ops, and common bytecode sequences fused into
- * superinstructions. `pc` is the offset of the op's first original
- * instruction (exception ranges and the rare ops read it; code_len is
- * 16-bit); `chain` is the number of original
- * bytecodes from this op to the next control transfer, charged to the
- * budget when the op is entered by a jump, call or handler. */
-typedef struct vm_xop {
-    const void *h;                /* handler (label address, or id) */
-    union {
-        const struct vm_xop *t;   /* branch target */
-        int32_t k;                /* extra immediate */
-        uint32_t m;               /* reciprocal for srem by a constant */
-    } u;
-    int16_t a, b, c, d, e;        /* decoded operands */
-    uint16_t pc;
-    uint16_t chain;
-} vm_xop;
-
-typedef struct vm_xmeth {
-    vm_xop *ops;                  /* NULL until first call */
-    uint16_t *map;                /* original pc -> op index (instruction starts) */
-} vm_xmeth;
+/* What the package-generic code (applets, imports, accounting) knows of a
+ * package: its identity, read from the Header, Import and Applet
+ * components when the package is attached. Code, classes and constant
+ * pool live in the linked model (struct cap_pkg). */
+typedef struct vm_pkg_identity {
+    uint32_t len;            /* bytes of the load file */
+    uint8_t kind;            /* enum vm_pkg_kind */
+    uint8_t major, minor;
+    vm_aid aid;
+    uint8_t import_count;    /* user packages imported (API packages left out) */
+    struct {
+        vm_aid aid;
+        uint8_t major, minor;
+    } imports[VM_MAX_IMPORTS];
+    uint8_t applet_count;
+    vm_aid applets[VM_MAX_APPLETS];
+} vm_pkg_identity;
 
 struct cap_pkg;   /* a linked CAP package (below) */
 
 typedef struct vm_lpkg {
     uint8_t used;
     uint8_t privileged;
-    uint8_t masked;          /* blob executed in place from ROM */
+    uint8_t masked;          /* load file executed in place from ROM */
     const uint8_t *blob;     /* verified host copy, or the ROM view */
-    vm_package pkg;
-    vm_cpr *cpr;
-    vm_xmeth *x;             /* per method, translated lazily (interp.c) */
+    vm_pkg_identity pkg;
     uint32_t rec_off;        /* NVM payload offset of the package record */
     uint32_t statics_off;    /* NVM offset of the static words */
     uint32_t nvm_used;       /* NVM bytes owned (blocks' payloads) */
     uint32_t ram_used;
-    /* A CAP package: its linked model (NULL for .cvp). `pkg` then holds
-     * only the identity the package-generic code reads (aid, version,
-     * kind, imports, applet AIDs); code, classes and constant pool live in
-     * `cap`. */
+    /* its linked model (NULL until vm_cap_link) */
     struct cap_pkg *cap;
 } vm_lpkg;
 
-/* NVM package record: flags u8, slot u8, 0 u16, blob length u32, blob,
- * static words. */
+/* NVM package record: flags u8, slot u8, 0 u16, load file length u32,
+ * the load file, the static field image. */
 #define VM_PKG_REC_HDR 8
 
 /* NVM record of a masked package (VM_TAG_ROMPKG, id = its slot, which it
  * keeps for the life of the card): flags u8 (2), slot u8, 0 u16, ROM offset
- * u32, length u32, aid len u8, aid[16], 0[3], then the static words. The
- * blob stays in ROM; vm_reset re-attaches it from this record. */
+ * u32, length u32, aid len u8, aid[16], 0[3], then the static field image.
+ * The load file stays in ROM; vm_reset re-attaches it from this record. */
 #define VM_ROMPKG_REC_HDR 32
 
 typedef struct vm_rom_region {
@@ -190,17 +201,7 @@ typedef struct vm_inst {
 
 /* ---- execution ---- */
 
-typedef struct vm_frame {
-    const vm_method *m;
-    const uint8_t *code;
-    const vm_xmeth *x;       /* its translation */
-    const vm_xop *ip;        /* the invoke op, while suspended */
-    uint16_t *lv;            /* locals (the arguments first) */
-    uint16_t *base;          /* operand stack bottom */
-    const vm_lpkg *pkg;      /* whose constant pool the code uses */
-} vm_frame;
-
-struct vm_native_call {
+struct vm_ext_call {
     vm_runtime *rt;
     uint16_t *args;
     uint16_t ret;
@@ -250,9 +251,8 @@ struct vm_runtime {
     int selected;            /* instance index, -1 = none */
     const vm_extension *ext;
 
-    /* stacks of the running command */
+    /* the word stack of the running command (frames: cap_run.c) */
     uint16_t *stack;
-    vm_frame *frames;
 
     /* transaction / install undo log */
     uint8_t tx_open;
@@ -281,7 +281,7 @@ struct vm_runtime {
     uint8_t ctx;             /* firewall context: package slot */
     uint8_t selecting;
     uint8_t reselecting;     /* a SELECT of the applet already selected on its channel (Applet.reSelectingApplet) */
-    uint8_t apdu_state;      /* see natives.c */
+    uint8_t apdu_state;      /* see api_framework.c */
     uint16_t apdu_len;       /* bytes of command in the buffer */
     uint16_t apdu_lc, apdu_le;
     uint16_t apdu_out_len;   /* APDU.setOutgoingLength (api_framework.c) */
@@ -376,12 +376,6 @@ int vm_tx_abort(vm_runtime *rt);
 int vm_set_reason(vm_runtime *rt, uint16_t cls, uint16_t reason);  /* returns cls */
 uint32_t vm_ram_free(vm_runtime *rt);
 int vm_register_instance(vm_runtime *rt, uint16_t obj);
-int vm_is_instance_of(const vm_runtime *rt, const vm_lpkg *pkg, uint16_t cls, uint16_t target);
-
-/* interp.c */
-void vm_xfree(vm_lpkg *lp);   /* drop the translations of a package */
-int vm_run(vm_runtime *rt, const vm_lpkg *pkg, uint16_t method, const uint16_t *args, unsigned nargs,
-           uint16_t *ret);
 
 /* api_framework.c: take a command APDU (short or extended, ISO 7816-3
  * cases 1-4) for the APDU class: header and the data that fit into the
@@ -389,16 +383,12 @@ int vm_run(vm_runtime *rt, const vm_lpkg *pkg, uint16_t method, const uint16_t *
  * malformed. rt->apdu_cmd points into `apdu` until the caller clears it. */
 int api_apdu_begin(vm_runtime *rt, const uint8_t *apdu, size_t len, uint8_t *resp, size_t cap);
 
-/* natives.c */
-int vm_native(vm_runtime *rt, uint16_t token, uint16_t *args, uint16_t *ret);
-void vm_crypto_init(void);
 
 /* ==== CAP packages ====
  *
- * Stored form. A CAP package is one VM_TAG_PACKAGE block like a .cvp one:
- * the record header (flags, slot, 0, length), the load file exactly as it
- * was verified (components concatenated, no C4 wrapper; cap_is_load_file()
- * tells the two formats apart), then the static field image
+ * Stored form. A package is one VM_TAG_PACKAGE block: the record header
+ * (flags, slot, 0, length), the load file exactly as it was verified
+ * (components concatenated, no C4 wrapper), then the static field image
  * (cap_view.sf_image_size bytes, big-endian shorts and handles, byte
  * fields one byte, at the offsets the CAP's static field refs give). The
  * image is initialised once at load (StaticField component: references
@@ -413,9 +403,8 @@ void vm_crypto_init(void);
  * components): vm_reset links packages in dependency order.
  *
  * Class identity across packages (vm_obj.cls, resolved classrefs):
- *   0x0000..0x00FE  a .cvp package's own class (index; owner = obj->pkg)
- *   0x0100..        VM_SC_* system classes (.cvp view of the API; the APDU
- *                   object and the exception singletons carry these)
+ *   0x0100..        VM_SC_* system classes (above: the APDU object and the
+ *                   exception singletons carry these)
  *   0x8000 | s<<8 | i   class i (Class component order) of the CAP package
  *                       in slot s (s <= 32)
  *   0xE000 | p<<8 | t   API class token t of jc_api_packages[p]
@@ -586,7 +575,7 @@ uint16_t vm_api_class_id(const jc_api_class *c);
 /* Fill the runtime's lookup caches (vm_reset). */
 void vm_cap_caches_init(vm_runtime *rt);
 enum { VM_APPLET_SELECT, VM_APPLET_DESELECT, VM_APPLET_PROCESS, VM_APPLET_GET_SIO };
-/* The linked class of a global id, or NULL for API / system / .cvp ids. */
+/* The linked class of a global id, or NULL for API / system ids. */
 const cap_rclass *vm_cap_rclass(const vm_runtime *rt, uint16_t cls);
 /* The API class of a VM_CLS_API or VM_SC_* id, or NULL; *pkg_index set. */
 const jc_api_class *vm_api_class(uint16_t cls, unsigned *pkg_index);

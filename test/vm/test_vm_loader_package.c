@@ -62,7 +62,7 @@ typedef struct seen {
 } seen;
 
 #define ENTRY(i)                                                                                        \
-    static void entry_##i(void *ctx, vm_native_call *call)                                              \
+    static void entry_##i(void *ctx, vm_ext_call *call)                                              \
     {                                                                                                   \
         seen *s = ctx;                                                                                  \
         s->calls++;                                                                                     \
@@ -122,8 +122,8 @@ static void refused_unless_privileged(void **state)
     assert_true(vt_nvm_same(&k, snap));
     free(snap);
     /* the host verifier says the same without the flag, accepts with it */
-    assert_int_equal(vm_verify(lf, len, NULL, 0, err, sizeof err), VM_ERR_DEPENDENCY);
-    assert_int_equal(vm_verify(lf, len, NULL, VM_LOAD_PRIVILEGED, err, sizeof err), VM_OK);
+    assert_int_equal(vm_verify(lf, len, 0, err, sizeof err), VM_ERR_DEPENDENCY);
+    assert_int_equal(vm_verify(lf, len, VM_LOAD_PRIVILEGED, err, sizeof err), VM_OK);
 
     assert_int_equal(vm_load_package(k.rt, lf, len, VM_LOAD_PRIVILEGED, err, sizeof err), VM_OK);
     vm_package_info pi;

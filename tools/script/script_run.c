@@ -13,7 +13,7 @@
 #include "script_run.h"
 #include "script_syntax.h"
 #include "sw_text.h"
-#include "vm_asm.h"
+#include "jca.h"
 
 #define MAX_TOK 16
 #define FPRINTF_ERR(...) do { if (s->err) fprintf(s->err, __VA_ARGS__); } while (0)
@@ -168,8 +168,8 @@ static int check_sw(script_runner *s, const char *cmd, const char *expect, uint1
 }
 
 /* A package: FILE.cap (a CAP file: its components in load order, without
- * Debug), FILE.cvp as is, FILE.s assembled; relative to the script, then to
- * each --path directory. */
+ * Debug) or FILE.jca (assembled, as `cardvm asm` would); relative to the
+ * script, then to each --path directory. */
 static uint8_t *load_package_file(script_runner *s, const char *name, size_t *len)
 {
     char path[2048];
@@ -197,15 +197,20 @@ static uint8_t *load_package_file(script_runner *s, const char *name, size_t *le
         cf.load_file = NULL;
         capfile_free(&cf);
         if (rc) { free(b); fail(s, "load: %s: %s", name, err); return NULL; }
-    } else if (nl > 2 && !strcmp(name + nl - 2, ".s")) {
-        uint8_t *out;
-        size_t ol;
+    } else if (nl > 4 && !strcmp(name + nl - 4, ".jca")) {
+        jca_cap cap;
         char err[512];
-        int rc = vm_asm((const char *)b, n, found, NULL, &out, &ol, err, sizeof err);
+        int rc = jca_assemble((const char *)b, n, found, NULL, &cap, err, sizeof err);
         free(b);
         if (rc) { fail(s, "load: %s", err); return NULL; }
-        b = out;
-        n = ol;
+        b = NULL;
+        rc = jca_load_file(&cap, &b, &n);
+        jca_cap_free(&cap);
+        if (rc) { fail(s, "load: %s: cannot make its load file", name); return NULL; }
+    } else {
+        free(b);
+        fail(s, "load: %s: not a CAP file (FILE.cap) or JCA source (FILE.jca)", name);
+        return NULL;
     }
     *len = n;
     return b;
