@@ -464,6 +464,8 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 #define FB_S uint16_t b_ = *--sp
 #define FB_L uint16_t b_ = lv[xo->b]
 #define FB_C uint16_t b_ = (uint16_t)xo->b
+#define FB_LL uint16_t b_ = (uint16_t)(lv[xo->b] + lv[xo->d])
+#define FB_LC uint16_t b_ = (uint16_t)(lv[xo->b] + xo->d)
 #define FA_S uint16_t a_ = *--sp
 #define FA_L uint16_t a_ = lv[xo->a]
 #define FA_C uint16_t a_ = (uint16_t)xo->a
@@ -499,6 +501,7 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 #define X_KB(M, ...) M(__VA_ARGS__, S) M(__VA_ARGS__, L) M(__VA_ARGS__, C)
 #define X_KV(M, ...) M(__VA_ARGS__, S) M(__VA_ARGS__, L) M(__VA_ARGS__, C)
 #define X_KR(M, ...) M(__VA_ARGS__, S) M(__VA_ARGS__, L)
+#define X_KI(M, ...) M(__VA_ARGS__, S) M(__VA_ARGS__, L) M(__VA_ARGS__, C) M(__VA_ARGS__, LL) M(__VA_ARGS__, LC)
 #define X_BINOPS(M) M(ADD) M(SUB) M(MUL) M(AND) M(OR) M(XOR) M(SHL) M(SHR) M(USHR) M(DIV) M(REM)
 #define X_CONDS(M) M(EQ) M(NE) M(LT) M(GE) M(GT) M(LE)
 
@@ -512,11 +515,11 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 #define LBL_ZCMP_A(C, KA) &&x_ZCMP_##C##_##KA,
 #define LBL_ZCMP(C) X_KA(LBL_ZCMP_A, C)
 #define LBL_ELEM_D(E, KA, KB) &&x_ELEM_##E##_##KA##KB##_P, &&x_ELEM_##E##_##KA##KB##_T,
-#define LBL_ELEM_A(E, KA) X_KB(LBL_ELEM_D, E, KA)
+#define LBL_ELEM_A(E, KA) X_KI(LBL_ELEM_D, E, KA)
 #define LBL_ELEM(E) X_KR(LBL_ELEM_A, E)
 #define LBL_STORE_V(E, KA, KB, KV) &&x_STORE_##E##_##KA##KB##KV,
 #define LBL_STORE_B(E, KA, KB) X_KV(LBL_STORE_V, E, KA, KB)
-#define LBL_STORE_A(E, KA) X_KB(LBL_STORE_B, E, KA)
+#define LBL_STORE_A(E, KA) X_KI(LBL_STORE_B, E, KA)
 #define LBL_STORE(E) X_KR(LBL_STORE_A, E)
 
 /* Handlers */
@@ -535,13 +538,13 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 #define ELEM_B(o_, i_) ((uint16_t)(int16_t)(int8_t)(o_)->data[i_])
 #define ELEM_S(o_, i_) vm_rd16((o_)->data + 2u * (i_))
 #define H_ELEM_D(E, KA, KB) \
-    x_ELEM_##E##_##KA##KB##_P: { FB_##KB; FA_##KA; ARRAY(o, a_); \
+    x_ELEM_##E##_##KA##KB##_P: { FB_##KB; FA_##KA; ARRAY_##E(o, a_); \
         if (b_ >= o->length) { THROW_NEW(VM_SC_ArrayIndexOutOfBoundsException, 0); } \
         PUT_P(ELEM_##E(o, b_)); NEXT; } \
-    x_ELEM_##E##_##KA##KB##_T: { FB_##KB; FA_##KA; ARRAY(o, a_); \
+    x_ELEM_##E##_##KA##KB##_T: { FB_##KB; FA_##KA; ARRAY_##E(o, a_); \
         if (b_ >= o->length) { THROW_NEW(VM_SC_ArrayIndexOutOfBoundsException, 0); } \
         PUT_T(ELEM_##E(o, b_)); NEXT; }
-#define H_ELEM_A(E, KA) X_KB(H_ELEM_D, E, KA)
+#define H_ELEM_A(E, KA) X_KI(H_ELEM_D, E, KA)
 #define H_ELEM(E) X_KR(H_ELEM_A, E)
 /* Byte store: a boolean array keeps bit 0; a persistent array goes
  * through the NVM store (journal, transaction, tear). */
@@ -552,11 +555,11 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
             CHECK(vm_obj_store(rt, (o_), 2u * (i_), bb_, 2, 1)); } \
         else { vm_wr16((o_)->data + 2u * (i_), (v_)); } } while (0)
 #define H_STORE_V(E, KA, KB, KV) \
-    x_STORE_##E##_##KA##KB##KV: { FV_##KV; FB_##KB; FA_##KA; NOTE_WRITER(); ARRAY(o, a_); \
+    x_STORE_##E##_##KA##KB##KV: { FV_##KV; FB_##KB; FA_##KA; NOTE_WRITER(); ARRAY_##E(o, a_); \
         if (b_ >= o->length) { THROW_NEW(VM_SC_ArrayIndexOutOfBoundsException, 0); } \
         STORE_##E(o, b_, v_); NEXT; }
 #define H_STORE_B(E, KA, KB) X_KV(H_STORE_V, E, KA, KB)
-#define H_STORE_A(E, KA) X_KB(H_STORE_B, E, KA)
+#define H_STORE_A(E, KA) X_KI(H_STORE_B, E, KA)
 #define H_STORE(E) X_KR(H_STORE_A, E)
 
 static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint16_t *ret, int *has_ret);
@@ -588,7 +591,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         &&x_INSERT_L, &&x_INSERT_C,
         &&x_SINC, &&x_SINC_GOTO, &&x_POP, &&x_DUP, &&x_GOTO,
         &&x_RETURN, &&x_SRETURN, &&x_ATHROW, &&x_TABLESWITCH, &&x_LOOKUPSWITCH,
-        &&x_INVOKE, &&x_GETFIELD_THIS, &&x_GETSTATIC,
+        &&x_INVOKE, &&x_GETFIELD_THIS, &&x_GETSTATIC, &&x_SINK,
         X_BINOPS(LBL_BIN)
         X_CONDS(LBL_CMP)
         X_CONDS(LBL_ZCMP)
@@ -642,6 +645,18 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         (o_) = &rt->objs[h__]; \
         if (!is_array((o_)->kind) || ((o_)->pkg != rt->ctx && rt->ctx != 0 && !((o_)->flags & VM_OF_GLOBAL))) \
             THROW_NEW(VM_SC_SecurityException, 0); } while (0)
+/* The same for the element ops, whose element size is known: one range
+ * test covers null (handle 0 is never an object), a free handle and the
+ * kind (byte ops: byte[] and boolean[], short ops: short[] and Object[],
+ * 2-byte elements). */
+#define ARRAY_K(o_, h_, k0_) do { uint16_t h__ = (h_); \
+        if (h__ >= rt->obj_cap) { THROW_NEW(VM_SC_SecurityException, 0); } \
+        (o_) = &rt->objs[h__]; \
+        if ((uint8_t)((o_)->kind - (k0_)) > 1) { THROW_NEW(h__ ? VM_SC_SecurityException : VM_SC_NullPointerException, 0); } \
+        if ((o_)->pkg != rt->ctx && rt->ctx != 0 && !((o_)->flags & VM_OF_GLOBAL)) \
+            THROW_NEW(VM_SC_SecurityException, 0); } while (0)
+#define ARRAY_B(o_, h_) ARRAY_K(o_, h_, VM_OBJ_BYTES)
+#define ARRAY_S(o_, h_) ARRAY_K(o_, h_, VM_OBJ_SHORTS)
 #define CHECK(expr) do { r = (expr); if (r < 0) { result = r; goto out; } if (r > 0) { exc = thrown_object(rt, r); goto throw_it; } } while (0)
 /* Who is about to write NVM (vm.h, vm_nvm_writer): kept only with a hook. */
 #define NOTE_WRITER() do { if (rt->nvm_hook) { rt->writer.pkg = (int16_t)t.slot; rt->writer.method = xm->offset; \
@@ -741,6 +756,13 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         memmove(sp - m + 1, sp - m, m * sizeof *sp);
         sp[-(int)m] = v;
         sp++;
+        NEXT;
+    }
+    x_SINK: {
+        unsigned m = (unsigned)xo->b;
+        uint16_t v = sp[-1];
+        memmove(sp - m, sp - m - 1, m * sizeof *sp);
+        sp[-(int)m - 1] = v;
         NEXT;
     }
     x_INSERT_C: {
@@ -1218,6 +1240,9 @@ out:
 #undef THROW_NEW
 #undef REF
 #undef ARRAY
+#undef ARRAY_K
+#undef ARRAY_B
+#undef ARRAY_S
 #undef CHECK
 #undef NOTE_WRITER
 #undef DISPATCH
