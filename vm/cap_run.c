@@ -591,7 +591,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         &&x_INSERT_L, &&x_INSERT_C,
         &&x_SINC, &&x_SINC_GOTO, &&x_POP, &&x_DUP, &&x_GOTO,
         &&x_RETURN, &&x_SRETURN, &&x_ATHROW, &&x_TABLESWITCH, &&x_LOOKUPSWITCH,
-        &&x_INVOKE, &&x_GETFIELD_THIS, &&x_GETSTATIC, &&x_SINK,
+        &&x_INVOKE, &&x_GETFIELD_THIS, &&x_GETSTATIC, &&x_SINK, &&x_CALL,
         X_BINOPS(LBL_BIN)
         X_CONDS(LBL_CMP)
         X_CONDS(LBL_ZCMP)
@@ -605,28 +605,30 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         xm->threaded = 1;
     }
     if (rt->cap_depth >= rt->cfg.max_frames ||
-        (size_t)(lv - rt->stack) + xm->nargs + xm->max_locals + xm->max_stack > rt->cfg.stack_slots) {
+        (size_t)(lv - rt->stack) + xm->frame > rt->cfg.stack_slots) {
         rt->uncaught = vm_exception_object(rt, VM_SC_StackOverflowError, 0);
         return VM_RUN_THROWN;
     }
     rt->cap_depth++;
-    uint16_t *base = lv + xm->nargs + xm->max_locals;
     memset(lv + xm->nargs, 0, xm->max_locals * sizeof *lv);
     uint16_t saved_top = rt->cap_top;
-    rt->cap_top = (uint16_t)(base + xm->max_stack - rt->stack);
-    uint16_t *sp = base;
+    rt->cap_top = (uint16_t)(lv + xm->frame - rt->stack);
+    uint16_t *sp = lv + xm->nargs + xm->max_locals;
     cap_xop *xo = xm->ops;
     const uint8_t *pc;
     int64_t budget = rt->cap_budget - xm->entry_w;
     /* Calls to methods of this package run in this loop (no C call, no
-     * lookup): the callers' state while they do. Deeper nests recurse. */
+     * lookup): the callers' state while they do (a caller's stack top is
+     * its callee's lv: the arguments were its top). Deeper nests recurse.
+     * rt->cap_top stays this C frame's: it matters only to C callees, and
+     * a C call sets it. */
     enum { INLINE_FRAMES = 24 };
     struct inline_frame {
         cap_xmethod *xm;
         cap_xop *call;
-        uint16_t *lv, *base, *sp;
-        uint16_t top;
+        uint16_t *lv;
     } fr[INLINE_FRAMES];
+    cap_xmethod *callee;
     unsigned nfr = 0;
     int result = VM_RUN_DONE;
     uint16_t exc = 0;
@@ -663,8 +665,8 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
             rt->writer.pc = (uint16_t)(xo->pc - xm->code_offset); } } while (0)
 #define DISPATCH goto *xo->h
 /* Back to the caller of an inline frame, at its call op. */
-#define POP_FRAME() do { nfr--; rt->cap_depth--; rt->cap_top = fr[nfr].top; xm = fr[nfr].xm; lv = fr[nfr].lv; \
-        base = fr[nfr].base; sp = fr[nfr].sp; xo = fr[nfr].call; } while (0)
+#define POP_FRAME() do { nfr--; rt->cap_depth--; sp = lv; xm = fr[nfr].xm; lv = fr[nfr].lv; \
+        xo = fr[nfr].call; } while (0)
 #define NEXT do { xo++; DISPATCH; } while (0)
 /* A taken branch charges the run at its target and tests the budget; a
  * branch not taken charges the run after it. */
@@ -786,7 +788,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
             unsigned n;
             const cap_cpr *c;
             int switched = 0;
-            cap_xmethod *callee = NULL;
+            callee = NULL;
             if (op == 0x8E) {
                 n = pc[0];
                 c = &cpr[RD16(pc + 1)];
@@ -878,39 +880,8 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
             }
             uint16_t rv = 0;
             sp -= n;
-            if (callee && !switched && nfr < INLINE_FRAMES) {
-                /* the callee's frame starts at its arguments, as in run() */
-                if (rt->cap_depth >= rt->cfg.max_frames ||
-                    (size_t)(sp - rt->stack) + callee->nargs + callee->max_locals + callee->max_stack >
-                        rt->cfg.stack_slots) {
-                    sp += n;
-                    THROW_NEW(VM_SC_StackOverflowError, 0);
-                }
-                if (!callee->threaded) {
-                    for (unsigned i = 0; i < callee->nops; i++)
-                        callee->ops[i].h = labels[callee->ops[i].id];
-                    callee->threaded = 1;
-                }
-                fr[nfr].xm = xm;
-                fr[nfr].call = xo;
-                fr[nfr].lv = lv;
-                fr[nfr].base = base;
-                fr[nfr].sp = sp;
-                fr[nfr].top = rt->cap_top;
-                nfr++;
-                rt->cap_depth++;
-                xm = callee;
-                lv = sp;
-                base = lv + xm->nargs + xm->max_locals;
-                memset(lv + xm->nargs, 0, xm->max_locals * sizeof *lv);
-                rt->cap_top = (uint16_t)(base + xm->max_stack - rt->stack);
-                sp = base;
-                xo = xm->ops;
-                budget -= xm->entry_w;
-                if (budget <= 0)
-                    goto out_of_budget;
-                DISPATCH;
-            }
+            if (callee && !switched && nfr < INLINE_FRAMES)
+                goto enter_inline;
             rt->cap_budget = budget;
             uint16_t saved = rt->cap_top;
             rt->cap_top = (uint16_t)(sp + n - rt->stack);
@@ -935,6 +906,44 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
                 *sp++ = rv;
             NEXT;
         }
+
+    /* invokestatic / invokespecial of a method of this package, once
+     * x_INVOKE has resolved it (xo->txm): straight into the inline frame */
+    x_CALL:
+        callee = xo->txm;
+        if (!callee || nfr >= INLINE_FRAMES)
+            goto x_INVOKE;
+        sp -= callee->nargs;
+        if (xo->a && callee->nargs && sp[0] == 0) {     /* invokespecial: this */
+            sp += callee->nargs;
+            THROW_NEW(VM_SC_NullPointerException, 0);
+        }
+    enter_inline:
+        /* the callee's frame starts at its arguments (sp), as in run() */
+        if (rt->cap_depth >= rt->cfg.max_frames || (size_t)(sp - rt->stack) + callee->frame > rt->cfg.stack_slots) {
+            sp += callee->nargs;
+            THROW_NEW(VM_SC_StackOverflowError, 0);
+        }
+        if (!callee->threaded) {
+            for (unsigned i = 0; i < callee->nops; i++)
+                callee->ops[i].h = labels[callee->ops[i].id];
+            callee->threaded = 1;
+        }
+        fr[nfr].xm = xm;
+        fr[nfr].call = xo;
+        fr[nfr].lv = lv;
+        nfr++;
+        rt->cap_depth++;
+        xm = callee;
+        lv = sp;
+        sp = lv + xm->nargs;
+        for (unsigned i = 0; i < xm->max_locals; i++)
+            *sp++ = 0;
+        xo = xm->ops;
+        budget -= xm->entry_w;
+        if (budget <= 0)
+            goto out_of_budget;
+        DISPATCH;
 
     x_ATHROW: {
             uint16_t h = sp[-1];
@@ -1215,7 +1224,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         }
         if (rt->trail_open)
             vm_fault_caught(rt, exc);
-        sp = base;
+        sp = lv + xm->nargs + xm->max_locals;
         *sp++ = exc;
         budget -= xm->w_at[hpc];
         xo = &xm->ops[xm->op_at[hpc]];

@@ -552,13 +552,15 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
             case 0x93: id = CAP_X_ATHROW; break;
             case 0x73: id = CAP_X_TABLESWITCH; break;
             case 0x75: id = CAP_X_LOOKUPSWITCH; break;
-            case 0x8B: case 0x8C: case 0x8D: case 0x8E: id = CAP_X_INVOKE; break;
+            case 0x8B: case 0x8E: id = CAP_X_INVOKE; break;
+            case 0x8C: case 0x8D: id = CAP_X_CALL; break;
             default: break;
             }
             o = emit(&x, id, pc);
             if (!o)
                 goto done_pcs;
             o->p = b;
+            o->a = (int16_t)(op == 0x8C);
             if (id == CAP_X_GOTO)
                 o->ti = (uint32_t)((int32_t)pc + branch_offset(b));
         }
@@ -649,6 +651,7 @@ int vm_cap_xmethod(cap_pkg *P, uint16_t offset, cap_xmethod **out)
     xm->nargs = mh.nargs;
     xm->max_locals = mh.max_locals;
     xm->max_stack = mh.max_stack;
+    xm->frame = (uint16_t)(mh.nargs + mh.max_locals + mh.max_stack);
     int rc = translate(P, xm);
     if (rc != 0) {
         free(xm);

@@ -507,6 +507,7 @@ enum cap_x_id {
     CAP_X_RETURN, CAP_X_SRETURN, CAP_X_ATHROW, CAP_X_TABLESWITCH, CAP_X_LOOKUPSWITCH,
     CAP_X_INVOKE, CAP_X_GETFIELD_THIS, CAP_X_GETSTATIC,
     CAP_X_SINK,                 /* the top value moved b words down */
+    CAP_X_CALL,                 /* invokestatic (a 0) / invokespecial (a 1): x_INVOKE until txm is known */
     /* a OP b: binop, kinds of a and b, destination (0 push, 1 local c) */
     CAP_X_BIN,
     /* compare-and-branch: cond, kinds of a and b */
@@ -542,6 +543,7 @@ typedef struct cap_xmethod {
     uint16_t entry_w;           /* budget weight of the run at entry */
     uint8_t nargs, max_locals, max_stack;
     uint8_t threaded;
+    uint16_t frame;             /* nargs + max_locals + max_stack */
     unsigned nops;
     cap_xop *ops;
     uint16_t *op_at;            /* per code byte: the op starting there, 0xFFFF none */
