@@ -591,7 +591,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         &&x_INSERT_L, &&x_INSERT_C,
         &&x_SINC, &&x_SINC_GOTO, &&x_POP, &&x_DUP, &&x_GOTO,
         &&x_RETURN, &&x_SRETURN, &&x_ATHROW, &&x_TABLESWITCH, &&x_LOOKUPSWITCH,
-        &&x_INVOKE, &&x_GETFIELD_THIS, &&x_GETSTATIC, &&x_SINK, &&x_CALL,
+        &&x_INVOKE, &&x_GETFIELD_THIS, &&x_GETSTATIC, &&x_SINK, &&x_CALL, &&x_VCALL,
         X_BINOPS(LBL_BIN)
         X_CONDS(LBL_CMP)
         X_CONDS(LBL_ZCMP)
@@ -738,7 +738,12 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         JUMP_PC((uint32_t)((const uint8_t *)xo->p - (M + xm->code_offset) + off));
     }
     x_GETFIELD_THIS: {
-        REF(o, lv[0]);
+        uint16_t h = lv[0];
+        /* this context's instance: vm_ref's checks inline, else vm_ref */
+        if (h < rt->obj_cap && rt->objs[h].kind == VM_OBJ_INSTANCE && rt->objs[h].pkg == rt->ctx)
+            o = &rt->objs[h];
+        else
+            REF(o, h);
         uint16_t slot = (uint16_t)xo->b;
         if (o->kind != VM_OBJ_INSTANCE || slot >= o->length)
             THROW_NEW(VM_SC_SecurityException, 0);
@@ -907,6 +912,22 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
             NEXT;
         }
 
+    /* invokevirtual / invokeinterface (b: argument words) whose inline
+     * cache holds a method of this package (x_INVOKE fills it): on an
+     * instance of this context of the cached class, straight into the
+     * inline frame; anything else goes the whole way */
+    x_VCALL: {
+        uint16_t h = sp[-xo->b];
+        if (h >= rt->obj_cap)
+            goto x_INVOKE;
+        o = &rt->objs[h];
+        callee = xo->txm;
+        if (!callee || o->cls != xo->vcls || o->kind != VM_OBJ_INSTANCE || o->pkg != rt->ctx || h == 0 ||
+            nfr >= INLINE_FRAMES)
+            goto x_INVOKE;
+        sp -= xo->b;
+        goto enter_inline;
+    }
     /* invokestatic / invokespecial of a method of this package, once
      * x_INVOKE has resolved it (xo->txm): straight into the inline frame */
     x_CALL:

@@ -552,7 +552,7 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
             case 0x93: id = CAP_X_ATHROW; break;
             case 0x73: id = CAP_X_TABLESWITCH; break;
             case 0x75: id = CAP_X_LOOKUPSWITCH; break;
-            case 0x8B: case 0x8E: id = CAP_X_INVOKE; break;
+            case 0x8B: case 0x8E: id = CAP_X_VCALL; break;
             case 0x8C: case 0x8D: id = CAP_X_CALL; break;
             default: break;
             }
@@ -561,6 +561,12 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
                 goto done_pcs;
             o->p = b;
             o->a = (int16_t)(op == 0x8C);
+            if (op == 0x8B)
+                o->b = P->cpr[(b[1] << 8) | b[2]].nargs;
+            else if (op == 0x8E)
+                o->b = b[1];
+            if (id == CAP_X_VCALL && o->b == 0)
+                o->id = CAP_X_INVOKE;      /* no receiver: x_INVOKE refuses it */
             if (id == CAP_X_GOTO)
                 o->ti = (uint32_t)((int32_t)pc + branch_offset(b));
         }
