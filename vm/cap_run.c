@@ -464,6 +464,8 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 #define FB_S uint16_t b_ = *--sp
 #define FB_L uint16_t b_ = lv[xo->b]
 #define FB_C uint16_t b_ = (uint16_t)xo->b
+#define FB_LL uint16_t b_ = (uint16_t)(lv[xo->b] + lv[xo->d])
+#define FB_LC uint16_t b_ = (uint16_t)(lv[xo->b] + xo->d)
 #define FA_S uint16_t a_ = *--sp
 #define FA_L uint16_t a_ = lv[xo->a]
 #define FA_C uint16_t a_ = (uint16_t)xo->a
@@ -499,6 +501,7 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 #define X_KB(M, ...) M(__VA_ARGS__, S) M(__VA_ARGS__, L) M(__VA_ARGS__, C)
 #define X_KV(M, ...) M(__VA_ARGS__, S) M(__VA_ARGS__, L) M(__VA_ARGS__, C)
 #define X_KR(M, ...) M(__VA_ARGS__, S) M(__VA_ARGS__, L)
+#define X_KI(M, ...) M(__VA_ARGS__, S) M(__VA_ARGS__, L) M(__VA_ARGS__, C) M(__VA_ARGS__, LL) M(__VA_ARGS__, LC)
 #define X_BINOPS(M) M(ADD) M(SUB) M(MUL) M(AND) M(OR) M(XOR) M(SHL) M(SHR) M(USHR) M(DIV) M(REM)
 #define X_CONDS(M) M(EQ) M(NE) M(LT) M(GE) M(GT) M(LE)
 
@@ -512,11 +515,11 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 #define LBL_ZCMP_A(C, KA) &&x_ZCMP_##C##_##KA,
 #define LBL_ZCMP(C) X_KA(LBL_ZCMP_A, C)
 #define LBL_ELEM_D(E, KA, KB) &&x_ELEM_##E##_##KA##KB##_P, &&x_ELEM_##E##_##KA##KB##_T,
-#define LBL_ELEM_A(E, KA) X_KB(LBL_ELEM_D, E, KA)
+#define LBL_ELEM_A(E, KA) X_KI(LBL_ELEM_D, E, KA)
 #define LBL_ELEM(E) X_KR(LBL_ELEM_A, E)
 #define LBL_STORE_V(E, KA, KB, KV) &&x_STORE_##E##_##KA##KB##KV,
 #define LBL_STORE_B(E, KA, KB) X_KV(LBL_STORE_V, E, KA, KB)
-#define LBL_STORE_A(E, KA) X_KB(LBL_STORE_B, E, KA)
+#define LBL_STORE_A(E, KA) X_KI(LBL_STORE_B, E, KA)
 #define LBL_STORE(E) X_KR(LBL_STORE_A, E)
 
 /* Handlers */
@@ -535,13 +538,13 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 #define ELEM_B(o_, i_) ((uint16_t)(int16_t)(int8_t)(o_)->data[i_])
 #define ELEM_S(o_, i_) vm_rd16((o_)->data + 2u * (i_))
 #define H_ELEM_D(E, KA, KB) \
-    x_ELEM_##E##_##KA##KB##_P: { FB_##KB; FA_##KA; ARRAY(o, a_); \
+    x_ELEM_##E##_##KA##KB##_P: { FB_##KB; FA_##KA; ARRAY_##E(o, a_); \
         if (b_ >= o->length) { THROW_NEW(VM_SC_ArrayIndexOutOfBoundsException, 0); } \
         PUT_P(ELEM_##E(o, b_)); NEXT; } \
-    x_ELEM_##E##_##KA##KB##_T: { FB_##KB; FA_##KA; ARRAY(o, a_); \
+    x_ELEM_##E##_##KA##KB##_T: { FB_##KB; FA_##KA; ARRAY_##E(o, a_); \
         if (b_ >= o->length) { THROW_NEW(VM_SC_ArrayIndexOutOfBoundsException, 0); } \
         PUT_T(ELEM_##E(o, b_)); NEXT; }
-#define H_ELEM_A(E, KA) X_KB(H_ELEM_D, E, KA)
+#define H_ELEM_A(E, KA) X_KI(H_ELEM_D, E, KA)
 #define H_ELEM(E) X_KR(H_ELEM_A, E)
 /* Byte store: a boolean array keeps bit 0; a persistent array goes
  * through the NVM store (journal, transaction, tear), a sensitive one
@@ -553,11 +556,11 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
             CHECK(vm_obj_store(rt, (o_), 2u * (i_), bb_, 2, 1)); } \
         else { vm_wr16((o_)->data + 2u * (i_), (v_)); } } while (0)
 #define H_STORE_V(E, KA, KB, KV) \
-    x_STORE_##E##_##KA##KB##KV: { FV_##KV; FB_##KB; FA_##KA; NOTE_WRITER(); ARRAY(o, a_); \
+    x_STORE_##E##_##KA##KB##KV: { FV_##KV; FB_##KB; FA_##KA; NOTE_WRITER(); ARRAY_##E(o, a_); \
         if (b_ >= o->length) { THROW_NEW(VM_SC_ArrayIndexOutOfBoundsException, 0); } \
         STORE_##E(o, b_, v_); NEXT; }
 #define H_STORE_B(E, KA, KB) X_KV(H_STORE_V, E, KA, KB)
-#define H_STORE_A(E, KA) X_KB(H_STORE_B, E, KA)
+#define H_STORE_A(E, KA) X_KI(H_STORE_B, E, KA)
 #define H_STORE(E) X_KR(H_STORE_A, E)
 
 static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint16_t *ret, int *has_ret);
@@ -589,7 +592,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         &&x_INSERT_L, &&x_INSERT_C,
         &&x_SINC, &&x_SINC_GOTO, &&x_POP, &&x_DUP, &&x_GOTO,
         &&x_RETURN, &&x_SRETURN, &&x_ATHROW, &&x_TABLESWITCH, &&x_LOOKUPSWITCH,
-        &&x_INVOKE, &&x_GETFIELD_THIS, &&x_GETSTATIC,
+        &&x_INVOKE, &&x_GETFIELD_THIS, &&x_GETSTATIC, &&x_SINK, &&x_CALL, &&x_VCALL,
         X_BINOPS(LBL_BIN)
         X_CONDS(LBL_CMP)
         X_CONDS(LBL_ZCMP)
@@ -603,28 +606,30 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         xm->threaded = 1;
     }
     if (rt->cap_depth >= rt->cfg.max_frames ||
-        (size_t)(lv - rt->stack) + xm->nargs + xm->max_locals + xm->max_stack > rt->cfg.stack_slots) {
+        (size_t)(lv - rt->stack) + xm->frame > rt->cfg.stack_slots) {
         rt->uncaught = vm_exception_object(rt, VM_SC_StackOverflowError, 0);
         return VM_RUN_THROWN;
     }
     rt->cap_depth++;
-    uint16_t *base = lv + xm->nargs + xm->max_locals;
     memset(lv + xm->nargs, 0, xm->max_locals * sizeof *lv);
     uint16_t saved_top = rt->cap_top;
-    rt->cap_top = (uint16_t)(base + xm->max_stack - rt->stack);
-    uint16_t *sp = base;
+    rt->cap_top = (uint16_t)(lv + xm->frame - rt->stack);
+    uint16_t *sp = lv + xm->nargs + xm->max_locals;
     cap_xop *xo = xm->ops;
     const uint8_t *pc;
     int64_t budget = rt->cap_budget - xm->entry_w;
     /* Calls to methods of this package run in this loop (no C call, no
-     * lookup): the callers' state while they do. Deeper nests recurse. */
+     * lookup): the callers' state while they do (a caller's stack top is
+     * its callee's lv: the arguments were its top). Deeper nests recurse.
+     * rt->cap_top stays this C frame's: it matters only to C callees, and
+     * a C call sets it. */
     enum { INLINE_FRAMES = 24 };
     struct inline_frame {
         cap_xmethod *xm;
         cap_xop *call;
-        uint16_t *lv, *base, *sp;
-        uint16_t top;
+        uint16_t *lv;
     } fr[INLINE_FRAMES];
+    cap_xmethod *callee;
     unsigned nfr = 0;
     int result = VM_RUN_DONE;
     uint16_t exc = 0;
@@ -643,14 +648,26 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         (o_) = &rt->objs[h__]; \
         if (!is_array((o_)->kind) || ((o_)->pkg != rt->ctx && rt->ctx != 0 && !((o_)->flags & VM_OF_GLOBAL))) \
             THROW_NEW(VM_SC_SecurityException, 0); } while (0)
+/* The same for the element ops, whose element size is known: one range
+ * test covers null (handle 0 is never an object), a free handle and the
+ * kind (byte ops: byte[] and boolean[], short ops: short[] and Object[],
+ * 2-byte elements). */
+#define ARRAY_K(o_, h_, k0_) do { uint16_t h__ = (h_); \
+        if (h__ >= rt->obj_cap) { THROW_NEW(VM_SC_SecurityException, 0); } \
+        (o_) = &rt->objs[h__]; \
+        if ((uint8_t)((o_)->kind - (k0_)) > 1) { THROW_NEW(h__ ? VM_SC_SecurityException : VM_SC_NullPointerException, 0); } \
+        if ((o_)->pkg != rt->ctx && rt->ctx != 0 && !((o_)->flags & VM_OF_GLOBAL)) \
+            THROW_NEW(VM_SC_SecurityException, 0); } while (0)
+#define ARRAY_B(o_, h_) ARRAY_K(o_, h_, VM_OBJ_BYTES)
+#define ARRAY_S(o_, h_) ARRAY_K(o_, h_, VM_OBJ_SHORTS)
 #define CHECK(expr) do { r = (expr); if (r < 0) { result = r; goto out; } if (r > 0) { exc = thrown_object(rt, r); goto throw_it; } } while (0)
 /* Who is about to write NVM (vm.h, vm_nvm_writer): kept only with a hook. */
 #define NOTE_WRITER() do { if (rt->nvm_hook) { rt->writer.pkg = (int16_t)t.slot; rt->writer.method = xm->offset; \
             rt->writer.pc = (uint16_t)(xo->pc - xm->code_offset); } } while (0)
 #define DISPATCH goto *xo->h
 /* Back to the caller of an inline frame, at its call op. */
-#define POP_FRAME() do { nfr--; rt->cap_depth--; rt->cap_top = fr[nfr].top; xm = fr[nfr].xm; lv = fr[nfr].lv; \
-        base = fr[nfr].base; sp = fr[nfr].sp; xo = fr[nfr].call; } while (0)
+#define POP_FRAME() do { nfr--; rt->cap_depth--; sp = lv; xm = fr[nfr].xm; lv = fr[nfr].lv; \
+        xo = fr[nfr].call; } while (0)
 #define NEXT do { xo++; DISPATCH; } while (0)
 /* A taken branch charges the run at its target and tests the budget; a
  * branch not taken charges the run after it. */
@@ -722,7 +739,12 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         JUMP_PC((uint32_t)((const uint8_t *)xo->p - (M + xm->code_offset) + off));
     }
     x_GETFIELD_THIS: {
-        REF(o, lv[0]);
+        uint16_t h = lv[0];
+        /* this context's instance: vm_ref's checks inline, else vm_ref */
+        if (h < rt->obj_cap && rt->objs[h].kind == VM_OBJ_INSTANCE && rt->objs[h].pkg == rt->ctx)
+            o = &rt->objs[h];
+        else
+            REF(o, h);
         uint16_t slot = (uint16_t)xo->b;
         if (o->kind != VM_OBJ_INSTANCE || slot >= o->length)
             THROW_NEW(VM_SC_SecurityException, 0);
@@ -742,6 +764,13 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         memmove(sp - m + 1, sp - m, m * sizeof *sp);
         sp[-(int)m] = v;
         sp++;
+        NEXT;
+    }
+    x_SINK: {
+        unsigned m = (unsigned)xo->b;
+        uint16_t v = sp[-1];
+        memmove(sp - m, sp - m - 1, m * sizeof *sp);
+        sp[-(int)m - 1] = v;
         NEXT;
     }
     x_INSERT_C: {
@@ -765,7 +794,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
             unsigned n;
             const cap_cpr *c;
             int switched = 0;
-            cap_xmethod *callee = NULL;
+            callee = NULL;
             if (op == 0x8E) {
                 n = pc[0];
                 c = &cpr[RD16(pc + 1)];
@@ -857,39 +886,8 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
             }
             uint16_t rv = 0;
             sp -= n;
-            if (callee && !switched && nfr < INLINE_FRAMES) {
-                /* the callee's frame starts at its arguments, as in run() */
-                if (rt->cap_depth >= rt->cfg.max_frames ||
-                    (size_t)(sp - rt->stack) + callee->nargs + callee->max_locals + callee->max_stack >
-                        rt->cfg.stack_slots) {
-                    sp += n;
-                    THROW_NEW(VM_SC_StackOverflowError, 0);
-                }
-                if (!callee->threaded) {
-                    for (unsigned i = 0; i < callee->nops; i++)
-                        callee->ops[i].h = labels[callee->ops[i].id];
-                    callee->threaded = 1;
-                }
-                fr[nfr].xm = xm;
-                fr[nfr].call = xo;
-                fr[nfr].lv = lv;
-                fr[nfr].base = base;
-                fr[nfr].sp = sp;
-                fr[nfr].top = rt->cap_top;
-                nfr++;
-                rt->cap_depth++;
-                xm = callee;
-                lv = sp;
-                base = lv + xm->nargs + xm->max_locals;
-                memset(lv + xm->nargs, 0, xm->max_locals * sizeof *lv);
-                rt->cap_top = (uint16_t)(base + xm->max_stack - rt->stack);
-                sp = base;
-                xo = xm->ops;
-                budget -= xm->entry_w;
-                if (budget <= 0)
-                    goto out_of_budget;
-                DISPATCH;
-            }
+            if (callee && !switched && nfr < INLINE_FRAMES)
+                goto enter_inline;
             rt->cap_budget = budget;
             uint16_t saved = rt->cap_top;
             rt->cap_top = (uint16_t)(sp + n - rt->stack);
@@ -914,6 +912,60 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
                 *sp++ = rv;
             NEXT;
         }
+
+    /* invokevirtual / invokeinterface (b: argument words) whose inline
+     * cache holds a method of this package (x_INVOKE fills it): on an
+     * instance of this context of the cached class, straight into the
+     * inline frame; anything else goes the whole way */
+    x_VCALL: {
+        uint16_t h = sp[-xo->b];
+        if (h >= rt->obj_cap)
+            goto x_INVOKE;
+        o = &rt->objs[h];
+        callee = xo->txm;
+        if (!callee || o->cls != xo->vcls || o->kind != VM_OBJ_INSTANCE || o->pkg != rt->ctx || h == 0 ||
+            nfr >= INLINE_FRAMES)
+            goto x_INVOKE;
+        sp -= xo->b;
+        goto enter_inline;
+    }
+    /* invokestatic / invokespecial of a method of this package, once
+     * x_INVOKE has resolved it (xo->txm): straight into the inline frame */
+    x_CALL:
+        callee = xo->txm;
+        if (!callee || nfr >= INLINE_FRAMES)
+            goto x_INVOKE;
+        sp -= callee->nargs;
+        if (xo->a && callee->nargs && sp[0] == 0) {     /* invokespecial: this */
+            sp += callee->nargs;
+            THROW_NEW(VM_SC_NullPointerException, 0);
+        }
+    enter_inline:
+        /* the callee's frame starts at its arguments (sp), as in run() */
+        if (rt->cap_depth >= rt->cfg.max_frames || (size_t)(sp - rt->stack) + callee->frame > rt->cfg.stack_slots) {
+            sp += callee->nargs;
+            THROW_NEW(VM_SC_StackOverflowError, 0);
+        }
+        if (!callee->threaded) {
+            for (unsigned i = 0; i < callee->nops; i++)
+                callee->ops[i].h = labels[callee->ops[i].id];
+            callee->threaded = 1;
+        }
+        fr[nfr].xm = xm;
+        fr[nfr].call = xo;
+        fr[nfr].lv = lv;
+        nfr++;
+        rt->cap_depth++;
+        xm = callee;
+        lv = sp;
+        sp = lv + xm->nargs;
+        for (unsigned i = 0; i < xm->max_locals; i++)
+            *sp++ = 0;
+        xo = xm->ops;
+        budget -= xm->entry_w;
+        if (budget <= 0)
+            goto out_of_budget;
+        DISPATCH;
 
     x_ATHROW: {
             uint16_t h = sp[-1];
@@ -1194,7 +1246,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         }
         if (rt->trail_open)
             vm_fault_caught(rt, exc);
-        sp = base;
+        sp = lv + xm->nargs + xm->max_locals;
         *sp++ = exc;
         budget -= xm->w_at[hpc];
         xo = &xm->ops[xm->op_at[hpc]];
@@ -1219,6 +1271,9 @@ out:
 #undef THROW_NEW
 #undef REF
 #undef ARRAY
+#undef ARRAY_K
+#undef ARRAY_B
+#undef ARRAY_S
 #undef CHECK
 #undef NOTE_WRITER
 #undef DISPATCH

@@ -139,10 +139,12 @@ static int branch_offset(const uint8_t *b)
 }
 
 /* An operand stack entry at translation: on the stack (CAP_XK_S), or not
- * pushed yet, a local or a constant (v). */
+ * pushed yet: a local or a constant (v), or the sum of local v and local
+ * or constant w (CAP_XK_LL, CAP_XK_LC), folded into an element op's index
+ * and computed by an add op anywhere else. */
 typedef struct xl_ve {
     uint8_t k;
-    int16_t v;
+    int16_t v, w;
 } xl_ve;
 enum { XL_VS_MAX = 256 };
 
@@ -184,6 +186,22 @@ static int materialize(xl *x, uint32_t pc, unsigned i, unsigned extra)
     for (unsigned j = i + 1; j < x->nvs; j++)
         above += x->vs[j].k == CAP_XK_S;
     cap_xop *o;
+    if (x->vs[i].k == CAP_XK_LL || x->vs[i].k == CAP_XK_LC) {
+        /* the add, pushed, then moved under what is above it */
+        uint8_t kb = x->vs[i].k == CAP_XK_LL ? CAP_XK_L : CAP_XK_C;
+        o = emit(x, (uint16_t)(CAP_X_BIN + ((CAP_XB_ADD * 3 + CAP_XK_L) * 3 + kb) * 2), pc);
+        if (!o)
+            return VM_ERR_NOMEM;
+        o->a = x->vs[i].v;
+        o->b = x->vs[i].w;
+        if (above) {
+            if (!(o = emit(x, CAP_X_SINK, pc)))
+                return VM_ERR_NOMEM;
+            o->b = (int16_t)above;
+        }
+        x->vs[i].k = CAP_XK_S;
+        return 0;
+    }
     if (above == 0)
         o = emit(x, x->vs[i].k == CAP_XK_L ? CAP_X_PUSH_L : CAP_X_PUSH_C, pc);
     else
@@ -207,10 +225,16 @@ static int flush_all(xl *x, uint32_t pc, unsigned extra)
 }
 
 /* Pending copies of local lx pushed before lx changes. */
+static int reads_local(const xl_ve *e, int lx)
+{
+    return ((e->k == CAP_XK_L || e->k == CAP_XK_LL || e->k == CAP_XK_LC) && e->v == lx) ||
+           (e->k == CAP_XK_LL && e->w == lx);
+}
+
 static int flush_local(xl *x, uint32_t pc, int lx, unsigned extra)
 {
     for (unsigned i = 0; i < x->nvs; i++)
-        if (x->vs[i].k == CAP_XK_L && x->vs[i].v == lx && materialize(x, pc, i, extra) != 0)
+        if (reads_local(&x->vs[i], lx) && materialize(x, pc, i, extra) != 0)
             return VM_ERR_NOMEM;
     return 0;
 }
@@ -218,8 +242,22 @@ static int flush_local(xl *x, uint32_t pc, int lx, unsigned extra)
 static int refers(const xl *x, int lx)
 {
     for (unsigned i = 0; i < x->nvs; i++)
-        if (x->vs[i].k == CAP_XK_L && x->vs[i].v == lx)
+        if (reads_local(&x->vs[i], lx))
             return 1;
+    return 0;
+}
+
+static int is_sum(const xl_ve *e)
+{
+    return e->k == CAP_XK_LL || e->k == CAP_XK_LC;
+}
+
+/* Sums among the top n entries pushed (their consumer takes no sum). */
+static int no_sums(xl *x, uint32_t pc, unsigned n)
+{
+    for (unsigned i = x->nvs > n ? x->nvs - n : 0; i < x->nvs; i++)
+        if (is_sum(&x->vs[i]) && materialize(x, pc, i, 0) != 0)
+            return VM_ERR_NOMEM;
     return 0;
 }
 
@@ -227,7 +265,7 @@ static xl_ve pop_ve(xl *x)
 {
     if (x->nvs)
         return x->vs[--x->nvs];
-    xl_ve e = {CAP_XK_S, 0};
+    xl_ve e = {CAP_XK_S, 0, 0};
     return e;
 }
 
@@ -353,6 +391,19 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
                 goto done_pcs;
             x.vs[x.nvs].k = lk == 1 ? CAP_XK_L : CAP_XK_C;
             x.vs[x.nvs++].v = v;
+        } else if (store_local(b) >= 0 && x.nvs && is_sum(&x.vs[x.nvs - 1])) {
+            /* a sum into a local: the add, reading the old value */
+            int lx = store_local(b);
+            xl_ve e = pop_ve(&x);
+            if (flush_local(&x, pc, lx, 0) != 0)
+                goto done_pcs;
+            uint8_t kb = e.k == CAP_XK_LL ? CAP_XK_L : CAP_XK_C;
+            o = emit(&x, (uint16_t)(CAP_X_BIN + ((CAP_XB_ADD * 3 + CAP_XK_L) * 3 + kb) * 2 + 1), pc);
+            if (!o)
+                goto done_pcs;
+            o->a = e.v;
+            o->b = e.w;
+            o->c = (int16_t)lx;
         } else if (store_local(b) >= 0) {
             int lx = store_local(b);
             if (flush_local(&x, pc, lx, 0) != 0)
@@ -376,8 +427,31 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
                 o->ti = (uint32_t)((int32_t)pcs[k + 1] + branch_offset(n1));
                 used = 2;
             }
+        } else if ((op == 0x41 || op == 0x43) && x.nvs >= 2 && x.vs[x.nvs - 1].k != CAP_XK_S &&
+                   x.vs[x.nvs - 1].k <= CAP_XK_C && x.vs[x.nvs - 2].k != CAP_XK_S &&
+                   x.vs[x.nvs - 2].k <= CAP_XK_C && (op == 0x41 || x.vs[x.nvs - 1].k == CAP_XK_C)) {
+            /* local/constant +- local/constant: pending, nothing emitted
+             * (an add cannot throw; 16-bit wrap as sadd) */
+            xl_ve eb = x.vs[--x.nvs], ea = x.vs[x.nvs - 1];
+            xl_ve *r = &x.vs[x.nvs - 1];
+            if (op == 0x43)
+                eb.v = (int16_t)(uint16_t)(0u - (uint16_t)eb.v);
+            if (ea.k == CAP_XK_C && eb.k == CAP_XK_C) {
+                r->k = CAP_XK_C;
+                r->v = (int16_t)(uint16_t)((uint16_t)ea.v + (uint16_t)eb.v);
+            } else if (ea.k == CAP_XK_C) {
+                r->k = CAP_XK_LC;
+                r->v = eb.v;
+                r->w = ea.v;
+            } else {
+                r->k = eb.k == CAP_XK_L ? CAP_XK_LL : CAP_XK_LC;
+                r->v = ea.v;
+                r->w = eb.v;
+            }
         } else if (bop >= 0 || elem >= 0) {
             if (elem >= 0 && array_not_const(&x, pc, 1) != 0)
+                goto done_pcs;
+            if (no_sums(&x, pc, elem >= 0 ? 0 : 2) != 0)
                 goto done_pcs;
             xl_ve eb = pop_ve(&x), ea = pop_ve(&x);
             /* the result straight into a local: the sstore after it */
@@ -385,12 +459,13 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
             if (dst >= 0 && refers(&x, dst))
                 dst = -1;
             uint16_t id = bop >= 0 ? (uint16_t)(CAP_X_BIN + ((bop * 3 + ea.k) * 3 + eb.k) * 2 + (dst >= 0))
-                                   : (uint16_t)(CAP_X_ELEM + ((elem * 2 + ea.k) * 3 + eb.k) * 2 + (dst >= 0));
+                                   : (uint16_t)(CAP_X_ELEM + ((elem * 2 + ea.k) * CAP_XK_ICOUNT + eb.k) * 2 + (dst >= 0));
             o = emit(&x, id, pc);
             if (!o)
                 goto done_pcs;
             o->a = ea.v;
             o->b = eb.v;
+            o->d = eb.w;
             if (dst >= 0) {
                 o->c = (int16_t)dst;
                 used = 2;
@@ -399,17 +474,20 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
                 x.vs[x.nvs++].v = 0;
             }
         } else if (store >= 0) {
-            if (array_not_const(&x, pc, 2) != 0)
+            if (array_not_const(&x, pc, 2) != 0 || no_sums(&x, pc, 1) != 0)
                 goto done_pcs;
             xl_ve ev = pop_ve(&x), ei = pop_ve(&x), ea = pop_ve(&x);
-            o = emit(&x, (uint16_t)(CAP_X_STORE + (((store * 2 + ea.k) * 3 + ei.k) * 3 + ev.k)), pc);
+            o = emit(&x, (uint16_t)(CAP_X_STORE + (((store * 2 + ea.k) * CAP_XK_ICOUNT + ei.k) * 3 + ev.k)), pc);
             if (!o)
                 goto done_pcs;
             o->a = ea.v;
             o->b = ei.v;
+            o->d = ei.w;
             o->c = ev.v;
         } else if (c2 >= 0 || c1 >= 0) {
-            xl_ve eb = {CAP_XK_C, 0}, ea;
+            xl_ve eb = {CAP_XK_C, 0, 0}, ea;
+            if (no_sums(&x, pc, c2 >= 0 ? 2 : 1) != 0)
+                goto done_pcs;
             if (c2 >= 0)
                 eb = pop_ve(&x);
             ea = pop_ve(&x);
@@ -474,13 +552,21 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
             case 0x93: id = CAP_X_ATHROW; break;
             case 0x73: id = CAP_X_TABLESWITCH; break;
             case 0x75: id = CAP_X_LOOKUPSWITCH; break;
-            case 0x8B: case 0x8C: case 0x8D: case 0x8E: id = CAP_X_INVOKE; break;
+            case 0x8B: case 0x8E: id = CAP_X_VCALL; break;
+            case 0x8C: case 0x8D: id = CAP_X_CALL; break;
             default: break;
             }
             o = emit(&x, id, pc);
             if (!o)
                 goto done_pcs;
             o->p = b;
+            o->a = (int16_t)(op == 0x8C);
+            if (op == 0x8B)
+                o->b = P->cpr[(b[1] << 8) | b[2]].nargs;
+            else if (op == 0x8E)
+                o->b = b[1];
+            if (id == CAP_X_VCALL && o->b == 0)
+                o->id = CAP_X_INVOKE;      /* no receiver: x_INVOKE refuses it */
             if (id == CAP_X_GOTO)
                 o->ti = (uint32_t)((int32_t)pc + branch_offset(b));
         }
@@ -571,6 +657,7 @@ int vm_cap_xmethod(cap_pkg *P, uint16_t offset, cap_xmethod **out)
     xm->nargs = mh.nargs;
     xm->max_locals = mh.max_locals;
     xm->max_stack = mh.max_stack;
+    xm->frame = (uint16_t)(mh.nargs + mh.max_locals + mh.max_stack);
     int rc = translate(P, xm);
     if (rc != 0) {
         free(xm);

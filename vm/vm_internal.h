@@ -488,6 +488,9 @@ typedef struct cap_cpr {
 /* Where an op operand comes from: the operand stack (popped), a local, or
  * a constant in the op. */
 enum cap_x_kind { CAP_XK_S, CAP_XK_L, CAP_XK_C, CAP_XK_COUNT };
+/* An element index may also be a sum folded in (javac's `a[(short)(i + k)]`):
+ * local b + local d, or local b + constant d. */
+enum cap_x_ikind { CAP_XK_LL = CAP_XK_COUNT, CAP_XK_LC, CAP_XK_ICOUNT };
 enum cap_x_binop { CAP_XB_ADD, CAP_XB_SUB, CAP_XB_MUL, CAP_XB_AND, CAP_XB_OR, CAP_XB_XOR, CAP_XB_SHL,
                    CAP_XB_SHR, CAP_XB_USHR, CAP_XB_DIV, CAP_XB_REM, CAP_XB_COUNT };
 enum cap_x_cond { CAP_XC_EQ, CAP_XC_NE, CAP_XC_LT, CAP_XC_GE, CAP_XC_GT, CAP_XC_LE, CAP_XC_COUNT };
@@ -498,17 +501,22 @@ enum cap_x_id {
     CAP_X_SINC, CAP_X_SINC_GOTO, CAP_X_POP, CAP_X_DUP, CAP_X_GOTO,
     CAP_X_RETURN, CAP_X_SRETURN, CAP_X_ATHROW, CAP_X_TABLESWITCH, CAP_X_LOOKUPSWITCH,
     CAP_X_INVOKE, CAP_X_GETFIELD_THIS, CAP_X_GETSTATIC,
+    CAP_X_SINK,                 /* the top value moved b words down */
+    CAP_X_CALL,                 /* invokestatic (a 0) / invokespecial (a 1): x_INVOKE until txm is known */
+    CAP_X_VCALL,                /* invokevirtual / invokeinterface of b words: the inline cache, else x_INVOKE */
     /* a OP b: binop, kinds of a and b, destination (0 push, 1 local c) */
     CAP_X_BIN,
     /* compare-and-branch: cond, kinds of a and b */
     CAP_X_CMP = CAP_X_BIN + CAP_XB_COUNT * CAP_XK_COUNT * CAP_XK_COUNT * 2,
     /* compare with zero: cond, kind of a */
     CAP_X_ZCMP = CAP_X_CMP + CAP_XC_COUNT * CAP_XK_COUNT * CAP_XK_COUNT,
-    /* element load: 0 byte / 1 short, array a (stack, local), index b, destination */
+    /* element load: 0 byte / 1 short, array a (stack, local), index b
+     * (cap_x_ikind: b, b + d), destination */
     CAP_X_ELEM = CAP_X_ZCMP + CAP_XC_COUNT * CAP_XK_COUNT,
-    /* element store: 0 byte / 1 short, array a (stack, local), index b, value c */
-    CAP_X_STORE = CAP_X_ELEM + 2 * 2 * CAP_XK_COUNT * 2,
-    CAP_X_COUNT = CAP_X_STORE + 2 * 2 * CAP_XK_COUNT * CAP_XK_COUNT
+    /* element store: 0 byte / 1 short, array a (stack, local), index b
+     * (cap_x_ikind), value c */
+    CAP_X_STORE = CAP_X_ELEM + 2 * 2 * CAP_XK_ICOUNT * 2,
+    CAP_X_COUNT = CAP_X_STORE + 2 * 2 * CAP_XK_ICOUNT * CAP_XK_COUNT
 };
 
 typedef struct cap_xop {
@@ -516,7 +524,7 @@ typedef struct cap_xop {
     const void *p;              /* bytecode (generic, switches, invoke), cap_cpr, or the target op */
     cap_target vt;              /* invokevirtual: inline cache (vcls's target) */
     struct cap_xmethod *txm;    /* invoke: the callee's translation when in this package */
-    int16_t a, b, c;            /* locals, constants, field slot */
+    int16_t a, b, c, d;         /* locals, constants, field slot */
     uint16_t id;                /* enum cap_x_id */
     uint16_t pc;                /* method-component offset of the bytecode that may throw */
     uint16_t wt, wf;            /* budget: bytecodes of the run at the target / after this op */
@@ -531,6 +539,7 @@ typedef struct cap_xmethod {
     uint16_t entry_w;           /* budget weight of the run at entry */
     uint8_t nargs, max_locals, max_stack;
     uint8_t threaded;
+    uint16_t frame;             /* nargs + max_locals + max_stack */
     unsigned nops;
     cap_xop *ops;
     uint16_t *op_at;            /* per code byte: the op starting there, 0xFFFF none */

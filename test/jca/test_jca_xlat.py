@@ -4,7 +4,8 @@ hand-written JCA applet (xlat.jca: a local changed while a pending copy of
 it sits under a value on the stack, a result stored over a pending local,
 dup of a pending local, exceptions inside folded ops caught by their
 handlers, branches on constants, stores from locals/constants/the stack,
-a sinc+goto loop). Expected answers are worked out from the JCVM
+a sinc+goto loop, index sums folded into element ops and computed
+elsewhere). Expected answers are worked out from the JCVM
 semantics in xlat.jca's header, not taken from the card.
 usage: test_jca_xlat.py CARDVM XLAT_JCA
 Exit 0 pass, 1 fail.
@@ -30,7 +31,12 @@ CASES = [
     ("8006000000", "0000" "9000"),     # empty loop
     ("8007410000", "4142" "9000"),     # buf[0] = P1, buf[1] = P1 + 1
     ("8008090000", "0012" "9000"),     # 9 + 9
-    ("8009000000", "6D00"),
+    ("8009050300", "0003" "9000"),     # (5 + 1) - 3
+    ("800A023300", "003A" "9000"),     # buf[3] = P2 = 0x33, + 2 + 5
+    ("800B030400", "0002" "9000"),     # buf[7] = 3 - 1
+    ("800BFF0000", "6F00"),            # buf[-1]: out of bounds, uncaught
+    ("800C010200", "000D" "9000"),     # 2 * 3 + 5 + 2
+    ("800D000000", "6D00"),
 ]
 
 

@@ -1,0 +1,69 @@
+#!/bin/sh
+# op_pairs.sh CARDVM [SHARED] — static bytecode figures over converter
+# output: every shared CAP (one build per package: jc305u3-nodebug, the
+# bench corpus nodebug) and the public CAPs, disassembled by `cardvm
+# disasm`. Prints the most frequent adjacent pairs in straight-line code
+# (no pair across a label or after a jump, return or throw; loads of locals
+# as `sload`/`aload`, constant pushes as `const`), and how many element
+# loads and stores take an index that is a sum of two leaves (local or
+# constant), the shape vm/cap_xlat.c folds into the element op. Prints
+# figures, never fails (docs/vm.md, "Performance").
+cardvm=${1:?usage: op_pairs.sh CARDVM [SHARED]}
+shared=${2:-$(dirname "$0")/../../../../shared}
+[ -d "$shared/javacard" ] || { echo "no $shared/javacard: skipped"; exit 0; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+n=0
+for cap in $(find "$shared/javacard" -name '*.cap' | grep -E 'jc305u3-nodebug/|/nodebug/bench/|/public/' | sort); do
+    n=$((n + 1))
+    "$cardvm" disasm -o "$tmp/$n.jca" "$cap" >/dev/null 2>&1 || echo "disasm failed: $cap"
+done
+echo "$n CAP files"
+cat "$tmp"/*.jca | awk '
+function norm(op) {
+    if (op ~ /^sload/) return "sload";
+    if (op ~ /^aload/) return "aload";
+    if (op ~ /^sconst/ || op == "bspush" || op == "sspush" || op == "aconst_null") return "const";
+    if (op ~ /^sstore/) return "sstore";
+    if (op ~ /^astore/) return "astore";
+    return op;
+}
+function ends(op) { return op ~ /^(if|goto|return|sreturn|areturn|athrow|stableswitch|slookupswitch)/ }
+function push(t) { st[sn++] = t }
+function pop() { return sn > 0 ? st[--sn] : "?" }
+/\.method/ { inm = 1; prev = ""; sn = 0; next }
+inm && /^\t\t}/ { inm = 0; next }
+!inm { next }
+{
+    line = $0
+    sub(/\/\/.*/, "", line)
+    if (line ~ /^[ \t]*L[0-9]+:/) { prev = ""; sn = 0; sub(/^[ \t]*L[0-9]+:/, "", line) }
+    gsub(/;/, "", line)
+    split(line, f, /[ \t]+/)
+    op = ""
+    for (i = 1; i in f; i++) if (f[i] != "") { op = f[i]; break }
+    if (op == "" || op ~ /^\./) next
+    o = norm(op)
+    total++
+    if (prev != "") { pair[prev " " o]++; npairs++ }
+    prev = ends(op) ? "" : o
+    # the operand stack, as far as straight-line code of known effect goes
+    if (o == "sload" || o == "aload" || o == "const") push("L")
+    else if (op ~ /^getfield_._this$/ || op ~ /^getstatic/) push("X")
+    else if (op == "sadd" || op == "ssub") { b = pop(); a = pop(); push(a == "L" && b == "L" ? "SUM" : "X") }
+    else if (op ~ /^s(mul|div|rem|and|or|xor|shl|shr|ushr)$/) { pop(); pop(); push("X") }
+    else if (op == "s2b" || op == "sneg") { pop(); push("X") }
+    else if (op ~ /^[bsa]aload$/) { i = pop(); pop(); loads++; if (i == "SUM") sumloads++; push("X") }
+    else if (op ~ /^[bsa]astore$/) { pop(); i = pop(); pop(); stores++; if (i == "SUM") sumstores++ }
+    else if (o == "sstore" || o == "astore" || op == "pop") pop()
+    else if (op == "dup") { t = pop(); push(t); push(t) }
+    else if (op ~ /^if_[sa]cmp/) { pop(); pop() }
+    else if (op ~ /^if/) pop()
+    else sn = 0
+}
+END {
+    printf "%d instructions, %d straight-line pairs\n", total, npairs
+    printf "element loads %d, index a sum of two leaves %d (%.0f%%)\n", loads, sumloads, loads ? 100 * sumloads / loads : 0
+    printf "element stores %d, index a sum of two leaves %d (%.0f%%)\n", stores, sumstores, stores ? 100 * sumstores / stores : 0
+    for (p in pair) printf "%6d %5.1f%% %s\n", pair[p], 100 * pair[p] / npairs, p | "sort -rn | head -25"
+}'
