@@ -19,6 +19,9 @@
  *
  *   bench_corpus [--samples N] [--secs S] [--only INS] [--no-twins]
  *                [--apdu-only [--row I]] [--kernels-only]
+ *   bench_corpus --row I --apdu-count N
+ *                                  per-APDU row I's APDUs N times in
+ *                                  measured_apdus(), untimed, for callgrind
  *   bench_corpus --check MAX       every kernel at each repeat count <= MAX of
  *                                  checksums.txt (the corpus_kernels test)
  *   bench_corpus --count INS N     one kernel APDU in measured_apdu(), for
@@ -226,7 +229,25 @@ static void print_rate(const char *name, stat3 s, uint16_t sw)
            s.max / 1e6, 1e6 / s.median, sw);
 }
 
-static int per_apdu(int samples, double secs, int only_row)
+/* The APDUs callgrind counts (--toggle-collect=measured_apdus): `count`
+ * times the row's command, each preceded by its SELECT when `with_select`. */
+__attribute__((noinline)) void measured_apdus(bench_card *b, const uint8_t *sel, size_t sel_n, const uint8_t *cmd,
+                                              size_t n, int with_select, long count, uint16_t *sw1, uint16_t *sw2);
+__attribute__((noinline)) void measured_apdus(bench_card *b, const uint8_t *sel, size_t sel_n, const uint8_t *cmd,
+                                              size_t n, int with_select, long count, uint16_t *sw1, uint16_t *sw2)
+{
+    uint8_t rsp[CARD_MAX_RESPONSE];
+    size_t rlen;
+    for (long i = 0; i < count; i++) {
+        if (with_select)
+            *sw1 = send(b, sel, sel_n, rsp, &rlen);
+        *sw2 = send(b, cmd, n, rsp, &rlen);
+    }
+}
+
+/* Figures of every row (or row `only_row`); with count > 0, no timing:
+ * the row's APDUs `count` times in measured_apdus(), for callgrind. */
+static int per_apdu(int samples, double secs, int only_row, long count)
 {
     static const uint8_t cvp_hello[] = {0xA0, 0x00, 0x00, 0x00, 0x62, 0x01, 0x01, 0x01};
     static const uint8_t cvp_counter[] = {0xA0, 0x00, 0x00, 0x00, 0x62, 0x02, 0x01, 0x01};
@@ -270,6 +291,13 @@ static int per_apdu(int samples, double secs, int only_row)
             continue;
         }
         uint16_t sw;
+        if (count > 0) {
+            uint16_t sw1 = 0, sw2 = 0;
+            measured_apdus(&b, sel, 5 + rows[i].aid_len, rows[i].cmd, rows[i].n, rows[i].select_twice, count, &sw1,
+                           &sw2);
+            printf("%s x %ld: SW %04X %04X\n", rows[i].name, count, sw1, sw2);
+            continue;
+        }
         stat3 s = rows[i].select_twice
                       ? apdu_rate(&b, sel, 5 + rows[i].aid_len, rows[i].cmd, rows[i].n, samples, secs, &sw)
                       : apdu_rate(&b, rows[i].cmd, rows[i].n, NULL, 0, samples, secs, &sw);
@@ -521,6 +549,7 @@ static int count_mode(unsigned ins, unsigned reps)
 int main(int argc, char **argv)
 {
     int samples = 9, only = -1, twins = 1, do_apdu = 1, do_kernels = 1, row = -1;
+    long apdu_count = 0;
     double secs = 0.05;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--samples") && i + 1 < argc)
@@ -531,6 +560,8 @@ int main(int argc, char **argv)
             only = (int)strtol(argv[++i], NULL, 16);
         else if (!strcmp(argv[i], "--row") && i + 1 < argc)
             row = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--apdu-count") && i + 1 < argc)
+            apdu_count = atol(argv[++i]);
         else if (!strcmp(argv[i], "--no-twins"))
             twins = 0;
         else if (!strcmp(argv[i], "--apdu-only"))
@@ -547,7 +578,8 @@ int main(int argc, char **argv)
             return count_mode((unsigned)strtoul(argv[i + 1], NULL, 16), (unsigned)atoi(argv[i + 2]));
         else {
             fprintf(stderr, "usage: bench_corpus [--samples N] [--secs S] [--only INS] [--no-twins] "
-                            "[--apdu-only [--row I]|--kernels-only] | --check MAX | --count INS N\n");
+                            "[--apdu-only [--row I]|--kernels-only] | --check MAX | --count INS N | "
+                            "--row I --apdu-count N\n");
             return 2;
         }
     }
@@ -557,7 +589,9 @@ int main(int argc, char **argv)
         printf("%s is absent: nothing to measure\n", BENCH);
         return 0;
     }
-    if (do_apdu && per_apdu(samples, secs > 0.2 ? secs : 0.2, row))
+    if (apdu_count > 0)
+        return per_apdu(1, 0, row, apdu_count) ? 1 : 0;
+    if (do_apdu && per_apdu(samples, secs > 0.2 ? secs : 0.2, row, 0))
         return 1;
     if (do_kernels && kernels(samples, secs, only, twins))
         return 1;
