@@ -344,6 +344,27 @@ int vm_cap_run(vm_runtime *rt, cap_target target, const uint16_t *args, unsigned
     return r;
 }
 
+static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint16_t *ret, int *has_ret);
+
+int vm_cap_run_entry(vm_runtime *rt, cap_target target, cap_xmethod *xm, const uint16_t *args, unsigned nargs,
+                     uint16_t *ret)
+{
+    if (rt->cap_depth != 0 || nargs > rt->cfg.stack_slots)
+        return vm_cap_run(rt, target, args, nargs, ret);
+    rt->cap_budget = rt->budget;
+    rt->trail_open = 0;
+    memcpy(rt->stack, args, nargs * sizeof *rt->stack);
+    rt->cap_top = (uint16_t)nargs;
+    uint16_t r0 = 0;
+    int has_ret;
+    int r = run(rt, xm, target, rt->stack, ret ? ret : &r0, &has_ret);
+    rt->cap_top = 0;
+    uint64_t used = (uint64_t)((int64_t)rt->budget - (rt->cap_budget > 0 ? rt->cap_budget : 0));
+    rt->last_executed = used;
+    rt->executed += used;
+    return r;
+}
+
 /* Call from C: 0, an exception class (rt->thrown = the object), <0. */
 static int call_from_c(vm_runtime *rt, cap_target t, uint16_t *args, unsigned nargs, uint16_t *ret)
 {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_impl.h"
 #include "cap_verify.h"
 #include "natives.h"
 #include "opcodes.h"
@@ -626,7 +627,7 @@ static int inst_live(const vm_runtime *rt, unsigned i)
     return rt->insts[i].used && rt->pkgs[rt->insts[i].pkg].used;
 }
 
-static int find_instance(vm_runtime *rt, const uint8_t *aid, uint8_t len, int partial)
+static int find_instance(const vm_runtime *rt, const uint8_t *aid, uint8_t len, int partial)
 {
     for (unsigned i = 0; i < VM_MAX_INSTANCES; i++)
         if (inst_live(rt, i) && rt->insts[i].aid.len == len && !memcmp(rt->insts[i].aid.b, aid, len))
@@ -636,6 +637,19 @@ static int find_instance(vm_runtime *rt, const uint8_t *aid, uint8_t len, int pa
             if (inst_live(rt, i) && rt->insts[i].aid.len >= len && !memcmp(rt->insts[i].aid.b, aid, len))
                 return (int)i;
     return -1;
+}
+
+int vm_select_lookup(const vm_runtime *rt, const uint8_t *aid, uint8_t aid_len, uint8_t out_aid[VM_AID_MAX],
+                     uint8_t *out_len)
+{
+    if (aid_len > VM_AID_MAX)
+        return -1;
+    int i = find_instance(rt, aid, aid_len, 1);
+    if (i >= 0) {
+        memcpy(out_aid, rt->insts[i].aid.b, rt->insts[i].aid.len);
+        *out_len = rt->insts[i].aid.len;
+    }
+    return i;
 }
 
 void vm_set_extension(vm_runtime *rt, const vm_extension *ext)
@@ -1464,14 +1478,14 @@ static int run_method(vm_runtime *rt, unsigned slot, uint16_t method, const uint
 /* Run a CAP method in package `slot`'s context, as the applet instance
  * `inst` (-1: none yet, install()); map the outcome to a SW like
  * run_method. */
-static int run_cap(vm_runtime *rt, unsigned entry, unsigned slot, int inst, cap_target t, const uint16_t *args,
-                   unsigned nargs, uint16_t *ret, uint16_t *sw)
+static int run_cap_x(vm_runtime *rt, unsigned entry, unsigned slot, int inst, cap_target t, cap_xmethod *xm,
+                     const uint16_t *args, unsigned nargs, uint16_t *ret, uint16_t *sw)
 {
     rt->ctx = (uint8_t)slot;
     rt->active_inst = (int8_t)inst;
     rt->ctx_depth = 0;
     rt->thrown = 0;
-    int r = vm_cap_run(rt, t, args, nargs, ret);
+    int r = xm ? vm_cap_run_entry(rt, t, xm, args, nargs, ret) : vm_cap_run(rt, t, args, nargs, ret);
     rt->ctx_depth = 0;
     if (r < 0)
         return r;
@@ -1486,14 +1500,24 @@ static int run_cap(vm_runtime *rt, unsigned entry, unsigned slot, int inst, cap_
         *sw = cap_exception_sw(rt, rt->uncaught);
     else
         *sw = VM_SW_UNKNOWN;
-    vm_fault_finish(rt, r, entry, *sw);
+    if (r != VM_RUN_DONE)
+        vm_fault_finish(rt, r, entry, *sw);
     return VM_OK;
 }
 
-/* The method an instance's class has for Applet method `which`
- * (VM_APPLET_*). */
-static int cap_applet_method(vm_runtime *rt, const vm_inst *in, unsigned which, cap_target *t)
+static int run_cap(vm_runtime *rt, unsigned entry, unsigned slot, int inst, cap_target t, const uint16_t *args,
+                   unsigned nargs, uint16_t *ret, uint16_t *sw)
 {
+    return run_cap_x(rt, entry, slot, inst, t, NULL, args, nargs, ret, sw);
+}
+
+/* The method an instance's class has for Applet method `which`
+ * (VM_APPLET_*), and its translation when it is not an API method and
+ * `xm` is given (else *xm = NULL: vm_cap_run finds it). */
+static int cap_applet_entry(vm_runtime *rt, const vm_inst *in, unsigned which, cap_target *t, cap_xmethod **xm)
+{
+    if (xm)
+        *xm = NULL;
     int tok = rt->applet_tok[which];
     if (tok < 0 || in->obj >= rt->obj_cap)
         return -1;
@@ -1508,16 +1532,40 @@ static int cap_applet_method(vm_runtime *rt, const vm_inst *in, unsigned which, 
             c->have = c->missing = 0;
         }
         if (!(c->have & (1u << which))) {
+            c->xm[which] = NULL;
             if (vm_cap_lookup_virtual(rt, cls, (uint8_t)tok, &c->t[which]) != 0)
                 c->missing |= (uint8_t)(1u << which);
+            else if (!c->t[which].api && c->t[which].offset != 0xFFFF && rt->pkgs[c->t[which].slot].cap &&
+                     vm_cap_xmethod(rt->pkgs[c->t[which].slot].cap, c->t[which].offset, &c->xm[which]) != 0)
+                c->xm[which] = NULL;   /* vm_cap_run reports why */
             c->have |= (uint8_t)(1u << which);
         }
         if (c->missing & (1u << which))
             return -1;
         *t = c->t[which];
+        if (xm)
+            *xm = c->xm[which];
         return 0;
     }
     return vm_cap_lookup_virtual(rt, cls, (uint8_t)tok, t);
+}
+
+/* Applet.select() / deselect() as the API class has them (return true /
+ * do nothing): the JCRE need not run them. */
+static int is_api_default(const cap_target *t, unsigned which)
+{
+    return t->api && ((which == VM_APPLET_SELECT && t->api->fn == api_Applet_select) ||
+                      (which == VM_APPLET_DESELECT && t->api->fn == api_Applet_deselect));
+}
+
+/* What running such a method would leave behind: the applet's context. */
+static void enter_without_running(vm_runtime *rt, unsigned slot, int inst)
+{
+    rt->ctx = (uint8_t)slot;
+    rt->active_inst = (int8_t)inst;
+    rt->ctx_depth = 0;
+    rt->thrown = 0;
+    rt->last_executed = 0;
 }
 
 /* Load a command into the APDU buffer. 0, or -1 when malformed. */
@@ -1562,20 +1610,27 @@ static int implements_extended_length(const vm_runtime *rt, int inst)
 
 /* Selected on a channel other than `except`: the instance / any instance
  * of package `slot`. */
+static uint32_t open_channels_except(const vm_runtime *rt, int except)
+{
+    return rt->chan_open & ((1u << VM_MAX_CHANNELS) - 1u) & ~(except >= 0 ? 1u << except : 0u);
+}
+
+/* (Only the open channels are visited: usually just the basic one.) */
 static int inst_active_except(const vm_runtime *rt, int inst, int except)
 {
-    for (int c = 0; c < VM_MAX_CHANNELS; c++)
-        if (c != except && (rt->chan_open & (1u << c)) && rt->chan_sel[c] == inst)
+    for (uint32_t m = open_channels_except(rt, except); m; m &= m - 1)
+        if (rt->chan_sel[__builtin_ctz(m)] == inst)
             return 1;
     return 0;
 }
 
 static int pkg_active_except(const vm_runtime *rt, unsigned slot, int except)
 {
-    for (int c = 0; c < VM_MAX_CHANNELS; c++)
-        if (c != except && (rt->chan_open & (1u << c)) && rt->chan_sel[c] >= 0 &&
-            rt->insts[rt->chan_sel[c]].pkg == slot)
+    for (uint32_t m = open_channels_except(rt, except); m; m &= m - 1) {
+        int sel = rt->chan_sel[__builtin_ctz(m)];
+        if (sel >= 0 && rt->insts[sel].pkg == slot)
             return 1;
+    }
     return 0;
 }
 
@@ -1642,9 +1697,13 @@ static int deselect_current(vm_runtime *rt)
     if (still_pkg && is_multiselectable(rt, idx)) {
         rc = run_multiselect(rt, idx, 1, still_inst, NULL, &sw);
     } else if (rt->pkgs[in->pkg].cap) {
-        if (cap_applet_method(rt, in, VM_APPLET_DESELECT, &t) == 0) {
+        cap_xmethod *xm;
+        if (cap_applet_entry(rt, in, VM_APPLET_DESELECT, &t, &xm) == 0) {
             uint16_t args[1] = { in->obj };
-            rc = run_cap(rt, VM_ENTRY_DESELECT, in->pkg, idx, t, args, 1, NULL, &sw);
+            if (is_api_default(&t, VM_APPLET_DESELECT))
+                enter_without_running(rt, in->pkg, idx);
+            else
+                rc = run_cap_x(rt, VM_ENTRY_DESELECT, in->pkg, idx, t, xm, args, 1, NULL, &sw);
         }
     } else if (a->deselect != 0xFFFF) {
         uint16_t args[1] = { in->obj };
@@ -1685,11 +1744,12 @@ static int process_common(vm_runtime *rt, unsigned slot, uint16_t method, const 
     int rc;
     if (rt->pkgs[slot].cap) {
         cap_target t;
-        if (rt->selected < 0 || cap_applet_method(rt, &rt->insts[rt->selected], VM_APPLET_PROCESS, &t) != 0) {
+        cap_xmethod *xm;
+        if (rt->selected < 0 || cap_applet_entry(rt, &rt->insts[rt->selected], VM_APPLET_PROCESS, &t, &xm) != 0) {
             *sw = VM_SW_UNKNOWN;
             return VM_OK;
         }
-        rc = run_cap(rt, VM_ENTRY_PROCESS, slot, rt->selected, t, args, nargs, NULL, sw);
+        rc = run_cap_x(rt, VM_ENTRY_PROCESS, slot, rt->selected, t, xm, args, nargs, NULL, sw);
     } else {
         rc = run_method(rt, slot, method, args, nargs, NULL, sw);
     }
@@ -1750,6 +1810,7 @@ static int select_instance_on(vm_runtime *rt, uint8_t channel, int idx, const ui
     const vm_applet_decl *a = &rt->pkgs[in->pkg].pkg.applets[in->applet];
     uint16_t args[2] = { in->obj, VM_H_APDU };
     cap_target st;
+    cap_xmethod *sxm;
     if (rt->pkgs[in->pkg].cap) {
         uint16_t ok = 0, ssw;
         rt->resp = NULL;
@@ -1761,10 +1822,14 @@ static int select_instance_on(vm_runtime *rt, uint8_t channel, int idx, const ui
                 rt->selecting = 0;
                 return rc;
             }
-        } else if (cap_applet_method(rt, in, VM_APPLET_SELECT, &st) != 0) {
+        } else if (cap_applet_entry(rt, in, VM_APPLET_SELECT, &st, &sxm) != 0) {
             ssw = VM_SW_UNKNOWN;
+        } else if (is_api_default(&st, VM_APPLET_SELECT)) {
+            enter_without_running(rt, in->pkg, idx);
+            ok = 1;
+            ssw = VM_SW_OK;
         } else {
-            rc = run_cap(rt, VM_ENTRY_SELECT, in->pkg, idx, st, args, 1, &ok, &ssw);
+            rc = run_cap_x(rt, VM_ENTRY_SELECT, in->pkg, idx, st, sxm, args, 1, &ok, &ssw);
             if (rc < 0) {
                 rt->selecting = 0;
                 return rc;
