@@ -284,7 +284,7 @@ static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint
 /* Call a target whose arguments are at args[0..nargs-1] (on rt->stack, at
  * the caller's stack top). 0, >0 a thrown handle in rt->uncaught
  * (VM_RUN_THROWN), VM_RUN_BUDGET, <0 fatal. */
-static int call_target(vm_runtime *rt, cap_target t, uint16_t *args, unsigned nargs, uint16_t *ret,
+static inline __attribute__((always_inline)) int call_target(vm_runtime *rt, cap_target t, uint16_t *args, unsigned nargs, uint16_t *ret,
                        int *has_ret)
 {
     *has_ret = 0;

@@ -1514,40 +1514,40 @@ static int run_cap(vm_runtime *rt, unsigned entry, unsigned slot, int inst, cap_
 /* The method an instance's class has for Applet method `which`
  * (VM_APPLET_*), and its translation when it is not an API method and
  * `xm` is given (else *xm = NULL: vm_cap_run finds it). */
-static int cap_applet_entry(vm_runtime *rt, const vm_inst *in, unsigned which, cap_target *t, cap_xmethod **xm)
+static int cap_applet_lookup(vm_runtime *rt, struct vm_inst_methods *c, uint16_t obj, uint16_t cls, unsigned which)
 {
-    if (xm)
-        *xm = NULL;
     int tok = rt->applet_tok[which];
-    if (tok < 0 || in->obj >= rt->obj_cap)
-        return -1;
-    uint16_t cls = rt->objs[in->obj].cls;
-    unsigned i = (unsigned)(in - rt->insts);
-    if (i < VM_MAX_INSTANCES) {
-        /* the lookup walks the class chain: once per instance object */
-        struct vm_inst_methods *c = &rt->inst_meth[i];
-        if (c->obj != in->obj || c->cls != cls) {
-            c->obj = in->obj;
-            c->cls = cls;
-            c->have = c->missing = 0;
-        }
-        if (!(c->have & (1u << which))) {
-            c->xm[which] = NULL;
-            if (vm_cap_lookup_virtual(rt, cls, (uint8_t)tok, &c->t[which]) != 0)
-                c->missing |= (uint8_t)(1u << which);
-            else if (!c->t[which].api && c->t[which].offset != 0xFFFF && rt->pkgs[c->t[which].slot].cap &&
-                     vm_cap_xmethod(rt->pkgs[c->t[which].slot].cap, c->t[which].offset, &c->xm[which]) != 0)
-                c->xm[which] = NULL;   /* vm_cap_run reports why */
-            c->have |= (uint8_t)(1u << which);
-        }
-        if (c->missing & (1u << which))
-            return -1;
-        *t = c->t[which];
-        if (xm)
-            *xm = c->xm[which];
-        return 0;
+    if (c->obj != obj || c->cls != cls) {
+        c->obj = obj;
+        c->cls = cls;
+        c->have = c->missing = 0;
     }
-    return vm_cap_lookup_virtual(rt, cls, (uint8_t)tok, t);
+    c->xm[which] = NULL;
+    if (tok < 0 || vm_cap_lookup_virtual(rt, cls, (uint8_t)tok, &c->t[which]) != 0)
+        c->missing |= (uint8_t)(1u << which);
+    else if (!c->t[which].api && c->t[which].offset != 0xFFFF && rt->pkgs[c->t[which].slot].cap &&
+             vm_cap_xmethod(rt->pkgs[c->t[which].slot].cap, c->t[which].offset, &c->xm[which]) != 0)
+        c->xm[which] = NULL;   /* vm_cap_run reports why */
+    c->have |= (uint8_t)(1u << which);
+    return (c->missing >> which) & 1 ? -1 : 0;
+}
+
+/* (The lookup walks the class chain: once per instance object.) */
+static inline int cap_applet_entry(vm_runtime *rt, int idx, unsigned which, cap_target *t, cap_xmethod **xm)
+{
+    uint16_t obj = rt->insts[idx].obj;
+    if (obj >= rt->obj_cap)
+        return -1;
+    uint16_t cls = rt->objs[obj].cls;
+    struct vm_inst_methods *c = &rt->inst_meth[idx];
+    if ((c->obj != obj || c->cls != cls || !((c->have >> which) & 1)) &&
+        cap_applet_lookup(rt, c, obj, cls, which) != 0)
+        return -1;
+    if ((c->missing >> which) & 1)
+        return -1;
+    *t = c->t[which];
+    *xm = c->xm[which];
+    return 0;
 }
 
 /* Applet.select() / deselect() as the API class has them (return true /
@@ -1698,7 +1698,7 @@ static int deselect_current(vm_runtime *rt)
         rc = run_multiselect(rt, idx, 1, still_inst, NULL, &sw);
     } else if (rt->pkgs[in->pkg].cap) {
         cap_xmethod *xm;
-        if (cap_applet_entry(rt, in, VM_APPLET_DESELECT, &t, &xm) == 0) {
+        if (cap_applet_entry(rt, idx, VM_APPLET_DESELECT, &t, &xm) == 0) {
             uint16_t args[1] = { in->obj };
             if (is_api_default(&t, VM_APPLET_DESELECT))
                 enter_without_running(rt, in->pkg, idx);
@@ -1745,7 +1745,7 @@ static int process_common(vm_runtime *rt, unsigned slot, uint16_t method, const 
     if (rt->pkgs[slot].cap) {
         cap_target t;
         cap_xmethod *xm;
-        if (rt->selected < 0 || cap_applet_entry(rt, &rt->insts[rt->selected], VM_APPLET_PROCESS, &t, &xm) != 0) {
+        if (rt->selected < 0 || cap_applet_entry(rt, rt->selected, VM_APPLET_PROCESS, &t, &xm) != 0) {
             *sw = VM_SW_UNKNOWN;
             return VM_OK;
         }
@@ -1822,7 +1822,7 @@ static int select_instance_on(vm_runtime *rt, uint8_t channel, int idx, const ui
                 rt->selecting = 0;
                 return rc;
             }
-        } else if (cap_applet_entry(rt, in, VM_APPLET_SELECT, &st, &sxm) != 0) {
+        } else if (cap_applet_entry(rt, idx, VM_APPLET_SELECT, &st, &sxm) != 0) {
             ssw = VM_SW_UNKNOWN;
         } else if (is_api_default(&st, VM_APPLET_SELECT)) {
             enter_without_running(rt, in->pkg, idx);
