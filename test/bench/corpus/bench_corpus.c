@@ -196,31 +196,51 @@ static int select_aid(bench_card *b, const uint8_t *aid, size_t n)
 
 enum { APDU_SAMPLES_MAX = 64 };
 
-/* APDUs per second of `cmd` (and `cmd2` between them when given, each
- * pair counting as two APDUs): samples of >= secs of CPU time. */
-static stat3 apdu_rate(bench_card *b, const uint8_t *cmd, size_t n, const uint8_t *cmd2, size_t n2,
-                       int samples, double secs, uint16_t *sw_out)
+/* What a per-APDU row sends, over and over: its SELECT, its command, or
+ * the SELECT then the command (each counting as one APDU). */
+enum row_mode { ROW_SELECT, ROW_COMMAND, ROW_PAIR };
+
+typedef struct apdu_row {
+    const char *name;
+    const uint8_t *aid;
+    size_t aid_len;
+    const uint8_t *cmd;
+    size_t n;
+    enum row_mode mode;
+    uint8_t sel[5 + 16];
+    double v[APDU_SAMPLES_MAX];
+    uint16_t sw;
+    int skip;
+} apdu_row;
+
+/* The APDUs of a row, `count` rounds; the SW of the last one. Callgrind
+ * counts this (--toggle-collect=measured_apdus). */
+__attribute__((noinline)) uint16_t measured_apdus(bench_card *b, const apdu_row *r, long count);
+__attribute__((noinline)) uint16_t measured_apdus(bench_card *b, const apdu_row *r, long count)
 {
     uint8_t rsp[CARD_MAX_RESPONSE];
     size_t rlen;
-    double v[APDU_SAMPLES_MAX];
     uint16_t sw = 0;
-    for (int s = 0; s < samples; s++) {
-        long count = 0;
-        double t0 = cpu_now(), t;
-        do {
-            for (int i = 0; i < 1000; i++) {
-                sw = send(b, cmd, n, rsp, &rlen);
-                if (cmd2)
-                    sw = send(b, cmd2, n2, rsp, &rlen);
-            }
-            count += cmd2 ? 2000 : 1000;
-            t = cpu_now() - t0;
-        } while (t < secs);
-        v[s] = (double)count / t;
+    for (long i = 0; i < count; i++) {
+        if (r->mode != ROW_COMMAND)
+            sw = send(b, r->sel, 5 + r->aid_len, rsp, &rlen);
+        if (r->mode != ROW_SELECT)
+            sw = send(b, r->cmd, r->n, rsp, &rlen);
     }
-    *sw_out = sw;
-    return summarize(v, samples);
+    return sw;
+}
+
+/* One sample of a row: APDUs per second over >= secs of CPU time. */
+static double apdu_sample(bench_card *b, apdu_row *r, double secs)
+{
+    long count = 0;
+    double t0 = cpu_now(), t;
+    do {
+        r->sw = measured_apdus(b, r, 1000);
+        count += r->mode == ROW_PAIR ? 2000 : 1000;
+        t = cpu_now() - t0;
+    } while (t < secs);
+    return (double)count / t;
 }
 
 static void print_rate(const char *name, stat3 s, uint16_t sw)
@@ -229,24 +249,10 @@ static void print_rate(const char *name, stat3 s, uint16_t sw)
            s.max / 1e6, 1e6 / s.median, sw);
 }
 
-/* The APDUs callgrind counts (--toggle-collect=measured_apdus): `count`
- * times the row's command, each preceded by its SELECT when `with_select`. */
-__attribute__((noinline)) void measured_apdus(bench_card *b, const uint8_t *sel, size_t sel_n, const uint8_t *cmd,
-                                              size_t n, int with_select, long count, uint16_t *sw1, uint16_t *sw2);
-__attribute__((noinline)) void measured_apdus(bench_card *b, const uint8_t *sel, size_t sel_n, const uint8_t *cmd,
-                                              size_t n, int with_select, long count, uint16_t *sw1, uint16_t *sw2)
-{
-    uint8_t rsp[CARD_MAX_RESPONSE];
-    size_t rlen;
-    for (long i = 0; i < count; i++) {
-        if (with_select)
-            *sw1 = send(b, sel, sel_n, rsp, &rlen);
-        *sw2 = send(b, cmd, n, rsp, &rlen);
-    }
-}
-
-/* Figures of every row (or row `only_row`); with count > 0, no timing:
- * the row's APDUs `count` times in measured_apdus(), for callgrind. */
+/* Figures of every row (or row `only_row`), the rows' samples taken in
+ * turn (round after round) so that a change in the machine's load falls
+ * on every row alike; with count > 0, no timing: the row's APDUs `count`
+ * rounds in measured_apdus(), for callgrind. */
 static int per_apdu(int samples, double secs, int only_row, long count)
 {
     static const uint8_t cvp_hello[] = {0xA0, 0x00, 0x00, 0x00, 0x62, 0x01, 0x01, 0x01};
@@ -264,45 +270,52 @@ static int per_apdu(int samples, double secs, int only_row, long count)
         load_install(&b, HELLO_CAP))
         return -1;
     int have_counter = access(counter_cap, R_OK) == 0 && load_install(&b, counter_cap) == 0;
-    printf("per APDU, in process (card_transmit, lab durability), %d samples of >= %.2f s CPU, min median max\n",
-           samples, secs);
-    struct {
-        const char *name;
-        const uint8_t *aid;
-        size_t aid_len;
-        const uint8_t *cmd;
-        size_t n;
-        int select_twice;
-    } rows[] = {
-        {".cvp hello SELECT + 0010", cvp_hello, sizeof cvp_hello, hello_cmd, sizeof hello_cmd, 1},
-        {"CAP  hello SELECT + 0010", cap_hello, sizeof cap_hello, hello_cmd, sizeof hello_cmd, 1},
-        {".cvp hello 0010", cvp_hello, sizeof cvp_hello, hello_cmd, sizeof hello_cmd, 0},
-        {"CAP  hello 0010", cap_hello, sizeof cap_hello, hello_cmd, sizeof hello_cmd, 0},
-        {".cvp counter increment 8001", cvp_counter, sizeof cvp_counter, cvp_inc, sizeof cvp_inc, 0},
-        {"CAP  counter increment 8010", cap_counter, sizeof cap_counter, cap_inc, sizeof cap_inc, 0},
+#define ROW(name_, aid_, cmd_, mode_) \
+    { .name = (name_), .aid = (aid_), .aid_len = sizeof(aid_), .cmd = (cmd_), .n = sizeof(cmd_), .mode = (mode_) }
+    apdu_row rows[] = {
+        ROW(".cvp hello SELECT", cvp_hello, hello_cmd, ROW_SELECT),
+        ROW("CAP  hello SELECT", cap_hello, hello_cmd, ROW_SELECT),
+        ROW(".cvp hello 0010", cvp_hello, hello_cmd, ROW_COMMAND),
+        ROW("CAP  hello 0010", cap_hello, hello_cmd, ROW_COMMAND),
+        ROW(".cvp hello SELECT + 0010", cvp_hello, hello_cmd, ROW_PAIR),
+        ROW("CAP  hello SELECT + 0010", cap_hello, hello_cmd, ROW_PAIR),
+        ROW(".cvp counter increment 8001", cvp_counter, cvp_inc, ROW_COMMAND),
+        ROW("CAP  counter increment 8010", cap_counter, cap_inc, ROW_COMMAND),
     };
-    for (unsigned i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        if ((rows[i].aid == cap_counter && !have_counter) || (only_row >= 0 && (int)i != only_row))
-            continue;
-        uint8_t sel[5 + 16] = {0x00, 0xA4, 0x04, 0x00, (uint8_t)rows[i].aid_len};
-        memcpy(sel + 5, rows[i].aid, rows[i].aid_len);
-        if (select_aid(&b, rows[i].aid, rows[i].aid_len)) {
-            printf("  %s: SELECT refused\n", rows[i].name);
-            continue;
+#undef ROW
+    enum { NROWS = sizeof rows / sizeof rows[0] };
+    for (unsigned i = 0; i < NROWS; i++) {
+        apdu_row *r = &rows[i];
+        r->skip = (r->aid == cap_counter && !have_counter) || (only_row >= 0 && (int)i != only_row);
+        r->sel[0] = 0x00, r->sel[1] = 0xA4, r->sel[2] = 0x04, r->sel[3] = 0x00, r->sel[4] = (uint8_t)r->aid_len;
+        memcpy(r->sel + 5, r->aid, r->aid_len);
+        if (!r->skip && select_aid(&b, r->aid, r->aid_len)) {
+            printf("  %s: SELECT refused\n", r->name);
+            r->skip = 1;
         }
-        uint16_t sw;
-        if (count > 0) {
-            uint16_t sw1 = 0, sw2 = 0;
-            measured_apdus(&b, sel, 5 + rows[i].aid_len, rows[i].cmd, rows[i].n, rows[i].select_twice, count, &sw1,
-                           &sw2);
-            printf("%s x %ld: SW %04X %04X\n", rows[i].name, count, sw1, sw2);
-            continue;
-        }
-        stat3 s = rows[i].select_twice
-                      ? apdu_rate(&b, sel, 5 + rows[i].aid_len, rows[i].cmd, rows[i].n, samples, secs, &sw)
-                      : apdu_rate(&b, rows[i].cmd, rows[i].n, NULL, 0, samples, secs, &sw);
-        print_rate(rows[i].name, s, sw);
     }
+    if (count > 0) {
+        for (unsigned i = 0; i < NROWS; i++)
+            if (!rows[i].skip) {
+                select_aid(&b, rows[i].aid, rows[i].aid_len);
+                uint16_t sw = measured_apdus(&b, &rows[i], count);
+                printf("%s x %ld: SW %04X\n", rows[i].name, count, sw);
+            }
+        card_down(&b);
+        return 0;
+    }
+    printf("per APDU, in process (card_transmit, lab durability), %d samples of >= %.2f s CPU each, the rows in "
+           "turn, min median max\n",
+           samples, secs);
+    for (int s = 0; s < samples; s++)
+        for (unsigned i = 0; i < NROWS; i++)
+            if (!rows[i].skip) {
+                select_aid(&b, rows[i].aid, rows[i].aid_len);   /* the row's applet, untimed */
+                rows[i].v[s] = apdu_sample(&b, &rows[i], secs);
+            }
+    for (unsigned i = 0; i < NROWS; i++)
+        if (!rows[i].skip)
+            print_rate(rows[i].name, summarize(rows[i].v, samples), rows[i].sw);
     card_down(&b);
     return 0;
 }
