@@ -353,7 +353,8 @@ int vm_cap_run_entry(vm_runtime *rt, cap_target target, cap_xmethod *xm, const u
         return vm_cap_run(rt, target, args, nargs, ret);
     rt->cap_budget = rt->budget;
     rt->trail_open = 0;
-    memcpy(rt->stack, args, nargs * sizeof *rt->stack);
+    for (unsigned i = 0; i < nargs; i++)   /* one or two words: no memcpy call */
+        rt->stack[i] = args[i];
     rt->cap_top = (uint16_t)nargs;
     uint16_t r0 = 0;
     int has_ret;

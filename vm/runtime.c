@@ -629,8 +629,10 @@ static int inst_live(const vm_runtime *rt, unsigned i)
 
 static int find_instance(const vm_runtime *rt, const uint8_t *aid, uint8_t len, int partial)
 {
+    /* (AIDs of one RID differ at the end: that byte first) */
     for (unsigned i = 0; i < VM_MAX_INSTANCES; i++)
-        if (inst_live(rt, i) && rt->insts[i].aid.len == len && !memcmp(rt->insts[i].aid.b, aid, len))
+        if (rt->insts[i].aid.len == len && (len == 0 || rt->insts[i].aid.b[len - 1] == aid[len - 1]) &&
+            inst_live(rt, i) && !memcmp(rt->insts[i].aid.b, aid, len))
             return (int)i;
     if (partial)
         for (unsigned i = 0; i < VM_MAX_INSTANCES; i++)
@@ -1478,8 +1480,8 @@ static int run_method(vm_runtime *rt, unsigned slot, uint16_t method, const uint
 /* Run a CAP method in package `slot`'s context, as the applet instance
  * `inst` (-1: none yet, install()); map the outcome to a SW like
  * run_method. */
-static int run_cap_x(vm_runtime *rt, unsigned entry, unsigned slot, int inst, cap_target t, cap_xmethod *xm,
-                     const uint16_t *args, unsigned nargs, uint16_t *ret, uint16_t *sw)
+static inline int run_cap_x(vm_runtime *rt, unsigned entry, unsigned slot, int inst, cap_target t, cap_xmethod *xm,
+                            const uint16_t *args, unsigned nargs, uint16_t *ret, uint16_t *sw)
 {
     rt->ctx = (uint8_t)slot;
     rt->active_inst = (int8_t)inst;
