@@ -12,10 +12,12 @@
  * at least SECS each, µs per repeat, min / median / max; the ratios use
  * the medians.
  *
- * Per APDU: hello SELECT + command and a counter increment, the CAP twin
- * (examples/jca/hello.jca, the shared counter CAP) next to the .cvp one
- * (examples/applets), through card_transmit on a card in lab durability
- * (CHIP_DURABLE_LAB: commits stay in memory).
+ * Per APDU: the hello applet's SELECT, its command, the two in turn, and
+ * a counter increment (examples/jca/hello.jca, the shared counter CAP),
+ * through card_transmit on a card in lab durability (CHIP_DURABLE_LAB:
+ * commits stay in memory). Under each row, the reference the issue
+ * measures against: the `.cvp` twin's figures from the last run with both
+ * formats, before the `.cvp` VM was removed (docs/vm.md).
  *
  *   bench_corpus [--samples N] [--secs S] [--only INS] [--no-twins]
  *                [--apdu-only [--row I]] [--kernels-only]
@@ -116,52 +118,24 @@ static void card_down(bench_card *b)
     unlink(b->image);
 }
 
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = n > 0 ? malloc((size_t)n) : NULL;
-    if (p && fread(p, 1, (size_t)n, f) != (size_t)n) {
-        free(p);
-        p = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return p;
-}
-
-/* Load a CAP file or a .cvp package over the open channel and install
- * its first applet (instance AID = applet AID). */
+/* Load a CAP file over the open channel and install its first applet
+ * (instance AID = applet AID). */
 static int load_install(bench_card *b, const char *path)
 {
-    uint8_t *blob;
-    size_t len;
     capfile f;
     char err[300];
-    int is_cap = strlen(path) > 4 && !strcmp(path + strlen(path) - 4, ".cap");
     memset(&f, 0, sizeof f);
-    if (is_cap) {
-        if (capfile_read(path, 0, &f, err, sizeof err)) {
-            fprintf(stderr, "%s: %s\n", path, err);
-            capfile_free(&f);
-            return -1;
-        }
-        blob = f.load_file;
-        len = f.len;
-    } else if (!(blob = read_file(path, &len))) {
-        fprintf(stderr, "%s: cannot read\n", path);
+    if (capfile_read(path, 0, &f, err, sizeof err)) {
+        fprintf(stderr, "%s: %s\n", path, err);
+        capfile_free(&f);
         return -1;
     }
     uint8_t aid[16], aid_len, applets[8][17], n_applets;
     uint16_t sw = 0;
     int blk = -1, rc = -1;
-    if (gp_package_aids(blob, len, aid, &aid_len, applets, &n_applets) || n_applets == 0)
+    if (gp_package_aids(f.load_file, f.len, aid, &aid_len, applets, &n_applets) || n_applets == 0)
         fprintf(stderr, "%s: no applet\n", path);
-    else if (gp_load_package(&b->gp, blob, len, 1, &sw, &blk) || sw != 0x9000)
+    else if (gp_load_package(&b->gp, f.load_file, f.len, 1, &sw, &blk) || sw != 0x9000)
         fprintf(stderr, "%s: load block %d: %04X %s\n", path, blk, sw, b->gp.err);
     else {
         gp_install_req req = {0x0C, aid, aid_len, applets[0] + 1, applets[0][0], NULL, 0, NULL, 0, NULL, 0, 0};
@@ -170,10 +144,7 @@ static int load_install(bench_card *b, const char *path)
         else
             rc = 0;
     }
-    if (is_cap)
-        capfile_free(&f);
-    else
-        free(blob);
+    capfile_free(&f);
     return rc;
 }
 
@@ -202,6 +173,7 @@ enum row_mode { ROW_SELECT, ROW_COMMAND, ROW_PAIR };
 
 typedef struct apdu_row {
     const char *name;
+    const char *reference;   /* the `.cvp` twin's M APDU/s, docs/vm.md */
     const uint8_t *aid;
     size_t aid_len;
     const uint8_t *cmd;
@@ -255,32 +227,25 @@ static void print_rate(const char *name, stat3 s, uint16_t sw)
  * rounds in measured_apdus(), for callgrind. */
 static int per_apdu(int samples, double secs, int only_row, long count)
 {
-    static const uint8_t cvp_hello[] = {0xA0, 0x00, 0x00, 0x00, 0x62, 0x01, 0x01, 0x01};
-    static const uint8_t cvp_counter[] = {0xA0, 0x00, 0x00, 0x00, 0x62, 0x02, 0x01, 0x01};
     static const uint8_t cap_hello[] = {0xF0, 0x63, 0x61, 0x72, 0x64, 0x76, 0x6D, 0x02, 0x01};
     static const uint8_t cap_counter[] = {0xF0, 0x43, 0x41, 0x50, 0x57, 0x4B, 0x01, 0x01};
     static const uint8_t hello_cmd[] = {0x00, 0x10, 0x00, 0x00, 0x00};
-    static const uint8_t cvp_inc[] = {0x80, 0x01, 0x01, 0x00, 0x00};
     static const uint8_t cap_inc[] = {0x80, 0x10, 0x00, 0x00, 0x02};
     bench_card b;
     char counter_cap[600];
     snprintf(counter_cap, sizeof counter_cap, "%s/javacard/applets/counter/jc305u3-nodebug/counter.cap",
              SHARED_DIR);
-    if (card_up(&b) || load_install(&b, APPLETS_DIR "/hello.cvp") || load_install(&b, APPLETS_DIR "/counter.cvp") ||
-        load_install(&b, HELLO_CAP))
+    if (card_up(&b) || load_install(&b, HELLO_CAP))
         return -1;
     int have_counter = access(counter_cap, R_OK) == 0 && load_install(&b, counter_cap) == 0;
-#define ROW(name_, aid_, cmd_, mode_) \
-    { .name = (name_), .aid = (aid_), .aid_len = sizeof(aid_), .cmd = (cmd_), .n = sizeof(cmd_), .mode = (mode_) }
+#define ROW(name_, ref_, aid_, cmd_, mode_)                                                                        \
+    { .name = (name_), .reference = (ref_), .aid = (aid_), .aid_len = sizeof(aid_), .cmd = (cmd_),                 \
+      .n = sizeof(cmd_), .mode = (mode_) }
     apdu_row rows[] = {
-        ROW(".cvp hello SELECT", cvp_hello, hello_cmd, ROW_SELECT),
-        ROW("CAP  hello SELECT", cap_hello, hello_cmd, ROW_SELECT),
-        ROW(".cvp hello 0010", cvp_hello, hello_cmd, ROW_COMMAND),
-        ROW("CAP  hello 0010", cap_hello, hello_cmd, ROW_COMMAND),
-        ROW(".cvp hello SELECT + 0010", cvp_hello, hello_cmd, ROW_PAIR),
-        ROW("CAP  hello SELECT + 0010", cap_hello, hello_cmd, ROW_PAIR),
-        ROW(".cvp counter increment 8001", cvp_counter, cvp_inc, ROW_COMMAND),
-        ROW("CAP  counter increment 8010", cap_counter, cap_inc, ROW_COMMAND),
+        ROW("hello SELECT", "3.88 6.19 6.70", cap_hello, hello_cmd, ROW_SELECT),
+        ROW("hello 0010", "3.73 5.36 6.29", cap_hello, hello_cmd, ROW_COMMAND),
+        ROW("hello SELECT + 0010", "3.50 5.67 6.53", cap_hello, hello_cmd, ROW_PAIR),
+        ROW("counter increment 8010", "3.88 5.28 6.52 (.cvp counter 8001)", cap_counter, cap_inc, ROW_COMMAND),
     };
 #undef ROW
     enum { NROWS = sizeof rows / sizeof rows[0] };
@@ -314,8 +279,10 @@ static int per_apdu(int samples, double secs, int only_row, long count)
                 rows[i].v[s] = apdu_sample(&b, &rows[i], secs);
             }
     for (unsigned i = 0; i < NROWS; i++)
-        if (!rows[i].skip)
+        if (!rows[i].skip) {
             print_rate(rows[i].name, summarize(rows[i].v, samples), rows[i].sw);
+            printf("    .cvp reference (2026-12-02, docs/vm.md)  %s M APDU/s\n", rows[i].reference);
+        }
     card_down(&b);
     return 0;
 }
