@@ -39,9 +39,13 @@ static const uint8_t kmac[16] = {0x4B, 0x4D, 0x41, 0x43, 1, 2, 3, 4, 5, 6, 7, 8,
 static const uint8_t bk[32] = {0xB0, 0xB1, 0xB2, 0xB3, 0xB4, 0xB5, 0xB6, 0xB7, 0xB8, 0xB9, 0xBA, 0xBB, 0xBC, 0xBD, 0xBE, 0xBF,
                                0xC0, 0xC1, 0xC2, 0xC3, 0xC4, 0xC5, 0xC6, 0xC7, 0xC8, 0xC9, 0xCA, 0xCB, 0xCC, 0xCD, 0xCE, 0xCF};
 static const uint8_t update_aid[] = {0xA0, 0x00, 0x00, 0x06, 0x99, 0x01, 0x01};
-static const uint8_t hello_pkg_aid[] = {0xA0, 0x00, 0x00, 0x00, 0x62, 0x01, 0x00};
-static const uint8_t hello_applet_aid[] = {0xA0, 0x00, 0x00, 0x00, 0x62, 0x01, 0x01, 0x01};
-static uint8_t *hello;
+/* the example hello applet's CAP (examples/applets/hello/hello.jca; its load
+ * file embedded by the build) */
+extern const uint8_t example_hello_package[];
+extern const size_t example_hello_package_len;
+static const uint8_t hello_pkg_aid[] = {0xF0, 0x63, 0x61, 0x72, 0x64, 0x76, 0x6D, 0x10};
+static const uint8_t hello_applet_aid[] = {0xF0, 0x63, 0x61, 0x72, 0x64, 0x76, 0x6D, 0x10, 0x01};
+static const uint8_t *hello;
 static size_t hello_len;
 
 /* Two designed campaigns reused by many tests. */
@@ -217,8 +221,8 @@ static int group_setup(void **s)
     campaign_card_default(1, &ident);
     snprintf(user_template, sizeof user_template, "%s/user.img", tmpdir);
     if (campaign_factory_make(&factory, user_template, &ident)) return -1;
-    hello = test_read_file(HELLO_CVP, &hello_len);
-    if (!hello || !hello_len) return -1;
+    hello = example_hello_package;
+    hello_len = example_hello_package_len;
     campaign_action vec = {.flags = BROADCAST_ACT_VECTOR, .slot = 0, .method = 0};
     if (campaign_design_bk(example_os_update_package, example_os_update_package_len, 3, kos, NULL, &vec, 64, bk,
                            &c3, &pse3))
@@ -234,7 +238,6 @@ static int group_teardown(void **s)
     (void)s;
     apdu_list_free(&pse3);
     apdu_list_free(&pse4);
-    free(hello);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     return system(cmd) == 0 ? 0 : -1;

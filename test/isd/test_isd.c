@@ -3,7 +3,8 @@
  * content management over SCP03 (loader/isd_gp.c) driven by the host side
  * the tools use (tools/gp_host.c), on cards made by `cardvm create`.
  *
- * argv[1] = the cardvm binary, argv[2] = the directory of the example .cvp.
+ * argv[1] = the cardvm binary, argv[2] = the directory of the example
+ * applets' CAP files (build/examples/applets, made by `cardvm asm`).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,8 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <tomcrypt.h>
 
 #include "apdu.h"
+#include "cap_file.h"
 #include "card.h"
 #include "gp_host.h"
 #include "loader.h"
@@ -34,10 +37,10 @@ typedef struct applet_ex {
 } applet_ex;
 
 static applet_ex ex[] = {
-    {"hello", "A0000000620100", "A000000062010101", "", "0010000000", "48656C6C6F2C2063617264219000", 0, 0},
-    {"counter", "A0000000620200", "A000000062020101", "", "8002000000", "00009000", 0, 0},
-    {"wallet", "A0000000620300", "A000000062030101", "31323334", "8050000002", "00009000", 0, 0},
-    {"crypto", "A0000000620400", "A000000062040101", "2B7E151628AED2A6ABF7158809CF4F3C", "8010000003616263",
+    {"hello", "F063617264766D10", "F063617264766D1001", "", "0010000000", "48656C6C6F2C2063617264219000", 0, 0},
+    {"counter", "F063617264766D11", "F063617264766D1101", "", "8002000000", "00009000", 0, 0},
+    {"wallet", "F063617264766D12", "F063617264766D1201", "31323334", "8050000002", "00009000", 0, 0},
+    {"crypto", "F063617264766D13", "F063617264766D1301", "2B7E151628AED2A6ABF7158809CF4F3C", "8010000003616263",
      "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD9000", 0, 0},
 };
 #define N_EX (sizeof ex / sizeof ex[0])
@@ -330,7 +333,7 @@ static void get_status_exact(void **st)
     snprintf(want, sizeof want, "%s", apps0);
     for (int i = 0; i < 12; i++) {
         char inst[40];
-        snprintf(inst, sizeof inst, "A0000000620101%02X", 0x10 + i);
+        snprintf(inst, sizeof inst, "F063617264766D10%02X", 0x10 + i);
         assert_int_equal(install(&f, &ex[0], inst), 0x9000);
         snprintf(want + strlen(want), sizeof want - strlen(want), "%s%s", want[0] ? " " : "", inst);
     }
@@ -352,13 +355,13 @@ static void get_status_exact(void **st)
     open_default(&f, 0x03);
     assert_int_equal(send_hex(&f, "80F2400302 4F00 00", NULL, NULL), 0x6985);
     /* filter by AID prefix, P1 10 lists the modules, legacy format P2 00 */
-    assert_int_equal(send_hex(&f, "80F2200209 4F07A0000000620200 00", rsp, &rl), 0x9000);
+    assert_int_equal(send_hex(&f, "80F220020A 4F08F063617264766D11 00", rsp, &rl), 0x9000);
     assert_int_equal(rsp[0], 0xE3);
-    assert_int_equal(send_hex(&f, "80F2100209 4F07A0000000620200 00", rsp, &rl), 0x9000);
-    uint8_t mod[] = {0x84, 0x08, 0xA0, 0, 0, 0, 0x62, 0x02, 0x01, 0x01};
+    assert_int_equal(send_hex(&f, "80F210020A 4F08F063617264766D11 00", rsp, &rl), 0x9000);
+    uint8_t mod[] = {0x84, 0x09, 0xF0, 0x63, 0x61, 0x72, 0x64, 0x76, 0x6D, 0x11, 0x01};
     assert_non_null(memmem(rsp, rl, mod, sizeof mod));
-    assert_int_equal(send_hex(&f, "80F2200009 4F07A0000000620200 00", rsp, &rl), 0x9000);
-    uint8_t legacy[] = {0x07, 0xA0, 0, 0, 0, 0x62, 0x02, 0x00, 0x01, 0x00};
+    assert_int_equal(send_hex(&f, "80F220000A 4F08F063617264766D11 00", rsp, &rl), 0x9000);
+    uint8_t legacy[] = {0x08, 0xF0, 0x63, 0x61, 0x72, 0x64, 0x76, 0x6D, 0x11, 0x01, 0x00};
     assert_int_equal(rl, sizeof legacy);
     assert_memory_equal(rsp, legacy, rl);
     assert_int_equal(send_hex(&f, "80F2400209 4F07A0000000FFFFFF 00", NULL, NULL), 0x6A88);
@@ -421,9 +424,9 @@ static void install_lifecycle_and_lock(void **st)
     open_default(&f, 0x03);
     assert_int_equal(send_hex(&f, "80F0000000", rsp, &rl), 0x9000);
     /* an applet AID that is not in the package, an unknown package */
-    assert_int_equal(install(&f, &(applet_ex){"x", "A0000000620100", "A0000000629999", "", 0, 0, 0, 0}, NULL),
+    assert_int_equal(install(&f, &(applet_ex){"x", "F063617264766D10", "F063617264766D1099", "", 0, 0, 0, 0}, NULL),
                      0x6A88);
-    assert_int_equal(install(&f, &(applet_ex){"x", "A0000000629900", "A000000062010101", "", 0, 0, 0, 0}, NULL),
+    assert_int_equal(install(&f, &(applet_ex){"x", "A0000000629900", "F063617264766D1001", "", 0, 0, 0, 0}, NULL),
                      0x6A88);
     /* the same instance twice */
     assert_int_equal(install(&f, &ex[0], NULL), 0x6985);
@@ -482,7 +485,7 @@ static void raw_hex(fx *f, const char *hex, char *out, size_t cap)
     } while (0)
 
 /* Issue 13.5 in process: applets on logical channels 1..19 through the
- * card's router. .cvp applets are not MultiSelectable, so one instance (or
+ * card's router. The example applets are not MultiSelectable, so one instance (or
  * package) active on a channel cannot be selected on a second one (JCRE
  * 4.2: 6985) and that channel keeps what it had (GPCS 6.4.3.1.2). */
 static void applets_on_logical_channels(void **st)
@@ -496,20 +499,20 @@ static void applets_on_logical_channels(void **st)
     assert_int_equal(load(&f, ex[1].blob, ex[1].len), 0x9000);
     assert_int_equal(install(&f, &ex[1], NULL), 0x9000);
     gp_close(&f.gp);
-    RAW(&f, "00A4040008A000000062010101", "9000");                 /* hello on the basic channel */
+    RAW(&f, "00A4040009F063617264766D1001", "9000");               /* hello on the basic channel */
     RAW(&f, "0070000001", "019000");                               /* channel 1, the ISD selected there */
     RAW(&f, "81CA004500", "45080000000000000001" "9000");        /* GET DATA 45: the serial cardvm create writes by default */
-    RAW(&f, "01A4040008A000000062010101", "6985");                 /* hello is active on 0 */
+    RAW(&f, "01A4040009F063617264766D1001", "6985");               /* hello is active on 0 */
     RAW(&f, "81CA004500", "45080000000000000001" "9000");        /* channel 1 kept the ISD */
-    RAW(&f, "01A4040008A000000062020101", "9000");                 /* counter on 1 */
+    RAW(&f, "01A4040009F063617264766D1101", "9000");               /* counter on 1 */
     RAW(&f, "8102000000", "00009000");
     RAW(&f, "0010000000", ex[0].rsp);                              /* hello still on 0 */
     RAW(&f, "00700006", "9000");                                   /* channel 6 (further class 42/C2) */
-    RAW(&f, "42A4040008A000000062020101", "6985");                 /* counter is active on 1 */
+    RAW(&f, "42A4040009F063617264766D1101", "6985");               /* counter is active on 1 */
     RAW(&f, "C2CA004500", "45080000000000000001" "9000");        /* channel 6 has the ISD */
     RAW(&f, "00708001", "9000");                                   /* close 1: counter deselected */
     RAW(&f, "8102000000", "6881");
-    RAW(&f, "42A4040008A000000062020101", "9000");                 /* now counter on 6 */
+    RAW(&f, "42A4040009F063617264766D1101", "9000");               /* now counter on 6 */
     RAW(&f, "C201050000", "00059000");                             /* add 5 */
     RAW(&f, "C202000000", "00059000");
     RAW(&f, "42A4040000", "6F10" "8408A000000151000000" "A5049F6501FF" "9000");  /* the ISD again on 6 */
@@ -593,6 +596,37 @@ static uint8_t *corrupt_copy(const applet_ex *e, size_t at)
     return b;
 }
 
+/* INSTALL [for load] of package pkg naming the SHA-256 `hash` of the load
+ * file (none when NULL), then LOAD of blob in 230-byte blocks: the SW of
+ * the last command sent (a block refused ends the load). */
+static unsigned load_with_hash(fx *f, const char *pkg, const uint8_t *hash, const uint8_t *blob, size_t len)
+{
+    uint8_t d[64];
+    size_t n = 1;
+    uint16_t sw;
+    n += hx(pkg, d + n, 16);
+    d[0] = (uint8_t)(n - 1);
+    d[n++] = 0;
+    d[n++] = hash ? 32 : 0;
+    if (hash) memcpy(d + n, hash, 32);
+    n += hash ? 32 : 0;
+    d[n++] = 0;
+    d[n++] = 0;
+    if (gp_cmd(&f->gp, 0x80, 0xE6, 0x02, 0x00, d, n, NULL, 0, NULL, &sw) || sw != 0x9000) return sw;
+    uint8_t *lf = malloc(len + 4);
+    assert_non_null(lf);
+    lf[0] = 0xC4; lf[1] = 0x82; lf[2] = (uint8_t)(len >> 8); lf[3] = (uint8_t)len;
+    memcpy(lf + 4, blob, len);
+    for (size_t at = 0, blk = 0; at < len + 4; at += 230, blk++) {
+        size_t take = len + 4 - at < 230 ? len + 4 - at : 230;
+        int last = at + take == len + 4;
+        if (gp_cmd(&f->gp, 0x80, 0xE8, last ? 0x80 : 0x00, (uint8_t)blk, lf + at, take, NULL, 0, NULL, &sw)) sw = 0xFFFF;
+        if (sw != 0x9000 || last) break;
+    }
+    free(lf);
+    return sw;
+}
+
 static void malformed_load_leaves_nothing(void **st)
 {
     (void)st;
@@ -602,54 +636,68 @@ static void malformed_load_leaves_nothing(void **st)
     char before[4096], after[4096];
     card_summary(&f, before, sizeof before);
     const applet_ex *e = &ex[2];   /* wallet: several blocks */
-    /* a flipped byte: hash trailer and load file data block hash mismatch */
+    /* a flipped byte under the original's load file data block hash (GPCS
+     * 11.6.2.3): refused when the last block arrives, nothing kept */
+    uint8_t hash[32];
+    hash_state hs;
+    sha256_init(&hs);
+    sha256_process(&hs, e->blob, (unsigned long)e->len);
+    sha256_done(&hs, hash);
     for (size_t at = 0; at < e->len; at += e->len / 7) {
         uint8_t *b = corrupt_copy(e, at);
-        unsigned sw = load(&f, b, e->len);
+        unsigned sw = load_with_hash(&f, e->pkg, hash, b, e->len);
         free(b);
-        assert_true(sw == 0x6A80 || sw == 0xFFFF);
+        if (sw != 0x6A80 && sw != 0xFFFF) fail_msg("flipped byte %zu of %zu: SW %04X", at, e->len, sw);
         if (!f.gp.open) open_default(&f, 0x03);
         card_summary(&f, after, sizeof after);
         assert_string_equal(before, after);
     }
-    /* without the hash: the package's own SHA-256 trailer refuses it */
-    uint8_t *b = corrupt_copy(e, e->len / 2);
-    uint16_t sw;
-    int blk;
-    assert_int_equal(gp_load_package(&f.gp, b, e->len, 0, &sw, &blk), 0);
+    /* the same hash with the original loads (and goes again) */
+    assert_int_equal(load_with_hash(&f, e->pkg, hash, e->blob, e->len), 0x9000);
+    assert_int_equal(del(&f, e->pkg, 1), 0x9000);
+    card_summary(&f, after, sizeof after);
+    assert_string_equal(before, after);
+    /* without the hash: a Header component without its magic (DECAFFED,
+     * JCVM 3.0.5 §6.3, at offset 3 after the tag and size) is refused */
+    uint8_t *b = corrupt_copy(e, 3);
+    assert_int_equal(load_with_hash(&f, e->pkg, NULL, b, e->len), 0x6A80);
     free(b);
-    assert_int_equal(sw, 0x6A80);
+    uint16_t sw;
     card_summary(&f, after, sizeof after);
     assert_string_equal(before, after);
     /* the AID of INSTALL [for load] differs from the package's */
     uint8_t d[64];
-    size_t n = 0;
-    d[n++] = 7;
+    size_t n = 1;
     n += hx("A0000000629900", d + n, 16);
+    d[0] = (uint8_t)(n - 1);
     d[n++] = 0; d[n++] = 0; d[n++] = 0; d[n++] = 0;
     assert_int_equal(gp_cmd(&f.gp, 0x80, 0xE6, 0x02, 0x00, d, n, NULL, 0, NULL, &sw), 0);
     assert_int_equal(sw, 0x9000);
-    uint8_t lf[512];
+    uint8_t *lf = malloc(ex[0].len + 4);
+    assert_non_null(lf);
     lf[0] = 0xC4; lf[1] = 0x82; lf[2] = (uint8_t)(ex[0].len >> 8); lf[3] = (uint8_t)ex[0].len;
     memcpy(lf + 4, ex[0].blob, ex[0].len);
-    assert_true(ex[0].len + 4 <= 2 * 230);
-    assert_int_equal(gp_cmd(&f.gp, 0x80, 0xE8, 0x00, 0x00, lf, 230, NULL, 0, NULL, &sw), 0);
-    assert_int_equal(sw, 0x9000);
-    assert_int_equal(gp_cmd(&f.gp, 0x80, 0xE8, 0x80, 0x01, lf + 230, ex[0].len + 4 - 230, NULL, 0, NULL, &sw), 0);
-    assert_int_equal(sw, 0x6A80);
+    for (size_t at = 0, blk = 0; at < ex[0].len + 4; at += 230, blk++) {
+        size_t take = ex[0].len + 4 - at < 230 ? ex[0].len + 4 - at : 230;
+        int last = at + take == ex[0].len + 4;
+        assert_int_equal(gp_cmd(&f.gp, 0x80, 0xE8, last ? 0x80 : 0x00, (uint8_t)blk, lf + at, take, NULL, 0, NULL, &sw),
+                         0);
+        assert_int_equal(sw, last ? 0x6A80 : 0x9000);
+    }
     card_summary(&f, after, sizeof after);
     assert_string_equal(before, after);
     /* LOAD without INSTALL [for load], blocks out of order */
     assert_int_equal(gp_cmd(&f.gp, 0x80, 0xE8, 0x80, 0x00, lf, 10, NULL, 0, NULL, &sw), 0);
     assert_int_equal(sw, 0x6985);
+    free(lf);
     /* an interrupted load: blocks staged, then a reset; the next session
      * discards them */
     uint8_t *lb = malloc(e->len + 8);
     lb[0] = 0xC4; lb[1] = 0x82; lb[2] = (uint8_t)(e->len >> 8); lb[3] = (uint8_t)e->len;
     memcpy(lb + 4, e->blob, e->len);
-    n = 0;
-    d[n++] = 7;
+    n = 1;
     n += hx(e->pkg, d + n, 16);
+    d[0] = (uint8_t)(n - 1);
     d[n++] = 0; d[n++] = 0; d[n++] = 0; d[n++] = 0;
     assert_int_equal(gp_cmd(&f.gp, 0x80, 0xE6, 0x02, 0x00, d, n, NULL, 0, NULL, &sw), 0);
     assert_int_equal(sw, 0x9000);
@@ -835,10 +883,16 @@ static int setup_all(void **st)
     snprintf(cmd, sizeof cmd, "'%s' create '%s' --quiet", cardvm_bin, tmpl);
     if (system(cmd) != 0) return -1;
     for (size_t i = 0; i < N_EX; i++) {
-        char p[1024];
-        snprintf(p, sizeof p, "%s/%s.cvp", applets_dir, ex[i].name);
-        ex[i].blob = test_read_file(p, &ex[i].len);
-        if (!ex[i].blob) { fprintf(stderr, "missing %s\n", p); return -1; }
+        char p[1024], err[256];
+        snprintf(p, sizeof p, "%s/%s.cap", applets_dir, ex[i].name);
+        capfile cf;
+        if (capfile_read(p, 0, &cf, err, sizeof err)) {
+            fprintf(stderr, "%s: %s\n", p, err);
+            capfile_free(&cf);
+            return -1;
+        }
+        ex[i].blob = cf.load_file;
+        ex[i].len = cf.len;
     }
     return 0;
 }

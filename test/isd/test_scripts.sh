@@ -27,18 +27,18 @@ printf 'open 30 00112233445566778899AABBCCDDEEFF 03 -> fail\nopen 30 00112233445
 "$cardvm" script "$tmp/keys.script" "$tmp/card.img" 2> "$tmp/err"; rc=$?
 [ $rc -eq 1 ] && grep -q "keys.script:2: open: card cryptogram mismatch" "$tmp/err" || { cat "$tmp/err"; fail "wrong keys"; }
 # commands that need a session, unknown commands
-printf 'load x.cvp\n' > "$tmp/nos.script"
+printf 'load x.cap\n' > "$tmp/nos.script"
 "$cardvm" script "$tmp/nos.script" "$tmp/card.img" 2> "$tmp/err" && fail "load without a session"
 grep -q "nos.script:1: load needs a secure channel" "$tmp/err" || { cat "$tmp/err"; fail "no session message"; }
 # cardvm gp on the same card: list, load, install, delete, put-key
 "$cardvm" gp "$tmp/card.img" --list > "$tmp/out" || fail "gp --list"
 grep -q "^ISD: A000000151000000 (SECURED)" "$tmp/out" || { cat "$tmp/out"; fail "gp --list ISD"; }
-"$cardvm" asm -o "$tmp/hello.cvp" "$examples/../applets/hello.s" >/dev/null 2>&1 || fail "asm hello"
-"$cardvm" gp "$tmp/card.img" --sl 33 --load "$tmp/hello.cvp" --install --create A0000000620101AA -l > "$tmp/out" || fail "gp --load --install"
-grep -q "^APP: A0000000620101AA (SELECTABLE)" "$tmp/out" || { cat "$tmp/out"; fail "gp installed app not listed"; }
-[ "$("$cardvm" send "$tmp/card.img" 00A4040008A0000000620101AA 0010000000 | tail -1)" = 48656C6C6F2C2063617264219000 ] || fail "installed hello does not answer"
-"$cardvm" gp "$tmp/card.img" --sl 01 --delete A0000000620100 --force -l > "$tmp/out" || fail "gp --delete"
-grep -q A0000000620100 "$tmp/out" && fail "gp --delete left the package"
+"$cardvm" asm -o "$tmp/hello.cap" "$examples/../applets/hello/hello.jca" >/dev/null 2>&1 || fail "asm hello"
+"$cardvm" gp "$tmp/card.img" --sl 33 --load "$tmp/hello.cap" --install --create F063617264766D10AA -l > "$tmp/out" || fail "gp --load --install"
+grep -q "^APP: F063617264766D10AA (SELECTABLE)" "$tmp/out" || { cat "$tmp/out"; fail "gp installed app not listed"; }
+[ "$("$cardvm" send "$tmp/card.img" 00A4040009F063617264766D10AA 0010000000 | tail -1)" = 48656C6C6F2C2063617264219000 ] || fail "installed hello does not answer"
+"$cardvm" gp "$tmp/card.img" --sl 01 --delete F063617264766D10 --force -l > "$tmp/out" || fail "gp --delete"
+grep -q F063617264766D10 "$tmp/out" && fail "gp --delete left the package"
 "$cardvm" gp "$tmp/card.img" --put-key 31 --new-key 000102030405060708090A0B0C0D0E0F > "$tmp/out" || fail "gp --put-key"
 grep -q "PUT KEY: KVN 31" "$tmp/out" || fail "gp --put-key output"
 "$cardvm" gp "$tmp/card.img" --kvn 31 --key 000102030405060708090A0B0C0D0E0F --sl 33 -l >/dev/null || fail "gp with the new key set"

@@ -42,7 +42,6 @@
 #include "packages.h"
 #include "testfiles.h"
 #include "vm.h"
-#include "vm_asm.h"
 
 static char tmpdir[256];
 static char issuer_template[512], pin_template[512];
@@ -116,69 +115,11 @@ static int unlock_tries(const char *image)
     return li.tries_left;
 }
 
-/* The PIN applet: INS 20 checks the PIN, then hashes (it knows the outcome
- * there); INS 30 answers 63xx, xx = tries remaining. Try limit 100. */
-static const char pin_applet[] =
-    ".package A0000000629900 1.0 applet\n"
-    ".class PinKill extends Applet\n"
-    ".field pin\n"
-    ".method install static args=3\n"
-    "    new PinKill\n"
-    "    astore_3\n"
-    "    aload_3\n"
-    "    bspush 100\n"
-    "    bspush 8\n"
-    "    invokestatic OwnerPIN.new\n"
-    "    putfield_a PinKill.pin\n"
-    "    aload_3\n"
-    "    getfield_a PinKill.pin\n"
-    "    aload_0\n"
-    "    sload_1\n"
-    "    sload_2\n"
-    "    invokestatic OwnerPIN.update\n"
-    "    aload_3\n"
-    "    invokestatic Applet.register\n"
-    "    return\n"
-    ".end\n"
-    ".method process args=2\n"
-    "    aload_1\n"
-    "    invokestatic APDU.getBuffer\n"
-    "    astore_2\n"
-    "    invokestatic Applet.selectingApplet\n"
-    "    ifeq go\n"
-    "    return\n"
-    "go:\n"
-    "    aload_2\n"
-    "    sconst_1\n"
-    "    baload\n"
-    "    bspush 0x20\n"
-    "    if_scmpeq verify\n"
-    "    sspush 0x6300\n"
-    "    getfield_a_this PinKill.pin\n"
-    "    invokestatic OwnerPIN.getTriesRemaining\n"
-    "    sor\n"
-    "    invokestatic ISOException.throwIt\n"
-    "    return\n"
-    "verify:\n"
-    "    aload_1\n"
-    "    invokestatic APDU.setIncomingAndReceive\n"
-    "    sstore_3\n"
-    "    getfield_a_this PinKill.pin\n"
-    "    aload_2\n"
-    "    sconst_5\n"
-    "    sload_3\n"
-    "    invokestatic OwnerPIN.check\n"
-    "    sstore_3\n"
-    "    aload_2\n"
-    "    sconst_0\n"
-    "    bspush 8\n"
-    "    aload_2\n"
-    "    bspush 16\n"
-    "    invokestatic Crypto.sha256\n"
-    "    sstore_3\n"
-    "    return\n"
-    ".end\n"
-    ".applet A000000062990001 PinKill install=install process=process\n";
+/* The PIN applet (pinkill.jca, embedded by the build as pinkill_package):
+ * INS 20 checks the PIN, then hashes (it knows the outcome there); other
+ * INS answer 63xx, xx = tries remaining. Try limit 100. */
+extern const uint8_t pinkill_package[];
+extern const size_t pinkill_package_len;
 
 static const uint8_t pin_pkg_aid[] = {0xA0, 0x00, 0x00, 0x00, 0x62, 0x99, 0x00};
 static const uint8_t pin_applet_aid[] = {0xA0, 0x00, 0x00, 0x00, 0x62, 0x99, 0x00, 0x01};
@@ -356,22 +297,19 @@ static int make_pin_template(void)
         fprintf(stderr, "vm_create failed\n");
         return -1;
     }
-    uint8_t *blob;
-    size_t len;
     char err[256];
-    if (vm_asm(pin_applet, strlen(pin_applet), "pinkill", NULL, &blob, &len, err, sizeof err)) {
-        fprintf(stderr, "asm: %s\n", err);
-        return -1;
-    }
     uint16_t sw;
-    int rc = vm_load_package(vm, blob, len, 0, err, sizeof err);
-    free(blob);
+    int rc = vm_load_package(vm, pinkill_package, pinkill_package_len, 0, err, sizeof err);
     if (rc) {
         fprintf(stderr, "load: %s\n", err);
         return -1;
     }
-    if (vm_install(vm, pin_pkg_aid, sizeof pin_pkg_aid, pin_applet_aid, sizeof pin_applet_aid, NULL, 0,
-                   (const uint8_t *)"1234", 4, &sw) || sw != 0x9000) {
+    /* the install bArray: instance AID, privileges 00, parameters "1234" */
+    uint8_t barray[1 + sizeof pin_applet_aid + 2 + 5] = {sizeof pin_applet_aid};
+    memcpy(barray + 1, pin_applet_aid, sizeof pin_applet_aid);
+    memcpy(barray + 1 + sizeof pin_applet_aid, "\x01\x00\x04" "1234", 7);
+    if (vm_install(vm, pin_pkg_aid, sizeof pin_pkg_aid, pin_applet_aid, sizeof pin_applet_aid, pin_applet_aid,
+                   sizeof pin_applet_aid, barray, sizeof barray, &sw) || sw != 0x9000) {
         fprintf(stderr, "install: %04X\n", sw);
         return -1;
     }

@@ -22,6 +22,10 @@
 #include "testfiles.h"
 #include "vm.h"
 
+/* examples/applets/hello/hello.jca's load file, embedded by the build */
+extern const uint8_t example_hello_package[];
+extern const size_t example_hello_package_len;
+
 static char tmpdir[256];
 static char issuer_template[512];   /* an ISSUER-mode image, masked once */
 static uint8_t *sealed_bytes;
@@ -1001,11 +1005,7 @@ static void *tear_setup(void *arg)
     else t->c = customization_card("tear.img");
     if (!strcmp(t->stage, "custom+keys")) assert_int_equal(put_default_keyset(t->c), 0x9000);
     if (!strcmp(t->stage, "custom+hello")) {
-        size_t n;
-        uint8_t *pkg = test_read_file(HELLO_CVP, &n);
-        assert_non_null(pkg);
-        assert_int_equal(load_package(t->c, pkg, n), 0x9000);
-        free(pkg);
+        assert_int_equal(load_package(t->c, example_hello_package, example_hello_package_len), 0x9000);
     }
     return t;
 }
@@ -1020,9 +1020,11 @@ static void tear_teardown(void *ctx)
 
 enum { T_SERIAL, T_UNLOCK, T_VECTOR, T_LOAD, T_KEYS, T_COMMON, T_SD, T_USER, T_BAD_UNLOCK, T_INIT_UPDATE, T_INSTALL };
 
-/* examples/applets/hello.s: package A0000000620100, applet A000000062010101 */
-static const uint8_t hello_install[] = {7, 0xA0, 0, 0, 0, 0x62, 1, 0, 8, 0xA0, 0, 0, 0, 0x62, 1, 1, 1,
-                                        8, 0xA0, 0, 0, 0, 0x62, 1, 1, 1};
+/* examples/applets/hello (CAP): package F063617264766D10, applet and
+ * instance F063617264766D1001 */
+static const uint8_t hello_install[] = {8, 0xF0, 0x63, 0x61, 0x72, 0x64, 0x76, 0x6D, 0x10,
+                                        9, 0xF0, 0x63, 0x61, 0x72, 0x64, 0x76, 0x6D, 0x10, 0x01,
+                                        9, 0xF0, 0x63, 0x61, 0x72, 0x64, 0x76, 0x6D, 0x10, 0x01};
 
 static int instance_present(const char *image)
 {
@@ -1035,7 +1037,7 @@ static int instance_present(const char *image)
     vm_applet_info ai;
     int found = 0;
     for (unsigned i = 0; vm_applet_info_at(vm, i, &ai) == VM_OK; i++)
-        found |= ai.aid_len == 8 && !memcmp(ai.aid, hello_install + 9, 8);
+        found |= ai.aid_len == 9 && !memcmp(ai.aid, hello_install + 20, 9);
     vm_destroy(vm);
     chip_close(ch);
     return found;

@@ -15,47 +15,12 @@
 
 #include <cmocka.h>
 
-#include "jca.h"
 #include "vmtest.h"
 
-/* A library with a static counter; method 0 (bump) adds P1 to it and sends
- * the new value (2 bytes). */
-static const char *ROM_LIB =
-    ".package A0000006990200 1.0 library\n"
-    ".static count 5\n"
-    ".method bump static args=1\n"
-    "    aload_0\n"
-    "    invokestatic APDU.getBuffer\n"
-    "    astore_1\n"
-    "    getstatic_s count\n"
-    "    aload_1\n"
-    "    sconst_2\n"
-    "    baload\n"
-    "    sadd\n"
-    "    putstatic_s count\n"
-    "    aload_1\n"
-    "    sconst_0\n"
-    "    getstatic_s count\n"
-    "    invokestatic Util.setShort\n"
-    "    pop\n"
-    "    aload_0\n"
-    "    sconst_0\n"
-    "    sconst_2\n"
-    "    invokestatic APDU.setOutgoingAndSend\n"
-    "    return\n"
-    ".end\n";
-
-/* An NVM package importing it. */
-static const char *NVM_USER =
-    ".package A0000006990300 1.0 library\n"
-    ".import A0000006990200 1.0\n"
-    ".method nothing static args=1\n"
-    "    return\n"
-    ".end\n";
-
-/* The same library as a CAP (JCA): a static short `count` = 5 and a static
- * byte array `table` = {1,2,3}; exported static method 0 (bump) adds P1 to
- * count, increments table[0] and sends count (2) || table (3). */
+/* A library (JCA): a static short `count` = 5 and a static byte array
+ * `table` = {1,2,3}; exported static method 0 (bump) adds P1 to count,
+ * increments table[0] and sends count (2) || table (3); method 1 (add)
+ * adds P1 to count and sends count (2). */
 static const char *ROM_CAP_LIB =
     ".package romtest/lib {\n"
     " .aid 0xA0:0x0:0x0:0x6:0x99:0x2:0x0;\n"
@@ -122,18 +87,68 @@ static const char *ROM_CAP_LIB =
     "    invokevirtual 1;\n"
     "    return;\n"
     "  }\n"
+    "  .method public static add(Ljavacard/framework/APDU;)V 1 {\n"
+    "   .stack 4;\n"
+    "   .locals 1;\n"
+    "   .descriptor Ljavacard/framework/APDU; 0.10;\n"
+    "   L0: aload_0;\n"
+    "    invokevirtual 0;\n"
+    "    astore_1;\n"
+    "    getstatic_s 3;\n"
+    "    aload_1;\n"
+    "    sconst_2;\n"
+    "    baload;\n"
+    "    sadd;\n"
+    "    putstatic_s 3;\n"
+    "    aload_1;\n"
+    "    sconst_0;\n"
+    "    getstatic_s 3;\n"
+    "    invokestatic 2;\n"
+    "    pop;\n"
+    "    aload_0;\n"
+    "    sconst_0;\n"
+    "    sconst_2;\n"
+    "    invokevirtual 1;\n"
+    "    return;\n"
+    "  }\n"
+    " }\n"
+    "}\n";
+
+/* An NVM library importing it: its exported static method 0 calls
+ * RomLib.add through the masked package's Export component. */
+static const char *NVM_CAP_USER =
+    ".package romtest/user {\n"
+    " .aid 0xA0:0x0:0x0:0x6:0x99:0x3:0x0;\n"
+    " .version 1.0;\n"
+    " .imports {\n"
+    "  0xA0:0x0:0x0:0x0:0x62:0x1:0x1 1.3;\n"
+    "  0xA0:0x0:0x0:0x0:0x62:0x0:0x1 1.0;\n"
+    "  0xA0:0x0:0x0:0x6:0x99:0x2:0x0 1.0;\n"
+    " }\n"
+    " .constantPool {\n"
+    "  staticMethodRef 2.0.1(Ljavacard/framework/APDU;)V;\n"
+    "   .descriptor Ljavacard/framework/APDU; 0.10;\n"
+    " }\n"
+    " .class public User 0 extends 1.0 {\n"
+    "  .publicMethodTable 1 {\n"
+    "   equals(Ljava/lang/Object;)Z;\n"
+    "  }\n"
+    "  .packageMethodTable 0 {\n"
+    "  }\n"
+    "  .method public static call(Ljavacard/framework/APDU;)V 0 {\n"
+    "   .stack 1;\n"
+    "   .locals 0;\n"
+    "   .descriptor Ljavacard/framework/APDU; 0.10;\n"
+    "   L0: aload_0;\n"
+    "    invokestatic 0;\n"
+    "    return;\n"
+    "  }\n"
     " }\n"
     "}\n";
 
 static void cap_asm(const char *src, uint8_t **blob, size_t *len)
 {
-    jca_options opt = { 0, 0 };
-    jca_cap cap;
-    char err[512];
-    if (jca_assemble(src, strlen(src), "romlib.jca", &opt, &cap, err, sizeof err) != 0)
-        fail_msg("%s", err);
-    assert_int_equal(jca_load_file(&cap, blob, len), 0);
-    jca_cap_free(&cap);
+    vt_jca(src, "romlib.jca", blob, len);
 }
 
 typedef struct rom_card {
@@ -206,19 +221,6 @@ static void rom_card_free(rom_card *k)
     }
 }
 
-static uint16_t bump(rom_card *k, uint8_t by)
-{
-    static const uint8_t aid[] = { 0xA0, 0, 0, 0x06, 0x99, 0x02, 0x00 };
-    uint8_t apdu[5] = { 0x80, 0x10, by, 0, 2 }, resp[256];
-    size_t rlen = 0;
-    uint16_t sw = 0;
-    assert_int_equal(vm_invoke(k->rt, aid, sizeof aid, 0, apdu, sizeof apdu, resp, sizeof resp, &rlen, &sw), VM_OK);
-    assert_int_equal(sw, 0x9000);
-    assert_int_equal(rlen, 2);
-    assert_int_equal(chip_commit(k->c), CHIP_OK);
-    return (uint16_t)(resp[0] << 8 | resp[1]);
-}
-
 /* bump() of the CAP library: count (2) || table (3), as bytes. */
 static void cap_bump(rom_card *k, uint8_t by, uint8_t out[5])
 {
@@ -240,166 +242,6 @@ static int is_masked(vm_runtime *rt, const uint8_t *aid, uint8_t aid_len, vm_pac
         if (out->aid_len == aid_len && !memcmp(out->aid, aid, aid_len))
             return out->masked;
     return -1;
-}
-
-static void test_rom_package_runs_and_persists(void **state)
-{
-    (void)state;
-    static const uint8_t aid[] = { 0xA0, 0, 0, 0x06, 0x99, 0x02, 0x00 };
-    uint8_t *blob;
-    size_t len;
-    vt_asm(ROM_LIB, &blob, &len);
-    rom_card k;
-    memset(&k, 0, sizeof k);
-    const uint8_t *blobs[1] = { blob };
-    rom_card_mask(&k, blobs, &len, 1);
-
-    vm_package_info pi;
-    assert_int_equal(is_masked(k.rt, aid, sizeof aid, &pi), 1);
-    assert_int_equal(pi.blob_size, len);
-    assert_true(pi.nvm_used < 64);   /* statics record only, no blob */
-
-    assert_int_equal(bump(&k, 1), 6);
-    assert_int_equal(bump(&k, 2), 8);
-
-    /* Statics survive a power cycle (vm_reset re-attaches from ROM) ... */
-    chip_power_on(k.c);
-    assert_int_equal(vm_reset(k.rt), VM_OK);
-    assert_int_equal(bump(&k, 1), 9);
-
-    /* ... and a reopen; registering again writes nothing. */
-    assert_int_equal(chip_commit(k.c), CHIP_OK);
-    rom_card_close(&k);
-    char err[160];
-    assert_int_equal(chip_open(k.path, &k.c, err, sizeof err), CHIP_OK);
-    chip_set_sync(k.c, CHIP_SYNC_OFF);
-    chip_power_on(k.c);
-    chip_stats st0, st1;
-    chip_get_stats(k.c, &st0);
-    assert_int_equal(vm_create(k.c, NULL, &k.rt), VM_OK);
-    assert_int_equal(vm_register_rom_package(k.rt, k.off[0], k.len[0], err, sizeof err), VM_OK);
-    chip_get_stats(k.c, &st1);
-    assert_int_equal(st1.nvm_page_writes, st0.nvm_page_writes);
-    assert_int_equal(is_masked(k.rt, aid, sizeof aid, &pi), 1);
-    assert_int_equal(bump(&k, 10), 19);
-
-    /* Registering twice is harmless. */
-    assert_int_equal(vm_register_rom_package(k.rt, k.off[0], k.len[0], err, sizeof err), VM_OK);
-
-    /* Cannot be deleted. */
-    assert_int_equal(vm_delete_package(k.rt, aid, sizeof aid), VM_ERR_STATE);
-    assert_int_equal(is_masked(k.rt, aid, sizeof aid, &pi), 1);
-
-    /* An NVM package may import it; it still cannot go. */
-    uint8_t *ublob;
-    size_t ulen;
-    vt_asm(NVM_USER, &ublob, &ulen);
-    assert_int_equal(vm_load_package(k.rt, ublob, ulen, 0, err, sizeof err), VM_OK);
-    static const uint8_t uaid[] = { 0xA0, 0, 0, 0x06, 0x99, 0x03, 0x00 };
-    assert_int_equal(is_masked(k.rt, uaid, sizeof uaid, &pi), 0);
-    rom_card_reopen(&k);
-    assert_int_equal(is_masked(k.rt, uaid, sizeof uaid, &pi), 0);
-    assert_int_equal(is_masked(k.rt, aid, sizeof aid, &pi), 1);
-    assert_int_equal(bump(&k, 1), 20);
-    assert_int_equal(vm_delete_package(k.rt, uaid, sizeof uaid), VM_OK);
-    assert_int_equal(vm_delete_package(k.rt, aid, sizeof aid), VM_ERR_STATE);
-
-    free(ublob);
-    free(blob);
-    rom_card_free(&k);
-}
-
-/* The counter example masked in ROM: an instance of a masked applet is
- * installed in NVM and keeps working across reopen. */
-static void test_rom_applet_instance(void **state)
-{
-    (void)state;
-    size_t len;
-    uint8_t *blob = vt_example("counter", &len);
-    rom_card k;
-    memset(&k, 0, sizeof k);
-    const uint8_t *blobs[1] = { blob };
-    rom_card_mask(&k, blobs, &len, 1);
-    vm_package_info pi;
-    assert_int_equal(vm_package_info_at(k.rt, 0, &pi), VM_OK);
-    assert_int_equal(pi.masked, 1);
-    assert_int_equal(pi.applet_count, 1);
-    static const uint8_t pkg[] = { 0xA0, 0, 0, 0, 0x62, 0x02, 0x00 };
-    static const uint8_t app[] = { 0xA0, 0, 0, 0, 0x62, 0x02, 0x01, 0x01 };
-    uint16_t sw = 0;
-    assert_int_equal(vm_install(k.rt, pkg, sizeof pkg, app, sizeof app, NULL, 0, NULL, 0, &sw), VM_OK);
-    assert_int_equal(sw, 0x9000);
-    uint8_t resp[256];
-    size_t rlen;
-    static const uint8_t add5[] = { 0x80, 0x01, 0x05, 0x00, 0x00 }, get[] = { 0x80, 0x02, 0x00, 0x00, 0x00 };
-    for (int round = 0; round < 2; round++) {
-        assert_int_equal(vm_select(k.rt, app, sizeof app, NULL, 0, resp, sizeof resp, &rlen, &sw), VM_OK);
-        assert_int_equal(sw, 0x9000);
-        assert_int_equal(vm_process(k.rt, add5, sizeof add5, resp, sizeof resp, &rlen, &sw), VM_OK);
-        assert_int_equal(sw, 0x9000);
-        assert_int_equal(vm_process(k.rt, get, sizeof get, resp, sizeof resp, &rlen, &sw), VM_OK);
-        assert_int_equal(sw, 0x9000);
-        assert_int_equal(rlen, 2);
-        assert_int_equal(resp[1], 5 * (round + 1));
-        vm_applet_info ai;
-        assert_int_equal(vm_applet_info_at(k.rt, 0, &ai), VM_OK);
-        assert_memory_equal(ai.pkg_aid, pkg, sizeof pkg);
-        /* the package has an instance, and is masked anyway */
-        assert_int_equal(vm_delete_package(k.rt, pkg, sizeof pkg), VM_ERR_STATE);
-        rom_card_reopen(&k);
-    }
-    /* Without registering the ROM package again, vm_create still finds it
-     * (its NVM record names the ROM region) and the instance with it. */
-    assert_int_equal(chip_commit(k.c), CHIP_OK);
-    rom_card_close(&k);
-    char err[160];
-    assert_int_equal(chip_open(k.path, &k.c, err, sizeof err), CHIP_OK);
-    chip_set_sync(k.c, CHIP_SYNC_OFF);
-    chip_power_on(k.c);
-    assert_int_equal(vm_create(k.c, NULL, &k.rt), VM_OK);
-    assert_int_equal(vm_select(k.rt, app, sizeof app, NULL, 0, resp, sizeof resp, &rlen, &sw), VM_OK);
-    assert_int_equal(sw, 0x9000);
-    assert_int_equal(vm_process(k.rt, get, sizeof get, resp, sizeof resp, &rlen, &sw), VM_OK);
-    assert_int_equal(resp[1], 10);
-    free(blob);
-    rom_card_free(&k);
-}
-
-static void test_rom_corrupt_refused(void **state)
-{
-    (void)state;
-    uint8_t *blob;
-    size_t len;
-    vt_asm(ROM_LIB, &blob, &len);
-    rom_card k;
-    memset(&k, 0, sizeof k);
-    snprintf(k.dir, sizeof k.dir, "/tmp/cardvm-vmrom-XXXXXX");
-    assert_non_null(mkdtemp(k.dir));
-    snprintf(k.path, sizeof k.path, "%s/card.img", k.dir);
-    chip_geometry g;
-    chip_geometry_default(&g);
-    assert_int_equal(chip_create(&g, k.path, &k.c), CHIP_OK);
-    chip_set_sync(k.c, CHIP_SYNC_OFF);
-    blob[len / 2] ^= 0x40;   /* breaks the SHA-256 trailer */
-    assert_int_equal(chip_rom_write(k.c, 256, blob, len), CHIP_OK);
-    blob[len / 2] ^= 0x40;
-    assert_int_equal(vm_create(k.c, NULL, &k.rt), VM_OK);
-    uint8_t *snap = malloc(chip_get_geometry(k.c)->nvm_size);
-    assert_non_null(snap);
-    memcpy(snap, chip_nvm_view(k.c), chip_get_geometry(k.c)->nvm_size);
-    char err[160] = "";
-    assert_int_equal(vm_register_rom_package(k.rt, 256, (uint32_t)len, err, sizeof err), VM_ERR_VERIFY);
-    assert_true(err[0] != 0);
-    /* outside ROM */
-    assert_int_equal(vm_register_rom_package(k.rt, chip_get_geometry(k.c)->rom_size - 4, 64, err, sizeof err),
-                     VM_ERR_ARG);
-    assert_int_equal(memcmp(snap, chip_nvm_view(k.c), chip_get_geometry(k.c)->nvm_size), 0);
-    vm_package_info pi;
-    assert_int_equal(vm_package_info_at(k.rt, 0, &pi), VM_ERR_NOTFOUND);
-    /* A blob that parses but fails verification (bad method code). */
-    free(snap);
-    free(blob);
-    rom_card_free(&k);
 }
 
 /* A CAP library masked in ROM runs in place: its static field image (a
@@ -457,7 +299,7 @@ static void test_rom_cap_package_runs_in_place(void **state)
     uint8_t apdu[4] = { 0x80, 0x10, 0, 0 }, resp[16];
     size_t rlen;
     uint16_t sw;
-    assert_int_equal(vm_invoke(k.rt, aid, sizeof aid, 0x0001, apdu, sizeof apdu, resp, sizeof resp, &rlen, &sw),
+    assert_int_equal(vm_invoke(k.rt, aid, sizeof aid, 0x0002, apdu, sizeof apdu, resp, sizeof resp, &rlen, &sw),
                      VM_ERR_ARG);
     free(blob);
     rom_card_free(&k);
@@ -486,8 +328,125 @@ static void test_rom_cap_corrupt_refused(void **state)
     chip_get_stats(k.c, &st0);
     char err[160];
     assert_int_equal(vm_register_rom_package(k.rt, 256, (uint32_t)len - 1, err, sizeof err), VM_ERR_VERIFY);
+    assert_true(err[0] != 0);
+    /* a region outside ROM */
+    assert_int_equal(vm_register_rom_package(k.rt, chip_get_geometry(k.c)->rom_size - 4, 64, err, sizeof err),
+                     VM_ERR_ARG);
     chip_get_stats(k.c, &st1);
     assert_int_equal(st1.nvm_page_writes, st0.nvm_page_writes);
+    vm_package_info pi;
+    assert_int_equal(vm_package_info_at(k.rt, 0, &pi), VM_ERR_NOTFOUND);
+    free(blob);
+    rom_card_free(&k);
+}
+
+/* An NVM package may import a masked library and call it; the library
+ * still cannot be deleted, the importer can (after a reopen too). */
+static void test_rom_cap_imported_by_nvm_package(void **state)
+{
+    (void)state;
+    static const uint8_t aid[] = { 0xA0, 0, 0, 0x06, 0x99, 0x02, 0x00 };
+    static const uint8_t uaid[] = { 0xA0, 0, 0, 0x06, 0x99, 0x03, 0x00 };
+    uint8_t *blob, *ublob;
+    size_t len, ulen;
+    cap_asm(ROM_CAP_LIB, &blob, &len);
+    vt_jca(NVM_CAP_USER, "romuser.jca", &ublob, &ulen);
+    rom_card k;
+    memset(&k, 0, sizeof k);
+    const uint8_t *blobs[1] = { blob };
+    rom_card_mask(&k, blobs, &len, 1);
+    char err[256] = "";
+    if (vm_load_package(k.rt, ublob, ulen, 0, err, sizeof err) != VM_OK)
+        fail_msg("load the importer: %s", err);
+    assert_int_equal(chip_commit(k.c), CHIP_OK);
+    vm_package_info pi;
+    assert_int_equal(is_masked(k.rt, uaid, sizeof uaid, &pi), 0);
+    assert_int_equal(is_masked(k.rt, aid, sizeof aid, &pi), 1);
+
+    /* the importer's call runs the library's add in the library's statics */
+    uint8_t apdu[5] = { 0x80, 0x10, 2, 0, 2 }, resp[64];
+    size_t rlen = 0;
+    uint16_t sw = 0;
+    assert_int_equal(vm_invoke(k.rt, uaid, sizeof uaid, 0x0000, apdu, sizeof apdu, resp, sizeof resp, &rlen, &sw),
+                     VM_OK);
+    assert_int_equal(sw, 0x9000);
+    assert_int_equal(rlen, 2);
+    assert_memory_equal(resp, "\x00\x07", 2);
+    assert_int_equal(chip_commit(k.c), CHIP_OK);
+    uint8_t r[5];
+    cap_bump(&k, 1, r);
+    assert_memory_equal(r, "\x00\x08\x02\x02\x03", 5);
+
+    rom_card_reopen(&k);
+    assert_int_equal(is_masked(k.rt, uaid, sizeof uaid, &pi), 0);
+    assert_int_equal(is_masked(k.rt, aid, sizeof aid, &pi), 1);
+    assert_int_equal(vm_delete_package(k.rt, aid, sizeof aid), VM_ERR_STATE);
+    assert_int_equal(vm_delete_package(k.rt, uaid, sizeof uaid), VM_OK);
+    assert_int_equal(vm_delete_package(k.rt, aid, sizeof aid), VM_ERR_STATE);
+    cap_bump(&k, 1, r);
+    assert_memory_equal(r, "\x00\x09\x03\x02\x03", 5);
+    free(ublob);
+    free(blob);
+    rom_card_free(&k);
+}
+
+/* The example counter applet's CAP masked in ROM: an instance of a masked
+ * applet is installed in NVM and keeps its value across reopens, also
+ * when the masked package is not registered again. */
+static void test_rom_cap_applet_instance(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *blob = vt_example("counter", &len);
+    rom_card k;
+    memset(&k, 0, sizeof k);
+    const uint8_t *blobs[1] = { blob };
+    rom_card_mask(&k, blobs, &len, 1);
+    vm_package_info pi;
+    assert_int_equal(vm_package_info_at(k.rt, 0, &pi), VM_OK);
+    assert_int_equal(pi.masked, 1);
+    assert_int_equal(pi.applet_count, 1);
+    static const uint8_t pkg[] = { 0xF0, 0x63, 0x61, 0x72, 0x64, 0x76, 0x6D, 0x11 };
+    static const uint8_t app[] = { 0xF0, 0x63, 0x61, 0x72, 0x64, 0x76, 0x6D, 0x11, 0x01 };
+    uint8_t barray[32];
+    size_t blen = vt_barray(app, sizeof app, NULL, 0, barray, sizeof barray);
+    uint16_t sw = 0;
+    assert_int_equal(vm_install(k.rt, pkg, sizeof pkg, app, sizeof app, app, sizeof app, barray, (uint8_t)blen, &sw),
+                     VM_OK);
+    assert_int_equal(sw, 0x9000);
+    assert_int_equal(chip_commit(k.c), CHIP_OK);
+    uint8_t resp[256];
+    size_t rlen;
+    static const uint8_t add5[] = { 0x80, 0x01, 0x05, 0x00, 0x00 }, get[] = { 0x80, 0x02, 0x00, 0x00, 0x00 };
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(vm_select(k.rt, app, sizeof app, NULL, 0, resp, sizeof resp, &rlen, &sw), VM_OK);
+        assert_int_equal(sw, 0x9000);
+        assert_int_equal(vm_process(k.rt, add5, sizeof add5, resp, sizeof resp, &rlen, &sw), VM_OK);
+        assert_int_equal(sw, 0x9000);
+        assert_int_equal(vm_process(k.rt, get, sizeof get, resp, sizeof resp, &rlen, &sw), VM_OK);
+        assert_int_equal(sw, 0x9000);
+        assert_int_equal(rlen, 2);
+        assert_int_equal(resp[0] << 8 | resp[1], 5 * (round + 1));
+        vm_applet_info ai;
+        assert_int_equal(vm_applet_info_at(k.rt, 0, &ai), VM_OK);
+        assert_memory_equal(ai.pkg_aid, pkg, sizeof pkg);
+        /* the package has an instance, and is masked anyway */
+        assert_int_equal(vm_delete_package(k.rt, pkg, sizeof pkg), VM_ERR_STATE);
+        rom_card_reopen(&k);
+    }
+    /* Without registering the ROM package again, vm_create still finds it
+     * (its NVM record names the ROM region) and the instance with it. */
+    assert_int_equal(chip_commit(k.c), CHIP_OK);
+    rom_card_close(&k);
+    char err[160];
+    assert_int_equal(chip_open(k.path, &k.c, err, sizeof err), CHIP_OK);
+    chip_set_sync(k.c, CHIP_SYNC_OFF);
+    chip_power_on(k.c);
+    assert_int_equal(vm_create(k.c, NULL, &k.rt), VM_OK);
+    assert_int_equal(vm_select(k.rt, app, sizeof app, NULL, 0, resp, sizeof resp, &rlen, &sw), VM_OK);
+    assert_int_equal(sw, 0x9000);
+    assert_int_equal(vm_process(k.rt, get, sizeof get, resp, sizeof resp, &rlen, &sw), VM_OK);
+    assert_int_equal(resp[0] << 8 | resp[1], 10);
     free(blob);
     rom_card_free(&k);
 }
@@ -495,11 +454,10 @@ static void test_rom_cap_corrupt_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rom_package_runs_and_persists),
-        cmocka_unit_test(test_rom_applet_instance),
-        cmocka_unit_test(test_rom_corrupt_refused),
         cmocka_unit_test(test_rom_cap_package_runs_in_place),
         cmocka_unit_test(test_rom_cap_corrupt_refused),
+        cmocka_unit_test(test_rom_cap_imported_by_nvm_package),
+        cmocka_unit_test(test_rom_cap_applet_instance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,9 @@
 /*
  * test_vm_tear.c — power cut at every NVM write index (tear_sweep) during
- * the counter and wallet transactions and during an applet install: after
- * power-on (and reopening the image) the card holds the old state or the
- * new state, never a mix.
+ * the example counter's and wallet's transactions and during an applet
+ * install, on their CAP files (examples/applets, assembled by the build):
+ * after power-on (and reopening the image) the card holds the old state or
+ * the new state, never a mix.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -52,7 +53,21 @@ static void teardown(void *ctx)
     free(t);
 }
 
-static tctx *new_card(const char *example, const char *applet_hex, const char *params_hex, int install)
+static const uint8_t PIN[] = { '1', '2', '3', '4' };
+
+/* Install the example's applet (class AID = instance AID) with params. */
+static int install_applet(tctx *t, const char *applet_hex, const uint8_t *params, uint8_t plen, uint16_t *sw)
+{
+    uint8_t aid[16], barray[64];
+    int alen = vt_hex(applet_hex, aid, sizeof aid);
+    assert_true(alen > 5);
+    size_t blen = vt_barray(aid, (uint8_t)alen, params, plen, barray, sizeof barray);
+    /* the package AID is the applet's without its last byte */
+    return vm_install(t->k.rt, aid, (uint8_t)(alen - 1), aid, (uint8_t)alen, aid, (uint8_t)alen, barray,
+                      (uint8_t)blen, sw);
+}
+
+static tctx *new_card(const char *example, const char *applet_hex, const uint8_t *params, uint8_t plen, int install)
 {
     tctx *t = calloc(1, sizeof *t);
     vt_card_new(&t->k, NULL);
@@ -61,29 +76,23 @@ static tctx *new_card(const char *example, const char *applet_hex, const char *p
     assert_int_equal(vm_load_package(t->k.rt, blob, len, 0, NULL, 0), VM_OK);
     free(blob);
     if (install) {
-        uint8_t aid[16], params[32];
-        int alen = vt_hex(applet_hex, aid, sizeof aid);
-        int plen = params_hex ? vt_hex(params_hex, params, sizeof params) : 0;
-        vm_package_info pi;
-        assert_int_equal(vm_package_info_at(t->k.rt, 0, &pi), VM_OK);
         uint16_t sw;
-        assert_int_equal(vm_install(t->k.rt, pi.aid, pi.aid_len, aid, (uint8_t)alen, NULL, 0, params,
-                                    (uint8_t)plen, &sw), VM_OK);
+        assert_int_equal(install_applet(t, applet_hex, params, plen, &sw), VM_OK);
         assert_int_equal(sw, 0x9000);
     }
     vt_commit(&t->k);
     return t;
 }
 
-/* ---- counter: one APDU adds 5 under a transaction ---- */
+/* ---- counter: one APDU adds 5 under a transaction (CounterApplet INS 01) ---- */
 
 static void *counter_setup(void *arg)
 {
     (void)arg;
-    tctx *t = new_card("counter", "A000000062020101", NULL, 1);
+    tctx *t = new_card("counter", "F063617264766D1101", NULL, 0, 1);
     uint8_t r[300];
     size_t n;
-    assert_int_equal(send(t, "00A4040008A000000062020101", r, &n), 0x9000);
+    assert_int_equal(send(t, "00A4040009F063617264766D1101", r, &n), 0x9000);
     assert_int_equal(send(t, "8001030000", r, &n), 0x9000);   /* value 3 committed */
     return t;
 }
@@ -99,7 +108,7 @@ static int read_counter(tctx *t, int *value)
 {
     uint8_t r[300];
     size_t n;
-    if (send(t, "00A4040008A000000062020101", r, &n) != 0x9000)
+    if (send(t, "00A4040009F063617264766D1101", r, &n) != 0x9000)
         return -1;
     if (send(t, "8002000000", r, &n) != 0x9000 || n != 2)
         return -1;
@@ -133,7 +142,7 @@ static void test_tear_counter(void **state)
 static void *wallet_setup(void *arg)
 {
     (void)arg;
-    tctx *t = new_card("wallet", "A000000062030101", "31323334", 1);
+    tctx *t = new_card("wallet", "F063617264766D1201", PIN, sizeof PIN, 1);
     return t;
 }
 
@@ -141,7 +150,7 @@ static int wallet_run(void *ctx)
 {
     uint8_t r[300];
     size_t n;
-    if (send(ctx, "00A4040008A000000062030101", r, &n) != 0x9000) return 1;
+    if (send(ctx, "00A4040009F063617264766D1201", r, &n) != 0x9000) return 1;
     if (send(ctx, "802000000431323334", r, &n) != 0x9000) return 2;
     if (send(ctx, "80300000020064", r, &n) != 0x9000) return 3;
     if (send(ctx, "8040000002001E", r, &n) != 0x9000) return 4;
@@ -154,7 +163,7 @@ static int wallet_check(void *ctx, uint32_t cut_at)
     uint8_t r[300];
     size_t n;
     vt_reopen(&t->k, NULL);
-    if (send(t, "00A4040008A000000062030101", r, &n) != 0x9000) return 1;
+    if (send(t, "00A4040009F063617264766D1201", r, &n) != 0x9000) return 1;
     if (send(t, "8050000002", r, &n) != 0x9000 || n != 2) return 2;
     int v = r[0] << 8 | r[1];
     if (cut_at == 0 ? v != 70 : (v != 0 && v != 100 && v != 70)) {
@@ -179,16 +188,14 @@ static void test_tear_wallet(void **state)
 static void *install_setup(void *arg)
 {
     (void)arg;
-    return new_card("wallet", NULL, NULL, 0);
+    return new_card("wallet", NULL, NULL, 0, 0);
 }
 
 static int install_run(void *ctx)
 {
     tctx *t = ctx;
-    static const uint8_t pkg[] = { 0xA0, 0, 0, 0, 0x62, 0x03, 0x00 }, app[] = { 0xA0, 0, 0, 0, 0x62, 0x03, 0x01, 0x01 };
-    static const uint8_t pin[] = { '1', '2', '3', '4' };
     uint16_t sw;
-    if (vm_install(t->k.rt, pkg, 7, app, 8, NULL, 0, pin, 4, &sw) != VM_OK || sw != 0x9000)
+    if (install_applet(t, "F063617264766D1201", PIN, sizeof PIN, &sw) != VM_OK || sw != 0x9000)
         return 1;
     return chip_commit(t->k.c) == CHIP_OK ? 0 : 2;
 }
@@ -208,7 +215,7 @@ static int install_check(void *ctx, uint32_t cut_at)
         if (install_run(t) != 0)
             return 2;
     }
-    if (send(t, "00A4040008A000000062030101", r, &n) != 0x9000) return 3;
+    if (send(t, "00A4040009F063617264766D1201", r, &n) != 0x9000) return 3;
     if (send(t, "802000000431323334", r, &n) != 0x9000) return 4;
     if (send(t, "80300000020064", r, &n) != 0x9000) return 5;
     return 0;

@@ -9,13 +9,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "vm_asm.h"
+#include "cap_file.h"
+#include "jca.h"
 
 #ifndef VT_EXAMPLES_BIN
 #define VT_EXAMPLES_BIN "."
-#endif
-#ifndef VT_EXAMPLES_SRC
-#define VT_EXAMPLES_SRC "."
 #endif
 
 void vt_card_new(vt_card *k, const vm_config *cfg)
@@ -93,30 +91,48 @@ uint8_t *vt_read_file(const char *path, size_t *len)
     return b;
 }
 
-void vt_asm(const char *src, uint8_t **blob, size_t *len)
+void vt_jca(const char *src, const char *filename, uint8_t **blob, size_t *len)
 {
+    jca_options opt = { 0, 0 };
+    jca_cap cap;
     char err[512];
-    if (vm_asm(src, strlen(src), "<test>", NULL, blob, len, err, sizeof err) != VM_OK)
-        fail_msg("assembly failed: %s", err);
+    if (jca_assemble(src, strlen(src), filename, &opt, &cap, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    if (jca_load_file(&cap, blob, len) != 0)
+        fail_msg("%s: no load file", filename);
+    jca_cap_free(&cap);
 }
 
 uint8_t *vt_example(const char *name, size_t *len)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s.cvp", VT_EXAMPLES_BIN, name);
-    uint8_t *b = vt_read_file(path, len);
-    if (b)
-        return b;
-    snprintf(path, sizeof path, "%s/%s.s", VT_EXAMPLES_SRC, name);
-    size_t slen;
-    char *src = (char *)vt_read_file(path, &slen);
-    if (!src)
-        fail_msg("cannot read %s", path);
-    char err[512];
-    if (vm_asm(src, slen, path, NULL, &b, len, err, sizeof err) != VM_OK)
-        fail_msg("%s", err);
-    free(src);
+    char path[512], err[256];
+    snprintf(path, sizeof path, "%s/%s.cap", VT_EXAMPLES_BIN, name);
+    capfile f;
+    if (capfile_read(path, 0, &f, err, sizeof err) != 0) {
+        capfile_free(&f);
+        fail_msg("%s: %s", path, err);
+    }
+    uint8_t *b = f.load_file;
+    *len = f.len;
+    f.load_file = NULL;
+    capfile_free(&f);
     return b;
+}
+
+size_t vt_barray(const uint8_t *instance, uint8_t instance_len, const uint8_t *params, uint8_t params_len,
+                 uint8_t *out, size_t cap)
+{
+    size_t n = 0;
+    assert_true((size_t)instance_len + params_len + 4 <= cap);
+    out[n++] = instance_len;
+    memcpy(out + n, instance, instance_len);
+    n += instance_len;
+    out[n++] = 1;
+    out[n++] = 0;
+    out[n++] = params_len;
+    if (params_len)
+        memcpy(out + n, params, params_len);
+    return n + params_len;
 }
 
 int vt_hex(const char *s, uint8_t *out, size_t cap)
@@ -163,116 +179,6 @@ uint16_t vt_send_hex(vt_card *k, const char *hex, uint8_t *resp, size_t *rlen)
     int n = vt_hex(hex, apdu, sizeof apdu);
     assert_true(n >= 4);
     return vt_send(k, apdu, (size_t)n, resp, rlen);
-}
-
-static int install_any(vt_card *k, const uint8_t *aid, uint8_t alen, const uint8_t *iaid, uint8_t ilen,
-                       const uint8_t *params, uint8_t plen, uint16_t *sw)
-{
-    vm_package_info pi;
-    for (unsigned i = 0; vm_package_info_at(k->rt, i, &pi) == VM_OK; i++) {
-        int rc = vm_install(k->rt, pi.aid, pi.aid_len, aid, alen, iaid, ilen, params, plen, sw);
-        if (rc != VM_ERR_NOTFOUND)
-            return rc;
-    }
-    return VM_ERR_NOTFOUND;
-}
-
-void vt_run_script(vt_card *k, const char *path)
-{
-    size_t len;
-    char *text = (char *)vt_read_file(path, &len);
-    if (!text)
-        fail_msg("cannot read script %s", path);
-    int lineno = 0;
-    for (char *line = text; line && *line;) {
-        char *next = strchr(line, '\n');
-        if (next)
-            *next++ = 0;
-        lineno++;
-        char *hash = strchr(line, '#');
-        if (hash)
-            *hash = 0;
-        while (*line == ' ' || *line == '\t')
-            line++;
-        if (!*line || *line == '\r') {
-            line = next;
-            continue;
-        }
-        if (!strncmp(line, "@install", 8)) {
-            char a1[64] = "", a2[64] = "", a3[600] = "";
-            uint8_t aid[16], iaid[16], params[255];
-            int n = sscanf(line + 8, "%63s %63s %599s", a1, a2, a3);
-            int alen = vt_hex(a1, aid, sizeof aid), ilen = 0, plen = 0;
-            if (n >= 2 && strcmp(a2, "-"))
-                ilen = vt_hex(a2, iaid, sizeof iaid);
-            if (n >= 3 && strcmp(a3, "-"))
-                plen = vt_hex(a3, params, sizeof params);
-            if (alen < 5 || ilen < 0 || plen < 0)
-                fail_msg("%s:%d: bad @install", path, lineno);
-            uint16_t sw = 0;
-            int rc = install_any(k, aid, (uint8_t)alen, iaid, (uint8_t)ilen, params, (uint8_t)plen, &sw);
-            if (rc != VM_OK || sw != 0x9000)
-                fail_msg("%s:%d: install failed: %s, SW %04X", path, lineno, vm_strerror(rc), sw);
-            vt_commit(k);
-        } else if (!strncmp(line, "@reset", 6)) {
-            vt_reset(k);
-        } else if (!strncmp(line, "@reopen", 7)) {
-            vt_reopen(k, NULL);
-        } else {
-            char *arrow = strstr(line, "->");
-            if (!arrow)
-                fail_msg("%s:%d: expected 'COMMAND -> RESPONSE'", path, lineno);
-            *arrow = 0;
-            uint8_t apdu[300], resp[300];
-            int n = vt_hex(line, apdu, sizeof apdu);
-            if (n < 4)
-                fail_msg("%s:%d: bad command hex", path, lineno);
-            size_t rlen;
-            uint16_t sw = vt_send(k, apdu, (size_t)n, resp, &rlen);
-            resp[rlen] = (uint8_t)(sw >> 8);
-            resp[rlen + 1] = (uint8_t)sw;
-            rlen += 2;
-            /* expected: hex with ?? wildcards */
-            char *e = arrow + 2;
-            size_t got = 0;
-            int ok = 1;
-            char want_txt[700] = "";
-            size_t wl = 0;
-            for (; *e; e++) {
-                if (*e == ' ' || *e == '\t' || *e == '\r')
-                    continue;
-                if (!e[1])
-                    fail_msg("%s:%d: odd expected hex", path, lineno);
-                if (wl + 3 < sizeof want_txt) {
-                    want_txt[wl++] = e[0];
-                    want_txt[wl++] = e[1];
-                    want_txt[wl] = 0;
-                }
-                if (e[0] == '?' && e[1] == '?') {
-                    got++;
-                } else {
-                    char b[3] = { e[0], e[1], 0 };
-                    uint8_t v;
-                    if (vt_hex(b, &v, 1) != 1)
-                        fail_msg("%s:%d: bad expected hex", path, lineno);
-                    if (got >= rlen || resp[got] != v)
-                        ok = 0;
-                    got++;
-                }
-                e++;
-            }
-            if (got != rlen)
-                ok = 0;
-            if (!ok) {
-                char have[700] = "";
-                for (size_t i = 0; i < rlen && 2 * i + 3 < sizeof have; i++)
-                    snprintf(have + 2 * i, 3, "%02X", resp[i]);
-                fail_msg("%s:%d: expected %s, got %s", path, lineno, want_txt, have);
-            }
-        }
-        line = next;
-    }
-    free(text);
 }
 
 uint8_t *vt_nvm_snapshot(vt_card *k)

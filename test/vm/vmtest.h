@@ -1,7 +1,7 @@
 /*
  * vmtest.h — helpers shared by the VM tests: a chip-backed card (chip +
- * vm_runtime, image in a temporary directory), assembling text, and the
- * APDU script runner (format in docs/vm.md, "APDU scripts").
+ * vm_runtime, image in a temporary directory), JCA assembled into a CAP load
+ * file, the example applets' CAP files and APDU helpers.
  */
 #ifndef CARDVM_TEST_VMTEST_H
 #define CARDVM_TEST_VMTEST_H
@@ -30,11 +30,19 @@ void vt_reset(vt_card *k);
 void vt_reopen(vt_card *k, const vm_config *cfg);
 
 uint8_t *vt_read_file(const char *path, size_t *len);
-/* Assemble or fail the test. */
-void vt_asm(const char *src, uint8_t **blob, size_t *len);
-/* Load a package file from the examples build dir (or assemble the source
- * when the .cvp is missing). */
+/* Assemble JCA text (docs/jca.md) into the load file a card receives (the
+ * CAP components in load order, no Debug), or fail the test naming
+ * `filename` and the line. */
+void vt_jca(const char *src, const char *filename, uint8_t **blob, size_t *len);
+/* The load file of an example applet's CAP as the build made it with
+ * `cardvm asm` (build/examples/applets/NAME.cap from
+ * examples/applets/NAME/NAME.jca); fails the test when it cannot be read. */
 uint8_t *vt_example(const char *name, size_t *len);
+/* The install bArray the JCRE passes install() for a GP INSTALL [for
+ * install]: instance AID, privileges (one byte, 00), application
+ * parameters (length + bytes). Returns its length. */
+size_t vt_barray(const uint8_t *instance, uint8_t instance_len, const uint8_t *params, uint8_t params_len,
+                 uint8_t *out, size_t cap);
 
 /* Parse hex (spaces allowed) into out; returns the byte count or -1. */
 int vt_hex(const char *s, uint8_t *out, size_t cap);
@@ -43,10 +51,6 @@ int vt_hex(const char *s, uint8_t *out, size_t cap);
  * vm_select); commits afterwards. Returns the SW; response in resp. */
 uint16_t vt_send(vt_card *k, const uint8_t *apdu, size_t len, uint8_t *resp, size_t *rlen);
 uint16_t vt_send_hex(vt_card *k, const char *hex, uint8_t *resp, size_t *rlen);
-
-/* Run an APDU script file against the card; fails the test on the first
- * mismatch, naming file and line. */
-void vt_run_script(vt_card *k, const char *path);
 
 /* A copy of the NVM working image, to prove "no change". */
 uint8_t *vt_nvm_snapshot(vt_card *k);
