@@ -51,8 +51,8 @@ static int random_bytes(void *ctx, uint8_t *out, size_t len)
     return rng_get_bytes(out, (unsigned long)len, NULL) == len ? 0 : -1;
 }
 
-/* with_keys 0: only the AID and parameters (what SELECT needs: unmasking
- * the key sets is most of the cost of a SELECT otherwise). */
+/* with_keys 0: only the AID and parameters (a command refused before the
+ * secure channel looks at it needs no key set unmasked). */
 static int isd_config_load(card_os *os, isd_config *ic, int with_keys)
 {
     memset(ic, 0, sizeof *ic);
@@ -213,15 +213,30 @@ static uint16_t isd_dispatch(card_os *os, isd_config *ic, const uint8_t *raw, si
     return SW_INS_NOT_SUPPORTED;
 }
 
-static uint16_t select_isd_fci(const isd_config *ic, uint8_t *out, size_t *len)
+/* The security domain's AID: all a SELECT needs of its configuration. */
+typedef struct isd_name {
+    uint8_t aid[16], len;
+} isd_name;
+
+static int isd_name_load(const card_os *os, isd_name *nm)
+{
+    uint8_t b[1 + 16];
+    if (chip_nvm_read(os->chip, SYS_ISD_AID_LEN, b, sizeof b)) return -1;
+    if (b[0] < 5 || b[0] > 16) return -1;
+    nm->len = b[0];
+    memcpy(nm->aid, b + 1, nm->len);
+    return 0;
+}
+
+static uint16_t select_isd_fci(const isd_name *nm, uint8_t *out, size_t *len)
 {
     size_t n = 0;
     out[n++] = 0x6F;
     size_t l6f = n++;
     out[n++] = 0x84;
-    out[n++] = (uint8_t)ic->cfg.aid_len;
-    memcpy(out + n, ic->aid, ic->cfg.aid_len);
-    n += ic->cfg.aid_len;
+    out[n++] = nm->len;
+    memcpy(out + n, nm->aid, nm->len);
+    n += nm->len;
     static const uint8_t a5[] = {0xA5, 0x04, 0x9F, 0x65, 0x01, 0xFF};
     memcpy(out + n, a5, sizeof a5);
     n += sizeof a5;
@@ -245,13 +260,13 @@ static void end_channel_session(loader_ram *ram, uint8_t ch)
  * domain (empty AID or a prefix of its AID; GPCS 6.4.2.1.2, 6.4.3.1.2) or
  * an applet. An AID that matches nothing leaves the channel as it was, so
  * does a selection the multiselection rules refuse (6985). */
-static uint16_t select_on(card_os *os, isd_config *ic, uint8_t ch, const apdu_command *a, const uint8_t *raw,
+static uint16_t select_on(card_os *os, const isd_name *nm, uint8_t ch, const apdu_command *a, const uint8_t *raw,
                           size_t raw_len, uint8_t *out, size_t cap, size_t *len)
 {
     loader_ram *ram = loader_ram_of(os);
     if (a->p2 != 0x00 && a->p2 != 0x0C) return SW_INCORRECT_P1P2;
     if (a->nc > 16) return SW_WRONG_LENGTH;
-    if (a->nc == 0 || (a->nc <= ic->cfg.aid_len && memcmp(a->data, ic->aid, a->nc) == 0)) {
+    if (a->nc == 0 || (a->nc <= nm->len && memcmp(a->data, nm->aid, a->nc) == 0)) {
         if (vm_channel_has_applet(os->vm, ch)) {
             os->applet_ran = 1;   /* its deselect() runs */
             int rc = vm_deselect_on(os->vm, ch);
@@ -260,7 +275,7 @@ static uint16_t select_on(card_os *os, isd_config *ic, uint8_t ch, const apdu_co
         ram->isd_channels |= 1u << ch;
         end_channel_session(ram, ch);   /* a new application session */
         if (a->p2 == 0x0C) return SW_OK;
-        return select_isd_fci(ic, out, len);
+        return select_isd_fci(nm, out, len);
     }
     if (a->nc < 5) return SW_FILE_NOT_FOUND;
     uint16_t sw = isd_gp_select_check(os, a->data, (uint8_t)a->nc);
@@ -413,15 +428,10 @@ uint16_t isd_process(card_os *os, const uint8_t *cmd, size_t raw_len, const apdu
     int isd_here = (ram->isd_channels >> ch) & 1;
     if (a && a->cla != 0xFF && !(a->cla & 0x80) && a->ins == 0x70) return manage_channel(os, ch, a, out, cap, len);
     if (a && plain_interindustry(a->cla) && a->ins == 0xA4 && a->p1 == 0x04) {
-        isd_config ic;
-        if (isd_config_load(os, &ic, 0) != 0) {   /* SELECT needs the AID, not the keys */
-            isd_config_wipe(&ic);
-            return SW_MEMORY_FAILURE;
-        }
+        isd_name nm;   /* SELECT needs the AID, not the keys */
+        if (isd_name_load(os, &nm) != 0) return SW_MEMORY_FAILURE;
         size_t vm_len = apdu_encode(a, os->apdu, sizeof os->apdu);   /* for the applet's select() */
-        uint16_t sw = vm_len ? select_on(os, &ic, ch, a, os->apdu, vm_len, out, cap, len) : SW_WRONG_LENGTH;
-        isd_config_wipe(&ic);
-        return sw;
+        return vm_len ? select_on(os, &nm, ch, a, os->apdu, vm_len, out, cap, len) : SW_WRONG_LENGTH;
     }
     if (isd_here) return isd_on_channel(os, ch, cmd, raw_len, a, out, cap, len);
     if (!a) return SW_WRONG_LENGTH;

@@ -134,8 +134,14 @@ static void app_rec_get(const chip *c, const uint8_t *aid, uint8_t aid_len, app_
     }
 }
 
-static int app_rec_put(chip *c, const app_rec *r)
+/* SELECT's shortcut to the KIND_GP_APP records (card_os.select_cache):
+ * forgotten whenever such a record may be made or freed. */
+static void select_cache_forget(card_os *os) { memset(os->select_cache, 0, sizeof os->select_cache); }
+
+static int app_rec_put(card_os *os, const app_rec *r)
 {
+    chip *c = os->chip;
+    select_cache_forget(os);
     uint32_t off;
     int rc = CHIP_OK;
     if (find_record(c, KIND_GP_APP, r->aid, r->aid_len, &off) != 0)
@@ -148,8 +154,10 @@ static int app_rec_put(chip *c, const app_rec *r)
     return chip_nvm_write(c, off, b, sizeof b);
 }
 
-static int record_free(chip *c, uint16_t kind, const uint8_t *aid, uint8_t aid_len)
+static int record_free(card_os *os, uint16_t kind, const uint8_t *aid, uint8_t aid_len)
 {
+    chip *c = os->chip;
+    if (kind == KIND_GP_APP) select_cache_forget(os);
     uint32_t off;
     if (find_record(c, kind, aid, aid_len, &off) != 0) return CHIP_OK;
     return chip_nvm_free(c, off);
@@ -203,13 +211,36 @@ static int resolve_instance(vm_runtime *vm, const uint8_t *aid, uint8_t len, vm_
     return -1;
 }
 
+/* The life cycle state of instance `aid` (VM index `idx`): the heap is
+ * walked for its record once, then the record's offset (or that it has
+ * none) is kept per instance index until such a record is made or freed. */
+static uint8_t app_state_for_select(card_os *os, int idx, const uint8_t *aid, uint8_t aid_len)
+{
+    struct isd_select_entry *e = &os->select_cache[(unsigned)idx % ISD_SELECT_CACHE];
+    const uint8_t *nvm = chip_nvm_view(os->chip);
+    if (!e->valid || e->aid_len != aid_len || memcmp(e->aid, aid, aid_len) != 0) {
+        uint32_t off;
+        e->valid = 1;
+        e->aid_len = aid_len;
+        memcpy(e->aid, aid, aid_len);
+        e->off = find_record(os->chip, KIND_GP_APP, aid, aid_len, &off) == 0 ? off : 0;
+    }
+    if (!e->off) return LC_APP_SELECTABLE;   /* no record: SELECTABLE */
+    const uint8_t *r = nvm + e->off;
+    if (r[0] != aid_len || memcmp(r + 1, aid, aid_len) != 0) {   /* cannot be: forget, walk again */
+        e->valid = 0;
+        return app_state_for_select(os, idx, aid, aid_len);
+    }
+    return r[17];
+}
+
 uint16_t isd_gp_select_check(card_os *os, const uint8_t *aid, uint8_t aid_len)
 {
-    vm_applet_info ai;
-    if (resolve_instance(os->vm, aid, aid_len, &ai) != 0) return 0;
-    app_rec r;
-    app_rec_get(os->chip, ai.aid, ai.aid_len, &r);
-    if ((r.state & LC_APP_LOCKED) || (r.state & 0x07) != LC_APP_SELECTABLE) return SW_FILE_NOT_FOUND;
+    uint8_t inst_aid[VM_AID_MAX], inst_len;
+    int idx = vm_select_lookup(os->vm, aid, aid_len, inst_aid, &inst_len);
+    if (idx < 0) return 0;
+    uint8_t state = app_state_for_select(os, idx, inst_aid, inst_len);
+    if ((state & LC_APP_LOCKED) || (state & 0x07) != LC_APP_SELECTABLE) return SW_FILE_NOT_FOUND;
     return 0;
 }
 
@@ -572,7 +603,7 @@ static uint16_t install_for_install(const isd_gp_ctx *g, const apdu_command *a, 
     if (rc == VM_ERR_NOTFOUND) return SW_REFERENCED_DATA_NOT_FOUND;
     if (rc) return vm_status_to_sw(rc);
     if (sw != SW_OK) return sw;
-    rc = app_rec_put(g->os->chip, &r);
+    rc = app_rec_put(g->os, &r);
     if (rc) return map_chip(rc);
     out[0] = 0x00;
     *len = 1;
@@ -598,7 +629,7 @@ static uint16_t make_selectable(const isd_gp_ctx *g, const apdu_command *a, uint
         memset(r.priv, 0, 3);
         memcpy(r.priv, priv, pl);
     }
-    int rc = app_rec_put(g->os->chip, &r);
+    int rc = app_rec_put(g->os, &r);
     if (rc) return map_chip(rc);
     out[0] = 0x00;
     *len = 1;
@@ -665,7 +696,7 @@ static uint16_t delete_instance(const isd_gp_ctx *g, const uint8_t *aid, uint8_t
     int rc = vm_delete_instance(g->os->vm, aid, len);
     if (rc == VM_ERR_POWER || !chip_is_powered(g->os->chip)) return 0;
     if (rc) return vm_status_to_sw(rc);
-    rc = record_free(g->os->chip, KIND_GP_APP, aid, len);
+    rc = record_free(g->os, KIND_GP_APP, aid, len);
     return rc ? map_chip(rc) : SW_OK;
 }
 
@@ -705,7 +736,7 @@ static uint16_t do_delete(const isd_gp_ctx *g, const apdu_command *a, uint8_t *o
         int rc = vm_delete_package(vm, aid, al);
         if (rc == VM_ERR_POWER || !chip_is_powered(g->os->chip)) return 0;
         if (rc) return vm_status_to_sw(rc);
-        rc = record_free(g->os->chip, KIND_GP_CAP, aid, al);
+        rc = record_free(g->os, KIND_GP_CAP, aid, al);
         sw = rc ? map_chip(rc) : SW_OK;
     }
     if (sw == SW_OK) {
@@ -733,7 +764,7 @@ static uint16_t set_status(const isd_gp_ctx *g, const apdu_command *a)
         if (!(r.state & LC_APP_LOCKED)) return SW_CONDITIONS_NOT_SATISFIED;
         r.state &= (uint8_t)~LC_APP_LOCKED;
     }
-    int rc = app_rec_put(g->os->chip, &r);
+    int rc = app_rec_put(g->os, &r);
     return rc ? map_chip(rc) : SW_OK;
 }
 

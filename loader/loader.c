@@ -151,6 +151,7 @@ void card_os_reset(card_os *os)
 {
     /* RAM is already zero: the session is closed, nothing is selected. */
     if (os->vm) vm_reset(os->vm);
+    memset(os->select_cache, 0, sizeof os->select_cache);   /* the image may have changed */
     loader_ram_of(os)->isd_selected = 1;
     loader_ram_of(os)->isd_channels = 1;   /* implicitly selected on the basic channel */
 }

@@ -76,6 +76,8 @@ typedef struct rom_descriptor {
     uint32_t masked_len[LOADER_MAX_MASKED];
 } rom_descriptor;
 
+#define ISD_SELECT_CACHE 32
+
 struct card_os {
     chip *chip;
     vm_runtime *vm;              /* NULL on a chip without LOADER */
@@ -85,6 +87,14 @@ struct card_os {
     loader_deferred deferred;
     int applet_ran;              /* this command ran applet/vectored bytecode */
     int keep_writes_on_error;    /* an error answer that must keep its NVM writes (broadcast abort) */
+    /* SELECT's shortcut to the GP registry (isd_gp.c): by VM instance
+     * index, the instance AID looked up and the offset of its KIND_GP_APP
+     * record (0: it has none). Forgotten whenever such a record is made
+     * or freed, and at every reset. */
+    struct isd_select_entry {
+        uint8_t valid, aid_len, aid[16];
+        uint32_t off;
+    } select_cache[ISD_SELECT_CACHE];
     uint8_t apdu[APDU_MAX_COMMAND];   /* the short re-encoded command for the VM; the unwrapped plain command (ISD) */
     uint8_t work[CARD_OS_WORK];       /* unwrapped command, plain response */
 };

@@ -284,7 +284,7 @@ static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint
 /* Call a target whose arguments are at args[0..nargs-1] (on rt->stack, at
  * the caller's stack top). 0, >0 a thrown handle in rt->uncaught
  * (VM_RUN_THROWN), VM_RUN_BUDGET, <0 fatal. */
-static int call_target(vm_runtime *rt, cap_target t, uint16_t *args, unsigned nargs, uint16_t *ret,
+static inline __attribute__((always_inline)) int call_target(vm_runtime *rt, cap_target t, uint16_t *args, unsigned nargs, uint16_t *ret,
                        int *has_ret)
 {
     *has_ret = 0;
@@ -341,6 +341,28 @@ int vm_cap_run(vm_runtime *rt, cap_target target, const uint16_t *args, unsigned
         rt->last_executed = used;
         rt->executed += used;
     }
+    return r;
+}
+
+static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint16_t *ret, int *has_ret);
+
+int vm_cap_run_entry(vm_runtime *rt, cap_target target, cap_xmethod *xm, const uint16_t *args, unsigned nargs,
+                     uint16_t *ret)
+{
+    if (rt->cap_depth != 0 || nargs > rt->cfg.stack_slots)
+        return vm_cap_run(rt, target, args, nargs, ret);
+    rt->cap_budget = rt->budget;
+    rt->trail_open = 0;
+    for (unsigned i = 0; i < nargs; i++)   /* one or two words: no memcpy call */
+        rt->stack[i] = args[i];
+    rt->cap_top = (uint16_t)nargs;
+    uint16_t r0 = 0;
+    int has_ret;
+    int r = run(rt, xm, target, rt->stack, ret ? ret : &r0, &has_ret);
+    rt->cap_top = 0;
+    uint64_t used = (uint64_t)((int64_t)rt->budget - (rt->cap_budget > 0 ? rt->cap_budget : 0));
+    rt->last_executed = used;
+    rt->executed += used;
     return r;
 }
 

@@ -8,6 +8,7 @@
 
 #include <tomcrypt.h>
 
+#include "api_impl.h"
 #include "cap_verify.h"
 #include "vm_internal.h"
 
@@ -607,16 +608,31 @@ static int inst_live(const vm_runtime *rt, unsigned i)
     return rt->insts[i].used && rt->pkgs[rt->insts[i].pkg].used;
 }
 
-static int find_instance(vm_runtime *rt, const uint8_t *aid, uint8_t len, int partial)
+static int find_instance(const vm_runtime *rt, const uint8_t *aid, uint8_t len, int partial)
 {
+    /* (AIDs of one RID differ at the end: that byte first) */
     for (unsigned i = 0; i < VM_MAX_INSTANCES; i++)
-        if (inst_live(rt, i) && rt->insts[i].aid.len == len && !memcmp(rt->insts[i].aid.b, aid, len))
+        if (rt->insts[i].aid.len == len && (len == 0 || rt->insts[i].aid.b[len - 1] == aid[len - 1]) &&
+            inst_live(rt, i) && !memcmp(rt->insts[i].aid.b, aid, len))
             return (int)i;
     if (partial)
         for (unsigned i = 0; i < VM_MAX_INSTANCES; i++)
             if (inst_live(rt, i) && rt->insts[i].aid.len >= len && !memcmp(rt->insts[i].aid.b, aid, len))
                 return (int)i;
     return -1;
+}
+
+int vm_select_lookup(const vm_runtime *rt, const uint8_t *aid, uint8_t aid_len, uint8_t out_aid[VM_AID_MAX],
+                     uint8_t *out_len)
+{
+    if (aid_len > VM_AID_MAX)
+        return -1;
+    int i = find_instance(rt, aid, aid_len, 1);
+    if (i >= 0) {
+        memcpy(out_aid, rt->insts[i].aid.b, rt->insts[i].aid.len);
+        *out_len = rt->insts[i].aid.len;
+    }
+    return i;
 }
 
 void vm_set_extension(vm_runtime *rt, const vm_extension *ext)
@@ -1326,17 +1342,19 @@ static uint16_t cap_exception_sw(vm_runtime *rt, uint16_t h)
     return VM_SW_UNKNOWN;
 }
 
-/* Run a method in package `slot`'s context, as the applet instance `inst`
- * (-1: none yet, install()); map the outcome to a SW. Aborts a transaction
- * left open. Returns <0 only for fatal errors. */
-static int run_cap(vm_runtime *rt, unsigned entry, unsigned slot, int inst, cap_target t, const uint16_t *args,
-                   unsigned nargs, uint16_t *ret, uint16_t *sw)
+/* Run a CAP method in package `slot`'s context, as the applet instance
+ * `inst` (-1: none yet, install()); map the outcome to a SW. Aborts a
+ * transaction left open. `xm`: the method's translation when the caller
+ * has it cached (NULL: vm_cap_run finds it). Returns <0 only for fatal
+ * errors. */
+static inline int run_cap_x(vm_runtime *rt, unsigned entry, unsigned slot, int inst, cap_target t, cap_xmethod *xm,
+                            const uint16_t *args, unsigned nargs, uint16_t *ret, uint16_t *sw)
 {
     rt->ctx = (uint8_t)slot;
     rt->active_inst = (int8_t)inst;
     rt->ctx_depth = 0;
     rt->thrown = 0;
-    int r = vm_cap_run(rt, t, args, nargs, ret);
+    int r = xm ? vm_cap_run_entry(rt, t, xm, args, nargs, ret) : vm_cap_run(rt, t, args, nargs, ret);
     rt->ctx_depth = 0;
     if (r < 0)
         return r;
@@ -1351,38 +1369,72 @@ static int run_cap(vm_runtime *rt, unsigned entry, unsigned slot, int inst, cap_
         *sw = cap_exception_sw(rt, rt->uncaught);
     else
         *sw = VM_SW_UNKNOWN;
-    vm_fault_finish(rt, r, entry, *sw);
+    if (r != VM_RUN_DONE)
+        vm_fault_finish(rt, r, entry, *sw);
     return VM_OK;
 }
 
+static int run_cap(vm_runtime *rt, unsigned entry, unsigned slot, int inst, cap_target t, const uint16_t *args,
+                   unsigned nargs, uint16_t *ret, uint16_t *sw)
+{
+    return run_cap_x(rt, entry, slot, inst, t, NULL, args, nargs, ret, sw);
+}
+
 /* The method an instance's class has for Applet method `which`
- * (VM_APPLET_*). */
-static int cap_applet_method(vm_runtime *rt, const vm_inst *in, unsigned which, cap_target *t)
+ * (VM_APPLET_*), and its translation when it is not an API method and
+ * `xm` is given (else *xm = NULL: vm_cap_run finds it). */
+static int cap_applet_lookup(vm_runtime *rt, struct vm_inst_methods *c, uint16_t obj, uint16_t cls, unsigned which)
 {
     int tok = rt->applet_tok[which];
-    if (tok < 0 || in->obj >= rt->obj_cap)
-        return -1;
-    uint16_t cls = rt->objs[in->obj].cls;
-    unsigned i = (unsigned)(in - rt->insts);
-    if (i < VM_MAX_INSTANCES) {
-        /* the lookup walks the class chain: once per instance object */
-        struct vm_inst_methods *c = &rt->inst_meth[i];
-        if (c->obj != in->obj || c->cls != cls) {
-            c->obj = in->obj;
-            c->cls = cls;
-            c->have = c->missing = 0;
-        }
-        if (!(c->have & (1u << which))) {
-            if (vm_cap_lookup_virtual(rt, cls, (uint8_t)tok, &c->t[which]) != 0)
-                c->missing |= (uint8_t)(1u << which);
-            c->have |= (uint8_t)(1u << which);
-        }
-        if (c->missing & (1u << which))
-            return -1;
-        *t = c->t[which];
-        return 0;
+    if (c->obj != obj || c->cls != cls) {
+        c->obj = obj;
+        c->cls = cls;
+        c->have = c->missing = 0;
     }
-    return vm_cap_lookup_virtual(rt, cls, (uint8_t)tok, t);
+    c->xm[which] = NULL;
+    if (tok < 0 || vm_cap_lookup_virtual(rt, cls, (uint8_t)tok, &c->t[which]) != 0)
+        c->missing |= (uint8_t)(1u << which);
+    else if (!c->t[which].api && c->t[which].offset != 0xFFFF && rt->pkgs[c->t[which].slot].cap &&
+             vm_cap_xmethod(rt->pkgs[c->t[which].slot].cap, c->t[which].offset, &c->xm[which]) != 0)
+        c->xm[which] = NULL;   /* vm_cap_run reports why */
+    c->have |= (uint8_t)(1u << which);
+    return (c->missing >> which) & 1 ? -1 : 0;
+}
+
+/* (The lookup walks the class chain: once per instance object.) */
+static inline int cap_applet_entry(vm_runtime *rt, int idx, unsigned which, cap_target *t, cap_xmethod **xm)
+{
+    uint16_t obj = rt->insts[idx].obj;
+    if (obj >= rt->obj_cap)
+        return -1;
+    uint16_t cls = rt->objs[obj].cls;
+    struct vm_inst_methods *c = &rt->inst_meth[idx];
+    if ((c->obj != obj || c->cls != cls || !((c->have >> which) & 1)) &&
+        cap_applet_lookup(rt, c, obj, cls, which) != 0)
+        return -1;
+    if ((c->missing >> which) & 1)
+        return -1;
+    *t = c->t[which];
+    *xm = c->xm[which];
+    return 0;
+}
+
+/* Applet.select() / deselect() as the API class has them (return true /
+ * do nothing): the JCRE need not run them. */
+static int is_api_default(const cap_target *t, unsigned which)
+{
+    return t->api && ((which == VM_APPLET_SELECT && t->api->fn == api_Applet_select) ||
+                      (which == VM_APPLET_DESELECT && t->api->fn == api_Applet_deselect));
+}
+
+/* What running such a method would leave behind: the applet's context. */
+static void enter_without_running(vm_runtime *rt, unsigned slot, int inst)
+{
+    rt->ctx = (uint8_t)slot;
+    rt->active_inst = (int8_t)inst;
+    rt->ctx_depth = 0;
+    rt->thrown = 0;
+    rt->last_executed = 0;
 }
 
 /* Load a command into the APDU buffer. 0, or -1 when malformed. */
@@ -1432,20 +1484,27 @@ static int implements_extended_length(const vm_runtime *rt, int inst)
 
 /* Selected on a channel other than `except`: the instance / any instance
  * of package `slot`. */
+static uint32_t open_channels_except(const vm_runtime *rt, int except)
+{
+    return rt->chan_open & ((1u << VM_MAX_CHANNELS) - 1u) & ~(except >= 0 ? 1u << except : 0u);
+}
+
+/* (Only the open channels are visited: usually just the basic one.) */
 static int inst_active_except(const vm_runtime *rt, int inst, int except)
 {
-    for (int c = 0; c < VM_MAX_CHANNELS; c++)
-        if (c != except && (rt->chan_open & (1u << c)) && rt->chan_sel[c] == inst)
+    for (uint32_t m = open_channels_except(rt, except); m; m &= m - 1)
+        if (rt->chan_sel[__builtin_ctz(m)] == inst)
             return 1;
     return 0;
 }
 
 static int pkg_active_except(const vm_runtime *rt, unsigned slot, int except)
 {
-    for (int c = 0; c < VM_MAX_CHANNELS; c++)
-        if (c != except && (rt->chan_open & (1u << c)) && rt->chan_sel[c] >= 0 &&
-            rt->insts[rt->chan_sel[c]].pkg == slot)
+    for (uint32_t m = open_channels_except(rt, except); m; m &= m - 1) {
+        int sel = rt->chan_sel[__builtin_ctz(m)];
+        if (sel >= 0 && rt->insts[sel].pkg == slot)
             return 1;
+    }
     return 0;
 }
 
@@ -1509,9 +1568,15 @@ static int deselect_current(vm_runtime *rt)
     rt->resp_cap = 0;
     if (still_pkg && is_multiselectable(rt, idx)) {
         rc = run_multiselect(rt, idx, 1, still_inst, NULL, &sw);
-    } else if (cap_applet_method(rt, in, VM_APPLET_DESELECT, &t) == 0) {
-        uint16_t args[1] = { in->obj };
-        rc = run_cap(rt, VM_ENTRY_DESELECT, in->pkg, idx, t, args, 1, NULL, &sw);
+    } else {
+        cap_xmethod *xm;
+        if (cap_applet_entry(rt, idx, VM_APPLET_DESELECT, &t, &xm) == 0) {
+            uint16_t args[1] = { in->obj };
+            if (is_api_default(&t, VM_APPLET_DESELECT))
+                enter_without_running(rt, in->pkg, idx);
+            else
+                rc = run_cap_x(rt, VM_ENTRY_DESELECT, in->pkg, idx, t, xm, args, 1, NULL, &sw);
+        }
     }
     /* the package's context stays active while one of its applets is
      * selected on another channel: its CLEAR_ON_DESELECT memory stays */
@@ -1546,11 +1611,12 @@ static int process_common(vm_runtime *rt, unsigned slot, const uint16_t *args, u
         return VM_OK;
     }
     cap_target t;
-    if (rt->selected < 0 || cap_applet_method(rt, &rt->insts[rt->selected], VM_APPLET_PROCESS, &t) != 0) {
+    cap_xmethod *xm;
+    if (rt->selected < 0 || cap_applet_entry(rt, rt->selected, VM_APPLET_PROCESS, &t, &xm) != 0) {
         *sw = VM_SW_UNKNOWN;
         return VM_OK;
     }
-    int rc = run_cap(rt, VM_ENTRY_PROCESS, slot, rt->selected, t, args, nargs, NULL, sw);
+    int rc = run_cap_x(rt, VM_ENTRY_PROCESS, slot, rt->selected, t, xm, args, nargs, NULL, sw);
     if (rc < 0)
         return rc;
     /* The data sent stays part of the response only on success, like a card
@@ -1623,6 +1689,7 @@ static int select_instance(vm_runtime *rt, uint8_t channel, int idx, const uint8
     vm_inst *in = &rt->insts[idx];
     uint16_t args[2] = { in->obj, VM_H_APDU };
     cap_target st;
+    cap_xmethod *sxm;
     {
         uint16_t ok = 0, ssw;
         rt->resp = NULL;
@@ -1634,10 +1701,14 @@ static int select_instance(vm_runtime *rt, uint8_t channel, int idx, const uint8
                 rt->selecting = 0;
                 return rc;
             }
-        } else if (cap_applet_method(rt, in, VM_APPLET_SELECT, &st) != 0) {
+        } else if (cap_applet_entry(rt, idx, VM_APPLET_SELECT, &st, &sxm) != 0) {
             ssw = VM_SW_UNKNOWN;
+        } else if (is_api_default(&st, VM_APPLET_SELECT)) {
+            enter_without_running(rt, in->pkg, idx);
+            ok = 1;
+            ssw = VM_SW_OK;
         } else {
-            rc = run_cap(rt, VM_ENTRY_SELECT, in->pkg, idx, st, args, 1, &ok, &ssw);
+            rc = run_cap_x(rt, VM_ENTRY_SELECT, in->pkg, idx, st, sxm, args, 1, &ok, &ssw);
             if (rc < 0) {
                 rt->selecting = 0;
                 return rc;

@@ -352,6 +352,13 @@ typedef struct vm_applet_info {
 
 int vm_applet_info_at(vm_runtime *rt, unsigned index, vm_applet_info *out);
 
+/* The instance a SELECT [by name] of `aid` reaches, by vm_select's rule
+ * (the instance with that AID, else the first whose AID starts with it):
+ * its AID in out_aid / *out_len and its index (>= 0, the same while the
+ * instance exists), or -1 when there is none. */
+int vm_select_lookup(const vm_runtime *rt, const uint8_t *aid, uint8_t aid_len, uint8_t out_aid[VM_AID_MAX],
+                     uint8_t *out_len);
+
 /*
  * SELECT by AID (exact match, or the first instance whose AID starts with the
  * given partial AID). Deselects the current applet (deselect()), calls the

@@ -330,6 +330,7 @@ struct vm_runtime {
         uint16_t obj, cls;
         uint8_t have, missing;   /* bit per VM_APPLET_*: looked up, and not there */
         cap_target t[4];
+        struct cap_xmethod *xm[4];   /* t's translation (NULL: an API method) */
     } inst_meth[VM_MAX_INSTANCES];
     uint16_t sc_api[VM_SC_COUNT];
     /* [deselect_lo[s], deselect_hi[s]): the handles among which package
@@ -615,6 +616,11 @@ void vm_fault_caught(vm_runtime *rt, uint16_t exc);
 #define VM_RUN_NO_REGISTER 3
 void vm_fault_finish(vm_runtime *rt, int run_result, unsigned entry, uint16_t sw);
 int vm_cap_run(vm_runtime *rt, cap_target target, const uint16_t *args, unsigned nargs, uint16_t *ret);
+/* vm_cap_run of a method of a CAP package (not an API method) whose
+ * translation `xm` (vm_cap_xmethod) the caller has at hand: the JCRE's
+ * entry into an applet, without the lookups. */
+int vm_cap_run_entry(vm_runtime *rt, cap_target target, struct cap_xmethod *xm, const uint16_t *args,
+                     unsigned nargs, uint16_t *ret);
 /* The object behind `ref` as the current context may use it: NULL with
  * *exc = VM_SC_NullPointerException or VM_SC_SecurityException. */
 vm_obj *vm_ref(vm_runtime *rt, uint16_t ref, int *exc);

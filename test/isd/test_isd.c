@@ -430,6 +430,38 @@ static void install_lifecycle_and_lock(void **st)
                      0x6A88);
     /* the same instance twice */
     assert_int_equal(install(&f, &ex[0], NULL), 0x6985);
+    /* SELECT keeps where an instance's life cycle record is: what it kept
+     * goes with a DELETE, and the same AID installed again ([for install]
+     * alone: INSTALLED) is not selectable */
+    assert_int_equal(gp_select(&f.gp, app, al, rsp, sizeof rsp, &rl, &sw), 0);
+    assert_int_equal(sw, 0x9000);
+    open_default(&f, 0x03);
+    assert_int_equal(del(&f, ex[0].applet, 0), 0x9000);
+    assert_int_equal(gp_select(&f.gp, app, al, rsp, sizeof rsp, &rl, &sw), 0);
+    assert_int_equal(sw, 0x6A82);
+    open_default(&f, 0x03);
+    assert_int_equal(gp_install(&f.gp, 0x04, pkg, pl, app, al, NULL, 0, NULL, NULL, 0, &sw), 0);
+    assert_int_equal(sw, 0x9000);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(gp_select(&f.gp, app, al, rsp, sizeof rsp, &rl, &sw), 0);
+        assert_int_equal(sw, 0x6A82);
+    }
+    open_default(&f, 0x03);
+    assert_int_equal(gp_make_selectable(&f.gp, app, al, &sw), 0);
+    assert_int_equal(sw, 0x9000);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(gp_select(&f.gp, app, al, rsp, sizeof rsp, &rl, &sw), 0);
+        assert_int_equal(sw, 0x9000);
+    }
+    open_default(&f, 0x03);
+    assert_int_equal(gp_set_lock(&f.gp, app, al, 1, &sw), 0);
+    assert_int_equal(sw, 0x9000);
+    assert_int_equal(gp_select(&f.gp, app, al, rsp, sizeof rsp, &rl, &sw), 0);
+    assert_int_equal(sw, 0x6A82);
+    /* and with the card opened again from its image */
+    fx_reopen(&f);
+    assert_int_equal(gp_select(&f.gp, app, al, rsp, sizeof rsp, &rl, &sw), 0);
+    assert_int_equal(sw, 0x6A82);
     fx_close(&f);
 }
 

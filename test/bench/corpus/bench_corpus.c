@@ -12,13 +12,18 @@
  * at least SECS each, µs per repeat, min / median / max; the ratios use
  * the medians.
  *
- * Per APDU: hello SELECT + command and a counter increment, the CAP twin
- * (examples/jca/hello.jca, the shared counter CAP) next to the .cvp one
- * (examples/applets), through card_transmit on a card in lab durability
- * (CHIP_DURABLE_LAB: commits stay in memory).
+ * Per APDU: the hello applet's SELECT, its command, the two in turn, and
+ * a counter increment (examples/jca/hello.jca, the shared counter CAP),
+ * through card_transmit on a card in lab durability (CHIP_DURABLE_LAB:
+ * commits stay in memory). Under each row, the reference the issue
+ * measures against: the `.cvp` twin's figures from the last run with both
+ * formats, before the `.cvp` VM was removed (docs/vm.md).
  *
  *   bench_corpus [--samples N] [--secs S] [--only INS] [--no-twins]
  *                [--apdu-only [--row I]] [--kernels-only]
+ *   bench_corpus --row I --apdu-count N
+ *                                  per-APDU row I's APDUs N times in
+ *                                  measured_apdus(), untimed, for callgrind
  *   bench_corpus --check MAX       every kernel at each repeat count <= MAX of
  *                                  checksums.txt (the corpus_kernels test)
  *   bench_corpus --count INS N     one kernel APDU in measured_apdu(), for
@@ -113,52 +118,24 @@ static void card_down(bench_card *b)
     unlink(b->image);
 }
 
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = n > 0 ? malloc((size_t)n) : NULL;
-    if (p && fread(p, 1, (size_t)n, f) != (size_t)n) {
-        free(p);
-        p = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return p;
-}
-
-/* Load a CAP file or a .cvp package over the open channel and install
- * its first applet (instance AID = applet AID). */
+/* Load a CAP file over the open channel and install its first applet
+ * (instance AID = applet AID). */
 static int load_install(bench_card *b, const char *path)
 {
-    uint8_t *blob;
-    size_t len;
     capfile f;
     char err[300];
-    int is_cap = strlen(path) > 4 && !strcmp(path + strlen(path) - 4, ".cap");
     memset(&f, 0, sizeof f);
-    if (is_cap) {
-        if (capfile_read(path, 0, &f, err, sizeof err)) {
-            fprintf(stderr, "%s: %s\n", path, err);
-            capfile_free(&f);
-            return -1;
-        }
-        blob = f.load_file;
-        len = f.len;
-    } else if (!(blob = read_file(path, &len))) {
-        fprintf(stderr, "%s: cannot read\n", path);
+    if (capfile_read(path, 0, &f, err, sizeof err)) {
+        fprintf(stderr, "%s: %s\n", path, err);
+        capfile_free(&f);
         return -1;
     }
     uint8_t aid[16], aid_len, applets[8][17], n_applets;
     uint16_t sw = 0;
     int blk = -1, rc = -1;
-    if (gp_package_aids(blob, len, aid, &aid_len, applets, &n_applets) || n_applets == 0)
+    if (gp_package_aids(f.load_file, f.len, aid, &aid_len, applets, &n_applets) || n_applets == 0)
         fprintf(stderr, "%s: no applet\n", path);
-    else if (gp_load_package(&b->gp, blob, len, 1, &sw, &blk) || sw != 0x9000)
+    else if (gp_load_package(&b->gp, f.load_file, f.len, 1, &sw, &blk) || sw != 0x9000)
         fprintf(stderr, "%s: load block %d: %04X %s\n", path, blk, sw, b->gp.err);
     else {
         gp_install_req req = {0x0C, aid, aid_len, applets[0] + 1, applets[0][0], NULL, 0, NULL, 0, NULL, 0, 0};
@@ -167,10 +144,7 @@ static int load_install(bench_card *b, const char *path)
         else
             rc = 0;
     }
-    if (is_cap)
-        capfile_free(&f);
-    else
-        free(blob);
+    capfile_free(&f);
     return rc;
 }
 
@@ -193,31 +167,52 @@ static int select_aid(bench_card *b, const uint8_t *aid, size_t n)
 
 enum { APDU_SAMPLES_MAX = 64 };
 
-/* APDUs per second of `cmd` (and `cmd2` between them when given, each
- * pair counting as two APDUs): samples of >= secs of CPU time. */
-static stat3 apdu_rate(bench_card *b, const uint8_t *cmd, size_t n, const uint8_t *cmd2, size_t n2,
-                       int samples, double secs, uint16_t *sw_out)
+/* What a per-APDU row sends, over and over: its SELECT, its command, or
+ * the SELECT then the command (each counting as one APDU). */
+enum row_mode { ROW_SELECT, ROW_COMMAND, ROW_PAIR };
+
+typedef struct apdu_row {
+    const char *name;
+    const char *reference;   /* the `.cvp` twin's M APDU/s, docs/vm.md */
+    const uint8_t *aid;
+    size_t aid_len;
+    const uint8_t *cmd;
+    size_t n;
+    enum row_mode mode;
+    uint8_t sel[5 + 16];
+    double v[APDU_SAMPLES_MAX];
+    uint16_t sw;
+    int skip;
+} apdu_row;
+
+/* The APDUs of a row, `count` rounds; the SW of the last one. Callgrind
+ * counts this (--toggle-collect=measured_apdus). */
+__attribute__((noinline)) uint16_t measured_apdus(bench_card *b, const apdu_row *r, long count);
+__attribute__((noinline)) uint16_t measured_apdus(bench_card *b, const apdu_row *r, long count)
 {
     uint8_t rsp[CARD_MAX_RESPONSE];
     size_t rlen;
-    double v[APDU_SAMPLES_MAX];
     uint16_t sw = 0;
-    for (int s = 0; s < samples; s++) {
-        long count = 0;
-        double t0 = cpu_now(), t;
-        do {
-            for (int i = 0; i < 1000; i++) {
-                sw = send(b, cmd, n, rsp, &rlen);
-                if (cmd2)
-                    sw = send(b, cmd2, n2, rsp, &rlen);
-            }
-            count += cmd2 ? 2000 : 1000;
-            t = cpu_now() - t0;
-        } while (t < secs);
-        v[s] = (double)count / t;
+    for (long i = 0; i < count; i++) {
+        if (r->mode != ROW_COMMAND)
+            sw = send(b, r->sel, 5 + r->aid_len, rsp, &rlen);
+        if (r->mode != ROW_SELECT)
+            sw = send(b, r->cmd, r->n, rsp, &rlen);
     }
-    *sw_out = sw;
-    return summarize(v, samples);
+    return sw;
+}
+
+/* One sample of a row: APDUs per second over >= secs of CPU time. */
+static double apdu_sample(bench_card *b, apdu_row *r, double secs)
+{
+    long count = 0;
+    double t0 = cpu_now(), t;
+    do {
+        r->sw = measured_apdus(b, r, 1000);
+        count += r->mode == ROW_PAIR ? 2000 : 1000;
+        t = cpu_now() - t0;
+    } while (t < secs);
+    return (double)count / t;
 }
 
 static void print_rate(const char *name, stat3 s, uint16_t sw)
@@ -226,55 +221,68 @@ static void print_rate(const char *name, stat3 s, uint16_t sw)
            s.max / 1e6, 1e6 / s.median, sw);
 }
 
-static int per_apdu(int samples, double secs, int only_row)
+/* Figures of every row (or row `only_row`), the rows' samples taken in
+ * turn (round after round) so that a change in the machine's load falls
+ * on every row alike; with count > 0, no timing: the row's APDUs `count`
+ * rounds in measured_apdus(), for callgrind. */
+static int per_apdu(int samples, double secs, int only_row, long count)
 {
-    static const uint8_t cvp_hello[] = {0xA0, 0x00, 0x00, 0x00, 0x62, 0x01, 0x01, 0x01};
-    static const uint8_t cvp_counter[] = {0xA0, 0x00, 0x00, 0x00, 0x62, 0x02, 0x01, 0x01};
     static const uint8_t cap_hello[] = {0xF0, 0x63, 0x61, 0x72, 0x64, 0x76, 0x6D, 0x02, 0x01};
     static const uint8_t cap_counter[] = {0xF0, 0x43, 0x41, 0x50, 0x57, 0x4B, 0x01, 0x01};
     static const uint8_t hello_cmd[] = {0x00, 0x10, 0x00, 0x00, 0x00};
-    static const uint8_t cvp_inc[] = {0x80, 0x01, 0x01, 0x00, 0x00};
     static const uint8_t cap_inc[] = {0x80, 0x10, 0x00, 0x00, 0x02};
     bench_card b;
     char counter_cap[600];
     snprintf(counter_cap, sizeof counter_cap, "%s/javacard/applets/counter/jc305u3-nodebug/counter.cap",
              SHARED_DIR);
-    if (card_up(&b) || load_install(&b, APPLETS_DIR "/hello.cvp") || load_install(&b, APPLETS_DIR "/counter.cvp") ||
-        load_install(&b, HELLO_CAP))
+    if (card_up(&b) || load_install(&b, HELLO_CAP))
         return -1;
     int have_counter = access(counter_cap, R_OK) == 0 && load_install(&b, counter_cap) == 0;
-    printf("per APDU, in process (card_transmit, lab durability), %d samples of >= %.2f s CPU, min median max\n",
-           samples, secs);
-    struct {
-        const char *name;
-        const uint8_t *aid;
-        size_t aid_len;
-        const uint8_t *cmd;
-        size_t n;
-        int select_twice;
-    } rows[] = {
-        {".cvp hello SELECT + 0010", cvp_hello, sizeof cvp_hello, hello_cmd, sizeof hello_cmd, 1},
-        {"CAP  hello SELECT + 0010", cap_hello, sizeof cap_hello, hello_cmd, sizeof hello_cmd, 1},
-        {".cvp hello 0010", cvp_hello, sizeof cvp_hello, hello_cmd, sizeof hello_cmd, 0},
-        {"CAP  hello 0010", cap_hello, sizeof cap_hello, hello_cmd, sizeof hello_cmd, 0},
-        {".cvp counter increment 8001", cvp_counter, sizeof cvp_counter, cvp_inc, sizeof cvp_inc, 0},
-        {"CAP  counter increment 8010", cap_counter, sizeof cap_counter, cap_inc, sizeof cap_inc, 0},
+#define ROW(name_, ref_, aid_, cmd_, mode_)                                                                        \
+    { .name = (name_), .reference = (ref_), .aid = (aid_), .aid_len = sizeof(aid_), .cmd = (cmd_),                 \
+      .n = sizeof(cmd_), .mode = (mode_) }
+    apdu_row rows[] = {
+        ROW("hello SELECT", "3.88 6.19 6.70", cap_hello, hello_cmd, ROW_SELECT),
+        ROW("hello 0010", "3.73 5.36 6.29", cap_hello, hello_cmd, ROW_COMMAND),
+        ROW("hello SELECT + 0010", "3.50 5.67 6.53", cap_hello, hello_cmd, ROW_PAIR),
+        ROW("counter increment 8010", "3.88 5.28 6.52 (.cvp counter 8001)", cap_counter, cap_inc, ROW_COMMAND),
     };
-    for (unsigned i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        if ((rows[i].aid == cap_counter && !have_counter) || (only_row >= 0 && (int)i != only_row))
-            continue;
-        uint8_t sel[5 + 16] = {0x00, 0xA4, 0x04, 0x00, (uint8_t)rows[i].aid_len};
-        memcpy(sel + 5, rows[i].aid, rows[i].aid_len);
-        if (select_aid(&b, rows[i].aid, rows[i].aid_len)) {
-            printf("  %s: SELECT refused\n", rows[i].name);
-            continue;
+#undef ROW
+    enum { NROWS = sizeof rows / sizeof rows[0] };
+    for (unsigned i = 0; i < NROWS; i++) {
+        apdu_row *r = &rows[i];
+        r->skip = (r->aid == cap_counter && !have_counter) || (only_row >= 0 && (int)i != only_row);
+        r->sel[0] = 0x00, r->sel[1] = 0xA4, r->sel[2] = 0x04, r->sel[3] = 0x00, r->sel[4] = (uint8_t)r->aid_len;
+        memcpy(r->sel + 5, r->aid, r->aid_len);
+        if (!r->skip && select_aid(&b, r->aid, r->aid_len)) {
+            printf("  %s: SELECT refused\n", r->name);
+            r->skip = 1;
         }
-        uint16_t sw;
-        stat3 s = rows[i].select_twice
-                      ? apdu_rate(&b, sel, 5 + rows[i].aid_len, rows[i].cmd, rows[i].n, samples, secs, &sw)
-                      : apdu_rate(&b, rows[i].cmd, rows[i].n, NULL, 0, samples, secs, &sw);
-        print_rate(rows[i].name, s, sw);
     }
+    if (count > 0) {
+        for (unsigned i = 0; i < NROWS; i++)
+            if (!rows[i].skip) {
+                select_aid(&b, rows[i].aid, rows[i].aid_len);
+                uint16_t sw = measured_apdus(&b, &rows[i], count);
+                printf("%s x %ld: SW %04X\n", rows[i].name, count, sw);
+            }
+        card_down(&b);
+        return 0;
+    }
+    printf("per APDU, in process (card_transmit, lab durability), %d samples of >= %.2f s CPU each, the rows in "
+           "turn, min median max\n",
+           samples, secs);
+    for (int s = 0; s < samples; s++)
+        for (unsigned i = 0; i < NROWS; i++)
+            if (!rows[i].skip) {
+                select_aid(&b, rows[i].aid, rows[i].aid_len);   /* the row's applet, untimed */
+                rows[i].v[s] = apdu_sample(&b, &rows[i], secs);
+            }
+    for (unsigned i = 0; i < NROWS; i++)
+        if (!rows[i].skip) {
+            print_rate(rows[i].name, summarize(rows[i].v, samples), rows[i].sw);
+            printf("    .cvp reference (2026-12-02, docs/vm.md)  %s M APDU/s\n", rows[i].reference);
+        }
     card_down(&b);
     return 0;
 }
@@ -521,6 +529,7 @@ static int count_mode(unsigned ins, unsigned reps)
 int main(int argc, char **argv)
 {
     int samples = 9, only = -1, twins = 1, do_apdu = 1, do_kernels = 1, row = -1;
+    long apdu_count = 0;
     double secs = 0.05;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--samples") && i + 1 < argc)
@@ -531,6 +540,8 @@ int main(int argc, char **argv)
             only = (int)strtol(argv[++i], NULL, 16);
         else if (!strcmp(argv[i], "--row") && i + 1 < argc)
             row = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--apdu-count") && i + 1 < argc)
+            apdu_count = atol(argv[++i]);
         else if (!strcmp(argv[i], "--no-twins"))
             twins = 0;
         else if (!strcmp(argv[i], "--apdu-only"))
@@ -547,7 +558,8 @@ int main(int argc, char **argv)
             return count_mode((unsigned)strtoul(argv[i + 1], NULL, 16), (unsigned)atoi(argv[i + 2]));
         else {
             fprintf(stderr, "usage: bench_corpus [--samples N] [--secs S] [--only INS] [--no-twins] "
-                            "[--apdu-only [--row I]|--kernels-only] | --check MAX | --count INS N\n");
+                            "[--apdu-only [--row I]|--kernels-only] | --check MAX | --count INS N | "
+                            "--row I --apdu-count N\n");
             return 2;
         }
     }
@@ -557,7 +569,9 @@ int main(int argc, char **argv)
         printf("%s is absent: nothing to measure\n", BENCH);
         return 0;
     }
-    if (do_apdu && per_apdu(samples, secs > 0.2 ? secs : 0.2, row))
+    if (apdu_count > 0)
+        return per_apdu(1, 0, row, apdu_count) ? 1 : 0;
+    if (do_apdu && per_apdu(samples, secs > 0.2 ? secs : 0.2, row, 0))
         return 1;
     if (do_kernels && kernels(samples, secs, only, twins))
         return 1;
