@@ -619,6 +619,57 @@ int chip_save(chip *c)
     return CHIP_OK;
 }
 
+int chip_clone(const chip *src, chip **out)
+{
+    if (!src || !out) return CHIP_ERR_ARG;
+    chip *c;
+    int rc = chip_alloc(&src->geo, NULL, NULL, &c);
+    if (rc) return rc;
+    /* Past these extents src's buffers are zero, and so are the new ones. */
+    memcpy(c->rom, src->rom, src->rom_clean_from);
+    memcpy(c->nvm, src->nvm_committed, src->nvm_hwm);
+    memcpy(c->nvm_committed, src->nvm_committed, src->nvm_hwm);
+    memcpy(c->otp, src->otp_committed, src->geo.otp_size);
+    memcpy(c->otp_committed, src->otp_committed, src->geo.otp_size);
+    memcpy(c->wear, src->wear, (size_t)src->pages * sizeof *c->wear);
+    c->rom_clean_from = src->rom_clean_from;
+    c->nvm_hwm = src->nvm_hwm;
+    c->flags = c->committed_flags = src->committed_flags;
+    c->commits = src->commits;
+    c->nvm_page_writes = src->nvm_page_writes;
+    c->otp_writes = src->otp_writes;
+    c->durability = src->durability;
+    *out = c;
+    return CHIP_OK;
+}
+
+int chip_save_as(chip *c, const char *path)
+{
+    if (!c || !path || c->pg) return CHIP_ERR_ARG;
+    char *p = strdup(path);
+    pager *pg = NULL;
+    int rc = p ? pager_new(path, &c->io, &pg) : CHIP_ERR_NOMEM;
+    if (!rc) {
+        pager_state st = committed_state(c);
+        rc = pager_write_all(pg, &st, 1);
+        if (rc) snprintf(c->err, sizeof c->err, "%s", pager_error(pg));
+    }
+    if (rc) {
+        pager_close(pg);
+        free(p);
+        return rc;
+    }
+    /* Bound to the file it now is: later commits are records in its log. */
+    c->pg = pg;
+    c->path = p;
+    c->file_written = 1;
+    c->rom_dirty = 0;
+    clear_pending(c);
+    c->nfresh = 0;
+    c->err[0] = 0;
+    return CHIP_OK;
+}
+
 void chip_rollback(chip *c)
 {
     uint32_t ps = c->geo.nvm_page_size;

@@ -171,6 +171,18 @@ void chip_pool_free(chip_pool *pool);
 int chip_open_pooled(const char *path, unsigned flags, unsigned lock_wait_ms, chip_pool *pool, chip **out,
                      char *err, size_t errlen);
 
+/* Many cards from one template (a factory): chip_clone makes a chip that
+ * lives in memory only, holding src's committed state (ROM, NVM, OTP, wear,
+ * counters); chip_save_as then writes the committed state of such a chip as
+ * the whole image file `path` (created 0600, or replaced in place), synced,
+ * and binds the chip to it. A card made this way reaches its file once,
+ * finished: no copy of the template is customized on disk, and nothing it
+ * erased while being made (a decrypted or sealed customization software)
+ * was ever in its file, so no scrub is due. CHIP_ERR_ARG when c already has
+ * a file. */
+int chip_clone(const chip *src, chip **out);
+int chip_save_as(chip *c, const char *path);
+
 /* Free the chip. Uncommitted work is lost (as if power were cut); in lab
  * mode committed work is saved first. Releases the writer lock. */
 void chip_close(chip *c);

@@ -399,7 +399,7 @@ static int do_enroll(opts *o)
         cli_error("campaign", "cannot open registry %s", o->registry);
         free(pkg);
         remove(tpl);
-        scp03_wipe(&f, sizeof f);
+        campaign_factory_free(&f);
         return 1;
     }
     /* Enrolling makes fresh cards: over an existing one it would silently
@@ -428,7 +428,7 @@ static int do_enroll(opts *o)
         registry_close(r);
         remove(tpl);
         free(pkg);
-        scp03_wipe(&f, sizeof f);
+        campaign_factory_free(&f);
         return 1;
     }
     time_t t0 = time(NULL);
@@ -451,7 +451,7 @@ static int do_enroll(opts *o)
     registry_close(r);
     remove(tpl);
     free(pkg);
-    scp03_wipe(&f, sizeof f);
+    campaign_factory_free(&f);
     if (!status) {
         printf("enrolled %lu cards in %s (registry %s)", o->count, o->dir, o->registry);
         if (existing) printf(", %lu of them replaced (--force)", existing);

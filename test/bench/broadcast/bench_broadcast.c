@@ -233,6 +233,7 @@ static void end_to_end(unsigned cards, unsigned runs, int modes, unsigned worker
         if (campaign_factory_make(&f, path, &id)) abort();
     }
     double tmake = now() - t0;
+    campaign_factory_free(&f);
     printf("end to end, %u cards (made in %.1f s, %.0f cards/s), %u runs each on fresh copies:\n", cards, tmake,
            cards / tmake, runs);
     campaign c;
