@@ -106,7 +106,9 @@ uint16_t vm_status_to_sw(int rc)
 loader_ram *loader_ram_of(card_os *os) { return (loader_ram *)(void *)(chip_ram(os->chip) + os->ram_off); }
 
 /* ---- card_os.h ---- */
-int card_os_attach(chip *c, card_os **out)
+int card_os_attach(chip *c, card_os **out) { return card_os_attach_trusting(c, NULL, out); }
+
+int card_os_attach_trusting(chip *c, struct vm_rom_trust *trust, card_os **out)
 {
     card_os *os = calloc(1, sizeof *os);
     if (!os) return CHIP_ERR_NOMEM;
@@ -117,8 +119,12 @@ int card_os_attach(chip *c, card_os **out)
     if (!rc && os->rom.present) {
         rc = vm_create(c, NULL, &os->vm);
         if (rc) rc = CHIP_ERR_FORMAT;
-        else custom_init_extension(os);
-        /* Masked packages run in place from ROM (verified at every open).
+        else {
+            custom_init_extension(os);
+            vm_set_rom_trust(os->vm, trust);
+        }
+        /* Masked packages run in place from ROM, verified at every open
+         * unless the very same bytes were verified before (trust).
          * EXISTS: an image from before, with the package copied in NVM. */
         for (unsigned i = 0; !rc && i < os->rom.n_masked; i++) {
             int vrc = vm_register_rom_package(os->vm, os->rom.masked_off[i], os->rom.masked_len[i], NULL, 0);

@@ -7,6 +7,7 @@
 #include "card.h"
 #include "lifecycle.h"
 #include "loader.h"
+#include "vm.h"
 
 int campaign_factory_init(campaign_factory *f, const char *template_path, const chip_geometry *geometry,
                           const uint8_t master[16], const uint8_t kos[16], const uint8_t kmac[16])
@@ -37,11 +38,13 @@ int campaign_factory_init(campaign_factory *f, const char *template_path, const 
         fprintf(stderr, "campaign: masking the template: %s\n", err);
         return CAMPAIGN_ERR_IO;
     }
-    /* Read once: every card starts as a copy of it in memory. */
+    /* Read once: every card starts as a copy of it in memory, and its
+     * masked packages are verified for the first card only. */
     if (chip_open_ex(template_path, CHIP_OPEN_READ_ONLY, NULL, &f->tpl, err, sizeof err)) {
         fprintf(stderr, "campaign: reading the template: %s\n", err);
         return CAMPAIGN_ERR_IO;
     }
+    if (vm_rom_trust_new(&f->trust)) return CAMPAIGN_ERR_IO;
     return CAMPAIGN_OK;
 }
 
@@ -49,6 +52,7 @@ void campaign_factory_free(campaign_factory *f)
 {
     if (!f) return;
     chip_close(f->tpl);
+    vm_rom_trust_free(f->trust);
     scp03_wipe(f, sizeof *f);
 }
 
@@ -97,7 +101,7 @@ int campaign_factory_make(const campaign_factory *f, const char *path, const cam
     card *cd = NULL;
     transport *t = NULL;
     if (!rc && chip_clone(f->tpl, &ch)) rc = CAMPAIGN_ERR_IO;
-    if (!rc && card_from_chip(ch, &cd)) {
+    if (!rc && card_from_chip_trusting(ch, f->trust, &cd)) {
         chip_close(ch);
         rc = CAMPAIGN_ERR_IO;
     }

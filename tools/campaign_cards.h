@@ -33,6 +33,7 @@ typedef struct campaign_factory {
     size_t n_packages;
     int fast;                  /* made cards are left in lab mode (their file is synced once either way) */
     chip *tpl;                 /* the template, read once */
+    struct vm_rom_trust *trust; /* its masked packages, verified once */
 } campaign_factory;
 
 /* Seal and mask the template at template_path. geometry NULL: defaults. */
