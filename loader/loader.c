@@ -3,6 +3,7 @@
  * (derived from the OTP trace), dispatch by mode, and GET DATA, which every
  * mode answers (even TERMINATED).
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,8 +111,11 @@ int card_os_attach(chip *c, card_os **out) { return card_os_attach_trusting(c, N
 
 int card_os_attach_trusting(chip *c, struct vm_rom_trust *trust, card_os **out)
 {
-    card_os *os = calloc(1, sizeof *os);
+    /* apdu and work (200 KB, last in the struct) are scratch that every
+     * command writes before it reads: not zeroed here, wiped at detach. */
+    card_os *os = malloc(sizeof *os);
     if (!os) return CHIP_ERR_NOMEM;
+    memset(os, 0, offsetof(card_os, apdu));
     os->chip = c;
     chip_power_on(c);
     rom_descriptor_read(c, &os->rom);

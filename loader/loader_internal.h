@@ -95,6 +95,8 @@ struct card_os {
         uint8_t valid, aid_len, aid[16];
         uint32_t off;
     } select_cache[ISD_SELECT_CACHE];
+    /* Scratch, last (card_os_attach zeroes what precedes them): written
+     * before read by every command, wiped at detach. */
     uint8_t apdu[APDU_MAX_COMMAND];   /* the short re-encoded command for the VM; the unwrapped plain command (ISD) */
     uint8_t work[CARD_OS_WORK];       /* unwrapped command, plain response */
 };
