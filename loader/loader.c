@@ -135,6 +135,8 @@ int card_os_attach_trusting(chip *c, struct vm_rom_trust *trust, card_os **out)
             if (vrc && vrc != VM_ERR_EXISTS) rc = CHIP_ERR_FORMAT;
         }
         if (rc && os->vm) vm_destroy(os->vm);
+        os->vm_fresh = !rc;
+        os->vm_epoch = chip_epoch(c);
     }
     if (rc) {
         free(os);
@@ -153,14 +155,22 @@ void card_os_detach(card_os *os)
     free(os);
 }
 
-struct vm_runtime *card_os_vm(card_os *os) { return os->vm; }
+struct vm_runtime *card_os_vm(card_os *os)
+{
+    os->vm_fresh = 0;   /* whoever asks may change it: the next reset rebuilds it */
+    return os->vm;
+}
 
 void card_os_atr(card_os *os, uint8_t *atr, size_t *atr_len) { rom_identity_atr(os->chip, atr, atr_len); }
 
 void card_os_reset(card_os *os)
 {
-    /* RAM is already zero: the session is closed, nothing is selected. */
-    if (os->vm) vm_reset(os->vm);
+    /* RAM is already zero: the session is closed, nothing is selected.
+     * The VM is rebuilt from NVM, unless attach just built it from the
+     * same contents and nothing ran since (a card opened and powered: the
+     * rebuild would make the same VM again). */
+    if (os->vm && !(os->vm_fresh && chip_epoch(os->chip) == os->vm_epoch)) vm_reset(os->vm);
+    os->vm_fresh = 0;
     memset(os->select_cache, 0, sizeof os->select_cache);   /* the image may have changed */
     loader_ram_of(os)->isd_selected = 1;
     loader_ram_of(os)->isd_channels = 1;   /* implicitly selected on the basic channel */
@@ -230,6 +240,7 @@ uint16_t card_os_process(card_os *os, const uint8_t *cmd, size_t len, const apdu
                          uint8_t *out, size_t cap, size_t *out_len)
 {
     *out_len = 0;
+    os->vm_fresh = 0;
     if (!os->rom.present) {
         if (!a) return SW_WRONG_LENGTH;
         return builtin_sd_process(os->chip, &loader_ram_of(os)->isd_selected, a, out, cap, out_len);

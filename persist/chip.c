@@ -59,6 +59,7 @@ struct chip {
     uint8_t *page_scratch;     /* chip_commit_now page images */
 
     uint64_t nvm_page_writes, otp_writes, commits;
+    uint64_t epoch;            /* chip_epoch: +1 whenever working NVM/OTP/ROM may have changed */
 
     /* Buffer extents: ROM is zero from rom_clean_from on, both NVM copies
      * from nvm_hwm on (a close wipes only below it, an open zeroes only what
@@ -369,6 +370,7 @@ static int load_from_file(chip *c, char *err, size_t errlen)
     st.rom_clean_from = c->rom_clean_from;
     st.nvm_clean_from = c->nvm_hwm;
     int rc = pager_read(c->pg, &st, err, errlen);
+    c->epoch++;
     c->rom_clean_from = st.rom_clean_from;
     if (st.nvm_clean_from > c->nvm_hwm) c->nvm_hwm = st.nvm_clean_from;
     if (rc) return rc;
@@ -670,9 +672,12 @@ int chip_save_as(chip *c, const char *path)
     return CHIP_OK;
 }
 
+uint64_t chip_epoch(const chip *c) { return c->epoch; }
+
 void chip_rollback(chip *c)
 {
     uint32_t ps = c->geo.nvm_page_size;
+    if (c->ndirty || c->otp_dirty || c->flags != c->committed_flags) c->epoch++;
     for (uint32_t i = 0; i < c->ndirty; i++) {
         uint32_t p = c->dirty_list[i];
         memcpy(c->nvm + ((size_t)p << c->page_shift), c->nvm_committed + ((size_t)p << c->page_shift), ps);
@@ -769,6 +774,7 @@ int chip_tear_fired(const chip *c) { return c->tear_fired; }
  * one after which the armed cut happens (the write itself took place). */
 static int count_write(chip *c)
 {
+    c->epoch++;
     c->writes_since_arm++;
     if (c->tear_at && c->writes_since_arm >= c->tear_at) {
         c->powered = 0;
@@ -797,6 +803,7 @@ int chip_rom_write(chip *c, uint32_t off, const void *buf, size_t len)
     if (!chip_is_masking(c)) return CHIP_ERR_ROM;
     if (!range_ok(off, len, c->geo.rom_size)) return CHIP_ERR_RANGE;
     memcpy(c->rom + off, buf, len);
+    c->epoch++;
     if (off + len > c->rom_clean_from) c->rom_clean_from = (uint32_t)(off + len);
     c->rom_dirty = c->pg != NULL;
     c->dirty = 1;

@@ -227,6 +227,11 @@ int chip_save(chip *c);
 void chip_rollback(chip *c);
 /* Nonzero when there are uncommitted NVM/OTP writes. */
 int chip_is_dirty(const chip *c);
+/* A number that changes whenever what the chip's code reads may have
+ * changed: any ROM/NVM/OTP write, a rollback that undid writes, a reload
+ * from the file. Equal values: the same contents (for caches built from
+ * them, such as a freshly made VM). */
+uint64_t chip_epoch(const chip *c);
 
 /* ---- region access. Reads never count as writes. ---- */
 int chip_rom_read(const chip *c, uint32_t off, void *buf, size_t len);

@@ -114,7 +114,6 @@ int campaign_factory_make(const campaign_factory *f, const char *path, const cam
         fprintf(stderr, "campaign: %s\n", chip_error(ch));
         rc = CAMPAIGN_ERR_IO;
     }
-    if (!rc && f->fast) chip_set_durability(ch, CHIP_DURABLE_LAB);
     if (t) transport_close(t);
     scp03_wipe(&lp, sizeof lp);
     return rc;

@@ -31,7 +31,7 @@ typedef struct campaign_factory {
     const uint8_t *const *packages;
     const size_t *package_lens;
     size_t n_packages;
-    int fast;                  /* made cards are left in lab mode (their file is synced once either way) */
+    int fast;                  /* no effect any more: a card's file is written once, synced, either way */
     chip *tpl;                 /* the template, read once */
     struct vm_rom_trust *trust; /* its masked packages, verified once */
 } campaign_factory;

@@ -111,7 +111,8 @@ static const struct role_help {
      "Kos and K-MAC put at customization, --load FILE.cap loaded beforehand) and a\n"
      "registry row for each (SQLite file DB: serial, keys version, counter, status).\n"
      "Refuses (exit 1, nothing changed) when a serial is already enrolled or its image\n"
-     "exists, unless --force. --fast/--lab: no fsync per APDU (throw-away images).\n\n"
+     "exists, unless --force. Each card is made in memory and written once, whole and\n"
+     "synced: one fsync per card, with or without --fast/--lab.\n\n"
      "Outputs: DB and DIR/*.img; a progress bar on a terminal, plain lines otherwise.\n"
      "Next: `cardvm campaign server` (or `run`).\n"},
     {"server",
