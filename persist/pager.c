@@ -947,11 +947,14 @@ int pager_write_all(pager *pg, const pager_state *st, int sync)
     uint64_t end = pg->log_off + LOG_DEFAULT;
     /* The whole file is rewritten: shrink first so that an older, bigger log
      * cannot survive, then lay the log region down as zeros so that later
-     * commits overwrite allocated blocks (fdatasync then has no metadata). */
+     * commits overwrite allocated blocks (fdatasync then has no metadata).
+     * ROM and NVM past their extents are zero by the slot's word and stay
+     * holes, which read as zeros: a new card costs the disk what it holds
+     * (a default card: about 150 KB written and synced instead of 530 KB). */
     int rc = pg->io.truncate(pg->io.ctx, pg->fd, 0) == 0 ? CHIP_OK : (fail(pg, "ftruncate", errno), CHIP_ERR_IO);
     if (!rc) rc = write_at(pg, area, sizeof area, 0);
-    if (!rc) rc = write_at(pg, st->rom, g->rom_size, pg->rom_off);
-    if (!rc) rc = write_at(pg, st->nvm, g->nvm_size, pg->nvm_off);
+    if (!rc) rc = write_at(pg, st->rom, pg->rom_extent, pg->rom_off);
+    if (!rc) rc = write_at(pg, st->nvm, pg->nvm_extent, pg->nvm_off);
     if (!rc) rc = write_at(pg, st->otp, g->otp_size, pg->otp_off);
     if (!rc) rc = write_at(pg, table, table_len, pg->table_off);
     free(table);
