@@ -44,7 +44,11 @@ int campaign_factory_init(campaign_factory *f, const char *template_path, const 
         fprintf(stderr, "campaign: reading the template: %s\n", err);
         return CAMPAIGN_ERR_IO;
     }
-    if (vm_rom_trust_new(&f->trust)) return CAMPAIGN_ERR_IO;
+    if (vm_rom_trust_new(&f->trust)) {
+        chip_close(f->tpl);
+        f->tpl = NULL;
+        return CAMPAIGN_ERR_IO;
+    }
     return CAMPAIGN_OK;
 }
 
