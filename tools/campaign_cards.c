@@ -99,8 +99,8 @@ int campaign_factory_make(const campaign_factory *f, const char *path, const cam
     lp.package_lens = f->package_lens;
     lp.n_packages = f->n_packages;
     /* The card is made in memory from the template and reaches its file
-     * once, finished and synced (chip_save_as): a crash leaves no card or a
-     * whole one, and what customization erased was never in the file. */
+     * once, finished and synced (chip_save_as): no half-customized card is
+     * ever on disk, and what customization erased was never in the file. */
     chip *ch = NULL;
     card *cd = NULL;
     transport *t = NULL;
