@@ -1177,6 +1177,22 @@ static int check_overrides(cv_ctx *c)
     return 0;
 }
 
+/* Is `ref` the class at `offset` or one of its superclasses in this
+ * package? (A vtable entry runs with `this` of the class.) */
+static int in_own_chain(cv_ctx *c, uint16_t offset, uint16_t ref)
+{
+    uint16_t r = offset;
+    for (unsigned depth = 0; depth <= c->v->class_count && !CAP_REF_EXTERNAL(r); depth++) {
+        if (r == ref)
+            return 1;
+        const cap_class *k = cap_class_at(c->v, r);
+        if (!k)
+            return 0;
+        r = k->super_ref;
+    }
+    return 0;
+}
+
 static int check_classes(cv_ctx *c)
 {
     const cap_view *v = c->v;
@@ -1303,6 +1319,10 @@ static int check_classes(cv_ctx *c)
                 if (m->token != want)
                     return cv_fail(c, CAP_Class, ci->offset, "%s vtable entry %u holds the method of token %u",
                                    pass ? "package" : "public", b + j, m->token);
+                if (!in_own_chain(c, ci->offset, m->class_ref))
+                    return cv_fail(c, CAP_Class, ci->offset,
+                                   "%s vtable entry %u holds a method of class %u, not of this class or a superclass",
+                                   pass ? "package" : "public", b + j, m->class_ref);
             }
         }
         /* Implemented interfaces. */
