@@ -42,7 +42,9 @@ struct vm_runtime *card_vm(card *c) { return c->os ? card_os_vm(c->os) : NULL; }
 void card_set_trace(card *c, FILE *trace) { c->trace = trace; }
 int card_is_powered(const card *c) { return c->powered; }
 
-int card_from_chip(chip *ch, card **out)
+int card_from_chip(chip *ch, card **out) { return card_from_chip_trusting(ch, NULL, out); }
+
+int card_from_chip_trusting(chip *ch, struct vm_rom_trust *trust, card **out)
 {
     card *c = calloc(1, sizeof *c);
     if (!c) return CHIP_ERR_NOMEM;
@@ -57,7 +59,7 @@ int card_from_chip(chip *ch, card **out)
         return CHIP_ERR_NOMEM;
     }
     c->chip = ch;
-    int rc = card_os_attach(ch, &c->os);
+    int rc = card_os_attach_trusting(ch, trust, &c->os);
     if (rc) {
         free(c->out);
         free(c->held.data);

@@ -21,6 +21,10 @@ typedef struct card_os card_os;
 
 /* Bind the OS to a chip (reserves its RAM). */
 int card_os_attach(chip *c, card_os **out);
+/* The same, with a set of masked packages verified before (vm.h,
+ * vm_rom_trust; NULL: none), for many cards of one ROM in a row. */
+struct vm_rom_trust;
+int card_os_attach_trusting(chip *c, struct vm_rom_trust *trust, card_os **out);
 void card_os_detach(card_os *os);
 /* The ATR this chip was masked with. */
 void card_os_atr(card_os *os, uint8_t *atr, size_t *atr_len);

@@ -3,6 +3,7 @@
  * (derived from the OTP trace), dispatch by mode, and GET DATA, which every
  * mode answers (even TERMINATED).
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,10 +107,15 @@ uint16_t vm_status_to_sw(int rc)
 loader_ram *loader_ram_of(card_os *os) { return (loader_ram *)(void *)(chip_ram(os->chip) + os->ram_off); }
 
 /* ---- card_os.h ---- */
-int card_os_attach(chip *c, card_os **out)
+int card_os_attach(chip *c, card_os **out) { return card_os_attach_trusting(c, NULL, out); }
+
+int card_os_attach_trusting(chip *c, struct vm_rom_trust *trust, card_os **out)
 {
-    card_os *os = calloc(1, sizeof *os);
+    /* apdu and work (200 KB, last in the struct) are scratch that every
+     * command writes before it reads: not zeroed here, wiped at detach. */
+    card_os *os = malloc(sizeof *os);
     if (!os) return CHIP_ERR_NOMEM;
+    memset(os, 0, offsetof(card_os, apdu));
     os->chip = c;
     chip_power_on(c);
     rom_descriptor_read(c, &os->rom);
@@ -117,14 +123,20 @@ int card_os_attach(chip *c, card_os **out)
     if (!rc && os->rom.present) {
         rc = vm_create(c, NULL, &os->vm);
         if (rc) rc = CHIP_ERR_FORMAT;
-        else custom_init_extension(os);
-        /* Masked packages run in place from ROM (verified at every open).
+        else {
+            custom_init_extension(os);
+            vm_set_rom_trust(os->vm, trust);
+        }
+        /* Masked packages run in place from ROM, verified at every open
+         * unless the very same bytes were verified before (trust).
          * EXISTS: an image from before, with the package copied in NVM. */
         for (unsigned i = 0; !rc && i < os->rom.n_masked; i++) {
             int vrc = vm_register_rom_package(os->vm, os->rom.masked_off[i], os->rom.masked_len[i], NULL, 0);
             if (vrc && vrc != VM_ERR_EXISTS) rc = CHIP_ERR_FORMAT;
         }
         if (rc && os->vm) vm_destroy(os->vm);
+        os->vm_fresh = !rc;
+        os->vm_epoch = chip_epoch(c);
     }
     if (rc) {
         free(os);
@@ -143,14 +155,22 @@ void card_os_detach(card_os *os)
     free(os);
 }
 
-struct vm_runtime *card_os_vm(card_os *os) { return os->vm; }
+struct vm_runtime *card_os_vm(card_os *os)
+{
+    os->vm_fresh = 0;   /* whoever asks may change it: the next reset rebuilds it */
+    return os->vm;
+}
 
 void card_os_atr(card_os *os, uint8_t *atr, size_t *atr_len) { rom_identity_atr(os->chip, atr, atr_len); }
 
 void card_os_reset(card_os *os)
 {
-    /* RAM is already zero: the session is closed, nothing is selected. */
-    if (os->vm) vm_reset(os->vm);
+    /* RAM is already zero: the session is closed, nothing is selected.
+     * The VM is rebuilt from NVM, unless attach just built it from the
+     * same contents and nothing ran since (a card opened and powered: the
+     * rebuild would make the same VM again). */
+    if (os->vm && !(os->vm_fresh && chip_epoch(os->chip) == os->vm_epoch)) vm_reset(os->vm);
+    os->vm_fresh = 0;
     memset(os->select_cache, 0, sizeof os->select_cache);   /* the image may have changed */
     loader_ram_of(os)->isd_selected = 1;
     loader_ram_of(os)->isd_channels = 1;   /* implicitly selected on the basic channel */
@@ -220,6 +240,7 @@ uint16_t card_os_process(card_os *os, const uint8_t *cmd, size_t len, const apdu
                          uint8_t *out, size_t cap, size_t *out_len)
 {
     *out_len = 0;
+    os->vm_fresh = 0;
     if (!os->rom.present) {
         if (!a) return SW_WRONG_LENGTH;
         return builtin_sd_process(os->chip, &loader_ram_of(os)->isd_selected, a, out, cap, out_len);

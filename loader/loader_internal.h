@@ -87,6 +87,10 @@ struct card_os {
     loader_deferred deferred;
     int applet_ran;              /* this command ran applet/vectored bytecode */
     int keep_writes_on_error;    /* an error answer that must keep its NVM writes (broadcast abort) */
+    /* The VM as attach made it, nothing run since, on chip contents of
+     * this chip_epoch: the first power-on need not rebuild it. */
+    int vm_fresh;
+    uint64_t vm_epoch;
     /* SELECT's shortcut to the GP registry (isd_gp.c): by VM instance
      * index, the instance AID looked up and the offset of its KIND_GP_APP
      * record (0: it has none). Forgotten whenever such a record is made
@@ -95,6 +99,8 @@ struct card_os {
         uint8_t valid, aid_len, aid[16];
         uint32_t off;
     } select_cache[ISD_SELECT_CACHE];
+    /* Scratch, last (card_os_attach zeroes what precedes them): written
+     * before read by every command, wiped at detach. */
     uint8_t apdu[APDU_MAX_COMMAND];   /* the short re-encoded command for the VM; the unwrapped plain command (ISD) */
     uint8_t work[CARD_OS_WORK];       /* unwrapped command, plain response */
 };

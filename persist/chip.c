@@ -59,6 +59,7 @@ struct chip {
     uint8_t *page_scratch;     /* chip_commit_now page images */
 
     uint64_t nvm_page_writes, otp_writes, commits;
+    uint64_t epoch;            /* chip_epoch: +1 whenever working NVM/OTP/ROM may have changed */
 
     /* Buffer extents: ROM is zero from rom_clean_from on, both NVM copies
      * from nvm_hwm on (a close wipes only below it, an open zeroes only what
@@ -369,6 +370,7 @@ static int load_from_file(chip *c, char *err, size_t errlen)
     st.rom_clean_from = c->rom_clean_from;
     st.nvm_clean_from = c->nvm_hwm;
     int rc = pager_read(c->pg, &st, err, errlen);
+    c->epoch++;
     c->rom_clean_from = st.rom_clean_from;
     if (st.nvm_clean_from > c->nvm_hwm) c->nvm_hwm = st.nvm_clean_from;
     if (rc) return rc;
@@ -619,9 +621,63 @@ int chip_save(chip *c)
     return CHIP_OK;
 }
 
+int chip_clone(const chip *src, chip **out)
+{
+    if (!src || !out) return CHIP_ERR_ARG;
+    chip *c;
+    int rc = chip_alloc(&src->geo, NULL, NULL, &c);
+    if (rc) return rc;
+    /* Past these extents src's buffers are zero, and so are the new ones. */
+    memcpy(c->rom, src->rom, src->rom_clean_from);
+    memcpy(c->nvm, src->nvm_committed, src->nvm_hwm);
+    memcpy(c->nvm_committed, src->nvm_committed, src->nvm_hwm);
+    memcpy(c->otp, src->otp_committed, src->geo.otp_size);
+    memcpy(c->otp_committed, src->otp_committed, src->geo.otp_size);
+    memcpy(c->wear, src->wear, (size_t)src->pages * sizeof *c->wear);
+    c->rom_clean_from = src->rom_clean_from;
+    c->nvm_hwm = src->nvm_hwm;
+    c->flags = c->committed_flags = src->committed_flags;
+    c->commits = src->commits;
+    c->nvm_page_writes = src->nvm_page_writes;
+    c->otp_writes = src->otp_writes;
+    c->durability = src->durability;
+    *out = c;
+    return CHIP_OK;
+}
+
+int chip_save_as(chip *c, const char *path)
+{
+    if (!c || !path || c->pg) return CHIP_ERR_ARG;
+    char *p = strdup(path);
+    pager *pg = NULL;
+    int rc = p ? pager_new(path, &c->io, &pg) : CHIP_ERR_NOMEM;
+    if (!rc) {
+        pager_state st = committed_state(c);
+        rc = pager_write_all(pg, &st, 1);
+        if (rc) snprintf(c->err, sizeof c->err, "%s", pager_error(pg));
+    }
+    if (rc) {
+        pager_close(pg);
+        free(p);
+        return rc;
+    }
+    /* Bound to the file it now is: later commits are records in its log. */
+    c->pg = pg;
+    c->path = p;
+    c->file_written = 1;
+    c->rom_dirty = 0;
+    clear_pending(c);
+    c->nfresh = 0;
+    c->err[0] = 0;
+    return CHIP_OK;
+}
+
+uint64_t chip_epoch(const chip *c) { return c->epoch; }
+
 void chip_rollback(chip *c)
 {
     uint32_t ps = c->geo.nvm_page_size;
+    if (c->ndirty || c->otp_dirty || c->flags != c->committed_flags) c->epoch++;
     for (uint32_t i = 0; i < c->ndirty; i++) {
         uint32_t p = c->dirty_list[i];
         memcpy(c->nvm + ((size_t)p << c->page_shift), c->nvm_committed + ((size_t)p << c->page_shift), ps);
@@ -718,6 +774,7 @@ int chip_tear_fired(const chip *c) { return c->tear_fired; }
  * one after which the armed cut happens (the write itself took place). */
 static int count_write(chip *c)
 {
+    c->epoch++;
     c->writes_since_arm++;
     if (c->tear_at && c->writes_since_arm >= c->tear_at) {
         c->powered = 0;
@@ -746,6 +803,7 @@ int chip_rom_write(chip *c, uint32_t off, const void *buf, size_t len)
     if (!chip_is_masking(c)) return CHIP_ERR_ROM;
     if (!range_ok(off, len, c->geo.rom_size)) return CHIP_ERR_RANGE;
     memcpy(c->rom + off, buf, len);
+    c->epoch++;
     if (off + len > c->rom_clean_from) c->rom_clean_from = (uint32_t)(off + len);
     c->rom_dirty = c->pg != NULL;
     c->dirty = 1;

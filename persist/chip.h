@@ -171,6 +171,18 @@ void chip_pool_free(chip_pool *pool);
 int chip_open_pooled(const char *path, unsigned flags, unsigned lock_wait_ms, chip_pool *pool, chip **out,
                      char *err, size_t errlen);
 
+/* Many cards from one template (a factory): chip_clone makes a chip that
+ * lives in memory only, holding src's committed state (ROM, NVM, OTP, wear,
+ * counters); chip_save_as then writes the committed state of such a chip as
+ * the whole image file `path` (created 0600, or replaced in place), synced,
+ * and binds the chip to it. A card made this way reaches its file once,
+ * finished: no copy of the template is customized on disk, and nothing it
+ * erased while being made (a decrypted or sealed customization software)
+ * was ever in its file, so no scrub is due. CHIP_ERR_ARG when c already has
+ * a file. */
+int chip_clone(const chip *src, chip **out);
+int chip_save_as(chip *c, const char *path);
+
 /* Free the chip. Uncommitted work is lost (as if power were cut); in lab
  * mode committed work is saved first. Releases the writer lock. */
 void chip_close(chip *c);
@@ -215,6 +227,11 @@ int chip_save(chip *c);
 void chip_rollback(chip *c);
 /* Nonzero when there are uncommitted NVM/OTP writes. */
 int chip_is_dirty(const chip *c);
+/* A number that changes whenever what the chip's code reads may have
+ * changed: any ROM/NVM/OTP write, a rollback that undid writes, a reload
+ * from the file. Equal values: the same contents (for caches built from
+ * them, such as a freshly made VM). */
+uint64_t chip_epoch(const chip *c);
 
 /* ---- region access. Reads never count as writes. ---- */
 int chip_rom_read(const chip *c, uint32_t off, void *buf, size_t len);

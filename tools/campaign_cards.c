@@ -7,6 +7,7 @@
 #include "card.h"
 #include "lifecycle.h"
 #include "loader.h"
+#include "vm.h"
 
 int campaign_factory_init(campaign_factory *f, const char *template_path, const chip_geometry *geometry,
                           const uint8_t master[16], const uint8_t kos[16], const uint8_t kmac[16])
@@ -37,26 +38,26 @@ int campaign_factory_init(campaign_factory *f, const char *template_path, const 
         fprintf(stderr, "campaign: masking the template: %s\n", err);
         return CAMPAIGN_ERR_IO;
     }
+    /* Read once: every card starts as a copy of it in memory, and its
+     * masked packages are verified for the first card only. */
+    if (chip_open_ex(template_path, CHIP_OPEN_READ_ONLY, NULL, &f->tpl, err, sizeof err)) {
+        fprintf(stderr, "campaign: reading the template: %s\n", err);
+        return CAMPAIGN_ERR_IO;
+    }
+    if (vm_rom_trust_new(&f->trust)) {
+        chip_close(f->tpl);
+        f->tpl = NULL;
+        return CAMPAIGN_ERR_IO;
+    }
     return CAMPAIGN_OK;
 }
 
-static int copy_file(const char *from, const char *to)
+void campaign_factory_free(campaign_factory *f)
 {
-    FILE *a = fopen(from, "rb");
-    if (!a) return -1;
-    FILE *b = fopen(to, "wb");
-    if (!b) {
-        fclose(a);
-        return -1;
-    }
-    static char buf[1 << 16];
-    size_t n;
-    int rc = 0;
-    while ((n = fread(buf, 1, sizeof buf, a)) > 0)
-        if (fwrite(buf, 1, n, b) != n) rc = -1;
-    fclose(a);
-    if (fclose(b)) rc = -1;
-    return rc;
+    if (!f) return;
+    chip_close(f->tpl);
+    vm_rom_trust_free(f->trust);
+    scp03_wipe(f, sizeof *f);
 }
 
 void campaign_card_default(uint32_t n, campaign_card *id)
@@ -76,7 +77,7 @@ void campaign_card_default(uint32_t n, campaign_card *id)
 
 int campaign_factory_make(const campaign_factory *f, const char *path, const campaign_card *id)
 {
-    if (copy_file(f->template_path, path)) return CAMPAIGN_ERR_IO;
+    if (!f->tpl) return CAMPAIGN_ERR_PARAM;
     lifecycle_params lp;
     lifecycle_defaults(&lp);
     memcpy(lp.unlock_key, f->unlock_key, 32);
@@ -97,12 +98,25 @@ int campaign_factory_make(const campaign_factory *f, const char *path, const cam
     lp.packages = f->packages;
     lp.package_lens = f->package_lens;
     lp.n_packages = f->n_packages;
+    /* The card is made in memory from the template and reaches its file
+     * once, finished and synced (chip_save_as): no half-customized card is
+     * ever on disk, and what customization erased was never in the file. */
+    chip *ch = NULL;
+    card *cd = NULL;
     transport *t = NULL;
-    char err[256];
-    if (!rc && transport_open_image(path, &t, err, sizeof err)) rc = CAMPAIGN_ERR_IO;
-    if (!rc) {
-        if (f->fast) chip_set_sync(card_chip(transport_card(t)), CHIP_SYNC_OFF);
-        if (lifecycle_mount(t, &lp, NULL) || lifecycle_customize(t, &lp, NULL)) rc = CAMPAIGN_ERR_CARD;
+    if (!rc && chip_clone(f->tpl, &ch)) rc = CAMPAIGN_ERR_IO;
+    if (!rc && card_from_chip_trusting(ch, f->trust, &cd)) {
+        chip_close(ch);
+        rc = CAMPAIGN_ERR_IO;
+    }
+    if (!rc && transport_open_card(cd, &t)) {
+        card_close(cd);
+        rc = CAMPAIGN_ERR_IO;
+    }
+    if (!rc && (lifecycle_mount(t, &lp, NULL) || lifecycle_customize(t, &lp, NULL))) rc = CAMPAIGN_ERR_CARD;
+    if (!rc && chip_save_as(ch, path)) {
+        fprintf(stderr, "campaign: %s\n", chip_error(ch));
+        rc = CAMPAIGN_ERR_IO;
     }
     if (t) transport_close(t);
     scp03_wipe(&lp, sizeof lp);

@@ -6,6 +6,11 @@
  * SERIAL, UNLOCK, customization, ENTER USER MODE) with its own serial number,
  * diversification data and static keys derived from the master key
  * (campaign_derive_keys), plus the common keys Kos and K-MAC.
+ *
+ * The template is read once (campaign_factory_init); a card is made in
+ * memory from it and written to its file once, whole and synced, at the end
+ * (chip_clone, chip_save_as): one fdatasync per card in every mode, no copy
+ * of the template customized on disk, nothing it erased in its file.
  */
 #ifndef CARDVM_CAMPAIGN_CARDS_H
 #define CARDVM_CAMPAIGN_CARDS_H
@@ -26,12 +31,17 @@ typedef struct campaign_factory {
     const uint8_t *const *packages;
     const size_t *package_lens;
     size_t n_packages;
-    int fast;                  /* CHIP_SYNC_OFF on the copies (throw-away images) */
+    int fast;                  /* no effect any more: a card's file is written once, synced, either way */
+    chip *tpl;                 /* the template, read once */
+    struct vm_rom_trust *trust; /* its masked packages, verified once */
 } campaign_factory;
 
 /* Seal and mask the template at template_path. geometry NULL: defaults. */
 int campaign_factory_init(campaign_factory *f, const char *template_path, const chip_geometry *geometry,
                           const uint8_t master[16], const uint8_t kos[16], const uint8_t kmac[16]);
+
+/* Close the template and wipe the factory (keys). */
+void campaign_factory_free(campaign_factory *f);
 
 /* Make the card `id` (serial, div data, KVN, i, ISD AID) at path. */
 int campaign_factory_make(const campaign_factory *f, const char *path, const campaign_card *id);

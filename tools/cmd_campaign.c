@@ -111,7 +111,8 @@ static const struct role_help {
      "Kos and K-MAC put at customization, --load FILE.cap loaded beforehand) and a\n"
      "registry row for each (SQLite file DB: serial, keys version, counter, status).\n"
      "Refuses (exit 1, nothing changed) when a serial is already enrolled or its image\n"
-     "exists, unless --force. --fast/--lab: no fsync per APDU (throw-away images).\n\n"
+     "exists, unless --force. Each card is made in memory and written once, whole and\n"
+     "synced: one fsync per card, with or without --fast/--lab.\n\n"
      "Outputs: DB and DIR/*.img; a progress bar on a terminal, plain lines otherwise.\n"
      "Next: `cardvm campaign server` (or `run`).\n"},
     {"server",
@@ -399,7 +400,7 @@ static int do_enroll(opts *o)
         cli_error("campaign", "cannot open registry %s", o->registry);
         free(pkg);
         remove(tpl);
-        scp03_wipe(&f, sizeof f);
+        campaign_factory_free(&f);
         return 1;
     }
     /* Enrolling makes fresh cards: over an existing one it would silently
@@ -428,7 +429,7 @@ static int do_enroll(opts *o)
         registry_close(r);
         remove(tpl);
         free(pkg);
-        scp03_wipe(&f, sizeof f);
+        campaign_factory_free(&f);
         return 1;
     }
     time_t t0 = time(NULL);
@@ -451,7 +452,7 @@ static int do_enroll(opts *o)
     registry_close(r);
     remove(tpl);
     free(pkg);
-    scp03_wipe(&f, sizeof f);
+    campaign_factory_free(&f);
     if (!status) {
         printf("enrolled %lu cards in %s (registry %s)", o->count, o->dir, o->registry);
         if (existing) printf(", %lu of them replaced (--force)", existing);

@@ -928,6 +928,23 @@ static int rom_reattach(vm_runtime *rt, unsigned s)
  * verifier, then the statics record (header + the StaticField component's image, its arrays
  * made as objects of the package, all undone on failure) at the first
  * registration; later ones find the record and write nothing. */
+/* The verifier's view of user packages, noting whether it asked: a verdict
+ * that depended on another package is not one to trust by bytes alone. */
+typedef struct rom_verify_ctx {
+    vm_runtime *rt;
+    int consulted;
+} rom_verify_ctx;
+
+static const cap_view *find_user_noted(void *ctx, const uint8_t *aid, uint8_t aid_len)
+{
+    rom_verify_ctx *vc = ctx;
+    vc->consulted = 1;
+    return find_user_view(vc->rt, aid, aid_len);
+}
+
+void vm_set_rom_trust(vm_runtime *rt, vm_rom_trust *t) { rt->rom_trust = t; }
+unsigned vm_rom_verified_count(const vm_runtime *rt) { return rt->rom_verified; }
+
 static int rom_attach(vm_runtime *rt, uint32_t off, uint32_t len, int verify, char *err, size_t errlen)
 {
     if (!rom_region_ok(rt, off, len)) {
@@ -945,13 +962,17 @@ static int rom_attach(vm_runtime *rt, uint32_t off, uint32_t len, int verify, ch
     int rc = cap_parse(blob, len, &v, err, errlen);
     if (rc != VM_OK)
         goto out;
-    if (verify) {
+    if (verify && !(rt->rom_trust && vm_rom_trust_has(rt->rom_trust, blob, len))) {
+        rom_verify_ctx vc = {rt, 0};
         cap_link_env env;
         cap_link_env_builtin(&env);
-        env.find_user = find_user_view;
-        env.ctx = rt;
+        env.find_user = find_user_noted;
+        env.ctx = &vc;
         if ((rc = vm_cap_verify(&v, &env, 0, err, errlen)) != VM_OK)
             goto out;
+        rt->rom_verified++;
+        if (rt->rom_trust && !vc.consulted)
+            vm_rom_trust_add(rt->rom_trust, blob, len);
     }
     int s = find_package(rt, v.pkg_aid.b, v.pkg_aid.len);
     if (s >= 0 && rt->pkgs[s].masked && rt->pkgs[s].blob == blob && rt->pkgs[s].pkg.len == len) {

@@ -300,6 +300,25 @@ int vm_load_package(vm_runtime *rt, const uint8_t *blob, size_t len,
  */
 int vm_register_rom_package(vm_runtime *rt, uint32_t rom_offset, uint32_t len, char *err, size_t errlen);
 
+/*
+ * Masked packages already verified, for many cards with one ROM (a campaign
+ * worker opening card after card). vm_register_rom_package skips the
+ * verifier for a package whose bytes are exactly those of one the verifier
+ * accepted before, and adds every package it verifies whose imports are all
+ * built-in API packages (the verdict then depends on its bytes alone). The
+ * set keeps a copy of each package it trusts and compares the whole of it:
+ * nothing written in NVM or in the image file can make other bytes pass for
+ * a trusted package. Not thread-safe: one set per thread, used by its cards
+ * one after another; it must outlive the runtimes it is set on.
+ */
+typedef struct vm_rom_trust vm_rom_trust;
+int vm_rom_trust_new(vm_rom_trust **out);
+void vm_rom_trust_free(vm_rom_trust *t);
+/* Use t (NULL: none) for the runtime's next vm_register_rom_package calls. */
+void vm_set_rom_trust(vm_runtime *rt, vm_rom_trust *t);
+/* Packages verified (not found trusted) by this runtime so far (tests). */
+unsigned vm_rom_verified_count(const vm_runtime *rt);
+
 /* Delete a package: its load file, statics and every object it owns. Refused with
  * VM_ERR_STATE while an instance of it exists or when it is masked (ROM),
  * VM_ERR_DEPENDENCY while another package imports it. */

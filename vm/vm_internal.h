@@ -245,6 +245,8 @@ struct vm_runtime {
      * none; such a slot is reserved even before its package is registered) */
     vm_rom_region rom[VM_MAX_PACKAGES];
     unsigned rom_count;
+    vm_rom_trust *rom_trust; /* masked packages verified before (rom_trust.c), or NULL */
+    unsigned rom_verified;   /* masked packages this runtime ran the verifier on */
     uint32_t rom_rec[VM_MAX_PACKAGES + 1];
     uint32_t rom_rec_size[VM_MAX_PACKAGES + 1];
     vm_inst insts[VM_MAX_INSTANCES];
@@ -668,5 +670,9 @@ int vm_exception_set_reason(vm_runtime *rt, uint16_t h, uint16_t reason);
 #define VM_TX_NOT_IN_PROGRESS 2
 #define VM_TX_BUFFER_FULL 3
 #define VM_CRYPTO_ILLEGAL_VALUE 1
+
+/* rom_trust.c: exact-bytes membership in the verified set (vm.h). */
+int vm_rom_trust_has(const vm_rom_trust *t, const uint8_t *bytes, uint32_t len);
+void vm_rom_trust_add(vm_rom_trust *t, const uint8_t *bytes, uint32_t len);
 
 #endif

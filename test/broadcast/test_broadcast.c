@@ -238,9 +238,51 @@ static int group_teardown(void **s)
     (void)s;
     apdu_list_free(&pse3);
     apdu_list_free(&pse4);
+    campaign_factory_free(&factory);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     return system(cmd) == 0 ? 0 : -1;
+}
+
+/* ---- the factory ---- */
+
+/* A made card reaches its file once, finished: the sealed customization
+ * software, present in the ISSUER template (the control), is nowhere in the
+ * card's file, not even as dead log records, and the card is in USER mode
+ * with its own serial. */
+#define KIND_SEALED 0x4C04u   /* loader/layout.h */
+static void factory_card_file_holds_no_customization_software(void **s)
+{
+    (void)s;
+    char err[300];
+    chip *t;
+    assert_int_equal(chip_open_ex(path_of("issuer.img"), CHIP_OPEN_READ_ONLY, NULL, &t, err, sizeof err), CHIP_OK);
+    chip_power_on(t);
+    uint32_t off, size;
+    assert_int_equal(chip_nvm_find(t, KIND_SEALED, 0xFFFF, 0, &off, &size), CHIP_OK);
+    assert_true(size >= 64);
+    uint8_t sealed[64];
+    assert_int_equal(chip_nvm_read(t, off + 32, sealed, sizeof sealed), CHIP_OK);   /* ciphertext */
+    chip_close(t);
+    size_t tlen, len;
+    uint8_t *tb = test_read_file(path_of("issuer.img"), &tlen);
+    uint8_t *cb = test_read_file(user_template, &len);
+    assert_non_null(tb);
+    assert_non_null(cb);
+    int in_template = 0, in_card = 0;
+    for (size_t i = 0; i + sizeof sealed <= tlen; i++) in_template |= !memcmp(tb + i, sealed, sizeof sealed);
+    for (size_t i = 0; i + sizeof sealed <= len; i++) in_card |= !memcmp(cb + i, sealed, sizeof sealed);
+    assert_true(in_template);
+    assert_false(in_card);
+    free(tb);
+    free(cb);
+    loader_info li;
+    assert_int_equal(chip_open(user_template, &t, err, sizeof err), CHIP_OK);
+    assert_int_equal(loader_read_info(t, &li), 0);
+    assert_int_equal(li.mode, LOADER_MODE_USER);
+    assert_memory_equal(li.serial, ident.serial, 8);
+    assert_false(li.has_sealed);
+    chip_close(t);
 }
 
 /* ---- the whole method (FIG.2 with FIG.3 and FIG.4) ---- */
@@ -850,6 +892,7 @@ static void tear_every_write_of_pending_store_authorize_and_activation(void **s)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(factory_card_file_holds_no_customization_software),
         cmocka_unit_test(fig3_full_os_update_through_vector),
         cmocka_unit_test(fig4_full_applet_install),
         cmocka_unit_test(step_E24_E26_fig4_pending_is_plain_datasend_in_order),

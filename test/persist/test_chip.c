@@ -434,6 +434,99 @@ static void test_nvm_heap(void **state)
     chip_close(c);
 }
 
+static int contains(const uint8_t *hay, size_t n, const void *needle, size_t m)
+{
+    for (size_t i = 0; i + m <= n; i++)
+        if (hay[i] == *(const uint8_t *)needle && memcmp(hay + i, needle, m) == 0) return 1;
+    return 0;
+}
+
+#define SYSTEM_BYTE 10u   /* in the NVM system area, outside the heap */
+
+/* A factory's card: made in memory from a template image (chip_clone), then
+ * written once as a new image (chip_save_as). The template file does not
+ * change; the new file holds the clone's committed state and nothing of
+ * what the clone erased; a second save_as is refused; a path that cannot be
+ * created fails with its name and leaves the chip usable. */
+static void test_clone_and_save_as(void **state)
+{
+    (void)state;
+    chip *t = make_chip("tpl.img");
+    uint8_t rom[64];
+    for (int i = 0; i < 64; i++) rom[i] = (uint8_t)(0xA0 + i);
+    assert_int_equal(chip_rom_write(t, 100, rom, sizeof rom), CHIP_OK);
+    chip_end_masking(t);
+    uint32_t blk, keep;
+    static const uint8_t sealed[24] = "SEALED-SOFTWARE-BYTES-01";
+    assert_int_equal(chip_nvm_alloc(t, 7, 1, sizeof sealed, &blk), CHIP_OK);
+    assert_int_equal(chip_nvm_write(t, blk, sealed, sizeof sealed), CHIP_OK);
+    assert_int_equal(chip_otp_burn_bit(t, 3), CHIP_OK);
+    assert_int_equal(chip_commit(t), CHIP_OK);
+    chip_close(t);
+    size_t tlen;
+    uint8_t *tbytes = test_read_file(tmp_path("tpl.img"), &tlen);
+    assert_non_null(tbytes);
+    assert_true(contains(tbytes, tlen, sealed, sizeof sealed));   /* the control: it is in the template */
+
+    char err[256];
+    assert_int_equal(chip_open_ex(tmp_path("tpl.img"), CHIP_OPEN_READ_ONLY, NULL, &t, err, sizeof err), CHIP_OK);
+    chip *c;
+    assert_int_equal(chip_clone(t, &c), CHIP_OK);
+    assert_null(chip_path(c));
+    chip_power_on(c);
+    uint8_t b[64];
+    assert_int_equal(chip_rom_read(c, 100, b, sizeof b), CHIP_OK);
+    assert_memory_equal(b, rom, sizeof rom);
+    assert_int_equal(chip_otp_bit(c, 3), 1);
+    assert_int_equal(chip_nvm_read(c, blk, b, sizeof sealed), CHIP_OK);
+    assert_memory_equal(b, sealed, sizeof sealed);
+    /* Made in memory: the template's block erased, a card's own written. */
+    assert_int_equal(chip_nvm_free(c, blk), CHIP_OK);
+    assert_int_equal(chip_nvm_alloc(c, 8, 1, 16, &keep), CHIP_OK);
+    assert_int_equal(chip_nvm_write(c, keep, "card-0001-secret", 16), CHIP_OK);
+    assert_int_equal(chip_commit(c), CHIP_OK);
+    assert_int_equal(chip_nvm_write(c, keep, "UNCOMMITTED-xxxx", 16), CHIP_OK);   /* not saved */
+
+    assert_int_equal(chip_save_as(c, tmp_path("nodir/card.img")), CHIP_ERR_IO);
+    assert_non_null(strstr(chip_error(c), "nodir/card.img"));
+    assert_null(chip_path(c));
+    assert_int_equal(chip_save_as(c, tmp_path("card.img")), CHIP_OK);
+    assert_string_equal(chip_path(c), tmp_path("card.img"));
+    assert_int_equal(chip_save_as(c, tmp_path("card2.img")), CHIP_ERR_ARG);
+    struct stat sb;
+    assert_int_equal(stat(tmp_path("card.img"), &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    /* Bound to its file: a later commit is a record in its log. */
+    chip_rollback(c);
+    assert_int_equal(chip_nvm_write(c, SYSTEM_BYTE, "\x5A", 1), CHIP_OK);
+    assert_int_equal(chip_commit(c), CHIP_OK);
+    chip_close(c);
+    chip_close(t);
+
+    size_t len;
+    uint8_t *after = test_read_file(tmp_path("tpl.img"), &len);
+    assert_int_equal(len, tlen);
+    assert_memory_equal(after, tbytes, tlen);
+    free(after);
+    free(tbytes);
+    uint8_t *card = test_read_file(tmp_path("card.img"), &len);
+    assert_false(contains(card, len, sealed, sizeof sealed));
+    assert_false(contains(card, len, "UNCOMMITTED", 11));
+    free(card);
+    assert_int_equal(chip_open(tmp_path("card.img"), &c, err, sizeof err), CHIP_OK);
+    chip_power_on(c);
+    assert_int_equal(chip_rom_read(c, 100, b, sizeof b), CHIP_OK);
+    assert_memory_equal(b, rom, sizeof rom);
+    assert_int_equal(chip_otp_bit(c, 3), 1);
+    assert_int_equal(chip_nvm_read(c, keep, b, 16), CHIP_OK);
+    assert_memory_equal(b, "card-0001-secret", 16);
+    assert_int_equal(chip_nvm_read(c, SYSTEM_BYTE, b, 1), CHIP_OK);
+    assert_int_equal(b[0], 0x5A);
+    uint32_t off;
+    assert_int_equal(chip_nvm_find(c, 7, 1, 0, &off, NULL), CHIP_ERR_RANGE);
+    chip_close(c);
+}
+
 static void test_stats_count_page_writes(void **state)
 {
     (void)state;
@@ -483,6 +576,7 @@ int main(void)
         cmocka_unit_test(test_tear_every_index_of_multi_page_write),
         cmocka_unit_test(test_dead_chip_refuses_everything),
         cmocka_unit_test(test_nvm_heap),
+        cmocka_unit_test(test_clone_and_save_as),
         cmocka_unit_test(test_stats_count_page_writes),
         cmocka_unit_test(test_bad_geometry_refused),
     };

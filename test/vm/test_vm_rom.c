@@ -340,6 +340,85 @@ static void test_rom_cap_corrupt_refused(void **state)
     rom_card_free(&k);
 }
 
+/* Reopen with a set of masked packages verified before (vm_rom_trust);
+ * returns how many packages this open ran the verifier on. */
+static unsigned rom_card_reopen_trusting(rom_card *k, vm_rom_trust *t)
+{
+    char err[160];
+    rom_card_close(k);
+    assert_int_equal(chip_open(k->path, &k->c, err, sizeof err), CHIP_OK);
+    chip_set_sync(k->c, CHIP_SYNC_OFF);
+    chip_power_on(k->c);
+    assert_int_equal(vm_create(k->c, NULL, &k->rt), VM_OK);
+    vm_set_rom_trust(k->rt, t);
+    for (unsigned i = 0; i < k->n; i++)
+        assert_int_equal(vm_register_rom_package(k->rt, k->off[i], k->len[i], err, sizeof err), VM_OK);
+    return vm_rom_verified_count(k->rt);
+}
+
+/* Many cards of one ROM (a campaign worker): with a trust set, the first
+ * open verifies the masked package and later opens of the same bytes do
+ * not; the package still runs. A ROM whose package differs in one opcode
+ * (same length, same AID, same place: a type error the verifier refuses)
+ * is verified and refused, trust or not. */
+static void test_rom_cap_verified_once_per_bytes(void **state)
+{
+    (void)state;
+    uint8_t *blob, *bad;
+    size_t len, bad_len;
+    cap_asm(ROM_CAP_LIB, &blob, &len);
+    /* bump(): "aload_1; sconst_2; baload" indexes the buffer with a reference */
+    static const char *good_seq = "    aload_1;\n    sconst_2;\n    baload;";
+    const char *at = strstr(ROM_CAP_LIB, good_seq);
+    assert_non_null(at);
+    size_t head = (size_t)(at - ROM_CAP_LIB);
+    char *src = malloc(strlen(ROM_CAP_LIB) + 16);
+    assert_non_null(src);
+    sprintf(src, "%.*s    aload_1;\n    aload_1;\n    baload;%s", (int)head, ROM_CAP_LIB, at + strlen(good_seq));
+    cap_asm(src, &bad, &bad_len);
+    free(src);
+    assert_int_equal(bad_len, len);
+    assert_memory_not_equal(bad, blob, len);
+
+    rom_card k;
+    memset(&k, 0, sizeof k);
+    const uint8_t *blobs[1] = { blob };
+    rom_card_mask(&k, blobs, &len, 1);
+    vm_rom_trust *t;
+    assert_int_equal(vm_rom_trust_new(&t), VM_OK);
+    assert_int_equal(rom_card_reopen_trusting(&k, NULL), 1);
+    assert_int_equal(rom_card_reopen_trusting(&k, t), 1);
+    assert_int_equal(rom_card_reopen_trusting(&k, t), 0);
+    uint8_t r[5];
+    cap_bump(&k, 3, r);
+    assert_memory_equal(r, "\x00\x08\x02\x02\x03", 5);
+    assert_int_equal(rom_card_reopen_trusting(&k, t), 0);
+    cap_bump(&k, 1, r);
+    assert_memory_equal(r, "\x00\x09\x03\x02\x03", 5);
+    rom_card_free(&k);
+
+    /* The same place, length and AID, other bytes. */
+    memset(&k, 0, sizeof k);
+    snprintf(k.dir, sizeof k.dir, "/tmp/cardvm-vmrom-XXXXXX");
+    assert_non_null(mkdtemp(k.dir));
+    snprintf(k.path, sizeof k.path, "%s/card.img", k.dir);
+    chip_geometry g;
+    chip_geometry_default(&g);
+    assert_int_equal(chip_create(&g, k.path, &k.c), CHIP_OK);
+    chip_set_sync(k.c, CHIP_SYNC_OFF);
+    assert_int_equal(chip_rom_write(k.c, 256, bad, bad_len), CHIP_OK);
+    assert_int_equal(vm_create(k.c, NULL, &k.rt), VM_OK);
+    vm_set_rom_trust(k.rt, t);
+    char err[160];
+    assert_int_equal(vm_register_rom_package(k.rt, 256, (uint32_t)bad_len, err, sizeof err), VM_ERR_VERIFY);
+    assert_int_equal(vm_rom_verified_count(k.rt), 0);
+    assert_true(err[0] != 0);
+    rom_card_free(&k);
+    vm_rom_trust_free(t);
+    free(blob);
+    free(bad);
+}
+
 /* An NVM package may import a masked library and call it; the library
  * still cannot be deleted, the importer can (after a reopen too). */
 static void test_rom_cap_imported_by_nvm_package(void **state)
@@ -456,6 +535,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rom_cap_package_runs_in_place),
         cmocka_unit_test(test_rom_cap_corrupt_refused),
+        cmocka_unit_test(test_rom_cap_verified_once_per_bytes),
         cmocka_unit_test(test_rom_cap_imported_by_nvm_package),
         cmocka_unit_test(test_rom_cap_applet_instance),
     };

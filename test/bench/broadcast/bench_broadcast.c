@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -194,16 +195,42 @@ __attribute__((noinline)) static unsigned play_all(const char *dir, unsigned car
     return ok;
 }
 
+/* Where the wall clock went: CPU time per card (all threads), context
+ * switches per card (voluntary ones are waits: I/O, locks; involuntary ones
+ * are preemptions by other processes), and, when the cards run on this
+ * thread (one worker), the time it sat runnable waiting for a CPU
+ * (/proc/thread-self/schedstat: the load's share of the wall clock). */
+typedef struct run_cost {
+    double cpu_us, vol, invol, runq_ms;
+} run_cost;
+
+static double runq_wait_ms(void)
+{
+    FILE *f = fopen("/proc/thread-self/schedstat", "r");
+    unsigned long long on = 0, wait = 0;
+    int n = f ? fscanf(f, "%llu %llu", &on, &wait) : 0;
+    if (f) fclose(f);
+    return n == 2 ? (double)wait / 1e6 : -1;
+}
+
 /* One campaign on fresh copies of the cards: cards/s, and cards per
  * CPU-second in *per_cpu. */
 static double one_campaign(const char *dir, unsigned cards, enum chip_durability durability, unsigned workers,
-                           const campaign *c, const apdu_list *pse, double *per_cpu)
+                           const campaign *c, const apdu_list *pse, double *per_cpu, run_cost *cost)
 {
     fresh_copies(dir, cards);
-    double c0 = cpu_now(), t0 = now();
+    struct rusage u0, u1;
+    getrusage(RUSAGE_SELF, &u0);
+    double q0 = runq_wait_ms(), c0 = cpu_now(), t0 = now();
     unsigned ok = play_all(dir, cards, durability, workers, c, pse);
     double t = now() - t0;
-    *per_cpu = cards / (cpu_now() - c0);
+    double cpu = cpu_now() - c0, q1 = runq_wait_ms();
+    getrusage(RUSAGE_SELF, &u1);
+    *per_cpu = cards / cpu;
+    cost->cpu_us = cpu * 1e6 / cards;
+    cost->vol = (double)(u1.ru_nvcsw - u0.ru_nvcsw) / cards;
+    cost->invol = (double)(u1.ru_nivcsw - u0.ru_nivcsw) / cards;
+    cost->runq_ms = q0 >= 0 && q1 >= 0 ? q1 - q0 : -1;
     if (ok != cards) {
         fprintf(stderr, "bench_broadcast: only %u of %u cards updated\n", ok, cards);
         exit(1);
@@ -233,6 +260,7 @@ static void end_to_end(unsigned cards, unsigned runs, int modes, unsigned worker
         if (campaign_factory_make(&f, path, &id)) abort();
     }
     double tmake = now() - t0;
+    campaign_factory_free(&f);
     printf("end to end, %u cards (made in %.1f s, %.0f cards/s), %u runs each on fresh copies:\n", cards, tmake,
            cards / tmake, runs);
     campaign c;
@@ -250,9 +278,17 @@ static void end_to_end(unsigned cards, unsigned runs, int modes, unsigned worker
         for (int m = 0; m < 2; m++)
             if (modes & (1 << m)) {
                 enum chip_durability d = m ? CHIP_DURABLE_LAB : CHIP_DURABLE_FULL;
-                rate[m][r] = one_campaign(dir, cards, d, workers, &c, &pse, &cpu[m][r]);
-                fprintf(stderr, "  run %u %s: %.0f cards/s, %.0f cards per CPU-second\n", r + 1,
-                        m ? "lab" : "durable", rate[m][r], cpu[m][r]);
+                run_cost k;
+                double load[3] = {0, 0, 0};
+                rate[m][r] = one_campaign(dir, cards, d, workers, &c, &pse, &cpu[m][r], &k);
+                if (getloadavg(load, 3) < 1) load[0] = -1;
+                fprintf(stderr,
+                        "  run %u %s: %.0f cards/s (%.0f ms), %.0f cards per CPU-second (%.0f us per card); "
+                        "context switches per card %.2f voluntary, %.2f involuntary; load %.1f",
+                        r + 1, m ? "lab" : "durable", rate[m][r], cards * 1e3 / rate[m][r], cpu[m][r], k.cpu_us,
+                        k.vol, k.invol, load[0]);
+                if (workers == 1 && k.runq_ms >= 0) fprintf(stderr, "; waiting for a CPU %.0f ms", k.runq_ms);
+                fputc('\n', stderr);
             }
     for (int m = 0; m < 2; m++) {
         if (!(modes & (1 << m))) continue;
