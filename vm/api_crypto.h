@@ -10,7 +10,8 @@
  * api_symmetric.c (the block cipher family: AES/DES modes and paddings,
  * and the block MACs), api_digest.c (MessageDigest, its OneShot, and the
  * HMAC signature family; InitializedMessageDigest), api_checksum.c
- * (Checksum CRC16/CRC32), api_random.c (RandomData), api_security.c (the
+ * (Checksum CRC16/CRC32), api_random.c (RandomData), api_aead.c
+ * (AEADCipher: AES GCM and CCM), api_security.c (the
  * factories of the families this card does not have); the asymmetric half
  * (RSA, EC, KeyPair, KeyAgreement) is api_asym.h's, plugged in by
  * api_asym_families.c.
@@ -74,6 +75,8 @@ enum {
     ALG_AES_CBC_ISO9797_M1 = 22, ALG_AES_CBC_ISO9797_M2 = 23, ALG_AES_CBC_PKCS5 = 24,
     ALG_AES_ECB_ISO9797_M1 = 25, ALG_AES_ECB_ISO9797_M2 = 26, ALG_AES_ECB_PKCS5 = 27,
     ALG_AES_CTR = 0xF0,   /* -16 */
+    ALG_AES_GCM = 0xF3, ALG_AES_CCM = 0xF4,                    /* AEADCipher, -13 and -12 */
+    CIPHER_AES_GCM = 0xF1, CIPHER_AES_CCM = 0xF2,
     CIPHER_AES_CBC = 1, CIPHER_AES_ECB = 2, CIPHER_DES_CBC = 3, CIPHER_DES_ECB = 4, CIPHER_RSA = 7,
     CIPHER_AES_CTR = 0xF0,
     PAD_NULL = 0, PAD_NOPAD = 1, PAD_ISO9797_M1 = 2, PAD_ISO9797_M2 = 3, PAD_ISO9797_1_M1_ALG3 = 4,
@@ -143,6 +146,7 @@ extern const api_key_family api_hmac_key_family;        /* api_keys.c */
 extern const api_cipher_family api_block_cipher_family; /* api_symmetric.c */
 extern const api_sig_family api_block_mac_family;       /* api_symmetric.c */
 extern const api_sig_family api_hmac_sig_family;        /* api_digest.c */
+extern const api_cipher_family api_aead_cipher_family;  /* api_aead.c: AES GCM, CCM */
 /* the asymmetric half (api_asym_families.c; api_asym.h) */
 extern const api_key_family api_asym_key_family;        /* RSA, EC_FP */
 extern const api_cipher_family api_rsa_cipher_family;   /* RSA PKCS1, NOPAD, OAEP */
