@@ -113,10 +113,10 @@ struct api_aead_cache {
 static void entry_wipe(struct gcm_entry *e)
 {
     if (e->g) {
-        zeromem(e->g, sizeof *e->g);
+        api_wipe(e->g, sizeof *e->g);
         free(e->g);
     }
-    zeromem(e, sizeof *e);
+    api_wipe(e, sizeof *e);
 }
 
 void api_aead_cache_clear(vm_runtime *rt)
@@ -198,7 +198,7 @@ static int ctx_load(vm_runtime *rt, uint16_t h, int keyed, aead_ctx *c)
 static int ctx_store(vm_runtime *rt, aead_ctx *c)
 {
     int rc = api_store(rt, c->state, 0, c->st, ST_SIZE, 0);
-    zeromem(c->st, sizeof c->st);
+    api_wipe(c->st, sizeof c->st);
     return rc;
 }
 
@@ -258,10 +258,10 @@ static void gcm_save(const gcm_state *g, uint8_t *st)
 /* Wipe the running fields of a cached state (the key part stays). */
 static void gcm_scrub(gcm_state *g)
 {
-    zeromem(g->X, 16);
-    zeromem(g->Y, 16);
-    zeromem(g->Y_0, 16);
-    zeromem(g->buf, 16);
+    api_wipe(g->X, 16);
+    api_wipe(g->Y, 16);
+    api_wipe(g->Y_0, 16);
+    api_wipe(g->buf, 16);
 }
 
 /* ---- CCM: the running fields <-> ccm_state ---- */
@@ -405,11 +405,11 @@ int api_AEADCipher_updateAAD(vm_runtime *rt, uint16_t *a, uint16_t *ret)
             else
                 ccm_save(&m, c.st);
         }
-        zeromem(&m, sizeof m);
+        api_wipe(&m, sizeof m);
     }
     if (!rc)
         rc = ctx_store(rt, &c);
-    zeromem(c.st, sizeof c.st);
+    api_wipe(c.st, sizeof c.st);
     return rc;
 }
 
@@ -468,7 +468,7 @@ static int aead_run(vm_runtime *rt, uint16_t *a, uint16_t *ret, int final)
             if (!rc && final)
                 tag_len = c.st[C_TAG_LEN];
         }
-        zeromem(&m, sizeof m);
+        api_wipe(&m, sizeof m);
     }
     if (!rc && final) {
         /* back to what init made, the tag kept */
@@ -482,10 +482,10 @@ static int aead_run(vm_runtime *rt, uint16_t *a, uint16_t *ret, int final)
         rc = ctx_store(rt, &c);
     if (!rc)
         *ret = len;
-    zeromem(work, len);
+    api_wipe(work, len);
     free(work);
-    zeromem(tag, sizeof tag);
-    zeromem(c.st, sizeof c.st);
+    api_wipe(tag, sizeof tag);
+    api_wipe(c.st, sizeof c.st);
     return rc;
 }
 
@@ -532,7 +532,7 @@ int api_AEADCipher_retrieveTag(vm_runtime *rt, uint16_t *a, uint16_t *ret)
         rc = api_store(rt, out, a[2], c.st + ST_TAG, a[3], 0);
     if (!rc)
         *ret = a[3];
-    zeromem(c.st, sizeof c.st);
+    api_wipe(c.st, sizeof c.st);
     return rc;
 }
 
@@ -554,7 +554,7 @@ int api_AEADCipher_verifyTag(vm_runtime *rt, uint16_t *a, uint16_t *ret)
         int16_t n = (int16_t)a[3];
         *ret = n >= (int16_t)a[4] && n <= (int)full && api_ct_equal(in->data + a[2], c.st + ST_TAG, (unsigned)n);
     }
-    zeromem(c.st, sizeof c.st);
+    api_wipe(c.st, sizeof c.st);
     return rc;
 }
 

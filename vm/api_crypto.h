@@ -41,7 +41,9 @@
 #ifndef CARDVM_VM_API_CRYPTO_H
 #define CARDVM_VM_API_CRYPTO_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <tomcrypt.h>
 
 #include "api_support.h"
@@ -175,6 +177,19 @@ typedef int (*api_oneshot_make)(vm_runtime *rt, uint8_t token, uint8_t alg, uint
 int api_oneshot_open(vm_runtime *rt, unsigned pkg, uint8_t token, uint8_t alg, unsigned open_slot,
                      api_oneshot_make make, uint16_t *ret);
 int api_oneshot_close_keyed(vm_runtime *rt, uint16_t *a);
+
+/* Wipe a secret: memset, then an empty asm that takes the pointer and
+ * clobbers memory, so the compiler must assume the zeros are read and
+ * cannot drop them as dead stores (explicit_bzero's guarantee). At
+ * memset's speed, where libtomcrypt's zeromem writes byte by byte through
+ * a volatile pointer: on the per-APDU crypto paths (a few hundred bytes
+ * of key schedule, hash state and buffers a call) that loop cost as much
+ * as the AES or SHA work on a 240-byte command. */
+static inline void api_wipe(void *p, size_t n)
+{
+    memset(p, 0, n);
+    __asm__ __volatile__("" : : "r"(p) : "memory");
+}
 
 /* Constant-time equality of n bytes: 1 equal, 0 not. */
 int api_ct_equal(const uint8_t *x, const uint8_t *y, unsigned n);
