@@ -36,7 +36,9 @@
  *   values (zero IV, nothing pending: an all-zero state array), and keeps
  *   it across deselect; its updates are not transaction-logged ("shall not
  *   participate in the transaction").
- * The family's setup() creates [3]; the rest is common.
+ * The family's setup() creates [3]; the rest is common. An AEAD
+ * algorithm's object is of class AEADCipher (api_aead.c), with the same
+ * slots.
  */
 #ifndef CARDVM_VM_API_CRYPTO_H
 #define CARDVM_VM_API_CRYPTO_H
