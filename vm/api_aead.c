@@ -25,9 +25,11 @@
  * whose computation costs about ten times a 1 KB message, so the card
  * object keeps a few of those (struct api_aead_cache, in rt->aead_cache)
  * keyed by the key bytes, compared in constant time at every use; the
- * cache is a memo only (a miss recomputes), is wiped when evicted, at
- * every card reset and when the runtime is destroyed. CCM needs no cache
- * (its setup is one AES key schedule).
+ * cache is a memo only (a miss recomputes), is wiped when evicted, when
+ * any AES key is set or cleared (AESKey.setKey/clearKey, api_keys.c), at
+ * every card reset and when the runtime is destroyed (a key cleared at
+ * deselect stays in it until one of those). CCM needs no cache (its
+ * setup is one AES key schedule).
  *
  * Semantics (JC 3.0.5 AEADCipher):
  *   - GCM takes init(key, mode) (the IV is then 12 zero bytes, as the API
