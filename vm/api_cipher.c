@@ -15,6 +15,7 @@
 static const api_cipher_family *const api_cipher_families[] = {
     &api_block_cipher_family,
     &api_rsa_cipher_family,
+    &api_aead_cipher_family,
 };
 
 /* The spec's algorithm table: ALG_* -> (CIPHER_*, PAD_*). */
@@ -45,6 +46,9 @@ static const struct cipher_alg {
     { ALG_AES_ECB_ISO9797_M2, CIPHER_AES_ECB, PAD_ISO9797_M2 },
     { ALG_AES_ECB_PKCS5, CIPHER_AES_ECB, PAD_PKCS5 },
     { ALG_AES_CTR, CIPHER_AES_CTR, PAD_NOPAD },
+    /* AEADCipher: padding PAD_NULL only */
+    { ALG_AES_GCM, CIPHER_AES_GCM, PAD_NULL },
+    { ALG_AES_CCM, CIPHER_AES_CCM, PAD_NULL },
     /* Rijndael with 192/256-bit blocks: (alg, cipher) have no CIPHER_*
      * of their own, so the two-argument form never finds them */
     { 18, 0, PAD_NOPAD }, { 19, 0, PAD_NOPAD }, { 20, 0, PAD_NOPAD }, { 21, 0, PAD_NOPAD },
@@ -72,6 +76,9 @@ static int cipher_new(vm_runtime *rt, uint8_t token, uint8_t alg, uint16_t *ret)
     const api_cipher_family *f = cipher_family(alg);
     if (!f)
         return NO_SUCH_ALGORITHM;
+    /* an AEAD algorithm's object is an AEADCipher (the applet casts it) */
+    if (f == &api_aead_cipher_family)
+        token = JC_CRYPTO_AEADCipher;
     uint16_t h;
     API_TRY(api_new_instance(rt, JC_PKG_CRYPTO, token, 0, &h));
     API_TRY(api_slot_set(rt, &rt->objs[h], 0, alg));
@@ -89,6 +96,12 @@ int api_Cipher_getInstance__BZ(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 
 static int cipher_alg_of(uint8_t cipher, uint8_t pad, uint8_t *alg)
 {
+    if (cipher == CIPHER_AES_GCM || cipher == CIPHER_AES_CCM) {
+        if (pad != PAD_NULL)
+            return NO_SUCH_ALGORITHM;
+        *alg = cipher == CIPHER_AES_GCM ? ALG_AES_GCM : ALG_AES_CCM;
+        return 0;
+    }
     if (pad == PAD_NULL)
         pad = PAD_NOPAD;
     for (size_t i = 0; i < sizeof cipher_algs / sizeof cipher_algs[0]; i++)
@@ -204,7 +217,9 @@ int api_Cipher_OneShot_open(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
     uint8_t alg;
     API_TRY(cipher_alg_of((uint8_t)a[0], (uint8_t)a[1], &alg));
-    if (!cipher_family(alg))
+    /* Cipher.OneShot has no AEAD methods: no AEAD algorithm either */
+    const api_cipher_family *f = cipher_family(alg);
+    if (!f || f == &api_aead_cipher_family)
         return NO_SUCH_ALGORITHM;
     return api_oneshot_open(rt, JC_PKG_CRYPTO, JC_CRYPTO_Cipher_OneShot, alg, ONESHOT_OPEN_SLOT, cipher_new, ret);
 }

@@ -10,7 +10,8 @@
  * api_symmetric.c (the block cipher family: AES/DES modes and paddings,
  * and the block MACs), api_digest.c (MessageDigest, its OneShot, and the
  * HMAC signature family; InitializedMessageDigest), api_checksum.c
- * (Checksum CRC16/CRC32), api_random.c (RandomData), api_security.c (the
+ * (Checksum CRC16/CRC32), api_random.c (RandomData), api_aead.c
+ * (AEADCipher: AES GCM and CCM), api_security.c (the
  * factories of the families this card does not have); the asymmetric half
  * (RSA, EC, KeyPair, KeyAgreement) is api_asym.h's, plugged in by
  * api_asym_families.c.
@@ -35,12 +36,16 @@
  *   values (zero IV, nothing pending: an all-zero state array), and keeps
  *   it across deselect; its updates are not transaction-logged ("shall not
  *   participate in the transaction").
- * The family's setup() creates [3]; the rest is common.
+ * The family's setup() creates [3]; the rest is common. An AEAD
+ * algorithm's object is of class AEADCipher (api_aead.c), with the same
+ * slots.
  */
 #ifndef CARDVM_VM_API_CRYPTO_H
 #define CARDVM_VM_API_CRYPTO_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <tomcrypt.h>
 
 #include "api_support.h"
@@ -74,6 +79,8 @@ enum {
     ALG_AES_CBC_ISO9797_M1 = 22, ALG_AES_CBC_ISO9797_M2 = 23, ALG_AES_CBC_PKCS5 = 24,
     ALG_AES_ECB_ISO9797_M1 = 25, ALG_AES_ECB_ISO9797_M2 = 26, ALG_AES_ECB_PKCS5 = 27,
     ALG_AES_CTR = 0xF0,   /* -16 */
+    ALG_AES_GCM = 0xF3, ALG_AES_CCM = 0xF4,                    /* AEADCipher, -13 and -12 */
+    CIPHER_AES_GCM = 0xF1, CIPHER_AES_CCM = 0xF2,
     CIPHER_AES_CBC = 1, CIPHER_AES_ECB = 2, CIPHER_DES_CBC = 3, CIPHER_DES_ECB = 4, CIPHER_RSA = 7,
     CIPHER_AES_CTR = 0xF0,
     PAD_NULL = 0, PAD_NOPAD = 1, PAD_ISO9797_M1 = 2, PAD_ISO9797_M2 = 3, PAD_ISO9797_1_M1_ALG3 = 4,
@@ -143,6 +150,7 @@ extern const api_key_family api_hmac_key_family;        /* api_keys.c */
 extern const api_cipher_family api_block_cipher_family; /* api_symmetric.c */
 extern const api_sig_family api_block_mac_family;       /* api_symmetric.c */
 extern const api_sig_family api_hmac_sig_family;        /* api_digest.c */
+extern const api_cipher_family api_aead_cipher_family;  /* api_aead.c: AES GCM, CCM */
 /* the asymmetric half (api_asym_families.c; api_asym.h) */
 extern const api_key_family api_asym_key_family;        /* RSA, EC_FP */
 extern const api_cipher_family api_rsa_cipher_family;   /* RSA PKCS1, NOPAD, OAEP */
@@ -171,6 +179,19 @@ typedef int (*api_oneshot_make)(vm_runtime *rt, uint8_t token, uint8_t alg, uint
 int api_oneshot_open(vm_runtime *rt, unsigned pkg, uint8_t token, uint8_t alg, unsigned open_slot,
                      api_oneshot_make make, uint16_t *ret);
 int api_oneshot_close_keyed(vm_runtime *rt, uint16_t *a);
+
+/* Wipe a secret: memset, then an empty asm that takes the pointer and
+ * clobbers memory, so the compiler must assume the zeros are read and
+ * cannot drop them as dead stores (explicit_bzero's guarantee). At
+ * memset's speed, where libtomcrypt's zeromem writes byte by byte through
+ * a volatile pointer: on the per-APDU crypto paths (a few hundred bytes
+ * of key schedule, hash state and buffers a call) that loop cost as much
+ * as the AES or SHA work on a 240-byte command. */
+static inline void api_wipe(void *p, size_t n)
+{
+    memset(p, 0, n);
+    __asm__ __volatile__("" : : "r"(p) : "memory");
+}
 
 /* Constant-time equality of n bytes: 1 equal, 0 not. */
 int api_ct_equal(const uint8_t *x, const uint8_t *y, unsigned n);

@@ -180,9 +180,9 @@ int api_MessageDigest_update(vm_runtime *rt, uint16_t *a, uint16_t *ret)
     m->desc->process(&md, in->data + a[2], a[3]);
     uint8_t p[MD_SIZE];
     api_md_save(m, &md, p);
-    zeromem(&md, sizeof md);
+    api_wipe(&md, sizeof md);
     int rc = api_store(rt, st, 0, p, MD_SIZE, 0);
-    zeromem(p, sizeof p);
+    api_wipe(p, sizeof p);
     return rc;
 }
 
@@ -202,7 +202,7 @@ int api_MessageDigest_doFinal(vm_runtime *rt, uint16_t *a, uint16_t *ret)
     uint8_t d[64];
     m->desc->process(&md, in->data + a[2], a[3]);
     m->desc->done(&md, d);
-    zeromem(&md, sizeof md);
+    api_wipe(&md, sizeof md);
     uint8_t zero = 0;
     API_TRY(api_store(rt, st, MD_STARTED, &zero, 1, 0));
     API_TRY(api_store(rt, out, a[5], d, m->out_len, 0));
@@ -266,7 +266,7 @@ int api_InitializedMessageDigest_setInitialDigest(vm_runtime *rt, uint16_t *a, u
     int rc = api_md_initial_state(rt, m, a, p);
     if (!rc)
         rc = api_store(rt, st, 0, p, MD_SIZE, 0);
-    zeromem(p, sizeof p);
+    api_wipe(p, sizeof p);
     return rc;
 }
 
@@ -316,7 +316,7 @@ static void hmac_pad(const md_algo *m, const uint8_t *key, uint16_t klen, uint8_
         m->desc->init(&md);
         m->desc->process(&md, key, klen);
         m->desc->done(&md, block);
-        zeromem(&md, sizeof md);
+        api_wipe(&md, sizeof md);
     } else {
         memcpy(block, key, klen);
     }
@@ -365,9 +365,9 @@ static int hmac_restart(vm_runtime *rt, hmac_sig_ctx *c)
     c->m->desc->process(&md, block, c->m->desc->blocksize);
     api_md_save(c->m, &md, p);
     int rc = api_store(rt, c->state, 0, p, MD_SIZE, 0);
-    zeromem(block, sizeof block);
-    zeromem(p, sizeof p);
-    zeromem(&md, sizeof md);
+    api_wipe(block, sizeof block);
+    api_wipe(p, sizeof p);
+    api_wipe(&md, sizeof md);
     return rc;
 }
 
@@ -398,9 +398,9 @@ static int hmac_feed(vm_runtime *rt, hmac_sig_ctx *c, uint16_t in_h, uint16_t of
     if (!mac) {
         uint8_t p[MD_SIZE];
         api_md_save(c->m, &md, p);
-        zeromem(&md, sizeof md);
+        api_wipe(&md, sizeof md);
         int rc = api_store(rt, c->state, 0, p, MD_SIZE, 0);
-        zeromem(p, sizeof p);
+        api_wipe(p, sizeof p);
         return rc;
     }
     uint8_t inner[64], block[128];
@@ -410,9 +410,9 @@ static int hmac_feed(vm_runtime *rt, hmac_sig_ctx *c, uint16_t in_h, uint16_t of
     c->m->desc->process(&md, block, c->m->desc->blocksize);
     c->m->desc->process(&md, inner, c->m->out_len);
     c->m->desc->done(&md, mac);
-    zeromem(&md, sizeof md);
-    zeromem(inner, sizeof inner);
-    zeromem(block, sizeof block);
+    api_wipe(&md, sizeof md);
+    api_wipe(inner, sizeof inner);
+    api_wipe(block, sizeof block);
     return hmac_restart(rt, c);
 }
 
@@ -434,7 +434,7 @@ static int hmac_sig_sign(vm_runtime *rt, uint16_t *a, uint16_t *ret)
     uint8_t mac[64];
     API_TRY(hmac_feed(rt, &c, a[1], a[2], a[3], mac));
     int rc = api_store(rt, out, a[5], mac, c.m->out_len, 0);
-    zeromem(mac, sizeof mac);
+    api_wipe(mac, sizeof mac);
     *ret = c.m->out_len;
     return rc;
 }
@@ -450,7 +450,7 @@ static int hmac_sig_verify(vm_runtime *rt, uint16_t *a, uint16_t *ret)
     uint8_t mac[64];
     API_TRY(hmac_feed(rt, &c, a[1], a[2], a[3], mac));
     *ret = a[6] == c.m->out_len && api_ct_equal(mac, sig->data + a[5], c.m->out_len);
-    zeromem(mac, sizeof mac);
+    api_wipe(mac, sizeof mac);
     return 0;
 }
 

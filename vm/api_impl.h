@@ -208,6 +208,13 @@ int api_Cipher_getCipherAlgorithm(API_ARGS);
 int api_Cipher_getPaddingAlgorithm(API_ARGS);
 int api_Cipher_OneShot_open(API_ARGS);
 int api_Cipher_OneShot_close(API_ARGS);
+int api_AEADCipher_init__KeyBaBSSSSS(API_ARGS);
+int api_AEADCipher_updateAAD(API_ARGS);
+int api_AEADCipher_retrieveTag(API_ARGS);
+int api_AEADCipher_verifyTag(API_ARGS);
+/* AEADCipher's cache of what GCM derives from a key (api_aead.c):
+ * wiped and freed; vm_reset and vm_destroy call it */
+void api_aead_cache_clear(vm_runtime *rt);
 int api_Signature_getInstance__BZ(API_ARGS);
 int api_Signature_getInstance__BBBZ(API_ARGS);
 int api_Signature_init__KeyB(API_ARGS);

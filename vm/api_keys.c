@@ -191,9 +191,12 @@ static int key_slot(vm_runtime *rt, uint16_t *a, uint16_t *ret, unsigned slot)
     return 0;
 }
 
+/* An AES key's old value must not outlive it in AEADCipher's GCM memo:
+ * setKey and clearKey wipe the memo (it is rebuilt at the next use). */
 int api_AESKeyImpl_setKey(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
     (void)ret;
+    api_aead_cache_clear(rt);
     return secret_set(rt, a, JC_SEC_AESKeyImpl);
 }
 int api_AESKeyImpl_getKey(vm_runtime *rt, uint16_t *a, uint16_t *ret)
@@ -203,6 +206,7 @@ int api_AESKeyImpl_getKey(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 int api_AESKeyImpl_clearKey(vm_runtime *rt, uint16_t *a, uint16_t *ret)
 {
     (void)ret;
+    api_aead_cache_clear(rt);
     return secret_clear(rt, a, JC_SEC_AESKeyImpl);
 }
 int api_AESKeyImpl_isInitialized(vm_runtime *rt, uint16_t *a, uint16_t *ret)

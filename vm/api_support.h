@@ -59,6 +59,7 @@ enum {
     JC_SEC_Signature_OneShot = 33,
     JC_CRYPTO_Cipher = 1,
     JC_CRYPTO_Cipher_OneShot = 2,
+    JC_CRYPTO_AEADCipher = 3,
 };
 
 /* Reason codes (javacard.framework / javacard.security constants). */

@@ -26,6 +26,7 @@
 
 enum { ST_IV = 0, ST_CHAIN = 16, ST_PENDING = 32, ST_COUNT = 48, ST_SIZE = 49 };
 enum { M_ECB = 1, M_CBC = 2, M_CTR = 3, M_CBC_MAC = 4, M_RETAIL = 5, M_CMAC = 6 };
+enum { WORK_ON_STACK = 288 };   /* a short APDU's data (255) + a block, rounded */
 
 typedef struct sym_alg {
     uint8_t alg;
@@ -77,20 +78,19 @@ static const sym_alg *find(const sym_alg *t, size_t n, uint8_t alg)
 typedef struct blk {
     int idx;                /* libtomcrypt cipher index */
     unsigned bs;            /* block bytes */
-    size_t used;            /* bytes of k1/k2 the schedule occupies */
+    size_t used, used2;     /* bytes of k1, k2 the schedules occupy */
     symmetric_key k1;       /* the key (M_RETAIL: K1) */
     symmetric_key k2;       /* M_RETAIL: K2 */
 } blk;
 
-/* Secrets are wiped with libtomcrypt's zeromem (volatile writes the
- * compiler cannot drop as dead stores), only as far as the schedule goes:
- * a symmetric_key is a union sized for the largest cipher (4 KB here),
- * and wiping all of it twice per call cost more than AES itself. */
+/* Secrets are wiped (api_wipe) only as far as the schedules go: a
+ * symmetric_key is a union sized for the largest cipher (4 KB here), and
+ * wiping all of it twice per call cost more than AES itself. */
 static void blk_wipe(blk *b)
 {
-    zeromem(&b->k1, b->used);
-    zeromem(&b->k2, b->used);
-    b->used = 0;
+    api_wipe(&b->k1, b->used);
+    api_wipe(&b->k2, b->used2);
+    b->used = b->used2 = 0;
 }
 
 /* Schedule key handle h for algorithm s (class checked: DES or AES). */
@@ -98,7 +98,7 @@ static int blk_setup(vm_runtime *rt, const sym_alg *s, uint16_t h, blk *b)
 {
     const uint8_t *key;
     uint16_t len;
-    b->used = 0;
+    b->used = b->used2 = 0;
     API_TRY(api_secret_key(rt, h, s->des ? JC_SEC_DESKeyImpl : JC_SEC_AESKeyImpl, &key, &len));
     int rc;
     if (!s->des) {
@@ -111,7 +111,7 @@ static int blk_setup(vm_runtime *rt, const sym_alg *s, uint16_t h, blk *b)
          * a single DES key makes K1 = K2 */
         b->idx = api_des_index();
         b->bs = 8;
-        b->used = sizeof(struct des_key);
+        b->used = b->used2 = sizeof(struct des_key);
         rc = cipher_descriptor[b->idx].setup(key, 8, 0, &b->k1);
         if (rc == CRYPT_OK)
             rc = cipher_descriptor[b->idx].setup(len >= 16 ? key + 8 : key, 8, 0, &b->k2);
@@ -128,7 +128,7 @@ static int blk_setup(vm_runtime *rt, const sym_alg *s, uint16_t h, blk *b)
         b->bs = 8;
         b->used = sizeof(struct des3_key);
         rc = cipher_descriptor[b->idx].setup(k3, 24, 0, &b->k1);
-        zeromem(k3, sizeof k3);
+        api_wipe(k3, sizeof k3);
     }
     if (rc != CRYPT_OK) {
         blk_wipe(b);
@@ -218,14 +218,14 @@ typedef struct sym_ctx {
 
 static void ctx_wipe(sym_ctx *c)
 {
-    zeromem(c->st, sizeof c->st);
+    api_wipe(c->st, sizeof c->st);
     blk_wipe(&c->b);
 }
 
 /* The object, its state and its (still initialized) key. */
 static int ctx_load(vm_runtime *rt, uint16_t h, int mac, sym_ctx *c)
 {
-    c->b.used = 0;          /* nothing to wipe until a key is scheduled */
+    c->b.used = c->b.used2 = 0;   /* nothing to wipe until a key is scheduled */
     memset(c->st, 0, sizeof c->st);
     API_TRY(api_this(rt, h, &c->self));
     uint8_t alg = (uint8_t)api_slot(c->self, 0);
@@ -297,26 +297,35 @@ static int cipher_init(vm_runtime *rt, uint16_t *a, int with_params)
 static void run_blocks(const sym_ctx *c, uint8_t *buf, uint32_t len, uint8_t *chain)
 {
     unsigned bs = c->b.bs;
-    uint8_t tmp[16];
-    int cbc = c->s->mode == M_CBC;
-    for (uint32_t o = 0; o < len; o += bs) {
-        uint8_t *blkp = buf + o;
-        if (c->mode == MODE_ENCRYPT) {
-            if (cbc)
-                xor_into(blkp, chain, bs);
-            blk_enc(&c->b, blkp, blkp);
-            if (cbc)
-                memcpy(chain, blkp, bs);
-        } else {
-            memcpy(tmp, blkp, bs);
-            blk_dec(&c->b, blkp, blkp);
-            if (cbc) {
-                xor_into(blkp, chain, bs);
-                memcpy(chain, tmp, bs);
-            }
-        }
+    if (len == 0)
+        return;
+    if (c->s->mode != M_CBC) {
+        for (uint32_t o = 0; o < len; o += bs)
+            (c->mode == MODE_ENCRYPT ? blk_enc : blk_dec)(&c->b, buf + o, buf + o);
+        return;
     }
-    zeromem(tmp, sizeof tmp);
+    /* CBC chains through the buffer itself: encrypting, each block is
+     * XORed with the ciphertext block before it; decrypting runs from the
+     * last block back, while the ciphertext block before is still there */
+    if (c->mode == MODE_ENCRYPT) {
+        const uint8_t *prev = chain;
+        for (uint32_t o = 0; o < len; o += bs) {
+            xor_into(buf + o, prev, bs);
+            blk_enc(&c->b, buf + o, buf + o);
+            prev = buf + o;
+        }
+        memcpy(chain, prev, bs);
+        return;
+    }
+    uint8_t next[16];
+    memcpy(next, buf + len - bs, bs);
+    for (uint32_t o = len - bs;; o -= bs) {
+        blk_dec(&c->b, buf + o, buf + o);
+        xor_into(buf + o, o ? buf + o - bs : chain, bs);
+        if (o == 0)
+            break;
+    }
+    memcpy(chain, next, bs);
 }
 
 /* CTR over buf[len] in place, from the counter and keystream position in
@@ -338,7 +347,7 @@ static void run_ctr(sym_ctx *c, uint8_t *buf, uint32_t len)
         }
     }
     c->st[ST_COUNT] = (uint8_t)used;
-    zeromem(ks, sizeof ks);
+    api_wipe(ks, sizeof ks);
 }
 
 static int cipher_run(vm_runtime *rt, uint16_t *a, uint16_t *ret, int final)
@@ -346,7 +355,8 @@ static int cipher_run(vm_runtime *rt, uint16_t *a, uint16_t *ret, int final)
     sym_ctx c;
     API_TRY(ctx_load(rt, a[0], 0, &c));
     int rc = 0;
-    uint8_t *work = NULL;
+    /* a short-APDU's worth of data is worked on the stack, more on the heap */
+    uint8_t small[WORK_ON_STACK], *work = NULL;
     vm_obj *in, *out;
     if ((rc = api_bytes(rt, a[1], &in)) != 0 || (rc = api_range(in, a[2], a[3])) != 0 ||
         (rc = api_bytes(rt, a[4], &out)) != 0)
@@ -358,7 +368,7 @@ static int cipher_run(vm_runtime *rt, uint16_t *a, uint16_t *ret, int final)
     unsigned bs = c.b.bs;
     int ctr = c.s->mode == M_CTR;
     uint32_t pending = ctr || c.st[ST_COUNT] > bs ? 0 : c.st[ST_COUNT], total = pending + a[3];
-    work = malloc(total + 16);
+    work = total + 16 <= sizeof small ? small : malloc(total + 16);
     if (!work) {
         rc = API_SYSTEM(JC_SYS_NO_RESOURCE);
         goto done;
@@ -415,8 +425,9 @@ static int cipher_run(vm_runtime *rt, uint16_t *a, uint16_t *ret, int final)
     *ret = (uint16_t)out_len;
 done:
     if (work) {
-        zeromem(work, total + 16);
-        free(work);
+        api_wipe(work, total + 16);
+        if (work != small)
+            free(work);
     }
     ctx_wipe(&c);
     return rc;
@@ -466,7 +477,7 @@ static int mac_feed(vm_runtime *rt, sym_ctx *c, uint16_t in_h, uint16_t off, uin
     API_TRY(api_range(in, off, len));
     unsigned bs = c->b.bs;
     uint32_t pending = c->st[ST_COUNT] > bs ? 0 : c->st[ST_COUNT], total = pending + len;
-    uint8_t *work = malloc(total + 16);
+    uint8_t small[WORK_ON_STACK], *work = total + 16 <= sizeof small ? small : malloc(total + 16);
     if (!work)
         return API_SYSTEM(JC_SYS_NO_RESOURCE);
     memcpy(work, c->st + ST_PENDING, pending);
@@ -506,8 +517,8 @@ static int mac_feed(vm_runtime *rt, sym_ctx *c, uint16_t in_h, uint16_t off, uin
             xor_into(last, k, 16);
             xor_into(chain, last, 16);
             blk_enc(&c->b, chain, chain);
-            zeromem(k, sizeof k);
-            zeromem(last, sizeof last);
+            api_wipe(k, sizeof k);
+            api_wipe(last, sizeof last);
         } else if (c->s->mode == M_RETAIL) {
             cipher_descriptor[c->b.idx].ecb_decrypt(chain, chain, &c->b.k2);
             blk_enc(&c->b, chain, chain);
@@ -520,8 +531,9 @@ static int mac_feed(vm_runtime *rt, sym_ctx *c, uint16_t in_h, uint16_t off, uin
         memcpy(c->st + ST_PENDING, work + run, total - run);
         c->st[ST_COUNT] = (uint8_t)(total - run);
     }
-    zeromem(work, total + 16);
-    free(work);
+    api_wipe(work, total + 16);
+    if (work != small)
+        free(work);
     if (!rc)
         rc = api_store(rt, c->state, 0, c->st, ST_SIZE, 0);
     return rc;
@@ -555,7 +567,7 @@ static int mac_sign(vm_runtime *rt, uint16_t *a, uint16_t *ret)
         rc = api_store(rt, out, a[5], mac, c.s->mac_len, 0);
     if (!rc)
         *ret = c.s->mac_len;
-    zeromem(mac, sizeof mac);
+    api_wipe(mac, sizeof mac);
     ctx_wipe(&c);
     return rc;
 }
@@ -576,7 +588,7 @@ static int mac_verify(vm_runtime *rt, uint16_t *a, uint16_t *ret)
         rc = mac_feed(rt, &c, a[1], a[2], a[3], mac);
     if (!rc)
         *ret = a[6] == c.s->mac_len && api_ct_equal(mac, sig->data + a[5], c.s->mac_len);
-    zeromem(mac, sizeof mac);
+    api_wipe(mac, sizeof mac);
     ctx_wipe(&c);
     return rc;
 }

@@ -1312,10 +1312,10 @@ static const jc_api_method javacardx_crypto_AEADCipher_methods[] = {
     { "update", "([BSS[BS)S", 5, JC_VIRTUAL_METHOD, 0x0401, 6, 1, api_Cipher_update },
     { "getCipherAlgorithm", "()B", 6, JC_VIRTUAL_METHOD, 0x0401, 1, 1, api_Cipher_getCipherAlgorithm },
     { "getPaddingAlgorithm", "()B", 7, JC_VIRTUAL_METHOD, 0x0401, 1, 1, api_Cipher_getPaddingAlgorithm },
-    { "init", "(Ljavacard/security/Key;B[BSSSSS)V", 8, JC_VIRTUAL_METHOD, 0x0401, 9, 0, NULL },
-    { "updateAAD", "([BSS)V", 9, JC_VIRTUAL_METHOD, 0x0401, 4, 0, NULL },
-    { "retrieveTag", "([BSS)S", 10, JC_VIRTUAL_METHOD, 0x0401, 4, 1, NULL },
-    { "verifyTag", "([BSSS)Z", 11, JC_VIRTUAL_METHOD, 0x0401, 5, 1, NULL },
+    { "init", "(Ljavacard/security/Key;B[BSSSSS)V", 8, JC_VIRTUAL_METHOD, 0x0401, 9, 0, api_AEADCipher_init__KeyBaBSSSSS },
+    { "updateAAD", "([BSS)V", 9, JC_VIRTUAL_METHOD, 0x0401, 4, 0, api_AEADCipher_updateAAD },
+    { "retrieveTag", "([BSS)S", 10, JC_VIRTUAL_METHOD, 0x0401, 4, 1, api_AEADCipher_retrieveTag },
+    { "verifyTag", "([BSSS)Z", 11, JC_VIRTUAL_METHOD, 0x0401, 5, 1, api_AEADCipher_verifyTag },
 };
 static const jc_api_field javacardx_crypto_AEADCipher_fields[] = {
     { "CIPHER_AES_GCM", "B", 255, JC_STATIC_FIELD, 0x0019, -15 },

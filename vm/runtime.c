@@ -1154,6 +1154,7 @@ int vm_reset(vm_runtime *rt)
     rt->nvm = chip_nvm_view(rt->chip);
     memset(vm_ram(rt), 0, rt->ram_size);
     memset(rt->ram_map, 0, rt->ram_granules);
+    api_aead_cache_clear(rt);
     clear_caches(rt);
     if (ensure_cap(rt, VM_H_FIRST_DYNAMIC) != 0)
         return VM_ERR_NOMEM;
@@ -1318,6 +1319,7 @@ void vm_destroy(vm_runtime *rt)
     if (!rt)
         return;
     clear_caches(rt);
+    api_aead_cache_clear(rt);
     free(rt->objs);
     free(rt->ram_map);
     free(rt->stack);

@@ -355,6 +355,9 @@ struct vm_runtime {
         uint8_t ctx;
         int8_t inst;
     } ctx_stack[16];         /* contexts to return to (SIO calls) */
+    /* AEADCipher's memo of what GCM derives from a key (api_aead.c; NULL
+     * until first used, cleared at vm_reset and vm_destroy) */
+    struct api_aead_cache *aead_cache;
 };
 
 /* RAM of the VM block. */

@@ -91,6 +91,25 @@ static void test_every_method_survives_junk(void **state)
     assert_int_equal(at_call(rt, SEC "KeyAgreement", "getInstance", "(BZ)Ljavacard/security/KeyAgreement;", &h, 1, 0),
                      0);
     pool[n++] = h;
+    /* AEADCipher GCM and CCM, not initialized and initialized (a key of
+     * their own, a 13-byte nonce; CCM: 4 bytes AAD, 16 of message) */
+    const char *aead = "javacardx/crypto/AEADCipher", *ci = "javacardx/crypto/Cipher";
+    uint16_t akey, nonce = at_bytes(rt, NULL, 13);
+    assert_int_equal(at_call(rt, SEC "KeyBuilder", "buildKey", "(BSZ)Ljavacard/security/Key;", &akey, 15, 128, 0), 0);
+    assert_int_equal(at_call(rt, SEC "AESKeyImpl", "setKey", "([BS)V", NULL, akey, at_bytes(rt, NULL, 16), 0), 0);
+    pool[n++] = akey;
+    for (unsigned alg = 0xF3; alg <= 0xF4; alg++) {
+        assert_int_equal(at_call(rt, ci, "getInstance", "(BZ)Ljavacardx/crypto/Cipher;", &h, alg, 0), 0);
+        pool[n++] = h;
+        assert_int_equal(at_call(rt, ci, "getInstance", "(BZ)Ljavacardx/crypto/Cipher;", &h, alg, 0), 0);
+        pool[n++] = h;
+        if (alg == 0xF3)
+            assert_int_equal(at_call(rt, ci, "init", "(Ljavacard/security/Key;B[BSS)V", NULL, h, akey, 2, nonce, 0, 13),
+                             0);
+        else
+            assert_int_equal(at_call(rt, aead, "init", "(Ljavacard/security/Key;B[BSSSSS)V", NULL, h, akey, 2, nonce,
+                                     0, 13, 4, 16, 16), 0);
+    }
     pool[n++] = 0x7FFF;   /* no such handle */
     pool[n++] = 0xFFFF;
 

@@ -6,7 +6,11 @@
  *   API level:  the Java Card API implementation (vm/api_*.c) called
  *               through its token table on a real runtime, 1024-byte
  *               transient arrays: AES-128-CBC, TDEA-CBC, SHA-256,
- *               HMAC-SHA-256, AES-CMAC.
+ *               HMAC-SHA-256, AES-CMAC; AEADCipher AES-128-GCM and
+ *               AES-128-CCM (init with a 12-byte nonce, doFinal, 16-byte
+ *               retrieveTag per operation) against gcm_reset/add_iv/
+ *               process/done on a gcm_state set up once (the card memoises
+ *               GCM's key tables too) and ccm_memory.
  *   APDU level: the cryptodriver applet (test/jca/cryptodriver.jca,
  *               assembled at build time) through vm_process, 240 bytes of
  *               data per command, against libtomcrypt on 240 bytes; here
@@ -175,6 +179,67 @@ static void direct_op(void *p)
     }
 }
 
+/* AEADCipher: init (GCM with the nonce; CCM with nonce, AAD length 0,
+ * message length N, tag 16), doFinal, retrieveTag. */
+typedef struct aead_ctx {
+    vm_runtime *rt;
+    const jc_api_method *init, *final, *tag;
+    uint16_t obj, key, nonce, in, out;
+    int ccm;
+} aead_ctx;
+
+static void aead_op(void *p)
+{
+    aead_ctx *c = p;
+    uint16_t a[9] = { c->obj, c->key, 2, c->nonce, 0, c->ccm ? 13 : 12, 0, N, 16 }, r;
+    uint16_t f[6] = { c->obj, c->in, 0, N, c->out, 0 }, t[4] = { c->obj, c->out, N, 16 };
+    if (c->init->fn(c->rt, a, &r) != 0 || c->final->fn(c->rt, f, &r) != 0 || c->tag->fn(c->rt, t, &r) != 0)
+        abort();
+}
+
+typedef struct aead_direct {
+    int idx, ccm;
+    gcm_state *gcm;
+    uint8_t key[16], nonce[13], in[N], out[N], tag[16];
+} aead_direct;
+
+static void aead_direct_op(void *p)
+{
+    aead_direct *d = p;
+    unsigned long tl = 16;
+    if (d->ccm) {
+        ccm_memory(d->idx, d->key, 16, NULL, d->nonce, 13, NULL, 0, d->in, N, d->out, d->tag, &tl, CCM_ENCRYPT);
+        return;
+    }
+    gcm_reset(d->gcm);
+    gcm_add_iv(d->gcm, d->nonce, 12);
+    gcm_process(d->gcm, d->in, N, d->out, GCM_ENCRYPT);
+    gcm_done(d->gcm, d->tag, &tl);
+}
+
+static void bench_aead(vm_runtime *rt, uint16_t aes_key, uint16_t in, uint16_t out, uint16_t nonce, int aes)
+{
+    const char *ci = "javacardx/crypto/Cipher", *ai = "javacardx/crypto/AEADCipher";
+    aead_direct *d = calloc(1, sizeof *d);
+    d->gcm = malloc(sizeof *d->gcm);
+    d->idx = aes;
+    memset(d->key, 0x11, sizeof d->key);
+    memset(d->nonce, 0x22, sizeof d->nonce);
+    memset(d->in, 0x5A, sizeof d->in);
+    gcm_init(d->gcm, aes, d->key, 16);
+    for (int ccm = 0; ccm < 2; ccm++) {
+        aead_ctx c = { rt, NULL, method(ci, "doFinal", "([BSS[BS)S"), method(ai, "retrieveTag", "([BSS)S"), 0,
+                       aes_key, nonce, in, out, ccm };
+        c.obj = call(rt, ci, "getInstance", "(BZ)Ljavacardx/crypto/Cipher;", 2, ccm ? 0xF4 : 0xF3, 0);
+        c.init = ccm ? method(ai, "init", "(Ljavacard/security/Key;B[BSSSSS)V")
+                     : method(ci, "init", "(Ljavacard/security/Key;B[BSS)V");
+        d->ccm = ccm;
+        compare(ccm ? "AES-128-CCM 1024 B" : "AES-128-GCM 1024 B", N, aead_op, &c, aead_direct_op, d, 100);
+    }
+    free(d->gcm);
+    free(d);
+}
+
 static void bench_api(vt_card *k)
 {
     vm_runtime *rt = k->rt;
@@ -226,6 +291,7 @@ static void bench_api(vt_card *k)
         compare(cases[i].name, N, api_op, &c, direct_op, d, cases[i].kind == 1 ? 10 : 100);
     }
     free(d);
+    bench_aead(rt, aes_key, in, out, ram_bytes(rt, 13, 0x22), aes);
 }
 
 /* ---- APDU level ---- */
