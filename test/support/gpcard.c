@@ -13,8 +13,7 @@
 
 int gpcard_make_template(const char *cardvm_bin, const char *tag, char *dir, size_t dirlen)
 {
-    snprintf(dir, dirlen, "/tmp/cardvm-test-%s-XXXXXX", tag);
-    if (!mkdtemp(dir))
+    if (test_make_dir(tag, dir, dirlen))
         return -1;
     char cmd[2048];
     snprintf(cmd, sizeof cmd, "'%s' create '%s/template.img' --quiet", cardvm_bin, dir);
