@@ -8,8 +8,19 @@ A test imports it from its own folder:
 """
 import os
 import subprocess
+import sys
 
 failures = []
+
+
+def need_cryptography():
+    """Exit 77 (skip) when python3-cryptography, the tests' independent
+    implementation, is not installed."""
+    try:
+        import cryptography  # noqa: F401
+    except ImportError:
+        print("SKIP: python3-cryptography is not installed (scripts/deps.sh)")
+        sys.exit(77)
 
 
 def run(*args, ok=True):

@@ -27,15 +27,12 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from jcatest import apdu, expect, failures, new_card, report, run, send  # noqa: E402
+from jcatest import apdu, expect, failures, need_cryptography, new_card, report, run, send  # noqa: E402
 
-try:
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-except ImportError:
-    print("SKIP: python3-cryptography is not installed (scripts/deps.sh)")
-    sys.exit(77)
+need_cryptography()
+from cryptography.exceptions import InvalidSignature  # noqa: E402
+from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 
 SELECT = "00A4040009F063617264766D0401"
 ECDSA = {"SHA1": (17, hashes.SHA1), "SHA256": (33, hashes.SHA256), "SHA384": (34, hashes.SHA384),

@@ -29,6 +29,7 @@
 
 #include <cmocka.h>
 
+#include "testfiles.h"
 #include "vmtest.h"
 
 static const uint8_t CUSTOM_AID[] = { 0xA0, 0x00, 0x00, 0x06, 0x99, 0x02, 0x00 };
@@ -36,7 +37,7 @@ static const uint8_t CUSTOM_AID[] = { 0xA0, 0x00, 0x00, 0x06, 0x99, 0x02, 0x00 }
 static uint8_t *custom_load_file(size_t *len)
 {
     size_t n;
-    char *src = (char *)vt_read_file(CARDVM_SOURCE_DIR "/examples/customization/custom.jca", &n);
+    char *src = (char *)test_read_file(CARDVM_SOURCE_DIR "/examples/customization/custom.jca", &n);
     assert_non_null(src);
     uint8_t *lf;
     vt_jca(src, "custom.jca", &lf, len);

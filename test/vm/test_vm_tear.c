@@ -22,12 +22,7 @@ typedef struct tctx {
 
 static uint16_t send(tctx *t, const char *hex, uint8_t *resp, size_t *rlen)
 {
-    uint8_t apdu[300];
-    int n = vt_hex(hex, apdu, sizeof apdu);
-    uint16_t sw = 0;
-    if (vt_transmit(&t->k, apdu, (size_t)n, resp, rlen, &sw) != VM_OK)
-        return 0;           /* power cut: the card answers nothing */
-    return sw;
+    return vt_send_hex_or_cut(&t->k, hex, resp, rlen);
 }
 
 static chip *chip_of(void *ctx) { return ((tctx *)ctx)->k.c; }

@@ -84,27 +84,6 @@ void vt_reopen(vt_card *k, const vm_config *cfg)
     assert_int_equal(vm_create(k->c, cfg, &k->rt), VM_OK);
 }
 
-uint8_t *vt_read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)n + 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    if (b) {
-        b[n] = 0;
-        *len = (size_t)n;
-    }
-    return b;
-}
-
 void vt_jca(const char *src, const char *filename, uint8_t **blob, size_t *len)
 {
     jca_options opt = { 0, 0 };
@@ -240,6 +219,15 @@ uint16_t vt_send(vt_card *k, const uint8_t *apdu, size_t len, uint8_t *resp, siz
     if (rc != VM_OK)
         fail_msg("vm call failed: %s", vm_strerror(rc));
     return sw;
+}
+
+uint16_t vt_send_hex_or_cut(vt_card *k, const char *hex, uint8_t *resp, size_t *rlen)
+{
+    uint8_t apdu[300];
+    int n = vt_hex(hex, apdu, sizeof apdu);
+    uint16_t sw = 0;
+    assert_true(n >= 4);
+    return vt_transmit(k, apdu, (size_t)n, resp, rlen, &sw) == VM_OK ? sw : 0;
 }
 
 uint16_t vt_send_hex(vt_card *k, const char *hex, uint8_t *resp, size_t *rlen)

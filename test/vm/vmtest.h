@@ -37,7 +37,6 @@ void vt_reset(vt_card *k);
 /* Commit, close everything, reopen the image from its file. */
 void vt_reopen(vt_card *k, const vm_config *cfg);
 
-uint8_t *vt_read_file(const char *path, size_t *len);
 /* Assemble JCA text (docs/jca.md) into the load file a card receives (the
  * CAP components in load order, no Debug), or fail the test naming
  * `filename` and the line. */
@@ -106,6 +105,10 @@ uint16_t vt_send(vt_card *k, const uint8_t *apdu, size_t len, uint8_t *resp, siz
  * VM's status (VM_ERR_POWER also when the commit after it failed), the SW
  * in *sw. */
 int vt_transmit(vt_card *k, const uint8_t *apdu, size_t len, uint8_t *resp, size_t *rlen, uint16_t *sw);
+/* For the tearing tests' run and check steps: the SW of a command given
+ * in hex, or 0 when the power was cut during it or its commit (the card
+ * answers nothing). */
+uint16_t vt_send_hex_or_cut(vt_card *k, const char *hex, uint8_t *resp, size_t *rlen);
 uint16_t vt_send_hex(vt_card *k, const char *hex, uint8_t *resp, size_t *rlen);
 
 /* A copy of the NVM working image, to prove "no change". */
