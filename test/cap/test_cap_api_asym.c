@@ -63,6 +63,14 @@ static void ltc_setup(void)
         register_prng(&sprng_desc);
 }
 
+/* The card a test works on, libtomcrypt ready beside it. */
+static vm_runtime *new_card(vt_card *k)
+{
+    ltc_setup();
+    vt_card_new(k, NULL);
+    return k->rt;
+}
+
 static uint16_t build(vm_runtime *rt, uint8_t type, int bits)
 {
     uint16_t k = 0;
@@ -182,16 +190,21 @@ static rsa_keys card_keys(vm_runtime *rt, rsa_key *key, int bits)
     return r;
 }
 
+/* A 1024-bit RSA key from libtomcrypt's key generation, its components in
+ * the card's three key objects. */
+static rsa_keys rsa_1024(vm_runtime *rt, rsa_key *key)
+{
+    assert_int_equal(rsa_make_key(NULL, find_prng("sprng"), 128, 65537, key), CRYPT_OK);
+    return card_keys(rt, key, 1024);
+}
+
 static void test_rsa_signatures_match_libtomcrypt(void **state)
 {
     (void)state;
-    ltc_setup();
     vt_card k;
-    vt_card_new(&k, NULL);
-    vm_runtime *rt = k.rt;
+    vm_runtime *rt = new_card(&k);
     rsa_key key;
-    assert_int_equal(rsa_make_key(NULL, find_prng("sprng"), 128, 65537, &key), CRYPT_OK);
-    rsa_keys ck = card_keys(rt, &key, 1024);
+    rsa_keys ck = rsa_1024(rt, &key);
     const char *msg = "abc";
     uint8_t h[32], want[128], got[600];
     unsigned long hl = sizeof h, wl = sizeof want;
@@ -277,13 +290,10 @@ static unsigned long counting_read(unsigned char *out, unsigned long outlen, prn
 static void test_rsa_blinding(void **state)
 {
     (void)state;
-    ltc_setup();
     vt_card k;
-    vt_card_new(&k, NULL);
-    vm_runtime *rt = k.rt;
+    vm_runtime *rt = new_card(&k);
     rsa_key key;
-    assert_int_equal(rsa_make_key(NULL, find_prng("sprng"), 128, 65537, &key), CRYPT_OK);
-    rsa_keys ck = card_keys(rt, &key, 1024);
+    rsa_keys ck = rsa_1024(rt, &key);
     uint8_t h[32], want[128], got[128];
     unsigned long hl = sizeof h, wl = sizeof want;
     hash_memory(find_hash("sha256"), (const unsigned char *)"abc", 3, h, &hl);
@@ -382,13 +392,10 @@ static int do_final(vm_runtime *rt, uint16_t c, const uint8_t *in, uint16_t n, u
 static void test_rsa_ciphers(void **state)
 {
     (void)state;
-    ltc_setup();
     vt_card k;
-    vt_card_new(&k, NULL);
-    vm_runtime *rt = k.rt;
+    vm_runtime *rt = new_card(&k);
     rsa_key key;
-    assert_int_equal(rsa_make_key(NULL, find_prng("sprng"), 128, 65537, &key), CRYPT_OK);
-    rsa_keys ck = card_keys(rt, &key, 1024);
+    rsa_keys ck = rsa_1024(rt, &key);
     uint8_t m[128], c[300], back[300];
     uint16_t n;
     unsigned long len;
@@ -560,10 +567,8 @@ static const ecdsa_vector rfc6979[] = {
 static void test_ecdsa_rfc6979(void **state)
 {
     (void)state;
-    ltc_setup();
     vt_card k;
-    vt_card_new(&k, NULL);
-    vm_runtime *rt = k.rt;
+    vm_runtime *rt = new_card(&k);
     for (size_t i = 0; i < sizeof rfc6979 / sizeof rfc6979[0]; i++) {
         const ecdsa_vector *v = &rfc6979[i];
         const ltc_ecc_set_type *cv = nist_curve(v->curve);
@@ -641,10 +646,8 @@ static uint16_t agree(vm_runtime *rt, uint8_t alg, uint16_t priv, const uint8_t 
 static void test_ecdh_rfc5903(void **state)
 {
     (void)state;
-    ltc_setup();
     vt_card k;
-    vt_card_new(&k, NULL);
-    vm_runtime *rt = k.rt;
+    vm_runtime *rt = new_card(&k);
     for (size_t i = 0; i < sizeof rfc5903 / sizeof rfc5903[0]; i++) {
         const ecdh_vector *v = &rfc5903[i];
         const ltc_ecc_set_type *cv = nist_curve(v->curve);
@@ -728,10 +731,8 @@ static void set_secp256k1(vm_runtime *rt, const char *cls, uint16_t key, const c
 static void test_ec_secp256k1(void **state)
 {
     (void)state;
-    ltc_setup();
     vt_card k;
-    vt_card_new(&k, NULL);
-    vm_runtime *rt = k.rt;
+    vm_runtime *rt = new_card(&k);
     uint16_t priv = build(rt, T_EC_PRIV, 256), pub = build(rt, T_EC_PUB, 256), ret;
     set_secp256k1(rt, ECPRIV, priv, "07");
     set_secp256k1(rt, ECPUB, pub, "07");
@@ -834,13 +835,10 @@ static int set_initial(vm_runtime *rt, const char *cls, uint16_t o, const uint8_
 static void test_set_initial_digest(void **state)
 {
     (void)state;
-    ltc_setup();
     vt_card k;
-    vt_card_new(&k, NULL);
-    vm_runtime *rt = k.rt;
+    vm_runtime *rt = new_card(&k);
     rsa_key key;
-    assert_int_equal(rsa_make_key(NULL, find_prng("sprng"), 128, 65537, &key), CRYPT_OK);
-    rsa_keys ck = card_keys(rt, &key, 1024);
+    rsa_keys ck = rsa_1024(rt, &key);
     /* the RFC 6979 P-256 key pair */
     const ecdsa_vector *v = &rfc6979[0];
     uint16_t epub = build(rt, T_EC_PUB, 256), epriv = build(rt, T_EC_PRIV, 256), ret;
@@ -1027,10 +1025,8 @@ static void test_keypair_rsa(void **state)
 static void test_keypair_ec(void **state)
 {
     (void)state;
-    ltc_setup();
     vt_card k;
-    vt_card_new(&k, NULL);
-    vm_runtime *rt = k.rt;
+    vm_runtime *rt = new_card(&k);
     uint16_t kp1, pub1, priv1, kp2, pub2, priv2, ret, buf = at_bytes(rt, NULL, 200);
     keypair(rt, KP_EC_FP, 256, &kp1, &pub1, &priv1);
     keypair(rt, KP_EC_FP, 256, &kp2, &pub2, &priv2);

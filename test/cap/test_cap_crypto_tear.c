@@ -40,20 +40,7 @@ typedef struct tctx {
 
 static uint16_t send(tctx *t, const char *hex, uint8_t *resp, size_t *rlen)
 {
-    uint8_t apdu[300];
-    int n = vt_hex(hex, apdu, sizeof apdu);
-    uint16_t sw = 0;
-    int rc;
-    *rlen = 0;
-    if (apdu[1] == 0xA4)
-        rc = vm_select(t->k.rt, apdu + 5, apdu[4], apdu, (size_t)n, resp, 258, rlen, &sw);
-    else
-        rc = vm_process(t->k.rt, apdu, (size_t)n, resp, 258, rlen, &sw);
-    if (rc != VM_OK)
-        return 0;            /* power cut: the card answers nothing */
-    if (chip_commit(t->k.c) != CHIP_OK)
-        return 0;
-    return sw;
+    return vt_send_hex_or_cut(&t->k, hex, resp, rlen);
 }
 
 static chip *chip_of(void *ctx) { return ((tctx *)ctx)->k.c; }

@@ -26,48 +26,22 @@
 #include "card.h"
 #include "cap_file.h"
 #include "gp_host.h"
+#include "gpcard.h"
 #include "tear.h"
 #include "testfiles.h"
 #include "transport.h"
 
 static const char *cardvm_bin;
-static char javacard_dir[1024], tmpdir[256], tmpl[512];
+static char javacard_dir[1024], tmpdir[256];
 
 /* ---- fixtures ---- */
-typedef struct fx {
-    char path[512];
-    transport *t;
-    gp_session gp;
-} fx;
-
-static void fx_reopen(fx *f)
+static void fx_close(gpcard *f)
 {
-    char err[256];
-    if (f->t) transport_close(f->t);
-    f->t = NULL;
-    if (transport_open_image(f->path, &f->t, err, sizeof err)) fail_msg("%s", err);
-    gp_init(&f->gp, f->t, NULL);
-}
-
-static void fx_open(fx *f, const char *name)
-{
-    memset(f, 0, sizeof *f);
-    snprintf(f->path, sizeof f->path, "%s/%s", tmpdir, name);
-    assert_int_equal(test_copy_file(tmpl, f->path), 0);
-    fx_reopen(f);
-}
-
-static void fx_close(fx *f)
-{
-    gp_close(&f->gp);
-    if (f->t) transport_close(f->t);
-    f->t = NULL;
+    gpcard_close(f);
     unlink(f->path);
 }
 
-static chip *fx_chip(fx *f) { return card_chip(transport_card(f->t)); }
-
-static unsigned open_default(fx *f)
+static unsigned open_default(gpcard *f)
 {
     gp_keys k;
     uint16_t sw = 0;
@@ -83,7 +57,7 @@ static void cap_of(const char *rel, capfile *c)
     if (capfile_read(p, 0, c, err, sizeof err)) fail_msg("%s", err);
 }
 
-static unsigned load_cap(fx *f, const capfile *c)
+static unsigned load_cap(gpcard *f, const capfile *c)
 {
     uint16_t sw = 0;
     int blk;
@@ -91,7 +65,7 @@ static unsigned load_cap(fx *f, const capfile *c)
     return sw;
 }
 
-static unsigned install_cap(fx *f, const capfile *c, unsigned applet, const uint8_t *instance, size_t il)
+static unsigned install_cap(gpcard *f, const capfile *c, unsigned applet, const uint8_t *instance, size_t il)
 {
     static const uint8_t priv = 0;
     gp_install_req r = {0x0C, c->pkg_aid, c->pkg_aid_len, c->applets[applet].aid, c->applets[applet].aid_len,
@@ -101,41 +75,25 @@ static unsigned install_cap(fx *f, const capfile *c, unsigned applet, const uint
     return sw;
 }
 
-static unsigned delete_aid(fx *f, const uint8_t *aid, size_t n, int related)
+static unsigned delete_aid(gpcard *f, const uint8_t *aid, size_t n, int related)
 {
     uint16_t sw = 0;
     if (gp_delete(&f->gp, aid, n, related, &sw)) return 0xFFFF;
     return sw;
 }
 
-static void hexs(const uint8_t *b, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++) sprintf(out + 2 * i, "%02X", b[i]);
-    out[2 * n] = 0;
-}
-
 /* The card as GET STATUS and the NVM heap describe it. */
-static void card_summary(fx *f, char *out, size_t cap)
+static void card_summary(gpcard *f, char *out, size_t cap)
 {
-    static gp_entry e[64];
-    static const uint8_t cats[] = {0x40, 0x10};
+    char apps[1536], pkgs[1536];
     chip_stats st;
-    chip_get_stats(fx_chip(f), &st);
-    snprintf(out, cap, "heap %u |", st.nvm_heap_free);
-    for (int c = 0; c < 2; c++) {
-        size_t n;
-        uint16_t sw;
-        assert_int_equal(gp_get_status(&f->gp, cats[c], e, 64, &n, &sw), 0);
-        assert_int_equal(sw, 0x9000);
-        for (size_t i = 0; i < n; i++) {
-            char a[40];
-            hexs(e[i].aid, e[i].aid_len, a);
-            snprintf(out + strlen(out), cap - strlen(out), " %s", a);
-        }
-    }
+    chip_get_stats(gpcard_chip(f), &st);
+    gpcard_status_list(f, 0x40, apps, sizeof apps);
+    gpcard_status_list(f, 0x10, pkgs, sizeof pkgs);
+    snprintf(out, cap, "heap %u | %s | %s", st.nvm_heap_free, apps, pkgs);
 }
 
-static int status_has(fx *f, uint8_t p1, const uint8_t *aid, size_t n, gp_entry *found)
+static int status_has(gpcard *f, uint8_t p1, const uint8_t *aid, size_t n, gp_entry *found)
 {
     static gp_entry e[64];
     size_t cnt;
@@ -157,9 +115,9 @@ static int status_has(fx *f, uint8_t p1, const uint8_t *aid, size_t n, gp_entry 
 static void load_aid_mismatch_refused(void **st)
 {
     (void)st;
-    fx f;
+    gpcard f;
     capfile c;
-    fx_open(&f, "mismatch.img");
+    gpcard_open(&f, tmpdir, "mismatch.img");
     cap_of("counter/jc222-nodebug/counter.cap", &c);
     assert_int_equal(open_default(&f), 0x9000);
     char before[4096], after[4096];
@@ -201,9 +159,9 @@ static void load_aid_mismatch_refused(void **st)
 static void malformed_cap_refused(void **st)
 {
     (void)st;
-    fx f;
+    gpcard f;
     capfile c;
-    fx_open(&f, "malformed.img");
+    gpcard_open(&f, tmpdir, "malformed.img");
     cap_of("counter/jc222-nodebug/counter.cap", &c);
     assert_int_equal(open_default(&f), 0x9000);
     char before[4096], after[4096];
@@ -239,9 +197,9 @@ static void malformed_cap_refused(void **st)
 static void missing_import_refused(void **st)
 {
     (void)st;
-    fx f;
+    gpcard f;
     capfile shop;
-    fx_open(&f, "noimport.img");
+    gpcard_open(&f, tmpdir, "noimport.img");
     cap_of("libshare/jc305u3-nodebug/shop.cap", &shop);
     assert_int_equal(open_default(&f), 0x9000);
     char before[4096], after[4096];
@@ -258,9 +216,9 @@ static void missing_import_refused(void **st)
 static void load_install_status_select(void **st)
 {
     (void)st;
-    fx f;
+    gpcard f;
     capfile c;
-    fx_open(&f, "counter.img");
+    gpcard_open(&f, tmpdir, "counter.img");
     cap_of("counter/jc305u3/counter.cap", &c);
     assert_int_equal(open_default(&f), 0x9000);
     assert_int_equal(load_cap(&f, &c), 0x9000);
@@ -306,9 +264,9 @@ static void load_install_status_select(void **st)
 static void library_in_use_not_deleted(void **st)
 {
     (void)st;
-    fx f;
+    gpcard f;
     capfile lib, srv, cli;
-    fx_open(&f, "libshare.img");
+    gpcard_open(&f, tmpdir, "libshare.img");
     cap_of("libshare/jc222/loyalty.cap", &lib);
     cap_of("libshare/jc222/loyaltysrv.cap", &srv);
     cap_of("libshare/jc222/shop.cap", &cli);
@@ -338,9 +296,9 @@ static void library_in_use_not_deleted(void **st)
 static void combined_load_install(void **st)
 {
     (void)st;
-    fx f;
+    gpcard f;
     capfile c;
-    fx_open(&f, "combined.img");
+    gpcard_open(&f, tmpdir, "combined.img");
     cap_of("counter/jc222/counter.cap", &c);
     assert_int_equal(open_default(&f), 0x9000);
     char before[4096], after[4096];
@@ -375,7 +333,7 @@ static void combined_load_install(void **st)
 
 /* ---- power cuts over CAP LOAD + INSTALL ---- */
 typedef struct tear_ctx {
-    fx f;
+    gpcard f;
     capfile c;
     int combined;                /* the INSTALL [for load, install and make selectable] process */
     char before[4096];
@@ -385,13 +343,13 @@ static void *tear_setup(void *arg)
 {
     tear_ctx *t = calloc(1, sizeof *t);
     t->combined = *(const int *)arg;
-    fx_open(&t->f, "tear.img");
+    gpcard_open(&t->f, tmpdir, "tear.img");
     cap_of("counter/jc222-nodebug/counter.cap", &t->c);
     assert_int_equal(open_default(&t->f), 0x9000);
     card_summary(&t->f, t->before, sizeof t->before);
     return t;
 }
-static chip *tear_chip(void *ctx) { return fx_chip(&((tear_ctx *)ctx)->f); }
+static chip *tear_chip(void *ctx) { return gpcard_chip(&((tear_ctx *)ctx)->f); }
 static void tear_power(void *ctx) { transport_reset(((tear_ctx *)ctx)->f.t, 1); }
 static void tear_teardown(void *ctx)
 {
@@ -422,7 +380,7 @@ static int tear_run(void *ctx)
 static int tear_check(void *ctx, uint32_t cut)
 {
     tear_ctx *t = ctx;
-    fx_reopen(&t->f);
+    gpcard_reopen(&t->f);
     if (open_default(&t->f) != 0x9000) return 1;
     int loaded = status_has(&t->f, 0x20, t->c.pkg_aid, t->c.pkg_aid_len, NULL);
     int installed = status_has(&t->f, 0x40, t->c.applets[0].aid, t->c.applets[0].aid_len, NULL);
@@ -485,12 +443,7 @@ int main(int argc, char **argv)
         printf("SKIP: %s not found (the shared Java Card test material is not beside this clone)\n", javacard_dir);
         return 77;
     }
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/cardvm-test-isd-cap-XXXXXX");
-    if (!mkdtemp(tmpdir)) return 1;
-    snprintf(tmpl, sizeof tmpl, "%s/template.img", tmpdir);
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "'%s' create '%s' --quiet", cardvm_bin, tmpl);
-    if (system(cmd) != 0) return 1;
+    if (gpcard_make_template(cardvm_bin, "isd-cap", tmpdir, sizeof tmpdir)) return 1;
     const struct CMUnitTest all[] = {
         cmocka_unit_test(load_aid_mismatch_refused),
         cmocka_unit_test(malformed_cap_refused),
@@ -510,6 +463,8 @@ int main(int argc, char **argv)
         if (want) chosen[n++] = all[i];
     }
     int rc = _cmocka_run_group_tests("isd_cap", chosen, n, NULL, NULL);
+    char tmpl[512];
+    snprintf(tmpl, sizeof tmpl, "%s/template.img", tmpdir);
     unlink(tmpl);
     rmdir(tmpdir);
     return rc;

@@ -23,27 +23,9 @@
 
 #include "api_tokens.h"
 #include "export_file.h"
+#include "testfiles.h"
 
 static int failures, compared, refused;
-
-static uint8_t *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    if (b)
-        *len = (size_t)n;
-    return b;
-}
 
 /* the built-in API, for the classes a CAP's classes extend */
 static ex_package api[64];
@@ -150,7 +132,7 @@ static void compare(const char *what, const ex_package *got, const ex_package *w
 static void check_pair(const char *cap_path, const char *exp_path)
 {
     size_t cl = 0, el = 0;
-    uint8_t *cap = read_all(cap_path, &cl), *exp = read_all(exp_path, &el);
+    uint8_t *cap = test_read_file(cap_path, &cl), *exp = test_read_file(exp_path, &el);
     char err[512];
     ex_package got, want;
     if (!cap || !exp) {
@@ -172,7 +154,7 @@ static void check_pair(const char *cap_path, const char *exp_path)
 static void check_nodebug(const char *cap_path)
 {
     size_t cl = 0;
-    uint8_t *cap = read_all(cap_path, &cl);
+    uint8_t *cap = test_read_file(cap_path, &cl);
     char err[512] = "";
     ex_package got;
     int rc = cap ? ex_from_cap(cap, cl, lookup, NULL, &got, err, sizeof err) : -1;

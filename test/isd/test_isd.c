@@ -20,13 +20,14 @@
 #include "cap_file.h"
 #include "card.h"
 #include "gp_host.h"
+#include "gpcard.h"
 #include "loader.h"
 #include "scp03.h"
 #include "tear.h"
 #include "testfiles.h"
 
 static const char *cardvm_bin, *applets_dir;
-static char tmpdir[256], tmpl[512];
+static char tmpdir[256];
 
 typedef struct applet_ex {
     const char *name;
@@ -53,42 +54,10 @@ static size_t hx(const char *s, uint8_t *out, size_t cap)
     return n;
 }
 
-typedef struct fx {
-    char path[512];
-    transport *t;
-    gp_session gp;
-} fx;
-
-static void fx_reopen(fx *f)
-{
-    char err[256];
-    if (f->t) transport_close(f->t);
-    f->t = NULL;
-    if (transport_open_image(f->path, &f->t, err, sizeof err)) fail_msg("%s", err);
-    gp_init(&f->gp, f->t, NULL);
-}
-
-static void fx_open(fx *f, const char *name)
-{
-    memset(f, 0, sizeof *f);
-    snprintf(f->path, sizeof f->path, "%s/%s", tmpdir, name);
-    assert_int_equal(test_copy_file(tmpl, f->path), 0);
-    fx_reopen(f);
-}
-
-static void fx_close(fx *f)
-{
-    gp_close(&f->gp);
-    if (f->t) transport_close(f->t);
-    f->t = NULL;
-}
-
-static chip *fx_chip(fx *f) { return card_chip(transport_card(f->t)); }
-
-static uint32_t heap_free(fx *f)
+static uint32_t heap_free(gpcard *f)
 {
     chip_stats st;
-    chip_get_stats(fx_chip(f), &st);
+    chip_get_stats(gpcard_chip(f), &st);
     return st.nvm_heap_free;
 }
 
@@ -106,7 +75,7 @@ static void keys_of(gp_keys *k, uint8_t kvn, uint8_t fill)
 
 /* 9000 when the channel opened, the refusing SW, or 0xFFFF when the host
  * refused the card (card cryptogram mismatch: wrong keys). */
-static unsigned open_sc(fx *f, const gp_keys *k, uint8_t level)
+static unsigned open_sc(gpcard *f, const gp_keys *k, uint8_t level)
 {
     uint16_t sw = 0;
     if (gp_open(&f->gp, k, level, NULL, 0, &sw)) return 0xFFFF;
@@ -114,14 +83,14 @@ static unsigned open_sc(fx *f, const gp_keys *k, uint8_t level)
     return 0x9000;
 }
 
-static void open_default(fx *f, uint8_t level)
+static void open_default(gpcard *f, uint8_t level)
 {
     gp_keys k;
     gp_default_keys(&k);
     assert_int_equal(open_sc(f, &k, level), 0x9000);
 }
 
-static unsigned send_hex(fx *f, const char *hex, uint8_t *rsp, size_t *rl)
+static unsigned send_hex(gpcard *f, const char *hex, uint8_t *rsp, size_t *rl)
 {
     uint8_t cmd[300], buf[1024];
     size_t n = hx(hex, cmd, sizeof cmd), l;
@@ -130,7 +99,7 @@ static unsigned send_hex(fx *f, const char *hex, uint8_t *rsp, size_t *rl)
     return sw;
 }
 
-static unsigned load(fx *f, const uint8_t *blob, size_t len)
+static unsigned load(gpcard *f, const uint8_t *blob, size_t len)
 {
     uint16_t sw;
     int blk;
@@ -138,7 +107,7 @@ static unsigned load(fx *f, const uint8_t *blob, size_t len)
     return sw;
 }
 
-static unsigned install(fx *f, const applet_ex *e, const char *instance)
+static unsigned install(gpcard *f, const applet_ex *e, const char *instance)
 {
     uint8_t pkg[16], app[16], inst[16], par[64];
     size_t pl = hx(e->pkg, pkg, 16), al = hx(e->applet, app, 16), il = instance ? hx(instance, inst, 16) : 0,
@@ -148,7 +117,7 @@ static unsigned install(fx *f, const applet_ex *e, const char *instance)
     return sw;
 }
 
-static unsigned del(fx *f, const char *aid, int related)
+static unsigned del(gpcard *f, const char *aid, int related)
 {
     uint8_t a[16];
     size_t n = hx(aid, a, 16);
@@ -157,37 +126,21 @@ static unsigned del(fx *f, const char *aid, int related)
     return sw;
 }
 
-/* The AIDs GET STATUS lists for category p1, as one "AID AID ..." string. */
-static void status_list(fx *f, uint8_t p1, char *out, size_t cap)
-{
-    static gp_entry e[64];
-    size_t n;
-    uint16_t sw;
-    assert_int_equal(gp_get_status(&f->gp, p1, e, 64, &n, &sw), 0);
-    assert_int_equal(sw, 0x9000);
-    out[0] = 0;
-    for (size_t i = 0; i < n; i++) {
-        char a[40];
-        for (size_t k = 0; k < e[i].aid_len; k++) sprintf(a + 2 * k, "%02X", e[i].aid[k]);
-        snprintf(out + strlen(out), cap - strlen(out), "%s%s", i ? " " : "", a);
-    }
-}
-
-static int listed(fx *f, uint8_t p1, const char *aid)
+static int listed(gpcard *f, uint8_t p1, const char *aid)
 {
     char l[2048];
-    status_list(f, p1, l, sizeof l);
+    gpcard_status_list(f, p1, l, sizeof l);
     return strstr(l, aid) != NULL;
 }
 
 /* A summary of what the card holds: heap, packages, applications, key sets. */
-static void card_summary(fx *f, char *out, size_t cap)
+static void card_summary(gpcard *f, char *out, size_t cap)
 {
     char a[1536], p[1536];
-    status_list(f, 0x40, a, sizeof a);
-    status_list(f, 0x20, p, sizeof p);
+    gpcard_status_list(f, 0x40, a, sizeof a);
+    gpcard_status_list(f, 0x20, p, sizeof p);
     loader_info li;
-    assert_int_equal(loader_read_info(fx_chip(f), &li), 0);
+    assert_int_equal(loader_read_info(gpcard_chip(f), &li), 0);
     char k[64] = "";
     for (unsigned i = 0; i < li.n_keysets; i++) sprintf(k + strlen(k), "%02X", li.kvns[i]);
     snprintf(out, cap, "heap %u | apps %s | pkgs %s | kvns %s", heap_free(f), a, p, k);
@@ -202,8 +155,8 @@ static void all_applets_all_levels(void **st)
     (void)st;
     static const uint8_t levels[] = {0x01, 0x03, 0x33};
     for (size_t l = 0; l < 3; l++) {
-        fx f;
-        fx_open(&f, "levels.img");
+        gpcard f;
+        gpcard_open(&f, tmpdir, "levels.img");
         open_default(&f, levels[l]);
         char before[4096], after[4096];
         card_summary(&f, before, sizeof before);
@@ -234,15 +187,15 @@ static void all_applets_all_levels(void **st)
         open_default(&f, levels[l]);
         card_summary(&f, after, sizeof after);
         assert_string_equal(before, after);
-        fx_close(&f);
+        gpcard_close(&f);
     }
 }
 
 static void wrong_keys(void **st)
 {
     (void)st;
-    fx f;
-    fx_open(&f, "wrongkeys.img");
+    gpcard f;
+    gpcard_open(&f, tmpdir, "wrongkeys.img");
     gp_keys k;
     gp_default_keys(&k);
     k.enc[0] ^= 1;   /* wrong ENC: the card cryptogram does not match */
@@ -278,14 +231,14 @@ static void wrong_keys(void **st)
     scp03_host_close(&h);
     /* no session: content management refused */
     assert_int_equal(send_hex(&f, "80F2800002 4F00 00", NULL, NULL), 0x6982);
-    fx_close(&f);
+    gpcard_close(&f);
 }
 
 static void no_session(void **st)
 {
     (void)st;
-    fx f;
-    fx_open(&f, "nosession.img");
+    gpcard f;
+    gpcard_open(&f, tmpdir, "nosession.img");
     static const char *cmds[] = {
         "80F2800002 4F00 00",                       /* GET STATUS */
         "80F2400202 4F00 00",
@@ -313,20 +266,20 @@ static void no_session(void **st)
     /* a C-MAC-only session is enough for content management */
     open_default(&f, 0x01);
     assert_int_equal(send_hex(&f, "80F2800202 4F00 00", NULL, NULL), 0x9000);
-    fx_close(&f);
+    gpcard_close(&f);
 }
 
 static void get_status_exact(void **st)
 {
     (void)st;
-    fx f;
-    fx_open(&f, "status.img");
+    gpcard f;
+    gpcard_open(&f, tmpdir, "status.img");
     open_default(&f, 0x03);
     char isd[256], apps0[2048], pkgs0[2048], l[4096], want[4096];
-    status_list(&f, 0x80, isd, sizeof isd);
+    gpcard_status_list(&f, 0x80, isd, sizeof isd);
     assert_string_equal(isd, "A000000151000000");
-    status_list(&f, 0x40, apps0, sizeof apps0);
-    status_list(&f, 0x20, pkgs0, sizeof pkgs0);
+    gpcard_status_list(&f, 0x40, apps0, sizeof apps0);
+    gpcard_status_list(&f, 0x20, pkgs0, sizeof pkgs0);
     assert_int_equal(load(&f, ex[0].blob, ex[0].len), 0x9000);
     assert_int_equal(load(&f, ex[1].blob, ex[1].len), 0x9000);
     /* twelve hello instances: more than one response holds (6310) */
@@ -339,10 +292,10 @@ static void get_status_exact(void **st)
     }
     assert_int_equal(install(&f, &ex[1], NULL), 0x9000);
     snprintf(want + strlen(want), sizeof want - strlen(want), " %s", ex[1].applet);
-    status_list(&f, 0x40, l, sizeof l);
+    gpcard_status_list(&f, 0x40, l, sizeof l);
     assert_string_equal(l, want);
     snprintf(want, sizeof want, "%s%s%s %s", pkgs0, pkgs0[0] ? " " : "", ex[0].pkg, ex[1].pkg);
-    status_list(&f, 0x20, l, sizeof l);
+    gpcard_status_list(&f, 0x20, l, sizeof l);
     assert_string_equal(l, want);
     /* the raw 6310 continuation */
     uint8_t rsp[1024];
@@ -370,20 +323,20 @@ static void get_status_exact(void **st)
     /* delete the package without "related": refused while instances exist */
     assert_int_equal(del(&f, ex[0].pkg, 0), 0x6985);
     assert_int_equal(del(&f, ex[0].pkg, 1), 0x9000);
-    status_list(&f, 0x40, l, sizeof l);
+    gpcard_status_list(&f, 0x40, l, sizeof l);
     snprintf(want, sizeof want, "%s%s%s", apps0, apps0[0] ? " " : "", ex[1].applet);
     assert_string_equal(l, want);
     assert_int_equal(del(&f, "A000000151000000", 0), 0x6985);   /* the ISD */
     assert_int_equal(del(&f, "A0000006990100", 0), 0x6985);     /* the masked OS */
     assert_int_equal(del(&f, "A0000000FFFFFF", 0), 0x6A88);
-    fx_close(&f);
+    gpcard_close(&f);
 }
 
 static void install_lifecycle_and_lock(void **st)
 {
     (void)st;
-    fx f;
-    fx_open(&f, "lock.img");
+    gpcard f;
+    gpcard_open(&f, tmpdir, "lock.img");
     open_default(&f, 0x03);
     assert_int_equal(load(&f, ex[0].blob, ex[0].len), 0x9000);
     uint8_t pkg[16], app[16], rsp[256];
@@ -459,15 +412,15 @@ static void install_lifecycle_and_lock(void **st)
     assert_int_equal(gp_select(&f.gp, app, al, rsp, sizeof rsp, &rl, &sw), 0);
     assert_int_equal(sw, 0x6A82);
     /* and with the card opened again from its image */
-    fx_reopen(&f);
+    gpcard_reopen(&f);
     assert_int_equal(gp_select(&f.gp, app, al, rsp, sizeof rsp, &rl, &sw), 0);
     assert_int_equal(sw, 0x6A82);
-    fx_close(&f);
+    gpcard_close(&f);
 }
 
 /* Raw APDU outside any secure channel: the whole response in hex (data and
  * SW), for the logical channel checks. */
-static void raw_hex(fx *f, const char *hex, char *out, size_t cap)
+static void raw_hex(gpcard *f, const char *hex, char *out, size_t cap)
 {
     uint8_t cmd[300], rsp[600];
     size_t n = hx(hex, cmd, sizeof cmd), rl = 0;
@@ -491,8 +444,8 @@ static void raw_hex(fx *f, const char *hex, char *out, size_t cap)
 static void applets_on_logical_channels(void **st)
 {
     (void)st;
-    fx f;
-    fx_open(&f, "channels.img");
+    gpcard f;
+    gpcard_open(&f, tmpdir, "channels.img");
     open_default(&f, 0x03);
     assert_int_equal(load(&f, ex[0].blob, ex[0].len), 0x9000);
     assert_int_equal(install(&f, &ex[0], NULL), 0x9000);
@@ -522,14 +475,14 @@ static void applets_on_logical_channels(void **st)
     assert_int_equal(transport_reset(f.t, 1), 0);
     RAW(&f, "C2CA004500", "6881");
     RAW(&f, "00CA004500", "45080000000000000001" "9000");
-    fx_close(&f);
+    gpcard_close(&f);
 }
 
 static void put_key(void **st)
 {
     (void)st;
-    fx f;
-    fx_open(&f, "putkey.img");
+    gpcard f;
+    gpcard_open(&f, tmpdir, "putkey.img");
     open_default(&f, 0x03);
     gp_keys k31, k30new, def;
     keys_of(&k31, 0x31, 0x10);
@@ -578,14 +531,14 @@ static void put_key(void **st)
     assert_int_equal(gp_cmd(&f.gp, 0x80, 0xD8, 0x00, 0x81, d, n, rsp, sizeof rsp, &rl, &sw), 0);
     assert_int_equal(sw, 0x6A80);
     /* the state survives a reopen of the image */
-    fx_reopen(&f);
+    gpcard_reopen(&f);
     assert_int_equal(open_sc(&f, &k30new, 0x01), 0x9000);
     assert_int_equal(open_sc(&f, &k31, 0x01), 0x9000);
     assert_int_equal(open_sc(&f, &def, 0x01), 0xFFFF);
     loader_info li;
-    assert_int_equal(loader_read_info(fx_chip(&f), &li), 0);
+    assert_int_equal(loader_read_info(gpcard_chip(&f), &li), 0);
     assert_int_equal(li.n_keysets, 2);
-    fx_close(&f);
+    gpcard_close(&f);
 }
 
 static uint8_t *corrupt_copy(const applet_ex *e, size_t at)
@@ -599,7 +552,7 @@ static uint8_t *corrupt_copy(const applet_ex *e, size_t at)
 /* INSTALL [for load] of package pkg naming the SHA-256 `hash` of the load
  * file (none when NULL), then LOAD of blob in 230-byte blocks: the SW of
  * the last command sent (a block refused ends the load). */
-static unsigned load_with_hash(fx *f, const char *pkg, const uint8_t *hash, const uint8_t *blob, size_t len)
+static unsigned load_with_hash(gpcard *f, const char *pkg, const uint8_t *hash, const uint8_t *blob, size_t len)
 {
     uint8_t d[64];
     size_t n = 1;
@@ -630,8 +583,8 @@ static unsigned load_with_hash(fx *f, const char *pkg, const uint8_t *hash, cons
 static void malformed_load_leaves_nothing(void **st)
 {
     (void)st;
-    fx f;
-    fx_open(&f, "malformed.img");
+    gpcard f;
+    gpcard_open(&f, tmpdir, "malformed.img");
     open_default(&f, 0x03);
     char before[4096], after[4096];
     card_summary(&f, before, sizeof before);
@@ -710,12 +663,12 @@ static void malformed_load_leaves_nothing(void **st)
     open_default(&f, 0x03);
     card_summary(&f, after, sizeof after);
     assert_string_equal(before, after);
-    fx_close(&f);
+    gpcard_close(&f);
 }
 
 /* ---- power cuts ---- */
 typedef struct tear_ctx {
-    fx f;
+    gpcard f;
     int which;
     char before[4096];
 } tear_ctx;
@@ -726,19 +679,19 @@ static void *tear_setup(void *arg)
 {
     tear_ctx *t = calloc(1, sizeof *t);
     t->which = *(int *)arg;
-    fx_open(&t->f, "tear.img");
+    gpcard_open(&t->f, tmpdir, "tear.img");
     open_default(&t->f, 0x03);
     if (t->which != T_LOAD) assert_int_equal(load(&t->f, ex[1].blob, ex[1].len), 0x9000);
     if (t->which == T_DELETE) assert_int_equal(install(&t->f, &ex[1], NULL), 0x9000);
     card_summary(&t->f, t->before, sizeof t->before);
     return t;
 }
-static chip *tear_chip(void *ctx) { return fx_chip(&((tear_ctx *)ctx)->f); }
+static chip *tear_chip(void *ctx) { return gpcard_chip(&((tear_ctx *)ctx)->f); }
 static void tear_power(void *ctx) { transport_reset(((tear_ctx *)ctx)->f.t, 1); }
 static void tear_teardown(void *ctx)
 {
     tear_ctx *t = ctx;
-    fx_close(&t->f);
+    gpcard_close(&t->f);
     free(t);
 }
 
@@ -765,7 +718,7 @@ static int tear_run(void *ctx)
 static int tear_check(void *ctx, uint32_t cut)
 {
     tear_ctx *t = ctx;
-    fx_reopen(&t->f);
+    gpcard_reopen(&t->f);
     gp_keys def, nk;
     gp_default_keys(&def);
     keys_of(&nk, 0x30, 0x55);
@@ -822,8 +775,8 @@ static void tear_put_key(void **st) { (void)st; sweep("PUT KEY", T_PUTKEY); }
 static void random_commands(void **st)
 {
     (void)st;
-    fx f;
-    fx_open(&f, "fuzz.img");
+    gpcard f;
+    gpcard_open(&f, tmpdir, "fuzz.img");
     open_default(&f, 0x03);
     assert_int_equal(load(&f, ex[0].blob, ex[0].len), 0x9000);
     assert_int_equal(install(&f, &ex[0], NULL), 0x9000);
@@ -870,18 +823,13 @@ static void random_commands(void **st)
     open_default(&f, 0x03);
     card_summary(&f, after, sizeof after);
     assert_string_equal(before, after);
-    fx_close(&f);
+    gpcard_close(&f);
 }
 
 static int setup_all(void **st)
 {
     (void)st;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/cardvm-test-isd-XXXXXX");
-    if (!mkdtemp(tmpdir)) return -1;
-    snprintf(tmpl, sizeof tmpl, "%s/template.img", tmpdir);
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "'%s' create '%s' --quiet", cardvm_bin, tmpl);
-    if (system(cmd) != 0) return -1;
+    if (gpcard_make_template(cardvm_bin, "isd", tmpdir, sizeof tmpdir)) return -1;
     for (size_t i = 0; i < N_EX; i++) {
         char p[1024], err[256];
         snprintf(p, sizeof p, "%s/%s.cap", applets_dir, ex[i].name);
@@ -900,11 +848,8 @@ static int setup_all(void **st)
 static int teardown_all(void **st)
 {
     (void)st;
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) return -1;
     for (size_t i = 0; i < N_EX; i++) free(ex[i].blob);
-    return 0;
+    return test_remove_dir(tmpdir);
 }
 
 int main(int argc, char **argv)

@@ -9,24 +9,12 @@ Exit 0 pass, 1 fail.
 """
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import zipfile
 
-failures = []
-
-
-def run(*args, ok=True):
-    r = subprocess.run(list(args), capture_output=True, text=True, timeout=120)
-    if ok and r.returncode != 0:
-        failures.append(f"{' '.join(args)} exited {r.returncode}:\n{r.stdout}{r.stderr}")
-    return r
-
-
-def expect(cond, what, out=""):
-    if not cond:
-        failures.append(f"{what}\n{out}")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from jcatest import expect, failures, report, run  # noqa: E402
 
 
 def components(cap):
@@ -81,12 +69,6 @@ def main():
         expect(r.stdout.split() == want, f"answers {want}", r.stdout + r.stderr)
     return report()
 
-
-def report():
-    for f in failures:
-        print("FAIL:", f)
-    print("ok" if not failures else f"{len(failures)} failure(s)")
-    return 1 if failures else 0
 
 
 if __name__ == "__main__":

@@ -15,51 +15,22 @@ usage: test_jca_asym.py CARDVM ASYMTEST_JCA
 Exit 0 pass, 1 fail, 77 skip (no python3-cryptography).
 """
 import os
-import subprocess
 import sys
 import tempfile
 
-try:
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-except ImportError:
-    print("SKIP: python3-cryptography is not installed (scripts/deps.sh)")
-    sys.exit(77)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from jcatest import apdu, expect, failures, need_cryptography, new_card, report, run, send  # noqa: E402
 
-failures = []
+need_cryptography()
+from cryptography.exceptions import InvalidSignature  # noqa: E402
+from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa  # noqa: E402
+
 SELECT = "00A4040009F063617264766D0201"
 
 
-def run(*args, ok=True):
-    r = subprocess.run(list(args), capture_output=True, text=True, timeout=300)
-    if ok and r.returncode != 0:
-        failures.append(f"{' '.join(args)} exited {r.returncode}:\n{r.stdout}{r.stderr}")
-    return r
 
 
-def expect(cond, what, out=""):
-    if not cond:
-        failures.append(f"{what}\n{out}")
-
-
-def apdu(ins, p1, data=b"", le=True):
-    h = bytes([0x80, ins, p1, 0])
-    if data:
-        h += bytes([len(data)]) + data
-    if le:
-        h += b"\x00"
-    return h.hex().upper()
-
-
-def send(cardvm, img, *cmds):
-    """Answers (data bytes, SW hex) of the commands after a SELECT."""
-    r = run(cardvm, "send", img, SELECT, *cmds, ok=False)
-    lines = r.stdout.split()
-    if len(lines) != len(cmds) + 1 or lines[0] != "9000":
-        failures.append(f"send {cmds}: {r.stdout}{r.stderr}")
-        return [(b"", "????")] * len(cmds)
-    return [(bytes.fromhex(l[:-4]), l[-4:]) for l in lines[1:]]
 
 
 def verifies(check):
@@ -77,13 +48,12 @@ def main():
         cap = os.path.join(tmp, "asymtest.cap")
         img = os.path.join(tmp, "card.img")
         run(cardvm, "asm", jca, "-o", cap, "--verify")
-        run(cardvm, "create", img, "--quiet")
-        run(cardvm, "gp", img, "--load", cap, "--install")
+        new_card(cardvm, img, cap)
         if failures:
             return report()
 
         # ---- keys generated on the card, signatures checked here ----
-        ans = send(cardvm, img, apdu(0x10, 0, le=False), apdu(0x10, 1, le=False), apdu(0x20, 0), apdu(0x20, 1),
+        ans = send(cardvm, img, SELECT, apdu(0x10, 0, le=False), apdu(0x10, 1, le=False), apdu(0x20, 0), apdu(0x20, 1),
                    apdu(0x20, 2), apdu(0x30, 0, msg), apdu(0x30, 1, msg), apdu(0x30, 2, msg))
         sws = [sw for _, sw in ans]
         expect(sws == ["9000"] * 8, "genKeyPair, public keys and signatures answer 9000", str(sws))
@@ -118,7 +88,7 @@ def main():
         bad = bytearray(h_pkcs1)
         bad[40] ^= 1
         secret = b"a 16-byte secret"
-        ans = send(cardvm, img,
+        ans = send(cardvm, img, SELECT,
                    apdu(0x40, 0, hn.n.to_bytes(128, "big"), le=False),
                    apdu(0x40, 1, hn.e.to_bytes(3, "big"), le=False),
                    apdu(0x40, 2, hw, le=False),
@@ -144,12 +114,6 @@ def main():
         expect(p2 == secret, "the card's OAEP (SHA-1) ciphertext decrypts here", repr(p2))
     return report()
 
-
-def report():
-    for f in failures:
-        print("FAIL:", f)
-    print("ok" if not failures else f"{len(failures)} failure(s)")
-    return 1 if failures else 0
 
 
 if __name__ == "__main__":

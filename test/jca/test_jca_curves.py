@@ -23,19 +23,17 @@ Exit 0 pass, 1 fail, 77 skip (no python3-cryptography).
 """
 import os
 import secrets
-import subprocess
 import sys
 import tempfile
 
-try:
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-except ImportError:
-    print("SKIP: python3-cryptography is not installed (scripts/deps.sh)")
-    sys.exit(77)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from jcatest import apdu, expect, failures, need_cryptography, new_card, report, run, send  # noqa: E402
 
-failures = []
+need_cryptography()
+from cryptography.exceptions import InvalidSignature  # noqa: E402
+from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
+
 SELECT = "00A4040009F063617264766D0401"
 ECDSA = {"SHA1": (17, hashes.SHA1), "SHA256": (33, hashes.SHA256), "SHA384": (34, hashes.SHA384),
          "SHA512": (38, hashes.SHA512)}
@@ -85,35 +83,8 @@ CURVES = [
 ]
 
 
-def run(*args, ok=True):
-    r = subprocess.run(list(args), capture_output=True, text=True, timeout=300)
-    if ok and r.returncode != 0:
-        failures.append(f"{' '.join(args)} exited {r.returncode}:\n{r.stdout}{r.stderr}")
-    return r
 
 
-def expect(cond, what, out=""):
-    if not cond:
-        failures.append(f"{what}\n{out}")
-
-
-def apdu(ins, p1, data=b"", le=True, p2=0):
-    h = bytes([0x80, ins, p1, p2])
-    if data:
-        h += bytes([len(data)]) + data
-    if le:
-        h += b"\x00"
-    return h.hex().upper()
-
-
-def send(cardvm, img, *cmds):
-    """Answers (data bytes, SW hex) of the commands after a SELECT."""
-    r = run(cardvm, "send", img, SELECT, *cmds, ok=False)
-    lines = r.stdout.split()
-    if len(lines) != len(cmds) + 1 or lines[0] != "9000":
-        failures.append(f"send {cmds}: {r.stdout}{r.stderr}")
-        return [(b"", "????")] * len(cmds)
-    return [(bytes.fromhex(l[:-4]), l[-4:]) for l in lines[1:]]
 
 
 def verifies(key, sig, msg, h):
@@ -134,7 +105,7 @@ def check_curve(cardvm, img, name, bits, curve, p, a, b, g, n):
     setup += [apdu(0x10, i, v, le=False) for i, v in enumerate(dom)] + [apdu(0x10, 5, b"\x01", le=False)]
     msg = f"cardvm on {name}".encode()
     algs = ["SHA256"] + (["SHA1", "SHA384", "SHA512"] if name == "brainpoolP256r1" else [])
-    ans = send(cardvm, img, *setup, apdu(0x20, 0), *[apdu(0x30, ECDSA[h][0], msg) for h in algs])
+    ans = send(cardvm, img, SELECT, *setup, apdu(0x20, 0), *[apdu(0x30, ECDSA[h][0], msg) for h in algs])
     sws = [sw for _, sw in ans]
     expect(sws == ["9000"] * len(sws), f"{name}: domain, genKeyPair and signatures answer 9000", str(sws))
     if failures:
@@ -160,7 +131,7 @@ def check_curve(cardvm, img, name, bits, curve, p, a, b, g, n):
     bad[-1] ^= 1
     nb = (bits + 7) // 8
     compressed = bytes([2 | (hw[-1] & 1)]) + hw[1:1 + nb]
-    ans = send(cardvm, img, *setup, apdu(0x20, 0), apdu(0x22, 0, hw, le=False),
+    ans = send(cardvm, img, SELECT, *setup, apdu(0x20, 0), apdu(0x22, 0, hw, le=False),
                apdu(0x31, 33, bytes([32]) + m32 + hsig), apdu(0x31, 33, bytes([32]) + m32 + bytes(bad)),
                apdu(0x40, KA_DH_PLAIN, hw), apdu(0x40, KA_DH_PLAIN, compressed))
     sws = [sw for _, sw in ans]
@@ -181,7 +152,7 @@ def check_curve(cardvm, img, name, bits, curve, p, a, b, g, n):
     d = secrets.randbelow(order - 1) + 1
     e = host.private_numbers().private_value
     want = point(ec.derive_private_key(d * e % order, curve).public_key())
-    ans = send(cardvm, img, *setup, apdu(0x20, 0), apdu(0x23, 0, d.to_bytes(nb, "big"), le=False),
+    ans = send(cardvm, img, SELECT, *setup, apdu(0x20, 0), apdu(0x23, 0, d.to_bytes(nb, "big"), le=False),
                apdu(0x40, KA_DH_PLAIN_XY, hw), apdu(0x40, KA_DH_PLAIN_XY, compressed),
                apdu(0x40, KA_DH_PLAIN, hw), apdu(0x30, 33, msg))
     sws = [sw for _, sw in ans]
@@ -207,22 +178,13 @@ def main():
         # a card per curve: the applet makes its objects per command and
         # the transient memory of the Signature objects is the card's
         for c in CURVES:
-            if os.path.exists(img):
-                os.remove(img)
-            run(cardvm, "create", img, "--quiet")
-            run(cardvm, "gp", img, "--load", cap, "--install")
+            new_card(cardvm, img, cap)
             if not failures:
                 check_curve(cardvm, img, *c)
             if failures:
                 break
     return report()
 
-
-def report():
-    for f in failures:
-        print("FAIL:", f)
-    print("ok" if not failures else f"{len(failures)} failure(s)")
-    return 1 if failures else 0
 
 
 if __name__ == "__main__":

@@ -26,29 +26,9 @@
 #include "cap_file.h"
 #include "cap_format.h"
 #include "jca.h"
+#include "testfiles.h"
 
 static int failures, checked;
-
-static char *read_text(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    if (b) {
-        b[n] = 0;
-        *len = (size_t)n;
-    }
-    return b;
-}
 
 /* Compare the components of two load files; print the first difference of each. */
 static int compare(const char *what, const uint8_t *want, size_t wlen, const uint8_t *got, size_t glen)
@@ -126,7 +106,7 @@ static void check_pair(const char *jca_path, int cap_only)
     }
     checked++;
     size_t len;
-    char *src = read_text(jca_path, &len);
+    char *src = (char *)test_read_file(jca_path, &len);
     jca_options opt = { cf.cap_major, cf.cap_minor };
     jca_cap out;
     int bad = 0;

@@ -40,6 +40,7 @@
 #include "card.h"
 #include "loader.h"
 #include "packages.h"
+#include "sealed_custom.h"
 #include "testfiles.h"
 #include "vm.h"
 
@@ -78,14 +79,7 @@ int sha256_init(hash_state *md)
 }
 
 /* ---- the two secrets ---- */
-static const char *path_of(const char *name)
-{
-    static char buf[4][512];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
+static const char *path_of(const char *name) { return test_path(tmpdir, name); }
 
 /* A wrong UNLOCK on the image; the child's whole life. */
 static int child_unlock(const char *image)
@@ -322,17 +316,9 @@ static int make_pin_template(void)
 static int setup(void **s)
 {
     (void)s;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/cardvm-test-kill-XXXXXX");
-    if (!mkdtemp(tmpdir)) return -1;
-    for (int i = 0; i < 32; i++) unlock_key[i] = (uint8_t)(0xA0 ^ i);
-    static const uint8_t iv[16] = {1, 2, 3};
-    if (loader_seal(example_custom_package, example_custom_package_len, unlock_key, iv, &sealed_bytes,
-                    &sealed_len, hash_code))
-        return -1;
-    loader_mask_params m = {0};
-    chip_geometry_default(&m.geometry);
-    m.sealed = sealed_bytes;
-    m.sealed_len = sealed_len;
+    if (test_make_dir("kill", tmpdir, sizeof tmpdir)) return -1;
+    loader_mask_params m;
+    if (test_seal_custom(unlock_key, hash_code, &sealed_bytes, &sealed_len, &m)) return -1;
     m.unlock_tries = 15;
     snprintf(issuer_template, sizeof issuer_template, "%s/issuer-template.img", tmpdir);
     char err[256];
@@ -359,9 +345,7 @@ static int teardown(void **s)
 {
     (void)s;
     free(sealed_bytes);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return test_remove_dir(tmpdir);
 }
 
 int main(void)

@@ -18,6 +18,7 @@
 #include "loader.h"
 #include "packages.h"
 #include "scp03.h"
+#include "sealed_custom.h"
 #include "tear.h"
 #include "testfiles.h"
 #include "vm.h"
@@ -38,14 +39,7 @@ static const uint8_t update_aid[] = {0xA0, 0x00, 0x00, 0x06, 0x99, 0x01, 0x01};
 static const loader_vectored_command vectored[] = {{0xF0, 0}, {0xF4, 1}};
 
 /* ---- helpers ---- */
-static const char *path_of(const char *name)
-{
-    static char buf[4][512];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
+static const char *path_of(const char *name) { return test_path(tmpdir, name); }
 
 static card *open_card(const char *path)
 {
@@ -1154,17 +1148,9 @@ static void tear_initialize_update_counter(void **s) { (void)s; sweep("INITIALIZ
 static int setup_all(void **s)
 {
     (void)s;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/cardvm-test-loader-XXXXXX");
-    if (!mkdtemp(tmpdir)) return -1;
-    for (int i = 0; i < 32; i++) unlock_key[i] = (uint8_t)(0xA0 ^ i);
-    static const uint8_t iv[16] = {1, 2, 3};
-    if (loader_seal(example_custom_package, example_custom_package_len, unlock_key, iv, &sealed_bytes,
-                    &sealed_len, hash_code))
-        return -1;
-    loader_mask_params m = {0};
-    chip_geometry_default(&m.geometry);
-    m.sealed = sealed_bytes;
-    m.sealed_len = sealed_len;
+    if (test_make_dir("loader", tmpdir, sizeof tmpdir)) return -1;
+    loader_mask_params m;
+    if (test_seal_custom(unlock_key, hash_code, &sealed_bytes, &sealed_len, &m)) return -1;
     const uint8_t *masked[] = {example_masked_os_package};
     size_t masked_len[] = {example_masked_os_package_len};
     m.masked = masked;
@@ -1185,9 +1171,7 @@ static int teardown_all(void **s)
 {
     (void)s;
     free(sealed_bytes);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return test_remove_dir(tmpdir);
 }
 
 int main(void)

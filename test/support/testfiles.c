@@ -43,3 +43,25 @@ int test_has_bytes(const uint8_t *hay, size_t n, const uint8_t *needle, size_t m
         if (memcmp(hay + i, needle, m) == 0) return 1;
     return 0;
 }
+
+int test_make_dir(const char *tag, char *dir, size_t dirlen)
+{
+    snprintf(dir, dirlen, "/tmp/cardvm-test-%s-XXXXXX", tag);
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+int test_remove_dir(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+const char *test_path(const char *dir, const char *name)
+{
+    static char buf[4][512];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+    return buf[k];
+}

@@ -36,7 +36,7 @@ static int hex_word(const char *s, uint8_t *out, size_t cap)
 /* "# @install APPLET package=PKG [app-data=HEX]" */
 static void install_line(vt_card *k, const char *path, int ln, const char *s)
 {
-    uint8_t app[16], pkg[16], params[128], barray[200];
+    uint8_t app[16], pkg[16], params[128];
     int alen = hex_word(s + strspn(s, " "), app, sizeof app), plen = -1, dlen = 0;
     const char *p = strstr(s, "package=");
     if (p)
@@ -46,9 +46,8 @@ static void install_line(vt_card *k, const char *path, int ln, const char *s)
         dlen = hex_word(d + 9, params, sizeof params);
     if (alen < 5 || plen < 5 || dlen < 0)
         fail_msg("%s:%d: bad @install", path, ln);
-    size_t blen = vt_barray(app, (uint8_t)alen, params, (uint8_t)dlen, barray, sizeof barray);
     uint16_t sw = 0;
-    int rc = vm_install(k->rt, pkg, (uint8_t)plen, app, (uint8_t)alen, app, (uint8_t)alen, barray, (uint8_t)blen, &sw);
+    int rc = vt_install(k, pkg, (uint8_t)plen, app, (uint8_t)alen, app, (uint8_t)alen, params, (uint8_t)dlen, &sw);
     if (rc != VM_OK || sw != 0x9000)
         fail_msg("%s:%d: install: %s, SW %04X", path, ln, vm_strerror(rc), sw);
     vt_commit(k);
@@ -58,13 +57,7 @@ static void run_example(const char *name)
 {
     vt_card k;
     vt_card_new(&k, NULL);
-    size_t len;
-    uint8_t *blob = vt_example(name, &len);
-    char err[256] = "";
-    int rc = vm_load_package(k.rt, blob, len, 0, err, sizeof err);
-    if (rc != VM_OK)
-        fail_msg("%s: %s: %s", name, vm_strerror(rc), err);
-    free(blob);
+    vt_load_example(&k, name);
     vt_commit(&k);
 
     char path[512];
@@ -135,9 +128,7 @@ static const uint8_t WAL_APP[] = { 0xF0, 0x63, 0x61, 0x72, 0x64, 0x76, 0x6D, 0x1
 static int install(vt_card *k, const uint8_t *pkg, uint8_t plen, const uint8_t *app, const uint8_t *inst,
                    const uint8_t *params, uint8_t params_len, uint16_t *sw)
 {
-    uint8_t barray[64];
-    size_t blen = vt_barray(inst, 9, params, params_len, barray, sizeof barray);
-    return vm_install(k->rt, pkg, plen, app, 9, inst, 9, barray, (uint8_t)blen, sw);
+    return vt_install(k, pkg, plen, app, 9, inst, 9, params, params_len, sw);
 }
 
 /* Several applets on one card; selecting one deselects the other; each
@@ -148,12 +139,8 @@ static void test_many_applets(void **state)
     vt_card k;
     vt_card_new(&k, NULL);
     const char *names[] = { "hello", "counter", "wallet" };
-    for (int i = 0; i < 3; i++) {
-        size_t len;
-        uint8_t *blob = vt_example(names[i], &len);
-        assert_int_equal(vm_load_package(k.rt, blob, len, 0, NULL, 0), VM_OK);
-        free(blob);
-    }
+    for (int i = 0; i < 3; i++)
+        vt_load_example(&k, names[i]);
     uint16_t sw = 0;
     static const uint8_t pin[] = { '1', '2', '3', '4' };
     assert_int_equal(install(&k, HELLO_PKG, 8, HELLO_APP, HELLO_APP, NULL, 0, &sw), VM_OK);
@@ -230,8 +217,7 @@ static const char *LOOP_JCA =
     " .aid 0xA0:0x0:0x0:0x0:0xFF:0x0:0x2;\n"
     " .version 1.0;\n"
     " .imports {\n"
-    "  0xA0:0x0:0x0:0x0:0x62:0x1:0x1 1.3;\n"
-    "  0xA0:0x0:0x0:0x0:0x62:0x0:0x1 1.0;\n"
+    VT_JCA_IMPORT_FRAMEWORK_LANG
     " }\n"
     " .applet {\n"
     "  0xA0:0x0:0x0:0x0:0xFF:0x0:0x2:0x1 Loop;\n"
@@ -253,18 +239,7 @@ static const char *LOOP_JCA =
     "  .fields {\n"
     "   private short n 0;\n"
     "  }\n"
-    "  .publicMethodTable 7 {\n"
-    "   equals(Ljava/lang/Object;)Z;\n"
-    "   register()V;\n"
-    "   register([BSB)V;\n"
-    "   selectingApplet()Z;\n"
-    "   deselect()V;\n"
-    "   getShareableInterfaceObject(Ljavacard/framework/AID;B)Ljavacard/framework/Shareable;;\n"
-    "   select()Z;\n"
-    "   process(Ljavacard/framework/APDU;)V;\n"
-    "  }\n"
-    "  .packageMethodTable 0 {\n"
-    "  }\n"
+    VT_JCA_APPLET_METHOD_TABLES
     "  .method private <init>()V {\n"
     "   .stack 1;\n .locals 0;\n"
     "   L0: aload_0;\n invokespecial 0;\n return;\n"
@@ -298,18 +273,10 @@ static void test_budget(void **state)
     cfg.budget = 100000;
     vt_card k;
     vt_card_new(&k, &cfg);
-    uint8_t *blob;
-    size_t len;
-    vt_jca(LOOP_JCA, "loop.jca", &blob, &len);
-    char err[256] = "";
-    if (vm_load_package(k.rt, blob, len, 0, err, sizeof err) != VM_OK)
-        fail_msg("load: %s", err);
-    free(blob);
+    vt_load_jca(&k, LOOP_JCA, "loop.jca", 0);
     uint16_t sw;
     static const uint8_t pkg[] = { 0xA0, 0, 0, 0, 0xFF, 0, 2 }, app[] = { 0xA0, 0, 0, 0, 0xFF, 0, 2, 1 };
-    uint8_t barray[32];
-    size_t blen = vt_barray(app, sizeof app, NULL, 0, barray, sizeof barray);
-    assert_int_equal(vm_install(k.rt, pkg, 7, app, 8, app, 8, barray, (uint8_t)blen, &sw), VM_OK);
+    assert_int_equal(vt_install(&k, pkg, 7, app, 8, app, 8, NULL, 0, &sw), VM_OK);
     assert_int_equal(sw, 0x9000);
     vt_commit(&k);
     uint8_t resp[300];

@@ -29,7 +29,7 @@
 
 #include <cmocka.h>
 
-#include "jca.h"
+#include "testfiles.h"
 #include "vmtest.h"
 
 static const uint8_t CUSTOM_AID[] = { 0xA0, 0x00, 0x00, 0x06, 0x99, 0x02, 0x00 };
@@ -37,18 +37,22 @@ static const uint8_t CUSTOM_AID[] = { 0xA0, 0x00, 0x00, 0x06, 0x99, 0x02, 0x00 }
 static uint8_t *custom_load_file(size_t *len)
 {
     size_t n;
-    char *src = (char *)vt_read_file(CARDVM_SOURCE_DIR "/examples/customization/custom.jca", &n);
+    char *src = (char *)test_read_file(CARDVM_SOURCE_DIR "/examples/customization/custom.jca", &n);
     assert_non_null(src);
-    jca_options opt = { 0, 0 };
-    jca_cap cap;
-    char err[512];
-    if (jca_assemble(src, n, "custom.jca", &opt, &cap, err, sizeof err) != 0)
-        fail_msg("%s", err);
-    free(src);
     uint8_t *lf;
-    assert_int_equal(jca_load_file(&cap, &lf, len), 0);
-    jca_cap_free(&cap);
+    vt_jca(src, "custom.jca", &lf, len);
+    free(src);
     return lf;
+}
+
+/* A card with the customization software loaded privileged. */
+static void card_with_custom(vt_card *k)
+{
+    vt_card_new(k, NULL);
+    size_t len;
+    uint8_t *lf = custom_load_file(&len);
+    vt_load(k, lf, len, VM_LOAD_PRIVILEGED, "custom.jca");
+    free(lf);
 }
 
 /* What the extension saw. */
@@ -98,14 +102,7 @@ static uint16_t invoke(vt_card *k, uint16_t method, const char *hex, int *rc_out
     int n = vt_hex(hex, apdu, sizeof apdu);
     assert_true(n >= 4);
     size_t rlen = 0;
-    uint16_t sw = 0;
-    int rc = vm_invoke(k->rt, CUSTOM_AID, sizeof CUSTOM_AID, method, apdu, (size_t)n, resp, sizeof resp, &rlen, &sw);
-    if (rc_out)
-        *rc_out = rc;
-    else
-        assert_int_equal(rc, VM_OK);
-    vt_commit(k);
-    return sw;
+    return vt_invoke(k, CUSTOM_AID, sizeof CUSTOM_AID, method, apdu, (size_t)n, resp, &rlen, rc_out);
 }
 
 static void refused_unless_privileged(void **state)
@@ -143,12 +140,7 @@ static void loader_calls_reach_the_extension(void **state)
 {
     (void)state;
     vt_card k;
-    vt_card_new(&k, NULL);
-    size_t len;
-    uint8_t *lf = custom_load_file(&len);
-    char err[256];
-    assert_int_equal(vm_load_package(k.rt, lf, len, VM_LOAD_PRIVILEGED, err, sizeof err), VM_OK);
-    free(lf);
+    card_with_custom(&k);
     vt_commit(&k);
 
     /* without the LOADER's handlers the package's methods do not run */
@@ -217,8 +209,7 @@ static const char *INTRUDER =
     " .aid 0xA0:0x0:0x0:0x6:0x99:0x7:0x0;\n"
     " .version 1.0;\n"
     " .imports {\n"
-    "  0xA0:0x0:0x0:0x0:0x62:0x1:0x1 1.3;\n"
-    "  0xA0:0x0:0x0:0x0:0x62:0x0:0x1 1.0;\n"
+    VT_JCA_IMPORT_FRAMEWORK_LANG
     "  0xA0:0x0:0x0:0x6:0x99:0x2:0x0 1.0;\n"
     " }\n"
     " .applet {\n"
@@ -234,18 +225,7 @@ static const char *INTRUDER =
     "  virtualMethodRef 0.3.3()Z;\n"
     " }\n"
     " .class public Intruder 0 extends 0.3 {\n"
-    "  .publicMethodTable 7 {\n"
-    "   equals(Ljava/lang/Object;)Z;\n"
-    "   register()V;\n"
-    "   register([BSB)V;\n"
-    "   selectingApplet()Z;\n"
-    "   deselect()V;\n"
-    "   getShareableInterfaceObject(Ljavacard/framework/AID;B)Ljavacard/framework/Shareable;;\n"
-    "   select()Z;\n"
-    "   process(Ljavacard/framework/APDU;)V;\n"
-    "  }\n"
-    "  .packageMethodTable 0 {\n"
-    "  }\n"
+    VT_JCA_APPLET_METHOD_TABLES
     "  .method private <init>()V {\n"
     "   .stack 1;\n"
     "   .locals 0;\n"
@@ -281,21 +261,8 @@ static void other_contexts_cannot_call_the_loader(void **state)
 {
     (void)state;
     vt_card k;
-    vt_card_new(&k, NULL);
-    size_t len;
-    uint8_t *lf = custom_load_file(&len);
-    char err[256];
-    assert_int_equal(vm_load_package(k.rt, lf, len, VM_LOAD_PRIVILEGED, err, sizeof err), VM_OK);
-    free(lf);
-    jca_options opt = { 0, 0 };
-    jca_cap cap;
-    if (jca_assemble(INTRUDER, strlen(INTRUDER), "intruder.jca", &opt, &cap, err, sizeof err) != 0)
-        fail_msg("%s", err);
-    assert_int_equal(jca_load_file(&cap, &lf, &len), 0);
-    jca_cap_free(&cap);
-    if (vm_load_package(k.rt, lf, len, 0, err, sizeof err) != VM_OK)
-        fail_msg("intruder: %s", err);
-    free(lf);
+    card_with_custom(&k);
+    vt_load_jca(&k, INTRUDER, "intruder.jca", 0);
     static const uint8_t pkg[] = { 0xA0, 0, 0, 0x06, 0x99, 0x07, 0x00 };
     static const uint8_t app[] = { 0xA0, 0, 0, 0x06, 0x99, 0x07, 0x00, 0x01 };
     uint16_t sw = 0;

@@ -45,8 +45,7 @@ static const char *PKG_HEAD =
     " .aid 0xA0:0x0:0x0:0x0:0xFF:0x0:0x1;\n"
     " .version 1.0;\n"
     " .imports {\n"
-    "  0xA0:0x0:0x0:0x0:0x62:0x1:0x1 1.3;\n"
-    "  0xA0:0x0:0x0:0x0:0x62:0x0:0x1 1.0;\n"
+    VT_JCA_IMPORT_FRAMEWORK_LANG
     " }\n"
     " .constantPool {\n"
     "  virtualMethodRef 0.10.1()[B;\n"
@@ -101,11 +100,7 @@ static const char *PKG_HEAD =
     "   static byte sb;\n"
     "   static short st2 = 7;\n"
     "  }\n"
-    "  .publicMethodTable 1 {\n"
-    "   equals(Ljava/lang/Object;)Z;\n"
-    "  }\n"
-    "  .packageMethodTable 0 {\n"
-    "  }\n"
+    VT_JCA_OBJECT_METHOD_TABLES
     "  .method public static main(Ljavacard/framework/APDU;)V 0 {\n"
     "   .stack 8;\n"
     "   .locals 11;\n"
@@ -207,11 +202,7 @@ static const char *PKG_TAIL =
     "  }\n"
     " }\n"
     " .class X extends 1.2 {\n"
-    "  .publicMethodTable 1 {\n"
-    "   equals(Ljava/lang/Object;)Z;\n"
-    "  }\n"
-    "  .packageMethodTable 0 {\n"
-    "  }\n"
+    VT_JCA_OBJECT_METHOD_TABLES
     "  .method <init>()V {\n"
     "   .stack 1;\n .locals 0;\n"
     "   L0: aload_0;\n invokespecial 29;\n return;\n"
@@ -285,10 +276,7 @@ static uint16_t run_case(vt_card *k, const op_case *c, int16_t *v)
     uint8_t apdu[] = { 0x80, 0x01, 0x00, 0x00, 0x00 };
     uint8_t resp[300];
     size_t rlen = 0;
-    uint16_t sw = 0;
-    assert_int_equal(vm_invoke(k->rt, PKG_AID, sizeof PKG_AID, 0, apdu, sizeof apdu, resp, sizeof resp, &rlen, &sw),
-                     VM_OK);
-    vt_commit(k);
+    uint16_t sw = vt_invoke(k, PKG_AID, sizeof PKG_AID, 0, apdu, sizeof apdu, resp, &rlen, NULL);
     *v = rlen == 2 ? (int16_t)(resp[0] << 8 | resp[1]) : 0;
     return sw;
 }
@@ -520,8 +508,7 @@ static const char *TX_PKG =
     " .aid 0xA0:0x0:0x0:0x0:0xFF:0x0:0x1;\n"
     " .version 1.0;\n"
     " .imports {\n"
-    "  0xA0:0x0:0x0:0x0:0x62:0x1:0x1 1.3;\n"
-    "  0xA0:0x0:0x0:0x0:0x62:0x0:0x1 1.0;\n"
+    VT_JCA_IMPORT_FRAMEWORK_LANG
     " }\n"
     " .constantPool {\n"
     "  virtualMethodRef 0.10.1()[B;\n"
@@ -537,11 +524,7 @@ static const char *TX_PKG =
     "   static short st = 1;\n"
     "   static short st2 = 7;\n"
     "  }\n"
-    "  .publicMethodTable 1 {\n"
-    "   equals(Ljava/lang/Object;)Z;\n"
-    "  }\n"
-    "  .packageMethodTable 0 {\n"
-    "  }\n"
+    VT_JCA_OBJECT_METHOD_TABLES
     "  .method public static fail(Ljavacard/framework/APDU;)V 0 {\n"
     "   .stack 2;\n .locals 0;\n"
     "   .descriptor Ljavacard/framework/APDU; 0.10;\n"
@@ -561,9 +544,7 @@ static int invoke_short(vt_card *k, uint16_t method, uint16_t *sw)
 {
     uint8_t apdu[] = { 0x80, 0x01, 0x00, 0x00, 0x00 }, resp[300];
     size_t rlen = 0;
-    assert_int_equal(vm_invoke(k->rt, PKG_AID, sizeof PKG_AID, method, apdu, sizeof apdu, resp, sizeof resp, &rlen,
-                               sw), VM_OK);
-    vt_commit(k);
+    *sw = vt_invoke(k, PKG_AID, sizeof PKG_AID, method, apdu, sizeof apdu, resp, &rlen, NULL);
     return rlen == 2 ? resp[0] << 8 | resp[1] : -1;
 }
 
@@ -572,13 +553,7 @@ static void test_error_keeps_committed_state(void **state)
     (void)state;
     vt_card k;
     vt_card_new(&k, NULL);
-    uint8_t *blob;
-    size_t len;
-    vt_jca(TX_PKG, "optx.jca", &blob, &len);
-    char err[256] = "";
-    if (vm_load_package(k.rt, blob, len, 0, err, sizeof err) != VM_OK)
-        fail_msg("load: %s", err);
-    free(blob);
+    vt_load_jca(&k, TX_PKG, "optx.jca", 0);
     vt_commit(&k);
     uint16_t sw;
     assert_int_equal(invoke_short(&k, 0x0001, &sw), 107);

@@ -26,8 +26,7 @@ static const char *ROM_CAP_LIB =
     " .aid 0xA0:0x0:0x0:0x6:0x99:0x2:0x0;\n"
     " .version 1.0;\n"
     " .imports {\n"
-    "  0xA0:0x0:0x0:0x0:0x62:0x1:0x1 1.3;\n"
-    "  0xA0:0x0:0x0:0x0:0x62:0x0:0x1 1.0;\n"
+    VT_JCA_IMPORT_FRAMEWORK_LANG
     " }\n"
     " .constantPool {\n"
     "  virtualMethodRef 0.10.1()[B;\n"
@@ -43,11 +42,7 @@ static const char *ROM_CAP_LIB =
     "   static byte[] table = {1,2,3};\n"
     "   static short count = 5;\n"
     "  }\n"
-    "  .publicMethodTable 1 {\n"
-    "   equals(Ljava/lang/Object;)Z;\n"
-    "  }\n"
-    "  .packageMethodTable 0 {\n"
-    "  }\n"
+    VT_JCA_OBJECT_METHOD_TABLES
     "  .method public static bump(Ljavacard/framework/APDU;)V 0 {\n"
     "   .stack 5;\n"
     "   .locals 1;\n"
@@ -121,8 +116,7 @@ static const char *NVM_CAP_USER =
     " .aid 0xA0:0x0:0x0:0x6:0x99:0x3:0x0;\n"
     " .version 1.0;\n"
     " .imports {\n"
-    "  0xA0:0x0:0x0:0x0:0x62:0x1:0x1 1.3;\n"
-    "  0xA0:0x0:0x0:0x0:0x62:0x0:0x1 1.0;\n"
+    VT_JCA_IMPORT_FRAMEWORK_LANG
     "  0xA0:0x0:0x0:0x6:0x99:0x2:0x0 1.0;\n"
     " }\n"
     " .constantPool {\n"
@@ -130,11 +124,7 @@ static const char *NVM_CAP_USER =
     "   .descriptor Ljavacard/framework/APDU; 0.10;\n"
     " }\n"
     " .class public User 0 extends 1.0 {\n"
-    "  .publicMethodTable 1 {\n"
-    "   equals(Ljava/lang/Object;)Z;\n"
-    "  }\n"
-    "  .packageMethodTable 0 {\n"
-    "  }\n"
+    VT_JCA_OBJECT_METHOD_TABLES
     "  .method public static call(Ljavacard/framework/APDU;)V 0 {\n"
     "   .stack 1;\n"
     "   .locals 0;\n"
@@ -151,37 +141,31 @@ static void cap_asm(const char *src, uint8_t **blob, size_t *len)
     vt_jca(src, "romlib.jca", blob, len);
 }
 
+/* A card (vmtest.h) and where its masked packages are in ROM. */
 typedef struct rom_card {
-    char dir[256], path[300];
-    chip *c;
-    vm_runtime *rt;
+    vt_card k;
     uint32_t off[4], len[4];
     unsigned n;
 } rom_card;
 
 /* Mask: write the blobs to ROM, register them (creating the statics
  * records), commit, end masking. */
-static void rom_card_mask(rom_card *k, const uint8_t *const *blobs, const size_t *lens, unsigned n)
+static void rom_card_mask(rom_card *r, const uint8_t *const *blobs, const size_t *lens, unsigned n)
 {
-    snprintf(k->dir, sizeof k->dir, "/tmp/cardvm-vmrom-XXXXXX");
-    assert_non_null(mkdtemp(k->dir));
-    snprintf(k->path, sizeof k->path, "%s/card.img", k->dir);
-    chip_geometry g;
-    chip_geometry_default(&g);
-    assert_int_equal(chip_create(&g, k->path, &k->c), CHIP_OK);
-    chip_set_sync(k->c, CHIP_SYNC_OFF);
+    vt_card *k = &r->k;
+    vt_image_new(k);
     uint32_t at = 256;
-    k->n = n;
+    r->n = n;
     for (unsigned i = 0; i < n; i++) {
         assert_int_equal(chip_rom_write(k->c, at, blobs[i], lens[i]), CHIP_OK);
-        k->off[i] = at;
-        k->len[i] = (uint32_t)lens[i];
+        r->off[i] = at;
+        r->len[i] = (uint32_t)lens[i];
         at += (uint32_t)lens[i];
     }
     assert_int_equal(vm_create(k->c, NULL, &k->rt), VM_OK);
     for (unsigned i = 0; i < n; i++) {
         char err[160];
-        int rc = vm_register_rom_package(k->rt, k->off[i], k->len[i], err, sizeof err);
+        int rc = vm_register_rom_package(k->rt, r->off[i], r->len[i], err, sizeof err);
         if (rc)
             fail_msg("register %u: %d %s", i, rc, err);
     }
@@ -189,50 +173,23 @@ static void rom_card_mask(rom_card *k, const uint8_t *const *blobs, const size_t
     assert_int_equal(chip_commit(k->c), CHIP_OK);
 }
 
-static void rom_card_close(rom_card *k)
-{
-    vm_destroy(k->rt);
-    k->rt = NULL;
-    chip_close(k->c);
-    k->c = NULL;
-}
-
 /* Reopen from the file; register the masked packages again. */
-static void rom_card_reopen(rom_card *k)
+static void rom_card_reopen(rom_card *r)
 {
     char err[160];
-    assert_int_equal(chip_commit(k->c), CHIP_OK);
-    rom_card_close(k);
-    assert_int_equal(chip_open(k->path, &k->c, err, sizeof err), CHIP_OK);
-    chip_set_sync(k->c, CHIP_SYNC_OFF);
-    chip_power_on(k->c);
-    assert_int_equal(vm_create(k->c, NULL, &k->rt), VM_OK);
-    for (unsigned i = 0; i < k->n; i++)
-        assert_int_equal(vm_register_rom_package(k->rt, k->off[i], k->len[i], err, sizeof err), VM_OK);
-}
-
-static void rom_card_free(rom_card *k)
-{
-    if (k->rt)
-        rom_card_close(k);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", k->dir);
-    if (system(cmd) != 0) {
-    }
+    vt_reopen(&r->k, NULL);
+    for (unsigned i = 0; i < r->n; i++)
+        assert_int_equal(vm_register_rom_package(r->k.rt, r->off[i], r->len[i], err, sizeof err), VM_OK);
 }
 
 /* bump() of the CAP library: count (2) || table (3), as bytes. */
-static void cap_bump(rom_card *k, uint8_t by, uint8_t out[5])
+static void cap_bump(vt_card *k, uint8_t by, uint8_t out[5])
 {
     static const uint8_t aid[] = { 0xA0, 0, 0, 0x06, 0x99, 0x02, 0x00 };
-    uint8_t apdu[5] = { 0x80, 0x10, by, 0, 5 }, resp[256];
+    uint8_t apdu[5] = { 0x80, 0x10, by, 0, 5 }, resp[300];
     size_t rlen = 0;
-    uint16_t sw = 0;
-    assert_int_equal(vm_invoke(k->rt, aid, sizeof aid, 0x0000, apdu, sizeof apdu, resp, sizeof resp, &rlen, &sw),
-                     VM_OK);
-    assert_int_equal(sw, 0x9000);
+    assert_int_equal(vt_invoke(k, aid, sizeof aid, 0x0000, apdu, sizeof apdu, resp, &rlen, NULL), 0x9000);
     assert_int_equal(rlen, 5);
-    assert_int_equal(chip_commit(k->c), CHIP_OK);
     memcpy(out, resp, 5);
 }
 
@@ -256,53 +213,51 @@ static void test_rom_cap_package_runs_in_place(void **state)
     uint8_t *blob;
     size_t len;
     cap_asm(ROM_CAP_LIB, &blob, &len);
-    rom_card k;
-    memset(&k, 0, sizeof k);
+    rom_card m;
+    memset(&m, 0, sizeof m);
     const uint8_t *blobs[1] = { blob };
-    rom_card_mask(&k, blobs, &len, 1);
+    rom_card_mask(&m, blobs, &len, 1);
+    vt_card *k = &m.k;
 
     vm_package_info pi;
-    assert_int_equal(is_masked(k.rt, aid, sizeof aid, &pi), 1);
+    assert_int_equal(is_masked(k->rt, aid, sizeof aid, &pi), 1);
     assert_int_equal(pi.blob_size, len);
     assert_true(pi.nvm_used < 64);   /* statics record only, no blob */
     assert_true(pi.nvm_used < len);
 
     uint8_t r[5];
-    cap_bump(&k, 3, r);
+    cap_bump(k, 3, r);
     assert_memory_equal(r, "\x00\x08\x02\x02\x03", 5);
-    cap_bump(&k, 1, r);
+    cap_bump(k, 1, r);
     assert_memory_equal(r, "\x00\x09\x03\x02\x03", 5);
 
-    chip_power_on(k.c);
-    assert_int_equal(vm_reset(k.rt), VM_OK);
-    cap_bump(&k, 1, r);
+    vt_reset(k);
+    cap_bump(k, 1, r);
     assert_memory_equal(r, "\x00\x0A\x04\x02\x03", 5);
 
-    assert_int_equal(chip_commit(k.c), CHIP_OK);
-    rom_card_close(&k);
+    vt_commit(k);
+    vt_close(k);
+    vt_image_open(k);
     char err[160];
-    assert_int_equal(chip_open(k.path, &k.c, err, sizeof err), CHIP_OK);
-    chip_set_sync(k.c, CHIP_SYNC_OFF);
-    chip_power_on(k.c);
     chip_stats st0, st1;
-    chip_get_stats(k.c, &st0);
-    assert_int_equal(vm_create(k.c, NULL, &k.rt), VM_OK);
-    assert_int_equal(vm_register_rom_package(k.rt, k.off[0], k.len[0], err, sizeof err), VM_OK);
-    chip_get_stats(k.c, &st1);
+    chip_get_stats(k->c, &st0);
+    assert_int_equal(vm_create(k->c, NULL, &k->rt), VM_OK);
+    assert_int_equal(vm_register_rom_package(k->rt, m.off[0], m.len[0], err, sizeof err), VM_OK);
+    chip_get_stats(k->c, &st1);
     assert_int_equal(st1.nvm_page_writes, st0.nvm_page_writes);
-    cap_bump(&k, 16, r);
+    cap_bump(k, 16, r);
     assert_memory_equal(r, "\x00\x1A\x05\x02\x03", 5);
-    assert_int_equal(vm_register_rom_package(k.rt, k.off[0], k.len[0], err, sizeof err), VM_OK);
-    assert_int_equal(vm_delete_package(k.rt, aid, sizeof aid), VM_ERR_STATE);
-    assert_int_equal(is_masked(k.rt, aid, sizeof aid, &pi), 1);
+    assert_int_equal(vm_register_rom_package(k->rt, m.off[0], m.len[0], err, sizeof err), VM_OK);
+    assert_int_equal(vm_delete_package(k->rt, aid, sizeof aid), VM_ERR_STATE);
+    assert_int_equal(is_masked(k->rt, aid, sizeof aid, &pi), 1);
     /* a method the Export component does not have */
-    uint8_t apdu[4] = { 0x80, 0x10, 0, 0 }, resp[16];
+    uint8_t apdu[4] = { 0x80, 0x10, 0, 0 }, resp[300];
     size_t rlen;
-    uint16_t sw;
-    assert_int_equal(vm_invoke(k.rt, aid, sizeof aid, 0x0002, apdu, sizeof apdu, resp, sizeof resp, &rlen, &sw),
-                     VM_ERR_ARG);
+    int rc;
+    vt_invoke(k, aid, sizeof aid, 0x0002, apdu, sizeof apdu, resp, &rlen, &rc);
+    assert_int_equal(rc, VM_ERR_ARG);
     free(blob);
-    rom_card_free(&k);
+    vt_card_free(k);
 }
 
 /* A corrupt CAP in ROM (its last component cut short by one byte) is
@@ -313,15 +268,8 @@ static void test_rom_cap_corrupt_refused(void **state)
     uint8_t *blob;
     size_t len;
     cap_asm(ROM_CAP_LIB, &blob, &len);
-    rom_card k;
-    memset(&k, 0, sizeof k);
-    snprintf(k.dir, sizeof k.dir, "/tmp/cardvm-vmrom-XXXXXX");
-    assert_non_null(mkdtemp(k.dir));
-    snprintf(k.path, sizeof k.path, "%s/card.img", k.dir);
-    chip_geometry g;
-    chip_geometry_default(&g);
-    assert_int_equal(chip_create(&g, k.path, &k.c), CHIP_OK);
-    chip_set_sync(k.c, CHIP_SYNC_OFF);
+    vt_card k;
+    vt_image_new(&k);
     assert_int_equal(chip_rom_write(k.c, 256, blob, len), CHIP_OK);
     assert_int_equal(vm_create(k.c, NULL, &k.rt), VM_OK);
     chip_stats st0, st1;
@@ -337,7 +285,7 @@ static void test_rom_cap_corrupt_refused(void **state)
     vm_package_info pi;
     assert_int_equal(vm_package_info_at(k.rt, 0, &pi), VM_ERR_NOTFOUND);
     free(blob);
-    rom_card_free(&k);
+    vt_card_free(&k);
 }
 
 /* Reopen with a set of masked packages verified before (vm_rom_trust);
@@ -426,47 +374,40 @@ static void test_rom_cap_imported_by_nvm_package(void **state)
     (void)state;
     static const uint8_t aid[] = { 0xA0, 0, 0, 0x06, 0x99, 0x02, 0x00 };
     static const uint8_t uaid[] = { 0xA0, 0, 0, 0x06, 0x99, 0x03, 0x00 };
-    uint8_t *blob, *ublob;
-    size_t len, ulen;
+    uint8_t *blob;
+    size_t len;
     cap_asm(ROM_CAP_LIB, &blob, &len);
-    vt_jca(NVM_CAP_USER, "romuser.jca", &ublob, &ulen);
-    rom_card k;
-    memset(&k, 0, sizeof k);
+    rom_card m;
+    memset(&m, 0, sizeof m);
     const uint8_t *blobs[1] = { blob };
-    rom_card_mask(&k, blobs, &len, 1);
-    char err[256] = "";
-    if (vm_load_package(k.rt, ublob, ulen, 0, err, sizeof err) != VM_OK)
-        fail_msg("load the importer: %s", err);
-    assert_int_equal(chip_commit(k.c), CHIP_OK);
+    rom_card_mask(&m, blobs, &len, 1);
+    vt_card *k = &m.k;
+    vt_load_jca(k, NVM_CAP_USER, "romuser.jca", 0);
+    vt_commit(k);
     vm_package_info pi;
-    assert_int_equal(is_masked(k.rt, uaid, sizeof uaid, &pi), 0);
-    assert_int_equal(is_masked(k.rt, aid, sizeof aid, &pi), 1);
+    assert_int_equal(is_masked(k->rt, uaid, sizeof uaid, &pi), 0);
+    assert_int_equal(is_masked(k->rt, aid, sizeof aid, &pi), 1);
 
     /* the importer's call runs the library's add in the library's statics */
-    uint8_t apdu[5] = { 0x80, 0x10, 2, 0, 2 }, resp[64];
+    uint8_t apdu[5] = { 0x80, 0x10, 2, 0, 2 }, resp[300];
     size_t rlen = 0;
-    uint16_t sw = 0;
-    assert_int_equal(vm_invoke(k.rt, uaid, sizeof uaid, 0x0000, apdu, sizeof apdu, resp, sizeof resp, &rlen, &sw),
-                     VM_OK);
-    assert_int_equal(sw, 0x9000);
+    assert_int_equal(vt_invoke(k, uaid, sizeof uaid, 0x0000, apdu, sizeof apdu, resp, &rlen, NULL), 0x9000);
     assert_int_equal(rlen, 2);
     assert_memory_equal(resp, "\x00\x07", 2);
-    assert_int_equal(chip_commit(k.c), CHIP_OK);
     uint8_t r[5];
-    cap_bump(&k, 1, r);
+    cap_bump(k, 1, r);
     assert_memory_equal(r, "\x00\x08\x02\x02\x03", 5);
 
-    rom_card_reopen(&k);
-    assert_int_equal(is_masked(k.rt, uaid, sizeof uaid, &pi), 0);
-    assert_int_equal(is_masked(k.rt, aid, sizeof aid, &pi), 1);
-    assert_int_equal(vm_delete_package(k.rt, aid, sizeof aid), VM_ERR_STATE);
-    assert_int_equal(vm_delete_package(k.rt, uaid, sizeof uaid), VM_OK);
-    assert_int_equal(vm_delete_package(k.rt, aid, sizeof aid), VM_ERR_STATE);
-    cap_bump(&k, 1, r);
+    rom_card_reopen(&m);
+    assert_int_equal(is_masked(k->rt, uaid, sizeof uaid, &pi), 0);
+    assert_int_equal(is_masked(k->rt, aid, sizeof aid, &pi), 1);
+    assert_int_equal(vm_delete_package(k->rt, aid, sizeof aid), VM_ERR_STATE);
+    assert_int_equal(vm_delete_package(k->rt, uaid, sizeof uaid), VM_OK);
+    assert_int_equal(vm_delete_package(k->rt, aid, sizeof aid), VM_ERR_STATE);
+    cap_bump(k, 1, r);
     assert_memory_equal(r, "\x00\x09\x03\x02\x03", 5);
-    free(ublob);
     free(blob);
-    rom_card_free(&k);
+    vt_card_free(k);
 }
 
 /* The example counter applet's CAP masked in ROM: an instance of a masked
@@ -477,57 +418,49 @@ static void test_rom_cap_applet_instance(void **state)
     (void)state;
     size_t len;
     uint8_t *blob = vt_example("counter", &len);
-    rom_card k;
-    memset(&k, 0, sizeof k);
+    rom_card m;
+    memset(&m, 0, sizeof m);
     const uint8_t *blobs[1] = { blob };
-    rom_card_mask(&k, blobs, &len, 1);
+    rom_card_mask(&m, blobs, &len, 1);
+    vt_card *k = &m.k;
     vm_package_info pi;
-    assert_int_equal(vm_package_info_at(k.rt, 0, &pi), VM_OK);
+    assert_int_equal(vm_package_info_at(k->rt, 0, &pi), VM_OK);
     assert_int_equal(pi.masked, 1);
     assert_int_equal(pi.applet_count, 1);
     static const uint8_t pkg[] = { 0xF0, 0x63, 0x61, 0x72, 0x64, 0x76, 0x6D, 0x11 };
     static const uint8_t app[] = { 0xF0, 0x63, 0x61, 0x72, 0x64, 0x76, 0x6D, 0x11, 0x01 };
-    uint8_t barray[32];
-    size_t blen = vt_barray(app, sizeof app, NULL, 0, barray, sizeof barray);
     uint16_t sw = 0;
-    assert_int_equal(vm_install(k.rt, pkg, sizeof pkg, app, sizeof app, app, sizeof app, barray, (uint8_t)blen, &sw),
-                     VM_OK);
+    assert_int_equal(vt_install(k, pkg, sizeof pkg, app, sizeof app, app, sizeof app, NULL, 0, &sw), VM_OK);
     assert_int_equal(sw, 0x9000);
-    assert_int_equal(chip_commit(k.c), CHIP_OK);
+    vt_commit(k);
     uint8_t resp[256];
     size_t rlen;
     static const uint8_t add5[] = { 0x80, 0x01, 0x05, 0x00, 0x00 }, get[] = { 0x80, 0x02, 0x00, 0x00, 0x00 };
     for (int round = 0; round < 2; round++) {
-        assert_int_equal(vm_select(k.rt, app, sizeof app, NULL, 0, resp, sizeof resp, &rlen, &sw), VM_OK);
+        assert_int_equal(vm_select(k->rt, app, sizeof app, NULL, 0, resp, sizeof resp, &rlen, &sw), VM_OK);
         assert_int_equal(sw, 0x9000);
-        assert_int_equal(vm_process(k.rt, add5, sizeof add5, resp, sizeof resp, &rlen, &sw), VM_OK);
+        assert_int_equal(vm_process(k->rt, add5, sizeof add5, resp, sizeof resp, &rlen, &sw), VM_OK);
         assert_int_equal(sw, 0x9000);
-        assert_int_equal(vm_process(k.rt, get, sizeof get, resp, sizeof resp, &rlen, &sw), VM_OK);
+        assert_int_equal(vm_process(k->rt, get, sizeof get, resp, sizeof resp, &rlen, &sw), VM_OK);
         assert_int_equal(sw, 0x9000);
         assert_int_equal(rlen, 2);
         assert_int_equal(resp[0] << 8 | resp[1], 5 * (round + 1));
         vm_applet_info ai;
-        assert_int_equal(vm_applet_info_at(k.rt, 0, &ai), VM_OK);
+        assert_int_equal(vm_applet_info_at(k->rt, 0, &ai), VM_OK);
         assert_memory_equal(ai.pkg_aid, pkg, sizeof pkg);
         /* the package has an instance, and is masked anyway */
-        assert_int_equal(vm_delete_package(k.rt, pkg, sizeof pkg), VM_ERR_STATE);
-        rom_card_reopen(&k);
+        assert_int_equal(vm_delete_package(k->rt, pkg, sizeof pkg), VM_ERR_STATE);
+        rom_card_reopen(&m);
     }
     /* Without registering the ROM package again, vm_create still finds it
      * (its NVM record names the ROM region) and the instance with it. */
-    assert_int_equal(chip_commit(k.c), CHIP_OK);
-    rom_card_close(&k);
-    char err[160];
-    assert_int_equal(chip_open(k.path, &k.c, err, sizeof err), CHIP_OK);
-    chip_set_sync(k.c, CHIP_SYNC_OFF);
-    chip_power_on(k.c);
-    assert_int_equal(vm_create(k.c, NULL, &k.rt), VM_OK);
-    assert_int_equal(vm_select(k.rt, app, sizeof app, NULL, 0, resp, sizeof resp, &rlen, &sw), VM_OK);
+    vt_reopen(k, NULL);
+    assert_int_equal(vm_select(k->rt, app, sizeof app, NULL, 0, resp, sizeof resp, &rlen, &sw), VM_OK);
     assert_int_equal(sw, 0x9000);
-    assert_int_equal(vm_process(k.rt, get, sizeof get, resp, sizeof resp, &rlen, &sw), VM_OK);
+    assert_int_equal(vm_process(k->rt, get, sizeof get, resp, sizeof resp, &rlen, &sw), VM_OK);
     assert_int_equal(resp[0] << 8 | resp[1], 10);
     free(blob);
-    rom_card_free(&k);
+    vt_card_free(k);
 }
 
 int main(void)

@@ -22,20 +22,7 @@ typedef struct tctx {
 
 static uint16_t send(tctx *t, const char *hex, uint8_t *resp, size_t *rlen)
 {
-    uint8_t apdu[300];
-    int n = vt_hex(hex, apdu, sizeof apdu);
-    uint16_t sw = 0;
-    int rc;
-    *rlen = 0;
-    if (apdu[1] == 0xA4)
-        rc = vm_select(t->k.rt, apdu + 5, apdu[4], apdu, (size_t)n, resp, 258, rlen, &sw);
-    else
-        rc = vm_process(t->k.rt, apdu, (size_t)n, resp, 258, rlen, &sw);
-    if (rc != VM_OK)
-        return 0;           /* power cut: the card answers nothing */
-    if (chip_commit(t->k.c) != CHIP_OK)
-        return 0;
-    return sw;
+    return vt_send_hex_or_cut(&t->k, hex, resp, rlen);
 }
 
 static chip *chip_of(void *ctx) { return ((tctx *)ctx)->k.c; }
@@ -58,23 +45,18 @@ static const uint8_t PIN[] = { '1', '2', '3', '4' };
 /* Install the example's applet (class AID = instance AID) with params. */
 static int install_applet(tctx *t, const char *applet_hex, const uint8_t *params, uint8_t plen, uint16_t *sw)
 {
-    uint8_t aid[16], barray[64];
+    uint8_t aid[16];
     int alen = vt_hex(applet_hex, aid, sizeof aid);
     assert_true(alen > 5);
-    size_t blen = vt_barray(aid, (uint8_t)alen, params, plen, barray, sizeof barray);
     /* the package AID is the applet's without its last byte */
-    return vm_install(t->k.rt, aid, (uint8_t)(alen - 1), aid, (uint8_t)alen, aid, (uint8_t)alen, barray,
-                      (uint8_t)blen, sw);
+    return vt_install(&t->k, aid, (uint8_t)(alen - 1), aid, (uint8_t)alen, aid, (uint8_t)alen, params, plen, sw);
 }
 
 static tctx *new_card(const char *example, const char *applet_hex, const uint8_t *params, uint8_t plen, int install)
 {
     tctx *t = calloc(1, sizeof *t);
     vt_card_new(&t->k, NULL);
-    size_t len;
-    uint8_t *blob = vt_example(example, &len);
-    assert_int_equal(vm_load_package(t->k.rt, blob, len, 0, NULL, 0), VM_OK);
-    free(blob);
+    vt_load_example(&t->k, example);
     if (install) {
         uint16_t sw;
         assert_int_equal(install_applet(t, applet_hex, params, plen, &sw), VM_OK);

@@ -16,7 +16,7 @@
 #define VT_EXAMPLES_BIN "."
 #endif
 
-void vt_card_new(vt_card *k, const vm_config *cfg)
+void vt_image_new(vt_card *k)
 {
     memset(k, 0, sizeof *k);
     snprintf(k->dir, sizeof k->dir, "/tmp/cardvm-vmtest-XXXXXX");
@@ -26,23 +26,34 @@ void vt_card_new(vt_card *k, const vm_config *cfg)
     chip_geometry_default(&g);
     assert_int_equal(chip_create(&g, k->path, &k->c), CHIP_OK);
     chip_set_sync(k->c, CHIP_SYNC_OFF);
+}
+
+void vt_card_new(vt_card *k, const vm_config *cfg)
+{
+    vt_image_new(k);
     chip_end_masking(k->c);
     assert_int_equal(chip_commit(k->c), CHIP_OK);
     chip_power_on(k->c);
     assert_int_equal(vm_create(k->c, cfg, &k->rt), VM_OK);
 }
 
-void vt_card_free(vt_card *k)
+void vt_close(vt_card *k)
 {
     vm_destroy(k->rt);
-    chip_close(k->c);
+    k->rt = NULL;
+    if (k->c)
+        chip_close(k->c);
+    k->c = NULL;
+}
+
+void vt_card_free(vt_card *k)
+{
+    vt_close(k);
     unlink(k->path);
     char tmp[400];
     snprintf(tmp, sizeof tmp, "%s.tmp", k->path);
     unlink(tmp);
     rmdir(k->dir);
-    k->rt = NULL;
-    k->c = NULL;
 }
 
 void vt_commit(vt_card *k)
@@ -56,39 +67,21 @@ void vt_reset(vt_card *k)
     assert_int_equal(vm_reset(k->rt), VM_OK);
 }
 
-void vt_reopen(vt_card *k, const vm_config *cfg)
+void vt_image_open(vt_card *k)
 {
     char err[256] = "";
-    vt_commit(k);
-    vm_destroy(k->rt);
-    chip_close(k->c);
-    int rc = chip_open(k->path, &k->c, err, sizeof err);
-    if (rc != CHIP_OK)
+    if (chip_open(k->path, &k->c, err, sizeof err) != CHIP_OK)
         fail_msg("reopen %s: %s", k->path, err);
     chip_set_sync(k->c, CHIP_SYNC_OFF);
     chip_power_on(k->c);
-    assert_int_equal(vm_create(k->c, cfg, &k->rt), VM_OK);
 }
 
-uint8_t *vt_read_file(const char *path, size_t *len)
+void vt_reopen(vt_card *k, const vm_config *cfg)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)n + 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    if (b) {
-        b[n] = 0;
-        *len = (size_t)n;
-    }
-    return b;
+    vt_commit(k);
+    vt_close(k);
+    vt_image_open(k);
+    assert_int_equal(vm_create(k->c, cfg, &k->rt), VM_OK);
 }
 
 void vt_jca(const char *src, const char *filename, uint8_t **blob, size_t *len)
@@ -135,6 +128,53 @@ size_t vt_barray(const uint8_t *instance, uint8_t instance_len, const uint8_t *p
     return n + params_len;
 }
 
+void vt_load(vt_card *k, const uint8_t *blob, size_t len, unsigned flags, const char *what)
+{
+    char err[256] = "";
+    int rc = vm_load_package(k->rt, blob, len, flags, err, sizeof err);
+    if (rc != VM_OK)
+        fail_msg("%s: load: %s: %s", what, vm_strerror(rc), err);
+}
+
+void vt_load_jca(vt_card *k, const char *src, const char *filename, unsigned flags)
+{
+    uint8_t *blob;
+    size_t len;
+    vt_jca(src, filename, &blob, &len);
+    vt_load(k, blob, len, flags, filename);
+    free(blob);
+}
+
+void vt_load_example(vt_card *k, const char *name)
+{
+    size_t len;
+    uint8_t *blob = vt_example(name, &len);
+    vt_load(k, blob, len, 0, name);
+    free(blob);
+}
+
+int vt_install(vt_card *k, const uint8_t *pkg, uint8_t pkg_len, const uint8_t *cls, uint8_t cls_len,
+               const uint8_t *inst, uint8_t inst_len, const uint8_t *params, uint8_t params_len, uint16_t *sw)
+{
+    uint8_t barray[300];
+    size_t blen = vt_barray(inst, inst_len, params, params_len, barray, sizeof barray);
+    return vm_install(k->rt, pkg, pkg_len, cls, cls_len, inst, inst_len, barray, (uint8_t)blen, sw);
+}
+
+uint16_t vt_invoke(vt_card *k, const uint8_t *aid, size_t aid_len, uint16_t method, const uint8_t *apdu,
+                   size_t len, uint8_t *resp, size_t *rlen, int *rc)
+{
+    uint16_t sw = 0;
+    *rlen = 0;
+    int r = vm_invoke(k->rt, aid, aid_len, method, apdu, len, resp, 258, rlen, &sw);
+    if (rc)
+        *rc = r;
+    else if (r != VM_OK)
+        fail_msg("vm_invoke %04X: %s", method, vm_strerror(r));
+    vt_commit(k);
+    return sw;
+}
+
 int vt_hex(const char *s, uint8_t *out, size_t cap)
 {
     size_t n = 0;
@@ -158,19 +198,36 @@ int vt_hex(const char *s, uint8_t *out, size_t cap)
     return hi < 0 ? (int)n : -1;
 }
 
+int vt_transmit(vt_card *k, const uint8_t *apdu, size_t len, uint8_t *resp, size_t *rlen, uint16_t *sw)
+{
+    int rc;
+    *sw = 0;
+    *rlen = 0;
+    if (len >= 5 && apdu[1] == 0xA4 && apdu[2] == 0x04 && apdu[4] + 5u <= len && apdu[4] >= 1)
+        rc = vm_select(k->rt, apdu + 5, apdu[4], apdu, len, resp, 258, rlen, sw);
+    else
+        rc = vm_process(k->rt, apdu, len, resp, 258, rlen, sw);
+    if (rc == VM_OK && chip_commit(k->c) != CHIP_OK)
+        rc = VM_ERR_POWER;
+    return rc;
+}
+
 uint16_t vt_send(vt_card *k, const uint8_t *apdu, size_t len, uint8_t *resp, size_t *rlen)
 {
     uint16_t sw = 0;
-    int rc;
-    *rlen = 0;
-    if (len >= 5 && apdu[1] == 0xA4 && apdu[2] == 0x04 && apdu[4] + 5u <= len && apdu[4] >= 1)
-        rc = vm_select(k->rt, apdu + 5, apdu[4], apdu, len, resp, 258, rlen, &sw);
-    else
-        rc = vm_process(k->rt, apdu, len, resp, 258, rlen, &sw);
+    int rc = vt_transmit(k, apdu, len, resp, rlen, &sw);
     if (rc != VM_OK)
         fail_msg("vm call failed: %s", vm_strerror(rc));
-    vt_commit(k);
     return sw;
+}
+
+uint16_t vt_send_hex_or_cut(vt_card *k, const char *hex, uint8_t *resp, size_t *rlen)
+{
+    uint8_t apdu[300];
+    int n = vt_hex(hex, apdu, sizeof apdu);
+    uint16_t sw = 0;
+    assert_true(n >= 4);
+    return vt_transmit(k, apdu, (size_t)n, resp, rlen, &sw) == VM_OK ? sw : 0;
 }
 
 uint16_t vt_send_hex(vt_card *k, const char *hex, uint8_t *resp, size_t *rlen)

@@ -21,7 +21,15 @@ typedef struct vt_card {
 
 /* A fresh card (default geometry) whose image lives in a new temp dir. */
 void vt_card_new(vt_card *k, const vm_config *cfg);
+/* Close what is open and remove the image and its temp dir. */
 void vt_card_free(vt_card *k);
+/* The first step of vt_card_new: the image created in a new temp dir, in
+ * its masking phase, no VM yet (a test that masks ROM continues here). */
+void vt_image_new(vt_card *k);
+/* Open the image from its file and power on, no VM yet. */
+void vt_image_open(vt_card *k);
+/* Destroy the VM and close the image, keeping its file. */
+void vt_close(vt_card *k);
 /* Commit like the card does after each APDU. */
 void vt_commit(vt_card *k);
 /* Power cycle: chip_power_on + vm_reset. */
@@ -29,7 +37,6 @@ void vt_reset(vt_card *k);
 /* Commit, close everything, reopen the image from its file. */
 void vt_reopen(vt_card *k, const vm_config *cfg);
 
-uint8_t *vt_read_file(const char *path, size_t *len);
 /* Assemble JCA text (docs/jca.md) into the load file a card receives (the
  * CAP components in load order, no Debug), or fail the test naming
  * `filename` and the line. */
@@ -44,12 +51,64 @@ uint8_t *vt_example(const char *name, size_t *len);
 size_t vt_barray(const uint8_t *instance, uint8_t instance_len, const uint8_t *params, uint8_t params_len,
                  uint8_t *out, size_t cap);
 
+/* Load a package (vm_load_package with flags) or fail the test naming
+ * `what`; no commit. The _jca and _example forms assemble or read it
+ * first (vt_jca, vt_example). */
+void vt_load(vt_card *k, const uint8_t *blob, size_t len, unsigned flags, const char *what);
+void vt_load_jca(vt_card *k, const char *src, const char *filename, unsigned flags);
+void vt_load_example(vt_card *k, const char *name);
+/* vm_install with the install bArray made by vt_barray (no privileges):
+ * the VM's status; the applet's SW in *sw. */
+int vt_install(vt_card *k, const uint8_t *pkg, uint8_t pkg_len, const uint8_t *cls, uint8_t cls_len,
+               const uint8_t *inst, uint8_t inst_len, const uint8_t *params, uint8_t params_len, uint16_t *sw);
+/* vm_invoke of exported static method `method` (class token << 8 | method
+ * token) of package aid, then a commit. Returns the SW, response in resp
+ * (258 bytes at least). The call must succeed unless rc is given, which
+ * then receives vm_invoke's status. */
+uint16_t vt_invoke(vt_card *k, const uint8_t *aid, size_t aid_len, uint16_t method, const uint8_t *apdu,
+                   size_t len, uint8_t *resp, size_t *rlen, int *rc);
+
+/* The JCA text (docs/jca.md) most test packages share: the imports of
+ * javacard.framework 1.3 (index 0) and java.lang 1.0 (index 1), and the
+ * method tables of a class extending Object or Applet directly. */
+#define VT_JCA_IMPORT_FRAMEWORK_LANG                                                                  \
+    "  0xA0:0x0:0x0:0x0:0x62:0x1:0x1 1.3;\n"                                                          \
+    "  0xA0:0x0:0x0:0x0:0x62:0x0:0x1 1.0;\n"
+#define VT_JCA_OBJECT_METHOD_TABLES                                                                   \
+    "  .publicMethodTable 1 {\n"                                                                      \
+    "   equals(Ljava/lang/Object;)Z;\n"                                                               \
+    "  }\n"                                                                                           \
+    "  .packageMethodTable 0 {\n"                                                                     \
+    "  }\n"
+#define VT_JCA_APPLET_METHOD_TABLES                                                                   \
+    "  .publicMethodTable 7 {\n"                                                                      \
+    "   equals(Ljava/lang/Object;)Z;\n"                                                               \
+    "   register()V;\n"                                                                               \
+    "   register([BSB)V;\n"                                                                           \
+    "   selectingApplet()Z;\n"                                                                        \
+    "   deselect()V;\n"                                                                               \
+    "   getShareableInterfaceObject(Ljavacard/framework/AID;B)Ljavacard/framework/Shareable;;\n"      \
+    "   select()Z;\n"                                                                                 \
+    "   process(Ljavacard/framework/APDU;)V;\n"                                                       \
+    "  }\n"                                                                                           \
+    "  .packageMethodTable 0 {\n"                                                                     \
+    "  }\n"
+
 /* Parse hex (spaces allowed) into out; returns the byte count or -1. */
 int vt_hex(const char *s, uint8_t *out, size_t cap);
 
 /* Send one command the way the card would (SELECT by AID goes to
- * vm_select); commits afterwards. Returns the SW; response in resp. */
+ * vm_select); commits afterwards. Returns the SW; response in resp (258
+ * bytes at least). */
 uint16_t vt_send(vt_card *k, const uint8_t *apdu, size_t len, uint8_t *resp, size_t *rlen);
+/* The same without failing the test, for tests that cut the power: the
+ * VM's status (VM_ERR_POWER also when the commit after it failed), the SW
+ * in *sw. */
+int vt_transmit(vt_card *k, const uint8_t *apdu, size_t len, uint8_t *resp, size_t *rlen, uint16_t *sw);
+/* For the tearing tests' run and check steps: the SW of a command given
+ * in hex, or 0 when the power was cut during it or its commit (the card
+ * answers nothing). */
+uint16_t vt_send_hex_or_cut(vt_card *k, const char *hex, uint8_t *resp, size_t *rlen);
 uint16_t vt_send_hex(vt_card *k, const char *hex, uint8_t *resp, size_t *rlen);
 
 /* A copy of the NVM working image, to prove "no change". */

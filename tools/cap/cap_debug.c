@@ -1,5 +1,6 @@
 /*
- * cap_debug.c — the Debug component's names and line tables (cap_debug.h).
+ * cap_debug.c — the Debug component read once (cap_debug_component_read)
+ * and the names and line tables built from it (cap_debug.h).
  *
  * Layout (JCVM 3.0.5 §6.14), all big-endian:
  *   u2 string_count, utf8 strings[] (u2 length, bytes)
@@ -18,140 +19,189 @@
 
 #include "cap_debug.h"
 #include "cap_file.h"
+#include "cap_reader.h"
 
-typedef struct rd {
-    const uint8_t *p;
-    size_t n, at;
-    int bad;
-} rd;
-
-static unsigned get(rd *r, unsigned bytes)
+/* Room for `count` entries of at least `each` bytes left in the component:
+ * a count the bytes cannot hold is malformed, and is not allocated for. */
+static int fits(cap_reader *r, unsigned count, size_t each)
 {
-    if (r->at + bytes > r->n) {
+    if ((size_t)count * each > r->n - r->at) {
         r->bad = 1;
         r->at = r->n;
         return 0;
     }
-    unsigned v = 0;
-    for (unsigned i = 0; i < bytes; i++)
-        v = (v << 8) | r->p[r->at++];
-    return v;
+    return 1;
 }
 
-static void skip(rd *r, size_t bytes)
+/* as read_class */
+static int read_method(cap_reader *r, cap_debug_method_info *m)
 {
-    if (r->at + bytes > r->n) {
-        r->bad = 1;
-        r->at = r->n;
-    } else {
-        r->at += bytes;
+    m->name = (uint16_t)cap_reader_get(r, 2);
+    m->descriptor = (uint16_t)cap_reader_get(r, 2);
+    m->access = (uint16_t)cap_reader_get(r, 2);
+    m->location = (uint16_t)cap_reader_get(r, 2);
+    cap_reader_skip(r, 3);          /* header_size, body_size */
+    unsigned n_vars = cap_reader_get(r, 2), n_lines = cap_reader_get(r, 2);
+    cap_reader_skip(r, 9u * n_vars);
+    if (r->bad || !fits(r, n_lines, 6))
+        return 0;
+    m->lines = calloc(n_lines ? n_lines : 1, sizeof *m->lines);
+    if (!m->lines)
+        return CAP_DEBUG_NO_MEMORY;
+    for (unsigned l = 0; l < n_lines; l++) {
+        cap_debug_line *ln = &m->lines[m->n_lines++];
+        ln->start_pc = (uint16_t)cap_reader_get(r, 2);
+        ln->end_pc = (uint16_t)cap_reader_get(r, 2);
+        ln->line = (uint16_t)cap_reader_get(r, 2);
     }
+    return 0;
 }
 
-static const char *keep(cap_debug *d, const uint8_t *s, size_t n)
+/* 0 read (r->bad set when the bytes ran out), or CAP_DEBUG_NO_MEMORY */
+static int read_class(cap_reader *r, cap_debug_class_info *k)
 {
-    char **ns = realloc(d->strings, (d->n_strings + 1) * sizeof *ns);
-    if (!ns)
-        return NULL;
-    d->strings = ns;
-    char *c = malloc(n + 1);
-    if (!c)
-        return NULL;
-    memcpy(c, s, n);
-    c[n] = 0;
-    d->strings[d->n_strings++] = c;
-    return c;
-}
-
-typedef struct strtab {
-    const uint8_t *comp;
-    size_t *at;
-    uint16_t *len;
-    unsigned n;
-} strtab;
-
-static const char *string_of(cap_debug *d, const strtab *t, unsigned i)
-{
-    return i < t->n ? keep(d, t->comp + t->at[i], t->len[i]) : NULL;
-}
-
-static int parse(cap_debug *d, const capfile *cf, const uint8_t *comp, size_t len)
-{
-    rd r = {comp, len, 0, 0};
-    strtab st = {comp, NULL, NULL, get(&r, 2)};
-    st.at = calloc(st.n ? st.n : 1, sizeof *st.at);
-    st.len = calloc(st.n ? st.n : 1, sizeof *st.len);
-    int rc = -1;
-    if (!st.at || !st.len)
-        goto out;
-    for (unsigned i = 0; i < st.n && !r.bad; i++) {
-        st.len[i] = (uint16_t)get(&r, 2);
-        st.at[i] = r.at;
-        skip(&r, st.len[i]);
+    k->name = (uint16_t)cap_reader_get(r, 2);
+    k->access = (uint16_t)cap_reader_get(r, 2);
+    k->location = (uint16_t)cap_reader_get(r, 2);
+    k->superclass = (uint16_t)cap_reader_get(r, 2);
+    k->source_file = (uint16_t)cap_reader_get(r, 2);
+    unsigned n_ifs = cap_reader_get(r, 1), n_fields = cap_reader_get(r, 2), n_methods = cap_reader_get(r, 2);
+    /* interfaces 2 bytes each, fields 10, methods at least 15 */
+    if (r->bad || !fits(r, n_ifs, 2) || !fits(r, n_fields, 10) || !fits(r, n_methods, 15))
+        return 0;
+    k->interfaces = calloc(n_ifs + 1u, sizeof *k->interfaces);
+    k->fields = calloc(n_fields + 1u, sizeof *k->fields);
+    k->methods = calloc(n_methods + 1u, sizeof *k->methods);
+    if (!k->interfaces || !k->fields || !k->methods)
+        return CAP_DEBUG_NO_MEMORY;
+    for (; k->n_interfaces < n_ifs; k->n_interfaces++)
+        k->interfaces[k->n_interfaces] = (uint16_t)cap_reader_get(r, 2);
+    for (; k->n_fields < n_fields; k->n_fields++) {
+        cap_debug_field_info *f = &k->fields[k->n_fields];
+        f->name = (uint16_t)cap_reader_get(r, 2);
+        f->descriptor = (uint16_t)cap_reader_get(r, 2);
+        f->access = (uint16_t)cap_reader_get(r, 2);
+        f->contents = (uint32_t)cap_reader_get(r, 4);
     }
-    (void)get(&r, 2);                       /* package name */
-    unsigned n_classes = get(&r, 2);
-    for (unsigned c = 0; c < n_classes && !r.bad; c++) {
-        unsigned name = get(&r, 2);
-        skip(&r, 2);                         /* access */
-        uint16_t class_location = (uint16_t)get(&r, 2);
-        skip(&r, 2);                         /* superclass */
-        unsigned src = get(&r, 2);
-        unsigned n_if = get(&r, 1), n_fields = get(&r, 2), n_methods = get(&r, 2);
-        skip(&r, 2u * n_if + 10u * n_fields);
+    while (k->n_methods < n_methods && !r->bad)
+        if (read_method(r, &k->methods[k->n_methods++]))
+            return CAP_DEBUG_NO_MEMORY;
+    return 0;
+}
+
+int cap_debug_component_read(const uint8_t *info, size_t len, cap_debug_component *out)
+{
+    memset(out, 0, sizeof *out);
+    cap_reader r = {info, len, 0, 0};
+    int rc = CAP_DEBUG_NO_MEMORY;
+    unsigned n_strings = cap_reader_get(&r, 2);
+    if (!fits(&r, n_strings, 2))
+        return CAP_DEBUG_MALFORMED;
+    out->strings = calloc(n_strings + 1u, sizeof *out->strings);
+    if (!out->strings)
+        return CAP_DEBUG_NO_MEMORY;
+    for (; out->n_strings < n_strings && !r.bad; out->n_strings++) {
+        unsigned l = cap_reader_get(&r, 2);
+        const uint8_t *s = info + r.at;
+        cap_reader_skip(&r, l);
         if (r.bad)
             break;
-        const char *class_name = string_of(d, &st, name);
-        const char *source = string_of(d, &st, src);
+        char *c = malloc(l + 1u);
+        if (!c)
+            goto fail;
+        memcpy(c, s, l);
+        c[l] = '\0';
+        out->strings[out->n_strings] = c;
+    }
+    out->package_name = (uint16_t)cap_reader_get(&r, 2);
+    unsigned n_classes = cap_reader_get(&r, 2);
+    if (!r.bad && fits(&r, n_classes, 15)) {
+        out->classes = calloc(n_classes + 1u, sizeof *out->classes);
+        if (!out->classes)
+            goto fail;
+        while (out->n_classes < n_classes && !r.bad)
+            if (read_class(&r, &out->classes[out->n_classes++]))
+                goto fail;
+    }
+    if (!r.bad)
+        return 0;
+    rc = CAP_DEBUG_MALFORMED;
+fail:
+    cap_debug_component_free(out);
+    return rc;
+}
+
+const char *cap_debug_string(const cap_debug_component *c, unsigned index)
+{
+    return index < c->n_strings ? c->strings[index] : NULL;
+}
+
+void cap_debug_component_free(cap_debug_component *c)
+{
+    for (unsigned i = 0; i < c->n_strings; i++)
+        free(c->strings[i]);
+    free(c->strings);
+    for (unsigned i = 0; i < c->n_classes; i++) {
+        cap_debug_class_info *k = &c->classes[i];
+        for (unsigned m = 0; m < k->n_methods; m++)
+            free(k->methods[m].lines);
+        free(k->interfaces);
+        free(k->fields);
+        free(k->methods);
+    }
+    free(c->classes);
+    memset(c, 0, sizeof *c);
+}
+
+/* The names and lines of one package's Debug component into the table;
+ * the table takes over the component's strings and line tables. */
+static int add_component(cap_debug *d, const capfile *cf, cap_debug_component *dc)
+{
+    char **ns = realloc(d->strings, (d->n_strings + dc->n_strings + 1) * sizeof *ns);
+    if (!ns)
+        return -1;
+    d->strings = ns;
+    size_t base = d->n_strings;
+    for (unsigned i = 0; i < dc->n_strings; i++) {
+        d->strings[d->n_strings++] = dc->strings[i];
+        dc->strings[i] = NULL;
+    }
+    dc->n_strings = 0;
+#define STR(i) ((i) < d->n_strings - base ? d->strings[base + (i)] : NULL)
+    for (unsigned c = 0; c < dc->n_classes; c++) {
+        cap_debug_class_info *k = &dc->classes[c];
         cap_debug_class *nc = realloc(d->classes, (d->n_classes + 1) * sizeof *nc);
         if (!nc)
-            goto out;
+            return -1;
         d->classes = nc;
-        cap_debug_class *k = &d->classes[d->n_classes++];
-        memcpy(k->aid, cf->pkg_aid, sizeof k->aid);
-        k->aid_len = cf->pkg_aid_len;
-        k->location = class_location;
-        k->name = class_name;
-        for (unsigned m = 0; m < n_methods && !r.bad; m++) {
-            unsigned mname = get(&r, 2), mdesc = get(&r, 2);
-            skip(&r, 2);                     /* access */
-            uint16_t location = (uint16_t)get(&r, 2);
-            skip(&r, 3);                     /* header_size, body_size */
-            unsigned n_vars = get(&r, 2), n_lines = get(&r, 2);
-            skip(&r, 9u * n_vars);
-            if (r.bad)
-                break;
+        cap_debug_class *e = &d->classes[d->n_classes++];
+        memcpy(e->aid, cf->pkg_aid, sizeof e->aid);
+        e->aid_len = cf->pkg_aid_len;
+        e->location = k->location;
+        e->name = STR(k->name);
+        for (unsigned m = 0; m < k->n_methods; m++) {
+            cap_debug_method_info *mi = &k->methods[m];
             cap_debug_method *nm = realloc(d->methods, (d->n_methods + 1) * sizeof *nm);
             if (!nm)
-                goto out;
+                return -1;
             d->methods = nm;
-            cap_debug_method *e = &d->methods[d->n_methods++];
-            memset(e, 0, sizeof *e);
-            memcpy(e->aid, cf->pkg_aid, sizeof e->aid);
-            e->aid_len = cf->pkg_aid_len;
-            e->location = location;
-            e->name = string_of(d, &st, mname);
-            e->descriptor = string_of(d, &st, mdesc);
-            e->class_name = class_name;
-            e->source = source;
-            e->lines = calloc(n_lines ? n_lines : 1, sizeof *e->lines);
-            if (!e->lines)
-                goto out;
-            for (unsigned l = 0; l < n_lines && !r.bad; l++) {
-                cap_debug_line *ln = &e->lines[e->n_lines];
-                ln->start_pc = (uint16_t)get(&r, 2);
-                ln->end_pc = (uint16_t)get(&r, 2);
-                ln->line = (uint16_t)get(&r, 2);
-                if (!r.bad)
-                    e->n_lines++;
-            }
+            cap_debug_method *e2 = &d->methods[d->n_methods++];
+            memset(e2, 0, sizeof *e2);
+            memcpy(e2->aid, cf->pkg_aid, sizeof e2->aid);
+            e2->aid_len = cf->pkg_aid_len;
+            e2->location = mi->location;
+            e2->name = STR(mi->name);
+            e2->descriptor = STR(mi->descriptor);
+            e2->class_name = STR(k->name);
+            e2->source = STR(k->source_file);
+            e2->lines = mi->lines;
+            e2->n_lines = mi->n_lines;
+            mi->lines = NULL;
+            mi->n_lines = 0;
         }
     }
-    rc = r.bad ? -1 : 0;
-out:
-    free(st.at);
-    free(st.len);
-    return rc;
+#undef STR
+    return 0;
 }
 
 int cap_debug_add_cap(cap_debug *d, const uint8_t *zip, size_t len)
@@ -165,8 +215,13 @@ int cap_debug_add_cap(cap_debug *d, const uint8_t *zip, size_t len)
     int rc = 0;
     for (unsigned i = 0; i < cf.n_components; i++) {
         const capfile_component *c = &cf.components[i];
-        if (c->tag == 12 && c->size >= 3)
-            rc = parse(d, &cf, cf.load_file + c->offset + 3, c->size - 3);
+        if (c->tag != 12 || c->size < 3)
+            continue;
+        cap_debug_component dc;
+        rc = cap_debug_component_read(cf.load_file + c->offset + 3, c->size - 3, &dc) ? -1 : 0;
+        if (rc == 0)
+            rc = add_component(d, &cf, &dc);
+        cap_debug_component_free(&dc);
     }
     capfile_free(&cf);
     return rc;

@@ -64,4 +64,55 @@ const cap_debug_class *cap_debug_class_at(const cap_debug *d, const uint8_t *aid
 
 void cap_debug_free(cap_debug *d);
 
+/* ---- The Debug component as it stands ----
+ * Every entry §6.14 lists but the local variable tables, for host code
+ * that needs more than the names and lines above (the converter's export
+ * model of a library CAP, tools/convert/export_cap.c), and what the table
+ * above is built from: one reader of the component for both.
+ * Strings are referred to by their index in the component's string table;
+ * the reader does not judge indexes (cap_debug_string answers NULL for one
+ * out of range), its users decide what a missing name means. */
+typedef struct cap_debug_field_info {
+    uint16_t name, descriptor;     /* string indexes */
+    uint16_t access;               /* class file access flags */
+    uint32_t contents;             /* token_var, location_var or const_value */
+} cap_debug_field_info;
+
+typedef struct cap_debug_method_info {
+    uint16_t name, descriptor;     /* string indexes */
+    uint16_t access;
+    uint16_t location;             /* Method component offset (0: abstract) */
+    cap_debug_line *lines;
+    size_t n_lines;
+} cap_debug_method_info;
+
+typedef struct cap_debug_class_info {
+    uint16_t name, superclass, source_file;   /* string indexes */
+    uint16_t access;
+    uint16_t location;             /* Class component offset */
+    uint16_t *interfaces;          /* string indexes */
+    unsigned n_interfaces;
+    cap_debug_field_info *fields;
+    unsigned n_fields;
+    cap_debug_method_info *methods;
+    unsigned n_methods;
+} cap_debug_class_info;
+
+typedef struct cap_debug_component {
+    char **strings;                /* NUL-terminated copies, owned here */
+    unsigned n_strings;
+    uint16_t package_name;         /* string index */
+    cap_debug_class_info *classes;
+    unsigned n_classes;
+} cap_debug_component;
+
+/* Read a Debug component's info (the bytes after its tag and size).
+ * 0, CAP_DEBUG_MALFORMED (a count or length past its end) or
+ * CAP_DEBUG_NO_MEMORY; out is then empty. */
+enum { CAP_DEBUG_MALFORMED = -1, CAP_DEBUG_NO_MEMORY = -2 };
+int cap_debug_component_read(const uint8_t *info, size_t len, cap_debug_component *out);
+/* String `index` of the component's table, or NULL when out of range. */
+const char *cap_debug_string(const cap_debug_component *c, unsigned index);
+void cap_debug_component_free(cap_debug_component *c);
+
 #endif

@@ -20,7 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cap_debug.h"
 #include "cap_file.h"
+#include "cap_reader.h"
 
 enum { COMP_EXPORT = 10, COMP_DESCRIPTOR = 11, COMP_DEBUG = 12 };
 
@@ -31,48 +33,19 @@ enum { COMP_EXPORT = 10, COMP_DESCRIPTOR = 11, COMP_DEBUG = 12 };
 #define DESC_ACC_ABSTRACT 0x40
 #define MAX_DEPTH 256           /* superclass chain within one package */
 
-typedef struct rd {
-    const uint8_t *p;
-    size_t n, at;
-    int bad;
-} rd;
-
-static unsigned get(rd *r, unsigned bytes)
-{
-    if (r->at + bytes > r->n) {
-        r->bad = 1;
-        r->at = r->n;
-        return 0;
-    }
-    unsigned v = 0;
-    for (unsigned i = 0; i < bytes; i++)
-        v = (v << 8) | r->p[r->at++];
-    return v;
-}
-
-typedef struct dbg_member {
-    unsigned name, desc;        /* string indexes */
-    uint16_t flags;
-    uint16_t location;          /* method: Method component offset; static field: static image offset */
-    uint32_t contents;          /* field: token_var, location_var or const_value */
-    int token;                  /* from the Descriptor component; -1 none */
-} dbg_member;
-
+/* A class of the Debug component (read by tools/cap/cap_debug) with what
+ * the other components and the model add to it. */
 typedef struct dbg_class {
-    unsigned name, super;
-    uint16_t flags, location;
-    unsigned n_ifs, n_fields, n_methods;
-    unsigned *ifs;
-    dbg_member *fields, *methods;
+    const cap_debug_class_info *info;
+    int *field_token;           /* per Debug field: from the Descriptor component; -1 none */
+    int *method_token;          /* per Debug method: likewise */
     int export_token;           /* class token when the Export component lists it, else -1 */
     int state;                  /* model: 0 not built, 1 building, 2 built */
     ex_class model;             /* every public/protected member, inherited virtual methods included */
 } dbg_class;
 
 typedef struct capx {
-    char **str;
-    unsigned n_str;
-    unsigned package_name;
+    cap_debug_component debug;
     dbg_class *cls;
     unsigned n_cls;
     ex_class_lookup lookup;
@@ -83,7 +56,7 @@ typedef struct capx {
 
 static const char *S(const capx *x, unsigned i)
 {
-    return i < x->n_str ? x->str[i] : NULL;
+    return cap_debug_string(&x->debug, i);
 }
 
 static int bad(capx *x, const char *what)
@@ -92,87 +65,45 @@ static int bad(capx *x, const char *what)
     return -1;
 }
 
+static int *no_tokens(unsigned n)
+{
+    int *t = malloc((n + 1u) * sizeof *t);
+    for (unsigned i = 0; t && i < n; i++)
+        t[i] = -1;
+    return t;
+}
+
+/* The Debug component; every name the model uses must be in its string
+ * table. */
 static int parse_debug(capx *x, const uint8_t *p, size_t n)
 {
-    rd r = {p, n, 0, 0};
-    x->n_str = get(&r, 2);
-    x->str = calloc(x->n_str + 1u, sizeof *x->str);
-    if (!x->str)
+    int rc = cap_debug_component_read(p, n, &x->debug);
+    if (rc == CAP_DEBUG_NO_MEMORY)
         return bad(x, "out of memory");
-    for (unsigned i = 0; i < x->n_str && !r.bad; i++) {
-        unsigned l = get(&r, 2);
-        if (r.at + l > n) {
-            r.bad = 1;
-            break;
-        }
-        x->str[i] = malloc(l + 1u);
-        if (!x->str[i])
-            return bad(x, "out of memory");
-        memcpy(x->str[i], p + r.at, l);
-        x->str[i][l] = '\0';
-        r.at += l;
-    }
-    x->package_name = get(&r, 2);
-    x->n_cls = get(&r, 2);
+    if (rc)
+        return bad(x, "malformed Debug component");
+    x->n_cls = x->debug.n_classes;
     x->cls = calloc(x->n_cls + 1u, sizeof *x->cls);
     if (!x->cls)
         return bad(x, "out of memory");
-    for (unsigned c = 0; c < x->n_cls && !r.bad; c++) {
+    int named = S(x, x->debug.package_name) != NULL;
+    for (unsigned c = 0; c < x->n_cls; c++) {
         dbg_class *k = &x->cls[c];
+        const cap_debug_class_info *ki = k->info = &x->debug.classes[c];
         k->export_token = -1;
-        k->name = get(&r, 2);
-        k->flags = (uint16_t)get(&r, 2);
-        k->location = (uint16_t)get(&r, 2);
-        k->super = get(&r, 2);
-        (void)get(&r, 2);                   /* source file */
-        k->n_ifs = get(&r, 1);
-        k->n_fields = get(&r, 2);
-        k->n_methods = get(&r, 2);
-        k->ifs = calloc(k->n_ifs + 1u, sizeof *k->ifs);
-        k->fields = calloc(k->n_fields + 1u, sizeof *k->fields);
-        k->methods = calloc(k->n_methods + 1u, sizeof *k->methods);
-        if (!k->ifs || !k->fields || !k->methods)
+        k->field_token = no_tokens(ki->n_fields);
+        k->method_token = no_tokens(ki->n_methods);
+        if (!k->field_token || !k->method_token)
             return bad(x, "out of memory");
-        for (unsigned i = 0; i < k->n_ifs; i++)
-            k->ifs[i] = get(&r, 2);
-        for (unsigned i = 0; i < k->n_fields; i++) {
-            dbg_member *f = &k->fields[i];
-            f->name = get(&r, 2);
-            f->desc = get(&r, 2);
-            f->flags = (uint16_t)get(&r, 2);
-            f->contents = get(&r, 4);
-            f->location = (uint16_t)f->contents;
-            f->token = -1;
-        }
-        for (unsigned i = 0; i < k->n_methods && !r.bad; i++) {
-            dbg_member *m = &k->methods[i];
-            m->name = get(&r, 2);
-            m->desc = get(&r, 2);
-            m->flags = (uint16_t)get(&r, 2);
-            m->location = (uint16_t)get(&r, 2);
-            m->token = -1;
-            (void)get(&r, 1);               /* header_size */
-            (void)get(&r, 2);               /* body_size */
-            unsigned n_vars = get(&r, 2), n_lines = get(&r, 2);
-            size_t skip = 9u * n_vars + 6u * n_lines;
-            if (r.at + skip > n)
-                r.bad = 1;
-            else
-                r.at += skip;
-        }
-        if (!S(x, k->name) || !S(x, k->super))
-            r.bad = 1;
-        for (unsigned i = 0; i < k->n_ifs; i++)
-            if (!S(x, k->ifs[i]))
-                r.bad = 1;
-        for (unsigned i = 0; i < k->n_fields; i++)
-            if (!S(x, k->fields[i].name) || !S(x, k->fields[i].desc))
-                r.bad = 1;
-        for (unsigned i = 0; i < k->n_methods; i++)
-            if (!S(x, k->methods[i].name) || !S(x, k->methods[i].desc))
-                r.bad = 1;
+        named &= S(x, ki->name) && S(x, ki->superclass);
+        for (unsigned i = 0; i < ki->n_interfaces; i++)
+            named &= S(x, ki->interfaces[i]) != NULL;
+        for (unsigned i = 0; i < ki->n_fields; i++)
+            named &= S(x, ki->fields[i].name) && S(x, ki->fields[i].descriptor);
+        for (unsigned i = 0; i < ki->n_methods; i++)
+            named &= S(x, ki->methods[i].name) && S(x, ki->methods[i].descriptor);
     }
-    if (r.bad || !S(x, x->package_name))
+    if (!named)
         return bad(x, "malformed Debug component");
     return 0;
 }
@@ -180,7 +111,7 @@ static int parse_debug(capx *x, const uint8_t *p, size_t n)
 static dbg_class *class_at(capx *x, unsigned location)
 {
     for (unsigned i = 0; i < x->n_cls; i++)
-        if (x->cls[i].location == location)
+        if (x->cls[i].info->location == location)
             return &x->cls[i];
     return NULL;
 }
@@ -188,47 +119,47 @@ static dbg_class *class_at(capx *x, unsigned location)
 /* Tokens of methods and fields from the Descriptor component. */
 static int parse_descriptor(capx *x, const uint8_t *p, size_t n)
 {
-    rd r = {p, n, 0, 0};
-    unsigned nc = get(&r, 1);
+    cap_reader r = {p, n, 0, 0};
+    unsigned nc = cap_reader_get(&r, 1);
     for (unsigned c = 0; c < nc && !r.bad; c++) {
-        (void)get(&r, 1);                   /* class token: the Export component's is the one a client uses */
-        (void)get(&r, 1);                   /* access flags: the Debug component's are the class file's */
-        unsigned this_ref = get(&r, 2);
-        unsigned n_ifs = get(&r, 1), n_fields = get(&r, 2), n_methods = get(&r, 2);
-        r.at += 2u * n_ifs;
-        if (r.at > n)
-            r.bad = 1;
+        (void)cap_reader_get(&r, 1);        /* class token: the Export component's is the one a client uses */
+        (void)cap_reader_get(&r, 1);        /* access flags: the Debug component's are the class file's */
+        unsigned this_ref = cap_reader_get(&r, 2);
+        unsigned n_ifs = cap_reader_get(&r, 1), n_fields = cap_reader_get(&r, 2);
+        unsigned n_methods = cap_reader_get(&r, 2);
+        cap_reader_skip(&r, 2u * n_ifs);
         dbg_class *k = (this_ref & 0x8000) ? NULL : class_at(x, this_ref);
         if (r.bad || !k)
             return bad(x, "malformed Descriptor component (a class the Debug component does not list)");
         for (unsigned i = 0; i < n_fields && !r.bad; i++) {
-            unsigned token = get(&r, 1), flags = get(&r, 1), ref = get(&r, 3);
-            (void)get(&r, 2);               /* type */
+            unsigned token = cap_reader_get(&r, 1), flags = cap_reader_get(&r, 1), ref = cap_reader_get(&r, 3);
+            (void)cap_reader_get(&r, 2);               /* type */
             if (!(flags & DESC_ACC_STATIC))
                 continue;                   /* instance field tokens are in the Debug component */
-            for (unsigned f = 0; f < k->n_fields; f++)
-                if ((k->fields[f].flags & JC_ACC_STATIC) && k->fields[f].location == (ref & 0xFFFF))
-                    k->fields[f].token = (int)token;
+            const cap_debug_class_info *ki = k->info;
+            for (unsigned f = 0; f < ki->n_fields; f++)
+                if ((ki->fields[f].access & JC_ACC_STATIC) && (uint16_t)ki->fields[f].contents == (ref & 0xFFFF))
+                    k->field_token[f] = (int)token;
         }
         unsigned abstract_at = 0;
         for (unsigned i = 0; i < n_methods && !r.bad; i++) {
-            unsigned token = get(&r, 1), flags = get(&r, 1), offset = get(&r, 2);
-            r.at += 8;                      /* type, bytecode count, handler count and index */
-            if (r.at > n)
-                r.bad = 1;
-            dbg_member *m = NULL;
+            unsigned token = cap_reader_get(&r, 1), flags = cap_reader_get(&r, 1), offset = cap_reader_get(&r, 2);
+            cap_reader_skip(&r, 8);         /* type, bytecode count, handler count and index */
+            const cap_debug_class_info *ki = k->info;
+            unsigned m = ki->n_methods;     /* the Debug method it is; n_methods: none */
             if (flags & DESC_ACC_ABSTRACT) {
-                while (abstract_at < k->n_methods && !(k->methods[abstract_at].flags & JC_ACC_ABSTRACT))
+                while (abstract_at < ki->n_methods && !(ki->methods[abstract_at].access & JC_ACC_ABSTRACT))
                     abstract_at++;
-                m = abstract_at < k->n_methods ? &k->methods[abstract_at++] : NULL;
+                if (abstract_at < ki->n_methods)
+                    m = abstract_at++;
             } else {
-                for (unsigned j = 0; j < k->n_methods && !m; j++)
-                    if (!(k->methods[j].flags & JC_ACC_ABSTRACT) && k->methods[j].location == offset)
-                        m = &k->methods[j];
+                for (unsigned j = 0; j < ki->n_methods && m == ki->n_methods; j++)
+                    if (!(ki->methods[j].access & JC_ACC_ABSTRACT) && ki->methods[j].location == offset)
+                        m = j;
             }
-            if (!m)
+            if (m == ki->n_methods)
                 return bad(x, "malformed Descriptor component (a method the Debug component does not list)");
-            m->token = token == 0xFF ? -1 : (int)token;
+            k->method_token[m] = token == 0xFF ? -1 : (int)token;
         }
     }
     if (r.bad)
@@ -238,14 +169,12 @@ static int parse_descriptor(capx *x, const uint8_t *p, size_t n)
 
 static int parse_export(capx *x, const uint8_t *p, size_t n)
 {
-    rd r = {p, n, 0, 0};
-    unsigned nc = get(&r, 1);
+    cap_reader r = {p, n, 0, 0};
+    unsigned nc = cap_reader_get(&r, 1);
     for (unsigned c = 0; c < nc && !r.bad; c++) {
-        unsigned offset = get(&r, 2);
-        unsigned n_sf = get(&r, 1), n_sm = get(&r, 1);
-        r.at += 2u * (n_sf + n_sm);
-        if (r.at > n)
-            r.bad = 1;
+        unsigned offset = cap_reader_get(&r, 2);
+        unsigned n_sf = cap_reader_get(&r, 1), n_sm = cap_reader_get(&r, 1);
+        cap_reader_skip(&r, 2u * (n_sf + n_sm));
         dbg_class *k = class_at(x, offset);
         if (!k || k->export_token >= 0)
             r.bad = 1;
@@ -265,7 +194,7 @@ static int is_primitive(const char *desc)
 static dbg_class *class_named(capx *x, const char *name)
 {
     for (unsigned i = 0; i < x->n_cls; i++)
-        if (!strcmp(S(x, x->cls[i].name), name))
+        if (!strcmp(S(x, x->cls[i].info->name), name))
             return &x->cls[i];
     return NULL;
 }
@@ -285,47 +214,49 @@ static int add_iface(ex_class *e, const char *s)
 
 /* The model of class k: its own public and protected members, the virtual
  * methods it inherits, its superclass chain and all its interfaces. */
-static int build_class(capx *x, dbg_class *k, unsigned depth)
+static int build_class(capx *x, dbg_class *dk, unsigned depth)
 {
-    if (k->state == 2)
+    const cap_debug_class_info *k = dk->info;
+    if (dk->state == 2)
         return 0;
-    if (k->state == 1 || depth > MAX_DEPTH)
+    if (dk->state == 1 || depth > MAX_DEPTH)
         return bad(x, "malformed Debug component (a superclass cycle)");
-    k->state = 1;
-    ex_class *e = &k->model;
+    dk->state = 1;
+    ex_class *e = &dk->model;
     e->name = strdup(S(x, k->name));
     if (!e->name)
         return bad(x, "out of memory");
-    e->token = (uint8_t)(k->export_token < 0 ? 0 : k->export_token);
-    e->flags = k->flags & CLASS_FLAGS;
-    for (unsigned i = 0; i < k->n_ifs; i++)
-        if (add_iface(e, S(x, k->ifs[i])))
+    e->token = (uint8_t)(dk->export_token < 0 ? 0 : dk->export_token);
+    e->flags = k->access & CLASS_FLAGS;
+    for (unsigned i = 0; i < k->n_interfaces; i++)
+        if (add_iface(e, S(x, k->interfaces[i])))
             return bad(x, "out of memory");
     for (unsigned i = 0; i < k->n_fields; i++) {
-        const dbg_member *f = &k->fields[i];
-        if (!(f->flags & (JC_ACC_PUBLIC | JC_ACC_PROTECTED)))
+        const cap_debug_field_info *f = &k->fields[i];
+        if (!(f->access & (JC_ACC_PUBLIC | JC_ACC_PROTECTED)))
             continue;
-        const char *desc = S(x, f->desc);
-        int is_const = (f->flags & JC_ACC_STATIC) && (f->flags & JC_ACC_FINAL) && is_primitive(desc);
-        int token = is_const ? 0xFF : (f->flags & JC_ACC_STATIC) ? f->token : (int)(f->contents & 0xFF);
+        const char *desc = S(x, f->descriptor);
+        int is_const = (f->access & JC_ACC_STATIC) && (f->access & JC_ACC_FINAL) && is_primitive(desc);
+        int token = is_const ? 0xFF : (f->access & JC_ACC_STATIC) ? dk->field_token[i] : (int)(f->contents & 0xFF);
         if (token < 0)
             return bad(x, "malformed Descriptor component (a public static field without a token)");
-        if (ex_add_member(e, S(x, f->name), desc, (uint8_t)token, f->flags & MEMBER_FLAGS, EX_FIELD,
+        if (ex_add_member(e, S(x, f->name), desc, (uint8_t)token, f->access & MEMBER_FLAGS, EX_FIELD,
                           is_const ? (int32_t)f->contents : 0))
             return bad(x, "out of memory");
     }
     for (unsigned i = 0; i < k->n_methods; i++) {
-        const dbg_member *m = &k->methods[i];
-        if (!(m->flags & (JC_ACC_PUBLIC | JC_ACC_PROTECTED)) || m->token < 0)
+        const cap_debug_method_info *m = &k->methods[i];
+        int token = dk->method_token[i];
+        if (!(m->access & (JC_ACC_PUBLIC | JC_ACC_PROTECTED)) || token < 0)
             continue;
         const char *name = S(x, m->name);
-        int kind = !strcmp(name, "<init>") ? EX_CONSTRUCTOR : (m->flags & JC_ACC_STATIC) ? EX_STATIC : EX_VIRTUAL;
-        if (ex_add_member(e, name, S(x, m->desc), (uint8_t)m->token, m->flags & MEMBER_FLAGS, kind, 0))
+        int kind = !strcmp(name, "<init>") ? EX_CONSTRUCTOR : (m->access & JC_ACC_STATIC) ? EX_STATIC : EX_VIRTUAL;
+        if (ex_add_member(e, name, S(x, m->descriptor), (uint8_t)token, m->access & MEMBER_FLAGS, kind, 0))
             return bad(x, "out of memory");
     }
     /* the superclass chain; a class inherits the public virtual methods it
      * does not override (interfaces list only their own) */
-    const char *super = S(x, k->super);
+    const char *super = S(x, k->superclass);
     const ex_class *inherit = NULL;
     dbg_class *in = class_named(x, super);
     if (in) {
@@ -346,7 +277,7 @@ static int build_class(capx *x, dbg_class *k, unsigned depth)
     for (unsigned i = 0; i < inherit->n_supers; i++)
         if (ex_add_str(&e->supers, &e->n_supers, inherit->supers[i]))
             return bad(x, "out of memory");
-    if (!(k->flags & JC_ACC_INTERFACE)) {
+    if (!(k->access & JC_ACC_INTERFACE)) {
         for (unsigned i = 0; i < inherit->n_interfaces; i++)
             if (add_iface(e, inherit->interfaces[i]))
                 return bad(x, "out of memory");
@@ -358,22 +289,19 @@ static int build_class(capx *x, dbg_class *k, unsigned depth)
                 return bad(x, "out of memory");
         }
     }
-    k->state = 2;
+    dk->state = 2;
     return 0;
 }
 
 static void capx_free(capx *x)
 {
-    for (unsigned i = 0; i < x->n_str; i++)
-        free(x->str[i]);
-    free(x->str);
     for (unsigned i = 0; i < x->n_cls; i++) {
         ex_class_free(&x->cls[i].model);
-        free(x->cls[i].ifs);
-        free(x->cls[i].fields);
-        free(x->cls[i].methods);
+        free(x->cls[i].field_token);
+        free(x->cls[i].method_token);
     }
     free(x->cls);
+    cap_debug_component_free(&x->debug);
 }
 
 static const uint8_t *component(const capfile *f, uint8_t tag, size_t *n)
@@ -417,7 +345,7 @@ int ex_from_cap(const uint8_t *zip, size_t len, ex_class_lookup lookup, void *ct
     if (parse_debug(&x, debug, n_debug) || parse_descriptor(&x, desc, n_desc) ||
         (export && parse_export(&x, export, n_export)))
         goto out;
-    p->name = strdup(S(&x, x.package_name));
+    p->name = strdup(S(&x, x.debug.package_name));
     memcpy(p->aid, f.pkg_aid, f.pkg_aid_len);
     p->aid_len = f.pkg_aid_len;
     p->major = f.pkg_major;

@@ -60,6 +60,72 @@ static void put_mp(vm_runtime *rt, const char *cls, const char *setter, uint16_t
     }
 }
 
+/* What the EC rounds share: the runtime and its byte arrays, and
+ * libtomcrypt's side (always P-256). */
+typedef struct ec_work {
+    vm_runtime *rt;
+    int runs, sha, prng;
+    const uint8_t *msg;           /* 32 bytes, also in the array `in` */
+    uint16_t in, out, sig;        /* the message, ECDH's output, the signature */
+    ecc_key *ek, *peer;
+} ec_work;
+
+/* ECDSA SHA-256 sign and verify and ECDH through the API objects given
+ * (peer_w: the other party's point, 65 bytes) against libtomcrypt on the
+ * same work, alternating; reported as "ECDSA <curve> sign<vs>", ... 0, or
+ * 1 when a signature does not verify on either side. */
+static int bench_ec(const ec_work *w, const char *curve, const char *vs, uint16_t sign, uint16_t verify,
+                    uint16_t agree, uint16_t peer_w)
+{
+    vm_runtime *rt = w->rt;
+    series as = { .n = w->runs }, ds = { .n = w->runs }, av = { .n = w->runs }, dv = { .n = w->runs };
+    series ak = { .n = w->runs }, dk = { .n = w->runs };
+    uint8_t h[32], sig[512], x[66];
+    unsigned long hl, sl, xl;
+    uint16_t len = 0, ok = 0;
+    for (int i = 0; i < w->runs; i++) {
+        int stat;
+        double t0 = now_ms();
+        at_call(rt, SEC "Signature", "sign", "([BSS[BS)S", &len, sign, w->in, 0, 32, w->sig, 0);
+        double t1 = now_ms();
+        hl = sizeof h;
+        sl = sizeof sig;
+        hash_memory(w->sha, w->msg, 32, h, &hl);
+        ecc_sign_hash(h, 32, sig, &sl, NULL, w->prng, w->ek);
+        double t2 = now_ms();
+        as.t[i] = t1 - t0;
+        ds.t[i] = t2 - t1;
+        t0 = now_ms();
+        at_call(rt, SEC "Signature", "verify", "([BSS[BSS)Z", &ok, verify, w->in, 0, 32, w->sig, 0, len);
+        t1 = now_ms();
+        hash_memory(w->sha, w->msg, 32, h, &hl);
+        ecc_verify_hash(sig, sl, h, 32, &stat, w->ek);
+        t2 = now_ms();
+        av.t[i] = t1 - t0;
+        dv.t[i] = t2 - t1;
+        t0 = now_ms();
+        at_call(rt, SEC "KeyAgreement", "generateSecret", "([BSS[BS)S", &len, agree, peer_w, 0, 65, w->out, 0);
+        t1 = now_ms();
+        xl = sizeof x;
+        ecc_shared_secret(w->ek, w->peer, x, &xl);
+        t2 = now_ms();
+        ak.t[i] = t1 - t0;
+        dk.t[i] = t2 - t1;
+        if (!ok || !stat) {
+            fprintf(stderr, "ECDSA %s failed\n", curve);
+            return 1;
+        }
+    }
+    char what[64];
+    snprintf(what, sizeof what, "ECDSA %s sign%s", curve, vs);
+    report(what, &as, &ds);
+    snprintf(what, sizeof what, "ECDSA %s verify%s", curve, vs);
+    report(what, &av, &dv);
+    snprintf(what, sizeof what, "ECDH %s%s", curve, vs);
+    report(what, &ak, &dk);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int runs = argc > 1 ? atoi(argv[1]) : 15;
@@ -149,48 +215,13 @@ int main(int argc, char **argv)
     ecc_key ek, peer;
     ecc_make_key_ex(NULL, prng, &ek, p256);
     ecc_make_key_ex(NULL, prng, &peer, p256);
-    uint8_t w[65], x[66];
-    unsigned long wl = sizeof w, xl;
+    uint8_t w[65];
+    unsigned long wl = sizeof w;
     ecc_ansi_x963_export(&peer, w, &wl);
     uint16_t wb = at_bytes(rt, w, 65), esig = at_bytes(rt, NULL, 80);
-    series a3 = { .n = runs }, d3 = { .n = runs }, a4 = { .n = runs }, d4 = { .n = runs };
-    series a5 = { .n = runs }, d5 = { .n = runs };
-    for (int i = 0; i < runs; i++) {
-        double t0 = now_ms();
-        at_call(rt, SEC "Signature", "sign", "([BSS[BS)S", &len, es, in, 0, 32, esig, 0);
-        double t1 = now_ms();
-        hl = sizeof h;
-        sl = sizeof sig;
-        hash_memory(sha, msg, 32, h, &hl);
-        ecc_sign_hash(h, 32, sig, &sl, NULL, prng, &ek);
-        double t2 = now_ms();
-        a3.t[i] = t1 - t0;
-        d3.t[i] = t2 - t1;
-        int stat;
-        t0 = now_ms();
-        at_call(rt, SEC "Signature", "verify", "([BSS[BSS)Z", &ok, ev, in, 0, 32, esig, 0, len);
-        t1 = now_ms();
-        hash_memory(sha, msg, 32, h, &hl);
-        ecc_verify_hash(sig, sl, h, 32, &stat, &ek);
-        t2 = now_ms();
-        a4.t[i] = t1 - t0;
-        d4.t[i] = t2 - t1;
-        t0 = now_ms();
-        at_call(rt, SEC "KeyAgreement", "generateSecret", "([BSS[BS)S", &len, ka, wb, 0, 65, out, 0);
-        t1 = now_ms();
-        xl = sizeof x;
-        ecc_shared_secret(&ek, &peer, x, &xl);
-        t2 = now_ms();
-        a5.t[i] = t1 - t0;
-        d5.t[i] = t2 - t1;
-        if (!ok || !stat) {
-            fprintf(stderr, "ECDSA failed\n");
-            return 1;
-        }
-    }
-    report("ECDSA P-256 sign", &a3, &d3);
-    report("ECDSA P-256 verify", &a4, &d4);
-    report("ECDH P-256", &a5, &d5);
+    ec_work ew = { rt, runs, sha, prng, msg, in, out, esig, &ek, &peer };
+    if (bench_ec(&ew, "P-256", "", es, ev, ka, wb))
+        return 1;
 
     /* brainpoolP256r1 (RFC 5639; A is not -3, so the card's general-A
      * arithmetic, vm/api_ec_point.c) through the API against libtomcrypt's
@@ -230,44 +261,8 @@ int main(int argc, char **argv)
     at_call(rt, SEC "KeyAgreement", "init", "(Ljavacard/security/PrivateKey;)V", NULL, bka, bpriv);
     uint16_t bw = at_bytes(rt, NULL, 65), bw_len = 0;
     at_call(rt, SEC "ECPublicKeyImpl", "getW", "([BS)S", &bw_len, bpub, bw, 0);
-    series a6 = { .n = runs }, d6 = { .n = runs }, a7 = { .n = runs }, d7 = { .n = runs };
-    series a8 = { .n = runs }, d8 = { .n = runs };
-    for (int i = 0; i < runs; i++) {
-        int stat;
-        double t0 = now_ms();
-        at_call(rt, SEC "Signature", "sign", "([BSS[BS)S", &len, bs, in, 0, 32, esig, 0);
-        double t1 = now_ms();
-        hl = sizeof h;
-        sl = sizeof sig;
-        hash_memory(sha, msg, 32, h, &hl);
-        ecc_sign_hash(h, 32, sig, &sl, NULL, prng, &ek);
-        double t2 = now_ms();
-        a6.t[i] = t1 - t0;
-        d6.t[i] = t2 - t1;
-        t0 = now_ms();
-        at_call(rt, SEC "Signature", "verify", "([BSS[BSS)Z", &ok, bv, in, 0, 32, esig, 0, len);
-        t1 = now_ms();
-        hash_memory(sha, msg, 32, h, &hl);
-        ecc_verify_hash(sig, sl, h, 32, &stat, &ek);
-        t2 = now_ms();
-        a7.t[i] = t1 - t0;
-        d7.t[i] = t2 - t1;
-        t0 = now_ms();
-        at_call(rt, SEC "KeyAgreement", "generateSecret", "([BSS[BS)S", &len, bka, bw, 0, 65, out, 0);
-        t1 = now_ms();
-        xl = sizeof x;
-        ecc_shared_secret(&ek, &peer, x, &xl);
-        t2 = now_ms();
-        a8.t[i] = t1 - t0;
-        d8.t[i] = t2 - t1;
-        if (!ok || !stat) {
-            fprintf(stderr, "ECDSA brainpoolP256r1 failed\n");
-            return 1;
-        }
-    }
-    report("ECDSA bP256r1 sign (vs P-256)", &a6, &d6);
-    report("ECDSA bP256r1 verify (vs P-256)", &a7, &d7);
-    report("ECDH bP256r1 (vs P-256)", &a8, &d8);
+    if (bench_ec(&ew, "bP256r1", " (vs P-256)", bs, bv, bka, bw))
+        return 1;
     printf("(%d runs each, alternating; libtomcrypt %s, math %s)\n", runs, SCRYPT, ltc_mp.name);
     ecc_free(&ek);
     ecc_free(&peer);

@@ -1,7 +1,13 @@
 /*
- * api_stubs.h — Java declarations of the card's built-in Java Card API,
- * written from the token tables (vm/api_tokens.h), for javac to compile
- * applets against: the project's replacement for the kit's api_classic.jar.
+ * api_decls.h — API declaration sources for javac: Java declarations of
+ * the card's built-in Java Card API, written from the token tables
+ * (vm/api_tokens.h), for javac to compile applets against: the project's
+ * replacement for the kit's api_classic.jar.
+ *
+ * What Java Card kits and docs/convert.md call the "API stubs" (the jar on
+ * javac's class path) is this module's output: declarations without
+ * behaviour by design, complete for every class the card exports. Nothing
+ * here is unfinished; the card's behaviour is vm/api_*.c.
  *
  * One .java file per exported class or interface of every built-in package
  * (java.lang, javacard.framework, javacard.security, javacardx.crypto,
@@ -16,17 +22,17 @@
  * -bootclasspath needs it); it is in no export table, and the converter
  * refuses it like anything else the card does not have.
  *
- * The build (tools/convert/CMakeLists.txt) runs `cardvm-api-stubs DIR`,
+ * The build (tools/convert/CMakeLists.txt) runs `cardvm-api-decls DIR`,
  * then javac and jar, giving cardvm-api.jar (docs/convert.md).
  */
-#ifndef CARDVM_TOOLS_API_STUBS_H
-#define CARDVM_TOOLS_API_STUBS_H
+#ifndef CARDVM_TOOLS_API_DECLS_H
+#define CARDVM_TOOLS_API_DECLS_H
 
 #include <stddef.h>
 
 /* Write DIR/<package path>/<Class>.java for every exported class, and
  * DIR/sources.txt listing them (one path a line, for javac @file).
  * 0, or -1 with err. */
-int api_stubs_write(const char *dir, char *err, size_t errlen);
+int api_decls_write(const char *dir, char *err, size_t errlen);
 
 #endif
