@@ -290,18 +290,14 @@ static void test_rom_cap_corrupt_refused(void **state)
 
 /* Reopen with a set of masked packages verified before (vm_rom_trust);
  * returns how many packages this open ran the verifier on. */
-static unsigned rom_card_reopen_trusting(rom_card *k, vm_rom_trust *t)
+static unsigned rom_card_reopen_trusting(rom_card *r, vm_rom_trust *t)
 {
     char err[160];
-    rom_card_close(k);
-    assert_int_equal(chip_open(k->path, &k->c, err, sizeof err), CHIP_OK);
-    chip_set_sync(k->c, CHIP_SYNC_OFF);
-    chip_power_on(k->c);
-    assert_int_equal(vm_create(k->c, NULL, &k->rt), VM_OK);
-    vm_set_rom_trust(k->rt, t);
-    for (unsigned i = 0; i < k->n; i++)
-        assert_int_equal(vm_register_rom_package(k->rt, k->off[i], k->len[i], err, sizeof err), VM_OK);
-    return vm_rom_verified_count(k->rt);
+    vt_reopen(&r->k, NULL);
+    vm_set_rom_trust(r->k.rt, t);
+    for (unsigned i = 0; i < r->n; i++)
+        assert_int_equal(vm_register_rom_package(r->k.rt, r->off[i], r->len[i], err, sizeof err), VM_OK);
+    return vm_rom_verified_count(r->k.rt);
 }
 
 /* Many cards of one ROM (a campaign worker): with a trust set, the first
@@ -338,30 +334,24 @@ static void test_rom_cap_verified_once_per_bytes(void **state)
     assert_int_equal(rom_card_reopen_trusting(&k, t), 1);
     assert_int_equal(rom_card_reopen_trusting(&k, t), 0);
     uint8_t r[5];
-    cap_bump(&k, 3, r);
+    cap_bump(&k.k, 3, r);
     assert_memory_equal(r, "\x00\x08\x02\x02\x03", 5);
     assert_int_equal(rom_card_reopen_trusting(&k, t), 0);
-    cap_bump(&k, 1, r);
+    cap_bump(&k.k, 1, r);
     assert_memory_equal(r, "\x00\x09\x03\x02\x03", 5);
-    rom_card_free(&k);
+    vt_card_free(&k.k);
 
     /* The same place, length and AID, other bytes. */
     memset(&k, 0, sizeof k);
-    snprintf(k.dir, sizeof k.dir, "/tmp/cardvm-vmrom-XXXXXX");
-    assert_non_null(mkdtemp(k.dir));
-    snprintf(k.path, sizeof k.path, "%s/card.img", k.dir);
-    chip_geometry g;
-    chip_geometry_default(&g);
-    assert_int_equal(chip_create(&g, k.path, &k.c), CHIP_OK);
-    chip_set_sync(k.c, CHIP_SYNC_OFF);
-    assert_int_equal(chip_rom_write(k.c, 256, bad, bad_len), CHIP_OK);
-    assert_int_equal(vm_create(k.c, NULL, &k.rt), VM_OK);
-    vm_set_rom_trust(k.rt, t);
+    vt_image_new(&k.k);
+    assert_int_equal(chip_rom_write(k.k.c, 256, bad, bad_len), CHIP_OK);
+    assert_int_equal(vm_create(k.k.c, NULL, &k.k.rt), VM_OK);
+    vm_set_rom_trust(k.k.rt, t);
     char err[160];
-    assert_int_equal(vm_register_rom_package(k.rt, 256, (uint32_t)bad_len, err, sizeof err), VM_ERR_VERIFY);
-    assert_int_equal(vm_rom_verified_count(k.rt), 0);
+    assert_int_equal(vm_register_rom_package(k.k.rt, 256, (uint32_t)bad_len, err, sizeof err), VM_ERR_VERIFY);
+    assert_int_equal(vm_rom_verified_count(k.k.rt), 0);
     assert_true(err[0] != 0);
-    rom_card_free(&k);
+    vt_card_free(&k.k);
     vm_rom_trust_free(t);
     free(blob);
     free(bad);
