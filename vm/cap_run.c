@@ -522,7 +522,8 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 #define X_KA(M, ...) M(__VA_ARGS__, S) M(__VA_ARGS__, L) M(__VA_ARGS__, C)
 #define X_KB(M, ...) M(__VA_ARGS__, S) M(__VA_ARGS__, L) M(__VA_ARGS__, C)
 #define X_KV(M, ...) M(__VA_ARGS__, S) M(__VA_ARGS__, L) M(__VA_ARGS__, C)
-#define X_KR(M, ...) M(__VA_ARGS__, S) M(__VA_ARGS__, L)
+#define X_KR(M, ...) M(__VA_ARGS__, S) M(__VA_ARGS__, L) M(__VA_ARGS__, Q)
+#define X_KD(M, ...) M(__VA_ARGS__, L) M(__VA_ARGS__, C)
 #define X_KI(M, ...) M(__VA_ARGS__, S) M(__VA_ARGS__, L) M(__VA_ARGS__, C) M(__VA_ARGS__, LL) M(__VA_ARGS__, LC)
 #define X_BINOPS(M) M(ADD) M(SUB) M(MUL) M(AND) M(OR) M(XOR) M(SHL) M(SHR) M(USHR) M(DIV) M(REM)
 #define X_CONDS(M) M(EQ) M(NE) M(LT) M(GE) M(GT) M(LE)
@@ -543,6 +544,8 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 #define LBL_STORE_B(E, KA, KB) X_KV(LBL_STORE_V, E, KA, KB)
 #define LBL_STORE_A(E, KA) X_KI(LBL_STORE_B, E, KA)
 #define LBL_STORE(E) X_KR(LBL_STORE_A, E)
+#define LBL_SINC_CMP_B(C, KB) &&x_SINC_CMP_##C##_##KB,
+#define LBL_SINC_CMP(C) X_KD(LBL_SINC_CMP_B, C)
 
 /* Handlers */
 #define H_BIN_D(B, KA, KB) \
@@ -559,11 +562,18 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 #define H_ZCMP(C) X_KA(H_ZCMP_A, C)
 #define ELEM_B(o_, i_) ((uint16_t)(int16_t)(int8_t)(o_)->data[i_])
 #define ELEM_S(o_, i_) vm_rd16((o_)->data + 2u * (i_))
+/* The array of an element op (enum cap_x_akind): popped, a local, or a
+ * local a loop region does not write, checked at its first use there
+ * (cap_xlat.c, "loop region") */
+#define AR_S(E) { uint16_t a_ = *--sp; ARRAY_##E(o, a_); }
+#define AR_L(E) ARRAY_##E(o, lv[xo->a]);
+#define AR_Q(E) o = ac[xo->slot]; \
+        if (__builtin_expect(o == NULL, 0)) { ARRAY_##E(o, lv[xo->a]); ac[xo->slot] = o; }
 #define H_ELEM_D(E, KA, KB) \
-    x_ELEM_##E##_##KA##KB##_P: { FB_##KB; FA_##KA; ARRAY_##E(o, a_); \
+    x_ELEM_##E##_##KA##KB##_P: { FB_##KB; AR_##KA(E) \
         if (b_ >= o->length) { THROW_NEW(VM_SC_ArrayIndexOutOfBoundsException, 0); } \
         PUT_P(ELEM_##E(o, b_)); NEXT; } \
-    x_ELEM_##E##_##KA##KB##_T: { FB_##KB; FA_##KA; ARRAY_##E(o, a_); \
+    x_ELEM_##E##_##KA##KB##_T: { FB_##KB; AR_##KA(E) \
         if (b_ >= o->length) { THROW_NEW(VM_SC_ArrayIndexOutOfBoundsException, 0); } \
         PUT_T(ELEM_##E(o, b_)); NEXT; }
 #define H_ELEM_A(E, KA) X_KI(H_ELEM_D, E, KA)
@@ -578,12 +588,24 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
             CHECK(vm_obj_store(rt, (o_), 2u * (i_), bb_, 2, 1)); } \
         else { vm_wr16((o_)->data + 2u * (i_), (v_)); } } while (0)
 #define H_STORE_V(E, KA, KB, KV) \
-    x_STORE_##E##_##KA##KB##KV: { FV_##KV; FB_##KB; FA_##KA; NOTE_WRITER(); ARRAY_##E(o, a_); \
+    x_STORE_##E##_##KA##KB##KV: { FV_##KV; FB_##KB; NOTE_WRITER(); AR_##KA(E) \
         if (b_ >= o->length) { THROW_NEW(VM_SC_ArrayIndexOutOfBoundsException, 0); } \
         STORE_##E(o, b_, v_); NEXT; }
 #define H_STORE_B(E, KA, KB) X_KV(H_STORE_V, E, KA, KB)
 #define H_STORE_A(E, KA) X_KI(H_STORE_B, E, KA)
 #define H_STORE(E) X_KR(H_STORE_A, E)
+/* sinc, then the loop test at the head op (what `goto head` would run):
+ * the goto's charge and budget test, then the test's */
+#define SCB_L uint16_t b_ = lv[xo->d]
+#define SCB_C uint16_t b_ = (uint16_t)xo->d
+#define H_SINC_CMP_B(C, KB) \
+    x_SINC_CMP_##C##_##KB: { const cap_xop *hd_ = xo->p; lv[xo->a] = (uint16_t)(lv[xo->a] + xo->b); \
+        budget -= xo->wt; if (budget <= 0) { xo = (cap_xop *)hd_; goto out_of_budget; } \
+        uint16_t a_ = lv[xo->c]; SCB_##KB; \
+        if (COND_##C((int16_t)a_, (int16_t)b_)) { budget -= hd_->wt; xo = (cap_xop *)hd_->p; \
+            if (budget <= 0) { goto out_of_budget; } DISPATCH; } \
+        budget -= hd_->wf; xo = (cap_xop *)hd_ + 1; DISPATCH; }
+#define H_SINC_CMP(C) X_KD(H_SINC_CMP_B, C)
 
 static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint16_t *ret, int *has_ret);
 
@@ -620,6 +642,8 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         X_CONDS(LBL_ZCMP)
         LBL_ELEM(B) LBL_ELEM(S)
         LBL_STORE(B) LBL_STORE(S)
+        X_CONDS(LBL_SINC_CMP)
+        &&x_LOOP_ENTER,
     };
     _Static_assert(sizeof labels / sizeof labels[0] == CAP_X_COUNT, "one label per enum cap_x_id");
     if (!xm->threaded) {
@@ -658,6 +682,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
     int r;
     vm_obj *o;
     int xc;
+    vm_obj *ac[CAP_X_SLOTS] = {NULL};   /* a loop region's checked arrays (AR_Q) */
 
 #define THROW_SC(sc) do { exc = vm_exception_object(rt, (sc), rt->exc_reason[(sc) - VM_SC_Object]); goto throw_it; } while (0)
 #define THROW_NEW(sc, reason) do { exc = vm_exception_object(rt, (sc), (reason)); goto throw_it; } while (0)
@@ -807,6 +832,8 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
     X_CONDS(H_ZCMP)
     H_ELEM(B) H_ELEM(S)
     H_STORE(B) H_STORE(S)
+    X_CONDS(H_SINC_CMP)
+    x_LOOP_ENTER: memset(ac, 0, sizeof ac); NEXT;
 
     x_INVOKE: {
             pc = xo->p;
