@@ -364,16 +364,26 @@ static int is_element_op(uint8_t op)
     return op == 0x24 || op == 0x25 || op == 0x26 || op == 0x38 || op == 0x39;
 }
 
-/* Does the instruction at pc jump into (start, end)? (Switches are
- * breakers: one outside counts as jumping in.) */
+/* Does the instruction at pc jump into (start, end)? */
 static int jumps_into(const xl *x, uint32_t pc, uint32_t start, uint32_t end)
 {
     uint8_t op = x->code[pc];
-    if (op == 0x73 || op == 0x75)
-        return 1;
+    const uint8_t *q = x->code + pc + 1;
+    int32_t t;
     if (is_cond_branch(op) || op == 0x70 || op == 0xA8) {
-        int32_t t = (int32_t)pc + branch_offset(x->code + pc);
+        t = (int32_t)pc + branch_offset(x->code + pc);
         return t > (int32_t)start && t < (int32_t)end;
+    }
+    if (op != 0x73 && op != 0x75)
+        return 0;
+    t = (int32_t)pc + rd16s(q);
+    if (t > (int32_t)start && t < (int32_t)end)
+        return 1;
+    unsigned count = op == 0x73 ? (unsigned)(rd16s(q + 4) - rd16s(q + 2) + 1) : (unsigned)(uint16_t)rd16s(q + 2);
+    for (unsigned i = 0; i < count; i++) {
+        t = (int32_t)pc + rd16s(op == 0x73 ? q + 6 + 2 * i : q + 4 + 4 * i + 2);
+        if (t > (int32_t)start && t < (int32_t)end)
+            return 1;
     }
     return 0;
 }
