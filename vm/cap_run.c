@@ -598,14 +598,19 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
  * the goto's charge and budget test, then the test's */
 #define SCB_L uint16_t b_ = lv[xo->d]
 #define SCB_C uint16_t b_ = (uint16_t)xo->d
-#define H_SINC_CMP_B(C, KB) \
-    x_SINC_CMP_##C##_##KB: { const cap_xop *hd_ = xo->p; lv[xo->a] = (uint16_t)(lv[xo->a] + xo->b); \
+#define LOOP_TEST(C, KB) { const cap_xop *hd_ = xo->p; \
         budget -= xo->wt; if (budget <= 0) { xo = (cap_xop *)hd_; goto out_of_budget; } \
         uint16_t a_ = lv[xo->c]; SCB_##KB; \
         if (COND_##C((int16_t)a_, (int16_t)b_)) { budget -= hd_->wt; xo = (cap_xop *)hd_->p; \
             if (budget <= 0) { goto out_of_budget; } DISPATCH; } \
         budget -= hd_->wf; xo = (cap_xop *)hd_ + 1; DISPATCH; }
+#define H_SINC_CMP_B(C, KB) \
+    x_SINC_CMP_##C##_##KB: lv[xo->a] = (uint16_t)(lv[xo->a] + xo->b); LOOP_TEST(C, KB)
 #define H_SINC_CMP(C) X_KD(H_SINC_CMP_B, C)
+#define H_GOTO_CMP_B(C, KB) x_GOTO_CMP_##C##_##KB: LOOP_TEST(C, KB)
+#define H_GOTO_CMP(C) X_KD(H_GOTO_CMP_B, C)
+#define LBL_GOTO_CMP_B(C, KB) &&x_GOTO_CMP_##C##_##KB,
+#define LBL_GOTO_CMP(C) X_KD(LBL_GOTO_CMP_B, C)
 
 static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint16_t *ret, int *has_ret);
 
@@ -643,7 +648,8 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         LBL_ELEM(B) LBL_ELEM(S)
         LBL_STORE(B) LBL_STORE(S)
         X_CONDS(LBL_SINC_CMP)
-        &&x_LOOP_ENTER,
+        X_CONDS(LBL_GOTO_CMP)
+        &&x_LOOP_ENTER, &&x_SRETURN_L, &&x_SRETURN_C,
     };
     _Static_assert(sizeof labels / sizeof labels[0] == CAP_X_COUNT, "one label per enum cap_x_id");
     if (!xm->threaded) {
@@ -677,11 +683,16 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
     } fr[INLINE_FRAMES];
     cap_xmethod *callee;
     unsigned nfr = 0;
+    /* inline frames this loop may open: INLINE_FRAMES, or fewer up to max_frames */
+    const unsigned inline_max = rt->cfg.max_frames - rt->cap_depth < INLINE_FRAMES ?
+                                rt->cfg.max_frames - rt->cap_depth : INLINE_FRAMES;
+    uint16_t *const stack_end = rt->stack + rt->cfg.stack_slots;
     int result = VM_RUN_DONE;
     uint16_t exc = 0;
     int r;
     vm_obj *o;
     int xc;
+    uint16_t retv;
     vm_obj *ac[CAP_X_SLOTS] = {NULL};   /* a loop region's checked arrays (AR_Q) */
 
 #define THROW_SC(sc) do { exc = vm_exception_object(rt, (sc), rt->exc_reason[(sc) - VM_SC_Object]); goto throw_it; } while (0)
@@ -746,14 +757,21 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
             NEXT;
         }
         goto out;
+    x_SRETURN_L:
+        retv = lv[xo->a];
+        goto sreturn;
+    x_SRETURN_C:
+        retv = (uint16_t)xo->a;
+        goto sreturn;
     x_SRETURN:
+        retv = sp[-1];
+    sreturn:
         if (nfr) {
-            uint16_t v = sp[-1];
             POP_FRAME();
-            *sp++ = v;
+            *sp++ = retv;
             NEXT;
         }
-        *ret = sp[-1];
+        *ret = retv;
         *has_ret = 1;
         goto out;
     x_TABLESWITCH: {
@@ -833,6 +851,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
     H_ELEM(B) H_ELEM(S)
     H_STORE(B) H_STORE(S)
     X_CONDS(H_SINC_CMP)
+    X_CONDS(H_GOTO_CMP)
     x_LOOP_ENTER: memset(ac, 0, sizeof ac); NEXT;
 
     x_INVOKE: {
@@ -935,7 +954,12 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
             }
             uint16_t rv = 0;
             sp -= n;
-            if (callee && !switched && nfr < INLINE_FRAMES)
+            if (callee && !callee->threaded) {
+                for (unsigned i = 0; i < callee->nops; i++)
+                    callee->ops[i].h = labels[callee->ops[i].id];
+                callee->threaded = 1;
+            }
+            if (callee && !switched && nfr < inline_max)
                 goto enter_inline;
             rt->cap_budget = budget;
             uint16_t saved = rt->cap_top;
@@ -973,7 +997,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         o = &rt->objs[h];
         callee = xo->txm;
         if (!callee || o->cls != xo->vcls || o->kind != VM_OBJ_INSTANCE || o->pkg != rt->ctx || h == 0 ||
-            nfr >= INLINE_FRAMES)
+            nfr >= inline_max)
             goto x_INVOKE;
         sp -= xo->b;
         goto enter_inline;
@@ -982,7 +1006,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
      * x_INVOKE has resolved it (xo->txm): straight into the inline frame */
     x_CALL:
         callee = xo->txm;
-        if (!callee || nfr >= INLINE_FRAMES)
+        if (!callee || nfr >= inline_max)
             goto x_INVOKE;
         sp -= callee->nargs;
         if (xo->a && callee->nargs && sp[0] == 0) {     /* invokespecial: this */
@@ -990,15 +1014,12 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
             THROW_NEW(VM_SC_NullPointerException, 0);
         }
     enter_inline:
-        /* the callee's frame starts at its arguments (sp), as in run() */
-        if (rt->cap_depth >= rt->cfg.max_frames || (size_t)(sp - rt->stack) + callee->frame > rt->cfg.stack_slots) {
+        /* the callee's frame starts at its arguments (sp), as in run();
+         * the frame count is inline_max's (x_INVOKE's run() throws past
+         * max_frames), the callee is threaded (x_INVOKE did it) */
+        if (callee->frame > (size_t)(stack_end - sp)) {
             sp += callee->nargs;
             THROW_NEW(VM_SC_StackOverflowError, 0);
-        }
-        if (!callee->threaded) {
-            for (unsigned i = 0; i < callee->nops; i++)
-                callee->ops[i].h = labels[callee->ops[i].id];
-            callee->threaded = 1;
         }
         fr[nfr].xm = xm;
         fr[nfr].call = xo;

@@ -732,6 +732,15 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
             }
             x.vs[x.nvs].k = CAP_XK_S;
             x.vs[x.nvs++].v = 0;
+        } else if ((op == 0x77 || op == 0x78) && x.nvs && (x.vs[x.nvs - 1].k == CAP_XK_L ||
+                                                            x.vs[x.nvs - 1].k == CAP_XK_C)) {
+            /* return of a local or constant: what else is pending is
+             * dropped with the frame */
+            xl_ve e = pop_ve(&x);
+            if (!(o = emit(&x, e.k == CAP_XK_L ? CAP_X_SRETURN_L : CAP_X_SRETURN_C, pc)))
+                goto done_pcs;
+            o->a = e.v;
+            x.nvs = 0;
         } else {
             /* everything else takes the stack as it is */
             if (flush_all(&x, pc, 0) != 0)
@@ -782,13 +791,28 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
         xl_region *r = region_of(&x, (uint32_t)(o->pc - x.base));
         if (r && r->start == o->ti)
             o->p = &x.ops[r->head_op];
-        /* `sinc; goto head` where the head is the loop test on a local:
-         * one op (the goto's charge, then the test's) */
+    }
+    /* jumps to a goto go where it goes (the runs of both charged, the
+     * budget tested once); `sinc; goto head` or `goto head` where the head
+     * is a loop test on a local: one op (the goto's charge, then the
+     * test's) */
+    for (unsigned i = 0; i < x.nops; i++) {
+        cap_xop *o = &x.ops[i];
+        if (o->id != CAP_X_GOTO && o->id != CAP_X_SINC_GOTO)
+            continue;
+        for (int hops = 0; hops < 8; hops++) {
+            const cap_xop *g = o->p;
+            if (g->id != CAP_X_GOTO || g == o || (uint32_t)o->wt + g->wt > 0x7FFF)
+                break;
+            o->wt = (uint16_t)(o->wt + g->wt);
+            o->p = g->p;
+        }
         const cap_xop *h = o->p;
-        if (o->id == CAP_X_SINC_GOTO && h->id >= CAP_X_CMP && h->id < CAP_X_ZCMP) {
+        if (h->id >= CAP_X_CMP && h->id < CAP_X_ZCMP) {
             unsigned rel = h->id - CAP_X_CMP, kb = rel % 3, ka = rel / 3 % 3, cond = rel / 9;
             if (ka == CAP_XK_L && kb != CAP_XK_S) {
-                o->id = (uint16_t)(CAP_X_SINC_CMP + cond * 2 + (kb == CAP_XK_C));
+                o->id = (uint16_t)((o->id == CAP_X_SINC_GOTO ? CAP_X_SINC_CMP : CAP_X_GOTO_CMP) + cond * 2 +
+                                   (kb == CAP_XK_C));
                 o->c = h->a;
                 o->d = h->b;
             }
