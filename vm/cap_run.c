@@ -823,26 +823,27 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         *sp++ = xo->a ? (uint16_t)(int16_t)(int8_t)p[0] : vm_rd16(p);
         NEXT;
     }
-    x_INSERT_L: {
-        unsigned m = (unsigned)xo->b;
-        uint16_t v = lv[xo->a];
-        memmove(sp - m + 1, sp - m, m * sizeof *sp);
-        sp[-(int)m] = v;
+    /* a value put m words below the top (m is small: the words pushed
+     * since it became pending), the words moved one by one */
+    x_INSERT_L:
+        retv = lv[xo->a];
+        goto insert;
+    x_INSERT_C:
+        retv = (uint16_t)xo->a;
+    insert: {
+        int m = xo->b;
+        for (int i = 0; i < m; i++)
+            sp[-i] = sp[-i - 1];
+        sp[-m] = retv;
         sp++;
         NEXT;
     }
     x_SINK: {
-        unsigned m = (unsigned)xo->b;
+        int m = xo->b;
         uint16_t v = sp[-1];
-        memmove(sp - m, sp - m - 1, m * sizeof *sp);
-        sp[-(int)m - 1] = v;
-        NEXT;
-    }
-    x_INSERT_C: {
-        unsigned m = (unsigned)xo->b;
-        memmove(sp - m + 1, sp - m, m * sizeof *sp);
-        sp[-(int)m] = (uint16_t)xo->a;
-        sp++;
+        for (int i = 1; i <= m; i++)
+            sp[-i] = sp[-i - 1];
+        sp[-m - 1] = v;
         NEXT;
     }
     X_BINOPS(H_BIN)
