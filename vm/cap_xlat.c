@@ -14,8 +14,16 @@
  * be whole (jumps, targets, handlers, calls, anything the plain switch
  * runs) and before their local changes; one below values already on the
  * stack is inserted under them, so the stack always holds what the JCVM's
- * would. The one other fusion is `sinc` + `goto`, the end of every javac
- * loop. No pattern exists for one program.
+ * would. The other fusions: `sinc` + `goto`, the end of every javac
+ * loop, with the loop test at the head when it compares a local (also
+ * after a plain `goto`); jumps to a `goto` threaded; `dup2` of pending
+ * values; `sreturn` of a pending local or constant. No pattern exists for
+ * one program.
+ *
+ * Loop regions (find_regions): in a loop that makes no call, allocates
+ * nothing and is entered only at its head, an array in a local the loop
+ * does not write is checked by its first element op after each entry and
+ * taken from a cache slot by the others (docs/vm.md, "Loop regions").
  *
  * Why the verifier's guarantees hold for the ops: the method was verified
  * before it is translated; an op covers at most one bytecode that can
@@ -23,7 +31,8 @@
  * lookup sees the original instruction; nothing stays pending across a
  * branch target or handler entry, and a local is never written while a
  * pending copy of it is alive, so every value an op reads is the one the
- * bytecode would have read.
+ * bytecode would have read. In a region, nothing between an array's first
+ * check and a later access can change what the checks saw.
  *
  * Budget: counted in original bytecodes. A run is the bytecodes from a
  * point up to the next branch, switch, return or athrow; every place
