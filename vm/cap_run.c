@@ -649,7 +649,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         LBL_STORE(B) LBL_STORE(S)
         X_CONDS(LBL_SINC_CMP)
         X_CONDS(LBL_GOTO_CMP)
-        &&x_LOOP_ENTER, &&x_SRETURN_L, &&x_SRETURN_C,
+        &&x_LOOP_ENTER, &&x_SRETURN_L, &&x_SRETURN_C, &&x_ARRAYLENGTH_S, &&x_ARRAYLENGTH_L,
     };
     _Static_assert(sizeof labels / sizeof labels[0] == CAP_X_COUNT, "one label per enum cap_x_id");
     if (!xm->threaded) {
@@ -854,6 +854,17 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
     X_CONDS(H_SINC_CMP)
     X_CONDS(H_GOTO_CMP)
     x_LOOP_ENTER: memset(ac, 0, sizeof ac); NEXT;
+    x_ARRAYLENGTH_S:
+        retv = *--sp;
+        goto arraylength;
+    x_ARRAYLENGTH_L:
+        retv = lv[xo->a];
+    arraylength:
+        REF(o, retv);
+        if (!is_array(o->kind))
+            THROW_NEW(VM_SC_SecurityException, 0);
+        *sp++ = o->length;
+        NEXT;
 
     x_INVOKE: {
             pc = xo->p;

@@ -741,6 +741,15 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
             }
             x.vs[x.nvs].k = CAP_XK_S;
             x.vs[x.nvs++].v = 0;
+        } else if (op == 0x92 && x.nvs && (x.vs[x.nvs - 1].k == CAP_XK_L || x.vs[x.nvs - 1].k == CAP_XK_S)) {
+            /* arraylength of a local or the top: what is pending below
+             * stays (javac's `i < a.length`) */
+            xl_ve e = pop_ve(&x);
+            if (!(o = emit(&x, e.k == CAP_XK_L ? CAP_X_ARRAYLENGTH_L : CAP_X_ARRAYLENGTH_S, pc)))
+                goto done_pcs;
+            o->a = e.v;
+            x.vs[x.nvs].k = CAP_XK_S;
+            x.vs[x.nvs++].v = 0;
         } else if ((op == 0x77 || op == 0x78) && x.nvs && (x.vs[x.nvs - 1].k == CAP_XK_L ||
                                                             x.vs[x.nvs - 1].k == CAP_XK_C)) {
             /* return of a local or constant: what else is pending is

@@ -531,6 +531,7 @@ enum cap_x_id {
     /* a loop region's entry: forgets the checked arrays (cap_xlat.c) */
     CAP_X_LOOP_ENTER = CAP_X_GOTO_CMP + CAP_XC_COUNT * 2,
     CAP_X_SRETURN_L, CAP_X_SRETURN_C,   /* sreturn/areturn of local a / constant a */
+    CAP_X_ARRAYLENGTH_S, CAP_X_ARRAYLENGTH_L,   /* arraylength of the top / of local a, pushed */
     CAP_X_COUNT
 };
 

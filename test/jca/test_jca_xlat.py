@@ -46,7 +46,9 @@ CASES = [
     ("800F030000", "0066" "9000"),     # null array: NullPointerException at i = 0
     ("800F030100", "0003" "9000"),     # three zero elements, + 1 each
     ("800F060100", "0104" "9000"),     # a[4]: out of bounds at i = 4
-    ("8010000000", "6D00"),
+    ("8010000000", "0066" "9000"),     # null.length: NullPointerException caught
+    ("8010000100", "0004" "9000"),     # new byte[4]
+    ("8011000000", "6D00"),
 ]
 
 
