@@ -213,18 +213,19 @@ static uint16_t isd_dispatch(card_os *os, isd_config *ic, const uint8_t *raw, si
     return SW_INS_NOT_SUPPORTED;
 }
 
-/* The security domain's AID: all a SELECT needs of its configuration. */
+/* The security domain's AID: all a SELECT needs of its configuration
+ * (where it is in NVM: read in place, every SELECT needs it). */
 typedef struct isd_name {
-    uint8_t aid[16], len;
+    const uint8_t *aid;
+    uint8_t len;
 } isd_name;
 
 static int isd_name_load(const card_os *os, isd_name *nm)
 {
-    uint8_t b[1 + 16];
-    if (chip_nvm_read(os->chip, SYS_ISD_AID_LEN, b, sizeof b)) return -1;
+    const uint8_t *b = chip_nvm_view(os->chip) + SYS_ISD_AID_LEN;
     if (b[0] < 5 || b[0] > 16) return -1;
     nm->len = b[0];
-    memcpy(nm->aid, b + 1, nm->len);
+    nm->aid = b + 1;
     return 0;
 }
 
@@ -278,10 +279,11 @@ static uint16_t select_on(card_os *os, const isd_name *nm, uint8_t ch, const apd
         return select_isd_fci(nm, out, len);
     }
     if (a->nc < 5) return SW_FILE_NOT_FOUND;
-    uint16_t sw = isd_gp_select_check(os, a->data, (uint8_t)a->nc);
+    int idx;
+    uint16_t sw = isd_gp_select_check(os, a->data, (uint8_t)a->nc, &idx);
     if (sw) return sw;   /* INSTALLED but not SELECTABLE, or LOCKED */
     os->applet_ran = 1;
-    int rc = vm_select_on(os->vm, ch, a->data, (uint8_t)a->nc, raw, raw_len, out, cap, len, &sw);
+    int rc = vm_select_index_on(os->vm, ch, idx, raw, raw_len, out, cap, len, &sw);
     if (rc == VM_ERR_POWER) return 0;
     if (rc) return vm_status_to_sw(rc);
     if (vm_channel_has_applet(os->vm, ch) || sw == VM_SW_SELECT_FAILED) {
@@ -430,7 +432,10 @@ uint16_t isd_process(card_os *os, const uint8_t *cmd, size_t raw_len, const apdu
     if (a && plain_interindustry(a->cla) && a->ins == 0xA4 && a->p1 == 0x04) {
         isd_name nm;   /* SELECT needs the AID, not the keys */
         if (isd_name_load(os, &nm) != 0) return SW_MEMORY_FAILURE;
-        size_t vm_len = apdu_encode(a, os->apdu, sizeof os->apdu);   /* for the applet's select() */
+        /* for the applet's select(): in short form (a short command is
+         * that already) */
+        if (!a->extended) return select_on(os, &nm, ch, a, cmd, raw_len, out, cap, len);
+        size_t vm_len = apdu_encode(a, os->apdu, sizeof os->apdu);
         return vm_len ? select_on(os, &nm, ch, a, os->apdu, vm_len, out, cap, len) : SW_WRONG_LENGTH;
     }
     if (isd_here) return isd_on_channel(os, ch, cmd, raw_len, a, out, cap, len);

@@ -234,12 +234,12 @@ static uint8_t app_state_for_select(card_os *os, int idx, const uint8_t *aid, ui
     return r[17];
 }
 
-uint16_t isd_gp_select_check(card_os *os, const uint8_t *aid, uint8_t aid_len)
+uint16_t isd_gp_select_check(card_os *os, const uint8_t *aid, uint8_t aid_len, int *idx)
 {
     uint8_t inst_aid[VM_AID_MAX], inst_len;
-    int idx = vm_select_lookup(os->vm, aid, aid_len, inst_aid, &inst_len);
-    if (idx < 0) return 0;
-    uint8_t state = app_state_for_select(os, idx, inst_aid, inst_len);
+    *idx = vm_select_lookup(os->vm, aid, aid_len, inst_aid, &inst_len);
+    if (*idx < 0) return 0;
+    uint8_t state = app_state_for_select(os, *idx, inst_aid, inst_len);
     if ((state & LC_APP_LOCKED) || (state & 0x07) != LC_APP_SELECTABLE) return SW_FILE_NOT_FOUND;
     return 0;
 }

@@ -52,7 +52,8 @@ void isd_gp_forget(uint8_t *ram);
 
 /* SELECT filter: 0 when the application the AID selects (exact, else first
  * partial match, as vm_select resolves it) may be selected, or the SW to
- * answer (6A82 when it is INSTALLED but not SELECTABLE, or LOCKED). */
-uint16_t isd_gp_select_check(card_os *os, const uint8_t *aid, uint8_t aid_len);
+ * answer (6A82 when it is INSTALLED but not SELECTABLE, or LOCKED). *idx:
+ * the VM's instance (vm_select_lookup), -1 none. */
+uint16_t isd_gp_select_check(card_os *os, const uint8_t *aid, uint8_t aid_len, int *idx);
 
 #endif

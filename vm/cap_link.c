@@ -405,6 +405,14 @@ static int lookup_virtual(const vm_runtime *rt, uint16_t cls, uint8_t token, cap
     return t->api ? 0 : -1;
 }
 
+#define API_FINAL 0x0010
+
+static int api_class_is_final(uint16_t cls)
+{
+    const jc_api_class *a = vm_api_class(cls, NULL);
+    return a && (a->flags & API_FINAL);
+}
+
 /* Argument words of a target ("this" included). */
 static int target_nargs(const vm_runtime *rt, cap_target t, uint8_t *nargs)
 {
@@ -510,6 +518,12 @@ static int resolve_cp(linker *L, uint8_t *state)
                 (void)need_class(L, r->cls, state);
             bad = r->cls == 0xFFFF || lookup_virtual(L->rt, r->cls, e[3], &t) != 0 ||
                   target_nargs(L->rt, t, &r->nargs) != 0;
+            /* The call's only target when nothing can override it (the
+             * verifier refuses subclasses of final classes and overrides
+             * of final methods): the VM calls it straight (r->t.api). */
+            if (!bad && t.api && t.api->fn &&
+                ((t.api->flags & API_FINAL) || (!vm_cls_is_user(r->cls) && api_class_is_final(r->cls))))
+                r->t = t;
             break;
         }
         case CAP_CP_SUPER_METHODREF: {

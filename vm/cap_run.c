@@ -587,8 +587,20 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 #define STORE_S(o_, i_, v_) do { if ((o_)->flags & (VM_OF_PERSISTENT | VM_OF_SENSITIVE)) { uint8_t bb_[2]; vm_wr16(bb_, (v_)); \
             CHECK(vm_obj_store(rt, (o_), 2u * (i_), bb_, 2, 1)); } \
         else { vm_wr16((o_)->data + 2u * (i_), (v_)); } } while (0)
+/* A byte store into the APDU buffer (a global RAM byte array, accessible
+ * from every context): the bounds test only. */
+#define APDU_STORE_B(h_, i_, v_) do { if ((h_) == VM_H_APDU_BUFFER) { o = &rt->objs[VM_H_APDU_BUFFER]; \
+            if ((i_) >= o->length) { THROW_NEW(VM_SC_ArrayIndexOutOfBoundsException, 0); } \
+            o->data[i_] = (uint8_t)(v_); NEXT; } } while (0)
+#define APDU_STORE_S(h_, i_, v_) do { } while (0)
+/* The array of a store: from the stack or a local, the APDU buffer's
+ * byte stores first; from a region's cache (a checked APDU buffer among
+ * them) */
+#define STA_S(E) FA_S; APDU_STORE_##E(a_, b_, v_); NOTE_WRITER(); ARRAY_##E(o, a_);
+#define STA_L(E) FA_L; APDU_STORE_##E(a_, b_, v_); NOTE_WRITER(); ARRAY_##E(o, a_);
+#define STA_Q(E) NOTE_WRITER(); AR_Q(E)
 #define H_STORE_V(E, KA, KB, KV) \
-    x_STORE_##E##_##KA##KB##KV: { FV_##KV; FB_##KB; NOTE_WRITER(); AR_##KA(E) \
+    x_STORE_##E##_##KA##KB##KV: { FV_##KV; FB_##KB; STA_##KA(E) \
         if (b_ >= o->length) { THROW_NEW(VM_SC_ArrayIndexOutOfBoundsException, 0); } \
         STORE_##E(o, b_, v_); NEXT; }
 #define H_STORE_B(E, KA, KB) X_KV(H_STORE_V, E, KA, KB)
@@ -641,7 +653,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         &&x_INSERT_L, &&x_INSERT_C,
         &&x_SINC, &&x_SINC_GOTO, &&x_POP, &&x_DUP, &&x_GOTO,
         &&x_RETURN, &&x_SRETURN, &&x_ATHROW, &&x_TABLESWITCH, &&x_LOOKUPSWITCH,
-        &&x_INVOKE, &&x_GETFIELD_THIS, &&x_GETSTATIC, &&x_SINK, &&x_CALL, &&x_VCALL,
+        &&x_INVOKE, &&x_GETFIELD_THIS, &&x_GETSTATIC, &&x_SINK, &&x_CALL, &&x_VCALL, &&x_APICALL,
         X_BINOPS(LBL_BIN)
         X_CONDS(LBL_CMP)
         X_CONDS(LBL_ZCMP)
@@ -1013,6 +1025,42 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
             goto x_INVOKE;
         sp -= xo->b;
         goto enter_inline;
+    }
+    /* invokestatic / invokevirtual of an API method with one possible
+     * target (static, final, or of a final class; the linker's cpr t):
+     * the receiver checks of x_INVOKE, then its C function */
+    x_APICALL: {
+        const jc_api_method *m = xo->p;
+        unsigned n = (unsigned)xo->b;
+        if (xo->a) {
+            uint16_t h = sp[-(int)n];
+            if (h == 0)
+                THROW_NEW(VM_SC_NullPointerException, 0);
+            if (h >= rt->obj_cap || (o = &rt->objs[h])->kind == VM_OBJ_FREE)
+                THROW_NEW(VM_SC_SecurityException, 0);
+            if (o->pkg != rt->ctx && rt->ctx != 0 && o->pkg != 0 && !(o->flags & VM_OF_GLOBAL))
+                THROW_NEW(VM_SC_SecurityException, 0);
+        }
+        NOTE_WRITER();
+        sp -= n;
+        uint16_t rv = 0, saved = rt->cap_top;
+        rt->cap_budget = budget;
+        rt->cap_top = (uint16_t)(sp + n - rt->stack);
+        rt->thrown = 0;
+        r = m->fn(rt, sp, &rv);
+        rt->cap_top = saved;
+        budget = rt->cap_budget;
+        if (r < 0) {
+            result = r;
+            goto out;
+        }
+        if (r > 0) {
+            exc = thrown_object(rt, r);
+            goto throw_it;
+        }
+        if (m->returns)
+            *sp++ = rv;
+        NEXT;
     }
     /* invokestatic / invokespecial of a method of this package, once
      * x_INVOKE has resolved it (xo->txm): straight into the inline frame */

@@ -421,6 +421,7 @@ static const jc_api_field *api_field(const jc_api_class *k, uint8_t token, uint8
 
 #define API_ACC_INTERFACE 0x0200
 #define API_ACC_ABSTRACT  0x0400
+#define API_ACC_FINAL     0x0010
 
 /* An external class_ref's target: API class, or user package class. */
 typedef struct cv_ext {
@@ -508,6 +509,16 @@ static int node_of(cv_ctx *c, uint16_t ref, cv_node *n)
     return 0;
 }
 
+/* Our import of the user library with this AID, or -1. */
+static int imported_library(const cv_ctx *c, const vm_aid *aid)
+{
+    for (unsigned i = 0; i < c->v->import_count; i++)
+        if (c->imports[i].user && c->v->imports[i].aid.len == aid->len &&
+            memcmp(c->v->imports[i].aid.b, aid->b, aid->len) == 0)
+            return (int)i;
+    return -1;
+}
+
 static int node_super(cv_ctx *c, const cv_node *n, cv_node *out)
 {
     cv_node r;
@@ -536,15 +547,29 @@ static int node_super(cv_ctx *c, const cv_node *n, cv_node *out)
             r.imp = n->imp;
             r.ref = s;
         } else {
-            /* The library's own import: followed into the API only. */
+            /* The library's own import: the API, or a library that the
+             * verified package imports too (else its classes are out of
+             * reach here). */
             uint8_t pt = CAP_REF_PKG_TOKEN(s);
             if (pt >= lv->import_count)
                 return -1;
-            const jc_api_package *p = api_find(c->env, lv->imports[pt].aid.b, lv->imports[pt].aid.len);
-            r.kind = NODE_API;
-            r.api = p ? api_class(p, CAP_REF_CLASS_TOKEN(s)) : NULL;
-            if (!r.api)
-                return -1;
+            const vm_aid *la = &lv->imports[pt].aid;
+            const jc_api_package *p = api_find(c->env, la->b, la->len);
+            if (p) {
+                r.kind = NODE_API;
+                r.api = api_class(p, CAP_REF_CLASS_TOKEN(s));
+                if (!r.api)
+                    return -1;
+            } else {
+                int j = imported_library(c, la);
+                const cv_dclass *k =
+                    j >= 0 ? desc_class_by_token(&c->imports[j].user_desc, CAP_REF_CLASS_TOKEN(s)) : NULL;
+                if (!k)
+                    return -1;
+                r.kind = NODE_LIB;
+                r.imp = j;
+                r.ref = k->this_ref;
+            }
         }
     } else {
         return -1;
@@ -742,6 +767,56 @@ static int lib_type(cv_ctx *c, const cv_import *imp, uint16_t type_offset, cv_si
         out->pcls[k] = lib_ref_to_ours(c, i, out->pcls[k]);
     out->rcls = lib_ref_to_ours(c, i, out->rcls);
     return 0;
+}
+
+/* A public virtual method by token in an imported library's class `x` or,
+ * inherited (JCVM 3.0.5 6.8.3: the token of an inherited method is the
+ * superclass's), a superclass: in the library, in another library we
+ * import, or in the API. 0 with its type in our encoding (and in *final
+ * whether it is final, when final is given), -1 none. */
+static int lib_virtual(cv_ctx *c, const cv_ext *x, uint8_t token, cv_sig *out, int *final)
+{
+    cv_node n;
+    memset(&n, 0, sizeof n);
+    n.kind = NODE_LIB;
+    n.imp = (int)(x->imp - c->imports);
+    n.ref = x->user->this_ref;
+    for (unsigned depth = 0; depth < 64; depth++) {
+        if (n.kind == NODE_API) {
+            const jc_api_method *m = api_virtual(c->env, n.api, token);
+            if (m && final)
+                *final = (m->flags & API_ACC_FINAL) != 0;
+            return m && jvm_sig(c, m->desc, out) == 0 ? 0 : -1;
+        }
+        if (n.kind != NODE_LIB)
+            return -1;
+        const cv_import *imp = &c->imports[n.imp];
+        const cv_dclass *k = desc_class_by_ref(&imp->user_desc, n.ref);
+        const cv_method *m = k ? desc_method(&imp->user_desc, k, token, 0) : NULL;
+        if (m) {
+            if (final)
+                *final = (m->access & CV_ACC_FINAL) != 0;
+            return lib_type(c, imp, m->type_offset, out) == 0 ? 0 : -1;
+        }
+        if (node_super(c, &n, &n) != 0)
+            return -1;
+    }
+    return -1;
+}
+
+/* 1 when the class is final. */
+static int cv_class_final(cv_ctx *c, uint16_t ref)
+{
+    if (!CAP_REF_EXTERNAL(ref)) {
+        const cv_dclass *k = desc_class_by_ref(&c->d, ref);
+        return k && (k->access & CV_ACC_FINAL);
+    }
+    cv_ext e;
+    if (ext_resolve(c, CAP_REF_PKG_TOKEN(ref), CAP_REF_CLASS_TOKEN(ref), &e) != 0 || e.unresolved)
+        return 0;
+    if (e.api)
+        return (e.api->flags & API_ACC_FINAL) != 0;
+    return (e.user->access & CV_ACC_FINAL) != 0;
 }
 
 int cv_class_abstract(cv_ctx *c, uint16_t ref)
@@ -993,8 +1068,9 @@ static int check_methods(cv_ctx *c)
 /* ---- Class component against the Descriptor ---- */
 
 /* The virtual method of this token in class `ref` or its superclasses:
- * 0 with its type, -1 none, -2 in an import not at hand (host). */
-static int virtual_sig(cv_ctx *c, uint16_t ref, uint8_t token, cv_sig *out)
+ * 0 with its type (and in *final whether it is final, when final is
+ * given), -1 none, -2 in an import not at hand (host). */
+static int virtual_sig(cv_ctx *c, uint16_t ref, uint8_t token, cv_sig *out, int *final)
 {
     for (unsigned depth = 0; depth < 64; depth++) {
         if (ref == 0xFFFF)
@@ -1002,8 +1078,11 @@ static int virtual_sig(cv_ctx *c, uint16_t ref, uint8_t token, cv_sig *out)
         if (!CAP_REF_EXTERNAL(ref)) {
             const cv_dclass *k = desc_class_by_ref(&c->d, ref);
             const cv_method *m = k ? desc_method(&c->d, k, token, 0) : NULL;
-            if (m)
+            if (m) {
+                if (final)
+                    *final = (m->access & CV_ACC_FINAL) != 0;
                 return cv_decode_type(&c->d, m->type_offset, out) == 0 ? 0 : -1;
+            }
             const cap_class *ci = cap_class_at(c->v, ref);
             if (!ci || (ci->flags & CAP_ACC_INTERFACE))
                 return -1;
@@ -1019,10 +1098,11 @@ static int virtual_sig(cv_ctx *c, uint16_t ref, uint8_t token, cv_sig *out)
             return -2;
         if (x.api) {
             const jc_api_method *m = api_virtual(c->env, x.api, token);
+            if (m && final)
+                *final = (m->flags & API_ACC_FINAL) != 0;
             return m && jvm_sig(c, m->desc, out) == 0 ? 0 : -1;
         }
-        const cv_method *m = desc_method(&x.imp->user_desc, x.user, token, 0);
-        return m && lib_type(c, x.imp, m->type_offset, out) == 0 ? 0 : -1;
+        return lib_virtual(c, &x, token, out, final);
     }
     return -1;
 }
@@ -1062,10 +1142,15 @@ static int check_overrides(cv_ctx *c)
             cv_sig sub, sup;
             if (cv_decode_type(d, m->type_offset, &sub) != 0)
                 return cv_fail(c, CAP_Descriptor, m->type_offset, "bad method type");
-            int r = virtual_sig(c, ci->super_ref, m->token, &sup);
+            int final = 0;
+            int r = virtual_sig(c, ci->super_ref, m->token, &sup, &final);
             if (r == 0 && !override_ok(c, &sub, &sup))
                 return cv_fail(c, CAP_Class, ci->offset,
                                "method token %u overrides a method of another type", m->token);
+            /* (the VM calls a final API method without looking at the
+             * object's class) */
+            if (r == 0 && final)
+                return cv_fail(c, CAP_Class, ci->offset, "method token %u overrides a final method", m->token);
         }
         const uint8_t *p = ci->interfaces;
         for (unsigned j = 0; j < ci->interface_count; j++) {
@@ -1078,7 +1163,7 @@ static int check_overrides(cv_ctx *c)
                     break;
                 if (r != 0)
                     return cv_fail(c, CAP_Class, ci->offset, "interface %04X has no method token %u", ir, q);
-                r = virtual_sig(c, k->this_ref, p[3 + q], &impl);
+                r = virtual_sig(c, k->this_ref, p[3 + q], &impl, NULL);
                 if (r == -2)
                     continue;
                 if (r != 0 || !override_ok(c, &impl, &isig))
@@ -1088,6 +1173,22 @@ static int check_overrides(cv_ctx *c)
             }
             p += 3u + n;
         }
+    }
+    return 0;
+}
+
+/* Is `ref` the class at `offset` or one of its superclasses in this
+ * package? (A vtable entry runs with `this` of the class.) */
+static int in_own_chain(cv_ctx *c, uint16_t offset, uint16_t ref)
+{
+    uint16_t r = offset;
+    for (unsigned depth = 0; depth <= c->v->class_count && !CAP_REF_EXTERNAL(r); depth++) {
+        if (r == ref)
+            return 1;
+        const cap_class *k = cap_class_at(c->v, r);
+        if (!k)
+            return 0;
+        r = k->super_ref;
     }
     return 0;
 }
@@ -1176,7 +1277,12 @@ static int check_classes(cv_ctx *c)
             }
             continue;
         }
-        /* Superclass chain: internal links end at an external class. */
+        /* Superclass chain: internal links end at an external class. A
+         * final class has no subclasses (the VM relies on it: it calls
+         * the methods of a final API class without looking at the
+         * object's class). */
+        if (cv_class_final(c, ci->super_ref))
+            return cv_fail(c, CAP_Class, ci->offset, "superclass %04X is final", ci->super_ref);
         uint16_t r = ci->super_ref;
         for (unsigned depth = 0;; depth++) {
             if (depth > v->class_count)
@@ -1213,6 +1319,10 @@ static int check_classes(cv_ctx *c)
                 if (m->token != want)
                     return cv_fail(c, CAP_Class, ci->offset, "%s vtable entry %u holds the method of token %u",
                                    pass ? "package" : "public", b + j, m->token);
+                if (!in_own_chain(c, ci->offset, m->class_ref))
+                    return cv_fail(c, CAP_Class, ci->offset,
+                                   "%s vtable entry %u holds a method of class %u, not of this class or a superclass",
+                                   pass ? "package" : "public", b + j, m->class_ref);
             }
         }
         /* Implemented interfaces. */
@@ -1328,14 +1438,11 @@ static int cp_member(cv_ctx *c, unsigned i, cv_sig *out, const char **why)
                 }
                 return jvm_sig(c, m->desc, out) == 0 ? 0 : -1;
             }
-            /* A library class: its own methods (inherited tokens from
-             * the library's supers are not followed here). */
-            const cv_method *m = desc_method(&x.imp->user_desc, x.user, token, 0);
-            if (!m) {
-                *why = "no such virtual method in the library class";
+            if (lib_virtual(c, &x, token, out, NULL) != 0) {
+                *why = "no such virtual method in the library class or its superclasses";
                 return -1;
             }
-            return lib_type(c, x.imp, m->type_offset, out) == 0 ? 0 : -1;
+            return 0;
         }
         *why = "no such virtual method";
         return -1;

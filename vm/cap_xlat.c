@@ -786,6 +786,15 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
                 o->b = b[1];
             if (id == CAP_X_VCALL && o->b == 0)
                 o->id = CAP_X_INVOKE;      /* no receiver: x_INVOKE refuses it */
+            const cap_target *api = op == 0x8B || op == 0x8D ? &P->cpr[(b[1] << 8) | b[2]].t : NULL;
+            if (api && api->api && api->api->fn && (op == 0x8D || (o->b > 0 && api->api->nargs == o->b))) {
+                /* an API method that is the call's only target (the
+                 * linker leaves it in cpr t only then) */
+                o->id = CAP_X_APICALL;
+                o->p = api->api;
+                o->a = (int16_t)(op == 0x8B);
+                o->b = api->api->nargs;
+            }
             if (id == CAP_X_GOTO)
                 o->ti = (uint32_t)((int32_t)pc + branch_offset(b));
         }

@@ -1637,13 +1637,23 @@ int vm_select_on(vm_runtime *rt, uint8_t channel, const uint8_t *aid, uint8_t ai
         *resp_len = 0;
     if (!aid || !sw || aid_len > VM_AID_MAX)
         return VM_ERR_ARG;
+    return vm_select_index_on(rt, channel, find_instance(rt, aid, aid_len, 1), apdu, apdu_len, resp, resp_cap,
+                              resp_len, sw);
+}
+
+int vm_select_index_on(vm_runtime *rt, uint8_t channel, int idx, const uint8_t *apdu, size_t apdu_len,
+                       uint8_t *resp, size_t resp_cap, size_t *resp_len, uint16_t *sw)
+{
+    if (resp_len)
+        *resp_len = 0;
+    if (!sw)
+        return VM_ERR_ARG;
     if (channel >= VM_MAX_CHANNELS || !(rt->chan_open & (1u << channel))) {
         *sw = 0x6881;
         return VM_OK;
     }
     use_channel(rt, channel);
-    int idx = find_instance(rt, aid, aid_len, 1);
-    if (idx < 0) {
+    if (idx < 0 || idx >= VM_MAX_INSTANCES || !inst_live(rt, (unsigned)idx)) {
         *sw = VM_SW_NOT_FOUND;
         return VM_OK;
     }

@@ -404,6 +404,10 @@ int vm_process(vm_runtime *rt, const uint8_t *apdu, size_t apdu_len,
 int vm_select_on(vm_runtime *rt, uint8_t channel, const uint8_t *aid, uint8_t aid_len,
                  const uint8_t *apdu, size_t apdu_len,
                  uint8_t *resp, size_t resp_cap, size_t *resp_len, uint16_t *sw);
+/* vm_select_on of the instance vm_select_lookup answered (`idx`), for a
+ * caller that has just looked it up: not looked up again. */
+int vm_select_index_on(vm_runtime *rt, uint8_t channel, int idx, const uint8_t *apdu, size_t apdu_len,
+                       uint8_t *resp, size_t resp_cap, size_t *resp_len, uint16_t *sw);
 int vm_process_on(vm_runtime *rt, uint8_t channel, const uint8_t *apdu, size_t apdu_len,
                   uint8_t *resp, size_t resp_cap, size_t *resp_len, uint16_t *sw);
 /* Deselect the applet of `channel`, if any (the card's own application,

@@ -510,6 +510,7 @@ enum cap_x_id {
     CAP_X_SINK,                 /* the top value moved b words down */
     CAP_X_CALL,                 /* invokestatic (a 0) / invokespecial (a 1): x_INVOKE until txm is known */
     CAP_X_VCALL,                /* invokevirtual / invokeinterface of b words: the inline cache, else x_INVOKE */
+    CAP_X_APICALL,              /* invokestatic / invokevirtual (a 1) of API method p that nothing overrides, b words */
     /* a OP b: binop, kinds of a and b, destination (0 push, 1 local c) */
     CAP_X_BIN,
     /* compare-and-branch: cond, kinds of a and b */

@@ -1313,26 +1313,6 @@ static int method_ref(mctx *x, const char *owner, const char *name, const char *
         *jc_op = "invokespecial";
         return cp_entry(cv, "superMethodRef %s/%s%s", x->c->simple, name, desc);
     }
-    if ((unsigned)pi >= jc_api_package_count) {
-        /* A user library's class lists the virtual methods it inherits, but
-         * a card's linker may look a token up in the named class only: name
-         * the farthest superclass that has the method under the same token
-         * (its declaring class; the call still dispatches on the object). */
-        for (unsigned i = 0; i < e->n_supers; i++) {
-            char spkg[256];
-            package_of(e->supers[i], spkg, sizeof spkg);
-            int sp = -1;
-            for (unsigned k = 0; k < cv->nimp && sp < 0; k++)
-                if (!strcmp(cv->imp[k].pkg.name, spkg))
-                    sp = (int)k;
-            const ex_class *sc = sp >= 0 ? ex_class_by_name(&cv->imp[sp].pkg, e->supers[i]) : NULL;
-            const ex_member *sm = sc ? ex_member_of(sc, name, desc, EX_VIRTUAL) : NULL;
-            if (sm && sm->token == m->token) {
-                e = sc;
-                pt = import_token(cv, sp);
-            }
-        }
-    }
     *jc_op = "invokevirtual";
     return cp_entry(cv, "virtualMethodRef %d.%u.%u%s", pt, e->token, m->token, desc);
 }
