@@ -733,6 +733,12 @@ static int copy(vm_runtime *rt, uint16_t *a, uint16_t *ret, int atomic)
     RANGE(src, a[1], a[4]);
     RANGE(dst, a[3], a[4]);
     uint16_t len = a[4];
+    if (!(dst->flags & (VM_OF_PERSISTENT | VM_OF_SENSITIVE))) {
+        /* a plain RAM destination: what vm_obj_store would do, in one move */
+        memmove(dst->data + a[3], src->data + a[1], len);
+        *ret = (uint16_t)(a[3] + len);
+        return 0;
+    }
     /* Through a buffer: overlapping copies act as if the source were
      * copied to a temporary first (JC API), and a persistent destination
      * gets one logged write per chunk. */
@@ -769,10 +775,14 @@ int api_Util_arrayCompare(vm_runtime *rt, uint16_t *a, uint16_t *ret)
     BYTES(dst, a[2]);
     RANGE(src, a[1], a[4]);
     RANGE(dst, a[3], a[4]);
+    /* equal by memcmp; else the first differing bytes, compared signed */
+    const uint8_t *p = src->data + a[1], *q = dst->data + a[3];
     int16_t r = 0;
-    for (uint16_t i = 0; i < a[4] && !r; i++) {
-        int8_t x = (int8_t)src->data[a[1] + i], y = (int8_t)dst->data[a[3] + i];
-        r = (int16_t)(x < y ? -1 : x > y ? 1 : 0);
+    if (memcmp(p, q, a[4]) != 0) {
+        uint16_t i = 0;
+        while (p[i] == q[i])
+            i++;
+        r = (int16_t)((int8_t)p[i] < (int8_t)q[i] ? -1 : 1);
     }
     *ret = (uint16_t)r;
     return 0;

@@ -522,7 +522,8 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 #define X_KA(M, ...) M(__VA_ARGS__, S) M(__VA_ARGS__, L) M(__VA_ARGS__, C)
 #define X_KB(M, ...) M(__VA_ARGS__, S) M(__VA_ARGS__, L) M(__VA_ARGS__, C)
 #define X_KV(M, ...) M(__VA_ARGS__, S) M(__VA_ARGS__, L) M(__VA_ARGS__, C)
-#define X_KR(M, ...) M(__VA_ARGS__, S) M(__VA_ARGS__, L)
+#define X_KR(M, ...) M(__VA_ARGS__, S) M(__VA_ARGS__, L) M(__VA_ARGS__, Q)
+#define X_KD(M, ...) M(__VA_ARGS__, L) M(__VA_ARGS__, C)
 #define X_KI(M, ...) M(__VA_ARGS__, S) M(__VA_ARGS__, L) M(__VA_ARGS__, C) M(__VA_ARGS__, LL) M(__VA_ARGS__, LC)
 #define X_BINOPS(M) M(ADD) M(SUB) M(MUL) M(AND) M(OR) M(XOR) M(SHL) M(SHR) M(USHR) M(DIV) M(REM)
 #define X_CONDS(M) M(EQ) M(NE) M(LT) M(GE) M(GT) M(LE)
@@ -543,6 +544,8 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 #define LBL_STORE_B(E, KA, KB) X_KV(LBL_STORE_V, E, KA, KB)
 #define LBL_STORE_A(E, KA) X_KI(LBL_STORE_B, E, KA)
 #define LBL_STORE(E) X_KR(LBL_STORE_A, E)
+#define LBL_SINC_CMP_B(C, KB) &&x_SINC_CMP_##C##_##KB,
+#define LBL_SINC_CMP(C) X_KD(LBL_SINC_CMP_B, C)
 
 /* Handlers */
 #define H_BIN_D(B, KA, KB) \
@@ -559,11 +562,18 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 #define H_ZCMP(C) X_KA(H_ZCMP_A, C)
 #define ELEM_B(o_, i_) ((uint16_t)(int16_t)(int8_t)(o_)->data[i_])
 #define ELEM_S(o_, i_) vm_rd16((o_)->data + 2u * (i_))
+/* The array of an element op (enum cap_x_akind): popped, a local, or a
+ * local a loop region does not write, checked at its first use there
+ * (cap_xlat.c, "loop region") */
+#define AR_S(E) { uint16_t a_ = *--sp; ARRAY_##E(o, a_); }
+#define AR_L(E) ARRAY_##E(o, lv[xo->a]);
+#define AR_Q(E) o = ac[xo->slot]; \
+        if (__builtin_expect(o == NULL, 0)) { ARRAY_##E(o, lv[xo->a]); ac[xo->slot] = o; }
 #define H_ELEM_D(E, KA, KB) \
-    x_ELEM_##E##_##KA##KB##_P: { FB_##KB; FA_##KA; ARRAY_##E(o, a_); \
+    x_ELEM_##E##_##KA##KB##_P: { FB_##KB; AR_##KA(E) \
         if (b_ >= o->length) { THROW_NEW(VM_SC_ArrayIndexOutOfBoundsException, 0); } \
         PUT_P(ELEM_##E(o, b_)); NEXT; } \
-    x_ELEM_##E##_##KA##KB##_T: { FB_##KB; FA_##KA; ARRAY_##E(o, a_); \
+    x_ELEM_##E##_##KA##KB##_T: { FB_##KB; AR_##KA(E) \
         if (b_ >= o->length) { THROW_NEW(VM_SC_ArrayIndexOutOfBoundsException, 0); } \
         PUT_T(ELEM_##E(o, b_)); NEXT; }
 #define H_ELEM_A(E, KA) X_KI(H_ELEM_D, E, KA)
@@ -583,13 +593,36 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
             if ((i_) >= o->length) { THROW_NEW(VM_SC_ArrayIndexOutOfBoundsException, 0); } \
             o->data[i_] = (uint8_t)(v_); NEXT; } } while (0)
 #define APDU_STORE_S(h_, i_, v_) do { } while (0)
+/* The array of a store: from the stack or a local, the APDU buffer's
+ * byte stores first; from a region's cache (a checked APDU buffer among
+ * them) */
+#define STA_S(E) FA_S; APDU_STORE_##E(a_, b_, v_); NOTE_WRITER(); ARRAY_##E(o, a_);
+#define STA_L(E) FA_L; APDU_STORE_##E(a_, b_, v_); NOTE_WRITER(); ARRAY_##E(o, a_);
+#define STA_Q(E) NOTE_WRITER(); AR_Q(E)
 #define H_STORE_V(E, KA, KB, KV) \
-    x_STORE_##E##_##KA##KB##KV: { FV_##KV; FB_##KB; FA_##KA; APDU_STORE_##E(a_, b_, v_); NOTE_WRITER(); ARRAY_##E(o, a_); \
+    x_STORE_##E##_##KA##KB##KV: { FV_##KV; FB_##KB; STA_##KA(E) \
         if (b_ >= o->length) { THROW_NEW(VM_SC_ArrayIndexOutOfBoundsException, 0); } \
         STORE_##E(o, b_, v_); NEXT; }
 #define H_STORE_B(E, KA, KB) X_KV(H_STORE_V, E, KA, KB)
 #define H_STORE_A(E, KA) X_KI(H_STORE_B, E, KA)
 #define H_STORE(E) X_KR(H_STORE_A, E)
+/* sinc, then the loop test at the head op (what `goto head` would run):
+ * the goto's charge and budget test, then the test's */
+#define SCB_L uint16_t b_ = lv[xo->d]
+#define SCB_C uint16_t b_ = (uint16_t)xo->d
+#define LOOP_TEST(C, KB) { const cap_xop *hd_ = xo->p; \
+        budget -= xo->wt; if (budget <= 0) { xo = (cap_xop *)hd_; goto out_of_budget; } \
+        uint16_t a_ = lv[xo->c]; SCB_##KB; \
+        if (COND_##C((int16_t)a_, (int16_t)b_)) { budget -= hd_->wt; xo = (cap_xop *)hd_->p; \
+            if (budget <= 0) { goto out_of_budget; } DISPATCH; } \
+        budget -= hd_->wf; xo = (cap_xop *)hd_ + 1; DISPATCH; }
+#define H_SINC_CMP_B(C, KB) \
+    x_SINC_CMP_##C##_##KB: lv[xo->a] = (uint16_t)(lv[xo->a] + xo->b); LOOP_TEST(C, KB)
+#define H_SINC_CMP(C) X_KD(H_SINC_CMP_B, C)
+#define H_GOTO_CMP_B(C, KB) x_GOTO_CMP_##C##_##KB: LOOP_TEST(C, KB)
+#define H_GOTO_CMP(C) X_KD(H_GOTO_CMP_B, C)
+#define LBL_GOTO_CMP_B(C, KB) &&x_GOTO_CMP_##C##_##KB,
+#define LBL_GOTO_CMP(C) X_KD(LBL_GOTO_CMP_B, C)
 
 static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint16_t *ret, int *has_ret);
 
@@ -626,6 +659,9 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         X_CONDS(LBL_ZCMP)
         LBL_ELEM(B) LBL_ELEM(S)
         LBL_STORE(B) LBL_STORE(S)
+        X_CONDS(LBL_SINC_CMP)
+        X_CONDS(LBL_GOTO_CMP)
+        &&x_LOOP_ENTER, &&x_SRETURN_L, &&x_SRETURN_C, &&x_ARRAYLENGTH_S, &&x_ARRAYLENGTH_L,
     };
     _Static_assert(sizeof labels / sizeof labels[0] == CAP_X_COUNT, "one label per enum cap_x_id");
     if (!xm->threaded) {
@@ -659,11 +695,17 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
     } fr[INLINE_FRAMES];
     cap_xmethod *callee;
     unsigned nfr = 0;
+    /* inline frames this loop may open: INLINE_FRAMES, or fewer up to max_frames */
+    const unsigned inline_max = rt->cfg.max_frames - rt->cap_depth < INLINE_FRAMES ?
+                                rt->cfg.max_frames - rt->cap_depth : INLINE_FRAMES;
+    uint16_t *const stack_end = rt->stack + rt->cfg.stack_slots;
     int result = VM_RUN_DONE;
     uint16_t exc = 0;
     int r;
     vm_obj *o;
     int xc;
+    uint16_t retv;
+    vm_obj *ac[CAP_X_SLOTS] = {NULL};   /* a loop region's checked arrays (AR_Q) */
 
 #define THROW_SC(sc) do { exc = vm_exception_object(rt, (sc), rt->exc_reason[(sc) - VM_SC_Object]); goto throw_it; } while (0)
 #define THROW_NEW(sc, reason) do { exc = vm_exception_object(rt, (sc), (reason)); goto throw_it; } while (0)
@@ -727,14 +769,21 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
             NEXT;
         }
         goto out;
+    x_SRETURN_L:
+        retv = lv[xo->a];
+        goto sreturn;
+    x_SRETURN_C:
+        retv = (uint16_t)xo->a;
+        goto sreturn;
     x_SRETURN:
+        retv = sp[-1];
+    sreturn:
         if (nfr) {
-            uint16_t v = sp[-1];
             POP_FRAME();
-            *sp++ = v;
+            *sp++ = retv;
             NEXT;
         }
-        *ret = sp[-1];
+        *ret = retv;
         *has_ret = 1;
         goto out;
     x_TABLESWITCH: {
@@ -786,26 +835,27 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         *sp++ = xo->a ? (uint16_t)(int16_t)(int8_t)p[0] : vm_rd16(p);
         NEXT;
     }
-    x_INSERT_L: {
-        unsigned m = (unsigned)xo->b;
-        uint16_t v = lv[xo->a];
-        memmove(sp - m + 1, sp - m, m * sizeof *sp);
-        sp[-(int)m] = v;
+    /* a value put m words below the top (m is small: the words pushed
+     * since it became pending), the words moved one by one */
+    x_INSERT_L:
+        retv = lv[xo->a];
+        goto insert;
+    x_INSERT_C:
+        retv = (uint16_t)xo->a;
+    insert: {
+        int m = xo->b;
+        for (int i = 0; i < m; i++)
+            sp[-i] = sp[-i - 1];
+        sp[-m] = retv;
         sp++;
         NEXT;
     }
     x_SINK: {
-        unsigned m = (unsigned)xo->b;
+        int m = xo->b;
         uint16_t v = sp[-1];
-        memmove(sp - m, sp - m - 1, m * sizeof *sp);
-        sp[-(int)m - 1] = v;
-        NEXT;
-    }
-    x_INSERT_C: {
-        unsigned m = (unsigned)xo->b;
-        memmove(sp - m + 1, sp - m, m * sizeof *sp);
-        sp[-(int)m] = (uint16_t)xo->a;
-        sp++;
+        for (int i = 1; i <= m; i++)
+            sp[-i] = sp[-i - 1];
+        sp[-m - 1] = v;
         NEXT;
     }
     X_BINOPS(H_BIN)
@@ -813,6 +863,20 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
     X_CONDS(H_ZCMP)
     H_ELEM(B) H_ELEM(S)
     H_STORE(B) H_STORE(S)
+    X_CONDS(H_SINC_CMP)
+    X_CONDS(H_GOTO_CMP)
+    x_LOOP_ENTER: memset(ac, 0, sizeof ac); NEXT;
+    x_ARRAYLENGTH_S:
+        retv = *--sp;
+        goto arraylength;
+    x_ARRAYLENGTH_L:
+        retv = lv[xo->a];
+    arraylength:
+        REF(o, retv);
+        if (!is_array(o->kind))
+            THROW_NEW(VM_SC_SecurityException, 0);
+        *sp++ = o->length;
+        NEXT;
 
     x_INVOKE: {
             pc = xo->p;
@@ -914,7 +978,12 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
             }
             uint16_t rv = 0;
             sp -= n;
-            if (callee && !switched && nfr < INLINE_FRAMES)
+            if (callee && !callee->threaded) {
+                for (unsigned i = 0; i < callee->nops; i++)
+                    callee->ops[i].h = labels[callee->ops[i].id];
+                callee->threaded = 1;
+            }
+            if (callee && !switched && nfr < inline_max)
                 goto enter_inline;
             rt->cap_budget = budget;
             uint16_t saved = rt->cap_top;
@@ -952,7 +1021,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         o = &rt->objs[h];
         callee = xo->txm;
         if (!callee || o->cls != xo->vcls || o->kind != VM_OBJ_INSTANCE || o->pkg != rt->ctx || h == 0 ||
-            nfr >= INLINE_FRAMES)
+            nfr >= inline_max)
             goto x_INVOKE;
         sp -= xo->b;
         goto enter_inline;
@@ -997,7 +1066,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
      * x_INVOKE has resolved it (xo->txm): straight into the inline frame */
     x_CALL:
         callee = xo->txm;
-        if (!callee || nfr >= INLINE_FRAMES)
+        if (!callee || nfr >= inline_max)
             goto x_INVOKE;
         sp -= callee->nargs;
         if (xo->a && callee->nargs && sp[0] == 0) {     /* invokespecial: this */
@@ -1005,15 +1074,12 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
             THROW_NEW(VM_SC_NullPointerException, 0);
         }
     enter_inline:
-        /* the callee's frame starts at its arguments (sp), as in run() */
-        if (rt->cap_depth >= rt->cfg.max_frames || (size_t)(sp - rt->stack) + callee->frame > rt->cfg.stack_slots) {
+        /* the callee's frame starts at its arguments (sp), as in run();
+         * the frame count is inline_max's (x_INVOKE's run() throws past
+         * max_frames), the callee is threaded (x_INVOKE did it) */
+        if (callee->frame > (size_t)(stack_end - sp)) {
             sp += callee->nargs;
             THROW_NEW(VM_SC_StackOverflowError, 0);
-        }
-        if (!callee->threaded) {
-            for (unsigned i = 0; i < callee->nops; i++)
-                callee->ops[i].h = labels[callee->ops[i].id];
-            callee->threaded = 1;
         }
         fr[nfr].xm = xm;
         fr[nfr].call = xo;

@@ -14,8 +14,16 @@
  * be whole (jumps, targets, handlers, calls, anything the plain switch
  * runs) and before their local changes; one below values already on the
  * stack is inserted under them, so the stack always holds what the JCVM's
- * would. The one other fusion is `sinc` + `goto`, the end of every javac
- * loop. No pattern exists for one program.
+ * would. The other fusions: `sinc` + `goto`, the end of every javac
+ * loop, with the loop test at the head when it compares a local (also
+ * after a plain `goto`); jumps to a `goto` threaded; `dup2` of pending
+ * values; `sreturn` of a pending local or constant. No pattern exists for
+ * one program.
+ *
+ * Loop regions (find_regions): in a loop that makes no call, allocates
+ * nothing and is entered only at its head, an array in a local the loop
+ * does not write is checked by its first element op after each entry and
+ * taken from a cache slot by the others (docs/vm.md, "Loop regions").
  *
  * Why the verifier's guarantees hold for the ops: the method was verified
  * before it is translated; an op covers at most one bytecode that can
@@ -23,7 +31,8 @@
  * lookup sees the original instruction; nothing stays pending across a
  * branch target or handler entry, and a local is never written while a
  * pending copy of it is alive, so every value an op reads is the one the
- * bytecode would have read.
+ * bytecode would have read. In a region, nothing between an array's first
+ * check and a later access can change what the checks saw.
  *
  * Budget: counted in original bytecodes. A run is the bytecodes from a
  * point up to the next branch, switch, return or athrow; every place
@@ -148,6 +157,28 @@ typedef struct xl_ve {
 } xl_ve;
 enum { XL_VS_MAX = 256 };
 
+/* A loop region: the bytecodes from a loop head to its back edge, when
+ * they make no call, allocate nothing, switch nowhere, hold no handler
+ * entry and are entered from outside only at the head. Inside one, the
+ * context, the handle table and every local the region does not write
+ * stay as they are, so an array in such a local, once it has passed the
+ * element op's checks (null, handle, kind, firewall), passes them again
+ * until control leaves: the first element op on it checks and keeps the
+ * object in a cache slot, the others take it from there (bounds are
+ * checked at every access). The region's entry op, placed before the
+ * head and reached by every entry from outside (jumps to the head from
+ * outside land on it), empties the cache. */
+enum { XL_REGIONS_MAX = 32, XL_SLOTS = CAP_X_SLOTS };
+typedef struct xl_region {
+    uint32_t start, end;        /* head .. past the back edge */
+    uint8_t written[32];        /* bitmap of the locals the region writes */
+    unsigned head_op;           /* the head's op, after the entry op */
+    unsigned nslots;
+    struct {
+        uint8_t local, shorts;
+    } slots[XL_SLOTS];
+} xl_region;
+
 typedef struct xl {
     const uint8_t *code;        /* first bytecode */
     uint32_t len;               /* bytes to translate */
@@ -158,6 +189,8 @@ typedef struct xl {
     unsigned nops, cap;
     xl_ve vs[XL_VS_MAX];        /* the operand stack's top as translated (below: all on the stack) */
     unsigned nvs;
+    xl_region reg[XL_REGIONS_MAX];   /* disjoint, by start */
+    unsigned nreg;
 } xl;
 
 static cap_xop *emit(xl *x, uint16_t id, uint32_t pc)
@@ -320,6 +353,150 @@ static uint32_t method_extent(const cap_view *v, const uint8_t *code, uint32_t a
     return 0;
 }
 
+static int local_written(const uint8_t *b)
+{
+    int lx = store_local(b);
+    if (lx >= 0)
+        return lx;
+    return b[0] == 0x59 || b[0] == 0x96 ? b[1] : -1;
+}
+
+/* Calls (the context, transactions, objects freed), allocations (the
+ * handle table may move) and switches end a region's use. */
+static int region_breaker(uint8_t op)
+{
+    return (op >= 0x8B && op <= 0x91) || op == 0x73 || op == 0x75;
+}
+
+static int is_element_op(uint8_t op)
+{
+    return op == 0x24 || op == 0x25 || op == 0x26 || op == 0x38 || op == 0x39;
+}
+
+/* Does the instruction at pc jump into (start, end)? */
+static int jumps_into(const xl *x, uint32_t pc, uint32_t start, uint32_t end)
+{
+    uint8_t op = x->code[pc];
+    const uint8_t *q = x->code + pc + 1;
+    int32_t t;
+    if (is_cond_branch(op) || op == 0x70 || op == 0xA8) {
+        t = (int32_t)pc + branch_offset(x->code + pc);
+        return t > (int32_t)start && t < (int32_t)end;
+    }
+    if (op != 0x73 && op != 0x75)
+        return 0;
+    t = (int32_t)pc + rd16s(q);
+    if (t > (int32_t)start && t < (int32_t)end)
+        return 1;
+    unsigned count = op == 0x73 ? (unsigned)(rd16s(q + 4) - rd16s(q + 2) + 1) : (unsigned)(uint16_t)rd16s(q + 2);
+    for (unsigned i = 0; i < count; i++) {
+        t = (int32_t)pc + rd16s(op == 0x73 ? q + 6 + 2 * i : q + 4 + 4 * i + 2);
+        if (t > (int32_t)start && t < (int32_t)end)
+            return 1;
+    }
+    return 0;
+}
+
+static int region_ok(const xl *x, const cap_view *v, const uint32_t *pcs, uint32_t npc, uint32_t start,
+                     uint32_t end)
+{
+    int elements = 0;
+    for (uint32_t k = 0; k < npc; k++) {
+        uint32_t pc = pcs[k];
+        if (pc >= start && pc < end) {
+            if (region_breaker(x->code[pc]))
+                return 0;
+            elements |= is_element_op(x->code[pc]);
+        } else if (jumps_into(x, pc, start, end)) {
+            return 0;
+        }
+    }
+    for (unsigned i = 0; i < v->handler_count; i++) {
+        uint32_t h = v->handlers[i].handler;
+        if (h >= x->base + start && h < x->base + end)
+            return 0;
+    }
+    return elements;
+}
+
+/* The outermost loop regions: every backward jump's range that qualifies,
+ * longest first at each head, none overlapping another. */
+static void find_regions(xl *x, const cap_view *v, const uint32_t *pcs, uint32_t npc)
+{
+    for (uint32_t k = 0; k < npc; k++) {
+        uint32_t pc = pcs[k];
+        uint8_t op = x->code[pc];
+        if (!(is_cond_branch(op) || op == 0x70 || op == 0xA8))
+            continue;
+        int32_t t = (int32_t)pc + branch_offset(x->code + pc);
+        uint32_t end = pc + insn_len(x->code, x->len, pc);
+        if (t < 0 || (uint32_t)t > pc || !region_ok(x, v, pcs, npc, (uint32_t)t, end))
+            continue;
+        unsigned i, j;
+        for (i = 0; i < x->nreg; i++)
+            if ((uint32_t)t < x->reg[i].end && x->reg[i].start < end)
+                break;
+        if (i < x->nreg) {
+            /* overlaps a region found before: keep the one containing the other */
+            if (!((uint32_t)t <= x->reg[i].start && end >= x->reg[i].end))
+                continue;
+            for (j = i + 1; j < x->nreg; j++)   /* it may contain several */
+                if ((uint32_t)t < x->reg[j].end && x->reg[j].start < end) {
+                    memmove(&x->reg[j], &x->reg[j + 1], (x->nreg - j - 1) * sizeof x->reg[0]);
+                    x->nreg--;
+                    j--;
+                }
+            x->reg[i].start = (uint32_t)t;
+            x->reg[i].end = end;
+        } else if (x->nreg < XL_REGIONS_MAX) {
+            x->reg[x->nreg].start = (uint32_t)t;
+            x->reg[x->nreg].end = end;
+            x->nreg++;
+        }
+    }
+    for (unsigned i = 0; i < x->nreg; i++) {
+        xl_region *r = &x->reg[i];
+        memset(r->written, 0, sizeof r->written);
+        r->nslots = 0;
+        for (uint32_t k = 0; k < npc; k++) {
+            int lx;
+            if (pcs[k] >= r->start && pcs[k] < r->end && (lx = local_written(x->code + pcs[k])) >= 0)
+                r->written[lx >> 3] |= (uint8_t)(1u << (lx & 7));
+        }
+    }
+}
+
+static xl_region *region_of(xl *x, uint32_t pc)
+{
+    for (unsigned i = 0; i < x->nreg; i++)
+        if (pc >= x->reg[i].start && pc < x->reg[i].end)
+            return &x->reg[i];
+    return NULL;
+}
+
+/* The array kind of an element op whose array is local lx (or on the
+ * stack: ak CAP_XA_S), and its cache slot. */
+static int array_kind(xl *x, uint32_t pc, int ak, int lx, int shorts, uint8_t *slot)
+{
+    *slot = 0;
+    xl_region *r = ak == CAP_XA_L ? region_of(x, pc) : NULL;
+    if (!r || (r->written[lx >> 3] & (1u << (lx & 7))))
+        return ak;
+    unsigned i;
+    for (i = 0; i < r->nslots; i++)
+        if (r->slots[i].local == lx && r->slots[i].shorts == shorts)
+            break;
+    if (i == r->nslots) {
+        if (i == XL_SLOTS)
+            return ak;
+        r->slots[i].local = (uint8_t)lx;
+        r->slots[i].shorts = (uint8_t)shorts;
+        r->nslots++;
+    }
+    *slot = (uint8_t)i;
+    return CAP_XA_Q;
+}
+
 static int translate(const cap_pkg *P, cap_xmethod *xm)
 {
     const cap_view *v = &P->view;
@@ -367,6 +544,7 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
         uint8_t op = x.code[pc];
         x.run[pc] = (uint16_t)(ends_run(op) || k + 1 == npc ? 1 : 1 + x.run[pcs[k + 1]]);
     }
+    find_regions(&x, v, pcs, npc);
 
     /* ops */
     for (uint32_t k = 0; k < npc;) {
@@ -376,6 +554,12 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
         if (x.leader[pc] && flush_all(&x, pc, 0) != 0)
             goto done_pcs;
         op_at[pc] = (uint16_t)x.nops;
+        for (unsigned i = 0; i < x.nreg; i++)
+            if (x.reg[i].start == pc) {
+                if (!emit(&x, CAP_X_LOOP_ENTER, pc))
+                    goto done_pcs;
+                x.reg[i].head_op = x.nops;
+            }
         /* the next bytecode, when it may be folded into this one's op */
         const uint8_t *n1 = k + 1 < npc && !x.leader[pcs[k + 1]] ? x.code + pcs[k + 1] : NULL;
         uint32_t next = pc + insn_len(x.code, x.len, pc);
@@ -458,11 +642,14 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
             int dst = n1 ? store_local(n1) : -1;
             if (dst >= 0 && refers(&x, dst))
                 dst = -1;
+            uint8_t slot = 0;
+            int ak = elem >= 0 ? array_kind(&x, pc, ea.k, ea.v, elem, &slot) : 0;
             uint16_t id = bop >= 0 ? (uint16_t)(CAP_X_BIN + ((bop * 3 + ea.k) * 3 + eb.k) * 2 + (dst >= 0))
-                                   : (uint16_t)(CAP_X_ELEM + ((elem * 2 + ea.k) * CAP_XK_ICOUNT + eb.k) * 2 + (dst >= 0));
+                                   : (uint16_t)(CAP_X_ELEM + ((elem * CAP_XA_COUNT + ak) * CAP_XK_ICOUNT + eb.k) * 2 + (dst >= 0));
             o = emit(&x, id, pc);
             if (!o)
                 goto done_pcs;
+            o->slot = slot;
             o->a = ea.v;
             o->b = eb.v;
             o->d = eb.w;
@@ -477,9 +664,12 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
             if (array_not_const(&x, pc, 2) != 0 || no_sums(&x, pc, 1) != 0)
                 goto done_pcs;
             xl_ve ev = pop_ve(&x), ei = pop_ve(&x), ea = pop_ve(&x);
-            o = emit(&x, (uint16_t)(CAP_X_STORE + (((store * 2 + ea.k) * CAP_XK_ICOUNT + ei.k) * 3 + ev.k)), pc);
+            uint8_t slot;
+            int ak = array_kind(&x, pc, ea.k, ea.v, store, &slot);
+            o = emit(&x, (uint16_t)(CAP_X_STORE + (((store * CAP_XA_COUNT + ak) * CAP_XK_ICOUNT + ei.k) * 3 + ev.k)), pc);
             if (!o)
                 goto done_pcs;
+            o->slot = slot;
             o->a = ea.v;
             o->b = ei.v;
             o->d = ei.w;
@@ -513,6 +703,17 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
                 x.nvs++;
             } else if (!(o = emit(&x, CAP_X_DUP, pc)))
                 goto done_pcs;
+        } else if (op == 0x3E && x.nvs >= 2 && x.vs[x.nvs - 1].k != CAP_XK_S && x.vs[x.nvs - 2].k != CAP_XK_S) {
+            /* dup2 of two pending values (javac's `a[i] op= v`) */
+            if (x.nvs + 2 > XL_VS_MAX) {
+                if (flush_all(&x, pc, 0) != 0 || !(o = emit(&x, CAP_X_GENERIC, pc)))
+                    goto done_pcs;
+                o->p = b;
+            } else {
+                x.vs[x.nvs] = x.vs[x.nvs - 2];
+                x.vs[x.nvs + 1] = x.vs[x.nvs - 1];
+                x.nvs += 2;
+            }
         } else if (op == 0x3B || op == 0x3D) {
             o = emit(&x, op == 0x3B ? CAP_X_POP : CAP_X_DUP, pc);
             if (!o)
@@ -540,6 +741,24 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
             }
             x.vs[x.nvs].k = CAP_XK_S;
             x.vs[x.nvs++].v = 0;
+        } else if (op == 0x92 && x.nvs && (x.vs[x.nvs - 1].k == CAP_XK_L || x.vs[x.nvs - 1].k == CAP_XK_S)) {
+            /* arraylength of a local or the top: what is pending below
+             * stays (javac's `i < a.length`) */
+            xl_ve e = pop_ve(&x);
+            if (!(o = emit(&x, e.k == CAP_XK_L ? CAP_X_ARRAYLENGTH_L : CAP_X_ARRAYLENGTH_S, pc)))
+                goto done_pcs;
+            o->a = e.v;
+            x.vs[x.nvs].k = CAP_XK_S;
+            x.vs[x.nvs++].v = 0;
+        } else if ((op == 0x77 || op == 0x78) && x.nvs && (x.vs[x.nvs - 1].k == CAP_XK_L ||
+                                                            x.vs[x.nvs - 1].k == CAP_XK_C)) {
+            /* return of a local or constant: what else is pending is
+             * dropped with the frame */
+            xl_ve e = pop_ve(&x);
+            if (!(o = emit(&x, e.k == CAP_XK_L ? CAP_X_SRETURN_L : CAP_X_SRETURN_C, pc)))
+                goto done_pcs;
+            o->a = e.v;
+            x.nvs = 0;
         } else {
             /* everything else takes the stack as it is */
             if (flush_all(&x, pc, 0) != 0)
@@ -595,6 +814,36 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
         }
         o->wt = x.run[o->ti];
         o->p = &x.ops[op_at[o->ti]];
+        /* a jump inside a region to its head skips the entry op */
+        xl_region *r = region_of(&x, (uint32_t)(o->pc - x.base));
+        if (r && r->start == o->ti)
+            o->p = &x.ops[r->head_op];
+    }
+    /* jumps to a goto go where it goes (the runs of both charged, the
+     * budget tested once); `sinc; goto head` or `goto head` where the head
+     * is a loop test on a local: one op (the goto's charge, then the
+     * test's) */
+    for (unsigned i = 0; i < x.nops; i++) {
+        cap_xop *o = &x.ops[i];
+        if (o->id != CAP_X_GOTO && o->id != CAP_X_SINC_GOTO)
+            continue;
+        for (int hops = 0; hops < 8; hops++) {
+            const cap_xop *g = o->p;
+            if (g->id != CAP_X_GOTO || g == o || (uint32_t)o->wt + g->wt > 0x7FFF)
+                break;
+            o->wt = (uint16_t)(o->wt + g->wt);
+            o->p = g->p;
+        }
+        const cap_xop *h = o->p;
+        if (h->id >= CAP_X_CMP && h->id < CAP_X_ZCMP) {
+            unsigned rel = h->id - CAP_X_CMP, kb = rel % 3, ka = rel / 3 % 3, cond = rel / 9;
+            if (ka == CAP_XK_L && kb != CAP_XK_S) {
+                o->id = (uint16_t)((o->id == CAP_X_SINC_GOTO ? CAP_X_SINC_CMP : CAP_X_GOTO_CMP) + cond * 2 +
+                                   (kb == CAP_XK_C));
+                o->c = h->a;
+                o->d = h->b;
+            }
+        }
     }
     xm->ops = x.ops;
     xm->nops = x.nops;

@@ -497,6 +497,11 @@ enum cap_x_kind { CAP_XK_S, CAP_XK_L, CAP_XK_C, CAP_XK_COUNT };
 /* An element index may also be a sum folded in (javac's `a[(short)(i + k)]`):
  * local b + local d, or local b + constant d. */
 enum cap_x_ikind { CAP_XK_LL = CAP_XK_COUNT, CAP_XK_LC, CAP_XK_ICOUNT };
+/* An element op's array: on the stack, a local, or a local that a loop
+ * region does not write, checked at its first use in the region and
+ * then taken from the region's cache (slot). */
+enum cap_x_akind { CAP_XA_S, CAP_XA_L, CAP_XA_Q, CAP_XA_COUNT };
+enum { CAP_X_SLOTS = 4 };      /* cache slots of a loop region */
 enum cap_x_binop { CAP_XB_ADD, CAP_XB_SUB, CAP_XB_MUL, CAP_XB_AND, CAP_XB_OR, CAP_XB_XOR, CAP_XB_SHL,
                    CAP_XB_SHR, CAP_XB_USHR, CAP_XB_DIV, CAP_XB_REM, CAP_XB_COUNT };
 enum cap_x_cond { CAP_XC_EQ, CAP_XC_NE, CAP_XC_LT, CAP_XC_GE, CAP_XC_GT, CAP_XC_LE, CAP_XC_COUNT };
@@ -517,13 +522,23 @@ enum cap_x_id {
     CAP_X_CMP = CAP_X_BIN + CAP_XB_COUNT * CAP_XK_COUNT * CAP_XK_COUNT * 2,
     /* compare with zero: cond, kind of a */
     CAP_X_ZCMP = CAP_X_CMP + CAP_XC_COUNT * CAP_XK_COUNT * CAP_XK_COUNT,
-    /* element load: 0 byte / 1 short, array a (stack, local), index b
+    /* element load: 0 byte / 1 short, array a (cap_x_akind), index b
      * (cap_x_ikind: b, b + d), destination */
     CAP_X_ELEM = CAP_X_ZCMP + CAP_XC_COUNT * CAP_XK_COUNT,
-    /* element store: 0 byte / 1 short, array a (stack, local), index b
+    /* element store: 0 byte / 1 short, array a (cap_x_akind), index b
      * (cap_x_ikind), value c */
-    CAP_X_STORE = CAP_X_ELEM + 2 * 2 * CAP_XK_ICOUNT * 2,
-    CAP_X_COUNT = CAP_X_STORE + 2 * 2 * CAP_XK_ICOUNT * CAP_XK_COUNT
+    CAP_X_STORE = CAP_X_ELEM + 2 * CAP_XA_COUNT * CAP_XK_ICOUNT * 2,
+    /* sinc a by b, then the loop test at the head op p (compare local c
+     * with local / constant d, cond): `sinc; goto head` of a javac loop
+     * whose head is a compare-and-branch */
+    CAP_X_SINC_CMP = CAP_X_STORE + 2 * CAP_XA_COUNT * CAP_XK_ICOUNT * CAP_XK_COUNT,
+    /* goto whose target is such a loop test: the same without the sinc */
+    CAP_X_GOTO_CMP = CAP_X_SINC_CMP + CAP_XC_COUNT * 2,
+    /* a loop region's entry: forgets the checked arrays (cap_xlat.c) */
+    CAP_X_LOOP_ENTER = CAP_X_GOTO_CMP + CAP_XC_COUNT * 2,
+    CAP_X_SRETURN_L, CAP_X_SRETURN_C,   /* sreturn/areturn of local a / constant a */
+    CAP_X_ARRAYLENGTH_S, CAP_X_ARRAYLENGTH_L,   /* arraylength of the top / of local a, pushed */
+    CAP_X_COUNT
 };
 
 typedef struct cap_xop {
@@ -537,6 +552,8 @@ typedef struct cap_xop {
     uint16_t wt, wf;            /* budget: bytecodes of the run at the target / after this op */
     uint16_t vcls;              /* invokevirtual cache key (0xFFFF: empty) */
     uint32_t ti;                /* translation: the target op's index */
+    uint8_t slot;               /* element ops on a loop-invariant array local: its cache slot */
+    uint8_t pad_;
 } cap_xop;
 
 typedef struct cap_xmethod {

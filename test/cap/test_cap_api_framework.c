@@ -141,6 +141,17 @@ static void test_util(void **state)
     assert_int_equal(at_call(rt, FW "Util", "arrayCopyNonAtomic", copy, &ret, a, 4, a, 1, 6), 0);
     const uint8_t back[10] = { 0, 2, 3, 4, 5, 8, 9, 5, 8, 9 };
     assert_memory_equal(at_data(rt, a), back, 10);
+    /* the same into a transient (RAM) array, which is copied in one move */
+    uint16_t t = 0;
+    assert_int_equal(api_new_array(rt, VM_OBJ_BYTES, VM_OF_CLEAR_RESET, 10, 0, &t), 0);
+    memcpy(rt->objs[t].data, init, 10);
+    assert_int_equal(at_call(rt, FW "Util", "arrayCopyNonAtomic", copy, &ret, t, 0, t, 2, 6), 0);
+    assert_int_equal(ret, 8);
+    assert_memory_equal(rt->objs[t].data, fwd, 10);
+    assert_int_equal(at_call(rt, FW "Util", "arrayCopy", copy, &ret, t, 4, t, 1, 6), 0);
+    assert_memory_equal(rt->objs[t].data, back, 10);
+    assert_int_equal(at_call(rt, FW "Util", "arrayCopyNonAtomic", copy, &ret, a, 0, t, 5, 6), API_AIOOBE);
+    assert_memory_equal(rt->objs[t].data, back, 10);
     /* bounds, negative length, null */
     assert_int_equal(at_call(rt, FW "Util", "arrayCopy", copy, &ret, a, 5, a, 0, 6), API_AIOOBE);
     assert_int_equal(at_call(rt, FW "Util", "arrayCopy", copy, &ret, a, 0, a, 0, -1), API_AIOOBE);

@@ -5,7 +5,9 @@ it sits under a value on the stack, a result stored over a pending local,
 dup of a pending local, exceptions inside folded ops caught by their
 handlers, branches on constants, stores from locals/constants/the stack,
 a sinc+goto loop, index sums folded into element ops and computed
-elsewhere). Expected answers are worked out from the JCVM
+elsewhere, dup2 of a pending array and index, loop regions: an array
+checked once per entry, re-checked after each entry, exceptions at the
+right iteration). Expected answers are worked out from the JCVM
 semantics in xlat.jca's header, not taken from the card.
 usage: test_jca_xlat.py CARDVM XLAT_JCA
 Exit 0 pass, 1 fail.
@@ -36,7 +38,17 @@ CASES = [
     ("800B030400", "0002" "9000"),     # buf[7] = 3 - 1
     ("800BFF0000", "6F00"),            # buf[-1]: out of bounds, uncaught
     ("800C010200", "000D" "9000"),     # 2 * 3 + 5 + 2
-    ("800D000000", "6D00"),
+    ("800D032100", "0042" "9000"),     # buf[3] = P2 = 0x21, += P2
+    ("800D012100", "002E" "9000"),     # buf[1] = INS 0x0D, += 0x21
+    ("800D027F00", "FF81" "9000"),     # buf[2] = P1 = 2, += 0x7F: (byte)0x81
+    ("800E010200", "FFF5" "9000"),     # (-128 + 14 + 1 + 2) + 100 = -11
+    ("800F000100", "0000" "9000"),     # no iteration
+    ("800F030000", "0066" "9000"),     # null array: NullPointerException at i = 0
+    ("800F030100", "0003" "9000"),     # three zero elements, + 1 each
+    ("800F060100", "0104" "9000"),     # a[4]: out of bounds at i = 4
+    ("8010000000", "0066" "9000"),     # null.length: NullPointerException caught
+    ("8010000100", "0004" "9000"),     # new byte[4]
+    ("8011000000", "6D00"),
 ]
 
 
