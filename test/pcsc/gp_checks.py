@@ -7,6 +7,9 @@ being symmetric. Expectations come from the specifications.
 usage: gp_checks.py --reader NAME              (pyscard, through pcscd)
        gp_checks.py --vicc CARDVM IMAGE        (`cardvm vicc`: the card in
                                                  the cardvm process, no pcscd)
+       [--hello-cap FILE]                      (first install the example
+                                                 hello CAP as GPShell's
+                                                 `install -file` does)
 
 The card is a fresh `cardvm create` card: ISD A000000151000000, key set 30
 with ENC = MAC = DEK = 40..4F, i = 70. Prints "ok CHECK" per check and
@@ -569,6 +572,70 @@ def check_logical_channels(card):
     need(sw == 0x9000, f"the basic channel's session after closing the others: {sw:04X}")
 
 
+# ------------------------------------------------- one-step CAP install
+
+
+LOAD_ORDER = ("Header", "Directory", "Import", "Applet", "Class", "Method", "StaticField", "Export",
+              "ConstantPool", "RefLocation", "Descriptor")   # JCVM 3.0.5 6.2; Debug is not sent
+
+
+def cap_load_file(path):
+    """The load file a GP host sends for a CAP: tag C4, a BER length, the
+    components in the specification's order (read here with zipfile,
+    independent of cardvm's CAP reader); also the package AID (Header
+    component) and the applet AIDs (Applet component), parsed per JCVM ch. 6."""
+    import zipfile
+    with zipfile.ZipFile(path) as z:
+        names = {n.rsplit("/", 1)[-1][:-4]: n for n in z.namelist() if "/javacard/" in n and n.endswith(".cap")}
+        comps = {k: z.read(v) for k, v in names.items()}
+    body = b"".join(comps[c] for c in LOAD_ORDER if c in comps)
+    n = len(body)
+    ber = bytes([n]) if n < 0x80 else (bytes([0x81, n]) if n < 0x100 else b"\x82" + n.to_bytes(2, "big"))
+    hdr = comps["Header"]
+    pkg = hdr[13:13 + hdr[12]]                  # tag, size, magic, minor, major, flags, pkg minor, major, AID
+    applets, app = [], comps["Applet"]
+    pos = 4                                      # tag, size (2), count
+    for _ in range(app[3]):
+        applets.append(app[pos + 1:pos + 1 + app[pos]])
+        pos += 1 + app[pos] + 2
+    return b"\xC4" + ber + body, pkg, applets
+
+
+def lv(b):
+    return bytes([len(b)]) + b
+
+
+def check_cap_install(card, cap_path, command, expected):
+    """What GPShell's `install -file X.cap` does, in one SCP03 session:
+    INSTALL [for load], LOAD in blocks, INSTALL [for install and make
+    selectable] (GPCS 11.5, 11.6); then the applet answers `command` with
+    `expected`; DELETE of the package and its applets (11.2) ends it."""
+    load_file, pkg, applets = cap_load_file(cap_path)
+    need(applets, "the CAP has an applet")
+    sc = Scp03(card)
+    _, sw = sc.send(bytes([0x80, 0xE6, 0x02, 0x00, len(pkg) + 5]) + lv(pkg) + b"\x00\x00\x00\x00" + b"\x00")
+    need(sw == 0x9000, f"INSTALL [for load] {sw:04X}")
+    block = 200                                 # any size up to Lc: not a multiple of anything in the CAP
+    chunks = [load_file[i:i + block] for i in range(0, len(load_file), block)]
+    for i, chunk in enumerate(chunks):
+        p1 = 0x80 if i == len(chunks) - 1 else 0x00
+        _, sw = sc.send(bytes([0x80, 0xE8, p1, i, len(chunk)]) + chunk + b"\x00")
+        need(sw == 0x9000, f"LOAD block {i} {sw:04X}")
+    inst = applets[0]
+    data = lv(pkg) + lv(inst) + lv(inst) + b"\x01\x00" + lv(b"\xC9\x00") + b"\x00"
+    _, sw = sc.send(bytes([0x80, 0xE6, 0x0C, 0x00, len(data)]) + data + b"\x00")
+    need(sw == 0x9000, f"INSTALL [for install and make selectable] {sw:04X}")
+    data, sw = transmit(card, bytes([0x00, 0xA4, 0x04, 0x00, len(inst)]) + inst + b"\x00")
+    need(sw == 0x9000, f"SELECT the installed applet {sw:04X}")
+    data, sw = transmit(card, command)
+    need(data + sw.to_bytes(2, "big") == expected, f"applet answers {data.hex()} {sw:04X}")
+    sc = Scp03(card)
+    _, sw = sc.send(bytes([0x80, 0xE4, 0x00, 0x80, len(pkg) + 2, 0x4F]) + lv(pkg) + b"\x00")
+    need(sw == 0x9000, f"DELETE package and applets {sw:04X}")
+    _, sw = transmit(card, bytes([0x00, 0xA4, 0x04, 0x00, len(inst)]) + inst + b"\x00")
+    need(sw == 0x6A82, f"SELECT after DELETE {sw:04X}")
+
+
 CHECKS = [
     ("card recognition data (GET DATA 66) parses per GPCS Annex H", check_card_recognition_data),
     ("GET DATA 42 45 66 67 CF C1 E0 9F7F: one object of the tag, or 6A88", check_get_data_tags),
@@ -585,9 +652,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--reader")
     ap.add_argument("--vicc", nargs=2, metavar=("CARDVM", "IMAGE"))
+    ap.add_argument("--hello-cap", help="the example hello applet's CAP: also install it as a GP host does")
     a = ap.parse_args()
     card = PyscardCard(a.reader) if a.reader else ViccCard(*a.vicc)
     try:
+        if a.hello_cap:
+            # HelloApplet.java: INS 10 sends "Hello, card!"
+            check_cap_install(card, a.hello_cap, bytes.fromhex("0010000000"), b"Hello, card!\x90\x00")
+            print("ok one-step install of a CAP (INSTALL [for load], LOAD, INSTALL [for install]), DELETE")
         for name, fn in CHECKS:
             fn(card)
             print(f"ok {name}")

@@ -367,14 +367,23 @@ def case_pyscard(ctx):
         check("pyscard client: ok" in r.stdout, f"pyscard client:\n{r.stdout}\n{r.stderr}")
 
 
+def hello_cap_args(ctx):
+    """The build's example hello CAP (examples/applets, built from its Java
+    source), for gp_checks.py's one-step install."""
+    cap = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(ctx.cardvm))), "examples", "applets",
+                       "hello.cap")
+    check(os.path.exists(cap), f"the build's hello CAP is at {cap}")
+    return ["--hello-cap", cap]
+
+
 def case_gp(ctx):
     """Issue #13 checks (gp_checks.py: its own SCP03 host) with pyscard
     through a private pcscd, on a USER-mode card."""
     py = python_with_pyscard()
     card = ctx.create("gp.img", blank=False)
     with PrivatePcscd(ctx, [card]) as d:
-        r = run([py, os.path.join(ctx.data, "gp_checks.py"), "--reader", d.reader(card)], d.env(), timeout=120,
-                ok=False)
+        r = run([py, os.path.join(ctx.data, "gp_checks.py"), "--reader", d.reader(card), *hello_cap_args(ctx)],
+                d.env(), timeout=120, ok=False)
         print(r.stdout)
         check(r.returncode == 0 and "gp checks: ok" in r.stdout, f"gp checks through pcscd:\n{r.stdout}\n{r.stderr}")
 
@@ -384,8 +393,8 @@ def case_gp_inprocess(ctx):
     no pcscd in between."""
     py = python_with_pyscard()
     card = ctx.create("gp-vicc.img", blank=False)
-    r = run([py, os.path.join(ctx.data, "gp_checks.py"), "--vicc", ctx.cardvm, card], dict(os.environ),
-            timeout=120, ok=False)
+    r = run([py, os.path.join(ctx.data, "gp_checks.py"), "--vicc", ctx.cardvm, card, *hello_cap_args(ctx)],
+            dict(os.environ), timeout=120, ok=False)
     print(r.stdout)
     check(r.returncode == 0 and "gp checks: ok" in r.stdout, f"gp checks in process:\n{r.stdout}\n{r.stderr}")
 
