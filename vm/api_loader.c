@@ -1,8 +1,8 @@
 /*
  * api_loader.c — cardvm.loader, cardvm's own Java Card package of the
  * LOADER's privileged functions (vm/loader_api.json gives its AID and
- * tokens, docs/loader.md what each does, examples/loader-api/ its Java
- * stub).
+ * tokens, docs/loader.md what each does, examples/loader-api/ the Java
+ * declarations applets compile against: signatures only, by design).
  *
  * The VM owns the package's identity and linking; the functions themselves
  * belong to the LOADER (loader/custom.c), which plugs them in with

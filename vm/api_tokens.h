@@ -103,7 +103,7 @@ typedef struct jc_api_field {
     uint8_t kind;            /* JC_STATIC_FIELD or JC_INSTANCE_FIELD */
     uint16_t flags;
     int32_t value;           /* a compile-time constant's value (token 0xFF),
-                              * for the converter's API stubs; else 0 */
+                              * for the converter's API declarations; else 0 */
 } jc_api_field;
 
 typedef struct jc_api_class {

@@ -709,6 +709,19 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
 
 #define THROW_SC(sc) do { exc = vm_exception_object(rt, (sc), rt->exc_reason[(sc) - VM_SC_Object]); goto throw_it; } while (0)
 #define THROW_NEW(sc, reason) do { exc = vm_exception_object(rt, (sc), (reason)); goto throw_it; } while (0)
+/* A virtual call's receiver handle h_: not null, a live object, and
+ * reachable from the current context (into *o). JCRE-owned objects an
+ * applet can reach are entry points (AID objects, the APDU object): their
+ * methods are callable from every context. */
+#define CHECK_RECEIVER(h_)                                                                              \
+    do {                                                                                                \
+        if ((h_) == 0)                                                                                  \
+            THROW_NEW(VM_SC_NullPointerException, 0);                                                   \
+        if ((h_) >= rt->obj_cap || (o = &rt->objs[(h_)])->kind == VM_OBJ_FREE)                          \
+            THROW_NEW(VM_SC_SecurityException, 0);                                                      \
+        if (o->pkg != rt->ctx && rt->ctx != 0 && o->pkg != 0 && !(o->flags & VM_OF_GLOBAL))             \
+            THROW_NEW(VM_SC_SecurityException, 0);                                                      \
+    } while (0)
 #define REF(o_, h_) do { if (!((o_) = vm_ref(rt, (h_), &xc))) THROW_NEW((uint16_t)xc, 0); } while (0)
 /* An array this context may use (vm_ref's checks, inline): null, a free
  * or forged handle, another context's object, not an array. */
@@ -932,15 +945,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
                 if (op == 0x8B) {
                     n = c->nargs;
                     uint16_t h = sp[-(int)n];
-                    if (h == 0)
-                        THROW_NEW(VM_SC_NullPointerException, 0);
-                    if (h >= rt->obj_cap || (o = &rt->objs[h])->kind == VM_OBJ_FREE)
-                        THROW_NEW(VM_SC_SecurityException, 0);
-                    /* JCRE-owned objects an applet can reach are entry
-                     * points (AID objects, the APDU object): their methods
-                     * are callable from every context */
-                    if (o->pkg != rt->ctx && rt->ctx != 0 && o->pkg != 0 && !(o->flags & VM_OF_GLOBAL))
-                        THROW_NEW(VM_SC_SecurityException, 0);
+                    CHECK_RECEIVER(h);
                     uint16_t cls = o->cls;
                     if (is_array(o->kind))
                         cls = VM_CLS_API(0, 0);   /* java.lang.Object */
@@ -1034,12 +1039,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         unsigned n = (unsigned)xo->b;
         if (xo->a) {
             uint16_t h = sp[-(int)n];
-            if (h == 0)
-                THROW_NEW(VM_SC_NullPointerException, 0);
-            if (h >= rt->obj_cap || (o = &rt->objs[h])->kind == VM_OBJ_FREE)
-                THROW_NEW(VM_SC_SecurityException, 0);
-            if (o->pkg != rt->ctx && rt->ctx != 0 && o->pkg != 0 && !(o->flags & VM_OF_GLOBAL))
-                THROW_NEW(VM_SC_SecurityException, 0);
+            CHECK_RECEIVER(h);
         }
         NOTE_WRITER();
         sp -= n;

@@ -20,11 +20,11 @@ Exit 0 pass, 1 fail.
 """
 import os
 import random
-import subprocess
 import sys
 import tempfile
 
-failures = []
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from jcatest import expect, failures, report, run  # noqa: E402
 AID = "F063617264766D0501"
 SELECT = "00A40400%02X%s" % (len(AID) // 2, AID)
 OK = "9000"
@@ -71,17 +71,6 @@ C38_3 = (K_38C, "101112131415161718191a1b", "000102030405060708090a0b0c0d0e0f101
          "202122232425262728292a2b2c2d2e2f3031323334353637",
          "e3b201a9f5b71a7a9b1ceaeccd97e70b6176aad9a4428aa5", "484392fbc1b09951")
 
-
-def run(*args, ok=True):
-    r = subprocess.run(list(args), capture_output=True, text=True, timeout=300)
-    if ok and r.returncode != 0:
-        failures.append(f"{' '.join(args[:3])} ... exited {r.returncode}:\n{r.stdout[-2000:]}{r.stderr[-2000:]}")
-    return r
-
-
-def expect(cond, what, out=""):
-    if not cond:
-        failures.append(f"{what}\n{out}")
 
 
 def apdu(ins, p1=0, p2=0, data="", le=False):
@@ -315,13 +304,6 @@ def cross_check(cardvm, img):
             cut = (rnd.randrange(0, len(p) + 1),) if p else ()
             steps += [key(v[0])] + ccm_steps(v, slot=2, text_cuts=cut) + ccm_steps(v, slot=2, mode=DEC)
     session(cardvm, img, steps, "random cross-check with python3-cryptography")
-
-
-def report():
-    for f in failures:
-        print("FAIL:", f)
-    print("%d passed, %d failed" % (0 if failures else 1, 1 if failures else 0))
-    return 1 if failures else 0
 
 
 def main():
