@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "vm_internal.h"
+#include "xdiv.h"
 
 
 /* ---- exceptions ---- */
@@ -544,6 +545,8 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 #define LBL_STORE_B(E, KA, KB) X_KV(LBL_STORE_V, E, KA, KB)
 #define LBL_STORE_A(E, KA) X_KI(LBL_STORE_B, E, KA)
 #define LBL_STORE(E) X_KR(LBL_STORE_A, E)
+#define LBL_DIVC_D(R, KA) &&x_DIVC_##R##_##KA##_P, &&x_DIVC_##R##_##KA##_T,
+#define LBL_DIVC(R) X_KI(LBL_DIVC_D, R)
 #define LBL_SINC_CMP_B(C, KB) &&x_SINC_CMP_##C##_##KB,
 #define LBL_SINC_CMP(C) X_KD(LBL_SINC_CMP_B, C)
 
@@ -576,6 +579,7 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
     x_ELEM_##E##_##KA##KB##_T: { FB_##KB; AR_##KA(E) \
         if (b_ >= o->length) { THROW_NEW(VM_SC_ArrayIndexOutOfBoundsException, 0); } \
         PUT_T(ELEM_##E(o, b_)); NEXT; }
+#define ELEM_U(o_, i_) ((uint16_t)(o_)->data[i_])
 #define H_ELEM_A(E, KA) X_KI(H_ELEM_D, E, KA)
 #define H_ELEM(E) X_KR(H_ELEM_A, E)
 /* Byte store: a boolean array keeps bit 0; a persistent array goes
@@ -606,6 +610,20 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 #define H_STORE_B(E, KA, KB) X_KV(H_STORE_V, E, KA, KB)
 #define H_STORE_A(E, KA) X_KI(H_STORE_B, E, KA)
 #define H_STORE(E) X_KR(H_STORE_A, E)
+/* sdiv / srem by constant b (cap_xlat.c, xdiv.h): the dividend from the
+ * stack, local a, the op, or local a + local / constant d (16-bit sum);
+ * the quotient by the multiplier, the remainder n - q * b */
+#define FN_S int32_t n_ = (int16_t)*--sp
+#define FN_L int32_t n_ = (int16_t)lv[xo->a]
+#define FN_C int32_t n_ = xo->a
+#define FN_LL int32_t n_ = (int16_t)(uint16_t)(lv[xo->a] + lv[xo->d])
+#define FN_LC int32_t n_ = (int16_t)(uint16_t)(lv[xo->a] + xo->d)
+#define DIVC_DIV(put) put(vm_xdiv_q(n_, xo->mul))
+#define DIVC_REM(put) put(n_ - vm_xdiv_q(n_, xo->mul) * xo->b)
+#define H_DIVC_D(R, KA) \
+    x_DIVC_##R##_##KA##_P: { FN_##KA; DIVC_##R(PUT_P); NEXT; } \
+    x_DIVC_##R##_##KA##_T: { FN_##KA; DIVC_##R(PUT_T); NEXT; }
+#define H_DIVC(R) X_KI(H_DIVC_D, R)
 /* sinc, then the loop test at the head op (what `goto head` would run):
  * the goto's charge and budget test, then the test's */
 #define SCB_L uint16_t b_ = lv[xo->d]
@@ -662,6 +680,8 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         X_CONDS(LBL_SINC_CMP)
         X_CONDS(LBL_GOTO_CMP)
         &&x_LOOP_ENTER, &&x_SRETURN_L, &&x_SRETURN_C, &&x_ARRAYLENGTH_S, &&x_ARRAYLENGTH_L,
+        LBL_DIVC(DIV) LBL_DIVC(REM)
+        LBL_ELEM(U)
     };
     _Static_assert(sizeof labels / sizeof labels[0] == CAP_X_COUNT, "one label per enum cap_x_id");
     if (!xm->threaded) {
@@ -743,6 +763,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
             THROW_NEW(VM_SC_SecurityException, 0); } while (0)
 #define ARRAY_B(o_, h_) ARRAY_K(o_, h_, VM_OBJ_BYTES)
 #define ARRAY_S(o_, h_) ARRAY_K(o_, h_, VM_OBJ_SHORTS)
+#define ARRAY_U(o_, h_) ARRAY_B(o_, h_)    /* zero-extending byte loads (ELEMU) */
 #define CHECK(expr) do { r = (expr); if (r < 0) { result = r; goto out; } if (r > 0) { exc = thrown_object(rt, r); goto throw_it; } } while (0)
 /* Who is about to write NVM (vm.h, vm_nvm_writer): kept only with a hook. */
 #define NOTE_WRITER() do { if (rt->nvm_hook) { rt->writer.pkg = (int16_t)t.slot; rt->writer.method = xm->offset; \
@@ -879,6 +900,8 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
     X_CONDS(H_SINC_CMP)
     X_CONDS(H_GOTO_CMP)
     x_LOOP_ENTER: memset(ac, 0, sizeof ac); NEXT;
+    H_DIVC(DIV) H_DIVC(REM)
+    H_ELEM(U)
     x_ARRAYLENGTH_S:
         retv = *--sp;
         goto arraylength;
@@ -1404,6 +1427,7 @@ out:
 #undef ARRAY_K
 #undef ARRAY_B
 #undef ARRAY_S
+#undef ARRAY_U
 #undef CHECK
 #undef NOTE_WRITER
 #undef DISPATCH

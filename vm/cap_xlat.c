@@ -45,6 +45,7 @@
 
 #include "opcodes.h"
 #include "vm_internal.h"
+#include "xdiv.h"
 
 enum { OP_INVOKEINTERFACE_CODE = 0x8E };
 
@@ -497,6 +498,47 @@ static int array_kind(xl *x, uint32_t pc, int ak, int lx, int shorts, uint8_t *s
     return CAP_XA_Q;
 }
 
+/* javac's `b[i] & 0xFF` (the usual read of an unsigned byte): the baload
+ * at pcs[k], then a push of 0xFF and `sand`, neither a jump target. The
+ * two fold into the load, which zero-extends (ELEMU): they cannot throw,
+ * and (sbyte & 0xFF) is the byte zero-extended. */
+static int byte_masked(const xl *x, const uint32_t *pcs, uint32_t npc, uint32_t k)
+{
+    int16_t v;
+    if (x->code[pcs[k]] != 0x25 || k + 2 >= npc || x->leader[pcs[k + 1]] || x->leader[pcs[k + 2]])
+        return 0;
+    return leaf(x->code + pcs[k + 1], &v) == 2 && v == 0xFF && x->code[pcs[k + 2]] == 0x53;
+}
+
+/* sdiv/srem whose divisor is a pending constant other than 0, 1 and -1
+ * (vm_xdiv_magic != 0): a multiply by its reciprocal, as a C compiler
+ * does (xdiv.h), instead of the CPU's divide. The dividend from where it
+ * is (the stack, a local, a constant, a pending sum), the result into the
+ * local of the sstore n1 after it. Divisor 0 keeps the plain op, which
+ * throws ArithmeticException when it runs; 1 and -1 too. */
+static int emit_divc(xl *x, uint32_t pc, uint8_t op, const uint8_t *n1, unsigned *used)
+{
+    xl_ve eb = pop_ve(x), ea = pop_ve(x);
+    int dst = n1 ? store_local(n1) : -1;
+    if (dst >= 0 && refers(x, dst))
+        dst = -1;
+    cap_xop *o = emit(x, (uint16_t)(CAP_X_DIVC + ((op == 0x49) * CAP_XK_ICOUNT + ea.k) * 2 + (dst >= 0)), pc);
+    if (!o)
+        return VM_ERR_NOMEM;
+    o->a = ea.v;
+    o->d = ea.w;
+    o->b = eb.v;
+    o->mul = vm_xdiv_magic(eb.v);
+    if (dst >= 0) {
+        o->c = (int16_t)dst;
+        *used = 2;
+    } else {
+        x->vs[x->nvs].k = CAP_XK_S;
+        x->vs[x->nvs++].v = 0;
+    }
+    return 0;
+}
+
 static int translate(const cap_pkg *P, cap_xmethod *xm)
 {
     const cap_view *v = &P->view;
@@ -632,12 +674,20 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
                 r->v = ea.v;
                 r->w = eb.v;
             }
+        } else if ((op == 0x47 || op == 0x49) && x.nvs && x.vs[x.nvs - 1].k == CAP_XK_C &&
+                   vm_xdiv_magic(x.vs[x.nvs - 1].v) != 0) {
+            if (emit_divc(&x, pc, op, n1, &used) != 0)
+                goto done_pcs;
         } else if (bop >= 0 || elem >= 0) {
             if (elem >= 0 && array_not_const(&x, pc, 1) != 0)
                 goto done_pcs;
             if (no_sums(&x, pc, elem >= 0 ? 0 : 2) != 0)
                 goto done_pcs;
             xl_ve eb = pop_ve(&x), ea = pop_ve(&x);
+            /* `b[i] & 0xFF`: the mask folded, n1 the bytecode after it */
+            int zx = byte_masked(&x, pcs, npc, k);
+            if (zx)
+                n1 = k + 3 < npc && !x.leader[pcs[k + 3]] ? x.code + pcs[k + 3] : NULL;
             /* the result straight into a local: the sstore after it */
             int dst = n1 ? store_local(n1) : -1;
             if (dst >= 0 && refers(&x, dst))
@@ -646,6 +696,8 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
             int ak = elem >= 0 ? array_kind(&x, pc, ea.k, ea.v, elem, &slot) : 0;
             uint16_t id = bop >= 0 ? (uint16_t)(CAP_X_BIN + ((bop * 3 + ea.k) * 3 + eb.k) * 2 + (dst >= 0))
                                    : (uint16_t)(CAP_X_ELEM + ((elem * CAP_XA_COUNT + ak) * CAP_XK_ICOUNT + eb.k) * 2 + (dst >= 0));
+            if (zx)
+                id = (uint16_t)(CAP_X_ELEMU + (ak * CAP_XK_ICOUNT + eb.k) * 2 + (dst >= 0));
             o = emit(&x, id, pc);
             if (!o)
                 goto done_pcs;
@@ -653,9 +705,10 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
             o->a = ea.v;
             o->b = eb.v;
             o->d = eb.w;
+            used += 2u * (unsigned)zx;
             if (dst >= 0) {
                 o->c = (int16_t)dst;
-                used = 2;
+                used++;
             } else {
                 x.vs[x.nvs].k = CAP_XK_S;
                 x.vs[x.nvs++].v = 0;

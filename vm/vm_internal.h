@@ -538,7 +538,14 @@ enum cap_x_id {
     CAP_X_LOOP_ENTER = CAP_X_GOTO_CMP + CAP_XC_COUNT * 2,
     CAP_X_SRETURN_L, CAP_X_SRETURN_C,   /* sreturn/areturn of local a / constant a */
     CAP_X_ARRAYLENGTH_S, CAP_X_ARRAYLENGTH_L,   /* arraylength of the top / of local a, pushed */
-    CAP_X_COUNT
+    /* sdiv / srem by constant b (|b| >= 2) as a multiply by its reciprocal
+     * (xdiv.h, the op's mul): 0 div / 1 rem, dividend a (cap_x_ikind: a,
+     * a + d), destination */
+    CAP_X_DIVC,
+    /* javac's `b[i] & 0xFF`: a byte element load that zero-extends,
+     * array a (cap_x_akind), index b (cap_x_ikind), destination */
+    CAP_X_ELEMU = CAP_X_DIVC + 2 * CAP_XK_ICOUNT * 2,
+    CAP_X_COUNT = CAP_X_ELEMU + CAP_XA_COUNT * CAP_XK_ICOUNT * 2
 };
 
 typedef struct cap_xop {
@@ -551,7 +558,10 @@ typedef struct cap_xop {
     uint16_t pc;                /* method-component offset of the bytecode that may throw */
     uint16_t wt, wf;            /* budget: bytecodes of the run at the target / after this op */
     uint16_t vcls;              /* invokevirtual cache key (0xFFFF: empty) */
-    uint32_t ti;                /* translation: the target op's index */
+    union {
+        uint32_t ti;            /* translation: the target op's index */
+        int32_t mul;            /* DIVC: the multiplier of divisor b (xdiv.h) */
+    };
     uint8_t slot;               /* element ops on a loop-invariant array local: its cache slot */
     uint8_t pad_;
 } cap_xop;
