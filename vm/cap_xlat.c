@@ -17,8 +17,11 @@
  * would. The other fusions: `sinc` + `goto`, the end of every javac
  * loop, with the loop test at the head when it compares a local (also
  * after a plain `goto`); jumps to a `goto` threaded; `dup2` of pending
- * values; `sreturn` of a pending local or constant. No pattern exists for
- * one program.
+ * values; `sreturn` of a pending local or constant; `baload; const 0xFF;
+ * sand` (javac's unsigned byte read) as one zero-extending load. `sdiv`/
+ * `srem` by a pending constant other than 0 and +-1 multiply by its
+ * reciprocal (xdiv.h), the dividend taken from wherever it is, pending
+ * sums included. No pattern exists for one program.
  *
  * Loop regions (find_regions): in a loop that makes no call, allocates
  * nothing and is entered only at its head, an array in a local the loop
@@ -499,15 +502,27 @@ static int array_kind(xl *x, uint32_t pc, int ak, int lx, int shorts, uint8_t *s
 }
 
 /* javac's `b[i] & 0xFF` (the usual read of an unsigned byte): the baload
- * at pcs[k], then a push of 0xFF and `sand`, neither a jump target. The
- * two fold into the load, which zero-extends (ELEMU): they cannot throw,
- * and (sbyte & 0xFF) is the byte zero-extended. */
-static int byte_masked(const xl *x, const uint32_t *pcs, uint32_t npc, uint32_t k)
+ * at pcs[k], then a push of 0xFF and `sand`, neither a jump target (2:
+ * the bytecodes folded); or `0xFF & b[i]`, the constant pending under the
+ * array and index and `sand` after the load (1: it is dropped from the
+ * model). They fold into the load, which zero-extends (ELEMU): a constant
+ * push and `sand` cannot throw, and (sbyte & 0xFF) is the byte
+ * zero-extended. Called before the load pops its operands. */
+static int byte_masked(xl *x, const uint32_t *pcs, uint32_t npc, uint32_t k)
 {
     int16_t v;
-    if (x->code[pcs[k]] != 0x25 || k + 2 >= npc || x->leader[pcs[k + 1]] || x->leader[pcs[k + 2]])
+    if (x->code[pcs[k]] != 0x25 || k + 1 >= npc || x->leader[pcs[k + 1]])
         return 0;
-    return leaf(x->code + pcs[k + 1], &v) == 2 && v == 0xFF && x->code[pcs[k + 2]] == 0x53;
+    if (x->code[pcs[k + 1]] == 0x53 && x->nvs >= 3 && x->vs[x->nvs - 3].k == CAP_XK_C &&
+        x->vs[x->nvs - 3].v == 0xFF) {
+        x->vs[x->nvs - 3] = x->vs[x->nvs - 2];
+        x->vs[x->nvs - 2] = x->vs[x->nvs - 1];
+        x->nvs--;
+        return 1;
+    }
+    if (k + 2 >= npc || x->leader[pcs[k + 2]])
+        return 0;
+    return leaf(x->code + pcs[k + 1], &v) == 2 && v == 0xFF && x->code[pcs[k + 2]] == 0x53 ? 2 : 0;
 }
 
 /* sdiv/srem whose divisor is a pending constant other than 0, 1 and -1
@@ -683,11 +698,11 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
                 goto done_pcs;
             if (no_sums(&x, pc, elem >= 0 ? 0 : 2) != 0)
                 goto done_pcs;
-            xl_ve eb = pop_ve(&x), ea = pop_ve(&x);
             /* `b[i] & 0xFF`: the mask folded, n1 the bytecode after it */
-            int zx = byte_masked(&x, pcs, npc, k);
+            int zx = elem == 0 ? byte_masked(&x, pcs, npc, k) : 0;
             if (zx)
-                n1 = k + 3 < npc && !x.leader[pcs[k + 3]] ? x.code + pcs[k + 3] : NULL;
+                n1 = k + 1 + zx < npc && !x.leader[pcs[k + 1 + zx]] ? x.code + pcs[k + 1 + zx] : NULL;
+            xl_ve eb = pop_ve(&x), ea = pop_ve(&x);
             /* the result straight into a local: the sstore after it */
             int dst = n1 ? store_local(n1) : -1;
             if (dst >= 0 && refers(&x, dst))
@@ -705,7 +720,7 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
             o->a = ea.v;
             o->b = eb.v;
             o->d = eb.w;
-            used += 2u * (unsigned)zx;
+            used += (unsigned)zx;
             if (dst >= 0) {
                 o->c = (int16_t)dst;
                 used++;

@@ -340,7 +340,8 @@ static void test_card_div_zero(void **state)
  * local 5 = i - 1, local 6 = 0, local 7 = 1. Per i, b[i] & 0xFF from the
  * array in a local (checked once in the loop region) and from the stack
  * (getstatic), the index from a local, a sum of locals, a local + a
- * constant, the stack; the result stored into a local and pushed. After
+ * constant, the stack; the result stored into a local and pushed; the
+ * mask after the load and (`0xFF & b[i]`) before it. After
  * the loop, constant indexes outside any loop, and `& 0x7F` (not the
  * zero-extension). */
 static void test_card_byte_mask(void **state)
@@ -362,6 +363,10 @@ static void test_card_byte_mask(void **state)
             put(&body, "%s%sbaload;sspush 255;sand;sstore 4;sload_1;bspush 31;smul;sload 4;sadd;sstore_1;", ARR[a],
                 IDX[i]);
             put(&body, "sload_1;bspush 31;smul;%s%sbaload;sspush 255;sand;sadd;sstore_1;", ARR[a], IDX[i]);
+            /* 0xFF & b[i]: the constant under the array and index */
+            put(&body, "sspush 255;%s%sbaload;sand;sstore 4;sload_1;bspush 31;smul;sload 4;sadd;sstore_1;", ARR[a],
+                IDX[i]);
+            put(&body, "sload_1;bspush 31;smul;sspush 255;%s%sbaload;sand;sadd;sstore_1;", ARR[a], IDX[i]);
         }
     put(&body, "sinc 2 1;sinc 5 1;sload_2;sspush 256;if_scmplt_w L1;");
     for (int c = 126; c < 131; c++) {
@@ -375,7 +380,7 @@ static void test_card_byte_mask(void **state)
     append(&b, post.s, 0);
     int16_t h = 0;
     for (int i = 0; i < 256; i++)
-        for (int j = 0; j < 16; j++)
+        for (int j = 0; j < 32; j++)
             h = hash(h, i);
     for (int c = 126; c < 131; c++) {
         h = hash(h, c);
