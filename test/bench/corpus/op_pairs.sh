@@ -6,7 +6,10 @@
 # (no pair across a label or after a jump, return or throw; loads of locals
 # as `sload`/`aload`, constant pushes as `const`), and how many element
 # loads and stores take an index that is a sum of two leaves (local or
-# constant), the shape vm/cap_xlat.c folds into the element op. Prints
+# constant), the shape vm/cap_xlat.c folds into the element op; how many
+# byte loads are masked with 0xFF (`b[i] & 0xFF` or `0xFF & b[i]`: one
+# zero-extending load) and how many divisions have a constant divisor (a
+# multiply by the reciprocal). Prints
 # figures, never fails (docs/vm.md, "Performance").
 cardvm=${1:?usage: op_pairs.sh CARDVM [SHARED]}
 shared=${2:-$(dirname "$0")/../../../../shared}
@@ -41,19 +44,22 @@ inm && /^\t\t}/ { inm = 0; next }
     gsub(/;/, "", line)
     split(line, f, /[ \t]+/)
     op = ""
-    for (i = 1; i in f; i++) if (f[i] != "") { op = f[i]; break }
+    for (i = 1; i in f; i++) if (f[i] != "") { op = f[i]; arg = f[i + 1]; break }
     if (op == "" || op ~ /^\./) next
     o = norm(op)
     total++
     if (prev != "") { pair[prev " " o]++; npairs++ }
     prev = ends(op) ? "" : o
     # the operand stack, as far as straight-line code of known effect goes
-    if (o == "sload" || o == "aload" || o == "const") push("L")
+    if (o == "const") push(arg == "255" ? "K255" : "K")
+    else if (o == "sload" || o == "aload") push("L")
     else if (op ~ /^getfield_._this$/ || op ~ /^getstatic/) push("X")
-    else if (op == "sadd" || op == "ssub") { b = pop(); a = pop(); push(a == "L" && b == "L" ? "SUM" : "X") }
+    else if (op == "sadd" || op == "ssub") { b = pop(); a = pop(); push(a ~ /^[LK]/ && b ~ /^[LK]/ ? "SUM" : "X") }
+    else if (op == "sand") { b = pop(); a = pop(); if ((a == "B" && b == "K255") || (a == "K255" && b == "B")) masked++; push("X") }
+    else if (op == "sdiv" || op == "srem") { b = pop(); pop(); divs++; if (b ~ /^K/) kdivs++; push("X") }
     else if (op ~ /^s(mul|div|rem|and|or|xor|shl|shr|ushr)$/) { pop(); pop(); push("X") }
     else if (op == "s2b" || op == "sneg") { pop(); push("X") }
-    else if (op ~ /^[bsa]aload$/) { i = pop(); pop(); loads++; if (i == "SUM") sumloads++; push("X") }
+    else if (op ~ /^[bsa]aload$/) { i = pop(); pop(); loads++; if (i == "SUM") sumloads++; push(op == "baload" ? "B" : "X"); bloads += op == "baload" }
     else if (op ~ /^[bsa]astore$/) { pop(); i = pop(); pop(); stores++; if (i == "SUM") sumstores++ }
     else if (o == "sstore" || o == "astore" || op == "pop") pop()
     else if (op == "dup") { t = pop(); push(t); push(t) }
@@ -65,5 +71,7 @@ END {
     printf "%d instructions, %d straight-line pairs\n", total, npairs
     printf "element loads %d, index a sum of two leaves %d (%.0f%%)\n", loads, sumloads, loads ? 100 * sumloads / loads : 0
     printf "element stores %d, index a sum of two leaves %d (%.0f%%)\n", stores, sumstores, stores ? 100 * sumstores / stores : 0
+    printf "byte loads %d, masked with 0xFF %d (%.0f%%)\n", bloads, masked, bloads ? 100 * masked / bloads : 0
+    printf "sdiv/srem %d, by a constant %d\n", divs, kdivs
     for (p in pair) printf "%6d %5.1f%% %s\n", pair[p], 100 * pair[p] / npairs, p | "sort -rn | head -25"
 }'
