@@ -25,6 +25,14 @@
  * does not write is checked by its first element op after each entry and
  * taken from a cache slot by the others (docs/vm.md, "Loop regions").
  *
+ * Loop-invariant code motion (find_loops, find_hoists): in a loop entered
+ * from outside only at its head, with no handler inside, a pure short
+ * expression (nothing that can throw) over constants and locals the loop
+ * never writes is computed by ops before the head, which every entry from
+ * outside passes and jumps from inside skip, into a temporary local past
+ * the method's own; the loop reads the temporary (docs/vm.md,
+ * "Loop-invariant code motion").
+ *
  * Why the verifier's guarantees hold for the ops: the method was verified
  * before it is translated; an op covers at most one bytecode that can
  * throw (the folded pushes cannot) and records its offset, so handler
