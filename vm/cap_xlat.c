@@ -15,10 +15,10 @@
  * runs) and before their local changes; one below values already on the
  * stack is inserted under them, so the stack always holds what the JCVM's
  * would. The other fusions: `sinc` + `goto`, the end of every javac
- * loop, with the loop test at the head when it compares a local (also
- * after a plain `goto`); jumps to a `goto` threaded; `dup2` of pending
- * values; `sreturn` of a pending local or constant. No pattern exists for
- * one program.
+ * loop, with the loop test at the head when it compares a local with a
+ * local or a constant, zero included (also after a plain `goto`); jumps
+ * to a `goto` threaded; `dup2` of pending values; `sreturn` of a pending
+ * local or constant. No pattern exists for one program.
  *
  * Loop regions (find_regions): in a loop that makes no call, allocates
  * nothing and is entered only at its head, an array in a local the loop
@@ -1172,6 +1172,13 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
                 o->c = h->a;
                 o->d = h->b;
             }
+        } else if (h->id >= CAP_X_ZCMP && h->id < CAP_X_ELEM && (h->id - CAP_X_ZCMP) % 3 == CAP_XK_L) {
+            /* a test of a local against zero (`iflt`, `ifne`, `ifnull`...:
+             * javac's count-down loops) is the compare with constant 0 */
+            unsigned cond = (h->id - CAP_X_ZCMP) / 3;
+            o->id = (uint16_t)((o->id == CAP_X_SINC_GOTO ? CAP_X_SINC_CMP : CAP_X_GOTO_CMP) + cond * 2 + 1);
+            o->c = h->a;
+            o->d = 0;
         }
     }
     /* the temporaries are locals past the method's own: zeroed at entry

@@ -111,6 +111,16 @@ def hoist_model(ins, p1, p2):
             r += 1
             i += 1
         return r
+    if ins == 0x25:                     # count-down loops, tests against zero
+        r, i = 0, p1
+        while i >= 0:
+            r = s16(r + i)
+            i -= 1
+        k = p2
+        while k != 0:
+            r = s16(r + 2 * k)
+            k -= 1
+        return r
     raise ValueError(ins)
 
 
@@ -125,6 +135,7 @@ CASES += [hoist_case(ins, p1, p2) for ins, p1, p2 in [
     (0x22, 3, 0), (0x22, 0xF9, 0), (0x22, 5, 0), (0x22, 7, 2), (0x22, 20, 3),
     (0x23, 0, 3), (0x23, 2, 1), (0x23, 3, 2), (0x23, 2, 3), (0x23, 5, 0),
     (0x24, 4, 0), (0x24, 4, 1), (0x24, 0, 0), (0x24, 0xF6, 1),
+    (0x25, 0, 0), (0x25, 5, 3), (0x25, 0xFF, 1), (0x25, 0x7F, 0x7F),
 ]]
 
 
