@@ -615,15 +615,17 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 #define H_STORE_A(E, KA) X_KI(H_STORE_B, E, KA)
 #define H_STORE(E) X_KR(H_STORE_A, E)
 /* sinc, then the loop test at the head op (what `goto head` would run):
- * the goto's charge and budget test, then the test's */
+ * the goto's run and the test's charged at once (the sums in wt, taken,
+ * and wf, falling through: cap_xlat.c), the budget tested once per
+ * iteration; when it runs out, at the head */
 #define SCB_L uint16_t b_ = lv[xo->d]
 #define SCB_C uint16_t b_ = (uint16_t)xo->d
 #define LOOP_TEST(C, KB) { const cap_xop *hd_ = xo->p; \
-        budget -= xo->wt; if (budget <= 0) { xo = (cap_xop *)hd_; goto out_of_budget; } \
         uint16_t a_ = lv[xo->c]; SCB_##KB; \
-        if (COND_##C((int16_t)a_, (int16_t)b_)) { budget -= hd_->wt; xo = (cap_xop *)hd_->p; \
-            if (budget <= 0) { goto out_of_budget; } DISPATCH; } \
-        budget -= hd_->wf; xo = (cap_xop *)hd_ + 1; DISPATCH; }
+        if (COND_##C((int16_t)a_, (int16_t)b_)) { budget -= xo->wt; xo = (cap_xop *)hd_->p; } \
+        else { budget -= xo->wf; xo = (cap_xop *)hd_ + 1; } \
+        if (budget <= 0) { xo = (cap_xop *)hd_; goto out_of_budget; } \
+        DISPATCH; }
 #define H_SINC_CMP_B(C, KB) \
     x_SINC_CMP_##C##_##KB: lv[xo->a] = (uint16_t)(lv[xo->a] + xo->b); LOOP_TEST(C, KB)
 #define H_SINC_CMP(C) X_KD(H_SINC_CMP_B, C)

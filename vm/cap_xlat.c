@@ -1164,21 +1164,29 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
             o->p = g->p;
         }
         const cap_xop *h = o->p;
+        int cond = -1, kc = 0;
         if (h->id >= CAP_X_CMP && h->id < CAP_X_ZCMP) {
-            unsigned rel = h->id - CAP_X_CMP, kb = rel % 3, ka = rel / 3 % 3, cond = rel / 9;
+            unsigned rel = h->id - CAP_X_CMP, kb = rel % 3, ka = rel / 3 % 3;
             if (ka == CAP_XK_L && kb != CAP_XK_S) {
-                o->id = (uint16_t)((o->id == CAP_X_SINC_GOTO ? CAP_X_SINC_CMP : CAP_X_GOTO_CMP) + cond * 2 +
-                                   (kb == CAP_XK_C));
+                cond = (int)(rel / 9);
+                kc = kb == CAP_XK_C;
                 o->c = h->a;
                 o->d = h->b;
             }
         } else if (h->id >= CAP_X_ZCMP && h->id < CAP_X_ELEM && (h->id - CAP_X_ZCMP) % 3 == CAP_XK_L) {
             /* a test of a local against zero (`iflt`, `ifne`, `ifnull`...:
              * javac's count-down loops) is the compare with constant 0 */
-            unsigned cond = (h->id - CAP_X_ZCMP) / 3;
-            o->id = (uint16_t)((o->id == CAP_X_SINC_GOTO ? CAP_X_SINC_CMP : CAP_X_GOTO_CMP) + cond * 2 + 1);
+            cond = (int)((h->id - CAP_X_ZCMP) / 3);
+            kc = 1;
             o->c = h->a;
             o->d = 0;
+        }
+        /* the goto's run and the test's, charged together: wt when the
+         * test jumps, wf when it falls through */
+        if (cond >= 0 && (uint32_t)o->wt + h->wt <= 0xFFFF && (uint32_t)o->wt + h->wf <= 0xFFFF) {
+            o->id = (uint16_t)((o->id == CAP_X_SINC_GOTO ? CAP_X_SINC_CMP : CAP_X_GOTO_CMP) + cond * 2 + kc);
+            o->wf = (uint16_t)(o->wt + h->wf);
+            o->wt = (uint16_t)(o->wt + h->wt);
         }
     }
     /* the temporaries are locals past the method's own: zeroed at entry
