@@ -226,7 +226,7 @@ typedef struct xl {
     unsigned nreg;
     xl_loop loop[XL_LOOPS_MAX]; /* by start; nested or disjoint */
     unsigned nloop;
-    xl_hoist hoist[XL_HOISTS_MAX];   /* by s */
+    xl_hoist hoist[XL_HOISTS_MAX];   /* disjoint ranges */
     unsigned nhoist;
     unsigned scratch;           /* first scratch temporary (intermediate values of the entry ops) */
 } xl;
