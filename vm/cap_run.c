@@ -570,26 +570,35 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
  * (cap_xlat.c, "loop region") */
 #define AR_S(E) { uint16_t a_ = *--sp; ARRAY_##E(o, a_); }
 #define AR_L(E) ARRAY_##E(o, lv[xo->a]);
-#define AR_Q(E) o = ac[xo->slot]; \
-        if (__builtin_expect(o == NULL, 0)) { ARRAY_##E(o, lv[xo->a]); ac[xo->slot] = o; }
+#define AR_Q(E) o = ac[xo->slot];
+/* The bounds test of index b_. A region's slot holds ac_none (length 0)
+ * until its first use after the entry, so that use fails the test: there
+ * the array is checked as AR_L does (throwing what the bytecode throws,
+ * before any bounds exception), kept in the slot and tested again. The
+ * later uses pay the bounds test alone. */
+#define BND_S(E) if (b_ >= o->length) { THROW_NEW(VM_SC_ArrayIndexOutOfBoundsException, 0); }
+#define BND_L(E) BND_S(E)
+#define BND_Q(E) if (__builtin_expect(b_ >= o->length, 0)) { \
+        if (o != &ac_none) { THROW_NEW(VM_SC_ArrayIndexOutOfBoundsException, 0); } \
+        ARRAY_##E(o, lv[xo->a]); ac[xo->slot] = o; BND_S(E) }
 #define H_ELEM_D(E, KA, KB) \
-    x_ELEM_##E##_##KA##KB##_P: { FB_##KB; AR_##KA(E) \
-        if (b_ >= o->length) { THROW_NEW(VM_SC_ArrayIndexOutOfBoundsException, 0); } \
+    x_ELEM_##E##_##KA##KB##_P: { FB_##KB; AR_##KA(E) BND_##KA(E) \
         PUT_P(ELEM_##E(o, b_)); NEXT; } \
-    x_ELEM_##E##_##KA##KB##_T: { FB_##KB; AR_##KA(E) \
-        if (b_ >= o->length) { THROW_NEW(VM_SC_ArrayIndexOutOfBoundsException, 0); } \
+    x_ELEM_##E##_##KA##KB##_T: { FB_##KB; AR_##KA(E) BND_##KA(E) \
         PUT_T(ELEM_##E(o, b_)); NEXT; }
 #define ELEM_U(o_, i_) ((uint16_t)(o_)->data[i_])
 #define H_ELEM_A(E, KA) X_KI(H_ELEM_D, E, KA)
 #define H_ELEM(E) X_KR(H_ELEM_A, E)
 /* Byte store: a boolean array keeps bit 0; a persistent array goes
  * through the NVM store (journal, transaction, tear), a sensitive one
- * through vm_obj_store too (its check value). */
+ * through vm_obj_store too (its check value). The writer is noted there
+ * only: a store into RAM writes no NVM, and nothing reads the note but
+ * an NVM write (vm.h, "who writes NVM"). */
 #define STORE_B(o_, i_, v_) do { uint8_t bb_ = (uint8_t)(v_); if ((o_)->kind == VM_OBJ_BOOLS) bb_ &= 1; \
-        if ((o_)->flags & (VM_OF_PERSISTENT | VM_OF_SENSITIVE)) { CHECK(vm_obj_store(rt, (o_), (i_), &bb_, 1, 1)); } \
+        if ((o_)->flags & (VM_OF_PERSISTENT | VM_OF_SENSITIVE)) { NOTE_WRITER(); CHECK(vm_obj_store(rt, (o_), (i_), &bb_, 1, 1)); } \
         else { (o_)->data[i_] = bb_; } } while (0)
 #define STORE_S(o_, i_, v_) do { if ((o_)->flags & (VM_OF_PERSISTENT | VM_OF_SENSITIVE)) { uint8_t bb_[2]; vm_wr16(bb_, (v_)); \
-            CHECK(vm_obj_store(rt, (o_), 2u * (i_), bb_, 2, 1)); } \
+            NOTE_WRITER(); CHECK(vm_obj_store(rt, (o_), 2u * (i_), bb_, 2, 1)); } \
         else { vm_wr16((o_)->data + 2u * (i_), (v_)); } } while (0)
 /* A byte store into the APDU buffer (a global RAM byte array, accessible
  * from every context): the bounds test only. */
@@ -600,12 +609,11 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 /* The array of a store: from the stack or a local, the APDU buffer's
  * byte stores first; from a region's cache (a checked APDU buffer among
  * them) */
-#define STA_S(E) FA_S; APDU_STORE_##E(a_, b_, v_); NOTE_WRITER(); ARRAY_##E(o, a_);
-#define STA_L(E) FA_L; APDU_STORE_##E(a_, b_, v_); NOTE_WRITER(); ARRAY_##E(o, a_);
-#define STA_Q(E) NOTE_WRITER(); AR_Q(E)
+#define STA_S(E) FA_S; APDU_STORE_##E(a_, b_, v_); ARRAY_##E(o, a_);
+#define STA_L(E) FA_L; APDU_STORE_##E(a_, b_, v_); ARRAY_##E(o, a_);
+#define STA_Q(E) AR_Q(E)
 #define H_STORE_V(E, KA, KB, KV) \
-    x_STORE_##E##_##KA##KB##KV: { FV_##KV; FB_##KB; STA_##KA(E) \
-        if (b_ >= o->length) { THROW_NEW(VM_SC_ArrayIndexOutOfBoundsException, 0); } \
+    x_STORE_##E##_##KA##KB##KV: { FV_##KV; FB_##KB; STA_##KA(E) BND_##KA(E) \
         STORE_##E(o, b_, v_); NEXT; }
 #define H_STORE_B(E, KA, KB) X_KV(H_STORE_V, E, KA, KB)
 #define H_STORE_A(E, KA) X_KI(H_STORE_B, E, KA)
@@ -625,15 +633,17 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
     x_DIVC_##R##_##KA##_T: { FN_##KA; DIVC_##R(PUT_T); NEXT; }
 #define H_DIVC(R) X_KI(H_DIVC_D, R)
 /* sinc, then the loop test at the head op (what `goto head` would run):
- * the goto's charge and budget test, then the test's */
+ * the goto's run and the test's charged at once (the sums in wt, taken,
+ * and wf, falling through: cap_xlat.c), the budget tested once per
+ * iteration; when it runs out, at the head */
 #define SCB_L uint16_t b_ = lv[xo->d]
 #define SCB_C uint16_t b_ = (uint16_t)xo->d
 #define LOOP_TEST(C, KB) { const cap_xop *hd_ = xo->p; \
-        budget -= xo->wt; if (budget <= 0) { xo = (cap_xop *)hd_; goto out_of_budget; } \
         uint16_t a_ = lv[xo->c]; SCB_##KB; \
-        if (COND_##C((int16_t)a_, (int16_t)b_)) { budget -= hd_->wt; xo = (cap_xop *)hd_->p; \
-            if (budget <= 0) { goto out_of_budget; } DISPATCH; } \
-        budget -= hd_->wf; xo = (cap_xop *)hd_ + 1; DISPATCH; }
+        if (COND_##C((int16_t)a_, (int16_t)b_)) { budget -= xo->wt; xo = (cap_xop *)hd_->p; } \
+        else { budget -= xo->wf; xo = (cap_xop *)hd_ + 1; } \
+        if (budget <= 0) { xo = (cap_xop *)hd_; goto out_of_budget; } \
+        DISPATCH; }
 #define H_SINC_CMP_B(C, KB) \
     x_SINC_CMP_##C##_##KB: lv[xo->a] = (uint16_t)(lv[xo->a] + xo->b); LOOP_TEST(C, KB)
 #define H_SINC_CMP(C) X_KD(H_SINC_CMP_B, C)
@@ -725,7 +735,11 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
     vm_obj *o;
     int xc;
     uint16_t retv;
-    vm_obj *ac[CAP_X_SLOTS] = {NULL};   /* a loop region's checked arrays (AR_Q) */
+    /* a loop region's checked arrays (AR_Q), ac_none until the first use */
+    vm_obj ac_none = {0};
+    vm_obj *ac[CAP_X_SLOTS];
+    for (unsigned i = 0; i < CAP_X_SLOTS; i++)
+        ac[i] = &ac_none;
 
 #define THROW_SC(sc) do { exc = vm_exception_object(rt, (sc), rt->exc_reason[(sc) - VM_SC_Object]); goto throw_it; } while (0)
 #define THROW_NEW(sc, reason) do { exc = vm_exception_object(rt, (sc), (reason)); goto throw_it; } while (0)
@@ -899,7 +913,10 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
     H_STORE(B) H_STORE(S)
     X_CONDS(H_SINC_CMP)
     X_CONDS(H_GOTO_CMP)
-    x_LOOP_ENTER: memset(ac, 0, sizeof ac); NEXT;
+    x_LOOP_ENTER:
+        for (unsigned i = 0; i < CAP_X_SLOTS; i++)
+            ac[i] = &ac_none;
+        NEXT;
     H_DIVC(DIV) H_DIVC(REM)
     H_ELEM(U)
     x_ARRAYLENGTH_S:

@@ -15,18 +15,27 @@
  * runs) and before their local changes; one below values already on the
  * stack is inserted under them, so the stack always holds what the JCVM's
  * would. The other fusions: `sinc` + `goto`, the end of every javac
- * loop, with the loop test at the head when it compares a local (also
- * after a plain `goto`); jumps to a `goto` threaded; `dup2` of pending
- * values; `sreturn` of a pending local or constant; `baload; const 0xFF;
- * sand` (javac's unsigned byte read) as one zero-extending load. `sdiv`/
- * `srem` by a pending constant other than 0 and +-1 multiply by its
- * reciprocal (xdiv.h), the dividend taken from wherever it is, pending
- * sums included. No pattern exists for one program.
+ * loop, with the loop test at the head when it compares a local with a
+ * local or a constant, zero included (also after a plain `goto`); jumps
+ * to a `goto` threaded; `dup2` of pending values; `sreturn` of a pending
+ * local or constant; `baload; const 0xFF; sand` (javac's unsigned byte
+ * read) as one zero-extending load. `sdiv`/`srem` by a pending constant
+ * other than 0 and +-1 multiply by its reciprocal (xdiv.h), the dividend
+ * taken from wherever it is, pending sums included. No pattern exists for
+ * one program.
  *
  * Loop regions (find_regions): in a loop that makes no call, allocates
  * nothing and is entered only at its head, an array in a local the loop
  * does not write is checked by its first element op after each entry and
  * taken from a cache slot by the others (docs/vm.md, "Loop regions").
+ *
+ * Loop-invariant code motion (find_loops, find_hoists): in a loop entered
+ * from outside only at its head, with no handler inside, a pure short
+ * expression (nothing that can throw) over constants and locals the loop
+ * never writes is computed by ops before the head, which every entry from
+ * outside passes and jumps from inside skip, into a temporary local past
+ * the method's own; the loop reads the temporary (docs/vm.md,
+ * "Loop-invariant code motion").
  *
  * Why the verifier's guarantees hold for the ops: the method was verified
  * before it is translated; an op covers at most one bytecode that can
@@ -183,6 +192,31 @@ typedef struct xl_region {
     } slots[XL_SLOTS];
 } xl_region;
 
+/* Loop-invariant code motion. A loop here is a loop head with the range
+ * up to the last backward jump to it, when nothing outside jumps into it
+ * other than to the head and no handler starts in it. A pure short
+ * expression in it (leaves: constants and locals the loop never writes;
+ * sadd, ssub, smul, sand, sor, sxor, shifts; sdiv/srem by a nonzero
+ * constant: nothing that can throw) is computed once, by ops placed before
+ * the head that every entry from outside passes, into a temporary local
+ * past the method's own; the loop reads the temporary. Jumps from inside
+ * the loop to its head skip those ops. Its bytecodes are still charged
+ * where they are (budget weights are per bytecode, the entry ops charge
+ * nothing). */
+enum { XL_LOOPS_MAX = 32, XL_HOISTS_MAX = 16, XL_HTRACK = 16 };
+typedef struct xl_loop {
+    uint32_t start, end;        /* head .. past the last back edge */
+    uint8_t written[32];        /* the locals the loop writes */
+    unsigned body_op;           /* the op after the hoisted ones */
+    unsigned nh;                /* expressions hoisted to it */
+} xl_loop;
+typedef struct xl_hoist {
+    uint32_t s, e;              /* the expression's bytecodes [s, e) */
+    unsigned nbc;               /* how many */
+    unsigned loop;              /* the outermost loop it is invariant in */
+    uint8_t temp;               /* its temporary local */
+} xl_hoist;
+
 typedef struct xl {
     const uint8_t *code;        /* first bytecode */
     uint32_t len;               /* bytes to translate */
@@ -195,6 +229,11 @@ typedef struct xl {
     unsigned nvs;
     xl_region reg[XL_REGIONS_MAX];   /* disjoint, by start */
     unsigned nreg;
+    xl_loop loop[XL_LOOPS_MAX]; /* by start; nested or disjoint */
+    unsigned nloop;
+    xl_hoist hoist[XL_HOISTS_MAX];   /* disjoint ranges */
+    unsigned nhoist;
+    unsigned scratch;           /* first scratch temporary (intermediate values of the entry ops) */
 } xl;
 
 static cap_xop *emit(xl *x, uint16_t id, uint32_t pc)
@@ -554,6 +593,273 @@ static int emit_divc(xl *x, uint32_t pc, uint8_t op, const uint8_t *n1, unsigned
     return 0;
 }
 
+/* ---- loop-invariant code motion (xl_loop) ---- */
+
+/* The locals a bytecode writes, into bitmap w (int stores and increments
+ * write two; the verifier refuses them today, they are counted anyway). */
+static void mark_written(const uint8_t *b, uint8_t *w)
+{
+    int lx = -1, n = 1;
+    uint8_t op = b[0];
+    if (op == 0x28 || op == 0x29 || op == 0x59 || op == 0x96)
+        lx = b[1];
+    else if (op == 0x2A || op == 0x5A || op == 0x97) {
+        lx = b[1];
+        n = 2;
+    } else if (op >= 0x2B && op <= 0x32)
+        lx = (op - 0x2B) & 3;
+    else if (op >= 0x33 && op <= 0x36) {
+        lx = op - 0x33;
+        n = 2;
+    }
+    for (int i = 0; lx >= 0 && i < n && lx + i < 256; i++)
+        w[(lx + i) >> 3] |= (uint8_t)(1u << ((lx + i) & 7));
+}
+
+/* Every loop head with the range up to its last back edge, kept when no
+ * jump from outside lands inside it other than on the head and no handler
+ * starts in it; by start. Two kept loops are nested or disjoint (one that
+ * straddles another's head would be jumped into from outside). */
+static void find_loops(xl *x, const cap_view *v, const uint32_t *pcs, uint32_t npc)
+{
+    for (uint32_t k = 0; k < npc; k++) {
+        uint32_t pc = pcs[k];
+        uint8_t op = x->code[pc];
+        if (!(is_cond_branch(op) || op == 0x70 || op == 0xA8))
+            continue;
+        int32_t t = (int32_t)pc + branch_offset(x->code + pc);
+        uint32_t end = pc + insn_len(x->code, x->len, pc);
+        if (t < 0 || (uint32_t)t > pc)
+            continue;
+        unsigned i;
+        for (i = 0; i < x->nloop && x->loop[i].start != (uint32_t)t; i++)
+            ;
+        if (i < x->nloop) {
+            if (end > x->loop[i].end)
+                x->loop[i].end = end;
+        } else if (x->nloop < XL_LOOPS_MAX) {
+            memset(&x->loop[i], 0, sizeof x->loop[i]);
+            x->loop[i].start = (uint32_t)t;
+            x->loop[i].end = end;
+            x->nloop++;
+        }
+    }
+    unsigned n = 0;
+    for (unsigned i = 0; i < x->nloop; i++) {
+        xl_loop l = x->loop[i];
+        int ok = 1;
+        for (uint32_t k = 0; k < npc && ok; k++) {
+            if (pcs[k] >= l.start && pcs[k] < l.end)
+                mark_written(x->code + pcs[k], l.written);
+            else if (jumps_into(x, pcs[k], l.start, l.end))
+                ok = 0;
+        }
+        for (unsigned h = 0; h < v->handler_count && ok; h++)
+            if (v->handlers[h].handler >= x->base + l.start && v->handlers[h].handler < x->base + l.end)
+                ok = 0;
+        if (ok)
+            x->loop[n++] = l;
+    }
+    x->nloop = n;
+    for (unsigned i = 1; i < n; i++)   /* by start: an outer loop before the loops inside it */
+        for (unsigned j = i; j > 0 && x->loop[j - 1].start > x->loop[j].start; j--) {
+            xl_loop t = x->loop[j];
+            x->loop[j] = x->loop[j - 1];
+            x->loop[j - 1] = t;
+        }
+}
+
+/* The outermost loop around pc that writes none of the locals `leaves`,
+ * else -1 (loops around pc are nested, and an outer one writes all an
+ * inner one writes). */
+static int invariant_in(const xl *x, uint32_t pc, const uint8_t *leaves)
+{
+    for (unsigned i = 0; i < x->nloop; i++) {
+        const xl_loop *l = &x->loop[i];
+        if (pc < l->start || pc >= l->end)
+            continue;
+        unsigned j;
+        for (j = 0; j < 32 && !(l->written[j] & leaves[j]); j++)
+            ;
+        if (j == 32)
+            return (int)i;
+    }
+    return -1;
+}
+
+/* An expression on the operand stack while finding what to hoist: the
+ * bytecodes [s, e) that pushed it, its leaf locals, whether it is pure
+ * (leaves and hoistable operators only), and a constant leaf's value. */
+typedef struct xl_tr {
+    uint32_t s, e;
+    unsigned nbc, nbin;
+    uint8_t pure, kc;
+    int16_t c;
+    uint8_t leaves[32];
+} xl_tr;
+
+static void hoist_candidate(xl *x, const xl_tr *t)
+{
+    int l;
+    if (!t->pure || !t->nbin || (l = invariant_in(x, t->s, t->leaves)) < 0 || x->nhoist == XL_HOISTS_MAX)
+        return;
+    xl_hoist *h = &x->hoist[x->nhoist++];
+    h->s = t->s;
+    h->e = t->e;
+    h->nbc = t->nbc;
+    h->loop = (unsigned)l;
+}
+
+/* The largest pure expressions that are invariant in a loop around them,
+ * found by following javac's stack code: leaves push, a binary operator
+ * joins the two expressions below it (their bytecodes are adjacent), and
+ * anything else — or a branch target, where the stack is whole — ends
+ * what is followed (what was pure and invariant is hoisted as it is). */
+static void find_hoists(xl *x, const uint32_t *pcs, uint32_t npc)
+{
+    xl_tr st[XL_HTRACK];
+    unsigned n = 0;
+    for (uint32_t k = 0; k < npc; k++) {
+        uint32_t pc = pcs[k], next = k + 1 < npc ? pcs[k + 1] : x->len;
+        const uint8_t *b = x->code + pc;
+        int16_t v;
+        int lk = leaf(b, &v), bop = binop_of(b[0]);
+        if (x->leader[pc] || (lk && n == XL_HTRACK)) {
+            for (unsigned i = 0; i < n; i++)
+                hoist_candidate(x, &st[i]);
+            n = 0;
+        }
+        if (lk) {
+            xl_tr *t = &st[n++];
+            memset(t, 0, sizeof *t);
+            t->s = pc;
+            t->e = next;
+            t->nbc = 1;
+            /* sload or a short constant; aload and aconst_null are not operands of arithmetic */
+            t->pure = lk == 1 ? b[0] == 0x16 || (b[0] >= 0x1C && b[0] <= 0x1F) : b[0] != 0x01;
+            t->kc = lk == 2;
+            t->c = v;
+            if (lk == 1)
+                t->leaves[v >> 3] = (uint8_t)(1u << (v & 7));
+            continue;
+        }
+        if (bop >= 0 && n >= 2) {
+            xl_tr *ta = &st[n - 2], *tb = &st[n - 1], r;
+            r.s = ta->s;
+            r.e = next;
+            r.nbc = ta->nbc + tb->nbc + 1;
+            r.nbin = ta->nbin + tb->nbin + 1;
+            r.kc = 0;
+            r.c = 0;
+            for (unsigned j = 0; j < 32; j++)
+                r.leaves[j] = ta->leaves[j] | tb->leaves[j];
+            /* nothing hoisted may throw: a division only by a nonzero constant */
+            r.pure = ta->pure && tb->pure &&
+                     ((bop != CAP_XB_DIV && bop != CAP_XB_REM) || (tb->kc && tb->c != 0)) &&
+                     invariant_in(x, r.s, r.leaves) >= 0;
+            if (!r.pure) {
+                hoist_candidate(x, ta);
+                hoist_candidate(x, tb);
+            }
+            *ta = r;
+            n--;
+            continue;
+        }
+        for (unsigned i = 0; i < n; i++)
+            hoist_candidate(x, &st[i]);
+        n = 0;
+    }
+    for (unsigned i = 0; i < n; i++)
+        hoist_candidate(x, &st[i]);
+}
+
+/* The stack depth an expression's evaluation reaches (its scratch
+ * temporaries). */
+static unsigned hoist_depth(const xl *x, const xl_hoist *h)
+{
+    unsigned d = 0, m = 0;
+    for (uint32_t pc = h->s; pc < h->e; pc += insn_len(x->code, x->len, pc)) {
+        int16_t v;
+        if (leaf(x->code + pc, &v)) {
+            if (++d > m)
+                m = d;
+        } else {
+            d--;
+        }
+    }
+    return m;
+}
+
+/* Temporaries for the hoisted expressions past the method's locals (frame
+ * slots nargs + max_locals ..), scratch ones after them; none when they
+ * would not fit the 8-bit local index. */
+static unsigned hoist_temps(xl *x, const cap_xmethod *xm)
+{
+    unsigned base = (unsigned)xm->nargs + xm->max_locals, scratch = 0;
+    for (unsigned i = 0; i < x->nhoist; i++) {
+        unsigned d = hoist_depth(x, &x->hoist[i]);
+        if (d > scratch)
+            scratch = d;
+    }
+    unsigned n = x->nhoist + scratch;
+    if (!x->nhoist || base + n > 255 || xm->max_locals + n > 255) {
+        x->nhoist = 0;
+        return 0;
+    }
+    for (unsigned i = 0; i < x->nhoist; i++) {
+        x->hoist[i].temp = (uint8_t)(base + i);
+        x->loop[x->hoist[i].loop].nh++;
+    }
+    x->scratch = base + x->nhoist;
+    return n;
+}
+
+/* At loop li's head: the ops computing its hoisted expressions into their
+ * temporaries, operands from locals and constants (the stack is not
+ * touched), intermediate results in the scratch temporaries. BIN ops:
+ * none of them can throw (find_hoists). */
+static int emit_hoisted(xl *x, uint32_t head, unsigned li)
+{
+    for (unsigned i = 0; i < x->nhoist; i++) {
+        const xl_hoist *h = &x->hoist[i];
+        if (h->loop != li)
+            continue;
+        xl_ve es[XL_HTRACK + 1];
+        unsigned d = 0;
+        for (uint32_t pc = h->s; pc < h->e;) {
+            uint32_t next = pc + insn_len(x->code, x->len, pc);
+            int16_t v;
+            int lk = leaf(x->code + pc, &v);
+            if (lk) {
+                es[d].k = lk == 1 ? CAP_XK_L : CAP_XK_C;
+                es[d++].v = v;
+            } else {
+                xl_ve eb = es[--d], ea = es[d - 1];
+                unsigned dst = next == h->e ? h->temp : x->scratch + d - 1;
+                cap_xop *o = emit(x, (uint16_t)(CAP_X_BIN + ((binop_of(x->code[pc]) * 3 + ea.k) * 3 + eb.k) * 2 + 1),
+                                  head);
+                if (!o)
+                    return VM_ERR_NOMEM;
+                o->a = ea.v;
+                o->b = eb.v;
+                o->c = (int16_t)dst;
+                es[d - 1].k = CAP_XK_L;
+                es[d - 1].v = (int16_t)dst;
+            }
+            pc = next;
+        }
+    }
+    return 0;
+}
+
+static const xl_hoist *hoist_at(const xl *x, uint32_t pc)
+{
+    for (unsigned i = 0; i < x->nhoist; i++)
+        if (x->hoist[i].s == pc)
+            return &x->hoist[i];
+    return NULL;
+}
+
 static int translate(const cap_pkg *P, cap_xmethod *xm)
 {
     const cap_view *v = &P->view;
@@ -602,6 +908,9 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
         x.run[pc] = (uint16_t)(ends_run(op) || k + 1 == npc ? 1 : 1 + x.run[pcs[k + 1]]);
     }
     find_regions(&x, v, pcs, npc);
+    find_loops(&x, v, pcs, npc);
+    find_hoists(&x, pcs, npc);
+    unsigned ntemps = hoist_temps(&x, xm);
 
     /* ops */
     for (uint32_t k = 0; k < npc;) {
@@ -611,6 +920,14 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
         if (x.leader[pc] && flush_all(&x, pc, 0) != 0)
             goto done_pcs;
         op_at[pc] = (uint16_t)x.nops;
+        /* a loop's hoisted expressions first: entries from outside start
+         * here, jumps from inside the loop to the head skip them */
+        for (unsigned i = 0; i < x.nloop; i++)
+            if (x.loop[i].start == pc && x.loop[i].nh) {
+                if (emit_hoisted(&x, pc, i) != 0)
+                    goto done_pcs;
+                x.loop[i].body_op = x.nops;
+            }
         for (unsigned i = 0; i < x.nreg; i++)
             if (x.reg[i].start == pc) {
                 if (!emit(&x, CAP_X_LOOP_ENTER, pc))
@@ -626,7 +943,15 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
         int elem = op == 0x25 ? 0 : op == 0x26 || op == 0x24 ? 1 : -1;
         int store = op == 0x38 ? 0 : op == 0x39 ? 1 : -1;
         cap_xop *o = NULL;
-        if (lk) {
+        const xl_hoist *hx = hoist_at(&x, pc);
+        if (hx) {
+            /* a hoisted expression: its temporary, pending like a local */
+            if (x.nvs == XL_VS_MAX && flush_all(&x, pc, 0) != 0)
+                goto done_pcs;
+            x.vs[x.nvs].k = CAP_XK_L;
+            x.vs[x.nvs++].v = hx->temp;
+            used = hx->nbc;
+        } else if (lk) {
             /* pending: folded into the op that consumes it */
             if (x.nvs == XL_VS_MAX && flush_all(&x, pc, 0) != 0)
                 goto done_pcs;
@@ -886,6 +1211,11 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
         xl_region *r = region_of(&x, (uint32_t)(o->pc - x.base));
         if (r && r->start == o->ti)
             o->p = &x.ops[r->head_op];
+        else
+            for (unsigned l = 0; l < x.nloop; l++)
+                if (x.loop[l].nh && x.loop[l].start == o->ti && o->pc - x.base >= x.loop[l].start &&
+                    o->pc - x.base < x.loop[l].end)
+                    o->p = &x.ops[x.loop[l].body_op];
     }
     /* jumps to a goto go where it goes (the runs of both charged, the
      * budget tested once); `sinc; goto head` or `goto head` where the head
@@ -903,16 +1233,35 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
             o->p = g->p;
         }
         const cap_xop *h = o->p;
+        int cond = -1, kc = 0;
         if (h->id >= CAP_X_CMP && h->id < CAP_X_ZCMP) {
-            unsigned rel = h->id - CAP_X_CMP, kb = rel % 3, ka = rel / 3 % 3, cond = rel / 9;
+            unsigned rel = h->id - CAP_X_CMP, kb = rel % 3, ka = rel / 3 % 3;
             if (ka == CAP_XK_L && kb != CAP_XK_S) {
-                o->id = (uint16_t)((o->id == CAP_X_SINC_GOTO ? CAP_X_SINC_CMP : CAP_X_GOTO_CMP) + cond * 2 +
-                                   (kb == CAP_XK_C));
+                cond = (int)(rel / 9);
+                kc = kb == CAP_XK_C;
                 o->c = h->a;
                 o->d = h->b;
             }
+        } else if (h->id >= CAP_X_ZCMP && h->id < CAP_X_ELEM && (h->id - CAP_X_ZCMP) % 3 == CAP_XK_L) {
+            /* a test of a local against zero (`iflt`, `ifne`, `ifnull`...:
+             * javac's count-down loops) is the compare with constant 0 */
+            cond = (int)((h->id - CAP_X_ZCMP) / 3);
+            kc = 1;
+            o->c = h->a;
+            o->d = 0;
+        }
+        /* the goto's run and the test's, charged together: wt when the
+         * test jumps, wf when it falls through */
+        if (cond >= 0 && (uint32_t)o->wt + h->wt <= 0xFFFF && (uint32_t)o->wt + h->wf <= 0xFFFF) {
+            o->id = (uint16_t)((o->id == CAP_X_SINC_GOTO ? CAP_X_SINC_CMP : CAP_X_GOTO_CMP) + cond * 2 + kc);
+            o->wf = (uint16_t)(o->wt + h->wf);
+            o->wt = (uint16_t)(o->wt + h->wt);
         }
     }
+    /* the temporaries are locals past the method's own: zeroed at entry
+     * with them, below the operand stack, inside the frame's size */
+    xm->max_locals = (uint8_t)(xm->max_locals + ntemps);
+    xm->frame = (uint16_t)(xm->frame + ntemps);
     xm->ops = x.ops;
     xm->nops = x.nops;
     xm->op_at = op_at;

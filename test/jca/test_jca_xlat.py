@@ -7,8 +7,11 @@ handlers, branches on constants, stores from locals/constants/the stack,
 a sinc+goto loop, index sums folded into element ops and computed
 elsewhere, dup2 of a pending array and index, loop regions: an array
 checked once per entry, re-checked after each entry, exceptions at the
-right iteration). Expected answers are worked out from the JCVM
-semantics in xlat.jca's header, not taken from the card.
+right iteration; loop-invariant code motion: nested loops, bounds
+re-computed at every entry, locals written in the loop, a division and an
+out-of-bounds access in such a loop, a head entered by a jump). Expected
+answers are worked out from the JCVM semantics in xlat.jca's header (the
+hoisting cases by a Python model of each loop), not taken from the card.
 usage: test_jca_xlat.py CARDVM XLAT_JCA
 Exit 0 pass, 1 fail.
 """
@@ -50,6 +53,90 @@ CASES = [
     ("8010000100", "0004" "9000"),     # new byte[4]
     ("8011000000", "6D00"),
 ]
+
+
+# Loop-invariant code motion (xlat.jca, method hoist): each answer from a
+# Python model of the loop in 16-bit JCVM arithmetic (sadd/smul wrap,
+# if_scmp compares signed shorts, sdiv/srem truncate toward zero).
+def s16(v):
+    v &= 0xFFFF
+    return v - 0x10000 if v & 0x8000 else v
+
+
+def jdiv(a, b):
+    q = abs(a) // abs(b)
+    return q if (a < 0) == (b < 0) else -q
+
+
+def hoist_model(ins, p1, p2):
+    if ins == 0x20:                     # nested loops, invariant bounds
+        r, i = 0, 0
+        while i < s16(p1 - 1):
+            j = 0
+            while j < s16(s16(p1 - 1) - i):
+                r = s16(r + (s16(p2 << 2) ^ i) + j)
+                j += 1
+            i += 1
+        return r
+    if ins == 0x21:                     # locals written in the loop: nothing hoisted
+        r, k, m, i = 0, p2, 1, 0
+        while i < s16(k + p1):
+            r = s16(r + s16(m * 3))
+            m = s16(m + i)
+            if i == 2:
+                k -= 1
+            i += 1
+        return r
+    if ins == 0x22:                     # a division by a local in the loop
+        r, i = 0, 0
+        while i < s16(p1 - 3):
+            if p2 == 0:
+                return 0x77             # ArithmeticException, caught
+            r = s16(r + jdiv(p1, p2) + (p1 - 3 * jdiv(p1, 3)))
+            i += 1
+        return r
+    if ins == 0x23:                     # a[i + p2] over a byte[4] of zeros
+        r, i = 0, 0
+        while i < s16(p1 * p2):
+            if not 0 <= s16(i + p2) < 4:
+                return s16(0x100 + 16 * i + r)   # ArrayIndexOutOfBoundsException, caught
+            r = s16(r + 0 + 1)
+            i += 1
+        return r
+    if ins == 0x24:                     # the head entered by a jump or by falling through
+        r, i = 0, 0
+        if p2 != 0:
+            p1 = s16(p1 + 10)
+        while i < s16(p1 * 2):
+            r += 1
+            i += 1
+        return r
+    if ins == 0x25:                     # count-down loops, tests against zero
+        r, i = 0, p1
+        while i >= 0:
+            r = s16(r + i)
+            i -= 1
+        k = p2
+        while k != 0:
+            r = s16(r + 2 * k)
+            k -= 1
+        return r
+    raise ValueError(ins)
+
+
+def hoist_case(ins, p1, p2):
+    want = hoist_model(ins, s16(p1 if p1 < 0x80 else p1 - 0x100), p2)
+    return (f"80{ins:02X}{p1:02X}{p2:02X}00", f"{want & 0xFFFF:04X}9000")
+
+
+CASES += [hoist_case(ins, p1, p2) for ins, p1, p2 in [
+    (0x20, 0, 1), (0x20, 1, 1), (0x20, 2, 3), (0x20, 9, 5), (0x20, 30, 0x7F), (0x20, 0xFE, 1),
+    (0x21, 5, 3), (0x21, 1, 0), (0x21, 4, 9),
+    (0x22, 3, 0), (0x22, 0xF9, 0), (0x22, 5, 0), (0x22, 7, 2), (0x22, 20, 3),
+    (0x23, 0, 3), (0x23, 2, 1), (0x23, 3, 2), (0x23, 2, 3), (0x23, 5, 0),
+    (0x24, 4, 0), (0x24, 4, 1), (0x24, 0, 0), (0x24, 0xF6, 1),
+    (0x25, 0, 0), (0x25, 5, 3), (0x25, 0xFF, 1), (0x25, 0x7F, 0x7F),
+]]
 
 
 def main():

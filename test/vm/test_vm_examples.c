@@ -294,6 +294,118 @@ static void test_budget(void **state)
     vt_card_free(&k);
 }
 
+/* A bubble-sort-shaped nest (javac's `for (j = 0; j < (short)(p - 1 - i);
+ * j++)` inside `for (i = 0; i < (short)(p - 1); i++)`, p = P1): both bounds
+ * are loop-invariant expressions the translator computes once per loop
+ * entry (cap_xlat.c, xl_loop); r counts the inner iterations. */
+static const char *NEST_JCA =
+    ".package cardvm/nest {\n"
+    " .aid 0xA0:0x0:0x0:0x0:0xFF:0x0:0x3;\n"
+    " .version 1.0;\n"
+    " .imports {\n"
+    VT_JCA_IMPORT_FRAMEWORK_LANG
+    " }\n"
+    " .applet {\n"
+    "  0xA0:0x0:0x0:0x0:0xFF:0x0:0x3:0x1 Nest;\n"
+    " }\n"
+    " .constantPool {\n"
+    "  staticMethodRef 0.3.0()V;\n"
+    "  virtualMethodRef 0.3.1()V;\n"
+    "  classRef Nest;\n"
+    "  staticMethodRef Nest/<init>()V;\n"
+    "  virtualMethodRef 0.3.3()Z;\n"
+    "  virtualMethodRef 0.10.1()[B;\n"
+    "  staticMethodRef 0.16.6([BSS)S;\n"
+    "  virtualMethodRef 0.10.8(SS)V;\n"
+    "   .descriptor Ljavacard/framework/APDU; 0.10;\n"
+    " }\n"
+    " .class public Nest 0 extends 0.3 {\n"
+    VT_JCA_APPLET_METHOD_TABLES
+    "  .method private <init>()V {\n"
+    "   .stack 1;\n .locals 0;\n"
+    "   L0: aload_0;\n invokespecial 0;\n return;\n"
+    "  }\n"
+    "  .method public static install([BSB)V 0 {\n"
+    "   .stack 2;\n .locals 0;\n"
+    "   L0: new 2;\n dup;\n invokespecial 3;\n invokevirtual 1;\n return;\n"
+    "  }\n"
+    "  .method public process(Ljavacard/framework/APDU;)V 7 {\n"
+    "   .stack 4;\n .locals 5;\n"
+    "   .descriptor Ljavacard/framework/APDU; 0.10;\n"
+    "   L0: aload_0;\n invokevirtual 4;\n ifeq L2;\n"
+    "   L1: return;\n"
+    "   L2: aload_1;\n invokevirtual 5;\n astore_2;\n aload_2;\n sconst_2;\n baload;\n sstore_3;\n"
+    "   sconst_0;\n sstore 4;\n sconst_0;\n sstore 5;\n"
+    "   L3: sload 5;\n sload_3;\n sconst_1;\n ssub;\n if_scmpge L7;\n"
+    "   L4: sconst_0;\n sstore 6;\n"
+    "   L5: sload 6;\n sload_3;\n sconst_1;\n ssub;\n sload 5;\n ssub;\n if_scmpge L6;\n"
+    "   L8: sinc 4 1;\n sinc 6 1;\n goto L5;\n"
+    "   L6: sinc 5 1;\n goto L3;\n"
+    "   L7: aload_2;\n sconst_0;\n sload 4;\n invokestatic 6;\n pop;\n"
+    "   aload_1;\n sconst_0;\n sconst_2;\n invokevirtual 7;\n return;\n"
+    "  }\n"
+    " }\n"
+    "}\n";
+
+/* Bytecodes NEST_JCA's process runs for P1 = p >= 1, counted from its
+ * code: 3 (selectingApplet test) + 11 (to the outer head) + 10 (answer)
+ * + per outer test 5 (O + 1 of them, O = p - 1) + per outer iteration
+ * 2 (j = 0) + 2 (sinc, goto) + per inner test 7 (I_i + 1 for each i,
+ * I_i = p - 1 - i) + per inner iteration 3 (sinc, sinc, goto). */
+static uint64_t nest_bytecodes(unsigned p)
+{
+    uint64_t o = p - 1, inner = o * (o + 1) / 2;
+    return 24 + 5 * (o + 1) + 4 * o + 7 * (inner + o) + 3 * inner;
+}
+
+/* The budget counts the original bytecodes where expressions are hoisted
+ * out of loops: exactly, per APDU, whatever the number of loop entries;
+ * a budget of exactly that many runs out at the last taken branch (it
+ * charges the run at its target, and 0 left is out), one more suffices. */
+static void test_budget_hoisted(void **state)
+{
+    (void)state;
+    static const uint8_t pkg[] = { 0xA0, 0, 0, 0, 0xFF, 0, 3 }, app[] = { 0xA0, 0, 0, 0, 0xFF, 0, 3, 1 };
+    static const unsigned ps[] = { 1, 2, 3, 10, 40 };
+    for (unsigned round = 0; round < 3; round++) {
+        for (unsigned n = 0; n < sizeof ps / sizeof ps[0]; n++) {
+            unsigned p = ps[n];
+            vm_config cfg;
+            vm_config_default(&cfg);
+            if (round == 1)
+                cfg.budget = (uint32_t)nest_bytecodes(p);
+            else if (round == 2)
+                cfg.budget = (uint32_t)nest_bytecodes(p) + 1;
+            vt_card k;
+            vt_card_new(&k, &cfg);
+            vt_load_jca(&k, NEST_JCA, "nest.jca", 0);
+            uint16_t sw;
+            assert_int_equal(vt_install(&k, pkg, 7, app, 8, app, 8, NULL, 0, &sw), VM_OK);
+            assert_int_equal(sw, 0x9000);
+            vt_commit(&k);
+            uint8_t resp[300];
+            size_t rlen;
+            char apdu[16];
+            assert_int_equal(vt_send_hex(&k, "00A4040008A0000000FF000301", resp, &rlen), 0x9000);
+            snprintf(apdu, sizeof apdu, "8000%02X0000", p);
+            for (int again = 0; again < 2; again++) {   /* translated, then run again */
+                uint16_t got = vt_send_hex(&k, apdu, resp, &rlen);
+                vm_stats st;
+                vm_get_stats(k.rt, &st);
+                if (round == 1) {
+                    assert_int_equal(got, 0x6F00);
+                    continue;
+                }
+                assert_int_equal(got, 0x9000);
+                assert_int_equal(rlen, 2);
+                assert_int_equal(resp[0] << 8 | resp[1], (p - 1) * p / 2);
+                assert_int_equal(st.last_bytecodes, nest_bytecodes(p));
+            }
+            vt_card_free(&k);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -303,6 +415,7 @@ int main(void)
         cmocka_unit_test(test_crypto),
         cmocka_unit_test(test_many_applets),
         cmocka_unit_test(test_budget),
+        cmocka_unit_test(test_budget_hoisted),
     };
     return cmocka_run_group_tests_name("vm_examples", tests, NULL, NULL);
 }
