@@ -675,10 +675,12 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         return VM_RUN_THROWN;
     }
     rt->cap_depth++;
-    memset(lv + xm->nargs, 0, xm->max_locals * sizeof *lv);
+    /* the locals past the arguments are not zeroed: the verifier types
+     * them unusable until a store (cap_verify_code.c, T_TOP), so no
+     * bytecode reads what the stack held before (docs/vm.md, "calls") */
     uint16_t saved_top = rt->cap_top;
     rt->cap_top = (uint16_t)(lv + xm->frame - rt->stack);
-    uint16_t *sp = lv + xm->nargs + xm->max_locals;
+    uint16_t *sp = lv + xm->nlocals;
     cap_xop *xo = xm->ops;
     const uint8_t *pc;
     int64_t budget = rt->cap_budget - xm->entry_w;
@@ -686,7 +688,9 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
      * lookup): the callers' state while they do (a caller's stack top is
      * its callee's lv: the arguments were its top). Deeper nests recurse.
      * rt->cap_top stays this C frame's: it matters only to C callees, and
-     * a C call sets it. */
+     * a C call sets it. rt->cap_depth counts this loop once: the inline
+     * frames (frp - fr) are added around the C calls that may look at it
+     * (x_INVOKE, x_APICALL), not at every inline call and return. */
     enum { INLINE_FRAMES = 24 };
     struct inline_frame {
         cap_xmethod *xm;
@@ -694,10 +698,11 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         uint16_t *lv;
     } fr[INLINE_FRAMES];
     cap_xmethod *callee;
-    unsigned nfr = 0;
-    /* inline frames this loop may open: INLINE_FRAMES, or fewer up to max_frames */
-    const unsigned inline_max = rt->cfg.max_frames - rt->cap_depth < INLINE_FRAMES ?
-                                rt->cfg.max_frames - rt->cap_depth : INLINE_FRAMES;
+    struct inline_frame *frp = fr;     /* the next free frame */
+    /* past the inline frames this loop may open: INLINE_FRAMES, or fewer
+     * up to max_frames */
+    struct inline_frame *const fr_lim = fr + (rt->cfg.max_frames - rt->cap_depth < INLINE_FRAMES ?
+                                              rt->cfg.max_frames - rt->cap_depth : INLINE_FRAMES);
     uint16_t *const stack_end = rt->stack + rt->cfg.stack_slots;
     int result = VM_RUN_DONE;
     uint16_t exc = 0;
@@ -749,8 +754,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
             rt->writer.pc = (uint16_t)(xo->pc - xm->code_offset); } } while (0)
 #define DISPATCH goto *xo->h
 /* Back to the caller of an inline frame, at its call op. */
-#define POP_FRAME() do { nfr--; rt->cap_depth--; sp = lv; xm = fr[nfr].xm; lv = fr[nfr].lv; \
-        xo = fr[nfr].call; } while (0)
+#define POP_FRAME() do { frp--; sp = lv; xm = frp->xm; lv = frp->lv; xo = frp->call; } while (0)
 #define NEXT do { xo++; DISPATCH; } while (0)
 /* A taken branch charges the run at its target and tests the budget; a
  * branch not taken charges the run after it. */
@@ -777,7 +781,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
     x_DUP: sp[0] = sp[-1]; sp++; NEXT;
     x_GOTO: TAKE;
     x_RETURN:
-        if (nfr) {
+        if (frp != fr) {
             POP_FRAME();
             NEXT;
         }
@@ -791,7 +795,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
     x_SRETURN:
         retv = sp[-1];
     sreturn:
-        if (nfr) {
+        if (frp != fr) {
             POP_FRAME();
             *sp++ = retv;
             NEXT;
@@ -988,14 +992,16 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
                     callee->ops[i].h = labels[callee->ops[i].id];
                 callee->threaded = 1;
             }
-            if (callee && !switched && nfr < inline_max)
+            if (callee && !switched && frp < fr_lim)
                 goto enter_inline;
             rt->cap_budget = budget;
             uint16_t saved = rt->cap_top;
             rt->cap_top = (uint16_t)(sp + n - rt->stack);
+            rt->cap_depth = (uint16_t)(rt->cap_depth + (frp - fr));
             int has_rv = 0;
             /* a method of this package: its translation is at hand */
             r = callee ? run(rt, callee, tg, sp, &rv, &has_rv) : call_target(rt, tg, sp, n, &rv, &has_rv);
+            rt->cap_depth = (uint16_t)(rt->cap_depth - (frp - fr));
             rt->cap_top = saved;
             budget = rt->cap_budget;
             if (switched)
@@ -1021,12 +1027,13 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
      * inline frame; anything else goes the whole way */
     x_VCALL: {
         uint16_t h = sp[-xo->b];
-        if (h >= rt->obj_cap)
+        callee = xo->txm;
+        if (!callee || h >= rt->obj_cap || frp >= fr_lim)
             goto x_INVOKE;
         o = &rt->objs[h];
-        callee = xo->txm;
-        if (!callee || o->cls != xo->vcls || o->kind != VM_OBJ_INSTANCE || o->pkg != rt->ctx || h == 0 ||
-            nfr >= inline_max)
+        /* null needs no test of its own: handle 0 is never an object (its
+         * kind stays VM_OBJ_FREE), so the kind test sends it to x_INVOKE */
+        if (o->cls != xo->vcls || o->kind != VM_OBJ_INSTANCE || o->pkg != rt->ctx)
             goto x_INVOKE;
         sp -= xo->b;
         goto enter_inline;
@@ -1047,7 +1054,9 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         rt->cap_budget = budget;
         rt->cap_top = (uint16_t)(sp + n - rt->stack);
         rt->thrown = 0;
+        rt->cap_depth = (uint16_t)(rt->cap_depth + (frp - fr));   /* an API method may call back */
         r = m->fn(rt, sp, &rv);
+        rt->cap_depth = (uint16_t)(rt->cap_depth - (frp - fr));
         rt->cap_top = saved;
         budget = rt->cap_budget;
         if (r < 0) {
@@ -1066,7 +1075,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
      * x_INVOKE has resolved it (xo->txm): straight into the inline frame */
     x_CALL:
         callee = xo->txm;
-        if (!callee || nfr >= inline_max)
+        if (!callee || frp >= fr_lim)
             goto x_INVOKE;
         sp -= callee->nargs;
         if (xo->a && callee->nargs && sp[0] == 0) {     /* invokespecial: this */
@@ -1075,22 +1084,20 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         }
     enter_inline:
         /* the callee's frame starts at its arguments (sp), as in run();
-         * the frame count is inline_max's (x_INVOKE's run() throws past
-         * max_frames), the callee is threaded (x_INVOKE did it) */
+         * the frame count is fr_lim's (x_INVOKE's run() throws past
+         * max_frames), the callee is threaded (x_INVOKE did it); its
+         * locals are not zeroed (run(), entry) */
         if (callee->frame > (size_t)(stack_end - sp)) {
             sp += callee->nargs;
             THROW_NEW(VM_SC_StackOverflowError, 0);
         }
-        fr[nfr].xm = xm;
-        fr[nfr].call = xo;
-        fr[nfr].lv = lv;
-        nfr++;
-        rt->cap_depth++;
+        frp->xm = xm;
+        frp->call = xo;
+        frp->lv = lv;
+        frp++;
         xm = callee;
         lv = sp;
-        sp = lv + xm->nargs;
-        for (unsigned i = 0; i < xm->max_locals; i++)
-            *sp++ = 0;
+        sp = lv + xm->nlocals;
         xo = xm->ops;
         budget -= xm->entry_w;
         if (budget <= 0)
@@ -1365,7 +1372,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         uint32_t hpc = found < 0 ? 0xFFFFFFFFu : (uint32_t)(v->handlers[found].handler - xm->code_offset);
         if (hpc >= xm->code_len || xm->op_at[hpc] == 0xFFFF) {
             vm_fault_note_frame(rt, exc, t.slot, xm->offset, (uint16_t)(xo->pc - xm->code_offset));
-            if (nfr) {
+            if (frp != fr) {
                 /* not caught here: on to the caller, at its call */
                 POP_FRAME();
                 goto throw_it;
@@ -1389,13 +1396,13 @@ out_of_budget:
     /* where the budget ran out (inside the loop), then the callers of this
      * loop's inlined frames at their calls */
     vm_fault_note_frame(rt, 0, t.slot, xm->offset, (uint16_t)(xo->pc - xm->code_offset));
-    for (unsigned k = nfr; k-- > 0;)
+    for (unsigned k = (unsigned)(frp - fr); k-- > 0;)
         vm_fault_note_frame(rt, 0, t.slot, fr[k].xm->offset, (uint16_t)(fr[k].call->pc - fr[k].xm->code_offset));
     result = VM_RUN_BUDGET;
 out:
     rt->cap_budget = budget;
     rt->cap_top = saved_top;
-    rt->cap_depth -= nfr + 1;
+    rt->cap_depth--;   /* this loop's (its inline frames were never counted) */
     return result;
 #undef THROW_SC
 #undef THROW_NEW

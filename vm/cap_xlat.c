@@ -916,6 +916,7 @@ int vm_cap_xmethod(cap_pkg *P, uint16_t offset, cap_xmethod **out)
     xm->max_locals = mh.max_locals;
     xm->max_stack = mh.max_stack;
     xm->frame = (uint16_t)(mh.nargs + mh.max_locals + mh.max_stack);
+    xm->nlocals = (uint16_t)(mh.nargs + mh.max_locals);
     int rc = translate(P, xm);
     if (rc != 0) {
         free(xm);
