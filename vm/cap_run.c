@@ -974,6 +974,8 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
                     } else if (tg.slot == t.slot && (xo->txm || vm_cap_xmethod(P, tg.offset, &xo->txm) == 0)) {
                         callee = xo->txm;
                         n = callee->nargs;
+                        if (op == 0x8D && xo->id == CAP_X_CALL)
+                            xo->h = &&x_CALL_STATIC;   /* resolved for good: quickened */
                     } else {
                         cap_pkg *tp = rt->pkgs[tg.slot].cap;
                         cap_xmethod *txm;
@@ -1077,17 +1079,25 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         callee = xo->txm;
         if (!callee || frp >= fr_lim)
             goto x_INVOKE;
-        sp -= callee->nargs;
-        if (xo->a && callee->nargs && sp[0] == 0) {     /* invokespecial: this */
-            sp += callee->nargs;
+        /* invokespecial: this (an instance method: nargs >= 1, verifier) */
+        if (xo->a && sp[-(int)callee->nargs] == 0)
             THROW_NEW(VM_SC_NullPointerException, 0);
-        }
+        sp -= callee->nargs;
+        goto enter_inline;
+    /* invokestatic of a method of this package, quickened by x_INVOKE
+     * once it resolved the callee (its target never changes: linked
+     * statically): no test of txm, no receiver */
+    x_CALL_STATIC:
+        if (frp >= fr_lim)
+            goto x_INVOKE;
+        callee = xo->txm;
+        sp -= callee->nargs;
     enter_inline:
         /* the callee's frame starts at its arguments (sp), as in run();
          * the frame count is fr_lim's (x_INVOKE's run() throws past
          * max_frames), the callee is threaded (x_INVOKE did it); its
          * locals are not zeroed (run(), entry) */
-        if (callee->frame > (size_t)(stack_end - sp)) {
+        if ((uintptr_t)sp + 2u * callee->frame > (uintptr_t)stack_end) {   /* as integers: no pointer past the end */
             sp += callee->nargs;
             THROW_NEW(VM_SC_StackOverflowError, 0);
         }
