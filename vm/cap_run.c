@@ -696,7 +696,12 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         cap_xmethod *xm;
         cap_xop *call;
         uint16_t *lv;
-    } fr[INLINE_FRAMES];
+    } frs[1 + INLINE_FRAMES];
+    /* frs[0] (fr[-1]) is this loop's own caller: a return pops it like an
+     * inline frame and lands on x_EXIT, so the return ops do not test
+     * whether a frame is inlined (the unwinding and counts use fr) */
+    static const cap_xop exit_ops[2] = { { .h = NULL }, { .h = &&x_EXIT } };
+    struct inline_frame *const fr = frs + 1;
     cap_xmethod *callee;
     struct inline_frame *frp = fr;     /* the next free frame */
     /* past the inline frames this loop may open: INLINE_FRAMES, or fewer
@@ -704,6 +709,9 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
     struct inline_frame *const fr_lim = fr + (rt->cfg.max_frames - rt->cap_depth < INLINE_FRAMES ?
                                               rt->cfg.max_frames - rt->cap_depth : INLINE_FRAMES);
     uint16_t *const stack_end = rt->stack + rt->cfg.stack_slots;
+    frs[0].xm = xm;
+    frs[0].call = (cap_xop *)&exit_ops[0];   /* never written: x_EXIT reads nothing */
+    frs[0].lv = lv;
     int result = VM_RUN_DONE;
     uint16_t exc = 0;
     int r;
@@ -781,11 +789,8 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
     x_DUP: sp[0] = sp[-1]; sp++; NEXT;
     x_GOTO: TAKE;
     x_RETURN:
-        if (frp != fr) {
-            POP_FRAME();
-            NEXT;
-        }
-        goto out;
+        POP_FRAME();   /* fr[-1] included: then x_EXIT */
+        NEXT;
     x_SRETURN_L:
         retv = lv[xo->a];
         goto sreturn;
@@ -795,13 +800,16 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
     x_SRETURN:
         retv = sp[-1];
     sreturn:
-        if (frp != fr) {
-            POP_FRAME();
-            *sp++ = retv;
-            NEXT;
+        POP_FRAME();   /* fr[-1] included: then x_EXIT */
+        *sp++ = retv;
+        NEXT;
+    /* after the return of this loop's first method (fr[-1] popped): its
+     * lv, and the value above it if it returned one */
+    x_EXIT:
+        if (sp != lv) {
+            *ret = sp[-1];
+            *has_ret = 1;
         }
-        *ret = retv;
-        *has_ret = 1;
         goto out;
     x_TABLESWITCH: {
         pc = (const uint8_t *)xo->p + 1;
