@@ -897,9 +897,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
     x_ARRAYLENGTH_L:
         retv = lv[xo->a];
     arraylength:
-        REF(o, retv);
-        if (!is_array(o->kind))
-            THROW_NEW(VM_SC_SecurityException, 0);
+        ARRAY(o, retv);   /* vm_ref's checks and the kind, inline (the same exceptions) */
         *sp++ = o->length;
         NEXT;
 
