@@ -10,9 +10,12 @@
  * operands, branch targets, stack depth, types); it checks what depends on
  * values: null, handles, the firewall, array bounds and kinds, division by
  * zero, stack space for calls and the budget. Frames live on rt->stack:
- * the arguments the caller pushed become the callee's first locals. A call
- * to a method of the same package runs in the same loop (inline frames);
- * other calls are a C recursion; both bounded by max_frames.
+ * the arguments the caller pushed become the callee's first locals (the
+ * others are not zeroed: the verifier proves each is stored before it is
+ * read). A call to a method of the same package runs in the same loop
+ * (inline frames); other calls are a C recursion; both bounded by
+ * max_frames. Translated ops are written once more after threading: an
+ * invokestatic resolved to this package becomes x_CALL_STATIC.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -295,7 +295,7 @@ static void test_budget_across_calls(void **state)
 }
 
 /* Locals are not zeroed at a call: the verifier types a local unusable
- * until a store (JCVM 3.0.5 §7.2, cap_verify_code.c), so a method that
+ * until a store (cap_verify_code.c, T_TOP), so a method that
  * writes before it reads answers the same whatever junk() left in the
  * stack words below; one that could read an unset local is refused. */
 static void test_locals_written_before_read(void **state)
