@@ -1037,7 +1037,8 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
      * instance of this context of the cached class, straight into the
      * inline frame; anything else goes the whole way */
     x_VCALL: {
-        uint16_t h = sp[-xo->b];
+        uint16_t *args = sp - (uint16_t)xo->b;   /* the receiver, then the arguments */
+        uint16_t h = *args;
         callee = xo->txm;
         if (!callee || h >= rt->obj_cap || frp >= fr_lim)
             goto x_INVOKE;
@@ -1046,7 +1047,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
          * kind stays VM_OBJ_FREE), so the kind test sends it to x_INVOKE */
         if (o->cls != xo->vcls || o->kind != VM_OBJ_INSTANCE || o->pkg != rt->ctx)
             goto x_INVOKE;
-        sp -= xo->b;
+        sp = args;
         goto enter_inline;
     }
     /* invokestatic / invokevirtual of an API method with one possible
