@@ -764,6 +764,21 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
 #define NOTE_WRITER() do { if (rt->nvm_hook) { rt->writer.pkg = (int16_t)t.slot; rt->writer.method = xm->offset; \
             rt->writer.pc = (uint16_t)(xo->pc - xm->code_offset); } } while (0)
 #define DISPATCH goto *xo->h
+/* Into callee's inline frame, its arguments at sp (as in run()): the
+ * frame count is fr_lim's (x_INVOKE's run() throws past max_frames), the
+ * callee is threaded (x_INVOKE did it), its locals are not zeroed (run(),
+ * entry). One copy per kind of call: each keeps its registers. */
+#define ENTER_INLINE() do { \
+        if ((uintptr_t)sp + 2u * callee->frame > (uintptr_t)stack_end) {   /* as integers: no pointer past the end */ \
+            sp += callee->nargs; \
+            THROW_NEW(VM_SC_StackOverflowError, 0); \
+        } \
+        frp->xm = xm; frp->call = xo; frp->lv = lv; frp++; \
+        xm = callee; lv = sp; sp = lv + xm->nlocals; xo = xm->ops; \
+        budget -= xm->entry_w; \
+        if (budget <= 0) \
+            goto out_of_budget; \
+        DISPATCH; } while (0)
 /* Back to the caller of an inline frame, at its call op. */
 #define POP_FRAME() do { frp--; sp = lv; xm = frp->xm; lv = frp->lv; xo = frp->call; } while (0)
 #define NEXT do { xo++; DISPATCH; } while (0)
@@ -1048,7 +1063,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         if (o->cls != xo->vcls || o->kind != VM_OBJ_INSTANCE || o->pkg != rt->ctx)
             goto x_INVOKE;
         sp = args;
-        goto enter_inline;
+        ENTER_INLINE();
     }
     /* invokestatic / invokevirtual of an API method with one possible
      * target (static, final, or of a final class; the linker's cpr t):
@@ -1102,27 +1117,9 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
             goto x_INVOKE;
         callee = xo->txm;
         sp -= callee->nargs;
+        ENTER_INLINE();
     enter_inline:
-        /* the callee's frame starts at its arguments (sp), as in run();
-         * the frame count is fr_lim's (x_INVOKE's run() throws past
-         * max_frames), the callee is threaded (x_INVOKE did it); its
-         * locals are not zeroed (run(), entry) */
-        if ((uintptr_t)sp + 2u * callee->frame > (uintptr_t)stack_end) {   /* as integers: no pointer past the end */
-            sp += callee->nargs;
-            THROW_NEW(VM_SC_StackOverflowError, 0);
-        }
-        frp->xm = xm;
-        frp->call = xo;
-        frp->lv = lv;
-        frp++;
-        xm = callee;
-        lv = sp;
-        sp = lv + xm->nlocals;
-        xo = xm->ops;
-        budget -= xm->entry_w;
-        if (budget <= 0)
-            goto out_of_budget;
-        DISPATCH;
+        ENTER_INLINE();
 
     x_ATHROW: {
             uint16_t h = sp[-1];
@@ -1435,6 +1432,7 @@ out:
 #undef NOTE_WRITER
 #undef DISPATCH
 #undef POP_FRAME
+#undef ENTER_INLINE
 #undef NEXT
 #undef TAKE
 #undef FALL
