@@ -809,16 +809,21 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
     x_RETURN:
         POP_FRAME();   /* fr[-1] included: then x_EXIT */
         NEXT;
+    /* each return pops its frame itself (fr[-1] included: then x_EXIT):
+     * one copy per kind keeps its registers */
     x_SRETURN_L:
         retv = lv[xo->a];
-        goto sreturn;
+        POP_FRAME();
+        *sp++ = retv;
+        NEXT;
     x_SRETURN_C:
         retv = (uint16_t)xo->a;
-        goto sreturn;
+        POP_FRAME();
+        *sp++ = retv;
+        NEXT;
     x_SRETURN:
         retv = sp[-1];
-    sreturn:
-        POP_FRAME();   /* fr[-1] included: then x_EXIT */
+        POP_FRAME();
         *sp++ = retv;
         NEXT;
     /* after the return of this loop's first method (fr[-1] popped): its
