@@ -14,8 +14,9 @@
  * others are not zeroed: the verifier proves each is stored before it is
  * read). A call to a method of the same package runs in the same loop
  * (inline frames); other calls are a C recursion; both bounded by
- * max_frames. Translated ops are written once more after threading: an
- * invokestatic resolved to this package becomes x_CALL_STATIC.
+ * max_frames. Translated ops are written once more after threading
+ * (quickened): an invokestatic resolved to this package becomes
+ * x_CALL_STATIC, a getfield_<t>_this its byte or short form.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -863,20 +864,31 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         }
         JUMP_PC((uint32_t)((const uint8_t *)xo->p - (M + xm->code_offset) + off));
     }
-    x_GETFIELD_THIS: {
-        uint16_t h = lv[0];
-        /* this context's instance: vm_ref's checks inline, else vm_ref */
-        if (h < rt->obj_cap && rt->objs[h].kind == VM_OBJ_INSTANCE && rt->objs[h].pkg == rt->ctx)
-            o = &rt->objs[h];
-        else
-            REF(o, h);
-        uint16_t slot = (uint16_t)xo->b;
-        if (o->kind != VM_OBJ_INSTANCE || slot >= o->length)
-            THROW_NEW(VM_SC_SecurityException, 0);
-        uint16_t v = vm_rd16(o->data + 2u * slot);
-        *sp++ = xo->a == 1 ? (uint16_t)(int16_t)(int8_t)v : v;
-        NEXT;
-    }
+    /* quickened at its first run by the field's kind (a 1: byte, sign
+     * extended), so that no run after tests it */
+    x_GETFIELD_THIS:
+        xo->h = xo->a == 1 ? &&x_GETFIELD_THIS_B : &&x_GETFIELD_THIS_S;
+        DISPATCH;
+#define GETFIELD_THIS(EXT) { \
+        uint16_t h = lv[0]; \
+        /* this context's instance: vm_ref's checks inline, else vm_ref */ \
+        if (h < rt->obj_cap && rt->objs[h].kind == VM_OBJ_INSTANCE && rt->objs[h].pkg == rt->ctx) \
+            o = &rt->objs[h]; \
+        else \
+            REF(o, h); \
+        uint16_t slot = (uint16_t)xo->b; \
+        if (o->kind != VM_OBJ_INSTANCE || slot >= o->length) \
+            THROW_NEW(VM_SC_SecurityException, 0); \
+        uint16_t v = vm_rd16(o->data + 2u * slot); \
+        *sp++ = EXT(v); \
+        NEXT; }
+#define EXT_B(v_) (uint16_t)(int16_t)(int8_t)(v_)
+#define EXT_S(v_) (v_)
+    x_GETFIELD_THIS_B: GETFIELD_THIS(EXT_B)
+    x_GETFIELD_THIS_S: GETFIELD_THIS(EXT_S)
+#undef GETFIELD_THIS
+#undef EXT_B
+#undef EXT_S
     x_GETSTATIC: {
         const cap_cpr *c = xo->p;
         const uint8_t *p = rt->nvm + rt->pkgs[c->slot].statics_off + c->a;
