@@ -700,6 +700,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         cap_xmethod *xm;
         cap_xop *call;
         uint16_t *lv;
+        void *unused_;      /* 32 bytes: the frame count frp - fr is a shift */
     } frs[1 + INLINE_FRAMES];
     /* frs[0] (fr[-1]) is this loop's own caller: a return pops it like an
      * inline frame and lands on x_EXIT, so the return ops do not test
