@@ -10,9 +10,13 @@
  * operands, branch targets, stack depth, types); it checks what depends on
  * values: null, handles, the firewall, array bounds and kinds, division by
  * zero, stack space for calls and the budget. Frames live on rt->stack:
- * the arguments the caller pushed become the callee's first locals. A call
- * to a method of the same package runs in the same loop (inline frames);
- * other calls are a C recursion; both bounded by max_frames.
+ * the arguments the caller pushed become the callee's first locals (the
+ * others are not zeroed: the verifier proves each is stored before it is
+ * read). A call to a method of the same package runs in the same loop
+ * (inline frames); other calls are a C recursion; both bounded by
+ * max_frames. Translated ops are written once more after threading
+ * (quickened): an invokestatic resolved to this package becomes
+ * x_CALL_STATIC, a getfield_<t>_this its byte or short form.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -705,10 +709,12 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         return VM_RUN_THROWN;
     }
     rt->cap_depth++;
-    memset(lv + xm->nargs, 0, xm->max_locals * sizeof *lv);
+    /* the locals past the arguments are not zeroed: the verifier types
+     * them unusable until a store (cap_verify_code.c, T_TOP), so no
+     * bytecode reads what the stack held before (docs/vm.md, "calls") */
     uint16_t saved_top = rt->cap_top;
     rt->cap_top = (uint16_t)(lv + xm->frame - rt->stack);
-    uint16_t *sp = lv + xm->nargs + xm->max_locals;
+    uint16_t *sp = lv + xm->nlocals;
     cap_xop *xo = xm->ops;
     const uint8_t *pc;
     int64_t budget = rt->cap_budget - xm->entry_w;
@@ -716,19 +722,31 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
      * lookup): the callers' state while they do (a caller's stack top is
      * its callee's lv: the arguments were its top). Deeper nests recurse.
      * rt->cap_top stays this C frame's: it matters only to C callees, and
-     * a C call sets it. */
+     * a C call sets it. rt->cap_depth counts this loop once: the inline
+     * frames (frp - fr) are added around the C calls that may look at it
+     * (x_INVOKE, x_APICALL), not at every inline call and return. */
     enum { INLINE_FRAMES = 24 };
     struct inline_frame {
         cap_xmethod *xm;
         cap_xop *call;
         uint16_t *lv;
-    } fr[INLINE_FRAMES];
+        void *unused_;      /* 32 bytes: the frame count frp - fr is a shift */
+    } frs[1 + INLINE_FRAMES];
+    /* frs[0] (fr[-1]) is this loop's own caller: a return pops it like an
+     * inline frame and lands on x_EXIT, so the return ops do not test
+     * whether a frame is inlined (the unwinding and counts use fr) */
+    static const cap_xop exit_ops[2] = { { .h = NULL }, { .h = &&x_EXIT } };
+    struct inline_frame *const fr = frs + 1;
     cap_xmethod *callee;
-    unsigned nfr = 0;
-    /* inline frames this loop may open: INLINE_FRAMES, or fewer up to max_frames */
-    const unsigned inline_max = rt->cfg.max_frames - rt->cap_depth < INLINE_FRAMES ?
-                                rt->cfg.max_frames - rt->cap_depth : INLINE_FRAMES;
+    struct inline_frame *frp = fr;     /* the next free frame */
+    /* past the inline frames this loop may open: INLINE_FRAMES, or fewer
+     * up to max_frames */
+    struct inline_frame *const fr_lim = fr + (rt->cfg.max_frames - rt->cap_depth < INLINE_FRAMES ?
+                                              rt->cfg.max_frames - rt->cap_depth : INLINE_FRAMES);
     uint16_t *const stack_end = rt->stack + rt->cfg.stack_slots;
+    frs[0].xm = xm;
+    frs[0].call = (cap_xop *)&exit_ops[0];   /* never written: x_EXIT reads nothing */
+    frs[0].lv = lv;
     int result = VM_RUN_DONE;
     uint16_t exc = 0;
     int r;
@@ -783,9 +801,23 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
 #define NOTE_WRITER() do { if (rt->nvm_hook) { rt->writer.pkg = (int16_t)t.slot; rt->writer.method = xm->offset; \
             rt->writer.pc = (uint16_t)(xo->pc - xm->code_offset); } } while (0)
 #define DISPATCH goto *xo->h
+/* Into callee's inline frame, its arguments at sp (as in run()): the
+ * frame count is fr_lim's (x_INVOKE's run() throws past max_frames), the
+ * callee is threaded (x_INVOKE did it), its locals are not zeroed (run(),
+ * entry). One copy per kind of call: each keeps its registers. */
+#define ENTER_INLINE() do { \
+        if ((uintptr_t)sp + 2u * callee->frame > (uintptr_t)stack_end) {   /* as integers: no pointer past the end */ \
+            sp += callee->nargs; \
+            THROW_NEW(VM_SC_StackOverflowError, 0); \
+        } \
+        frp->xm = xm; frp->call = xo; frp->lv = lv; frp++; \
+        xm = callee; lv = sp; sp = lv + xm->nlocals; xo = xm->ops; \
+        budget -= xm->entry_w; \
+        if (budget <= 0) \
+            goto out_of_budget; \
+        DISPATCH; } while (0)
 /* Back to the caller of an inline frame, at its call op. */
-#define POP_FRAME() do { nfr--; rt->cap_depth--; sp = lv; xm = fr[nfr].xm; lv = fr[nfr].lv; \
-        xo = fr[nfr].call; } while (0)
+#define POP_FRAME() do { frp--; sp = lv; xm = frp->xm; lv = frp->lv; xo = frp->call; } while (0)
 #define NEXT do { xo++; DISPATCH; } while (0)
 /* A taken branch charges the run at its target and tests the budget; a
  * branch not taken charges the run after it. */
@@ -812,27 +844,32 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
     x_DUP: sp[0] = sp[-1]; sp++; NEXT;
     x_GOTO: TAKE;
     x_RETURN:
-        if (nfr) {
-            POP_FRAME();
-            NEXT;
-        }
-        goto out;
+        POP_FRAME();   /* fr[-1] included: then x_EXIT */
+        NEXT;
+    /* each return pops its frame itself (fr[-1] included: then x_EXIT):
+     * one copy per kind keeps its registers */
     x_SRETURN_L:
         retv = lv[xo->a];
-        goto sreturn;
+        POP_FRAME();
+        *sp++ = retv;
+        NEXT;
     x_SRETURN_C:
         retv = (uint16_t)xo->a;
-        goto sreturn;
+        POP_FRAME();
+        *sp++ = retv;
+        NEXT;
     x_SRETURN:
         retv = sp[-1];
-    sreturn:
-        if (nfr) {
-            POP_FRAME();
-            *sp++ = retv;
-            NEXT;
+        POP_FRAME();
+        *sp++ = retv;
+        NEXT;
+    /* after the return of this loop's first method (fr[-1] popped): its
+     * lv, and the value above it if it returned one */
+    x_EXIT:
+        if (sp != lv) {
+            *ret = sp[-1];
+            *has_ret = 1;
         }
-        *ret = retv;
-        *has_ret = 1;
         goto out;
     x_TABLESWITCH: {
         pc = (const uint8_t *)xo->p + 1;
@@ -863,20 +900,31 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         }
         JUMP_PC((uint32_t)((const uint8_t *)xo->p - (M + xm->code_offset) + off));
     }
-    x_GETFIELD_THIS: {
-        uint16_t h = lv[0];
-        /* this context's instance: vm_ref's checks inline, else vm_ref */
-        if (h < rt->obj_cap && rt->objs[h].kind == VM_OBJ_INSTANCE && rt->objs[h].pkg == rt->ctx)
-            o = &rt->objs[h];
-        else
-            REF(o, h);
-        uint16_t slot = (uint16_t)xo->b;
-        if (o->kind != VM_OBJ_INSTANCE || slot >= o->length)
-            THROW_NEW(VM_SC_SecurityException, 0);
-        uint16_t v = vm_rd16(o->data + 2u * slot);
-        *sp++ = xo->a == 1 ? (uint16_t)(int16_t)(int8_t)v : v;
-        NEXT;
-    }
+    /* quickened at its first run by the field's kind (a 1: byte, sign
+     * extended), so that no run after tests it */
+    x_GETFIELD_THIS:
+        xo->h = xo->a == 1 ? &&x_GETFIELD_THIS_B : &&x_GETFIELD_THIS_S;
+        DISPATCH;
+#define GETFIELD_THIS(EXT) { \
+        uint16_t h = lv[0]; \
+        /* this context's instance: vm_ref's checks inline, else vm_ref */ \
+        if (h < rt->obj_cap && rt->objs[h].kind == VM_OBJ_INSTANCE && rt->objs[h].pkg == rt->ctx) \
+            o = &rt->objs[h]; \
+        else \
+            REF(o, h); \
+        uint16_t slot = (uint16_t)xo->b; \
+        if (o->kind != VM_OBJ_INSTANCE || slot >= o->length) \
+            THROW_NEW(VM_SC_SecurityException, 0); \
+        uint16_t v = vm_rd16(o->data + 2u * slot); \
+        *sp++ = EXT(v); \
+        NEXT; }
+#define EXT_B(v_) (uint16_t)(int16_t)(int8_t)(v_)
+#define EXT_S(v_) (v_)
+    x_GETFIELD_THIS_B: GETFIELD_THIS(EXT_B)
+    x_GETFIELD_THIS_S: GETFIELD_THIS(EXT_S)
+#undef GETFIELD_THIS
+#undef EXT_B
+#undef EXT_S
     x_GETSTATIC: {
         const cap_cpr *c = xo->p;
         const uint8_t *p = rt->nvm + rt->pkgs[c->slot].statics_off + c->a;
@@ -925,9 +973,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
     x_ARRAYLENGTH_L:
         retv = lv[xo->a];
     arraylength:
-        REF(o, retv);
-        if (!is_array(o->kind))
-            THROW_NEW(VM_SC_SecurityException, 0);
+        ARRAY(o, retv);   /* vm_ref's checks and the kind, inline (the same exceptions) */
         *sp++ = o->length;
         NEXT;
 
@@ -1010,6 +1056,8 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
                     } else if (tg.slot == t.slot && (xo->txm || vm_cap_xmethod(P, tg.offset, &xo->txm) == 0)) {
                         callee = xo->txm;
                         n = callee->nargs;
+                        if (op == 0x8D && xo->id == CAP_X_CALL)
+                            xo->h = &&x_CALL_STATIC;   /* resolved for good: quickened */
                     } else {
                         cap_pkg *tp = rt->pkgs[tg.slot].cap;
                         cap_xmethod *txm;
@@ -1028,14 +1076,16 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
                     callee->ops[i].h = labels[callee->ops[i].id];
                 callee->threaded = 1;
             }
-            if (callee && !switched && nfr < inline_max)
+            if (callee && !switched && frp < fr_lim)
                 goto enter_inline;
             rt->cap_budget = budget;
             uint16_t saved = rt->cap_top;
             rt->cap_top = (uint16_t)(sp + n - rt->stack);
+            rt->cap_depth = (uint16_t)(rt->cap_depth + (frp - fr));
             int has_rv = 0;
             /* a method of this package: its translation is at hand */
             r = callee ? run(rt, callee, tg, sp, &rv, &has_rv) : call_target(rt, tg, sp, n, &rv, &has_rv);
+            rt->cap_depth = (uint16_t)(rt->cap_depth - (frp - fr));
             rt->cap_top = saved;
             budget = rt->cap_budget;
             if (switched)
@@ -1060,16 +1110,18 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
      * instance of this context of the cached class, straight into the
      * inline frame; anything else goes the whole way */
     x_VCALL: {
-        uint16_t h = sp[-xo->b];
-        if (h >= rt->obj_cap)
+        uint16_t *args = sp - (uint16_t)xo->b;   /* the receiver, then the arguments */
+        uint16_t h = *args;
+        callee = xo->txm;
+        if (!callee || h >= rt->obj_cap || frp >= fr_lim)
             goto x_INVOKE;
         o = &rt->objs[h];
-        callee = xo->txm;
-        if (!callee || o->cls != xo->vcls || o->kind != VM_OBJ_INSTANCE || o->pkg != rt->ctx || h == 0 ||
-            nfr >= inline_max)
+        /* null needs no test of its own: handle 0 is never an object (its
+         * kind stays VM_OBJ_FREE), so the kind test sends it to x_INVOKE */
+        if (o->cls != xo->vcls || o->kind != VM_OBJ_INSTANCE || o->pkg != rt->ctx)
             goto x_INVOKE;
-        sp -= xo->b;
-        goto enter_inline;
+        sp = args;
+        ENTER_INLINE();
     }
     /* invokestatic / invokevirtual of an API method with one possible
      * target (static, final, or of a final class; the linker's cpr t):
@@ -1087,7 +1139,9 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         rt->cap_budget = budget;
         rt->cap_top = (uint16_t)(sp + n - rt->stack);
         rt->thrown = 0;
+        rt->cap_depth = (uint16_t)(rt->cap_depth + (frp - fr));   /* an API method may call back */
         r = m->fn(rt, sp, &rv);
+        rt->cap_depth = (uint16_t)(rt->cap_depth - (frp - fr));
         rt->cap_top = saved;
         budget = rt->cap_budget;
         if (r < 0) {
@@ -1106,36 +1160,24 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
      * x_INVOKE has resolved it (xo->txm): straight into the inline frame */
     x_CALL:
         callee = xo->txm;
-        if (!callee || nfr >= inline_max)
+        if (!callee || frp >= fr_lim)
             goto x_INVOKE;
-        sp -= callee->nargs;
-        if (xo->a && callee->nargs && sp[0] == 0) {     /* invokespecial: this */
-            sp += callee->nargs;
+        /* invokespecial: this (an instance method: nargs >= 1, verifier) */
+        if (xo->a && sp[-(int)callee->nargs] == 0)
             THROW_NEW(VM_SC_NullPointerException, 0);
-        }
+        sp -= callee->nargs;
+        goto enter_inline;
+    /* invokestatic of a method of this package, quickened by x_INVOKE
+     * once it resolved the callee (its target never changes: linked
+     * statically): no test of txm, no receiver */
+    x_CALL_STATIC:
+        if (frp >= fr_lim)
+            goto x_INVOKE;
+        callee = xo->txm;
+        sp -= callee->nargs;
+        ENTER_INLINE();
     enter_inline:
-        /* the callee's frame starts at its arguments (sp), as in run();
-         * the frame count is inline_max's (x_INVOKE's run() throws past
-         * max_frames), the callee is threaded (x_INVOKE did it) */
-        if (callee->frame > (size_t)(stack_end - sp)) {
-            sp += callee->nargs;
-            THROW_NEW(VM_SC_StackOverflowError, 0);
-        }
-        fr[nfr].xm = xm;
-        fr[nfr].call = xo;
-        fr[nfr].lv = lv;
-        nfr++;
-        rt->cap_depth++;
-        xm = callee;
-        lv = sp;
-        sp = lv + xm->nargs;
-        for (unsigned i = 0; i < xm->max_locals; i++)
-            *sp++ = 0;
-        xo = xm->ops;
-        budget -= xm->entry_w;
-        if (budget <= 0)
-            goto out_of_budget;
-        DISPATCH;
+        ENTER_INLINE();
 
     x_ATHROW: {
             uint16_t h = sp[-1];
@@ -1405,7 +1447,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         uint32_t hpc = found < 0 ? 0xFFFFFFFFu : (uint32_t)(v->handlers[found].handler - xm->code_offset);
         if (hpc >= xm->code_len || xm->op_at[hpc] == 0xFFFF) {
             vm_fault_note_frame(rt, exc, t.slot, xm->offset, (uint16_t)(xo->pc - xm->code_offset));
-            if (nfr) {
+            if (frp != fr) {
                 /* not caught here: on to the caller, at its call */
                 POP_FRAME();
                 goto throw_it;
@@ -1429,13 +1471,13 @@ out_of_budget:
     /* where the budget ran out (inside the loop), then the callers of this
      * loop's inlined frames at their calls */
     vm_fault_note_frame(rt, 0, t.slot, xm->offset, (uint16_t)(xo->pc - xm->code_offset));
-    for (unsigned k = nfr; k-- > 0;)
+    for (unsigned k = (unsigned)(frp - fr); k-- > 0;)
         vm_fault_note_frame(rt, 0, t.slot, fr[k].xm->offset, (uint16_t)(fr[k].call->pc - fr[k].xm->code_offset));
     result = VM_RUN_BUDGET;
 out:
     rt->cap_budget = budget;
     rt->cap_top = saved_top;
-    rt->cap_depth -= nfr + 1;
+    rt->cap_depth--;   /* this loop's (its inline frames were never counted) */
     return result;
 #undef THROW_SC
 #undef THROW_NEW
@@ -1449,6 +1491,7 @@ out:
 #undef NOTE_WRITER
 #undef DISPATCH
 #undef POP_FRAME
+#undef ENTER_INLINE
 #undef NEXT
 #undef TAKE
 #undef FALL

@@ -1258,9 +1258,12 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
             o->wt = (uint16_t)(o->wt + h->wt);
         }
     }
-    /* the temporaries are locals past the method's own: zeroed at entry
-     * with them, below the operand stack, inside the frame's size */
+    /* the temporaries are locals past the method's own, below the
+     * operand stack (which starts after them), inside the frame's size;
+     * not zeroed at entry: every way into a loop from outside runs the
+     * ops that write them before the loop reads them */
     xm->max_locals = (uint8_t)(xm->max_locals + ntemps);
+    xm->nlocals = (uint16_t)(xm->nlocals + ntemps);
     xm->frame = (uint16_t)(xm->frame + ntemps);
     xm->ops = x.ops;
     xm->nops = x.nops;
@@ -1333,6 +1336,7 @@ int vm_cap_xmethod(cap_pkg *P, uint16_t offset, cap_xmethod **out)
     xm->max_locals = mh.max_locals;
     xm->max_stack = mh.max_stack;
     xm->frame = (uint16_t)(mh.nargs + mh.max_locals + mh.max_stack);
+    xm->nlocals = (uint16_t)(mh.nargs + mh.max_locals);
     int rc = translate(P, xm);
     if (rc != 0) {
         free(xm);

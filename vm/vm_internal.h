@@ -574,6 +574,7 @@ typedef struct cap_xmethod {
     uint8_t nargs, max_locals, max_stack;
     uint8_t threaded;
     uint16_t frame;             /* nargs + max_locals + max_stack */
+    uint16_t nlocals;           /* nargs + max_locals: where the operand stack starts */
     unsigned nops;
     cap_xop *ops;
     uint16_t *op_at;            /* per code byte: the op starting there, 0xFFFF none */

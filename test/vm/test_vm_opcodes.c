@@ -464,6 +464,12 @@ static const op_case cases[] = {
     { "forged_reference", "sspush 9999;arraylength;", NULL, REFUSED, 0 },
     { "short_as_reference", "sconst_1;astore_3;aload_3;getfield_s 7;", NULL, REFUSED, 0 },
     { "stack_underflow", "pop;sconst_0;", NULL, REFUSED, 0 },
+    /* a local is unusable until stored on every path to its read: what
+     * lets a call leave the callee's locals as the stack held them */
+    { "sload_unset_local", "sload_3;", NULL, REFUSED, 0 },
+    { "aload_unset_local", "aload 9;arraylength;", NULL, REFUSED, 0 },
+    { "sinc_unset_local", "sinc 4 1;sconst_0;", NULL, REFUSED, 0 },
+    { "local_set_on_one_path", "sconst_0;ifeq L1;sconst_2;sstore_3;L1: sload_3;", NULL, REFUSED, 0 },
     /* the instruction budget ends a loop that never does */
     { "budget", "L1: goto L1;", NULL, 0x6F00, 0 },
 };

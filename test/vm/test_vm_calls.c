@@ -1,0 +1,321 @@
+/*
+ * test_vm_calls.c — calls and returns on the CAP engine (vm/cap_run.c: the
+ * inline frames of calls inside a package, the C recursion past them, the
+ * return ops): the frame limit exact, exceptions unwinding through inline
+ * and C frames to the handler of the right call, the bytecode count exact
+ * across calls of every kind, and locals that the callee does not find
+ * zeroed. Expected values are worked out from the JCVM semantics (ch. 7)
+ * and the configuration (vm.h: max_frames counts every CAP frame), never
+ * taken from the VM's own output:
+ *   rec(n)  = n, through n + 1 frames: rec(n) .. rec(0)
+ *   vrec(n) = n, the same through invokevirtual on a C; prec(n) through
+ *             invokespecial of a private method
+ *   thr(n)  = n for n >= 0; for n < 0 it recurses up to thr(-1), which
+ *             divides by zero (ArithmeticException) |n| frames down
+ *   cat(a, b) = thr(a) + thr(b); thr(b) is inside cat's handler for
+ *             ArithmeticException, which answers thr(a) + 100; thr(a) is not
+ *   loc(n)  = 0 + 1 + .. + n - 1 with two locals it writes before reading,
+ *             after junk() left 0x1234 in the same stack words
+ * Each case is main's body leaving a short (as test_vm_opcodes.c).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "vmtest.h"
+
+static const uint8_t PKG_AID[] = { 0xA0, 0x00, 0x00, 0x00, 0xFF, 0x00, 0x31 };
+
+/* Constant pool:
+ *   0 APDU.getBuffer  1 APDU.setOutgoingAndSend  2 Util.setShort
+ *   3 rec(S)S  4 thr(S)S  5 cat(SS)S  6 junk()V  7 loc(S)S
+ *   8 class C  9 C.<init>  10 C.vrec(S)S  11 C.prec(S)S (private)
+ *  12 Object.<init>  13 ArithmeticException  14 C.startp(S)S
+ * Locals of main: 0 apdu, 1 result, 2 buffer. */
+static const char *PKG_HEAD =
+    ".package cardvm/calltest {\n"
+    " .aid 0xA0:0x0:0x0:0x0:0xFF:0x0:0x31;\n"
+    " .version 1.0;\n"
+    " .imports {\n"
+    VT_JCA_IMPORT_FRAMEWORK_LANG
+    " }\n"
+    " .constantPool {\n"
+    "  virtualMethodRef 0.10.1()[B;\n"
+    "  virtualMethodRef 0.10.8(SS)V;\n"
+    "  staticMethodRef 0.16.6([BSS)S;\n"
+    "  staticMethodRef Main/rec(S)S;\n"
+    "  staticMethodRef Main/thr(S)S;\n"
+    "  staticMethodRef Main/cat(SS)S;\n"
+    "  staticMethodRef Main/junk()V;\n"
+    "  staticMethodRef Main/loc(S)S;\n"
+    "  classRef C;\n"
+    "  staticMethodRef C/<init>()V;\n"
+    "  virtualMethodRef C/vrec(S)S;\n"
+    "  staticMethodRef C/prec(S)S;\n"
+    "  staticMethodRef 1.0.0()V;\n"
+    "  classRef 1.9;\n"
+    "  virtualMethodRef C/startp(S)S;\n"
+    "   .descriptor Ljavacard/framework/APDU; 0.10;\n"
+    " }\n"
+    " .class public Main 0 extends 1.0 {\n"
+    VT_JCA_OBJECT_METHOD_TABLES
+    "  .method public static main(Ljavacard/framework/APDU;)V 0 {\n"
+    "   .stack 4;\n"
+    "   .locals 2;\n"
+    "   .descriptor Ljavacard/framework/APDU; 0.10;\n";
+
+static const char *PKG_MAIN_TAIL =
+    "sstore_1;aload_0;invokevirtual 0;astore_2;aload_2;sconst_0;sload_1;invokestatic 2;pop;"
+    "aload_0;sconst_0;sconst_2;invokevirtual 1;return;";
+
+/* rec: 9 bytecodes a level above 0 (sload_0 ifne, then the 7 from L1), 4
+ * at 0; vrec and prec: 10 a level (the receiver's aload_0), 4 at 0 */
+static const char *PKG_TAIL =
+    "  .method static rec(S)S {\n"
+    "   .stack 2;\n .locals 0;\n"
+    "   L0: sload_0;\n ifne L1;\n sconst_0;\n sreturn;\n"
+    "   L1: sload_0;\n sconst_1;\n ssub;\n invokestatic 3;\n sconst_1;\n sadd;\n sreturn;\n"
+    "  }\n"
+    "  .method static thr(S)S {\n"
+    "   .stack 2;\n .locals 0;\n"
+    "   L0: sload_0;\n ifne L1;\n sconst_0;\n sreturn;\n"
+    "   L1: sload_0;\n ifge L3;\n sload_0;\n sconst_m1;\n if_scmpne L2;\n sconst_1;\n sconst_0;\n sdiv;\n"
+    "   sreturn;\n"
+    "   L2: sload_0;\n sconst_1;\n sadd;\n invokestatic 4;\n sconst_1;\n sadd;\n sreturn;\n"
+    "   L3: sload_0;\n sconst_1;\n ssub;\n invokestatic 4;\n sconst_1;\n sadd;\n sreturn;\n"
+    "  }\n"
+    "  .method static cat(SS)S {\n"
+    "   .stack 2;\n .locals 1;\n"
+    "   L0: sload_0;\n invokestatic 4;\n sstore_2;\n"
+    "   L1: sload_1;\n invokestatic 4;\n sload_2;\n sadd;\n sreturn;\n"
+    "   L2: pop;\n sload_2;\n bspush 100;\n sadd;\n sreturn;\n"
+    "   .exceptionTable {\n"
+    "    L1 L2 L2 13;\n"
+    "   }\n"
+    "  }\n"
+    "  .method static junk()V {\n"
+    "   .stack 1;\n .locals 4;\n"
+    "   L0: sspush 4660;\n sstore_0;\n sspush 4660;\n sstore_1;\n sspush 4660;\n sstore_2;\n"
+    "   sspush 4660;\n sstore_3;\n return;\n"
+    "  }\n"
+    "  .method static loc(S)S {\n"
+    "   .stack 2;\n .locals 2;\n"
+    "   L0: sconst_0;\n sstore_1;\n sconst_0;\n sstore_2;\n"
+    "   L1: sload_2;\n sload_0;\n if_scmpge L2;\n sload_1;\n sload_2;\n sadd;\n sstore_1;\n sinc 2 1;\n goto L1;\n"
+    "   L2: sload_1;\n sreturn;\n"
+    "  }\n"
+    " }\n"
+    " .class C extends 1.0 {\n"
+    "  .publicMethodTable 1 {\n"
+    "   equals(Ljava/lang/Object;)Z;\n"
+    "   vrec(S)S;\n"
+    "   startp(S)S;\n"
+    "  }\n"
+    "  .packageMethodTable 0 {\n"
+    "  }\n"
+    "  .method <init>()V {\n"
+    "   .stack 1;\n .locals 0;\n"
+    "   L0: aload_0;\n invokespecial 12;\n return;\n"
+    "  }\n"
+    "  .method public vrec(S)S 1 {\n"
+    "   .stack 3;\n .locals 0;\n"
+    "   L0: sload_1;\n ifne L1;\n sconst_0;\n sreturn;\n"
+    "   L1: aload_0;\n sload_1;\n sconst_1;\n ssub;\n invokevirtual 10;\n sconst_1;\n sadd;\n sreturn;\n"
+    "  }\n"
+    "  .method public startp(S)S 2 {\n"
+    "   .stack 2;\n .locals 0;\n"
+    "   L0: aload_0;\n sload_1;\n invokespecial 11;\n sreturn;\n"
+    "  }\n"
+    "  .method private prec(S)S {\n"
+    "   .stack 3;\n .locals 0;\n"
+    "   L0: sload_1;\n ifne L1;\n sconst_0;\n sreturn;\n"
+    "   L1: aload_0;\n sload_1;\n sconst_1;\n ssub;\n invokespecial 11;\n sconst_1;\n sadd;\n sreturn;\n"
+    "  }\n"
+    " }\n"
+    "}\n";
+
+/* "a;b;" -> "a;\nb;\n" appended to out */
+static void put_statements(char *out, size_t cap, const char *s)
+{
+    size_t n = strlen(out);
+    for (; *s && n + 3 < cap; s++) {
+        out[n++] = *s;
+        if (*s == ';')
+            out[n++] = '\n';
+    }
+    out[n] = 0;
+}
+
+/* Load the package with main's body (and its handlers, "START END HANDLER
+ * CATCH;"), run main, answer the SW and the value in *v. */
+static uint16_t run_body(vt_card *k, const char *body, const char *handlers, int16_t *v)
+{
+    size_t cap = strlen(PKG_HEAD) + strlen(PKG_TAIL) + 2 * (strlen(body) + strlen(PKG_MAIN_TAIL)) +
+                 2 * (handlers ? strlen(handlers) : 0) + 256;
+    char *src = malloc(cap);
+    assert_non_null(src);
+    snprintf(src, cap, "%s%s", PKG_HEAD, body[0] == 'L' ? "" : "L0: ");   /* L0 first, unless the body has it */
+    put_statements(src, cap, body);
+    put_statements(src, cap, PKG_MAIN_TAIL);
+    if (handlers) {
+        strcat(src, "   .exceptionTable {\n");
+        put_statements(src, cap, handlers);
+        strcat(src, "   }\n");
+    }
+    strcat(src, "  }\n");
+    strcat(src, PKG_TAIL);
+    uint8_t *blob;
+    size_t len;
+    vt_jca(src, "calltest.jca", &blob, &len);
+    free(src);
+    vm_delete_package(k->rt, PKG_AID, sizeof PKG_AID);
+    char err[512] = "";
+    int rc = vm_load_package(k->rt, blob, len, 0, err, sizeof err);
+    free(blob);
+    if (rc != VM_OK)
+        fail_msg("load: %s %s", vm_strerror(rc), err);
+    uint8_t apdu[] = { 0x80, 0x01, 0x00, 0x00, 0x00 };
+    uint8_t resp[300];
+    size_t rlen = 0;
+    uint16_t sw = vt_invoke(k, PKG_AID, sizeof PKG_AID, 0, apdu, sizeof apdu, resp, &rlen, NULL);
+    *v = rlen == 2 ? (int16_t)(resp[0] << 8 | resp[1]) : 0;
+    return sw;
+}
+
+static void expect(vt_card *k, const char *body, const char *handlers, uint16_t want_sw, int16_t want)
+{
+    int16_t v = 0;
+    uint16_t sw = run_body(k, body, handlers, &v);
+    if (sw != want_sw || (sw == 0x9000 && v != want))
+        fail_msg("%s: SW %04X value %d, expected SW %04X value %d", body, sw, v, want_sw, want);
+}
+
+/* The bytecodes main's body "sspush N; <call>" ran, through the stats. */
+static uint64_t bytecodes_of(vt_card *k, const char *call, int n)
+{
+    char body[160];
+    snprintf(body, sizeof body, "%ssspush %d;%s", strncmp(call, "new", 3) ? "" : "new 8;dup;invokespecial 9;", n,
+             strncmp(call, "new", 3) ? call : call + 4);
+    int16_t v = 0;
+    assert_int_equal(run_body(k, body, NULL, &v), 0x9000);
+    assert_int_equal(v, n);
+    vm_stats st;
+    vm_get_stats(k->rt, &st);
+    return st.last_bytecodes;
+}
+
+/* max_frames (64) counts main and every callee: main + rec(62) .. rec(0)
+ * is 64 frames, rec(63) needs a 65th: StackOverflowError, thrown in the
+ * third loop (24 inline frames in each of the first two, C recursion
+ * between them) and caught by main's catch-any; the same limit through
+ * invokevirtual and invokespecial, where one more frame (startp) is on
+ * the way. */
+static void test_frame_limit(void **state)
+{
+    (void)state;
+    vt_card k;
+    vt_card_new(&k, NULL);
+    const char *h = "L1 L2 L3 0;";
+    expect(&k, "L0: nop;L1: sspush 62;invokestatic 3;L2: goto L4;L3: pop;bspush 77;L4: nop;", h, 0x9000, 62);
+    expect(&k, "L0: nop;L1: sspush 63;invokestatic 3;L2: goto L4;L3: pop;bspush 77;L4: nop;", h, 0x9000, 77);
+    expect(&k, "sspush 63;invokestatic 3;", NULL, 0x6F00, 0);
+    expect(&k, "L0: nop;L1: new 8;dup;invokespecial 9;sspush 62;invokevirtual 10;L2: goto L4;L3: pop;bspush 77;L4: nop;",
+           h, 0x9000, 62);
+    expect(&k, "L0: nop;L1: new 8;dup;invokespecial 9;sspush 63;invokevirtual 10;L2: goto L4;L3: pop;bspush 77;L4: nop;",
+           h, 0x9000, 77);
+    expect(&k, "L0: nop;L1: new 8;dup;invokespecial 9;sspush 61;invokevirtual 14;L2: goto L4;L3: pop;bspush 77;L4: nop;",
+           h, 0x9000, 61);
+    expect(&k, "L0: nop;L1: new 8;dup;invokespecial 9;sspush 62;invokevirtual 14;L2: goto L4;L3: pop;bspush 77;L4: nop;",
+           h, 0x9000, 77);
+    /* and the card goes on: the depth count came back to 0 */
+    expect(&k, "sspush 62;invokestatic 3;", NULL, 0x9000, 62);
+    vt_card_free(&k);
+}
+
+/* An exception thrown deep down (thr(-1), below 24 inline frames, a C
+ * frame, more inline frames) reaches the handler of the call it
+ * happened under: cat's for its second call, main's for cat's first;
+ * thrown in the 64th frame it is still the ArithmeticException, one
+ * frame deeper the call throws StackOverflowError, which main's handler
+ * does not catch. */
+static void test_exception_unwinds_to_its_call(void **state)
+{
+    (void)state;
+    vt_card k;
+    vt_card_new(&k, NULL);
+    const char *h = "L1 L2 L3 13;";
+    expect(&k, "L0: nop;L1: bspush 30;bspush 30;invokestatic 5;L2: goto L4;L3: pop;bspush 55;L4: nop;", h, 0x9000, 60);
+    expect(&k, "L0: nop;L1: bspush 30;sconst_m1;invokestatic 5;L2: goto L4;L3: pop;bspush 55;L4: nop;", h, 0x9000, 130);
+    expect(&k, "L0: nop;L1: bspush 5;bspush -40;invokestatic 5;L2: goto L4;L3: pop;bspush 55;L4: nop;", h, 0x9000, 105);
+    expect(&k, "L0: nop;L1: bspush 40;bspush -1;invokestatic 5;L2: goto L4;L3: pop;bspush 55;L4: nop;", h, 0x9000, 140);
+    expect(&k, "L0: nop;L1: sconst_m1;bspush 5;invokestatic 5;L2: goto L4;L3: pop;bspush 55;L4: nop;", h, 0x9000, 55);
+    expect(&k, "L0: nop;L1: bspush -40;bspush 5;invokestatic 5;L2: goto L4;L3: pop;bspush 55;L4: nop;", h, 0x9000, 55);
+    /* main + thr(-63) .. thr(-1): 64 frames, thr(-64) needs 65 */
+    expect(&k, "L0: nop;L1: bspush -63;invokestatic 4;L2: goto L4;L3: pop;bspush 55;L4: nop;", h, 0x9000, 55);
+    expect(&k, "L0: nop;L1: bspush -64;invokestatic 4;L2: goto L4;L3: pop;bspush 55;L4: nop;", h, 0x6F00, 0);
+    expect(&k, "bspush 62;invokestatic 4;", NULL, 0x9000, 62);
+    vt_card_free(&k);
+}
+
+/* The bytecode count across calls: one more level of recursion is 9
+ * bytecodes (rec) or 10 (vrec, prec), whether the new frame is inline
+ * or past a C call (levels 23..26, 48..51 cross the loops' 24 frames) */
+static void test_budget_across_calls(void **state)
+{
+    (void)state;
+    vt_card k;
+    vt_card_new(&k, NULL);
+    static const struct {
+        const char *call;
+        unsigned per_level;
+    } kinds[] = { { "invokestatic 3;", 9 }, { "new invokevirtual 10;", 10 }, { "new invokevirtual 14;", 10 } };
+    static const int levels[] = { 1, 2, 22, 23, 24, 25, 26, 40, 47, 48, 49, 50, 60 };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        uint64_t base = bytecodes_of(&k, kinds[i].call, 0);
+        for (size_t j = 0; j < sizeof levels / sizeof levels[0]; j++) {
+            uint64_t got = bytecodes_of(&k, kinds[i].call, levels[j]) - base;
+            if (got != (uint64_t)kinds[i].per_level * (unsigned)levels[j])
+                fail_msg("%s level %d: %llu bytecodes more than level 0, expected %u", kinds[i].call, levels[j],
+                         (unsigned long long)got, kinds[i].per_level * (unsigned)levels[j]);
+        }
+    }
+    /* a budget one short of what rec(60) runs ends it in 6F00; enough runs it */
+    uint64_t used = bytecodes_of(&k, "invokestatic 3;", 60);
+    vm_set_budget(k.rt, (uint32_t)used + 1);
+    int16_t v = 0;
+    assert_int_equal(run_body(&k, "sspush 60;invokestatic 3;", NULL, &v), 0x9000);
+    assert_int_equal(v, 60);
+    vm_set_budget(k.rt, (uint32_t)used - 9);
+    assert_int_equal(run_body(&k, "sspush 60;invokestatic 3;", NULL, &v), 0x6F00);
+    vt_card_free(&k);
+}
+
+/* Locals are not zeroed at a call: the verifier types a local unusable
+ * until a store (cap_verify_code.c, T_TOP), so a method that
+ * writes before it reads answers the same whatever junk() left in the
+ * stack words below; one that could read an unset local is refused. */
+static void test_locals_written_before_read(void **state)
+{
+    (void)state;
+    vt_card k;
+    vt_card_new(&k, NULL);
+    expect(&k, "invokestatic 6;bspush 5;invokestatic 7;", NULL, 0x9000, 10);
+    expect(&k, "invokestatic 6;bspush 8;invokestatic 7;invokestatic 6;bspush 5;invokestatic 7;sadd;", NULL, 0x9000,
+           38);
+    vt_card_free(&k);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_frame_limit),
+        cmocka_unit_test(test_exception_unwinds_to_its_call),
+        cmocka_unit_test(test_budget_across_calls),
+        cmocka_unit_test(test_locals_written_before_read),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
