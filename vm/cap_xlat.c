@@ -462,18 +462,28 @@ static int region_ok(const xl *x, const cap_view *v, const uint32_t *pcs, uint32
     return elements;
 }
 
+/* A jump at pc back to a head at or before it (a loop's back edge): the
+ * head and the end of the jump instruction. */
+static int back_edge(const xl *x, uint32_t pc, uint32_t *head, uint32_t *end)
+{
+    uint8_t op = x->code[pc];
+    if (!(is_cond_branch(op) || op == 0x70 || op == 0xA8))
+        return 0;
+    int32_t t = (int32_t)pc + branch_offset(x->code + pc);
+    if (t < 0 || (uint32_t)t > pc)
+        return 0;
+    *head = (uint32_t)t;
+    *end = pc + insn_len(x->code, x->len, pc);
+    return 1;
+}
+
 /* The outermost loop regions: every backward jump's range that qualifies,
  * longest first at each head, none overlapping another. */
 static void find_regions(xl *x, const cap_view *v, const uint32_t *pcs, uint32_t npc)
 {
     for (uint32_t k = 0; k < npc; k++) {
-        uint32_t pc = pcs[k];
-        uint8_t op = x->code[pc];
-        if (!(is_cond_branch(op) || op == 0x70 || op == 0xA8))
-            continue;
-        int32_t t = (int32_t)pc + branch_offset(x->code + pc);
-        uint32_t end = pc + insn_len(x->code, x->len, pc);
-        if (t < 0 || (uint32_t)t > pc || !region_ok(x, v, pcs, npc, (uint32_t)t, end))
+        uint32_t t, end;
+        if (!back_edge(x, pcs[k], &t, &end) || !region_ok(x, v, pcs, npc, t, end))
             continue;
         unsigned i, j;
         for (i = 0; i < x->nreg; i++)
@@ -623,13 +633,8 @@ static void mark_written(const uint8_t *b, uint8_t *w)
 static void find_loops(xl *x, const cap_view *v, const uint32_t *pcs, uint32_t npc)
 {
     for (uint32_t k = 0; k < npc; k++) {
-        uint32_t pc = pcs[k];
-        uint8_t op = x->code[pc];
-        if (!(is_cond_branch(op) || op == 0x70 || op == 0xA8))
-            continue;
-        int32_t t = (int32_t)pc + branch_offset(x->code + pc);
-        uint32_t end = pc + insn_len(x->code, x->len, pc);
-        if (t < 0 || (uint32_t)t > pc)
+        uint32_t t, end;
+        if (!back_edge(x, pcs[k], &t, &end))
             continue;
         unsigned i;
         for (i = 0; i < x->nloop && x->loop[i].start != (uint32_t)t; i++)

@@ -44,9 +44,7 @@ static const char *PKG_HEAD =
     VT_JCA_IMPORT_FRAMEWORK_LANG
     " }\n"
     " .constantPool {\n"
-    "  virtualMethodRef 0.10.1()[B;\n"
-    "  virtualMethodRef 0.10.8(SS)V;\n"
-    "  staticMethodRef 0.16.6([BSS)S;\n"
+    VT_JCA_CP_APDU_IO
     "  staticMethodRef Main/rec(S)S;\n"
     "  staticMethodRef Main/thr(S)S;\n"
     "  staticMethodRef Main/cat(SS)S;\n"

@@ -48,9 +48,7 @@ static const char *PKG_HEAD =
     VT_JCA_IMPORT_FRAMEWORK_LANG
     " }\n"
     " .constantPool {\n"
-    "  virtualMethodRef 0.10.1()[B;\n"
-    "  virtualMethodRef 0.10.8(SS)V;\n"
-    "  staticMethodRef 0.16.6([BSS)S;\n"
+    VT_JCA_CP_APDU_IO
     "  classRef T;\n"
     "  classRef U;\n"
     "  staticMethodRef T/<init>()V;\n"
@@ -517,9 +515,7 @@ static const char *TX_PKG =
     VT_JCA_IMPORT_FRAMEWORK_LANG
     " }\n"
     " .constantPool {\n"
-    "  virtualMethodRef 0.10.1()[B;\n"
-    "  virtualMethodRef 0.10.8(SS)V;\n"
-    "  staticMethodRef 0.16.6([BSS)S;\n"
+    VT_JCA_CP_APDU_IO
     "  staticMethodRef 0.8.1()V;\n"
     "  staticFieldRef short Main/st;\n"
     "  staticFieldRef short Main/st2;\n"

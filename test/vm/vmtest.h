@@ -74,6 +74,13 @@ uint16_t vt_invoke(vt_card *k, const uint8_t *aid, size_t aid_len, uint16_t meth
 #define VT_JCA_IMPORT_FRAMEWORK_LANG                                                                  \
     "  0xA0:0x0:0x0:0x0:0x62:0x1:0x1 1.3;\n"                                                          \
     "  0xA0:0x0:0x0:0x0:0x62:0x0:0x1 1.0;\n"
+/* The first three constant-pool entries of the test packages that answer
+ * through the APDU: 0 APDU.getBuffer, 1 APDU.setOutgoingAndSend,
+ * 2 Util.setShort. */
+#define VT_JCA_CP_APDU_IO                                                                             \
+    "  virtualMethodRef 0.10.1()[B;\n"                                                                \
+    "  virtualMethodRef 0.10.8(SS)V;\n"                                                               \
+    "  staticMethodRef 0.16.6([BSS)S;\n"
 #define VT_JCA_OBJECT_METHOD_TABLES                                                                   \
     "  .publicMethodTable 1 {\n"                                                                      \
     "   equals(Ljava/lang/Object;)Z;\n"                                                               \
