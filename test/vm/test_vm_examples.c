@@ -210,6 +210,19 @@ static void test_many_applets(void **state)
     vt_card_free(&k);
 }
 
+/* The constructor and install() of the applets below, whose constant pools
+ * start alike: 0 Applet.<init>, 1 Applet.register(), 2 the applet class,
+ * 3 its <init>. */
+#define EX_APPLET_INIT_INSTALL                                                                        \
+    "  .method private <init>()V {\n"                                                              \
+    "   .stack 1;\n .locals 0;\n"                                                                  \
+    "   L0: aload_0;\n invokespecial 0;\n return;\n"                                               \
+    "  }\n"                                                                                        \
+    "  .method public static install([BSB)V 0 {\n"                                                 \
+    "   .stack 2;\n .locals 0;\n"                                                                  \
+    "   L0: new 2;\n dup;\n invokespecial 3;\n invokevirtual 1;\n return;\n"                       \
+    "  }\n"
+
 /* An applet: INS 00 adds one to an instance field n and answers it; INS
  * 01 begins a transaction, sets n = 1000 and loops for ever. */
 static const char *LOOP_JCA =
@@ -240,14 +253,7 @@ static const char *LOOP_JCA =
     "   private short n 0;\n"
     "  }\n"
     VT_JCA_APPLET_METHOD_TABLES
-    "  .method private <init>()V {\n"
-    "   .stack 1;\n .locals 0;\n"
-    "   L0: aload_0;\n invokespecial 0;\n return;\n"
-    "  }\n"
-    "  .method public static install([BSB)V 0 {\n"
-    "   .stack 2;\n .locals 0;\n"
-    "   L0: new 2;\n dup;\n invokespecial 3;\n invokevirtual 1;\n return;\n"
-    "  }\n"
+    EX_APPLET_INIT_INSTALL
     "  .method public process(Ljavacard/framework/APDU;)V 7 {\n"
     "   .stack 4;\n .locals 1;\n"
     "   .descriptor Ljavacard/framework/APDU; 0.10;\n"
@@ -321,14 +327,7 @@ static const char *NEST_JCA =
     " }\n"
     " .class public Nest 0 extends 0.3 {\n"
     VT_JCA_APPLET_METHOD_TABLES
-    "  .method private <init>()V {\n"
-    "   .stack 1;\n .locals 0;\n"
-    "   L0: aload_0;\n invokespecial 0;\n return;\n"
-    "  }\n"
-    "  .method public static install([BSB)V 0 {\n"
-    "   .stack 2;\n .locals 0;\n"
-    "   L0: new 2;\n dup;\n invokespecial 3;\n invokevirtual 1;\n return;\n"
-    "  }\n"
+    EX_APPLET_INIT_INSTALL
     "  .method public process(Ljavacard/framework/APDU;)V 7 {\n"
     "   .stack 4;\n .locals 5;\n"
     "   .descriptor Ljavacard/framework/APDU; 0.10;\n"
