@@ -1268,8 +1268,6 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
      * not zeroed at entry: every way into a loop from outside runs the
      * ops that write them before the loop reads them */
     xm->max_locals = (uint8_t)(xm->max_locals + ntemps);
-    xm->nlocals = (uint16_t)(xm->nlocals + ntemps);
-    xm->frame = (uint16_t)(xm->frame + ntemps);
     xm->ops = x.ops;
     xm->nops = x.nops;
     xm->op_at = op_at;
@@ -1340,13 +1338,14 @@ int vm_cap_xmethod(cap_pkg *P, uint16_t offset, cap_xmethod **out)
     xm->nargs = mh.nargs;
     xm->max_locals = mh.max_locals;
     xm->max_stack = mh.max_stack;
-    xm->frame = (uint16_t)(mh.nargs + mh.max_locals + mh.max_stack);
-    xm->nlocals = (uint16_t)(mh.nargs + mh.max_locals);
     int rc = translate(P, xm);
     if (rc != 0) {
         free(xm);
         return rc;
     }
+    /* from max_locals as translation left it (its temporaries included) */
+    xm->nlocals = (uint16_t)(xm->nargs + xm->max_locals);
+    xm->frame = (uint16_t)(xm->nlocals + xm->max_stack);
     unsigned s = slot_of(P, offset);
     while (P->xm[s])
         s = (s + 1) & (P->xm_cap - 1);
