@@ -351,6 +351,16 @@ int vm_cap_run(vm_runtime *rt, cap_target target, const uint16_t *args, unsigned
 
 static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint16_t *ret, int *has_ret);
 
+/* The exception object of a check that failed in the loop: out of line
+ * and cold, so that the compiler predicts every throwing path not taken,
+ * lays it out of the ops' way and weighs the registers by the paths that
+ * do not throw (fewer host instructions on every kernel: docs/vm.md,
+ * "Budget"). */
+__attribute__((cold, noinline)) static uint16_t exc_new(vm_runtime *rt, uint16_t sc, uint16_t reason)
+{
+    return vm_exception_object(rt, sc, reason);
+}
+
 int vm_cap_run_entry(vm_runtime *rt, cap_target target, cap_xmethod *xm, const uint16_t *args, unsigned nargs,
                      uint16_t *ret)
 {
@@ -676,10 +686,13 @@ static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint
 /* The loop: translated method xm (cap_xlat.c) of package t.slot. */
 static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint16_t *ret, int *has_ret)
 {
-    vm_lpkg *lp = &rt->pkgs[t.slot];
-    cap_pkg *P = lp->cap;
-    const uint8_t *M = P->view.methods;
-    const cap_cpr *cpr = P->cpr;
+    /* The package, its method component and constant pool are re-read at
+     * each use (calls, switches, handlers, the plain switch: none on a
+     * loop's path), so that no register or stack slot is held for them
+     * across the loop. */
+#define P (rt->pkgs[t.slot].cap)
+#define M (P->view.methods)
+#define cpr (P->cpr)
     static const void *const labels[] = {
         &&x_GENERIC, &&x_PUSH_L, &&x_PUSH_C, &&x_STORE_L, &&x_MOV_L, &&x_MOV_C,
         &&x_INSERT_L, &&x_INSERT_C,
@@ -759,8 +772,8 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
     for (unsigned i = 0; i < CAP_X_SLOTS; i++)
         ac[i] = &ac_none;
 
-#define THROW_SC(sc) do { exc = vm_exception_object(rt, (sc), rt->exc_reason[(sc) - VM_SC_Object]); goto throw_it; } while (0)
-#define THROW_NEW(sc, reason) do { exc = vm_exception_object(rt, (sc), (reason)); goto throw_it; } while (0)
+#define THROW_SC(sc) do { exc = exc_new(rt, (sc), rt->exc_reason[(sc) - VM_SC_Object]); goto throw_it; } while (0)
+#define THROW_NEW(sc, reason) do { exc = exc_new(rt, (sc), (reason)); goto throw_it; } while (0)
 /* A virtual call's receiver handle h_: not null, a live object, and
  * reachable from the current context (into *o). JCRE-owned objects an
  * applet can reach are entry points (AID objects, the APDU object): their
@@ -1496,4 +1509,7 @@ out:
 #undef TAKE
 #undef FALL
 #undef JUMP_PC
+#undef P
+#undef M
+#undef cpr
 }
