@@ -578,7 +578,7 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
     x_ZCMP_##C##_##KA: { FA_##KA; if (COND_##C((int16_t)a_, 0)) { TAKE; } else { FALL; } }
 #define H_ZCMP(C) X_KA(H_ZCMP_A, C)
 #define ELEM_B(o_, i_) ((uint16_t)(int16_t)(int8_t)(o_)->data[i_])
-#define ELEM_S(o_, i_) vm_rd16((o_)->data + 2u * (i_))
+#define ELEM_S(o_, i_) vm_rd16((o_)->data + 2 * (size_t)(i_))
 /* The array of an element op (enum cap_x_akind): popped, a local, or a
  * local a loop region does not write, checked at its first use there
  * (cap_xlat.c, "loop region") */
@@ -613,7 +613,7 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
         else { (o_)->data[i_] = bb_; } } while (0)
 #define STORE_S(o_, i_, v_) do { if ((o_)->flags & (VM_OF_PERSISTENT | VM_OF_SENSITIVE)) { uint8_t bb_[2]; vm_wr16(bb_, (v_)); \
             NOTE_WRITER(); CHECK(vm_obj_store(rt, (o_), 2u * (i_), bb_, 2, 1)); } \
-        else { vm_wr16((o_)->data + 2u * (i_), (v_)); } } while (0)
+        else { vm_wr16((o_)->data + 2 * (size_t)(i_), (v_)); } } while (0)
 /* A byte store into the APDU buffer (a global RAM byte array, accessible
  * from every context): the bounds test only. */
 #define APDU_STORE_B(h_, i_, v_) do { if ((h_) == VM_H_APDU_BUFFER) { o = &rt->objs[VM_H_APDU_BUFFER]; \
