@@ -121,11 +121,26 @@ def hoist_model(ins, p1, p2):
             r = s16(r + 2 * k)
             k -= 1
         return r
+    if ins == 0x2A:                     # short-array indices, 16-bit sums that wrap
+        a, i = [0] * 4, 0x7FFE
+        while i != 0x8002:
+            a[(i + 0x8002) & 0xFFFF] = s16(i + p1)     # sadd wraps: 0 .. 3
+            i += 1
+        r, j, k = 0, 0x7FFB, s16(0x8005 + p2)
+        while j < 0x7FFF:
+            x = s16(j + k)
+            if not 0 <= x < 4:
+                return None             # ArrayIndexOutOfBoundsException, uncaught
+            r = s16(s16(r * 7) + a[x])
+            j += 1
+        return r
     raise ValueError(ins)
 
 
 def hoist_case(ins, p1, p2):
     want = hoist_model(ins, s16(p1 if p1 < 0x80 else p1 - 0x100), p2)
+    if want is None:                    # uncaught exception: the JCRE's 6F00
+        return (f"80{ins:02X}{p1:02X}{p2:02X}00", "6F00")
     return (f"80{ins:02X}{p1:02X}{p2:02X}00", f"{want & 0xFFFF:04X}9000")
 
 
@@ -136,6 +151,7 @@ CASES += [hoist_case(ins, p1, p2) for ins, p1, p2 in [
     (0x23, 0, 3), (0x23, 2, 1), (0x23, 3, 2), (0x23, 2, 3), (0x23, 5, 0),
     (0x24, 4, 0), (0x24, 4, 1), (0x24, 0, 0), (0x24, 0xF6, 1),
     (0x25, 0, 0), (0x25, 5, 3), (0x25, 0xFF, 1), (0x25, 0x7F, 0x7F),
+    (0x2A, 0x33, 0), (0x2A, 0xF0, 0), (0x2A, 0x7F, 0), (0x2A, 0, 1), (0x2A, 5, 0x7F),
 ]]
 
 

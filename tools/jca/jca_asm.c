@@ -1392,7 +1392,9 @@ static void put_deltas(buf *out, const buf *offs)
     for (size_t i = 0; i + 1 < offs->n; i += 2) {
         unsigned o = (unsigned)((offs->b[i] << 8) | offs->b[i + 1]);
         unsigned d = o - last;
-        while (d > 255) {
+        /* 255 means "255 further, no operand here" (JCVM 6.11): a gap of
+         * exactly 255 is 255 then 0 */
+        while (d >= 255) {
             u1(out, 255);
             d -= 255;
             count++;
