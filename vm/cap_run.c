@@ -561,6 +561,14 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 #define LBL_STORE(E) X_KR(LBL_STORE_A, E)
 #define LBL_DIVC_D(R, KA) &&x_DIVC_##R##_##KA##_P, &&x_DIVC_##R##_##KA##_T,
 #define LBL_DIVC(R) X_KI(LBL_DIVC_D, R)
+#define X_KE(M, ...) M(__VA_ARGS__, B) M(__VA_ARGS__, S)
+#define X_KQ(M, ...) M(__VA_ARGS__, Q)
+#define X_KJ(M, ...) M(__VA_ARGS__, L) M(__VA_ARGS__, LC)
+#define LBL_ECMP_W(C, E, KA, KB, W) &&x_ECMP_##C##_##E##_##KA##KB##_##W,
+#define LBL_ECMP_B(C, E, KA, KB) X_KV(LBL_ECMP_W, C, E, KA, KB)
+#define LBL_ECMP_A(C, E, KA) X_KJ(LBL_ECMP_B, C, E, KA)
+#define LBL_ECMP_E(C, E) X_KQ(LBL_ECMP_A, C, E)
+#define LBL_ECMP(C) X_KE(LBL_ECMP_E, C)
 #define LBL_SINC_CMP_B(C, KB) &&x_SINC_CMP_##C##_##KB,
 #define LBL_SINC_CMP(C) X_KD(LBL_SINC_CMP_B, C)
 
@@ -603,6 +611,21 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 #define ELEM_U(o_, i_) ((uint16_t)(o_)->data[i_])
 #define H_ELEM_A(E, KA) X_KI(H_ELEM_D, E, KA)
 #define H_ELEM(E) X_KR(H_ELEM_A, E)
+/* An element load and the compare-and-branch that consumes it (ECMP,
+ * cap_xlat.c): the load's checks as ELEM's (array a, index b), then the
+ * element e_ against the value under the load's operands (S, popped: the
+ * compare's first operand), local c or constant c (L, C: e_ first). */
+#define ECMP_GO(C, x_, y_) if (COND_##C((int16_t)(x_), (int16_t)(y_))) { TAKE; } else { FALL; }
+#define ECMP_S(C) FV_S; ECMP_GO(C, v_, e_)
+#define ECMP_L(C) FV_L; ECMP_GO(C, e_, v_)
+#define ECMP_C(C) FV_C; ECMP_GO(C, e_, v_)
+#define H_ECMP_W(C, E, KA, KB, W) \
+    x_ECMP_##C##_##E##_##KA##KB##_##W: { FB_##KB; AR_##KA(E) BND_##KA(E) \
+        uint16_t e_ = ELEM_##E(o, b_); ECMP_##W(C) }
+#define H_ECMP_B(C, E, KA, KB) X_KV(H_ECMP_W, C, E, KA, KB)
+#define H_ECMP_A(C, E, KA) X_KJ(H_ECMP_B, C, E, KA)
+#define H_ECMP_E(C, E) X_KQ(H_ECMP_A, C, E)
+#define H_ECMP(C) X_KE(H_ECMP_E, C)
 /* Byte store: a boolean array keeps bit 0; a persistent array goes
  * through the NVM store (journal, transaction, tear), a sensitive one
  * through vm_obj_store too (its check value). The writer is noted there
@@ -709,6 +732,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         &&x_LOOP_ENTER, &&x_SRETURN_L, &&x_SRETURN_C, &&x_ARRAYLENGTH_S, &&x_ARRAYLENGTH_L,
         LBL_DIVC(DIV) LBL_DIVC(REM)
         LBL_ELEM(U)
+        X_CONDS(LBL_ECMP)
     };
     _Static_assert(sizeof labels / sizeof labels[0] == CAP_X_COUNT, "one label per enum cap_x_id");
     if (!xm->threaded) {
@@ -980,6 +1004,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         NEXT;
     H_DIVC(DIV) H_DIVC(REM)
     H_ELEM(U)
+    X_CONDS(H_ECMP)
     x_ARRAYLENGTH_S:
         retv = *--sp;
         goto arraylength;

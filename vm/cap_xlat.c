@@ -234,6 +234,8 @@ typedef struct xl {
     xl_hoist hoist[XL_HOISTS_MAX];   /* disjoint ranges */
     unsigned nhoist;
     unsigned scratch;           /* first scratch temporary (intermediate values of the entry ops) */
+    unsigned elem_op;           /* 1 + the last element load that pushed its element, 0 none */
+    uint32_t elem_k;            /* its bytecode (index into pcs) */
 } xl;
 
 static cap_xop *emit(xl *x, uint16_t id, uint32_t pc)
@@ -352,6 +354,74 @@ static int array_not_const(xl *x, uint32_t pc, unsigned depth)
     if (x->nvs > depth && x->vs[x->nvs - 1 - depth].k == CAP_XK_C)
         return materialize(x, pc, x->nvs - 1 - depth, 0);
     return 0;
+}
+
+/* The compare-and-branch at pcs[k] (cond c2 of two operands, or c1 of
+ * one against zero) and the element load before it, one op (ECMP), when:
+ * the load is the last op emitted and pushed its element (array in a
+ * local or a region's slot), no bytecode since it is a jump target or a
+ * handler, the element is one operand and the other is on the stack
+ * under the load's operands or a pending local or constant, and nothing
+ * else is pending (the stack is whole at the jump with no op between).
+ * The compare cannot throw: the op keeps the load's offset, its checks
+ * and their order; the compare reads the local when the compare would.
+ * 1 when fused (operands consumed), else 0 and nothing changed. */
+static int fuse_ecmp(xl *x, const uint32_t *pcs, uint32_t k, int c2, int c1)
+{
+    static const uint8_t mirror[CAP_XC_COUNT] = { CAP_XC_EQ, CAP_XC_NE, CAP_XC_GT, CAP_XC_LE, CAP_XC_LT, CAP_XC_GE };
+    if (!x->elem_op || x->elem_op != x->nops || x->nvs == 0)
+        return 0;
+    for (uint32_t j = x->elem_k + 1; j <= k; j++)
+        if (x->leader[pcs[j]])
+            return 0;
+    unsigned n = x->nvs;
+    const xl_ve *top = &x->vs[n - 1];
+    xl_ve under = {CAP_XK_S, 0, 0};     /* below the model: on the stack */
+    if (n >= 2)
+        under = x->vs[n - 2];
+    int cond, w;
+    int16_t other = 0;
+    if (c1 >= 0) {
+        if (top->k != CAP_XK_S)
+            return 0;
+        cond = c1;                      /* the element against constant 0 */
+        w = CAP_XK_C;
+        n -= 1;
+    } else if (top->k == CAP_XK_S) {
+        /* the element is the second operand (a top entry on the stack
+         * is the load's: any other would have taken an op since) */
+        if (under.k == CAP_XK_S) {
+            cond = c2;
+            w = CAP_XK_S;
+        } else if (under.k == CAP_XK_L || under.k == CAP_XK_C) {
+            cond = mirror[c2];          /* v OP e is e OP' v */
+            w = under.k;
+            other = under.v;
+        } else {
+            return 0;
+        }
+        n = n >= 2 ? n - 2 : 0;
+    } else if ((top->k == CAP_XK_L || top->k == CAP_XK_C) && n >= 2 && under.k == CAP_XK_S) {
+        cond = c2;                      /* the element first, a leaf second */
+        w = top->k;
+        other = top->v;
+        n -= 2;
+    } else {
+        return 0;
+    }
+    for (unsigned i = 0; i < n; i++)
+        if (x->vs[i].k != CAP_XK_S)
+            return 0;
+    cap_xop *o = &x->ops[x->nops - 1];
+    unsigned rel = (unsigned)(o->id - CAP_X_ELEM) / 2;    /* (elem * XA + ak) * ICOUNT + ik */
+    unsigned ik = rel % CAP_XK_ICOUNT, ak = rel / CAP_XK_ICOUNT % CAP_XA_COUNT, elem = rel / CAP_XK_ICOUNT / CAP_XA_COUNT;
+    if (ak != CAP_XA_Q || (ik != CAP_XK_L && ik != CAP_XK_LC))
+        return 0;
+    o->id = (uint16_t)(CAP_X_ECMP + (((unsigned)cond * 2 + elem) * 2 + (ik == CAP_XK_LC)) * CAP_XK_COUNT + (unsigned)w);
+    o->c = other;
+    x->nvs = 0;
+    x->elem_op = 0;
+    return 1;
 }
 
 /* How far the method's code reaches: past the last instruction that is
@@ -1057,6 +1127,10 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
             } else {
                 x.vs[x.nvs].k = CAP_XK_S;
                 x.vs[x.nvs++].v = 0;
+                if (elem >= 0 && !zx && ak != CAP_XA_S) {
+                    x.elem_op = x.nops;         /* a compare may take it (fuse_ecmp) */
+                    x.elem_k = k;
+                }
             }
         } else if (store >= 0) {
             if (array_not_const(&x, pc, 2) != 0 || no_sums(&x, pc, 1) != 0)
@@ -1072,6 +1146,11 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
             o->b = ei.v;
             o->d = ei.w;
             o->c = ev.v;
+        } else if ((c2 >= 0 || c1 >= 0) && fuse_ecmp(&x, pcs, k, c2, c1)) {
+            o = &x.ops[x.nops - 1];             /* the element load, now the compare too */
+            op_at[pc] = (uint16_t)(x.nops - 1);
+            o->ti = (uint32_t)((int32_t)pc + branch_offset(b));
+            o->wf = next < x.len ? x.run[next] : 0;
         } else if (c2 >= 0 || c1 >= 0) {
             xl_ve eb = {CAP_XK_C, 0, 0}, ea;
             if (no_sums(&x, pc, c2 >= 0 ? 2 : 1) != 0)
@@ -1203,7 +1282,8 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
     for (unsigned i = 0; i < x.nops; i++) {
         cap_xop *o = &x.ops[i];
         int branches = o->id == CAP_X_GOTO || o->id == CAP_X_SINC_GOTO ||
-                       (o->id >= CAP_X_CMP && o->id < CAP_X_ELEM);   /* CMP and ZCMP */
+                       (o->id >= CAP_X_CMP && o->id < CAP_X_ELEM) ||   /* CMP and ZCMP */
+                       (o->id >= CAP_X_ECMP && o->id < CAP_X_COUNT);
         if (!branches)
             continue;
         if (o->ti >= x.len || op_at[o->ti] == 0xFFFF) {

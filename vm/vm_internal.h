@@ -545,7 +545,13 @@ enum cap_x_id {
     /* javac's `b[i] & 0xFF`: a byte element load that zero-extends,
      * array a (cap_x_akind), index b (cap_x_ikind), destination */
     CAP_X_ELEMU = CAP_X_DIVC + 2 * CAP_XK_ICOUNT * 2,
-    CAP_X_COUNT = CAP_X_ELEMU + CAP_XA_COUNT * CAP_XK_ICOUNT * 2
+    /* an element load compared at once (compare-and-branch, cond): 0 byte
+     * / 1 short, array a (0 a local, 1 a region's cache slot), index b
+     * (cap_x_ikind), the other operand (cap_x_kind: S the value under the
+     * load's operands, the compare's first; L local c, C constant c, the
+     * element the compare's first) */
+    CAP_X_ECMP = CAP_X_ELEMU + CAP_XA_COUNT * CAP_XK_ICOUNT * 2,
+    CAP_X_COUNT = CAP_X_ECMP + CAP_XC_COUNT * 2 * 2 * CAP_XK_COUNT
 };
 
 typedef struct cap_xop {
