@@ -672,14 +672,17 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 /* sinc, then the loop test at the head op (what `goto head` would run):
  * the goto's run and the test's charged at once (the sums in wt, taken,
  * and wf, falling through: cap_xlat.c), the budget tested once per
- * iteration; when it runs out, at the head */
+ * iteration, on each path right after its charge (the sign of that
+ * subtraction); when it runs out, at the head */
 #define SCB_L uint16_t b_ = lv[xo->d]
 #define SCB_C uint16_t b_ = (uint16_t)xo->d
 #define LOOP_TEST(C, KB) { const cap_xop *hd_ = xo->p; \
         uint16_t a_ = lv[xo->c]; SCB_##KB; \
-        if (COND_##C((int16_t)a_, (int16_t)b_)) { budget -= xo->wt; xo = (cap_xop *)hd_->p; } \
-        else { budget -= xo->wf; xo = (cap_xop *)hd_ + 1; } \
-        if (budget <= 0) { xo = (cap_xop *)hd_; goto out_of_budget; } \
+        if (COND_##C((int16_t)a_, (int16_t)b_)) { \
+            bm1 -= xo->wt; if (bm1 < 0) { xo = (cap_xop *)hd_; goto out_of_budget; } xo = (cap_xop *)hd_->p; \
+        } else { \
+            bm1 -= xo->wf; if (bm1 < 0) { xo = (cap_xop *)hd_; goto out_of_budget; } xo = (cap_xop *)hd_ + 1; \
+        } \
         DISPATCH; }
 #define H_SINC_CMP_B(C, KB) \
     x_SINC_CMP_##C##_##KB: lv[xo->a] = (uint16_t)(lv[xo->a] + xo->b); LOOP_TEST(C, KB)
@@ -754,7 +757,11 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
     uint16_t *sp = lv + xm->nlocals;
     cap_xop *xo = xm->ops;
     const uint8_t *pc;
-    int64_t budget = rt->cap_budget - xm->entry_w;
+    /* The budget left, minus one: run out when it is negative. A test for
+     * < 0 is the sign of the subtraction that charged it (sub; js), where
+     * budget <= 0 takes a compare of its own after it (the variable is in
+     * memory across this function's calls). */
+    int64_t bm1 = rt->cap_budget - xm->entry_w - 1;
     /* Calls to methods of this package run in this loop (no C call, no
      * lookup): the callers' state while they do (a caller's stack top is
      * its callee's lv: the arguments were its top). Deeper nests recurse.
@@ -849,8 +856,8 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         } \
         frp->xm = xm; frp->call = xo; frp->lv = lv; frp++; \
         xm = callee; lv = sp; sp = lv + xm->nlocals; xo = xm->ops; \
-        budget -= xm->entry_w; \
-        if (budget <= 0) \
+        bm1 -= xm->entry_w; \
+        if (bm1 < 0) \
             goto out_of_budget; \
         DISPATCH; } while (0)
 /* Back to the caller of an inline frame, at its call op. */
@@ -858,15 +865,15 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
 #define NEXT do { xo++; DISPATCH; } while (0)
 /* A taken branch charges the run at its target and tests the budget; a
  * branch not taken charges the run after it. */
-#define TAKE do { budget -= xo->wt; xo = (cap_xop *)xo->p; if (budget <= 0) { goto out_of_budget; } DISPATCH; } while (0)
-#define FALL do { budget -= xo->wf; xo++; DISPATCH; } while (0)
+#define TAKE do { bm1 -= xo->wt; xo = (cap_xop *)xo->p; if (bm1 < 0) { goto out_of_budget; } DISPATCH; } while (0)
+#define FALL do { bm1 -= xo->wf; xo++; DISPATCH; } while (0)
 /* Jump to the op at method-code offset `cpc` (switches, handlers). */
 #define JUMP_PC(cpc) do { uint32_t c__ = (cpc); \
         if (c__ >= xm->code_len || xm->op_at[c__] == 0xFFFF) { THROW_NEW(VM_SC_SecurityException, 0); } \
-        budget -= xm->w_at[c__]; xo = &xm->ops[xm->op_at[c__]]; \
-        if (budget <= 0) { goto out_of_budget; } DISPATCH; } while (0)
+        bm1 -= xm->w_at[c__]; xo = &xm->ops[xm->op_at[c__]]; \
+        if (bm1 < 0) { goto out_of_budget; } DISPATCH; } while (0)
 
-    if (budget <= 0)
+    if (bm1 < 0)
         goto out_of_budget;
     DISPATCH;
 
@@ -1116,7 +1123,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
             }
             if (callee && !switched && frp < fr_lim)
                 goto enter_inline;
-            rt->cap_budget = budget;
+            rt->cap_budget = bm1 + 1;
             uint16_t saved = rt->cap_top;
             rt->cap_top = (uint16_t)(sp + n - rt->stack);
             rt->cap_depth = (uint16_t)(rt->cap_depth + (frp - fr));
@@ -1125,7 +1132,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
             r = callee ? run(rt, callee, tg, sp, &rv, &has_rv) : call_target(rt, tg, sp, n, &rv, &has_rv);
             rt->cap_depth = (uint16_t)(rt->cap_depth - (frp - fr));
             rt->cap_top = saved;
-            budget = rt->cap_budget;
+            bm1 = rt->cap_budget - 1;
             if (switched)
                 ctx_pop(rt);
             if (r < 0) {
@@ -1174,14 +1181,14 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         NOTE_WRITER();
         sp -= n;
         uint16_t rv = 0, saved = rt->cap_top;
-        rt->cap_budget = budget;
+        rt->cap_budget = bm1 + 1;
         rt->cap_top = (uint16_t)(sp + n - rt->stack);
         rt->thrown = 0;
         rt->cap_depth = (uint16_t)(rt->cap_depth + (frp - fr));   /* an API method may call back */
         r = m->fn(rt, sp, &rv);
         rt->cap_depth = (uint16_t)(rt->cap_depth - (frp - fr));
         rt->cap_top = saved;
-        budget = rt->cap_budget;
+        bm1 = rt->cap_budget - 1;
         if (r < 0) {
             result = r;
             goto out;
@@ -1498,9 +1505,9 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
             vm_fault_caught(rt, exc);
         sp = lv + xm->nargs + xm->max_locals;
         *sp++ = exc;
-        budget -= xm->w_at[hpc];
+        bm1 -= xm->w_at[hpc];
         xo = &xm->ops[xm->op_at[hpc]];
-        if (budget <= 0)
+        if (bm1 < 0)
             goto out_of_budget;
         DISPATCH;
     }
@@ -1513,7 +1520,7 @@ out_of_budget:
         vm_fault_note_frame(rt, 0, t.slot, fr[k].xm->offset, (uint16_t)(fr[k].call->pc - fr[k].xm->code_offset));
     result = VM_RUN_BUDGET;
 out:
-    rt->cap_budget = budget;
+    rt->cap_budget = bm1 + 1;
     rt->cap_top = saved_top;
     rt->cap_depth--;   /* this loop's (its inline frames were never counted) */
     return result;
