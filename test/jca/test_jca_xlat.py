@@ -9,7 +9,9 @@ elsewhere, dup2 of a pending array and index, loop regions: an array
 checked once per entry, re-checked after each entry, exceptions at the
 right iteration; loop-invariant code motion: nested loops, bounds
 re-computed at every entry, locals written in the loop, a division and an
-out-of-bounds access in such a loop, a head entered by a jump). Expected
+out-of-bounds access in such a loop, a head entered by a jump; an element
+load fused with the compare that consumes it, every operand form, its
+exceptions caught by a handler whose range holds the load alone). Expected
 answers are worked out from the JCVM semantics in xlat.jca's header (the
 hoisting cases by a Python model of each loop), not taken from the card.
 usage: test_jca_xlat.py CARDVM XLAT_JCA
@@ -153,6 +155,51 @@ CASES += [hoist_case(ins, p1, p2) for ins, p1, p2 in [
     (0x25, 0, 0), (0x25, 5, 3), (0x25, 0xFF, 1), (0x25, 0x7F, 0x7F),
     (0x2A, 0x33, 0), (0x2A, 0xF0, 0), (0x2A, 0x7F, 0), (0x2A, 0, 1), (0x2A, 5, 0x7F),
 ]]
+
+
+# An element load and the compare that consumes it (xlat.jca, method ecmp):
+# each answer from a Python model in 16-bit JCVM arithmetic.
+def ecmp_model(ins, p1, p2):
+    a, b, x = [], [], s16(p2)
+    for _ in range(8):
+        x = s16(s16(x * 25173) + p1)
+        a.append(x)
+        b.append(s16((x & 0xFF) - 0x100 if x & 0x80 else x & 0xFF))
+    v, r = a[3], 0
+    if ins == 0x30:
+        for i in range(7):
+            r = s16(2 * r) + (a[i] > a[i + 1])
+    elif ins == 0x31:
+        for i in range(8):
+            r = s16(2 * r) + (a[i] < v)
+            r = s16(2 * r) + (v > a[i])
+    elif ins == 0x32:
+        for i in range(7):
+            r = s16(2 * r) + (b[i] < 0)
+            r = s16(2 * r) + (b[i + 1] >= 16)
+    elif ins == 0x33:
+        for i in range(max(p1, 0)):
+            r = s16(2 * r)
+            if p2 == 0:
+                return 0x66                 # NullPointerException, caught
+            if i + 1 >= 8:
+                return s16(16 * i + r + 256)   # ArrayIndexOutOfBounds, caught
+            r += a[i + 1] > 7
+    elif ins == 0x34:
+        for i in range(8):
+            r = s16(2 * r) + ((r & 3) < a[i])
+            r = s16(2 * r) + (0 >= a[i])
+    return r
+
+
+def ecmp_case(ins, p1, p2):
+    want = ecmp_model(ins, s16(p1 if p1 < 0x80 else p1 - 0x100), s16(p2 if p2 < 0x80 else p2 - 0x100))
+    return (f"80{ins:02X}{p1:02X}{p2:02X}00", f"{want & 0xFFFF:04X}9000")
+
+
+CASES += [ecmp_case(ins, p1, p2) for ins in (0x30, 0x31, 0x32, 0x34)
+          for p1, p2 in [(0, 0), (1, 2), (0x35, 0x7F), (0xFE, 0x81), (0x7F, 0x10)]]
+CASES += [ecmp_case(0x33, p1, p2) for p1, p2 in [(0, 0), (3, 0), (7, 1), (8, 5), (9, 0x42), (0x7F, 0xC3)]]
 
 
 def main():
