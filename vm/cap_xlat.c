@@ -19,7 +19,8 @@
  * local or a constant, zero included (also after a plain `goto`); jumps
  * to a `goto` threaded; `dup2` of pending values; `sreturn` of a pending
  * local or constant; `baload; const 0xFF; sand` (javac's unsigned byte
- * read) as one zero-extending load. `sdiv`/`srem` by a pending constant
+ * read) as one zero-extending load; an element load and the compare-
+ * and-branch that consumes it (fuse_ecmp). `sdiv`/`srem` by a pending constant
  * other than 0 and +-1 multiply by its reciprocal (xdiv.h), the dividend
  * taken from wherever it is, pending sums included. No pattern exists for
  * one program.

@@ -9,7 +9,8 @@
 # constant), the shape vm/cap_xlat.c folds into the element op; how many
 # byte loads are masked with 0xFF (`b[i] & 0xFF` or `0xFF & b[i]`: one
 # zero-extending load) and how many divisions have a constant divisor (a
-# multiply by the reciprocal). Prints
+# multiply by the reciprocal) and how many conditional branches test an
+# element loaded just before them (one op with the load). Prints
 # figures, never fails (docs/vm.md, "Performance").
 cardvm=${1:?usage: op_pairs.sh CARDVM [SHARED]}
 shared=${2:-$(dirname "$0")/../../../../shared}
@@ -40,7 +41,7 @@ inm && /^\t\t}/ { inm = 0; next }
 {
     line = $0
     sub(/\/\/.*/, "", line)
-    if (line ~ /^[ \t]*L[0-9]+:/) { prev = ""; sn = 0; sub(/^[ \t]*L[0-9]+:/, "", line) }
+    if (line ~ /^[ \t]*L[0-9]+:/) { prev = ""; prev2 = ""; sn = 0; sub(/^[ \t]*L[0-9]+:/, "", line) }
     gsub(/;/, "", line)
     split(line, f, /[ \t]+/)
     op = ""
@@ -49,6 +50,10 @@ inm && /^\t\t}/ { inm = 0; next }
     o = norm(op)
     total++
     if (prev != "") { pair[prev " " o]++; npairs++ }
+    # a compare-and-branch on an element loaded just before (the other
+    # operand a leaf after it, or under it): one op (ECMP)
+    if (op ~ /^if/) { branches++; if (prev ~ /^[bsa]aload$/ || (prev ~ /^(sload|aload|const)$/ && prev2 ~ /^[bsa]aload$/)) ebranches++ }
+    prev2 = ends(op) ? "" : prev
     prev = ends(op) ? "" : o
     # the operand stack, as far as straight-line code of known effect goes
     if (o == "const") push(arg == "255" ? "K255" : "K")
@@ -73,5 +78,6 @@ END {
     printf "element stores %d, index a sum of two leaves %d (%.0f%%)\n", stores, sumstores, stores ? 100 * sumstores / stores : 0
     printf "byte loads %d, masked with 0xFF %d (%.0f%%)\n", bloads, masked, bloads ? 100 * masked / bloads : 0
     printf "sdiv/srem %d, by a constant %d\n", divs, kdivs
+    printf "conditional branches %d, on an element loaded just before %d (%.0f%%)\n", branches, ebranches, branches ? 100 * ebranches / branches : 0
     for (p in pair) printf "%6d %5.1f%% %s\n", pair[p], 100 * pair[p] / npairs, p | "sort -rn | head -25"
 }'
