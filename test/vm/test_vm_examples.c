@@ -405,6 +405,100 @@ static void test_budget_hoisted(void **state)
     }
 }
 
+/* An applet whose INS 00 counts i from 0 while i < P1, storing n = i + 1
+ * in a persistent field at every iteration (no transaction: what was
+ * stored stays when the budget runs out); with P2 != 0 it answers n. */
+static const char *EDGE_JCA =
+    ".package cardvm/edge {\n"
+    " .aid 0xA0:0x0:0x0:0x0:0xFF:0x0:0x4;\n"
+    " .version 1.0;\n"
+    " .imports {\n"
+    VT_JCA_IMPORT_FRAMEWORK_LANG
+    " }\n"
+    " .applet {\n"
+    "  0xA0:0x0:0x0:0x0:0xFF:0x0:0x4:0x1 Edge;\n"
+    " }\n"
+    " .constantPool {\n"
+    "  staticMethodRef 0.3.0()V;\n"
+    "  virtualMethodRef 0.3.1()V;\n"
+    "  classRef Edge;\n"
+    "  staticMethodRef Edge/<init>()V;\n"
+    "  virtualMethodRef 0.3.3()Z;\n"
+    "  virtualMethodRef 0.10.1()[B;\n"
+    "  staticMethodRef 0.16.6([BSS)S;\n"
+    "  virtualMethodRef 0.10.8(SS)V;\n"
+    "  staticMethodRef 0.8.1()V;\n"
+    "  instanceFieldRef short Edge/n;\n"
+    "   .descriptor Ljavacard/framework/APDU; 0.10;\n"
+    " }\n"
+    " .class public Edge 0 extends 0.3 {\n"
+    "  .fields {\n"
+    "   private short n 0;\n"
+    "  }\n"
+    VT_JCA_APPLET_METHOD_TABLES
+    EX_APPLET_INIT_INSTALL
+    "  .method public process(Ljavacard/framework/APDU;)V 7 {\n"
+    "   .stack 4;\n .locals 3;\n"
+    "   .descriptor Ljavacard/framework/APDU; 0.10;\n"
+    "   L0: aload_0;\n invokevirtual 4;\n ifeq L2;\n"
+    "   L1: return;\n"
+    "   L2: aload_1;\n invokevirtual 5;\n astore_2;\n aload_2;\n sconst_2;\n baload;\n sstore_3;\n"
+    "   aload_2;\n sconst_3;\n baload;\n ifne L5;\n"
+    "   sconst_0;\n sstore 4;\n"
+    "   L3: sload 4;\n sload_3;\n if_scmpge L6;\n"
+    "   L4: sload 4;\n sconst_1;\n sadd;\n putfield_s_this 9;\n sinc 4 1;\n goto L3;\n"
+    "   L6: return;\n"
+    "   L5: aload_2;\n sconst_0;\n getfield_s_this 9;\n invokestatic 6;\n pop;\n"
+    "   aload_1;\n sconst_0;\n sconst_2;\n invokevirtual 7;\n return;\n"
+    "  }\n"
+    " }\n"
+    "}\n";
+
+/* The budget running out at a loop's back edge (`sinc; goto` fused with
+ * the head's test: the goto's run and the test's charged at once, then
+ * tested), counted from EDGE_JCA's code by the rule of docs/vm.md
+ * ("Budget": a run is charged where control arrives other than by falling
+ * through; taken branches and method entries test it, 0 left is out):
+ * entry 3 (tested), ifeq taken 11 (tested), ifne not taken 5, the head's
+ * test falling through 6 (untested: iteration 1 runs, n = 1); then each
+ * back edge k = 1, 2, .. charges 3 + 6 = 9 (k < P1) or 3 + 1 (k = P1, to
+ * the return) and tests: the charge reaches 25 + 9k there, so a budget B
+ * ends the loop with n = 1 + #{k >= 1: 25 + 9k < B} and a whole run costs
+ * 20 + 9 * P1. The answer (P2 != 0) costs 3 + 11 + 10 = 24 < every B. */
+static void test_budget_back_edge(void **state)
+{
+    (void)state;
+    static const uint8_t pkg[] = { 0xA0, 0, 0, 0, 0xFF, 0, 4 }, app[] = { 0xA0, 0, 0, 0, 0xFF, 0, 4, 1 };
+    enum { P = 100 };
+    static const uint32_t bs[] = { 34, 35, 61, 62, 25 + 9 * 99, 25 + 9 * 99 + 1, 20 + 9 * P, 20 + 9 * P + 1 };
+    for (unsigned n = 0; n < sizeof bs / sizeof bs[0]; n++) {
+        uint32_t b = bs[n];
+        unsigned want = 1;
+        for (unsigned k = 1; k < P && 25 + 9 * k < b; k++)
+            want++;
+        vm_config cfg;
+        vm_config_default(&cfg);
+        cfg.budget = b;
+        vt_card k;
+        vt_card_new(&k, &cfg);
+        vt_load_jca(&k, EDGE_JCA, "edge.jca", 0);
+        uint16_t sw;
+        assert_int_equal(vt_install(&k, pkg, 7, app, 8, app, 8, NULL, 0, &sw), VM_OK);
+        assert_int_equal(sw, 0x9000);
+        vt_commit(&k);
+        uint8_t resp[300];
+        size_t rlen;
+        char apdu[16];
+        assert_int_equal(vt_send_hex(&k, "00A4040008A0000000FF000401", resp, &rlen), 0x9000);
+        snprintf(apdu, sizeof apdu, "8000%02X0000", P);
+        assert_int_equal(vt_send_hex(&k, apdu, resp, &rlen), b > 20 + 9 * P ? 0x9000 : 0x6F00);
+        assert_int_equal(vt_send_hex(&k, "8000000100", resp, &rlen), 0x9000);
+        assert_int_equal(rlen, 2);
+        assert_int_equal(resp[0] << 8 | resp[1], want);
+        vt_card_free(&k);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -415,6 +509,7 @@ int main(void)
         cmocka_unit_test(test_many_applets),
         cmocka_unit_test(test_budget),
         cmocka_unit_test(test_budget_hoisted),
+        cmocka_unit_test(test_budget_back_edge),
     };
     return cmocka_run_group_tests_name("vm_examples", tests, NULL, NULL);
 }
