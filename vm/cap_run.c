@@ -180,7 +180,7 @@ int vm_field_get(vm_runtime *rt, uint16_t ref, uint16_t i, uint16_t *v)
         return exc;
     if (o->kind != VM_OBJ_INSTANCE || i >= o->length)
         return VM_SC_SecurityException;
-    *v = vm_rd16(o->data + 2u * i);
+    *v = vm_rd16(o->data + 2 * (size_t)i);
     return 0;
 }
 
@@ -959,7 +959,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         uint16_t slot = (uint16_t)xo->b; \
         if (o->kind != VM_OBJ_INSTANCE || slot >= o->length) \
             THROW_NEW(VM_SC_SecurityException, 0); \
-        uint16_t v = vm_rd16(o->data + 2u * slot); \
+        uint16_t v = vm_rd16(o->data + 2 * (size_t)slot); \
         *sp++ = EXT(v); \
         NEXT; }
 #define EXT_B(v_) (uint16_t)(int16_t)(int8_t)(v_)
@@ -1264,7 +1264,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
             if (op == 0x25)
                 *sp++ = (uint16_t)(int16_t)(int8_t)o->data[idx];
             else
-                *sp++ = vm_rd16(o->data + 2u * idx);
+                *sp++ = vm_rd16(o->data + 2 * (size_t)idx);
             break;
         }
         case 0x37: case 0x38: case 0x39: {                  /* aastore bastore sastore */
@@ -1384,7 +1384,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
             uint16_t slot = cpr[idx].a;
             if (o->kind != VM_OBJ_INSTANCE || slot >= o->length)
                 THROW_NEW(VM_SC_SecurityException, 0);
-            uint16_t v = vm_rd16(o->data + 2u * slot);
+            uint16_t v = vm_rd16(o->data + 2 * (size_t)slot);
             *sp++ = kind == 1 ? (uint16_t)(int16_t)(int8_t)v : v;
             break;
         }
