@@ -203,7 +203,7 @@ typedef struct xl_region {
  * the loop to its head skip those ops. Its bytecodes are still charged
  * where they are (budget weights are per bytecode, the entry ops charge
  * nothing). */
-enum { XL_LOOPS_MAX = 32, XL_HOISTS_MAX = 16, XL_HTRACK = 16, XL_IDIOMS_MAX = 8 };
+enum { XL_LOOPS_MAX = 32, XL_HOISTS_MAX = 16, XL_HTRACK = 16, XL_IDIOMS_MAX = 16 };
 typedef struct xl_loop {
     uint32_t start, end;        /* head .. past the last back edge */
     uint8_t written[32];        /* the locals the loop writes */
