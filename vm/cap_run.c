@@ -668,6 +668,7 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
  * transaction, tear hook, check value); a budget that would run out
  * (the ops stop where the bytecodes do). The element kinds must be
  * exactly byte[] (the byte ops also take boolean[]) or short[]. */
+_Static_assert(VM_OBJ_SHORTS == VM_OBJ_BYTES + 2, "idiom_run: the element kind from d->shorts");
 static int idiom_run(const vm_runtime *rt, const cap_xidiom *d, uint16_t *lv, int64_t budget, int64_t *charge)
 {
     if (!d->exit)
@@ -676,8 +677,8 @@ static int idiom_run(const vm_runtime *rt, const cap_xidiom *d, uint16_t *lv, in
     if (i0 >= n)
         return 0;
     uint32_t cnt = (uint32_t)(n - i0);
-    unsigned esz = d->shorts ? 2 : 1;
-    uint8_t kind = d->shorts ? VM_OBJ_SHORTS : VM_OBJ_BYTES;
+    unsigned esz = 1u + d->shorts;
+    uint8_t kind = (uint8_t)(VM_OBJ_BYTES + 2 * d->shorts);   /* VM_OBJ_SHORTS */
     uint8_t *p[2] = {NULL, NULL};
     for (unsigned j = d->form == CAP_XI_FILL; j < 2; j++) {
         uint16_t h = lv[d->arr[j]];
@@ -703,7 +704,7 @@ static int idiom_run(const vm_runtime *rt, const cap_xidiom *d, uint16_t *lv, in
             k += 8;
         while (k < nb && p[0][k] == p[1][k])
             k++;
-        uint32_t e = (uint32_t)(k / esz), last = e < cnt ? e : cnt - 1;
+        uint32_t e = (uint32_t)(k >> d->shorts), last = e < cnt ? e : cnt - 1;
         *charge = e < cnt ? (int64_t)e * d->w_iter + d->w_body + d->w_mexit : (int64_t)cnt * d->w_iter + d->w_exit;
         if (budget - *charge <= 0)
             return 0;
