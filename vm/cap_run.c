@@ -16,7 +16,10 @@
  * (inline frames); other calls are a C recursion; both bounded by
  * max_frames. Translated ops are written once more after threading
  * (quickened): an invokestatic resolved to this package becomes
- * x_CALL_STATIC, a getfield_<t>_this its byte or short form.
+ * x_CALL_STATIC, a getfield_<t>_this its byte or short form. x_IDIOM
+ * runs a recognized copy / fill / first-mismatch loop whole (idiom_run)
+ * only when that is exactly what its bytecodes would do, budget included;
+ * else the loop's own ops, which follow it, run it.
  */
 #include <stdlib.h>
 #include <string.h>

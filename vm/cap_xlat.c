@@ -37,6 +37,12 @@
  * the method's own; the loop reads the temporary (docs/vm.md,
  * "Loop-invariant code motion").
  *
+ * Loop idioms (find_idioms, match_idiom): a counted loop whose body is
+ * only an element-wise copy, fill or first-mismatch search gets an IDIOM
+ * op before its head, which runs the whole loop in C when it can do so
+ * exactly and otherwise goes on to the loop's own ops, kept after it
+ * (docs/vm.md, "Loop idioms").
+ *
  * Why the verifier's guarantees hold for the ops: the method was verified
  * before it is translated; an op covers at most one bytecode that can
  * throw (the folded pushes cannot) and records its offset, so handler
