@@ -708,7 +708,8 @@ static int idiom_run(const vm_runtime *rt, const cap_xidiom *d, uint16_t *lv, in
         while (k < nb && p[0][k] == p[1][k])
             k++;
         uint32_t e = (uint32_t)(k >> d->shorts), last = e < cnt ? e : cnt - 1;
-        *charge = e < cnt ? (int64_t)e * d->w_iter + d->w_body + d->w_mexit : (int64_t)cnt * d->w_iter + d->w_exit;
+        *charge = d->w_entry +
+                  (e < cnt ? (int64_t)e * d->w_iter + d->w_body + d->w_mexit : (int64_t)cnt * d->w_iter + d->w_exit);
         if (budget - *charge <= 0)
             return 0;
         lv[d->i] = (uint16_t)(i0 + (int32_t)e);
@@ -718,7 +719,7 @@ static int idiom_run(const vm_runtime *rt, const cap_xidiom *d, uint16_t *lv, in
         }
         return e < cnt ? 2 : 1;
     }
-    *charge = (int64_t)cnt * d->w_iter + d->w_exit;
+    *charge = d->w_entry + (int64_t)cnt * d->w_iter + d->w_exit;
     if (budget - *charge <= 0)
         return 0;
     if (d->form == CAP_XI_COPY) {

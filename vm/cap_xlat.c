@@ -241,7 +241,8 @@ typedef struct xl {
     xl_hoist hoist[XL_HOISTS_MAX];   /* disjoint ranges */
     unsigned nhoist;
     unsigned scratch;           /* first scratch temporary (intermediate values of the entry ops) */
-    cap_xidiom idiom[XL_IDIOMS_MAX];   /* loop idioms (match_idiom) */
+    cap_xidiom idiom[XL_IDIOMS_MAX];   /* loop idioms (match_idiom, match_bottom) */
+    uint32_t idiom_goto[XL_IDIOMS_MAX];   /* match_bottom's: the `goto` to the test */
     unsigned nidiom;
 } xl;
 
@@ -987,6 +988,85 @@ static int idiom_reads(const cap_xidiom *d, int lx)
     return r;
 }
 
+/* The body of a counted loop with induction local i (above), from c's
+ * position to S, the `sinc i 1` at prev; [lstart, lend) the loop's
+ * bytecodes: 1 and d's form, arrays, indices and MISMATCH's compare. */
+static int match_body(const xl *x, xl_cur *c, int i, uint32_t prev, uint32_t lstart, uint32_t lend, cap_xidiom *d)
+{
+    uint32_t body = c->pc;
+    const uint8_t *b = take(c), *e;
+    int a1 = b ? aload_of(b) : -1, a0;
+    if (a1 < 0 || !idiom_index(c, i, &d->bk[1], &d->base[1]) || !(b = take(c)))
+        return 0;
+    d->arr[1] = (uint8_t)a1;
+    int vk = short_leaf(b, &d->v);
+    if (vk >= 0 && (e = take(c)) && (e[0] == 0x38 || e[0] == 0x39)) {
+        d->form = CAP_XI_FILL;
+        d->vk = (uint8_t)vk;
+        d->shorts = e[0] == 0x39;
+    } else if ((a0 = aload_of(b)) >= 0) {
+        /* COPY: a1[X1] = a0[X0] */
+        d->form = CAP_XI_COPY;
+        d->arr[0] = (uint8_t)a0;
+        d->arr[1] = (uint8_t)a1;
+        if (!idiom_index(c, i, &d->bk[0], &d->base[0]) || !(b = take(c)) || !(e = take(c)))
+            return 0;
+        if (!((b[0] == 0x25 && e[0] == 0x38) || (b[0] == 0x26 && e[0] == 0x39)))
+            return 0;
+        d->shorts = b[0] == 0x26;
+    } else if (b[0] == 0x25 || b[0] == 0x26) {
+        /* MISMATCH: what was read as a1[X1] is a0[X0] */
+        d->form = CAP_XI_MISMATCH;
+        d->shorts = b[0] == 0x26;
+        d->arr[0] = (uint8_t)a1;
+        d->bk[0] = d->bk[1];
+        d->base[0] = d->base[1];
+        const uint8_t *ld = b;
+        if (!(b = take(c)))
+            return 0;
+        if (sstore_of(b) >= 0) {
+            d->x = (int16_t)sstore_of(b);
+            b = take(c);
+        }
+        if (!b || (a1 = aload_of(b)) < 0 || !idiom_index(c, i, &d->bk[1], &d->base[1]) || !(b = take(c)) ||
+            b[0] != ld[0])
+            return 0;
+        d->arr[1] = (uint8_t)a1;
+        if (d->x >= 0) {
+            /* both into locals, then compared */
+            const uint8_t *sy = take(c), *l1 = sy ? take(c) : NULL, *l2 = l1 ? take(c) : NULL;
+            if (!l2 || sstore_of(sy) < 0)
+                return 0;
+            d->y = (int16_t)sstore_of(sy);
+            int r1 = sload_of(l1), r2 = sload_of(l2);
+            if (d->y == d->x || !((r1 == d->x && r2 == d->y) || (r1 == d->y && r2 == d->x)))
+                return 0;
+        }
+        if (!(b = take(c)))
+            return 0;
+        uint32_t cpc = (uint32_t)(b - x->code), tgt = (uint32_t)((int32_t)cpc + branch_offset(b));
+        if ((b[0] == 0x6B || b[0] == 0xA3) && c->pc == prev && (tgt < lstart || tgt >= lend)) {
+            d->mtaken = 1;                      /* the difference jumps (taken) */
+        } else if ((b[0] == 0x6A || b[0] == 0xA2) && tgt == prev && c->pc < prev) {
+            d->mtaken = 0;                      /* the difference falls through */
+            c->pc = prev;                        /* what comes before S is the exit path */
+        } else {
+            return 0;
+        }
+        d->cmp_pc = cpc;
+        d->w_body = x->run[body];
+        d->w_mexit = x->run[d->mtaken ? tgt : cpc + insn_len(x->code, x->len, cpc)];
+    } else {
+        return 0;
+    }
+    if (c->pc != prev)
+        return 0;
+    /* the invariants are none of the locals the body writes */
+    if (idiom_reads(d, i) || (d->x >= 0 && (idiom_reads(d, d->x) || idiom_reads(d, d->y) || d->x == i || d->y == i)))
+        return 0;
+    return 1;
+}
+
 /* Loop l as an idiom (above): 1 and d, else 0. */
 static int match_idiom(const xl *x, const xl_loop *l, cap_xidiom *d)
 {
@@ -1029,76 +1109,7 @@ static int match_idiom(const xl *x, const xl_loop *l, cap_xidiom *d)
     if (epc >= l->start && epc < l->end)
         return 0;
     uint32_t body = c.pc;
-    /* the body */
-    const uint8_t *b = take(&c), *e;
-    int a1 = b ? aload_of(b) : -1, a0;
-    if (a1 < 0 || !idiom_index(&c, i, &d->bk[1], &d->base[1]) || !(b = take(&c)))
-        return 0;
-    d->arr[1] = (uint8_t)a1;
-    int vk = short_leaf(b, &d->v);
-    if (vk >= 0 && (e = take(&c)) && (e[0] == 0x38 || e[0] == 0x39)) {
-        d->form = CAP_XI_FILL;
-        d->vk = (uint8_t)vk;
-        d->shorts = e[0] == 0x39;
-    } else if ((a0 = aload_of(b)) >= 0) {
-        /* COPY: a1[X1] = a0[X0] */
-        d->form = CAP_XI_COPY;
-        d->arr[0] = (uint8_t)a0;
-        d->arr[1] = (uint8_t)a1;
-        if (!idiom_index(&c, i, &d->bk[0], &d->base[0]) || !(b = take(&c)) || !(e = take(&c)))
-            return 0;
-        if (!((b[0] == 0x25 && e[0] == 0x38) || (b[0] == 0x26 && e[0] == 0x39)))
-            return 0;
-        d->shorts = b[0] == 0x26;
-    } else if (b[0] == 0x25 || b[0] == 0x26) {
-        /* MISMATCH: what was read as a1[X1] is a0[X0] */
-        d->form = CAP_XI_MISMATCH;
-        d->shorts = b[0] == 0x26;
-        d->arr[0] = (uint8_t)a1;
-        d->bk[0] = d->bk[1];
-        d->base[0] = d->base[1];
-        const uint8_t *ld = b;
-        if (!(b = take(&c)))
-            return 0;
-        if (sstore_of(b) >= 0) {
-            d->x = (int16_t)sstore_of(b);
-            b = take(&c);
-        }
-        if (!b || (a1 = aload_of(b)) < 0 || !idiom_index(&c, i, &d->bk[1], &d->base[1]) || !(b = take(&c)) ||
-            b[0] != ld[0])
-            return 0;
-        d->arr[1] = (uint8_t)a1;
-        if (d->x >= 0) {
-            /* both into locals, then compared */
-            const uint8_t *sy = take(&c), *l1 = sy ? take(&c) : NULL, *l2 = l1 ? take(&c) : NULL;
-            if (!l2 || sstore_of(sy) < 0)
-                return 0;
-            d->y = (int16_t)sstore_of(sy);
-            int r1 = sload_of(l1), r2 = sload_of(l2);
-            if (d->y == d->x || !((r1 == d->x && r2 == d->y) || (r1 == d->y && r2 == d->x)))
-                return 0;
-        }
-        if (!(b = take(&c)))
-            return 0;
-        uint32_t cpc = (uint32_t)(b - x->code), tgt = (uint32_t)((int32_t)cpc + branch_offset(b));
-        if ((b[0] == 0x6B || b[0] == 0xA3) && c.pc == prev && (tgt < l->start || tgt >= l->end)) {
-            d->mtaken = 1;                      /* the difference jumps (taken) */
-        } else if ((b[0] == 0x6A || b[0] == 0xA2) && tgt == prev && c.pc < prev) {
-            d->mtaken = 0;                      /* the difference falls through */
-            c.pc = prev;                        /* what comes before S is the exit path */
-        } else {
-            return 0;
-        }
-        d->cmp_pc = cpc;
-        d->w_body = x->run[body];
-        d->w_mexit = x->run[d->mtaken ? tgt : cpc + insn_len(x->code, x->len, cpc)];
-    } else {
-        return 0;
-    }
-    if (c.pc != prev)
-        return 0;
-    /* the invariants are none of the locals the body writes */
-    if (idiom_reads(d, i) || (d->x >= 0 && (idiom_reads(d, d->x) || idiom_reads(d, d->y) || d->x == i || d->y == i)))
+    if (!match_body(x, &c, i, prev, l->start, l->end, d))
         return 0;
     /* budget: an iteration charges the body's run (the test not taken),
      * for MISMATCH the run at S too (equal), and the run at the head
@@ -1109,12 +1120,91 @@ static int match_idiom(const xl *x, const xl_loop *l, cap_xidiom *d)
     return 1;
 }
 
+/* The other shape of a counted loop, its test at the bottom:
+ *
+ *        goto T
+ *     B: BODY
+ *     S: sinc i 1
+ *     T: sload i; (sload n | const); if_scmplt B      (or n; i; if_scmpgt B)
+ *
+ * with `goto T` at gpc: 1 and d, else 0. The idiom op goes before the
+ * goto (what enters the loop there); whatever else enters it does not
+ * pass the op, and the loop's own ops run as they are. */
+static int match_bottom(const xl *x, uint32_t gpc, cap_xidiom *d)
+{
+    const uint8_t *g = x->code + gpc;
+    if (!(g[0] == 0x70 || g[0] == 0xA8))
+        return 0;
+    uint32_t B = gpc + insn_len(x->code, x->len, gpc), T = (uint32_t)((int32_t)gpc + branch_offset(g));
+    if (T <= B || T >= x->len)
+        return 0;
+    memset(d, 0, sizeof *d);
+    d->x = d->y = -1;
+    xl_cur c = {x, T, x->len};
+    const uint8_t *t1 = take(&c), *t2 = t1 ? take(&c) : NULL, *tb = t2 ? take(&c) : NULL;
+    int16_t v1, v2;
+    int k1 = t1 ? short_leaf(t1, &v1) : -1, k2 = t2 ? short_leaf(t2, &v2) : -1;
+    if (!tb || k1 < 0 || k2 < 0 || (int32_t)(tb - x->code) + branch_offset(tb) != (int32_t)B)
+        return 0;
+    int i;
+    if (k1 == CAP_XK_L && (tb[0] == 0x6C || tb[0] == 0xA4) && !(k2 == CAP_XK_L && v2 == v1)) {
+        i = v1;
+        d->nk = (uint8_t)k2;
+        d->n = v2;
+    } else if (k2 == CAP_XK_L && (tb[0] == 0x6E || tb[0] == 0xA6) && !(k1 == CAP_XK_L && v1 == v2)) {
+        i = v2;
+        d->nk = (uint8_t)k1;
+        d->n = v1;
+    } else {
+        return 0;
+    }
+    uint32_t end = c.pc;
+    /* S: the instruction before T is `sinc i 1` */
+    uint32_t pc = B, prev = 0;
+    while (pc < T) {
+        uint32_t n = insn_len(x->code, x->len, pc);
+        if (!n)
+            return 0;
+        prev = pc;
+        pc += n;
+    }
+    const uint8_t *si = x->code + prev;
+    if (pc != T || prev <= B || si[1] != i || !((si[0] == 0x59 && si[2] == 1) || (si[0] == 0x96 && rd16s(si + 2) == 1)))
+        return 0;
+    d->i = (uint8_t)i;
+    xl_cur cb = {x, B, prev};
+    if (!match_body(x, &cb, i, prev, B, end, d))
+        return 0;
+    /* budget: entering charges the test's run (the goto taken); an
+     * iteration the run at B (for COPY and FILL through the test; for
+     * MISMATCH to the compare, then S's run through the test); leaving
+     * the run after the test (not taken) */
+    d->bottom = 1;
+    d->test_pc = T;
+    d->w_entry = x->run[T];
+    d->w_iter = (uint32_t)x->run[B] + (d->form == CAP_XI_MISMATCH ? x->run[prev] : 0);
+    d->w_exit = end < x->len ? x->run[end] : 0;
+    return 1;
+}
+
 /* The loop idioms among the loops (at most XL_IDIOMS_MAX a method). */
-static void find_idioms(xl *x)
+static void find_idioms(xl *x, const uint32_t *pcs, uint32_t npc)
 {
     for (unsigned li = 0; li < x->nloop && x->nidiom < XL_IDIOMS_MAX; li++)
         if (match_idiom(x, &x->loop[li], &x->idiom[x->nidiom]))
             x->loop[li].idiom = ++x->nidiom;
+    for (uint32_t k = 0; k < npc && x->nidiom < XL_IDIOMS_MAX; k++)
+        if (match_bottom(x, pcs[k], &x->idiom[x->nidiom]))
+            x->idiom_goto[x->nidiom++] = pcs[k];
+}
+
+/* The test-at-the-bottom idiom whose `goto` is at pc: its index, else -1. */
+static int idiom_at_goto(const xl *x, uint32_t pc)
+{
+    for (unsigned k = 0; k < x->nidiom; k++)
+        if (x->idiom[k].bottom && x->idiom_goto[k] == pc)
+            return (int)k;
+    return -1;
 }
 
 /* Loop l's idiom op, after its other entry ops: jumps from inside the
@@ -1150,6 +1240,11 @@ static int resolve_idioms(xl *x, cap_xmethod *xm, const uint16_t *op_at)
         o->p = di;
         const cap_xop *t = k + 1 < x->nops ? &x->ops[k + 1] : NULL, *m = NULL;
         di->exit = t && t->id >= CAP_X_CMP && t->id < CAP_X_ZCMP ? t->p : NULL;
+        if (di->bottom) {
+            /* the test at the bottom: leaving falls through it */
+            t = op_at[di->test_pc] != 0xFFFF ? &x->ops[op_at[di->test_pc]] : NULL;
+            di->exit = t && t->id >= CAP_X_CMP && t->id < CAP_X_ZCMP && t + 1 < x->ops + x->nops ? t + 1 : NULL;
+        }
         if (di->form == CAP_XI_MISMATCH) {
             m = op_at[di->cmp_pc] != 0xFFFF ? &x->ops[op_at[di->cmp_pc]] : NULL;
             if (!m || m->id < CAP_X_CMP || m->id >= CAP_X_ZCMP)
@@ -1212,7 +1307,7 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
     find_regions(&x, v, pcs, npc);
     find_loops(&x, v, pcs, npc);
     find_hoists(&x, pcs, npc);
-    find_idioms(&x);
+    find_idioms(&x, pcs, npc);
     unsigned ntemps = hoist_temps(&x, xm);
 
     /* ops */
@@ -1462,6 +1557,14 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
             /* everything else takes the stack as it is */
             if (flush_all(&x, pc, 0) != 0)
                 goto done_pcs;
+            int gi = op == 0x70 || op == 0xA8 ? idiom_at_goto(&x, pc) : -1;
+            if (gi >= 0) {
+                /* a loop idiom entered by this goto (match_bottom) */
+                cap_xop *io = emit(&x, CAP_X_IDIOM, pc);
+                if (!io)
+                    goto done_pcs;
+                io->ti = (uint32_t)gi;
+            }
             uint16_t id = CAP_X_GENERIC;
             switch (op) {
             case 0x70: case 0xA8: id = CAP_X_GOTO; break;

@@ -561,7 +561,10 @@ typedef struct cap_xidiom {
     const struct cap_xop *exit;     /* the op the loop test leaves to */
     const struct cap_xop *mexit;    /* MISMATCH: where a difference goes */
     uint32_t cmp_pc;                /* translation: MISMATCH's compare-and-branch */
+    uint32_t test_pc;               /* translation, test at the bottom: the loop test (after `goto` to it) */
     uint8_t mtaken;                 /* MISMATCH: a difference takes that branch (else falls through) */
+    uint8_t bottom;                 /* the test at the bottom, reached by a `goto` before the body */
+    uint16_t w_entry;               /* bottom: the run at the test (the `goto` taken) */
     uint32_t w_iter;                /* one whole iteration */
     uint16_t w_exit;                /* the run at exit (the test taken) */
     uint16_t w_body;                /* MISMATCH: the body's run, up to the compare */

@@ -288,6 +288,19 @@ def idiom_model(ins, p1, p2):
         for k in range(8):
             r = s16(r * 31 + a[k])
         return r
+    if ins == 0x3C:                     # COPY as 0x30, the test at the bottom (goto to it first)
+        o = s16(p2 + 48)
+        while i < p1:
+            st(buf, o + i, ld(buf, i + 16))
+            i += 1
+        return bufhash(i)
+    if ins == 0x3D:                     # MISMATCH buf[48 + i] vs buf[i + 49], test at the bottom (p1 > i)
+        buf[48 + p2] = sb8(buf[48 + p2] ^ 1)
+        while p1 > i:
+            if ld(buf, 48 + i) != ld(buf, i + 49):
+                return s16(i + 256)
+            i += 1
+        return s16(i + 512)
     raise ValueError(ins)
 
 
@@ -309,6 +322,8 @@ CASES += [idiom_case(ins, p1, p2) for ins, p1, p2 in [
     (0x39, 0, 0), (0x39, 1, 0), (0x39, 3, 1), (0x39, 5, 1),
     (0x3A, 8, 0), (0x3A, 8, 1), (0x3A, 3, 0), (0x3A, 0, 1),
     (0x3B, 16, 0), (0x3B, 5, 0), (0x3B, 0, 0),
+    (0x3C, 0, 0), (0x3C, 16, 0), (0x3C, 10, 6), (0x3C, 32, 0),
+    (0x3D, 0, 0), (0x3D, 31, 0x30), (0x3D, 20, 0x30), (0x3D, 31, 5), (0x3D, 31, 6), (0x3D, 4, 20),
 ]]
 
 
