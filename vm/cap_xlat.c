@@ -37,9 +37,10 @@
  * the method's own; the loop reads the temporary (docs/vm.md,
  * "Loop-invariant code motion").
  *
- * Loop idioms (find_idioms, match_idiom): a counted loop whose body is
- * only an element-wise copy, fill or first-mismatch search gets an IDIOM
- * op before its head, which runs the whole loop in C when it can do so
+ * Loop idioms (find_idioms, match_idiom, match_bottom): a counted loop
+ * whose body is only an element-wise copy, fill or first-mismatch search
+ * gets an IDIOM op before its head (test at the bottom: before the goto
+ * to the test), which runs the whole loop in C when it can do so
  * exactly and otherwise goes on to the loop's own ops, kept after it
  * (docs/vm.md, "Loop idioms").
  *
