@@ -16,7 +16,10 @@
  * (inline frames); other calls are a C recursion; both bounded by
  * max_frames. Translated ops are written once more after threading
  * (quickened): an invokestatic resolved to this package becomes
- * x_CALL_STATIC, a getfield_<t>_this its byte or short form.
+ * x_CALL_STATIC, a getfield_<t>_this its byte or short form. x_IDIOM
+ * runs a recognized copy / fill / first-mismatch loop whole (idiom_run)
+ * only when that is exactly what its bytecodes would do, budget included;
+ * else the loop's own ops, which follow it, run it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -692,6 +695,90 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 #define LBL_GOTO_CMP_B(C, KB) &&x_GOTO_CMP_##C##_##KB,
 #define LBL_GOTO_CMP(C) X_KD(LBL_GOTO_CMP_B, C)
 
+/* A loop idiom (cap_xlat.c, "loop idioms") run whole, as its bytecodes
+ * would run it: 1 when the loop has completed (on to d->exit), 2 when
+ * MISMATCH has found a difference (on to d->mexit), the locals it writes
+ * (i, x, y) and the array left as after those bytecodes, *charge the
+ * bytecodes their runs count. 0, having changed nothing, when the loop's
+ * own ops must run it: no iteration to run; an array that would fail its
+ * checks (null, handle, kind, firewall) or an index its bounds at some
+ * iteration (the ops throw there, after the iterations before it); a
+ * stored array that is persistent or sensitive (the NVM path: journal,
+ * transaction, tear hook, check value); a budget that would run out
+ * (the ops stop where the bytecodes do). The element kinds must be
+ * exactly byte[] (the byte ops also take boolean[]) or short[]. */
+_Static_assert(VM_OBJ_SHORTS == VM_OBJ_BYTES + 2, "idiom_run: the element kind from d->shorts");
+static int idiom_run(const vm_runtime *rt, const cap_xidiom *d, uint16_t *lv, int64_t budget, int64_t *charge)
+{
+    if (!d->exit)
+        return 0;
+    int16_t i0 = (int16_t)lv[d->i], n = d->nk == CAP_XK_L ? (int16_t)lv[d->n] : d->n;
+    if (i0 >= n)
+        return 0;
+    uint32_t cnt = (uint32_t)(n - i0);
+    unsigned esz = 1u + d->shorts;
+    uint8_t kind = (uint8_t)(VM_OBJ_BYTES + 2 * d->shorts);   /* VM_OBJ_SHORTS */
+    uint8_t *p[2] = {NULL, NULL};
+    for (unsigned j = d->form == CAP_XI_FILL; j < 2; j++) {
+        uint16_t h = lv[d->arr[j]];
+        if (h == 0 || h >= rt->obj_cap)
+            return 0;
+        const vm_obj *o = &rt->objs[h];
+        if (o->kind != kind || (o->pkg != rt->ctx && rt->ctx != 0 && !(o->flags & VM_OF_GLOBAL)))
+            return 0;
+        if (j == 1 && d->form != CAP_XI_MISMATCH && (o->flags & (VM_OF_PERSISTENT | VM_OF_SENSITIVE)))
+            return 0;
+        /* the first index (short)(base + i0); the others follow it by
+         * one, so all are in bounds when the last is (no wrap: a length
+         * is below 32768) */
+        uint16_t s = (uint16_t)((d->bk[j] == CAP_XK_L ? lv[d->base[j]] : (uint16_t)d->base[j]) + (uint16_t)i0);
+        if ((uint32_t)s + cnt > o->length)
+            return 0;
+        p[j] = o->data + esz * s;
+    }
+    size_t nb = (size_t)cnt * esz;
+    if (d->form == CAP_XI_MISMATCH) {
+        size_t k = 0;
+        while (k + 8 <= nb && !memcmp(p[0] + k, p[1] + k, 8))
+            k += 8;
+        while (k < nb && p[0][k] == p[1][k])
+            k++;
+        uint32_t e = (uint32_t)(k >> d->shorts), last = e < cnt ? e : cnt - 1;
+        *charge = d->w_entry +
+                  (e < cnt ? (int64_t)e * d->w_iter + d->w_body + d->w_mexit : (int64_t)cnt * d->w_iter + d->w_exit);
+        if (budget - *charge <= 0)
+            return 0;
+        lv[d->i] = (uint16_t)(i0 + (int32_t)e);
+        if (d->x >= 0) {
+            lv[d->x] = d->shorts ? vm_rd16(p[0] + 2u * last) : (uint16_t)(int16_t)(int8_t)p[0][last];
+            lv[d->y] = d->shorts ? vm_rd16(p[1] + 2u * last) : (uint16_t)(int16_t)(int8_t)p[1][last];
+        }
+        return e < cnt ? 2 : 1;
+    }
+    *charge = d->w_entry + (int64_t)cnt * d->w_iter + d->w_exit;
+    if (budget - *charge <= 0)
+        return 0;
+    if (d->form == CAP_XI_COPY) {
+        /* element by element, forward: where the destination overlaps the
+         * source after its start, what was stored is read again */
+        if ((uintptr_t)p[1] > (uintptr_t)p[0] && (uintptr_t)p[1] < (uintptr_t)p[0] + nb) {
+            for (size_t k = 0; k < nb; k++)
+                p[1][k] = p[0][k];
+        } else {
+            memmove(p[1], p[0], nb);
+        }
+    } else {
+        uint16_t v = d->vk == CAP_XK_L ? lv[d->v] : (uint16_t)d->v;
+        if (!d->shorts)
+            memset(p[1], (uint8_t)v, nb);
+        else
+            for (uint32_t k = 0; k < cnt; k++)
+                vm_wr16(p[1] + 2u * k, v);
+    }
+    lv[d->i] = (uint16_t)n;
+    return 1;
+}
+
 static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint16_t *ret, int *has_ret);
 
 /* Run method t (translated now if it is not yet) with its arguments at lv. */
@@ -736,6 +823,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         LBL_DIVC(DIV) LBL_DIVC(REM)
         LBL_ELEM(U)
         X_CONDS(LBL_ECMP)
+        &&x_IDIOM,
     };
     _Static_assert(sizeof labels / sizeof labels[0] == CAP_X_COUNT, "one label per enum cap_x_id");
     if (!xm->threaded) {
@@ -1012,6 +1100,17 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
     H_DIVC(DIV) H_DIVC(REM)
     H_ELEM(U)
     X_CONDS(H_ECMP)
+    x_IDIOM: {
+        /* a loop idiom run whole (idiom_run), else the loop's own ops */
+        const cap_xidiom *di_ = xo->p;
+        int64_t ch_;
+        int w_ = idiom_run(rt, di_, lv, bm1 + 1, &ch_);
+        if (!w_)
+            NEXT;
+        bm1 -= ch_;
+        xo = (cap_xop *)(w_ == 1 ? di_->exit : di_->mexit);
+        DISPATCH;
+    }
     x_ARRAYLENGTH_S:
         retv = *--sp;
         goto arraylength;

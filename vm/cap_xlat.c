@@ -38,6 +38,13 @@
  * the method's own; the loop reads the temporary (docs/vm.md,
  * "Loop-invariant code motion").
  *
+ * Loop idioms (find_idioms, match_idiom, match_bottom): a counted loop
+ * whose body is only an element-wise copy, fill or first-mismatch search
+ * gets an IDIOM op before its head (test at the bottom: before the goto
+ * to the test), which runs the whole loop in C when it can do so
+ * exactly and otherwise goes on to the loop's own ops, kept after it
+ * (docs/vm.md, "Loop idioms").
+ *
  * Why the verifier's guarantees hold for the ops: the method was verified
  * before it is translated; an op covers at most one bytecode that can
  * throw (the folded pushes cannot) and records its offset, so handler
@@ -204,12 +211,13 @@ typedef struct xl_region {
  * the loop to its head skip those ops. Its bytecodes are still charged
  * where they are (budget weights are per bytecode, the entry ops charge
  * nothing). */
-enum { XL_LOOPS_MAX = 32, XL_HOISTS_MAX = 16, XL_HTRACK = 16 };
+enum { XL_LOOPS_MAX = 32, XL_HOISTS_MAX = 16, XL_HTRACK = 16, XL_IDIOMS_MAX = 16 };
 typedef struct xl_loop {
     uint32_t start, end;        /* head .. past the last back edge */
     uint8_t written[32];        /* the locals the loop writes */
-    unsigned body_op;           /* the op after the hoisted ones */
+    unsigned body_op;           /* the op after the hoisted ones (and the idiom op) */
     unsigned nh;                /* expressions hoisted to it */
+    unsigned idiom;             /* 1 + its loop idiom's index (xl.idiom), 0 none */
 } xl_loop;
 typedef struct xl_hoist {
     uint32_t s, e;              /* the expression's bytecodes [s, e) */
@@ -237,6 +245,9 @@ typedef struct xl {
     unsigned scratch;           /* first scratch temporary (intermediate values of the entry ops) */
     unsigned elem_op;           /* 1 + the last element load that pushed its element, 0 none */
     uint32_t elem_k;            /* its bytecode (index into pcs) */
+    cap_xidiom idiom[XL_IDIOMS_MAX];   /* loop idioms (match_idiom, match_bottom) */
+    uint32_t idiom_goto[XL_IDIOMS_MAX];   /* match_bottom's: the `goto` to the test */
+    unsigned nidiom;
 } xl;
 
 static cap_xop *emit(xl *x, uint16_t id, uint32_t pc)
@@ -936,6 +947,388 @@ static const xl_hoist *hoist_at(const xl *x, uint32_t pc)
     return NULL;
 }
 
+/* ---- loop idioms (cap_xidiom) ----
+ *
+ * What a compiler's loop idiom recognition does (GCC's loop distribution,
+ * LLVM's LoopIdiomRecognize for memcpy / memset, LoopIdiomVectorize for
+ * the byte-compare "first mismatch" loop), on javac's counted loop
+ *
+ *     H: sload i; (sload n | const); if_scmpge E      (or n; i; if_scmple E)
+ *        BODY
+ *     S: sinc i 1; goto H
+ *
+ * with BODY one of, an index X being `i`, `(short)(b + i)`, `(short)(i + b)`
+ * or `(short)(i - c)` (b a local or constant, c a constant):
+ *   COPY      aload a1; X1; aload a0; X0; baload; bastore     (saload; sastore)
+ *   FILL      aload a1; X1; v; bastore                        (sastore)
+ *   MISMATCH  aload a0; X0; baload; [sstore x]; aload a1; X1; baload;
+ *             [sstore y; sload x; sload y]; if_scmpne T       (T outside the loop)
+ *             or the same with if_scmpeq S, the difference falling through
+ *             to the code before S (javac's `if (x != y) return ...;`)
+ * where the locals read (arrays, bases, n, v) are none of those the body
+ * writes (i, x, y). An op before the head, passed by every entry from
+ * outside (jumps from inside skip it, as the hoisted ops), runs the whole
+ * loop in C when it can do so exactly, else goes on to the loop's own ops
+ * (vm/cap_run.c, idiom_run): correctness never depends on it. */
+
+/* sload: the local; a short constant push: 2 and *v; else 0 (-1 local). */
+static int sload_of(const uint8_t *b)
+{
+    if (b[0] == 0x16)
+        return b[1];
+    return b[0] >= 0x1C && b[0] <= 0x1F ? b[0] - 0x1C : -1;
+}
+
+static int aload_of(const uint8_t *b)
+{
+    if (b[0] == 0x15)
+        return b[1];
+    return b[0] >= 0x18 && b[0] <= 0x1B ? b[0] - 0x18 : -1;
+}
+
+static int sstore_of(const uint8_t *b)
+{
+    if (b[0] == 0x29)
+        return b[1];
+    return b[0] >= 0x2F && b[0] <= 0x32 ? b[0] - 0x2F : -1;
+}
+
+/* A short operand: an sload (kind CAP_XK_L, *v the local) or a short
+ * constant push (CAP_XK_C), else -1. */
+static int short_leaf(const uint8_t *b, int16_t *v)
+{
+    int lx = sload_of(b);
+    if (lx >= 0) {
+        *v = (int16_t)lx;
+        return CAP_XK_L;
+    }
+    return b[0] != 0x01 && leaf(b, v) == 2 ? CAP_XK_C : -1;
+}
+
+/* The bytecodes [pc, end) of a loop, one at a time. */
+typedef struct xl_cur {
+    const xl *x;
+    uint32_t pc, end;
+} xl_cur;
+
+static const uint8_t *take(xl_cur *c)
+{
+    if (c->pc >= c->end)
+        return NULL;
+    const uint8_t *b = c->x->code + c->pc;
+    uint32_t n = insn_len(c->x->code, c->x->len, c->pc);
+    c->pc = n ? c->pc + n : c->end;
+    return b;
+}
+
+/* An element index: `i`, `b + i`, `i + b`, `i - c`; 1 and its base. */
+static int idiom_index(xl_cur *c, int i, uint8_t *bk, int16_t *base)
+{
+    int16_t v1, v2;
+    const uint8_t *b1 = take(c);
+    int k1 = b1 ? short_leaf(b1, &v1) : -1;
+    if (k1 < 0)
+        return 0;
+    uint32_t after1 = c->pc;
+    const uint8_t *b2 = take(c), *op = b2 ? take(c) : NULL;
+    int k2 = b2 ? short_leaf(b2, &v2) : -1;
+    int i1 = k1 == CAP_XK_L && v1 == i, i2 = k2 == CAP_XK_L && v2 == i;
+    if (k2 >= 0 && op && op[0] == 0x41 && i1 != i2) {
+        *bk = (uint8_t)(i1 ? k2 : k1);
+        *base = i1 ? v2 : v1;
+        return 1;
+    }
+    if (k2 == CAP_XK_C && op && op[0] == 0x43 && i1) {
+        *bk = CAP_XK_C;
+        *base = (int16_t)(uint16_t)(0u - (uint16_t)v2);
+        return 1;
+    }
+    c->pc = after1;
+    if (!i1)
+        return 0;
+    *bk = CAP_XK_C;
+    *base = 0;
+    return 1;
+}
+
+/* Does the idiom read local lx as one of its invariants? */
+static int idiom_reads(const cap_xidiom *d, int lx)
+{
+    int r = (d->nk == CAP_XK_L && d->n == lx) || (d->form == CAP_XI_FILL && d->vk == CAP_XK_L && d->v == lx);
+    for (unsigned j = d->form == CAP_XI_FILL; j < 2; j++)
+        r |= d->arr[j] == lx || (d->bk[j] == CAP_XK_L && d->base[j] == lx);
+    return r;
+}
+
+/* The body of a counted loop with induction local i (above), from c's
+ * position to S, the `sinc i 1` at prev; [lstart, lend) the loop's
+ * bytecodes: 1 and d's form, arrays, indices and MISMATCH's compare. */
+static int match_body(const xl *x, xl_cur *c, int i, uint32_t prev, uint32_t lstart, uint32_t lend, cap_xidiom *d)
+{
+    uint32_t body = c->pc;
+    const uint8_t *b = take(c), *e;
+    int a1 = b ? aload_of(b) : -1, a0;
+    if (a1 < 0 || !idiom_index(c, i, &d->bk[1], &d->base[1]) || !(b = take(c)))
+        return 0;
+    d->arr[1] = (uint8_t)a1;
+    int vk = short_leaf(b, &d->v);
+    if (vk >= 0 && (e = take(c)) && (e[0] == 0x38 || e[0] == 0x39)) {
+        d->form = CAP_XI_FILL;
+        d->vk = (uint8_t)vk;
+        d->shorts = e[0] == 0x39;
+    } else if ((a0 = aload_of(b)) >= 0) {
+        /* COPY: a1[X1] = a0[X0] */
+        d->form = CAP_XI_COPY;
+        d->arr[0] = (uint8_t)a0;
+        d->arr[1] = (uint8_t)a1;
+        if (!idiom_index(c, i, &d->bk[0], &d->base[0]) || !(b = take(c)) || !(e = take(c)))
+            return 0;
+        if (!((b[0] == 0x25 && e[0] == 0x38) || (b[0] == 0x26 && e[0] == 0x39)))
+            return 0;
+        d->shorts = b[0] == 0x26;
+    } else if (b[0] == 0x25 || b[0] == 0x26) {
+        /* MISMATCH: what was read as a1[X1] is a0[X0] */
+        d->form = CAP_XI_MISMATCH;
+        d->shorts = b[0] == 0x26;
+        d->arr[0] = (uint8_t)a1;
+        d->bk[0] = d->bk[1];
+        d->base[0] = d->base[1];
+        const uint8_t *ld = b;
+        if (!(b = take(c)))
+            return 0;
+        if (sstore_of(b) >= 0) {
+            d->x = (int16_t)sstore_of(b);
+            b = take(c);
+        }
+        if (!b || (a1 = aload_of(b)) < 0 || !idiom_index(c, i, &d->bk[1], &d->base[1]) || !(b = take(c)) ||
+            b[0] != ld[0])
+            return 0;
+        d->arr[1] = (uint8_t)a1;
+        if (d->x >= 0) {
+            /* both into locals, then compared */
+            const uint8_t *sy = take(c), *l1 = sy ? take(c) : NULL, *l2 = l1 ? take(c) : NULL;
+            if (!l2 || sstore_of(sy) < 0)
+                return 0;
+            d->y = (int16_t)sstore_of(sy);
+            int r1 = sload_of(l1), r2 = sload_of(l2);
+            if (d->y == d->x || !((r1 == d->x && r2 == d->y) || (r1 == d->y && r2 == d->x)))
+                return 0;
+        }
+        if (!(b = take(c)))
+            return 0;
+        uint32_t cpc = (uint32_t)(b - x->code), tgt = (uint32_t)((int32_t)cpc + branch_offset(b));
+        if ((b[0] == 0x6B || b[0] == 0xA3) && c->pc == prev && (tgt < lstart || tgt >= lend)) {
+            d->mtaken = 1;                      /* the difference jumps (taken) */
+        } else if ((b[0] == 0x6A || b[0] == 0xA2) && tgt == prev && c->pc < prev) {
+            d->mtaken = 0;                      /* the difference falls through */
+            c->pc = prev;                        /* what comes before S is the exit path */
+        } else {
+            return 0;
+        }
+        d->cmp_pc = cpc;
+        d->w_body = x->run[body];
+        d->w_mexit = x->run[d->mtaken ? tgt : cpc + insn_len(x->code, x->len, cpc)];
+    } else {
+        return 0;
+    }
+    if (c->pc != prev)
+        return 0;
+    /* the invariants are none of the locals the body writes */
+    if (idiom_reads(d, i) || (d->x >= 0 && (idiom_reads(d, d->x) || idiom_reads(d, d->y) || d->x == i || d->y == i)))
+        return 0;
+    return 1;
+}
+
+/* Loop l as an idiom (above): 1 and d, else 0. */
+static int match_idiom(const xl *x, const xl_loop *l, cap_xidiom *d)
+{
+    memset(d, 0, sizeof *d);
+    d->x = d->y = -1;
+    /* the back edge `sinc i 1; goto H` ends the loop */
+    uint32_t pc = l->start, prev = 0, last = 0;
+    while (pc < l->end) {
+        uint32_t n = insn_len(x->code, x->len, pc);
+        if (!n)
+            return 0;
+        prev = last;
+        last = pc;
+        pc += n;
+    }
+    const uint8_t *g = x->code + last, *si = x->code + prev;
+    if (prev <= l->start || !(g[0] == 0x70 || g[0] == 0xA8) || (int32_t)last + branch_offset(g) != (int32_t)l->start)
+        return 0;
+    if (!((si[0] == 0x59 && si[2] == 1) || (si[0] == 0x96 && rd16s(si + 2) == 1)))
+        return 0;
+    int i = si[1];
+    d->i = (uint8_t)i;
+    xl_cur c = {x, l->start, prev};
+    /* the test: i < n, exit when not */
+    const uint8_t *t1 = take(&c), *t2 = t1 ? take(&c) : NULL, *tb = t2 ? take(&c) : NULL;
+    int16_t v1, v2;
+    int k1 = t1 ? short_leaf(t1, &v1) : -1, k2 = t2 ? short_leaf(t2, &v2) : -1;
+    if (!tb || k1 < 0 || k2 < 0)
+        return 0;
+    if (k1 == CAP_XK_L && v1 == i && (tb[0] == 0x6D || tb[0] == 0xA5) && !(k2 == CAP_XK_L && v2 == i)) {
+        d->nk = (uint8_t)k2;
+        d->n = v2;
+    } else if (k2 == CAP_XK_L && v2 == i && (tb[0] == 0x6F || tb[0] == 0xA7) && !(k1 == CAP_XK_L && v1 == i)) {
+        d->nk = (uint8_t)k1;
+        d->n = v1;
+    } else {
+        return 0;
+    }
+    uint32_t tpc = (uint32_t)(tb - x->code), epc = (uint32_t)((int32_t)tpc + branch_offset(tb));
+    if (epc >= l->start && epc < l->end)
+        return 0;
+    uint32_t body = c.pc;
+    if (!match_body(x, &c, i, prev, l->start, l->end, d))
+        return 0;
+    /* budget: an iteration charges the body's run (the test not taken),
+     * for MISMATCH the run at S too (equal), and the run at the head
+     * (goto H); leaving charges the run at E (the test taken) */
+    uint32_t w = (uint32_t)x->run[body] + x->run[l->start] + (d->form == CAP_XI_MISMATCH ? x->run[prev] : 0);
+    d->w_iter = w;
+    d->w_exit = x->run[epc];
+    return 1;
+}
+
+/* The other shape of a counted loop, its test at the bottom:
+ *
+ *        goto T
+ *     B: BODY
+ *     S: sinc i 1
+ *     T: sload i; (sload n | const); if_scmplt B      (or n; i; if_scmpgt B)
+ *
+ * with `goto T` at gpc: 1 and d, else 0. The idiom op goes before the
+ * goto (what enters the loop there); whatever else enters it does not
+ * pass the op, and the loop's own ops run as they are. */
+static int match_bottom(const xl *x, uint32_t gpc, cap_xidiom *d)
+{
+    const uint8_t *g = x->code + gpc;
+    if (!(g[0] == 0x70 || g[0] == 0xA8))
+        return 0;
+    uint32_t B = gpc + insn_len(x->code, x->len, gpc), T = (uint32_t)((int32_t)gpc + branch_offset(g));
+    if (T <= B || T >= x->len)
+        return 0;
+    memset(d, 0, sizeof *d);
+    d->x = d->y = -1;
+    xl_cur c = {x, T, x->len};
+    const uint8_t *t1 = take(&c), *t2 = t1 ? take(&c) : NULL, *tb = t2 ? take(&c) : NULL;
+    int16_t v1, v2;
+    int k1 = t1 ? short_leaf(t1, &v1) : -1, k2 = t2 ? short_leaf(t2, &v2) : -1;
+    if (!tb || k1 < 0 || k2 < 0 || (int32_t)(tb - x->code) + branch_offset(tb) != (int32_t)B)
+        return 0;
+    int i;
+    if (k1 == CAP_XK_L && (tb[0] == 0x6C || tb[0] == 0xA4) && !(k2 == CAP_XK_L && v2 == v1)) {
+        i = v1;
+        d->nk = (uint8_t)k2;
+        d->n = v2;
+    } else if (k2 == CAP_XK_L && (tb[0] == 0x6E || tb[0] == 0xA6) && !(k1 == CAP_XK_L && v1 == v2)) {
+        i = v2;
+        d->nk = (uint8_t)k1;
+        d->n = v1;
+    } else {
+        return 0;
+    }
+    uint32_t end = c.pc;
+    /* S: the instruction before T is `sinc i 1` */
+    uint32_t pc = B, prev = 0;
+    while (pc < T) {
+        uint32_t n = insn_len(x->code, x->len, pc);
+        if (!n)
+            return 0;
+        prev = pc;
+        pc += n;
+    }
+    const uint8_t *si = x->code + prev;
+    if (pc != T || prev <= B || si[1] != i || !((si[0] == 0x59 && si[2] == 1) || (si[0] == 0x96 && rd16s(si + 2) == 1)))
+        return 0;
+    d->i = (uint8_t)i;
+    xl_cur cb = {x, B, prev};
+    if (!match_body(x, &cb, i, prev, B, end, d))
+        return 0;
+    /* budget: entering charges the test's run (the goto taken); an
+     * iteration the run at B (for COPY and FILL through the test; for
+     * MISMATCH to the compare, then S's run through the test); leaving
+     * the run after the test (not taken) */
+    d->bottom = 1;
+    d->test_pc = T;
+    d->w_entry = x->run[T];
+    d->w_iter = (uint32_t)x->run[B] + (d->form == CAP_XI_MISMATCH ? x->run[prev] : 0);
+    d->w_exit = end < x->len ? x->run[end] : 0;
+    return 1;
+}
+
+/* The loop idioms among the loops (at most XL_IDIOMS_MAX a method). */
+static void find_idioms(xl *x, const uint32_t *pcs, uint32_t npc)
+{
+    for (unsigned li = 0; li < x->nloop && x->nidiom < XL_IDIOMS_MAX; li++)
+        if (match_idiom(x, &x->loop[li], &x->idiom[x->nidiom]))
+            x->loop[li].idiom = ++x->nidiom;
+    for (uint32_t k = 0; k < npc && x->nidiom < XL_IDIOMS_MAX; k++)
+        if (match_bottom(x, pcs[k], &x->idiom[x->nidiom]))
+            x->idiom_goto[x->nidiom++] = pcs[k];
+}
+
+/* The test-at-the-bottom idiom whose `goto` is at pc: its index, else -1. */
+static int idiom_at_goto(const xl *x, uint32_t pc)
+{
+    for (unsigned k = 0; k < x->nidiom; k++)
+        if (x->idiom[k].bottom && x->idiom_goto[k] == pc)
+            return (int)k;
+    return -1;
+}
+
+/* Loop l's idiom op, after its other entry ops: jumps from inside the
+ * loop to its head skip it (body_op, a region's head_op). */
+static int emit_idiom(xl *x, uint32_t head, xl_loop *l)
+{
+    cap_xop *o = emit(x, CAP_X_IDIOM, head);
+    if (!o)
+        return VM_ERR_NOMEM;
+    o->ti = l->idiom - 1;
+    l->body_op = x->nops;
+    for (unsigned r = 0; r < x->nreg; r++)
+        if (x->reg[r].start == head)
+            x->reg[r].head_op = x->nops;
+    return 0;
+}
+
+/* The idiom ops' descriptors, kept with the method, and where each loop
+ * leaves: where its test's op jumps (the op after the idiom op), and for
+ * MISMATCH where its compare's op jumps or falls through; an idiom whose
+ * ops are not where expected is never run (exit NULL). */
+static int resolve_idioms(xl *x, cap_xmethod *xm, const uint16_t *op_at)
+{
+    cap_xidiom *d = malloc(x->nidiom * sizeof *d);
+    if (!d)
+        return VM_ERR_NOMEM;
+    memcpy(d, x->idiom, x->nidiom * sizeof *d);
+    for (unsigned k = 0; k < x->nops; k++) {
+        cap_xop *o = &x->ops[k];
+        if (o->id != CAP_X_IDIOM)
+            continue;
+        cap_xidiom *di = &d[o->ti];
+        o->p = di;
+        const cap_xop *t = k + 1 < x->nops ? &x->ops[k + 1] : NULL, *m = NULL;
+        di->exit = t && t->id >= CAP_X_CMP && t->id < CAP_X_ZCMP ? t->p : NULL;
+        if (di->bottom) {
+            /* the test at the bottom: leaving falls through it */
+            t = op_at[di->test_pc] != 0xFFFF ? &x->ops[op_at[di->test_pc]] : NULL;
+            di->exit = t && t->id >= CAP_X_CMP && t->id < CAP_X_ZCMP && t + 1 < x->ops + x->nops ? t + 1 : NULL;
+        }
+        if (di->form == CAP_XI_MISMATCH) {
+            m = op_at[di->cmp_pc] != 0xFFFF ? &x->ops[op_at[di->cmp_pc]] : NULL;
+            if (!m || m->id < CAP_X_CMP || m->id >= CAP_X_ZCMP)
+                di->exit = NULL;
+            else
+                di->mexit = di->mtaken ? m->p : m + 1;
+        }
+    }
+    xm->idioms = d;
+    return 0;
+}
+
 static int translate(const cap_pkg *P, cap_xmethod *xm)
 {
     const cap_view *v = &P->view;
@@ -986,6 +1379,7 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
     find_regions(&x, v, pcs, npc);
     find_loops(&x, v, pcs, npc);
     find_hoists(&x, pcs, npc);
+    find_idioms(&x, pcs, npc);
     unsigned ntemps = hoist_temps(&x, xm);
 
     /* ops */
@@ -1010,6 +1404,9 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
                     goto done_pcs;
                 x.reg[i].head_op = x.nops;
             }
+        for (unsigned i = 0; i < x.nloop; i++)
+            if (x.loop[i].start == pc && x.loop[i].idiom && emit_idiom(&x, pc, &x.loop[i]) != 0)
+                goto done_pcs;
         /* the next bytecode, when it may be folded into this one's op */
         const uint8_t *n1 = k + 1 < npc && !x.leader[pcs[k + 1]] ? x.code + pcs[k + 1] : NULL;
         uint32_t next = pc + insn_len(x.code, x.len, pc);
@@ -1241,6 +1638,14 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
             /* everything else takes the stack as it is */
             if (flush_all(&x, pc, 0) != 0)
                 goto done_pcs;
+            int gi = op == 0x70 || op == 0xA8 ? idiom_at_goto(&x, pc) : -1;
+            if (gi >= 0) {
+                /* a loop idiom entered by this goto (match_bottom) */
+                cap_xop *io = emit(&x, CAP_X_IDIOM, pc);
+                if (!io)
+                    goto done_pcs;
+                io->ti = (uint32_t)gi;
+            }
             uint16_t id = CAP_X_GENERIC;
             switch (op) {
             case 0x70: case 0xA8: id = CAP_X_GOTO; break;
@@ -1284,7 +1689,7 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
         cap_xop *o = &x.ops[i];
         int branches = o->id == CAP_X_GOTO || o->id == CAP_X_SINC_GOTO ||
                        (o->id >= CAP_X_CMP && o->id < CAP_X_ELEM) ||   /* CMP and ZCMP */
-                       (o->id >= CAP_X_ECMP && o->id < CAP_X_COUNT);
+                       (o->id >= CAP_X_ECMP && o->id < CAP_X_IDIOM);
         if (!branches)
             continue;
         if (o->ti >= x.len || op_at[o->ti] == 0xFFFF) {
@@ -1299,7 +1704,7 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
             o->p = &x.ops[r->head_op];
         else
             for (unsigned l = 0; l < x.nloop; l++)
-                if (x.loop[l].nh && x.loop[l].start == o->ti && o->pc - x.base >= x.loop[l].start &&
+                if ((x.loop[l].nh || x.loop[l].idiom) && x.loop[l].start == o->ti && o->pc - x.base >= x.loop[l].start &&
                     o->pc - x.base < x.loop[l].end)
                     o->p = &x.ops[x.loop[l].body_op];
     }
@@ -1348,6 +1753,8 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
      * operand stack (which starts after them), inside the frame's size;
      * not zeroed at entry: every way into a loop from outside runs the
      * ops that write them before the loop reads them */
+    if (x.nidiom && resolve_idioms(&x, xm, op_at) != 0)
+        goto done_pcs;
     xm->max_locals = (uint8_t)(xm->max_locals + ntemps);
     xm->ops = x.ops;
     xm->nops = x.nops;
@@ -1443,6 +1850,7 @@ void vm_cap_xfree(cap_pkg *P)
             free(P->xm[i]->ops);
             free(P->xm[i]->op_at);
             free(P->xm[i]->w_at);
+            free(P->xm[i]->idioms);
             free(P->xm[i]);
         }
     free(P->xm);

@@ -551,8 +551,40 @@ enum cap_x_id {
      * load's operands, the compare's first; L local c, C constant c, the
      * element the compare's first) */
     CAP_X_ECMP = CAP_X_ELEMU + CAP_XA_COUNT * CAP_XK_ICOUNT * 2,
-    CAP_X_COUNT = CAP_X_ECMP + CAP_XC_COUNT * 2 * 2 * CAP_XK_COUNT
+    /* a recognized loop idiom (element-wise copy, fill, first mismatch)
+     * run whole in C, p its cap_xidiom; else on to the loop's own ops */
+    CAP_X_IDIOM = CAP_X_ECMP + CAP_XC_COUNT * 2 * 2 * CAP_XK_COUNT,
+    CAP_X_COUNT
 };
+
+/* A counted loop `for (; i < n; i++)` whose body is one of three idioms
+ * (cap_xlat.c, "loop idioms"): COPY `a1[(short)(b1 + i)] = a0[(short)(b0 +
+ * i)]`, FILL `a1[(short)(b1 + i)] = v`, MISMATCH `x = a0[..]; y = a1[..];
+ * if (x != y) leave`. Operands are locals or constants (kind CAP_XK_L /
+ * CAP_XK_C); the budget weights are the runs the loop's bytecodes charge. */
+enum cap_xidiom_form { CAP_XI_COPY, CAP_XI_FILL, CAP_XI_MISMATCH };
+typedef struct cap_xidiom {
+    const struct cap_xop *exit;     /* the op the loop test leaves to */
+    const struct cap_xop *mexit;    /* MISMATCH: where a difference goes */
+    uint32_t cmp_pc;                /* translation: MISMATCH's compare-and-branch */
+    uint32_t test_pc;               /* translation, test at the bottom: the loop test (after `goto` to it) */
+    uint8_t mtaken;                 /* MISMATCH: a difference takes that branch (else falls through) */
+    uint8_t bottom;                 /* the test at the bottom, reached by a `goto` before the body */
+    uint16_t w_entry;               /* bottom: the run at the test (the `goto` taken) */
+    uint32_t w_iter;                /* one whole iteration */
+    uint16_t w_exit;                /* the run at exit (the test taken) */
+    uint16_t w_body;                /* MISMATCH: the body's run, up to the compare */
+    uint16_t w_mexit;               /* MISMATCH: the run at mexit */
+    uint8_t form, shorts;           /* cap_xidiom_form; 0 byte[], 1 short[] */
+    uint8_t i, nk;                  /* induction local; kind of n */
+    int16_t n;                      /* the bound */
+    uint8_t arr[2];                 /* array locals: a0 (loaded), a1 (stored / loaded second) */
+    uint8_t bk[2];                  /* kinds of the index bases */
+    int16_t base[2];
+    uint8_t vk;                     /* FILL: kind of v */
+    int16_t v;
+    int16_t x, y;                   /* MISMATCH: the locals loaded into, -1 on the stack */
+} cap_xidiom;
 
 typedef struct cap_xop {
     const void *h;              /* the handler (threaded), until then NULL */
@@ -585,6 +617,7 @@ typedef struct cap_xmethod {
     cap_xop *ops;
     uint16_t *op_at;            /* per code byte: the op starting there, 0xFFFF none */
     uint16_t *w_at;             /* per code byte: the run weight from there */
+    cap_xidiom *idioms;         /* the CAP_X_IDIOM ops' loops */
 } cap_xmethod;
 
 typedef struct cap_pkg {

@@ -166,18 +166,18 @@ def ecmp_model(ins, p1, p2):
         a.append(x)
         b.append(s16((x & 0xFF) - 0x100 if x & 0x80 else x & 0xFF))
     v, r = a[3], 0
-    if ins == 0x30:
+    if ins == 0x40:
         for i in range(7):
             r = s16(2 * r) + (a[i] > a[i + 1])
-    elif ins == 0x31:
+    elif ins == 0x41:
         for i in range(8):
             r = s16(2 * r) + (a[i] < v)
             r = s16(2 * r) + (v > a[i])
-    elif ins == 0x32:
+    elif ins == 0x42:
         for i in range(7):
             r = s16(2 * r) + (b[i] < 0)
             r = s16(2 * r) + (b[i + 1] >= 16)
-    elif ins == 0x33:
+    elif ins == 0x43:
         for i in range(max(p1, 0)):
             r = s16(2 * r)
             if p2 == 0:
@@ -185,7 +185,7 @@ def ecmp_model(ins, p1, p2):
             if i + 1 >= 8:
                 return s16(16 * i + r + 256)   # ArrayIndexOutOfBounds, caught
             r += a[i + 1] > 7
-    elif ins == 0x34:
+    elif ins == 0x44:
         for i in range(8):
             r = s16(2 * r) + ((r & 3) < a[i])
             r = s16(2 * r) + (0 >= a[i])
@@ -197,9 +197,196 @@ def ecmp_case(ins, p1, p2):
     return (f"80{ins:02X}{p1:02X}{p2:02X}00", f"{want & 0xFFFF:04X}9000")
 
 
-CASES += [ecmp_case(ins, p1, p2) for ins in (0x30, 0x31, 0x32, 0x34)
+CASES += [ecmp_case(ins, p1, p2) for ins in (0x40, 0x41, 0x42, 0x44)
           for p1, p2 in [(0, 0), (1, 2), (0x35, 0x7F), (0xFE, 0x81), (0x7F, 0x10)]]
-CASES += [ecmp_case(0x33, p1, p2) for p1, p2 in [(0, 0), (3, 0), (7, 1), (8, 5), (9, 0x42), (0x7F, 0xC3)]]
+CASES += [ecmp_case(0x43, p1, p2) for p1, p2 in [(0, 0), (3, 0), (7, 1), (8, 5), (9, 0x42), (0x7F, 0xC3)]]
+
+# Loop idioms (xlat.jca, method idiom; vm/cap_xlat.c "loop idioms": copy,
+# fill and first-mismatch loops run whole when they can be): a Python model
+# of each case's bytecodes, element by element in JCVM semantics (an
+# index is (short)(base + i); loads before stores; bounds and null checked
+# at each access, the exception caught by the handler, which sees i).
+class JcExc(Exception):
+    pass
+
+
+class Npe(JcExc):
+    pass
+
+
+class Aioobe(JcExc):
+    pass
+
+
+def sb8(v):
+    v &= 0xFF
+    return v - 0x100 if v & 0x80 else v
+
+
+def ld(arr, idx):
+    if arr is None:
+        raise Npe()
+    idx = s16(idx)
+    if not 0 <= idx < len(arr):
+        raise Aioobe()
+    return arr[idx]
+
+
+def st(arr, idx, v, short=False):
+    if arr is None:
+        raise Npe()
+    idx = s16(idx)
+    if not 0 <= idx < len(arr):
+        raise Aioobe()
+    arr[idx] = s16(v) if short else sb8(v)
+
+
+def idiom_model(ins, p1, p2):
+    buf = [0] * 261                     # the APDU buffer (only [16, 80) is read back)
+    for k in range(32):
+        buf[16 + k] = sb8(k * 37 + 5)
+        buf[48 + k] = 0
+
+    def bufhash(r):
+        for k in range(64):
+            r = s16(r * 31 + buf[16 + k])
+        return r
+
+    def shash(r, a):
+        for k in range(16):
+            r = s16(r * 31 + a[k])
+        return r
+
+    def shorts():
+        return [s16(k * 4099 + 7) for k in range(16)]
+
+    i = 0
+    if ins in (0x30, 0x31):             # COPY buf[o + i] = buf[i + 16], o = p2 + 48 / p2 + 16
+        o = s16(p2 + (48 if ins == 0x30 else 16))
+        while i < p1:
+            st(buf, o + i, ld(buf, i + 16))
+            i += 1
+        return bufhash(i)
+    if ins == 0x32:                     # COPY buf[i + 48] = a[p2 + i], a = {1..8}: bounds at iteration k
+        a = [sb8(k + 1) for k in range(8)]
+        try:
+            while i < p1:
+                st(buf, i + 48, ld(a, p2 + i))
+                i += 1
+        except Aioobe:
+            return bufhash(s16(0x4000 + i))
+        return bufhash(i)
+    if ins == 0x33:                     # COPY with index wraparound: buf[(short)(o + i)] = buf[(short)(i + o2)]
+        o, i = s16((p1 << 8) + 48), s16(p2 << 8)
+        n, o2 = s16(i + 4), s16(16 - i)
+        try:
+            while i < n:
+                st(buf, o + i, ld(buf, i + o2))
+                i = s16(i + 1)
+        except Aioobe:
+            return bufhash(s16(0x4000 + i))
+        return bufhash(i)
+    if ins == 0x34:                     # FILL buf[48 + i] = p2
+        while i < p1:
+            st(buf, 48 + i, p2)
+            i += 1
+        return bufhash(i)
+    if ins == 0x35:                     # MISMATCH of bytes into locals x, y, the difference falling through
+        for k in range(32):
+            buf[48 + k] = buf[16 + k]
+        buf[48 + p2] = sb8(buf[48 + p2] ^ 1)
+        x = y = 0
+        while i < p1:
+            x, y = buf[16 + i], buf[48 + i]
+            if x != y:
+                return s16((i << 8) | ((x ^ y) & 0xFF))
+            i += 1
+        return s16((i << 8) + 0x7000 + (x & 0xFF))
+    if ins == 0x36:                     # MISMATCH of shorts on the stack, if_scmpne out of the loop
+        a, b = shorts(), shorts()
+        if p2 < 16:
+            b[p2] = s16(b[p2] + 1)
+        try:
+            while i < p1:
+                if ld(a, i) != ld(b, i):
+                    return s16(i + 256)
+                i += 1
+        except Aioobe:
+            return bufhash(s16(0x4000 + i))
+        return s16(i + 512)
+    if ins in (0x37, 0x38, 0x3B):       # COPY / FILL into a transient short[]; bytes into shorts (not fused)
+        a, b = shorts(), [0] * 16
+        try:
+            while i < p1:
+                if ins == 0x37:
+                    st(b, p2 + i, ld(a, i), True)
+                elif ins == 0x38:
+                    st(b, i, -3, True)
+                else:
+                    st(b, i, ld(buf, i + 16), True)
+                i += 1
+        except Aioobe:
+            return shash(s16(0x4000 + i), b)
+        return shash(i, b)
+    if ins == 0x39:                     # COPY from a null array (p2 = 0) or a byte[4] of zeros
+        a = None if p2 == 0 else [0] * 4
+        try:
+            while i < p1:
+                st(buf, 48 + i, ld(a, i))
+                i += 1
+        except Npe:
+            return bufhash(s16(102 + i))
+        except Aioobe:
+            return bufhash(s16(0x4000 + i))
+        return bufhash(i)
+    if ins == 0x3A:                     # COPY into a persistent byte[8] in a transaction: aborted (p2 = 0) or committed
+        a = [0] * 8
+        while i < p1:
+            st(a, i, ld(buf, 16 + i))
+            i += 1
+        if p2 == 0:
+            a = [0] * 8
+        r = i
+        for k in range(8):
+            r = s16(r * 31 + a[k])
+        return r
+    if ins == 0x3C:                     # COPY as 0x30, the test at the bottom (goto to it first)
+        o = s16(p2 + 48)
+        while i < p1:
+            st(buf, o + i, ld(buf, i + 16))
+            i += 1
+        return bufhash(i)
+    if ins == 0x3D:                     # MISMATCH buf[48 + i] vs buf[i + 49], test at the bottom (p1 > i)
+        buf[48 + p2] = sb8(buf[48 + p2] ^ 1)
+        while p1 > i:
+            if ld(buf, 48 + i) != ld(buf, i + 49):
+                return s16(i + 256)
+            i += 1
+        return s16(i + 512)
+    raise ValueError(ins)
+
+
+def idiom_case(ins, p1, p2):
+    want = idiom_model(ins, sb8(p1), sb8(p2))
+    return (f"80{ins:02X}{p1:02X}{p2:02X}00", f"{want & 0xFFFF:04X}9000")
+
+
+CASES += [idiom_case(ins, p1, p2) for ins, p1, p2 in [
+    (0x30, 0, 0), (0x30, 16, 0), (0x30, 10, 6), (0x30, 32, 0), (0x30, 5, 3),
+    (0x31, 8, 3), (0x31, 16, 0), (0x31, 8, 0xFD), (0x31, 20, 1), (0x31, 24, 2),
+    (0x32, 8, 0), (0x32, 8, 3), (0x32, 3, 0xFF), (0x32, 0, 9), (0x32, 1, 7),
+    (0x33, 0x80, 0x80), (0x33, 0x7F, 0x01), (0x33, 0, 0), (0x33, 0x7F, 0x80), (0x33, 0x80, 0x7F),
+    (0x34, 0, 5), (0x34, 16, 0x41), (0x34, 32, 0xFF), (0x34, 7, 0x80),
+    (0x35, 32, 5), (0x35, 32, 40), (0x35, 5, 5), (0x35, 6, 5), (0x35, 0, 0), (0x35, 32, 0), (0x35, 32, 31),
+    (0x36, 16, 7), (0x36, 16, 16), (0x36, 7, 7), (0x36, 17, 16), (0x36, 0, 3), (0x36, 16, 0),
+    (0x37, 16, 0), (0x37, 10, 6), (0x37, 10, 7), (0x37, 0, 0), (0x37, 3, 0xFF),
+    (0x38, 0, 0), (0x38, 5, 0), (0x38, 16, 0), (0x38, 17, 0),
+    (0x39, 0, 0), (0x39, 1, 0), (0x39, 3, 1), (0x39, 5, 1),
+    (0x3A, 8, 0), (0x3A, 8, 1), (0x3A, 3, 0), (0x3A, 0, 1),
+    (0x3B, 16, 0), (0x3B, 5, 0), (0x3B, 0, 0),
+    (0x3C, 0, 0), (0x3C, 16, 0), (0x3C, 10, 6), (0x3C, 32, 0),
+    (0x3D, 0, 0), (0x3D, 31, 0x30), (0x3D, 20, 0x30), (0x3D, 31, 5), (0x3D, 31, 6), (0x3D, 4, 20),
+]]
 
 
 def main():

@@ -499,6 +499,135 @@ static void test_budget_back_edge(void **state)
     }
 }
 
+/* Loop idioms (cap_xlat.c) and the budget: INS 00 copies buf[8 + i] to
+ * buf[64 + i] for i < P1 (COPY on the APDU buffer, a RAM array: run whole
+ * when the budget covers the loop), INS 01 sets buf[73] = 1 and finds the
+ * first i < P1 with buf[64 + i] != buf[65 + i] (MISMATCH, javac's `if (x
+ * != y)` exit path: answer 0100 + i, else i; the buffer past the header
+ * holds zeros, no data being received: the difference is at i = 8), INS
+ * 02 is INS 00's copy with the test at the bottom (`goto` to it first). */
+static const char *IDIOM_JCA =
+    ".package cardvm/idiom {\n"
+    " .aid 0xA0:0x0:0x0:0x0:0xFF:0x0:0x5;\n"
+    " .version 1.0;\n"
+    " .imports {\n"
+    VT_JCA_IMPORT_FRAMEWORK_LANG
+    " }\n"
+    " .applet {\n"
+    "  0xA0:0x0:0x0:0x0:0xFF:0x0:0x5:0x1 Idiom;\n"
+    " }\n"
+    " .constantPool {\n"
+    "  staticMethodRef 0.3.0()V;\n"
+    "  virtualMethodRef 0.3.1()V;\n"
+    "  classRef Idiom;\n"
+    "  staticMethodRef Idiom/<init>()V;\n"
+    "  virtualMethodRef 0.3.3()Z;\n"
+    "  virtualMethodRef 0.10.1()[B;\n"
+    "  staticMethodRef 0.16.6([BSS)S;\n"
+    "  virtualMethodRef 0.10.8(SS)V;\n"
+    "   .descriptor Ljavacard/framework/APDU; 0.10;\n"
+    " }\n"
+    " .class public Idiom 0 extends 0.3 {\n"
+    VT_JCA_APPLET_METHOD_TABLES
+    EX_APPLET_INIT_INSTALL
+    "  .method public process(Ljavacard/framework/APDU;)V 7 {\n"
+    "   .stack 5;\n .locals 5;\n"
+    "   .descriptor Ljavacard/framework/APDU; 0.10;\n"
+    "   L0: aload_0;\n invokevirtual 4;\n ifeq L2;\n"
+    "   L1: return;\n"
+    "   L2: aload_1;\n invokevirtual 5;\n astore_2;\n aload_2;\n sconst_2;\n baload;\n sstore_3;\n"
+    "   sconst_0;\n sstore 4;\n aload_2;\n sconst_1;\n baload;\n ifne L5;\n"
+    "   L3: sload 4;\n sload_3;\n if_scmpge L4;\n"
+    "   aload_2;\n sload 4;\n bspush 64;\n sadd;\n aload_2;\n sload 4;\n bspush 8;\n sadd;\n baload;\n bastore;\n"
+    "   sinc 4 1;\n goto L3;\n"
+    "   L4: aload_2;\n sconst_0;\n sload 4;\n invokestatic 6;\n pop;\n"
+    "   aload_1;\n sconst_0;\n sconst_2;\n invokevirtual 7;\n return;\n"
+    "   L5: aload_2;\n sconst_1;\n baload;\n sconst_1;\n if_scmpne L8;\n"
+    "   aload_2;\n bspush 73;\n sconst_1;\n bastore;\n"
+    "   L6: sload 4;\n sload_3;\n if_scmpge L4;\n"
+    "   aload_2;\n sload 4;\n bspush 64;\n sadd;\n baload;\n sstore 5;\n"
+    "   aload_2;\n sload 4;\n bspush 65;\n sadd;\n baload;\n sstore 6;\n"
+    "   sload 5;\n sload 6;\n if_scmpeq L7;\n"
+    "   L9: sspush 256;\n sload 4;\n sadd;\n sstore 4;\n goto L4;\n"
+    "   L7: sinc 4 1;\n goto L6;\n"
+    "   L8: goto L11;\n"
+    "   L10: aload_2;\n sload 4;\n bspush 64;\n sadd;\n aload_2;\n sload 4;\n bspush 8;\n sadd;\n baload;\n bastore;\n"
+    "   sinc 4 1;\n"
+    "   L11: sload 4;\n sload_3;\n if_scmplt L10;\n"
+    "   goto L4;\n"
+    "  }\n"
+    " }\n"
+    "}\n";
+
+/* Bytecodes IDIOM_JCA's process runs (counted from its code): 3 to L2, 13
+ * to the branch on INS, 10 to answer; COPY of p: 3 per test (p + 1), 12
+ * per iteration; MISMATCH: 9 to its loop, 3 per test, 17 per iteration
+ * (15 to the compare, 2 for sinc, goto), at a difference at k 15 + 5 of
+ * the k-th and no test after it. */
+static uint64_t idiom_bytecodes(int mismatch, unsigned p, unsigned k)
+{
+    if (mismatch == 2)   /* 5 to L8, its goto, the test, 14 per iteration (11 + the test), goto L4 */
+        return 36 + 14 * p;
+    if (!mismatch)
+        return 26 + 3 * (p + 1) + 12 * p;
+    if (k < p)
+        return 35 + 3 * (k + 1) + 17 * k + 15 + 5;
+    return 35 + 3 * (p + 1) + 17 * p;
+}
+
+/* The budget of a loop run whole by its idiom op is the bytecodes': the
+ * count per APDU exact; a budget of exactly that many runs out (at the
+ * last taken branch), one more suffices, and so does every budget in
+ * between: the command ends 6F00 exactly when the bytecodes' count
+ * reaches the budget (the loop's own ops run it then). */
+static void test_budget_idiom(void **state)
+{
+    (void)state;
+    static const uint8_t pkg[] = { 0xA0, 0, 0, 0, 0xFF, 0, 5 }, app[] = { 0xA0, 0, 0, 0, 0xFF, 0, 5, 1 };
+    /* data from buf[5]: 3 bytes, then buf[8 ..]: 0x11 x 9, 0x22, 0x30 + j */
+    char data[2 * 64 + 1];
+    size_t dn = 0;
+    for (unsigned j = 0; j < 3; j++)
+        dn += (size_t)snprintf(data + dn, sizeof data - dn, "00");
+    for (unsigned j = 0; j < 40; j++)
+        dn += (size_t)snprintf(data + dn, sizeof data - dn, "%02X", j < 9 ? 0x11 : j == 9 ? 0x22 : 0x30 + j);
+    for (unsigned round = 0; round < 3; round++) {
+        for (unsigned p = 0; p <= 30; p += 6) {
+            uint64_t total = idiom_bytecodes(round, p, 8);   /* buf[16] != buf[17] */
+            for (uint64_t b = total > 60 ? total - 60 : 1; b <= total + 2; b++) {
+                vm_config cfg;
+                vm_config_default(&cfg);
+                vt_card k;
+                vt_card_new(&k, &cfg);
+                vt_load_jca(&k, IDIOM_JCA, "idiom.jca", 0);
+                uint16_t sw;
+                assert_int_equal(vt_install(&k, pkg, 7, app, 8, app, 8, NULL, 0, &sw), VM_OK);
+                assert_int_equal(sw, 0x9000);
+                vt_commit(&k);
+                uint8_t resp[300];
+                size_t rlen;
+                char apdu[256];
+                assert_int_equal(vt_send_hex(&k, "00A4040008A0000000FF000501", resp, &rlen), 0x9000);
+                vm_set_budget(k.rt, (uint32_t)b);
+                snprintf(apdu, sizeof apdu, "80%02X%02X00%02X%s", round, p, 43, data);
+                uint16_t got = vt_send_hex(&k, apdu, resp, &rlen);
+                vm_stats st;
+                vm_get_stats(k.rt, &st);
+                if (b <= total) {
+                    assert_int_equal(got, 0x6F00);
+                } else {
+                    assert_int_equal(got, 0x9000);
+                    assert_int_equal(rlen, 2);
+                    unsigned want = round != 1 ? p : p > 8 ? 0x100 + 8 : p;
+                    assert_int_equal(resp[0] << 8 | resp[1], want);
+                    assert_int_equal(st.last_bytecodes, total);
+                }
+                vt_card_free(&k);
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -510,6 +639,7 @@ int main(void)
         cmocka_unit_test(test_budget),
         cmocka_unit_test(test_budget_hoisted),
         cmocka_unit_test(test_budget_back_edge),
+        cmocka_unit_test(test_budget_idiom),
     };
     return cmocka_run_group_tests_name("vm_examples", tests, NULL, NULL);
 }
