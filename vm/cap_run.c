@@ -534,6 +534,10 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 #define X_CONDS(M) M(EQ) M(NE) M(LT) M(GE) M(GT) M(LE)
 
 /* Label tables, in enum cap_x_id order. */
+/* a call's last argument pending (CAP_X_CALLA): local c, constant c,
+ * c + local d, c + constant d, pushed by the call op */
+#define X_KP(M, ...) M(__VA_ARGS__, L) M(__VA_ARGS__, C) M(__VA_ARGS__, LL) M(__VA_ARGS__, LC)
+#define LBL_CALLA(C, K) &&x_CALLA_##C##_##K,
 #define LBL_BIN_D(B, KA, KB) &&x_BIN_##B##_##KA##KB##_P, &&x_BIN_##B##_##KA##KB##_T,
 #define LBL_BIN_A(B, KA) X_KB(LBL_BIN_D, B, KA)
 #define LBL_BIN(B) X_KA(LBL_BIN_A, B)
@@ -696,7 +700,11 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         &&x_LOOP_ENTER, &&x_SRETURN_L, &&x_SRETURN_C, &&x_ARRAYLENGTH_S, &&x_ARRAYLENGTH_L,
         LBL_DIVC(DIV) LBL_DIVC(REM)
         LBL_ELEM(U)
+        X_KP(LBL_CALLA, CALL) X_KP(LBL_CALLA, VCALL) X_KP(LBL_CALLA, API)
     };
+    /* what x_INVOKE quickens a resolved invokestatic to, per id: x_CALL's
+     * and, in cap_x_ikind order, CAP_X_CALLA's CALL forms */
+    static const void *const static_labels[] = { &&x_CALL_STATIC, X_KP(LBL_CALLA, STATIC) };
     _Static_assert(sizeof labels / sizeof labels[0] == CAP_X_COUNT, "one label per enum cap_x_id");
     if (!xm->threaded) {
         for (unsigned i = 0; i < xm->nops; i++)
@@ -1058,6 +1066,8 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
                         n = callee->nargs;
                         if (op == 0x8D && xo->id == CAP_X_CALL)
                             xo->h = &&x_CALL_STATIC;   /* resolved for good: quickened */
+                        else if (op == 0x8D && xo->id >= CAP_X_CALLA && xo->id < CAP_X_CALLA + (CAP_XK_ICOUNT - 1))
+                            xo->h = static_labels[1 + xo->id - CAP_X_CALLA];
                     } else {
                         cap_pkg *tp = rt->pkgs[tg.slot].cap;
                         cap_xmethod *txm;
@@ -1178,6 +1188,24 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         ENTER_INLINE();
     enter_inline:
         ENTER_INLINE();
+    /* the same with the last argument pushed first (CAP_X_CALLA): the
+     * quickened static form enters the callee itself, the others go on
+     * as the op without it */
+#define ARG_L *sp++ = lv[xo->c];
+#define ARG_C *sp++ = (uint16_t)xo->c;
+#define ARG_LL *sp++ = (uint16_t)(lv[xo->c] + lv[xo->d]);
+#define ARG_LC *sp++ = (uint16_t)(lv[xo->c] + xo->d);
+#define H_CALLA(U_, K) \
+    x_CALLA_CALL_##K: ARG_##K goto x_CALL; \
+    x_CALLA_VCALL_##K: ARG_##K goto x_VCALL; \
+    x_CALLA_API_##K: ARG_##K goto x_APICALL; \
+    x_CALLA_STATIC_##K: ARG_##K \
+        if (frp >= fr_lim) \
+            goto x_INVOKE; \
+        callee = xo->txm; \
+        sp -= callee->nargs; \
+        ENTER_INLINE();
+    X_KP(H_CALLA, _)
 
     x_ATHROW: {
             uint16_t h = sp[-1];

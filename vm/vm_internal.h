@@ -545,8 +545,13 @@ enum cap_x_id {
     /* javac's `b[i] & 0xFF`: a byte element load that zero-extends,
      * array a (cap_x_akind), index b (cap_x_ikind), destination */
     CAP_X_ELEMU = CAP_X_DIVC + 2 * CAP_XK_ICOUNT * 2,
-    CAP_X_COUNT = CAP_X_ELEMU + CAP_XA_COUNT * CAP_XK_ICOUNT * 2
+    /* a call (cap_x_call: CALL, VCALL, APICALL, operands as theirs) whose
+     * last argument is pending: local c, constant c, c + local d or
+     * c + constant d (cap_x_ikind past CAP_XK_S), pushed by the op itself */
+    CAP_X_CALLA = CAP_X_ELEMU + CAP_XA_COUNT * CAP_XK_ICOUNT * 2,
+    CAP_X_COUNT = CAP_X_CALLA + 3 * (CAP_XK_ICOUNT - 1)
 };
+enum cap_x_call { CAP_XCALL_CALL, CAP_XCALL_VCALL, CAP_XCALL_API };
 
 typedef struct cap_xop {
     const void *h;              /* the handler (threaded), until then NULL */
