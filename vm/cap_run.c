@@ -501,6 +501,8 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 #define FV_C uint16_t v_ = (uint16_t)xo->c
 #define PUT_P(v) (*sp++ = (uint16_t)(v))
 #define PUT_T(v) (lv[xo->c] = (uint16_t)(v))
+/* returned: the frame popped, the value pushed onto the caller's stack */
+#define PUT_R(v) do { retv = (uint16_t)(v); POP_FRAME(); *sp++ = retv; NEXT; } while (0)
 
 #define BIN_ADD(put) put(a_ + b_)
 #define BIN_SUB(put) put(a_ - b_)
@@ -541,6 +543,9 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 #define LBL_BIN_D(B, KA, KB) &&x_BIN_##B##_##KA##KB##_P, &&x_BIN_##B##_##KA##KB##_T,
 #define LBL_BIN_A(B, KA) X_KB(LBL_BIN_D, B, KA)
 #define LBL_BIN(B) X_KA(LBL_BIN_A, B)
+#define LBL_BINR_D(B, KA, KB) &&x_BINR_##B##_##KA##KB,
+#define LBL_BINR_A(B, KA) X_KB(LBL_BINR_D, B, KA)
+#define LBL_BINR(B) X_KA(LBL_BINR_A, B)
 #define LBL_CMP_B(C, KA, KB) &&x_CMP_##C##_##KA##KB,
 #define LBL_CMP_A(C, KA) X_KB(LBL_CMP_B, C, KA)
 #define LBL_CMP(C) X_KA(LBL_CMP_A, C)
@@ -563,6 +568,10 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
     x_BIN_##B##_##KA##KB##_P: { FB_##KB; FA_##KA; BIN_##B(PUT_P); NEXT; } \
     x_BIN_##B##_##KA##KB##_T: { FB_##KB; FA_##KA; BIN_##B(PUT_T); NEXT; }
 #define H_BIN_A(B, KA) X_KB(H_BIN_D, B, KA)
+#define H_BINR_D(B, KA, KB) \
+    x_BINR_##B##_##KA##KB: { FB_##KB; FA_##KA; BIN_##B(PUT_R); }
+#define H_BINR_A(B, KA) X_KB(H_BINR_D, B, KA)
+#define H_BINR(B) X_KA(H_BINR_A, B)
 #define H_BIN(B) X_KA(H_BIN_A, B)
 #define H_CMP_B(C, KA, KB) \
     x_CMP_##C##_##KA##KB: { FB_##KB; FA_##KA; if (COND_##C((int16_t)a_, (int16_t)b_)) { TAKE; } else { FALL; } }
@@ -701,6 +710,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         LBL_DIVC(DIV) LBL_DIVC(REM)
         LBL_ELEM(U)
         X_KP(LBL_CALLA, CALL) X_KP(LBL_CALLA, VCALL) X_KP(LBL_CALLA, API)
+        X_BINOPS(LBL_BINR)
     };
     /* what x_INVOKE quickens a resolved invokestatic to, per id: x_CALL's
      * and, in cap_x_ikind order, CAP_X_CALLA's CALL forms */
@@ -963,6 +973,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         NEXT;
     }
     X_BINOPS(H_BIN)
+    X_BINOPS(H_BINR)
     X_CONDS(H_CMP)
     X_CONDS(H_ZCMP)
     H_ELEM(B) H_ELEM(S)

@@ -1037,12 +1037,17 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
             int dst = n1 ? store_local(n1) : -1;
             if (dst >= 0 && refers(&x, dst))
                 dst = -1;
+            /* the result returned: the sreturn after it (what else is
+             * pending is dropped with the frame) */
+            int ret = bop >= 0 && !zx && n1 && n1[0] == 0x78;
             uint8_t slot = 0;
             int ak = elem >= 0 ? array_kind(&x, pc, ea.k, ea.v, elem, &slot) : 0;
             uint16_t id = bop >= 0 ? (uint16_t)(CAP_X_BIN + ((bop * 3 + ea.k) * 3 + eb.k) * 2 + (dst >= 0))
                                    : (uint16_t)(CAP_X_ELEM + ((elem * CAP_XA_COUNT + ak) * CAP_XK_ICOUNT + eb.k) * 2 + (dst >= 0));
             if (zx)
                 id = (uint16_t)(CAP_X_ELEMU + (ak * CAP_XK_ICOUNT + eb.k) * 2 + (dst >= 0));
+            if (ret)
+                id = (uint16_t)(CAP_X_BINR + (bop * 3 + ea.k) * 3 + eb.k);
             o = emit(&x, id, pc);
             if (!o)
                 goto done_pcs;
@@ -1051,7 +1056,10 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
             o->b = eb.v;
             o->d = eb.w;
             used += (unsigned)zx;
-            if (dst >= 0) {
+            if (ret) {
+                used++;
+                x.nvs = 0;
+            } else if (dst >= 0) {
                 o->c = (int16_t)dst;
                 used++;
             } else {

@@ -549,7 +549,10 @@ enum cap_x_id {
      * last argument is pending: local c, constant c, c + local d or
      * c + constant d (cap_x_ikind past CAP_XK_S), pushed by the op itself */
     CAP_X_CALLA = CAP_X_ELEMU + CAP_XA_COUNT * CAP_XK_ICOUNT * 2,
-    CAP_X_COUNT = CAP_X_CALLA + 3 * (CAP_XK_ICOUNT - 1)
+    /* a OP b returned (javac's `return (short)(a op b)`: the binop and
+     * the sreturn after it): binop, kinds of a and b */
+    CAP_X_BINR = CAP_X_CALLA + 3 * (CAP_XK_ICOUNT - 1),
+    CAP_X_COUNT = CAP_X_BINR + CAP_XB_COUNT * CAP_XK_COUNT * CAP_XK_COUNT
 };
 enum cap_x_call { CAP_XCALL_CALL, CAP_XCALL_VCALL, CAP_XCALL_API };
 
