@@ -349,7 +349,7 @@ int vm_cap_run(vm_runtime *rt, cap_target target, const uint16_t *args, unsigned
     return r;
 }
 
-static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint16_t *ret, int *has_ret);
+static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uint16_t *ret, int *has_ret);
 
 int vm_cap_run_entry(vm_runtime *rt, cap_target target, cap_xmethod *xm, const uint16_t *args, unsigned nargs,
                      uint16_t *ret)
@@ -669,7 +669,7 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 #define LBL_GOTO_CMP_B(C, KB) &&x_GOTO_CMP_##C##_##KB,
 #define LBL_GOTO_CMP(C) X_KD(LBL_GOTO_CMP_B, C)
 
-static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint16_t *ret, int *has_ret);
+static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uint16_t *ret, int *has_ret);
 
 /* Run method t (translated now if it is not yet) with its arguments at lv. */
 static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint16_t *ret, int *has_ret)
@@ -686,8 +686,8 @@ static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint
     return run(rt, xm, t, lv, ret, has_ret);
 }
 
-/* The loop: translated method xm (cap_xlat.c) of package t.slot. */
-static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint16_t *ret, int *has_ret)
+/* The loop: translated method xm0 (cap_xlat.c) of package t.slot. */
+static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uint16_t *ret, int *has_ret)
 {
     vm_lpkg *lp = &rt->pkgs[t.slot];
     cap_pkg *P = lp->cap;
@@ -716,13 +716,13 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
      * and, in cap_x_ikind order, CAP_X_CALLA's CALL forms */
     static const void *const static_labels[] = { &&x_CALL_STATIC, X_KP(LBL_CALLA, STATIC) };
     _Static_assert(sizeof labels / sizeof labels[0] == CAP_X_COUNT, "one label per enum cap_x_id");
-    if (!xm->threaded) {
-        for (unsigned i = 0; i < xm->nops; i++)
-            xm->ops[i].h = labels[xm->ops[i].id];
-        xm->threaded = 1;
+    if (!xm0->threaded) {
+        for (unsigned i = 0; i < xm0->nops; i++)
+            xm0->ops[i].h = labels[xm0->ops[i].id];
+        xm0->threaded = 1;
     }
     if (rt->cap_depth >= rt->cfg.max_frames ||
-        (size_t)(lv - rt->stack) + xm->frame > rt->cfg.stack_slots) {
+        (size_t)(lv - rt->stack) + xm0->frame > rt->cfg.stack_slots) {
         rt->uncaught = vm_exception_object(rt, VM_SC_StackOverflowError, 0);
         return VM_RUN_THROWN;
     }
@@ -731,11 +731,11 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
      * them unusable until a store (cap_verify_code.c, T_TOP), so no
      * bytecode reads what the stack held before (docs/vm.md, "calls") */
     uint16_t saved_top = rt->cap_top;
-    rt->cap_top = (uint16_t)(lv + xm->frame - rt->stack);
-    uint16_t *sp = lv + xm->nlocals;
-    cap_xop *xo = xm->ops;
+    rt->cap_top = (uint16_t)(lv + xm0->frame - rt->stack);
+    uint16_t *sp = lv + xm0->nlocals;
+    cap_xop *xo = xm0->ops;
     const uint8_t *pc;
-    int64_t budget = rt->cap_budget - xm->entry_w;
+    int64_t budget = rt->cap_budget - xm0->entry_w;
     /* Calls to methods of this package run in this loop (no C call, no
      * lookup): the callers' state while they do (a caller's stack top is
      * its callee's lv: the arguments were its top). Deeper nests recurse.
@@ -744,6 +744,10 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
      * frames (frp - fr) are added around the C calls that may look at it
      * (x_INVOKE, x_APICALL), not at every inline call and return. */
     enum { INLINE_FRAMES = 24 };
+    /* A frame: the method running in it, and its caller's call op and
+     * locals. The running method is read from the top frame (XM), not
+     * kept in a variable of its own: a call stores it once, a return
+     * reloads nothing for it, and the loop keeps one register free. */
     struct inline_frame {
         cap_xmethod *xm;
         cap_xop *call;
@@ -757,12 +761,13 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
     struct inline_frame *const fr = frs + 1;
     cap_xmethod *callee;
     struct inline_frame *frp = fr;     /* the next free frame */
+#define XM (frp[-1].xm)                 /* the running method */
     /* past the inline frames this loop may open: INLINE_FRAMES, or fewer
      * up to max_frames */
     struct inline_frame *const fr_lim = fr + (rt->cfg.max_frames - rt->cap_depth < INLINE_FRAMES ?
                                               rt->cfg.max_frames - rt->cap_depth : INLINE_FRAMES);
     uint16_t *const stack_end = rt->stack + rt->cfg.stack_slots;
-    frs[0].xm = xm;
+    frs[0].xm = xm0;
     frs[0].call = (cap_xop *)&exit_ops[0];   /* never written: x_EXIT reads nothing */
     frs[0].lv = lv;
     int result = VM_RUN_DONE;
@@ -816,8 +821,8 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
 #define ARRAY_U(o_, h_) ARRAY_B(o_, h_)    /* zero-extending byte loads (ELEMU) */
 #define CHECK(expr) do { r = (expr); if (r < 0) { result = r; goto out; } if (r > 0) { exc = thrown_object(rt, r); goto throw_it; } } while (0)
 /* Who is about to write NVM (vm.h, vm_nvm_writer): kept only with a hook. */
-#define NOTE_WRITER() do { if (rt->nvm_hook) { rt->writer.pkg = (int16_t)t.slot; rt->writer.method = xm->offset; \
-            rt->writer.pc = (uint16_t)(xo->pc - xm->code_offset); } } while (0)
+#define NOTE_WRITER() do { if (rt->nvm_hook) { rt->writer.pkg = (int16_t)t.slot; rt->writer.method = XM->offset; \
+            rt->writer.pc = (uint16_t)(xo->pc - XM->code_offset); } } while (0)
 #define DISPATCH goto *xo->h
 /* Into callee's inline frame, its arguments at sp (as in run()): the
  * frame count is fr_lim's (x_INVOKE's run() throws past max_frames), the
@@ -828,14 +833,14 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
             sp += callee->nargs; \
             THROW_NEW(VM_SC_StackOverflowError, 0); \
         } \
-        frp->xm = xm; frp->call = xo; frp->lv = lv; frp++; \
-        xm = callee; lv = sp; sp = lv + xm->nlocals; xo = xm->ops; \
-        budget -= xm->entry_w; \
+        frp->xm = callee; frp->call = xo; frp->lv = lv; frp++; \
+        lv = sp; sp = lv + callee->nlocals; xo = callee->ops; \
+        budget -= callee->entry_w; \
         if (budget <= 0) \
             goto out_of_budget; \
         DISPATCH; } while (0)
 /* Back to the caller of an inline frame, at its call op. */
-#define POP_FRAME() do { frp--; sp = lv; xm = frp->xm; lv = frp->lv; xo = frp->call; } while (0)
+#define POP_FRAME() do { frp--; sp = lv; lv = frp->lv; xo = frp->call; } while (0)
 #define NEXT do { xo++; DISPATCH; } while (0)
 /* A taken branch charges the run at its target and tests the budget; a
  * branch not taken charges the run after it. */
@@ -843,8 +848,8 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
 #define FALL do { budget -= xo->wf; xo++; DISPATCH; } while (0)
 /* Jump to the op at method-code offset `cpc` (switches, handlers). */
 #define JUMP_PC(cpc) do { uint32_t c__ = (cpc); \
-        if (c__ >= xm->code_len || xm->op_at[c__] == 0xFFFF) { THROW_NEW(VM_SC_SecurityException, 0); } \
-        budget -= xm->w_at[c__]; xo = &xm->ops[xm->op_at[c__]]; \
+        if (c__ >= XM->code_len || XM->op_at[c__] == 0xFFFF) { THROW_NEW(VM_SC_SecurityException, 0); } \
+        budget -= XM->w_at[c__]; xo = &XM->ops[XM->op_at[c__]]; \
         if (budget <= 0) { goto out_of_budget; } DISPATCH; } while (0)
 
     if (budget <= 0)
@@ -894,7 +899,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         int16_t def = (int16_t)RD16(pc), low = (int16_t)RD16(pc + 2), high = (int16_t)RD16(pc + 4);
         int16_t k = (int16_t)*--sp;
         int off = k < low || k > high ? def : (int16_t)RD16(pc + 6 + 2 * (k - low));
-        JUMP_PC((uint32_t)((const uint8_t *)xo->p - (M + xm->code_offset) + off));
+        JUMP_PC((uint32_t)((const uint8_t *)xo->p - (M + XM->code_offset) + off));
     }
     x_LOOKUPSWITCH: {
         pc = (const uint8_t *)xo->p + 1;
@@ -916,7 +921,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
             else
                 hi = mid;
         }
-        JUMP_PC((uint32_t)((const uint8_t *)xo->p - (M + xm->code_offset) + off));
+        JUMP_PC((uint32_t)((const uint8_t *)xo->p - (M + XM->code_offset) + off));
     }
     /* quickened at its first run by the field's kind (a 1: byte, sign
      * extended), so that no run after tests it */
@@ -1483,9 +1488,9 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
             if (hd->catch_type == 0 || vm_cap_class_is(rt, ecls, cpr[hd->catch_type].cls))
                 found = (int)i;
         }
-        uint32_t hpc = found < 0 ? 0xFFFFFFFFu : (uint32_t)(v->handlers[found].handler - xm->code_offset);
-        if (hpc >= xm->code_len || xm->op_at[hpc] == 0xFFFF) {
-            vm_fault_note_frame(rt, exc, t.slot, xm->offset, (uint16_t)(xo->pc - xm->code_offset));
+        uint32_t hpc = found < 0 ? 0xFFFFFFFFu : (uint32_t)(v->handlers[found].handler - XM->code_offset);
+        if (hpc >= XM->code_len || XM->op_at[hpc] == 0xFFFF) {
+            vm_fault_note_frame(rt, exc, t.slot, XM->offset, (uint16_t)(xo->pc - XM->code_offset));
             if (frp != fr) {
                 /* not caught here: on to the caller, at its call */
                 POP_FRAME();
@@ -1497,10 +1502,10 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         }
         if (rt->trail_open)
             vm_fault_caught(rt, exc);
-        sp = lv + xm->nargs + xm->max_locals;
+        sp = lv + XM->nargs + XM->max_locals;
         *sp++ = exc;
-        budget -= xm->w_at[hpc];
-        xo = &xm->ops[xm->op_at[hpc]];
+        budget -= XM->w_at[hpc];
+        xo = &XM->ops[XM->op_at[hpc]];
         if (budget <= 0)
             goto out_of_budget;
         DISPATCH;
@@ -1509,9 +1514,9 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
 out_of_budget:
     /* where the budget ran out (inside the loop), then the callers of this
      * loop's inlined frames at their calls */
-    vm_fault_note_frame(rt, 0, t.slot, xm->offset, (uint16_t)(xo->pc - xm->code_offset));
+    vm_fault_note_frame(rt, 0, t.slot, XM->offset, (uint16_t)(xo->pc - XM->code_offset));
     for (unsigned k = (unsigned)(frp - fr); k-- > 0;)
-        vm_fault_note_frame(rt, 0, t.slot, fr[k].xm->offset, (uint16_t)(fr[k].call->pc - fr[k].xm->code_offset));
+        vm_fault_note_frame(rt, 0, t.slot, fr[k - 1].xm->offset, (uint16_t)(fr[k].call->pc - fr[k - 1].xm->code_offset));
     result = VM_RUN_BUDGET;
 out:
     rt->cap_budget = budget;
@@ -1530,6 +1535,7 @@ out:
 #undef NOTE_WRITER
 #undef DISPATCH
 #undef POP_FRAME
+#undef XM
 #undef ENTER_INLINE
 #undef NEXT
 #undef TAKE
