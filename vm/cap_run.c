@@ -828,8 +828,9 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
  * frame count is fr_lim's (x_INVOKE's run() throws past max_frames), the
  * callee is threaded (x_INVOKE did it), its locals are not zeroed (run(),
  * entry). One copy per kind of call: each keeps its registers. */
-#define ENTER_INLINE() do { \
-        if ((uintptr_t)sp + 2u * callee->frame > (uintptr_t)stack_end) {   /* as integers: no pointer past the end */ \
+#define ENTER_INLINE() ENTER_FRAME(2u * callee->frame)
+#define ENTER_FRAME(frame_bytes) do { \
+        if ((uintptr_t)sp + (frame_bytes) > (uintptr_t)stack_end) {   /* as integers: no pointer past the end */ \
             sp += callee->nargs; \
             THROW_NEW(VM_SC_StackOverflowError, 0); \
         } \
@@ -839,6 +840,17 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
         if (budget <= 0) \
             goto out_of_budget; \
         DISPATCH; } while (0)
+/* A quickened invokestatic: the callee's lv and frame size from the op
+ * (x_INVOKE computed them once); `stored` arguments are at sp, not yet
+ * pushed (CALLA), and pushed for x_INVOKE */
+#define ENTER_STATIC(stored) do { \
+        if (frp >= fr_lim) { \
+            sp += (stored); \
+            goto x_INVOKE; \
+        } \
+        callee = xo->txm; \
+        sp = (uint16_t *)(void *)((char *)sp - xo->argb); \
+        ENTER_FRAME(xo->frameb); } while (0)
 /* Back to the caller of an inline frame, at its call op. */
 #define POP_FRAME() do { frp--; sp = lv; lv = frp->lv; xo = frp->call; } while (0)
 #define NEXT do { xo++; DISPATCH; } while (0)
@@ -1080,10 +1092,15 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
                     } else if (tg.slot == t.slot && (xo->txm || vm_cap_xmethod(P, tg.offset, &xo->txm) == 0)) {
                         callee = xo->txm;
                         n = callee->nargs;
-                        if (op == 0x8D && xo->id == CAP_X_CALL)
-                            xo->h = &&x_CALL_STATIC;   /* resolved for good: quickened */
-                        else if (op == 0x8D && xo->id >= CAP_X_CALLA && xo->id < CAP_X_CALLA + (CAP_XK_ICOUNT - 1))
-                            xo->h = static_labels[1 + xo->id - CAP_X_CALLA];
+                        /* resolved for good: quickened, with the sizes
+                         * its entry needs (CALLA: its argument is stored
+                         * at the top, not pushed) */
+                        int fused = xo->id >= CAP_X_CALLA && xo->id < CAP_X_CALLA + (CAP_XK_ICOUNT - 1);
+                        if (op == 0x8D && (xo->id == CAP_X_CALL || fused)) {
+                            xo->argb = (uint16_t)(2 * (n - (unsigned)fused));
+                            xo->frameb = (uint16_t)(2u * callee->frame);
+                            xo->h = static_labels[fused ? 1 + xo->id - CAP_X_CALLA : 0];
+                        }
                     } else {
                         cap_pkg *tp = rt->pkgs[tg.slot].cap;
                         cap_xmethod *txm;
@@ -1197,30 +1214,21 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
      * once it resolved the callee (its target never changes: linked
      * statically): no test of txm, no receiver */
     x_CALL_STATIC:
-        if (frp >= fr_lim)
-            goto x_INVOKE;
-        callee = xo->txm;
-        sp -= callee->nargs;
-        ENTER_INLINE();
+        ENTER_STATIC(0);
     enter_inline:
         ENTER_INLINE();
     /* the same with the last argument pushed first (CAP_X_CALLA): the
      * quickened static form enters the callee itself, the others go on
      * as the op without it */
-#define ARG_L *sp++ = lv[xo->c];
-#define ARG_C *sp++ = (uint16_t)xo->c;
-#define ARG_LL *sp++ = (uint16_t)(lv[xo->c] + lv[xo->d]);
-#define ARG_LC *sp++ = (uint16_t)(lv[xo->c] + xo->d);
+#define ARG_L lv[xo->c]
+#define ARG_C (uint16_t)xo->c
+#define ARG_LL (uint16_t)(lv[xo->c] + lv[xo->d])
+#define ARG_LC (uint16_t)(lv[xo->c] + xo->d)
 #define H_CALLA(U_, K) \
-    x_CALLA_CALL_##K: ARG_##K goto x_CALL; \
-    x_CALLA_VCALL_##K: ARG_##K goto x_VCALL; \
-    x_CALLA_API_##K: ARG_##K goto x_APICALL; \
-    x_CALLA_STATIC_##K: ARG_##K \
-        if (frp >= fr_lim) \
-            goto x_INVOKE; \
-        callee = xo->txm; \
-        sp -= callee->nargs; \
-        ENTER_INLINE();
+    x_CALLA_CALL_##K: *sp++ = ARG_##K; goto x_CALL; \
+    x_CALLA_VCALL_##K: *sp++ = ARG_##K; goto x_VCALL; \
+    x_CALLA_API_##K: *sp++ = ARG_##K; goto x_APICALL; \
+    x_CALLA_STATIC_##K: *sp = ARG_##K; ENTER_STATIC(1);
     X_KP(H_CALLA, _)
 
     x_ATHROW: {
@@ -1537,6 +1545,8 @@ out:
 #undef POP_FRAME
 #undef XM
 #undef ENTER_INLINE
+#undef ENTER_FRAME
+#undef ENTER_STATIC
 #undef NEXT
 #undef TAKE
 #undef FALL

@@ -569,6 +569,10 @@ typedef struct cap_xop {
     union {
         uint32_t ti;            /* translation: the target op's index */
         int32_t mul;            /* DIVC: the multiplier of divisor b (xdiv.h) */
+        struct {                /* quickened invokestatic (cap_run.c, x_INVOKE): */
+            uint16_t argb;      /* bytes from the top (the pending argument's slot for CALLA) down to the callee's lv */
+            uint16_t frameb;    /* the callee's frame in bytes */
+        };
     };
     uint8_t slot;               /* element ops on a loop-invariant array local: its cache slot */
     uint8_t pad_;
