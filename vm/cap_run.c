@@ -1521,10 +1521,11 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
 
 out_of_budget:
     /* where the budget ran out (inside the loop), then the callers of this
-     * loop's inlined frames at their calls */
+     * loop's inlined frames at their calls (fr[k]'s caller runs in the
+     * frame below, frs[k] = fr[k - 1]) */
     vm_fault_note_frame(rt, 0, t.slot, XM->offset, (uint16_t)(xo->pc - XM->code_offset));
     for (unsigned k = (unsigned)(frp - fr); k-- > 0;)
-        vm_fault_note_frame(rt, 0, t.slot, fr[k - 1].xm->offset, (uint16_t)(fr[k].call->pc - fr[k - 1].xm->code_offset));
+        vm_fault_note_frame(rt, 0, t.slot, frs[k].xm->offset, (uint16_t)(fr[k].call->pc - frs[k].xm->code_offset));
     result = VM_RUN_BUDGET;
 out:
     rt->cap_budget = budget;
