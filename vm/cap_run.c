@@ -540,6 +540,7 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
  * c + local d, c + constant d, pushed by the call op */
 #define X_KP(M, ...) M(__VA_ARGS__, L) M(__VA_ARGS__, C) M(__VA_ARGS__, LL) M(__VA_ARGS__, LC)
 #define LBL_CALLA(C, K) &&x_CALLA_##C##_##K,
+#define LBL_CALLA2(C, KP, K) &&x_CALLA2_##C##_##KP##K,
 #define LBL_BIN_D(B, KA, KB) &&x_BIN_##B##_##KA##KB##_P, &&x_BIN_##B##_##KA##KB##_T,
 #define LBL_BIN_A(B, KA) X_KB(LBL_BIN_D, B, KA)
 #define LBL_BIN(B) X_KA(LBL_BIN_A, B)
@@ -711,10 +712,13 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
         LBL_ELEM(U)
         X_KP(LBL_CALLA, CALL) X_KP(LBL_CALLA, VCALL) X_KP(LBL_CALLA, API)
         X_BINOPS(LBL_BINR)
+        X_KP(LBL_CALLA2, CALL, L) X_KP(LBL_CALLA2, CALL, C) X_KP(LBL_CALLA2, VCALL, L) X_KP(LBL_CALLA2, VCALL, C)
+        X_KP(LBL_CALLA2, API, L) X_KP(LBL_CALLA2, API, C)
     };
-    /* what x_INVOKE quickens a resolved invokestatic to, per id: x_CALL's
-     * and, in cap_x_ikind order, CAP_X_CALLA's CALL forms */
+    /* what x_INVOKE quickens a resolved invokestatic to, per id: x_CALL's,
+     * then in id order CAP_X_CALLA's and CAP_X_CALLA2's CALL forms */
     static const void *const static_labels[] = { &&x_CALL_STATIC, X_KP(LBL_CALLA, STATIC) };
+    static const void *const static2_labels[] = { X_KP(LBL_CALLA2, STATIC, L) X_KP(LBL_CALLA2, STATIC, C) };
     _Static_assert(sizeof labels / sizeof labels[0] == CAP_X_COUNT, "one label per enum cap_x_id");
     if (!xm0->threaded) {
         for (unsigned i = 0; i < xm0->nops; i++)
@@ -1095,11 +1099,13 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
                         /* resolved for good: quickened, with the sizes
                          * its entry needs (CALLA: its argument is stored
                          * at the top, not pushed) */
-                        int fused = xo->id >= CAP_X_CALLA && xo->id < CAP_X_CALLA + (CAP_XK_ICOUNT - 1);
+                        unsigned fused = xo->id >= CAP_X_CALLA && xo->id < CAP_X_CALLA + (CAP_XK_ICOUNT - 1) ? 1
+                                       : xo->id >= CAP_X_CALLA2 && xo->id < CAP_X_CALLA2 + 2 * (CAP_XK_ICOUNT - 1) ? 2 : 0;
                         if (op == 0x8D && (xo->id == CAP_X_CALL || fused)) {
-                            xo->argb = (uint16_t)(2 * (n - (unsigned)fused));
+                            xo->argb = (uint16_t)(2 * (n - (fused != 0)));   /* the last argument at the top */
                             xo->frameb = (uint16_t)(2u * callee->frame);
-                            xo->h = static_labels[fused ? 1 + xo->id - CAP_X_CALLA : 0];
+                            xo->h = fused == 2 ? static2_labels[xo->id - CAP_X_CALLA2]
+                                               : static_labels[fused ? 1 + xo->id - CAP_X_CALLA : 0];
                         }
                     } else {
                         cap_pkg *tp = rt->pkgs[tg.slot].cap;
@@ -1230,6 +1236,15 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
     x_CALLA_API_##K: *sp++ = ARG_##K; goto x_APICALL; \
     x_CALLA_STATIC_##K: *sp = ARG_##K; ENTER_STATIC(1);
     X_KP(H_CALLA, _)
+    /* CALLA2: the argument before the last from local or constant e */
+#define PEN_L lv[xo->e]
+#define PEN_C (uint16_t)xo->e
+#define H_CALLA2(KP, K) \
+    x_CALLA2_CALL_##KP##K: sp[0] = PEN_##KP; sp[1] = ARG_##K; sp += 2; goto x_CALL; \
+    x_CALLA2_VCALL_##KP##K: sp[0] = PEN_##KP; sp[1] = ARG_##K; sp += 2; goto x_VCALL; \
+    x_CALLA2_API_##KP##K: sp[0] = PEN_##KP; sp[1] = ARG_##K; sp += 2; goto x_APICALL; \
+    x_CALLA2_STATIC_##KP##K: sp[0] = PEN_##KP; sp[1] = ARG_##K; sp++; ENTER_STATIC(1);
+    X_KP(H_CALLA2, L) X_KP(H_CALLA2, C)
 
     x_ATHROW: {
             uint16_t h = sp[-1];

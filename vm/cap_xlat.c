@@ -1169,10 +1169,14 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
             /* a call's last argument, when pending, is pushed by the call
              * op itself (CAP_X_CALLA): not for a call without arguments,
              * which x_INVOKE refuses */
-            xl_ve la = {CAP_XK_S, 0, 0};
+            xl_ve la = {CAP_XK_S, 0, 0}, lp = {CAP_XK_S, 0, 0};
             if (op >= 0x8B && op <= 0x8E && x.nvs && x.vs[x.nvs - 1].k != CAP_XK_S &&
-                !(op == 0x8B && P->cpr[(b[1] << 8) | b[2]].nargs == 0) && !(op == 0x8E && b[1] == 0))
+                !(op == 0x8B && P->cpr[(b[1] << 8) | b[2]].nargs == 0) && !(op == 0x8E && b[1] == 0)) {
                 la = pop_ve(&x);
+                /* and the one before it, a local or a constant (CALLA2) */
+                if (x.nvs && (x.vs[x.nvs - 1].k == CAP_XK_L || x.vs[x.nvs - 1].k == CAP_XK_C))
+                    lp = pop_ve(&x);
+            }
             /* everything else takes the stack as it is */
             if (flush_all(&x, pc, 0) != 0)
                 goto done_pcs;
@@ -1210,9 +1214,13 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
             }
             if (la.k != CAP_XK_S) {
                 unsigned ck = o->id == CAP_X_CALL ? CAP_XCALL_CALL : o->id == CAP_X_VCALL ? CAP_XCALL_VCALL : CAP_XCALL_API;
-                o->id = (uint16_t)(CAP_X_CALLA + ck * (CAP_XK_ICOUNT - 1) + (la.k - CAP_XK_L));
+                if (lp.k == CAP_XK_S)
+                    o->id = (uint16_t)(CAP_X_CALLA + ck * (CAP_XK_ICOUNT - 1) + (la.k - CAP_XK_L));
+                else
+                    o->id = (uint16_t)(CAP_X_CALLA2 + (ck * 2 + (lp.k - CAP_XK_L)) * (CAP_XK_ICOUNT - 1) + (la.k - CAP_XK_L));
                 o->c = la.v;
                 o->d = la.w;
+                o->e = lp.v;
             }
             if (id == CAP_X_GOTO)
                 o->ti = (uint32_t)((int32_t)pc + branch_offset(b));

@@ -552,7 +552,10 @@ enum cap_x_id {
     /* a OP b returned (javac's `return (short)(a op b)`: the binop and
      * the sreturn after it): binop, kinds of a and b */
     CAP_X_BINR = CAP_X_CALLA + 3 * (CAP_XK_ICOUNT - 1),
-    CAP_X_COUNT = CAP_X_BINR + CAP_XB_COUNT * CAP_XK_COUNT * CAP_XK_COUNT
+    /* CAP_X_CALLA whose argument before the last is pending too: local or
+     * constant e (cap_x_kind L, C), then the last as CAP_X_CALLA's */
+    CAP_X_CALLA2 = CAP_X_BINR + CAP_XB_COUNT * CAP_XK_COUNT * CAP_XK_COUNT,
+    CAP_X_COUNT = CAP_X_CALLA2 + 3 * 2 * (CAP_XK_ICOUNT - 1)
 };
 enum cap_x_call { CAP_XCALL_CALL, CAP_XCALL_VCALL, CAP_XCALL_API };
 
@@ -576,6 +579,7 @@ typedef struct cap_xop {
     };
     uint8_t slot;               /* element ops on a loop-invariant array local: its cache slot */
     uint8_t pad_;
+    int16_t e;                  /* CALLA2: the pending argument before the last */
 } cap_xop;
 
 typedef struct cap_xmethod {
