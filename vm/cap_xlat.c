@@ -1156,6 +1156,15 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
             o->a = e.v;
             x.vs[x.nvs].k = CAP_XK_S;
             x.vs[x.nvs++].v = 0;
+        } else if (op == 0x78 && x.nvs && is_sum(&x.vs[x.nvs - 1])) {
+            /* return of a pending sum: the add returns it (CAP_X_BINR) */
+            xl_ve e = pop_ve(&x);
+            uint8_t kb = e.k == CAP_XK_LL ? CAP_XK_L : CAP_XK_C;
+            if (!(o = emit(&x, (uint16_t)(CAP_X_BINR + (CAP_XB_ADD * 3 + CAP_XK_L) * 3 + kb), pc)))
+                goto done_pcs;
+            o->a = e.v;
+            o->b = e.w;
+            x.nvs = 0;
         } else if ((op == 0x77 || op == 0x78) && x.nvs && (x.vs[x.nvs - 1].k == CAP_XK_L ||
                                                             x.vs[x.nvs - 1].k == CAP_XK_C)) {
             /* return of a local or constant: what else is pending is
