@@ -352,7 +352,7 @@ int vm_cap_run(vm_runtime *rt, cap_target target, const uint16_t *args, unsigned
     return r;
 }
 
-static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint16_t *ret, int *has_ret);
+static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uint16_t *ret, int *has_ret);
 
 /* The exception object of a check that failed in the loop: out of line
  * and cold, so that the compiler predicts every throwing path not taken,
@@ -514,6 +514,8 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 #define FV_C uint16_t v_ = (uint16_t)xo->c
 #define PUT_P(v) (*sp++ = (uint16_t)(v))
 #define PUT_T(v) (lv[xo->c] = (uint16_t)(v))
+/* returned: the frame popped, the value pushed onto the caller's stack */
+#define PUT_R(v) do { retv = (uint16_t)(v); POP_FRAME(); *sp++ = retv; NEXT; } while (0)
 
 #define BIN_ADD(put) put(a_ + b_)
 #define BIN_SUB(put) put(a_ - b_)
@@ -547,9 +549,15 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 #define X_CONDS(M) M(EQ) M(NE) M(LT) M(GE) M(GT) M(LE)
 
 /* Label tables, in enum cap_x_id order. */
+/* a call's last argument pending (CAP_X_CALLA): local c, constant c,
+ * c + local d, c + constant d, pushed by the call op */
+#define X_KP(M, ...) M(__VA_ARGS__, L) M(__VA_ARGS__, C) M(__VA_ARGS__, LL) M(__VA_ARGS__, LC)
+#define LBL_CALLA(C, K) &&x_CALLA_##C##_##K,
+#define LBL_CALLA2(C, KP, K) &&x_CALLA2_##C##_##KP##K,
 #define LBL_BIN_D(B, KA, KB) &&x_BIN_##B##_##KA##KB##_P, &&x_BIN_##B##_##KA##KB##_T,
 #define LBL_BIN_A(B, KA) X_KB(LBL_BIN_D, B, KA)
 #define LBL_BIN(B) X_KA(LBL_BIN_A, B)
+#define LBL_BINR(B) &&x_BINR_##B##_SS,
 #define LBL_CMP_B(C, KA, KB) &&x_CMP_##C##_##KA##KB,
 #define LBL_CMP_A(C, KA) X_KB(LBL_CMP_B, C, KA)
 #define LBL_CMP(C) X_KA(LBL_CMP_A, C)
@@ -580,6 +588,9 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
     x_BIN_##B##_##KA##KB##_P: { FB_##KB; FA_##KA; BIN_##B(PUT_P); NEXT; } \
     x_BIN_##B##_##KA##KB##_T: { FB_##KB; FA_##KA; BIN_##B(PUT_T); NEXT; }
 #define H_BIN_A(B, KA) X_KB(H_BIN_D, B, KA)
+#define H_BINR_D(B, KA, KB) \
+    x_BINR_##B##_##KA##KB: { FB_##KB; FA_##KA; BIN_##B(PUT_R); }
+#define H_BINR(B) H_BINR_D(B, S, S)
 #define H_BIN(B) X_KA(H_BIN_A, B)
 #define H_CMP_B(C, KA, KB) \
     x_CMP_##C##_##KA##KB: { FB_##KB; FA_##KA; if (COND_##C((int16_t)a_, (int16_t)b_)) { TAKE; } else { FALL; } }
@@ -779,7 +790,7 @@ static int idiom_run(const vm_runtime *rt, const cap_xidiom *d, uint16_t *lv, in
     return 1;
 }
 
-static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint16_t *ret, int *has_ret);
+static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uint16_t *ret, int *has_ret);
 
 /* Run method t (translated now if it is not yet) with its arguments at lv. */
 static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint16_t *ret, int *has_ret)
@@ -796,8 +807,8 @@ static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint
     return run(rt, xm, t, lv, ret, has_ret);
 }
 
-/* The loop: translated method xm (cap_xlat.c) of package t.slot. */
-static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint16_t *ret, int *has_ret)
+/* The loop: translated method xm0 (cap_xlat.c) of package t.slot. */
+static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uint16_t *ret, int *has_ret)
 {
     /* The package, its method component and constant pool are re-read at
      * each use (calls, switches, handlers, the plain switch: none on a
@@ -824,15 +835,23 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         LBL_ELEM(U)
         X_CONDS(LBL_ECMP)
         &&x_IDIOM,
+        X_KP(LBL_CALLA, CALL) X_KP(LBL_CALLA, VCALL) X_KP(LBL_CALLA, API)
+        X_BINOPS(LBL_BINR) &&x_BINR_ADD_LL, &&x_BINR_ADD_LC,
+        X_KP(LBL_CALLA2, CALL, L) X_KP(LBL_CALLA2, CALL, C) X_KP(LBL_CALLA2, VCALL, L) X_KP(LBL_CALLA2, VCALL, C)
+        X_KP(LBL_CALLA2, API, L) X_KP(LBL_CALLA2, API, C)
     };
+    /* what x_INVOKE quickens a resolved invokestatic to, per id: x_CALL's,
+     * then in id order CAP_X_CALLA's and CAP_X_CALLA2's CALL forms */
+    static const void *const static_labels[] = { &&x_CALL_STATIC, X_KP(LBL_CALLA, STATIC) };
+    static const void *const static2_labels[] = { X_KP(LBL_CALLA2, STATIC, L) X_KP(LBL_CALLA2, STATIC, C) };
     _Static_assert(sizeof labels / sizeof labels[0] == CAP_X_COUNT, "one label per enum cap_x_id");
-    if (!xm->threaded) {
-        for (unsigned i = 0; i < xm->nops; i++)
-            xm->ops[i].h = labels[xm->ops[i].id];
-        xm->threaded = 1;
+    if (!xm0->threaded) {
+        for (unsigned i = 0; i < xm0->nops; i++)
+            xm0->ops[i].h = labels[xm0->ops[i].id];
+        xm0->threaded = 1;
     }
     if (rt->cap_depth >= rt->cfg.max_frames ||
-        (size_t)(lv - rt->stack) + xm->frame > rt->cfg.stack_slots) {
+        (size_t)(lv - rt->stack) + xm0->frame > rt->cfg.stack_slots) {
         rt->uncaught = vm_exception_object(rt, VM_SC_StackOverflowError, 0);
         return VM_RUN_THROWN;
     }
@@ -841,15 +860,15 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
      * them unusable until a store (cap_verify_code.c, T_TOP), so no
      * bytecode reads what the stack held before (docs/vm.md, "calls") */
     uint16_t saved_top = rt->cap_top;
-    rt->cap_top = (uint16_t)(lv + xm->frame - rt->stack);
-    uint16_t *sp = lv + xm->nlocals;
-    cap_xop *xo = xm->ops;
+    rt->cap_top = (uint16_t)(lv + xm0->frame - rt->stack);
+    uint16_t *sp = lv + xm0->nlocals;
+    cap_xop *xo = xm0->ops;
     const uint8_t *pc;
     /* The budget left, minus one: run out when it is negative. A test for
      * < 0 is the sign of the subtraction that charged it (sub; js), where
      * budget <= 0 takes a compare of its own after it (the variable is in
      * memory across this function's calls). */
-    int64_t bm1 = rt->cap_budget - xm->entry_w - 1;
+    int64_t bm1 = rt->cap_budget - xm0->entry_w - 1;
     /* Calls to methods of this package run in this loop (no C call, no
      * lookup): the callers' state while they do (a caller's stack top is
      * its callee's lv: the arguments were its top). Deeper nests recurse.
@@ -858,6 +877,10 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
      * frames (frp - fr) are added around the C calls that may look at it
      * (x_INVOKE, x_APICALL), not at every inline call and return. */
     enum { INLINE_FRAMES = 24 };
+    /* A frame: the method running in it, and its caller's call op and
+     * locals. The running method is read from the top frame (XM), not
+     * kept in a variable of its own: a call stores it once, a return
+     * reloads nothing for it, and the loop keeps one register free. */
     struct inline_frame {
         cap_xmethod *xm;
         cap_xop *call;
@@ -871,12 +894,13 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
     struct inline_frame *const fr = frs + 1;
     cap_xmethod *callee;
     struct inline_frame *frp = fr;     /* the next free frame */
+#define XM (frp[-1].xm)                 /* the running method */
     /* past the inline frames this loop may open: INLINE_FRAMES, or fewer
      * up to max_frames */
     struct inline_frame *const fr_lim = fr + (rt->cfg.max_frames - rt->cap_depth < INLINE_FRAMES ?
                                               rt->cfg.max_frames - rt->cap_depth : INLINE_FRAMES);
     uint16_t *const stack_end = rt->stack + rt->cfg.stack_slots;
-    frs[0].xm = xm;
+    frs[0].xm = xm0;
     frs[0].call = (cap_xop *)&exit_ops[0];   /* never written: x_EXIT reads nothing */
     frs[0].lv = lv;
     int result = VM_RUN_DONE;
@@ -930,26 +954,38 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
 #define ARRAY_U(o_, h_) ARRAY_B(o_, h_)    /* zero-extending byte loads (ELEMU) */
 #define CHECK(expr) do { r = (expr); if (r < 0) { result = r; goto out; } if (r > 0) { exc = thrown_object(rt, r); goto throw_it; } } while (0)
 /* Who is about to write NVM (vm.h, vm_nvm_writer): kept only with a hook. */
-#define NOTE_WRITER() do { if (rt->nvm_hook) { rt->writer.pkg = (int16_t)t.slot; rt->writer.method = xm->offset; \
-            rt->writer.pc = (uint16_t)(xo->pc - xm->code_offset); } } while (0)
+#define NOTE_WRITER() do { if (rt->nvm_hook) { rt->writer.pkg = (int16_t)t.slot; rt->writer.method = XM->offset; \
+            rt->writer.pc = (uint16_t)(xo->pc - XM->code_offset); } } while (0)
 #define DISPATCH goto *xo->h
 /* Into callee's inline frame, its arguments at sp (as in run()): the
  * frame count is fr_lim's (x_INVOKE's run() throws past max_frames), the
  * callee is threaded (x_INVOKE did it), its locals are not zeroed (run(),
  * entry). One copy per kind of call: each keeps its registers. */
-#define ENTER_INLINE() do { \
-        if ((uintptr_t)sp + 2u * callee->frame > (uintptr_t)stack_end) {   /* as integers: no pointer past the end */ \
+#define ENTER_INLINE() ENTER_FRAME(2u * callee->frame)
+#define ENTER_FRAME(frame_bytes) do { \
+        if ((uintptr_t)sp + (frame_bytes) > (uintptr_t)stack_end) {   /* as integers: no pointer past the end */ \
             sp += callee->nargs; \
             THROW_NEW(VM_SC_StackOverflowError, 0); \
         } \
-        frp->xm = xm; frp->call = xo; frp->lv = lv; frp++; \
-        xm = callee; lv = sp; sp = lv + xm->nlocals; xo = xm->ops; \
-        bm1 -= xm->entry_w; \
+        frp->xm = callee; frp->call = xo; frp->lv = lv; frp++; \
+        lv = sp; sp = lv + callee->nlocals; xo = callee->ops; \
+        bm1 -= callee->entry_w; \
         if (bm1 < 0) \
             goto out_of_budget; \
         DISPATCH; } while (0)
+/* A quickened invokestatic: the callee's lv and frame size from the op
+ * (x_INVOKE computed them once); `stored` arguments are at sp, not yet
+ * pushed (CALLA), and pushed for x_INVOKE */
+#define ENTER_STATIC(stored) do { \
+        if (frp >= fr_lim) { \
+            sp += (stored); \
+            goto x_INVOKE; \
+        } \
+        callee = xo->txm; \
+        sp = (uint16_t *)(void *)((char *)sp - xo->argb); \
+        ENTER_FRAME(xo->frameb); } while (0)
 /* Back to the caller of an inline frame, at its call op. */
-#define POP_FRAME() do { frp--; sp = lv; xm = frp->xm; lv = frp->lv; xo = frp->call; } while (0)
+#define POP_FRAME() do { frp--; sp = lv; lv = frp->lv; xo = frp->call; } while (0)
 #define NEXT do { xo++; DISPATCH; } while (0)
 /* A taken branch charges the run at its target and tests the budget; a
  * branch not taken charges the run after it. */
@@ -957,8 +993,8 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
 #define FALL do { bm1 -= xo->wf; xo++; DISPATCH; } while (0)
 /* Jump to the op at method-code offset `cpc` (switches, handlers). */
 #define JUMP_PC(cpc) do { uint32_t c__ = (cpc); \
-        if (c__ >= xm->code_len || xm->op_at[c__] == 0xFFFF) { THROW_NEW(VM_SC_SecurityException, 0); } \
-        bm1 -= xm->w_at[c__]; xo = &xm->ops[xm->op_at[c__]]; \
+        if (c__ >= XM->code_len || XM->op_at[c__] == 0xFFFF) { THROW_NEW(VM_SC_SecurityException, 0); } \
+        bm1 -= XM->w_at[c__]; xo = &XM->ops[XM->op_at[c__]]; \
         if (bm1 < 0) { goto out_of_budget; } DISPATCH; } while (0)
 
     if (bm1 < 0)
@@ -1008,7 +1044,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         int16_t def = (int16_t)RD16(pc), low = (int16_t)RD16(pc + 2), high = (int16_t)RD16(pc + 4);
         int16_t k = (int16_t)*--sp;
         int off = k < low || k > high ? def : (int16_t)RD16(pc + 6 + 2 * (k - low));
-        JUMP_PC((uint32_t)((const uint8_t *)xo->p - (M + xm->code_offset) + off));
+        JUMP_PC((uint32_t)((const uint8_t *)xo->p - (M + XM->code_offset) + off));
     }
     x_LOOKUPSWITCH: {
         pc = (const uint8_t *)xo->p + 1;
@@ -1030,7 +1066,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
             else
                 hi = mid;
         }
-        JUMP_PC((uint32_t)((const uint8_t *)xo->p - (M + xm->code_offset) + off));
+        JUMP_PC((uint32_t)((const uint8_t *)xo->p - (M + XM->code_offset) + off));
     }
     /* quickened at its first run by the field's kind (a 1: byte, sign
      * extended), so that no run after tests it */
@@ -1087,6 +1123,9 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         NEXT;
     }
     X_BINOPS(H_BIN)
+    X_BINOPS(H_BINR)
+    H_BINR_D(ADD, L, L)
+    H_BINR_D(ADD, L, C)
     X_CONDS(H_CMP)
     X_CONDS(H_ZCMP)
     H_ELEM(B) H_ELEM(S)
@@ -1200,8 +1239,17 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
                     } else if (tg.slot == t.slot && (xo->txm || vm_cap_xmethod(P, tg.offset, &xo->txm) == 0)) {
                         callee = xo->txm;
                         n = callee->nargs;
-                        if (op == 0x8D && xo->id == CAP_X_CALL)
-                            xo->h = &&x_CALL_STATIC;   /* resolved for good: quickened */
+                        /* resolved for good: quickened, with the sizes
+                         * its entry needs (CALLA: its argument is stored
+                         * at the top, not pushed) */
+                        unsigned fused = xo->id >= CAP_X_CALLA && xo->id < CAP_X_CALLA + (CAP_XK_ICOUNT - 1) ? 1
+                                       : xo->id >= CAP_X_CALLA2 && xo->id < CAP_X_CALLA2 + 2 * (CAP_XK_ICOUNT - 1) ? 2 : 0;
+                        if (op == 0x8D && (xo->id == CAP_X_CALL || fused)) {
+                            xo->argb = (uint16_t)(2 * (n - (fused != 0)));   /* the last argument at the top */
+                            xo->frameb = (uint16_t)(2u * callee->frame);
+                            xo->h = fused == 2 ? static2_labels[xo->id - CAP_X_CALLA2]
+                                               : static_labels[fused ? 1 + xo->id - CAP_X_CALLA : 0];
+                        }
                     } else {
                         cap_pkg *tp = rt->pkgs[tg.slot].cap;
                         cap_xmethod *txm;
@@ -1315,13 +1363,31 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
      * once it resolved the callee (its target never changes: linked
      * statically): no test of txm, no receiver */
     x_CALL_STATIC:
-        if (frp >= fr_lim)
-            goto x_INVOKE;
-        callee = xo->txm;
-        sp -= callee->nargs;
-        ENTER_INLINE();
+        ENTER_STATIC(0);
     enter_inline:
         ENTER_INLINE();
+    /* the same with the last argument pushed first (CAP_X_CALLA): the
+     * quickened static form enters the callee itself, the others go on
+     * as the op without it */
+#define ARG_L lv[xo->c]
+#define ARG_C (uint16_t)xo->c
+#define ARG_LL (uint16_t)(lv[xo->c] + lv[xo->d])
+#define ARG_LC (uint16_t)(lv[xo->c] + xo->d)
+#define H_CALLA(U_, K) \
+    x_CALLA_CALL_##K: *sp++ = ARG_##K; goto x_CALL; \
+    x_CALLA_VCALL_##K: *sp++ = ARG_##K; goto x_VCALL; \
+    x_CALLA_API_##K: *sp++ = ARG_##K; goto x_APICALL; \
+    x_CALLA_STATIC_##K: *sp = ARG_##K; ENTER_STATIC(1);
+    X_KP(H_CALLA, _)
+    /* CALLA2: the argument before the last from local or constant e */
+#define PEN_L lv[xo->e]
+#define PEN_C (uint16_t)xo->e
+#define H_CALLA2(KP, K) \
+    x_CALLA2_CALL_##KP##K: sp[0] = PEN_##KP; sp[1] = ARG_##K; sp += 2; goto x_CALL; \
+    x_CALLA2_VCALL_##KP##K: sp[0] = PEN_##KP; sp[1] = ARG_##K; sp += 2; goto x_VCALL; \
+    x_CALLA2_API_##KP##K: sp[0] = PEN_##KP; sp[1] = ARG_##K; sp += 2; goto x_APICALL; \
+    x_CALLA2_STATIC_##KP##K: sp[0] = PEN_##KP; sp[1] = ARG_##K; sp++; ENTER_STATIC(1);
+    X_KP(H_CALLA2, L) X_KP(H_CALLA2, C)
 
     x_ATHROW: {
             uint16_t h = sp[-1];
@@ -1588,9 +1654,9 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
             if (hd->catch_type == 0 || vm_cap_class_is(rt, ecls, cpr[hd->catch_type].cls))
                 found = (int)i;
         }
-        uint32_t hpc = found < 0 ? 0xFFFFFFFFu : (uint32_t)(v->handlers[found].handler - xm->code_offset);
-        if (hpc >= xm->code_len || xm->op_at[hpc] == 0xFFFF) {
-            vm_fault_note_frame(rt, exc, t.slot, xm->offset, (uint16_t)(xo->pc - xm->code_offset));
+        uint32_t hpc = found < 0 ? 0xFFFFFFFFu : (uint32_t)(v->handlers[found].handler - XM->code_offset);
+        if (hpc >= XM->code_len || XM->op_at[hpc] == 0xFFFF) {
+            vm_fault_note_frame(rt, exc, t.slot, XM->offset, (uint16_t)(xo->pc - XM->code_offset));
             if (frp != fr) {
                 /* not caught here: on to the caller, at its call */
                 POP_FRAME();
@@ -1602,10 +1668,10 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
         }
         if (rt->trail_open)
             vm_fault_caught(rt, exc);
-        sp = lv + xm->nargs + xm->max_locals;
+        sp = lv + XM->nargs + XM->max_locals;
         *sp++ = exc;
-        bm1 -= xm->w_at[hpc];
-        xo = &xm->ops[xm->op_at[hpc]];
+        bm1 -= XM->w_at[hpc];
+        xo = &XM->ops[XM->op_at[hpc]];
         if (bm1 < 0)
             goto out_of_budget;
         DISPATCH;
@@ -1613,10 +1679,11 @@ static int run(vm_runtime *rt, cap_xmethod *xm, cap_target t, uint16_t *lv, uint
 
 out_of_budget:
     /* where the budget ran out (inside the loop), then the callers of this
-     * loop's inlined frames at their calls */
-    vm_fault_note_frame(rt, 0, t.slot, xm->offset, (uint16_t)(xo->pc - xm->code_offset));
+     * loop's inlined frames at their calls (fr[k]'s caller runs in the
+     * frame below, frs[k] = fr[k - 1]) */
+    vm_fault_note_frame(rt, 0, t.slot, XM->offset, (uint16_t)(xo->pc - XM->code_offset));
     for (unsigned k = (unsigned)(frp - fr); k-- > 0;)
-        vm_fault_note_frame(rt, 0, t.slot, fr[k].xm->offset, (uint16_t)(fr[k].call->pc - fr[k].xm->code_offset));
+        vm_fault_note_frame(rt, 0, t.slot, frs[k].xm->offset, (uint16_t)(fr[k].call->pc - frs[k].xm->code_offset));
     result = VM_RUN_BUDGET;
 out:
     rt->cap_budget = bm1 + 1;
@@ -1635,7 +1702,10 @@ out:
 #undef NOTE_WRITER
 #undef DISPATCH
 #undef POP_FRAME
+#undef XM
 #undef ENTER_INLINE
+#undef ENTER_FRAME
+#undef ENTER_STATIC
 #undef NEXT
 #undef TAKE
 #undef FALL

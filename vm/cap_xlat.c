@@ -1505,12 +1505,17 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
             int dst = n1 ? store_local(n1) : -1;
             if (dst >= 0 && refers(&x, dst))
                 dst = -1;
+            /* the result returned, both operands on the stack: the sreturn after it (what else is
+             * pending is dropped with the frame) */
+            int ret = bop >= 0 && !zx && n1 && n1[0] == 0x78 && ea.k == CAP_XK_S && eb.k == CAP_XK_S;
             uint8_t slot = 0;
             int ak = elem >= 0 ? array_kind(&x, pc, ea.k, ea.v, elem, &slot) : 0;
             uint16_t id = bop >= 0 ? (uint16_t)(CAP_X_BIN + ((bop * 3 + ea.k) * 3 + eb.k) * 2 + (dst >= 0))
                                    : (uint16_t)(CAP_X_ELEM + ((elem * CAP_XA_COUNT + ak) * CAP_XK_ICOUNT + eb.k) * 2 + (dst >= 0));
             if (zx)
                 id = (uint16_t)(CAP_X_ELEMU + (ak * CAP_XK_ICOUNT + eb.k) * 2 + (dst >= 0));
+            if (ret)
+                id = (uint16_t)(CAP_X_BINR + bop);
             o = emit(&x, id, pc);
             if (!o)
                 goto done_pcs;
@@ -1519,7 +1524,10 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
             o->b = eb.v;
             o->d = eb.w;
             used += (unsigned)zx;
-            if (dst >= 0) {
+            if (ret) {
+                used++;
+                x.nvs = 0;
+            } else if (dst >= 0) {
                 o->c = (int16_t)dst;
                 used++;
             } else {
@@ -1625,6 +1633,15 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
             o->a = e.v;
             x.vs[x.nvs].k = CAP_XK_S;
             x.vs[x.nvs++].v = 0;
+        } else if (op == 0x78 && x.nvs && is_sum(&x.vs[x.nvs - 1])) {
+            /* return of a pending sum: the add returns it (CAP_X_BINR) */
+            xl_ve e = pop_ve(&x);
+            uint8_t kb = e.k == CAP_XK_LL ? CAP_XK_L : CAP_XK_C;
+            if (!(o = emit(&x, kb == CAP_XK_L ? CAP_X_BINR_ADD_LL : CAP_X_BINR_ADD_LC, pc)))
+                goto done_pcs;
+            o->a = e.v;
+            o->b = e.w;
+            x.nvs = 0;
         } else if ((op == 0x77 || op == 0x78) && x.nvs && (x.vs[x.nvs - 1].k == CAP_XK_L ||
                                                             x.vs[x.nvs - 1].k == CAP_XK_C)) {
             /* return of a local or constant: what else is pending is
@@ -1635,6 +1652,17 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
             o->a = e.v;
             x.nvs = 0;
         } else {
+            /* a call's last argument, when pending, is pushed by the call
+             * op itself (CAP_X_CALLA): not for a call without arguments,
+             * which x_INVOKE refuses */
+            xl_ve la = {CAP_XK_S, 0, 0}, lp = {CAP_XK_S, 0, 0};
+            if (op >= 0x8B && op <= 0x8E && x.nvs && x.vs[x.nvs - 1].k != CAP_XK_S &&
+                !(op == 0x8B && P->cpr[(b[1] << 8) | b[2]].nargs == 0) && !(op == 0x8E && b[1] == 0)) {
+                la = pop_ve(&x);
+                /* and the one before it, a local or a constant (CALLA2) */
+                if (x.nvs && (x.vs[x.nvs - 1].k == CAP_XK_L || x.vs[x.nvs - 1].k == CAP_XK_C))
+                    lp = pop_ve(&x);
+            }
             /* everything else takes the stack as it is */
             if (flush_all(&x, pc, 0) != 0)
                 goto done_pcs;
@@ -1677,6 +1705,16 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
                 o->p = api->api;
                 o->a = (int16_t)(op == 0x8B);
                 o->b = api->api->nargs;
+            }
+            if (la.k != CAP_XK_S) {
+                unsigned ck = o->id == CAP_X_CALL ? CAP_XCALL_CALL : o->id == CAP_X_VCALL ? CAP_XCALL_VCALL : CAP_XCALL_API;
+                if (lp.k == CAP_XK_S)
+                    o->id = (uint16_t)(CAP_X_CALLA + ck * (CAP_XK_ICOUNT - 1) + (la.k - CAP_XK_L));
+                else
+                    o->id = (uint16_t)(CAP_X_CALLA2 + (ck * 2 + (lp.k - CAP_XK_L)) * (CAP_XK_ICOUNT - 1) + (la.k - CAP_XK_L));
+                o->c = la.v;
+                o->d = la.w;
+                o->e = lp.v;
             }
             if (id == CAP_X_GOTO)
                 o->ti = (uint32_t)((int32_t)pc + branch_offset(b));

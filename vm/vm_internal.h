@@ -554,8 +554,25 @@ enum cap_x_id {
     /* a recognized loop idiom (element-wise copy, fill, first mismatch)
      * run whole in C, p its cap_xidiom; else on to the loop's own ops */
     CAP_X_IDIOM = CAP_X_ECMP + CAP_XC_COUNT * 2 * 2 * CAP_XK_COUNT,
-    CAP_X_COUNT
+    /* a call (cap_x_call: CALL, VCALL, APICALL, operands as theirs) whose
+     * last argument is pending: local c, constant c, c + local d or
+     * c + constant d (cap_x_ikind past CAP_XK_S), pushed by the op itself */
+    CAP_X_CALLA = CAP_X_IDIOM + 1,
+    /* a OP b returned (javac's `return (short)(a op b)`: the binop and
+     * the sreturn after it), both operands on the stack: binop; then a
+     * pending sum returned, local a + local b, local a + constant b (the
+     * other operand forms are rare in converter output, 14 binop +
+     * sreturn pairs in the 12 CAPs of op_pairs.sh, and every handler
+     * weighs on the loop's register allocation: docs/vm.md) */
+    CAP_X_BINR = CAP_X_CALLA + 3 * (CAP_XK_ICOUNT - 1),
+    CAP_X_BINR_ADD_LL = CAP_X_BINR + CAP_XB_COUNT,
+    CAP_X_BINR_ADD_LC,
+    /* CAP_X_CALLA whose argument before the last is pending too: local or
+     * constant e (cap_x_kind L, C), then the last as CAP_X_CALLA's */
+    CAP_X_CALLA2,
+    CAP_X_COUNT = CAP_X_CALLA2 + 3 * 2 * (CAP_XK_ICOUNT - 1)
 };
+enum cap_x_call { CAP_XCALL_CALL, CAP_XCALL_VCALL, CAP_XCALL_API };
 
 /* A counted loop `for (; i < n; i++)` whose body is one of three idioms
  * (cap_xlat.c, "loop idioms"): COPY `a1[(short)(b1 + i)] = a0[(short)(b0 +
@@ -599,9 +616,14 @@ typedef struct cap_xop {
     union {
         uint32_t ti;            /* translation: the target op's index */
         int32_t mul;            /* DIVC: the multiplier of divisor b (xdiv.h) */
+        struct {                /* quickened invokestatic (cap_run.c, x_INVOKE): */
+            uint16_t argb;      /* bytes from the top (the pending argument's slot for CALLA) down to the callee's lv */
+            uint16_t frameb;    /* the callee's frame in bytes */
+        };
     };
     uint8_t slot;               /* element ops on a loop-invariant array local: its cache slot */
     uint8_t pad_;
+    int16_t e;                  /* CALLA2: the pending argument before the last */
 } cap_xop;
 
 typedef struct cap_xmethod {

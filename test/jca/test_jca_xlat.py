@@ -11,7 +11,9 @@ right iteration; loop-invariant code motion: nested loops, bounds
 re-computed at every entry, locals written in the loop, a division and an
 out-of-bounds access in such a loop, a head entered by a jump; an element
 load fused with the compare that consumes it, every operand form, its
-exceptions caught by a handler whose range holds the load alone). Expected
+exceptions caught by a handler whose range holds the load alone; loop
+idioms; calls whose last arguments are pending, `return a op b` with
+exceptions at the binop). Expected
 answers are worked out from the JCVM semantics in xlat.jca's header (the
 hoisting cases by a Python model of each loop), not taken from the card.
 usage: test_jca_xlat.py CARDVM XLAT_JCA
@@ -137,6 +139,47 @@ def hoist_model(ins, p1, p2):
             j += 1
         return r
     raise ValueError(ins)
+
+
+# Calls and returns (xlat.jca, method calls): JCVM 16-bit arithmetic;
+# sshl/sshr/sushr shift the short, sign-extended to 32 bits, by the low 5
+# bits of the count and truncate; sdiv/srem truncate toward zero.
+def jrem(a, b):
+    return a - b * jdiv(a, b)
+
+
+def calls_model(ins, p1, p2):
+    if ins == 0x50:
+        def f2(a, b):
+            return s16(s16(a * 3) - b)
+
+        def f1(x):
+            return s16(x ^ 0x55)
+        r = f2(p1, p2)
+        r = s16(r + f2(5, s16(p1 + p2)))
+        r = s16(r + f2(p2, s16(p1 - 7)))
+        r = s16(r + f2(s16(p1 + 1), 9))
+        for x in (p1, 100, s16(p2 + 3), s16(p1 + p2)):
+            r = s16(r + f1(x))
+        return r
+    if ins == 0x51:
+        op, a, b = p1 - 16 if p1 >= 16 else p1, p2, s16(p2 - 3)
+        sh = b & 31
+        if op in (9, 10, 15) and b == 0:
+            return 0x77
+        if op == 14 and b == 0:
+            return 0x88
+        return s16({0: a + b, 1: a - b, 2: a * b, 3: a & b, 4: a | b, 5: a ^ b,
+                    6: (a & 0xFFFFFFFF) << sh, 7: a >> sh, 8: (a & 0xFFFFFFFF) >> sh,
+                    9: jdiv(a, b) if b else 0, 10: jrem(a, b) if b else 0, 11: 100 - b,
+                    12: a * b + b, 13: a + a * b, 14: jrem(a, b) if b else 0,
+                    15: jdiv(a, b) if b else 0}[op])
+    raise ValueError(ins)
+
+
+def calls_case(ins, p1, p2):
+    want = calls_model(ins, s16(p1 if p1 < 0x80 else p1 - 0x100), s16(p2 if p2 < 0x80 else p2 - 0x100))
+    return (f"80{ins:02X}{p1:02X}{p2:02X}00", f"{want & 0xFFFF:04X}9000")
 
 
 def hoist_case(ins, p1, p2):
@@ -387,6 +430,10 @@ CASES += [idiom_case(ins, p1, p2) for ins, p1, p2 in [
     (0x3C, 0, 0), (0x3C, 16, 0), (0x3C, 10, 6), (0x3C, 32, 0),
     (0x3D, 0, 0), (0x3D, 31, 0x30), (0x3D, 20, 0x30), (0x3D, 31, 5), (0x3D, 31, 6), (0x3D, 4, 20),
 ]]
+
+# every INS 50 call site runs before (x_INVOKE) and after its quickening
+CASES += [calls_case(0x50, p1, p2) for p1, p2 in [(0, 0), (1, 2), (0x7F, 0x80), (0xF9, 3), (0x40, 0xC0)]]
+CASES += [calls_case(0x51, op, p2) for op in range(27) for p2 in (3, 5, 0x83, 0x7F, 0xF0)]
 
 
 def main():

@@ -3,11 +3,14 @@
  * inline frames of calls inside a package, the C recursion past them, the
  * return ops): the frame limit exact, exceptions unwinding through inline
  * and C frames to the handler of the right call, the bytecode count exact
- * across calls of every kind, and locals that the callee does not find
+ * across calls of every kind, the callers an out-of-budget record lists,
+ * and locals that the callee does not find
  * zeroed. Expected values are worked out from the JCVM semantics (ch. 7)
  * and the configuration (vm.h: max_frames counts every CAP frame), never
  * taken from the VM's own output:
  *   rec(n)  = n, through n + 1 frames: rec(n) .. rec(0)
+ *   rec2(k, n) = k + n, the same with two arguments (the call's last two
+ *             pending: a local, then local - constant)
  *   vrec(n) = n, the same through invokevirtual on a C; prec(n) through
  *             invokespecial of a private method
  *   thr(n)  = n for n >= 0; for n < 0 it recurses up to thr(-1), which
@@ -35,6 +38,7 @@ static const uint8_t PKG_AID[] = { 0xA0, 0x00, 0x00, 0x00, 0xFF, 0x00, 0x31 };
  *   3 rec(S)S  4 thr(S)S  5 cat(SS)S  6 junk()V  7 loc(S)S
  *   8 class C  9 C.<init>  10 C.vrec(S)S  11 C.prec(S)S (private)
  *  12 Object.<init>  13 ArithmeticException  14 C.startp(S)S
+ *  15 rec2(SS)S
  * Locals of main: 0 apdu, 1 result, 2 buffer. */
 static const char *PKG_HEAD =
     ".package cardvm/calltest {\n"
@@ -57,6 +61,7 @@ static const char *PKG_HEAD =
     "  staticMethodRef 1.0.0()V;\n"
     "  classRef 1.9;\n"
     "  virtualMethodRef C/startp(S)S;\n"
+    "  staticMethodRef Main/rec2(SS)S;\n"
     "   .descriptor Ljavacard/framework/APDU; 0.10;\n"
     " }\n"
     " .class public Main 0 extends 1.0 {\n"
@@ -77,6 +82,11 @@ static const char *PKG_TAIL =
     "   .stack 2;\n .locals 0;\n"
     "   L0: sload_0;\n ifne L1;\n sconst_0;\n sreturn;\n"
     "   L1: sload_0;\n sconst_1;\n ssub;\n invokestatic 3;\n sconst_1;\n sadd;\n sreturn;\n"
+    "  }\n"
+    "  .method static rec2(SS)S {\n"
+    "   .stack 3;\n .locals 0;\n"
+    "   L0: sload_1;\n ifne L1;\n sload_0;\n sreturn;\n"
+    "   L1: sload_0;\n sload_1;\n sconst_1;\n ssub;\n invokestatic 15;\n sconst_1;\n sadd;\n sreturn;\n"
     "  }\n"
     "  .method static thr(S)S {\n"
     "   .stack 2;\n .locals 0;\n"
@@ -229,6 +239,11 @@ static void test_frame_limit(void **state)
            h, 0x9000, 61);
     expect(&k, "L0: nop;L1: new 8;dup;invokespecial 9;sspush 62;invokevirtual 14;L2: goto L4;L3: pop;bspush 77;L4: nop;",
            h, 0x9000, 77);
+    /* rec2: main + rec2(7, 62) .. rec2(7, 0) is 64 frames, one more is
+     * StackOverflowError; main's call passes two constants */
+    expect(&k, "L0: nop;L1: bspush 7;sspush 62;invokestatic 15;L2: goto L4;L3: pop;bspush 77;L4: nop;", h, 0x9000, 69);
+    expect(&k, "L0: nop;L1: bspush 7;sspush 63;invokestatic 15;L2: goto L4;L3: pop;bspush 77;L4: nop;", h, 0x9000, 77);
+    expect(&k, "bspush 7;sspush 63;invokestatic 15;", NULL, 0x6F00, 0);
     /* and the card goes on: the depth count came back to 0 */
     expect(&k, "sspush 62;invokestatic 3;", NULL, 0x9000, 62);
     vt_card_free(&k);
@@ -281,6 +296,25 @@ static void test_budget_across_calls(void **state)
                          (unsigned long long)got, kinds[i].per_level * (unsigned)levels[j]);
         }
     }
+    /* rec2(5, n): 10 a level (sload_1 ifne, then the 8 from L1), main's
+     * body one bytecode longer than with rec */
+    uint64_t base2 = 0;
+    for (size_t j = 0; j < sizeof levels / sizeof levels[0]; j++) {
+        char body[64];
+        int16_t v = 0;
+        snprintf(body, sizeof body, "sconst_5;sspush %d;invokestatic 15;", levels[j]);
+        assert_int_equal(run_body(&k, body, NULL, &v), 0x9000);
+        assert_int_equal(v, 5 + levels[j]);
+        vm_stats st;
+        vm_get_stats(k.rt, &st);
+        if (j == 0)
+            base2 = st.last_bytecodes - 10u * (unsigned)levels[0];
+        else if (st.last_bytecodes - base2 != 10u * (unsigned)levels[j])
+            fail_msg("rec2 level %d: %llu bytecodes more than level 0, expected %u", levels[j],
+                     (unsigned long long)(st.last_bytecodes - base2), 10u * (unsigned)levels[j]);
+        if (j == 0)
+            assert_int_equal(st.last_bytecodes, bytecodes_of(&k, "invokestatic 3;", levels[0]) + 1 + 10 - 9);
+    }
     /* a budget one short of what rec(60) runs ends it in 6F00; enough runs it */
     uint64_t used = bytecodes_of(&k, "invokestatic 3;", 60);
     vm_set_budget(k.rt, (uint32_t)used + 1);
@@ -289,6 +323,34 @@ static void test_budget_across_calls(void **state)
     assert_int_equal(v, 60);
     vm_set_budget(k.rt, (uint32_t)used - 9);
     assert_int_equal(run_body(&k, "sspush 60;invokestatic 3;", NULL, &v), 0x6F00);
+    vt_card_free(&k);
+}
+
+/* Out of budget in inline frames, the fault record lists where it ran out
+ * (in rec), then each caller at its call: rec's invokestatic at pc 8
+ * (sload_0 ifne sconst_0 sreturn, L1: sload_0 sconst_1 ssub), main's at
+ * pc 3 (after sspush's 3 bytes), in main's method, not rec's. */
+static void test_budget_trail(void **state)
+{
+    (void)state;
+    vt_card k;
+    vt_card_new(&k, NULL);
+    uint64_t used = bytecodes_of(&k, "invokestatic 3;", 10);
+    vm_fault f;
+    (void)vm_take_fault(k.rt, &f);
+    vm_set_budget(k.rt, (uint32_t)used - 9);
+    int16_t v = 0;
+    assert_int_equal(run_body(&k, "sspush 10;invokestatic 3;", NULL, &v), 0x6F00);
+    assert_int_equal(vm_take_fault(k.rt, &f), 1);
+    assert_int_equal(f.kind, VM_FAULT_BUDGET);
+    assert_true(f.n_frames >= 3 && f.n_frames <= 12 && !f.truncated);
+    unsigned n = f.n_frames;
+    for (unsigned i = 1; i + 1 < n; i++) {
+        assert_int_equal(f.frames[i].method, f.frames[0].method);
+        assert_int_equal(f.frames[i].pc, 8);
+    }
+    assert_int_not_equal(f.frames[n - 1].method, f.frames[0].method);
+    assert_int_equal(f.frames[n - 1].pc, 3);
     vt_card_free(&k);
 }
 
@@ -313,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_frame_limit),
         cmocka_unit_test(test_exception_unwinds_to_its_call),
         cmocka_unit_test(test_budget_across_calls),
+        cmocka_unit_test(test_budget_trail),
         cmocka_unit_test(test_locals_written_before_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
