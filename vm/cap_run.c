@@ -719,6 +719,56 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
  * (the ops stop where the bytecodes do). The element kinds must be
  * exactly byte[] (the byte ops also take boolean[]) or short[]. */
 _Static_assert(VM_OBJ_SHORTS == VM_OBJ_BYTES + 2, "idiom_run: the element kind from d->shorts");
+
+/* Array j of idiom d (0 the one loaded, 1 the one stored or loaded
+ * second): its data at the first iteration's index, or NULL when a check
+ * of the loop's ops would fail at some iteration: not an object, a kind
+ * other than the idiom's, another context's object, an index out of
+ * bounds (the cnt indices are consecutive 16-bit values from the first,
+ * and a length is below 32768, so the last one's test covers them all),
+ * or, stored by COPY or FILL, an array in NVM or a sensitive one. */
+static inline uint8_t *idiom_array(const vm_runtime *rt, const cap_xidiom *d, const uint16_t *lv, unsigned j,
+                                   uint16_t i0, uint32_t cnt)
+{
+    uint16_t h = lv[d->arr[j]];
+    if (h == 0 || h >= rt->obj_cap)
+        return NULL;
+    const vm_obj *o = &rt->objs[h];
+    unsigned refused = o->kind ^ (VM_OBJ_BYTES + 2u * d->shorts);
+    if (j == 1 && d->form != CAP_XI_MISMATCH)
+        refused |= o->flags & (VM_OF_PERSISTENT | VM_OF_SENSITIVE);
+    if (refused || (o->pkg != rt->ctx && rt->ctx != 0 && !(o->flags & VM_OF_GLOBAL)))
+        return NULL;
+    uint16_t s = (uint16_t)((d->bk[j] == CAP_XK_L ? lv[d->base[j]] : (uint16_t)d->base[j]) + i0);
+    if ((uint32_t)s + cnt > o->length)
+        return NULL;
+    return o->data + ((size_t)s << d->shorts);
+}
+
+/* The offset of the first byte where a and b differ in their first nb
+ * bytes, nb if none: eight bytes at a time, the first differing byte of
+ * a word from the lowest set bit of their difference where the words are
+ * little-endian. */
+static size_t first_difference(const uint8_t *a, const uint8_t *b, size_t nb)
+{
+    size_t k = 0;
+    for (; k + 8 <= nb; k += 8) {
+        uint64_t x, y;
+        memcpy(&x, a + k, 8);
+        memcpy(&y, b + k, 8);
+        if (x != y) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            return k + (size_t)(__builtin_ctzll(x ^ y) >> 3);
+#else
+            break;
+#endif
+        }
+    }
+    while (k < nb && a[k] == b[k])
+        k++;
+    return k;
+}
+
 static int idiom_run(const vm_runtime *rt, const cap_xidiom *d, uint16_t *lv, int64_t budget, int64_t *charge)
 {
     if (!d->exit)
@@ -727,33 +777,12 @@ static int idiom_run(const vm_runtime *rt, const cap_xidiom *d, uint16_t *lv, in
     if (i0 >= n)
         return 0;
     uint32_t cnt = (uint32_t)(n - i0);
-    unsigned esz = 1u + d->shorts;
-    uint8_t kind = (uint8_t)(VM_OBJ_BYTES + 2 * d->shorts);   /* VM_OBJ_SHORTS */
-    uint8_t *p[2] = {NULL, NULL};
-    for (unsigned j = d->form == CAP_XI_FILL; j < 2; j++) {
-        uint16_t h = lv[d->arr[j]];
-        if (h == 0 || h >= rt->obj_cap)
-            return 0;
-        const vm_obj *o = &rt->objs[h];
-        if (o->kind != kind || (o->pkg != rt->ctx && rt->ctx != 0 && !(o->flags & VM_OF_GLOBAL)))
-            return 0;
-        if (j == 1 && d->form != CAP_XI_MISMATCH && (o->flags & (VM_OF_PERSISTENT | VM_OF_SENSITIVE)))
-            return 0;
-        /* the first index (short)(base + i0); the others follow it by
-         * one, so all are in bounds when the last is (no wrap: a length
-         * is below 32768) */
-        uint16_t s = (uint16_t)((d->bk[j] == CAP_XK_L ? lv[d->base[j]] : (uint16_t)d->base[j]) + (uint16_t)i0);
-        if ((uint32_t)s + cnt > o->length)
-            return 0;
-        p[j] = o->data + esz * s;
-    }
-    size_t nb = (size_t)cnt * esz;
+    uint8_t *p0 = NULL, *p1 = idiom_array(rt, d, lv, 1, (uint16_t)i0, cnt);
+    if (!p1 || (d->form != CAP_XI_FILL && !(p0 = idiom_array(rt, d, lv, 0, (uint16_t)i0, cnt))))
+        return 0;
+    size_t nb = (size_t)cnt << d->shorts;
     if (d->form == CAP_XI_MISMATCH) {
-        size_t k = 0;
-        while (k + 8 <= nb && !memcmp(p[0] + k, p[1] + k, 8))
-            k += 8;
-        while (k < nb && p[0][k] == p[1][k])
-            k++;
+        size_t k = first_difference(p0, p1, nb);
         uint32_t e = (uint32_t)(k >> d->shorts), last = e < cnt ? e : cnt - 1;
         *charge = d->w_entry +
                   (e < cnt ? (int64_t)e * d->w_iter + d->w_body + d->w_mexit : (int64_t)cnt * d->w_iter + d->w_exit);
@@ -761,8 +790,8 @@ static int idiom_run(const vm_runtime *rt, const cap_xidiom *d, uint16_t *lv, in
             return 0;
         lv[d->i] = (uint16_t)(i0 + (int32_t)e);
         if (d->x >= 0) {
-            lv[d->x] = d->shorts ? vm_rd16(p[0] + 2u * last) : (uint16_t)(int16_t)(int8_t)p[0][last];
-            lv[d->y] = d->shorts ? vm_rd16(p[1] + 2u * last) : (uint16_t)(int16_t)(int8_t)p[1][last];
+            lv[d->x] = d->shorts ? vm_rd16(p0 + 2u * last) : (uint16_t)(int16_t)(int8_t)p0[last];
+            lv[d->y] = d->shorts ? vm_rd16(p1 + 2u * last) : (uint16_t)(int16_t)(int8_t)p1[last];
         }
         return e < cnt ? 2 : 1;
     }
@@ -772,19 +801,19 @@ static int idiom_run(const vm_runtime *rt, const cap_xidiom *d, uint16_t *lv, in
     if (d->form == CAP_XI_COPY) {
         /* element by element, forward: where the destination overlaps the
          * source after its start, what was stored is read again */
-        if ((uintptr_t)p[1] > (uintptr_t)p[0] && (uintptr_t)p[1] < (uintptr_t)p[0] + nb) {
+        if ((uintptr_t)p1 > (uintptr_t)p0 && (uintptr_t)p1 < (uintptr_t)p0 + nb) {
             for (size_t k = 0; k < nb; k++)
-                p[1][k] = p[0][k];
+                p1[k] = p0[k];
         } else {
-            memmove(p[1], p[0], nb);
+            memmove(p1, p0, nb);
         }
     } else {
         uint16_t v = d->vk == CAP_XK_L ? lv[d->v] : (uint16_t)d->v;
         if (!d->shorts)
-            memset(p[1], (uint8_t)v, nb);
+            memset(p1, (uint8_t)v, nb);
         else
             for (uint32_t k = 0; k < cnt; k++)
-                vm_wr16(p[1] + 2u * k, v);
+                vm_wr16(p1 + 2u * k, v);
     }
     lv[d->i] = (uint16_t)n;
     return 1;
