@@ -269,25 +269,38 @@ static const char *LOOP_JCA =
     " }\n"
     "}\n";
 
+/* A card (budget: the config's, or the default when 0) with the applet
+ * of `jca` installed from package A0 00 00 00 FF 00 n as instance n 01,
+ * selected. */
+static void card_with_applet(vt_card *k, uint32_t budget, const char *jca, const char *name, uint8_t n)
+{
+    const uint8_t pkg[] = { 0xA0, 0, 0, 0, 0xFF, 0, n }, app[] = { 0xA0, 0, 0, 0, 0xFF, 0, n, 1 };
+    vm_config cfg;
+    vm_config_default(&cfg);
+    if (budget)
+        cfg.budget = budget;
+    vt_card_new(k, &cfg);
+    vt_load_jca(k, jca, name, 0);
+    uint16_t sw;
+    assert_int_equal(vt_install(k, pkg, 7, app, 8, app, 8, NULL, 0, &sw), VM_OK);
+    assert_int_equal(sw, 0x9000);
+    vt_commit(k);
+    uint8_t resp[300];
+    size_t rlen;
+    char select[64];
+    snprintf(select, sizeof select, "00A4040008A0000000FF00%02X01", n);
+    assert_int_equal(vt_send_hex(k, select, resp, &rlen), 0x9000);
+}
+
 /* The instruction budget stops a runaway applet with 6F00, and the
  * transaction it had open is rolled back (JCRE 3.0.5 §7.6.2). */
 static void test_budget(void **state)
 {
     (void)state;
-    vm_config cfg;
-    vm_config_default(&cfg);
-    cfg.budget = 100000;
     vt_card k;
-    vt_card_new(&k, &cfg);
-    vt_load_jca(&k, LOOP_JCA, "loop.jca", 0);
-    uint16_t sw;
-    static const uint8_t pkg[] = { 0xA0, 0, 0, 0, 0xFF, 0, 2 }, app[] = { 0xA0, 0, 0, 0, 0xFF, 0, 2, 1 };
-    assert_int_equal(vt_install(&k, pkg, 7, app, 8, app, 8, NULL, 0, &sw), VM_OK);
-    assert_int_equal(sw, 0x9000);
-    vt_commit(&k);
+    card_with_applet(&k, 100000, LOOP_JCA, "loop.jca", 2);
     uint8_t resp[300];
     size_t rlen;
-    assert_int_equal(vt_send_hex(&k, "00A4040008A0000000FF000201", resp, &rlen), 0x9000);
     assert_int_equal(vt_send_hex(&k, "8000000000", resp, &rlen), 0x9000);
     assert_int_equal(vt_send_hex(&k, "8001000000", resp, &rlen), 0x6F00);
     vm_stats st;
@@ -364,28 +377,15 @@ static uint64_t nest_bytecodes(unsigned p)
 static void test_budget_hoisted(void **state)
 {
     (void)state;
-    static const uint8_t pkg[] = { 0xA0, 0, 0, 0, 0xFF, 0, 3 }, app[] = { 0xA0, 0, 0, 0, 0xFF, 0, 3, 1 };
     static const unsigned ps[] = { 1, 2, 3, 10, 40 };
     for (unsigned round = 0; round < 3; round++) {
         for (unsigned n = 0; n < sizeof ps / sizeof ps[0]; n++) {
             unsigned p = ps[n];
-            vm_config cfg;
-            vm_config_default(&cfg);
-            if (round == 1)
-                cfg.budget = (uint32_t)nest_bytecodes(p);
-            else if (round == 2)
-                cfg.budget = (uint32_t)nest_bytecodes(p) + 1;
             vt_card k;
-            vt_card_new(&k, &cfg);
-            vt_load_jca(&k, NEST_JCA, "nest.jca", 0);
-            uint16_t sw;
-            assert_int_equal(vt_install(&k, pkg, 7, app, 8, app, 8, NULL, 0, &sw), VM_OK);
-            assert_int_equal(sw, 0x9000);
-            vt_commit(&k);
+            card_with_applet(&k, round == 0 ? 0 : (uint32_t)nest_bytecodes(p) + (round == 2), NEST_JCA, "nest.jca", 3);
             uint8_t resp[300];
             size_t rlen;
             char apdu[16];
-            assert_int_equal(vt_send_hex(&k, "00A4040008A0000000FF000301", resp, &rlen), 0x9000);
             snprintf(apdu, sizeof apdu, "8000%02X0000", p);
             for (int again = 0; again < 2; again++) {   /* translated, then run again */
                 uint16_t got = vt_send_hex(&k, apdu, resp, &rlen);
@@ -468,7 +468,6 @@ static const char *EDGE_JCA =
 static void test_budget_back_edge(void **state)
 {
     (void)state;
-    static const uint8_t pkg[] = { 0xA0, 0, 0, 0, 0xFF, 0, 4 }, app[] = { 0xA0, 0, 0, 0, 0xFF, 0, 4, 1 };
     enum { P = 100 };
     static const uint32_t bs[] = { 34, 35, 61, 62, 25 + 9 * 99, 25 + 9 * 99 + 1, 20 + 9 * P, 20 + 9 * P + 1 };
     for (unsigned n = 0; n < sizeof bs / sizeof bs[0]; n++) {
@@ -476,20 +475,11 @@ static void test_budget_back_edge(void **state)
         unsigned want = 1;
         for (unsigned k = 1; k < P && 25 + 9 * k < b; k++)
             want++;
-        vm_config cfg;
-        vm_config_default(&cfg);
-        cfg.budget = b;
         vt_card k;
-        vt_card_new(&k, &cfg);
-        vt_load_jca(&k, EDGE_JCA, "edge.jca", 0);
-        uint16_t sw;
-        assert_int_equal(vt_install(&k, pkg, 7, app, 8, app, 8, NULL, 0, &sw), VM_OK);
-        assert_int_equal(sw, 0x9000);
-        vt_commit(&k);
+        card_with_applet(&k, b, EDGE_JCA, "edge.jca", 4);
         uint8_t resp[300];
         size_t rlen;
         char apdu[16];
-        assert_int_equal(vt_send_hex(&k, "00A4040008A0000000FF000401", resp, &rlen), 0x9000);
         snprintf(apdu, sizeof apdu, "8000%02X0000", P);
         assert_int_equal(vt_send_hex(&k, apdu, resp, &rlen), b > 20 + 9 * P ? 0x9000 : 0x6F00);
         assert_int_equal(vt_send_hex(&k, "8000000100", resp, &rlen), 0x9000);
@@ -583,7 +573,6 @@ static uint64_t idiom_bytecodes(int mismatch, unsigned p, unsigned k)
 static void test_budget_idiom(void **state)
 {
     (void)state;
-    static const uint8_t pkg[] = { 0xA0, 0, 0, 0, 0xFF, 0, 5 }, app[] = { 0xA0, 0, 0, 0, 0xFF, 0, 5, 1 };
     /* data from buf[5]: 3 bytes, then buf[8 ..]: 0x11 x 9, 0x22, 0x30 + j */
     char data[2 * 64 + 1];
     size_t dn = 0;
@@ -595,19 +584,11 @@ static void test_budget_idiom(void **state)
         for (unsigned p = 0; p <= 30; p += 6) {
             uint64_t total = idiom_bytecodes(round, p, 8);   /* buf[16] != buf[17] */
             for (uint64_t b = total > 60 ? total - 60 : 1; b <= total + 2; b++) {
-                vm_config cfg;
-                vm_config_default(&cfg);
                 vt_card k;
-                vt_card_new(&k, &cfg);
-                vt_load_jca(&k, IDIOM_JCA, "idiom.jca", 0);
-                uint16_t sw;
-                assert_int_equal(vt_install(&k, pkg, 7, app, 8, app, 8, NULL, 0, &sw), VM_OK);
-                assert_int_equal(sw, 0x9000);
-                vt_commit(&k);
+                card_with_applet(&k, 0, IDIOM_JCA, "idiom.jca", 5);
                 uint8_t resp[300];
                 size_t rlen;
                 char apdu[256];
-                assert_int_equal(vt_send_hex(&k, "00A4040008A0000000FF000501", resp, &rlen), 0x9000);
                 vm_set_budget(k.rt, (uint32_t)b);
                 snprintf(apdu, sizeof apdu, "80%02X%02X00%02X%s", round, p, 43, data);
                 uint16_t got = vt_send_hex(&k, apdu, resp, &rlen);
