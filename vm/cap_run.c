@@ -963,10 +963,12 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
 /* An array this context may use (vm_ref's checks, inline): null, a free
  * or forged handle, another context's object, not an array. */
 #define ARRAY(o_, h_) do { uint16_t h__ = (h_); \
-        if (h__ == 0) { THROW_NEW(VM_SC_NullPointerException, 0); } \
-        if (h__ >= rt->obj_cap) { THROW_NEW(VM_SC_SecurityException, 0); } \
+        if (h__ >= rt->obj_cap) { THROW_NEW(h__ ? VM_SC_SecurityException : VM_SC_NullPointerException, 0); } \
         (o_) = &rt->objs[h__]; \
-        if (!is_array((o_)->kind) || ((o_)->pkg != rt->ctx && rt->ctx != 0 && !((o_)->flags & VM_OF_GLOBAL))) \
+        /* null fails the kind test too (handle 0 is never an object), \
+         * so it needs no test of its own on the path that passes */ \
+        if (!is_array((o_)->kind)) { THROW_NEW(h__ ? VM_SC_SecurityException : VM_SC_NullPointerException, 0); } \
+        if ((o_)->pkg != rt->ctx && rt->ctx != 0 && !((o_)->flags & VM_OF_GLOBAL)) \
             THROW_NEW(VM_SC_SecurityException, 0); } while (0)
 /* The same for the element ops, whose element size is known: one range
  * test covers null (handle 0 is never an object), a free handle and the
