@@ -1107,7 +1107,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
 #define GETFIELD_THIS(EXT) { \
         uint16_t h = lv[0]; \
         /* this context's instance: vm_ref's checks inline, else vm_ref */ \
-        if (h < rt->obj_cap && rt->objs[h].kind == VM_OBJ_INSTANCE && rt->objs[h].pkg == rt->ctx) \
+        if (__builtin_expect(h < rt->obj_cap && rt->objs[h].kind == VM_OBJ_INSTANCE && rt->objs[h].pkg == rt->ctx, 1)) \
             o = &rt->objs[h]; \
         else \
             REF(o, h); \
