@@ -1181,13 +1181,14 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
         xo = (cap_xop *)(w_ == 1 ? di_->exit : di_->mexit);
         DISPATCH;
     }
+    /* one copy per operand kind: a shared tail cost each a jump */
     x_ARRAYLENGTH_S:
         retv = *--sp;
-        goto arraylength;
-    x_ARRAYLENGTH_L:
-        retv = lv[xo->a];
-    arraylength:
         ARRAY(o, retv);   /* vm_ref's checks and the kind, inline (the same exceptions) */
+        *sp++ = o->length;
+        NEXT;
+    x_ARRAYLENGTH_L:
+        ARRAY(o, lv[xo->a]);
         *sp++ = o->length;
         NEXT;
 
