@@ -963,10 +963,12 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
 /* An array this context may use (vm_ref's checks, inline): null, a free
  * or forged handle, another context's object, not an array. */
 #define ARRAY(o_, h_) do { uint16_t h__ = (h_); \
-        if (h__ == 0) { THROW_NEW(VM_SC_NullPointerException, 0); } \
-        if (h__ >= rt->obj_cap) { THROW_NEW(VM_SC_SecurityException, 0); } \
+        if (h__ >= rt->obj_cap) { THROW_NEW(h__ ? VM_SC_SecurityException : VM_SC_NullPointerException, 0); } \
         (o_) = &rt->objs[h__]; \
-        if (!is_array((o_)->kind) || ((o_)->pkg != rt->ctx && rt->ctx != 0 && !((o_)->flags & VM_OF_GLOBAL))) \
+        /* null fails the kind test too (handle 0 is never an object), \
+         * so it needs no test of its own on the path that passes */ \
+        if (!is_array((o_)->kind)) { THROW_NEW(h__ ? VM_SC_SecurityException : VM_SC_NullPointerException, 0); } \
+        if ((o_)->pkg != rt->ctx && rt->ctx != 0 && !((o_)->flags & VM_OF_GLOBAL)) \
             THROW_NEW(VM_SC_SecurityException, 0); } while (0)
 /* The same for the element ops, whose element size is known: one range
  * test covers null (handle 0 is never an object), a free handle and the
@@ -1105,7 +1107,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
 #define GETFIELD_THIS(EXT) { \
         uint16_t h = lv[0]; \
         /* this context's instance: vm_ref's checks inline, else vm_ref */ \
-        if (h < rt->obj_cap && rt->objs[h].kind == VM_OBJ_INSTANCE && rt->objs[h].pkg == rt->ctx) \
+        if (__builtin_expect(h < rt->obj_cap && rt->objs[h].kind == VM_OBJ_INSTANCE && rt->objs[h].pkg == rt->ctx, 1)) \
             o = &rt->objs[h]; \
         else \
             REF(o, h); \
@@ -1179,13 +1181,14 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
         xo = (cap_xop *)(w_ == 1 ? di_->exit : di_->mexit);
         DISPATCH;
     }
+    /* one copy per operand kind: a shared tail cost each a jump */
     x_ARRAYLENGTH_S:
         retv = *--sp;
-        goto arraylength;
-    x_ARRAYLENGTH_L:
-        retv = lv[xo->a];
-    arraylength:
         ARRAY(o, retv);   /* vm_ref's checks and the kind, inline (the same exceptions) */
+        *sp++ = o->length;
+        NEXT;
+    x_ARRAYLENGTH_L:
+        ARRAY(o, lv[xo->a]);
         *sp++ = o->length;
         NEXT;
 

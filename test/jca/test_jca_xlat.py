@@ -13,7 +13,8 @@ out-of-bounds access in such a loop, a head entered by a jump; an element
 load fused with the compare that consumes it, every operand form, its
 exceptions caught by a handler whose range holds the load alone; loop
 idioms; calls whose last arguments are pending, `return a op b` with
-exceptions at the binop). Expected
+exceptions at the binop; field reads of this, arraylength of a field's
+array, null at the right place). Expected
 answers are worked out from the JCVM semantics in xlat.jca's header (the
 hoisting cases by a Python model of each loop), not taken from the card.
 usage: test_jca_xlat.py CARDVM XLAT_JCA
@@ -434,6 +435,34 @@ CASES += [idiom_case(ins, p1, p2) for ins, p1, p2 in [
 # every INS 50 call site runs before (x_INVOKE) and after its quickening
 CASES += [calls_case(0x50, p1, p2) for p1, p2 in [(0, 0), (1, 2), (0x7F, 0x80), (0xF9, 3), (0x40, 0xC0)]]
 CASES += [calls_case(0x51, op, p2) for op in range(27) for p2 in (3, 5, 0x83, 0x7F, 0xF0)]
+
+
+# Field reads of this (xlat.jca, method fields): getfield_s_this,
+# getfield_b_this (the byte sign-extended), arraylength of a field's array
+# on the stack, null there throwing NullPointerException (JCVM 7.5.3,
+# arraylength) at the right place: before the multiply, at the first loop
+# test. 16-bit JCVM arithmetic.
+def fields_model(p1, p2):
+    fs, fb = s16(p1 * 3), p2
+    n = None if p2 == 0 else p1 & 7
+    r = s16(fs + fb)
+    r = s16(r + 0x66) if n is None else s16(r + n * 16)
+    if n is None:
+        r = s16(r + 0x700)
+    else:
+        for _ in range(n):
+            r = s16(r + fs)
+    return s16(r * 3 + fb)
+
+
+def fields_case(p1, p2):
+    want = fields_model(s16(p1 if p1 < 0x80 else p1 - 0x100), s16(p2 if p2 < 0x80 else p2 - 0x100))
+    return (f"8060{p1:02X}{p2:02X}00", f"{want & 0xFFFF:04X}9000")
+
+
+# each twice: getfield_<t>_this runs before and after its quickening
+CASES += [fields_case(p1, p2) for p1, p2 in [(0, 0), (5, 0), (5, 1), (7, 0x80), (0xFF, 0x7F), (3, 0xF0),
+                                             (0x7F, 0x81), (0, 0), (7, 0x80)]]
 
 
 def main():

@@ -35,6 +35,10 @@ function norm(op) {
 function ends(op) { return op ~ /^(if|goto|return|sreturn|areturn|athrow|stableswitch|slookupswitch)/ }
 function push(t) { st[sn++] = t }
 function pop() { return sn > 0 ? st[--sn] : "?" }
+# an expression tree of depth 2 over leaves: a binary operator whose one
+# operand is an operator of two leaves (SUM: sadd/ssub; E: the others)
+# and the other a leaf (javac: (short)(lo + hi) >> 1, h * 31 + x)
+function tree2(a, b) { if (((a == "SUM" || a == "E") && b ~ /^[LK]/) || ((b == "SUM" || b == "E") && a ~ /^[LK]/)) bins2++ }
 /\.method/ { inm = 1; prev = ""; sn = 0; next }
 inm && /^\t\t}/ { inm = 0; next }
 !inm { next }
@@ -59,16 +63,17 @@ inm && /^\t\t}/ { inm = 0; next }
     if (o == "const") push(arg == "255" ? "K255" : "K")
     else if (o == "sload" || o == "aload") push("L")
     else if (op ~ /^getfield_._this$/ || op ~ /^getstatic/) push("X")
-    else if (op == "sadd" || op == "ssub") { b = pop(); a = pop(); push(a ~ /^[LK]/ && b ~ /^[LK]/ ? "SUM" : "X") }
-    else if (op == "sand") { b = pop(); a = pop(); if ((a == "B" && b == "K255") || (a == "K255" && b == "B")) masked++; push("X") }
-    else if (op == "sdiv" || op == "srem") { b = pop(); pop(); divs++; if (b ~ /^K/) kdivs++; push("X") }
-    else if (op ~ /^s(mul|div|rem|and|or|xor|shl|shr|ushr)$/) { pop(); pop(); push("X") }
+    else if (op == "sadd" || op == "ssub") { b = pop(); a = pop(); bins++; tree2(a, b); push(a ~ /^[LK]/ && b ~ /^[LK]/ ? "SUM" : "X") }
+    else if (op == "sand") { b = pop(); a = pop(); bins++; tree2(a, b); if ((a == "B" && b == "K255") || (a == "K255" && b == "B")) masked++; push(a ~ /^[LK]/ && b ~ /^[LK]/ ? "E" : "X") }
+    else if (op == "sdiv" || op == "srem") { b = pop(); a = pop(); bins++; tree2(a, b); divs++; if (b ~ /^K/) kdivs++; push(a ~ /^[LK]/ && b ~ /^[LK]/ ? "E" : "X") }
+    else if (op ~ /^s(mul|div|rem|and|or|xor|shl|shr|ushr)$/) { b = pop(); a = pop(); bins++; tree2(a, b); push(a ~ /^[LK]/ && b ~ /^[LK]/ ? "E" : "X") }
     else if (op == "s2b" || op == "sneg") { pop(); push("X") }
     else if (op ~ /^[bsa]aload$/) { i = pop(); pop(); loads++; if (i == "SUM") sumloads++; push(op == "baload" ? "B" : "X"); bloads += op == "baload" }
     else if (op ~ /^[bsa]astore$/) { pop(); i = pop(); pop(); stores++; if (i == "SUM") sumstores++ }
     else if (o == "sstore" || o == "astore" || op == "pop") pop()
     else if (op == "dup") { t = pop(); push(t); push(t) }
-    else if (op ~ /^if_[sa]cmp/) { pop(); pop() }
+    else if (op ~ /^if_scmp/) { b = pop(); a = pop(); cmps++; if (((a == "SUM" || a == "E") && b ~ /^[LK]/) || ((b == "SUM" || b == "E") && a ~ /^[LK]/)) cmps2++ }
+    else if (op ~ /^if_acmp/) { pop(); pop() }
     else if (op ~ /^if/) pop()
     else sn = 0
 }
@@ -78,6 +83,7 @@ END {
     printf "element stores %d, index a sum of two leaves %d (%.0f%%)\n", stores, sumstores, stores ? 100 * sumstores / stores : 0
     printf "byte loads %d, masked with 0xFF %d (%.0f%%)\n", bloads, masked, bloads ? 100 * masked / bloads : 0
     printf "sdiv/srem %d, by a constant %d\n", divs, kdivs
+    printf "binary operators %d, an expression tree of depth 2 over leaves %d (%.0f%%); if_scmp* %d, on an operator of two leaves and a leaf %d\n", bins, bins2, bins ? 100 * bins2 / bins : 0, cmps, cmps2
     printf "conditional branches %d, on an element loaded just before %d (%.0f%%)\n", branches, ebranches, branches ? 100 * ebranches / branches : 0
     for (p in pair) printf "%6d %5.1f%% %s\n", pair[p], 100 * pair[p] / npairs, p | "sort -rn | head -25"
 }'
