@@ -990,13 +990,18 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
  * frame count is fr_lim's (x_INVOKE's run() throws past max_frames), the
  * callee is threaded (x_INVOKE did it), its locals are not zeroed (run(),
  * entry). One copy per kind of call: each keeps its registers. */
+/* The frame's words stored one by one: GCC (SLP) packs two adjacent
+ * pointer stores into a vector register (movq, movq, punpcklqdq, movaps: 4
+ * instructions for 2, on every call); an empty asm that may change frp
+ * hides their adjacency. */
+#define FRAME_SPLIT() __asm__("" : "+r"(frp))
 #define ENTER_INLINE() ENTER_FRAME(2u * callee->frame)
 #define ENTER_FRAME(frame_bytes) do { \
         if ((uintptr_t)sp + (frame_bytes) > (uintptr_t)stack_end) {   /* as integers: no pointer past the end */ \
             sp += callee->nargs; \
             THROW_NEW(VM_SC_StackOverflowError, 0); \
         } \
-        frp->xm = callee; frp->call = xo; frp->lv = lv; frp++; \
+        frp->xm = callee; FRAME_SPLIT(); frp->call = xo; frp->lv = lv; frp++; \
         lv = sp; sp = lv + callee->nlocals; xo = callee->ops; \
         bm1 -= callee->entry_w; \
         if (bm1 < 0) \
