@@ -914,8 +914,8 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
         cap_xmethod *xm;
         cap_xop *call;
         uint16_t *lv;
-        void *unused_;      /* 32 bytes: the frame count frp - fr is a shift */
-    } frs[1 + INLINE_FRAMES];
+        uintptr_t lim;      /* the stack's end, or 0 at fr_lim (ENTER_FRAME); 32 bytes: the frame count frp - fr is a shift */
+    } frs[2 + INLINE_FRAMES];
     /* frs[0] (fr[-1]) is this loop's own caller: a return pops it like an
      * inline frame and lands on x_EXIT, so the return ops do not test
      * whether a frame is inlined (the unwinding and counts use fr) */
@@ -928,7 +928,9 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
      * up to max_frames */
     struct inline_frame *const fr_lim = fr + (rt->cfg.max_frames - rt->cap_depth < INLINE_FRAMES ?
                                               rt->cfg.max_frames - rt->cap_depth : INLINE_FRAMES);
-    uint16_t *const stack_end = rt->stack + rt->cfg.stack_slots;
+    for (struct inline_frame *f = fr; f < fr_lim; f++)
+        f->lim = (uintptr_t)(rt->stack + rt->cfg.stack_slots);
+    fr_lim->lim = 0;
     frs[0].xm = xm0;
     frs[0].call = (cap_xop *)&exit_ops[0];   /* never written: x_EXIT reads nothing */
     frs[0].lv = lv;
@@ -995,9 +997,14 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
  * instructions for 2, on every call); an empty asm that may change frp
  * hides their adjacency. */
 #define FRAME_SPLIT() __asm__("" : "+r"(frp))
-#define ENTER_INLINE() ENTER_FRAME(2u * callee->frame)
-#define ENTER_FRAME(frame_bytes) do { \
-        if ((uintptr_t)sp + (frame_bytes) > (uintptr_t)stack_end) {   /* as integers: no pointer past the end */ \
+#define ENTER_INLINE() ENTER_FRAME(2u * callee->frame, (void)0)
+/* The frame's lim is the stack's end, or 0 past the inline frames this loop
+ * may open (fr_lim): one test of the stack space covers the frame count
+ * too; `full` tells the two apart where the call has not tested the count
+ * (ENTER_STATIC). */
+#define ENTER_FRAME(frame_bytes, full) do { \
+        if ((uintptr_t)sp + (frame_bytes) > frp->lim) {   /* as integers: no pointer past the end */ \
+            full; \
             sp += callee->nargs; \
             THROW_NEW(VM_SC_StackOverflowError, 0); \
         } \
@@ -1011,13 +1018,12 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
  * (x_INVOKE computed them once); `stored` arguments are at sp, not yet
  * pushed (CALLA), and pushed for x_INVOKE */
 #define ENTER_STATIC(stored) do { \
-        if (frp >= fr_lim) { \
-            sp += (stored); \
-            goto x_INVOKE; \
-        } \
         callee = xo->txm; \
         sp = (uint16_t *)(void *)((char *)sp - xo->argb); \
-        ENTER_FRAME(xo->frameb); } while (0)
+        ENTER_FRAME(xo->frameb, if (frp >= fr_lim) { \
+                sp = (uint16_t *)(void *)((char *)sp + xo->argb) + (stored); \
+                goto x_INVOKE; \
+            }); } while (0)
 /* Back to the caller of an inline frame, at its call op. */
 #define POP_FRAME() do { frp--; sp = lv; lv = frp->lv; xo = frp->call; } while (0)
 #define NEXT do { xo++; DISPATCH; } while (0)
