@@ -997,11 +997,15 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
  * instructions for 2, on every call); an empty asm that may change frp
  * hides their adjacency. */
 #define FRAME_SPLIT() __asm__("" : "+r"(frp))
-#define ENTER_INLINE() ENTER_FRAME(2u * callee->frame, (void)0)
+#define ENTER_INLINE() ENTER_FRAME(2u * callee->frame, if (frp >= fr_lim) { \
+                sp += callee->nargs; \
+                goto x_INVOKE; \
+            })
 /* The frame's lim is the stack's end, or 0 past the inline frames this loop
  * may open (fr_lim): one test of the stack space covers the frame count
- * too; `full` tells the two apart where the call has not tested the count
- * (ENTER_STATIC). */
+ * too; `full` tells the two apart (x_INVOKE has tested the count before its
+ * enter_inline, the other calls have not: past fr_lim they go to x_INVOKE
+ * with their arguments pushed, which recurses into run()). */
 #define ENTER_FRAME(frame_bytes, full) do { \
         if ((uintptr_t)sp + (frame_bytes) > frp->lim) {   /* as integers: no pointer past the end */ \
             full; \
@@ -1144,20 +1148,18 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
      * top word moves outside the loop: m is 1 in javac's argument lists
      * (`f(o.a, i, o.b, j)`: a field read pushed over a pending local),
      * where a loop became a call of memmove (GCC), 4 times the op's cost */
-    x_INSERT_L:
-        retv = lv[xo->a];
-        goto insert;
-    x_INSERT_C:
-        retv = (uint16_t)xo->a;
-    insert: {
-        int m = xo->b;
-        sp[0] = sp[-1];
-        for (int i = 1; i < m; i++)
-            sp[-i] = sp[-i - 1];
-        sp[-m] = retv;
-        sp++;
-        NEXT;
-    }
+#define INSERT(v) { \
+        int m = xo->b; \
+        sp[0] = sp[-1]; \
+        for (int i = 1; i < m; i++) \
+            sp[-i] = sp[-i - 1]; \
+        sp[-m] = (v); \
+        sp++; \
+        NEXT; }
+    /* one copy each: a shared tail was one jump more */
+    x_INSERT_L: INSERT(lv[xo->a])
+    x_INSERT_C: INSERT((uint16_t)xo->a)
+#undef INSERT
     x_SINK: {
         int m = xo->b;
         uint16_t v = sp[-1];
@@ -1349,7 +1351,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
         uint16_t *args = sp - (uint16_t)xo->b;   /* the receiver, then the arguments */
         uint16_t h = *args;
         callee = xo->txm;
-        if (!callee || h >= rt->obj_cap || frp >= fr_lim)
+        if (!callee || h >= rt->obj_cap)
             goto x_INVOKE;
         o = &rt->objs[h];
         /* null needs no test of its own: handle 0 is never an object (its
@@ -1396,7 +1398,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
      * x_INVOKE has resolved it (xo->txm): straight into the inline frame */
     x_CALL:
         callee = xo->txm;
-        if (!callee || frp >= fr_lim)
+        if (!callee)
             goto x_INVOKE;
         /* invokespecial: this (an instance method: nargs >= 1, verifier) */
         if (xo->a && sp[-(int)callee->nargs] == 0)
