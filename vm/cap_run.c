@@ -988,15 +988,15 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
 #define NOTE_WRITER() do { if (rt->nvm_hook) { rt->writer.pkg = (int16_t)t.slot; rt->writer.method = XM->offset; \
             rt->writer.pc = (uint16_t)(xo->pc - XM->code_offset); } } while (0)
 #define DISPATCH goto *xo->h
-/* Into callee's inline frame, its arguments at sp (as in run()): the
- * frame count is fr_lim's (x_INVOKE's run() throws past max_frames), the
- * callee is threaded (x_INVOKE did it), its locals are not zeroed (run(),
- * entry). One copy per kind of call: each keeps its registers. */
 /* The frame's words stored one by one: GCC (SLP) packs two adjacent
  * pointer stores into a vector register (movq, movq, punpcklqdq, movaps: 4
  * instructions for 2, on every call); an empty asm that may change frp
  * hides their adjacency. */
 #define FRAME_SPLIT() __asm__("" : "+r"(frp))
+/* Into callee's inline frame, its arguments at sp (as in run()): the
+ * frame count is fr_lim's (x_INVOKE's run() throws past max_frames), the
+ * callee is threaded (x_INVOKE did it), its locals are not zeroed (run(),
+ * entry). One copy per kind of call: each keeps its registers. */
 #define ENTER_INLINE() ENTER_FRAME(2u * callee->frame, if (frp >= fr_lim) { \
                 sp += callee->nargs; \
                 goto x_INVOKE; \
