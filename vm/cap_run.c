@@ -590,7 +590,12 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 #define H_BIN_A(B, KA) X_KB(H_BIN_D, B, KA)
 #define H_BINR_D(B, KA, KB) \
     x_BINR_##B##_##KA##KB: { FB_##KB; FA_##KA; BIN_##B(PUT_R); }
-#define H_BINR(B) H_BINR_D(B, S, S)
+/* both operands on the stack: read in place, not popped (the return
+ * drops the frame's stack: sp = lv) */
+#define FB_R uint16_t b_ = sp[-1]
+#define FA_R uint16_t a_ = sp[-2]
+#define H_BINR(B) \
+    x_BINR_##B##_SS: { FB_R; FA_R; BIN_##B(PUT_R); }
 #define H_BIN(B) X_KA(H_BIN_A, B)
 #define H_CMP_B(C, KA, KB) \
     x_CMP_##C##_##KA##KB: { FB_##KB; FA_##KA; if (COND_##C((int16_t)a_, (int16_t)b_)) { TAKE; } else { FALL; } }
