@@ -590,7 +590,12 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 #define H_BIN_A(B, KA) X_KB(H_BIN_D, B, KA)
 #define H_BINR_D(B, KA, KB) \
     x_BINR_##B##_##KA##KB: { FB_##KB; FA_##KA; BIN_##B(PUT_R); }
-#define H_BINR(B) H_BINR_D(B, S, S)
+/* both operands on the stack: read in place, not popped (the return
+ * drops the frame's stack: sp = lv) */
+#define FB_R uint16_t b_ = sp[-1]
+#define FA_R uint16_t a_ = sp[-2]
+#define H_BINR(B) \
+    x_BINR_##B##_SS: { FB_R; FA_R; BIN_##B(PUT_R); }
 #define H_BIN(B) X_KA(H_BIN_A, B)
 #define H_CMP_B(C, KA, KB) \
     x_CMP_##C##_##KA##KB: { FB_##KB; FA_##KA; if (COND_##C((int16_t)a_, (int16_t)b_)) { TAKE; } else { FALL; } }
@@ -914,8 +919,8 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
         cap_xmethod *xm;
         cap_xop *call;
         uint16_t *lv;
-        void *unused_;      /* 32 bytes: the frame count frp - fr is a shift */
-    } frs[1 + INLINE_FRAMES];
+        uintptr_t lim;      /* the stack's end, or 0 at fr_lim (ENTER_FRAME); 32 bytes: the frame count frp - fr is a shift */
+    } frs[2 + INLINE_FRAMES];
     /* frs[0] (fr[-1]) is this loop's own caller: a return pops it like an
      * inline frame and lands on x_EXIT, so the return ops do not test
      * whether a frame is inlined (the unwinding and counts use fr) */
@@ -928,7 +933,9 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
      * up to max_frames */
     struct inline_frame *const fr_lim = fr + (rt->cfg.max_frames - rt->cap_depth < INLINE_FRAMES ?
                                               rt->cfg.max_frames - rt->cap_depth : INLINE_FRAMES);
-    uint16_t *const stack_end = rt->stack + rt->cfg.stack_slots;
+    for (struct inline_frame *f = fr; f < fr_lim; f++)
+        f->lim = (uintptr_t)(rt->stack + rt->cfg.stack_slots);
+    fr_lim->lim = 0;
     frs[0].xm = xm0;
     frs[0].call = (cap_xop *)&exit_ops[0];   /* never written: x_EXIT reads nothing */
     frs[0].lv = lv;
@@ -988,17 +995,31 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
 #define NOTE_WRITER() do { if (rt->nvm_hook) { rt->writer.pkg = (int16_t)t.slot; rt->writer.method = XM->offset; \
             rt->writer.pc = (uint16_t)(xo->pc - XM->code_offset); } } while (0)
 #define DISPATCH goto *xo->h
+/* The frame's words stored one by one: GCC (SLP) packs two adjacent
+ * pointer stores into a vector register (movq, movq, punpcklqdq, movaps: 4
+ * instructions for 2, on every call); an empty asm that may change frp
+ * hides their adjacency. */
+#define FRAME_SPLIT() __asm__("" : "+r"(frp))
 /* Into callee's inline frame, its arguments at sp (as in run()): the
  * frame count is fr_lim's (x_INVOKE's run() throws past max_frames), the
  * callee is threaded (x_INVOKE did it), its locals are not zeroed (run(),
  * entry). One copy per kind of call: each keeps its registers. */
-#define ENTER_INLINE() ENTER_FRAME(2u * callee->frame)
-#define ENTER_FRAME(frame_bytes) do { \
-        if ((uintptr_t)sp + (frame_bytes) > (uintptr_t)stack_end) {   /* as integers: no pointer past the end */ \
+#define ENTER_INLINE() ENTER_FRAME(2u * callee->frame, if (frp >= fr_lim) { \
+                sp += callee->nargs; \
+                goto x_INVOKE; \
+            })
+/* The frame's lim is the stack's end, or 0 past the inline frames this loop
+ * may open (fr_lim): one test of the stack space covers the frame count
+ * too; `full` tells the two apart (x_INVOKE has tested the count before its
+ * enter_inline, the other calls have not: past fr_lim they go to x_INVOKE
+ * with their arguments pushed, which recurses into run()). */
+#define ENTER_FRAME(frame_bytes, full) do { \
+        if ((uintptr_t)sp + (frame_bytes) > frp->lim) {   /* as integers: no pointer past the end */ \
+            full; \
             sp += callee->nargs; \
             THROW_NEW(VM_SC_StackOverflowError, 0); \
         } \
-        frp->xm = callee; frp->call = xo; frp->lv = lv; frp++; \
+        frp->xm = callee; FRAME_SPLIT(); frp->call = xo; frp->lv = lv; frp++; \
         lv = sp; sp = lv + callee->nlocals; xo = callee->ops; \
         bm1 -= callee->entry_w; \
         if (bm1 < 0) \
@@ -1008,13 +1029,12 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
  * (x_INVOKE computed them once); `stored` arguments are at sp, not yet
  * pushed (CALLA), and pushed for x_INVOKE */
 #define ENTER_STATIC(stored) do { \
-        if (frp >= fr_lim) { \
-            sp += (stored); \
-            goto x_INVOKE; \
-        } \
         callee = xo->txm; \
         sp = (uint16_t *)(void *)((char *)sp - xo->argb); \
-        ENTER_FRAME(xo->frameb); } while (0)
+        ENTER_FRAME(xo->frameb, if (frp >= fr_lim) { \
+                sp = (uint16_t *)(void *)((char *)sp + xo->argb) + (stored); \
+                goto x_INVOKE; \
+            }); } while (0)
 /* Back to the caller of an inline frame, at its call op. */
 #define POP_FRAME() do { frp--; sp = lv; lv = frp->lv; xo = frp->call; } while (0)
 #define NEXT do { xo++; DISPATCH; } while (0)
@@ -1130,21 +1150,23 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
         *sp++ = xo->a ? (uint16_t)(int16_t)(int8_t)p[0] : vm_rd16(p);
         NEXT;
     }
-    /* a value put m words below the top (m is small: the words pushed
-     * since it became pending), the words moved one by one */
-    x_INSERT_L:
-        retv = lv[xo->a];
-        goto insert;
-    x_INSERT_C:
-        retv = (uint16_t)xo->a;
-    insert: {
-        int m = xo->b;
-        for (int i = 0; i < m; i++)
-            sp[-i] = sp[-i - 1];
-        sp[-m] = retv;
-        sp++;
-        NEXT;
-    }
+    /* a value put m >= 1 words below the top (m is small: the words
+     * pushed since it became pending), the words moved one by one. The
+     * top word moves outside the loop: m is 1 in javac's argument lists
+     * (`f(o.a, i, o.b, j)`: a field read pushed over a pending local),
+     * where a loop became a call of memmove (GCC), 4 times the op's cost */
+#define INSERT(v) { \
+        int m = xo->b; \
+        sp[0] = sp[-1]; \
+        for (int i = 1; i < m; i++) \
+            sp[-i] = sp[-i - 1]; \
+        sp[-m] = (v); \
+        sp++; \
+        NEXT; }
+    /* one copy each: a shared tail was one jump more */
+    x_INSERT_L: INSERT(lv[xo->a])
+    x_INSERT_C: INSERT((uint16_t)xo->a)
+#undef INSERT
     x_SINK: {
         int m = xo->b;
         uint16_t v = sp[-1];
@@ -1337,7 +1359,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
         uint16_t *args = sp - (uint16_t)xo->b;   /* the receiver, then the arguments */
         uint16_t h = *args;
         callee = xo->txm;
-        if (!callee || h >= rt->obj_cap || frp >= fr_lim)
+        if (!callee || h >= rt->obj_cap)
             goto x_INVOKE;
         o = &rt->objs[h];
         /* null needs no test of its own: handle 0 is never an object (its
@@ -1384,7 +1406,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
      * x_INVOKE has resolved it (xo->txm): straight into the inline frame */
     x_CALL:
         callee = xo->txm;
-        if (!callee || frp >= fr_lim)
+        if (!callee)
             goto x_INVOKE;
         /* invokespecial: this (an instance method: nargs >= 1, verifier) */
         if (xo->a && sp[-(int)callee->nargs] == 0)

@@ -175,6 +175,14 @@ def calls_model(ins, p1, p2):
                     9: jdiv(a, b) if b else 0, 10: jrem(a, b) if b else 0, 11: 100 - b,
                     12: a * b + b, 13: a + a * b, 14: jrem(a, b) if b else 0,
                     15: jdiv(a, b) if b else 0}[op])
+    if ins == 0x70:
+        def g5(a, b, c, d, e):
+            r = a
+            for x in (b, c, d, e):
+                r = s16(s16(r * 3) + x)
+            return r
+        r = g5(p1, s16(p2 * 3), s16(p1 ^ p2), p2, s16(p1 + 1))
+        return s16(g5(7, s16(p1 | p2), r, s16(p2 & p1), s16(p1 - 7)) + r)
     raise ValueError(ins)
 
 
@@ -435,6 +443,8 @@ CASES += [idiom_case(ins, p1, p2) for ins, p1, p2 in [
 # every INS 50 call site runs before (x_INVOKE) and after its quickening
 CASES += [calls_case(0x50, p1, p2) for p1, p2 in [(0, 0), (1, 2), (0x7F, 0x80), (0xF9, 3), (0x40, 0xC0)]]
 CASES += [calls_case(0x51, op, p2) for op in range(27) for p2 in (3, 5, 0x83, 0x7F, 0xF0)]
+# INS 70 twice with the same operands: before and after the quickening
+CASES += [calls_case(0x70, p1, p2) for p1, p2 in [(0, 0), (0, 0), (1, 2), (1, 2), (0x7F, 0x80), (0xF9, 3), (0x40, 0xC5)]]
 
 
 # Field reads of this (xlat.jca, method fields): getfield_s_this,

@@ -249,6 +249,39 @@ static void test_frame_limit(void **state)
     vt_card_free(&k);
 }
 
+/* Stack space, not the frame count: with 64 stack words (vm.h's minimum)
+ * and max_frames 64, rec(60) is 62 frames (allowed) but rec(d)'s locals
+ * start one word above rec(d - 1)'s (its argument was the caller's top)
+ * and its frame is 3 words, so rec(0)'s frame ends at least 60 + 3 words
+ * above main's stack, past 64 words with main's own 3 locals:
+ * StackOverflowError from the stack-space test of a quickened static call
+ * (ENTER_STATIC, which tests the frame count in the same compare), caught
+ * by main. rec2 (two arguments, 2 words a level, frame 5) and vrec
+ * (invokevirtual: the receiver and n, 2 words a level) at depth 30 the
+ * same. rec(20), rec2(7, 10) and vrec(10) need under 40 words: they run,
+ * and the card goes on after each overflow. */
+static void test_stack_space(void **state)
+{
+    (void)state;
+    vm_config cfg;
+    vm_config_default(&cfg);
+    cfg.stack_slots = 64;
+    vt_card k;
+    vt_card_new(&k, &cfg);
+    const char *h = "L1 L2 L3 0;";
+    expect(&k, "L0: nop;L1: sspush 20;invokestatic 3;L2: goto L4;L3: pop;bspush 77;L4: nop;", h, 0x9000, 20);
+    expect(&k, "L0: nop;L1: sspush 60;invokestatic 3;L2: goto L4;L3: pop;bspush 77;L4: nop;", h, 0x9000, 77);
+    expect(&k, "sspush 60;invokestatic 3;", NULL, 0x6F00, 0);
+    expect(&k, "L0: nop;L1: bspush 7;sspush 10;invokestatic 15;L2: goto L4;L3: pop;bspush 77;L4: nop;", h, 0x9000, 17);
+    expect(&k, "L0: nop;L1: bspush 7;sspush 30;invokestatic 15;L2: goto L4;L3: pop;bspush 77;L4: nop;", h, 0x9000, 77);
+    expect(&k, "L0: nop;L1: new 8;dup;invokespecial 9;sspush 10;invokevirtual 10;L2: goto L4;L3: pop;bspush 77;L4: nop;",
+           h, 0x9000, 10);
+    expect(&k, "L0: nop;L1: new 8;dup;invokespecial 9;sspush 30;invokevirtual 10;L2: goto L4;L3: pop;bspush 77;L4: nop;",
+           h, 0x9000, 77);
+    expect(&k, "sspush 20;invokestatic 3;", NULL, 0x9000, 20);
+    vt_card_free(&k);
+}
+
 /* An exception thrown deep down (thr(-1), below 24 inline frames, a C
  * frame, more inline frames) reaches the handler of the call it
  * happened under: cat's for its second call, main's for cat's first;
@@ -373,6 +406,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_frame_limit),
+        cmocka_unit_test(test_stack_space),
         cmocka_unit_test(test_exception_unwinds_to_its_call),
         cmocka_unit_test(test_budget_across_calls),
         cmocka_unit_test(test_budget_trail),
