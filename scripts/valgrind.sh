@@ -26,7 +26,8 @@ rc=0
     --overwrite MemoryCheckCommand="$(command -v valgrind)" \
     --overwrite "MemoryCheckCommandOptions=${opts[*]}") || rc=$?
 # ctest's own defect count reads its log files, which the option above
-# empties: the verdict is what every process's log says
+# replaces (hence its "Cannot find memory tester output file" after each
+# test): the verdict is what every process's log says
 bad=$(grep -lE 'ERROR SUMMARY: [1-9]|definitely lost: [1-9]' "$logs"/*.log 2>/dev/null || true)
 nproc_logged=$(ls "$logs" | wc -l)
 if [ -n "$bad" ]; then
