@@ -580,6 +580,8 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 #define LBL_ECMP_A(C, E, KA) X_KJ(LBL_ECMP_B, C, E, KA)
 #define LBL_ECMP_E(C, E) X_KQ(LBL_ECMP_A, C, E)
 #define LBL_ECMP(C) X_KE(LBL_ECMP_E, C)
+#define LBL_GRET_B(C, KR) &&x_GRET_##C##_##KR,
+#define LBL_GRET(C) X_KD(LBL_GRET_B, C)
 #define LBL_SINC_CMP_B(C, KB) &&x_SINC_CMP_##C##_##KB,
 #define LBL_SINC_CMP(C) X_KD(LBL_SINC_CMP_B, C)
 
@@ -604,6 +606,17 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 #define H_ZCMP_A(C, KA) \
     x_ZCMP_##C##_##KA: { FA_##KA; if (COND_##C((int16_t)a_, 0)) { TAKE; } else { FALL; } }
 #define H_ZCMP(C) X_KA(H_ZCMP_A, C)
+/* A guard return (CAP_X_GRET, javac's `if (n < 2) return n;`, `if (x >=
+ * 0) return 0;`): local a compared with constant b; not taken, the
+ * sreturn of local or constant c after it runs here (its run charged as
+ * FALL would, then c returned). Not for a local b too: 12 handlers more
+ * pushed run() over the register-allocation cliff (docs/vm.md). */
+#define RV_L lv[xo->c]
+#define RV_C ((uint16_t)xo->c)
+#define H_GRET_B(C, KR) \
+    x_GRET_##C##_##KR: { FB_C; FA_L; if (COND_##C((int16_t)a_, (int16_t)b_)) { TAKE; } else { \
+        bm1 -= xo->wf; PUT_R(RV_##KR); } }
+#define H_GRET(C) X_KD(H_GRET_B, C)
 #define ELEM_B(o_, i_) ((uint16_t)(int16_t)(int8_t)(o_)->data[i_])
 #define ELEM_S(o_, i_) vm_rd16((o_)->data + 2 * (size_t)(i_))
 /* The array of an element op (enum cap_x_akind): popped, a local, or a
@@ -873,6 +886,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
         X_BINOPS(LBL_BINR) &&x_BINR_ADD_LL, &&x_BINR_ADD_LC,
         X_KP(LBL_CALLA2, CALL, L) X_KP(LBL_CALLA2, CALL, C) X_KP(LBL_CALLA2, VCALL, L) X_KP(LBL_CALLA2, VCALL, C)
         X_KP(LBL_CALLA2, API, L) X_KP(LBL_CALLA2, API, C)
+        X_CONDS(LBL_GRET)
     };
     /* what x_INVOKE quickens a resolved invokestatic to, per id: x_CALL's,
      * then in id order CAP_X_CALLA's and CAP_X_CALLA2's CALL forms */
@@ -998,7 +1012,10 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
 /* The frame's words stored one by one: GCC (SLP) packs two adjacent
  * pointer stores into a vector register (movq, movq, punpcklqdq, movaps: 4
  * instructions for 2, on every call); an empty asm that may change frp
- * hides their adjacency. */
+ * hides their adjacency. The caller's lv is stored first: after the asm,
+ * GCC 12 copied frp into another register for the stores (one mov more a
+ * call), and with frp++ first run() fell over the register-allocation
+ * cliff (docs/vm.md, "guard returns"). */
 #define FRAME_SPLIT() __asm__("" : "+r"(frp))
 /* Into callee's inline frame, its arguments at sp (as in run()): the
  * frame count is fr_lim's (x_INVOKE's run() throws past max_frames), the
@@ -1019,7 +1036,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
             sp += callee->nargs; \
             THROW_NEW(VM_SC_StackOverflowError, 0); \
         } \
-        frp->xm = callee; FRAME_SPLIT(); frp->call = xo; frp->lv = lv; frp++; \
+        frp->lv = lv; frp->xm = callee; FRAME_SPLIT(); frp->call = xo; frp++; \
         lv = sp; sp = lv + callee->nlocals; xo = callee->ops; \
         bm1 -= callee->entry_w; \
         if (bm1 < 0) \
@@ -1185,6 +1202,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
     H_STORE(B) H_STORE(S)
     X_CONDS(H_SINC_CMP)
     X_CONDS(H_GOTO_CMP)
+    X_CONDS(H_GRET)
     x_LOOP_ENTER:
         for (unsigned i = 0; i < CAP_X_SLOTS; i++)
             ac[i] = &ac_none;

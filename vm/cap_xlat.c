@@ -1793,6 +1793,32 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
      * ops that write them before the loop reads them */
     if (x.nidiom && resolve_idioms(&x, xm, op_at) != 0)
         goto done_pcs;
+    /* a compare of a local with a constant (or with zero) whose
+     * fall-through op returns a local or constant is a guard return
+     * (CAP_X_GRET): not taken, it returns as that op would (charging wf,
+     * the run after the branch, which the return ends: the op charges
+     * nothing). The return op stays (other jumps may land on it); last, so
+     * that the loop tests, idioms and goto fusion above saw the plain
+     * compare. */
+    for (unsigned i = 0; i + 1 < x.nops; i++) {
+        cap_xop *o = &x.ops[i];
+        const cap_xop *r = o + 1;
+        int cond = -1;
+        if (r->id != CAP_X_SRETURN_L && r->id != CAP_X_SRETURN_C)
+            continue;
+        if (o->id >= CAP_X_CMP && o->id < CAP_X_ZCMP) {
+            unsigned rel = o->id - CAP_X_CMP;
+            if (rel / 3 % 3 == CAP_XK_L && rel % 3 == CAP_XK_C)
+                cond = (int)(rel / 9);
+        } else if (o->id >= CAP_X_ZCMP && o->id < CAP_X_ELEM && (o->id - CAP_X_ZCMP) % 3 == CAP_XK_L) {
+            cond = (int)((o->id - CAP_X_ZCMP) / 3);
+            o->b = 0;
+        }
+        if (cond < 0)
+            continue;
+        o->id = (uint16_t)(CAP_X_GRET + cond * 2 + (r->id == CAP_X_SRETURN_C));
+        o->c = r->a;
+    }
     xm->max_locals = (uint8_t)(xm->max_locals + ntemps);
     xm->ops = x.ops;
     xm->nops = x.nops;

@@ -570,7 +570,14 @@ enum cap_x_id {
     /* CAP_X_CALLA whose argument before the last is pending too: local or
      * constant e (cap_x_kind L, C), then the last as CAP_X_CALLA's */
     CAP_X_CALLA2,
-    CAP_X_COUNT = CAP_X_CALLA2 + 3 * 2 * (CAP_XK_ICOUNT - 1)
+    /* a guard return: a compare-and-branch of local a with constant b
+     * (cond; a test against zero with b = 0) whose fall-through op
+     * returns local or constant c (CAP_X_SRETURN_L / _C, then c's kind:
+     * 0 L, 1 C; javac's `if (n < 2) return n;`): taken as CMP's; not
+     * taken, the return's run charged (wf) and c returned from the op
+     * (the sreturn op stays after it) */
+    CAP_X_GRET = CAP_X_CALLA2 + 3 * 2 * (CAP_XK_ICOUNT - 1),
+    CAP_X_COUNT = CAP_X_GRET + CAP_XC_COUNT * 2
 };
 enum cap_x_call { CAP_XCALL_CALL, CAP_XCALL_VCALL, CAP_XCALL_API };
 

@@ -19,6 +19,14 @@
  *             ArithmeticException, which answers thr(a) + 100; thr(a) is not
  *   loc(n)  = 0 + 1 + .. + n - 1 with two locals it writes before reading,
  *             after junk() left 0x1234 in the same stack words
+ *   fib(n)  = n for n < 2, else fib(n - 1) + fib(n - 2) (javac's `if (n <
+ *             2) return n;`: a guard return, CAP_X_GRET, a local against a
+ *             constant, the local returned); big(a) = -1 if a > 100,
+ *             else a (a constant returned); sel(a, b) = b if a < 0, else
+ *             a (a test against zero, another local returned); cnt(a) = a
+ *             if a >= 20, else cnt(a + 3), as a loop whose test is the
+ *             guard (its return op also reached from the fused `sinc;
+ *             goto` back edge)
  * Each case is main's body leaving a short (as test_vm_opcodes.c).
  */
 #include <setjmp.h>
@@ -38,7 +46,7 @@ static const uint8_t PKG_AID[] = { 0xA0, 0x00, 0x00, 0x00, 0xFF, 0x00, 0x31 };
  *   3 rec(S)S  4 thr(S)S  5 cat(SS)S  6 junk()V  7 loc(S)S
  *   8 class C  9 C.<init>  10 C.vrec(S)S  11 C.prec(S)S (private)
  *  12 Object.<init>  13 ArithmeticException  14 C.startp(S)S
- *  15 rec2(SS)S
+ *  15 rec2(SS)S  16 fib(S)S  17 big(S)S  18 sel(SS)S  19 cnt(S)S
  * Locals of main: 0 apdu, 1 result, 2 buffer. */
 static const char *PKG_HEAD =
     ".package cardvm/calltest {\n"
@@ -62,6 +70,10 @@ static const char *PKG_HEAD =
     "  classRef 1.9;\n"
     "  virtualMethodRef C/startp(S)S;\n"
     "  staticMethodRef Main/rec2(SS)S;\n"
+    "  staticMethodRef Main/fib(S)S;\n"
+    "  staticMethodRef Main/big(S)S;\n"
+    "  staticMethodRef Main/sel(SS)S;\n"
+    "  staticMethodRef Main/cnt(S)S;\n"
     "   .descriptor Ljavacard/framework/APDU; 0.10;\n"
     " }\n"
     " .class public Main 0 extends 1.0 {\n"
@@ -87,6 +99,27 @@ static const char *PKG_TAIL =
     "   .stack 3;\n .locals 0;\n"
     "   L0: sload_1;\n ifne L1;\n sload_0;\n sreturn;\n"
     "   L1: sload_0;\n sload_1;\n sconst_1;\n ssub;\n invokestatic 15;\n sconst_1;\n sadd;\n sreturn;\n"
+    "  }\n"
+    "  .method static fib(S)S {\n"
+    "   .stack 3;\n .locals 0;\n"
+    "   L0: sload_0;\n sconst_2;\n if_scmpge L1;\n sload_0;\n sreturn;\n"
+    "   L1: sload_0;\n sconst_1;\n ssub;\n invokestatic 16;\n sload_0;\n sconst_2;\n ssub;\n invokestatic 16;\n"
+    "   sadd;\n sreturn;\n"
+    "  }\n"
+    "  .method static big(S)S {\n"
+    "   .stack 2;\n .locals 0;\n"
+    "   L0: sload_0;\n bspush 100;\n if_scmple L1;\n sconst_m1;\n sreturn;\n"
+    "   L1: sload_0;\n sreturn;\n"
+    "  }\n"
+    "  .method static sel(SS)S {\n"
+    "   .stack 1;\n .locals 0;\n"
+    "   L0: sload_0;\n ifge L1;\n sload_1;\n sreturn;\n"
+    "   L1: sload_0;\n sreturn;\n"
+    "  }\n"
+    "  .method static cnt(S)S {\n"
+    "   .stack 2;\n .locals 0;\n"
+    "   L0: sload_0;\n bspush 20;\n if_scmplt L1;\n sload_0;\n sreturn;\n"
+    "   L1: sinc 0 3;\n goto L0;\n"
     "  }\n"
     "  .method static thr(S)S {\n"
     "   .stack 2;\n .locals 0;\n"
@@ -387,6 +420,85 @@ static void test_budget_trail(void **state)
     vt_card_free(&k);
 }
 
+/* Guard returns (CAP_X_GRET: a compare of a local with a constant or zero
+ * whose fall-through returns a local or a constant), both paths. Values:
+ * fib as defined; big, sel and cnt on both sides of their compares,
+ * negative values included (signed compares). Bytecodes: main's body is 16 (sspush,
+ * invokestatic and PKG_MAIN_TAIL's 14, one run: no branch), fib(n) runs
+ * F(n) = 5 for n < 2 (sload_0 sconst_2 if_scmpge, then sload_0 sreturn),
+ * else 13 + F(n - 1) + F(n - 2). The budget is tested at method entries
+ * and taken branches only (docs/vm.md "Budget"): at fib's entry (3, the run
+ * up to if_scmpge) and its taken guard (10, the run at L1); the not-taken
+ * guard charges 2 untested. So a command needing B bytecodes whose last
+ * test saw T runs with any budget > T: fib(1) (B = 21, T = 19: fib's
+ * entry) runs with 20 and stops with 19; fib(5) (B = 16 + 5 * 8 + 13 * 7
+ * = 147, last test at the last leaf's entry, T = B - 2) runs with 146,
+ * stops with 145; with 29 it stops at fib(5)'s taken guard (16 + 3 + 10 =
+ * 29: the fault in fib, main its caller: 2 frames), with 30 at fib(4)'s
+ * entry (32: 3 frames). */
+static void test_guard_return(void **state)
+{
+    (void)state;
+    vt_card k;
+    vt_card_new(&k, NULL);
+    static const int16_t fibs[] = { 0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610 };
+    uint32_t f[16];
+    for (int n = 0; n < 16; n++) {
+        f[n] = n < 2 ? 5u : 13u + f[n - 1] + f[n - 2];
+        char body[64];
+        snprintf(body, sizeof body, "sspush %d;invokestatic 16;", n);
+        int16_t v = 0;
+        assert_int_equal(run_body(&k, body, NULL, &v), 0x9000);
+        assert_int_equal(v, fibs[n]);
+        vm_stats st;
+        vm_get_stats(k.rt, &st);
+        if (st.last_bytecodes != 16u + f[n])
+            fail_msg("fib(%d): %llu bytecodes, expected %u", n, (unsigned long long)st.last_bytecodes, 16u + f[n]);
+    }
+    /* fib(-5): the guard's not-taken path with a negative local */
+    expect(&k, "bspush -5;invokestatic 16;", NULL, 0x9000, -5);
+    static const struct { int16_t a, b, big, sel, cnt; } ab[] = {
+        { 3, 9, 3, 3, 21 }, { 150, 9, -1, 150, 150 }, { 100, -2, 100, 100, 100 }, { -4, 2, -4, 2, 20 },
+        { 0, 5, 0, 0, 21 }, { -300, 77, -300, 77, 21 }, { 20, 1, 20, 20, 20 }, { 19, 1, 19, 19, 22 },
+        { 101, 6, -1, 101, 101 },
+    };
+    for (size_t i = 0; i < sizeof ab / sizeof ab[0]; i++) {
+        char body[96];
+        snprintf(body, sizeof body, "sspush %d;invokestatic 17;", ab[i].a);
+        expect(&k, body, NULL, 0x9000, ab[i].big);
+        snprintf(body, sizeof body, "sspush %d;sspush %d;invokestatic 18;", ab[i].a, ab[i].b);
+        expect(&k, body, NULL, 0x9000, ab[i].sel);
+        snprintf(body, sizeof body, "sspush %d;invokestatic 19;", ab[i].a);
+        expect(&k, body, NULL, 0x9000, ab[i].cnt);
+    }
+    int16_t v = 0;
+    vm_fault flt;
+    vm_set_budget(k.rt, 20);
+    assert_int_equal(run_body(&k, "sspush 1;invokestatic 16;", NULL, &v), 0x9000);
+    assert_int_equal(v, 1);
+    vm_set_budget(k.rt, 19);
+    assert_int_equal(run_body(&k, "sspush 1;invokestatic 16;", NULL, &v), 0x6F00);
+    assert_int_equal(16u + f[5], 147u);
+    vm_set_budget(k.rt, 146);
+    assert_int_equal(run_body(&k, "sspush 5;invokestatic 16;", NULL, &v), 0x9000);
+    assert_int_equal(v, 5);
+    vm_set_budget(k.rt, 145);
+    assert_int_equal(run_body(&k, "sspush 5;invokestatic 16;", NULL, &v), 0x6F00);
+    (void)vm_take_fault(k.rt, &flt);
+    vm_set_budget(k.rt, 29);
+    assert_int_equal(run_body(&k, "sspush 5;invokestatic 16;", NULL, &v), 0x6F00);
+    assert_int_equal(vm_take_fault(k.rt, &flt), 1);
+    assert_int_equal(flt.kind, VM_FAULT_BUDGET);
+    assert_int_equal(flt.n_frames, 2);
+    assert_int_not_equal(flt.frames[0].method, flt.frames[1].method);
+    vm_set_budget(k.rt, 30);
+    assert_int_equal(run_body(&k, "sspush 5;invokestatic 16;", NULL, &v), 0x6F00);
+    assert_int_equal(vm_take_fault(k.rt, &flt), 1);
+    assert_int_equal(flt.n_frames, 3);
+    assert_int_equal(flt.frames[0].method, flt.frames[1].method);
+    vt_card_free(&k);
+}
+
 /* Locals are not zeroed at a call: the verifier types a local unusable
  * until a store (cap_verify_code.c, T_TOP), so a method that
  * writes before it reads answers the same whatever junk() left in the
@@ -411,6 +523,7 @@ int main(void)
         cmocka_unit_test(test_budget_across_calls),
         cmocka_unit_test(test_budget_trail),
         cmocka_unit_test(test_locals_written_before_read),
+        cmocka_unit_test(test_guard_return),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
