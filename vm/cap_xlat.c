@@ -601,6 +601,29 @@ static void find_regions(xl *x, const cap_view *v, const uint32_t *pcs, uint32_t
     }
 }
 
+/* A compare-and-branch of a local with a local or a constant: its
+ * condition (enum cap_x_cond), the kind of its second operand (*kb:
+ * CAP_XK_L or CAP_XK_C) and that operand (*b); -1 for any other op. A test
+ * of a local against zero (`iflt`, `ifne`, `ifnull`...: javac's count-down
+ * loops) is the compare with constant 0. */
+static int local_test(const cap_xop *h, unsigned *kb, int16_t *b)
+{
+    if (h->id >= CAP_X_CMP && h->id < CAP_X_ZCMP) {
+        unsigned rel = h->id - CAP_X_CMP;
+        if (rel / 3 % 3 != CAP_XK_L || rel % 3 == CAP_XK_S)
+            return -1;
+        *kb = rel % 3;
+        *b = h->b;
+        return (int)(rel / 9);
+    }
+    if (h->id >= CAP_X_ZCMP && h->id < CAP_X_ELEM && (h->id - CAP_X_ZCMP) % 3 == CAP_XK_L) {
+        *kb = CAP_XK_C;
+        *b = 0;
+        return (int)((h->id - CAP_X_ZCMP) / 3);
+    }
+    return -1;
+}
+
 static xl_region *region_of(xl *x, uint32_t pc)
 {
     for (unsigned i = 0; i < x->nreg; i++)
@@ -1762,27 +1785,16 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
             o->p = g->p;
         }
         const cap_xop *h = o->p;
-        int cond = -1, kc = 0;
-        if (h->id >= CAP_X_CMP && h->id < CAP_X_ZCMP) {
-            unsigned rel = h->id - CAP_X_CMP, kb = rel % 3, ka = rel / 3 % 3;
-            if (ka == CAP_XK_L && kb != CAP_XK_S) {
-                cond = (int)(rel / 9);
-                kc = kb == CAP_XK_C;
-                o->c = h->a;
-                o->d = h->b;
-            }
-        } else if (h->id >= CAP_X_ZCMP && h->id < CAP_X_ELEM && (h->id - CAP_X_ZCMP) % 3 == CAP_XK_L) {
-            /* a test of a local against zero (`iflt`, `ifne`, `ifnull`...:
-             * javac's count-down loops) is the compare with constant 0 */
-            cond = (int)((h->id - CAP_X_ZCMP) / 3);
-            kc = 1;
-            o->c = h->a;
-            o->d = 0;
-        }
+        unsigned kb;
+        int16_t bv;
+        int cond = local_test(h, &kb, &bv);
         /* the goto's run and the test's, charged together: wt when the
          * test jumps, wf when it falls through */
         if (cond >= 0 && (uint32_t)o->wt + h->wt <= 0xFFFF && (uint32_t)o->wt + h->wf <= 0xFFFF) {
-            o->id = (uint16_t)((o->id == CAP_X_SINC_GOTO ? CAP_X_SINC_CMP : CAP_X_GOTO_CMP) + cond * 2 + kc);
+            o->c = h->a;
+            o->d = bv;
+            o->id = (uint16_t)((o->id == CAP_X_SINC_GOTO ? CAP_X_SINC_CMP : CAP_X_GOTO_CMP) + cond * 2 +
+                               (kb == CAP_XK_C));
             o->wf = (uint16_t)(o->wt + h->wf);
             o->wt = (uint16_t)(o->wt + h->wt);
         }
@@ -1803,19 +1815,14 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
     for (unsigned i = 0; i + 1 < x.nops; i++) {
         cap_xop *o = &x.ops[i];
         const cap_xop *r = o + 1;
-        int cond = -1;
         if (r->id != CAP_X_SRETURN_L && r->id != CAP_X_SRETURN_C)
             continue;
-        if (o->id >= CAP_X_CMP && o->id < CAP_X_ZCMP) {
-            unsigned rel = o->id - CAP_X_CMP;
-            if (rel / 3 % 3 == CAP_XK_L && rel % 3 == CAP_XK_C)
-                cond = (int)(rel / 9);
-        } else if (o->id >= CAP_X_ZCMP && o->id < CAP_X_ELEM && (o->id - CAP_X_ZCMP) % 3 == CAP_XK_L) {
-            cond = (int)((o->id - CAP_X_ZCMP) / 3);
-            o->b = 0;
-        }
-        if (cond < 0)
+        unsigned kb;
+        int16_t bv;
+        int cond = local_test(o, &kb, &bv);
+        if (cond < 0 || kb != CAP_XK_C)
             continue;
+        o->b = bv;
         o->id = (uint16_t)(CAP_X_GRET + cond * 2 + (r->id == CAP_X_SRETURN_C));
         o->c = r->a;
     }
