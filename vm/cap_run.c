@@ -475,6 +475,18 @@ static int is_array(uint8_t kind)
     return kind >= VM_OBJ_BYTES && kind <= VM_OBJ_REFS;
 }
 
+/* The callee's first op is a guard return (CAP_X_GRET) that reads its
+ * arguments only: the local compared and, unless a constant, the local
+ * returned. A call site can then evaluate it (x_CALLG_*). */
+static int guard_at_entry(const cap_xmethod *callee)
+{
+    const cap_xop *g = callee->ops;
+    if (callee->nops == 0 || g->id < CAP_X_GRET || g->id > CAP_X_GRET + 1 || g->gleaf == 0)
+        return 0;
+    return g->a >= 0 && g->a < callee->nargs &&
+           (g->id == CAP_X_GRET + 1 || (g->c >= 0 && g->c < callee->nargs));
+}
+
 /* checkcast / instanceof on a non-null object. atype: 0 class, 10..13
  * primitive arrays, 14 reference array of class `cls`. */
 static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_t cls)
@@ -580,8 +592,7 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
 #define LBL_ECMP_A(C, E, KA) X_KJ(LBL_ECMP_B, C, E, KA)
 #define LBL_ECMP_E(C, E) X_KQ(LBL_ECMP_A, C, E)
 #define LBL_ECMP(C) X_KE(LBL_ECMP_E, C)
-#define LBL_GRET_B(C, KR) &&x_GRET_##C##_##KR,
-#define LBL_GRET(C) X_KD(LBL_GRET_B, C)
+#define LBL_GRET(KR) &&x_GRET_##KR,
 #define LBL_SINC_CMP_B(C, KB) &&x_SINC_CMP_##C##_##KB,
 #define LBL_SINC_CMP(C) X_KD(LBL_SINC_CMP_B, C)
 
@@ -607,16 +618,16 @@ static int cast_ok(const vm_runtime *rt, const vm_obj *o, uint8_t atype, uint16_
     x_ZCMP_##C##_##KA: { FA_##KA; if (COND_##C((int16_t)a_, 0)) { TAKE; } else { FALL; } }
 #define H_ZCMP(C) X_KA(H_ZCMP_A, C)
 /* A guard return (CAP_X_GRET, javac's `if (n < 2) return n;`, `if (x >=
- * 0) return 0;`): local a compared with constant b; not taken, the
- * sreturn of local or constant c after it runs here (its run charged as
- * FALL would, then c returned). Not for a local b too: 12 handlers more
- * pushed run() over the register-allocation cliff (docs/vm.md). */
+ * 0) return 0;`): local a against the interval where the guard returns
+ * (cap_guard_range: one handler for the five conditions, which left room
+ * under the register-allocation cliff for the call sites that evaluate
+ * it, x_CALLG_*); returning, the sreturn of local or constant c after it
+ * runs here (its run charged as FALL would, then c returned). */
+#define GUARD_TAKEN(g_, v_) ((uint16_t)((v_) - (g_)->glo) > (g_)->gspan)
 #define RV_L lv[xo->c]
 #define RV_C ((uint16_t)xo->c)
-#define H_GRET_B(C, KR) \
-    x_GRET_##C##_##KR: { FB_C; FA_L; if (COND_##C((int16_t)a_, (int16_t)b_)) { TAKE; } else { \
-        bm1 -= xo->wf; PUT_R(RV_##KR); } }
-#define H_GRET(C) X_KD(H_GRET_B, C)
+#define H_GRET(KR) \
+    x_GRET_##KR: { if (GUARD_TAKEN(xo, lv[xo->a])) { TAKE; } else { bm1 -= xo->wf; PUT_R(RV_##KR); } }
 #define ELEM_B(o_, i_) ((uint16_t)(int16_t)(int8_t)(o_)->data[i_])
 #define ELEM_S(o_, i_) vm_rd16((o_)->data + 2 * (size_t)(i_))
 /* The array of an element op (enum cap_x_akind): popped, a local, or a
@@ -886,12 +897,16 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
         X_BINOPS(LBL_BINR) &&x_BINR_ADD_LL, &&x_BINR_ADD_LC,
         X_KP(LBL_CALLA2, CALL, L) X_KP(LBL_CALLA2, CALL, C) X_KP(LBL_CALLA2, VCALL, L) X_KP(LBL_CALLA2, VCALL, C)
         X_KP(LBL_CALLA2, API, L) X_KP(LBL_CALLA2, API, C)
-        X_CONDS(LBL_GRET)
+        LBL_GRET(L) LBL_GRET(C)
     };
     /* what x_INVOKE quickens a resolved invokestatic to, per id: x_CALL's,
      * then in id order CAP_X_CALLA's and CAP_X_CALLA2's CALL forms */
     static const void *const static_labels[] = { &&x_CALL_STATIC, X_KP(LBL_CALLA, STATIC) };
     static const void *const static2_labels[] = { X_KP(LBL_CALLA2, STATIC, L) X_KP(LBL_CALLA2, STATIC, C) };
+    /* ... and CAP_X_CALLA's CALL forms whose callee opens with a guard on
+     * its arguments (guard_at_entry) */
+#define LBL_CALLG(U_, K) &&x_CALLG_##K,
+    static const void *const callg_labels[] = { X_KP(LBL_CALLG, _) };
     _Static_assert(sizeof labels / sizeof labels[0] == CAP_X_COUNT, "one label per enum cap_x_id");
     if (!xm0->threaded) {
         for (unsigned i = 0; i < xm0->nops; i++)
@@ -1202,7 +1217,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
     H_STORE(B) H_STORE(S)
     X_CONDS(H_SINC_CMP)
     X_CONDS(H_GOTO_CMP)
-    X_CONDS(H_GRET)
+    H_GRET(L) H_GRET(C)
     x_LOOP_ENTER:
         for (unsigned i = 0; i < CAP_X_SLOTS; i++)
             ac[i] = &ac_none;
@@ -1320,7 +1335,8 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
                             xo->argb = (uint16_t)(2 * (n - (fused != 0)));   /* the last argument at the top */
                             xo->frameb = (uint16_t)(2u * callee->frame);
                             xo->h = fused == 2 ? static2_labels[xo->id - CAP_X_CALLA2]
-                                               : static_labels[fused ? 1 + xo->id - CAP_X_CALLA : 0];
+                                  : fused && guard_at_entry(callee) ? callg_labels[xo->id - CAP_X_CALLA]
+                                  : static_labels[fused ? 1 + xo->id - CAP_X_CALLA : 0];
                         }
                     } else {
                         cap_pkg *tp = rt->pkgs[tg.slot].cap;
@@ -1451,6 +1467,49 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
     x_CALLA_API_##K: *sp++ = ARG_##K; goto x_APICALL; \
     x_CALLA_STATIC_##K: *sp = ARG_##K; ENTER_STATIC(1);
     X_KP(H_CALLA, _)
+    /* The same into a callee that opens with a guard return on its
+     * arguments (guard_at_entry: javac's `if (n < 2) return n;` first):
+     * the guard is evaluated here, as GCC's partial inlining does, and
+     * the frame is entered only when its branch is taken, at the branch's
+     * target. Everything the call would have done first is checked first:
+     * a frame that does not fit (stack space, frame count) or a budget
+     * that the callee's entry run exhausts takes the plain path, which
+     * throws or stops there as before. Not taken, the entry run and the
+     * run the return ends are charged (untested, as FALL does) and the
+     * local or constant is the call's result: no frame, no dispatch of
+     * the guard or of the return. */
+#define H_CALLG(U_, K) x_CALLG_##K: *sp = ARG_##K; goto callg;
+    X_KP(H_CALLG, _)
+    callg: {
+        callee = xo->txm;
+        const cap_xop *g = callee->ops;
+        uint16_t *clv = (uint16_t *)(void *)((char *)sp - xo->argb);
+        if ((uintptr_t)clv + xo->frameb > frp->lim)
+            ENTER_STATIC(1);
+        if (GUARD_TAKEN(g, clv[g->a])) {
+            frp->lv = lv; frp->xm = callee; FRAME_SPLIT(); frp->call = xo; frp++;
+            lv = clv;
+            sp = lv + callee->nlocals;
+            bm1 -= g->gtake;
+            xo = (cap_xop *)g->p;
+            if (bm1 < 0) {
+                if (bm1 + g->gtake < callee->entry_w) {   /* at the entry, as the plain call stops */
+                    bm1 += g->gtake - callee->entry_w;
+                    xo = callee->ops;
+                }
+                goto out_of_budget;
+            }
+            DISPATCH;
+        }
+        bm1 -= g->gleaf;
+        if (bm1 < 0 && bm1 + g->gleaf < callee->entry_w) {   /* the entry run alone runs out: the plain call */
+            bm1 += g->gleaf;
+            ENTER_STATIC(1);
+        }
+        *clv = g->id == CAP_X_GRET + 1 ? (uint16_t)g->c : clv[g->c];
+        sp = clv + 1;
+        NEXT;
+    }
     /* CALLA2: the argument before the last from local or constant e */
 #define PEN_L lv[xo->e]
 #define PEN_C (uint16_t)xo->e

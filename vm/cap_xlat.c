@@ -1820,10 +1820,10 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
         unsigned kb;
         int16_t bv;
         int cond = local_test(o, &kb, &bv);
-        if (cond < 0 || kb != CAP_XK_C)
+        if (cond < 0 || kb != CAP_XK_C || cap_guard_range(cond, bv, &o->glo, &o->gspan) != 0)
             continue;
         o->b = bv;
-        o->id = (uint16_t)(CAP_X_GRET + cond * 2 + (r->id == CAP_X_SRETURN_C));
+        o->id = (uint16_t)(CAP_X_GRET + (r->id == CAP_X_SRETURN_C));
         o->c = r->a;
     }
     xm->max_locals = (uint8_t)(xm->max_locals + ntemps);
@@ -1833,6 +1833,13 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
     xm->w_at = x.run;
     xm->code_len = (uint16_t)x.len;
     xm->entry_w = x.run[0];
+    /* a guard first: what a call site charges when it evaluates it
+     * (cap_run.c, x_CALLG_*) */
+    if (x.nops && (x.ops[0].id == CAP_X_GRET || x.ops[0].id == CAP_X_GRET + 1) &&
+        (uint32_t)xm->entry_w + x.ops[0].wt <= 0xFFFF && (uint32_t)xm->entry_w + x.ops[0].wf <= 0xFFFF) {
+        x.ops[0].gtake = (uint16_t)(xm->entry_w + x.ops[0].wt);
+        x.ops[0].gleaf = (uint16_t)(xm->entry_w + x.ops[0].wf);
+    }
     x.ops = NULL;
     x.run = NULL;
     op_at = NULL;

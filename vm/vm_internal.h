@@ -570,14 +570,16 @@ enum cap_x_id {
     /* CAP_X_CALLA whose argument before the last is pending too: local or
      * constant e (cap_x_kind L, C), then the last as CAP_X_CALLA's */
     CAP_X_CALLA2,
-    /* a guard return: a compare-and-branch of local a with constant b
-     * (cond; a test against zero with b = 0) whose fall-through op
-     * returns local or constant c (CAP_X_SRETURN_L / _C, then c's kind:
-     * 0 L, 1 C; javac's `if (n < 2) return n;`): taken as CMP's; not
-     * taken, the return's run charged (wf) and c returned from the op
-     * (the sreturn op stays after it) */
+    /* a guard return: a compare-and-branch of local a with constant b (a
+     * test against zero with b = 0) whose fall-through op returns local
+     * or constant c (CAP_X_SRETURN_L / _C; id CAP_X_GRET + c's kind: 0 L,
+     * 1 C; javac's `if (n < 2) return n;`), when the values that return
+     * are one interval (cap_guard_range: glo, gspan), so that one handler
+     * tests all conditions: taken as CMP's; not taken, the return's run
+     * charged (wf) and c returned from the op (the sreturn op stays after
+     * it) */
     CAP_X_GRET = CAP_X_CALLA2 + 3 * 2 * (CAP_XK_ICOUNT - 1),
-    CAP_X_COUNT = CAP_X_GRET + CAP_XC_COUNT * 2
+    CAP_X_COUNT = CAP_X_GRET + 2
 };
 enum cap_x_call { CAP_XCALL_CALL, CAP_XCALL_VCALL, CAP_XCALL_API };
 
@@ -620,6 +622,7 @@ typedef struct cap_xop {
     uint16_t pc;                /* method-component offset of the bytecode that may throw */
     uint16_t wt, wf;            /* budget: bytecodes of the run at the target / after this op */
     uint16_t vcls;              /* invokevirtual cache key (0xFFFF: empty) */
+    uint16_t gtake;             /* GRET first in its method: entry run + wt (0: none) */
     union {
         uint32_t ti;            /* translation: the target op's index */
         int32_t mul;            /* DIVC: the multiplier of divisor b (xdiv.h) */
@@ -630,8 +633,37 @@ typedef struct cap_xop {
     };
     uint8_t slot;               /* element ops on a loop-invariant array local: its cache slot */
     uint8_t pad_;
-    int16_t e;                  /* CALLA2: the pending argument before the last */
+    union {
+        int16_t e;              /* CALLA2: the pending argument before the last */
+        uint16_t gleaf;         /* GRET first in its method: entry run + wf (0: none) */
+    };
+    uint16_t glo, gspan;        /* GRET: returns iff (uint16_t)(local - glo) <= gspan */
 } cap_xop;
+_Static_assert(sizeof(void *) != 8 || sizeof(cap_xop) == 72, "an op stays 72 bytes on 64-bit hosts");
+
+/* A guard `if (v cond b) goto L; return ...;` returns for the values of
+ * v where cond fails. For five of the six conditions that is one
+ * interval of int16_t, [lo, lo + span], so that one test serves all:
+ * the branch is taken iff (uint16_t)(v - lo) > span. 0 and the interval,
+ * or -1 where it is not one: EQ (all but b), GE of -32768 and LE of 32767
+ * (never returns). */
+static inline int cap_guard_range(int cond, int16_t b, uint16_t *lo, uint16_t *span)
+{
+    int32_t l = -32768, h = 32767;   /* where cond fails */
+    switch (cond) {
+    case CAP_XC_NE: l = h = b; break;
+    case CAP_XC_LT: l = b; break;
+    case CAP_XC_GE: h = b - 1; break;
+    case CAP_XC_GT: h = b; break;
+    case CAP_XC_LE: l = b + 1; break;
+    default: return -1;   /* CAP_XC_EQ */
+    }
+    if (l > h)
+        return -1;
+    *lo = (uint16_t)l;
+    *span = (uint16_t)(h - l);
+    return 0;
+}
 
 typedef struct cap_xmethod {
     uint16_t offset;            /* method offset (the key) */
