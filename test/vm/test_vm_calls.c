@@ -37,6 +37,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "vm_internal.h"
 #include "vmtest.h"
 
 static const uint8_t PKG_AID[] = { 0xA0, 0x00, 0x00, 0x00, 0xFF, 0x00, 0x31 };
@@ -47,6 +48,7 @@ static const uint8_t PKG_AID[] = { 0xA0, 0x00, 0x00, 0x00, 0xFF, 0x00, 0x31 };
  *   8 class C  9 C.<init>  10 C.vrec(S)S  11 C.prec(S)S (private)
  *  12 Object.<init>  13 ArithmeticException  14 C.startp(S)S
  *  15 rec2(SS)S  16 fib(S)S  17 big(S)S  18 sel(SS)S  19 cnt(S)S
+ *  20 g(S)S (each case's own, G_DEFAULT unless it brings one)
  * Locals of main: 0 apdu, 1 result, 2 buffer. */
 static const char *PKG_HEAD =
     ".package cardvm/calltest {\n"
@@ -74,6 +76,7 @@ static const char *PKG_HEAD =
     "  staticMethodRef Main/big(S)S;\n"
     "  staticMethodRef Main/sel(SS)S;\n"
     "  staticMethodRef Main/cnt(S)S;\n"
+    "  staticMethodRef Main/g(S)S;\n"
     "   .descriptor Ljavacard/framework/APDU; 0.10;\n"
     " }\n"
     " .class public Main 0 extends 1.0 {\n"
@@ -148,7 +151,16 @@ static const char *PKG_TAIL =
     "   L0: sconst_0;\n sstore_1;\n sconst_0;\n sstore_2;\n"
     "   L1: sload_2;\n sload_0;\n if_scmpge L2;\n sload_1;\n sload_2;\n sadd;\n sstore_1;\n sinc 2 1;\n goto L1;\n"
     "   L2: sload_1;\n sreturn;\n"
-    "  }\n"
+    "  }\n";
+
+/* g(S)S, when a case brings none */
+static const char *G_DEFAULT =
+    "  .method static g(S)S {\n"
+    "   .stack 1;\n .locals 0;\n"
+    "   L0: sload_0;\n sreturn;\n"
+    "  }\n";
+
+static const char *PKG_CLASS_C =
     " }\n"
     " .class C extends 1.0 {\n"
     "  .publicMethodTable 1 {\n"
@@ -193,10 +205,10 @@ static void put_statements(char *out, size_t cap, const char *s)
 
 /* Load the package with main's body (and its handlers, "START END HANDLER
  * CATCH;"), run main, answer the SW and the value in *v. */
-static uint16_t run_body(vt_card *k, const char *body, const char *handlers, int16_t *v)
+static uint16_t run_body_g(vt_card *k, const char *body, const char *handlers, const char *g, int16_t *v)
 {
-    size_t cap = strlen(PKG_HEAD) + strlen(PKG_TAIL) + 2 * (strlen(body) + strlen(PKG_MAIN_TAIL)) +
-                 2 * (handlers ? strlen(handlers) : 0) + 256;
+    size_t cap = strlen(PKG_HEAD) + strlen(PKG_TAIL) + strlen(g) + strlen(PKG_CLASS_C) +
+                 2 * (strlen(body) + strlen(PKG_MAIN_TAIL)) + 2 * (handlers ? strlen(handlers) : 0) + 256;
     char *src = malloc(cap);
     assert_non_null(src);
     snprintf(src, cap, "%s%s", PKG_HEAD, body[0] == 'L' ? "" : "L0: ");   /* L0 first, unless the body has it */
@@ -209,6 +221,8 @@ static uint16_t run_body(vt_card *k, const char *body, const char *handlers, int
     }
     strcat(src, "  }\n");
     strcat(src, PKG_TAIL);
+    strcat(src, g);
+    strcat(src, PKG_CLASS_C);
     uint8_t *blob;
     size_t len;
     vt_jca(src, "calltest.jca", &blob, &len);
@@ -225,6 +239,11 @@ static uint16_t run_body(vt_card *k, const char *body, const char *handlers, int
     uint16_t sw = vt_invoke(k, PKG_AID, sizeof PKG_AID, 0, apdu, sizeof apdu, resp, &rlen, NULL);
     *v = rlen == 2 ? (int16_t)(resp[0] << 8 | resp[1]) : 0;
     return sw;
+}
+
+static uint16_t run_body(vt_card *k, const char *body, const char *handlers, int16_t *v)
+{
+    return run_body_g(k, body, handlers, G_DEFAULT, v);
 }
 
 static void expect(vt_card *k, const char *body, const char *handlers, uint16_t want_sw, int16_t want)
@@ -499,6 +518,163 @@ static void test_guard_return(void **state)
     vt_card_free(&k);
 }
 
+/* C's own comparison, the oracle of the guard tests */
+static int cond_holds(int cond, int32_t v, int32_t b)
+{
+    switch (cond) {
+    case CAP_XC_EQ: return v == b;
+    case CAP_XC_NE: return v != b;
+    case CAP_XC_LT: return v < b;
+    case CAP_XC_GE: return v >= b;
+    case CAP_XC_GT: return v > b;
+    default: return v <= b;
+    }
+}
+
+/* cap_guard_range, the interval where a guard returns, against C's
+ * comparisons: every condition, constants at both ends of int16_t and
+ * around 0, every value. EQ (returns for all but b), GE -32768 and LE
+ * 32767 (never return) have no interval. */
+static void test_guard_range(void **state)
+{
+    (void)state;
+    static const int16_t bs[] = { -32768, -32767, -2, -1, 0, 1, 2, 100, 32766, 32767 };
+    for (int cond = 0; cond < CAP_XC_COUNT; cond++) {
+        for (size_t i = 0; i < sizeof bs / sizeof bs[0]; i++) {
+            uint16_t lo = 0, span = 0;
+            int none = cond == CAP_XC_EQ || (cond == CAP_XC_GE && bs[i] == -32768) ||
+                       (cond == CAP_XC_LE && bs[i] == 32767);
+            int rc = cap_guard_range(cond, bs[i], &lo, &span);
+            assert_int_equal(rc, none ? -1 : 0);
+            if (rc != 0)
+                continue;
+            for (int32_t v = -32768; v <= 32767; v++) {
+                int taken = (uint16_t)((uint16_t)v - lo) > span;
+                if (taken != cond_holds(cond, v, bs[i]))
+                    fail_msg("cond %d b %d v %d: taken %d", cond, bs[i], (int)v, taken);
+            }
+        }
+    }
+}
+
+/* A guard first in g (x_CALLG_*: the call site evaluates it once the
+ * call is quickened, so each call runs twice from a loop in main): g(v) =
+ * v + 1 where `v cond b` holds (the branch to the body), else the guard
+ * returns v, or 77 (a constant). Every condition (EQ has no guard op and
+ * runs as compare and return: the same values), constants at the ends of
+ * int16_t, the test against zero (`ifXX`) for b = 0, values on both
+ * sides; the argument a constant, or a local plus a constant. Expected
+ * values from C's comparisons; bytecodes counted from the code: main's
+ * body before the loop (3, or 5 with the local), 6 (or 8) a pass, the
+ * tail's 14; g's compare 3 (2 with ifXX), then 2 (returned) or 4. */
+static void test_guard_call_site(void **state)
+{
+    (void)state;
+    vt_card k;
+    vt_card_new(&k, NULL);
+    static const char *const cmp[] = { "if_scmpeq", "if_scmpne", "if_scmplt", "if_scmpge", "if_scmpgt", "if_scmple" };
+    static const char *const zcmp[] = { "ifeq", "ifne", "iflt", "ifge", "ifgt", "ifle" };
+    static const int16_t bs[] = { -32768, -1, 0, 2, 32767 };
+    for (int cond = 0; cond < CAP_XC_COUNT; cond++) {
+        for (size_t i = 0; i < sizeof bs / sizeof bs[0]; i++) {
+            int16_t b = bs[i];
+            for (int retc = 0; retc < 2; retc++) {
+                char g[512];
+                char test[64];
+                if (b == 0)
+                    snprintf(test, sizeof test, "sload_0;\n %s L1;\n", zcmp[cond]);
+                else
+                    snprintf(test, sizeof test, "sload_0;\n sspush %d;\n %s L1;\n", b, cmp[cond]);
+                snprintf(g, sizeof g,
+                         "  .method static g(S)S {\n   .stack 2;\n .locals 0;\n"
+                         "   L0: %s %s\n sreturn;\n   L1: sload_0;\n sconst_1;\n sadd;\n sreturn;\n  }\n",
+                         test, retc ? "bspush 77;" : "sload_0;");
+                const int32_t vs[] = { b - 1, b, b + 1, -32768, 32767, 0, 5 };
+                for (size_t j = 0; j < sizeof vs / sizeof vs[0]; j++) {
+                    if (vs[j] < -32768 || vs[j] > 32767)
+                        continue;
+                    int16_t v = (int16_t)vs[j];
+                    int taken = cond_holds(cond, v, b);
+                    int16_t r = taken ? (int16_t)(v + 1) : retc ? 77 : v;
+                    uint64_t per_call = (b == 0 ? 2u : 3u) + (taken ? 4u : 2u);
+                    for (int lc = 0; lc < 2; lc++) {
+                        char body[256];
+                        if (lc)
+                            snprintf(body, sizeof body,
+                                     "sspush %d;sstore_1;sconst_0;sconst_2;sstore_2;"
+                                     "L1: sload_1;sspush 3;sadd;invokestatic 20;sadd;sinc 2 -1;sload_2;ifne L1;",
+                                     (int16_t)(v - 3));
+                        else
+                            snprintf(body, sizeof body,
+                                     "sconst_0;sconst_2;sstore_2;"
+                                     "L1: sspush %d;invokestatic 20;sadd;sinc 2 -1;sload_2;ifne L1;", v);
+                        int16_t got = 0;
+                        uint16_t sw = run_body_g(&k, body, NULL, g, &got);
+                        if (sw != 0x9000 || got != (int16_t)(2 * r))
+                            fail_msg("%s b %d v %d %s: SW %04X, %d, expected %d", cmp[cond], b, v,
+                                     lc ? "local + 3" : "constant", sw, got, (int16_t)(2 * r));
+                        vm_stats st;
+                        vm_get_stats(k.rt, &st);
+                        uint64_t want = (lc ? 5u : 3u) + 2u * ((lc ? 8u : 6u) + per_call) + 14u;
+                        if (st.last_bytecodes != want)
+                            fail_msg("%s b %d v %d: %llu bytecodes, expected %llu", cmp[cond], b, v,
+                                     (unsigned long long)st.last_bytecodes, (unsigned long long)want);
+                    }
+                }
+            }
+        }
+    }
+    vt_card_free(&k);
+}
+
+/* The budget where a call site evaluates the guard (see test_guard_return
+ * for the charges: main 16, fib's entry 3, its taken guard 10): fib(5)
+ * calls fib(4) from its first call op, which quickens it, so fib(4)'s
+ * call of fib(3) and every deeper call of that op are the call site's.
+ * A command stops where the running count reaches the budget: with 30..32
+ * at fib(4)'s entry (a plain call, 3 frames), 33..42 at fib(4)'s taken
+ * guard, 43..45 at fib(3)'s entry (the call site, its guard taken: 4
+ * frames), 46..55 at fib(3)'s taken guard, 56..58 at fib(2)'s entry,
+ * 59..68 at its taken guard, 69..71 at fib(1)'s entry (the call site,
+ * the guard returning: 6 frames). A stop at an entry records fib's first
+ * op, at a taken guard the op at its target, in fib, whichever call made
+ * the frame: the same method and pc as the plain call's. */
+static void test_guard_call_site_budget(void **state)
+{
+    (void)state;
+    vt_card k;
+    vt_card_new(&k, NULL);
+    static const struct { uint32_t from, to; unsigned frames; int entry; } stops[] = {
+        { 30, 32, 3, 1 }, { 33, 42, 3, 0 }, { 43, 45, 4, 1 }, { 46, 55, 4, 0 },
+        { 56, 58, 5, 1 }, { 59, 68, 5, 0 }, { 69, 71, 6, 1 },
+    };
+    vm_fault ref[2];
+    for (size_t i = 0; i < sizeof stops / sizeof stops[0]; i++) {
+        for (uint32_t b = stops[i].from; b <= stops[i].to; b++) {
+            int16_t v = 0;
+            vm_fault f;
+            (void)vm_take_fault(k.rt, &f);
+            vm_set_budget(k.rt, b);
+            assert_int_equal(run_body(&k, "sspush 5;invokestatic 16;", NULL, &v), 0x6F00);
+            assert_int_equal(vm_take_fault(k.rt, &f), 1);
+            assert_int_equal(f.kind, VM_FAULT_BUDGET);
+            if (f.n_frames != stops[i].frames)
+                fail_msg("budget %u: %u frames, expected %u", b, f.n_frames, stops[i].frames);
+            for (unsigned j = 1; j + 1 < f.n_frames; j++)
+                assert_int_equal(f.frames[j].method, f.frames[0].method);
+            assert_int_not_equal(f.frames[f.n_frames - 1].method, f.frames[0].method);
+            if (i < 2) {
+                ref[stops[i].entry] = f;
+            } else {
+                assert_int_equal(f.frames[0].method, ref[stops[i].entry].frames[0].method);
+                assert_int_equal(f.frames[0].pc, ref[stops[i].entry].frames[0].pc);
+            }
+        }
+    }
+    assert_int_not_equal(ref[0].frames[0].pc, ref[1].frames[0].pc);
+    vt_card_free(&k);
+}
+
 /* Locals are not zeroed at a call: the verifier types a local unusable
  * until a store (cap_verify_code.c, T_TOP), so a method that
  * writes before it reads answers the same whatever junk() left in the
@@ -524,6 +700,9 @@ int main(void)
         cmocka_unit_test(test_budget_trail),
         cmocka_unit_test(test_locals_written_before_read),
         cmocka_unit_test(test_guard_return),
+        cmocka_unit_test(test_guard_range),
+        cmocka_unit_test(test_guard_call_site),
+        cmocka_unit_test(test_guard_call_site_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
