@@ -483,8 +483,7 @@ static int guard_at_entry(const cap_xmethod *callee)
     const cap_xop *g = callee->ops;
     if (callee->nops == 0 || g->id < CAP_X_GRET || g->id > CAP_X_GRET + 1 || g->gleaf == 0)
         return 0;
-    return g->a >= 0 && g->a < callee->nargs &&
-           (g->id == CAP_X_GRET + 1 || (g->c >= 0 && g->c < callee->nargs));
+    return g->a == callee->nargs - 1 && (g->id == CAP_X_GRET + 1 || (g->c >= 0 && g->c < callee->nargs));
 }
 
 /* checkcast / instanceof on a non-null object. atype: 0 class, 10..13
@@ -1478,7 +1477,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
      * run the return ends are charged (untested, as FALL does) and the
      * local or constant is the call's result: no frame, no dispatch of
      * the guard or of the return. */
-#define H_CALLG(U_, K) x_CALLG_##K: *sp = ARG_##K; goto callg;
+#define H_CALLG(U_, K) x_CALLG_##K: retv = ARG_##K; *sp = retv; goto callg;
     X_KP(H_CALLG, _)
     callg: {
         callee = xo->txm;
@@ -1486,7 +1485,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
         uint16_t *clv = (uint16_t *)(void *)((char *)sp - xo->argb);
         if ((uintptr_t)clv + xo->frameb > frp->lim)
             ENTER_STATIC(1);
-        if (GUARD_TAKEN(g, clv[g->a])) {
+        if (GUARD_TAKEN(g, retv)) {
             frp->lv = lv; frp->xm = callee; FRAME_SPLIT(); frp->call = xo; frp++;
             lv = clv;
             sp = lv + callee->nlocals;

@@ -49,6 +49,7 @@ static const uint8_t PKG_AID[] = { 0xA0, 0x00, 0x00, 0x00, 0xFF, 0x00, 0x31 };
  *  12 Object.<init>  13 ArithmeticException  14 C.startp(S)S
  *  15 rec2(SS)S  16 fib(S)S  17 big(S)S  18 sel(SS)S  19 cnt(S)S
  *  20 g(S)S (each case's own, G_DEFAULT unless it brings one)
+ *  21 g2(SS)S
  * Locals of main: 0 apdu, 1 result, 2 buffer. */
 static const char *PKG_HEAD =
     ".package cardvm/calltest {\n"
@@ -77,6 +78,7 @@ static const char *PKG_HEAD =
     "  staticMethodRef Main/sel(SS)S;\n"
     "  staticMethodRef Main/cnt(S)S;\n"
     "  staticMethodRef Main/g(S)S;\n"
+    "  staticMethodRef Main/g2(SS)S;\n"
     "   .descriptor Ljavacard/framework/APDU; 0.10;\n"
     " }\n"
     " .class public Main 0 extends 1.0 {\n"
@@ -151,6 +153,11 @@ static const char *PKG_TAIL =
     "   L0: sconst_0;\n sstore_1;\n sconst_0;\n sstore_2;\n"
     "   L1: sload_2;\n sload_0;\n if_scmpge L2;\n sload_1;\n sload_2;\n sadd;\n sstore_1;\n sinc 2 1;\n goto L1;\n"
     "   L2: sload_1;\n sreturn;\n"
+    "  }\n"
+    "  .method static g2(SS)S {\n"
+    "   .stack 3;\n .locals 0;\n"
+    "   L0: sload_1;\n ifne L1;\n sload_0;\n sreturn;\n"
+    "   L1: sload_0;\n sconst_1;\n sadd;\n sload_1;\n sconst_1;\n ssub;\n invokestatic 21;\n sreturn;\n"
     "  }\n";
 
 /* g(S)S, when a case brings none */
@@ -627,6 +634,40 @@ static void test_guard_call_site(void **state)
     vt_card_free(&k);
 }
 
+/* g2(k, n) = g2(k + 1, n - 1), g2(k, 0) = k: two arguments, the guard on
+ * the last (pending at the call: k + 1 is pushed), the first returned,
+ * so the call site reads it from the callee's locals; 10 bytecodes a
+ * level (sload_1 ifne, then 8 from L1), 4 at 0. main + g2(k, 62) ..
+ * g2(k, 0) is 64 frames; with n = 63 the last call, a guard that would
+ * return at the call site, still needs a 65th: StackOverflowError. */
+static void test_guard_call_site_arguments(void **state)
+{
+    (void)state;
+    vt_card k;
+    vt_card_new(&k, NULL);
+    static const int levels[] = { 0, 1, 2, 5, 23, 24, 25, 40, 62 };
+    uint64_t base = 0;
+    for (size_t j = 0; j < sizeof levels / sizeof levels[0]; j++) {
+        char body[64];
+        int16_t v = 0;
+        snprintf(body, sizeof body, "sspush -300;sspush %d;invokestatic 21;", levels[j]);
+        assert_int_equal(run_body(&k, body, NULL, &v), 0x9000);
+        assert_int_equal(v, -300 + levels[j]);
+        vm_stats st;
+        vm_get_stats(k.rt, &st);
+        if (j == 0)
+            base = st.last_bytecodes;
+        else if (st.last_bytecodes - base != 10u * (unsigned)levels[j])
+            fail_msg("g2 level %d: %llu bytecodes more than level 0, expected %u", levels[j],
+                     (unsigned long long)(st.last_bytecodes - base), 10u * (unsigned)levels[j]);
+    }
+    expect(&k, "L0: nop;L1: sspush 9;sspush 63;invokestatic 21;L2: goto L4;L3: pop;bspush 77;L4: nop;", "L1 L2 L3 0;",
+           0x9000, 77);
+    expect(&k, "sspush 9;sspush 63;invokestatic 21;", NULL, 0x6F00, 0);
+    expect(&k, "sspush 9;sspush 62;invokestatic 21;", NULL, 0x9000, 71);
+    vt_card_free(&k);
+}
+
 /* The budget where a call site evaluates the guard (see test_guard_return
  * for the charges: main 16, fib's entry 3, its taken guard 10): fib(5)
  * calls fib(4) from its first call op, which quickens it, so fib(4)'s
@@ -703,6 +744,7 @@ int main(void)
         cmocka_unit_test(test_guard_range),
         cmocka_unit_test(test_guard_call_site),
         cmocka_unit_test(test_guard_call_site_budget),
+        cmocka_unit_test(test_guard_call_site_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
