@@ -320,6 +320,13 @@ static const op_case cases[] = {
     { "sand", "sspush 4080;sspush 15420;sand;", NULL, 0x9000, 0x0C30 },   /* 0x0FF0 & 0x3C3C */
     { "sor", "sspush 3840;bspush 15;sor;", NULL, 0x9000, 0x0F0F },
     { "sxor", "sconst_m1;sspush 255;sxor;", NULL, 0x9000, (int16_t)0xFF00 },
+    /* the same into a local (an op of two constants, its result stored) */
+    { "smul_wrap_local", "sspush 300;sspush 300;smul;sstore_3;sload_3;", NULL, 0x9000, 24464 },
+    { "sshl_15_local", "sconst_1;bspush 15;sshl;sstore_3;sload_3;", NULL, 0x9000, -32768 },
+    { "sushr_20_local", "sconst_m1;bspush 20;sushr;sstore_3;sload_3;", NULL, 0x9000, 0x0FFF },
+    { "sor_local", "sspush 3840;bspush 15;sor;sstore_3;sload_3;", NULL, 0x9000, 0x0F0F },
+    { "srem_local", "bspush -7;sconst_3;srem;sstore_3;sload_3;", NULL, 0x9000, -1 },
+    { "sdiv_zero_local", "sconst_1;sconst_0;sdiv;sstore_3;sload_3;", NULL, 0x6F00, 0 },
     { "s2b_ff", "sspush 511;s2b;", NULL, 0x9000, -1 },
     { "s2b_80", "sspush 128;s2b;", NULL, 0x9000, -128 },
     /* stack: results folded into decimal digits, ((x*10+y)*10+z) */
