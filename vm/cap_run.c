@@ -475,9 +475,10 @@ static int is_array(uint8_t kind)
     return kind >= VM_OBJ_BYTES && kind <= VM_OBJ_REFS;
 }
 
-/* The callee's first op is a guard return (CAP_X_GRET) that reads its
- * arguments only: the local compared and, unless a constant, the local
- * returned. A call site can then evaluate it (x_CALLG_*). */
+/* The callee's first op is a guard return (CAP_X_GRET) on its last
+ * argument, returning a constant or an argument, with its charges
+ * precomputed (gleaf): a call whose last argument is pending can then
+ * evaluate it on that value (x_CALLG_*). */
 static int guard_at_entry(const cap_xmethod *callee)
 {
     const cap_xop *g = callee->ops;
@@ -909,7 +910,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
     static const void *const static_labels[] = { &&x_CALL_STATIC, X_KP(LBL_CALLA, STATIC) };
     static const void *const static2_labels[] = { X_KP(LBL_CALLA2, STATIC, L) X_KP(LBL_CALLA2, STATIC, C) };
     /* ... and CAP_X_CALLA's CALL forms whose callee opens with a guard on
-     * its arguments (guard_at_entry) */
+     * that argument (guard_at_entry) */
 #define LBL_CALLG(U_, K) &&x_CALLG_##K,
     static const void *const callg_labels[] = { X_KP(LBL_CALLG, _) };
     _Static_assert(sizeof labels / sizeof labels[0] == CAP_X_COUNT, "one label per enum cap_x_id");
@@ -1050,14 +1051,18 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
  * too; `full` tells the two apart (x_INVOKE has tested the count before its
  * enter_inline, the other calls have not: past fr_lim they go to x_INVOKE
  * with their arguments pushed, which recurses into run()). */
+/* The caller's state into the next inline frame; the callee's locals at
+ * clv_ (its arguments first), its stack after them. */
+#define PUSH_FRAME(clv_) do { \
+        frp->lv = lv; frp->xm = callee; FRAME_SPLIT(); frp->call = xo; frp++; \
+        lv = (clv_); sp = lv + callee->nlocals; } while (0)
 #define ENTER_FRAME(frame_bytes, full) do { \
         if ((uintptr_t)sp + (frame_bytes) > frp->lim) {   /* as integers: no pointer past the end */ \
             full; \
             sp += callee->nargs; \
             THROW_NEW(VM_SC_StackOverflowError, 0); \
         } \
-        frp->lv = lv; frp->xm = callee; FRAME_SPLIT(); frp->call = xo; frp++; \
-        lv = sp; sp = lv + callee->nlocals; xo = callee->ops; \
+        PUSH_FRAME(sp); xo = callee->ops; \
         bm1 -= callee->entry_w; \
         if (bm1 < 0) \
             goto out_of_budget; \
@@ -1506,17 +1511,18 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
     x_CALLA_API_##K: *sp++ = ARG_##K; goto x_APICALL; \
     x_CALLA_STATIC_##K: *sp = ARG_##K; ENTER_STATIC(1);
     X_KP(H_CALLA, _)
-    /* The same into a callee that opens with a guard return on its
-     * arguments (guard_at_entry: javac's `if (n < 2) return n;` first):
-     * the guard is evaluated here, as GCC's partial inlining does, and
-     * the frame is entered only when its branch is taken, at the branch's
-     * target. Everything the call would have done first is checked first:
-     * a frame that does not fit (stack space, frame count) or a budget
-     * that the callee's entry run exhausts takes the plain path, which
-     * throws or stops there as before. Not taken, the entry run and the
-     * run the return ends are charged (untested, as FALL does) and the
-     * local or constant is the call's result: no frame, no dispatch of
-     * the guard or of the return. */
+    /* The same into a callee that opens with a guard return on the
+     * pending argument (guard_at_entry: javac's `if (n < 2) return n;`
+     * first): the guard is evaluated here on the value in retv, as GCC's
+     * partial inlining does, and the frame is entered only when its
+     * branch is taken, at the branch's target. A frame that does not fit
+     * (stack space, frame count) takes the plain path first, which throws
+     * as before; a charge that leaves the budget negative is checked for
+     * whether the callee's entry run alone exhausted it, which stops where
+     * the plain call stops. Returning, the entry run and the run the
+     * return ends are charged (the latter untested, as FALL leaves it) and
+     * the local or constant is the call's result: no frame, no dispatch
+     * of the guard or of the return. */
 #define H_CALLG(U_, K) x_CALLG_##K: retv = ARG_##K; *sp = retv; goto callg;
     X_KP(H_CALLG, _)
     callg: {
@@ -1526,9 +1532,7 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
         if ((uintptr_t)clv + xo->frameb > frp->lim)
             ENTER_STATIC(1);
         if (GUARD_TAKEN(g, retv)) {
-            frp->lv = lv; frp->xm = callee; FRAME_SPLIT(); frp->call = xo; frp++;
-            lv = clv;
-            sp = lv + callee->nlocals;
+            PUSH_FRAME(clv);
             bm1 -= g->gtake;
             xo = (cap_xop *)g->p;
             if (bm1 < 0) {
