@@ -15,10 +15,13 @@
  * argument words as the caller pushed them ("this" first for virtual and
  * constructor calls). fn returns 0, or an exception class id (the thrower
  * sets its reason through vm_set_reason), or < 0 for a fatal VM error
- * (VM_ERR_POWER...). fn == NULL: not implemented on this card; the engine
- * then throws what the specification gives for an unsupported feature
- * (CryptoException.NO_SUCH_ALGORITHM for crypto factories, else
- * SystemException.ILLEGAL_VALUE) and docs/cap.md says so.
+ * (VM_ERR_POWER...). fn == NULL: no C function, because the method is
+ * abstract (the class that implements it runs: virtual dispatch never
+ * lands here) or a constructor of a class without state (a no-op).
+ * docs/cap-api.md lists every method and counts none outside those two;
+ * an entry that were neither would answer what the specification gives
+ * for an unsupported feature (CryptoException.NO_SUCH_ALGORITHM for
+ * crypto factories, else SystemException.ILLEGAL_VALUE).
  *
  * Exceptions from an implementation. Besides a VM_SC_* class id (reason set
  * with vm_set_reason), fn may return JC_API_EXC(pkg, token, reason): the
@@ -93,7 +96,7 @@ typedef struct jc_api_method {
     uint16_t flags;          /* access flags from the export file */
     uint8_t nargs;           /* argument words, "this" included */
     uint8_t returns;         /* 0 void, 1 one word (2 = int: unsupported here) */
-    jc_api_fn fn;            /* NULL: not implemented */
+    jc_api_fn fn;            /* NULL: abstract, or a stateless constructor (above) */
 } jc_api_method;
 
 typedef struct jc_api_field {

@@ -4,10 +4,10 @@
  * (vm/api_tokens.h), for javac to compile applets against: the project's
  * replacement for the kit's api_classic.jar.
  *
- * What Java Card kits and docs/convert.md call the "API stubs" (the jar on
- * javac's class path) is this module's output: declarations without
- * behaviour by design, complete for every class the card exports. Nothing
- * here is unfinished; the card's behaviour is vm/api_*.c.
+ * The jar a Java Card kit puts on javac's class path (docs/convert.md) is
+ * this module's output: declarations without behaviour by design,
+ * complete for every class the card exports; the card's behaviour is
+ * vm/api_*.c.
  *
  * One .java file per exported class or interface of every built-in package
  * (java.lang, javacard.framework, javacard.security, javacardx.crypto,

@@ -2093,8 +2093,9 @@ static int emit_class(conv *cv, pclass *c, sbuf *out)
         sb_printf(out, "\t\t}\n\n");
     }
     if (!c->is_iface) {
-        /* interface tables first: an abstract class may leave an interface
-         * method unimplemented, which then takes a public token here */
+        /* interface tables first: an abstract class may leave the body of
+         * an interface method to its subclasses, and the method then takes
+         * a public token here */
         sbuf itab = {0};
         for (unsigned i = 0; i < ifs.n; i++) {
             TRY(class_name_ref(cv, ifs.names[i], ref, sizeof ref));
