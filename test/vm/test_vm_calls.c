@@ -262,17 +262,23 @@ static void expect(vt_card *k, const char *body, const char *handlers, uint16_t 
 }
 
 /* The bytecodes main's body "sspush N; <call>" ran, through the stats. */
+/* The bytecodes main's body ran, after checking it answered `want`. */
+static uint64_t bytecodes_of_body(vt_card *k, const char *body, int16_t want)
+{
+    int16_t v = 0;
+    assert_int_equal(run_body(k, body, NULL, &v), 0x9000);
+    assert_int_equal(v, want);
+    vm_stats st;
+    vm_get_stats(k->rt, &st);
+    return st.last_bytecodes;
+}
+
 static uint64_t bytecodes_of(vt_card *k, const char *call, int n)
 {
     char body[160];
     snprintf(body, sizeof body, "%ssspush %d;%s", strncmp(call, "new", 3) ? "" : "new 8;dup;invokespecial 9;", n,
              strncmp(call, "new", 3) ? call : call + 4);
-    int16_t v = 0;
-    assert_int_equal(run_body(k, body, NULL, &v), 0x9000);
-    assert_int_equal(v, n);
-    vm_stats st;
-    vm_get_stats(k->rt, &st);
-    return st.last_bytecodes;
+    return bytecodes_of_body(k, body, (int16_t)n);
 }
 
 /* max_frames (64) counts main and every callee: main + rec(62) .. rec(0)
@@ -393,19 +399,15 @@ static void test_budget_across_calls(void **state)
     uint64_t base2 = 0;
     for (size_t j = 0; j < sizeof levels / sizeof levels[0]; j++) {
         char body[64];
-        int16_t v = 0;
         snprintf(body, sizeof body, "sconst_5;sspush %d;invokestatic 15;", levels[j]);
-        assert_int_equal(run_body(&k, body, NULL, &v), 0x9000);
-        assert_int_equal(v, 5 + levels[j]);
-        vm_stats st;
-        vm_get_stats(k.rt, &st);
+        uint64_t got = bytecodes_of_body(&k, body, (int16_t)(5 + levels[j]));
         if (j == 0)
-            base2 = st.last_bytecodes - 10u * (unsigned)levels[0];
-        else if (st.last_bytecodes - base2 != 10u * (unsigned)levels[j])
+            base2 = got - 10u * (unsigned)levels[0];
+        else if (got - base2 != 10u * (unsigned)levels[j])
             fail_msg("rec2 level %d: %llu bytecodes more than level 0, expected %u", levels[j],
-                     (unsigned long long)(st.last_bytecodes - base2), 10u * (unsigned)levels[j]);
+                     (unsigned long long)(got - base2), 10u * (unsigned)levels[j]);
         if (j == 0)
-            assert_int_equal(st.last_bytecodes, bytecodes_of(&k, "invokestatic 3;", levels[0]) + 1 + 10 - 9);
+            assert_int_equal(got, bytecodes_of(&k, "invokestatic 3;", levels[0]) + 1 + 10 - 9);
     }
     /* a budget one short of what rec(60) runs ends it in 6F00; enough runs it */
     uint64_t used = bytecodes_of(&k, "invokestatic 3;", 60);
@@ -649,17 +651,13 @@ static void test_guard_call_site_arguments(void **state)
     uint64_t base = 0;
     for (size_t j = 0; j < sizeof levels / sizeof levels[0]; j++) {
         char body[64];
-        int16_t v = 0;
         snprintf(body, sizeof body, "sspush -300;sspush %d;invokestatic 21;", levels[j]);
-        assert_int_equal(run_body(&k, body, NULL, &v), 0x9000);
-        assert_int_equal(v, -300 + levels[j]);
-        vm_stats st;
-        vm_get_stats(k.rt, &st);
+        uint64_t got = bytecodes_of_body(&k, body, (int16_t)(-300 + levels[j]));
         if (j == 0)
-            base = st.last_bytecodes;
-        else if (st.last_bytecodes - base != 10u * (unsigned)levels[j])
+            base = got;
+        else if (got - base != 10u * (unsigned)levels[j])
             fail_msg("g2 level %d: %llu bytecodes more than level 0, expected %u", levels[j],
-                     (unsigned long long)(st.last_bytecodes - base), 10u * (unsigned)levels[j]);
+                     (unsigned long long)(got - base), 10u * (unsigned)levels[j]);
     }
     expect(&k, "L0: nop;L1: sspush 9;sspush 63;invokestatic 21;L2: goto L4;L3: pop;bspush 77;L4: nop;", "L1 L2 L3 0;",
            0x9000, 77);
