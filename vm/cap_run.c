@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cap_jit.h"
 #include "vm_internal.h"
 #include "xdiv.h"
 
@@ -872,6 +873,18 @@ static int exec(vm_runtime *rt, cap_target t, uint16_t *lv, unsigned nargs, uint
 }
 
 /* The loop: translated method xm0 (cap_xlat.c) of package t.slot. */
+/* A method's first run: each op's handler, and its loop regions as
+ * machine code when the runtime asks for it (cap_jit.h; a region the
+ * generator cannot take, or no memory for it, stays with the handlers). */
+static void thread_method(vm_runtime *rt, cap_xmethod *xm, const void *const *labels)
+{
+    for (unsigned i = 0; i < xm->nops; i++)
+        xm->ops[i].h = labels[xm->ops[i].id];
+    if (rt->cfg.native)
+        (void)cap_jit_method(xm);
+    xm->threaded = 1;
+}
+
 static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uint16_t *ret, int *has_ret)
 {
     /* The package, its method component and constant pool are re-read at
@@ -914,11 +927,8 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
 #define LBL_CALLG(U_, K) &&x_CALLG_##K,
     static const void *const callg_labels[] = { X_KP(LBL_CALLG, _) };
     _Static_assert(sizeof labels / sizeof labels[0] == CAP_X_COUNT, "one label per enum cap_x_id");
-    if (!xm0->threaded) {
-        for (unsigned i = 0; i < xm0->nops; i++)
-            xm0->ops[i].h = labels[xm0->ops[i].id];
-        xm0->threaded = 1;
-    }
+    if (!xm0->threaded)
+        thread_method(rt, xm0, labels);
     if (rt->cap_depth >= rt->cfg.max_frames ||
         (size_t)(lv - rt->stack) + xm0->frame > rt->cfg.stack_slots) {
         rt->uncaught = vm_exception_object(rt, VM_SC_StackOverflowError, 0);
@@ -1265,6 +1275,17 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
     x_LOOP_ENTER:
         for (unsigned i = 0; i < CAP_X_SLOTS; i++)
             ac[i] = &ac_none;
+        if (xo->p && rt->cfg.native) {
+            /* the region as machine code (cap_jit.h): back here at the op
+             * where the loop goes on, or where the budget ran out */
+            cap_jit_frame jf = { lv, sp, bm1, ac, &ac_none, rt };
+            xo = (cap_xop *)cap_jit_entry_of(xo)(&jf);
+            sp = jf.sp;
+            bm1 = jf.bm1;
+            if (bm1 < 0)
+                goto out_of_budget;
+            DISPATCH;
+        }
         NEXT;
     H_DIVC(DIV) H_DIVC(REM)
     H_ELEM(U)
@@ -1395,11 +1416,8 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
             }
             uint16_t rv = 0;
             sp -= n;
-            if (callee && !callee->threaded) {
-                for (unsigned i = 0; i < callee->nops; i++)
-                    callee->ops[i].h = labels[callee->ops[i].id];
-                callee->threaded = 1;
-            }
+            if (callee && !callee->threaded)
+                thread_method(rt, callee, labels);
             if (callee && !switched && frp < fr_lim)
                 goto enter_inline;
             rt->cap_budget = bm1 + 1;

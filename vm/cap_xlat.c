@@ -63,6 +63,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cap_jit.h"
 #include "opcodes.h"
 #include "vm_internal.h"
 #include "xdiv.h"
@@ -194,6 +195,7 @@ typedef struct xl_region {
     uint32_t start, end;        /* head .. past the back edge */
     uint8_t written[32];        /* bitmap of the locals the region writes */
     unsigned head_op;           /* the head's op, after the entry op */
+    unsigned enter_op;          /* the entry op (CAP_X_LOOP_ENTER) */
     unsigned nslots;
     struct {
         uint8_t local, shorts;
@@ -1425,6 +1427,7 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
             if (x.reg[i].start == pc) {
                 if (!emit(&x, CAP_X_LOOP_ENTER, pc))
                     goto done_pcs;
+                x.reg[i].enter_op = x.nops - 1;
                 x.reg[i].head_op = x.nops;
             }
         for (unsigned i = 0; i < x.nloop; i++)
@@ -1826,6 +1829,17 @@ static int translate(const cap_pkg *P, cap_xmethod *xm)
         o->id = (uint16_t)(CAP_X_GRET + (r->id == CAP_X_SRETURN_C));
         o->c = r->a;
     }
+    /* each region's ops run from its entry op to the first op at or
+     * past its end (cap_jit.c compiles that range): the entry op's ti */
+    for (unsigned i = 0; i < x.nreg; i++) {
+        unsigned end = x.nops;
+        for (uint32_t pc = x.reg[i].end; pc < x.len; pc++)
+            if (op_at[pc] != 0xFFFF) {
+                end = op_at[pc];
+                break;
+            }
+        x.ops[x.reg[i].enter_op].ti = end;
+    }
     xm->max_locals = (uint8_t)(xm->max_locals + ntemps);
     xm->ops = x.ops;
     xm->nops = x.nops;
@@ -1929,6 +1943,7 @@ void vm_cap_xfree(cap_pkg *P)
             free(P->xm[i]->op_at);
             free(P->xm[i]->w_at);
             free(P->xm[i]->idioms);
+            cap_jit_free(P->xm[i]);
             free(P->xm[i]);
         }
     free(P->xm);

@@ -38,6 +38,12 @@ void vm_config_default(vm_config *cfg)
     cfg->package_quota = 0;
     cfg->stack_slots = 1024;
     cfg->max_frames = 64;
+    cfg->native = 1;
+}
+
+void vm_set_native(vm_runtime *rt, int on)
+{
+    rt->cfg.native = on ? 1 : 0;
 }
 
 static int chip_rc(int rc)

@@ -100,11 +100,21 @@ typedef struct vm_config {
     uint16_t stack_slots;     /* 16-bit words for frames and operand
                                  stacks; default 1024 */
     uint16_t max_frames;      /* call depth; default 64 */
+    uint8_t native;           /* 1: loop regions run as machine code where
+                                 the host has a code generator (x86-64;
+                                 vm/cap_jit.h), with the same results,
+                                 exceptions, NVM writes and budget stops
+                                 as the dispatch loop; 0: the loop only.
+                                 Default 1. */
 } vm_config;
 
 void vm_config_default(vm_config *cfg);
 
 typedef struct vm_runtime vm_runtime;
+
+/* Switch vm_config.native of a running VM: from the next loop region
+ * entered on (tests and benchmarks run the same card both ways). */
+void vm_set_native(vm_runtime *rt, int on);
 
 /*
  * Bind a new runtime to a powered chip. Reserves `cfg->ram_size` bytes of

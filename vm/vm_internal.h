@@ -679,6 +679,8 @@ typedef struct cap_xmethod {
     uint16_t *op_at;            /* per code byte: the op starting there, 0xFFFF none */
     uint16_t *w_at;             /* per code byte: the run weight from there */
     cap_xidiom *idioms;         /* the CAP_X_IDIOM ops' loops */
+    void *native;               /* cap_jit.c: the mapping of its regions' code, or NULL */
+    size_t native_len;
 } cap_xmethod;
 
 typedef struct cap_pkg {

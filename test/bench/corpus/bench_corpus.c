@@ -293,9 +293,12 @@ typedef struct kernel {
     uint8_t ins;
     char name[24];
     uint16_t check1, check100;   /* checksums.txt */
-    stat3 vm, lua, c;
+    stat3 vm, loop, lua, c;   /* vm: native loop regions (vm_config.native), loop: the dispatch loop only */
     int have_lua, have_c;
 } kernel;
+
+/* --native 0: check and count modes with the dispatch loop only */
+static int native_mode = 1;
 
 static int read_checksums(kernel *k, int cap)
 {
@@ -352,6 +355,7 @@ static int corpus_card(bench_card *b)
     /* A kernel APDU of 32767 repeats runs far more bytecodes than the
      * card's default per-command budget allows. */
     vm_set_budget(card_vm(b->c), 0xFFFFFFFFu);
+    vm_set_native(card_vm(b->c), native_mode);
     return 0;
 }
 
@@ -380,17 +384,24 @@ static int vm_kernel(bench_card *b, kernel *k, int samples, double secs)
         double want = t < secs / 16 ? n * 8.0 : n * 1.3 * secs / t + 1;
         n = want > 32767 ? 32767 : (unsigned)want;
     }
-    double v[64];
-    for (int s = 0; s < samples; s++) {
-        double t0 = cpu_now();
-        int bad = kernel_apdu(b, k->ins, n, &r);
-        v[s] = (cpu_now() - t0) / n * 1e6;
-        if (bad) {
-            printf("  %02X %s: the APDU of %u repeats failed\n", k->ins, k->name, n);
-            return -1;
+    /* the two VM modes sample by sample, side by side */
+    double v[2][64];
+    uint16_t first = r;
+    for (int s = 0; s < samples; s++)
+        for (int native = 1; native >= 0; native--) {
+            vm_set_native(card_vm(b->c), native);
+            double t0 = cpu_now();
+            int bad = kernel_apdu(b, k->ins, n, &r);
+            v[native][s] = (cpu_now() - t0) / n * 1e6;
+            if (bad || r != first) {
+                printf("  %02X %s: the APDU of %u repeats failed or its result differs\n", k->ins, k->name, n);
+                vm_set_native(card_vm(b->c), 1);
+                return -1;
+            }
         }
-    }
-    k->vm = summarize(v, samples);
+    vm_set_native(card_vm(b->c), 1);
+    k->vm = summarize(v[1], samples);
+    k->loop = summarize(v[0], samples);
     return 0;
 }
 
@@ -451,8 +462,8 @@ static int kernels(int samples, double secs, int only, int twins)
         run_twin(cmd, "c", k, nk, 0);
 #endif
     }
-    printf("%-2s %-15s %9s %9s %9s | %9s %9s | %7s %7s\n", "", "kernel", "VM min", "VM median", "VM max",
-           "Lua med", "C med", "VM/Lua", "VM/C");
+    printf("%-2s %-15s %9s %9s %9s | %9s %7s | %9s %9s | %7s %7s\n", "", "kernel", "VM min", "VM median", "VM max",
+           "loop med", "VM/loop", "Lua med", "C med", "VM/Lua", "VM/C");
     double worst_lua = 0, worst_c = 0;
     for (int i = 0; i < nk; i++) {
         if (only >= 0 && k[i].ins != only)
@@ -465,8 +476,9 @@ static int kernels(int samples, double secs, int only, int twins)
             worst_lua = rl;
         if (rc > worst_c)
             worst_c = rc;
-        printf("%02X %-15s %9.3f %9.3f %9.3f | %9.3f %9.3f | %7.2f %7.2f\n", k[i].ins, k[i].name, k[i].vm.min,
-               k[i].vm.median, k[i].vm.max, k[i].lua.median, k[i].c.median, rl, rc);
+        printf("%02X %-15s %9.3f %9.3f %9.3f | %9.3f %7.2f | %9.3f %9.3f | %7.2f %7.2f\n", k[i].ins, k[i].name,
+               k[i].vm.min, k[i].vm.median, k[i].vm.max, k[i].loop.median, k[i].vm.median / k[i].loop.median,
+               k[i].lua.median, k[i].c.median, rl, rc);
     }
     printf("worst VM/Lua %.2f, worst VM/C %.2f (medians)\n", worst_lua, worst_c);
     return 0;
@@ -542,6 +554,8 @@ int main(int argc, char **argv)
             row = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--apdu-count") && i + 1 < argc)
             apdu_count = atol(argv[++i]);
+        else if (!strcmp(argv[i], "--native") && i + 1 < argc)
+            native_mode = atoi(argv[++i]) != 0;
         else if (!strcmp(argv[i], "--no-twins"))
             twins = 0;
         else if (!strcmp(argv[i], "--apdu-only"))
