@@ -32,7 +32,7 @@ vm_obj *cap_jit_array(vm_runtime *rt, uint32_t h, uint32_t k0, uint32_t apdu_sto
     if (h >= rt->obj_cap)
         return NULL;
     vm_obj *o = &rt->objs[h];
-    if ((uint8_t)(o->kind - k0) > 1)
+    if (k0 ? (uint8_t)(o->kind - k0) > 1 : o->kind < VM_OBJ_BYTES || o->kind > VM_OBJ_REFS)
         return NULL;
     if (o->pkg != rt->ctx && rt->ctx != 0 && !(o->flags & VM_OF_GLOBAL))
         return NULL;
@@ -59,7 +59,7 @@ int cap_jit_available(void)
 enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15 };
 enum { R_FRAME = RBX, R_SP = R12, R_LV = R13, R_BM = R14, R_AC = R15, R_RT = RBP };
 /* condition codes (the low nibble of Jcc) */
-enum { CC_B = 2, CC_AE = 3, CC_E = 4, CC_NE = 5, CC_S = 8, CC_L = 0xC, CC_GE = 0xD, CC_LE = 0xE, CC_G = 0xF };
+enum { CC_B = 2, CC_AE = 3, CC_E = 4, CC_NE = 5, CC_BE = 6, CC_S = 8, CC_L = 0xC, CC_GE = 0xD, CC_LE = 0xE, CC_G = 0xF };
 
 typedef struct emitter {
     uint8_t *b;
@@ -241,6 +241,18 @@ typedef struct exit_stub {
     int depth;          /* the stack's depth there */
 } exit_stub;
 
+/* An element op's first use of a region's cache slot, out of line: the
+ * array checked (the helper), kept in the slot, the bounds tested again. */
+typedef struct cold_slot {
+    size_t at;          /* the jae's rel32 in the op */
+    size_t retry;       /* where the op loads its index */
+    unsigned op;
+    int depth;
+    uint8_t slot;
+    int16_t local;
+    uint32_t k0;
+} cold_slot;
+
 typedef struct jc {
     emitter e;
     const cap_xmethod *xm;
@@ -251,6 +263,12 @@ typedef struct jc {
     unsigned nfix, capfix;
     exit_stub *exits;
     unsigned nexit, capexit;
+    uint8_t *target;            /* per op of the region: a jump lands there */
+    cold_slot *cold;
+    unsigned ncold, capcold;
+    /* the top of the operand stack held in eax, not yet stored: the
+     * word at depth cached_depth (a push the next op pops at once) */
+    int cached, cached_depth;
     int fail;
 } jc;
 
@@ -293,9 +311,18 @@ static unsigned exit_index(jc *c, unsigned op, int depth)
     return c->nexit++;
 }
 
+/* the cached top into its stack word */
+static void flush(jc *c)
+{
+    if (c->cached)
+        op_rm(&c->e, W16, 0x89, RAX, R_SP, -1, 1, (int32_t)(2 * c->cached_depth));
+    c->cached = 0;
+}
+
 /* jcc (cc < 0: jmp) to the stub that leaves for op `op` at depth d */
 static void jump_exit(jc *c, int cc, unsigned op, int depth)
 {
+    flush(c);
     size_t at = cc < 0 ? jmp_fwd(&c->e) : jcc_fwd(&c->e, cc);
     add_fix(c, at, FIX_EXIT, exit_index(c, op, depth));
 }
@@ -308,6 +335,7 @@ static int in_region(const jc *c, unsigned op)
 /* on to op `op` at depth d: a jump inside the region, else out */
 static void jump_op(jc *c, unsigned op, int depth)
 {
+    flush(c);
     if (in_region(c, op))
         add_fix(c, jmp_fwd(&c->e), FIX_OP, op);
     else
@@ -322,7 +350,8 @@ static unsigned index_of(const jc *c, const void *op)
 /* What an op is to the compiler: its family and operand kinds, decoded
  * from its id as cap_run.c's label tables lay them out. */
 enum fam { F_NONE, F_PUSH_L, F_PUSH_C, F_STORE_L, F_MOV_L, F_MOV_C, F_SINC, F_SINC_GOTO, F_POP, F_DUP, F_GOTO,
-           F_BIN, F_CMP, F_ZCMP, F_ELEM, F_STORE, F_LOOP_TEST, F_ELEMU, F_ECMP };
+           F_BIN, F_CMP, F_ZCMP, F_ELEM, F_STORE, F_LOOP_TEST, F_ELEMU, F_ECMP, F_DIVC, F_GETFIELD_THIS,
+           F_ARRAYLENGTH, F_LEAVE };
 typedef struct dec {
     enum fam f;
     int bop, cond, e;       /* binop; condition; element 0 byte / 1 short / 2 unsigned byte */
@@ -347,6 +376,13 @@ static dec decode(unsigned id)
     case CAP_X_POP: d.f = F_POP; return d;
     case CAP_X_DUP: d.f = F_DUP; return d;
     case CAP_X_GOTO: d.f = F_GOTO; return d;
+    case CAP_X_GETFIELD_THIS: d.f = F_GETFIELD_THIS; return d;
+    case CAP_X_ARRAYLENGTH_S: d.f = F_ARRAYLENGTH; d.ka = CAP_XA_S; return d;
+    case CAP_X_ARRAYLENGTH_L: d.f = F_ARRAYLENGTH; d.ka = CAP_XA_L; return d;
+    /* returns and throws end the region's run: the loop runs them */
+    case CAP_X_RETURN: case CAP_X_SRETURN: case CAP_X_SRETURN_L: case CAP_X_SRETURN_C: case CAP_X_ATHROW:
+        d.f = F_LEAVE;
+        return d;
     default: break;
     }
     if (id >= CAP_X_BIN && id < CAP_X_CMP) {
@@ -400,6 +436,15 @@ static dec decode(unsigned id)
         r >>= 1;
         d.kb = (int)(r % CAP_XK_ICOUNT);
         d.ka = (int)(r / CAP_XK_ICOUNT);
+    } else if (id >= CAP_X_DIVC && id < CAP_X_ELEMU) {
+        unsigned r = id - CAP_X_DIVC;
+        d.f = F_DIVC;
+        d.push = !(r & 1);
+        r >>= 1;
+        d.ka = (int)(r % CAP_XK_ICOUNT);
+        d.bop = r / CAP_XK_ICOUNT ? CAP_XB_REM : CAP_XB_DIV;
+    } else if ((id >= CAP_X_BINR && id < CAP_X_CALLA2) || (id >= CAP_X_GRET && id < CAP_X_COUNT)) {
+        d.f = F_LEAVE;
     } else if (id >= CAP_X_ECMP && id < CAP_X_IDIOM) {
         unsigned r = id - CAP_X_ECMP;
         d.f = F_ECMP;
@@ -433,6 +478,9 @@ static void stack_effect(const dec *d, int *pops, int *pushes)
         break;
     case F_STORE: p = (d->ka == CAP_XA_S) + (d->kb == CAP_XK_S) + (d->kv == CAP_XK_S); break;
     case F_ECMP: p = d->kv == CAP_XK_S; break;
+    case F_DIVC: p = d->ka == CAP_XK_S; q = d->push; break;
+    case F_GETFIELD_THIS: q = 1; break;
+    case F_ARRAYLENGTH: p = d->ka == CAP_XA_S; q = 1; break;
     default: break;
     }
     *pops = p;
@@ -457,6 +505,7 @@ static void successors(const jc *c, unsigned i, const dec *d, long s[2])
         s[1] = index_of(c, hd + 1);
         break;
     }
+    case F_LEAVE: break;
     default:
         s[0] = i + 1;
         if (is_branch(d))
@@ -471,6 +520,7 @@ static int depths(jc *c)
 {
     for (unsigned i = c->first; i < c->end; i++) {
         c->depth[i - c->first] = NO_DEPTH;
+        c->target[i - c->first] = 0;
         if (decode(c->xm->ops[i].id).f == F_NONE)
             return -1;
     }
@@ -492,6 +542,8 @@ static int depths(jc *c)
             for (int k = 0; k < 2; k++) {
                 if (s[k] < 0 || !in_region(c, (unsigned)s[k]))
                     continue;
+                if ((unsigned long)s[k] != i + 1 || d.f == F_LOOP_TEST)
+                    c->target[(unsigned)s[k] - c->first] = 1;
                 int *t = &c->depth[(unsigned)s[k] - c->first];
                 if (*t == NO_DEPTH) {
                     *t = d1;
@@ -517,7 +569,13 @@ static void load(jc *c, int kind, int16_t v, int16_t w, int r, int *dp)
     switch (kind) {
     case CAP_XK_S:
         --*dp;
-        op_rm(e, 0, 0x0FB7, r, R_SP, -1, 1, STK(*dp));   /* movzx r, word [sp + d] */
+        if (c->cached && c->cached_depth == *dp) {
+            if (r != RAX)
+                op_rr(e, 0, 0x89, RAX, r);               /* mov r, eax */
+            c->cached = 0;
+        } else {
+            op_rm(e, 0, 0x0FB7, r, R_SP, -1, 1, STK(*dp));   /* movzx r, word [sp + d] */
+        }
         break;
     case CAP_XK_L:
         op_rm(e, 0, 0x0FB7, r, R_LV, -1, 1, LOC(v));
@@ -542,7 +600,8 @@ static void load(jc *c, int kind, int16_t v, int16_t w, int r, int *dp)
 static void put_result(jc *c, int push, int16_t l, int *dp)
 {
     if (push) {
-        op_rm(&c->e, W16, 0x89, RAX, R_SP, -1, 1, STK(*dp));
+        c->cached = 1;   /* stored when the next op does not pop it at once */
+        c->cached_depth = *dp;
         ++*dp;
     } else {
         op_rm(&c->e, W16, 0x89, RAX, R_LV, -1, 1, LOC(l));
@@ -559,6 +618,7 @@ static void branch(jc *c, unsigned i, int cc, int d_after)
     const cap_xop *o = &c->xm->ops[i];
     emitter *e = &c->e;
     unsigned t = index_of(c, o->p);
+    flush(c);
     size_t fall = jcc_fwd(e, cc ^ 1);
     alu64_imm(e, 5, R_BM, o->wt);                 /* sub bm1, wt */
     if (in_region(c, t)) {
@@ -591,22 +651,26 @@ static void element(jc *c, unsigned i, const dec *d, int d0, int *dp, int store)
         int dd = di;
         load(c, d->kb, o->b, o->d, RDX, &dd);
         op_rm(e, W16, 0x3B, RDX, R8, -1, 1, (int32_t)offsetof(vm_obj, length));   /* cmp dx, [r8 + length] */
-        size_t ok = jcc_fwd(e, CC_B);
-        /* not in bounds: the slot not yet checked (ac_none), else the op throws */
-        op_rm(e, W64, 0x3B, R8, R_FRAME, -1, 1, (int32_t)offsetof(cap_jit_frame, ac_none));
-        jump_exit(c, CC_NE, i, d0);
-        op_rr(e, W64, 0x89, R_RT, RDI);                               /* mov rdi, rt */
-        op_rm(e, 0, 0x0FB7, RSI, R_LV, -1, 1, LOC(o->a));            /* movzx esi, lv[a] */
-        mov_imm32(e, RDX, k0);
-        mov_imm32(e, RCX, 0);
-        mov_imm64(e, RAX, (uint64_t)(uintptr_t)&cap_jit_array);
-        op_rr(e, 0, 0xFF, 2, RAX);                                    /* call rax */
-        op_rr(e, W64, 0x85, RAX, RAX);
-        jump_exit(c, CC_E, i, d0);
-        op_rm(e, W64, 0x89, RAX, R_AC, -1, 1, 8 * o->slot);
-        op_rr(e, W64, 0x89, RAX, R8);
-        jmp_back(e, retry);
-        land(e, ok);
+        /* not in bounds: out of line (cold_paths) */
+        size_t at = jcc_fwd(e, CC_AE);
+        if (c->ncold == c->capcold) {
+            unsigned n = c->capcold ? 2 * c->capcold : 32;
+            cold_slot *cs = realloc(c->cold, n * sizeof *cs);
+            if (!cs) {
+                e->oom = 1;
+                return;
+            }
+            c->cold = cs;
+            c->capcold = n;
+        }
+        cold_slot *cs = &c->cold[c->ncold++];
+        cs->at = at;
+        cs->retry = retry;
+        cs->op = i;
+        cs->depth = d0;
+        cs->slot = o->slot;
+        cs->local = o->a;
+        cs->k0 = k0;
         *dp = dd;
     } else {
         op_rr(e, W64, 0x89, R_RT, RDI);
@@ -631,6 +695,31 @@ static void element(jc *c, unsigned i, const dec *d, int d0, int *dp, int store)
     op_rm(e, W64, 0x8B, R9, R8, -1, 1, (int32_t)offsetof(vm_obj, data));   /* mov r9, [r8 + data] */
 }
 
+/* The first uses of the cache slots: the slot not yet checked
+ * (ac_none), else the op throws (the loop's BND_Q); checked, kept, and
+ * back to the op's index. */
+static void cold_paths(jc *c)
+{
+    emitter *e = &c->e;
+    for (unsigned k = 0; k < c->ncold && !e->oom; k++) {
+        const cold_slot *cs = &c->cold[k];
+        land(e, cs->at);
+        op_rm(e, W64, 0x3B, R8, R_FRAME, -1, 1, (int32_t)offsetof(cap_jit_frame, ac_none));
+        jump_exit(c, CC_NE, cs->op, cs->depth);
+        op_rr(e, W64, 0x89, R_RT, RDI);                               /* mov rdi, rt */
+        op_rm(e, 0, 0x0FB7, RSI, R_LV, -1, 1, LOC(cs->local));       /* movzx esi, lv[a] */
+        mov_imm32(e, RDX, cs->k0);
+        mov_imm32(e, RCX, 0);
+        mov_imm64(e, RAX, (uint64_t)(uintptr_t)&cap_jit_array);
+        op_rr(e, 0, 0xFF, 2, RAX);                                    /* call rax */
+        op_rr(e, W64, 0x85, RAX, RAX);
+        jump_exit(c, CC_E, cs->op, cs->depth);
+        op_rm(e, W64, 0x89, RAX, R_AC, -1, 1, 8 * cs->slot);
+        op_rr(e, W64, 0x89, RAX, R8);
+        jmp_back(e, cs->retry);
+    }
+}
+
 /* the element at r9 + index edx into eax */
 static void load_element(jc *c, int kind)
 {
@@ -653,6 +742,15 @@ static void compile_op(jc *c, unsigned i)
     dec d = decode(o->id);
     int d0 = c->depth[i - c->first];
     int dp = d0;
+    /* the cached top: popped at once by an op that cannot leave before
+     * it has taken its operands (the b operand goes to ecx first, so
+     * eax is read before it is written), else stored now */
+    int pops, pushes;
+    stack_effect(&d, &pops, &pushes);
+    int consumes = pops && (d.f == F_BIN || d.f == F_CMP || d.f == F_ZCMP || d.f == F_STORE_L || d.f == F_DIVC ||
+                            d.f == F_POP);
+    if (c->cached && (!consumes || c->cached_depth != d0 - 1))
+        flush(c);
     switch (d.f) {
     case F_PUSH_L: case F_PUSH_C:
         load(c, d.f == F_PUSH_L ? CAP_XK_L : CAP_XK_C, o->a, 0, RAX, &dp);
@@ -679,6 +777,7 @@ static void compile_op(jc *c, unsigned i)
         break;
     case F_POP:
         dp--;
+        c->cached = 0;
         break;
     case F_DUP:
         op_rm(e, 0, 0x0FB7, RAX, R_SP, -1, 1, STK(dp - 1));
@@ -693,6 +792,22 @@ static void compile_op(jc *c, unsigned i)
         return;
     }
     case F_BIN:
+        if (d.kb == CAP_XK_C && d.bop != CAP_XB_MUL) {
+            /* b as an immediate */
+            static const int ext[] = { [CAP_XB_ADD] = 0, [CAP_XB_SUB] = 5, [CAP_XB_AND] = 4, [CAP_XB_OR] = 1,
+                                       [CAP_XB_XOR] = 6 };
+            load(c, d.ka, o->a, 0, RAX, &dp);
+            if (d.bop >= CAP_XB_SHL) {
+                op_rr(e, 0, 0x0FBF, RAX, RAX);
+                op_rr(e, 0, 0xC1, d.bop == CAP_XB_SHL ? 4 : d.bop == CAP_XB_SHR ? 7 : 5, RAX);
+                put(e, (uint8_t)(o->b & 31));
+            } else {
+                op_rr(e, 0, 0x81, ext[d.bop], RAX);
+                put32(e, (uint16_t)o->b);
+            }
+            put_result(c, d.push, o->c, &dp);
+            break;
+        }
         load(c, d.kb, o->b, 0, RCX, &dp);
         load(c, d.ka, o->a, 0, RAX, &dp);
         switch (d.bop) {
@@ -710,6 +825,12 @@ static void compile_op(jc *c, unsigned i)
         put_result(c, d.push, o->c, &dp);
         break;
     case F_CMP:
+        if (d.kb == CAP_XK_C) {
+            load(c, d.ka, o->a, 0, RAX, &dp);
+            alu16_imm(e, 7, RAX, (uint16_t)o->b);           /* cmp ax, b */
+            branch(c, i, cc_of[d.cond], dp);
+            return;
+        }
         load(c, d.kb, o->b, 0, RCX, &dp);
         load(c, d.ka, o->a, 0, RAX, &dp);
         op_rr(e, W16, 0x3B, RAX, RCX);                      /* cmp ax, cx */
@@ -726,8 +847,12 @@ static void compile_op(jc *c, unsigned i)
         if (d.sinc)
             alu16_mem_imm(e, 0, R_LV, LOC(o->a), (uint16_t)o->b);
         load(c, CAP_XK_L, o->c, 0, RAX, &dp);
-        load(c, d.kb, o->d, 0, RCX, &dp);
-        op_rr(e, W16, 0x3B, RAX, RCX);
+        if (d.kb == CAP_XK_C) {
+            alu16_imm(e, 7, RAX, (uint16_t)o->d);
+        } else {
+            load(c, d.kb, o->d, 0, RCX, &dp);
+            op_rr(e, W16, 0x3B, RAX, RCX);
+        }
         size_t fall = jcc_fwd(e, cc_of[d.cond] ^ 1);
         alu64_imm(e, 5, R_BM, o->wt);
         jump_exit(c, CC_S, h, dp);                          /* ran out: at the head */
@@ -754,6 +879,71 @@ static void compile_op(jc *c, unsigned i)
         branch(c, i, cc_of[d.cond], dp);
         return;
     }
+    case F_LEAVE:
+        jump_exit(c, -1, i, d0);
+        return;
+    case F_DIVC:
+        /* the quotient by the multiplier (xdiv.h: (n * mul >> 31) plus
+         * the sign bit of n * mul), the remainder n - q * b */
+        load(c, d.ka, o->a, o->d, RAX, &dp);
+        op_rr(e, W64, 0x0FBF, RDX, RAX);                   /* movsx rdx, ax: n */
+        op_rr(e, W64, 0x69, RAX, RDX);                      /* imul rax, rdx, mul */
+        put32(e, (uint32_t)o->mul);
+        op_rr(e, W64, 0x89, RAX, RCX);                      /* mov rcx, rax */
+        op_rr(e, W64, 0xC1, 7, RAX);                        /* sar rax, 31 */
+        put(e, 31);
+        op_rr(e, W64, 0xC1, 5, RCX);                        /* shr rcx, 63 */
+        put(e, 63);
+        op_rr(e, 0, 0x03, RAX, RCX);                        /* add eax, ecx: q */
+        if (d.bop == CAP_XB_REM) {
+            op_rr(e, 0, 0x69, RAX, RAX);                    /* imul eax, eax, b */
+            put32(e, (uint32_t)(int32_t)o->b);
+            op_rr(e, 0, 0x2B, RDX, RAX);                    /* sub edx, eax */
+            op_rr(e, 0, 0x89, RDX, RAX);                    /* mov eax, edx */
+        }
+        put_result(c, d.push, o->c, &dp);
+        break;
+    case F_GETFIELD_THIS:
+        /* this package's instance (the loop's fast test; any other
+         * object, the loop), field b in bounds */
+        op_rm(e, 0, 0x0FB7, RSI, R_LV, -1, 1, LOC(0));
+        op_rm(e, 0, 0x3B, RSI, R_RT, -1, 1, (int32_t)offsetof(vm_runtime, obj_cap));   /* cmp esi, obj_cap */
+        jump_exit(c, CC_AE, i, d0);
+        op_rr(e, W64, 0x69, RSI, RSI);                      /* imul rsi, rsi, sizeof (vm_obj) */
+        put32(e, (uint32_t)sizeof(vm_obj));
+        op_rm(e, W64, 0x8B, R8, R_RT, -1, 1, (int32_t)offsetof(vm_runtime, objs));
+        op_rr(e, W64, 0x01, RSI, R8);                       /* add r8, rsi */
+        op_rm(e, 0, 0x80, 7, R8, -1, 1, (int32_t)offsetof(vm_obj, kind));
+        put(e, VM_OBJ_INSTANCE);
+        jump_exit(c, CC_NE, i, d0);
+        op_rm(e, 0, 0x0FB6, RAX, R_RT, -1, 1, (int32_t)offsetof(vm_runtime, ctx));    /* movzx eax, ctx */
+        op_rm(e, 0, 0x3A, RAX, R8, -1, 1, (int32_t)offsetof(vm_obj, pkg));            /* cmp al, pkg */
+        jump_exit(c, CC_NE, i, d0);
+        alu16_mem_imm(e, 7, R8, (int32_t)offsetof(vm_obj, length), (uint16_t)o->b);   /* cmp length, b */
+        jump_exit(c, CC_BE, i, d0);
+        op_rm(e, W64, 0x8B, R9, R8, -1, 1, (int32_t)offsetof(vm_obj, data));
+        op_rm(e, 0, 0x0FB7, RAX, R9, -1, 1, 2 * (int32_t)(uint16_t)o->b);
+        op_rr(e, W16, 0xC1, 0, RAX);
+        put(e, 8);
+        if (o->a == 1)
+            op_rr(e, 0, 0x0FBE, RAX, RAX);                  /* movsx eax, al: a byte field */
+        put_result(c, 1, 0, &dp);
+        break;
+    case F_ARRAYLENGTH:
+        op_rr(e, W64, 0x89, R_RT, RDI);
+        if (d.ka == CAP_XA_S)
+            op_rm(e, 0, 0x0FB7, RSI, R_SP, -1, 1, STK(--dp));
+        else
+            op_rm(e, 0, 0x0FB7, RSI, R_LV, -1, 1, LOC(o->a));
+        mov_imm32(e, RDX, 0);
+        mov_imm32(e, RCX, 0);
+        mov_imm64(e, RAX, (uint64_t)(uintptr_t)&cap_jit_array);
+        op_rr(e, 0, 0xFF, 2, RAX);
+        op_rr(e, W64, 0x85, RAX, RAX);
+        jump_exit(c, CC_E, i, d0);
+        op_rm(e, 0, 0x0FB7, RAX, RAX, -1, 1, (int32_t)offsetof(vm_obj, length));
+        put_result(c, 1, 0, &dp);
+        break;
     case F_STORE: {
         int dv = dp;   /* the value is the top: popped first */
         if (d.kv == CAP_XK_S)
@@ -785,6 +975,8 @@ static void compile_op(jc *c, unsigned i)
     }
     if (!in_region(c, i + 1))
         jump_exit(c, -1, i + 1, dp);
+    else if (c->target[i + 1 - c->first])
+        flush(c);
 }
 
 /* One region (ops first .. end) into c->e: the entry's offset, or -1. */
@@ -794,11 +986,13 @@ static long compile_region(jc *c)
     unsigned n = c->end - c->first;
     c->depth = malloc(n * sizeof *c->depth);
     c->code_at = malloc(n * sizeof *c->code_at);
-    c->nfix = c->nexit = 0;
+    c->target = malloc(n);
+    c->nfix = c->nexit = c->ncold = 0;
     c->fail = 0;
+    c->cached = 0;
     long entry = -1;
     size_t start = e->n;
-    if (!c->depth || !c->code_at || depths(c) != 0)
+    if (!c->depth || !c->code_at || !c->target || depths(c) != 0)
         goto done;
     entry = (long)e->n;
     static const int saved[] = { RBP, RBX, R12, R13, R14, R15 };
@@ -819,7 +1013,10 @@ static long compile_region(jc *c)
             continue;
         }
         compile_op(c, i);
+        if (c->depth[i - c->first] != NO_DEPTH && i + 1 < c->end && c->target[i + 1 - c->first])
+            c->cached = 0;   /* flushed or never set on every way in */
     }
+    cold_paths(c);
     /* the epilogue, then the exits (sp at the stub's depth, the op) that
      * jump back to it */
     size_t epilogue = e->n;
@@ -853,8 +1050,10 @@ done:
     }
     free(c->depth);
     free(c->code_at);
+    free(c->target);
     c->depth = NULL;
     c->code_at = NULL;
+    c->target = NULL;
     return entry;
 }
 
@@ -908,6 +1107,7 @@ int cap_jit_method(cap_xmethod *xm)
     free(c.e.b);
     free(c.fix);
     free(c.exits);
+    free(c.cold);
     return rc;
 }
 
