@@ -269,8 +269,15 @@ typedef struct jc {
     /* the top of the operand stack held in eax, not yet stored: the
      * word at depth cached_depth (a push the next op pops at once) */
     int cached, cached_depth;
+    /* the locals the region uses most, held in registers (written back
+     * on every way out and around the helper's calls) */
+    int8_t regof[256];
+    unsigned nlreg;
+    int lreg_local[4];
     int fail;
 } jc;
+
+static const int local_regs[4] = { R10, R11, RSI, RDI };
 
 #define NO_DEPTH (-100000)
 
@@ -561,6 +568,41 @@ static int depths(jc *c)
 #define STK(d) ((int32_t)(2 * (d)))
 #define LOC(i) ((int32_t)(2 * (i)))
 
+/* Local l into r: its register, or its word (the value in the low 16
+ * bits; what is above them is never read as the value). */
+static void load_local(jc *c, int16_t l, int r)
+{
+    int lr = c->regof[(uint8_t)l];
+    if (lr >= 0)
+        op_rr(&c->e, 0, 0x89, lr, r);                      /* mov r, lr */
+    else
+        op_rm(&c->e, 0, 0x0FB7, r, R_LV, -1, 1, LOC(l));
+}
+
+/* The register locals into their words, and back (around a call, which
+ * may change the caller-saved registers they live in). */
+static void spill(jc *c)
+{
+    for (unsigned k = 0; k < c->nlreg; k++)
+        op_rm(&c->e, W16, 0x89, local_regs[k], R_LV, -1, 1, LOC(c->lreg_local[k]));
+}
+
+static void reload(jc *c)
+{
+    for (unsigned k = 0; k < c->nlreg; k++)
+        op_rm(&c->e, 0, 0x0FB7, local_regs[k], R_LV, -1, 1, LOC(c->lreg_local[k]));
+}
+
+/* add imm16 to local l */
+static void add_local(jc *c, int16_t l, uint16_t v)
+{
+    int lr = c->regof[(uint8_t)l];
+    if (lr >= 0)
+        alu16_imm(&c->e, 0, lr, v);
+    else
+        alu16_mem_imm(&c->e, 0, R_LV, LOC(l), v);
+}
+
 /* Load an operand into r (32 bits, the value zero-extended): from the
  * stack (popped: *dp goes down), a local, a constant, a sum. */
 static void load(jc *c, int kind, int16_t v, int16_t w, int r, int *dp)
@@ -578,17 +620,20 @@ static void load(jc *c, int kind, int16_t v, int16_t w, int r, int *dp)
         }
         break;
     case CAP_XK_L:
-        op_rm(e, 0, 0x0FB7, r, R_LV, -1, 1, LOC(v));
+        load_local(c, v, r);
         break;
     case CAP_XK_C:
         mov_imm32(e, r, (uint16_t)v);
         break;
     case CAP_XK_LL:
-        op_rm(e, 0, 0x0FB7, r, R_LV, -1, 1, LOC(v));
-        op_rm(e, W16, 0x03, r, R_LV, -1, 1, LOC(w));     /* add r16, word [lv + 2w] */
+        load_local(c, v, r);
+        if (c->regof[(uint8_t)w] >= 0)
+            op_rr(e, W16, 0x03, r, c->regof[(uint8_t)w]);  /* add r16, reg16 */
+        else
+            op_rm(e, W16, 0x03, r, R_LV, -1, 1, LOC(w));   /* add r16, word [lv + 2w] */
         break;
     case CAP_XK_LC:
-        op_rm(e, 0, 0x0FB7, r, R_LV, -1, 1, LOC(v));
+        load_local(c, v, r);
         alu16_imm(e, 0, r, (uint16_t)w);
         break;
     default:
@@ -603,6 +648,8 @@ static void put_result(jc *c, int push, int16_t l, int *dp)
         c->cached = 1;   /* stored when the next op does not pop it at once */
         c->cached_depth = *dp;
         ++*dp;
+    } else if (c->regof[(uint8_t)l] >= 0) {
+        op_rr(&c->e, 0, 0x89, RAX, c->regof[(uint8_t)l]);   /* mov lr, eax */
     } else {
         op_rm(&c->e, W16, 0x89, RAX, R_LV, -1, 1, LOC(l));
     }
@@ -673,6 +720,7 @@ static void element(jc *c, unsigned i, const dec *d, int d0, int *dp, int store)
         cs->k0 = k0;
         *dp = dd;
     } else {
+        spill(c);
         op_rr(e, W64, 0x89, R_RT, RDI);
         if (d->ka == CAP_XA_S)
             op_rm(e, 0, 0x0FB7, RSI, R_SP, -1, 1, STK(da - 1));
@@ -682,6 +730,7 @@ static void element(jc *c, unsigned i, const dec *d, int d0, int *dp, int store)
         mov_imm32(e, RCX, store && d->e == 0);
         mov_imm64(e, RAX, (uint64_t)(uintptr_t)&cap_jit_array);
         op_rr(e, 0, 0xFF, 2, RAX);
+        reload(c);
         op_rr(e, W64, 0x85, RAX, RAX);
         jump_exit(c, CC_E, i, d0);
         op_rr(e, W64, 0x89, RAX, R8);
@@ -706,12 +755,14 @@ static void cold_paths(jc *c)
         land(e, cs->at);
         op_rm(e, W64, 0x3B, R8, R_FRAME, -1, 1, (int32_t)offsetof(cap_jit_frame, ac_none));
         jump_exit(c, CC_NE, cs->op, cs->depth);
+        spill(c);
         op_rr(e, W64, 0x89, R_RT, RDI);                               /* mov rdi, rt */
         op_rm(e, 0, 0x0FB7, RSI, R_LV, -1, 1, LOC(cs->local));       /* movzx esi, lv[a] */
         mov_imm32(e, RDX, cs->k0);
         mov_imm32(e, RCX, 0);
         mov_imm64(e, RAX, (uint64_t)(uintptr_t)&cap_jit_array);
         op_rr(e, 0, 0xFF, 2, RAX);                                    /* call rax */
+        reload(c);
         op_rr(e, W64, 0x85, RAX, RAX);
         jump_exit(c, CC_E, cs->op, cs->depth);
         op_rm(e, W64, 0x89, RAX, R_AC, -1, 1, 8 * cs->slot);
@@ -765,7 +816,7 @@ static void compile_op(jc *c, unsigned i)
         put_result(c, 0, o->c, &dp);
         break;
     case F_SINC: case F_SINC_GOTO:
-        alu16_mem_imm(e, 0, R_LV, LOC(o->a), (uint16_t)o->b);
+        add_local(c, o->a, (uint16_t)o->b);
         if (d.f == F_SINC_GOTO) {
             unsigned t = index_of(c, o->p);
             alu64_imm(e, 5, R_BM, o->wt);
@@ -845,7 +896,7 @@ static void compile_op(jc *c, unsigned i)
         const cap_xop *hd = o->p;
         unsigned h = index_of(c, hd);
         if (d.sinc)
-            alu16_mem_imm(e, 0, R_LV, LOC(o->a), (uint16_t)o->b);
+            add_local(c, o->a, (uint16_t)o->b);
         load(c, CAP_XK_L, o->c, 0, RAX, &dp);
         if (d.kb == CAP_XK_C) {
             alu16_imm(e, 7, RAX, (uint16_t)o->d);
@@ -906,13 +957,14 @@ static void compile_op(jc *c, unsigned i)
     case F_GETFIELD_THIS:
         /* this package's instance (the loop's fast test; any other
          * object, the loop), field b in bounds */
-        op_rm(e, 0, 0x0FB7, RSI, R_LV, -1, 1, LOC(0));
-        op_rm(e, 0, 0x3B, RSI, R_RT, -1, 1, (int32_t)offsetof(vm_runtime, obj_cap));   /* cmp esi, obj_cap */
+        load_local(c, 0, RDX);
+        op_rr(e, 0, 0x0FB7, RDX, RDX);                      /* movzx edx, dx */
+        op_rm(e, 0, 0x3B, RDX, R_RT, -1, 1, (int32_t)offsetof(vm_runtime, obj_cap));   /* cmp edx, obj_cap */
         jump_exit(c, CC_AE, i, d0);
-        op_rr(e, W64, 0x69, RSI, RSI);                      /* imul rsi, rsi, sizeof (vm_obj) */
+        op_rr(e, W64, 0x69, RDX, RDX);                      /* imul rdx, rdx, sizeof (vm_obj) */
         put32(e, (uint32_t)sizeof(vm_obj));
         op_rm(e, W64, 0x8B, R8, R_RT, -1, 1, (int32_t)offsetof(vm_runtime, objs));
-        op_rr(e, W64, 0x01, RSI, R8);                       /* add r8, rsi */
+        op_rr(e, W64, 0x01, RDX, R8);                       /* add r8, rdx */
         op_rm(e, 0, 0x80, 7, R8, -1, 1, (int32_t)offsetof(vm_obj, kind));
         put(e, VM_OBJ_INSTANCE);
         jump_exit(c, CC_NE, i, d0);
@@ -930,6 +982,7 @@ static void compile_op(jc *c, unsigned i)
         put_result(c, 1, 0, &dp);
         break;
     case F_ARRAYLENGTH:
+        spill(c);
         op_rr(e, W64, 0x89, R_RT, RDI);
         if (d.ka == CAP_XA_S)
             op_rm(e, 0, 0x0FB7, RSI, R_SP, -1, 1, STK(--dp));
@@ -939,6 +992,7 @@ static void compile_op(jc *c, unsigned i)
         mov_imm32(e, RCX, 0);
         mov_imm64(e, RAX, (uint64_t)(uintptr_t)&cap_jit_array);
         op_rr(e, 0, 0xFF, 2, RAX);
+        reload(c);
         op_rr(e, W64, 0x85, RAX, RAX);
         jump_exit(c, CC_E, i, d0);
         op_rm(e, 0, 0x0FB7, RAX, RAX, -1, 1, (int32_t)offsetof(vm_obj, length));
@@ -979,6 +1033,72 @@ static void compile_op(jc *c, unsigned i)
         flush(c);
 }
 
+/* count a use of local l */
+static void use(unsigned *n, int16_t l)
+{
+    n[(uint8_t)l]++;
+}
+
+/* The locals the region's reachable ops name most often (two uses at
+ * least) get the local registers. */
+static void choose_registers(jc *c)
+{
+    unsigned n[256];
+    memset(n, 0, sizeof n);
+    for (unsigned i = c->first; i < c->end; i++) {
+        if (c->depth[i - c->first] == NO_DEPTH)
+            continue;
+        const cap_xop *o = &c->xm->ops[i];
+        dec d = decode(o->id);
+        switch (d.f) {
+        case F_PUSH_L: use(n, o->a); break;
+        case F_STORE_L: case F_MOV_C: use(n, o->c); break;
+        case F_MOV_L: use(n, o->a); use(n, o->c); break;
+        case F_SINC: case F_SINC_GOTO: use(n, o->a); break;
+        case F_BIN:
+            if (d.ka == CAP_XK_L) use(n, o->a);
+            if (d.kb == CAP_XK_L) use(n, o->b);
+            if (!d.push) use(n, o->c);
+            break;
+        case F_CMP:
+            if (d.ka == CAP_XK_L) use(n, o->a);
+            if (d.kb == CAP_XK_L) use(n, o->b);
+            break;
+        case F_ZCMP: if (d.ka == CAP_XK_L) use(n, o->a); break;
+        case F_ELEM: case F_ELEMU: case F_STORE: case F_ECMP:
+            if (d.kb == CAP_XK_L || d.kb == CAP_XK_LL || d.kb == CAP_XK_LC) use(n, o->b);
+            if (d.kb == CAP_XK_LL) use(n, o->d);
+            if ((d.f == F_ELEM || d.f == F_ELEMU) && !d.push) use(n, o->c);
+            if ((d.f == F_STORE || d.f == F_ECMP) && d.kv == CAP_XK_L) use(n, o->c);
+            break;
+        case F_LOOP_TEST:
+            if (d.sinc) use(n, o->a);
+            use(n, o->c);
+            if (d.kb == CAP_XK_L) use(n, o->d);
+            break;
+        case F_DIVC:
+            if (d.ka == CAP_XK_L || d.ka == CAP_XK_LL || d.ka == CAP_XK_LC) use(n, o->a);
+            if (d.ka == CAP_XK_LL) use(n, o->d);
+            if (!d.push) use(n, o->c);
+            break;
+        default: break;
+        }
+    }
+    memset(c->regof, -1, sizeof c->regof);
+    c->nlreg = 0;
+    while (c->nlreg < 4) {
+        unsigned best = 0;
+        for (unsigned l = 1; l < 256; l++)
+            if (n[l] > n[best])
+                best = l;
+        if (n[best] < 2)
+            break;
+        c->regof[best] = (int8_t)local_regs[c->nlreg];
+        c->lreg_local[c->nlreg++] = (int)best;
+        n[best] = 0;
+    }
+}
+
 /* One region (ops first .. end) into c->e: the entry's offset, or -1. */
 static long compile_region(jc *c)
 {
@@ -994,6 +1114,7 @@ static long compile_region(jc *c)
     size_t start = e->n;
     if (!c->depth || !c->code_at || !c->target || depths(c) != 0)
         goto done;
+    choose_registers(c);
     entry = (long)e->n;
     static const int saved[] = { RBP, RBX, R12, R13, R14, R15 };
     for (int k = 0; k < 6; k++)
@@ -1005,6 +1126,7 @@ static long compile_region(jc *c)
     op_rm(e, W64, 0x8B, R_BM, R_FRAME, -1, 1, (int32_t)offsetof(cap_jit_frame, bm1));
     op_rm(e, W64, 0x8B, R_AC, R_FRAME, -1, 1, (int32_t)offsetof(cap_jit_frame, ac));
     op_rm(e, W64, 0x8B, R_RT, R_FRAME, -1, 1, (int32_t)offsetof(cap_jit_frame, rt));
+    reload(c);
     for (unsigned i = c->first; i < c->end && !c->fail && !e->oom; i++) {
         c->code_at[i - c->first] = e->n;
         if (c->depth[i - c->first] == NO_DEPTH) {   /* unreachable */
@@ -1032,6 +1154,7 @@ static long compile_region(jc *c)
     }
     for (unsigned k = 0; k < c->nexit && !e->oom; k++) {
         stub_at[k] = e->n;
+        spill(c);
         op_rm(e, W64, 0x8D, RAX, R_SP, -1, 1, STK(c->exits[k].depth));      /* lea rax, [sp + d] */
         op_rm(e, W64, 0x89, RAX, R_FRAME, -1, 1, (int32_t)offsetof(cap_jit_frame, sp));
         mov_imm64(e, RAX, (uint64_t)(uintptr_t)&c->xm->ops[c->exits[k].op]);
