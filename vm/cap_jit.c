@@ -237,8 +237,9 @@ typedef struct fixup {
 } fixup;
 
 typedef struct exit_stub {
-    unsigned op;        /* where the loop goes on */
+    unsigned op;        /* where the loop goes on, or stops (budget) */
     int depth;          /* the stack's depth there */
+    int budget;         /* the budget ran out at a branch: the loop stops at op */
 } exit_stub;
 
 /* An element op's first use of a region's cache slot, out of line: the
@@ -298,10 +299,10 @@ static void add_fix(jc *c, size_t at, int kind, unsigned target)
     c->fix[c->nfix++].target = target;
 }
 
-static unsigned exit_index(jc *c, unsigned op, int depth)
+static unsigned exit_index(jc *c, unsigned op, int depth, int budget)
 {
     for (unsigned i = 0; i < c->nexit; i++)
-        if (c->exits[i].op == op && c->exits[i].depth == depth)
+        if (c->exits[i].op == op && c->exits[i].depth == depth && c->exits[i].budget == budget)
             return i;
     if (c->nexit == c->capexit) {
         unsigned n = c->capexit ? 2 * c->capexit : 32;
@@ -315,6 +316,7 @@ static unsigned exit_index(jc *c, unsigned op, int depth)
     }
     c->exits[c->nexit].op = op;
     c->exits[c->nexit].depth = depth;
+    c->exits[c->nexit].budget = budget;
     return c->nexit++;
 }
 
@@ -326,12 +328,23 @@ static void flush(jc *c)
     c->cached = 0;
 }
 
-/* jcc (cc < 0: jmp) to the stub that leaves for op `op` at depth d */
+/* jcc (cc < 0: jmp) to the stub that leaves for op `op` at depth d:
+ * the loop goes on there. A budget that a FALL took below zero is no
+ * stop: the loop runs on to its next taken branch, as the code would. */
 static void jump_exit(jc *c, int cc, unsigned op, int depth)
 {
     flush(c);
     size_t at = cc < 0 ? jmp_fwd(&c->e) : jcc_fwd(&c->e, cc);
-    add_fix(c, at, FIX_EXIT, exit_index(c, op, depth));
+    add_fix(c, at, FIX_EXIT, exit_index(c, op, depth, 0));
+}
+
+/* js to the stub that stops the loop at op `op` (depth d): the budget
+ * ran out at a taken branch or a loop test, where TAKE and LOOP_TEST
+ * stop */
+static void stop_if_out(jc *c, unsigned op, int depth)
+{
+    flush(c);
+    add_fix(c, jcc_fwd(&c->e, CC_S), FIX_EXIT, exit_index(c, op, depth, 1));
 }
 
 static int in_region(const jc *c, unsigned op)
@@ -358,7 +371,7 @@ static unsigned index_of(const jc *c, const void *op)
  * from its id as cap_run.c's label tables lay them out. */
 enum fam { F_NONE, F_PUSH_L, F_PUSH_C, F_STORE_L, F_MOV_L, F_MOV_C, F_SINC, F_SINC_GOTO, F_POP, F_DUP, F_GOTO,
            F_BIN, F_CMP, F_ZCMP, F_ELEM, F_STORE, F_LOOP_TEST, F_ELEMU, F_ECMP, F_DIVC, F_GETFIELD_THIS,
-           F_ARRAYLENGTH, F_LEAVE };
+           F_ARRAYLENGTH, F_LEAVE, F_INSERT, F_SINK, F_GENERIC };
 typedef struct dec {
     enum fam f;
     int bop, cond, e;       /* binop; condition; element 0 byte / 1 short / 2 unsigned byte */
@@ -384,6 +397,10 @@ static dec decode(unsigned id)
     case CAP_X_DUP: d.f = F_DUP; return d;
     case CAP_X_GOTO: d.f = F_GOTO; return d;
     case CAP_X_GETFIELD_THIS: d.f = F_GETFIELD_THIS; return d;
+    case CAP_X_INSERT_L: d.f = F_INSERT; d.ka = CAP_XK_L; return d;
+    case CAP_X_INSERT_C: d.f = F_INSERT; d.ka = CAP_XK_C; return d;
+    case CAP_X_SINK: d.f = F_SINK; return d;
+
     case CAP_X_ARRAYLENGTH_S: d.f = F_ARRAYLENGTH; d.ka = CAP_XA_S; return d;
     case CAP_X_ARRAYLENGTH_L: d.f = F_ARRAYLENGTH; d.ka = CAP_XA_L; return d;
     /* returns and throws end the region's run: the loop runs them */
@@ -466,6 +483,22 @@ static dec decode(unsigned id)
     return d;
 }
 
+/* An op: decode's, and for a bytecode of the plain switch (GENERIC) the
+ * ones that only move stack words or change the top (nop, pop, pop2,
+ * dup, dup2, sneg, s2b: javac's casts and negations), in d.bop. */
+static dec decode_op(const cap_xop *o)
+{
+    dec d = decode(o->id);
+    if (o->id == CAP_X_GENERIC) {
+        uint8_t b = *(const uint8_t *)o->p;
+        if (b == 0x00 || b == 0x3B || b == 0x3C || b == 0x3D || b == 0x3E || b == 0x4B || b == 0x5B) {
+            d.f = F_GENERIC;
+            d.bop = b;
+        }
+    }
+    return d;
+}
+
 /* words an op pops and pushes */
 static void stack_effect(const dec *d, int *pops, int *pushes)
 {
@@ -486,7 +519,17 @@ static void stack_effect(const dec *d, int *pops, int *pushes)
     case F_STORE: p = (d->ka == CAP_XA_S) + (d->kb == CAP_XK_S) + (d->kv == CAP_XK_S); break;
     case F_ECMP: p = d->kv == CAP_XK_S; break;
     case F_DIVC: p = d->ka == CAP_XK_S; q = d->push; break;
-    case F_GETFIELD_THIS: q = 1; break;
+    case F_GETFIELD_THIS: case F_INSERT: q = 1; break;
+    case F_GENERIC:
+        switch (d->bop) {
+        case 0x3B: p = 1; break;
+        case 0x3C: p = 2; break;
+        case 0x3D: q = 1; break;
+        case 0x3E: q = 2; break;
+        case 0x4B: case 0x5B: p = 1; q = 1; break;
+        default: break;
+        }
+        break;
     case F_ARRAYLENGTH: p = d->ka == CAP_XA_S; q = 1; break;
     default: break;
     }
@@ -528,7 +571,7 @@ static int depths(jc *c)
     for (unsigned i = c->first; i < c->end; i++) {
         c->depth[i - c->first] = NO_DEPTH;
         c->target[i - c->first] = 0;
-        if (decode(c->xm->ops[i].id).f == F_NONE)
+        if (decode_op(&c->xm->ops[i]).f == F_NONE)
             return -1;
     }
     c->depth[0] = 0;
@@ -540,7 +583,7 @@ static int depths(jc *c)
             int d0 = c->depth[i - c->first];
             if (d0 == NO_DEPTH)
                 continue;
-            dec d = decode(c->xm->ops[i].id);
+            dec d = decode_op(&c->xm->ops[i]);
             int pops, pushes;
             stack_effect(&d, &pops, &pushes);
             int d1 = d0 - pops + pushes;
@@ -668,12 +711,8 @@ static void branch(jc *c, unsigned i, int cc, int d_after)
     flush(c);
     size_t fall = jcc_fwd(e, cc ^ 1);
     alu64_imm(e, 5, R_BM, o->wt);                 /* sub bm1, wt */
-    if (in_region(c, t)) {
-        jump_exit(c, CC_S, t, d_after);           /* ran out: the loop stops at the target */
-        add_fix(c, jmp_fwd(e), FIX_OP, t);
-    } else {
-        jump_exit(c, -1, t, d_after);             /* the loop tests the budget */
-    }
+    stop_if_out(c, t, d_after);                   /* ran out: the loop stops at the target */
+    jump_op(c, t, d_after);
     land(e, fall);
     if (o->wf)
         alu64_imm(e, 5, R_BM, o->wf);
@@ -790,7 +829,7 @@ static void compile_op(jc *c, unsigned i)
 {
     const cap_xop *o = &c->xm->ops[i];
     emitter *e = &c->e;
-    dec d = decode(o->id);
+    dec d = decode_op(o);
     int d0 = c->depth[i - c->first];
     int dp = d0;
     /* the cached top: popped at once by an op that cannot leave before
@@ -799,7 +838,7 @@ static void compile_op(jc *c, unsigned i)
     int pops, pushes;
     stack_effect(&d, &pops, &pushes);
     int consumes = pops && (d.f == F_BIN || d.f == F_CMP || d.f == F_ZCMP || d.f == F_STORE_L || d.f == F_DIVC ||
-                            d.f == F_POP);
+                            d.f == F_POP || (d.f == F_GENERIC && (d.bop == 0x4B || d.bop == 0x5B)));
     if (c->cached && (!consumes || c->cached_depth != d0 - 1))
         flush(c);
     switch (d.f) {
@@ -820,8 +859,7 @@ static void compile_op(jc *c, unsigned i)
         if (d.f == F_SINC_GOTO) {
             unsigned t = index_of(c, o->p);
             alu64_imm(e, 5, R_BM, o->wt);
-            if (in_region(c, t))
-                jump_exit(c, CC_S, t, dp);
+            stop_if_out(c, t, dp);
             jump_op(c, t, dp);
             return;
         }
@@ -837,8 +875,7 @@ static void compile_op(jc *c, unsigned i)
     case F_GOTO: {
         unsigned t = index_of(c, o->p);
         alu64_imm(e, 5, R_BM, o->wt);
-        if (in_region(c, t))
-            jump_exit(c, CC_S, t, dp);
+        stop_if_out(c, t, dp);
         jump_op(c, t, dp);
         return;
     }
@@ -906,11 +943,11 @@ static void compile_op(jc *c, unsigned i)
         }
         size_t fall = jcc_fwd(e, cc_of[d.cond] ^ 1);
         alu64_imm(e, 5, R_BM, o->wt);
-        jump_exit(c, CC_S, h, dp);                          /* ran out: at the head */
+        stop_if_out(c, h, dp);                              /* ran out: at the head */
         jump_op(c, index_of(c, hd->p), dp);
         land(e, fall);
         alu64_imm(e, 5, R_BM, o->wf);
-        jump_exit(c, CC_S, h, dp);
+        stop_if_out(c, h, dp);
         jump_op(c, h + 1, dp);
         return;
     }
@@ -933,6 +970,45 @@ static void compile_op(jc *c, unsigned i)
     case F_LEAVE:
         jump_exit(c, -1, i, d0);
         return;
+    case F_GENERIC:
+        switch (d.bop) {
+        case 0x3B: dp -= 1; break;
+        case 0x3C: dp -= 2; break;
+        case 0x3D: case 0x3E:   /* dup, dup2: the top words again */
+            for (int k = 0; k < (d.bop == 0x3D ? 1 : 2); k++) {
+                op_rm(e, 0, 0x0FB7, RAX, R_SP, -1, 1, STK(d0 - (d.bop == 0x3D ? 1 : 2) + k));
+                op_rm(e, W16, 0x89, RAX, R_SP, -1, 1, STK(d0 + k));
+            }
+            dp = d0 + (d.bop == 0x3D ? 1 : 2);
+            break;
+        case 0x4B: case 0x5B:
+            load(c, CAP_XK_S, 0, 0, RAX, &dp);
+            if (d.bop == 0x4B)
+                op_rr(e, 0, 0xF7, 3, RAX);                  /* neg eax */
+            else
+                op_rr(e, 0, 0x0FBE, RAX, RAX);              /* movsx eax, al */
+            put_result(c, 1, 0, &dp);
+            break;
+        default: break;   /* nop */
+        }
+        break;
+    case F_INSERT: case F_SINK: {
+        /* INSERT: the top b words up one, the value under them; SINK:
+         * the top word under the b words below it */
+        int m = o->b, top = d.f == F_INSERT ? d0 : d0 - 1;
+        if (d.f == F_SINK)
+            op_rm(e, 0, 0x0FB7, RCX, R_SP, -1, 1, STK(d0 - 1));
+        for (int k = top - 1; k >= top - m; k--) {
+            op_rm(e, 0, 0x0FB7, RAX, R_SP, -1, 1, STK(k));
+            op_rm(e, W16, 0x89, RAX, R_SP, -1, 1, STK(k + 1));
+        }
+        if (d.f == F_INSERT) {
+            load(c, d.ka, o->a, 0, RCX, &dp);
+            dp = d0 + 1;
+        }
+        op_rm(e, W16, 0x89, RCX, R_SP, -1, 1, STK(top - m));
+        break;
+    }
     case F_DIVC:
         /* the quotient by the multiplier (xdiv.h: (n * mul >> 31) plus
          * the sign bit of n * mul), the remainder n - q * b */
@@ -1049,7 +1125,7 @@ static void choose_registers(jc *c)
         if (c->depth[i - c->first] == NO_DEPTH)
             continue;
         const cap_xop *o = &c->xm->ops[i];
-        dec d = decode(o->id);
+        dec d = decode_op(o);
         switch (d.f) {
         case F_PUSH_L: use(n, o->a); break;
         case F_STORE_L: case F_MOV_C: use(n, o->c); break;
@@ -1155,6 +1231,8 @@ static long compile_region(jc *c)
     for (unsigned k = 0; k < c->nexit && !e->oom; k++) {
         stub_at[k] = e->n;
         spill(c);
+        if (c->exits[k].budget)
+            op_rm(e, 0, 0xC7, 0, R_FRAME, -1, 1, (int32_t)offsetof(cap_jit_frame, stop)), put32(e, 1);   /* mov dword stop, 1 */
         op_rm(e, W64, 0x8D, RAX, R_SP, -1, 1, STK(c->exits[k].depth));      /* lea rax, [sp + d] */
         op_rm(e, W64, 0x89, RAX, R_FRAME, -1, 1, (int32_t)offsetof(cap_jit_frame, sp));
         mov_imm64(e, RAX, (uint64_t)(uintptr_t)&c->xm->ops[c->exits[k].op]);

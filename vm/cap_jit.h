@@ -52,6 +52,7 @@ typedef struct cap_jit_frame {
     struct vm_obj **ac;             /* the region's checked arrays (run()'s ac, CAP_X_SLOTS) */
     const struct vm_obj *ac_none;   /* what an unchecked slot holds */
     struct vm_runtime *rt;
+    int32_t stop;                   /* out: 1 when the budget ran out at the op returned */
 } cap_jit_frame;
 
 typedef const struct cap_xop *(*cap_jit_entry)(cap_jit_frame *f);

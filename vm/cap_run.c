@@ -1278,11 +1278,12 @@ static int run(vm_runtime *rt, cap_xmethod *xm0, cap_target t, uint16_t *lv, uin
         if (xo->p && rt->cfg.native) {
             /* the region as machine code (cap_jit.h): back here at the op
              * where the loop goes on, or where the budget ran out */
-            cap_jit_frame jf = { lv, sp, bm1, ac, &ac_none, rt };
+            cap_jit_frame jf = { lv, sp, bm1, ac, &ac_none, rt, 0 };
+            rt->native_entries++;
             xo = (cap_xop *)cap_jit_entry_of(xo)(&jf);
             sp = jf.sp;
             bm1 = jf.bm1;
-            if (bm1 < 0)
+            if (jf.stop)
                 goto out_of_budget;
             DISPATCH;
         }

@@ -1353,6 +1353,7 @@ void vm_get_stats(vm_runtime *rt, vm_stats *out)
     out->last_bytecodes = rt->last_executed;
     out->objects = rt->obj_live;
     out->ram_free = vm_ram_free(rt);
+    out->native_entries = rt->native_entries;
 }
 
 /* ---- running applet code ---- */

@@ -479,6 +479,7 @@ typedef struct vm_stats {
     uint64_t last_bytecodes;  /* executed by the last command */
     uint32_t objects;         /* live objects in the handle table */
     uint32_t ram_free;        /* free bytes in the VM's transient arena */
+    uint64_t native_entries;  /* loop regions entered as machine code since vm_create (vm_config.native) */
 } vm_stats;
 void vm_get_stats(vm_runtime *rt, vm_stats *out);
 

@@ -305,6 +305,7 @@ struct vm_runtime {
 
     uint32_t budget;
     uint64_t executed, last_executed;
+    uint64_t native_entries;   /* vm_stats */
 
     /* CAP execution (cap_run.c) */
     uint16_t thrown;         /* object a hook's exception result refers to */
