@@ -193,9 +193,8 @@ typedef struct outcome {
     vm_fault fault;
 } outcome;
 
-/* Load the package fresh (its objects go with it), run main with the
- * given mode and budget. */
-static outcome run_case(vt_card *k, const char *body, const char *handlers, int fill, int native, uint32_t budget)
+/* The case's package, assembled. */
+static void assemble(const char *body, const char *handlers, int fill, uint8_t **blob, size_t *len)
 {
     size_t cap = strlen(PKG_HEAD) + strlen(PKG_TAIL) + 2 * (strlen(FILL) + strlen(body) + strlen(PKG_MAIN_TAIL)) +
                  2 * (handlers ? strlen(handlers) : 0) + 256;
@@ -213,15 +212,18 @@ static outcome run_case(vt_card *k, const char *body, const char *handlers, int 
     }
     strcat(src, "  }\n");
     strcat(src, PKG_TAIL);
-    uint8_t *blob;
-    size_t len;
-    vt_jca(src, "nativetest.jca", &blob, &len);
+    vt_jca(src, "nativetest.jca", blob, len);
     free(src);
+}
+
+/* Load the package fresh (the objects of its last run go with it), run
+ * main with the given mode and budget. */
+static outcome run_case(vt_card *k, const uint8_t *blob, size_t len, int native, uint32_t budget)
+{
     vm_delete_package(k->rt, PKG_AID, sizeof PKG_AID);
     vm_set_native(k->rt, native);
     char err[512] = "";
     int rc = vm_load_package(k->rt, blob, len, 0, err, sizeof err);
-    free(blob);
     if (rc != VM_OK)
         fail_msg("load: %s %s", vm_strerror(rc), err);
     vm_fault f;
@@ -265,7 +267,8 @@ static void same(const char *name, uint32_t budget, const outcome *n, const outc
 }
 
 /* Each case under the default budget, then under every budget up to
- * the bytecodes it runs (every one up to 400, every 7th past it) */
+ * the bytecodes it runs: each stop point of the loop, inside and outside
+ * the regions */
 static void test_same_as_the_loop(void **state)
 {
     (void)state;
@@ -274,8 +277,11 @@ static void test_same_as_the_loop(void **state)
     vt_card k;
     vt_card_new(&k, NULL);
     for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
-        outcome n = run_case(&k, CASES[i].body, CASES[i].handlers, CASES[i].fill, 1, 10000000u);
-        outcome l = run_case(&k, CASES[i].body, CASES[i].handlers, CASES[i].fill, 0, 10000000u);
+        uint8_t *blob;
+        size_t len;
+        assemble(CASES[i].body, CASES[i].handlers, CASES[i].fill, &blob, &len);
+        outcome n = run_case(&k, blob, len, 1, 10000000u);
+        outcome l = run_case(&k, blob, len, 0, 10000000u);
         same(CASES[i].name, 10000000u, &n, &l);
         /* the case ran machine code, and the loop none */
         if (n.native_entries == 0 || l.native_entries != 0)
@@ -283,11 +289,12 @@ static void test_same_as_the_loop(void **state)
                      (unsigned long long)n.native_entries, (unsigned long long)l.native_entries);
         printf("# %s: SW %04X value %d, %llu bytecodes, %llu native region entries\n", CASES[i].name, n.sw, n.v,
                (unsigned long long)n.bytecodes, (unsigned long long)n.native_entries);
-        for (uint32_t b = 1; b <= l.bytecodes + 1; b += b < 400 ? 1 : 7) {
-            outcome nb = run_case(&k, CASES[i].body, CASES[i].handlers, CASES[i].fill, 1, b);
-            outcome lb = run_case(&k, CASES[i].body, CASES[i].handlers, CASES[i].fill, 0, b);
+        for (uint32_t b = 1; b <= l.bytecodes + 1; b++) {
+            outcome nb = run_case(&k, blob, len, 1, b);
+            outcome lb = run_case(&k, blob, len, 0, b);
             same(CASES[i].name, b, &nb, &lb);
         }
+        free(blob);
     }
     vt_card_free(&k);
 }
