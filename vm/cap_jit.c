@@ -483,15 +483,14 @@ static dec decode(unsigned id)
     return d;
 }
 
-/* An op: decode's, and for a bytecode of the plain switch (GENERIC) the
- * ones that only move stack words or change the top (nop, pop, pop2,
- * dup, dup2, sneg, s2b: javac's casts and negations), in d.bop. */
+/* An op: decode's, and for a bytecode of the plain switch (GENERIC)
+ * sneg and s2b (javac's negations and casts), in d.bop. */
 static dec decode_op(const cap_xop *o)
 {
     dec d = decode(o->id);
     if (o->id == CAP_X_GENERIC) {
         uint8_t b = *(const uint8_t *)o->p;
-        if (b == 0x00 || b == 0x3B || b == 0x3C || b == 0x3D || b == 0x3E || b == 0x4B || b == 0x5B) {
+        if (b == 0x4B || b == 0x5B) {
             d.f = F_GENERIC;
             d.bop = b;
         }
@@ -520,16 +519,7 @@ static void stack_effect(const dec *d, int *pops, int *pushes)
     case F_ECMP: p = d->kv == CAP_XK_S; break;
     case F_DIVC: p = d->ka == CAP_XK_S; q = d->push; break;
     case F_GETFIELD_THIS: case F_INSERT: q = 1; break;
-    case F_GENERIC:
-        switch (d->bop) {
-        case 0x3B: p = 1; break;
-        case 0x3C: p = 2; break;
-        case 0x3D: q = 1; break;
-        case 0x3E: q = 2; break;
-        case 0x4B: case 0x5B: p = 1; q = 1; break;
-        default: break;
-        }
-        break;
+    case F_GENERIC: p = 1; q = 1; break;
     case F_ARRAYLENGTH: p = d->ka == CAP_XA_S; q = 1; break;
     default: break;
     }
@@ -838,7 +828,7 @@ static void compile_op(jc *c, unsigned i)
     int pops, pushes;
     stack_effect(&d, &pops, &pushes);
     int consumes = pops && (d.f == F_BIN || d.f == F_CMP || d.f == F_ZCMP || d.f == F_STORE_L || d.f == F_DIVC ||
-                            d.f == F_POP || (d.f == F_GENERIC && (d.bop == 0x4B || d.bop == 0x5B)));
+                            d.f == F_POP || d.f == F_GENERIC);
     if (c->cached && (!consumes || c->cached_depth != d0 - 1))
         flush(c);
     switch (d.f) {
@@ -971,26 +961,12 @@ static void compile_op(jc *c, unsigned i)
         jump_exit(c, -1, i, d0);
         return;
     case F_GENERIC:
-        switch (d.bop) {
-        case 0x3B: dp -= 1; break;
-        case 0x3C: dp -= 2; break;
-        case 0x3D: case 0x3E:   /* dup, dup2: the top words again */
-            for (int k = 0; k < (d.bop == 0x3D ? 1 : 2); k++) {
-                op_rm(e, 0, 0x0FB7, RAX, R_SP, -1, 1, STK(d0 - (d.bop == 0x3D ? 1 : 2) + k));
-                op_rm(e, W16, 0x89, RAX, R_SP, -1, 1, STK(d0 + k));
-            }
-            dp = d0 + (d.bop == 0x3D ? 1 : 2);
-            break;
-        case 0x4B: case 0x5B:
-            load(c, CAP_XK_S, 0, 0, RAX, &dp);
-            if (d.bop == 0x4B)
-                op_rr(e, 0, 0xF7, 3, RAX);                  /* neg eax */
-            else
-                op_rr(e, 0, 0x0FBE, RAX, RAX);              /* movsx eax, al */
-            put_result(c, 1, 0, &dp);
-            break;
-        default: break;   /* nop */
-        }
+        load(c, CAP_XK_S, 0, 0, RAX, &dp);
+        if (d.bop == 0x4B)
+            op_rr(e, 0, 0xF7, 3, RAX);                      /* neg eax */
+        else
+            op_rr(e, 0, 0x0FBE, RAX, RAX);                  /* movsx eax, al */
+        put_result(c, 1, 0, &dp);
         break;
     case F_INSERT: case F_SINK: {
         /* INSERT: the top b words up one, the value under them; SINK:

@@ -30,7 +30,8 @@ static const uint8_t PKG_AID[] = { 0xA0, 0x00, 0x00, 0x00, 0xFF, 0x00, 0x32 };
 
 /* Constant pool: 0 APDU.getBuffer 1 APDU.setOutgoingAndSend 2 Util.setShort
  * 3 JCSystem.makeTransientShortArray 4 JCSystem.makeTransientBooleanArray
- * 5 JCSystem.makeTransientByteArray 6 Main/sum(S)S.
+ * 5 JCSystem.makeTransientByteArray 6 Main.find([SS)S 7 class W
+ * 8 W.<init> 9 W.walk(S)S 10 W.arr 11 W.k 12 W.b 13 Object.<init>.
  * Locals of main: 0 apdu, 1 result, 2 buffer, 3..7 the body's. */
 static const char *PKG_HEAD =
     ".package cardvm/nativetest {\n"
@@ -45,6 +46,13 @@ static const char *PKG_HEAD =
     "  staticMethodRef 0.8.12(SB)[Z;\n"
     "  staticMethodRef 0.8.13(SB)[B;\n"
     "  staticMethodRef Main/find([SS)S;\n"
+    "  classRef W;\n"
+    "  staticMethodRef W/<init>()V;\n"
+    "  virtualMethodRef W/walk(S)S;\n"
+    "  instanceFieldRef short[] W/arr;\n"
+    "  instanceFieldRef short W/k;\n"
+    "  instanceFieldRef byte W/b;\n"
+    "  staticMethodRef 1.0.0()V;\n"
     "   .descriptor Ljavacard/framework/APDU; 0.10;\n"
     " }\n"
     " .class public Main 0 extends 1.0 {\n"
@@ -66,10 +74,37 @@ static const char *PKG_TAIL =
     "   L1: sload_2;\n sload_3;\n if_scmpgt L5;\n"
     "   sload_2;\n sload_3;\n sadd;\n sconst_1;\n sshr;\n sstore 4;\n"
     "   aload_0;\n sload 4;\n saload;\n sstore 5;\n"
-    "   sload 5;\n sload_1;\n if_scmpge L2;\n sload 4;\n sconst_1;\n sadd;\n sstore_2;\n goto L1;\n"
-    "   L2: sload 5;\n sload_1;\n if_scmple L3;\n sload 4;\n sconst_1;\n ssub;\n sstore_3;\n goto L1;\n"
-    "   L3: sload 4;\n sreturn;\n"
+    "   sload 5;\n sload_1;\n if_scmpne L2;\n sload 4;\n sreturn;\n"
+    "   L2: sload 5;\n sload_1;\n if_scmpgt L3;\n sload 4;\n sconst_1;\n sadd;\n sstore_2;\n goto L1;\n"
+    "   L3: sload 4;\n sconst_1;\n ssub;\n sstore_3;\n goto L1;\n"
     "   L5: sload_2;\n sconst_1;\n sadd;\n sneg;\n sreturn;\n"
+    "  }\n"
+    " }\n"
+    " .class W extends 1.0 {\n"
+    "  .fields {\n"
+    "   short[] arr 0;\n"
+    "   short k 1;\n"
+    "   byte b 2;\n"
+    "  }\n"
+    "  .publicMethodTable 1 {\n"
+    "   equals(Ljava/lang/Object;)Z;\n"
+    "   walk(S)S;\n"
+    "  }\n"
+    "  .packageMethodTable 0 {\n"
+    "  }\n"
+    "  .method <init>()V {\n"
+    "   .stack 4;\n .locals 0;\n"
+    "   L0: aload_0;\n invokespecial 13;\n aload_0;\n bspush 16;\n sconst_1;\n invokestatic 3;\n putfield_a_this 10;\n"
+    "   aload_0;\n sspush 1234;\n putfield_s_this 11;\n aload_0;\n bspush -7;\n putfield_b_this 12;\n return;\n"
+    "  }\n"
+    "  .method public walk(S)S 1 {\n"
+    "   .stack 5;\n .locals 2;\n"
+    "   L0: sconst_0;\n sstore_2;\n sconst_0;\n sstore_3;\n"
+    "   L1: sload_2;\n bspush 16;\n if_scmpge L2;\n"
+    "   getfield_a_this 10;\n sload_2;\n sload_2;\n getfield_s_this 11;\n smul;\n sload_1;\n sadd;\n sastore;\n"
+    "   sload_3;\n getfield_a_this 10;\n sload_2;\n saload;\n sadd;\n getfield_b_this 12;\n sxor;\n sstore_3;\n"
+    "   sinc 2 1;\n goto L1;\n"
+    "   L2: sload_3;\n sreturn;\n"
     "  }\n"
     " }\n"
     "}\n";
@@ -92,7 +127,7 @@ static const struct {
 } CASES[] = {
     { "binops and compares",
       "sconst_0;sstore 6;sconst_0;sstore 4;"
-      "L3: sload 4;bspush 64;if_scmpge L4;"
+      "L3: sload 4;bspush 64;if_scmpge_w L4;"
       "aload_3;sload 4;saload;sstore 5;"
       "sload 5;ifge L5;sload 6;sload 5;bspush 7;srem;sadd;sstore 6;goto L6;"
       "L5: sload 6;sload 5;bspush 3;sdiv;sxor;sstore 6;"
@@ -103,12 +138,17 @@ static const struct {
       "L8: sload 4;bspush 10;if_scmpne L9;sinc 6 3;"
       "L9: sload 4;bspush 20;if_scmpgt L10;sload 6;sconst_1;sxor;sstore 6;"
       "L10: sload 6;ifle L11;sload 6;sconst_1;sshr;sstore 6;"
-      "L11: sinc 4 1;goto L3;"
+      "L11: bspush 9;sstore 7;sconst_1;aload_3;sload 4;saload;ssub;sload 7;sadd;sstore 7;"
+      "bspush 3;sneg;sload 7;sadd;sstore 7;sload 5;sneg;sstore 7;sload 6;sstore 5;sload 7;sload 5;sadd;sstore 6;"
+      "aload_3;sload 4;saload;dup;sadd;sload 6;sxor;sstore 6;aload_3;sload 4;saload;pop;"
+      "sload 4;sload 6;sadd;aload_3;sload 4;saload;smul;sload 6;sadd;sstore 6;"
+      "sinc 4 1;goto_w L3;"
       "L4: sload 6;",
       NULL, 1 },
     { "element compares and index sums",
       "sconst_0;sstore 6;sconst_0;sstore 4;"
-      "L3: sload 4;bspush 63;if_scmpge L4;"
+      "L3: sload 4;aload_3;arraylength;sconst_1;ssub;if_scmpge L4;"
+      "aload_3;sload 4;dup2;saload;sload 6;sxor;sastore;"
       "aload_3;sload 4;saload;aload_3;sload 4;sconst_1;sadd;saload;if_scmplt L5;sinc 6 1;"
       "L5: aload_3;sload 4;sconst_1;sadd;saload;sload 6;if_scmpge L6;sinc 6 2;"
       "L6: aload_3;sload 4;saload;bspush 100;if_scmpeq L7;sinc 6 3;"
@@ -163,6 +203,9 @@ static const struct {
       "L5: sinc 5 1;goto L3;"
       "L4: sload 6;",
       NULL, 1 },
+    { "fields of this and arrays from them (an instance method's loop)",
+      "new 7;dup;invokespecial 8;astore_3;aload_3;bspush 5;invokevirtual 9;aload_3;sspush 300;invokevirtual 9;sadd;",
+      NULL, 0 },
     { "a return from inside a region (binary search)",
       "sconst_0;sstore 6;sconst_0;sstore 4;"
       "L3: sload 4;bspush 64;if_scmpge L4;"
