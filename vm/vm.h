@@ -112,8 +112,10 @@ void vm_config_default(vm_config *cfg);
 
 typedef struct vm_runtime vm_runtime;
 
-/* Switch vm_config.native of a running VM: from the next loop region
- * entered on (tests and benchmarks run the same card both ways). */
+/* Switch vm_config.native of a running VM. Off: from the next loop
+ * region entered on. On: for the methods first run after it (a method's
+ * regions are compiled at its first run; vm_reset drops the translations).
+ * Tests and benchmarks run the same card both ways. */
 void vm_set_native(vm_runtime *rt, int on);
 
 /*

@@ -535,7 +535,9 @@ enum cap_x_id {
     CAP_X_SINC_CMP = CAP_X_STORE + 2 * CAP_XA_COUNT * CAP_XK_ICOUNT * CAP_XK_COUNT,
     /* goto whose target is such a loop test: the same without the sinc */
     CAP_X_GOTO_CMP = CAP_X_SINC_CMP + CAP_XC_COUNT * 2,
-    /* a loop region's entry: forgets the checked arrays (cap_xlat.c) */
+    /* a loop region's entry: forgets the checked arrays (cap_xlat.c);
+     * ti the first op past the region, p its machine code (cap_jit.h)
+     * or NULL */
     CAP_X_LOOP_ENTER = CAP_X_GOTO_CMP + CAP_XC_COUNT * 2,
     CAP_X_SRETURN_L, CAP_X_SRETURN_C,   /* sreturn/areturn of local a / constant a */
     CAP_X_ARRAYLENGTH_S, CAP_X_ARRAYLENGTH_L,   /* arraylength of the top / of local a, pushed */
