@@ -88,9 +88,6 @@ static const char *PKG_HEAD =
     "   .locals 2;\n"
     "   .descriptor Ljavacard/framework/APDU; 0.10;\n";
 
-static const char *PKG_MAIN_TAIL =
-    "sstore_1;aload_0;invokevirtual 0;astore_2;aload_2;sconst_0;sload_1;invokestatic 2;pop;"
-    "aload_0;sconst_0;sconst_2;invokevirtual 1;return;";
 
 /* rec: 9 bytecodes a level above 0 (sload_0 ifne, then the 7 from L1), 4
  * at 0; vrec and prec: 10 a level (the receiver's aload_0), 4 at 0 */
@@ -198,32 +195,21 @@ static const char *PKG_CLASS_C =
     " }\n"
     "}\n";
 
-/* "a;b;" -> "a;\nb;\n" appended to out */
-static void put_statements(char *out, size_t cap, const char *s)
-{
-    size_t n = strlen(out);
-    for (; *s && n + 3 < cap; s++) {
-        out[n++] = *s;
-        if (*s == ';')
-            out[n++] = '\n';
-    }
-    out[n] = 0;
-}
 
 /* Load the package with main's body (and its handlers, "START END HANDLER
  * CATCH;"), run main, answer the SW and the value in *v. */
 static uint16_t run_body_g(vt_card *k, const char *body, const char *handlers, const char *g, int16_t *v)
 {
     size_t cap = strlen(PKG_HEAD) + strlen(PKG_TAIL) + strlen(g) + strlen(PKG_CLASS_C) +
-                 2 * (strlen(body) + strlen(PKG_MAIN_TAIL)) + 2 * (handlers ? strlen(handlers) : 0) + 256;
+                 2 * (strlen(body) + strlen(VT_JCA_MAIN_ANSWER)) + 2 * (handlers ? strlen(handlers) : 0) + 256;
     char *src = malloc(cap);
     assert_non_null(src);
     snprintf(src, cap, "%s%s", PKG_HEAD, body[0] == 'L' ? "" : "L0: ");   /* L0 first, unless the body has it */
-    put_statements(src, cap, body);
-    put_statements(src, cap, PKG_MAIN_TAIL);
+    vt_put_statements(src, cap, body);
+    vt_put_statements(src, cap, VT_JCA_MAIN_ANSWER);
     if (handlers) {
         strcat(src, "   .exceptionTable {\n");
-        put_statements(src, cap, handlers);
+        vt_put_statements(src, cap, handlers);
         strcat(src, "   }\n");
     }
     strcat(src, "  }\n");
@@ -452,7 +438,7 @@ static void test_budget_trail(void **state)
  * whose fall-through returns a local or a constant), both paths. Values:
  * fib as defined; big, sel and cnt on both sides of their compares,
  * negative values included (signed compares). Bytecodes: main's body is 16 (sspush,
- * invokestatic and PKG_MAIN_TAIL's 14, one run: no branch), fib(n) runs
+ * invokestatic and VT_JCA_MAIN_ANSWER's 14, one run: no branch), fib(n) runs
  * F(n) = 5 for n < 2 (sload_0 sconst_2 if_scmpge, then sload_0 sreturn),
  * else 13 + F(n - 1) + F(n - 2). The budget is tested at method entries
  * and taken branches only (docs/vm.md "Budget"): at fib's entry (3, the run

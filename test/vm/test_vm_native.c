@@ -62,9 +62,6 @@ static const char *PKG_HEAD =
     "   .locals 7;\n"
     "   .descriptor Ljavacard/framework/APDU; 0.10;\n";
 
-static const char *PKG_MAIN_TAIL =
-    "sstore_1;aload_0;invokevirtual 0;astore_2;aload_2;sconst_0;sload_1;invokestatic 2;pop;"
-    "aload_0;sconst_0;sconst_2;invokevirtual 1;return;";
 
 /* find(a, key): a binary search whose hit returns from inside its loop */
 static const char *PKG_TAIL =
@@ -215,17 +212,6 @@ static const struct {
       NULL, 1 },
 };
 
-/* "a;b;" -> "a;\nb;\n" appended to out */
-static void put_statements(char *out, size_t cap, const char *s)
-{
-    size_t n = strlen(out);
-    for (; *s && n + 3 < cap; s++) {
-        out[n++] = *s;
-        if (*s == ';')
-            out[n++] = '\n';
-    }
-    out[n] = 0;
-}
 
 typedef struct outcome {
     uint16_t sw;
@@ -239,18 +225,19 @@ typedef struct outcome {
 /* The case's package, assembled. */
 static void assemble(const char *body, const char *handlers, int fill, uint8_t **blob, size_t *len)
 {
-    size_t cap = strlen(PKG_HEAD) + strlen(PKG_TAIL) + 2 * (strlen(FILL) + strlen(body) + strlen(PKG_MAIN_TAIL)) +
-                 2 * (handlers ? strlen(handlers) : 0) + 256;
+    size_t cap = strlen(PKG_HEAD) + strlen(PKG_TAIL) +
+                 2 * (strlen(FILL) + strlen(body) + strlen(VT_JCA_MAIN_ANSWER) + (handlers ? strlen(handlers) : 0)) +
+                 256;
     char *src = malloc(cap);
     assert_non_null(src);
     snprintf(src, cap, "%sL0: ", PKG_HEAD);
     if (fill)
-        put_statements(src, cap, FILL);
-    put_statements(src, cap, body);
-    put_statements(src, cap, PKG_MAIN_TAIL);
+        vt_put_statements(src, cap, FILL);
+    vt_put_statements(src, cap, body);
+    vt_put_statements(src, cap, VT_JCA_MAIN_ANSWER);
     if (handlers) {
         strcat(src, "   .exceptionTable {\n");
-        put_statements(src, cap, handlers);
+        vt_put_statements(src, cap, handlers);
         strcat(src, "   }\n");
     }
     strcat(src, "  }\n");

@@ -105,9 +105,6 @@ static const char *PKG_HEAD =
     "   .descriptor Ljavacard/framework/APDU; 0.10;\n";
 
 /* after the case's body: the short on the stack goes out as two bytes */
-static const char *PKG_MAIN_TAIL =
-    "sstore_1;aload_0;invokevirtual 0;astore_2;aload_2;sconst_0;sload_1;invokestatic 2;pop;"
-    "aload_0;sconst_0;sconst_2;invokevirtual 1;return;";
 
 static const char *PKG_TAIL =
     "  .method static add(SS)S {\n"
@@ -218,21 +215,10 @@ typedef struct op_case {
     int value;
 } op_case;
 
-/* "a;b;" -> "a;\nb;\n" appended to out */
-static void put_statements(char *out, size_t cap, const char *s)
-{
-    size_t n = strlen(out);
-    for (; *s && n + 3 < cap; s++) {
-        out[n++] = *s;
-        if (*s == ';')
-            out[n++] = '\n';
-    }
-    out[n] = 0;
-}
 
 static char *case_source(const op_case *c)
 {
-    size_t cap = strlen(PKG_HEAD) + strlen(PKG_TAIL) + 2 * (strlen(c->body) + strlen(PKG_MAIN_TAIL)) +
+    size_t cap = strlen(PKG_HEAD) + strlen(PKG_TAIL) + 2 * (strlen(c->body) + strlen(VT_JCA_MAIN_ANSWER)) +
                  2 * (c->handlers ? strlen(c->handlers) : 0) + 256;
     char *src = malloc(cap);
     assert_non_null(src);
@@ -240,11 +226,11 @@ static char *case_source(const op_case *c)
     /* the first statement carries label L0 unless the body starts with one */
     if (c->body[0] != 'L')
         strcat(src, "L0: ");
-    put_statements(src, cap, c->body);
-    put_statements(src, cap, PKG_MAIN_TAIL);
+    vt_put_statements(src, cap, c->body);
+    vt_put_statements(src, cap, VT_JCA_MAIN_ANSWER);
     if (c->handlers) {
         strcat(src, "   .exceptionTable {\n");
-        put_statements(src, cap, c->handlers);
+        vt_put_statements(src, cap, c->handlers);
         strcat(src, "   }\n");
     }
     strcat(src, "  }\n");

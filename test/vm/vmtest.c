@@ -251,3 +251,14 @@ int vt_nvm_same(vt_card *k, const uint8_t *snap)
 {
     return memcmp(snap, chip_nvm_view(k->c), chip_get_geometry(k->c)->nvm_size) == 0;
 }
+
+void vt_put_statements(char *out, size_t cap, const char *s)
+{
+    size_t n = strlen(out);
+    for (; *s && n + 3 < cap; s++) {
+        out[n++] = *s;
+        if (*s == ';')
+            out[n++] = '\n';
+    }
+    out[n] = 0;
+}

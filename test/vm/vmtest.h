@@ -101,6 +101,17 @@ uint16_t vt_invoke(vt_card *k, const uint8_t *aid, size_t aid_len, uint16_t meth
     "  .packageMethodTable 0 {\n"                                                                     \
     "  }\n"
 
+/* The end of a test package's main(APDU) whose body leaves a short on the
+ * stack: the short stored in local 1, written into the APDU buffer (local
+ * 2) by Util.setShort and sent (VT_JCA_CP_APDU_IO's entries 0..2). */
+#define VT_JCA_MAIN_ANSWER                                                                            \
+    "sstore_1;aload_0;invokevirtual 0;astore_2;aload_2;sconst_0;sload_1;invokestatic 2;pop;"          \
+    "aload_0;sconst_0;sconst_2;invokevirtual 1;return;"
+
+/* JCA statements "a;b;" appended to out as "a;\nb;\n" (the test bodies are
+ * written one line each). */
+void vt_put_statements(char *out, size_t cap, const char *s);
+
 /* Parse hex (spaces allowed) into out; returns the byte count or -1. */
 int vt_hex(const char *s, uint8_t *out, size_t cap);
 

@@ -374,7 +374,7 @@ static int vm_kernel(bench_card *b, kernel *k, int samples, double secs)
         return -1;
     }
     unsigned n = 1;
-    uint16_t r;
+    uint16_t r = 0;
     for (;;) {
         double t0 = cpu_now();
         kernel_apdu(b, k->ins, n, &r);
