@@ -4,9 +4,10 @@
  * One pass over a region's ops after a pass that gives each op its
  * operand-stack depth (relative to the region's entry): each op becomes
  * the instructions of its handler's fast path with its operands as
- * immediates and displacements, each way out (an exception, an NVM
- * store, a jump out of the region, the budget) a jump to a stub that
- * stores sp and returns the op where the dispatch loop goes on.
+ * immediates and displacements; each slow path (an exception, an NVM
+ * store, a jump out of the region, the budget) a jump to an exit
+ * sequence that stores sp and returns the op where the dispatch loop
+ * goes on.
  */
 #define _DEFAULT_SOURCE 1   /* MAP_ANONYMOUS under -std=c11 */
 #include "cap_jit.h"
@@ -111,14 +112,14 @@ static void patch32(emitter *e, size_t at, uint32_t v)
 /* An instruction with a register and a memory operand [base + index *
  * scale + disp32] (index < 0: none): the 0x66 prefix for 16-bit operands,
  * REX when needed, the opcode (one or two bytes), ModRM, SIB. */
-enum { W16 = 1, W64 = 2, REXB8 = 4 };
+enum { W16 = 1, W64 = 2 };
 static void op_rm(emitter *e, unsigned flags, unsigned opc, int reg, int base, int index, int scale, int32_t disp)
 {
     if (flags & W16)
         put(e, 0x66);
     unsigned rex = (flags & W64 ? 8u : 0u) | (reg & 8 ? 4u : 0u) | (index >= 0 && (index & 8) ? 2u : 0u) |
                    (base & 8 ? 1u : 0u);
-    if (rex || (flags & REXB8))
+    if (rex)
         put(e, (uint8_t)(0x40 | rex));
     if (opc > 0xFF)
         put(e, (uint8_t)(opc >> 8));
@@ -236,11 +237,11 @@ typedef struct fixup {
     unsigned target;    /* op index (FIX_OP) or exit index (FIX_EXIT) */
 } fixup;
 
-typedef struct exit_stub {
+typedef struct way_out {
     unsigned op;        /* where the loop goes on, or stops (budget) */
     int depth;          /* the stack's depth there */
     int budget;         /* the budget ran out at a branch: the loop stops at op */
-} exit_stub;
+} way_out;
 
 /* An element op's first use of a region's cache slot, out of line: the
  * array checked (the helper), kept in the slot, the bounds tested again. */
@@ -262,7 +263,7 @@ typedef struct jc {
     size_t *code_at;            /* per op of the region */
     fixup *fix;
     unsigned nfix, capfix;
-    exit_stub *exits;
+    way_out *exits;
     unsigned nexit, capexit;
     uint8_t *target;            /* per op of the region: a jump lands there */
     cold_slot *cold;
@@ -306,7 +307,7 @@ static unsigned exit_index(jc *c, unsigned op, int depth, int budget)
             return i;
     if (c->nexit == c->capexit) {
         unsigned n = c->capexit ? 2 * c->capexit : 32;
-        exit_stub *x = realloc(c->exits, n * sizeof *x);
+        way_out *x = realloc(c->exits, n * sizeof *x);
         if (!x) {
             c->e.oom = 1;
             return 0;
@@ -328,7 +329,7 @@ static void flush(jc *c)
     c->cached = 0;
 }
 
-/* jcc (cc < 0: jmp) to the stub that leaves for op `op` at depth d:
+/* jcc (cc < 0: jmp) to the way out that leaves for op `op` at depth d:
  * the loop goes on there. A budget that a FALL took below zero is no
  * stop: the loop runs on to its next taken branch, as the code would. */
 static void jump_exit(jc *c, int cc, unsigned op, int depth)
@@ -338,7 +339,7 @@ static void jump_exit(jc *c, int cc, unsigned op, int depth)
     add_fix(c, at, FIX_EXIT, exit_index(c, op, depth, 0));
 }
 
-/* js to the stub that stops the loop at op `op` (depth d): the budget
+/* js to the way out that stops the loop at op `op` (depth d): the budget
  * ran out at a taken branch or a loop test, where TAKE and LOOP_TEST
  * stop */
 static void stop_if_out(jc *c, unsigned op, int depth)
@@ -1191,7 +1192,7 @@ static long compile_region(jc *c)
             c->cached = 0;   /* flushed or never set on every way in */
     }
     cold_paths(c);
-    /* the epilogue, then the exits (sp at the stub's depth, the op) that
+    /* the epilogue, then the exits (sp at the way out's depth, the op) that
      * jump back to it */
     size_t epilogue = e->n;
     op_rm(e, W64, 0x89, R_BM, R_FRAME, -1, 1, (int32_t)offsetof(cap_jit_frame, bm1));
@@ -1199,13 +1200,13 @@ static long compile_region(jc *c)
     for (int k = 6; k-- > 0;)
         pop_r(e, saved[k]);
     put(e, 0xC3);
-    size_t *stub_at = malloc((c->nexit ? c->nexit : 1) * sizeof *stub_at);
-    if (!stub_at) {
+    size_t *exit_at = malloc((c->nexit ? c->nexit : 1) * sizeof *exit_at);
+    if (!exit_at) {
         e->oom = 1;
         goto done;
     }
     for (unsigned k = 0; k < c->nexit && !e->oom; k++) {
-        stub_at[k] = e->n;
+        exit_at[k] = e->n;
         spill(c);
         if (c->exits[k].budget)
             op_rm(e, 0, 0xC7, 0, R_FRAME, -1, 1, (int32_t)offsetof(cap_jit_frame, stop)), put32(e, 1);   /* mov dword stop, 1 */
@@ -1216,10 +1217,10 @@ static long compile_region(jc *c)
     }
     for (unsigned k = 0; k < c->nfix && !e->oom; k++) {
         const fixup *f = &c->fix[k];
-        size_t to = f->kind == FIX_OP ? c->code_at[f->target - c->first] : stub_at[f->target];
+        size_t to = f->kind == FIX_OP ? c->code_at[f->target - c->first] : exit_at[f->target];
         patch32(e, f->at, (uint32_t)(to - (f->at + 4)));
     }
-    free(stub_at);
+    free(exit_at);
 done:
     if (c->fail || e->oom || entry < 0) {
         e->n = start;   /* nothing of this region */
@@ -1271,12 +1272,8 @@ int cap_jit_method(cap_xmethod *xm)
                 xm->native = m;
                 xm->native_len = len;
                 for (unsigned i = 0; i < xm->nops; i++)
-                    if (entry[i] >= 0) {
-                        cap_jit_entry fn = (cap_jit_entry)(uintptr_t)0;
-                        const void *at = (const uint8_t *)m + entry[i];
-                        memcpy(&fn, &at, sizeof fn);
-                        memcpy((void *)&xm->ops[i].p, &fn, sizeof fn);
-                    }
+                    if (entry[i] >= 0)
+                        xm->ops[i].p = (const uint8_t *)m + entry[i];   /* cap_jit_entry_of reads it */
             }
         }
     }
